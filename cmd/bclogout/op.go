@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+)
+
+func opCommand() command {
+	return command{
+		name:     "op",
+		synopsis: "[--addr HOST:PORT] [--client id=ID,secret=S,redirect=URL,logout=URL]... [--alg ALG] [--key-file FILE]",
+		summary:  "run the fake OpenID Provider standalone",
+		description: `
+Runs the fake OP of package fakeop until SIGINT or SIGTERM: discovery at
+/.well-known/openid-configuration, its JWKS, an authorization-code login with
+single sign-on, and end_session with the back-channel fan-out of §2.5 to
+every RP that took part in the OP session. Its home page lists the sessions
+and has "Sign out everywhere". It prints the issuer URL to stdout.
+
+Register RPs with --client (repeatable). Members: id (required), secret,
+redirect (the redirect_uri), logout (the backchannel_logout_uri). Everything
+is in memory; this is a test tool, never an identity provider.
+
+With --key-file, the signing key is read from FILE, or generated for --alg
+and written there when FILE does not exist, so that "bclogout send --key FILE"
+mints tokens that RPs trusting this OP accept.`,
+		examples: `
+bclogout op --addr 127.0.0.1:9000 --key-file op-key.json \
+    --client id=demo-rp,secret=s3cret,redirect=http://127.0.0.1:8082/callback,logout=http://127.0.0.1:8081/backchannel-logout`,
+		flags: func(fs *flag.FlagSet) func(context.Context, []string, streams) int {
+			var (
+				addr    string
+				clients listFlag
+				alg     string
+				keyFile string
+			)
+			fs.StringVar(&addr, "addr", "127.0.0.1:9000", "listen on `HOST:PORT`; port 0 picks a free port")
+			fs.Var(&clients, "client", "register an RP: `id=ID,secret=S,redirect=URL,logout=URL`; repeatable")
+			fs.StringVar(&alg, "alg", "RS256", "signing `ALG` of a generated key")
+			fs.StringVar(&keyFile, "key-file", "", "read the private signing key from `FILE`, or create it there")
+			return func(ctx context.Context, args []string, s streams) int {
+				return runOP(ctx, s, addr, clients, alg, keyFile, args)
+			}
+		},
+	}
+}

@@ -1,0 +1,66 @@
+package echomw
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bclogout/bclogout/middleware"
+)
+
+// Router is where Mount adds the route: an *echo.Echo or an *echo.Group.
+type Router interface {
+	Any(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) []*echo.Route
+	RouteNotFound(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+}
+
+var (
+	_ Router = (*echo.Echo)(nil)
+	_ Router = (*echo.Group)(nil)
+)
+
+// Mount routes every request for path on r (relative to the group's prefix
+// when r is a Group) to h, whatever its method, so that h, not echo, answers
+// a GET with its 405 and Cache-Control: no-store.
+//
+// Errors wrap middleware.ErrInvalidPath for a path middleware.CheckPath
+// rejects and middleware.ErrInvalidMount for a nil router or handler.
+func Mount(r Router, path string, h http.Handler) (err error) {
+	if r == nil || h == nil {
+		return fmt.Errorf("%w: nil router or handler", middleware.ErrInvalidMount)
+	}
+	if err := middleware.CheckPath(path); err != nil {
+		return err
+	}
+	// A typed nil Router gets past the check above and panics in echo.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", middleware.ErrInvalidMount, p)
+		}
+	}()
+	eh := echo.WrapHandler(h)
+	r.Any(path, eh)
+	// Any covers only echo's own list of methods; for any other method on
+	// this path echo calls the path's not-found route in place of its own
+	// 405, which hands those to h as well.
+	r.RouteNotFound(path, eh)
+	return nil
+}
+
+// Guard adapts a net/http middleware, such as the session guard of package
+// middleware, to echo: e.Use(echomw.Guard(guard)). A request the guard
+// changes (its context, say) is the one later handlers see in c.Request().
+//
+// A nil mw fails closed: every request it would guard is answered with 500.
+func Guard(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
+	if mw == nil {
+		err := fmt.Errorf("%w: echomw: nil guard", middleware.ErrInvalidMount)
+		return func(echo.HandlerFunc) echo.HandlerFunc {
+			return func(echo.Context) error {
+				return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)
+			}
+		}
+	}
+	return echo.WrapMiddleware(mw)
+}

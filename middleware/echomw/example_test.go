@@ -1,0 +1,32 @@
+package echomw_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/middleware/echomw"
+)
+
+func ExampleMount() {
+	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("the rp.Handler answers", r.Method)
+	})
+	guard := func(next http.Handler) http.Handler { return next } // middleware.Guard(...) in a real app
+
+	e := echo.New()
+	// The OP's request carries no session cookie: keep the guard (and any
+	// CSRF check) on the app's routes, not on the logout route.
+	app := e.Group("", echomw.Guard(guard))
+	app.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	if err := echomw.Mount(e, middleware.DefaultPath, logout); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, middleware.DefaultPath, nil))
+	// Output: the rp.Handler answers GET
+}

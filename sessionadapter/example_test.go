@@ -1,0 +1,58 @@
+package sessionadapter_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// An app binds each local session at login, from the ID token's claims,
+// and hands the store to the back-channel logout handler as its Ender.
+func ExampleNewMemory() {
+	ctx := context.Background()
+	sessions := map[string]string{"local-1": "alice's cart", "local-2": "bob's cart"}
+	store, err := sessionadapter.NewMemory(
+		sessionadapter.WithSessionLifetime(8*time.Hour),
+		sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+			delete(sessions, id)
+			return nil
+		})),
+	)
+	if err != nil {
+		panic(err)
+	}
+	// At login: iss, sub, sid and iat come from the validated ID token.
+	_ = store.Bind(ctx, sessionadapter.Binding{
+		Issuer: "https://op.example", Subject: "alice", SessionID: "op-sid-1",
+		LocalID: "local-1", LoginTime: time.Unix(1_700_000_000, 0),
+	})
+	_ = store.Bind(ctx, sessionadapter.Binding{
+		Issuer: "https://op.example", Subject: "bob", SessionID: "op-sid-2",
+		LocalID: "local-2", LoginTime: time.Unix(1_700_000_000, 0),
+	})
+
+	// A logout token for alice's OP session arrives.
+	n, err := store.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", SessionID: "op-sid-1"})
+	fmt.Println(n, err, len(sessions), sessions["local-2"])
+	// Output: 1 <nil> 1 bob's cart
+}
+
+// Cookie sessions cannot be deleted server-side: record revocations, and
+// let the middleware's Guard check each request against them.
+func ExampleNewRevokingEnder() {
+	ctx := context.Background()
+	rev, _ := sessionadapter.NewMemoryRevocations()
+	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithSessionLifetime(24*time.Hour))
+
+	login := time.Unix(1_700_000_000, 0)
+	_, _ = ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", Subject: "alice", IssuedAt: login.Add(time.Minute)})
+
+	old := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", LoginTime: login}
+	fresh := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", LoginTime: login.Add(time.Hour)}
+	a, _ := rev.Revoked(ctx, old)
+	b, _ := rev.Revoked(ctx, fresh)
+	fmt.Println(a, b)
+	// Output: true false
+}

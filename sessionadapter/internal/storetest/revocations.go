@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// RunRevocations checks the Revocations contract on fresh instances from
+// newRev.
+func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revocations) {
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 0)
+	before, after := t0.Add(-time.Minute), t0.Add(time.Minute)
+	session := sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "s1", LocalID: "c", LoginTime: t0}
+	tests := []struct {
+		name    string
+		revoke  sessionadapter.Logout
+		check   sessionadapter.Binding
+		want    bool
+		wantErr error
+	}{
+		{name: "sid logout after login", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: after}, check: session, want: true},
+		{name: "logout at login time", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0}, check: session, want: true},
+		{name: "fresh login after logout", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: before}, check: session},
+		{name: "sub logout catches every session", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: after},
+			check: sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "older", LoginTime: t0}, want: true},
+		{name: "sid with matching sub", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s1", IssuedAt: after}, check: session, want: true},
+		{name: "sid with other sub", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after}, check: session},
+		{name: "sid, session without sub", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+			check: sessionadapter.Binding{Issuer: iss1, SessionID: "s1", LoginTime: t0}, want: true},
+		{name: "sid does not end other sids", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s2", IssuedAt: after}, check: session},
+		{name: "other issuer", revoke: sessionadapter.Logout{Issuer: iss2, Subject: "alice", IssuedAt: after}, check: session},
+		{name: "no issuer", revoke: sessionadapter.Logout{Subject: "alice"}, check: session, wantErr: sessionadapter.ErrInvalidLogout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rev := newRev(t)
+			if err := rev.Revoke(ctx, tt.revoke, time.Hour); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Revoke err = %v, want %v", err, tt.wantErr)
+			}
+			got, err := rev.Revoked(ctx, tt.check)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Fatalf("Revoked = %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("latest revocation wins", func(t *testing.T) {
+		rev := newRev(t)
+		for _, at := range []time.Time{after, before} {
+			if err := rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: at}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := rev.Revoked(ctx, session); err != nil || !got {
+			t.Fatalf("Revoked = %v, %v, want true: an older revocation must not overwrite a newer one", got, err)
+		}
+	})
+
+	t.Run("keepFor must be positive", func(t *testing.T) {
+		rev := newRev(t)
+		err := rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, 0)
+		if !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+			t.Fatalf("Revoke(keepFor 0) = %v, want ErrInvalidConfig", err)
+		}
+	})
+}

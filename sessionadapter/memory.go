@@ -1,0 +1,277 @@
+package sessionadapter
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Deleter deletes the data of one local session, for stores that keep
+// session data server-side (files, a database).
+type Deleter interface {
+	// DeleteSession deletes the data of the local session localID.
+	// Deleting an unknown session is a no-op and returns nil, so that a
+	// retried logout succeeds.
+	DeleteSession(ctx context.Context, localID string) error
+}
+
+// DeleterFunc adapts a function to the Deleter interface.
+type DeleterFunc func(ctx context.Context, localID string) error
+
+// DeleteSession calls f(ctx, localID).
+func (f DeleterFunc) DeleteSession(ctx context.Context, localID string) error { return f(ctx, localID) }
+
+var _ Deleter = DeleterFunc(nil)
+
+// sweepPerOp bounds the expiry entries one call looks at, so no call pays
+// for a backlog; each Bind adds one entry, so cleanup outpaces growth.
+const sweepPerOp = 16
+
+// scope is an index key: an issuer and a sid or sub.
+type scope struct{ iss, id string }
+
+// Memory is a Store that keeps its indexes in process memory. It finds a
+// logout's sessions through per-(iss,sid) and per-(iss,sub) indexes, so
+// the work is proportional to the sessions ended, never to all sessions.
+// It serves one process; share sessions between replicas with the
+// redisadapter package. Safe for concurrent use.
+type Memory struct {
+	cfg config
+
+	mu       sync.Mutex
+	bindings map[string]Binding // by LocalID; Expires always set
+	bySID    map[scope]map[string]struct{}
+	bySub    map[scope]map[string]struct{}
+	expiries expiryHeap
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory store. It reads WithEndAllUserSessions,
+// WithLogger, WithClock, WithSessionLifetime and WithDeleter.
+func NewMemory(opts ...Option) (*Memory, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Memory{
+		cfg:      cfg,
+		bindings: make(map[string]Binding),
+		bySID:    make(map[scope]map[string]struct{}),
+		bySub:    make(map[scope]map[string]struct{}),
+	}, nil
+}
+
+// Bind records b, replacing any binding with the same LocalID. A zero
+// b.Expires means now plus the session lifetime.
+func (m *Memory) Bind(ctx context.Context, b Binding) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := m.cfg.now()
+	if b.Expires.IsZero() {
+		b.Expires = now.Add(m.cfg.lifetime)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweepLocked(now)
+	m.removeLocked(b.LocalID)
+	if !b.Expires.After(now) {
+		return nil
+	}
+	m.bindings[b.LocalID] = b
+	if b.SessionID != "" {
+		addIndex(m.bySID, scope{b.Issuer, b.SessionID}, b.LocalID)
+	}
+	if b.Subject != "" {
+		addIndex(m.bySub, scope{b.Issuer, b.Subject}, b.LocalID)
+	}
+	heap.Push(&m.expiries, expiry{at: b.Expires, localID: b.LocalID})
+	return nil
+}
+
+// Unbind forgets the binding of localID without deleting session data.
+func (m *Memory) Unbind(ctx context.Context, localID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.removeLocked(localID)
+	return nil
+}
+
+// EndSessions deletes the data of every live session the logout names
+// (through the Deleter, if any) and forgets their bindings. It reports how
+// many sessions it ended. A session whose data could not be deleted stays
+// bound and the error wraps ErrDelete, so the OP's retry can end it.
+func (m *Memory) EndSessions(ctx context.Context, l Logout) (int, error) {
+	if err := l.Validate(); err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	now := m.cfg.now()
+	m.mu.Lock()
+	m.sweepLocked(now)
+	targets := m.targetsLocked(l, now)
+	if m.cfg.deleter == nil {
+		for _, b := range targets {
+			m.removeLocked(b.LocalID)
+		}
+		m.mu.Unlock()
+		return len(targets), nil
+	}
+	m.mu.Unlock()
+
+	// The Deleter does I/O: call it without the lock, then forget only
+	// the bindings whose data is gone and which nobody rebound meanwhile.
+	var errs []error
+	ended := make([]Binding, 0, len(targets))
+	for _, b := range targets {
+		if err := m.cfg.deleter.DeleteSession(ctx, b.LocalID); err != nil {
+			errs = append(errs, fmt.Errorf("%w: session %q: %w", ErrDelete, b.LocalID, err))
+			continue
+		}
+		ended = append(ended, b)
+	}
+	m.mu.Lock()
+	for _, b := range ended {
+		if cur, ok := m.bindings[b.LocalID]; ok && cur == b {
+			m.removeLocked(b.LocalID)
+		}
+	}
+	m.mu.Unlock()
+	return len(ended), errors.Join(errs...)
+}
+
+// targetsLocked applies the logout rules of the package doc to the live
+// bindings; expired ones it meets are forgotten, not counted.
+func (m *Memory) targetsLocked(l Logout, now time.Time) []Binding {
+	seen := make(map[string]struct{})
+	var out, expired []Binding
+	defer func() {
+		for _, b := range expired {
+			m.removeLocked(b.LocalID)
+		}
+	}()
+	add := func(ids map[string]struct{}) {
+		for id := range ids {
+			if _, dup := seen[id]; dup {
+				continue
+			}
+			seen[id] = struct{}{}
+			if b := m.bindings[id]; b.Expires.After(now) {
+				out = append(out, b)
+			} else {
+				expired = append(expired, b)
+			}
+		}
+	}
+	if l.SessionID == "" {
+		add(m.bySub[scope{l.Issuer, l.Subject}])
+		return out
+	}
+	subjects := make(map[string]struct{})
+	if l.Subject != "" {
+		subjects[l.Subject] = struct{}{}
+	}
+	for id := range m.bySID[scope{l.Issuer, l.SessionID}] {
+		b := m.bindings[id]
+		if l.Subject != "" && b.Subject != "" && b.Subject != l.Subject {
+			m.cfg.logger.Warn("sessionadapter: logout sub does not match the session's; session kept",
+				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", id))
+			continue
+		}
+		if b.Subject != "" {
+			subjects[b.Subject] = struct{}{}
+		}
+		add(map[string]struct{}{id: {}})
+	}
+	if m.cfg.endAll {
+		for sub := range subjects {
+			add(m.bySub[scope{l.Issuer, sub}])
+		}
+	}
+	return out
+}
+
+func (m *Memory) removeLocked(localID string) {
+	b, ok := m.bindings[localID]
+	if !ok {
+		return
+	}
+	delete(m.bindings, localID)
+	if b.SessionID != "" {
+		removeIndex(m.bySID, scope{b.Issuer, b.SessionID}, localID)
+	}
+	if b.Subject != "" {
+		removeIndex(m.bySub, scope{b.Issuer, b.Subject}, localID)
+	}
+}
+
+// sweepLocked pops at most sweepPerOp expired entries, forgetting their
+// bindings unless the entry is stale (the binding was replaced since).
+func (m *Memory) sweepLocked(now time.Time) {
+	for n := 0; n < sweepPerOp && m.expiries.Len() > 0; n++ {
+		e := m.expiries[0]
+		if e.at.After(now) {
+			return
+		}
+		heap.Pop(&m.expiries)
+		if b, ok := m.bindings[e.localID]; ok && b.Expires.Equal(e.at) {
+			m.removeLocked(e.localID)
+		}
+	}
+}
+
+func addIndex(idx map[scope]map[string]struct{}, k scope, id string) {
+	set := idx[k]
+	if set == nil {
+		set = make(map[string]struct{}, 1)
+		idx[k] = set
+	}
+	set[id] = struct{}{}
+}
+
+func removeIndex(idx map[scope]map[string]struct{}, k scope, id string) {
+	set := idx[k]
+	delete(set, id)
+	if len(set) == 0 {
+		delete(idx, k)
+	}
+}
+
+type expiry struct {
+	at      time.Time
+	localID string
+}
+
+type expiryHeap []expiry
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// Len reports how many bindings the store holds, expired ones not yet
+// forgotten included; for tests and metrics.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.bindings)
+}

@@ -1,0 +1,97 @@
+package sessionadapter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
+)
+
+func TestMemoryRevocations(t *testing.T) {
+	storetest.RunRevocations(t, func(t *testing.T) sessionadapter.Revocations {
+		r, err := sessionadapter.NewMemoryRevocations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	})
+}
+
+func TestMemoryRevocationsExpire(t *testing.T) {
+	ctx := context.Background()
+	clock := &storetest.Clock{T: time.Unix(1_700_000_000, 0)}
+	r, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := clock.T.Add(-time.Minute)
+	must(t, r.Revoke(ctx, sessionadapter.Logout{Issuer: "i", Subject: "u", IssuedAt: clock.T}, time.Hour))
+	b := sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "c", LoginTime: login}
+	if got, _ := r.Revoked(ctx, b); !got {
+		t.Fatal("Revoked = false within keepFor")
+	}
+	clock.T = clock.T.Add(time.Hour + time.Second)
+	if got, _ := r.Revoked(ctx, b); got {
+		t.Fatal("Revoked = true after keepFor")
+	}
+	// Many revocations over time: expired ones are forgotten as we go.
+	for i := range 10_000 {
+		clock.T = clock.T.Add(time.Second)
+		must(t, r.Revoke(ctx, sessionadapter.Logout{Issuer: "i", Subject: fmt.Sprint(i), IssuedAt: clock.T}, time.Minute))
+	}
+	if n := r.Len(); n > 100 {
+		t.Fatalf("%d revocations kept, want about the 60 live ones", n)
+	}
+}
+
+func TestRevokingEnder(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name    string
+		opts    []sessionadapter.Option
+		logout  sessionadapter.Logout
+		other   sessionadapter.Binding // another session of the same user
+		want    bool                   // other is revoked
+		wantErr error
+	}{
+		{name: "sid only revokes the sid", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
+			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}},
+		{name: "end all revokes the sub", opts: []sessionadapter.Option{sessionadapter.WithEndAllUserSessions()},
+			logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
+			other:  sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
+		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalidLogout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rev, err := sessionadapter.NewMemoryRevocations()
+			must(t, err)
+			e, err := sessionadapter.NewRevokingEnder(rev, tt.opts...)
+			must(t, err)
+			n, err := e.EndSessions(ctx, tt.logout)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("EndSessions err = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if n != 1 {
+				t.Errorf("EndSessions = %d, want 1 revocation", n)
+			}
+			named := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LoginTime: t0}
+			if got, _ := rev.Revoked(ctx, named); !got {
+				t.Error("the named session is not revoked")
+			}
+			if got, _ := rev.Revoked(ctx, tt.other); got != tt.want {
+				t.Errorf("other session revoked = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := sessionadapter.NewRevokingEnder(nil); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+		t.Fatalf("NewRevokingEnder(nil) = %v, want ErrInvalidConfig", err)
+	}
+}

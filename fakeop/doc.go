@@ -1,0 +1,21 @@
+// Package fakeop is a fake OpenID Provider for testing relying parties that
+// implement OpenID Connect Back-Channel Logout 1.0
+// (https://openid.net/specs/openid-connect-backchannel-1_0.html).
+//
+// It mints logout tokens (§2.4), valid ones and a catalogue of named invalid
+// ones (see Variants), encrypts them as nested JWTs (§2.4, last paragraph),
+// and runs a small OP over HTTP: discovery, a JWKS with key rotation, a
+// minimal authorization-code login with single sign-on, and end_session with
+// the back-channel fan-out of §2.5 to every RP that took part in the session.
+//
+// JOSE is built here by hand on the standard library, not with a JOSE
+// library, for two reasons. First, the project keeps every call into its
+// JOSE dependency inside the rp and jwks packages. Second, a fake OP must
+// produce tokens that a correct JOSE library refuses to create: alg "none",
+// HS256 keyed with an RSA public key, a tampered payload, headers carrying
+// jku, x5u, jwk, x5c or crit. As rp verifies with an independent
+// implementation, every token minted here also cross-checks the two.
+//
+// Nothing in this package is meant for production: keys live in memory and
+// tokens are minted with whatever claims a test asks for.
+package fakeop

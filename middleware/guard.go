@@ -1,0 +1,98 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// ErrInvalidGuard means Guard was given no Revocations, no lookup or a nil
+// hook.
+var ErrInvalidGuard = errors.New("middleware: invalid guard configuration")
+
+// GuardOption configures Guard.
+type GuardOption func(*guardConfig)
+
+type guardConfig struct {
+	onRevoked func(w http.ResponseWriter, r *http.Request, next http.Handler)
+	onError   func(w http.ResponseWriter, r *http.Request, err error)
+	logger    *slog.Logger
+}
+
+// WithOnRevoked sets what the guard does with a request whose session was
+// revoked: typically clear the session cookie, then redirect to a
+// signed-out page, answer 401, or call next to serve the request as
+// anonymous. The default answers 401 without calling next; it cannot clear
+// the cookie, since only the app knows its session store.
+func WithOnRevoked(f func(w http.ResponseWriter, r *http.Request, next http.Handler)) GuardOption {
+	return func(c *guardConfig) { c.onRevoked = f }
+}
+
+// WithOnGuardError sets what the guard does when it cannot tell whether a
+// session was revoked (the Revocations store failed). The default fails
+// closed with 503 Service Unavailable: serving a possibly logged-out
+// session is the one thing the guard exists to prevent.
+func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error)) GuardOption {
+	return func(c *guardConfig) { c.onError = f }
+}
+
+// WithGuardLogger sets the logger; the default is slog.Default().
+func WithGuardLogger(l *slog.Logger) GuardOption { return func(c *guardConfig) { c.logger = l } }
+
+// Guard returns middleware that ends revoked cookie sessions. For each
+// request, lookup reads the session's binding (issuer, subject, sid and
+// login time, stashed in the session at login); a request without one
+// passes through untouched. A session for which rev reports a revocation
+// at or after its login time goes to the WithOnRevoked hook instead of
+// next, so a logout that reached the RP before, during or after the login
+// it ends is enforced, while a fresh login after the logout stays valid.
+func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (sessionadapter.Binding, bool), opts ...GuardOption) (func(http.Handler) http.Handler, error) {
+	c := guardConfig{onRevoked: unauthorized, logger: slog.Default()}
+	c.onError = func(w http.ResponseWriter, _ *http.Request, _ error) {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	switch {
+	case rev == nil:
+		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidGuard)
+	case lookup == nil:
+		return nil, fmt.Errorf("%w: nil lookup", ErrInvalidGuard)
+	case c.onRevoked == nil || c.onError == nil:
+		return nil, fmt.Errorf("%w: nil hook", ErrInvalidGuard)
+	case c.logger == nil:
+		return nil, fmt.Errorf("%w: nil logger", ErrInvalidGuard)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, ok := lookup(r)
+			if !ok {
+				next.ServeHTTP(w, r)
+				return
+			}
+			revoked, err := rev.Revoked(r.Context(), b)
+			switch {
+			case err != nil:
+				c.logger.ErrorContext(r.Context(), "middleware: checking session revocation failed",
+					slog.String("iss", b.Issuer), slog.Any("error", err))
+				c.onError(w, r, err)
+			case revoked:
+				c.logger.DebugContext(r.Context(), "middleware: session revoked by back-channel logout",
+					slog.String("iss", b.Issuer), slog.String("sid", b.SessionID))
+				c.onRevoked(w, r, next)
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}, nil
+}
+
+func unauthorized(w http.ResponseWriter, _ *http.Request, _ http.Handler) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "session ended", http.StatusUnauthorized)
+}

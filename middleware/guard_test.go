@@ -1,0 +1,268 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+const cookieName = "app"
+
+// cookieApp is an app whose sessions live in a gorilla CookieStore: login
+// stashes the ID token's claims in the cookie, the guard reads them back.
+type cookieApp struct {
+	store *sessions.CookieStore
+	rev   *sessionadapter.MemoryRevocations
+	h     http.Handler
+}
+
+func newCookieApp(t *testing.T, opts ...middleware.GuardOption) *cookieApp {
+	t.Helper()
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &cookieApp{store: sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef")), rev: rev}
+	guard, err := middleware.Guard(rev, a.lookup, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.h = guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "private") }))
+	return a
+}
+
+func (a *cookieApp) lookup(r *http.Request) (sessionadapter.Binding, bool) {
+	s, err := a.store.Get(r, cookieName)
+	if err != nil || s.IsNew {
+		return sessionadapter.Binding{}, false
+	}
+	iss, _ := s.Values["iss"].(string)
+	sub, _ := s.Values["sub"].(string)
+	sid, _ := s.Values["sid"].(string)
+	iat, _ := s.Values["iat"].(int64)
+	return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LoginTime: time.Unix(iat, 0)}, iss != ""
+}
+
+// login returns the cookie of a fresh session for these ID token claims.
+func (a *cookieApp) login(t *testing.T, sub, sid string, iat time.Time) *http.Cookie {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	s, _ := a.store.New(r, cookieName)
+	s.Values["iss"], s.Values["sub"], s.Values["sid"], s.Values["iat"] = "https://op.example", sub, sid, iat.Unix()
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	return w.Result().Cookies()[0]
+}
+
+func (a *cookieApp) get(c *http.Cookie) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "/private", nil)
+	if c != nil {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	a.h.ServeHTTP(w, r)
+	return w
+}
+
+func (a *cookieApp) logout(t *testing.T, sub, sid string, iat time.Time) {
+	t.Helper()
+	l := sessionadapter.Logout{Issuer: "https://op.example", Subject: sub, SessionID: sid, IssuedAt: iat}
+	if err := a.rev.Revoke(context.Background(), l, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGuardCookieFlows(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		name string
+		run  func(t *testing.T, a *cookieApp) *http.Cookie // the session to check
+		want int
+	}{
+		{name: "no session passes", run: func(*testing.T, *cookieApp) *http.Cookie { return nil }, want: http.StatusOK},
+		{name: "live session passes", run: func(t *testing.T, a *cookieApp) *http.Cookie { return a.login(t, "alice", "s1", t0) }, want: http.StatusOK},
+		{name: "logout stored before the login it ends", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			a.logout(t, "", "s1", t0.Add(time.Second))
+			return a.login(t, "alice", "s1", t0)
+		}, want: http.StatusUnauthorized},
+		{name: "logout during login", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			c := a.login(t, "alice", "s1", t0)
+			a.logout(t, "alice", "s1", t0) // same second as the login
+			return c
+		}, want: http.StatusUnauthorized},
+		{name: "logout after requests", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			c := a.login(t, "alice", "s1", t0)
+			if code := a.get(c).Code; code != http.StatusOK {
+				t.Fatalf("before logout: %d", code)
+			}
+			a.logout(t, "alice", "s1", t0.Add(time.Hour))
+			return c
+		}, want: http.StatusUnauthorized},
+		{name: "fresh login after logout stays valid", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			a.logout(t, "alice", "", t0)
+			return a.login(t, "alice", "s2", t0.Add(time.Second))
+		}, want: http.StatusOK},
+		{name: "older second session caught by sub", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			older := a.login(t, "alice", "s0", t0.Add(-time.Hour))
+			a.login(t, "alice", "s1", t0)
+			a.logout(t, "alice", "", t0.Add(time.Minute))
+			return older
+		}, want: http.StatusUnauthorized},
+		{name: "sid logout spares the user's other sid", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			other := a.login(t, "alice", "s2", t0)
+			a.logout(t, "alice", "s1", t0.Add(time.Minute))
+			return other
+		}, want: http.StatusOK},
+		{name: "sid logout for another sub ends nothing", run: func(t *testing.T, a *cookieApp) *http.Cookie {
+			c := a.login(t, "alice", "s1", t0)
+			a.logout(t, "mallory", "s1", t0.Add(time.Minute))
+			return c
+		}, want: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newCookieApp(t)
+			w := a.get(tt.run(t, a))
+			if w.Code != tt.want {
+				t.Fatalf("status = %d, want %d", w.Code, tt.want)
+			}
+			if tt.want == http.StatusOK && w.Body.String() != "private" {
+				t.Fatalf("body = %q, next was not called", w.Body.String())
+			}
+		})
+	}
+}
+
+func TestGuardOnRevokedHook(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var a *cookieApp
+	a = newCookieApp(t, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		s, _ := a.store.Get(r, cookieName)
+		s.Options.MaxAge = -1
+		_ = s.Save(r, w)
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	}))
+	c := a.login(t, "alice", "s1", t0)
+	a.logout(t, "alice", "s1", t0)
+	w := a.get(c)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signed-out" {
+		t.Fatalf("got %d to %q, want 303 to /signed-out", w.Code, w.Header().Get("Location"))
+	}
+	cleared := w.Result().Cookies()
+	if len(cleared) != 1 || cleared[0].MaxAge >= 0 {
+		t.Fatalf("cookie not cleared: %v", cleared)
+	}
+}
+
+type failingRevocations struct{ sessionadapter.Revocations }
+
+func (failingRevocations) Revoked(context.Context, sessionadapter.Binding) (bool, error) {
+	return false, errors.New("redis down")
+}
+
+func TestGuardFailsClosed(t *testing.T) {
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called despite the error") })
+	lookup := func(*http.Request) (sessionadapter.Binding, bool) {
+		return sessionadapter.Binding{Issuer: "i", Subject: "u"}, true
+	}
+	quiet := slog.New(slog.DiscardHandler)
+	guard, err := middleware.Guard(failingRevocations{}, lookup, middleware.WithGuardLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	guard(next).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503", w.Code)
+	}
+}
+
+func TestGuardInvalid(t *testing.T) {
+	rev, _ := sessionadapter.NewMemoryRevocations()
+	lookup := func(*http.Request) (sessionadapter.Binding, bool) { return sessionadapter.Binding{}, false }
+	tests := []struct {
+		name    string
+		rev     sessionadapter.Revocations
+		lookup  func(*http.Request) (sessionadapter.Binding, bool)
+		opts    []middleware.GuardOption
+		wantErr error
+	}{
+		{name: "valid", rev: rev, lookup: lookup},
+		{name: "no revocations", lookup: lookup, wantErr: middleware.ErrInvalidGuard},
+		{name: "no lookup", rev: rev, wantErr: middleware.ErrInvalidGuard},
+		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: middleware.ErrInvalidGuard},
+		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: middleware.ErrInvalidGuard},
+		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithGuardLogger(nil)}, wantErr: middleware.ErrInvalidGuard},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := middleware.Guard(tt.rev, tt.lookup, tt.opts...); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Guard err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// The guard in front of an app whose sessions live in a gorilla
+// CookieStore; the back-channel logout handler records revocations in the
+// same Revocations through a sessionadapter.RevokingEnder.
+func ExampleGuard() {
+	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"))
+	rev, _ := sessionadapter.NewMemoryRevocations()
+	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
+		s, err := store.Get(r, "app")
+		if err != nil || s.IsNew {
+			return sessionadapter.Binding{}, false
+		}
+		iss, _ := s.Values["iss"].(string)
+		sub, _ := s.Values["sub"].(string)
+		sid, _ := s.Values["sid"].(string)
+		iat, _ := s.Values["iat"].(int64)
+		return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LoginTime: time.Unix(iat, 0)}, true
+	}
+	guard, err := middleware.Guard(rev, lookup, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		s, _ := store.Get(r, "app")
+		s.Options.MaxAge = -1 // clear the cookie
+		_ = s.Save(r, w)
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	}))
+	if err != nil {
+		panic(err)
+	}
+	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "hello") }))
+
+	// Login: stash the ID token's claims in the cookie session.
+	login := time.Unix(1_700_000_000, 0)
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	s, _ := store.New(r, "app")
+	s.Values["iss"], s.Values["sub"], s.Values["sid"], s.Values["iat"] = "https://op.example", "alice", "sid-1", login.Unix()
+	_ = s.Save(r, w)
+	cookie := w.Result().Cookies()[0]
+
+	visit := func() {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(cookie)
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Header().Get("Location") != "")
+	}
+	visit()
+	_ = rev.Revoke(context.Background(), sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: login.Add(time.Minute)}, 24*time.Hour)
+	visit()
+	// Output:
+	// 200 false
+	// 303 true
+}

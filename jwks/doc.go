@@ -1,0 +1,47 @@
+// Package jwks supplies the keys that verify an OpenID Provider's logout
+// tokens: OpenID Connect Back-Channel Logout 1.0 §2.6 step 2 ("validate the
+// signature ... in the same way as an ID Token", i.e. OpenID Connect Core
+// 1.0 §10.1.1 with the OP's JWK Set from its jwks_uri, RFC 7517 §5).
+//
+// Three sources are provided:
+//
+//   - [Discover] reads the OP's discovery document (OpenID Connect Discovery
+//     1.0 §4) for its jwks_uri and signing algorithms.
+//   - [Remote] fetches a JWK Set URL, refreshes it in the background and on
+//     a token whose kid it does not know.
+//   - [Static] serves a fixed set given as a [jwk.Set], JSON or a file.
+//
+// # Why not jwx's jwk.Cache
+//
+// jwx's jwk.Cache (built on httprc) refreshes on a schedule, but it has no
+// notion of a kid miss, so collapsing a rotation-driven refresh across
+// concurrent requests and rate limiting it has to be built around it anyway;
+// it reads the wall clock and runs its own worker goroutines, which makes a
+// schedule test depend on real sleeping. Remote is therefore a small
+// refresher over net/http; parsing the keys stays jwx's ([jwk.Parse]).
+//
+// # Remote's rules
+//
+//   - The last good key set survives everything that is not a good key set:
+//     a transport failure, a non-200 answer, a body that is not a JWK Set,
+//     and a JWK Set with no usable key ({"keys":[]} included, which is far
+//     more likely a broken OP than a deliberate revocation of every key).
+//     A failed first fetch leaves nothing cached; the next one may succeed.
+//   - Within a fetched set, an entry jwx cannot parse (an unknown kty, say)
+//     is skipped rather than failing the set, and so is an entry holding
+//     private or symmetric key material, which an OP must never publish;
+//     each is logged. Keys without an "alg" member are kept unchanged:
+//     which algorithms such a key may verify is the verifier's decision.
+//   - A token with an unknown kid triggers one fetch, shared by every
+//     concurrent caller, and such kid-miss fetches happen at most once per
+//     [WithKidMissInterval] (default 10 s): a rotation is picked up at once,
+//     a flood of random kids costs the OP one request per interval.
+//   - Background refresh follows Cache-Control max-age (minus Age) or
+//     Expires, clamped into [WithRefreshBounds] (default 5 min to 24 h);
+//     without cache headers it refreshes hourly. After a failure it retries
+//     with exponential backoff from 10 s up to the lower bound.
+//   - URLs must be https, except for loopback hosts (127.0.0.0/8, ::1,
+//     "localhost"), unless [WithInsecureAllowHTTP] says otherwise.
+//   - [Remote.Close] stops the refresher and any fetch in flight and waits
+//     for them: no goroutine outlives it.
+package jwks

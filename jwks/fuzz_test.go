@@ -1,0 +1,40 @@
+package jwks_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/bclogout/bclogout/jwks"
+)
+
+func FuzzParseStatic(f *testing.F) {
+	f.Add(setJSON(f, publicOf(f, genKey(f, "RSA", "r1", "RS256"))))
+	f.Add(setJSON(f, genKey(f, "EC", "e1", "")))
+	f.Add(setJSON(f, publicOf(f, genKey(f, "OKP", "o1", "EdDSA"))))
+	f.Add([]byte(`{"keys":[]}`))
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"","e":""}]}`))
+	f.Add([]byte(`{"keys":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s, err := jwks.ParseStatic(body)
+		if err != nil {
+			if !errors.Is(err, jwks.ErrInvalidJWKS) {
+				t.Fatalf("error %v does not wrap ErrInvalidJWKS", err)
+			}
+			return
+		}
+		set, err := s.Keys(context.Background(), "")
+		if err != nil || set.Len() == 0 {
+			t.Fatalf("accepted set unusable: %v", err)
+		}
+		for i := range set.Len() {
+			k, _ := set.Key(i)
+			if private, _ := jwk.IsPrivateKey(k); private {
+				t.Fatal("private key served")
+			}
+		}
+	})
+}

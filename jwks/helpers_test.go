@@ -1,0 +1,88 @@
+package jwks_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// genKey returns a private key of kty ("RSA", "EC", "OKP") as a JWK with
+// kid and, when alg is not empty, alg.
+func genKey(t testing.TB, kty, kid, alg string) jwk.Key {
+	t.Helper()
+	var raw any
+	var err error
+	switch kty {
+	case "RSA":
+		raw, err = rsa.GenerateKey(rand.Reader, 2048)
+	case "EC":
+		raw, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "OKP":
+		_, raw, err = ed25519.GenerateKey(rand.Reader)
+	default:
+		t.Fatalf("unknown kty %q", kty)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := jwk.Import(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Set(jwk.KeyIDKey, kid); err != nil {
+		t.Fatal(err)
+	}
+	if alg != "" {
+		a, ok := jwa.LookupSignatureAlgorithm(alg)
+		if !ok {
+			t.Fatalf("unknown alg %q", alg)
+		}
+		if err := k.Set(jwk.AlgorithmKey, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+func publicOf(t testing.TB, k jwk.Key) jwk.Key {
+	t.Helper()
+	pub, err := k.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
+// setJSON marshals keys as a JWK Set document.
+func setJSON(t testing.TB, keys ...jwk.Key) []byte {
+	t.Helper()
+	set := jwk.NewSet()
+	for _, k := range keys {
+		if err := set.AddKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// kids lists a set's kids in order.
+func kids(set jwk.Set) []string {
+	var out []string
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		kid, _ := k.KeyID()
+		out = append(out, kid)
+	}
+	return out
+}

@@ -1,0 +1,176 @@
+package jwks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults, chosen so that an OP's rotation is honoured quickly while the
+// OP never sees more than a handful of requests per hour from one RP.
+const (
+	DefaultMinRefresh      = 5 * time.Minute
+	DefaultMaxRefresh      = 24 * time.Hour
+	DefaultRefresh         = time.Hour
+	DefaultKidMissInterval = 10 * time.Second
+	DefaultHTTPTimeout     = 10 * time.Second
+
+	// maxBody caps discovery documents and JWK Sets; real ones are a few
+	// KiB (Entra ID's JWKS is about 20 KiB).
+	maxBody = 1 << 20
+	// retryBase is the first retry delay after a failed background fetch.
+	retryBase = 10 * time.Second
+)
+
+// Option configures Discover and NewRemote. Options that do not apply to
+// Discover (clock, refresh bounds, kid-miss interval, refresh hook) are
+// ignored by it.
+type Option func(*options)
+
+type options struct {
+	client          *http.Client
+	now             func() time.Time
+	minRefresh      time.Duration
+	maxRefresh      time.Duration
+	kidMissInterval time.Duration
+	logger          *slog.Logger
+	onRefresh       func(url string, err error)
+	allowHTTP       bool
+
+	// newTimer is replaced by tests to drive the background loop without
+	// sleeping.
+	newTimer func(time.Duration) timer
+
+	errs []error
+}
+
+// timer is the part of *time.Timer the refresher uses.
+type timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+func newRealTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
+
+func defaultOptions() options {
+	return options{
+		now:             time.Now,
+		minRefresh:      DefaultMinRefresh,
+		maxRefresh:      DefaultMaxRefresh,
+		kidMissInterval: DefaultKidMissInterval,
+		logger:          slog.Default(),
+		newTimer:        newRealTimer,
+	}
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			o.errs = append(o.errs, errors.New("nil option"))
+			continue
+		}
+		opt(&o)
+	}
+	if o.minRefresh <= 0 || o.maxRefresh < o.minRefresh {
+		o.errs = append(o.errs, fmt.Errorf("refresh bounds [%v, %v] must be positive and ordered", o.minRefresh, o.maxRefresh))
+	}
+	if o.kidMissInterval < 0 {
+		o.errs = append(o.errs, fmt.Errorf("kid-miss interval %v is negative", o.kidMissInterval))
+	}
+	if len(o.errs) > 0 {
+		return o, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(o.errs...))
+	}
+	if o.client == nil {
+		o.client = defaultClient(o.allowHTTP)
+	}
+	return o, nil
+}
+
+// defaultClient times out and refuses a redirect that would downgrade to
+// an insecure URL: an https jwks_uri must not become plain http.
+func defaultClient(allowHTTP bool) *http.Client {
+	return &http.Client{
+		Timeout: DefaultHTTPTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			return checkURL(req.URL, allowHTTP)
+		},
+	}
+}
+
+// WithHTTPClient sets the client for every request. Its timeout and
+// redirect policy are the caller's: the default client times out after 10 s
+// and refuses redirects to insecure URLs.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) {
+		if c == nil {
+			o.errs = append(o.errs, errors.New("nil http client"))
+			return
+		}
+		o.client = c
+	}
+}
+
+// WithClock sets the time source for refresh scheduling and the kid-miss
+// rate limit.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			o.errs = append(o.errs, errors.New("nil clock"))
+			return
+		}
+		o.now = now
+	}
+}
+
+// WithRefreshBounds clamps the background refresh interval that the OP's
+// cache headers ask for (default 5 min and 24 h). The interval used when
+// the OP sends no cache headers, 1 h, is clamped too.
+func WithRefreshBounds(minInterval, maxInterval time.Duration) Option {
+	return func(o *options) {
+		o.minRefresh, o.maxRefresh = minInterval, maxInterval
+	}
+}
+
+// WithKidMissInterval sets how often at most a token with an unknown kid
+// may trigger a fetch (default 10 s). Zero removes the limit; concurrent
+// misses still share one fetch.
+func WithKidMissInterval(d time.Duration) Option {
+	return func(o *options) { o.kidMissInterval = d }
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l == nil {
+			o.errs = append(o.errs, errors.New("nil logger"))
+			return
+		}
+		o.logger = l
+	}
+}
+
+// WithOnRefresh sets a hook called after every JWK Set fetch attempt with
+// the URL and the attempt's error (nil on success), e.g. for metrics. It
+// is called from the fetching goroutine and must not block.
+func WithOnRefresh(fn func(url string, err error)) Option {
+	return func(o *options) { o.onRefresh = fn }
+}
+
+// WithInsecureAllowHTTP accepts plain http URLs for any host, for
+// development setups where the OP is reached by a container name over
+// http. It MUST NOT be used in production: whoever can alter the traffic
+// can then substitute their own keys and log any user out.
+func WithInsecureAllowHTTP() Option {
+	return func(o *options) { o.allowHTTP = true }
+}

@@ -1,0 +1,298 @@
+package rp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// DefaultMaxBodyBytes caps a logout request body (SPEC-NOTES, the request).
+const DefaultMaxBodyBytes = 64 << 10
+
+// HandlerOption configures a Handler.
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct {
+	replay        replay.Cache
+	maxBody       int64
+	logger        *slog.Logger
+	onLogout      func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
+	onReject      func(ctx context.Context, r *http.Request, err error)
+	metrics       Metrics
+	logoutTimeout time.Duration
+	now           func() time.Time
+}
+
+// WithReplayCache sets the cache that refuses a token's second use
+// (default: a bounded in-memory cache, right for a single instance; use a
+// shared one such as Redis behind a load balancer).
+func WithReplayCache(c replay.Cache) HandlerOption {
+	return func(o *handlerOptions) { o.replay = c }
+}
+
+// WithMaxBodyBytes caps the request body (default 64 KiB). A larger body is
+// answered 413 without being read.
+func WithMaxBodyBytes(n int64) HandlerOption {
+	return func(o *handlerOptions) { o.maxBody = n }
+}
+
+// WithLogger sets the logger (default slog.Default()). Rejections are
+// logged at Warn with their reason code, failures of our own at Error,
+// successes at Debug; a token is never logged.
+func WithLogger(l *slog.Logger) HandlerOption {
+	return func(o *handlerOptions) { o.logger = l }
+}
+
+// WithOnLogout sets a hook called after a token's sessions were ended
+// (sessionsEnded may be 0: the user was already logged out). Use it to
+// revoke refresh tokens or to cascade the logout when the RP is itself an
+// OP. It runs on the request path before the 200 is sent.
+func WithOnLogout(f func(ctx context.Context, e *LogoutEvent, sessionsEnded int)) HandlerOption {
+	return func(o *handlerOptions) { o.onLogout = f }
+}
+
+// WithOnReject sets a hook called for every request not answered 200, with
+// the detailed error (errors.Is against the sentinels; Reason for a code).
+func WithOnReject(f func(ctx context.Context, r *http.Request, err error)) HandlerOption {
+	return func(o *handlerOptions) { o.onReject = f }
+}
+
+// WithMetrics sets the metrics receiver (default none).
+func WithMetrics(m Metrics) HandlerOption {
+	return func(o *handlerOptions) { o.metrics = m }
+}
+
+// WithLogoutTimeout bounds the session store call; without it the request
+// context alone bounds it.
+func WithLogoutTimeout(d time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.logoutTimeout = d }
+}
+
+// Handler is the back-channel logout endpoint (spec §2.5–§2.8): POST with a
+// form-encoded logout_token; 200 once the token is valid, unused and its
+// sessions ended (also when none matched); 400 with a JSON error otherwise.
+type Handler struct {
+	verifier TokenVerifier
+	sessions sessionadapter.Ender
+	o        handlerOptions
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler returns a Handler that validates tokens with v and ends
+// sessions with sessions.
+func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerOption) (*Handler, error) {
+	if v == nil {
+		return nil, errors.New("rp: token verifier is required")
+	}
+	if sessions == nil {
+		return nil, errors.New("rp: session ender is required")
+	}
+	o := handlerOptions{maxBody: DefaultMaxBodyBytes, now: time.Now}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	if o.maxBody <= 0 {
+		return nil, fmt.Errorf("rp: max body bytes must be positive, got %d", o.maxBody)
+	}
+	if o.logoutTimeout < 0 {
+		return nil, fmt.Errorf("rp: logout timeout must not be negative, got %v", o.logoutTimeout)
+	}
+	if o.logger == nil {
+		o.logger = slog.Default()
+	}
+	if o.replay == nil {
+		c, err := defaultReplayCache()
+		if err != nil {
+			return nil, err
+		}
+		o.replay = c
+	}
+	return &Handler{verifier: v, sessions: sessions, o: o}, nil
+}
+
+// requestError is an HTTP-level rejection with its status.
+type requestError struct {
+	status int
+	err    error
+}
+
+func (e *requestError) Error() string { return e.err.Error() }
+func (e *requestError) Unwrap() error { return e.err }
+
+func badRequest(status int, format string, args ...any) error {
+	return &requestError{status: status, err: fmt.Errorf("%w: "+format, append([]any{ErrRequest}, args...)...)}
+}
+
+// ServeHTTP answers one logout request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.o.now()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+
+	raw, err := h.readToken(w, r)
+	if err != nil {
+		h.reject(w, r, "", err, start)
+		return
+	}
+	ctx := r.Context()
+	ev, err := h.verifier.Verify(ctx, raw)
+	if err != nil {
+		h.reject(w, r, configuredIssuer(err), err, start)
+		return
+	}
+	if err := h.o.replay.Reserve(ctx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
+		switch {
+		case errors.Is(err, replay.ErrReplayed):
+			err = fmt.Errorf("%w: jti %q: %w", ErrReplay, clip(ev.JTI), err)
+		default:
+			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
+		}
+		h.reject(w, r, ev.Issuer, err, start)
+		return
+	}
+	n, err := h.endSessions(ctx, ev)
+	if err != nil {
+		if rerr := h.o.replay.Release(context.WithoutCancel(ctx), ev.Issuer, ev.JTI); rerr != nil {
+			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed", "issuer", ev.Issuer, "error", rerr)
+		}
+		if h.o.metrics != nil {
+			h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
+		}
+		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
+		h.answerError(w, err)
+		if h.o.onReject != nil {
+			h.o.onReject(ctx, r, err)
+		}
+		return
+	}
+	if err := h.o.replay.Commit(context.WithoutCancel(ctx), ev.Issuer, ev.JTI); err != nil {
+		// The sessions are ended, so the logout succeeded; the reservation
+		// still guards the jti until it expires.
+		h.o.logger.ErrorContext(ctx, "bclogout: committing jti failed", "issuer", ev.Issuer, "error", err)
+	}
+	if h.o.metrics != nil {
+		h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
+	}
+	h.o.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+	if h.o.onLogout != nil {
+		h.o.onLogout(ctx, ev, n)
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// endSessions calls the Ender, bounded by the logout timeout, and turns
+// its failure or panic into ErrTemporary so the OP retries.
+func (h *Handler) endSessions(ctx context.Context, ev *LogoutEvent) (n int, err error) {
+	if h.o.logoutTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.o.logoutTimeout)
+		defer cancel()
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			n, err = 0, fmt.Errorf("%w: session ender panicked: %v", ErrTemporary, p)
+		}
+	}()
+	n, err = h.sessions.EndSessions(ctx, ev.Logout())
+	if err != nil {
+		return 0, fmt.Errorf("%w: ending sessions: %w", ErrTemporary, err)
+	}
+	return n, nil
+}
+
+// readToken applies the request rules and returns the single logout_token
+// of the form body; query string values never count.
+func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	if r.Method != http.MethodPost {
+		return "", badRequest(http.StatusMethodNotAllowed, "method %s", clip(r.Method))
+	}
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		return "", badRequest(http.StatusBadRequest, "content type %q", clip(r.Header.Get("Content-Type")))
+	}
+	if r.ContentLength > h.o.maxBody {
+		return "", badRequest(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds %d", r.ContentLength, h.o.maxBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", badRequest(http.StatusRequestEntityTooLarge, "body exceeds %d bytes", h.o.maxBody)
+		}
+		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", badRequest(http.StatusBadRequest, "form body: %v", err)
+	}
+	switch tokens := form["logout_token"]; len(tokens) {
+	case 0:
+		return "", badRequest(http.StatusBadRequest, "no logout_token")
+	case 1:
+		return tokens[0], nil
+	default:
+		return "", badRequest(http.StatusBadRequest, "%d logout_token values", len(tokens))
+	}
+}
+
+// reject answers a rejected request and reports it.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, issuer string, err error, start time.Time) {
+	reason := Reason(err)
+	if h.o.metrics != nil {
+		h.o.metrics.TokenRejected(issuer, reason, h.o.now().Sub(start))
+	}
+	level := slog.LevelWarn
+	if errors.Is(err, ErrTemporary) {
+		level = slog.LevelError
+	}
+	h.o.logger.Log(r.Context(), level, "bclogout: logout request rejected", "issuer", issuer, "reason", reason, "error", err)
+	h.answerError(w, err)
+	if h.o.onReject != nil {
+		h.o.onReject(r.Context(), r, err)
+	}
+}
+
+// answerError writes the generic JSON error of spec §2.8; the detail stays
+// in logs and hooks.
+func (h *Handler) answerError(w http.ResponseWriter, err error) {
+	status, code, desc := http.StatusBadRequest, "invalid_request", "invalid logout token"
+	var re *requestError
+	switch {
+	case errors.As(err, &re):
+		status, desc = re.status, "invalid logout request"
+		switch re.status {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", http.MethodPost)
+			desc = "method not allowed"
+		case http.StatusRequestEntityTooLarge:
+			desc = "request body too large"
+		}
+	case errors.Is(err, ErrReplay):
+		desc = "logout token already used"
+	case errors.Is(err, ErrTemporary):
+		code, desc = "temporarily_unavailable", "logout temporarily failed, retry"
+	}
+	body, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, desc})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

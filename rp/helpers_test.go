@@ -1,0 +1,272 @@
+package rp_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+const (
+	testIssuer   = "https://op.example.com"
+	testClientID = "client-1"
+)
+
+// testNow is the frozen clock of every test.
+var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return testNow }
+
+type testKeys struct {
+	rsa, rsa2, rsaSmall *rsa.PrivateKey
+	ec                  *ecdsa.PrivateKey
+	ed                  ed25519.PrivateKey
+	enc, enc2           *rsa.PrivateKey
+}
+
+var (
+	keysOnce sync.Once
+	keysVal  testKeys
+)
+
+// keys returns keys generated once per test binary: RSA generation is the
+// slowest part of the suite.
+func keys(t testing.TB) *testKeys {
+	t.Helper()
+	keysOnce.Do(func() {
+		must := func(k *rsa.PrivateKey, err error) *rsa.PrivateKey {
+			if err != nil {
+				panic(err)
+			}
+			return k
+		}
+		keysVal.rsa = must(rsa.GenerateKey(rand.Reader, 2048))
+		keysVal.rsa2 = must(rsa.GenerateKey(rand.Reader, 2048))
+		keysVal.rsaSmall = must(rsa.GenerateKey(rand.Reader, 1024))
+		keysVal.enc = must(rsa.GenerateKey(rand.Reader, 2048))
+		keysVal.enc2 = must(rsa.GenerateKey(rand.Reader, 2048))
+		keysVal.ec, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		_, keysVal.ed, _ = ed25519.GenerateKey(rand.Reader)
+	})
+	return &keysVal
+}
+
+// pubJWK converts a public key to a JWK with the given members set.
+func pubJWK(t testing.TB, pub any, members map[string]any) jwk.Key {
+	t.Helper()
+	k, err := jwk.Import(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range members {
+		if err := k.Set(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k
+}
+
+func keySet(t testing.TB, ks ...jwk.Key) jwk.Set {
+	t.Helper()
+	set := jwk.NewSet()
+	for _, k := range ks {
+		if err := set.AddKey(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return set
+}
+
+// staticSource is a jwks.Source over a fixed set.
+type staticSource struct {
+	set jwk.Set
+	err error
+}
+
+func (s *staticSource) Keys(context.Context, string) (jwk.Set, error) { return s.set, s.err }
+
+var _ jwks.Source = (*staticSource)(nil)
+
+// defaultSet is the OP's published keys: RSA "rsa-1" bound to RS256, EC
+// "ec-1" without alg, Ed25519 "ed-1".
+func defaultSet(t testing.TB) jwk.Set {
+	k := keys(t)
+	return keySet(t,
+		pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "alg": "RS256", "use": "sig"}),
+		pubJWK(t, &k.ec.PublicKey, map[string]any{"kid": "ec-1"}),
+		pubJWK(t, k.ed.Public(), map[string]any{"kid": "ed-1", "alg": "EdDSA"}),
+	)
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func jsonB64(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b64(b)
+}
+
+// sign computes a JWS signature by hand, so tests can produce the tokens a
+// JOSE library would refuse to make.
+func sign(t testing.TB, alg string, key any, input string) string {
+	t.Helper()
+	var (
+		sig []byte
+		err error
+	)
+	switch alg {
+	case "RS256":
+		h := sha256.Sum256([]byte(input))
+		sig, err = rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA256, h[:])
+	case "PS256":
+		h := sha256.Sum256([]byte(input))
+		sig, err = rsa.SignPSS(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA256, h[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+	case "ES256":
+		h := sha256.Sum256([]byte(input))
+		r, s, e := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), h[:])
+		if err = e; err == nil {
+			sig = make([]byte, 64)
+			r.FillBytes(sig[:32])
+			s.FillBytes(sig[32:])
+		}
+	case "EdDSA":
+		sig = ed25519.Sign(key.(ed25519.PrivateKey), []byte(input))
+	case "HS256":
+		m := hmac.New(sha256.New, key.([]byte))
+		m.Write([]byte(input))
+		sig = m.Sum(nil)
+	case "none":
+		return ""
+	default:
+		t.Fatalf("sign: unsupported alg %q", alg)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b64(sig)
+}
+
+// tok describes a token to mint; mint fills in what is nil.
+type tok struct {
+	header map[string]any
+	claims map[string]any
+	alg    string // signing algorithm; defaults to header alg
+	key    any
+}
+
+func baseHeader() map[string]any {
+	return map[string]any{"alg": "RS256", "kid": "rsa-1", "typ": "logout+jwt"}
+}
+
+func baseClaims() map[string]any {
+	return map[string]any{
+		"iss":    testIssuer,
+		"aud":    testClientID,
+		"iat":    float64(testNow.Add(-10 * time.Second).Unix()),
+		"exp":    float64(testNow.Add(2 * time.Minute).Unix()),
+		"jti":    "jti-1",
+		"sub":    "user-1",
+		"sid":    "session-1",
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+}
+
+// mint returns a compact JWS of the base header and claims with the
+// changes of edit applied.
+func mint(t testing.TB, edit func(*tok)) string {
+	t.Helper()
+	k := keys(t)
+	tk := tok{header: baseHeader(), claims: baseClaims(), key: k.rsa}
+	if edit != nil {
+		edit(&tk)
+	}
+	alg := tk.alg
+	if alg == "" {
+		alg, _ = tk.header["alg"].(string)
+	}
+	input := jsonB64(t, tk.header) + "." + jsonB64(t, tk.claims)
+	return input + "." + sign(t, alg, tk.key, input)
+}
+
+func setHeader(name string, v any) func(*tok) {
+	return func(tk *tok) {
+		if v == nil {
+			delete(tk.header, name)
+			return
+		}
+		tk.header[name] = v
+	}
+}
+
+func setClaim(name string, v any) func(*tok) {
+	return func(tk *tok) {
+		if v == nil {
+			delete(tk.claims, name)
+			return
+		}
+		tk.claims[name] = v
+	}
+}
+
+func both(fs ...func(*tok)) func(*tok) {
+	return func(tk *tok) {
+		for _, f := range fs {
+			f(tk)
+		}
+	}
+}
+
+// withClaims replaces all claims.
+func withClaims(c map[string]any) func(*tok) {
+	return func(tk *tok) { tk.claims = maps.Clone(c) }
+}
+
+// encrypt wraps a JWS in a JWE for the RP's public key.
+func encrypt(t testing.TB, jws string, alg jwa.KeyEncryptionAlgorithm, pub any, kid string) string {
+	t.Helper()
+	hdrs := jwe.NewHeaders()
+	_ = hdrs.Set("cty", "JWT")
+	if kid != "" {
+		_ = hdrs.Set("kid", kid)
+	}
+	out, err := jwe.Encrypt([]byte(jws), jwe.WithKey(alg, pub), jwe.WithContentEncryption(jwa.A256GCM()), jwe.WithProtectedHeaders(hdrs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// decryptionSet is the RP's private key set for encrypted tokens.
+func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) jwk.Set {
+	t.Helper()
+	k, err := jwk.Import(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = k.Set("kid", kid)
+	_ = k.Set("use", "enc")
+	return keySet(t, k)
+}
+
+type jwkSet = jwk.Set
+
+func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

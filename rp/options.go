@@ -1,0 +1,127 @@
+package rp
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Defaults for the time checks (SPEC-NOTES, token table).
+const (
+	// DefaultMaxAge is how long after its iat a logout token is accepted.
+	DefaultMaxAge = 5 * time.Minute
+	// DefaultClockSkew is the tolerance for the OP's and our clocks.
+	DefaultClockSkew = time.Minute
+)
+
+// Option configures a Verifier. Options apply over secure defaults and the
+// combined configuration is checked by the constructor.
+type Option func(*options)
+
+type options struct {
+	algs            []string
+	secret          []byte
+	decryptionKeys  jwk.Set
+	requireEncrypt  bool
+	maxAge          time.Duration
+	skew            time.Duration
+	requireExp      bool
+	requireTyp      bool
+	sessionRequired bool
+	restrictAud     bool
+	trustedAud      []string
+	now             func() time.Time
+	httpClient      *http.Client
+}
+
+func defaultOptions() options {
+	return options{
+		maxAge: DefaultMaxAge,
+		skew:   DefaultClockSkew,
+		now:    time.Now,
+	}
+}
+
+// WithAlgorithms sets the signing algorithms a token may use: the client's
+// registered id_token_signed_response_alg, or a list. It overrides the
+// OP's discovery list and the RS256 default. "none" is a constructor error;
+// HS256/384/512 need WithClientSecret.
+func WithAlgorithms(algs ...string) Option {
+	return func(o *options) { o.algs = append([]string(nil), algs...) }
+}
+
+// WithClientSecret sets the client secret that verifies HS256/384/512
+// tokens. HMAC algorithms are refused without it, and a key from the OP's
+// JWKS is never used as an HMAC secret, whatever the token says.
+func WithClientSecret(secret []byte) Option {
+	return func(o *options) { o.secret = append([]byte(nil), secret...) }
+}
+
+// WithDecryptionKeys sets the RP's private keys that decrypt encrypted
+// (nested JWE) logout tokens: the keys registered for ID Token encryption.
+// Without them an encrypted token is rejected.
+func WithDecryptionKeys(set jwk.Set) Option {
+	return func(o *options) { o.decryptionKeys = set }
+}
+
+// WithRequireEncryption rejects unencrypted tokens, for a client that
+// registered ID Token encryption (SPEC-NOTES: "SHOULD be rejected"). It
+// needs WithDecryptionKeys.
+func WithRequireEncryption() Option {
+	return func(o *options) { o.requireEncrypt = true }
+}
+
+// WithMaxAge sets how long after its iat a token is accepted (default 5m).
+func WithMaxAge(d time.Duration) Option {
+	return func(o *options) { o.maxAge = d }
+}
+
+// WithClockSkew sets the tolerance between the OP's clock and ours for
+// iat and exp (default 1m).
+func WithClockSkew(d time.Duration) Option {
+	return func(o *options) { o.skew = d }
+}
+
+// WithRequireExp rejects tokens without exp. By default a missing exp is
+// accepted because several OPs omit it and the iat max age bounds the
+// token's life anyway.
+func WithRequireExp() Option {
+	return func(o *options) { o.requireExp = true }
+}
+
+// WithRequireExplicitType makes the typ header logout+jwt (or
+// application/logout+jwt) mandatory. Most OPs send JWT or nothing, so this
+// breaks interoperability with them (spec §4.1).
+func WithRequireExplicitType() Option {
+	return func(o *options) { o.requireTyp = true }
+}
+
+// WithSessionRequired rejects tokens without sid, for a client that
+// registered backchannel_logout_session_required.
+func WithSessionRequired() Option {
+	return func(o *options) { o.sessionRequired = true }
+}
+
+// WithTrustedAudiences restricts aud: besides the client ID it may only
+// contain the listed audiences. Without this option extra audiences are
+// allowed, as most OPs send only the client ID; with it and no arguments,
+// aud must contain nothing but the client ID.
+func WithTrustedAudiences(aud ...string) Option {
+	return func(o *options) {
+		o.restrictAud = true
+		o.trustedAud = append(o.trustedAud, aud...)
+	}
+}
+
+// WithClock sets the clock that iat and exp are checked against
+// (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithHTTPClient sets the HTTP client Discover uses for the discovery
+// document and the JWKS. NewVerifier ignores it.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) { o.httpClient = c }
+}

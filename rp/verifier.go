@@ -1,0 +1,325 @@
+package rp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+)
+
+// TokenVerifier turns a raw logout token into a validated event. A Handler
+// needs one; *Verifier and *MultiVerifier implement it.
+type TokenVerifier interface {
+	// Verify validates rawToken and returns its event, or an error that
+	// wraps one of this package's sentinels.
+	Verify(ctx context.Context, rawToken string) (*LogoutEvent, error)
+}
+
+// Verifier validates the logout tokens of one OP for one client. It is
+// stateless (no replay check: the Handler does that) and safe for
+// concurrent use.
+type Verifier struct {
+	issuer   string
+	clientID string
+	keys     jwks.Source
+	opts     options
+	// algs maps each allowed algorithm name to its jwa value.
+	algs  map[string]jwa.SignatureAlgorithm
+	cache keyCache
+	// closer is the key source Discover created and the Verifier owns.
+	closer interface{ Close() error }
+}
+
+var _ TokenVerifier = (*Verifier)(nil)
+
+// supportedAlgs are the signature algorithms a Verifier can be configured
+// with; "none" is deliberately absent.
+func supportedAlg(name string) bool {
+	switch name {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+		"ES256", "ES384", "ES512", "EdDSA", "Ed25519",
+		"HS256", "HS384", "HS512":
+		return true
+	}
+	return false
+}
+
+func isHMAC(alg string) bool { return strings.HasPrefix(alg, "HS") }
+
+// NewVerifier returns a Verifier for tokens that issuer issues to clientID,
+// verified with keys. Algorithms default to RS256 unless WithAlgorithms
+// names the client's registered algorithm(s). keys may be nil only when
+// every allowed algorithm is an HMAC one.
+func NewVerifier(issuer, clientID string, keys jwks.Source, opts ...Option) (*Verifier, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return newVerifier(issuer, clientID, keys, o)
+}
+
+func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifier, error) {
+	if issuer == "" {
+		return nil, errors.New("rp: issuer is required")
+	}
+	if clientID == "" {
+		return nil, errors.New("rp: client ID is required")
+	}
+	if o.maxAge <= 0 {
+		return nil, fmt.Errorf("rp: max age must be positive, got %v", o.maxAge)
+	}
+	if o.skew < 0 {
+		return nil, fmt.Errorf("rp: clock skew must not be negative, got %v", o.skew)
+	}
+	if o.now == nil {
+		return nil, errors.New("rp: clock must not be nil")
+	}
+	if len(o.algs) == 0 {
+		o.algs = []string{"RS256"}
+	}
+	v := &Verifier{issuer: issuer, clientID: clientID, keys: keys, algs: make(map[string]jwa.SignatureAlgorithm, len(o.algs))}
+	needKeys, hasHMAC := false, false
+	for _, name := range o.algs {
+		if !supportedAlg(name) {
+			return nil, fmt.Errorf("rp: algorithm %q not supported", name)
+		}
+		a, ok := jwa.LookupSignatureAlgorithm(name)
+		if !ok {
+			return nil, fmt.Errorf("rp: algorithm %q not supported", name)
+		}
+		if isHMAC(name) {
+			hasHMAC = true
+		} else {
+			needKeys = true
+		}
+		v.algs[name] = a
+	}
+	if hasHMAC && len(o.secret) == 0 {
+		return nil, errors.New("rp: HMAC algorithms need WithClientSecret")
+	}
+	if !hasHMAC && len(o.secret) > 0 {
+		return nil, errors.New("rp: WithClientSecret needs WithAlgorithms naming an HS algorithm")
+	}
+	if needKeys && keys == nil {
+		return nil, errors.New("rp: key source is required")
+	}
+	if o.requireEncrypt && (o.decryptionKeys == nil || o.decryptionKeys.Len() == 0) {
+		return nil, errors.New("rp: WithRequireEncryption needs WithDecryptionKeys")
+	}
+	if o.decryptionKeys != nil {
+		if err := checkDecryptionKeys(o.decryptionKeys); err != nil {
+			return nil, err
+		}
+	}
+	o.trustedAud = append(o.trustedAud, clientID)
+	v.opts = o
+	return v, nil
+}
+
+// Issuer returns the issuer the Verifier accepts tokens from.
+func (v *Verifier) Issuer() string { return v.issuer }
+
+// Close releases the key source Discover created. It is a no-op for a
+// Verifier from NewVerifier, whose key source belongs to the caller.
+func (v *Verifier) Close() error {
+	if v.closer != nil {
+		return v.closer.Close()
+	}
+	return nil
+}
+
+// Verify validates rawToken (SPEC-NOTES validation order) and returns its
+// event. It does not check for replay.
+func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
+	var t token
+	switch segments(rawToken) {
+	case 2:
+		if err := parseJWS(rawToken, &t); err != nil {
+			return nil, err
+		}
+	case 4:
+		inner, err := decrypt(rawToken, v.opts.decryptionKeys)
+		if err != nil {
+			return nil, err
+		}
+		if err := parseJWS(inner, &t); err != nil {
+			return nil, err
+		}
+		t.encrypted = true
+	default:
+		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	}
+	if iss, _ := t.claims["iss"].(string); iss != v.issuer {
+		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.issuer)
+	}
+	ev, err := v.verifyToken(ctx, &t)
+	if err != nil {
+		return nil, &issuerError{issuer: v.issuer, err: err}
+	}
+	return ev, nil
+}
+
+// issuerError carries the configured issuer a rejected token was checked
+// against, so that metrics can label it without trusting token input.
+type issuerError struct {
+	issuer string
+	err    error
+}
+
+func (e *issuerError) Error() string { return e.err.Error() }
+func (e *issuerError) Unwrap() error { return e.err }
+
+// configuredIssuer returns the configured issuer err was checked against,
+// or "".
+func configuredIssuer(err error) string {
+	var ie *issuerError
+	if errors.As(err, &ie) {
+		return ie.issuer
+	}
+	return ""
+}
+
+// verifyToken checks a parsed token whose unverified iss is v's issuer:
+// header policy first (no I/O, no crypto), then the key and signature,
+// then the claims.
+func (v *Verifier) verifyToken(ctx context.Context, t *token) (*LogoutEvent, error) {
+	if v.opts.requireEncrypt && !t.encrypted {
+		return nil, fmt.Errorf("%w: token is not encrypted but encryption is required", ErrEncryption)
+	}
+	alg, err := v.checkHeader(&t.header)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkSignature(ctx, t, alg); err != nil {
+		return nil, err
+	}
+	return v.checkClaims(t.claims)
+}
+
+// checkHeader applies the header rules and returns the algorithm to
+// verify with.
+func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
+	var none jwa.SignatureAlgorithm
+	switch {
+	case h.Jku != nil:
+		return none, fmt.Errorf("%w: jku", ErrForbiddenHeader)
+	case h.X5u != nil:
+		return none, fmt.Errorf("%w: x5u", ErrForbiddenHeader)
+	case h.JWK != nil:
+		return none, fmt.Errorf("%w: jwk", ErrForbiddenHeader)
+	case h.X5c != nil:
+		return none, fmt.Errorf("%w: x5c", ErrForbiddenHeader)
+	case h.Crit != nil:
+		return none, fmt.Errorf("%w: crit %s", ErrCritical, clip(string(h.Crit)))
+	case h.B64 != nil:
+		return none, fmt.Errorf("%w: b64", ErrCritical)
+	}
+	if err := v.checkType(h.Typ); err != nil {
+		return none, err
+	}
+	if h.Alg == "" || strings.EqualFold(h.Alg, "none") {
+		return none, fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.Alg))
+	}
+	a, ok := v.algs[h.Alg]
+	if !ok {
+		return none, fmt.Errorf("%w: %q is not an allowed algorithm", ErrAlgorithm, clip(h.Alg))
+	}
+	return a, nil
+}
+
+// checkType accepts the typ values real OPs send (SPEC-NOTES header
+// policy), case-insensitively.
+func (v *Verifier) checkType(typ *string) error {
+	if typ == nil {
+		if v.opts.requireTyp {
+			return fmt.Errorf("%w: typ missing, logout+jwt required", ErrType)
+		}
+		return nil
+	}
+	t := strings.ToLower(*typ)
+	switch t {
+	case "logout+jwt", "application/logout+jwt":
+		return nil
+	case "jwt":
+		if !v.opts.requireTyp {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q", ErrType, clip(*typ))
+}
+
+// checkSignature selects the key (SPEC-NOTES: by kid, bound to alg) and has
+// jwx verify the signature over exactly the compact form parsed above.
+func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.SignatureAlgorithm) error {
+	name := alg.String()
+	if isHMAC(name) {
+		if _, err := jws.VerifyCompactFast(v.opts.secret, []byte(t.compact), alg); err != nil {
+			return fmt.Errorf("%w: %s", ErrSignature, name)
+		}
+		return nil
+	}
+	kid := t.header.Kid
+	set, err := v.keys.Keys(ctx, kid)
+	if err != nil {
+		return fmt.Errorf("%w: keys unavailable: %w", ErrTemporary, err)
+	}
+	if set == nil {
+		return fmt.Errorf("%w: no key set", ErrUnknownKey)
+	}
+	keys := v.cache.keys(set)
+	var candidates [4]*verifyKey
+	n, sameKid := 0, 0
+	for i := range keys {
+		k := &keys[i]
+		if kid != "" && (!k.hasKid || k.kid != kid) {
+			continue
+		}
+		sameKid++
+		if k.canVerify(name) && n < len(candidates) {
+			candidates[n] = k
+			n++
+		}
+	}
+	switch {
+	case kid != "" && sameKid == 0:
+		return fmt.Errorf("%w: kid %q", ErrUnknownKey, clip(kid))
+	case kid != "" && n == 0:
+		return fmt.Errorf("%w: key %q cannot verify %s", ErrAlgorithm, clip(kid), name)
+	case kid == "" && n == 0:
+		return fmt.Errorf("%w: no key for %s", ErrUnknownKey, name)
+	case kid == "" && n > 1:
+		return fmt.Errorf("%w: token has no kid and several keys could verify %s", ErrUnknownKey, name)
+	}
+	compact := []byte(t.compact)
+	for _, k := range candidates[:n] {
+		if _, err := jws.VerifyCompactFast(k.raw, compact, alg); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s with kid %q", ErrSignature, name, clip(kid))
+}
+
+// checkDecryptionKeys refuses a decryption key set that holds no private
+// key, which would make every encrypted token fail at run time.
+func checkDecryptionKeys(set jwk.Set) error {
+	for i := range set.Len() {
+		k, ok := set.Key(i)
+		if !ok {
+			continue
+		}
+		if pk, ok := k.(interface{ IsPrivate() bool }); ok && pk.IsPrivate() {
+			return nil
+		}
+	}
+	if set.Len() == 0 {
+		return nil
+	}
+	return errors.New("rp: decryption keys must include a private key")
+}

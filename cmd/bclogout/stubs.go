@@ -5,7 +5,6 @@ import "context"
 func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path string, args []string) int {
 	return exitFailure
 }
-func runSend(ctx context.Context, s streams, f sendFlags, args []string) int { return exitFailure }
 func runVerify(ctx context.Context, s streams, vf verifierFlags, args []string) int {
 	return exitFailure
 }

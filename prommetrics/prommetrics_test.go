@@ -1,0 +1,312 @@
+package prommetrics_test
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/prommetrics"
+)
+
+// exposition renders the named families of reg in the text format, the way
+// a scrape would see them.
+func exposition(t *testing.T, reg prometheus.Gatherer, names ...string) string {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	var b strings.Builder
+	for _, mf := range mfs {
+		for _, n := range names {
+			if mf.GetName() == n {
+				if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+					t.Fatalf("MetricFamilyToText: %v", err)
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+// family returns the named family of reg, or nil.
+func family(t *testing.T, reg prometheus.Gatherer, name string) *dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf
+		}
+	}
+	return nil
+}
+
+const (
+	opA = "https://op-a.example"
+	opB = "https://op-b.example"
+)
+
+func TestMetricsCounters(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := prommetrics.New(reg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	m.TokenAccepted(opA, 2, time.Millisecond)
+	m.TokenAccepted(opA, 0, time.Millisecond)
+	m.TokenAccepted(opB, 1, time.Millisecond)
+	m.TokenAccepted(opB, -1, time.Millisecond) // a buggy caller must not panic the request
+	m.TokenRejected(opA, "replay", time.Millisecond)
+	m.TokenRejected(opA, "replay", time.Millisecond)
+	m.TokenRejected("", "malformed", time.Millisecond)
+	m.LogoutFailed(opB, time.Second)
+	m.JWKSRefreshed(opA+"/jwks", nil)
+	m.JWKSRefreshed(opA+"/jwks", errors.New("connection refused"))
+	m.JWKSRefreshed(opA+"/jwks", nil)
+
+	want := `# HELP bclogout_jwks_refreshes_total JWK Set fetch attempts, by URL and result.
+# TYPE bclogout_jwks_refreshes_total counter
+bclogout_jwks_refreshes_total{result="error",url="https://op-a.example/jwks"} 1
+bclogout_jwks_refreshes_total{result="ok",url="https://op-a.example/jwks"} 2
+# HELP bclogout_logouts_failed_total Valid logout tokens whose logout failed (session store unavailable); the OP is told to retry.
+# TYPE bclogout_logouts_failed_total counter
+bclogout_logouts_failed_total{issuer="https://op-b.example"} 1
+# HELP bclogout_sessions_ended_total Local sessions ended by accepted logout tokens.
+# TYPE bclogout_sessions_ended_total counter
+bclogout_sessions_ended_total{issuer="https://op-a.example"} 2
+bclogout_sessions_ended_total{issuer="https://op-b.example"} 1
+# HELP bclogout_tokens_accepted_total Logout tokens validated and acted on.
+# TYPE bclogout_tokens_accepted_total counter
+bclogout_tokens_accepted_total{issuer="https://op-a.example"} 2
+bclogout_tokens_accepted_total{issuer="https://op-b.example"} 2
+# HELP bclogout_tokens_rejected_total Back-channel logout requests answered with 400, 405 or 413, by reason; replays are reason="replay".
+# TYPE bclogout_tokens_rejected_total counter
+bclogout_tokens_rejected_total{issuer="",reason="malformed"} 1
+bclogout_tokens_rejected_total{issuer="https://op-a.example",reason="replay"} 2
+`
+	got := exposition(t, reg,
+		"bclogout_jwks_refreshes_total", "bclogout_logouts_failed_total", "bclogout_sessions_ended_total",
+		"bclogout_tokens_accepted_total", "bclogout_tokens_rejected_total")
+	if got != want {
+		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestMetricsDuration(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := prommetrics.New(reg, prommetrics.WithBuckets(0.01, 1))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	m.TokenAccepted(opA, 1, 5*time.Millisecond)
+	m.TokenAccepted(opA, 1, 2*time.Second)
+	m.TokenRejected(opA, "signature", 500*time.Millisecond)
+	m.LogoutFailed(opA, 3*time.Second)
+
+	mf := family(t, reg, "bclogout_request_duration_seconds")
+	if mf == nil {
+		t.Fatal("no bclogout_request_duration_seconds")
+	}
+	type hist struct {
+		count   uint64
+		sum     float64
+		buckets [2]uint64 // cumulative counts at 0.01 and 1
+	}
+	want := map[string]hist{
+		prommetrics.OutcomeAccepted: {count: 2, sum: 2.005, buckets: [2]uint64{1, 1}},
+		prommetrics.OutcomeRejected: {count: 1, sum: 0.5, buckets: [2]uint64{0, 1}},
+		prommetrics.OutcomeFailed:   {count: 1, sum: 3, buckets: [2]uint64{0, 0}},
+	}
+	if len(mf.GetMetric()) != len(want) {
+		t.Fatalf("%d outcomes, want %d", len(mf.GetMetric()), len(want))
+	}
+	for _, metric := range mf.GetMetric() {
+		outcome := metric.GetLabel()[0].GetValue()
+		h := metric.GetHistogram()
+		got := hist{count: h.GetSampleCount(), sum: h.GetSampleSum()}
+		for i, b := range h.GetBucket() {
+			got.buckets[i] = b.GetCumulativeCount()
+		}
+		w := want[outcome]
+		if got.count != w.count || math.Abs(got.sum-w.sum) > 1e-9 || got.buckets != w.buckets {
+			t.Errorf("outcome %q = %+v, want %+v", outcome, got, w)
+		}
+	}
+}
+
+func TestWithNamespace(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, err := prommetrics.New(reg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	b, err := prommetrics.New(reg, prommetrics.WithNamespace("tenant2_bclogout"))
+	if err != nil {
+		t.Fatalf("New with a second namespace on the same registry: %v", err)
+	}
+	a.TokenAccepted(opA, 0, 0)
+	b.TokenAccepted(opA, 0, 0)
+	b.TokenAccepted(opA, 0, 0)
+	for name, want := range map[string]float64{
+		"bclogout_tokens_accepted_total":         1,
+		"tenant2_bclogout_tokens_accepted_total": 2,
+	} {
+		mf := family(t, reg, name)
+		if mf == nil {
+			t.Errorf("no %s", name)
+			continue
+		}
+		if got := mf.GetMetric()[0].GetCounter().GetValue(); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		reg     func() prometheus.Registerer
+		opts    []prommetrics.Option
+		wantErr error
+	}{
+		{name: "defaults", wantErr: nil},
+		{name: "nil registerer", reg: func() prometheus.Registerer { return nil }, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "empty namespace", opts: []prommetrics.Option{prommetrics.WithNamespace("")}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "namespace with dash", opts: []prommetrics.Option{prommetrics.WithNamespace("bc-logout")}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "namespace with digit first", opts: []prommetrics.Option{prommetrics.WithNamespace("1bc")}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "no buckets", opts: []prommetrics.Option{prommetrics.WithBuckets()}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "decreasing buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 0.5)}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "equal buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 1)}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "NaN bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(math.NaN())}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "infinite last bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(1, math.Inf(1))}, wantErr: nil},
+		{
+			name: "registered twice",
+			reg: func() prometheus.Registerer {
+				reg := prometheus.NewRegistry()
+				if _, err := prommetrics.New(reg); err != nil {
+					t.Fatalf("first New: %v", err)
+				}
+				return reg
+			},
+			wantErr: prommetrics.ErrRegister,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var reg prometheus.Registerer = prometheus.NewRegistry()
+			if tt.reg != nil {
+				reg = tt.reg()
+			}
+			m, err := prommetrics.New(reg, tt.opts...)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("New = %v, want %v", err, tt.wantErr)
+			}
+			if (m == nil) != (tt.wantErr != nil) {
+				t.Errorf("New returned Metrics %v with error %v", m, err)
+			}
+		})
+	}
+}
+
+func TestNewUndoesPartialRegistration(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	// A collector just like our fifth makes New fail midway.
+	blocker := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bclogout_jwks_refreshes_total",
+		Help: "JWK Set fetch attempts, by URL and result.",
+	}, []string{"url", "result"})
+	reg.MustRegister(blocker)
+
+	_, err := prommetrics.New(reg)
+	if !errors.Is(err, prommetrics.ErrRegister) {
+		t.Fatalf("New = %v, want ErrRegister", err)
+	}
+	var are prometheus.AlreadyRegisteredError
+	if !errors.As(err, &are) {
+		t.Errorf("New = %v, want it to wrap prometheus.AlreadyRegisteredError", err)
+	}
+
+	reg.Unregister(blocker)
+	if _, err := prommetrics.New(reg); err != nil {
+		t.Fatalf("New after the blocker left = %v: the failed New left collectors behind", err)
+	}
+}
+
+func TestJWKSRefreshedIsAnOnRefreshHook(t *testing.T) {
+	m, err := prommetrics.New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	// Compiles only while the signatures agree.
+	_ = jwks.WithOnRefresh(m.JWKSRefreshed)
+}
+
+func TestMetricsConcurrent(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := prommetrics.New(reg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	const workers, each = 8, 100
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				m.TokenAccepted(opA, 1, time.Millisecond)
+				m.TokenRejected(opA, "replay", time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	mf := family(t, reg, "bclogout_sessions_ended_total")
+	if got := mf.GetMetric()[0].GetCounter().GetValue(); got != workers*each {
+		t.Errorf("sessions ended = %v, want %d", got, workers*each)
+	}
+}
+
+// BenchmarkTokenAccepted measures the cost the handler pays per accepted
+// token; BenchmarkBaselineCounterInc is the raw client_golang operation
+// underneath, so the overhead shows as a ratio.
+func BenchmarkTokenAccepted(b *testing.B) {
+	m, err := prommetrics.New(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.TokenAccepted(opA, 1, time.Millisecond)
+		}
+	})
+}
+
+func BenchmarkTokenRejected(b *testing.B) {
+	m, err := prommetrics.New(prometheus.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.TokenRejected(opA, "replay", time.Millisecond)
+		}
+	})
+}
+
+func BenchmarkBaselineCounterInc(b *testing.B) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baseline_total", Help: "baseline"}, []string{"issuer"})
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c.WithLabelValues(opA).Inc()
+		}
+	})
+}

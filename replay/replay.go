@@ -16,6 +16,10 @@ var (
 	// forgetting one that is still live. The token is refused for now; the
 	// OP's retry can succeed once entries expire.
 	ErrFull = errors.New("replay: cache full")
+	// ErrExpired means Reserve was given an until that is not in the
+	// future. Such a token can no longer be accepted, so nothing is
+	// remembered and the caller must refuse it (fail closed).
+	ErrExpired = errors.New("replay: until is not in the future")
 )
 
 // Cache remembers the (issuer, jti) pairs of logout tokens so that each

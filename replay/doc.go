@@ -1,0 +1,15 @@
+// Package replay remembers the (iss, jti) pairs of OpenID Connect
+// Back-Channel Logout tokens so that each token is acted on only once.
+//
+// OpenID Connect Back-Channel Logout 1.0 §2.6 step 7 lets the RP reject a
+// logout token whose jti it has already seen; bclogout always does it. A
+// pair is remembered until the token could no longer be accepted
+// (min(exp, iat+maxAge) + skew), and it is consumed only once its logout
+// succeeded: Reserve claims it, Commit consumes it, Release forgets it so
+// that the OP's retry of a failed logout can still succeed.
+//
+// Memory is the in-process implementation for a single RP replica. The
+// redisreplay subpackage shares one replay window between replicas.
+//
+// https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation
+package replay

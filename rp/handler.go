@@ -158,6 +158,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, replay.ErrReplayed):
 			err = fmt.Errorf("%w: jti %q: %w", ErrReplay, clip(ev.JTI), err)
+		case errors.Is(err, replay.ErrExpired):
+			// Validation passed a moment ago, but the token's window closed
+			// before it could be reserved.
+			err = fmt.Errorf("%w: %w", ErrExpired, err)
 		default:
 			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 		}

@@ -1,12 +1,9 @@
 package rp
 
-import (
-	"errors"
+import "github.com/bclogout/bclogout/replay"
 
-	"github.com/bclogout/bclogout/replay"
-)
-
-// defaultReplayCache is the cache a Handler uses without WithReplayCache.
+// defaultReplayCache is the cache a Handler uses without WithReplayCache:
+// bounded and in-process, right for a single replica.
 func defaultReplayCache() (replay.Cache, error) {
-	return nil, errors.New("rp: WithReplayCache is required until replay.NewMemory lands")
+	return replay.NewMemory()
 }

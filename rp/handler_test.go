@@ -1,0 +1,368 @@
+package rp_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// recorder is an Ender that remembers its calls and can be told to fail.
+type recorder struct {
+	mu    sync.Mutex
+	calls []sessionadapter.Logout
+	err   error
+	panic bool
+	n     int
+}
+
+func (r *recorder) EndSessions(_ context.Context, l sessionadapter.Logout) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, l)
+	if r.panic {
+		panic("store exploded")
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	return r.n, nil
+}
+
+// fullCache refuses every reservation as full.
+type fullCache struct{}
+
+func (fullCache) Reserve(context.Context, string, string, time.Time) error { return replay.ErrFull }
+func (fullCache) Commit(context.Context, string, string) error            { return nil }
+func (fullCache) Release(context.Context, string, string) error           { return nil }
+
+// countingMetrics records what the Handler reported.
+type countingMetrics struct {
+	mu       sync.Mutex
+	accepted []int
+	rejected []string
+	issuers  []string
+	failed   int
+}
+
+func (m *countingMetrics) TokenAccepted(_ string, n int, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.accepted = append(m.accepted, n)
+}
+
+func (m *countingMetrics) TokenRejected(issuer, reason string, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rejected = append(m.rejected, reason)
+	m.issuers = append(m.issuers, issuer)
+}
+
+func (m *countingMetrics) LogoutFailed(string, time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failed++
+}
+
+var _ rp.Metrics = (*countingMetrics)(nil)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func memoryCache(t testing.TB) replay.Cache {
+	t.Helper()
+	c, err := replay.NewMemory(replay.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type handlerEnv struct {
+	h        *rp.Handler
+	ender    *recorder
+	metrics  *countingMetrics
+	rejected []error
+	logouts  []*rp.LogoutEvent
+}
+
+func newHandlerEnv(t testing.TB, v rp.TokenVerifier, opts ...rp.HandlerOption) *handlerEnv {
+	t.Helper()
+	if v == nil {
+		v = newVerifier(t, nil)
+	}
+	env := &handlerEnv{ender: &recorder{n: 1}, metrics: &countingMetrics{}}
+	opts = append([]rp.HandlerOption{
+		rp.WithReplayCache(memoryCache(t)),
+		rp.WithLogger(quietLogger()),
+		rp.WithMetrics(env.metrics),
+		rp.WithOnReject(func(_ context.Context, _ *http.Request, err error) { env.rejected = append(env.rejected, err) }),
+		rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, _ int) { env.logouts = append(env.logouts, e) }),
+	}, opts...)
+	h, err := rp.NewHandler(v, env.ender, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.h = h
+	return env
+}
+
+func formBody(token string) string { return url.Values{"logout_token": {token}}.Encode() }
+
+func post(h http.Handler, body string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// checkAnswer asserts the status and the response contract of SPEC-NOTES.
+func checkAnswer(t testing.TB, w *httptest.ResponseRecorder, wantStatus int, wantError string) {
+	t.Helper()
+	if w.Code != wantStatus {
+		t.Fatalf("status = %d, want %d (body %s)", w.Code, wantStatus, w.Body)
+	}
+	if got := w.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+	if wantStatus == http.StatusOK {
+		if w.Body.Len() != 0 {
+			t.Errorf("200 body = %q, want empty", w.Body)
+		}
+		return
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("error body %q: %v", w.Body, err)
+	}
+	if body.Error != wantError || body.Description == "" {
+		t.Errorf("error body = %+v, want error %q", body, wantError)
+	}
+}
+
+func TestHandlerRequest(t *testing.T) {
+	valid := mint(t, nil)
+	tests := []struct {
+		name        string
+		method      string
+		contentType string
+		body        string
+		target      string
+		want        int
+		wantErr     error
+	}{
+		{name: "valid", body: formBody(valid), want: http.StatusOK},
+		{name: "valid with charset and other parameters", contentType: "application/x-www-form-urlencoded; charset=UTF-8", body: formBody(valid) + "&state=x", want: http.StatusOK},
+		{name: "GET", method: http.MethodGet, want: http.StatusMethodNotAllowed, wantErr: rp.ErrRequest},
+		{name: "PUT", method: http.MethodPut, body: formBody(valid), want: http.StatusMethodNotAllowed, wantErr: rp.ErrRequest},
+		{name: "JSON content type", contentType: "application/json", body: `{"logout_token":"` + valid + `"}`, want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "multipart content type", contentType: "multipart/form-data; boundary=x", body: formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "no content type", contentType: "-", body: formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "oversized body", body: formBody(valid) + "&pad=" + strings.Repeat("a", 64<<10), want: http.StatusRequestEntityTooLarge, wantErr: rp.ErrRequest},
+		{name: "absent token", body: "state=x", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "empty body", body: "", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "duplicate token", body: formBody(valid) + "&" + formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "token only in query string", target: "/?" + formBody(valid), body: "state=x", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "bad form escape", body: "logout_token=%zz", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "empty token", body: "logout_token=", want: http.StatusBadRequest, wantErr: rp.ErrMalformed},
+		{name: "invalid token", body: formBody(mint(t, setClaim("nonce", "x"))), want: http.StatusBadRequest, wantErr: rp.ErrNonce},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newHandlerEnv(t, nil)
+			method, target, ct := tt.method, tt.target, tt.contentType
+			if method == "" {
+				method = http.MethodPost
+			}
+			if target == "" {
+				target = "/"
+			}
+			if ct == "" {
+				ct = "application/x-www-form-urlencoded"
+			}
+			r := httptest.NewRequest(method, target, strings.NewReader(tt.body))
+			if ct != "-" {
+				r.Header.Set("Content-Type", ct)
+			}
+			w := httptest.NewRecorder()
+			env.h.ServeHTTP(w, r)
+			wantCode := "invalid_request"
+			checkAnswer(t, w, tt.want, wantCode)
+			if tt.want == http.StatusMethodNotAllowed && w.Header().Get("Allow") != http.MethodPost {
+				t.Errorf("Allow = %q, want POST", w.Header().Get("Allow"))
+			}
+			if tt.wantErr == nil {
+				if len(env.ender.calls) != 1 || len(env.logouts) != 1 || len(env.metrics.accepted) != 1 {
+					t.Errorf("ender calls %d, OnLogout %d, accepted %d; want 1 each", len(env.ender.calls), len(env.logouts), len(env.metrics.accepted))
+				}
+				return
+			}
+			if len(env.rejected) != 1 || !errors.Is(env.rejected[0], tt.wantErr) {
+				t.Fatalf("OnReject errors = %v, want %v", env.rejected, tt.wantErr)
+			}
+			if len(env.ender.calls) != 0 {
+				t.Error("Ender called for a rejected request")
+			}
+			if got := env.metrics.rejected; len(got) != 1 || got[0] != rp.Reason(tt.wantErr) {
+				t.Errorf("metrics reasons = %v, want [%s]", got, rp.Reason(tt.wantErr))
+			}
+		})
+	}
+}
+
+// TestHandlerOversizedNotRead checks that a body announced larger than the
+// cap is refused without reading it.
+func TestHandlerOversizedNotRead(t *testing.T) {
+	env := newHandlerEnv(t, nil, rp.WithMaxBodyBytes(100))
+	body := &countingReader{r: strings.NewReader(strings.Repeat("a", 1000))}
+	r := httptest.NewRequest(http.MethodPost, "/", body)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.ContentLength = 1000
+	w := httptest.NewRecorder()
+	env.h.ServeHTTP(w, r)
+	checkAnswer(t, w, http.StatusRequestEntityTooLarge, "invalid_request")
+	if body.n != 0 {
+		t.Errorf("read %d bytes of an oversized body", body.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestHandlerReplay(t *testing.T) {
+	env := newHandlerEnv(t, nil)
+	first := mint(t, nil)
+	checkAnswer(t, post(env.h, formBody(first)), http.StatusOK, "")
+	w := post(env.h, formBody(first))
+	checkAnswer(t, w, http.StatusBadRequest, "invalid_request")
+	if !strings.Contains(w.Body.String(), "already used") {
+		t.Errorf("replay body = %s", w.Body)
+	}
+	if !errors.Is(env.rejected[0], rp.ErrReplay) || !errors.Is(env.rejected[0], replay.ErrReplayed) {
+		t.Errorf("replay error = %v", env.rejected[0])
+	}
+	// Many other tokens later the first one is still remembered.
+	for i := range 500 {
+		checkAnswer(t, post(env.h, formBody(mint(t, setClaim("jti", fmt.Sprintf("other-%d", i))))), http.StatusOK, "")
+	}
+	checkAnswer(t, post(env.h, formBody(first)), http.StatusBadRequest, "invalid_request")
+	if got := rp.Reason(env.rejected[len(env.rejected)-1]); got != "replay" {
+		t.Errorf("Reason = %q, want replay", got)
+	}
+	if len(env.ender.calls) != 501 {
+		t.Errorf("ender calls = %d, want 501", len(env.ender.calls))
+	}
+}
+
+func TestHandlerLogoutFailure(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(*recorder)
+	}{
+		{name: "store error", setup: func(r *recorder) { r.err = errors.New("redis down") }},
+		{name: "store panic", setup: func(r *recorder) { r.panic = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newHandlerEnv(t, nil)
+			tt.setup(env.ender)
+			token := mint(t, nil)
+			checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+			if !errors.Is(env.rejected[0], rp.ErrTemporary) || env.metrics.failed != 1 {
+				t.Fatalf("rejected %v, LogoutFailed %d", env.rejected, env.metrics.failed)
+			}
+			// The jti was released: the OP's retry succeeds once the store is back.
+			env.ender.err, env.ender.panic = nil, false
+			checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
+			checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+		})
+	}
+}
+
+func TestHandlerReplayCacheFull(t *testing.T) {
+	env := newHandlerEnv(t, nil, rp.WithReplayCache(fullCache{}))
+	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusBadRequest, "temporarily_unavailable")
+	if !errors.Is(env.rejected[0], rp.ErrTemporary) || len(env.ender.calls) != 0 {
+		t.Errorf("rejected %v, ender calls %d", env.rejected, len(env.ender.calls))
+	}
+}
+
+func TestHandlerNoSessionMatched(t *testing.T) {
+	env := newHandlerEnv(t, nil)
+	env.ender.n = 0
+	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusOK, "")
+	if env.metrics.accepted[0] != 0 {
+		t.Errorf("sessions ended = %d", env.metrics.accepted[0])
+	}
+}
+
+func TestHandlerLogoutPassesEvent(t *testing.T) {
+	env := newHandlerEnv(t, nil)
+	checkAnswer(t, post(env.h, formBody(mint(t, setClaim("sub", nil)))), http.StatusOK, "")
+	got := env.ender.calls[0]
+	want := sessionadapter.Logout{Issuer: testIssuer, SessionID: "session-1", IssuedAt: testNow.Add(-10 * time.Second)}
+	if got.Issuer != want.Issuer || got.Subject != "" || got.SessionID != want.SessionID || !got.IssuedAt.Equal(want.IssuedAt) {
+		t.Errorf("EndSessions got %+v, want %+v", got, want)
+	}
+}
+
+func TestHandlerMetricsIssuerLabel(t *testing.T) {
+	env := newHandlerEnv(t, nil)
+	post(env.h, formBody(mint(t, setClaim("iss", "https://attacker.example"))))
+	post(env.h, formBody(mint(t, setClaim("nonce", "x"))))
+	if got := env.metrics.issuers; len(got) != 2 || got[0] != "" || got[1] != testIssuer {
+		t.Errorf("metric issuers = %q, want [\"\" %q]", got, testIssuer)
+	}
+}
+
+func TestNewHandlerConfig(t *testing.T) {
+	v := newVerifier(t, nil)
+	tests := []struct {
+		name    string
+		v       rp.TokenVerifier
+		ender   sessionadapter.Ender
+		opts    []rp.HandlerOption
+		wantErr bool
+	}{
+		{name: "defaults", v: v, ender: &recorder{}},
+		{name: "no verifier", ender: &recorder{}, wantErr: true},
+		{name: "no ender", v: v, wantErr: true},
+		{name: "zero body cap", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithMaxBodyBytes(0)}, wantErr: true},
+		{name: "negative timeout", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithLogoutTimeout(-1)}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := rp.NewHandler(tt.v, tt.ender, tt.opts...)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("NewHandler() error = %v, wantErr %v", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -46,8 +46,8 @@ func (r *recorder) EndSessions(_ context.Context, l sessionadapter.Logout) (int,
 type fullCache struct{}
 
 func (fullCache) Reserve(context.Context, string, string, time.Time) error { return replay.ErrFull }
-func (fullCache) Commit(context.Context, string, string) error            { return nil }
-func (fullCache) Release(context.Context, string, string) error           { return nil }
+func (fullCache) Commit(context.Context, string, string) error             { return nil }
+func (fullCache) Release(context.Context, string, string) error            { return nil }
 
 // countingMetrics records what the Handler reported.
 type countingMetrics struct {

@@ -45,6 +45,9 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Metadata, er
 	if _, err := parseURL(issuer, o.allowHTTP); err != nil {
 		return nil, fmt.Errorf("%w: issuer: %w", ErrDiscovery, err)
 	}
+	if o.ownClient {
+		defer o.client.CloseIdleConnections()
+	}
 	docURL := strings.TrimSuffix(issuer, "/") + wellKnown
 	body, _, err := get(ctx, o.client, docURL, true)
 	if err != nil {

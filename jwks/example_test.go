@@ -2,10 +2,15 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -43,4 +48,34 @@ func ExampleLoadStatic() {
 	alg, _ := k.Algorithm()
 	fmt.Println(set.Len(), k.KeyType(), alg)
 	// Output: 1 EC ES256
+}
+
+func ExampleNewRemote() {
+	// The OP's JWKS endpoint, publishing one Ed25519 key.
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	key, _ := jwk.Import(pub)
+	_ = key.Set(jwk.KeyIDKey, "2025-01")
+	set := jwk.NewSet()
+	_ = set.AddKey(key)
+	op := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		_ = json.NewEncoder(w).Encode(set)
+	}))
+	defer op.Close()
+
+	keys, err := jwks.NewRemote(op.URL + "/jwks")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer keys.Close()
+
+	// The kid comes from the logout token's header; an unknown one makes
+	// Keys fetch again (at most once per 10 s).
+	current, err := keys.Keys(context.Background(), "2025-01")
+	if err != nil {
+		log.Fatal(err)
+	}
+	k, ok := current.LookupKeyID("2025-01")
+	fmt.Println(ok, k.KeyType())
+	// Output: true OKP
 }

@@ -38,6 +38,7 @@ type options struct {
 	logger          *slog.Logger
 	onRefresh       func(url string, err error)
 	allowHTTP       bool
+	ownClient       bool // client was built here, so Close may close its connections
 
 	// newTimer is replaced by tests to drive the background loop without
 	// sleeping.
@@ -89,7 +90,7 @@ func buildOptions(opts []Option) (options, error) {
 		return o, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(o.errs...))
 	}
 	if o.client == nil {
-		o.client = defaultClient(o.allowHTTP)
+		o.client, o.ownClient = defaultClient(o.allowHTTP), true
 	}
 	return o, nil
 }
@@ -97,8 +98,15 @@ func buildOptions(opts []Option) (options, error) {
 // defaultClient times out and refuses a redirect that would downgrade to
 // an insecure URL: an https jwks_uri must not become plain http.
 func defaultClient(allowHTTP bool) *http.Client {
+	var transport http.RoundTripper
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		// A transport of our own, so that closing it leaves no
+		// connection goroutines behind.
+		transport = t.Clone()
+	}
 	return &http.Client{
-		Timeout: DefaultHTTPTimeout,
+		Transport: transport,
+		Timeout:   DefaultHTTPTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("stopped after 5 redirects")

@@ -1,0 +1,45 @@
+package jwks
+
+import "time"
+
+// FakeTimer is a timer the test fires by sending on C.
+type FakeTimer struct {
+	D time.Duration
+	c chan time.Time
+}
+
+// Fire expires the timer.
+func (f *FakeTimer) Fire() { f.c <- time.Time{} }
+
+func (f *FakeTimer) C() <-chan time.Time { return f.c }
+func (f *FakeTimer) Stop() bool          { return true }
+
+// WithFakeTimers makes the background loop ask asked for every timer it
+// arms (dropped when asked is full or nil); a timer fires only when the
+// test calls Fire.
+func WithFakeTimers(asked chan<- *FakeTimer) Option {
+	return func(o *options) {
+		o.newTimer = func(d time.Duration) timer {
+			t := &FakeTimer{D: d, c: make(chan time.Time, 1)}
+			// Never block the loop (Close must not hang): a test that
+			// reads asks gives the channel room.
+			select {
+			case asked <- t:
+			default:
+			}
+			return t
+		}
+	}
+}
+
+// Waiters is how many callers wait for the fetch in flight.
+func (r *Remote) Waiters() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inflight == nil {
+		return 0
+	}
+	return r.inflight.waiters
+}
+
+var RefreshDelay = refreshDelay

@@ -1,0 +1,365 @@
+package jwks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// errClosed is what a fetch asked of a closed Remote fails with.
+var errClosed = errors.New("remote closed")
+
+// Remote is a JWK Set fetched from a URL and kept fresh: in the background
+// as the OP's cache headers say, and at once when a token names a kid the
+// set does not hold. See the package documentation for the rules.
+type Remote struct {
+	url     string
+	o       options
+	ctx     context.Context // cancelled by Close; every fetch runs under it
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // the loop and any fetch in flight
+	resched chan struct{}  // a fetch finished: the loop recomputes its timer
+
+	mu          sync.Mutex
+	set         jwk.Set // last good set; nil until a fetch succeeds
+	lastErr     error   // error of the last fetch, nil after a success
+	inflight    *fetchCall
+	lastKidMiss time.Time
+	kidMissed   bool // lastKidMiss is meaningful
+	next        time.Time
+	failures    int // consecutive failed fetches, for the backoff
+	closed      bool
+}
+
+// fetchCall is one fetch that every concurrent asker waits for.
+type fetchCall struct {
+	done    chan struct{}
+	err     error // set before done is closed
+	waiters int   // callers waiting; read by tests to know a fetch is shared
+}
+
+var _ Source = (*Remote)(nil)
+
+// NewRemote returns a Source for the JWK Set at jwksURL and starts its
+// background refresher, whose first fetch begins at once. The fetch need
+// not succeed: until one does, Keys tries again (rate limited like a kid
+// miss) and reports ErrNoKeys. Close the Remote to stop the refresher.
+//
+// jwksURL must be https unless its host is loopback (ErrInsecureURL); an
+// invalid option is an ErrInvalidConfig error.
+func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseURL(jwksURL, o.allowHTTP); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Remote{
+		url:     jwksURL,
+		o:       o,
+		ctx:     ctx,
+		cancel:  cancel,
+		resched: make(chan struct{}, 1),
+	}
+	r.mu.Lock()
+	first := r.startLocked()
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go r.loop(first)
+	return r, nil
+}
+
+// Keys returns the current key set. When there is none yet, or kid is not
+// empty and not in it, Keys waits for a fetch: one already in flight, or a
+// new one if the last kid-miss fetch is older than the kid-miss interval.
+// Otherwise it answers at once, with the current set (the caller then
+// reports an unknown key) or ErrNoKeys wrapping the last fetch error.
+//
+// If ctx ends while waiting, Keys returns the current set, or ErrNoKeys
+// wrapping ctx's error. After Close, Keys serves the last set and fetches
+// nothing.
+func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
+	r.mu.Lock()
+	set := r.set
+	if set != nil && (kid == "" || hasKid(set, kid)) {
+		r.mu.Unlock()
+		return set, nil
+	}
+	c := r.inflight
+	if c == nil && !r.closed && r.kidMissAllowedLocked() {
+		r.lastKidMiss, r.kidMissed = r.o.now(), true
+		c = r.startLocked()
+	}
+	if c == nil {
+		err := r.lastErr
+		r.mu.Unlock()
+		return keysResult(set, err)
+	}
+	c.waiters++
+	r.mu.Unlock()
+
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		r.mu.Lock()
+		set = r.set
+		r.mu.Unlock()
+		return keysResult(set, ctx.Err())
+	}
+	r.mu.Lock()
+	set, err := r.set, r.lastErr
+	r.mu.Unlock()
+	return keysResult(set, err)
+}
+
+func keysResult(set jwk.Set, err error) (jwk.Set, error) {
+	if set != nil {
+		return set, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoKeys, err)
+	}
+	return nil, ErrNoKeys
+}
+
+func hasKid(set jwk.Set, kid string) bool {
+	_, ok := set.LookupKeyID(kid)
+	return ok
+}
+
+func (r *Remote) kidMissAllowedLocked() bool {
+	return !r.kidMissed || r.o.now().Sub(r.lastKidMiss) >= r.o.kidMissInterval
+}
+
+// Refresh fetches the key set now, or waits for the fetch already in
+// flight, and returns that fetch's error. A failed fetch keeps the last
+// good set. If ctx ends first, Refresh returns its error and the fetch
+// carries on.
+func (r *Remote) Refresh(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return fmt.Errorf("%w: %s: %w", ErrFetch, r.url, errClosed)
+	}
+	c := r.startLocked()
+	c.waiters++
+	r.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s: %w", ErrFetch, r.url, ctx.Err())
+	}
+}
+
+// Close stops the background refresher, cancels a fetch in flight and
+// waits for both to end. It is safe to call more than once.
+func (r *Remote) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+	if r.o.ownClient {
+		// Idle keep-alive connections hold transport goroutines.
+		r.o.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+// startLocked returns the fetch in flight or starts one. r.mu is held and
+// r.closed is false, so wg.Add cannot race Close's wg.Wait.
+func (r *Remote) startLocked() *fetchCall {
+	if r.inflight != nil {
+		return r.inflight
+	}
+	c := &fetchCall{done: make(chan struct{})}
+	r.inflight = c
+	r.wg.Add(1)
+	go r.fetch(c)
+	return c
+}
+
+// loop waits for the fetch c, then for r.next, fetches, and so on. Any
+// fetch, wherever started, moves r.next and makes the loop re-arm.
+func (r *Remote) loop(c *fetchCall) {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-c.done:
+		case <-r.ctx.Done():
+			return
+		}
+		// The fetch signalled before done closed: drop that signal so it
+		// does not cost a second timer.
+		select {
+		case <-r.resched:
+		default:
+		}
+		if !r.waitNext() {
+			return
+		}
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return
+		}
+		c = r.startLocked()
+		r.mu.Unlock()
+	}
+}
+
+// waitNext blocks until r.next, re-arming whenever a fetch moves it; it
+// reports false when the Remote is closing.
+func (r *Remote) waitNext() bool {
+	for {
+		r.mu.Lock()
+		d := max(r.next.Sub(r.o.now()), 0)
+		r.mu.Unlock()
+
+		t := r.o.newTimer(d)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return false
+		case <-r.resched:
+			t.Stop()
+		case <-t.C():
+			return true
+		}
+	}
+}
+
+// fetch runs one fetch for c and publishes its outcome.
+func (r *Remote) fetch(c *fetchCall) {
+	defer r.wg.Done()
+	body, hdr, err := get(r.ctx, r.o.client, r.url, false)
+	var set jwk.Set
+	if err == nil {
+		set, err = r.parse(body)
+	}
+	now := r.o.now()
+
+	r.mu.Lock()
+	var wait time.Duration
+	if err == nil {
+		r.set, r.lastErr, r.failures = set, nil, 0
+		wait = refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh)
+	} else {
+		r.lastErr = err
+		r.failures++
+		wait = backoff(r.failures, r.o.minRefresh)
+	}
+	r.next = now.Add(wait)
+	r.inflight = nil
+	c.err = err
+	hasSet := r.set != nil
+	r.mu.Unlock()
+
+	switch {
+	case err == nil:
+		r.o.logger.Debug("jwks: key set fetched", "url", r.url, "keys", set.Len(), "next", wait)
+	case r.ctx.Err() != nil:
+		// Closing: not a failure worth a log line.
+	default:
+		r.o.logger.Warn("jwks: key set fetch failed", "url", r.url, "error", err, "keeping_last_good", hasSet, "retry_in", wait)
+	}
+	if r.o.onRefresh != nil {
+		r.o.onRefresh(r.url, err)
+	}
+	select {
+	case r.resched <- struct{}{}:
+	default:
+	}
+	close(c.done)
+}
+
+// parse turns a fetched body into the set to serve: entries that cannot
+// verify signatures are dropped and logged, and a set left empty is an
+// error so that the last good one stays.
+func (r *Remote) parse(body []byte) (jwk.Set, error) {
+	set, err := parseSet(body)
+	if err != nil {
+		return nil, err
+	}
+	out, skipped := usableKeys(set, false)
+	for _, s := range skipped {
+		r.o.logger.Warn("jwks: key skipped", "url", r.url, "reason", s)
+	}
+	if out.Len() == 0 {
+		return nil, errNoUsableKey(skipped)
+	}
+	return out, nil
+}
+
+// backoff doubles from retryBase with each consecutive failure, capped by
+// the lower refresh bound so an outage never delays recovery longer than a
+// healthy OP's shortest refresh would.
+func backoff(failures int, ceiling time.Duration) time.Duration {
+	d := retryBase
+	for i := 1; i < failures && d < ceiling; i++ {
+		d *= 2
+	}
+	return min(d, ceiling)
+}
+
+// refreshDelay reads how long the OP says its JWK Set stays fresh
+// (Cache-Control max-age minus Age, else Expires minus Date) and clamps it
+// into [lo, hi]. no-store and no-cache ask for the lower bound; no usable
+// header means DefaultRefresh.
+func refreshDelay(h http.Header, now time.Time, lo, hi time.Duration) time.Duration {
+	d, ok := freshness(h, now)
+	if !ok {
+		d = DefaultRefresh
+	}
+	return min(max(d, lo), hi)
+}
+
+func freshness(h http.Header, now time.Time) (time.Duration, bool) {
+	if h == nil {
+		return 0, false
+	}
+	maxAge := int64(-1)
+	for _, cc := range h.Values("Cache-Control") {
+		for _, directive := range strings.Split(cc, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(directive), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-cache":
+				return 0, true
+			case "max-age":
+				if secs, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64); err == nil && secs >= 0 && maxAge < 0 {
+					maxAge = secs
+				}
+			}
+		}
+	}
+	if maxAge >= 0 {
+		age, _ := strconv.ParseInt(h.Get("Age"), 10, 64)
+		// Capping before multiplying keeps huge values from overflowing
+		// a Duration.
+		const century = int64(100 * 365 * 24 * time.Hour / time.Second)
+		return time.Duration(min(maxAge, century)-min(max(age, 0), century)) * time.Second, true
+	}
+	if exp := h.Get("Expires"); exp != "" {
+		expires, err := http.ParseTime(exp)
+		if err != nil {
+			// RFC 9111 §5.3: an invalid Expires means already expired.
+			return 0, true
+		}
+		base := now
+		if date, err := http.ParseTime(h.Get("Date")); err == nil {
+			base = date
+		}
+		return expires.Sub(base), true
+	}
+	return 0, false
+}

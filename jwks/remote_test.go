@@ -1,0 +1,586 @@
+package jwks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/bclogout/bclogout/jwks"
+)
+
+// op is a JWKS endpoint whose answer a test changes at will.
+type op struct {
+	srv     *httptest.Server
+	fetches atomic.Int64
+
+	mu     sync.Mutex
+	status int
+	body   []byte
+	header http.Header
+	gate   chan struct{} // when not nil, answers wait for it to close
+}
+
+func newOP(t *testing.T, body []byte) *op {
+	t.Helper()
+	o := &op{status: http.StatusOK, body: body}
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.fetches.Add(1)
+		o.mu.Lock()
+		status, body, header, gate := o.status, o.body, o.header, o.gate
+		o.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		for k, v := range header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+func (o *op) serve(status int, body []byte, header http.Header) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.status, o.body, o.header = status, body, header
+}
+
+func (o *op) hold() chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gate = make(chan struct{})
+	return o.gate
+}
+
+func (o *op) release(gate chan struct{}) {
+	o.mu.Lock()
+	o.gate = nil
+	o.mu.Unlock()
+	close(gate)
+}
+
+// clock is a frozen clock the test advances.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// newRemote returns a Remote on a frozen clock whose background timers
+// never fire, after its first fetch settled; it reports the fetch count
+// at that point. Tests then count fetches from there.
+func newRemote(t *testing.T, o *op, clk *clock, opts ...jwks.Option) (*jwks.Remote, int64) {
+	t.Helper()
+	opts = append([]jwks.Option{jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(nil)}, opts...)
+	r, err := jwks.NewRemote(o.srv.URL+"/jwks", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	_ = r.Refresh(context.Background()) // joins or follows the first fetch
+	return r, o.fetches.Load()
+}
+
+func mustKeys(t *testing.T, r *jwks.Remote, kid string) jwk.Set {
+	t.Helper()
+	set, err := r.Keys(context.Background(), kid)
+	if err != nil {
+		t.Fatalf("Keys(%q): %v", kid, err)
+	}
+	return set
+}
+
+func waitWaiters(t *testing.T, r *jwks.Remote, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Waiters() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waiters, want %d", r.Waiters(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRemoteRotationOnKidMiss(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	k2 := publicOf(t, genKey(t, "EC", "k2", "ES256"))
+	o := newOP(t, setJSON(t, k1))
+	r, base := newRemote(t, o, newClock())
+
+	if got := kids(mustKeys(t, r, "k1")); !slices.Equal(got, []string{"k1"}) {
+		t.Fatalf("kids = %v", got)
+	}
+	if n := o.fetches.Load() - base; n != 0 {
+		t.Fatalf("known kid cost %d fetches", n)
+	}
+	o.serve(http.StatusOK, setJSON(t, k2), nil)
+	if got := kids(mustKeys(t, r, "k2")); !slices.Equal(got, []string{"k2"}) {
+		t.Fatalf("after rotation kids = %v, want [k2]", got)
+	}
+	if n := o.fetches.Load() - base; n != 1 {
+		t.Fatalf("rotation cost %d fetches, want 1", n)
+	}
+	if got := kids(mustKeys(t, r, "")); !slices.Equal(got, []string{"k2"}) {
+		t.Fatalf("kid-less lookup kids = %v", got)
+	}
+}
+
+func TestRemoteKidMissRateLimit(t *testing.T) {
+	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "OKP", "k1", "EdDSA"))))
+	clk := newClock()
+	r, base := newRemote(t, o, clk, jwks.WithKidMissInterval(10*time.Second))
+
+	steps := []struct {
+		name    string
+		advance time.Duration
+		want    int64 // fetches since base after the lookup
+	}{
+		{name: "first miss fetches", want: 1},
+		{name: "second miss at once is limited", want: 1},
+		{name: "9s later still limited", advance: 9 * time.Second, want: 1},
+		{name: "10s after the first miss fetches", advance: time.Second, want: 2},
+		{name: "then limited again", want: 2},
+	}
+	for i, s := range steps {
+		clk.Advance(s.advance)
+		set := mustKeys(t, r, fmt.Sprintf("unknown-%d", i))
+		if !hasKid(set, "k1") {
+			t.Fatalf("%s: current set not returned", s.name)
+		}
+		if got := o.fetches.Load() - base; got != s.want {
+			t.Fatalf("%s: %d fetches, want %d", s.name, got, s.want)
+		}
+	}
+}
+
+func hasKid(set jwk.Set, kid string) bool {
+	_, ok := set.LookupKeyID(kid)
+	return ok
+}
+
+func TestRemoteFloodOfRandomKids(t *testing.T) {
+	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "EC", "k1", ""))))
+	r, base := newRemote(t, o, newClock())
+
+	const n = 1000
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			set, err := r.Keys(context.Background(), fmt.Sprintf("random-%d", i))
+			if err == nil && !hasKid(set, "k1") {
+				err = errors.New("current set not returned")
+			}
+			if err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := o.fetches.Load() - base; got > 1 {
+		t.Fatalf("%d lookups cost %d fetches, want at most 1", n, got)
+	}
+}
+
+func TestRemoteCollapsesConcurrentFetches(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", ""))
+	tests := []struct {
+		name string
+		call func(r *jwks.Remote, i int) error
+	}{
+		{name: "Refresh", call: func(r *jwks.Remote, _ int) error { return r.Refresh(context.Background()) }},
+		{name: "kid miss", call: func(r *jwks.Remote, i int) error {
+			set, err := r.Keys(context.Background(), "k2")
+			if err == nil && !hasKid(set, "k2") {
+				err = errors.New("rotated key not returned")
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOP(t, setJSON(t, k1))
+			r, base := newRemote(t, o, newClock())
+			o.serve(http.StatusOK, setJSON(t, k2), nil)
+			gate := o.hold()
+
+			const n = 50
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Go(func() {
+					if err := tt.call(r, i); err != nil {
+						errs <- err
+					}
+				})
+			}
+			waitWaiters(t, r, n)
+			o.release(gate)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			if got := o.fetches.Load() - base; got != 1 {
+				t.Fatalf("%d concurrent callers cost %d fetches, want 1", n, got)
+			}
+		})
+	}
+}
+
+func TestRemoteKeepsLastGood(t *testing.T) {
+	good := publicOf(t, genKey(t, "RSA", "good", "RS256"))
+	private := genKey(t, "EC", "private", "ES256")
+	tests := []struct {
+		name    string
+		status  int
+		body    []byte
+		hang    bool
+		wantErr error
+	}{
+		{name: "500", status: 500, body: []byte("oops"), wantErr: jwks.ErrFetch},
+		{name: "404", status: 404, wantErr: jwks.ErrFetch},
+		{name: "html", status: 200, body: []byte("<html>maintenance</html>"), wantErr: jwks.ErrInvalidJWKS},
+		{name: "truncated json", status: 200, body: []byte(`{"keys":[{"kty":"RSA"`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "empty set", status: 200, body: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "no keys member", status: 200, body: []byte(`{}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "only private keys", status: 200, body: setJSON(t, private), wantErr: jwks.ErrInvalidJWKS},
+		{name: "only unknown key types", status: 200, body: []byte(`{"keys":[{"kty":"ML-DSA","kid":"pq"}]}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "oversize", status: 200, body: make([]byte, 1<<20+1), wantErr: jwks.ErrFetch},
+		{name: "timeout", hang: true, wantErr: jwks.ErrFetch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := newOP(t, setJSON(t, good))
+			var hooked []error
+			var hookMu sync.Mutex
+			hook := func(url string, err error) {
+				hookMu.Lock()
+				defer hookMu.Unlock()
+				hooked = append(hooked, err)
+			}
+			client := &http.Client{Timeout: 200 * time.Millisecond}
+			r, _ := newRemote(t, o, newClock(), jwks.WithHTTPClient(client), jwks.WithOnRefresh(hook))
+			if err := r.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if tt.hang {
+				gate := o.hold()
+				defer o.release(gate)
+			} else {
+				o.serve(tt.status, tt.body, nil)
+			}
+
+			err := r.Refresh(context.Background())
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Refresh err = %v, want %v", err, tt.wantErr)
+			}
+			for _, kid := range []string{"good", "unknown"} {
+				if set := mustKeys(t, r, kid); !hasKid(set, "good") {
+					t.Fatalf("Keys(%q) lost the last good set: %v", kid, kids(set))
+				}
+			}
+			hookMu.Lock()
+			defer hookMu.Unlock()
+			if len(hooked) < 2 || !errors.Is(hooked[len(hooked)-1], tt.wantErr) {
+				t.Fatalf("OnRefresh saw %v, want a last error %v", hooked, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestRemoteFirstFetchFailsThenRecovers(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	o := newOP(t, nil)
+	o.serve(http.StatusServiceUnavailable, nil, nil)
+	clk := newClock()
+	r, base := newRemote(t, o, clk)
+
+	_, err := r.Keys(context.Background(), "k1")
+	if !errors.Is(err, jwks.ErrNoKeys) || !errors.Is(err, jwks.ErrFetch) {
+		t.Fatalf("err = %v, want ErrNoKeys wrapping ErrFetch", err)
+	}
+	o.serve(http.StatusOK, setJSON(t, k1), nil)
+	if _, err := r.Keys(context.Background(), "k1"); !errors.Is(err, jwks.ErrNoKeys) {
+		t.Fatalf("within the kid-miss interval: err = %v, want ErrNoKeys", err)
+	}
+	if got := o.fetches.Load() - base; got != 1 {
+		t.Fatalf("%d fetches, want 1", got)
+	}
+	clk.Advance(jwks.DefaultKidMissInterval)
+	if set := mustKeys(t, r, "k1"); !hasKid(set, "k1") {
+		t.Fatal("not recovered")
+	}
+}
+
+func TestRemoteKeySelection(t *testing.T) {
+	noAlg := publicOf(t, genKey(t, "RSA", "entra", ""))
+	_ = noAlg.Set(jwk.KeyUsageKey, "sig")
+	_ = noAlg.Set("x5t", "some-thumbprint")
+	ed := publicOf(t, genKey(t, "OKP", "ed", ""))
+	private := genKey(t, "EC", "leaked", "ES256")
+	oct, _ := jwk.Import([]byte("secret secret secret secret secret"))
+	_ = oct.Set(jwk.KeyIDKey, "hmac")
+	body := setJSON(t, noAlg, private, oct, ed)
+	// An entry jwx cannot parse, as an OP adopting a new key type would publish.
+	body = append(body[:len(body)-2], []byte(`,{"kty":"ML-DSA","kid":"pq","pub":"AAAA"}]}`)...)
+
+	o := newOP(t, body)
+	r, _ := newRemote(t, o, newClock())
+	set := mustKeys(t, r, "")
+	if got := kids(set); !slices.Equal(got, []string{"entra", "ed"}) {
+		t.Fatalf("kids = %v, want [entra ed]", got)
+	}
+	k, _ := set.LookupKeyID("entra")
+	if _, has := k.Algorithm(); has {
+		t.Error("a key without alg gained one")
+	}
+	var x5t string
+	if err := k.Get("x5t", &x5t); err != nil || x5t != "some-thumbprint" {
+		t.Errorf("x5t = %q, %v: key members must be kept", x5t, err)
+	}
+}
+
+func TestRemoteSchedule(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	o := newOP(t, setJSON(t, k1))
+	o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"public, max-age=600"}})
+	asked := make(chan *jwks.FakeTimer, 16)
+	r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(newClock().Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	next := func() *jwks.FakeTimer {
+		t.Helper()
+		select {
+		case ft := <-asked:
+			return ft
+		case <-time.After(10 * time.Second):
+			t.Fatal("the refresher armed no timer")
+			return nil
+		}
+	}
+	steps := []struct {
+		name   string
+		status int
+		header http.Header
+		want   time.Duration // the timer armed after the fetch
+	}{
+		{name: "max-age honoured", want: 600 * time.Second}, // the first fetch, at construction
+		{name: "max-age below the lower bound", status: 200, header: http.Header{"Cache-Control": {"max-age=30"}}, want: jwks.DefaultMinRefresh},
+		{name: "failure retries soon", status: 500, want: 10 * time.Second},
+		{name: "and backs off", status: 500, want: 20 * time.Second},
+		{name: "recovery without cache headers", status: 200, want: jwks.DefaultRefresh},
+		{name: "max-age above the upper bound", status: 200, header: http.Header{"Cache-Control": {"max-age=31536000"}}, want: jwks.DefaultMaxRefresh},
+	}
+	for i, s := range steps {
+		if i > 0 {
+			o.serve(s.status, setJSON(t, k1), s.header)
+			before := o.fetches.Load()
+			next().Fire()
+			ft := next()
+			if got := o.fetches.Load() - before; got != 1 {
+				t.Fatalf("%s: timer fired %d fetches, want 1", s.name, got)
+			}
+			if ft.D != s.want {
+				t.Fatalf("%s: armed %v, want %v", s.name, ft.D, s.want)
+			}
+			asked <- ft // put it back for the next step to fire
+			continue
+		}
+		if ft := next(); ft.D != s.want {
+			t.Fatalf("%s: armed %v, want %v", s.name, ft.D, s.want)
+		} else {
+			asked <- ft
+		}
+	}
+}
+
+func TestRefreshDelay(t *testing.T) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	date := now.Add(-time.Minute).Format(http.TimeFormat) // the OP's clock is a minute behind
+	const lo, hi = 5 * time.Minute, 24 * time.Hour
+	tests := []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+	}{
+		{name: "no headers", want: time.Hour},
+		{name: "max-age", header: http.Header{"Cache-Control": {"max-age=7200"}}, want: 2 * time.Hour},
+		{name: "max-age among directives", header: http.Header{"Cache-Control": {"public, must-revalidate, max-age=7200"}}, want: 2 * time.Hour},
+		{name: "max-age minus Age", header: http.Header{"Cache-Control": {"max-age=7200"}, "Age": {"3600"}}, want: time.Hour},
+		{name: "Age beyond max-age", header: http.Header{"Cache-Control": {"max-age=600"}, "Age": {"6000"}}, want: lo},
+		{name: "max-age too small", header: http.Header{"Cache-Control": {"max-age=0"}}, want: lo},
+		{name: "max-age too large", header: http.Header{"Cache-Control": {"max-age=99999999999999"}}, want: hi},
+		{name: "no-cache", header: http.Header{"Cache-Control": {"max-age=7200, no-cache"}}, want: lo},
+		{name: "no-store", header: http.Header{"Cache-Control": {"no-store"}}, want: lo},
+		{name: "bad max-age", header: http.Header{"Cache-Control": {"max-age=soon"}}, want: time.Hour},
+		{name: "max-age wins over Expires", header: http.Header{"Cache-Control": {"max-age=7200"}, "Expires": {now.Add(10 * time.Hour).Format(http.TimeFormat)}}, want: 2 * time.Hour},
+		{name: "Expires against Date", header: http.Header{"Date": {date}, "Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3*time.Hour + time.Minute},
+		{name: "Expires against now", header: http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3 * time.Hour},
+		{name: "Expires in the past", header: http.Header{"Expires": {now.Add(-time.Hour).Format(http.TimeFormat)}}, want: lo},
+		{name: "invalid Expires", header: http.Header{"Expires": {"0"}}, want: lo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := jwks.RefreshDelay(tt.header, now, lo, hi); got != tt.want {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRemoteConfig(t *testing.T) {
+	offline := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("offline")
+	})}
+	tests := []struct {
+		name    string
+		url     string
+		opts    []jwks.Option
+		wantErr error
+	}{
+		{name: "https", url: "https://op.example/jwks"},
+		{name: "http 127.0.0.1", url: "http://127.0.0.1:1/jwks"},
+		{name: "http ::1", url: "http://[::1]:1/jwks"},
+		{name: "http localhost", url: "http://localhost:1/jwks"},
+		{name: "http non-loopback", url: "http://op.example/jwks", wantErr: jwks.ErrInsecureURL},
+		{name: "http localhost lookalike", url: "http://localhost.evil.com/jwks", wantErr: jwks.ErrInsecureURL},
+		{name: "http allowed explicitly", url: "http://keycloak:8080/jwks", opts: []jwks.Option{jwks.WithInsecureAllowHTTP()}},
+		{name: "relative", url: "/jwks", wantErr: jwks.ErrInsecureURL},
+		{name: "zero lower bound", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(0, time.Hour)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "inverted bounds", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(time.Hour, time.Minute)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "negative kid-miss interval", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithKidMissInterval(-1)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil clock", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithClock(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil logger", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithLogger(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil client", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithHTTPClient(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil option", url: "https://op.example/jwks", opts: []jwks.Option{nil}, wantErr: jwks.ErrInvalidConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append([]jwks.Option{jwks.WithHTTPClient(offline), jwks.WithLogger(quiet)}, tt.opts...)
+			r, err := jwks.NewRemote(tt.url, opts...)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil {
+				// Constructed although no fetch can succeed.
+				if _, err := r.Keys(context.Background(), ""); !errors.Is(err, jwks.ErrNoKeys) {
+					t.Errorf("Keys err = %v, want ErrNoKeys", err)
+				}
+				_ = r.Close()
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRemoteCloseStopsEverything(t *testing.T) {
+	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+	before := runtime.NumGoroutine()
+
+	// Real timers and the default client: what a user gets.
+	r, err := jwks.NewRemote(o.srv.URL, jwks.WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Leave a fetch in flight, hanging on the OP, for Close to cancel.
+	gate := o.hold()
+	defer o.release(gate)
+	refreshed := make(chan error, 1)
+	go func() { refreshed <- r.Refresh(context.Background()) }()
+	waitWaiters(t, r, 1)
+
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-refreshed; !errors.Is(err, jwks.ErrFetch) {
+		t.Fatalf("fetch cut by Close: err = %v, want ErrFetch", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := r.Refresh(context.Background()); !errors.Is(err, jwks.ErrFetch) {
+		t.Fatalf("Refresh after Close: err = %v", err)
+	}
+	if set := mustKeys(t, r, "other"); !hasKid(set, "k1") {
+		t.Fatal("Keys after Close lost the last set")
+	}
+	o.srv.CloseClientConnections()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRemoteKeysContextEnds(t *testing.T) {
+	o := newOP(t, nil)
+	o.serve(http.StatusInternalServerError, nil, nil)
+	r, _ := newRemote(t, o, newClock())
+	o.serve(http.StatusOK, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))), nil)
+	gate := o.hold()
+	defer o.release(gate)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Keys(ctx, "k1")
+		done <- err
+	}()
+	waitWaiters(t, r, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, jwks.ErrNoKeys) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want ErrNoKeys and context.Canceled", err)
+	}
+}

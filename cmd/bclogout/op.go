@@ -28,19 +28,21 @@ mints tokens that RPs trusting this OP accept.`,
 bclogout op --addr 127.0.0.1:9000 --key-file op-key.json \
     --client id=demo-rp,secret=s3cret,redirect=http://127.0.0.1:8082/callback,logout=http://127.0.0.1:8081/backchannel-logout`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, streams) int {
-			var (
-				addr    string
-				clients listFlag
-				alg     string
-				keyFile string
-			)
-			fs.StringVar(&addr, "addr", "127.0.0.1:9000", "listen on `HOST:PORT`; port 0 picks a free port")
-			fs.Var(&clients, "client", "register an RP: `id=ID,secret=S,redirect=URL,logout=URL`; repeatable")
-			fs.StringVar(&alg, "alg", "RS256", "signing `ALG` of a generated key")
-			fs.StringVar(&keyFile, "key-file", "", "read the private signing key from `FILE`, or create it there")
+			var f opFlags
+			fs.StringVar(&f.addr, "addr", "127.0.0.1:9000", "listen on `HOST:PORT`; port 0 picks a free port")
+			fs.StringVar(&f.issuer, "issuer", "", "announce issuer `URL` (default: http:// plus the listen address)")
+			fs.Var(&f.clients, "client", "register an RP: `id=ID,secret=S,redirect=URL,logout=URL`; repeatable")
+			fs.StringVar(&f.alg, "alg", "RS256", "signing `ALG` of a generated key")
+			fs.StringVar(&f.keyFile, "key-file", "", "read the private signing key from `FILE`, or create it there")
+			fs.StringVar(&f.allowPrivate, "allow-private-targets", "", "`true` lets the OP deliver logout tokens over http to loopback and private addresses (default: true when --addr is loopback, else false)")
 			return func(ctx context.Context, args []string, s streams) int {
-				return runOP(ctx, s, addr, clients, alg, keyFile, args)
+				return runOP(ctx, s, f, args)
 			}
 		},
 	}
+}
+
+type opFlags struct {
+	addr, issuer, alg, keyFile, allowPrivate string
+	clients                                  listFlag
 }

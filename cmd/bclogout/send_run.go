@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,10 +48,8 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 		}
 	}
 
-	m, err := fakeop.NewMinter(f.issuer, f.aud[0], time.Now())
-	if err != nil {
-		return failure(s, "send", err)
-	}
+	m := fakeop.Minter{Issuer: f.issuer, Audience: f.aud[0], Now: time.Now(), Secret: make([]byte, 32)}
+	_, _ = rand.Read(m.Secret) // crypto/rand.Read never fails (Go 1.24+)
 	if f.keyFile != "" {
 		k, created, err := loadOrCreateSigningKey(f.keyFile, f.alg, cliKeyID)
 		if err != nil {
@@ -67,6 +67,15 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 		m.Key = k
 		fmt.Fprintf(s.stderr, "bclogout send: signing with a throwaway %s key; the RP accepts the token only if it trusts this JWK set (use --key FILE to keep a key):\n%s\n", k.Alg, fakeop.JWKS(k.PublicJWK()))
 	}
+	if f.variant != "" {
+		// The attacker's key: same algorithm, so that an RP rejects the
+		// forgery for its key, not for its algorithm.
+		other, err := fakeop.GenerateKey(m.Key.Alg, "attacker-key")
+		if err != nil {
+			return failure(s, "send", err)
+		}
+		m.OtherKey = other
+	}
 	if f.encryptTo != "" {
 		if m.Encryption, err = loadEncryptionKey(f.encryptTo); err != nil {
 			return failure(s, "send", err)
@@ -81,6 +90,9 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 			expect = "accept"
 		}
 		fmt.Fprintf(s.stderr, "bclogout send: variant %s (an RP must %s it): %s\n", variant.Name, expect, variant.Doc)
+		if errors.Is(err, fakeop.ErrMinterIncomplete) {
+			return usageError(s, "send", "variant %s: %v (valid-jwe needs --encrypt-to)", variant.Name, err)
+		}
 	} else {
 		token, err = mintPlain(m, f, claims)
 	}

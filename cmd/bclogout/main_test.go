@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/fakeop"
+)
+
+// runCmd runs the command in-process, as main does.
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestHelp(t *testing.T) {
+	sections := []string{"NAME", "SYNOPSIS", "DESCRIPTION", "FLAGS", "EXAMPLES", "EXIT STATUS"}
+	for _, c := range commands() {
+		for _, flag := range []string{"--help", "-h", "-help"} {
+			t.Run(c.name+flag, func(t *testing.T) {
+				code, out, _ := runCmd(t, "", c.name, flag)
+				if code != exitOK {
+					t.Fatalf("exit %d, want 0", code)
+				}
+				for _, s := range sections {
+					if !strings.Contains(out, "\n"+s+"\n") && !strings.HasPrefix(out, s+"\n") {
+						t.Errorf("manual lacks section %s:\n%s", s, out)
+					}
+				}
+			})
+		}
+		t.Run("help "+c.name, func(t *testing.T) {
+			code, out, _ := runCmd(t, "", "help", c.name)
+			if code != exitOK || !strings.Contains(out, "bclogout "+c.name+" - ") {
+				t.Fatalf("exit %d, output:\n%s", code, out)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{name: "no subcommand", args: nil, want: exitUsage},
+		{name: "overview", args: []string{"help"}, want: exitOK},
+		{name: "unknown subcommand", args: []string{"frobnicate"}, want: exitUsage},
+		{name: "help for unknown", args: []string{"help", "frobnicate"}, want: exitUsage},
+		{name: "unknown flag", args: []string{"send", "--frobnicate"}, want: exitUsage},
+		{name: "send without --to", args: []string{"send", "--issuer", "http://127.0.0.1:1", "--aud", "a"}, want: exitUsage},
+		{name: "send unknown variant", args: []string{"send", "--to", "http://127.0.0.1:1/x", "--issuer", "http://127.0.0.1:1", "--aud", "a", "--variant", "nope"}, want: exitUsage},
+		{name: "send variant with claims", args: []string{"send", "--to", "http://127.0.0.1:1/x", "--issuer", "i", "--aud", "a", "--variant", "valid", "--sid", "x"}, want: exitUsage},
+		{name: "send bad claim", args: []string{"send", "--to", "http://127.0.0.1:1/x", "--issuer", "i", "--aud", "a", "--claim", "novalue"}, want: exitUsage},
+		{name: "receive without --issuer", args: []string{"receive", "--client-id", "a"}, want: exitUsage},
+		{name: "receive without --client-id", args: []string{"receive", "--issuer", "http://127.0.0.1:1"}, want: exitUsage},
+		{name: "receive bad path", args: []string{"receive", "--issuer", "http://127.0.0.1:1", "--client-id", "a", "--path", "/x/"}, want: exitUsage},
+		{name: "verify without token", args: []string{"verify", "--issuer", "http://127.0.0.1:1", "--client-id", "a"}, want: exitUsage},
+		{name: "verify two tokens", args: []string{"verify", "--issuer", "http://127.0.0.1:1", "--client-id", "a", "x", "y"}, want: exitUsage},
+		{name: "op bad client", args: []string{"op", "--client", "secret=x"}, want: exitUsage},
+		{name: "list variants", args: []string{"send", "--list-variants"}, want: exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runCmd(t, "", tt.args...)
+			if code != tt.want {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.want, errOut)
+			}
+		})
+	}
+}
+
+func TestPlainHTTPIssuerRefused(t *testing.T) {
+	common := []string{"--issuer", "http://op.example.com", "--client-id", "a"}
+	for _, args := range [][]string{
+		append([]string{"receive", "--addr", "127.0.0.1:0"}, common...),
+		append(append([]string{"verify"}, common...), "x.y.z"),
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			code, _, errOut := runCmd(t, "", args...)
+			if code != exitFailure {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
+			}
+			if !strings.Contains(errOut, "must use https") || !strings.Contains(errOut, "loopback") {
+				t.Errorf("stderr does not explain the https rule:\n%s", errOut)
+			}
+		})
+	}
+}
+
+// testOP serves discovery and the JWKS of the key in keyFile (created if
+// missing), like "bclogout op --key-file" does.
+type testOP struct {
+	issuer  string
+	keyFile string
+	key     *fakeop.Key
+}
+
+func newTestOP(t *testing.T) *testOP {
+	t.Helper()
+	op := &testOP{keyFile: filepath.Join(t.TempDir(), "op-key.json")}
+	k, _, err := loadOrCreateSigningKey(op.keyFile, "RS256", cliKeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.key = k
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	op.issuer = srv.URL
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                op.issuer,
+			"jwks_uri":                              op.issuer + "/jwks",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+			"backchannel_logout_supported":          true,
+		})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(fakeop.JWKS(k.PublicJWK()))
+	})
+	return op
+}
+
+// encKeyFile writes a fresh RP encryption key as a private JWK set.
+func encKeyFile(t *testing.T) string {
+	t.Helper()
+	ek, err := fakeop.GenerateEncryptionKey("rp-enc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rp-enc.json")
+	if err := os.WriteFile(path, ek.PrivateJWKS(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// syncBuffer is a stderr for a command running in another goroutine; it
+// reports the listening URL once printed.
+type syncBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	url  chan string
+	once sync.Once
+}
+
+var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
+		b.once.Do(func() { b.url <- string(m[1]) })
+	}
+	return len(p), nil
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestReceive(t *testing.T) {
+	op := newTestOP(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{url: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), &stdout, stderr)
+	}()
+	var endpoint string
+	select {
+	case endpoint = <-stderr.url:
+	case code := <-done:
+		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
+	}
+
+	send := func(extra ...string) int {
+		args := append([]string{"send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile}, extra...)
+		code, _, errOut := runCmd(t, "", args...)
+		if code == exitFailure || code == exitUsage {
+			t.Fatalf("send %v: exit %d:\n%s", extra, code, errOut)
+		}
+		return code
+	}
+	if code := send("--sub", "alice", "--sid", "sid-1"); code != exitOK {
+		t.Errorf("valid token: send exit %d, want 0", code)
+	}
+	if code := send("--variant", "unknown-kid"); code != exitNegative {
+		t.Errorf("forged token: send exit %d, want 1", code)
+	}
+	if code := send("--variant", "bad-signature"); code != exitNegative {
+		t.Errorf("forged token: send exit %d, want 1", code)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("receive exit %d after cancel, want 0:\n%s", code, stderr.String())
+	}
+
+	var recs []receiveRecord
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		var r receiveRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("got %d lines, want 3:\n%s", len(recs), stdout.String())
+	}
+	if r := recs[0]; r.Outcome != "accepted" || r.Status != 200 || r.Subject != "alice" || r.SessionID != "sid-1" || r.Issuer != op.issuer || r.JTI == "" || r.SessionsEnded == nil || *r.SessionsEnded != 0 {
+		t.Errorf("valid token: %+v", r)
+	}
+	for i, want := range []string{"unknown_key", "signature"} {
+		r := recs[i+1]
+		if r.Outcome != "rejected" || r.Status != 400 || r.Reason != want || !strings.HasPrefix(r.Detail, "rp: ") {
+			t.Errorf("forged token %d: %+v, want reason %s", i, r, want)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, r.Time); err != nil {
+			t.Errorf("time %q: %v", r.Time, err)
+		}
+	}
+}

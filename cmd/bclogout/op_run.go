@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/bclogout/bclogout/fakeop"
+)
+
+// parseClient reads one --client value: id=ID,secret=S,redirect=URL,logout=URL.
+// redirect may be repeated; post_logout_redirect adds a post-logout URI.
+func parseClient(v string) (fakeop.Client, error) {
+	var c fakeop.Client
+	for _, part := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(part, "=")
+		if !ok {
+			return c, fmt.Errorf("--client %q: %q is not KEY=VALUE", v, part)
+		}
+		switch k {
+		case "id":
+			c.ID = val
+		case "secret":
+			c.Secret = val
+		case "redirect":
+			c.RedirectURIs = append(c.RedirectURIs, val)
+		case "logout":
+			c.BackchannelLogoutURI = val
+		case "post_logout_redirect":
+			c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, val)
+		default:
+			return c, fmt.Errorf("--client %q: unknown member %q (want id, secret, redirect, logout, post_logout_redirect)", v, k)
+		}
+	}
+	if c.ID == "" {
+		return c, fmt.Errorf("--client %q: id is required", v)
+	}
+	return c, nil
+}
+
+// isLoopbackAddr reports whether a listen address is on loopback, where
+// an OP may deliver to loopback RPs over http without being an SSRF risk
+// to anyone but the machine's own user.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func runOP(ctx context.Context, s streams, f opFlags, args []string) int {
+	if len(args) > 0 {
+		return usageError(s, "op", "unexpected argument %q", args[0])
+	}
+	var clients []fakeop.Client
+	for _, v := range f.clients {
+		c, err := parseClient(v)
+		if err != nil {
+			return usageError(s, "op", "%v", err)
+		}
+		clients = append(clients, c)
+	}
+	logger := slog.New(slog.NewTextHandler(s.stderr, nil))
+	opts := []fakeop.Option{fakeop.WithAlg(f.alg), fakeop.WithLogger(logger)}
+	if f.issuer != "" {
+		opts = append(opts, fakeop.WithIssuer(f.issuer))
+	}
+	private := isLoopbackAddr(f.addr)
+	switch f.allowPrivate {
+	case "":
+	case "true", "false":
+		private = f.allowPrivate == "true"
+	default:
+		return usageError(s, "op", "--allow-private-targets takes true or false")
+	}
+	if private {
+		opts = append(opts, fakeop.WithAllowPrivateTargets())
+	}
+	if f.keyFile != "" {
+		k, created, err := loadOrCreateSigningKey(f.keyFile, f.alg, cliKeyID)
+		if err != nil {
+			return failure(s, "op", err)
+		}
+		if created {
+			fmt.Fprintf(s.stderr, "bclogout op: generated a %s signing key in %s\n", k.Alg, f.keyFile)
+		}
+		opts = append(opts, fakeop.WithKey(k))
+	}
+	op, err := fakeop.NewServer(f.addr, opts...)
+	if err != nil {
+		return failure(s, "op", err)
+	}
+	defer op.Close()
+	for _, c := range clients {
+		if err := op.RegisterClient(c); err != nil {
+			return failure(s, "op", err)
+		}
+		fmt.Fprintf(s.stderr, "bclogout op: client %s registered (back-channel logout: %s)\n", c.ID, orNone(c.BackchannelLogoutURI))
+	}
+	fmt.Fprintln(s.stdout, op.Issuer())
+	fmt.Fprintf(s.stderr, "bclogout op: issuer %s (discovery %s); open it in a browser for the sessions page; SIGINT stops it\n", op.Issuer(), op.DiscoveryURL())
+	<-ctx.Done()
+	return exitOK
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

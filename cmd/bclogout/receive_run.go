@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// receiveRecord is one line of receive's output.
+type receiveRecord struct {
+	Time          string `json:"time"`
+	Outcome       string `json:"outcome"` // "accepted" or "rejected"
+	Status        int    `json:"status"`
+	Issuer        string `json:"iss,omitempty"`
+	Subject       string `json:"sub,omitempty"`
+	SessionID     string `json:"sid,omitempty"`
+	JTI           string `json:"jti,omitempty"`
+	SessionsEnded *int   `json:"sessions_ended,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Detail        string `json:"detail,omitempty"`
+}
+
+// lineWriter writes JSON lines from concurrent requests without
+// interleaving them.
+type lineWriter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (l *lineWriter) write(v any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_ = l.enc.Encode(v)
+}
+
+type recordKey struct{}
+
+// statusWriter remembers the status the handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// recordingHandler prints one line per request: the rp.Handler's hooks fill
+// in the record that travels in the request context, and the status comes
+// from the response.
+// The hooks go to rp.NewHandler, the wrapper around the Handler it returns.
+func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption, func(http.Handler) http.Handler) {
+	hooks := []rp.HandlerOption{
+		rp.WithOnLogout(func(ctx context.Context, e *rp.LogoutEvent, n int) {
+			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
+				rec.Outcome = "accepted"
+				rec.Issuer, rec.Subject, rec.SessionID, rec.JTI = e.Issuer, e.Subject, e.SessionID, e.JTI
+				rec.SessionsEnded = &n
+			}
+		}),
+		rp.WithOnReject(func(ctx context.Context, _ *http.Request, err error) {
+			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
+				rec.Outcome = "rejected"
+				rec.Reason = rp.Reason(err)
+				rec.Detail = err.Error()
+			}
+		}),
+	}
+	wrap := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := &receiveRecord{}
+			sw := &statusWriter{ResponseWriter: w}
+			h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), recordKey{}, rec)))
+			rec.Time = now().UTC().Format(time.RFC3339Nano)
+			rec.Status = sw.status
+			if rec.Status == 0 {
+				rec.Status = http.StatusOK
+			}
+			if rec.Outcome == "" {
+				rec.Outcome = "rejected"
+			}
+			out.write(rec)
+		})
+	}
+	return hooks, wrap
+}
+
+func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path string, args []string) int {
+	if len(args) > 0 {
+		return usageError(s, "receive", "unexpected argument %q", args[0])
+	}
+	if err := vf.check(); err != nil {
+		return usageError(s, "receive", "%v", err)
+	}
+	if err := middleware.CheckPath(path); err != nil {
+		return usageError(s, "receive", "--path: %v", err)
+	}
+	logger := slog.New(slog.NewTextHandler(s.stderr, nil))
+	v, closeKeys, err := vf.build(ctx, logger)
+	if err != nil {
+		return failure(s, "receive", err)
+	}
+	defer closeKeys()
+	// The receiver has no sessions of its own: an empty store ends none, so
+	// every accepted token reports 0, as an RP reports an already ended
+	// session (§2.7).
+	store, err := sessionadapter.NewMemory(sessionadapter.WithLogger(logger))
+	if err != nil {
+		return failure(s, "receive", err)
+	}
+	out := &lineWriter{enc: json.NewEncoder(s.stdout)}
+	hooks, wrap := recordingHandler(out, time.Now)
+	h, err := rp.NewHandler(v, store, append(hooks, rp.WithLogger(logger))...)
+	if err != nil {
+		return failure(s, "receive", err)
+	}
+	mux := http.NewServeMux()
+	if err := middleware.Mount(mux, path, wrap(h)); err != nil {
+		return failure(s, "receive", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return failure(s, "receive", err)
+	}
+	fmt.Fprintf(s.stderr, "bclogout receive: listening on http://%s%s for logout tokens from %s to %s\n", ln.Addr(), path, vf.issuer, vf.clientID)
+	if err := serve(ctx, ln, mux, logger); err != nil {
+		return failure(s, "receive", err)
+	}
+	return exitOK
+}
+
+// serve runs an HTTP server on ln until ctx ends, then shuts it down,
+// letting requests in flight finish for a few seconds.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}

@@ -1,0 +1,108 @@
+package rp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// exampleOP stands in for a real OP: a signing key, its JWKS, and tokens.
+func exampleOP() (*fakeop.Key, jwks.Source) {
+	key, err := fakeop.GenerateKey("RS256", "op-key-1")
+	if err != nil {
+		panic(err)
+	}
+	src, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	if err != nil {
+		panic(err)
+	}
+	return key, src
+}
+
+func ExampleVerifier_Verify() {
+	key, keys := exampleOP()
+	v, err := rp.NewVerifier("https://op.example.com", "my-client", keys)
+	if err != nil {
+		panic(err)
+	}
+	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok.Claims["sid"] = "op-session-42"
+	raw, _ := tok.Sign(key)
+
+	ev, err := v.Verify(context.Background(), raw)
+	if err != nil {
+		fmt.Println("rejected:", rp.Reason(err))
+		return
+	}
+	fmt.Println(ev.Issuer, ev.SessionID)
+
+	// A tampered token is rejected with a sentinel error.
+	_, err = v.Verify(context.Background(), fakeop.Tamper(raw))
+	fmt.Println(errors.Is(err, rp.ErrSignature), rp.Reason(err))
+	// Output:
+	// https://op.example.com op-session-42
+	// true signature
+}
+
+func ExampleHandler() {
+	key, keys := exampleOP()
+	v, err := rp.NewVerifier("https://op.example.com", "my-client", keys)
+	if err != nil {
+		panic(err)
+	}
+	ender := sessionadapter.EnderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
+		fmt.Println("ending sessions of", l.Issuer, l.SessionID)
+		return 1, nil
+	})
+	h, err := rp.NewHandler(v, ender, rp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+	// In an application: http.Handle("/backchannel-logout", h)
+
+	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok.Claims["sid"] = "op-session-42"
+	raw, _ := tok.Sign(key)
+	for range 2 { // the second delivery is a replay
+		form := url.Values{"logout_token": {raw}}.Encode()
+		r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(form))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Body.String())))
+	}
+	// Output:
+	// ending sessions of https://op.example.com op-session-42
+	// 200
+	// 400 {"error":"invalid_request","error_description":"logout token already used"}
+}
+
+func ExampleNewMultiVerifier() {
+	keyA, keysA := exampleOP()
+	_, keysB := exampleOP()
+	a, _ := rp.NewVerifier("https://a.example.com", "my-client", keysA)
+	b, _ := rp.NewVerifier("https://b.example.com", "my-client", keysB)
+	m, err := rp.NewMultiVerifier(a, b)
+	if err != nil {
+		panic(err)
+	}
+	// A token from A is validated with A's keys; A's key signing a token
+	// that claims to be B fails B's signature check.
+	okTok, _ := fakeop.NewLogoutToken("https://a.example.com", "my-client", time.Now()).Sign(keyA)
+	forged, _ := fakeop.NewLogoutToken("https://b.example.com", "my-client", time.Now()).Sign(keyA)
+	ev, _ := m.Verify(context.Background(), okTok)
+	_, err = m.Verify(context.Background(), forged)
+	fmt.Println(ev.Issuer, rp.Reason(err))
+	// Output: https://a.example.com signature
+}

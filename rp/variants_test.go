@@ -1,0 +1,140 @@
+package rp_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// variantWant is the sentinel each fakeop variant must be rejected with
+// (nil: accepted). A variant missing here fails the test, so a new attack
+// in fakeop cannot go untested.
+var variantWant = map[string]error{
+	"valid":                            nil,
+	"valid-typ-jwt":                    nil,
+	"valid-no-typ":                     nil,
+	"valid-typ-application-logout+jwt": nil,
+	"valid-no-exp":                     nil,
+	"valid-sub-only":                   nil,
+	"valid-sid-only":                   nil,
+	"valid-aud-array":                  nil,
+	"valid-keycloak":                   nil,
+	"valid-nbf":                        nil,
+	"valid-key-without-alg":            nil,
+	"valid-jwe":                        nil,
+	"alg-none":                         rp.ErrAlgorithm,
+	"alg-none-uppercase":               rp.ErrAlgorithm,
+	"hs256-rsa-public-key":             rp.ErrAlgorithm,
+	"hs256-rsa-public-key-der":         rp.ErrAlgorithm,
+	"ps256-on-rs256-key":               rp.ErrAlgorithm,
+	"alg-not-allowed":                  rp.ErrAlgorithm,
+	"tampered-payload":                 rp.ErrSignature,
+	"unknown-kid":                      rp.ErrUnknownKey,
+	"bad-signature":                    rp.ErrSignature,
+	"jku":                              rp.ErrForbiddenHeader,
+	"x5u":                              rp.ErrForbiddenHeader,
+	"embedded-jwk":                     rp.ErrForbiddenHeader,
+	"x5c":                              rp.ErrForbiddenHeader,
+	"crit-unknown":                     rp.ErrCritical,
+	"typ-at+jwt":                       rp.ErrType,
+	"typ-secevent+jwt":                 rp.ErrType,
+	"wrong-iss":                        rp.ErrIssuer,
+	"iss-trailing-slash":               rp.ErrIssuer,
+	"wrong-aud":                        rp.ErrAudience,
+	"no-aud":                           rp.ErrAudience,
+	"no-iat":                           rp.ErrIssuedAt,
+	"iat-future":                       rp.ErrIssuedAt,
+	"iat-too-old":                      rp.ErrIssuedAt,
+	"iat-string":                       rp.ErrIssuedAt,
+	"expired":                          rp.ErrExpired,
+	"exp-string":                       rp.ErrExpired,
+	"no-jti":                           rp.ErrJTI,
+	"empty-jti":                        rp.ErrJTI,
+	"jti-number":                       rp.ErrJTI,
+	"no-sub-no-sid":                    rp.ErrSubject,
+	"empty-sub":                        rp.ErrSubject,
+	"empty-sid":                        rp.ErrSubject,
+	"sub-number":                       rp.ErrSubject,
+	"no-events":                        rp.ErrEvents,
+	"events-array":                     rp.ErrEvents,
+	"events-string":                    rp.ErrEvents,
+	"events-missing-member":            rp.ErrEvents,
+	"events-member-string":             rp.ErrEvents,
+	"nonce":                            rp.ErrNonce,
+	"nonce-empty":                      rp.ErrNonce,
+	"not-a-jwt":                        rp.ErrMalformed,
+	"two-parts":                        rp.ErrMalformed,
+	"bad-base64":                       rp.ErrMalformed,
+	"header-not-json":                  rp.ErrMalformed,
+	"payload-not-json":                 rp.ErrMalformed,
+	"payload-array":                    rp.ErrMalformed,
+	"jwe-unknown-key":                  rp.ErrEncryption,
+}
+
+// variantVerifier is an RP configured as fakeop's Minter documents.
+func variantVerifier(t testing.TB, m fakeop.Minter, withoutAlg bool) *rp.Verifier {
+	t.Helper()
+	pub := m.Key.PublicJWK()
+	if withoutAlg {
+		pub = m.Key.PublicJWKWithoutAlg()
+	}
+	src, err := jwks.ParseStatic(fakeop.JWKS(pub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := jwk.Parse(m.Encryption.PrivateJWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(m.Issuer, m.Audience, src, rp.WithClock(clock), rp.WithDecryptionKeys(dec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestFakeOPVariants(t *testing.T) {
+	m, err := fakeop.NewMinter(testIssuer, testClientID, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, withoutAlg := variantVerifier(t, m, false), variantVerifier(t, m, true)
+	for _, vr := range fakeop.Variants() {
+		t.Run(vr.Name, func(t *testing.T) {
+			want, ok := variantWant[vr.Name]
+			if !ok {
+				t.Fatalf("variant %q has no expectation in variantWant; add one", vr.Name)
+			}
+			if vr.Valid != (want == nil) {
+				t.Fatalf("fakeop says Valid=%v, variantWant says %v", vr.Valid, want)
+			}
+			token, err := vr.Mint(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := plain
+			if vr.Name == "valid-key-without-alg" {
+				v = withoutAlg
+			}
+			env := newHandlerEnv(t, v)
+			w := post(env.h, formBody(token))
+			if want == nil {
+				checkAnswer(t, w, http.StatusOK, "")
+				return
+			}
+			checkAnswer(t, w, http.StatusBadRequest, "invalid_request")
+			if len(env.rejected) != 1 || !errors.Is(env.rejected[0], want) {
+				t.Errorf("rejected with %v, want %v", env.rejected, want)
+			}
+			if _, err := v.Verify(context.Background(), token); !errors.Is(err, want) {
+				t.Errorf("Verify() error = %v, want %v", err, want)
+			}
+		})
+	}
+}

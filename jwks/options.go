@@ -169,8 +169,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithOnRefresh sets a hook called after every JWK Set fetch attempt with
-// the URL and the attempt's error (nil on success), e.g. for metrics. It
-// is called from the fetching goroutine and must not block.
+// the URL and the attempt's error (nil on success), e.g. for metrics; a
+// fetch cut short by Close is not reported. It is called from the fetching
+// goroutine, before waiting callers resume, and must not block.
 func WithOnRefresh(fn func(url string, err error)) Option {
 	return func(o *options) { o.onRefresh = fn }
 }

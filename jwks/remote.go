@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -27,15 +28,55 @@ type Remote struct {
 	wg      sync.WaitGroup // the loop and any fetch in flight
 	resched chan struct{}  // a fetch finished: the loop recomputes its timer
 
+	// cur is the last good set, read without r.mu on the hot path; nil
+	// until a fetch succeeds. Written under r.mu.
+	cur atomic.Pointer[snapshot]
+
 	mu          sync.Mutex
-	set         jwk.Set // last good set; nil until a fetch succeeds
-	lastErr     error   // error of the last fetch, nil after a success
+	lastErr     error // error of the last fetch, nil after a success
 	inflight    *fetchCall
 	lastKidMiss time.Time
 	kidMissed   bool // lastKidMiss is meaningful
 	next        time.Time
 	failures    int // consecutive failed fetches, for the backoff
 	closed      bool
+}
+
+// snapshot is one generation of the key set with its kids indexed, since
+// jwx's LookupKeyID walks the keys taking each one's lock.
+type snapshot struct {
+	set  jwk.Set
+	kids map[string]struct{}
+}
+
+func newSnapshot(set jwk.Set) *snapshot {
+	s := &snapshot{set: set, kids: make(map[string]struct{}, set.Len())}
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		if kid, ok := k.KeyID(); ok && kid != "" {
+			s.kids[kid] = struct{}{}
+		}
+	}
+	return s
+}
+
+// serves reports whether the set answers a lookup for kid by itself.
+func (s *snapshot) serves(kid string) bool {
+	if s == nil {
+		return false
+	}
+	if kid == "" {
+		return true
+	}
+	_, ok := s.kids[kid]
+	return ok
+}
+
+func (s *snapshot) keySet() jwk.Set {
+	if s == nil {
+		return nil
+	}
+	return s.set
 }
 
 // fetchCall is one fetch that every concurrent asker waits for.
@@ -88,12 +129,17 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 // wrapping ctx's error. After Close, Keys serves the last set and fetches
 // nothing.
 func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
-	r.mu.Lock()
-	set := r.set
-	if set != nil && (kid == "" || hasKid(set, kid)) {
-		r.mu.Unlock()
-		return set, nil
+	if snap := r.cur.Load(); snap.serves(kid) {
+		return snap.set, nil
 	}
+	r.mu.Lock()
+	// Re-read under the lock: a fetch may have just landed.
+	snap := r.cur.Load()
+	if snap.serves(kid) {
+		r.mu.Unlock()
+		return snap.set, nil
+	}
+	set := snap.keySet()
 	c := r.inflight
 	if c == nil && !r.closed && r.kidMissAllowedLocked() {
 		r.lastKidMiss, r.kidMissed = r.o.now(), true
@@ -110,13 +156,10 @@ func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
 	select {
 	case <-c.done:
 	case <-ctx.Done():
-		r.mu.Lock()
-		set = r.set
-		r.mu.Unlock()
-		return keysResult(set, ctx.Err())
+		return keysResult(r.cur.Load().keySet(), ctx.Err())
 	}
 	r.mu.Lock()
-	set, err := r.set, r.lastErr
+	set, err := r.cur.Load().keySet(), r.lastErr
 	r.mu.Unlock()
 	return keysResult(set, err)
 }
@@ -129,11 +172,6 @@ func keysResult(set jwk.Set, err error) (jwk.Set, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoKeys, err)
 	}
 	return nil, ErrNoKeys
-}
-
-func hasKid(set jwk.Set, kid string) bool {
-	_, ok := set.LookupKeyID(kid)
-	return ok
 }
 
 func (r *Remote) kidMissAllowedLocked() bool {
@@ -252,7 +290,8 @@ func (r *Remote) fetch(c *fetchCall) {
 	r.mu.Lock()
 	var wait time.Duration
 	if err == nil {
-		r.set, r.lastErr, r.failures = set, nil, 0
+		r.cur.Store(newSnapshot(set))
+		r.lastErr, r.failures = nil, 0
 		wait = refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh)
 	} else {
 		r.lastErr = err
@@ -262,7 +301,7 @@ func (r *Remote) fetch(c *fetchCall) {
 	r.next = now.Add(wait)
 	r.inflight = nil
 	c.err = err
-	hasSet := r.set != nil
+	hasSet := r.cur.Load() != nil
 	r.mu.Unlock()
 
 	switch {
@@ -273,7 +312,8 @@ func (r *Remote) fetch(c *fetchCall) {
 	default:
 		r.o.logger.Warn("jwks: key set fetch failed", "url", r.url, "error", err, "keeping_last_good", hasSet, "retry_in", wait)
 	}
-	if r.o.onRefresh != nil {
+	// A fetch cut short by Close is no OP failure: keep it out of metrics.
+	if r.o.onRefresh != nil && r.ctx.Err() == nil {
 		r.o.onRefresh(r.url, err)
 	}
 	select {

@@ -31,7 +31,7 @@ type op struct {
 	gate   chan struct{} // when not nil, answers wait for it to close
 }
 
-func newOP(t *testing.T, body []byte) *op {
+func newOP(t testing.TB, body []byte) *op {
 	t.Helper()
 	o := &op{status: http.StatusOK, body: body}
 	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

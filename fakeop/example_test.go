@@ -1,7 +1,10 @@
 package fakeop_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -44,4 +47,36 @@ func ExampleVariants() {
 	}
 	fmt.Println(v.Valid, strings.HasSuffix(tok, "."))
 	// Output: false true
+}
+
+// A test starts the OP (fakeop.New(t) in a test; NewServer here, as an
+// Example has no *testing.T), registers its RP, and ends a session: the OP
+// posts a logout token to the RP's back-channel logout URI.
+func ExampleOP_EndSession() {
+	received := make(chan string, 1)
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received <- r.PostFormValue("logout_token")
+	}))
+	defer rp.Close()
+
+	// New(t) allows loopback targets by itself; NewServer needs the option.
+	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	if err != nil {
+		panic(err)
+	}
+	defer op.Close()
+	if err := op.RegisterClient(fakeop.Client{ID: "my-app", BackchannelLogoutURI: rp.URL + "/logout"}); err != nil {
+		panic(err)
+	}
+	sid, err := op.NewSession("alice", "my-app")
+	if err != nil {
+		panic(err)
+	}
+	rep, err := op.EndSession(context.Background(), sid)
+	if err != nil {
+		panic(err)
+	}
+	d := rep.Deliveries[0]
+	fmt.Println(d.ClientID, d.Status, d.Attempts, strings.Count(<-received, "."))
+	// Output: my-app 200 1 2
 }

@@ -83,6 +83,9 @@ func (k *EncryptionKey) PrivateJWKS() []byte {
 	m := k.PublicJWK()
 	switch p := k.Private.(type) {
 	case *rsa.PrivateKey:
+		if p.D == nil || len(p.Primes) != 2 {
+			break // a public key wrapped to encrypt to: nothing private to show
+		}
 		p.Precompute()
 		m["d"] = b64(p.D.Bytes())
 		m["p"] = b64(p.Primes[0].Bytes())

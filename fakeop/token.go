@@ -196,7 +196,15 @@ func hmacSign(alg string, secret []byte, input string) ([]byte, error) {
 }
 
 // curveFor is the curve each ES alg requires (RFC 7518 §3.4).
-var curveFor = map[string]string{"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+func curveFor(alg string) string {
+	switch alg {
+	case "ES256":
+		return "P-256"
+	case "ES384":
+		return "P-384"
+	}
+	return "P-521"
+}
 
 func signBytes(k *Key, msg []byte) ([]byte, error) {
 	if k == nil || k.Signer == nil {
@@ -221,8 +229,8 @@ func signBytes(k *Key, msg []byte) ([]byte, error) {
 		return sig, nil
 	case "ES256", "ES384", "ES512":
 		p, ok := pub.(*ecdsa.PublicKey)
-		if !ok || p.Curve.Params().Name != curveFor[alg] {
-			return nil, fmt.Errorf("%w: %s needs a %s key", ErrKeyMismatch, alg, curveFor[alg])
+		if !ok || p.Curve.Params().Name != curveFor(alg) {
+			return nil, fmt.Errorf("%w: %s needs a %s key", ErrKeyMismatch, alg, curveFor(alg))
 		}
 		h, _ := hashFor(alg)
 		der, err := k.Signer.Sign(rand.Reader, digest(h, msg), h)

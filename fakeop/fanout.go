@@ -1,0 +1,287 @@
+package fakeop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+var (
+	// ErrForbiddenTarget means a delivery refused at dial time because the
+	// resolved address is loopback, private, link-local, unspecified or
+	// multicast (the SSRF guard; see WithAllowPrivateTargets).
+	ErrForbiddenTarget = errors.New("fakeop: forbidden delivery target")
+	// ErrDeliveryFailed means at least one RP did not acknowledge its
+	// logout token with a 2xx; the Report has the details.
+	ErrDeliveryFailed = errors.New("fakeop: back-channel delivery failed")
+	// ErrRejected means an RP answered a logout token with a non-2xx
+	// status that is not retried (4xx, 3xx).
+	ErrRejected = errors.New("fakeop: rp rejected the logout token")
+	// ErrServerError means an RP answered 5xx on every attempt.
+	ErrServerError = errors.New("fakeop: rp answered 5xx")
+)
+
+// Report is what ending OP sessions did.
+type Report struct {
+	// Sessions lists the sids ended.
+	Sessions []string
+	// Deliveries has one entry per logout token sent: per RP that took part
+	// in an ended session and registered a back-channel logout URI.
+	Deliveries []Delivery
+}
+
+// OK reports whether every RP acknowledged its logout token.
+func (r Report) OK() bool {
+	for _, d := range r.Deliveries {
+		if d.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Delivery is the outcome of sending one logout token to one RP.
+type Delivery struct {
+	ClientID string
+	URI      string
+	SID      string
+	Attempts int
+	Status   int   // final HTTP status; 0 when no answer came
+	Err      error // nil when the RP answered 2xx
+	Duration time.Duration
+}
+
+// maxResponseBody bounds what the OP reads of an RP's answer: enough for
+// an error description, and the connection can be reused.
+const maxResponseBody = 16 << 10
+
+// EndSession ends the OP session sid and sends every RP that took part in it
+// a logout token (aud the client, sid, sub, a fresh jti), concurrently. Each
+// RP gets up to WithRetries attempts, each bounded by WithDeliveryTimeout,
+// with exponential backoff; only network errors and 5xx are retried. The
+// error wraps ErrUnknownSession, or ErrDeliveryFailed joined with each
+// failed delivery's error; the Report is complete either way.
+func (op *OP) EndSession(ctx context.Context, sid string) (Report, error) {
+	op.mu.Lock()
+	s, ok := op.sessions[sid]
+	if ok {
+		op.endLocked(s)
+	}
+	op.mu.Unlock()
+	if !ok {
+		return Report{}, fmt.Errorf("%w: sid %q", ErrUnknownSession, sid)
+	}
+	return op.fanOut(ctx, []*session{s})
+}
+
+// EndUserSessions ends every OP session of sub, as an administrator's
+// "sign out everywhere" does, with the fan-out of EndSession for each.
+func (op *OP) EndUserSessions(ctx context.Context, sub string) (Report, error) {
+	op.mu.Lock()
+	var ended []*session
+	for _, s := range op.sessions {
+		if s.sub == sub {
+			ended = append(ended, s)
+		}
+	}
+	for _, s := range ended {
+		op.endLocked(s)
+	}
+	op.mu.Unlock()
+	if len(ended) == 0 {
+		return Report{}, fmt.Errorf("%w: sub %q", ErrUnknownSession, sub)
+	}
+	return op.fanOut(ctx, ended)
+}
+
+func (op *OP) endLocked(s *session) {
+	delete(op.sessions, s.sid)
+	for cookie, sid := range op.browsers {
+		if sid == s.sid {
+			delete(op.browsers, cookie)
+		}
+	}
+}
+
+type target struct {
+	client Client
+	sid    string
+	sub    string
+}
+
+func (op *OP) fanOut(ctx context.Context, ended []*session) (Report, error) {
+	var rep Report
+	var targets []target
+	op.mu.Lock()
+	for _, s := range ended {
+		rep.Sessions = append(rep.Sessions, s.sid)
+		for _, id := range s.clients {
+			if c, ok := op.clients[id]; ok && c.BackchannelLogoutURI != "" {
+				targets = append(targets, target{client: *c, sid: s.sid, sub: s.sub})
+			}
+		}
+	}
+	op.mu.Unlock()
+
+	// Close cancels deliveries in flight, whatever ctx the caller gave.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(op.ctx, cancel)
+	defer stop()
+
+	rep.Deliveries = make([]Delivery, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		op.wg.Add(1)
+		wg.Go(func() {
+			defer op.wg.Done()
+			rep.Deliveries[i] = op.deliver(ctx, tg)
+		})
+	}
+	wg.Wait()
+
+	var errs []error
+	for _, d := range rep.Deliveries {
+		if d.Err != nil {
+			errs = append(errs, d.Err)
+		}
+	}
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("%w: %w", ErrDeliveryFailed, errors.Join(errs...))
+	}
+	return rep, nil
+}
+
+func (op *OP) deliver(ctx context.Context, tg target) Delivery {
+	start := time.Now()
+	d := Delivery{ClientID: tg.client.ID, URI: tg.client.BackchannelLogoutURI, SID: tg.sid}
+	defer func() { d.Duration = time.Since(start) }()
+
+	token, err := op.SignLogoutToken(tg.client.ID, tg.sub, tg.sid)
+	if err == nil && tg.client.Encryption != nil {
+		token, err = Encrypt(token, tg.client.Encryption)
+	}
+	if err != nil {
+		d.Err = fmt.Errorf("fakeop: mint logout token for %q: %w", tg.client.ID, err)
+		return d
+	}
+	// The same token on every attempt: an RP does not consume the jti of a
+	// logout it failed, so a retry can still succeed.
+	body := url.Values{"logout_token": {token}}.Encode()
+	wait := op.cfg.backoff
+	for d.Attempts < op.cfg.attempts {
+		if d.Attempts > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				d.Err = fmt.Errorf("fakeop: deliver to %q: %w", tg.client.ID, ctx.Err())
+				return d
+			case <-t.C:
+			}
+			wait *= 2
+		}
+		d.Attempts++
+		var retry bool
+		d.Status, retry, d.Err = op.attempt(ctx, d.URI, body)
+		op.log.Debug("fakeop: back-channel logout attempt", "client", d.ClientID, "attempt", d.Attempts, "status", d.Status, "err", d.Err)
+		if d.Err == nil || !retry {
+			break
+		}
+	}
+	if d.Err != nil {
+		d.Err = fmt.Errorf("fakeop: deliver to %q after %d attempt(s): %w", tg.client.ID, d.Attempts, d.Err)
+		op.log.Warn("fakeop: back-channel logout failed", "client", d.ClientID, "uri", d.URI, "err", d.Err)
+	}
+	return d
+}
+
+// attempt posts once and says whether a failure is worth retrying.
+func (op *OP) attempt(ctx context.Context, uri, body string) (status int, retry bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, op.cfg.deliveryTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, strings.NewReader(body))
+	if err != nil {
+		return 0, false, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := op.delivery.Do(req)
+	if err != nil {
+		// Refused targets stay refused, and a caller's cancellation or
+		// Close is final; timeouts and other network errors are retried.
+		final := errors.Is(err, ErrForbiddenTarget) || op.ctx.Err() != nil ||
+			(ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded))
+		return 0, !final, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+	_ = resp.Body.Close()
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return resp.StatusCode, false, nil
+	case resp.StatusCode >= 500:
+		return resp.StatusCode, true, fmt.Errorf("%w: %d", ErrServerError, resp.StatusCode)
+	}
+	return resp.StatusCode, false, fmt.Errorf("%w: %d", ErrRejected, resp.StatusCode)
+}
+
+// deliveryClient builds the client that posts logout tokens: redirects are
+// never followed (a logout token goes to the registered URI only), and the
+// dialer refuses internal addresses unless allowPrivate.
+func deliveryClient(hc *http.Client, allowPrivate bool) *http.Client {
+	var c http.Client
+	if hc != nil {
+		c = *hc
+	}
+	var tr *http.Transport
+	switch rt := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = rt.Clone()
+	}
+	if tr != nil {
+		if !allowPrivate {
+			// Through a proxy, the guard would check the proxy's address.
+			tr.Proxy = nil
+			dialer := &net.Dialer{Timeout: 30 * time.Second, Control: guardControl}
+			tr.DialContext = dialer.DialContext
+			tr.DialTLSContext = nil
+		}
+		c.Transport = tr
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// guardControl runs after DNS resolution and before connect, on the very
+// address dialled, so DNS rebinding cannot slip an internal address past it.
+func guardControl(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %q: %w", ErrForbiddenTarget, address, err)
+	}
+	if forbiddenAddr(ap.Addr()) {
+		return fmt.Errorf("%w: %s", ErrForbiddenTarget, ap.Addr())
+	}
+	return nil
+}
+
+// sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT), not
+// covered by netip's IsPrivate but just as internal.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+func forbiddenAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
+		a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() || a.IsMulticast() ||
+		a.IsUnspecified() || sharedAddressSpace.Contains(a)
+}

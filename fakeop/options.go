@@ -1,0 +1,162 @@
+package fakeop
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// ErrInvalidOption means an Option was given a value the OP cannot use.
+var ErrInvalidOption = errors.New("fakeop: invalid option")
+
+// Option configures an OP.
+type Option func(*config)
+
+type config struct {
+	alg             string
+	key             *Key
+	issuer          string
+	clock           func() time.Time
+	httpClient      *http.Client
+	allowPrivate    bool
+	deliveryTimeout time.Duration
+	attempts        int
+	backoff         time.Duration
+	logger          *slog.Logger
+	typ             string // "" sends no typ header
+	errs            []error
+}
+
+func defaultConfig() config {
+	return config{
+		alg:             "RS256",
+		clock:           time.Now,
+		deliveryTimeout: 5 * time.Second,
+		attempts:        3,
+		backoff:         500 * time.Millisecond,
+		typ:             "logout+jwt",
+	}
+}
+
+func (c *config) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...))
+}
+
+// WithAlg sets the algorithm of the OP's generated signing keys (default
+// RS256). Ignored for the first key when WithKey is given.
+func WithAlg(alg string) Option {
+	return func(c *config) {
+		if _, ok := hashFor(alg); !ok && alg != "EdDSA" {
+			c.fail("alg %q", alg)
+		}
+		c.alg = alg
+	}
+}
+
+// WithKey makes k the OP's first signing key, e.g. one read from a file so
+// tokens minted elsewhere verify against this OP's JWKS.
+func WithKey(k *Key) Option {
+	return func(c *config) {
+		if k == nil || k.Signer == nil {
+			c.fail("nil key")
+			return
+		}
+		c.key = k
+		c.alg = k.Alg
+	}
+}
+
+// WithIssuer sets the issuer URL the OP announces, for an OP reached through
+// a proxy or a name other than its listen address. Default: the server URL.
+func WithIssuer(issuer string) Option {
+	return func(c *config) {
+		u, err := url.Parse(issuer)
+		if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			c.fail("issuer %q must be an absolute URL without query or fragment", issuer)
+		}
+		c.issuer = issuer
+	}
+}
+
+// WithClock sets the clock for iat, exp and auth_time (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now == nil {
+			c.fail("nil clock")
+			return
+		}
+		c.clock = now
+	}
+}
+
+// WithHTTPClient sets the client that delivers logout tokens. When its
+// Transport is nil or an *http.Transport, the OP uses a clone with the SSRF
+// guard in its dialer; any other RoundTripper is used as is, without the
+// guard.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) {
+		if hc == nil {
+			c.fail("nil http client")
+			return
+		}
+		c.httpClient = hc
+	}
+}
+
+// WithAllowPrivateTargets lets the OP deliver to loopback, private,
+// link-local and unspecified addresses, and accept http (not only https)
+// back-channel logout URIs. For development only: it turns the OP into an
+// SSRF vector for whoever can register a client.
+func WithAllowPrivateTargets() Option {
+	return func(c *config) { c.allowPrivate = true }
+}
+
+// WithDeliveryTimeout bounds each delivery attempt (default 5s).
+func WithDeliveryTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			c.fail("delivery timeout %v", d)
+		}
+		c.deliveryTimeout = d
+	}
+}
+
+// WithRetries sets how many delivery attempts an RP gets in total
+// (default 3). Only network errors and 5xx answers are retried.
+func WithRetries(attempts int) Option {
+	return func(c *config) {
+		if attempts < 1 {
+			c.fail("%d attempts", attempts)
+		}
+		c.attempts = attempts
+	}
+}
+
+// WithBackoff sets the wait before the second attempt (default 500ms); it
+// doubles before each further attempt.
+func WithBackoff(base time.Duration) Option {
+	return func(c *config) {
+		if base < 0 {
+			c.fail("backoff %v", base)
+		}
+		c.backoff = base
+	}
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithTyp sets the typ header of the logout tokens the OP sends (default
+// "logout+jwt"), e.g. "JWT" to behave like Keycloak or Hydra.
+func WithTyp(typ string) Option {
+	return func(c *config) { c.typ = typ }
+}
+
+// WithoutTyp makes the OP send logout tokens without a typ header, like
+// Dex and the OpenID conformance suite.
+func WithoutTyp() Option { return WithTyp("") }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bclogout/bclogout/jwks"
+
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
@@ -33,6 +35,7 @@ type options struct {
 	trustedAud      []string
 	now             func() time.Time
 	httpClient      *http.Client
+	jwksOpts        []jwks.Option
 }
 
 func defaultOptions() options {

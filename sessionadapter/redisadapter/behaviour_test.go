@@ -105,7 +105,9 @@ func TestRoundTrips(t *testing.T) {
 				name string
 				run  func() error
 			}{
-				{"Bind", func() error { return h.Store.Bind(ctx, sessionadapter.Binding{Issuer: iss, Subject: "v", SessionID: "x", LocalID: "new"}) }},
+				{"Bind", func() error {
+					return h.Store.Bind(ctx, sessionadapter.Binding{Issuer: iss, Subject: "v", SessionID: "x", LocalID: "new"})
+				}},
 				{"Unbind", func() error { return h.Store.Unbind(ctx, "new") }},
 				{"EndSessions of 1000", func() error {
 					n, err := h.Store.EndSessions(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s3"})
@@ -114,7 +116,9 @@ func TestRoundTrips(t *testing.T) {
 					}
 					return err
 				}},
-				{"Revoke", func() error { return rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "u", SessionID: "s"}, time.Hour) }},
+				{"Revoke", func() error {
+					return rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "u", SessionID: "s"}, time.Hour)
+				}},
 				{"Revoked", func() error {
 					_, err := rev.Revoked(ctx, sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s"})
 					return err

@@ -1,0 +1,124 @@
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"time"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/gorilla/sessions"
+)
+
+// sessionLifetime is both apps' session lifetime, and so how long alpha
+// keeps revocations.
+const sessionLifetime = 8 * time.Hour
+
+// cookieSessions keeps alpha's sessions in a gorilla CookieStore: the data
+// lives only in the browser, so a back-channel logout can only be recorded
+// as a revocation, which middleware.Guard enforces at the next request.
+type cookieSessions struct {
+	store *sessions.CookieStore
+	name  string
+}
+
+var _ sessionBackend = (*cookieSessions)(nil)
+
+// revokedKey marks a request whose session the guard found revoked.
+type revokedKey struct{}
+
+func newCookieSessions(name string) *cookieSessions {
+	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
+	_, _ = rand.Read(hashKey) // crypto/rand.Read never fails (Go 1.24+)
+	_, _ = rand.Read(blockKey)
+	st := sessions.NewCookieStore(hashKey, blockKey)
+	st.Options = &sessions.Options{Path: "/", MaxAge: int(sessionLifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	return &cookieSessions{store: st, name: name}
+}
+
+// binding reads the binding stashed in the cookie at login.
+func (c *cookieSessions) binding(r *http.Request) (sessionadapter.Binding, bool) {
+	s, err := c.store.Get(r, c.name)
+	if err != nil || s.IsNew {
+		return sessionadapter.Binding{}, false
+	}
+	iss, _ := s.Values["iss"].(string)
+	sub, _ := s.Values["sub"].(string)
+	sid, _ := s.Values["sid"].(string)
+	local, _ := s.Values["local"].(string)
+	login, _ := s.Values["login"].(int64)
+	if iss == "" || local == "" {
+		return sessionadapter.Binding{}, false
+	}
+	return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LocalID: local, LoginTime: time.Unix(login, 0)}, true
+}
+
+func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
+	if r.Context().Value(revokedKey{}) != nil {
+		return nil, nil
+	}
+	b, ok := c.binding(r)
+	if !ok {
+		return nil, nil
+	}
+	return &sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: b.LocalID, LoginTime: b.LoginTime}, nil
+}
+
+func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
+	s, _ := c.store.Get(r, c.name) // a bad old cookie just gives a new session
+	s.Values["iss"], s.Values["sub"], s.Values["sid"] = info.Issuer, info.Subject, info.SID
+	s.Values["local"], s.Values["login"] = info.LocalID, info.LoginTime.Unix()
+	return s.Save(r, w)
+}
+
+func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.Request) error {
+	s, _ := c.store.Get(r, c.name)
+	s.Options.MaxAge = -1
+	return s.Save(r, w)
+}
+
+// newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
+// revocations in memory.
+func newAlpha(a *rpApp, v *rp.Verifier) (http.Handler, error) {
+	cs := newCookieSessions("alpha_session")
+	a.sessions = cs
+	revs, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		return nil, err
+	}
+	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(sessionLifetime))
+	if err != nil {
+		return nil, err
+	}
+	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	if err != nil {
+		return nil, err
+	}
+	app := http.NewServeMux()
+	app.HandleFunc("GET /{$}", a.home)
+	app.HandleFunc("GET /login", a.login)
+	app.HandleFunc("GET /callback", a.callback)
+	app.HandleFunc("POST /logout", a.localLogout)
+	// A revoked session is cleared and the request served as signed out,
+	// so the page can say what happened instead of answering 401.
+	guard, err := middleware.Guard(revs, cs.binding, middleware.WithGuardLogger(a.logger),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if err := cs.end(r.Context(), w, r); err != nil {
+				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), revokedKey{}, true)))
+		}))
+	if err != nil {
+		return nil, err
+	}
+	// The logout endpoint stays outside the guard: the OP's request carries
+	// no cookie.
+	root := http.NewServeMux()
+	if err := middleware.Mount(root, logoutPath, a.recordEvents(h)); err != nil {
+		return nil, err
+	}
+	root.Handle("/", guard(app))
+	return root, nil
+}

@@ -1,0 +1,196 @@
+package demo
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bclogout/bclogout/rp"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+func parseTemplates() (*template.Template, error) {
+	return template.ParseFS(templateFS, "templates/*.html")
+}
+
+// sessionInfo is what an RP keeps about a signed-in user.
+type sessionInfo struct {
+	Issuer, Subject, SID, LocalID string
+	LoginTime                     time.Time
+}
+
+// sessionBackend is how each RP keeps sessions: alpha in a cookie, beta
+// in Redis.
+type sessionBackend interface {
+	// current returns the request's live session, or nil.
+	current(r *http.Request) (*sessionInfo, error)
+	// start creates a session and binds it to the OP session.
+	start(ctx context.Context, w http.ResponseWriter, r *http.Request, s sessionInfo) error
+	// end is a local logout: this RP only, the OP is not told.
+	end(ctx context.Context, w http.ResponseWriter, r *http.Request) error
+}
+
+// rpApp is one relying party of the demo.
+type rpApp struct {
+	name, stack, accent string
+	base                string // http://host:port of this RP
+	landingURL, opURL   string
+	oidc                *oidcClient
+	sessions            sessionBackend
+	events              *eventLog
+	tmpl                *template.Template
+	logger              *slog.Logger
+}
+
+const logoutPath = "/backchannel-logout"
+
+type rpPage struct {
+	Title, Accent, Name, Stack string
+	LandingURL, OPURL          string
+	LogoutPath                 string
+	SignedIn                   bool
+	Subject, SID, LocalID      string
+	Events                     []Event
+}
+
+func (a *rpApp) home(w http.ResponseWriter, r *http.Request) {
+	s, err := a.sessions.current(r)
+	if err != nil {
+		a.logger.Error("demo: reading session", "rp", a.name, "error", err)
+		http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	p := rpPage{
+		Title: "RP " + a.name, Accent: a.accent, Name: a.name, Stack: a.stack,
+		LandingURL: a.landingURL, OPURL: a.opURL, LogoutPath: logoutPath,
+		Events: a.events.list(),
+	}
+	if s != nil {
+		p.SignedIn, p.Subject, p.SID, p.LocalID = true, s.Subject, s.SID, s.LocalID
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.tmpl.ExecuteTemplate(w, "rp.html", p); err != nil {
+		a.logger.Error("demo: rendering page", "rp", a.name, "error", err)
+	}
+}
+
+func (a *rpApp) loginCookie() string { return a.name + "_login" }
+
+func (a *rpApp) login(w http.ResponseWriter, r *http.Request) {
+	state, nonce := randomID(), randomID()
+	http.SetCookie(w, &http.Cookie{
+		Name: a.loginCookie(), Value: state + "." + nonce, Path: "/",
+		MaxAge: 600, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, a.oidc.authURL(state, nonce), http.StatusFound)
+}
+
+func (a *rpApp) callback(w http.ResponseWriter, r *http.Request) {
+	ck, err := r.Cookie(a.loginCookie())
+	state, nonce, _ := strings.Cut(valueOr(ck, err), ".")
+	http.SetCookie(w, &http.Cookie{Name: a.loginCookie(), Path: "/", MaxAge: -1})
+	q := r.URL.Query()
+	switch {
+	case q.Get("error") != "":
+		http.Error(w, "the OP refused the login: "+q.Get("error"), http.StatusBadRequest)
+		return
+	case state == "" || q.Get("state") != state:
+		http.Error(w, "login state does not match; start again", http.StatusBadRequest)
+		return
+	}
+	c, err := a.oidc.exchange(r.Context(), q.Get("code"), nonce)
+	if err != nil {
+		a.logger.Warn("demo: login failed", "rp", a.name, "error", err)
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	s := sessionInfo{Issuer: c.Issuer, Subject: c.Subject, SID: c.SID, LocalID: randomID(), LoginTime: c.loginTime()}
+	if err := a.sessions.start(r.Context(), w, r, s); err != nil {
+		a.logger.Error("demo: starting session", "rp", a.name, "error", err)
+		http.Error(w, "could not start the session", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func valueOr(ck *http.Cookie, err error) string {
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+func (a *rpApp) localLogout(w http.ResponseWriter, r *http.Request) {
+	if err := a.sessions.end(r.Context(), w, r); err != nil {
+		a.logger.Error("demo: local logout", "rp", a.name, "error", err)
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// eventKey carries the Event under construction through the rp.Handler,
+// whose hooks fill it in.
+type eventKey struct{}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// handlerHooks are the rp.Handler options that record each request for the
+// "What happened" panel.
+func (a *rpApp) handlerHooks() []rp.HandlerOption {
+	return []rp.HandlerOption{
+		rp.WithLogger(a.logger),
+		rp.WithOnLogout(func(ctx context.Context, e *rp.LogoutEvent, n int) {
+			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
+				ev.Outcome, ev.SessionsEnded = "accepted", n
+				ev.Claims = indentClaims(e.Claims)
+			}
+		}),
+		rp.WithOnReject(func(ctx context.Context, _ *http.Request, err error) {
+			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
+				ev.Outcome, ev.Reason, ev.Detail = "rejected", rp.Reason(err), err.Error()
+			}
+		}),
+	}
+}
+
+// recordEvents wraps the logout endpoint: it keeps a copy of the body to
+// show what a rejected token claimed, and logs the outcome.
+func (a *rpApp) recordEvents(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev := &Event{Time: time.Now()}
+		body, err := io.ReadAll(io.LimitReader(r.Body, rp.DefaultMaxBodyBytes+1))
+		if err == nil {
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+			if form, err := url.ParseQuery(string(body)); err == nil {
+				ev.Claims = unverifiedClaims(form.Get("logout_token"))
+			}
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), eventKey{}, ev)))
+		ev.Status = rec.status
+		if ev.Status == 0 {
+			ev.Status = http.StatusOK
+		}
+		if ev.Outcome == "" {
+			ev.Outcome = "rejected"
+		}
+		a.events.add(*ev)
+	})
+}

@@ -1,0 +1,104 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+	"github.com/go-chi/chi/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisSessions keeps beta's sessions server-side in Redis, at the key
+// redisadapter deletes when a logout ends the session: the browser holds
+// only the session ID.
+type redisSessions struct {
+	rdb    redis.UniversalClient
+	store  *redisadapter.Store
+	cookie string
+}
+
+var _ sessionBackend = (*redisSessions)(nil)
+
+func (s *redisSessions) current(r *http.Request) (*sessionInfo, error) {
+	ck, err := r.Cookie(s.cookie)
+	if err != nil {
+		return nil, nil
+	}
+	b, err := s.rdb.Get(r.Context(), s.store.SessionKey(ck.Value)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil // ended by a logout, or expired
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo: reading session: %w", err)
+	}
+	var info sessionInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("demo: decoding session: %w", err)
+	}
+	return &info, nil
+}
+
+func (s *redisSessions) start(ctx context.Context, w http.ResponseWriter, _ *http.Request, info sessionInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Set(ctx, s.store.SessionKey(info.LocalID), b, sessionLifetime).Err(); err != nil {
+		return fmt.Errorf("demo: writing session: %w", err)
+	}
+	err = s.store.Bind(ctx, sessionadapter.Binding{
+		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, LocalID: info.LocalID,
+		LoginTime: info.LoginTime, Expires: time.Now().Add(sessionLifetime),
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: s.cookie, Value: info.LocalID, Path: "/", MaxAge: int(sessionLifetime / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	return nil
+}
+
+func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, &http.Cookie{Name: s.cookie, Path: "/", MaxAge: -1})
+	ck, err := r.Cookie(s.cookie)
+	if err != nil {
+		return nil
+	}
+	if err := s.rdb.Del(ctx, s.store.SessionKey(ck.Value)).Err(); err != nil {
+		return err
+	}
+	return s.store.Unbind(ctx, ck.Value)
+}
+
+// newBeta builds RP beta: chi, server-side sessions in Redis bound through
+// redisadapter, whose EndSessions deletes the session data.
+func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string) (http.Handler, error) {
+	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
+	if err != nil {
+		return nil, err
+	}
+	a.sessions = &redisSessions{rdb: rdb, store: store, cookie: "beta_session"}
+	h, err := rp.NewHandler(v, store, a.handlerHooks()...)
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	if err := chimw.Mount(r, logoutPath, a.recordEvents(h)); err != nil {
+		return nil, err
+	}
+	r.Get("/", a.home)
+	r.Get("/login", a.login)
+	r.Get("/callback", a.callback)
+	r.Post("/logout", a.localLogout)
+	return r, nil
+}

@@ -1,0 +1,148 @@
+package gorillaadapter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// Errors this package reports.
+var (
+	// ErrInvalidID means a session ID cannot name a FilesystemStore file
+	// (empty, a path, "." or ".."): it is refused rather than resolved.
+	ErrInvalidID = errors.New("gorillaadapter: invalid session id")
+	// ErrNoSessionID means a session has no ID yet: bind it after Save.
+	ErrNoSessionID = errors.New("gorillaadapter: session has no id; bind after saving it")
+	// ErrInvalidConfig means a constructor was given a missing argument.
+	ErrInvalidConfig = errors.New("gorillaadapter: invalid configuration")
+)
+
+// fileStorePrefix is the name FilesystemStore gives a session's file,
+// before the ID (gorilla/sessions store.go).
+const fileStorePrefix = "session_"
+
+// Claims are the ID token claims that tie a local session to the OP's.
+type Claims struct {
+	Issuer    string    // iss
+	Subject   string    // sub
+	SessionID string    // sid; empty if the OP sends none
+	IssuedAt  time.Time // iat: the login time on the OP's clock
+}
+
+// FilesystemDeleter returns a Deleter that removes the file of a gorilla
+// FilesystemStore session kept in dir (the path given to
+// sessions.NewFilesystemStore; "" there means os.TempDir()). IDs that are
+// not plain file names fail with ErrInvalidID, and removal goes through an
+// os.Root, so no ID can reach outside dir. A missing file is not an error.
+func FilesystemDeleter(dir string) (sessionadapter.Deleter, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty directory", ErrInvalidConfig)
+	}
+	return sessionadapter.DeleterFunc(func(ctx context.Context, id string) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`+"\x00") {
+			return fmt.Errorf("%w: %q", ErrInvalidID, id)
+		}
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return fmt.Errorf("gorillaadapter: open session directory: %w", err)
+		}
+		defer root.Close()
+		if err := root.Remove(fileStorePrefix + id); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("gorillaadapter: delete session %q: %w", id, err)
+		}
+		return nil
+	}), nil
+}
+
+// Bind records, in store, the binding of a server-side session s that was
+// just created at login and saved (so it has its ID). The binding expires
+// with the session's MaxAge; a MaxAge <= 0 leaves the store's default.
+func Bind(ctx context.Context, store sessionadapter.Store, s *sessions.Session, c Claims) error {
+	if s == nil || s.ID == "" {
+		return ErrNoSessionID
+	}
+	b := sessionadapter.Binding{
+		Issuer: c.Issuer, Subject: c.Subject, SessionID: c.SessionID,
+		LocalID: s.ID, LoginTime: c.IssuedAt,
+	}
+	if s.Options != nil && s.Options.MaxAge > 0 {
+		b.Expires = time.Now().Add(time.Duration(s.Options.MaxAge) * time.Second)
+	}
+	return store.Bind(ctx, b)
+}
+
+// Session value names for the stashed claims: plain strings and int64,
+// which the gob codec of securecookie encodes without registration.
+const (
+	keyIss = "bclogout.iss"
+	keySub = "bclogout.sub"
+	keySID = "bclogout.sid"
+	keyIat = "bclogout.iat" // unix milliseconds
+)
+
+// Stash records c in the values of a cookie session at login, for Lookup
+// to read back on every request. Save the session afterwards.
+func Stash(s *sessions.Session, c Claims) {
+	s.Values[keyIss] = c.Issuer
+	s.Values[keySub] = c.Subject
+	s.Values[keySID] = c.SessionID
+	s.Values[keyIat] = c.IssuedAt.UnixMilli()
+}
+
+// BindingOf reads back what Stash recorded; ok is false if s holds no
+// stashed issuer.
+func BindingOf(s *sessions.Session) (b sessionadapter.Binding, ok bool) {
+	iss, _ := s.Values[keyIss].(string)
+	if iss == "" {
+		return sessionadapter.Binding{}, false
+	}
+	sub, _ := s.Values[keySub].(string)
+	sid, _ := s.Values[keySID].(string)
+	iat, _ := s.Values[keyIat].(int64)
+	return sessionadapter.Binding{
+		Issuer: iss, Subject: sub, SessionID: sid, LocalID: s.ID,
+		LoginTime: time.UnixMilli(iat),
+	}, true
+}
+
+// Lookup returns the lookup function of middleware.Guard for the session
+// called name in store: a request whose session cannot be decoded, is new,
+// or holds no stashed claims has no binding and passes the guard.
+func Lookup(store sessions.Store, name string) func(r *http.Request) (sessionadapter.Binding, bool) {
+	return func(r *http.Request) (sessionadapter.Binding, bool) {
+		s, err := store.Get(r, name)
+		if err != nil || s == nil || s.IsNew {
+			return sessionadapter.Binding{}, false
+		}
+		return BindingOf(s)
+	}
+}
+
+// End ends the session called name for the browser: it clears its values
+// and saves it with a negative MaxAge, which deletes the cookie (and, for
+// server-side stores, the stored data). For middleware.WithOnRevoked.
+func End(w http.ResponseWriter, r *http.Request, store sessions.Store, name string) error {
+	s, err := store.Get(r, name)
+	if s == nil {
+		return fmt.Errorf("gorillaadapter: end session: %w", err)
+	}
+	clear(s.Values)
+	opts := sessions.Options{MaxAge: -1, Path: "/"}
+	if s.Options != nil {
+		opts = *s.Options
+		opts.MaxAge = -1
+	}
+	s.Options = &opts
+	return s.Save(r, w)
+}

@@ -89,7 +89,34 @@ func TestPrograms(t *testing.T) {
 					}
 				})
 			}
+			if name == "chi" {
+				checkMetrics(t, base+"/metrics", op.Issuer())
+			}
 		})
+	}
+}
+
+// checkMetrics reads the chi example's /metrics after the requests above.
+func checkMetrics(t *testing.T, metricsURL, issuer string) {
+	t.Helper()
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`bclogout_tokens_accepted_total{issuer="` + issuer + `"} 2`,
+		`bclogout_tokens_rejected_total{issuer="` + issuer + `",reason="replay"} 1`,
+		`bclogout_request_duration_seconds_count{outcome="accepted"} 2`,
+		`bclogout_jwks_refreshes_total{result="ok",url="` + issuer + `/jwks"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s; got:\n%s", want, body)
+		}
 	}
 }
 

@@ -1,6 +1,6 @@
 // Command chi serves a back-channel logout endpoint with a chi v5 router:
 // discovery of the OP, an in-memory session store, the endpoint at
-// /backchannel-logout and a /healthz.
+// /backchannel-logout, a /healthz and Prometheus metrics at /metrics.
 //
 //	go run ./examples/chi -issuer https://op.example -client-id my-client
 package main
@@ -17,9 +17,13 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/prommetrics"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -38,7 +42,13 @@ func main() {
 }
 
 func run(ctx context.Context, issuer, clientID, addr string) error {
-	verifier, err := rp.Discover(ctx, issuer, clientID)
+	reg := prometheus.NewRegistry()
+	metrics, err := prommetrics.New(reg)
+	if err != nil {
+		return err
+	}
+	verifier, err := rp.Discover(ctx, issuer, clientID,
+		rp.WithJWKSOptions(jwks.WithOnRefresh(metrics.JWKSRefreshed)))
 	if err != nil {
 		return err
 	}
@@ -49,13 +59,14 @@ func run(ctx context.Context, issuer, clientID, addr string) error {
 	if err != nil {
 		return err
 	}
-	logout, err := rp.NewHandler(verifier, sessions)
+	logout, err := rp.NewHandler(verifier, sessions, rp.WithMetrics(metrics))
 	if err != nil {
 		return err
 	}
 
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The OP's request carries no session cookie and no CSRF token: mount
 	// the endpoint outside the r.Group that holds the app's guard and CSRF.
 	if err := chimw.Mount(r, middleware.DefaultPath, logout); err != nil {

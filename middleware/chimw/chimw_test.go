@@ -35,8 +35,12 @@ func guardStub(next http.Handler) http.Handler {
 }
 
 func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
+	return serveReq(h, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
+}
+
+func serveReq(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
+	h.ServeHTTP(rec, r)
 	return rec
 }
 

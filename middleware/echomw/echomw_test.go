@@ -28,8 +28,12 @@ var logoutStub = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 })
 
 func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
+	return serveReq(h, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
+}
+
+func serveReq(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
+	h.ServeHTTP(rec, r)
 	return rec
 }
 

@@ -79,6 +79,9 @@ func parseJWS(raw string, t *token) error {
 	if err := decodeHeader(h, &t.header); err != nil {
 		return err
 	}
+	if err := checkHeaderShape(&t.header); err != nil {
+		return err
+	}
 	if !isBase64URL(sig) {
 		return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
@@ -89,7 +92,7 @@ func parseJWS(raw string, t *token) error {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	if err := json.Unmarshal(payload, &t.claims); err != nil || t.claims == nil {
+	if t.claims, err = parseClaims(payload); err != nil {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
 	t.compact = raw

@@ -203,29 +203,35 @@ func (v *Verifier) verifyToken(ctx context.Context, t *token) (*LogoutEvent, err
 	return v.checkClaims(t.claims)
 }
 
-// checkHeader applies the header rules and returns the algorithm to
-// verify with.
-func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
-	var none jwa.SignatureAlgorithm
+// checkHeaderShape applies the header rules that no configuration changes,
+// before the payload is even decoded: no header that brings its own key,
+// no extension, and an alg that is not none.
+func checkHeaderShape(h *joseHeader) error {
 	switch {
 	case h.Jku != nil:
-		return none, fmt.Errorf("%w: jku", ErrForbiddenHeader)
+		return fmt.Errorf("%w: jku", ErrForbiddenHeader)
 	case h.X5u != nil:
-		return none, fmt.Errorf("%w: x5u", ErrForbiddenHeader)
+		return fmt.Errorf("%w: x5u", ErrForbiddenHeader)
 	case h.JWK != nil:
-		return none, fmt.Errorf("%w: jwk", ErrForbiddenHeader)
+		return fmt.Errorf("%w: jwk", ErrForbiddenHeader)
 	case h.X5c != nil:
-		return none, fmt.Errorf("%w: x5c", ErrForbiddenHeader)
+		return fmt.Errorf("%w: x5c", ErrForbiddenHeader)
 	case h.Crit != nil:
-		return none, fmt.Errorf("%w: crit %s", ErrCritical, clip(string(h.Crit)))
+		return fmt.Errorf("%w: crit %s", ErrCritical, clip(string(h.Crit)))
 	case h.B64 != nil:
-		return none, fmt.Errorf("%w: b64", ErrCritical)
+		return fmt.Errorf("%w: b64", ErrCritical)
+	case h.Alg == "" || strings.EqualFold(h.Alg, "none"):
+		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.Alg))
 	}
+	return nil
+}
+
+// checkHeader applies the configured header rules (typ policy, allowed
+// algorithms) and returns the algorithm to verify with.
+func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
+	var none jwa.SignatureAlgorithm
 	if err := v.checkType(h.Typ); err != nil {
 		return none, err
-	}
-	if h.Alg == "" || strings.EqualFold(h.Alg, "none") {
-		return none, fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.Alg))
 	}
 	a, ok := v.algs[h.Alg]
 	if !ok {

@@ -1,0 +1,83 @@
+package redisadapter_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+)
+
+// benchClient is the real Redis of BCLOGOUT_REDIS_URL when set, else
+// miniredis.
+func benchClient(b *testing.B) (redis.UniversalClient, string) {
+	if os.Getenv("BCLOGOUT_REDIS_URL") != "" {
+		return realClient(b), "redis"
+	}
+	return miniClient(b), "miniredis"
+}
+
+func benchBind(b *testing.B, s *redisadapter.Store, unrelated int) {
+	ctx := context.Background()
+	for i := range unrelated {
+		err := s.Bind(ctx, sessionadapter.Binding{Issuer: "https://op", Subject: fmt.Sprint("other-", i/3), SessionID: fmt.Sprint("osid-", i), LocalID: fmt.Sprint("o", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func redisEndBySub(b *testing.B, s *redisadapter.Store, n int) {
+	ctx := context.Background()
+	l := sessionadapter.Logout{Issuer: "https://op", Subject: "target"}
+	for b.Loop() {
+		b.StopTimer()
+		for i := range n {
+			_ = s.Bind(ctx, sessionadapter.Binding{Issuer: l.Issuer, Subject: l.Subject, SessionID: fmt.Sprint("t", i%3), LocalID: fmt.Sprint("t", i)})
+		}
+		b.StartTimer()
+		if got, err := s.EndSessions(ctx, l); err != nil || got != n {
+			b.Fatalf("ended %d, %v, want %d", got, err, n)
+		}
+	}
+}
+
+func BenchmarkEndBySub(b *testing.B) {
+	c, name := benchClient(b)
+	s, err := redisadapter.New(c, redisadapter.WithKeyPrefix(uniquePrefix(b, c)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchBind(b, s, 1000)
+	for _, n := range []int{1, 10, 1000} {
+		b.Run(fmt.Sprintf("%s/sessions=%d", name, n), func(b *testing.B) { redisEndBySub(b, s, n) })
+	}
+}
+
+// BenchmarkEndBySubUnrelated compares ending 10 sessions with 1,000 and
+// 100,000 other sessions in Redis: the ns/op must be about equal.
+func BenchmarkEndBySubUnrelated(b *testing.B) {
+	c, name := benchClient(b)
+	for _, unrelated := range []int{1000, 100_000} {
+		s, err := redisadapter.New(c, redisadapter.WithKeyPrefix(uniquePrefix(b, c)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchBind(b, s, unrelated)
+		b.Run(fmt.Sprintf("%s/unrelated=%d/sessions=10", name, unrelated), func(b *testing.B) { redisEndBySub(b, s, 10) })
+	}
+}
+
+// BenchmarkPing is the floor: one round trip to the same server.
+func BenchmarkPing(b *testing.B) {
+	c, _ := benchClient(b)
+	for b.Loop() {
+		if err := c.Ping(context.Background()).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -20,8 +20,7 @@ type Event struct {
 	Reason        string // rp.Reason of the rejection
 	Detail        string // the full error, shown to the demo's user only
 	Claims        string // indented JSON of the claims as sent (unverified when rejected)
-	SessionsEnded int
-	Ended         []string // local session IDs, when the app can tell
+	SessionsEnded int    // for alpha: revocations recorded, enforced at the next request
 }
 
 // eventLog is the "What happened" panel's memory, newest first.

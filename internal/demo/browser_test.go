@@ -1,0 +1,140 @@
+package demo
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowser drives the demo in real headless Chromium: log in to both
+// RPs through the OP's pages, check that a forged logout token signs nobody
+// out, press "Sign out everywhere" at the OP, and check that both RP pages
+// then say "Signed out".
+//
+// With BCLOGOUT_SCREENSHOT_DIR set (e.g. "testdata", relative to this
+// package), it saves screenshots of the RP pages after the sign-out.
+func TestBrowser(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium not found; CI must install it (.ci/run does)")
+		}
+		t.Skip("chromium not found on PATH: install Debian's chromium to run the browser test")
+	}
+	d := startDemo(t, "")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 900),
+	)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+
+	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Text(css(sel)))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	screenshot := func() []byte {
+		t.Helper()
+		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // quality 100 gives PNG
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		return b
+	}
+
+	do("log in to alpha",
+		chromedp.Navigate(d.URL()),
+		chromedp.Click(css("#alpha-link")),
+		chromedp.WaitVisible(css("#login")),
+		chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.SetValue(css("#username"), "alice"),
+		chromedp.Click(css("#signin")),
+		chromedp.WaitVisible(css("#subject")),
+	)
+	sid := text("#sid")
+	do("log in to beta (single sign-on at the OP)",
+		chromedp.Navigate(d.URL()),
+		chromedp.Click(css("#beta-link")),
+		chromedp.WaitVisible(css("#login")),
+		chromedp.Click(css("#login")),
+		chromedp.WaitVisible(css("#subject")),
+	)
+	if sid == "" {
+		t.Fatal("alpha shows no OP sid")
+	}
+
+	for _, rpName := range []string{"alpha", "beta"} {
+		forged, err := d.ForgeLogoutToken(rpName, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, err := d.PostLogoutToken(ctx, d.LogoutURL(rpName), forged); err != nil || code != 400 {
+			t.Fatalf("forged token at %s: %d, %v; want 400", rpName, code, err)
+		}
+	}
+	do("reload alpha after the forged tokens", chromedp.Navigate(d.AlphaURL()), chromedp.WaitVisible(css("#status")))
+	alphaStatus := text("#status")
+	do("reload beta after the forged tokens", chromedp.Navigate(d.BetaURL()), chromedp.WaitVisible(css("#status")))
+	betaStatus := text("#status")
+	if !strings.HasPrefix(alphaStatus, "Signed in as alice") || !strings.HasPrefix(betaStatus, "Signed in as alice") {
+		t.Fatalf("a forged token signed someone out: alpha %q, beta %q", alphaStatus, betaStatus)
+	}
+
+	do("sign out everywhere at the OP",
+		chromedp.Navigate(d.OPURL()),
+		chromedp.WaitVisible(css("button.signout")),
+		chromedp.Click(css("button.signout")),
+		chromedp.WaitNotPresent(css("button.signout")),
+	)
+	report := text("body")
+	do("reload alpha", chromedp.Navigate(d.AlphaURL()), chromedp.WaitVisible(css("#status")))
+	alphaStatus = text("#status")
+	alphaShot := screenshot()
+	do("reload beta", chromedp.Navigate(d.BetaURL()), chromedp.WaitVisible(css("#status")))
+	betaStatus = text("#status")
+	betaShot := screenshot()
+	if alphaStatus != "Signed out" || betaStatus != "Signed out" {
+		t.Fatalf("after sign out everywhere: alpha %q, beta %q; OP said:\n%s", alphaStatus, betaStatus, report)
+	}
+	if dir := os.Getenv("BCLOGOUT_SCREENSHOT_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, shot := range map[string][]byte{"demo-alpha-signed-out.png": alphaShot, "demo-beta-signed-out.png": betaShot} {
+			if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

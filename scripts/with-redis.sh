@@ -24,9 +24,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A free loopback port below 55536: a cluster node also listens on port+10000.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-		echo $((20000 + RANDOM % 20000))
+	python3 - <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 30000))
+import random, socket
+while True:
+    p = random.randint(20000, 50000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); s2 = socket.socket(); s2.bind(("127.0.0.1", p + 10000)); s2.close()
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+PY
 }
 
 start() { # start NAME PORT [extra redis-server args]

@@ -64,10 +64,12 @@ func New(t testing.TB, opts ...Option) *OP {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(op.routes())
-	srv.Start()
+	// The issuer is set before Start: handlers read it from other
+	// goroutines as soon as the server accepts connections.
 	if op.issuer == "" {
-		op.issuer = srv.URL
+		op.issuer = "http://" + srv.Listener.Addr().String()
 	}
+	srv.Start()
 	op.closeServer = srv.Close
 	t.Cleanup(op.Close)
 	return op

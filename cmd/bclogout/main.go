@@ -1,6 +1,3 @@
-// Command bclogout tries OpenID Connect Back-Channel Logout 1.0 from a
-// terminal: it receives, sends and verifies logout tokens, runs a fake OP,
-// and runs the browser demo. Run "bclogout help" for the manual.
 package main
 
 import (

@@ -155,6 +155,7 @@ func encKeyFile(t *testing.T) string {
 // syncBuffer is a stderr for a command running in another goroutine; it
 // reports the listening URL once printed.
 type syncBuffer struct {
+	re   *regexp.Regexp // default listenRE
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	url  chan string
@@ -167,7 +168,11 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Write(p)
-	if m := listenRE.FindSubmatch(b.buf.Bytes()); m != nil {
+	re := b.re
+	if re == nil {
+		re = listenRE
+	}
+	if m := re.FindSubmatch(b.buf.Bytes()); m != nil {
 		b.once.Do(func() { b.url <- string(m[1]) })
 	}
 	return len(p), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -15,12 +16,21 @@ func WithJWKSOptions(opts ...jwks.Option) Option {
 	return func(o *options) { o.jwksOpts = append(o.jwksOpts, opts...) }
 }
 
-// Discover fetches issuer's discovery document, verifies tokens with the
+// Discover fetches issuer's discovery document and verifies tokens with the
 // keys at its jwks_uri (a jwks.Remote that refreshes itself and on an
-// unknown kid) and, unless WithAlgorithms names the client's registered
-// algorithm, allows its id_token_signing_alg_values_supported (HMAC ones
-// only with WithClientSecret). The Verifier owns the remote key set: Close
-// it to stop the refresher.
+// unknown kid). The Verifier owns the remote key set: Close it to stop the
+// refresher.
+//
+// Without WithAlgorithms, the allowed algorithm is the one an OP uses for a
+// client that registered no id_token_signed_response_alg: RS256 (OpenID
+// Connect Dynamic Client Registration 1.0 §2; Discovery 1.0 §3 makes every
+// OP support it). Only an OP whose id_token_signing_alg_values_supported
+// lacks RS256 gets its advertised list (HMAC entries only with
+// WithClientSecret). The advertised list says what the OP can do, not what
+// it does for this client: accepting all of it would let a token signed
+// with another of the OP's keys and algorithms through, which the OpenID
+// conformance suite's "wrong alg" case checks. A client registered with
+// another algorithm says so with WithAlgorithms.
 func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Verifier, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -55,11 +65,12 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Ve
 	return v, nil
 }
 
-// discoveredAlgs keeps the algorithms of an OP's discovery list this
-// package supports; HMAC ones only when a client secret is configured. An
-// OP that lists nothing gets the RS256 default.
+// discoveredAlgs picks the allowed algorithms from an OP's discovery list:
+// the RS256 registration default when the OP lists it (or lists nothing),
+// otherwise the listed algorithms this package supports, HMAC ones only
+// when a client secret is configured.
 func discoveredAlgs(listed []string, haveSecret bool) ([]string, error) {
-	if len(listed) == 0 {
+	if len(listed) == 0 || slices.Contains(listed, "RS256") {
 		return []string{"RS256"}, nil
 	}
 	var algs []string

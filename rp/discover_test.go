@@ -3,7 +3,9 @@ package rp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -69,5 +71,66 @@ func TestDiscoverAlgorithms(t *testing.T) {
 	defer v.Close()
 	if _, err := v.Verify(context.Background(), op.LogoutToken("client-d", "u", "s")); err != nil {
 		t.Fatalf("ES256 from discovery: %v", err)
+	}
+}
+
+// An OP that advertises every algorithm (as the OpenID conformance suite
+// does) still signs an unregistered client's tokens with RS256, so a token
+// signed by the OP's genuine ES256 key is the suite's "wrong alg" case.
+func TestDiscoverAdvertisedListIsNotTheClientsAlgorithm(t *testing.T) {
+	rsKey, err := fakeop.GenerateKey("RS256", "rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	esKey, err := fakeop.GenerateKey("ES256", "es")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issuer string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"id_token_signing_alg_values_supported":["none","RS256","ES256","PS256","HS256","EdDSA"]}`,
+			issuer, issuer+"/jwks")
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(fakeop.JWKS(rsKey.PublicJWK(), esKey.PublicJWK()))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	issuer = srv.URL
+
+	mint := func(t *testing.T, k *fakeop.Key) string {
+		t.Helper()
+		tok, err := fakeop.NewLogoutToken(issuer, "client-d", time.Now()).Sign(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tests := []struct {
+		name    string
+		opts    []rp.Option
+		key     *fakeop.Key
+		wantErr error
+	}{
+		{name: "default RS256 accepted", key: rsKey},
+		{name: "default ES256 rejected", key: esKey, wantErr: rp.ErrAlgorithm},
+		{name: "registered ES256 accepted", opts: []rp.Option{rp.WithAlgorithms("ES256")}, key: esKey},
+		{name: "registered ES256, RS256 rejected", opts: []rp.Option{rp.WithAlgorithms("ES256")}, key: rsKey, wantErr: rp.ErrAlgorithm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := rp.Discover(context.Background(), issuer, "client-d", tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			_, err = v.Verify(context.Background(), mint(t, tt.key))
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Verify() = %v, want %v", err, tt.wantErr)
+			}
+		})
 	}
 }

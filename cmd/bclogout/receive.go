@@ -23,7 +23,7 @@ func (v *verifierFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&v.issuer, "issuer", "", "the OP's `URL`, exactly as its tokens' iss claim; required. Discovery reads URL/.well-known/openid-configuration. Plain http is accepted for loopback hosts only")
 	fs.StringVar(&v.clientID, "client-id", "", "this RP's client `ID` at the OP, expected in aud; required")
 	fs.StringVar(&v.jwksURL, "jwks-url", "", "fetch the OP's keys from `URL` instead of the discovered jwks_uri (discovery is then skipped)")
-	fs.StringVar(&v.algs, "alg", "", "comma-separated signing `ALGS` to accept (default: the OP's id_token_signing_alg_values_supported minus none, else RS256)")
+	fs.StringVar(&v.algs, "alg", "", "the client's registered signing algorithm (id_token_signed_response_alg), or comma-separated `ALGS` to accept. Default: RS256, the registration default, when the OP's id_token_signing_alg_values_supported lists it or is absent; otherwise that list minus none and HS*")
 	fs.DurationVar(&v.maxAge, "max-age", 0, "reject tokens whose iat is older than `duration` (default: the library's, 5m)")
 	fs.BoolVar(&v.requireTyp, "require-typ", false, "require the header typ logout+jwt (by default absent, JWT and logout+jwt are accepted)")
 	fs.BoolVar(&v.requireExp, "require-exp", false, "require the exp claim (by default a missing exp is accepted, as some OPs omit it)")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/bclogout/bclogout/jwks"
@@ -44,7 +45,9 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 		}
 		jwksURL = meta.JWKSURI
 		if len(algs) == 0 {
-			algs = asymmetric(meta.IDTokenSigningAlgValuesSupported)
+			if algs, err = defaultAlgs(meta.IDTokenSigningAlgValuesSupported); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	keys, err := jwks.NewRemote(jwksURL, jwks.WithLogger(logger))
@@ -86,16 +89,28 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 	return ver, func() { keys.Close() }, nil
 }
 
-// asymmetric drops the HMAC algorithms from a discovery list: they need
-// the client secret, which the command is not given.
-func asymmetric(algs []string) []string {
+// defaultAlgs is rp.Discover's choice for a client that registered no
+// id_token_signed_response_alg: RS256, the registration default, when the
+// OP lists it (or lists nothing). The advertised list says what the OP can
+// do, not what it does for this client; accepting all of it lets a token
+// signed with another of the OP's keys through (the OpenID conformance
+// suite's "wrong alg" case). Only an OP without RS256 gets its list, minus
+// none and the HMAC algorithms, which need the client secret the command
+// is not given.
+func defaultAlgs(listed []string) ([]string, error) {
+	if len(listed) == 0 || slices.Contains(listed, "RS256") {
+		return []string{"RS256"}, nil
+	}
 	var out []string
-	for _, a := range algs {
-		if !strings.HasPrefix(a, "HS") {
+	for _, a := range listed {
+		if !strings.HasPrefix(a, "HS") && !strings.EqualFold(a, "none") {
 			out = append(out, a)
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the OP advertises no usable signing algorithm (%q); name the client's with --alg", listed)
+	}
+	return out, nil
 }
 
 // explainDiscovery turns the most common mistake, a plain-http issuer on

@@ -244,7 +244,13 @@ func deliveryClient(hc *http.Client, allowPrivate bool) *http.Client {
 	var tr *http.Transport
 	switch rt := c.Transport.(type) {
 	case nil:
-		tr = http.DefaultTransport.(*http.Transport).Clone()
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr = dt.Clone()
+		} else {
+			// A program replaced DefaultTransport: start from a bare
+			// transport so the guard below still applies.
+			tr = &http.Transport{}
+		}
 	case *http.Transport:
 		tr = rt.Clone()
 	}

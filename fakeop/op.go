@@ -108,7 +108,16 @@ func NewServer(addr string, opts ...Option) (*OP, error) {
 func newOP(opts []Option) (*OP, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
+		if o == nil {
+			cfg.fail("nil option")
+			continue
+		}
 		o(&cfg)
+	}
+	if hc := cfg.httpClient; hc != nil && !cfg.allowPrivate && hc.Transport != nil {
+		if _, ok := hc.Transport.(*http.Transport); !ok {
+			cfg.fail("http client transport %T cannot carry the SSRF guard; add WithAllowPrivateTargets to use it unguarded", hc.Transport)
+		}
 	}
 	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, err

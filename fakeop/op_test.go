@@ -222,6 +222,9 @@ func TestOptionsValidation(t *testing.T) {
 		{"key", fakeop.WithKey(nil), fakeop.ErrInvalidOption},
 		{"issuer", fakeop.WithIssuer("op.example"), fakeop.ErrInvalidOption},
 		{"valid issuer", fakeop.WithIssuer("https://op.example/tenant"), nil},
+		{"nil option", nil, fakeop.ErrInvalidOption},
+		{"unguardable transport", fakeop.WithHTTPClient(&http.Client{Transport: roundTripFunc(nil)}), fakeop.ErrInvalidOption},
+		{"guardable transport", fakeop.WithHTTPClient(&http.Client{Transport: &http.Transport{}}), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,6 +237,22 @@ func TestOptionsValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// roundTripFunc is a RoundTripper with no dialer the SSRF guard could use.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestUnguardedTransportNeedsAllowPrivate checks that a custom transport
+// is usable once the caller has said, by name, that it goes unguarded.
+func TestUnguardedTransportNeedsAllowPrivate(t *testing.T) {
+	op, err := fakeop.NewServer("127.0.0.1:0",
+		fakeop.WithHTTPClient(&http.Client{Transport: roundTripFunc(nil)}), fakeop.WithAllowPrivateTargets())
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	op.Close()
 }
 
 // rp is an httptest relying party that records the logout tokens it gets

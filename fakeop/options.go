@@ -94,8 +94,9 @@ func WithClock(now func() time.Time) Option {
 
 // WithHTTPClient sets the client that delivers logout tokens. When its
 // Transport is nil or an *http.Transport, the OP uses a clone with the SSRF
-// guard in its dialer; any other RoundTripper is used as is, without the
-// guard.
+// guard in its dialer. Any other RoundTripper has no dialer to guard, so
+// it is refused unless WithAllowPrivateTargets is given too: a guard that
+// a custom transport silently switched off would be no guard.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) {
 		if hc == nil {

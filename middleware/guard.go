@@ -56,6 +56,9 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 	}
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidGuard)
+		}
 		o(&c)
 	}
 	switch {

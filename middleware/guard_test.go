@@ -205,6 +205,7 @@ func TestGuardInvalid(t *testing.T) {
 		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: middleware.ErrInvalidGuard},
 		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: middleware.ErrInvalidGuard},
 		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithGuardLogger(nil)}, wantErr: middleware.ErrInvalidGuard},
+		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: middleware.ErrInvalidGuard},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

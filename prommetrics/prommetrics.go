@@ -96,6 +96,9 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	}
 	o := options{namespace: DefaultNamespace, buckets: defaultBuckets}
 	for _, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+		}
 		opt(&o)
 	}
 	if !namespaceRE.MatchString(o.namespace) {

@@ -189,6 +189,7 @@ func TestNewErrors(t *testing.T) {
 		{name: "decreasing buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 0.5)}, wantErr: prommetrics.ErrInvalidConfig},
 		{name: "equal buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 1)}, wantErr: prommetrics.ErrInvalidConfig},
 		{name: "NaN bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(math.NaN())}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "nil option", opts: []prommetrics.Option{nil}, wantErr: prommetrics.ErrInvalidConfig},
 		{name: "infinite last bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(1, math.Inf(1))}, wantErr: nil},
 		{
 			name: "registered twice",

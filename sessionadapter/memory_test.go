@@ -63,6 +63,7 @@ func TestNewMemoryInvalid(t *testing.T) {
 		{name: "nil logger", opts: []sessionadapter.Option{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "nil clock", opts: []sessionadapter.Option{sessionadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "zero lifetime", opts: []sessionadapter.Option{sessionadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil option", opts: []sessionadapter.Option{nil}, wantErr: sessionadapter.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,6 +71,9 @@ type config struct {
 func newConfig(opts []Option) (config, error) {
 	c := config{logger: slog.Default(), now: time.Now, lifetime: DefaultSessionLifetime}
 	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+		}
 		o(&c)
 	}
 	switch {

@@ -58,6 +58,9 @@ func newConfig(opts []Option, cluster bool) (config, error) {
 		now:      time.Now,
 	}
 	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil option", sessionadapter.ErrInvalidConfig)
+		}
 		o(&c)
 	}
 	if c.sessionKey == "" {

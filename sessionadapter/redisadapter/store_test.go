@@ -63,6 +63,7 @@ func TestNewInvalid(t *testing.T) {
 		{name: "zero lifetime", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "nil logger", client: plain, opts: []redisadapter.Option{redisadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "nil clock", client: plain, opts: []redisadapter.Option{redisadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil option", client: plain, opts: []redisadapter.Option{nil}, wantErr: sessionadapter.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

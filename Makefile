@@ -32,5 +32,6 @@ fuzz:
 		done; \
 	done
 
+# make demo ARGS=--check exits after the self-check.
 demo:
-	$(GO) run ./cmd/bclogout demo
+	$(GO) run ./cmd/bclogout demo $(ARGS)

@@ -16,10 +16,11 @@ func WithJWKSOptions(opts ...jwks.Option) Option {
 	return func(o *options) { o.jwksOpts = append(o.jwksOpts, opts...) }
 }
 
-// Discover fetches issuer's discovery document and verifies tokens with the
-// keys at its jwks_uri (a jwks.Remote that refreshes itself and on an
-// unknown kid). The Verifier owns the remote key set: Close it to stop the
-// refresher.
+// Discover fetches issuer's discovery document and the key set at its
+// jwks_uri, and fails if either cannot be had now. The Verifier then checks
+// tokens with that key set (a jwks.Remote that refreshes itself, and on an
+// unknown kid, and keeps its last good keys through OP outages). The
+// Verifier owns the key set: Close it to stop the refresher.
 //
 // Without WithAlgorithms, the allowed algorithm is the one an OP uses for a
 // client that registered no id_token_signed_response_alg: RS256 (OpenID
@@ -56,6 +57,13 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Ve
 	remote, err := jwks.NewRemote(md.JWKSURI, jopts...)
 	if err != nil {
 		return nil, fmt.Errorf("rp: key set: %w", err)
+	}
+	// An OP whose keys cannot be fetched now is a setup problem to report
+	// here, as an unreachable discovery document is, rather than as the
+	// rejection of its first logout token. Later failures keep the last
+	// good key set.
+	if err := remote.Refresh(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("rp: key set: %w", err), remote.Close())
 	}
 	v, err := newVerifier(issuer, clientID, remote, o)
 	if err != nil {

@@ -62,6 +62,18 @@ func TestDiscoverErrors(t *testing.T) {
 	}
 }
 
+func TestDiscoverFailsWhenKeysCannotBeFetched(t *testing.T) {
+	op := fakeop.New(t)
+	op.SetJWKSFailure(http.StatusInternalServerError)
+	v, err := rp.Discover(context.Background(), op.Issuer(), "client-d")
+	if !errors.Is(err, jwks.ErrFetch) {
+		if err == nil {
+			v.Close()
+		}
+		t.Fatalf("Discover() = %v, want jwks.ErrFetch", err)
+	}
+}
+
 func TestDiscoverAlgorithms(t *testing.T) {
 	op := fakeop.New(t, fakeop.WithAlg("ES256"))
 	v, err := rp.Discover(context.Background(), op.Issuer(), "client-d")

@@ -399,29 +399,3 @@ func TestReceiveHelpAlgDefault(t *testing.T) {
 		})
 	}
 }
-
-func TestDefaultAlgs(t *testing.T) {
-	tests := []struct {
-		name    string
-		listed  []string
-		want    []string
-		wantErr bool
-	}{
-		{name: "nothing listed", listed: nil, want: []string{"RS256"}},
-		{name: "the suite's list", listed: conformanceAlgs, want: []string{"RS256"}},
-		{name: "rs256 only", listed: []string{"RS256"}, want: []string{"RS256"}},
-		{name: "no rs256", listed: []string{"none", "HS256", "ES256", "PS256"}, want: []string{"ES256", "PS256"}},
-		{name: "nothing usable", listed: []string{"none", "HS256"}, wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := defaultAlgs(tt.listed)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err %v, wantErr %v", err, tt.wantErr)
-			}
-			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}

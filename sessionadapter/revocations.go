@@ -32,9 +32,8 @@ type Revocations interface {
 	Revoked(ctx context.Context, b Binding) (bool, error)
 }
 
-// ValidateRevoke checks the arguments of Revocations.Revoke, for
-// implementations in other packages.
-func ValidateRevoke(l Logout, keepFor time.Duration) error {
+// validateRevoke checks the arguments of Revocations.Revoke.
+func validateRevoke(l Logout, keepFor time.Duration) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
@@ -85,7 +84,7 @@ func NewMemoryRevocations(opts ...Option) (*MemoryRevocations, error) {
 
 // Revoke implements Revocations.
 func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.Duration) error {
-	if err := ValidateRevoke(l, keepFor); err != nil {
+	if err := validateRevoke(l, keepFor); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

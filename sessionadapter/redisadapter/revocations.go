@@ -73,8 +73,11 @@ func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations,
 
 // Revoke implements sessionadapter.Revocations.
 func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
-	if err := sessionadapter.ValidateRevoke(l, keepFor); err != nil {
+	if err := l.Validate(); err != nil {
 		return err
+	}
+	if keepFor <= 0 {
+		return fmt.Errorf("%w: keep revocations for %v, which is not positive", sessionadapter.ErrInvalidConfig, keepFor)
 	}
 	at := l.IssuedAt
 	if at.IsZero() {

@@ -3,28 +3,14 @@ package chimw_test
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
-
-// logoutStub stands in for rp.Handler: it answers every method itself and
-// marks its answers so tests can tell them from chi's own.
-var logoutStub = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Logout-Stub", "1")
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		w.WriteHeader(http.StatusMethodNotAllowed)
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-})
 
 // guardStub stands in for middleware.Guard: it marks every request it saw.
 func guardStub(next http.Handler) http.Handler {
@@ -34,57 +20,27 @@ func guardStub(next http.Handler) http.Handler {
 	})
 }
 
-func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
-	return serveReq(h, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
-}
-
-func serveReq(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	return rec
-}
-
 func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {})
-	if err := chimw.Mount(r, middleware.DefaultPath, logoutStub); err != nil {
+	if err := chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
 		t.Fatalf("Mount: %v", err)
 	}
 
-	tests := []struct {
-		name     string
-		method   string
-		path     string
-		want     int
-		wantStub bool
-	}{
-		{name: "post", method: http.MethodPost, path: "/backchannel-logout", want: 200, wantStub: true},
-		{name: "get", method: http.MethodGet, path: "/backchannel-logout", want: 405, wantStub: true},
-		{name: "head", method: http.MethodHead, path: "/backchannel-logout", want: 405, wantStub: true},
-		{name: "put", method: http.MethodPut, path: "/backchannel-logout", want: 405, wantStub: true},
-		{name: "patch", method: http.MethodPatch, path: "/backchannel-logout", want: 405, wantStub: true},
-		{name: "options", method: http.MethodOptions, path: "/backchannel-logout", want: 405, wantStub: true},
+	mwtest.CheckRoutes(t, r, []mwtest.Route{
+		{Name: "post", Method: http.MethodPost, Path: "/backchannel-logout", Want: 200, WantStub: true},
+		{Name: "get", Method: http.MethodGet, Path: "/backchannel-logout", Want: 405, WantStub: true},
+		{Name: "head", Method: http.MethodHead, Path: "/backchannel-logout", Want: 405, WantStub: true},
+		{Name: "put", Method: http.MethodPut, Path: "/backchannel-logout", Want: 405, WantStub: true},
+		{Name: "patch", Method: http.MethodPatch, Path: "/backchannel-logout", Want: 405, WantStub: true},
+		{Name: "options", Method: http.MethodOptions, Path: "/backchannel-logout", Want: 405, WantStub: true},
 		// Documented limitation: chi refuses methods it does not know.
-		{name: "unknown method answered by chi", method: "PURGE", path: "/backchannel-logout", want: 405},
-		{name: "trailing slash", method: http.MethodPost, path: "/backchannel-logout/", want: 404},
-		{name: "sub path", method: http.MethodPost, path: "/backchannel-logout/x", want: 404},
-		{name: "longer name", method: http.MethodPost, path: "/backchannel-logoutx", want: 404},
-		{name: "root", method: http.MethodPost, path: "/", want: 404},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := serve(r, tt.method, tt.path)
-			if rec.Code != tt.want {
-				t.Errorf("status = %d, want %d", rec.Code, tt.want)
-			}
-			if got := rec.Header().Get("X-Logout-Stub") != ""; got != tt.wantStub {
-				t.Errorf("reached handler = %v, want %v", got, tt.wantStub)
-			}
-			if tt.wantStub && rec.Header().Get("Cache-Control") != "no-store" {
-				t.Errorf("Cache-Control = %q, want no-store", rec.Header().Get("Cache-Control"))
-			}
-		})
-	}
+		{Name: "unknown method answered by chi", Method: "PURGE", Path: "/backchannel-logout", Want: 405},
+		{Name: "trailing slash", Method: http.MethodPost, Path: "/backchannel-logout/", Want: 404},
+		{Name: "sub path", Method: http.MethodPost, Path: "/backchannel-logout/x", Want: 404},
+		{Name: "longer name", Method: http.MethodPost, Path: "/backchannel-logoutx", Want: 404},
+		{Name: "root", Method: http.MethodPost, Path: "/", Want: 404},
+	})
 }
 
 func TestGuardWithUse(t *testing.T) {
@@ -99,7 +55,7 @@ func TestGuardWithUse(t *testing.T) {
 			name: "use on root guards the logout route",
 			setup: func(r chi.Router) error {
 				r.Use(guardStub)
-				return chimw.Mount(r, middleware.DefaultPath, logoutStub)
+				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
 			},
 			path: middleware.DefaultPath,
 			want: true,
@@ -111,7 +67,7 @@ func TestGuardWithUse(t *testing.T) {
 					r.Use(guardStub)
 					r.Handle("/app", app)
 				})
-				return chimw.Mount(r, middleware.DefaultPath, logoutStub)
+				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
 			},
 			path: "/app",
 			want: true,
@@ -123,7 +79,7 @@ func TestGuardWithUse(t *testing.T) {
 					r.Use(guardStub)
 					r.Handle("/app", app)
 				})
-				return chimw.Mount(r, middleware.DefaultPath, logoutStub)
+				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
 			},
 			path: middleware.DefaultPath,
 			want: false,
@@ -135,7 +91,7 @@ func TestGuardWithUse(t *testing.T) {
 			if err := tt.setup(r); err != nil {
 				t.Fatalf("setup: %v", err)
 			}
-			rec := serve(r, http.MethodPost, tt.path)
+			rec := mwtest.Serve(r, http.MethodPost, tt.path)
 			if rec.Code != http.StatusOK {
 				t.Errorf("status = %d, want 200", rec.Code)
 			}
@@ -155,13 +111,13 @@ func TestMountErrors(t *testing.T) {
 		h       http.Handler
 		wantErr error
 	}{
-		{name: "ok", r: chi.NewRouter(), path: middleware.DefaultPath, h: logoutStub},
-		{name: "nil router", path: middleware.DefaultPath, h: logoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "typed nil router", r: nilMux, path: middleware.DefaultPath, h: logoutStub, wantErr: middleware.ErrInvalidMount},
+		{name: "ok", r: chi.NewRouter(), path: middleware.DefaultPath, h: mwtest.LogoutStub},
+		{name: "nil router", path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
+		{name: "typed nil router", r: nilMux, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
 		{name: "nil handler", r: chi.NewRouter(), path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
-		{name: "chi param", r: chi.NewRouter(), path: "/{id}", h: logoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "chi wildcard", r: chi.NewRouter(), path: "/a/*", h: logoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "relative", r: chi.NewRouter(), path: "logout", h: logoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "chi param", r: chi.NewRouter(), path: "/{id}", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "chi wildcard", r: chi.NewRouter(), path: "/a/*", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "relative", r: chi.NewRouter(), path: "logout", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

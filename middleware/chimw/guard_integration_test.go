@@ -3,41 +3,23 @@ package chimw_test
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
-	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
 // TestGuardWithRealGuard runs middleware.Guard under r.Use beside a mounted
 // logout route: a session revoked by a back-channel logout is refused,
 // others pass, and the OP's cookieless request still reaches the handler.
 func TestGuardWithRealGuard(t *testing.T) {
-	const iss = "https://op.example"
-	login := time.Now().Add(-time.Hour)
-	rev, err := sessionadapter.NewMemoryRevocations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rev.Revoke(t.Context(), sessionadapter.Logout{Issuer: iss, SessionID: "revoked", IssuedAt: login.Add(time.Minute)}, 2*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	// The session's sid comes from a header here; an app reads its cookie.
-	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
-		sid := r.Header.Get("X-Sid")
-		return sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: sid, LocalID: sid, LoginTime: login}, sid != ""
-	}
-	guard, err := middleware.Guard(rev, lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
+	guard := mwtest.RevokedGuard(t)
 	r := chi.NewRouter()
 	r.Use(guard)
 	r.Get("/app", func(w http.ResponseWriter, r *http.Request) {})
-	if err := chimw.Mount(r, middleware.DefaultPath, logoutStub); err != nil {
+	if err := chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
 		t.Fatal(err)
 	}
 
@@ -56,8 +38,8 @@ func TestGuardWithRealGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(tt.method, tt.path, nil)
-			req.Header.Set("X-Sid", tt.sid)
-			rec := serveReq(r, req)
+			req.Header.Set(mwtest.SIDHeader, tt.sid)
+			rec := mwtest.ServeReq(r, req)
 			if rec.Code != tt.want {
 				t.Errorf("status = %d, want %d", rec.Code, tt.want)
 			}

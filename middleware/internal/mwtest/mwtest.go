@@ -1,0 +1,99 @@
+// Package mwtest holds what the tests of middleware, chimw and echomw
+// share: a stand-in for the logout handler, a real Guard over one revoked
+// session, and the routing check every router adapter must pass.
+package mwtest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// LogoutStub stands in for rp.Handler: it answers every method itself, as
+// the real one does, and marks its answers so tests can tell them from the
+// router's own.
+var LogoutStub http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Logout-Stub", "1")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+})
+
+// Serve sends h a request with a logout_token body and records the answer.
+func Serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
+	return ServeReq(h, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
+}
+
+// ServeReq sends h the request r and records the answer.
+func ServeReq(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+// Route is one request of a routing table and what must answer it.
+type Route struct {
+	Name     string
+	Method   string
+	Path     string
+	Want     int
+	WantStub bool // LogoutStub answered, not the router
+}
+
+// CheckRoutes serves each route on h and checks its status, whether
+// LogoutStub answered it, and that the stub's answers keep no-store.
+func CheckRoutes(t *testing.T, h http.Handler, routes []Route) {
+	t.Helper()
+	for _, tt := range routes {
+		t.Run(tt.Name, func(t *testing.T) {
+			rec := Serve(h, tt.Method, tt.Path)
+			if rec.Code != tt.Want {
+				t.Errorf("status = %d, want %d", rec.Code, tt.Want)
+			}
+			if got := rec.Header().Get("X-Logout-Stub") != ""; got != tt.WantStub {
+				t.Errorf("reached handler = %v, want %v", got, tt.WantStub)
+			}
+			if tt.WantStub && rec.Header().Get("Cache-Control") != "no-store" {
+				t.Errorf("Cache-Control = %q, want no-store", rec.Header().Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+// SIDHeader carries the session's sid in requests to RevokedGuard; an app
+// reads it from its session cookie instead.
+const SIDHeader = "X-Sid"
+
+// RevokedGuard returns a real middleware.Guard over in-memory revocations
+// in which the session with sid "revoked" was logged out after its login;
+// any other sid is live and a request without SIDHeader has no session.
+func RevokedGuard(t *testing.T) func(http.Handler) http.Handler {
+	t.Helper()
+	const iss = "https://op.example"
+	login := time.Now().Add(-time.Hour)
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rev.Revoke(t.Context(), sessionadapter.Logout{Issuer: iss, SessionID: "revoked", IssuedAt: login.Add(time.Minute)}, 2*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
+		sid := r.Header.Get(SIDHeader)
+		return sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: sid, LocalID: sid, LoginTime: login}, sid != ""
+	}
+	guard, err := middleware.Guard(rev, lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return guard
+}

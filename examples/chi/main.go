@@ -1,8 +1,3 @@
-// Command chi serves a back-channel logout endpoint with a chi v5 router:
-// discovery of the OP, an in-memory session store, the endpoint at
-// /backchannel-logout, a /healthz and Prometheus metrics at /metrics.
-//
-//	go run ./examples/chi -issuer https://op.example -client-id my-client
 package main
 
 import (

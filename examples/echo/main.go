@@ -1,8 +1,3 @@
-// Command echo serves a back-channel logout endpoint with echo v4:
-// discovery of the OP, an in-memory session store, the endpoint at
-// /backchannel-logout and a /healthz.
-//
-//	go run ./examples/echo -issuer https://op.example -client-id my-client
 package main
 
 import (

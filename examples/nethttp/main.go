@@ -1,8 +1,3 @@
-// Command nethttp serves a back-channel logout endpoint with net/http's
-// ServeMux: discovery of the OP, an in-memory session store, the endpoint at
-// /backchannel-logout and a /healthz.
-//
-//	go run ./examples/nethttp -issuer https://op.example -client-id my-client
 package main
 
 import (

@@ -1,6 +1,3 @@
-// Package mwtest holds what the tests of middleware, chimw and echomw
-// share: a stand-in for the logout handler, a real Guard over one revoked
-// session, and the routing check every router adapter must pass.
 package mwtest
 
 import (

@@ -1,6 +1,3 @@
-// Package storetest is the behaviour every sessionadapter.Store must show,
-// run against each implementation (memory, miniredis, real Redis and
-// Redis Cluster) so that they cannot drift apart.
 package storetest
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/gorilla/sessions"
 )
 
@@ -19,6 +20,8 @@ const sessionLifetime = 8 * time.Hour
 // cookieSessions keeps alpha's sessions in a gorilla CookieStore: the data
 // lives only in the browser, so a back-channel logout can only be recorded
 // as a revocation, which middleware.Guard enforces at the next request.
+// The claims go in and out through gorillaadapter, as the README tells
+// users of cookie stores to do.
 type cookieSessions struct {
 	store *sessions.CookieStore
 	name  string
@@ -29,6 +32,11 @@ var _ sessionBackend = (*cookieSessions)(nil)
 // revokedKey marks a request whose session the guard found revoked.
 type revokedKey struct{}
 
+// localIDKey holds the demo's own session ID, shown on the page: a
+// CookieStore session has no ID of its own, so the binding gorillaadapter
+// reads back carries none.
+const localIDKey = "demo.local"
+
 func newCookieSessions(name string) *cookieSessions {
 	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 	_, _ = rand.Read(hashKey) // crypto/rand.Read never fails (Go 1.24+)
@@ -38,45 +46,33 @@ func newCookieSessions(name string) *cookieSessions {
 	return &cookieSessions{store: st, name: name}
 }
 
-// binding reads the binding stashed in the cookie at login.
-func (c *cookieSessions) binding(r *http.Request) (sessionadapter.Binding, bool) {
-	s, err := c.store.Get(r, c.name)
-	if err != nil || s.IsNew {
-		return sessionadapter.Binding{}, false
-	}
-	iss, _ := s.Values["iss"].(string)
-	sub, _ := s.Values["sub"].(string)
-	sid, _ := s.Values["sid"].(string)
-	local, _ := s.Values["local"].(string)
-	login, _ := s.Values["login"].(int64)
-	if iss == "" || local == "" {
-		return sessionadapter.Binding{}, false
-	}
-	return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LocalID: local, LoginTime: time.Unix(login, 0)}, true
-}
-
 func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 	if r.Context().Value(revokedKey{}) != nil {
 		return nil, nil
 	}
-	b, ok := c.binding(r)
+	s, err := c.store.Get(r, c.name)
+	if err != nil || s.IsNew {
+		return nil, nil
+	}
+	b, ok := gorillaadapter.BindingOf(s)
 	if !ok {
 		return nil, nil
 	}
-	return &sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: b.LocalID, LoginTime: b.LoginTime}, nil
+	local, _ := s.Values[localIDKey].(string)
+	return &sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: local, LoginTime: b.LoginTime}, nil
 }
 
 func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
 	s, _ := c.store.Get(r, c.name) // a bad old cookie just gives a new session
-	s.Values["iss"], s.Values["sub"], s.Values["sid"] = info.Issuer, info.Subject, info.SID
-	s.Values["local"], s.Values["login"] = info.LocalID, info.LoginTime.Unix()
+	gorillaadapter.Stash(s, gorillaadapter.Claims{
+		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, IssuedAt: info.LoginTime,
+	})
+	s.Values[localIDKey] = info.LocalID
 	return s.Save(r, w)
 }
 
 func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.Request) error {
-	s, _ := c.store.Get(r, c.name)
-	s.Options.MaxAge = -1
-	return s.Save(r, w)
+	return gorillaadapter.End(w, r, c.store, c.name)
 }
 
 // newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
@@ -103,9 +99,9 @@ func newAlpha(a *rpApp, v *rp.Verifier) (http.Handler, error) {
 	app.HandleFunc("POST /logout", a.localLogout)
 	// A revoked session is cleared and the request served as signed out,
 	// so the page can say what happened instead of answering 401.
-	guard, err := middleware.Guard(revs, cs.binding, middleware.WithGuardLogger(a.logger),
+	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithGuardLogger(a.logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-			if err := cs.end(r.Context(), w, r); err != nil {
+			if err := gorillaadapter.End(w, r, cs.store, cs.name); err != nil {
 				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), revokedKey{}, true)))

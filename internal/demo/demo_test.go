@@ -87,7 +87,10 @@ func (b *browser) login(rpURL, user string) string {
 	return page
 }
 
-var sidRE = regexp.MustCompile(`id="sid">([^<]+)<`)
+var (
+	sidRE   = regexp.MustCompile(`id="sid">([^<]+)<`)
+	localRE = regexp.MustCompile(`id="local">([^<]+)<`)
+)
 
 func status(page string) string {
 	switch {
@@ -135,6 +138,11 @@ func TestSignOutEverywhere(t *testing.T) {
 				t.Fatalf("both RPs should show the same OP sid; alpha page:\n%s", alpha)
 			}
 			sid := m[1]
+			for name, page := range map[string]string{"alpha": alpha, "beta": beta} {
+				if localRE.FindStringSubmatch(page) == nil {
+					t.Errorf("%s's page shows no local session ID", name)
+				}
+			}
 
 			for _, rpName := range []string{"alpha", "beta"} {
 				forged, err := d.ForgeLogoutToken(rpName, sid)
@@ -171,6 +179,17 @@ func TestSignOutEverywhere(t *testing.T) {
 			for name, page := range map[string]string{"alpha": alpha, "beta": beta} {
 				if !strings.Contains(page, `class="accepted"`) || !strings.Contains(page, sid) {
 					t.Errorf("%s's page does not show the accepted logout token for %s", name, sid)
+				}
+			}
+			// The guard cleared alpha's cookie, so the session stays ended
+			// rather than being revoked again at every request.
+			au, err := url.Parse(d.AlphaURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ck := range b.c.Jar.Cookies(au) {
+				if ck.Name == "alpha_session" {
+					t.Errorf("alpha's session cookie survived the revocation")
 				}
 			}
 		})

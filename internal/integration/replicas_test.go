@@ -1,0 +1,214 @@
+package integration_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/replay/redisreplay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+	"github.com/redis/go-redis/v9"
+)
+
+const (
+	issuer   = "https://op.example.com"
+	clientID = "app"
+)
+
+// replica is one RP instance: its own Redis client, replay cache, session
+// store and handler, sharing the Redis server with the others.
+type replica struct {
+	store *redisadapter.Store
+	srv   *httptest.Server
+}
+
+func newReplica(t *testing.T, addr string, key *fakeop.Key) *replica {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
+	t.Cleanup(func() { rdb.Close() })
+	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := redisreplay.New(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := redisadapter.New(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(2*time.Second),
+		rp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &replica{store: store, srv: srv}
+}
+
+// post delivers a logout token as an OP does and returns the status and
+// the error member of a JSON error body.
+func post(t *testing.T, r *replica, token string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(r.srv.URL, url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error string `json:"error"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("status %d with a body that is not JSON: %v", resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode, body.Error
+}
+
+func bind(t *testing.T, s *redisadapter.Store, localID, sub, sid string) {
+	t.Helper()
+	err := s.Bind(context.Background(), sessionadapter.Binding{
+		Issuer: issuer, Subject: sub, SessionID: sid, LocalID: localID,
+		LoginTime: time.Now().Add(-time.Minute), Expires: time.Now().Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mint(t *testing.T, key *fakeop.Key, sub, sid string) string {
+	t.Helper()
+	tok := fakeop.NewLogoutToken(issuer, clientID, time.Now())
+	tok.Claims["sub"], tok.Claims["sid"] = sub, sid
+	raw, err := tok.Sign(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// exists reports whether the session data of localID is still in Redis.
+func exists(t *testing.T, addr string, s *redisadapter.Store, localID string) bool {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	n, err := rdb.Exists(context.Background(), s.SessionKey(localID)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
+}
+
+func setSessionData(t *testing.T, addr string, s *redisadapter.Store, localID string) {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	if err := rdb.Set(context.Background(), s.SessionKey(localID), "data", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A token delivered to one replica ends a session another replica created,
+// and the same token delivered to every replica is acted on once.
+func TestTwoReplicasShareSessionsAndReplayWindow(t *testing.T) {
+	mr := miniredis.RunT(t)
+	key, err := fakeop.GenerateKey("ES256", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := newReplica(t, mr.Addr(), key), newReplica(t, mr.Addr(), key)
+
+	bind(t, b.store, "s-alice", "alice", "sid-1") // alice logged in through replica b
+	setSessionData(t, mr.Addr(), b.store, "s-alice")
+	bind(t, b.store, "s-bob", "bob", "sid-2")
+	setSessionData(t, mr.Addr(), b.store, "s-bob")
+
+	token := mint(t, key, "alice", "sid-1")
+	if code, _ := post(t, a, token); code != http.StatusOK {
+		t.Fatalf("replica a: status %d, want 200", code)
+	}
+	if exists(t, mr.Addr(), b.store, "s-alice") {
+		t.Error("alice's session survived a logout delivered to the other replica")
+	}
+	if !exists(t, mr.Addr(), b.store, "s-bob") {
+		t.Error("bob's session was ended by alice's logout")
+	}
+	if code, errCode := post(t, b, token); code != http.StatusBadRequest || errCode != "invalid_request" {
+		t.Fatalf("same token at replica b: %d %q, want 400 invalid_request (replay)", code, errCode)
+	}
+}
+
+// Redis failing during a logout: 400 temporarily_unavailable, the jti not
+// consumed and the session not touched; the OP's retry after recovery ends
+// it.
+func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
+	tests := []struct {
+		name   string
+		break_ func(mr *miniredis.Miniredis)
+		heal   func(t *testing.T, mr *miniredis.Miniredis)
+	}{
+		{
+			name:   "redis answers errors",
+			break_: func(mr *miniredis.Miniredis) { mr.SetError("LOADING Redis is loading the dataset in memory") },
+			heal:   func(_ *testing.T, mr *miniredis.Miniredis) { mr.SetError("") },
+		},
+		{
+			name:   "redis down",
+			break_: func(mr *miniredis.Miniredis) { mr.Close() },
+			heal: func(t *testing.T, mr *miniredis.Miniredis) {
+				if err := mr.Restart(); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mr := miniredis.RunT(t)
+			key, err := fakeop.GenerateKey("ES256", "k1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newReplica(t, mr.Addr(), key)
+			bind(t, r.store, "s-alice", "alice", "sid-1")
+			setSessionData(t, mr.Addr(), r.store, "s-alice")
+			token := mint(t, key, "alice", "sid-1")
+
+			tt.break_(mr)
+			code, errCode := post(t, r, token)
+			if code != http.StatusBadRequest || errCode != "temporarily_unavailable" {
+				t.Fatalf("during the fault: %d %q, want 400 temporarily_unavailable", code, errCode)
+			}
+			tt.heal(t, mr)
+			if !exists(t, mr.Addr(), r.store, "s-alice") {
+				t.Fatal("a failed logout half-deleted the session")
+			}
+			if code, errCode := post(t, r, token); code != http.StatusOK {
+				t.Fatalf("the OP's retry after recovery: %d %q, want 200", code, errCode)
+			}
+			if exists(t, mr.Addr(), r.store, "s-alice") {
+				t.Error("the retry did not end the session")
+			}
+			if code, _ := post(t, r, token); code != http.StatusBadRequest {
+				t.Errorf("a third delivery: %d, want 400 (replay)", code)
+			}
+		})
+	}
+}

@@ -28,6 +28,9 @@ var (
 	ErrRejected = errors.New("fakeop: rp rejected the logout token")
 	// ErrServerError means an RP answered 5xx on every attempt.
 	ErrServerError = errors.New("fakeop: rp answered 5xx")
+	// ErrClosed means the OP was closed: it ends no more sessions and
+	// sends no more logout tokens.
+	ErrClosed = errors.New("fakeop: op closed")
 )
 
 // Report is what ending OP sessions did.
@@ -68,48 +71,71 @@ const maxResponseBody = 16 << 10
 // a logout token (aud the client, sid, sub, a fresh jti), concurrently. Each
 // RP gets up to WithRetries attempts, each bounded by WithDeliveryTimeout,
 // with exponential backoff; only network errors and 5xx are retried. The
-// error wraps ErrUnknownSession, or ErrDeliveryFailed joined with each
-// failed delivery's error; the Report is complete either way.
+// error wraps ErrClosed after Close (nothing is ended), ErrUnknownSession,
+// or ErrDeliveryFailed joined with each failed delivery's error; the Report
+// is complete either way.
 func (op *OP) EndSession(ctx context.Context, sid string) (Report, error) {
 	op.mu.Lock()
-	s, ok := op.sessions[sid]
-	if ok {
-		op.endLocked(s)
+	if op.closed {
+		op.mu.Unlock()
+		return Report{}, fmt.Errorf("%w: end session %q", ErrClosed, sid)
 	}
-	op.mu.Unlock()
+	s, ok := op.sessions[sid]
 	if !ok {
+		op.mu.Unlock()
 		return Report{}, fmt.Errorf("%w: sid %q", ErrUnknownSession, sid)
 	}
-	return op.fanOut(ctx, []*session{s})
+	rep, targets := op.endLocked([]*session{s})
+	op.mu.Unlock()
+	return op.fanOut(ctx, rep, targets)
 }
 
 // EndUserSessions ends every OP session of sub, as an administrator's
 // "sign out everywhere" does, with the fan-out of EndSession for each.
 func (op *OP) EndUserSessions(ctx context.Context, sub string) (Report, error) {
 	op.mu.Lock()
+	if op.closed {
+		op.mu.Unlock()
+		return Report{}, fmt.Errorf("%w: end sessions of sub %q", ErrClosed, sub)
+	}
 	var ended []*session
 	for _, s := range op.sessions {
 		if s.sub == sub {
 			ended = append(ended, s)
 		}
 	}
-	for _, s := range ended {
-		op.endLocked(s)
-	}
-	op.mu.Unlock()
 	if len(ended) == 0 {
+		op.mu.Unlock()
 		return Report{}, fmt.Errorf("%w: sub %q", ErrUnknownSession, sub)
 	}
-	return op.fanOut(ctx, ended)
+	rep, targets := op.endLocked(ended)
+	op.mu.Unlock()
+	return op.fanOut(ctx, rep, targets)
 }
 
-func (op *OP) endLocked(s *session) {
-	delete(op.sessions, s.sid)
-	for cookie, sid := range op.browsers {
-		if sid == s.sid {
-			delete(op.browsers, cookie)
+// endLocked removes the ended sessions and lists the deliveries they need.
+// It counts those deliveries in op.wg while op.mu is held and the OP is
+// open, so the Adds happen before Close (which sets closed under op.mu)
+// reaches op.wg.Wait.
+func (op *OP) endLocked(ended []*session) (Report, []target) {
+	var rep Report
+	var targets []target
+	for _, s := range ended {
+		delete(op.sessions, s.sid)
+		for cookie, sid := range op.browsers {
+			if sid == s.sid {
+				delete(op.browsers, cookie)
+			}
+		}
+		rep.Sessions = append(rep.Sessions, s.sid)
+		for _, id := range s.clients {
+			if c, ok := op.clients[id]; ok && c.BackchannelLogoutURI != "" {
+				targets = append(targets, target{client: *c, sid: s.sid, sub: s.sub})
+			}
 		}
 	}
+	op.wg.Add(len(targets))
+	return rep, targets
 }
 
 type target struct {
@@ -118,20 +144,8 @@ type target struct {
 	sub    string
 }
 
-func (op *OP) fanOut(ctx context.Context, ended []*session) (Report, error) {
-	var rep Report
-	var targets []target
-	op.mu.Lock()
-	for _, s := range ended {
-		rep.Sessions = append(rep.Sessions, s.sid)
-		for _, id := range s.clients {
-			if c, ok := op.clients[id]; ok && c.BackchannelLogoutURI != "" {
-				targets = append(targets, target{client: *c, sid: s.sid, sub: s.sub})
-			}
-		}
-	}
-	op.mu.Unlock()
-
+// fanOut delivers to targets, each already counted in op.wg by endLocked.
+func (op *OP) fanOut(ctx context.Context, rep Report, targets []target) (Report, error) {
 	// Close cancels deliveries in flight, whatever ctx the caller gave.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -141,7 +155,6 @@ func (op *OP) fanOut(ctx context.Context, ended []*session) (Report, error) {
 	rep.Deliveries = make([]Delivery, len(targets))
 	var wg sync.WaitGroup
 	for i, tg := range targets {
-		op.wg.Add(1)
 		wg.Go(func() {
 			defer op.wg.Done()
 			rep.Deliveries[i] = op.deliver(ctx, tg)

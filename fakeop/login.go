@@ -33,6 +33,29 @@ type grant struct {
 	expires     time.Time
 }
 
+// issuedCode remembers when a code expires, in issue order: with one code
+// lifetime and a clock that does not go back, the oldest expire first.
+type issuedCode struct {
+	code    string
+	expires time.Time
+}
+
+// sweepBatch bounds the expired codes one issue or redemption removes. It
+// exceeds the one code a call adds, so the backlog shrinks as codes expire.
+const sweepBatch = 16
+
+// sweepCodesLocked forgets up to sweepBatch expired codes, oldest first.
+// Codes already redeemed are gone from op.codes; deleting them is a no-op.
+// An injected clock that goes back can leave a later code expired behind
+// an earlier live one; it is removed once that one expires.
+func (op *OP) sweepCodesLocked(now time.Time) {
+	for i := 0; i < sweepBatch && len(op.codeOrder) > 0 && !now.Before(op.codeOrder[0].expires); i++ {
+		delete(op.codes, op.codeOrder[0].code)
+		op.codeOrder[0] = issuedCode{}
+		op.codeOrder = op.codeOrder[1:]
+	}
+}
+
 // authRequest holds the parameters of an authorization request, carried
 // through the login form in hidden fields.
 type authRequest struct {
@@ -135,11 +158,15 @@ func (op *OP) browserSession(r *http.Request) *session {
 
 func (op *OP) issueCode(w http.ResponseWriter, r *http.Request, ar authRequest, s *session) {
 	code := randomID()
-	op.mu.Lock()
-	op.codes[code] = &grant{
+	now := op.cfg.clock()
+	g := &grant{
 		clientID: ar.ClientID, redirectURI: ar.RedirectURI, nonce: ar.Nonce,
-		challenge: ar.Challenge, sid: s.sid, expires: op.cfg.clock().Add(codeLifetime),
+		challenge: ar.Challenge, sid: s.sid, expires: now.Add(codeLifetime),
 	}
+	op.mu.Lock()
+	op.sweepCodesLocked(now)
+	op.codes[code] = g
+	op.codeOrder = append(op.codeOrder, issuedCode{code: code, expires: g.expires})
 	op.mu.Unlock()
 	op.redirect(w, r, ar.RedirectURI, url.Values{"code": {code}}, ar.State)
 }
@@ -183,6 +210,7 @@ func (op *OP) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	now := op.cfg.clock()
 	op.mu.Lock()
+	op.sweepCodesLocked(now)
 	code := r.PostForm.Get("code")
 	g, ok := op.codes[code]
 	delete(op.codes, code) // single use, whatever happens next

@@ -36,6 +36,7 @@ type OP struct {
 	jwksFetches atomic.Int64
 
 	mu          sync.Mutex
+	closed      bool // set by Close; no delivery starts after it
 	key         *Key
 	previous    []*Key // rotated out, still published until RetireOld
 	keySerial   int
@@ -48,6 +49,7 @@ type OP struct {
 	sessions    map[string]*session // by sid
 	browsers    map[string]string   // OP session cookie -> sid
 	codes       map[string]*grant
+	codeOrder   []issuedCode // codes in issue order, for sweepCodesLocked
 }
 
 // New starts an OP on an httptest server for the test t, stopped by
@@ -159,9 +161,13 @@ func (op *OP) newKey() (*Key, error) {
 }
 
 // Close stops the server and cancels deliveries in flight, waiting for
-// them. Safe to call more than once.
+// them; EndSession and EndUserSessions fail with ErrClosed afterwards.
+// Safe to call more than once.
 func (op *OP) Close() {
 	op.closeOnce.Do(func() {
+		op.mu.Lock()
+		op.closed = true
+		op.mu.Unlock()
 		op.cancel()
 		if op.closeServer != nil {
 			op.closeServer()

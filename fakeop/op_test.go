@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -489,6 +491,82 @@ func TestCloseCancelsDeliveries(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	op.Close() // idempotent
+}
+
+func TestEndAfterClose(t *testing.T) {
+	r := newRP(t)
+	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := op.RegisterClient(fakeop.Client{ID: "rp", BackchannelLogoutURI: r.url()}); err != nil {
+		t.Fatal(err)
+	}
+	sid, _ := op.NewSession("alice", "rp")
+	op.Close()
+	tests := []struct {
+		name string
+		end  func() (fakeop.Report, error)
+	}{
+		{"EndSession", func() (fakeop.Report, error) { return op.EndSession(context.Background(), sid) }},
+		{"EndUserSessions", func() (fakeop.Report, error) { return op.EndUserSessions(context.Background(), "alice") }},
+		{"EndSession unknown", func() (fakeop.Report, error) { return op.EndSession(context.Background(), "nope") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := tt.end()
+			if !errors.Is(err, fakeop.ErrClosed) {
+				t.Errorf("err = %v, want ErrClosed", err)
+			}
+			if len(rep.Sessions) != 0 || len(rep.Deliveries) != 0 {
+				t.Errorf("report = %+v, want empty", rep)
+			}
+		})
+	}
+	if n := r.calls.Load(); n != 0 {
+		t.Errorf("the RP got %d logout request(s) after Close", n)
+	}
+	if got := op.Sessions("alice"); len(got) != 1 || got[0] != sid {
+		t.Errorf("sessions after refused ends = %v, want [%s]", got, sid)
+	}
+}
+
+// TestEndRacingClose ends sessions while Close runs: under -race it shows
+// no delivery is counted after Close starts waiting, and each call either
+// delivered, was cancelled by Close, or was refused.
+func TestEndRacingClose(t *testing.T) {
+	r := newRP(t)
+	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets(),
+		fakeop.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := op.RegisterClient(fakeop.Client{ID: "rp", BackchannelLogoutURI: r.url()}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	sids := make([]string, n)
+	for i := range sids {
+		sids[i], _ = op.NewSession(fmt.Sprintf("user-%d", i), "rp")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i, sid := range sids {
+		wg.Go(func() {
+			if i%2 == 0 {
+				_, errs[i] = op.EndSession(context.Background(), sid)
+			} else {
+				_, errs[i] = op.EndUserSessions(context.Background(), fmt.Sprintf("user-%d", i))
+			}
+		})
+	}
+	op.Close()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, fakeop.ErrClosed) && !errors.Is(err, context.Canceled) {
+			t.Errorf("call %d: err = %v, want nil, ErrClosed or a cancelled delivery", i, err)
+		}
+	}
 }
 
 func TestSSRFGuard(t *testing.T) {

@@ -87,7 +87,7 @@ func BenchmarkMemoryReserveReplayed(b *testing.B) {
 // BenchmarkBaselineShardedMap is the raw operation under Reserve: a clock
 // read, two maphash hashes and an insert into a mutex-guarded map picked by
 // hash, and its delete, as reclaiming would. Reserve's extra cost over it
-// is the lookup, the expiry heap and the bookkeeping.
+// is the lookup, the timing wheel and the bookkeeping.
 func BenchmarkBaselineShardedMap(b *testing.B) {
 	type shard struct {
 		mu sync.Mutex
@@ -117,4 +117,40 @@ func BenchmarkBaselineShardedMap(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkMemoryReserveFull measures the refusal of a pair by a shard
+// full of live entries, the path a flood of fresh tokens would hit. Half of
+// the entries expire later in the current granule, the rest in an hour:
+// the refusal must cost the same whatever the number of entries.
+func BenchmarkMemoryReserveFull(b *testing.B) {
+	// A frozen clock at the start of a granule (a multiple of 2²⁰ ns).
+	now := time.Unix(0, 1<<40)
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
+			m, err := replay.NewMemory(replay.WithCapacity(n), replay.WithShards(1), replay.WithClock(func() time.Time { return now }))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			for i, jti := range benchJTIs(n) {
+				until := now.Add(time.Hour)
+				if i%2 == 0 {
+					until = now.Add(time.Duration(1+i%1000) * 500 * time.Nanosecond)
+				}
+				if err := m.Reserve(ctx, "https://op.example", jti, until); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const iss, jti = "https://op.example", "6f1c2b4e-1b4e-4f5a-9c1d-2a7e3c9b8d10"
+			until := now.Add(time.Hour)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if m.Reserve(ctx, iss, jti, until) == nil {
+					b.Fatal("a full Memory took a pair")
+				}
+			}
+		})
+	}
 }

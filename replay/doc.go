@@ -8,7 +8,10 @@
 // succeeded: Reserve claims it, Commit consumes it, Release forgets it so
 // that the OP's retry of a failed logout can still succeed.
 //
-// Memory is the in-process implementation for a single RP replica. The
+// Memory is the in-process implementation for a single RP replica: bounded
+// (DefaultCapacity pairs unless told otherwise), sharded for parallel use,
+// O(1) amortized per operation through a timing wheel of expiries, and
+// failing closed with ErrFull rather than forgetting a live pair. The
 // redisreplay subpackage shares one replay window between replicas.
 //
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation

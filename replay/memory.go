@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math/bits"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Defaults of NewMemory.
+// Defaults and limits of NewMemory.
 const (
 	// DefaultCapacity is how many pairs a Memory remembers at most. At the
 	// default maximum token age (5 minutes plus 1 minute of skew) it absorbs
@@ -21,6 +20,9 @@ const (
 	// DefaultShards is how many independently locked parts a Memory is
 	// split into, so that parallel requests rarely wait for each other.
 	DefaultShards = 64
+	// MaxCapacity is the largest capacity NewMemory accepts, so that an
+	// entry's position fits in 32 bits. It would take about 170 GB.
+	MaxCapacity = 1<<31 - 1
 )
 
 // ErrInvalidOption reports a NewMemory option that cannot be honoured.
@@ -37,7 +39,7 @@ type memoryConfig struct {
 }
 
 // WithCapacity sets how many pairs the Memory remembers at most (default
-// DefaultCapacity). It must be positive.
+// DefaultCapacity). It must be positive and at most MaxCapacity.
 func WithCapacity(n int) MemoryOption {
 	return func(c *memoryConfig) { c.capacity = n }
 }
@@ -70,18 +72,28 @@ func WithClock(now func() time.Time) MemoryOption {
 // first refusals come at about 94% of the capacity. Live entries are never
 // forgotten to make room.
 //
-// Cost: each shard keeps a min-heap of expiry times beside its map, so the
-// earliest expiry is always at hand. Reserve is O(log s) for a shard of s
-// entries, and O(1) when the pair is replayed or when a full shard's
-// earliest expiry is still in the future (a shard full of live entries is
-// refused without a scan). Every insert also reclaims up to two expired
-// entries, and a full shard reclaims all of them; each entry is reclaimed
-// at most once, so reclaiming adds O(log s) amortized per Reserve. Commit
-// and Release are O(1). Release and the reuse of an expired entry leave a
-// stale heap item behind; a shard's heap is rebuilt when it holds twice
-// the shard's capacity, which bounds its memory at O(1) amortized cost.
+// Cost: Reserve, Commit and Release are O(1) amortized, whatever the
+// number of entries. Each shard files its entries by expiry in a
+// hierarchical timing wheel: eight levels of 64 buckets, the first a
+// granule (2²⁰ ns, about 1 ms) wide, each next one 64 times wider, so that
+// any until, even centuries ahead, has a bucket. The sweep reclaims a bucket
+// only once its time has fully passed, so an expired entry may linger up to
+// a granule, never less than its until: lingering can only refuse a pair a
+// little longer, never let a replay through. When the sweep reaches a
+// bucket of a coarser level, its entries move down to finer levels; an
+// entry only ever moves down, so it is handled at most eight times between
+// its Reserve and its reclaim, each time in O(1), and Reserve pays for
+// these handlings by doing a few of them (a fixed number per call) beside
+// its own insert. A quiet Memory catches up lazily on its next calls.
 //
-// Memory measured about 85 bytes per entry with 100k entries.
+// A shard at capacity first reclaims everything that has expired, to the
+// nanosecond (the current granule's expired entries too), and refuses in
+// O(1) when nothing has: it compares now with the earliest bucket and with
+// the earliest until it last saw in the current granule, so a shard full of
+// live entries is never scanned. A replayed pair, Commit and Release touch
+// only the pair's own entry.
+//
+// Memory measured about 80 bytes per entry with 100k entries.
 type Memory struct {
 	seedA, seedB maphash.Seed
 	mask         uint64
@@ -94,22 +106,6 @@ var _ Cache = (*Memory)(nil)
 
 type key [2]uint64
 
-// entry is a pair's state. exp is in Unix nanoseconds, the time given to
-// Reserve; after it the entry counts as absent.
-type entry struct {
-	exp       int64
-	committed bool
-}
-
-type shard struct {
-	mu       sync.Mutex
-	entries  map[key]entry
-	expiries expiryHeap
-	capacity int
-	// Keep neighbouring shards' locks on different cache lines.
-	_ [64]byte
-}
-
 // NewMemory returns an empty Memory. An option out of range is an error
 // wrapping ErrInvalidOption.
 func NewMemory(opts ...MemoryOption) (*Memory, error) {
@@ -119,6 +115,9 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	}
 	if cfg.capacity <= 0 {
 		return nil, fmt.Errorf("%w: capacity %d must be positive", ErrInvalidOption, cfg.capacity)
+	}
+	if cfg.capacity > MaxCapacity {
+		return nil, fmt.Errorf("%w: capacity %d exceeds %d", ErrInvalidOption, cfg.capacity, MaxCapacity)
 	}
 	if cfg.now == nil {
 		return nil, fmt.Errorf("%w: nil clock", ErrInvalidOption)
@@ -143,12 +142,11 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	// the capacity.
 	per, extra := cfg.capacity/cfg.shards, cfg.capacity%cfg.shards
 	for i := range m.shards {
-		s := &m.shards[i]
-		s.capacity = per
+		c := per
 		if i < extra {
-			s.capacity++
+			c++
 		}
-		s.entries = make(map[key]entry)
+		m.shards[i].init(c)
 	}
 	return m, nil
 }
@@ -167,24 +165,21 @@ func (m *Memory) Reserve(_ context.Context, issuer, jti string, until time.Time)
 	s := m.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[k]; ok {
-		if e.exp > nowNs {
+	nowTick := tickOf(nowNs)
+	if i, ok := s.index[k]; ok {
+		if s.nodes[i].exp > nowNs {
 			return ErrReplayed
 		}
-		// Expired: reuse the slot; its heap item is now stale.
-	} else if len(s.entries) >= s.capacity && !s.reclaim(nowNs, -1) {
-		m.rejected.Add(1)
-		return fmt.Errorf("%w: %d live entries in the shard", ErrFull, len(s.entries))
+		// Expired but not reclaimed yet: reuse the entry.
+		s.refile(i, exp)
+	} else {
+		if len(s.index) >= s.capacity && !s.makeRoom(nowNs, nowTick) {
+			m.rejected.Add(1)
+			return fmt.Errorf("%w: %d live entries in the shard", ErrFull, len(s.index))
+		}
+		s.insert(k, exp)
 	}
-	// Forgetting a couple of expired entries on every insert keeps the map
-	// and heap near the live size, where they are faster, at a constant
-	// cost; a full shard still reclaims everything that expired.
-	s.reclaim(nowNs, 2)
-	s.entries[k] = entry{exp: exp}
-	s.expiries.push(expiry{exp: exp, key: k})
-	if len(s.expiries) > 2*s.capacity {
-		s.rebuild(nowNs)
-	}
+	s.sweep(nowTick, sweepBudget)
 	return nil
 }
 
@@ -196,9 +191,8 @@ func (m *Memory) Commit(_ context.Context, issuer, jti string) error {
 	s := m.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[k]; ok && e.exp > nowNs && !e.committed {
-		e.committed = true
-		s.entries[k] = e
+	if i, ok := s.index[k]; ok && s.nodes[i].exp > nowNs {
+		s.nodes[i].committed = true
 	}
 	return nil
 }
@@ -210,8 +204,8 @@ func (m *Memory) Release(_ context.Context, issuer, jti string) error {
 	s := m.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[k]; ok && !e.committed {
-		delete(s.entries, k)
+	if i, ok := s.index[k]; ok && !s.nodes[i].committed {
+		s.remove(i)
 	}
 	return nil
 }
@@ -223,7 +217,7 @@ func (m *Memory) Len() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += len(s.entries)
+		n += len(s.index)
 		s.mu.Unlock()
 	}
 	return n
@@ -254,106 +248,4 @@ func (m *Memory) key(issuer, jti string) key {
 
 func (m *Memory) shard(k key) *shard {
 	return &m.shards[k[0]&m.mask]
-}
-
-// reclaim removes up to limit (all if negative) expired entries from the
-// top of the heap and reports whether the shard has room now. When the
-// earliest expiry is still in the future it returns at once: a shard full
-// of live entries costs O(1) to refuse.
-func (s *shard) reclaim(nowNs int64, limit int) bool {
-	for ; limit != 0 && len(s.expiries) > 0 && s.expiries[0].exp <= nowNs; limit-- {
-		it := s.expiries.pop()
-		// The item is stale when the pair was released or reserved again
-		// since; only the entry it describes may go.
-		if e, ok := s.entries[it.key]; ok && e.exp == it.exp {
-			delete(s.entries, it.key)
-		}
-	}
-	return len(s.entries) < s.capacity
-}
-
-// rebuild drops stale heap items and expired entries.
-func (s *shard) rebuild(nowNs int64) {
-	s.expiries = s.expiries[:0]
-	for k, e := range s.entries {
-		if e.exp <= nowNs {
-			delete(s.entries, k)
-			continue
-		}
-		s.expiries = append(s.expiries, expiry{exp: e.exp, key: k})
-	}
-	s.expiries.init()
-}
-
-type expiry struct {
-	exp int64
-	key key
-}
-
-// expiryHeap orders a shard's entries by expiry, earliest first. It is
-// typed rather than a container/heap so that Reserve does not allocate,
-// and four-ary because reclaiming pops from a heap whose last item, being
-// the newest, sinks all the way down: half the depth of a binary heap, with
-// the siblings compared side by side in memory.
-type expiryHeap []expiry
-
-const arity = 4
-
-func (h *expiryHeap) push(it expiry) {
-	*h = append(*h, it)
-	h.up(len(*h) - 1)
-}
-
-func (h *expiryHeap) pop() expiry {
-	old := *h
-	n := len(old) - 1
-	it := old[0]
-	old[0] = old[n]
-	*h = old[:n]
-	h.down(0)
-	return it
-}
-
-func (h expiryHeap) init() {
-	for i := (len(h) - 2) / arity; i >= 0; i-- {
-		h.down(i)
-	}
-}
-
-func (h expiryHeap) up(i int) {
-	it := h[i]
-	for i > 0 {
-		p := (i - 1) / arity
-		if h[p].exp <= it.exp {
-			break
-		}
-		h[i] = h[p]
-		i = p
-	}
-	h[i] = it
-}
-
-func (h expiryHeap) down(i int) {
-	if i >= len(h) {
-		return
-	}
-	it := h[i]
-	for {
-		first := arity*i + 1
-		if first >= len(h) {
-			break
-		}
-		c := first
-		for j := first + 1; j < first+arity && j < len(h); j++ {
-			if h[j].exp < h[c].exp {
-				c = j
-			}
-		}
-		if it.exp <= h[c].exp {
-			break
-		}
-		h[i] = h[c]
-		i = c
-	}
-	h[i] = it
 }

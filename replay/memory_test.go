@@ -263,6 +263,29 @@ func TestMemoryFullFailsClosed(t *testing.T) {
 	}
 }
 
+// TestMemoryFullReclaimsToTheNanosecond checks that a full shard keeps an
+// entry until its very until, and takes a new pair right after.
+func TestMemoryFullReclaimsToTheNanosecond(t *testing.T) {
+	c := newClock()
+	m := newMemory(t, c, replay.WithCapacity(1))
+	ctx := context.Background()
+	until := c.Now().Add(5*time.Minute + 123*time.Nanosecond)
+	if err := m.Reserve(ctx, "iss", "old", until); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(5*time.Minute + 122*time.Nanosecond)
+	if err := m.Reserve(ctx, "iss", "new", until.Add(time.Minute)); !errors.Is(err, replay.ErrFull) {
+		t.Fatalf("Reserve one nanosecond before the until: error = %v, want %v", err, replay.ErrFull)
+	}
+	if err := m.Reserve(ctx, "iss", "old", until); !errors.Is(err, replay.ErrReplayed) {
+		t.Fatalf("replay one nanosecond before the until: error = %v, want %v", err, replay.ErrReplayed)
+	}
+	c.Advance(time.Nanosecond)
+	if err := m.Reserve(ctx, "iss", "new", until.Add(time.Minute)); err != nil {
+		t.Fatalf("Reserve at the until: %v", err)
+	}
+}
+
 // TestMemoryCapacityIsABound checks that the shards together never hold
 // more than the capacity, and that every refusal is counted.
 func TestMemoryCapacityIsABound(t *testing.T) {

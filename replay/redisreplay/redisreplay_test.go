@@ -2,11 +2,9 @@ package redisreplay
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/replay"
 )
 
@@ -27,75 +26,13 @@ type backend struct {
 }
 
 func miniredisBackend(t *testing.T) backend {
-	m := miniredis.RunT(t)
-	client := redis.NewClient(&redis.Options{Addr: m.Addr(), ContextTimeoutEnabled: true})
-	t.Cleanup(func() { client.Close() })
+	client, m := redistest.Miniredis(t)
 	return backend{client: client, forward: m.FastForward}
 }
 
-// envOrSkip reads a real server's address, set by scripts/with-redis.sh.
-// Without it the test skips, except under CI, where it fails.
-func envOrSkip(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set under CI: run the tests through scripts/with-redis.sh", name)
-		}
-		t.Skipf("%s is not set: run the tests through scripts/with-redis.sh to use a real Redis", name)
-	}
-	return v
-}
+func singleBackend(t *testing.T) backend { return backend{client: redistest.Client(t)} }
 
-func singleBackend(t *testing.T) backend {
-	opts, err := redis.ParseURL(envOrSkip(t, "BCLOGOUT_REDIS_URL"))
-	if err != nil {
-		t.Fatalf("BCLOGOUT_REDIS_URL: %v", err)
-	}
-	opts.ContextTimeoutEnabled = true
-	client := redis.NewClient(opts)
-	t.Cleanup(func() { client.Close() })
-	return backend{client: client}
-}
-
-func clusterBackend(t *testing.T) backend {
-	addrs := strings.Split(envOrSkip(t, "BCLOGOUT_REDIS_CLUSTER"), ",")
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, ContextTimeoutEnabled: true})
-	t.Cleanup(func() { client.Close() })
-	return backend{client: client}
-}
-
-// uniquePrefix keeps a test's keys apart from every other test's on a
-// shared server, and removes them when the test ends.
-func uniquePrefix(t *testing.T, client redis.UniversalClient) string {
-	t.Helper()
-	var b [8]byte
-	rand.Read(b[:])
-	prefix := "bclogout-test:" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		del := func(ctx context.Context, c *redis.Client) error {
-			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-			for iter.Next(ctx) {
-				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
-					return err
-				}
-			}
-			return iter.Err()
-		}
-		var err error
-		switch c := client.(type) {
-		case *redis.ClusterClient:
-			err = c.ForEachMaster(ctx, del)
-		case *redis.Client:
-			err = del(ctx, c)
-		}
-		if err != nil {
-			t.Errorf("cleaning up %s*: %v", prefix, err)
-		}
-	})
-	return prefix
-}
+func clusterBackend(t *testing.T) backend { return backend{client: redistest.ClusterClient(t)} }
 
 func newCache(t *testing.T, client redis.UniversalClient, prefix string, opts ...Option) *Cache {
 	t.Helper()
@@ -150,7 +87,7 @@ func testLifecycle(t *testing.T, b backend) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCache(t, b.client, uniquePrefix(t, b.client))
+			c := newCache(t, b.client, redistest.Prefix(t, b.client))
 			ctx := context.Background()
 			until := time.Now().Add(5 * time.Minute)
 			for i, s := range tt.steps {
@@ -173,7 +110,7 @@ func testLifecycle(t *testing.T, b backend) {
 
 func testExpiredUntil(t *testing.T, b backend) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	c := newCache(t, b.client, uniquePrefix(t, b.client), WithClock(func() time.Time { return now }))
+	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for _, until := range []time.Time{now, now.Add(-time.Second)} {
 		if err := c.Reserve(ctx, "iss", "jti", until); !errors.Is(err, replay.ErrExpired) {
@@ -199,7 +136,7 @@ func testPairsAreDistinct(t *testing.T, b backend) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newCache(t, b.client, uniquePrefix(t, b.client))
+			c := newCache(t, b.client, redistest.Prefix(t, b.client))
 			ctx := context.Background()
 			until := time.Now().Add(time.Minute)
 			if err := c.Reserve(ctx, tt.iss1, tt.jti1, until); err != nil {
@@ -215,7 +152,7 @@ func testPairsAreDistinct(t *testing.T, b backend) {
 // testTTLs checks the expiry Redis holds for each state, without waiting.
 func testTTLs(t *testing.T, b backend) {
 	const resTTL = 30 * time.Second
-	c := newCache(t, b.client, uniquePrefix(t, b.client), WithReservationTTL(resTTL))
+	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithReservationTTL(resTTL))
 	ctx := context.Background()
 	pttl := func(jti string) time.Duration {
 		t.Helper()
@@ -258,7 +195,7 @@ func testTTLs(t *testing.T, b backend) {
 
 // testTwoReplicas runs two Caches on one Redis, as two RP replicas would.
 func testTwoReplicas(t *testing.T, b backend) {
-	prefix := uniquePrefix(t, b.client)
+	prefix := redistest.Prefix(t, b.client)
 	replicas := []*Cache{newCache(t, b.client, prefix), newCache(t, b.client, prefix)}
 	ctx := context.Background()
 	until := time.Now().Add(time.Minute)
@@ -321,7 +258,7 @@ func testExpiry(t *testing.T, b backend) {
 	// The Cache's clock is frozen while the server's moves: Commit computes
 	// the time left from the Cache's clock, like Reserve.
 	now := time.Now()
-	c := newCache(t, b.client, uniquePrefix(t, b.client), WithReservationTTL(resTTL),
+	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithReservationTTL(resTTL),
 		WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	until := now.Add(10 * time.Minute)
@@ -359,7 +296,7 @@ func testExpiry(t *testing.T, b backend) {
 
 func TestScriptsSurviveFlush(t *testing.T) {
 	b := miniredisBackend(t)
-	c := newCache(t, b.client, uniquePrefix(t, b.client))
+	c := newCache(t, b.client, redistest.Prefix(t, b.client))
 	ctx := context.Background()
 	until := time.Now().Add(time.Minute)
 	for _, jti := range []string{"a", "b"} {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
@@ -15,7 +16,7 @@ import (
 // benchClient is the real Redis of BCLOGOUT_REDIS_URL when set, else
 // miniredis.
 func benchClient(b *testing.B) (redis.UniversalClient, string) {
-	if os.Getenv("BCLOGOUT_REDIS_URL") != "" {
+	if os.Getenv(redistest.URLEnv) != "" {
 		return realClient(b), "redis"
 	}
 	return miniClient(b), "miniredis"

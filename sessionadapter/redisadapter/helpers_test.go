@@ -2,16 +2,12 @@ package redisadapter_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"os"
-	"strings"
 	"testing"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -32,67 +28,17 @@ func backends() []backend {
 }
 
 func miniClient(t testing.TB) redis.UniversalClient {
-	m := miniredis.RunT(t)
-	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-	t.Cleanup(func() { c.Close() })
+	c, _ := redistest.Miniredis(t)
 	return c
 }
 
-// needEnv returns the variable, skipping the test without it, except in
-// CI, where a missing Redis is a failure.
-func needEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set; run the tests through scripts/with-redis.sh", name)
-		}
-		t.Skipf("%s is not set; run through scripts/with-redis.sh to test against real Redis", name)
-	}
-	return v
-}
+func realClient(t testing.TB) redis.UniversalClient { return redistest.Client(t) }
 
-func realClient(t testing.TB) redis.UniversalClient {
-	opt, err := redis.ParseURL(needEnv(t, "BCLOGOUT_REDIS_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+func clusterClient(t testing.TB) redis.UniversalClient { return redistest.ClusterClient(t) }
 
-func clusterClient(t testing.TB) redis.UniversalClient {
-	addrs := strings.Split(needEnv(t, "BCLOGOUT_REDIS_CLUSTER"), ",")
-	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// uniquePrefix is a fresh key prefix (with its own hash tag) whose keys
-// are deleted when the test ends, since a real Redis is shared.
-func uniquePrefix(t testing.TB, c redis.UniversalClient) string {
-	tag := fmt.Sprintf("bct-%x", rand.Uint64())
-	t.Cleanup(func() { deleteTag(c, tag) })
-	return "{" + tag + "}:"
-}
-
-func deleteTag(c redis.UniversalClient, tag string) {
-	ctx := context.Background()
-	del := func(ctx context.Context, n *redis.Client) error {
-		iter := n.Scan(ctx, 0, "*{"+tag+"}*", 1000).Iterator()
-		for iter.Next(ctx) {
-			n.Del(ctx, iter.Val())
-		}
-		return iter.Err()
-	}
-	switch c := c.(type) {
-	case *redis.ClusterClient:
-		_ = c.ForEachMaster(ctx, del)
-	case *redis.Client:
-		_ = del(ctx, c)
-	}
-}
+// uniquePrefix is a fresh hash-tag key prefix, as a cluster needs, whose
+// keys are deleted when the test ends.
+func uniquePrefix(t testing.TB, c redis.UniversalClient) string { return redistest.TaggedPrefix(t, c) }
 
 // harness builds a Store with its data keys under the same tag.
 func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.Option) storetest.Harness {

@@ -13,15 +13,24 @@ import (
 // Metadata is the part of an OP's discovery document (OpenID Connect
 // Discovery 1.0 §3, Back-Channel Logout 1.0 §2.1) a relying party uses.
 type Metadata struct {
-	Issuer                string `json:"issuer"`
-	JWKSURI               string `json:"jwks_uri"`
+	// Issuer is "issuer", checked by Discover to equal the issuer asked for.
+	Issuer string `json:"issuer"`
+	// JWKSURI is "jwks_uri", where the OP publishes its signing keys; required.
+	JWKSURI string `json:"jwks_uri"`
+	// AuthorizationEndpoint is "authorization_endpoint", where logins start.
 	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	EndSessionEndpoint    string `json:"end_session_endpoint"`
-	// IDTokenSigningAlgValuesSupported never contains "none".
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
-	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
-	BackchannelLogoutSessionSupported bool     `json:"backchannel_logout_session_supported"`
+	// TokenEndpoint is "token_endpoint", where codes become ID tokens.
+	TokenEndpoint string `json:"token_endpoint"`
+	// EndSessionEndpoint is "end_session_endpoint" (RP-Initiated Logout); empty if absent.
+	EndSessionEndpoint string `json:"end_session_endpoint"`
+	// IDTokenSigningAlgValuesSupported is "id_token_signing_alg_values_supported",
+	// without "none", which Discover drops.
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	// BackchannelLogoutSupported is "backchannel_logout_supported" (§2.1).
+	BackchannelLogoutSupported bool `json:"backchannel_logout_supported"`
+	// BackchannelLogoutSessionSupported is "backchannel_logout_session_supported"
+	// (§2.1): the OP can put a sid claim in logout tokens.
+	BackchannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported"`
 }
 
 const wellKnown = "/.well-known/openid-configuration"

@@ -32,11 +32,6 @@ var _ sessionBackend = (*cookieSessions)(nil)
 // revokedKey marks a request whose session the guard found revoked.
 type revokedKey struct{}
 
-// localIDKey holds the demo's own session ID, shown on the page: a
-// CookieStore session has no ID of its own, so the binding gorillaadapter
-// reads back carries none.
-const localIDKey = "demo.local"
-
 func newCookieSessions(name string) *cookieSessions {
 	hashKey, blockKey := make([]byte, 32), make([]byte, 32)
 	_, _ = rand.Read(hashKey) // crypto/rand.Read never fails (Go 1.24+)
@@ -58,8 +53,7 @@ func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 	if !ok {
 		return nil, nil
 	}
-	local, _ := s.Values[localIDKey].(string)
-	return &sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: local, LoginTime: b.LoginTime}, nil
+	return &sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: b.LocalID, LoginTime: b.LoginTime}, nil
 }
 
 func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
@@ -67,8 +61,7 @@ func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http
 	gorillaadapter.Stash(s, gorillaadapter.Claims{
 		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, IssuedAt: info.LoginTime,
 	})
-	s.Values[localIDKey] = info.LocalID
-	return s.Save(r, w)
+	return s.Save(r, w) // Stash gave the cookie session its local ID
 }
 
 func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package gorillaadapter
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -89,15 +90,22 @@ const (
 	keySub = "bclogout.sub"
 	keySID = "bclogout.sid"
 	keyIat = "bclogout.iat" // unix milliseconds
+	keyLID = "bclogout.lid" // the local ID of a session without one of its own
 )
 
 // Stash records c in the values of a cookie session at login, for Lookup
-// to read back on every request. Save the session afterwards.
+// to read back on every request. Save the session afterwards. A cookie
+// session has no ID of its own (its data lives only in the browser), so
+// Stash gives it a random one: the binding then names the session in logs
+// and hooks like a server-side one.
 func Stash(s *sessions.Session, c Claims) {
 	s.Values[keyIss] = c.Issuer
 	s.Values[keySub] = c.Subject
 	s.Values[keySID] = c.SessionID
 	s.Values[keyIat] = c.IssuedAt.UnixMilli()
+	if s.ID == "" {
+		s.Values[keyLID] = rand.Text()
+	}
 }
 
 // BindingOf reads back what Stash recorded; ok is false if s holds no
@@ -110,8 +118,12 @@ func BindingOf(s *sessions.Session) (b sessionadapter.Binding, ok bool) {
 	sub, _ := s.Values[keySub].(string)
 	sid, _ := s.Values[keySID].(string)
 	iat, _ := s.Values[keyIat].(int64)
+	lid := s.ID
+	if lid == "" {
+		lid, _ = s.Values[keyLID].(string)
+	}
 	return sessionadapter.Binding{
-		Issuer: iss, Subject: sub, SessionID: sid, LocalID: s.ID,
+		Issuer: iss, Subject: sub, SessionID: sid, LocalID: lid,
 		LoginTime: time.UnixMilli(iat),
 	}, true
 }

@@ -238,8 +238,23 @@ func TestBindingOf(t *testing.T) {
 	iat := time.UnixMilli(1_700_000_000_123)
 	gorillaadapter.Stash(s, gorillaadapter.Claims{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
 	b, ok := gorillaadapter.BindingOf(s)
-	want := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LoginTime: iat}
+	// A cookie session has no ID of its own: Stash gave it a random one,
+	// so the binding is as valid as a server-side session's.
+	if b.LocalID == "" {
+		t.Fatal("BindingOf gave a cookie session no local ID")
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatalf("BindingOf gave an invalid binding: %v", err)
+	}
+	want := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LocalID: b.LocalID, LoginTime: iat}
 	if !ok || b != want {
 		t.Fatalf("BindingOf = %+v, %v, want %+v", b, ok, want)
+	}
+	// A session with a store ID keeps it.
+	s2 := sessions.NewSession(sessions.NewCookieStore(key), "app")
+	s2.ID = "server-side-id"
+	gorillaadapter.Stash(s2, gorillaadapter.Claims{Issuer: iss, Subject: "u", IssuedAt: iat})
+	if b2, _ := gorillaadapter.BindingOf(s2); b2.LocalID != "server-side-id" {
+		t.Errorf("LocalID = %q, want the session's own ID", b2.LocalID)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
@@ -25,17 +26,23 @@ const (
 	clientID = "app"
 )
 
-// replica is one RP instance: its own Redis client, replay cache, session
-// store and handler, sharing the Redis server with the others.
+// replica is one RP instance: its own replay cache, session store and
+// handler over a Redis that the replicas share.
 type replica struct {
 	store *redisadapter.Store
 	srv   *httptest.Server
 }
 
-func newReplica(t *testing.T, addr string, key *fakeop.Key) *replica {
+// backend is a Redis the replicas share, and the key prefixes one test
+// uses there, so tests sharing a real server do not see each other's keys.
+type backend struct {
+	newClient            func() redis.UniversalClient
+	jtiPrefix, keyPrefix string
+}
+
+func newReplica(t *testing.T, be backend, key *fakeop.Key) *replica {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
-	t.Cleanup(func() { rdb.Close() })
+	rdb := be.newClient()
 	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
@@ -44,11 +51,11 @@ func newReplica(t *testing.T, addr string, key *fakeop.Key) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(rdb)
+	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(be.jtiPrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := redisadapter.New(rdb)
+	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(be.keyPrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,10 +112,8 @@ func mint(t *testing.T, key *fakeop.Key, sub, sid string) string {
 }
 
 // exists reports whether the session data of localID is still in Redis.
-func exists(t *testing.T, addr string, s *redisadapter.Store, localID string) bool {
+func exists(t *testing.T, rdb redis.UniversalClient, s *redisadapter.Store, localID string) bool {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
 	n, err := rdb.Exists(context.Background(), s.SessionKey(localID)).Result()
 	if err != nil {
 		t.Fatal(err)
@@ -116,42 +121,66 @@ func exists(t *testing.T, addr string, s *redisadapter.Store, localID string) bo
 	return n == 1
 }
 
-func setSessionData(t *testing.T, addr string, s *redisadapter.Store, localID string) {
+func setSessionData(t *testing.T, rdb redis.UniversalClient, s *redisadapter.Store, localID string) {
 	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
-	defer rdb.Close()
 	if err := rdb.Set(context.Background(), s.SessionKey(localID), "data", time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // A token delivered to one replica ends a session another replica created,
-// and the same token delivered to every replica is acted on once.
+// and the same token delivered to every replica is acted on once: on
+// miniredis, a real redis-server and a real 3-node cluster.
 func TestTwoReplicasShareSessionsAndReplayWindow(t *testing.T) {
-	mr := miniredis.RunT(t)
-	key, err := fakeop.GenerateKey("ES256", "k1")
-	if err != nil {
-		t.Fatal(err)
+	backends := []struct {
+		name   string
+		client func(t *testing.T) func() redis.UniversalClient
+	}{
+		{name: "miniredis", client: func(t *testing.T) func() redis.UniversalClient {
+			_, mr := redistest.Miniredis(t)
+			return func() redis.UniversalClient {
+				c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true})
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
+		}},
+		{name: "redis", client: func(t *testing.T) func() redis.UniversalClient {
+			return func() redis.UniversalClient { return redistest.Client(t) }
+		}},
+		{name: "cluster", client: func(t *testing.T) func() redis.UniversalClient {
+			return func() redis.UniversalClient { return redistest.ClusterClient(t) }
+		}},
 	}
-	a, b := newReplica(t, mr.Addr(), key), newReplica(t, mr.Addr(), key)
+	for _, bt := range backends {
+		t.Run(bt.name, func(t *testing.T) {
+			newClient := bt.client(t)
+			admin := newClient()
+			be := backend{newClient: newClient, jtiPrefix: redistest.Prefix(t, admin), keyPrefix: redistest.TaggedPrefix(t, admin)}
+			key, err := fakeop.GenerateKey("ES256", "k1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, b := newReplica(t, be, key), newReplica(t, be, key)
 
-	bind(t, b.store, "s-alice", "alice", "sid-1") // alice logged in through replica b
-	setSessionData(t, mr.Addr(), b.store, "s-alice")
-	bind(t, b.store, "s-bob", "bob", "sid-2")
-	setSessionData(t, mr.Addr(), b.store, "s-bob")
+			bind(t, b.store, "s-alice", "alice", "sid-1") // alice logged in through replica b
+			setSessionData(t, admin, b.store, "s-alice")
+			bind(t, b.store, "s-bob", "bob", "sid-2")
+			setSessionData(t, admin, b.store, "s-bob")
 
-	token := mint(t, key, "alice", "sid-1")
-	if code, _ := post(t, a, token); code != http.StatusOK {
-		t.Fatalf("replica a: status %d, want 200", code)
-	}
-	if exists(t, mr.Addr(), b.store, "s-alice") {
-		t.Error("alice's session survived a logout delivered to the other replica")
-	}
-	if !exists(t, mr.Addr(), b.store, "s-bob") {
-		t.Error("bob's session was ended by alice's logout")
-	}
-	if code, errCode := post(t, b, token); code != http.StatusBadRequest || errCode != "invalid_request" {
-		t.Fatalf("same token at replica b: %d %q, want 400 invalid_request (replay)", code, errCode)
+			token := mint(t, key, "alice", "sid-1")
+			if code, _ := post(t, a, token); code != http.StatusOK {
+				t.Fatalf("replica a: status %d, want 200", code)
+			}
+			if exists(t, admin, b.store, "s-alice") {
+				t.Error("alice's session survived a logout delivered to the other replica")
+			}
+			if !exists(t, admin, b.store, "s-bob") {
+				t.Error("bob's session was ended by alice's logout")
+			}
+			if code, errCode := post(t, b, token); code != http.StatusBadRequest || errCode != "invalid_request" {
+				t.Fatalf("same token at replica b: %d %q, want 400 invalid_request (replay)", code, errCode)
+			}
+		})
 	}
 }
 
@@ -182,13 +211,21 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mr := miniredis.RunT(t)
+			newClient := func() redis.UniversalClient {
+				// No retries: the fault must reach the handler, not be
+				// waited out by the client.
+				c := redis.NewClient(&redis.Options{Addr: mr.Addr(), ContextTimeoutEnabled: true, MaxRetries: -1})
+				t.Cleanup(func() { c.Close() })
+				return c
+			}
 			key, err := fakeop.GenerateKey("ES256", "k1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := newReplica(t, mr.Addr(), key)
+			admin := newClient()
+			r := newReplica(t, backend{newClient: newClient, jtiPrefix: "jti:", keyPrefix: "{bcl}:"}, key)
 			bind(t, r.store, "s-alice", "alice", "sid-1")
-			setSessionData(t, mr.Addr(), r.store, "s-alice")
+			setSessionData(t, admin, r.store, "s-alice")
 			token := mint(t, key, "alice", "sid-1")
 
 			tt.break_(mr)
@@ -197,13 +234,13 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 				t.Fatalf("during the fault: %d %q, want 400 temporarily_unavailable", code, errCode)
 			}
 			tt.heal(t, mr)
-			if !exists(t, mr.Addr(), r.store, "s-alice") {
+			if !exists(t, admin, r.store, "s-alice") {
 				t.Fatal("a failed logout half-deleted the session")
 			}
 			if code, errCode := post(t, r, token); code != http.StatusOK {
 				t.Fatalf("the OP's retry after recovery: %d %q, want 200", code, errCode)
 			}
-			if exists(t, mr.Addr(), r.store, "s-alice") {
+			if exists(t, admin, r.store, "s-alice") {
 				t.Error("the retry did not end the session")
 			}
 			if code, _ := post(t, r, token); code != http.StatusBadRequest {

@@ -24,7 +24,7 @@ func (s *shard) check(nowTick uint64, exact bool) error {
 	for b := range buckets {
 		level, slot := b/slots, uint64(b%slots)
 		cascading := b+1 == s.cascading
-		bit := s.occupied[level]>>slot&1 == 1
+		bit := s.occupied[b/64]>>(b%64)&1 == 1
 		switch {
 		case cascading && bit:
 			return fmt.Errorf("cascading bucket %d is marked occupied", b)
@@ -73,6 +73,11 @@ func (s *shard) check(nowTick uint64, exact bool) error {
 	}
 	if seen+free != len(s.nodes)-1 {
 		return fmt.Errorf("%d nodes in buckets and %d free, of %d", seen, free, len(s.nodes)-1)
+	}
+	for w, word := range s.occupied {
+		if (word != 0) != (s.words>>w&1 == 1) {
+			return fmt.Errorf("occupancy word %d is %#x, but its summary bit is %d", w, word, s.words>>w&1)
+		}
 	}
 	if len(s.index) > s.capacity || cap(s.nodes) > s.capacity+1 {
 		return fmt.Errorf("%d entries and room for %d nodes, capacity %d", len(s.index), cap(s.nodes)-1, s.capacity)
@@ -157,12 +162,12 @@ func TestFullShardRefusalIsO1(t *testing.T) {
 	s := &m.shards[0]
 	// Let the sweep settle, then take a snapshot.
 	s.sweep(tickOf(now.UnixNano()), math.MaxInt)
-	cursor, heads, occupied, cascading := s.cursor, s.heads, s.occupied, s.cascading
+	cursor, heads, occupied, words, cascading := s.cursor, s.heads, s.occupied, s.words, s.cascading
 	beforeNodes := append([]node(nil), s.nodes...)
 	if err := m.Reserve(ctx, "iss", "new", now.Add(time.Hour)); !errors.Is(err, ErrFull) {
 		t.Fatalf("Reserve = %v, want %v", err, ErrFull)
 	}
-	if s.cursor != cursor || s.heads != heads || s.occupied != occupied || s.cascading != cascading {
+	if s.cursor != cursor || s.heads != heads || s.occupied != occupied || s.words != words || s.cascading != cascading {
 		t.Fatal("refusing a full shard changed its wheel")
 	}
 	for i := range beforeNodes {

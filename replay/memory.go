@@ -2,7 +2,7 @@ package replay
 
 import (
 	"context"
-	"encoding/binary"
+
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -95,11 +95,11 @@ func WithClock(now func() time.Time) MemoryOption {
 //
 // Memory measured about 82 bytes per entry with 100k entries.
 type Memory struct {
-	seedA, seedB maphash.Seed
-	mask         uint64
-	shards       []shard
-	now          func() time.Time
-	rejected     atomic.Uint64
+	seedA, seedB, seedC, seedD maphash.Seed
+	mask                       uint64
+	shards                     []shard
+	now                        func() time.Time
+	rejected                   atomic.Uint64
 }
 
 var _ Cache = (*Memory)(nil)
@@ -134,6 +134,8 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	m := &Memory{
 		seedA:  maphash.MakeSeed(),
 		seedB:  maphash.MakeSeed(),
+		seedC:  maphash.MakeSeed(),
+		seedD:  maphash.MakeSeed(),
 		mask:   uint64(cfg.shards - 1),
 		shards: make([]shard, cfg.shards),
 		now:    cfg.now,
@@ -228,22 +230,16 @@ func (m *Memory) Rejected() uint64 {
 	return m.rejected.Load()
 }
 
-// key hashes the pair with the issuer's length first, so that no two
-// different pairs feed the same bytes to the hash ("ab"+"c" vs "a"+"bc").
+// key hashes the pair into 128 bits: each word combines a hash of the
+// issuer and a hash of the jti under seeds of their own. Each string is
+// hashed whole, its length included, so no two different pairs feed the
+// same input ("ab"+"c" vs "a"+"bc"); the issuer's hash is rotated so that
+// swapping issuer and jti does not cancel out.
 func (m *Memory) key(issuer, jti string) key {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(issuer)))
-	var h maphash.Hash
-	h.SetSeed(m.seedA)
-	h.Write(n[:])
-	h.WriteString(issuer)
-	h.WriteString(jti)
-	a := h.Sum64()
-	h.SetSeed(m.seedB)
-	h.Write(n[:])
-	h.WriteString(issuer)
-	h.WriteString(jti)
-	return key{a, h.Sum64()}
+	return key{
+		bits.RotateLeft64(maphash.String(m.seedA, issuer), 31) ^ maphash.String(m.seedB, jti),
+		bits.RotateLeft64(maphash.String(m.seedC, issuer), 31) ^ maphash.String(m.seedD, jti),
+	}
 }
 
 func (m *Memory) shard(k key) *shard {

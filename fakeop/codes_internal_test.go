@@ -80,3 +80,37 @@ func TestExpiredCodesSwept(t *testing.T) {
 		t.Fatalf("at the end: %d codes, %d queued; want 0, 0", c, o)
 	}
 }
+
+// TestExpiredAccessTokensSwept checks the same for access tokens: each one
+// issued, and each userinfo call, forgets a batch of expired ones.
+func TestExpiredAccessTokensSwept(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	op, err := newOP([]Option{WithClock(func() time.Time { return now }), WithIssuer("https://op.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	pending := func() (tokens, order int) {
+		op.mu.Lock()
+		defer op.mu.Unlock()
+		return len(op.accessTokens), len(op.tokenOrder)
+	}
+	op.mu.Lock()
+	for range sweepBatch + 5 {
+		op.issueAccessTokenLocked("sid", now)
+	}
+	now = now.Add(idTokenLifetime)
+	op.issueAccessTokenLocked("sid", now)
+	op.mu.Unlock()
+	if tk, o := pending(); tk != 6 || o != 6 {
+		t.Fatalf("after one issue past expiry: %d tokens, %d queued; want 6, 6", tk, o)
+	}
+	w := httptest.NewRecorder()
+	op.routes().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/userinfo", nil))
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("userinfo without a token: %d", w.Code)
+	}
+	if tk, o := pending(); tk != 1 || o != 1 {
+		t.Fatalf("after a userinfo call: %d tokens, %d queued; want 1, 1", tk, o)
+	}
+}

@@ -5,8 +5,9 @@
 // It mints logout tokens (§2.4), valid ones and a catalogue of named invalid
 // ones (see Variants), encrypts them as nested JWTs (§2.4, last paragraph),
 // and runs a small OP over HTTP: discovery, a JWKS with key rotation, a
-// minimal authorization-code login with single sign-on, and end_session with
-// the back-channel fan-out of §2.5 to every RP that took part in the session.
+// minimal authorization-code login with single sign-on, a userinfo endpoint,
+// and end_session (RP-Initiated Logout 1.0) with the back-channel fan-out of
+// §2.5 to every RP that took part in the session.
 //
 // JOSE is built here by hand on the standard library, not with a JOSE
 // library, for two reasons. First, the project keeps every call into its

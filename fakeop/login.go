@@ -33,8 +33,9 @@ type grant struct {
 	expires     time.Time
 }
 
-// issuedCode remembers when a code expires, in issue order: with one code
-// lifetime and a clock that does not go back, the oldest expire first.
+// issuedCode remembers when a code or access token expires, in issue order:
+// with one lifetime per kind and a clock that does not go back, the oldest
+// expire first.
 type issuedCode struct {
 	code    string
 	expires time.Time
@@ -45,15 +46,8 @@ type issuedCode struct {
 const sweepBatch = 16
 
 // sweepCodesLocked forgets up to sweepBatch expired codes, oldest first.
-// Codes already redeemed are gone from op.codes; deleting them is a no-op.
-// An injected clock that goes back can leave a later code expired behind
-// an earlier live one; it is removed once that one expires.
 func (op *OP) sweepCodesLocked(now time.Time) {
-	for i := 0; i < sweepBatch && len(op.codeOrder) > 0 && !now.Before(op.codeOrder[0].expires); i++ {
-		delete(op.codes, op.codeOrder[0].code)
-		op.codeOrder[0] = issuedCode{}
-		op.codeOrder = op.codeOrder[1:]
-	}
+	op.codeOrder = sweepExpired(op.codes, op.codeOrder, now)
 }
 
 // authRequest holds the parameters of an authorization request, carried
@@ -220,11 +214,12 @@ func (op *OP) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	valid := ok && s != nil && g.clientID == c.ID && g.redirectURI == r.PostForm.Get("redirect_uri") &&
 		now.Before(g.expires) && pkceOK(g.challenge, r.PostForm.Get("code_verifier"))
-	var sub string
+	var sub, access string
 	var authTime time.Time
 	if valid {
 		s.join(c.ID)
 		sub, authTime = s.sub, s.authTime
+		access = op.issueAccessTokenLocked(s.sid, now)
 	}
 	op.mu.Unlock()
 	if !valid {
@@ -246,7 +241,7 @@ func (op *OP) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token": randomID(),
+		"access_token": access,
 		"token_type":   "Bearer",
 		"expires_in":   int(idTokenLifetime / time.Second),
 		"id_token":     idToken,

@@ -50,6 +50,10 @@ type OP struct {
 	browsers    map[string]string   // OP session cookie -> sid
 	codes       map[string]*grant
 	codeOrder   []issuedCode // codes in issue order, for sweepCodesLocked
+	// accessTokens are the bearer tokens /token issued, for /userinfo;
+	// tokenOrder lists them in issue order, for sweepExpired.
+	accessTokens map[string]*accessToken
+	tokenOrder   []issuedCode
 }
 
 // New starts an OP on an httptest server for the test t, stopped by
@@ -132,6 +136,8 @@ func newOP(opts []Option) (*OP, error) {
 		sessions: map[string]*session{},
 		browsers: map[string]string{},
 		codes:    map[string]*grant{},
+
+		accessTokens: map[string]*accessToken{},
 	}
 	if op.log == nil {
 		op.log = slog.Default()
@@ -355,6 +361,8 @@ func (op *OP) routes() http.Handler {
 	mux.HandleFunc("GET /authorize", op.handleAuthorize)
 	mux.HandleFunc("POST /authorize", op.handleLogin)
 	mux.HandleFunc("POST /token", op.handleToken)
+	mux.HandleFunc("GET /userinfo", op.handleUserInfo)
+	mux.HandleFunc("POST /userinfo", op.handleUserInfo)
 	mux.HandleFunc("GET /end_session", op.handleEndSession)
 	mux.HandleFunc("POST /end_session", op.handleEndSession)
 	mux.HandleFunc("GET /{$}", op.handleHome)
@@ -367,6 +375,7 @@ func (op *OP) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"authorization_endpoint":                op.issuer + "/authorize",
 		"token_endpoint":                        op.issuer + "/token",
 		"jwks_uri":                              op.JWKSURL(),
+		"userinfo_endpoint":                     op.issuer + "/userinfo",
 		"end_session_endpoint":                  op.issuer + "/end_session",
 		"id_token_signing_alg_values_supported": []string{op.Key().Alg},
 		"response_types_supported":              []string{"code"},

@@ -49,6 +49,7 @@ func TestDiscovery(t *testing.T) {
 		"issuer": op.Issuer(), "jwks_uri": op.JWKSURL(),
 		"authorization_endpoint": op.Issuer() + "/authorize", "token_endpoint": op.Issuer() + "/token",
 		"end_session_endpoint":         op.Issuer() + "/end_session",
+		"userinfo_endpoint":            op.Issuer() + "/userinfo",
 		"backchannel_logout_supported": true, "backchannel_logout_session_supported": true,
 		"frontchannel_logout_supported": false,
 	}

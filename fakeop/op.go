@@ -369,16 +369,25 @@ func (op *OP) routes() http.Handler {
 	return mux
 }
 
+// handleDiscovery serves OpenID Connect Discovery 1.0 §3 metadata. It
+// advertises only what the OP implements, since RP libraries pick their
+// behaviour from it: PKCE S256 only (a code_challenge_method of plain, or
+// none, is refused at /authorize), the three client authentications
+// authenticateClient accepts, the query response mode alone.
 func (op *OP) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                op.issuer,
-		"authorization_endpoint":                op.issuer + "/authorize",
-		"token_endpoint":                        op.issuer + "/token",
-		"jwks_uri":                              op.JWKSURL(),
-		"userinfo_endpoint":                     op.issuer + "/userinfo",
-		"end_session_endpoint":                  op.issuer + "/end_session",
+		"issuer":                 op.issuer,
+		"authorization_endpoint": op.issuer + "/authorize",
+		"token_endpoint":         op.issuer + "/token",
+		"userinfo_endpoint":      op.issuer + "/userinfo",
+		"jwks_uri":               op.JWKSURL(),
+		"end_session_endpoint":   op.issuer + "/end_session",
+		"scopes_supported":       []string{"openid", "profile"},
+		// What its ID tokens (handleToken) and userinfo answers carry.
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "preferred_username"},
 		"id_token_signing_alg_values_supported": []string{op.Key().Alg},
 		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
 		"subject_types_supported":               []string{"public"},
 		"grant_types_supported":                 []string{"authorization_code"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},

@@ -61,10 +61,26 @@ func TestDiscovery(t *testing.T) {
 	if algs, _ := d["id_token_signing_alg_values_supported"].([]any); len(algs) != 1 || algs[0] != "ES256" {
 		t.Errorf("algs = %v", d["id_token_signing_alg_values_supported"])
 	}
-	for _, k := range []string{"response_types_supported", "subject_types_supported"} {
-		if _, ok := d[k].([]any); !ok {
-			t.Errorf("%s missing", k)
-		}
+	lists := []struct {
+		name string
+		want []string
+	}{
+		{"response_types_supported", []string{"code"}},
+		{"response_modes_supported", []string{"query"}},
+		{"subject_types_supported", []string{"public"}},
+		{"scopes_supported", []string{"openid", "profile"}},
+		{"grant_types_supported", []string{"authorization_code"}},
+		{"token_endpoint_auth_methods_supported", []string{"client_secret_basic", "client_secret_post", "none"}},
+		{"code_challenge_methods_supported", []string{"S256"}},
+		{"claims_supported", []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "name", "preferred_username"}},
+	}
+	for _, tt := range lists {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := d[tt.name].([]any)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("%s = %v, want %v", tt.name, d[tt.name], tt.want)
+			}
+		})
 	}
 }
 
@@ -815,6 +831,14 @@ func TestAuthorizeAndTokenErrors(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodGet, op.Issuer()+"/authorize?client_id=app&redirect_uri=http://app.example/cb&response_type=token", nil)
 			return r
 		}, http.StatusFound, ""},
+		{"pkce plain not supported", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, authorizeURL(op, "app", "http://app.example/cb", "", "")+"&code_challenge=abc&code_challenge_method=plain", nil)
+			return r
+		}, http.StatusFound, "error=invalid_request"},
+		{"pkce method defaults to plain", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, authorizeURL(op, "app", "http://app.example/cb", "", "")+"&code_challenge=abc", nil)
+			return r
+		}, http.StatusFound, "error=invalid_request"},
 		{"wrong secret", func() *http.Request {
 			r := form(t, http.MethodPost, op.Issuer()+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}})
 			r.SetBasicAuth("app", "wrong")

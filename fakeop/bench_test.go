@@ -91,6 +91,14 @@ func FuzzEndpoints(f *testing.F) {
 		PostLogoutRedirectURIs: []string{"http://app.example/bye"}}); err != nil {
 		f.Fatal(err)
 	}
+	hint, err := (&Token{Claims: map[string]any{"iss": op.issuer, "aud": "app", "sub": "alice", "sid": "x"}}).Sign(op.Key())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("GET", "/end_session", url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"http://app.example/bye"}, "state": {"s"}}.Encode(), "")
+	f.Add("POST", "/end_session", "", url.Values{"id_token_hint": {hint}, "client_id": {"other"}}.Encode())
+	f.Add("GET", "/userinfo", "", "")
+	f.Add("POST", "/userinfo", "", "access_token=x")
 	h := op.routes()
 	f.Fuzz(func(t *testing.T, method, path, query, body string) {
 		if method != "GET" && method != "POST" {

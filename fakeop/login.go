@@ -287,22 +287,45 @@ func tokenError(w http.ResponseWriter, status int, code string) {
 	writeJSON(w, status, map[string]string{"error": code})
 }
 
-// handleEndSession ends the session of the browser's cookie, or for the
-// home page's buttons (POST), the session named by sid; then it fans out
-// and either redirects to a registered post_logout_redirect_uri or shows
-// the delivery report. id_token_hint is not interpreted: the fake OP never
-// asks for confirmation.
+// handleEndSession is the end_session endpoint (RP-Initiated Logout 1.0
+// §2, §3). It ends the session of the browser's cookie; without one, the
+// session an id_token_hint was issued in; for the home page's buttons
+// (POST), the session named by sid. It then fans out and redirects to a
+// registered post_logout_redirect_uri with state, or shows the delivery
+// report. The fake OP never asks the user to confirm, not even when the
+// hint names another user than the cookie: the cookie's session ends.
 func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	if err := r.ParseForm(); err != nil {
 		op.page(w, http.StatusBadRequest, "error", "bad form")
 		return
 	}
+	// Every check comes before anything ends: a bad request ends nothing.
+	var hint *idTokenHint
+	if raw := r.Form.Get("id_token_hint"); raw != "" {
+		h, err := op.verifyHint(raw)
+		if err != nil {
+			op.log.Warn("fakeop: end_session refused", "err", err)
+			op.page(w, http.StatusBadRequest, "error", "invalid id_token_hint")
+			return
+		}
+		hint = &h
+	}
+	clientID := r.Form.Get("client_id")
+	if hint != nil && clientID != "" && !slices.Contains(hint.aud, clientID) {
+		op.log.Warn("fakeop: end_session refused: client_id is not an audience of id_token_hint", "client_id", clientID, "aud", hint.aud)
+		op.page(w, http.StatusBadRequest, "error", "client_id does not match id_token_hint")
+		return
+	}
+
 	sid := r.PostForm.Get("sid")
 	if sid == "" {
 		if s := op.browserSession(r); s != nil {
 			sid = s.sid
 		}
+	}
+	if sid == "" && hint != nil {
+		sid = hint.sid
 	}
 	var clients []string
 	op.mu.Lock()
@@ -314,7 +337,8 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	var rep Report
 	if sid != "" {
 		// The fan-out outlives a browser that navigates away; Close still
-		// cancels it.
+		// cancels it. An unknown sid (already logged out) ends nothing,
+		// and the logout still succeeds.
 		rep, _ = op.EndSession(context.WithoutCancel(r.Context()), sid)
 	}
 	if ck, err := r.Cookie(cookieName); err == nil {
@@ -324,23 +348,29 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	}
 
-	if target := r.Form.Get("post_logout_redirect_uri"); target != "" && op.postLogoutAllowed(target, r.Form.Get("client_id"), clients) {
+	// §3: the URI must be registered by the client the request names:
+	// client_id, else the hint's audience, else (the fake OP being
+	// lenient) any client that took part in the session.
+	candidates := clients
+	switch {
+	case clientID != "":
+		candidates = []string{clientID}
+	case hint != nil:
+		candidates = hint.aud
+	}
+	if target := r.Form.Get("post_logout_redirect_uri"); target != "" && op.postLogoutAllowed(target, candidates) {
 		op.redirect(w, r, target, url.Values{}, r.Form.Get("state"))
 		return
 	}
 	op.page(w, http.StatusOK, "ended", rep)
 }
 
-// postLogoutAllowed: the URI must be registered by the named client, or,
-// without client_id, by a client that took part in the session.
-func (op *OP) postLogoutAllowed(target, clientID string, participants []string) bool {
+// postLogoutAllowed reports whether one of the clients registered target
+// as a post_logout_redirect_uri.
+func (op *OP) postLogoutAllowed(target string, clientIDs []string) bool {
 	op.mu.Lock()
 	defer op.mu.Unlock()
-	candidates := participants
-	if clientID != "" {
-		candidates = []string{clientID}
-	}
-	for _, id := range candidates {
+	for _, id := range clientIDs {
 		if c, ok := op.clients[id]; ok && slices.Contains(c.PostLogoutRedirectURIs, target) {
 			return true
 		}

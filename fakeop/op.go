@@ -39,6 +39,7 @@ type OP struct {
 	closed      bool // set by Close; no delivery starts after it
 	key         *Key
 	previous    []*Key // rotated out, still published until RetireOld
+	retired     []*Key // every key rotated out, newest first: they verify id_token_hints
 	keySerial   int
 	otherKey    *Key           // the attacker's, lazily generated
 	encKey      *EncryptionKey // default RP encryption key, lazily generated
@@ -210,6 +211,7 @@ func (op *OP) Rotate() (*Key, error) {
 		return nil, err
 	}
 	op.previous = append([]*Key{op.key}, op.previous...)
+	op.retired = append([]*Key{op.key}, op.retired...)
 	op.key = k
 	return k, nil
 }

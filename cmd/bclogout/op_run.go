@@ -10,8 +10,9 @@ import (
 	"github.com/bclogout/bclogout/fakeop"
 )
 
-// parseClient reads one --client value: id=ID,secret=S,redirect=URL,logout=URL.
-// redirect may be repeated; post_logout_redirect adds a post-logout URI.
+// parseClient reads one --client value, comma-separated KEY=VALUE members:
+// id, secret, redirect and post_logout (each repeatable for several URIs),
+// logout, session_required (true or false).
 func parseClient(v string) (fakeop.Client, error) {
 	var c fakeop.Client
 	for _, part := range strings.Split(v, ",") {
@@ -28,10 +29,15 @@ func parseClient(v string) (fakeop.Client, error) {
 			c.RedirectURIs = append(c.RedirectURIs, val)
 		case "logout":
 			c.BackchannelLogoutURI = val
-		case "post_logout_redirect":
+		case "post_logout":
 			c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, val)
+		case "session_required":
+			if val != "true" && val != "false" {
+				return c, fmt.Errorf("--client %q: session_required takes true or false, not %q", v, val)
+			}
+			c.SessionRequired = val == "true"
 		default:
-			return c, fmt.Errorf("--client %q: unknown member %q (want id, secret, redirect, logout, post_logout_redirect)", v, k)
+			return c, fmt.Errorf("--client %q: unknown member %q (want id, secret, redirect, logout, post_logout, session_required)", v, k)
 		}
 	}
 	if c.ID == "" {

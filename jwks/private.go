@@ -1,0 +1,149 @@
+package jwks
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// ErrInvalidPrivateKey means a file or document meant to hold the RP's
+// private decryption keys does not: it is not a JWK or JWK set, it is
+// empty, or one of its keys is public only, symmetric, of a type that
+// cannot decrypt, marked for signing, or internally inconsistent.
+var ErrInvalidPrivateKey = errors.New("jwks: invalid private key")
+
+// minRSABits is RFC 7518 §4.2/§4.3's floor for RSA-OAEP keys.
+const minRSABits = 2048
+
+// ParsePrivateSet parses the RP's own private keys for decrypting
+// encrypted logout tokens (Back-Channel Logout 1.0 §2.4: a nested JWT
+// encrypted with the RP's ID Token encryption keys), as taken by
+// rp.WithDecryptionKeys. data is a JWK or a JWK set (RFC 7517 §4, §5).
+//
+// Every key must be a private key that can decrypt: RSA (2048 bits or
+// more, passing rsa.PrivateKey.Validate), EC on P-256, P-384 or P-521 whose
+// d gives its x and y, or X25519 whose d gives its x. Public-only keys,
+// symmetric (oct) keys, which rp refuses for decryption anyway, Ed25519
+// keys, which only sign, and keys with use "sig" are refused, and so is an
+// empty set: a decryption configuration that is partly wrong should fail
+// at start, not on the first encrypted token. The keys are returned as
+// parsed, every member kept.
+//
+// The set holds private key material: it must never be served, logged or
+// published; an RP publishes only the public halves in its jwks_uri.
+func ParsePrivateSet(data []byte) (jwk.Set, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidPrivateKey)
+	}
+	entries := []json.RawMessage{data}
+	if keys, ok := top["keys"]; ok {
+		if trimmed := bytes.TrimSpace(keys); len(trimmed) == 0 || trimmed[0] != '[' {
+			return nil, fmt.Errorf("%w: \"keys\" is not an array", ErrInvalidPrivateKey)
+		}
+		entries = nil
+		if err := json.Unmarshal(keys, &entries); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidPrivateKey, err)
+		}
+		if len(entries) == 0 {
+			return nil, fmt.Errorf("%w: empty jwk set", ErrInvalidPrivateKey)
+		}
+	}
+	set := jwk.NewSet()
+	for i, raw := range entries {
+		k, err := jwk.ParseKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidPrivateKey, i, err)
+		}
+		if err := checkDecryptionKey(k); err != nil {
+			kid, _ := k.KeyID()
+			return nil, fmt.Errorf("%w: key %d (kid %q): %v", ErrInvalidPrivateKey, i, kid, err)
+		}
+		if err := set.AddKey(k); err != nil {
+			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidPrivateKey, i, err)
+		}
+	}
+	return set, nil
+}
+
+// LoadPrivateSet reads a file holding the RP's private decryption keys and
+// applies ParsePrivateSet to it. Like the keys, the file must never be
+// served: keep it readable by the RP alone.
+func LoadPrivateSet(path string) (jwk.Set, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPrivateKey, err)
+	}
+	set, err := ParsePrivateSet(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return set, nil
+}
+
+// checkDecryptionKey refuses a key that cannot decrypt or whose private
+// and public members disagree. jwx derives the private key from d alone,
+// so each check compares what d gives with the public members.
+func checkDecryptionKey(k jwk.Key) error {
+	if use, ok := k.KeyUsage(); ok && use == "sig" {
+		return errors.New("use \"sig\": a signing key must not decrypt")
+	}
+	private, err := jwk.IsPrivateKey(k)
+	if err != nil {
+		return fmt.Errorf("kty %s: not an asymmetric key", k.KeyType())
+	}
+	if !private {
+		return errors.New("public key only (no d)")
+	}
+	pubKey, err := k.PublicKey()
+	if err != nil {
+		return err
+	}
+	var priv, pub any
+	if err := jwk.Export(k, &priv); err != nil {
+		return err
+	}
+	if err := jwk.Export(pubKey, &pub); err != nil {
+		return err
+	}
+	switch p := priv.(type) {
+	case *rsa.PrivateKey:
+		if p.N.BitLen() < minRSABits {
+			return fmt.Errorf("%d-bit RSA key, want %d or more", p.N.BitLen(), minRSABits)
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		p.Precompute()
+		return nil
+	case *ecdsa.PrivateKey:
+		d, err := p.Bytes()
+		if err != nil {
+			return err
+		}
+		derived, err := ecdsa.ParseRawPrivateKey(p.Curve, d)
+		if err != nil {
+			return err
+		}
+		if !derived.PublicKey.Equal(pub) {
+			return errors.New("d does not match x and y")
+		}
+		return nil
+	case *ecdh.PrivateKey:
+		if p.Curve() != ecdh.X25519() {
+			return fmt.Errorf("unsupported ecdh curve %v", p.Curve())
+		}
+		if !p.PublicKey().Equal(pub) {
+			return errors.New("d does not match x")
+		}
+		return nil
+	}
+	return fmt.Errorf("%T cannot decrypt", priv)
+}

@@ -1,0 +1,45 @@
+package jwks_test
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+)
+
+func ExampleLoadPrivateSet() {
+	// The RP's encryption key, as a private JWK set file; the OP encrypts
+	// logout tokens to its public half.
+	ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-enc-1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "rp-keys")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "rp-decryption-keys.json")
+	if err := os.WriteFile(path, ek.PrivateJWKS(), 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	set, err := jwks.LoadPrivateSet(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Hand the set to rp.WithDecryptionKeys(set); never serve it.
+	k, _ := set.Key(0)
+	kid, _ := k.KeyID()
+	fmt.Println(set.Len(), kid)
+
+	// A public key is no decryption key.
+	_, err = jwks.ParsePrivateSet(fakeop.JWKS(ek.PublicJWK()))
+	fmt.Println(err != nil)
+	// Output:
+	// 1 rp-enc-1
+	// true
+}

@@ -1,0 +1,240 @@
+package jwks_test
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+)
+
+// firstJWK returns the first key of a JWK set document as a map to edit.
+func firstJWK(t *testing.T, set []byte) map[string]any {
+	t.Helper()
+	var s struct{ Keys []map[string]any }
+	if err := json.Unmarshal(set, &s); err != nil || len(s.Keys) == 0 {
+		t.Fatalf("not a JWK set: %v\n%s", err, set)
+	}
+	return s.Keys[0]
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParsePrivateSet(t *testing.T) {
+	rsaEnc, err := fakeop.GenerateEncryptionKeyAlg("RSA-OAEP-256", "A256GCM", "rp-rsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecEnc, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x25519, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xk, err := jwk.Import(x25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xk.Set(jwk.KeyIDKey, "rp-x25519"); err != nil {
+		t.Fatal(err)
+	}
+	ecP384 := genKey(t, "EC", "rp-p384", "")
+	rsaJWK, ecJWK := firstJWK(t, rsaEnc.PrivateJWKS()), firstJWK(t, ecEnc.PrivateJWKS())
+	tests := []struct {
+		name string
+		data []byte
+		want []string // kids, in order
+	}{
+		{name: "fakeop rsa set", data: rsaEnc.PrivateJWKS(), want: []string{"rp-rsa"}},
+		{name: "fakeop ec set", data: ecEnc.PrivateJWKS(), want: []string{"rp-ec"}},
+		{name: "lone jwk", data: mustJSON(t, ecJWK), want: []string{"rp-ec"}},
+		{name: "several keys", data: mustJSON(t, map[string]any{"keys": []any{rsaJWK, ecJWK, xk, ecP384}}), want: []string{"rp-rsa", "rp-ec", "rp-x25519", "rp-p384"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := jwks.ParsePrivateSet(tt.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := kids(set); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("kids %v, want %v", got, tt.want)
+			}
+			for i := range set.Len() {
+				k, _ := set.Key(i)
+				if private, err := jwk.IsPrivateKey(k); err != nil || !private {
+					t.Errorf("key %d is not private", i)
+				}
+			}
+		})
+	}
+	t.Run("members kept", func(t *testing.T) {
+		set, err := jwks.ParsePrivateSet(rsaEnc.PrivateJWKS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := set.Key(0)
+		alg, _ := k.Algorithm()
+		use, _ := k.KeyUsage()
+		if alg.String() != "RSA-OAEP-256" || use != "enc" {
+			t.Errorf("alg %q use %q", alg, use)
+		}
+	})
+}
+
+func TestParsePrivateSetErrors(t *testing.T) {
+	rsaEnc, err := fakeop.GenerateEncryptionKey("rp-rsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecEnc, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherEC, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallJWK := (&fakeop.Key{ID: "small", Signer: small}).PrivateJWK()
+	delete(smallJWK, "use")
+	edit := func(set []byte, change func(m map[string]any)) []byte {
+		m := firstJWK(t, set)
+		change(m)
+		return mustJSON(t, m)
+	}
+	bump := func(s string) string {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)-1] ^= 2
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		wantErr error
+	}{
+		{name: "not json", data: []byte(`{`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "json array", data: []byte(`[]`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "empty set", data: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "keys not an array", data: []byte(`{"keys":{}}`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "oct", data: []byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "unknown kty", data: []byte(`{"kty":"XYZ"}`), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "rsa public only", data: mustJSON(t, rsaEnc.PublicJWK()), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "ec public only", data: mustJSON(t, ecEnc.PublicJWK()), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "one public key among private ones", data: mustJSON(t, map[string]any{"keys": []any{firstJWK(t, rsaEnc.PrivateJWKS()), ecEnc.PublicJWK()}}), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "signing key", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "sig" }), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "ed25519", data: setJSON(t, genKey(t, "OKP", "ed", "")), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "ec d of another key", data: edit(ecEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = firstJWK(t, otherEC.PrivateJWKS())["d"] }), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "rsa fails validate", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = bump(m["d"].(string)) }), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "rsa 1024 bits", data: mustJSON(t, smallJWK), wantErr: jwks.ErrInvalidPrivateKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := jwks.ParsePrivateSet(tt.data)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v\n%s", err, tt.wantErr, tt.data)
+			}
+			if set != nil {
+				t.Error("a set came back with the error")
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestLoadPrivateSet(t *testing.T) {
+	ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "rp-keys.json")
+	if err := os.WriteFile(good, ek.PrivateJWKS(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	public := filepath.Join(dir, "public.json")
+	if err := os.WriteFile(public, fakeop.JWKS(ek.PublicJWK()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		path    string
+		wantErr error
+	}{
+		{name: "private set", path: good},
+		{name: "public set", path: public, wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "missing file", path: filepath.Join(dir, "nope.json"), wantErr: os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := jwks.LoadPrivateSet(tt.path)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), tt.path) && !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("error %q does not name the file", err)
+				}
+				return
+			}
+			if set.Len() != 1 {
+				t.Errorf("%d keys, want 1", set.Len())
+			}
+		})
+	}
+}
+
+// FuzzParsePrivateSet checks that arbitrary input never panics and that
+// whatever is accepted holds private keys only.
+func FuzzParsePrivateSet(f *testing.F) {
+	if ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec"); err == nil {
+		f.Add(ek.PrivateJWKS())
+		f.Add(fakeop.JWKS(ek.PublicJWK()))
+	}
+	for _, s := range []string{``, `{}`, `[]`, `null`, `{"keys":[]}`, `{"keys":[null]}`, `{"kty":"oct","k":"AA"}`,
+		`{"kty":"OKP","crv":"X25519","x":"AA","d":"AA"}`, `{"kty":"EC","crv":"P-256","x":"","y":"","d":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := jwks.ParsePrivateSet(data)
+		if err != nil {
+			if !errors.Is(err, jwks.ErrInvalidPrivateKey) {
+				t.Fatalf("error outside ErrInvalidPrivateKey: %v", err)
+			}
+			return
+		}
+		if set.Len() == 0 {
+			t.Fatal("empty set accepted")
+		}
+		for i := range set.Len() {
+			k, _ := set.Key(i)
+			if private, err := jwk.IsPrivateKey(k); err != nil || !private {
+				t.Fatalf("key %d accepted but not private", i)
+			}
+		}
+	})
+}

@@ -19,7 +19,7 @@ import (
 func TestSendVariants(t *testing.T) {
 	op := newTestOP(t)
 	encFile := encKeyFile(t)
-	decKeys, err := loadJWKSet(encFile)
+	decKeys, err := jwks.LoadPrivateSet(encFile)
 	if err != nil {
 		t.Fatal(err)
 	}

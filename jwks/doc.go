@@ -11,6 +11,9 @@
 //     a token whose kid it does not know.
 //   - [Static] serves a fixed set given as a [jwk.Set], JSON or a file.
 //
+// [LoadPrivateSet] reads the RP's own private keys, the other direction:
+// what rp.WithDecryptionKeys takes to decrypt encrypted logout tokens.
+//
 // # Why not jwx's jwk.Cache
 //
 // jwx's jwk.Cache (built on httprc) refreshes on a schedule, but it has no

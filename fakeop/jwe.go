@@ -83,16 +83,7 @@ func (k *EncryptionKey) PrivateJWKS() []byte {
 	m := k.PublicJWK()
 	switch p := k.Private.(type) {
 	case *rsa.PrivateKey:
-		if p.D == nil || len(p.Primes) != 2 {
-			break // a public key wrapped to encrypt to: nothing private to show
-		}
-		p.Precompute()
-		m["d"] = b64(p.D.Bytes())
-		m["p"] = b64(p.Primes[0].Bytes())
-		m["q"] = b64(p.Primes[1].Bytes())
-		m["dp"] = b64(p.Precomputed.Dp.Bytes())
-		m["dq"] = b64(p.Precomputed.Dq.Bytes())
-		m["qi"] = b64(p.Precomputed.Qinv.Bytes())
+		addRSAPrivate(m, p)
 	case *ecdh.PrivateKey:
 		m["d"] = b64(p.Bytes())
 	}

@@ -68,6 +68,7 @@ func TestUsageErrors(t *testing.T) {
 		{name: "send bad claim", args: []string{"send", "--to", "http://127.0.0.1:1/x", "--issuer", "i", "--aud", "a", "--claim", "novalue"}, want: exitUsage},
 		{name: "receive without --issuer", args: []string{"receive", "--client-id", "a"}, want: exitUsage},
 		{name: "receive without --client-id", args: []string{"receive", "--issuer", "http://127.0.0.1:1"}, want: exitUsage},
+		{name: "receive --require-encryption without keys", args: []string{"receive", "--issuer", "http://127.0.0.1:1", "--client-id", "a", "--require-encryption"}, want: exitUsage},
 		{name: "receive bad path", args: []string{"receive", "--issuer", "http://127.0.0.1:1", "--client-id", "a", "--path", "/x/"}, want: exitUsage},
 		{name: "verify without token", args: []string{"verify", "--issuer", "http://127.0.0.1:1", "--client-id", "a"}, want: exitUsage},
 		{name: "verify two tokens", args: []string{"verify", "--issuer", "http://127.0.0.1:1", "--client-id", "a", "x", "y"}, want: exitUsage},
@@ -246,5 +247,63 @@ func TestReceive(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, r.Time); err != nil {
 			t.Errorf("time %q: %v", r.Time, err)
 		}
+	}
+}
+
+// With --require-encryption, receive rejects a plain signed token (reason
+// encryption) and accepts the same logout encrypted for its key.
+func TestReceiveRequireEncryption(t *testing.T) {
+	op := newTestOP(t)
+	encFile := encKeyFile(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &syncBuffer{url: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0",
+			"--decryption-keys", encFile, "--require-encryption"}, strings.NewReader(""), &stdout, stderr)
+	}()
+	var endpoint string
+	select {
+	case endpoint = <-stderr.url:
+	case code := <-done:
+		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
+	}
+	send := func(extra ...string) int {
+		args := append([]string{"send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice"}, extra...)
+		code, _, errOut := runCmd(t, "", args...)
+		if code == exitFailure || code == exitUsage {
+			t.Fatalf("send %v: exit %d:\n%s", extra, code, errOut)
+		}
+		return code
+	}
+	if code := send(); code != exitNegative {
+		t.Errorf("plain token: send exit %d, want 1 (rejected)", code)
+	}
+	if code := send("--encrypt-to", encFile); code != exitOK {
+		t.Errorf("encrypted token: send exit %d, want 0", code)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("receive exit %d after cancel, want 0:\n%s", code, stderr.String())
+	}
+	var recs []receiveRecord
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		var r receiveRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("got %d lines, want 2:\n%s", len(recs), stdout.String())
+	}
+	if r := recs[0]; r.Outcome != "rejected" || r.Reason != "encryption" {
+		t.Errorf("plain token: %+v, want rejected with reason encryption", r)
+	}
+	if r := recs[1]; r.Outcome != "accepted" || r.Subject != "alice" {
+		t.Errorf("encrypted token: %+v, want accepted", r)
 	}
 }

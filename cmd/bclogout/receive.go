@@ -17,6 +17,7 @@ type verifierFlags struct {
 	requireTyp     bool
 	requireExp     bool
 	decryptionKeys string
+	requireEncrypt bool
 }
 
 func (v *verifierFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (v *verifierFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&v.requireTyp, "require-typ", false, "require the header typ logout+jwt (by default absent, JWT and logout+jwt are accepted)")
 	fs.BoolVar(&v.requireExp, "require-exp", false, "require the exp claim (by default a missing exp is accepted, as some OPs omit it)")
 	fs.StringVar(&v.decryptionKeys, "decryption-keys", "", "`FILE` with the RP's private JWK set, to decrypt encrypted (JWE) logout tokens")
+	fs.BoolVar(&v.requireEncrypt, "require-encryption", false, "reject unencrypted (plain JWS) logout tokens, as a client that registered ID Token encryption should; needs --decryption-keys")
 }
 
 func receiveCommand() command {
@@ -62,6 +64,10 @@ bclogout receive --issuer http://127.0.0.1:9000 --client-id demo-rp
 # Against Keycloak, demanding exp and typ logout+jwt:
 bclogout receive --issuer https://kc.example.com/realms/demo \
     --client-id my-app --addr 0.0.0.0:8081 --require-exp --require-typ
+
+# A client that registered ID Token encryption: only encrypted tokens pass.
+bclogout receive --issuer https://op.example.com --client-id my-app \
+    --decryption-keys rp-enc.json --require-encryption
 
 # Keep only the rejections:
 bclogout receive --issuer ... --client-id ... | jq 'select(.outcome=="rejected")'`,

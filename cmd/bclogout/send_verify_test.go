@@ -150,6 +150,17 @@ func TestVerify(t *testing.T) {
 			checkReport(t, out, tt.wantFail)
 		})
 	}
+	t.Run("require encryption", func(t *testing.T) {
+		args := []string{"verify", "--issuer", op.issuer, "--client-id", "demo-rp", "--decryption-keys", encFile, "--require-encryption"}
+		code, out, errOut := runCmd(t, "", append(args, mint(t, "valid"))...)
+		if code != exitNegative {
+			t.Fatalf("plain token: exit %d, want 1\n%s%s", code, out, errOut)
+		}
+		checkReport(t, out, "decrypt")
+		if code, out, errOut := runCmd(t, "", append(args, mint(t, "valid-jwe"))...); code != exitOK {
+			t.Errorf("encrypted token: exit %d, want 0\n%s%s", code, out, errOut)
+		}
+	})
 	t.Run("every invalid variant fails a named step", func(t *testing.T) {
 		for _, v := range fakeop.Variants() {
 			if v.Valid {

@@ -20,6 +20,8 @@ func (v verifierFlags) check() error {
 		return errors.New("--client-id is required")
 	case v.maxAge < 0:
 		return errors.New("--max-age must not be negative")
+	case v.requireEncrypt && v.decryptionKeys == "":
+		return errors.New("--require-encryption needs --decryption-keys")
 	}
 	return nil
 }
@@ -55,6 +57,9 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 			return nil, nil, err
 		}
 		opts = append(opts, rp.WithDecryptionKeys(set))
+	}
+	if v.requireEncrypt {
+		opts = append(opts, rp.WithRequireEncryption())
 	}
 	if v.jwksURL == "" {
 		ver, err := rp.Discover(ctx, v.issuer, v.clientID,

@@ -16,7 +16,8 @@ an RP does (§2.6), and explains the result. It prints the token's header and
 claims, decoded WITHOUT verification (do not trust them when the token is
 invalid), then each check in validation order:
 
-  decrypt          JWE decrypted with --decryption-keys (skipped for a JWS)
+  decrypt          JWE decrypted with --decryption-keys (skipped for a JWS,
+                   which fails here with --require-encryption)
   signature/alg    signed by a key of the OP with an allowed alg
   typ/crit/headers typ allowed, no unknown crit, no jku/x5u/jwk/x5c key hints
   iss              exactly the configured issuer

@@ -30,7 +30,7 @@ type validationStep struct {
 // through it, so a change of order in rp shows up there.
 var validationSteps = []validationStep{
 	{"format", "compact JWS or JWE; header and claims are JSON objects", []error{rp.ErrMalformed}},
-	{"decrypt", "a JWE is decrypted with --decryption-keys", []error{rp.ErrEncryption}},
+	{"decrypt", "a JWE is decrypted with --decryption-keys (a JWE is required with --require-encryption)", []error{rp.ErrEncryption}},
 	{"iss", "exactly the configured issuer", []error{rp.ErrIssuer}},
 	{"typ/crit/headers", "typ allowed; no crit or b64; no jku, x5u, jwk or x5c", []error{rp.ErrForbiddenHeader, rp.ErrCritical, rp.ErrType}},
 	{"signature/alg", "an allowed alg, a key of the OP bound to it, a valid signature", []error{rp.ErrAlgorithm, rp.ErrUnknownKey, rp.ErrSignature, rp.ErrTemporary}},

@@ -2,6 +2,7 @@ package sessionadapter_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -55,4 +56,25 @@ func ExampleNewRevokingEnder() {
 	b, _ := rev.Revoked(ctx, fresh)
 	fmt.Println(a, b)
 	// Output: true false
+}
+
+// At login, one call turns the validated ID token (coreos/go-oidc's
+// *oidc.IDToken, or its claims as JSON) into what the store and the guard
+// need.
+func ExampleLoginFromIDToken() {
+	payload := []byte(`{"iss":"https://op.example","sub":"alice","sid":"op-sid-1","aud":"app","iat":1700000000,"exp":1700003600}`)
+	login, err := sessionadapter.LoginFromIDToken(sessionadapter.RawClaims(payload),
+		sessionadapter.RequireSessionID()) // the client is registered with backchannel_logout_session_required
+	if err != nil {
+		panic(err)
+	}
+	b := login.Binding("local-1", time.Time{})
+	fmt.Println(b.Issuer, b.Subject, b.SessionID, b.LocalID, b.LoginTime.UTC().Format(time.RFC3339))
+
+	_, err = sessionadapter.LoginFromIDToken(sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1700000000}`),
+		sessionadapter.RequireSessionID())
+	fmt.Println(errors.Is(err, sessionadapter.ErrNoSessionID))
+	// Output:
+	// https://op.example alice op-sid-1 local-1 2023-11-14T22:13:20Z
+	// true
 }

@@ -58,7 +58,7 @@ func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 
 func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
 	s, _ := c.store.Get(r, c.name) // a bad old cookie just gives a new session
-	gorillaadapter.Stash(s, gorillaadapter.Claims{
+	gorillaadapter.Stash(s, sessionadapter.Login{
 		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, IssuedAt: info.LoginTime,
 	})
 	return s.Save(r, w) // Stash gave the cookie session its local ID

@@ -29,7 +29,7 @@ func ExampleFilesystemDeleter() {
 	w := httptest.NewRecorder()
 	s, _ := store.New(r, "app")
 	_ = s.Save(r, w)
-	_ = gorillaadapter.Bind(ctx, index, s, gorillaadapter.Claims{
+	_ = gorillaadapter.Bind(ctx, index, s, sessionadapter.Login{
 		Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now(),
 	})
 

@@ -30,14 +30,6 @@ var (
 // before the ID (gorilla/sessions store.go).
 const fileStorePrefix = "session_"
 
-// Claims are the ID token claims that tie a local session to the OP's.
-type Claims struct {
-	Issuer    string    // iss
-	Subject   string    // sub
-	SessionID string    // sid; empty if the OP sends none
-	IssuedAt  time.Time // iat: the login time on the OP's clock
-}
-
 // FilesystemDeleter returns a Deleter that removes the file of a gorilla
 // FilesystemStore session kept in dir (the path given to
 // sessions.NewFilesystemStore; "" there means os.TempDir()). IDs that are
@@ -67,20 +59,18 @@ func FilesystemDeleter(dir string) (sessionadapter.Deleter, error) {
 }
 
 // Bind records, in store, the binding of a server-side session s that was
-// just created at login and saved (so it has its ID). The binding expires
-// with the session's MaxAge; a MaxAge <= 0 leaves the store's default.
-func Bind(ctx context.Context, store sessionadapter.Store, s *sessions.Session, c Claims) error {
+// just created at login and saved (so it has its ID), for the login l
+// (sessionadapter.LoginFromIDToken). The binding expires with the
+// session's MaxAge; a MaxAge <= 0 leaves the store's default.
+func Bind(ctx context.Context, store sessionadapter.Store, s *sessions.Session, l sessionadapter.Login) error {
 	if s == nil || s.ID == "" {
 		return ErrNoSessionID
 	}
-	b := sessionadapter.Binding{
-		Issuer: c.Issuer, Subject: c.Subject, SessionID: c.SessionID,
-		LocalID: s.ID, LoginTime: c.IssuedAt,
-	}
+	var expires time.Time
 	if s.Options != nil && s.Options.MaxAge > 0 {
-		b.Expires = time.Now().Add(time.Duration(s.Options.MaxAge) * time.Second)
+		expires = time.Now().Add(time.Duration(s.Options.MaxAge) * time.Second)
 	}
-	return store.Bind(ctx, b)
+	return store.Bind(ctx, l.Binding(s.ID, expires))
 }
 
 // Session value names for the stashed claims: plain strings and int64,
@@ -93,16 +83,17 @@ const (
 	keyLID = "bclogout.lid" // the local ID of a session without one of its own
 )
 
-// Stash records c in the values of a cookie session at login, for Lookup
-// to read back on every request. Save the session afterwards. A cookie
+// Stash records the login l (sessionadapter.LoginFromIDToken) in the
+// values of a cookie session at login, for Lookup to read back on every
+// request. Save the session afterwards. A cookie
 // session has no ID of its own (its data lives only in the browser), so
 // Stash gives it a random one: the binding then names the session in logs
 // and hooks like a server-side one.
-func Stash(s *sessions.Session, c Claims) {
-	s.Values[keyIss] = c.Issuer
-	s.Values[keySub] = c.Subject
-	s.Values[keySID] = c.SessionID
-	s.Values[keyIat] = c.IssuedAt.UnixMilli()
+func Stash(s *sessions.Session, l sessionadapter.Login) {
+	s.Values[keyIss] = l.Issuer
+	s.Values[keySub] = l.Subject
+	s.Values[keySID] = l.SessionID
+	s.Values[keyIat] = l.IssuedAt.UnixMilli()
 	if s.ID == "" {
 		s.Values[keyLID] = rand.Text()
 	}

@@ -53,10 +53,10 @@ func TestFilesystemStoreSessionEnded(t *testing.T) {
 	alice, aliceCookie := newFileSession(t, store)
 	bob, _ := newFileSession(t, store)
 	now := time.Unix(1_700_000_000, 0)
-	if err := gorillaadapter.Bind(ctx, idx, alice, gorillaadapter.Claims{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: now}); err != nil {
+	if err := gorillaadapter.Bind(ctx, idx, alice, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := gorillaadapter.Bind(ctx, idx, bob, gorillaadapter.Claims{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: now}); err != nil {
+	if err := gorillaadapter.Bind(ctx, idx, bob, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -152,14 +152,14 @@ func FuzzFilesystemDeleter(f *testing.F) {
 func TestBindNeedsSavedSession(t *testing.T) {
 	idx, _ := sessionadapter.NewMemory()
 	s := sessions.NewSession(sessions.NewCookieStore(key), "app")
-	err := gorillaadapter.Bind(context.Background(), idx, s, gorillaadapter.Claims{Issuer: iss, Subject: "u"})
+	err := gorillaadapter.Bind(context.Background(), idx, s, sessionadapter.Login{Issuer: iss, Subject: "u"})
 	if !errors.Is(err, gorillaadapter.ErrNoSessionID) {
 		t.Fatalf("Bind unsaved = %v, want ErrNoSessionID", err)
 	}
 }
 
 // cookieLogin logs in on a CookieStore with Stash and returns the cookie.
-func cookieLogin(t *testing.T, store sessions.Store, c gorillaadapter.Claims) *http.Cookie {
+func cookieLogin(t *testing.T, store sessions.Store, c sessionadapter.Login) *http.Cookie {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
@@ -196,13 +196,13 @@ func TestCookieStoreWithGuard(t *testing.T) {
 	}
 
 	t0 := time.Unix(1_700_000_000, 0)
-	older := cookieLogin(t, store, gorillaadapter.Claims{Issuer: iss, Subject: "alice", SessionID: "s0", IssuedAt: t0.Add(-time.Hour)})
-	current := cookieLogin(t, store, gorillaadapter.Claims{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: t0})
-	bob := cookieLogin(t, store, gorillaadapter.Claims{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: t0})
+	older := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s0", IssuedAt: t0.Add(-time.Hour)})
+	current := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: t0})
+	bob := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: t0})
 	if n, err := ender.EndSessions(ctx, sessionadapter.Logout{Issuer: iss, Subject: "alice", IssuedAt: t0.Add(time.Minute)}); err != nil || n != 1 {
 		t.Fatalf("EndSessions = %d, %v, want 1 revocation", n, err)
 	}
-	fresh := cookieLogin(t, store, gorillaadapter.Claims{Issuer: iss, Subject: "alice", SessionID: "s3", IssuedAt: t0.Add(2 * time.Minute)})
+	fresh := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s3", IssuedAt: t0.Add(2 * time.Minute)})
 
 	tests := []struct {
 		name   string
@@ -236,7 +236,7 @@ func TestBindingOf(t *testing.T) {
 		t.Fatal("an empty session has a binding")
 	}
 	iat := time.UnixMilli(1_700_000_000_123)
-	gorillaadapter.Stash(s, gorillaadapter.Claims{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
+	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
 	b, ok := gorillaadapter.BindingOf(s)
 	// A cookie session has no ID of its own: Stash gave it a random one,
 	// so the binding is as valid as a server-side session's.
@@ -253,7 +253,7 @@ func TestBindingOf(t *testing.T) {
 	// A session with a store ID keeps it.
 	s2 := sessions.NewSession(sessions.NewCookieStore(key), "app")
 	s2.ID = "server-side-id"
-	gorillaadapter.Stash(s2, gorillaadapter.Claims{Issuer: iss, Subject: "u", IssuedAt: iat})
+	gorillaadapter.Stash(s2, sessionadapter.Login{Issuer: iss, Subject: "u", IssuedAt: iat})
 	if b2, _ := gorillaadapter.BindingOf(s2); b2.LocalID != "server-side-id" {
 		t.Errorf("LocalID = %q, want the session's own ID", b2.LocalID)
 	}

@@ -1,0 +1,155 @@
+package sessionadapter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+)
+
+// Errors of LoginFromIDToken.
+var (
+	// ErrInvalidLogin means an ID token's claims cannot be decoded or lack
+	// what ties a session to the OP: iss, sub or iat (all REQUIRED by
+	// OpenID Connect Core 1.0 §2).
+	ErrInvalidLogin = errors.New("sessionadapter: invalid login claims")
+	// ErrNoSessionID means an ID token has no sid while the client requires
+	// one (RequireSessionID, for a client registered with
+	// backchannel_logout_session_required): the OP will send sid-only
+	// logout tokens that could never find this session.
+	ErrNoSessionID = errors.New("sessionadapter: id token has no sid")
+)
+
+// Login is what an app learns at login, from the ID token it just
+// validated, to tie its session to the OP's: the binding the guard checks
+// and a store indexes. Build it with LoginFromIDToken.
+type Login struct {
+	// Issuer is the ID token's iss claim.
+	Issuer string
+	// Subject is the ID token's sub claim.
+	Subject string
+	// SessionID is the ID token's sid claim (Back-Channel Logout §2.1);
+	// empty when the OP sends none, and then only sub-scoped logouts find
+	// the session.
+	SessionID string
+	// IssuedAt is the ID token's iat claim: the login time on the OP's
+	// clock, compared with a logout token's iat (also the OP's clock), so
+	// clock skew between OP and RP does not matter.
+	IssuedAt time.Time
+}
+
+// Binding returns the Binding of the local session localID for this login,
+// expiring at expires (zero: the store's default lifetime).
+func (l Login) Binding(localID string, expires time.Time) Binding {
+	return Binding{
+		Issuer: l.Issuer, Subject: l.Subject, SessionID: l.SessionID,
+		LocalID: localID, LoginTime: l.IssuedAt, Expires: expires,
+	}
+}
+
+// IDToken is a validated ID token as OIDC client libraries return it:
+// coreos/go-oidc's *oidc.IDToken has this method, and RawClaims adapts the
+// JSON payload of any other. The token must already be verified
+// (signature, iss, aud, exp, nonce): LoginFromIDToken only reads it.
+type IDToken interface {
+	// Claims decodes the token's JSON claims into v, as json.Unmarshal.
+	Claims(v any) error
+}
+
+// RawClaims is the JSON claims set (the decoded payload) of a verified ID
+// token, for libraries that give the claims rather than an IDToken.
+type RawClaims []byte
+
+// Claims decodes c into v with encoding/json.
+func (c RawClaims) Claims(v any) error { return json.Unmarshal(c, v) }
+
+var _ IDToken = RawClaims(nil)
+
+// LoginOption configures LoginFromIDToken.
+type LoginOption func(*loginConfig)
+
+type loginConfig struct{ requireSID bool }
+
+// RequireSessionID makes an ID token without sid an error (ErrNoSessionID).
+// Use it when the client is registered with
+// backchannel_logout_session_required: its logout tokens name sessions by
+// sid only, so a session bound without one would never be ended by them.
+func RequireSessionID() LoginOption { return func(c *loginConfig) { c.requireSID = true } }
+
+// loginClaims are the claims LoginFromIDToken reads; iat stays raw because
+// JSON allows it as a fraction, which some OPs send.
+type loginClaims struct {
+	Issuer    string          `json:"iss"`
+	Subject   string          `json:"sub"`
+	SessionID string          `json:"sid"`
+	IssuedAt  json.RawMessage `json:"iat"`
+}
+
+// LoginFromIDToken reads iss, sub, sid and iat from a verified ID token, in
+// one call and without this package depending on any OIDC library:
+//
+//	idt, err := verifier.Verify(ctx, rawIDToken) // coreos/go-oidc
+//	login, err := sessionadapter.LoginFromIDToken(idt)
+//
+// A missing or malformed iss, sub or iat is ErrInvalidLogin; with
+// RequireSessionID a missing sid is ErrNoSessionID. Both are wrapped with
+// the detail, for errors.Is.
+func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
+	var cfg loginConfig
+	for _, o := range opts {
+		if o == nil {
+			return Login{}, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+		}
+		o(&cfg)
+	}
+	if tok == nil {
+		return Login{}, fmt.Errorf("%w: nil id token", ErrInvalidLogin)
+	}
+	var c loginClaims
+	if err := tok.Claims(&c); err != nil {
+		return Login{}, fmt.Errorf("%w: %w", ErrInvalidLogin, err)
+	}
+	iat, err := parseNumericDate(c.IssuedAt)
+	switch {
+	case c.Issuer == "":
+		return Login{}, fmt.Errorf("%w: no iss", ErrInvalidLogin)
+	case c.Subject == "":
+		return Login{}, fmt.Errorf("%w: no sub", ErrInvalidLogin)
+	case err != nil:
+		return Login{}, fmt.Errorf("%w: iat: %w", ErrInvalidLogin, err)
+	case cfg.requireSID && c.SessionID == "":
+		return Login{}, fmt.Errorf("%w: iss %q sub %q", ErrNoSessionID, c.Issuer, c.Subject)
+	}
+	return Login{Issuer: c.Issuer, Subject: c.Subject, SessionID: c.SessionID, IssuedAt: iat}, nil
+}
+
+// parseNumericDate reads a JWT NumericDate (RFC 7519 §2): seconds since
+// the epoch, an integer or a fraction, positive.
+func parseNumericDate(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, errors.New("missing")
+	}
+	var n json.Number
+	// json.Number also takes a quoted number: a string is not a NumericDate.
+	if raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
+		return time.Time{}, errors.New("not a number")
+	}
+	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
+		if i <= 0 || i > maxUnixSeconds {
+			return time.Time{}, fmt.Errorf("%d out of range", i)
+		}
+		return time.Unix(i, 0), nil
+	}
+	f, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || math.IsNaN(f) || f <= 0 || f > maxUnixSeconds {
+		return time.Time{}, fmt.Errorf("%s out of range", n)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// maxUnixSeconds is the year 9999: later dates are junk, and a time.Time
+// that far out would not survive a round trip through UnixMilli.
+const maxUnixSeconds = 253402300799

@@ -73,8 +73,15 @@ func WithMetrics(m Metrics) HandlerOption {
 	return func(o *handlerOptions) { o.metrics = m }
 }
 
-// WithLogoutTimeout bounds the session store call; without it the request
-// context alone bounds it.
+// WithLogoutTimeout sets one deadline, d from the start of the store work,
+// for everything a request asks of the stores: reserving the jti in the
+// replay cache, ending the sessions, then committing or releasing the jti.
+// A client that retries internally (go-redis does) is cut off by it too, so
+// a store that is down costs the OP at most d. Ending the sessions stops a
+// fifth of d before the deadline, leaving that fifth to commit or release
+// the jti. Without this option the request's context bounds the
+// reservation and the session ending, and nothing bounds the commit or
+// release.
 func WithLogoutTimeout(d time.Duration) HandlerOption {
 	return func(o *handlerOptions) { o.logoutTimeout = d }
 }
@@ -154,7 +161,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, configuredIssuer(err), err, start)
 		return
 	}
-	if err := h.o.replay.Reserve(ctx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
+	// One deadline for every store call of this request: the reservation
+	// and the session ending share the request's context; commit and
+	// release must run even when the OP hung up, so only the deadline
+	// carries over to them.
+	var deadline time.Time
+	if h.o.logoutTimeout > 0 {
+		deadline = time.Now().Add(h.o.logoutTimeout)
+	}
+	storeCtx, cancel := withDeadline(ctx, deadline)
+	defer cancel()
+	finishCtx, cancelFinish := withDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancelFinish()
+	if err := h.o.replay.Reserve(storeCtx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
 		switch {
 		case errors.Is(err, replay.ErrReplayed):
 			err = fmt.Errorf("%w: jti %q: %w", ErrReplay, clip(ev.JTI), err)
@@ -168,9 +187,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, ev.Issuer, err, start)
 		return
 	}
-	n, err := h.endSessions(ctx, ev)
+	endDeadline := deadline
+	if !deadline.IsZero() {
+		endDeadline = deadline.Add(-h.o.logoutTimeout / 5)
+	}
+	n, err := h.endSessions(storeCtx, endDeadline, ev)
 	if err != nil {
-		if rerr := h.o.replay.Release(context.WithoutCancel(ctx), ev.Issuer, ev.JTI); rerr != nil {
+		if rerr := h.o.replay.Release(finishCtx, ev.Issuer, ev.JTI); rerr != nil {
 			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed", "issuer", ev.Issuer, "error", rerr)
 		}
 		if h.o.metrics != nil {
@@ -183,7 +206,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if err := h.o.replay.Commit(context.WithoutCancel(ctx), ev.Issuer, ev.JTI); err != nil {
+	if err := h.o.replay.Commit(finishCtx, ev.Issuer, ev.JTI); err != nil {
 		// The sessions are ended, so the logout succeeded; the reservation
 		// still guards the jti until it expires.
 		h.o.logger.ErrorContext(ctx, "bclogout: committing jti failed", "issuer", ev.Issuer, "error", err)
@@ -199,14 +222,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// endSessions calls the Ender, bounded by the logout timeout, and turns
-// its failure or panic into ErrTemporary so the OP retries.
-func (h *Handler) endSessions(ctx context.Context, ev *LogoutEvent) (n int, err error) {
-	if h.o.logoutTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.o.logoutTimeout)
-		defer cancel()
+// withDeadline is context.WithDeadline, or ctx itself for a zero deadline.
+func withDeadline(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
+	if deadline.IsZero() {
+		return ctx, func() {}
 	}
+	return context.WithDeadline(ctx, deadline)
+}
+
+// endSessions calls the Ender, bounded by deadline (none when zero), and
+// turns its failure or panic into ErrTemporary so the OP retries.
+func (h *Handler) endSessions(ctx context.Context, deadline time.Time, ev *LogoutEvent) (n int, err error) {
+	ctx, cancel := withDeadline(ctx, deadline)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			n, err = 0, fmt.Errorf("%w: session ender panicked: %v", ErrTemporary, p)

@@ -1,0 +1,66 @@
+package scsadapter_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
+)
+
+// An scs app: Stash at login, the guard inside LoadAndSave, and a logout
+// that revokes and deletes through the scs store.
+func Example() {
+	sm := scs.New()
+	sm.Store = memstore.NewWithCleanupInterval(0) // any scs store
+	del, _ := scsadapter.Deleter(sm.Store)
+	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+	rev, _ := sessionadapter.NewMemoryRevocations()
+	guard, _ := middleware.Guard(rev, scsadapter.Lookup(sm))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		// login, err := sessionadapter.LoginFromIDToken(idToken) after verifying it
+		login := sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now()}
+		b, err := scsadapter.Stash(r.Context(), sm, login)
+		if err == nil {
+			err = index.Bind(r.Context(), b)
+		}
+		if err != nil {
+			http.Error(w, "login failed", http.StatusInternalServerError)
+			return
+		}
+		sm.Put(r.Context(), "user", login.Subject)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if user := sm.GetString(r.Context(), "user"); user != "" {
+			fmt.Fprintln(w, "signed in as", user)
+			return
+		}
+		fmt.Fprintln(w, "signed out")
+	})
+	app := sm.LoadAndSave(guard(mux))
+
+	w := httptest.NewRecorder()
+	app.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/callback", nil))
+	cookie := w.Result().Cookies()[0]
+
+	// What the back-channel handler's Ender does with a validated token.
+	logout := sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: time.Now().Add(time.Second)}
+	_ = rev.Revoke(context.Background(), logout, sessionadapter.DefaultSessionLifetime)
+	n, _ := index.EndSessions(context.Background(), logout)
+
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
+	w = httptest.NewRecorder()
+	app.ServeHTTP(w, r)
+	fmt.Print(n, " ", w.Body.String())
+	// Output: 1 signed out
+}

@@ -1,0 +1,12 @@
+module github.com/bclogout/bclogout/sessionadapter/scsadapter
+
+go 1.25.0
+
+require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/v2 v2.9.0
+	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
+	github.com/gomodule/redigo v1.8.0
+)
+
+replace github.com/bclogout/bclogout => ../..

@@ -1,14 +1,21 @@
 # The two commands a user needs: `make demo` and `make test`.
 GO       ?= go
-PKGS     ?= ./...
+# Every package of every module in go.work (the root module and each
+# adapter, tool and example module): a pattern on the module path crosses
+# module boundaries where ./... does not.
+PKGS     ?= github.com/bclogout/bclogout/...
 FUZZTIME ?= 10s
+# go.mod asks for a newer Go than some machines carry; let go fetch it
+# (through the module proxy) rather than fail.
+GOTOOLCHAIN ?= auto
+export GOTOOLCHAIN
 
-.PHONY: all test vet race bench fuzz demo build cover
+.PHONY: all test vet race bench fuzz demo build cover consumer-check
 
 all: test
 
 build:
-	$(GO) build ./...
+	$(GO) build $(PKGS)
 
 vet:
 	$(GO) vet $(PKGS)
@@ -17,8 +24,13 @@ vet:
 
 # Real redis-server and a 3-node cluster come up around the tests when
 # redis-server is installed (scripts/with-redis.sh).
-test: vet
+test: vet consumer-check
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
+
+# A module that imports only rp and sessionadapter must not pull in the
+# adapters' dependencies (scripts/consumer-check.sh).
+consumer-check:
+	./scripts/consumer-check.sh
 
 # Against a real redis-server when installed, as the Redis benchmarks mean.
 bench:
@@ -26,7 +38,7 @@ bench:
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one).
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
+	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
 		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "fuzz $$pkg $$f"; \
 			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \

@@ -2,6 +2,8 @@ package middleware_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,20 +12,49 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/sessions"
-
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 const cookieName = "app"
 
-// cookieApp is an app whose sessions live in a gorilla CookieStore: login
-// stashes the ID token's claims in the cookie, the guard reads them back.
+// cookieApp is an app whose sessions live only in the browser's cookie
+// (as with gorilla's CookieStore; the real store is tested in
+// gorillaadapter): login stashes the ID token's claims in the cookie, the
+// guard reads them back.
 type cookieApp struct {
-	store *sessions.CookieStore
-	rev   *sessionadapter.MemoryRevocations
-	h     http.Handler
+	rev *sessionadapter.MemoryRevocations
+	h   http.Handler
+}
+
+// stashedClaims is what a cookie session holds; the cookie is unsigned
+// here, which a real store must never do.
+type stashedClaims struct {
+	Iss, Sub, Sid string
+	Iat           int64
+}
+
+func sessionCookie(c stashedClaims) *http.Cookie {
+	b, _ := json.Marshal(c)
+	return &http.Cookie{Name: cookieName, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/"}
+}
+
+func readSession(r *http.Request) (sessionadapter.Binding, bool) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return sessionadapter.Binding{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	var c stashedClaims
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return sessionadapter.Binding{}, false
+	}
+	return sessionadapter.Binding{Issuer: c.Iss, Subject: c.Sub, SessionID: c.Sid, LoginTime: time.Unix(c.Iat, 0)}, c.Iss != ""
+}
+
+// clearSession deletes the session cookie.
+func clearSession(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Path: "/", MaxAge: -1})
 }
 
 func newCookieApp(t *testing.T, opts ...middleware.GuardOption) *cookieApp {
@@ -32,7 +63,7 @@ func newCookieApp(t *testing.T, opts ...middleware.GuardOption) *cookieApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &cookieApp{store: sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef")), rev: rev}
+	a := &cookieApp{rev: rev}
 	guard, err := middleware.Guard(rev, a.lookup, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -41,29 +72,12 @@ func newCookieApp(t *testing.T, opts ...middleware.GuardOption) *cookieApp {
 	return a
 }
 
-func (a *cookieApp) lookup(r *http.Request) (sessionadapter.Binding, bool) {
-	s, err := a.store.Get(r, cookieName)
-	if err != nil || s.IsNew {
-		return sessionadapter.Binding{}, false
-	}
-	iss, _ := s.Values["iss"].(string)
-	sub, _ := s.Values["sub"].(string)
-	sid, _ := s.Values["sid"].(string)
-	iat, _ := s.Values["iat"].(int64)
-	return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LoginTime: time.Unix(iat, 0)}, iss != ""
-}
+func (a *cookieApp) lookup(r *http.Request) (sessionadapter.Binding, bool) { return readSession(r) }
 
 // login returns the cookie of a fresh session for these ID token claims.
 func (a *cookieApp) login(t *testing.T, sub, sid string, iat time.Time) *http.Cookie {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
-	w := httptest.NewRecorder()
-	s, _ := a.store.New(r, cookieName)
-	s.Values["iss"], s.Values["sub"], s.Values["sid"], s.Values["iat"] = "https://op.example", sub, sid, iat.Unix()
-	if err := s.Save(r, w); err != nil {
-		t.Fatal(err)
-	}
-	return w.Result().Cookies()[0]
+	return sessionCookie(stashedClaims{Iss: "https://op.example", Sub: sub, Sid: sid, Iat: iat.Unix()})
 }
 
 func (a *cookieApp) get(c *http.Cookie) *httptest.ResponseRecorder {
@@ -149,9 +163,7 @@ func TestGuardOnRevokedHook(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	var a *cookieApp
 	a = newCookieApp(t, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-		s, _ := a.store.Get(r, cookieName)
-		s.Options.MaxAge = -1
-		_ = s.Save(r, w)
+		clearSession(w)
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
 	}))
 	c := a.login(t, "alice", "s1", t0)
@@ -216,27 +228,14 @@ func TestGuardInvalid(t *testing.T) {
 	}
 }
 
-// The guard in front of an app whose sessions live in a gorilla
-// CookieStore; the back-channel logout handler records revocations in the
-// same Revocations through a sessionadapter.RevokingEnder.
+// The guard in front of an app whose sessions live in the browser's
+// cookie; the back-channel logout handler records revocations in the same
+// Revocations through a sessionadapter.RevokingEnder. gorillaadapter.Lookup
+// and scsadapter.Lookup are the lookups for those libraries' sessions.
 func ExampleGuard() {
-	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"))
 	rev, _ := sessionadapter.NewMemoryRevocations()
-	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
-		s, err := store.Get(r, "app")
-		if err != nil || s.IsNew {
-			return sessionadapter.Binding{}, false
-		}
-		iss, _ := s.Values["iss"].(string)
-		sub, _ := s.Values["sub"].(string)
-		sid, _ := s.Values["sid"].(string)
-		iat, _ := s.Values["iat"].(int64)
-		return sessionadapter.Binding{Issuer: iss, Subject: sub, SessionID: sid, LoginTime: time.Unix(iat, 0)}, true
-	}
-	guard, err := middleware.Guard(rev, lookup, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-		s, _ := store.Get(r, "app")
-		s.Options.MaxAge = -1 // clear the cookie
-		_ = s.Save(r, w)
+	guard, err := middleware.Guard(rev, readSession, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		clearSession(w)
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
 	}))
 	if err != nil {
@@ -244,14 +243,9 @@ func ExampleGuard() {
 	}
 	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "hello") }))
 
-	// Login: stash the ID token's claims in the cookie session.
+	// Login: stash the ID token's claims in the session.
 	login := time.Unix(1_700_000_000, 0)
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
-	w := httptest.NewRecorder()
-	s, _ := store.New(r, "app")
-	s.Values["iss"], s.Values["sub"], s.Values["sid"], s.Values["iat"] = "https://op.example", "alice", "sid-1", login.Unix()
-	_ = s.Save(r, w)
-	cookie := w.Result().Cookies()[0]
+	cookie := sessionCookie(stashedClaims{Iss: "https://op.example", Sub: "alice", Sid: "sid-1", Iat: login.Unix()})
 
 	visit := func() {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)

@@ -66,20 +66,33 @@ func pathByte(c byte) bool {
 // rejects, and one wrapping ErrInvalidMount for a nil mux or handler or when
 // the mux refuses the pattern because it conflicts with one already
 // registered (where ServeMux itself would panic).
-func Mount(mux *http.ServeMux, path string, h http.Handler) (err error) {
-	if mux == nil || h == nil {
-		return fmt.Errorf("%w: nil mux or handler", ErrInvalidMount)
+func Mount(mux *http.ServeMux, path string, h http.Handler) error {
+	if mux == nil {
+		return fmt.Errorf("%w: nil mux", ErrInvalidMount)
+	}
+	return MountWith(mux.Handle, path, h)
+}
+
+// MountWith mounts h on any router: add is the router's own way of
+// routing every request for path to h, whatever its method. MountWith
+// makes Mount's checks first (CheckPath, a nil add or handler) and turns a
+// panic in add, which is how most routers refuse a route that conflicts
+// with one already there, into an error wrapping ErrInvalidMount. The
+// chimw and echomw adapters are built on it; for another router:
+//
+//	err := middleware.MountWith(func(p string, h http.Handler) { router.Handle(p, h) }, path, h)
+func MountWith(add func(path string, h http.Handler), path string, h http.Handler) (err error) {
+	if add == nil || h == nil {
+		return fmt.Errorf("%w: nil router or handler", ErrInvalidMount)
 	}
 	if err := CheckPath(path); err != nil {
 		return err
 	}
-	// ServeMux reports a conflicting pattern only by panicking; a bad route
-	// table is a configuration error the caller should get as a value.
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrInvalidMount, p)
 		}
 	}()
-	mux.Handle(path, h)
+	add(path, h)
 	return nil
 }

@@ -116,3 +116,32 @@ func ExampleMount() {
 	fmt.Println(string(body))
 	// Output: the rp.Handler answers GET
 }
+
+func TestMountWith(t *testing.T) {
+	var routed string
+	tests := []struct {
+		name    string
+		add     func(string, http.Handler)
+		path    string
+		h       http.Handler
+		wantErr error
+	}{
+		{name: "routes", add: func(p string, _ http.Handler) { routed = p }, path: middleware.DefaultPath, h: mwtest.LogoutStub},
+		{name: "nil add", path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
+		{name: "nil handler", add: func(string, http.Handler) {}, path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
+		{name: "bad path", add: func(string, http.Handler) { t.Fatal("add called for a bad path") }, path: "/a/{b}", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "router refuses", add: func(string, http.Handler) { panic("conflicting route") }, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routed = ""
+			err := middleware.MountWith(tt.add, tt.path, tt.h)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("MountWith err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && routed != tt.path {
+				t.Fatalf("routed %q, want %q", routed, tt.path)
+			}
+		})
+	}
+}

@@ -18,19 +18,11 @@ import (
 // Errors wrap middleware.ErrInvalidPath for a path middleware.CheckPath
 // rejects and middleware.ErrInvalidMount for a nil router or handler or a
 // route chi refuses.
-func Mount(r chi.Router, path string, h http.Handler) (err error) {
-	if r == nil || h == nil {
-		return fmt.Errorf("%w: nil router or handler", middleware.ErrInvalidMount)
+func Mount(r chi.Router, path string, h http.Handler) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil router", middleware.ErrInvalidMount)
 	}
-	if err := middleware.CheckPath(path); err != nil {
-		return err
-	}
-	// chi reports a route it cannot add only by panicking.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", middleware.ErrInvalidMount, p)
-		}
-	}()
-	r.Handle(path, h)
-	return nil
+	// chi reports a route it cannot add only by panicking, which
+	// MountWith turns into an error.
+	return middleware.MountWith(r.Handle, path, h)
 }

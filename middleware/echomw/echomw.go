@@ -26,26 +26,20 @@ var (
 //
 // Errors wrap middleware.ErrInvalidPath for a path middleware.CheckPath
 // rejects and middleware.ErrInvalidMount for a nil router or handler.
-func Mount(r Router, path string, h http.Handler) (err error) {
-	if r == nil || h == nil {
-		return fmt.Errorf("%w: nil router or handler", middleware.ErrInvalidMount)
+func Mount(r Router, path string, h http.Handler) error {
+	if r == nil {
+		return fmt.Errorf("%w: nil router", middleware.ErrInvalidMount)
 	}
-	if err := middleware.CheckPath(path); err != nil {
-		return err
-	}
-	// A typed nil Router gets past the check above and panics in echo.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", middleware.ErrInvalidMount, p)
-		}
-	}()
-	eh := echo.WrapHandler(h)
-	r.Any(path, eh)
-	// Any covers only echo's own list of methods; for any other method on
-	// this path echo calls the path's not-found route in place of its own
-	// 405, which hands those to h as well.
-	r.RouteNotFound(path, eh)
-	return nil
+	// A typed nil Router gets past the check above and panics in echo;
+	// MountWith turns that into an error.
+	return middleware.MountWith(func(path string, h http.Handler) {
+		eh := echo.WrapHandler(h)
+		r.Any(path, eh)
+		// Any covers only echo's own list of methods; for any other method
+		// on this path echo calls the path's not-found route in place of
+		// its own 405, which hands those to h as well.
+		r.RouteNotFound(path, eh)
+	}, path, h)
 }
 
 // Guard adapts a net/http middleware, such as the session guard of package

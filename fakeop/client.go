@@ -1,6 +1,7 @@
 package fakeop
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -114,6 +115,7 @@ type session struct {
 	sub      string
 	authTime time.Time
 	clients  []string // client IDs that received an ID token for it, in order
+	seq      uint64   // creation order, for Sessions
 }
 
 func (s *session) join(clientID string) {
@@ -141,22 +143,28 @@ func (op *OP) NewSession(sub string, clientIDs ...string) (string, error) {
 }
 
 func (op *OP) newSessionLocked(sub string) *session {
-	s := &session{sid: randomID(), sub: sub, authTime: op.cfg.clock()}
+	op.sessionSeq++
+	s := &session{sid: randomID(), sub: sub, authTime: op.cfg.clock(), seq: op.sessionSeq}
 	op.sessions[s.sid] = s
 	return s
 }
 
 // Sessions returns the sids of the OP's open sessions of sub, or of every
-// user when sub is empty.
+// user when sub is empty, oldest first: in the order they were created (by
+// a login or NewSession), so a test's second sign-in is the last sid.
 func (op *OP) Sessions(sub string) []string {
 	op.mu.Lock()
 	defer op.mu.Unlock()
-	var out []string
-	for sid, s := range op.sessions {
+	var open []*session
+	for _, s := range op.sessions {
 		if sub == "" || s.sub == sub {
-			out = append(out, sid)
+			open = append(open, s)
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(open, func(a, b *session) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]string, 0, len(open))
+	for _, s := range open {
+		out = append(out, s.sid)
+	}
 	return out
 }

@@ -60,6 +60,8 @@ type Delivery struct {
 	Attempts int
 	Status   int   // final HTTP status; 0 when no answer came
 	Err      error // nil when the RP answered 2xx
+	// Duration is the wall time of the whole delivery: minting the token,
+	// every attempt and the backoff between them.
 	Duration time.Duration
 }
 
@@ -174,9 +176,11 @@ func (op *OP) fanOut(ctx context.Context, rep Report, targets []target) (Report,
 	return rep, nil
 }
 
-func (op *OP) deliver(ctx context.Context, tg target) Delivery {
+// deliver names its result so that the deferred Duration reaches the
+// caller: set on a returned copy, it was always 0.
+func (op *OP) deliver(ctx context.Context, tg target) (d Delivery) {
 	start := time.Now()
-	d := Delivery{ClientID: tg.client.ID, URI: tg.client.BackchannelLogoutURI, SID: tg.sid}
+	d = Delivery{ClientID: tg.client.ID, URI: tg.client.BackchannelLogoutURI, SID: tg.sid}
 	defer func() { d.Duration = time.Since(start) }()
 
 	token, err := op.SignLogoutToken(tg.client.ID, tg.sub, tg.sid)

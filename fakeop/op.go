@@ -48,6 +48,7 @@ type OP struct {
 	clients     map[string]*Client
 	clientOrder []string
 	sessions    map[string]*session // by sid
+	sessionSeq  uint64              // sessions created so far
 	browsers    map[string]string   // OP session cookie -> sid
 	codes       map[string]*grant
 	codeOrder   []issuedCode // codes in issue order, for sweepCodesLocked

@@ -1,0 +1,124 @@
+package fakeop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+)
+
+// ErrSignIn means SignIn could not complete the authorization-code flow
+// through the app: its login route did not lead to the OP, or the app's
+// callback did not answer with success.
+var ErrSignIn = errors.New("fakeop: sign-in through the app failed")
+
+// SignIn logs a browser in to an app as sub, the way a user would, and
+// returns that browser: an *http.Client whose cookie jar holds the app's
+// session cookie (and the OP's, for SignOut). It GETs loginURL, the app's
+// own login route, which must redirect to this OP's authorization
+// endpoint; submits the OP's login form as sub; and follows the redirect
+// back to the app's callback, where the app redeems the code and starts
+// its session. The final answer of the app (after its redirects) must be
+// a 2xx.
+//
+// A fresh browser is signed in each time: two calls for the same sub are
+// two OP sessions, as two devices would be.
+func (op *OP) SignIn(ctx context.Context, loginURL, sub string) (*http.Client, error) {
+	if sub == "" {
+		return nil, fmt.Errorf("%w: empty sub", ErrSignIn)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, err
+	}
+	browser := &http.Client{Jar: jar}
+
+	resp, err := get(ctx, browser, loginURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrSignIn, loginURL, err)
+	}
+	page := resp.Request.URL
+	drain(resp)
+	authorize := op.issuer + "/authorize"
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(page.String(), authorize+"?") {
+		return nil, fmt.Errorf("%w: %s led to %s (%s), not to the login page at %s", ErrSignIn, loginURL, page, resp.Status, authorize)
+	}
+
+	// The login form carries the authorization request's parameters in
+	// hidden fields (see the login page): post them back with the user.
+	form := page.Query()
+	form.Set("username", sub)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, authorize, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = browser.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: login form and callback: %w", ErrSignIn, err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%w: %s answered %s: %s", ErrSignIn, resp.Request.URL, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return browser, nil
+}
+
+// SignOut ends, at the OP, the session of a browser that SignIn returned
+// ("sign out everywhere"), with the back-channel fan-out of EndSession: when
+// it returns, every RP of the session has answered its logout token. The
+// error wraps ErrUnknownSession when the browser has no live OP session.
+func (op *OP) SignOut(ctx context.Context, browser *http.Client) (Report, error) {
+	sid, ok := op.browserSID(browser)
+	if !ok {
+		return Report{}, fmt.Errorf("%w: the browser has no OP session", ErrUnknownSession)
+	}
+	return op.EndSession(ctx, sid)
+}
+
+// BrowserSession returns the sid of a browser's OP session (one that
+// SignIn returned), or false when it has none.
+func (op *OP) BrowserSession(browser *http.Client) (sid string, ok bool) {
+	return op.browserSID(browser)
+}
+
+func (op *OP) browserSID(browser *http.Client) (string, bool) {
+	if browser == nil || browser.Jar == nil {
+		return "", false
+	}
+	u, err := url.Parse(op.issuer + "/")
+	if err != nil {
+		return "", false
+	}
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	for _, c := range browser.Jar.Cookies(u) {
+		if c.Name != cookieName {
+			continue
+		}
+		if sid, ok := op.browsers[c.Value]; ok {
+			if _, live := op.sessions[sid]; live {
+				return sid, true
+			}
+		}
+	}
+	return "", false
+}
+
+func get(ctx context.Context, c *http.Client, u string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}

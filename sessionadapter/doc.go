@@ -21,9 +21,28 @@
 // find the sessions through per-(iss,sid) and per-(iss,sub) indexes, never
 // by scanning all sessions.
 //
-// Cookie sessions, whose data lives only in the browser, cannot be deleted
-// server-side. For them [Revocations] records the logout (§2.7: "for at
-// least the session lifetime"), [RevokingEnder] turns that into an [Ender],
-// and the middleware package's Guard ends, at request time, any session
-// whose login time is not after a matching revocation.
+// # Keeping a session ended
+//
+// Deleting a session is not enough to keep it ended. A request that
+// loaded the session before the logout and saves it afterwards writes it
+// back (race (a)); a login callback whose ID token was issued before the
+// logout binds its session after it (race (b)). And cookie sessions,
+// whose data lives only in the browser, cannot be deleted at all. So every
+// logout is also recorded as a revocation (iss+sid or iss+sub, at the
+// token's iat), and the middleware package's Guard checks every request
+// against the revocations: a session whose login time is not after a
+// matching revocation is ended. [RevokingEnder] does both: it records the
+// revocation in a [Revocations], then, given [WithStore], ends the bound
+// server-side sessions; its Bind refuses a late login with [ErrRevoked].
+//
+// A revocation is kept only as long as it can matter: for cookie
+// sessions, the session lifetime; for a store that deletes session data
+// ([Windowed]), its in-flight window, after which the store deletes the
+// ended sessions once more, removing whatever a request or login still in
+// flight wrote back. The bound this relies on is that no request runs
+// longer than the window (set it above the app's request timeout).
+//
+// [MemoryRevocations] keeps revocations in process memory; the
+// redisadapter package feeds one per replica from Redis, so that the
+// guard's check never leaves the process.
 package sessionadapter

@@ -40,41 +40,29 @@ func ExampleNewMemory() {
 	// Output: 1 <nil> 1 bob's cart
 }
 
-// Cookie sessions cannot be deleted server-side: record revocations, and
-// let the middleware's Guard check each request against them.
+// Every app records each logout as a revocation, which the middleware's
+// Guard checks on every request, and lets the store delete what it can.
+// A login that raced its own logout is refused.
 func ExampleNewRevokingEnder() {
 	ctx := context.Background()
+	files := map[string]bool{"local-1": true}
+	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+		delete(files, id)
+		return nil
+	})))
+	defer store.Close()
 	rev, _ := sessionadapter.NewMemoryRevocations()
-	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithSessionLifetime(24*time.Hour))
+	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store)) // give it to rp.NewHandler
 
 	login := time.Unix(1_700_000_000, 0)
-	_, _ = ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", Subject: "alice", IssuedAt: login.Add(time.Minute)})
+	alice := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", LocalID: "local-1", LoginTime: login}
+	_ = ender.Bind(ctx, alice)
+	_, _ = ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: login.Add(time.Minute)})
 
-	old := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", LoginTime: login}
-	fresh := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", LoginTime: login.Add(time.Hour)}
-	a, _ := rev.Revoked(ctx, old)
-	b, _ := rev.Revoked(ctx, fresh)
-	fmt.Println(a, b)
-	// Output: true false
-}
-
-// At login, one call turns the validated ID token (coreos/go-oidc's
-// *oidc.IDToken, or its claims as JSON) into what the store and the guard
-// need.
-func ExampleLoginFromIDToken() {
-	payload := []byte(`{"iss":"https://op.example","sub":"alice","sid":"op-sid-1","aud":"app","iat":1700000000,"exp":1700003600}`)
-	login, err := sessionadapter.LoginFromIDToken(sessionadapter.RawClaims(payload),
-		sessionadapter.RequireSessionID()) // the client is registered with backchannel_logout_session_required
-	if err != nil {
-		panic(err)
-	}
-	b := login.Binding("local-1", time.Time{})
-	fmt.Println(b.Issuer, b.Subject, b.SessionID, b.LocalID, b.LoginTime.UTC().Format(time.RFC3339))
-
-	_, err = sessionadapter.LoginFromIDToken(sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1700000000}`),
-		sessionadapter.RequireSessionID())
-	fmt.Println(errors.Is(err, sessionadapter.ErrNoSessionID))
-	// Output:
-	// https://op.example alice op-sid-1 local-1 2023-11-14T22:13:20Z
-	// true
+	revoked, _ := rev.Revoked(ctx, alice) // what the guard asks on each request
+	late := alice
+	late.LocalID = "local-2" // a login callback still in flight, ID token from before the logout
+	err := ender.Bind(ctx, late)
+	fmt.Println(len(files), revoked, errors.Is(err, sessionadapter.ErrRevoked), ender.KeepFor())
+	// Output: 0 true true 5m0s
 }

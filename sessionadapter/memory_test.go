@@ -40,7 +40,7 @@ func (d *dataStore) alive(_ testing.TB, id string) bool {
 
 func memoryFactory(t *testing.T, endAll bool) storetest.Harness {
 	d := newDataStore()
-	opts := []sessionadapter.Option{sessionadapter.WithDeleter(d)}
+	opts := []sessionadapter.MemoryOption{sessionadapter.WithDeleter(d)}
 	if endAll {
 		opts = append(opts, sessionadapter.WithEndAllUserSessions())
 	}
@@ -56,14 +56,14 @@ func TestMemory(t *testing.T) { storetest.Run(t, memoryFactory) }
 func TestNewMemoryInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.Option
+		opts    []sessionadapter.MemoryOption
 		wantErr error
 	}{
 		{name: "defaults"},
-		{name: "nil logger", opts: []sessionadapter.Option{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil clock", opts: []sessionadapter.Option{sessionadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "zero lifetime", opts: []sessionadapter.Option{sessionadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", opts: []sessionadapter.Option{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil logger", opts: []sessionadapter.MemoryOption{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil clock", opts: []sessionadapter.MemoryOption{sessionadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "zero lifetime", opts: []sessionadapter.MemoryOption{sessionadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil option", opts: []sessionadapter.MemoryOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,12 +8,22 @@ import (
 )
 
 // DefaultSessionLifetime is how long a store keeps a binding whose Expires
-// is zero, and how long a RevokingEnder keeps a revocation by default. It
-// is gorilla/sessions' default MaxAge (30 days): forgetting a binding while
-// its session is still alive would let that session survive its logout, so
-// the default errs long. Set your real session lifetime with
-// WithSessionLifetime.
+// is zero, and how long a RevokingEnder keeps a revocation that nothing
+// else will enforce (cookie sessions, stores that do not delete session
+// data). It is gorilla/sessions' default MaxAge (30 days): forgetting a
+// binding or a revocation while its session is still alive would let that
+// session survive its logout, so the default errs long. Set your real
+// session lifetime with WithSessionLifetime.
 const DefaultSessionLifetime = 30 * 24 * time.Hour
+
+// DefaultInFlightWindow is how long, by default, a store that deletes
+// session data keeps a logout's revocation and when it deletes the ended
+// sessions a second time: it must cover the longest request of the app (a
+// request that loaded the session before the logout and saves it after, a
+// login callback whose ID token was issued before the logout). Five
+// minutes covers the request timeouts of common servers and proxies with
+// margin; set yours with WithInFlightWindow.
+const DefaultInFlightWindow = 5 * time.Minute
 
 // Errors reported by the stores in this package and its adapters.
 var (
@@ -24,11 +34,18 @@ var (
 	// both its subject and its session ID.
 	ErrInvalidBinding = errors.New("sessionadapter: invalid binding")
 	// ErrInvalidConfig means a constructor was given options that do not
-	// make a working store.
+	// make a working store, a nil option among them. It is the one
+	// constructor error of this package and of its adapters.
 	ErrInvalidConfig = errors.New("sessionadapter: invalid configuration")
 	// ErrDelete means the session data of some sessions could not be
 	// deleted; they stay bound, so that the OP's retry ends them.
 	ErrDelete = errors.New("sessionadapter: deleting session data failed")
+	// ErrRevoked means a Bind was refused because a logout recorded at or
+	// after the binding's login time ends it: the login raced its own
+	// logout (the ID token was issued before the OP ended the session).
+	// The app must not treat the user as signed in, and should end the
+	// session it just created.
+	ErrRevoked = errors.New("sessionadapter: session revoked by a logout")
 )
 
 // Validate reports whether l names sessions: an issuer and a sub or sid.
@@ -56,58 +73,193 @@ func (b Binding) Validate() error {
 	return nil
 }
 
-// Option configures a Memory store, MemoryRevocations or RevokingEnder.
-// Each constructor documents which options it reads.
-type Option func(*config)
+// Each constructor has its own option type, so that an option it does not
+// read is a compile error rather than silently ignored. The With…
+// functions return small types that implement the option interfaces of
+// every constructor they apply to.
 
-type config struct {
+// MemoryOption configures NewMemory.
+type MemoryOption interface{ applyMemory(*memoryConfig) }
+
+// RevocationsOption configures NewMemoryRevocations.
+type RevocationsOption interface{ applyRevocations(*revConfig) }
+
+// EnderOption configures NewRevokingEnder.
+type EnderOption interface{ applyEnder(*enderConfig) }
+
+type memoryConfig struct {
 	endAll   bool
 	logger   *slog.Logger
 	now      func() time.Time
 	lifetime time.Duration
 	deleter  Deleter
+	window   time.Duration
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{logger: slog.Default(), now: time.Now, lifetime: DefaultSessionLifetime}
+type revConfig struct {
+	now func() time.Time
+}
+
+type enderConfig struct {
+	endAll   bool
+	logger   *slog.Logger
+	lifetime time.Duration
+	store    Store
+	storeSet bool
+}
+
+// ClockOption sets the clock; see WithClock.
+type ClockOption struct{ now func() time.Time }
+
+// WithClock sets the clock used to date bindings, revocations and the
+// in-flight window; the default is time.Now. NewMemory and
+// NewMemoryRevocations take it.
+func WithClock(now func() time.Time) ClockOption { return ClockOption{now} }
+
+func (o ClockOption) applyMemory(c *memoryConfig)   { c.now = o.now }
+func (o ClockOption) applyRevocations(c *revConfig) { c.now = o.now }
+
+// LoggerOption sets the logger; see WithLogger.
+type LoggerOption struct{ l *slog.Logger }
+
+// WithLogger sets the logger; the default is slog.Default(). NewMemory and
+// NewRevokingEnder take it.
+func WithLogger(l *slog.Logger) LoggerOption { return LoggerOption{l} }
+
+func (o LoggerOption) applyMemory(c *memoryConfig) { c.logger = o.l }
+func (o LoggerOption) applyEnder(c *enderConfig)   { c.logger = o.l }
+
+// LifetimeOption sets the session lifetime; see WithSessionLifetime.
+type LifetimeOption struct{ d time.Duration }
+
+// WithSessionLifetime sets your sessions' lifetime; the default is
+// DefaultSessionLifetime. NewMemory keeps a binding with a zero Expires
+// that long. NewRevokingEnder keeps a revocation that long when no store
+// deletes the session data (cookie sessions, a store without a Deleter):
+// the revocation is then all that keeps the session ended. Set it to at
+// least your sessions' lifetime.
+func WithSessionLifetime(d time.Duration) LifetimeOption { return LifetimeOption{d} }
+
+func (o LifetimeOption) applyMemory(c *memoryConfig) { c.lifetime = o.d }
+func (o LifetimeOption) applyEnder(c *enderConfig)   { c.lifetime = o.d }
+
+// EndAllOption ends all of a user's sessions; see WithEndAllUserSessions.
+type EndAllOption struct{}
+
+// WithEndAllUserSessions makes a sid-scoped logout end every session of
+// the same user at that issuer, not only the sid's. The user is the
+// token's sub or, for a store, when the OP sent only a sid, the sub of the
+// sid's bindings (a revocation without a sub can only name the sid).
+// Keycloak's "log out all sessions" needs it: it sends one token, with one
+// sid, for all of a user's RP sessions. NewMemory and NewRevokingEnder
+// take it.
+func WithEndAllUserSessions() EndAllOption { return EndAllOption{} }
+
+func (EndAllOption) applyMemory(c *memoryConfig) { c.endAll = true }
+func (EndAllOption) applyEnder(c *enderConfig)   { c.endAll = true }
+
+type memoryOptionFunc func(*memoryConfig)
+
+func (f memoryOptionFunc) applyMemory(c *memoryConfig) { f(c) }
+
+// WithDeleter makes a Memory store delete each ended session's data
+// through d, e.g. a gorilla FilesystemStore's file, once at the logout and
+// once more when the in-flight window has passed (see
+// WithInFlightWindow). Without it the store only forgets its bindings, and
+// a RevokingEnder keeps the revocation for the whole session lifetime.
+func WithDeleter(d Deleter) MemoryOption {
+	return memoryOptionFunc(func(c *memoryConfig) { c.deleter = d })
+}
+
+// WithInFlightWindow sets how long after a logout a request that loaded
+// an ended session may still save it, or a login callback whose ID token
+// was issued before the logout may still bind it: at least the app's
+// request timeout (the longest a handler runs), plus the clock skew
+// between the OP and the RP. The default is DefaultInFlightWindow.
+//
+// A store with a Deleter deletes the ended sessions' data at the logout
+// and once more when the window ends, which removes what such a request
+// re-created; a RevokingEnder over the store keeps the revocation for the
+// window only, so the guard covers the sessions in between. A request
+// that saves an ended session later than the window breaks the bound and
+// could bring the session back.
+func WithInFlightWindow(d time.Duration) MemoryOption {
+	return memoryOptionFunc(func(c *memoryConfig) { c.window = d })
+}
+
+type storeOption struct{ s Store }
+
+func (o storeOption) applyEnder(c *enderConfig) { c.store = o.s; c.storeSet = true }
+
+// WithStore makes a RevokingEnder end the server-side sessions of s too:
+// at each logout it records the revocation, then calls s.EndSessions,
+// which deletes the session data where s can. Its Bind goes through s and
+// refuses, with ErrRevoked, a binding whose login is not after a kept
+// revocation. How long the revocation is kept depends on s; see
+// NewRevokingEnder.
+func WithStore(s Store) EnderOption {
+	return storeOption{s}
+}
+
+// errNilOption reports a nil option, the same error for every constructor.
+var errNilOption = fmt.Errorf("%w: nil option", ErrInvalidConfig)
+
+func checkCommon(logger *slog.Logger, now func() time.Time, lifetime time.Duration) error {
+	switch {
+	case logger == nil:
+		return fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+	case now == nil:
+		return fmt.Errorf("%w: nil clock", ErrInvalidConfig)
+	case lifetime <= 0:
+		return fmt.Errorf("%w: session lifetime %v is not positive", ErrInvalidConfig, lifetime)
+	}
+	return nil
+}
+
+func newMemoryConfig(opts []MemoryOption) (memoryConfig, error) {
+	c := memoryConfig{logger: slog.Default(), now: time.Now, lifetime: DefaultSessionLifetime, window: DefaultInFlightWindow}
 	for _, o := range opts {
 		if o == nil {
-			return c, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return c, errNilOption
 		}
-		o(&c)
+		o.applyMemory(&c)
 	}
-	switch {
-	case c.logger == nil:
-		return c, fmt.Errorf("%w: nil logger", ErrInvalidConfig)
-	case c.now == nil:
-		return c, fmt.Errorf("%w: nil clock", ErrInvalidConfig)
-	case c.lifetime <= 0:
-		return c, fmt.Errorf("%w: session lifetime %v is not positive", ErrInvalidConfig, c.lifetime)
+	if err := checkCommon(c.logger, c.now, c.lifetime); err != nil {
+		return c, err
+	}
+	if c.window <= 0 {
+		return c, fmt.Errorf("%w: in-flight window %v is not positive", ErrInvalidConfig, c.window)
 	}
 	return c, nil
 }
 
-// WithEndAllUserSessions makes a sid-scoped logout end every session of
-// the same user at that issuer, not only the sid's. The user is the
-// token's sub or, when the OP sent only a sid, the sub of the sid's
-// bindings. Keycloak's "log out all sessions" needs it: it sends one token,
-// with one sid, for all of a user's RP sessions.
-func WithEndAllUserSessions() Option { return func(c *config) { c.endAll = true } }
+func newRevConfig(opts []RevocationsOption) (revConfig, error) {
+	c := revConfig{now: time.Now}
+	for _, o := range opts {
+		if o == nil {
+			return c, errNilOption
+		}
+		o.applyRevocations(&c)
+	}
+	if c.now == nil {
+		return c, fmt.Errorf("%w: nil clock", ErrInvalidConfig)
+	}
+	return c, nil
+}
 
-// WithLogger sets the logger; the default is slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
-
-// WithClock sets the clock used to expire bindings and revocations; the
-// default is time.Now.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
-
-// WithSessionLifetime sets how long a binding with a zero Expires is kept
-// (and, for a RevokingEnder, how long a revocation is kept). The default is
-// DefaultSessionLifetime. Set it to at least your sessions' lifetime.
-func WithSessionLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
-
-// WithDeleter makes a Memory store delete each ended session's data
-// through d, e.g. a gorilla FilesystemStore's file. Without it the store
-// only forgets its bindings, which suits apps that check the store on
-// every request.
-func WithDeleter(d Deleter) Option { return func(c *config) { c.deleter = d } }
+func newEnderConfig(opts []EnderOption) (enderConfig, error) {
+	c := enderConfig{logger: slog.Default(), lifetime: DefaultSessionLifetime}
+	for _, o := range opts {
+		if o == nil {
+			return c, errNilOption
+		}
+		o.applyEnder(&c)
+	}
+	if err := checkCommon(c.logger, time.Now, c.lifetime); err != nil {
+		return c, err
+	}
+	if c.storeSet && c.store == nil {
+		return c, fmt.Errorf("%w: nil Store", ErrInvalidConfig)
+	}
+	return c, nil
+}

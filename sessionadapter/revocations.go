@@ -1,35 +1,48 @@
 package sessionadapter
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
+	"hash/maphash"
+	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Revocations remembers logouts for sessions that cannot be deleted
-// server-side (cookie sessions, whose data lives only in the browser), so
-// that a request-time guard can end them (§2.7). A revocation is checked
-// against a session's login time, both on the OP's clock, which makes the
-// order of arrival irrelevant: a logout recorded before the login it ends
-// is stored, or long after, still catches it, and a fresh login after the
-// logout stays valid.
+// Revocations remembers logouts so that a request-time guard can end the
+// sessions they name (§2.7), whatever the session store: cookie sessions,
+// whose data cannot be deleted server-side, and server-side sessions,
+// whose deleted data a request still in flight can write back. A
+// revocation is checked against a session's login time, both on the OP's
+// clock, which makes the order of arrival irrelevant: a logout recorded
+// before the login it ends is stored, or long after, still catches it, and
+// a fresh login after the logout stays valid.
 //
 // Implementations are safe for concurrent use.
 type Revocations interface {
 	// Revoke records that the sessions l names ended at l.IssuedAt (now,
-	// if zero), and keeps that for keepFor, which must cover the session
-	// lifetime. A logout with a sid revokes that OP session only (for its
-	// sub, when the token has one); a logout with only a sub revokes all
-	// of the user's sessions at the issuer. Revoking again keeps the
-	// latest time and the longest keep.
+	// if zero), and keeps that for keepFor. A logout with a sid revokes
+	// that OP session only (for its sub, when the token has one); a
+	// logout with only a sub revokes all of the user's sessions at the
+	// issuer. Revoking again keeps the latest time and the longest keep.
 	Revoke(ctx context.Context, l Logout, keepFor time.Duration) error
 	// Revoked reports whether a kept revocation ends b: one for
 	// (b.Issuer, b.SessionID) whose sub matches b.Subject when both are
 	// known, or one for (b.Issuer, b.Subject), recorded at or after
-	// b.LoginTime (the login was not after the logout).
+	// b.LoginTime (the login was not after the logout). An error means
+	// the answer is unknown; a guard then fails closed.
 	Revoked(ctx context.Context, b Binding) (bool, error)
+}
+
+// Watchable is implemented by Revocations that can tell when they learn a
+// revocation, wherever it was recorded; middleware.Notifier uses it to
+// tell open pages at once.
+type Watchable interface {
+	// Changed returns a channel that is closed when the next revocation
+	// that can end a session is learnt. Take the channel before checking
+	// Revoked, so that no revocation falls between the two.
+	Changed() <-chan struct{}
 }
 
 // validateRevoke checks the arguments of Revocations.Revoke.
@@ -43,44 +56,96 @@ func validateRevoke(l Logout, keepFor time.Duration) error {
 	return nil
 }
 
-type revKind uint8
+// revShards spreads the set over independently locked maps, so that
+// parallel guards and a writer rarely meet on one lock.
+const revShards = 64
 
+// Kinds of revocation key, mixed into the key's fingerprint.
 const (
-	revSID    revKind = iota + 1 // (iss, sid) for one sub, "" when the token had none
-	revSIDAny                    // (iss, sid) whatever the sub: for bindings without a sub
-	revSub                       // (iss, sub)
+	kindSID uint64 = 0x5bd1e995_8f1bbcdc // (iss, sid)
+	kindSub uint64 = 0x2545f491_4f6cdd1d // (iss, sub)
 )
 
-type revKey struct {
-	kind         revKind
-	iss, id, sub string
+// revEntry is one revocation: 24 bytes. at and until are Unix
+// milliseconds; sub is the fingerprint of the sub a sid logout named, or 0
+// when it named none or several (the sid is then revoked whatever the
+// sub).
+type revEntry struct {
+	at, until int64
+	sub       uint64
 }
 
-type revEntry struct{ at, until time.Time }
+type revExpiry struct {
+	until int64
+	key   uint64
+}
+
+type revShard struct {
+	mu  sync.RWMutex
+	m   map[uint64]revEntry
+	exp []revExpiry // min-heap on until; stale entries are skipped
+	_   [64]byte    // keeps shards on separate cache lines
+}
 
 // MemoryRevocations keeps revocations in process memory until they
 // expire, so its size is bounded by the logouts of one keep period. It
-// serves one process; share revocations between replicas with the
-// redisadapter package.
+// serves one process; redisadapter.Revocations feeds one per replica from
+// Redis.
+//
+// Revocations are stored by 64-bit fingerprints of (kind, issuer, sid or
+// sub), hashed with a per-process random seed: about 50 bytes per
+// revocation whatever the lengths of the strings, and a check that hashes
+// three strings and reads two maps, without allocating. Two distinct keys
+// sharing a fingerprint (odds about n/2⁶⁴ per check with n revocations)
+// can only sign a user out, never keep a revoked session alive, and the
+// secret seed keeps anyone from aiming at one.
 type MemoryRevocations struct {
-	now func() time.Time
-
-	mu       sync.Mutex
-	entries  map[revKey]revEntry
-	expiries revHeap
+	seed    maphash.Seed
+	now     func() time.Time
+	shards  [revShards]revShard
+	changed atomic.Pointer[chan struct{}]
+	cursor  atomic.Uint32 // the shard the next write also sweeps
 }
 
-var _ Revocations = (*MemoryRevocations)(nil)
+var (
+	_ Revocations = (*MemoryRevocations)(nil)
+	_ Watchable   = (*MemoryRevocations)(nil)
+)
 
-// NewMemoryRevocations returns an empty MemoryRevocations. It reads
-// WithClock.
-func NewMemoryRevocations(opts ...Option) (*MemoryRevocations, error) {
-	cfg, err := newConfig(opts)
+// NewMemoryRevocations returns an empty MemoryRevocations.
+func NewMemoryRevocations(opts ...RevocationsOption) (*MemoryRevocations, error) {
+	cfg, err := newRevConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &MemoryRevocations{now: cfg.now, entries: make(map[revKey]revEntry)}, nil
+	m := &MemoryRevocations{seed: maphash.MakeSeed(), now: cfg.now}
+	for i := range m.shards {
+		m.shards[i].m = make(map[uint64]revEntry)
+	}
+	ch := make(chan struct{})
+	m.changed.Store(&ch)
+	return m, nil
 }
+
+// mix combines the hashes of an issuer and an ID into a key fingerprint.
+func mix(iss, id, kind uint64) uint64 {
+	x := iss ^ bits.RotateLeft64(id*0x9e3779b97f4a7c15, 29) ^ kind
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (m *MemoryRevocations) hash(s string) uint64 {
+	h := maphash.String(m.seed, s)
+	if h == 0 {
+		h = 1 // 0 means "any sub"
+	}
+	return h
+}
+
+func (m *MemoryRevocations) shard(key uint64) *revShard { return &m.shards[key>>(64-6)] }
 
 // Revoke implements Revocations.
 func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.Duration) error {
@@ -95,142 +160,170 @@ func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.D
 	if at.IsZero() {
 		at = now
 	}
-	e := revEntry{at: at, until: now.Add(keepFor)}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sweepLocked(now)
+	hi := m.hash(l.Issuer)
+	var key, sub uint64
 	if l.SessionID != "" {
-		m.putLocked(revKey{revSID, l.Issuer, l.SessionID, l.Subject}, e)
-		m.putLocked(revKey{revSIDAny, l.Issuer, l.SessionID, ""}, e)
-		return nil
+		key = mix(hi, m.hash(l.SessionID), kindSID)
+		if l.Subject != "" {
+			sub = m.hash(l.Subject)
+		}
+	} else {
+		key = mix(hi, m.hash(l.Subject), kindSub)
 	}
-	m.putLocked(revKey{revSub, l.Issuer, l.Subject, ""}, e)
+	if m.put(key, revEntry{at: at.UnixMilli(), until: now.Add(keepFor).UnixMilli(), sub: sub}, now.UnixMilli()) {
+		m.notify()
+	}
+	// Each write also sweeps one other shard in turn, so expired entries
+	// go everywhere at the pace revocations come in.
+	s := &m.shards[m.cursor.Add(1)%revShards]
+	s.mu.Lock()
+	s.sweepLocked(now.UnixMilli())
+	s.mu.Unlock()
 	return nil
 }
 
-// Revoked implements Revocations.
+// put merges e into the set and reports whether it can end a session it
+// did not end before.
+func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
+	s := m.shard(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(now)
+	old, ok := s.m[key]
+	changed := true
+	if ok && old.until > now {
+		changed = e.at > old.at || (old.sub != 0 && e.sub != old.sub)
+		e.at = max(e.at, old.at)
+		if old.sub != e.sub {
+			e.sub = 0 // two subs named one sid: revoke it for any
+		}
+		if old.until >= e.until {
+			s.m[key] = revEntry{at: e.at, until: old.until, sub: e.sub}
+			return changed
+		}
+	}
+	s.m[key] = e
+	s.pushLocked(revExpiry{until: e.until, key: key})
+	return changed
+}
+
+func (m *MemoryRevocations) notify() {
+	ch := make(chan struct{})
+	close(*m.changed.Swap(&ch))
+}
+
+// Changed implements Watchable.
+func (m *MemoryRevocations) Changed() <-chan struct{} { return *m.changed.Load() }
+
+// Revoked implements Revocations. It takes no lock for writing and does
+// not allocate: it is the guard's check on every request.
 func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	now := m.now()
-	var keys []revKey
-	if b.SessionID != "" {
-		if b.Subject == "" {
-			keys = append(keys, revKey{revSIDAny, b.Issuer, b.SessionID, ""})
-		} else {
-			keys = append(keys, revKey{revSID, b.Issuer, b.SessionID, ""}, revKey{revSID, b.Issuer, b.SessionID, b.Subject})
-		}
-	}
+	now, login := m.now().UnixMilli(), b.LoginTime.UnixMilli()
+	hi := m.hash(b.Issuer)
+	var sub uint64
 	if b.Subject != "" {
-		keys = append(keys, revKey{revSub, b.Issuer, b.Subject, ""})
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sweepLocked(now)
-	for _, k := range keys {
-		if e, ok := m.entries[k]; ok && e.until.After(now) && !e.at.Before(b.LoginTime) {
+		sub = m.hash(b.Subject)
+		if m.hit(mix(hi, sub, kindSub), now, login, 0) {
 			return true, nil
 		}
+	}
+	if b.SessionID != "" && m.hit(mix(hi, m.hash(b.SessionID), kindSID), now, login, sub) {
+		return true, nil
 	}
 	return false, nil
 }
 
-func (m *MemoryRevocations) putLocked(k revKey, e revEntry) {
-	if old, ok := m.entries[k]; ok {
-		if old.at.After(e.at) {
-			e.at = old.at
-		}
-		if old.until.After(e.until) {
-			e.until = old.until
-		}
-	}
-	m.entries[k] = e
-	heap.Push(&m.expiries, revExpiry{until: e.until, key: k})
-}
-
-// sweepLocked pops at most sweepPerOp expired entries; an entry whose
-// keep was extended since is left alone.
-func (m *MemoryRevocations) sweepLocked(now time.Time) {
-	for n := 0; n < sweepPerOp && m.expiries.Len() > 0; n++ {
-		x := m.expiries[0]
-		if x.until.After(now) {
-			return
-		}
-		heap.Pop(&m.expiries)
-		if e, ok := m.entries[x.key]; ok && !e.until.After(now) {
-			delete(m.entries, x.key)
-		}
-	}
-}
-
-type revExpiry struct {
-	until time.Time
-	key   revKey
-}
-
-type revHeap []revExpiry
-
-func (h revHeap) Len() int           { return len(h) }
-func (h revHeap) Less(i, j int) bool { return h[i].until.Before(h[j].until) }
-func (h revHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *revHeap) Push(x any)        { *h = append(*h, x.(revExpiry)) }
-func (h *revHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
-}
-
-// RevokingEnder is the Ender for cookie sessions: it records each logout
-// in a Revocations, for the guard to enforce at request time.
-type RevokingEnder struct {
-	rev     Revocations
-	keepFor time.Duration
-	endAll  bool
-}
-
-var _ Ender = (*RevokingEnder)(nil)
-
-// NewRevokingEnder returns an Ender over rev. It reads
-// WithSessionLifetime (how long revocations are kept: at least the
-// sessions' lifetime) and WithEndAllUserSessions (a sid-scoped logout with
-// a sub also revokes all of that sub's sessions; without a sub only the
-// sid can be revoked, since cookie sessions leave no server-side record of
-// which user a sid belongs to).
-func NewRevokingEnder(rev Revocations, opts ...Option) (*RevokingEnder, error) {
-	if rev == nil {
-		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidConfig)
-	}
-	cfg, err := newConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	return &RevokingEnder{rev: rev, keepFor: cfg.lifetime, endAll: cfg.endAll}, nil
-}
-
-// EndSessions records the revocation and reports 1: the count is of
-// revocations recorded, not of sessions, since the sessions live in
-// browsers and end at their next request. An error means nothing may be
-// recorded and the OP should retry.
-func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
-	if err := e.rev.Revoke(ctx, l, e.keepFor); err != nil {
-		return 0, err
-	}
-	if e.endAll && l.SessionID != "" && l.Subject != "" {
-		all := l
-		all.SessionID = ""
-		if err := e.rev.Revoke(ctx, all, e.keepFor); err != nil {
-			return 0, err
-		}
-	}
-	return 1, nil
+func (m *MemoryRevocations) hit(key uint64, now, login int64, sub uint64) bool {
+	s := m.shard(key)
+	s.mu.RLock()
+	e, ok := s.m[key]
+	s.mu.RUnlock()
+	return ok && e.until > now && e.at >= login && (e.sub == 0 || sub == 0 || e.sub == sub)
 }
 
 // Len reports how many revocation entries are kept, expired ones not yet
 // forgotten included; for tests and metrics.
 func (m *MemoryRevocations) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.entries)
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// Sweep forgets every expired revocation and reports how many. Writes
+// forget a few as they go; call Sweep from a background loop to bound the
+// memory of a set that stops receiving revocations.
+func (m *MemoryRevocations) Sweep() int {
+	now := m.now().UnixMilli()
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += s.sweepN(now, -1)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// sweepLocked forgets at most sweepPerOp expired entries, so no write
+// pays for a backlog; each write adds at most one heap entry, so cleanup
+// outpaces growth.
+func (s *revShard) sweepLocked(now int64) { s.sweepN(now, sweepPerOp) }
+
+func (s *revShard) sweepN(now int64, limit int) int {
+	n := 0
+	for ; limit != 0 && len(s.exp) > 0 && s.exp[0].until <= now; limit-- {
+		x := s.popLocked()
+		if e, ok := s.m[x.key]; ok && e.until <= now {
+			delete(s.m, x.key)
+			n++
+		}
+	}
+	if len(s.exp) == 0 && cap(s.exp) > 1024 {
+		s.exp = nil // give a drained burst's memory back
+	}
+	return n
+}
+
+func (s *revShard) pushLocked(x revExpiry) {
+	s.exp = append(s.exp, x)
+	for i := len(s.exp) - 1; i > 0; {
+		p := (i - 1) / 2
+		if s.exp[p].until <= s.exp[i].until {
+			break
+		}
+		s.exp[p], s.exp[i] = s.exp[i], s.exp[p]
+		i = p
+	}
+}
+
+func (s *revShard) popLocked() revExpiry {
+	h := s.exp
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, small := 2*i+1, 2*i+2, i
+		if l < len(h) && h[l].until < h[small].until {
+			small = l
+		}
+		if r < len(h) && h[r].until < h[small].until {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		h[i], h[small] = h[small], h[i]
+		i = small
+	}
+	s.exp = h
+	return top
 }

@@ -53,7 +53,7 @@ func TestRevokingEnder(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.Option
+		opts    []sessionadapter.EnderOption
 		logout  sessionadapter.Logout
 		other   sessionadapter.Binding // another session of the same user
 		want    bool                   // other is revoked
@@ -61,7 +61,7 @@ func TestRevokingEnder(t *testing.T) {
 	}{
 		{name: "sid only revokes the sid", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
 			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}},
-		{name: "end all revokes the sub", opts: []sessionadapter.Option{sessionadapter.WithEndAllUserSessions()},
+		{name: "end all revokes the sub", opts: []sessionadapter.EnderOption{sessionadapter.WithEndAllUserSessions()},
 			logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
 			other:  sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
 		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalidLogout},

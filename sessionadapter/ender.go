@@ -1,0 +1,144 @@
+package sessionadapter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Windowed is implemented by a Store that deletes the data of the
+// sessions it ends, at the logout and once more when its in-flight window
+// has passed (see WithInFlightWindow). A RevokingEnder over such a store
+// keeps each revocation for InFlightWindow only: after the second
+// deletion nothing is left for the guard to stop. A Store that does not
+// implement it (or reports 0) is treated like cookie sessions: its
+// revocations are kept for the whole session lifetime.
+type Windowed interface {
+	// InFlightWindow is how long after ending a session the store deletes
+	// its data again; 0 means the store deletes no session data.
+	InFlightWindow() time.Duration
+}
+
+// RevokingEnder is the Ender of every app, whatever its session store: at
+// each logout it records a revocation, which the middleware package's
+// Guard enforces on every request, and, given WithStore, ends the bound
+// server-side sessions (deleting their data where the store can).
+//
+// Deletion alone cannot keep a user signed out: a request that loaded the
+// session before the logout and saves it afterwards writes it back, and a
+// login callback whose ID token was issued before the logout binds its
+// session after it. The revocation catches both: the guard ends the
+// written-back session at its next request, and Bind refuses the late
+// login with ErrRevoked.
+//
+// Safe for concurrent use. EndSessions is idempotent, so the OP's retry,
+// or the app's, may call it again with the same Logout.
+type RevokingEnder struct {
+	rev      Revocations
+	store    Store
+	keepFor  time.Duration
+	endAll   bool
+	logger   *slog.Logger
+	windowed bool
+}
+
+var (
+	_ Ender = (*RevokingEnder)(nil)
+	_ Store = (*RevokingEnder)(nil)
+)
+
+// NewRevokingEnder returns an Ender that records each logout in rev.
+//
+// How long a revocation is kept: with a store (WithStore) that implements
+// Windowed, for its in-flight window, since the store deletes the ended
+// sessions' data a second time when the window ends; otherwise (cookie
+// sessions, a store without a Deleter) for the session lifetime
+// (WithSessionLifetime), since nothing else keeps the session ended.
+//
+// WithEndAllUserSessions makes a sid-scoped logout with a sub revoke all
+// of that sub's sessions too; a logout with only a sid can only revoke the
+// sid (the store, given the same option, still ends all the sessions of
+// the sid's user that it knows).
+func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, error) {
+	if rev == nil {
+		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidConfig)
+	}
+	cfg, err := newEnderConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	e := &RevokingEnder{rev: rev, store: cfg.store, keepFor: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}
+	if w, ok := cfg.store.(Windowed); ok {
+		if d := w.InFlightWindow(); d > 0 {
+			e.keepFor, e.windowed = d, true
+		}
+	}
+	return e, nil
+}
+
+// KeepFor reports how long each revocation is kept (see NewRevokingEnder).
+func (e *RevokingEnder) KeepFor() time.Duration { return e.keepFor }
+
+// EndSessions records the revocation, then ends the store's sessions. It
+// reports the store's count of ended sessions or, without a store, 1 (the
+// revocation: the sessions live in browsers and end at their next
+// request). An error means the logout may be incomplete and the OP (or the
+// app) should retry; the revocation is recorded before anything is
+// deleted, so a session is never left deleted but unrevoked.
+func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
+	if err := e.rev.Revoke(ctx, l, e.keepFor); err != nil {
+		return 0, err
+	}
+	if e.endAll && l.SessionID != "" && l.Subject != "" {
+		all := l
+		all.SessionID = ""
+		if err := e.rev.Revoke(ctx, all, e.keepFor); err != nil {
+			return 0, err
+		}
+	}
+	if e.store == nil {
+		return 1, nil
+	}
+	return e.store.EndSessions(ctx, l)
+}
+
+// Bind records b in the store (if any), then refuses it with an error
+// wrapping ErrRevoked when a kept revocation ends it: the login raced its
+// own logout. Checking after recording closes the race with a concurrent
+// logout: either the check sees the revocation, or the logout, which
+// revokes before it ends sessions, finds the binding. A refused binding is
+// left to the logout's second deletion; the app should end the session it
+// created (for gorilla, gorillaadapter.End) and not sign the user in.
+//
+// Without a store, Bind only checks: use it at login for cookie sessions
+// to refuse, rather than stash, a login that is already logged out.
+func (e *RevokingEnder) Bind(ctx context.Context, b Binding) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if e.store != nil {
+		if err := e.store.Bind(ctx, b); err != nil {
+			return err
+		}
+	}
+	revoked, err := e.rev.Revoked(ctx, b)
+	if err != nil {
+		return err
+	}
+	if revoked {
+		e.logger.WarnContext(ctx, "sessionadapter: login refused: its OP session was already logged out",
+			slog.String("iss", b.Issuer), slog.String("sid", b.SessionID))
+		return fmt.Errorf("%w: login at %v is not after the logout", ErrRevoked, b.LoginTime)
+	}
+	return nil
+}
+
+// Unbind forgets the binding of a local session in the store, for a local
+// logout; without a store it does nothing.
+func (e *RevokingEnder) Unbind(ctx context.Context, localID string) error {
+	if e.store == nil {
+		return ctx.Err()
+	}
+	return e.store.Unbind(ctx, localID)
+}

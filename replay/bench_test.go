@@ -49,7 +49,7 @@ func BenchmarkMemoryReserve(b *testing.B) {
 			if n%64 == 0 {
 				until = time.Now().Add(2 * time.Millisecond)
 			}
-			if m.Reserve(ctx, iss, jtis[i], until) != nil {
+			if _, err := m.Reserve(ctx, iss, jtis[i], until); err != nil {
 				bad++
 			}
 			if i++; i == len(jtis) {
@@ -72,14 +72,14 @@ func BenchmarkMemoryReserveReplayed(b *testing.B) {
 	ctx := context.Background()
 	until := time.Now().Add(time.Hour)
 	const iss, jti = "https://op.example", "6f1c2b4e-1b4e-4f5a-9c1d-2a7e3c9b8d10"
-	if err := m.Reserve(ctx, iss, jti, until); err != nil {
+	if _, err := m.Reserve(ctx, iss, jti, until); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if m.Reserve(ctx, iss, jti, until) == nil {
+			if _, err := m.Reserve(ctx, iss, jti, until); err == nil {
 				b.Error("replay accepted")
 			}
 		}
@@ -140,7 +140,7 @@ func BenchmarkMemoryReserveFull(b *testing.B) {
 				if i%2 == 0 {
 					until = now.Add(time.Duration(1+i%1000) * 500 * time.Nanosecond)
 				}
-				if err := m.Reserve(ctx, "https://op.example", jti, until); err != nil {
+				if _, err := m.Reserve(ctx, "https://op.example", jti, until); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -149,7 +149,7 @@ func BenchmarkMemoryReserveFull(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if m.Reserve(ctx, iss, jti, until) == nil {
+				if _, err := m.Reserve(ctx, iss, jti, until); err == nil {
 					b.Fatal("a full Memory took a pair")
 				}
 			}
@@ -175,7 +175,7 @@ func BenchmarkMemoryReserveLongLived(b *testing.B) {
 	i := 0
 	for range 90_000 {
 		now := nowNs.Add(int64(4 * time.Millisecond))
-		_ = m.Reserve(ctx, iss, jtis[i], time.Unix(0, now).Add(6*time.Minute))
+		_, _ = m.Reserve(ctx, iss, jtis[i], time.Unix(0, now).Add(6*time.Minute))
 		i = (i + 1) % len(jtis)
 	}
 	var refused int
@@ -183,7 +183,7 @@ func BenchmarkMemoryReserveLongLived(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		now := nowNs.Add(int64(4 * time.Millisecond))
-		if m.Reserve(ctx, iss, jtis[i], time.Unix(0, now).Add(6*time.Minute)) != nil {
+		if _, err := m.Reserve(ctx, iss, jtis[i], time.Unix(0, now).Add(6*time.Minute)); err != nil {
 			refused++
 		}
 		i = (i + 1) % len(jtis)

@@ -5,8 +5,12 @@
 // logout token whose jti it has already seen; bclogout always does it. A
 // pair is remembered until the token could no longer be accepted
 // (min(exp, iat+maxAge) + skew), and it is consumed only once its logout
-// succeeded: Reserve claims it, Commit consumes it, Release forgets it so
-// that the OP's retry of a failed logout can still succeed.
+// succeeded: Reserve claims it and returns the claim (a Reservation with a
+// token of its own), Commit consumes it, Release forgets it so that the
+// OP's retry of a failed logout can still succeed. Commit and Release act
+// on their own claim only, and a claim lasts until the token could no
+// longer be accepted however long the logout takes, so no timing lets a
+// consumed token through again (see Cache).
 //
 // Memory is the in-process implementation for a single RP replica: bounded
 // (DefaultCapacity pairs unless told otherwise), sharded for parallel use,

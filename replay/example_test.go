@@ -19,20 +19,23 @@ func ExampleNewMemory() {
 	until := time.Now().Add(6 * time.Minute)
 
 	// First delivery: reserve, log the session out, then commit.
-	if err := cache.Reserve(ctx, "https://op.example", "jti-1", until); err != nil {
+	r, err := cache.Reserve(ctx, "https://op.example", "jti-1", until)
+	if err != nil {
 		panic(err)
 	}
-	_ = cache.Commit(ctx, "https://op.example", "jti-1")
+	fmt.Println(cache.Commit(ctx, r))
 
 	// The same token again is refused.
-	err = cache.Reserve(ctx, "https://op.example", "jti-1", until)
+	_, err = cache.Reserve(ctx, "https://op.example", "jti-1", until)
 	fmt.Println(errors.Is(err, replay.ErrReplayed))
 
 	// A logout that failed releases its reservation, so the OP's retry works.
-	_ = cache.Reserve(ctx, "https://op.example", "jti-2", until)
-	_ = cache.Release(ctx, "https://op.example", "jti-2")
-	fmt.Println(cache.Reserve(ctx, "https://op.example", "jti-2", until))
+	r, _ = cache.Reserve(ctx, "https://op.example", "jti-2", until)
+	_ = cache.Release(ctx, r)
+	_, err = cache.Reserve(ctx, "https://op.example", "jti-2", until)
+	fmt.Println(err)
 	// Output:
+	// <nil>
 	// true
 	// <nil>
 }

@@ -2,7 +2,7 @@ package replay
 
 import (
 	"context"
-
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -25,7 +25,8 @@ const (
 	MaxCapacity = 1<<31 - 1
 )
 
-// ErrInvalidOption reports a NewMemory option that cannot be honoured.
+// ErrInvalidOption reports a NewMemory option that cannot be honoured,
+// a nil one included: the package's one constructor error.
 var ErrInvalidOption = errors.New("replay: invalid option")
 
 // MemoryOption configures NewMemory.
@@ -106,11 +107,14 @@ var _ Cache = (*Memory)(nil)
 
 type key [2]uint64
 
-// NewMemory returns an empty Memory. An option out of range is an error
-// wrapping ErrInvalidOption.
+// NewMemory returns an empty Memory. A nil option or one out of range is an
+// error wrapping ErrInvalidOption.
 func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	cfg := memoryConfig{capacity: DefaultCapacity, shards: DefaultShards, now: time.Now}
-	for _, opt := range opts {
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+		}
 		opt(&cfg)
 	}
 	if cfg.capacity <= 0 {
@@ -157,10 +161,10 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 // the pair is reserved or committed and not expired, ErrFull if its shard
 // is full of live entries, and ErrExpired if until is not after the
 // current time (such a token cannot be accepted, so nothing is stored).
-func (m *Memory) Reserve(_ context.Context, issuer, jti string, until time.Time) error {
+func (m *Memory) Reserve(_ context.Context, issuer, jti string, until time.Time) (Reservation, error) {
 	now := m.now()
 	if !until.After(now) {
-		return fmt.Errorf("%w: until %s, now %s", ErrExpired, until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		return Reservation{}, fmt.Errorf("%w: until %s, now %s", ErrExpired, until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 	}
 	nowNs, exp := now.UnixNano(), until.UnixNano()
 	k := m.key(issuer, jti)
@@ -168,48 +172,113 @@ func (m *Memory) Reserve(_ context.Context, issuer, jti string, until time.Time)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nowTick := tickOf(nowNs)
-	if i, ok := s.index[k]; ok {
+	i, ok := s.index[k]
+	if ok {
 		if s.nodes[i].exp > nowNs {
-			return ErrReplayed
+			return Reservation{}, ErrReplayed
 		}
 		// Expired but not reclaimed yet: reuse the entry.
 		s.refile(i, exp)
 	} else {
 		if len(s.index) >= s.capacity && !s.makeRoom(nowNs, nowTick) {
 			m.rejected.Add(1)
-			return fmt.Errorf("%w: %d live entries in the shard", ErrFull, len(s.index))
+			return Reservation{}, fmt.Errorf("%w: %d live entries in the shard", ErrFull, len(s.index))
 		}
-		s.insert(k, exp)
+		i = s.insert(k, exp)
 	}
+	if s.gen++; s.gen == 0 {
+		s.gen++ // 0 names no reservation
+	}
+	s.nodes[i].gen = s.gen
+	r := Reservation{Issuer: issuer, JTI: jti, Until: until, Token: memoryToken(s.gen)}
 	s.sweep(nowTick, sweepBudget)
-	return nil
+	return r, nil
 }
 
-// Commit marks a reserved pair as used until the time given to Reserve.
-// Committing an unknown, expired or already committed pair is a no-op.
-func (m *Memory) Commit(_ context.Context, issuer, jti string) error {
-	nowNs := m.now().UnixNano()
-	k := m.key(issuer, jti)
+// Commit consumes the pair until r.Until. If r's claim no longer holds
+// the pair, which in a Memory only happens when r.Until has passed or r
+// was not made by this Memory, the pair is consumed all the same (when
+// r.Until is still ahead and the shard has room) and the error wraps
+// ErrReservationLost.
+func (m *Memory) Commit(_ context.Context, r Reservation) error {
+	nowNs, exp := m.now().UnixNano(), r.Until.UnixNano()
+	k := m.key(r.Issuer, r.JTI)
 	s := m.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[k]; ok && s.nodes[i].exp > nowNs {
-		s.nodes[i].committed = true
+	i, ok := s.index[k]
+	if ok && s.nodes[i].exp > nowNs {
+		n := &s.nodes[i]
+		if n.holds(r.Token) {
+			// Committing twice is committing once.
+			n.committed = true
+			return nil
+		}
+		if !n.committed {
+			// Another attempt's claim: this attempt's logout succeeded,
+			// so the pair is consumed now, by r, and stays so until the
+			// later of the two untils.
+			n.committed, n.gen = true, tokenGen(r.Token)
+			if exp > n.exp {
+				s.unlink(i)
+				n.exp = exp
+				s.file(i)
+			}
+		}
+		return fmt.Errorf("%w: the pair was claimed or consumed by another attempt", ErrReservationLost)
 	}
-	return nil
+	if exp <= nowNs {
+		// The token can no longer be accepted: nothing to remember.
+		return fmt.Errorf("%w: until %s has passed", ErrReservationLost, r.Until.Format(time.RFC3339Nano))
+	}
+	if ok {
+		s.refile(i, exp)
+	} else {
+		nowTick := tickOf(nowNs)
+		if len(s.index) >= s.capacity && !s.makeRoom(nowNs, nowTick) {
+			m.rejected.Add(1)
+			return fmt.Errorf("%w: not held, and cannot be consumed: %w", ErrReservationLost, ErrFull)
+		}
+		i = s.insert(k, exp)
+	}
+	s.nodes[i].committed, s.nodes[i].gen = true, tokenGen(r.Token)
+	return fmt.Errorf("%w: the pair was not held", ErrReservationLost)
 }
 
-// Release forgets a reserved pair so that it can be reserved again.
-// Releasing a committed or unknown pair is a no-op.
-func (m *Memory) Release(_ context.Context, issuer, jti string) error {
-	k := m.key(issuer, jti)
+// Release forgets the pair if r's claim still holds it. Releasing a
+// committed or unknown pair, or another Reserve's claim, is a no-op.
+func (m *Memory) Release(_ context.Context, r Reservation) error {
+	k := m.key(r.Issuer, r.JTI)
 	s := m.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.index[k]; ok && !s.nodes[i].committed {
+	if i, ok := s.index[k]; ok && !s.nodes[i].committed && s.nodes[i].holds(r.Token) {
 		s.remove(i)
 	}
 	return nil
+}
+
+// memoryToken is the Token of a Memory's reservation: its generation in
+// the first four bytes, the rest zero.
+func memoryToken(gen uint32) [16]byte {
+	var t [16]byte
+	binary.BigEndian.PutUint32(t[:], gen)
+	return t
+}
+
+// tokenGen is the generation a Token of this package names, 0 (never
+// issued) for any other.
+func tokenGen(token [16]byte) uint32 {
+	if token != memoryToken(binary.BigEndian.Uint32(token[:])) {
+		return 0
+	}
+	return binary.BigEndian.Uint32(token[:])
+}
+
+// holds reports whether token is the Token of the entry's reservation.
+func (n *node) holds(token [16]byte) bool {
+	g := tokenGen(token)
+	return g != 0 && g == n.gen
 }
 
 // Len reports how many entries the Memory holds, counting expired ones

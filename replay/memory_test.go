@@ -10,27 +10,12 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/replay/internal/replaytest"
 )
 
-// clock is a settable time source shared by a test and its Memory.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = replaytest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return replaytest.NewClock() }
 
 func newMemory(t testing.TB, c *clock, opts ...replay.MemoryOption) *replay.Memory {
 	t.Helper()
@@ -39,6 +24,14 @@ func newMemory(t testing.TB, c *clock, opts ...replay.MemoryOption) *replay.Memo
 		t.Fatalf("NewMemory: %v", err)
 	}
 	return m
+}
+
+// TestMemoryContract runs the contract every replay.Cache shares.
+func TestMemoryContract(t *testing.T) {
+	replaytest.Run(t, func(t *testing.T) replaytest.Harness {
+		c := newClock()
+		return replaytest.Harness{Cache: newMemory(t, c), Now: c.Now, Advance: c.Advance}
+	})
 }
 
 func TestNewMemoryOptions(t *testing.T) {
@@ -56,6 +49,7 @@ func TestNewMemoryOptions(t *testing.T) {
 		{name: "zero shards", opts: []replay.MemoryOption{replay.WithShards(0)}, wantErr: replay.ErrInvalidOption},
 		{name: "explicit shards above capacity", opts: []replay.MemoryOption{replay.WithCapacity(4), replay.WithShards(8)}, wantErr: replay.ErrInvalidOption},
 		{name: "nil clock", opts: []replay.MemoryOption{replay.WithClock(nil)}, wantErr: replay.ErrInvalidOption},
+		{name: "nil option", opts: []replay.MemoryOption{replay.WithCapacity(5), nil}, wantErr: replay.ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,8 +98,8 @@ func TestMemoryLifecycle(t *testing.T) {
 			{op: "release"},
 			{op: "reserve", until: time.Minute, wantErr: replay.ErrReplayed},
 		}},
-		{name: "commit and release of unknown pairs are no-ops", steps: []step{
-			{op: "commit"},
+		{name: "commit of an unknown pair is reported lost, release is a no-op", steps: []step{
+			{op: "commit", wantErr: replay.ErrReservationLost},
 			{op: "release"},
 			{op: "reserve", until: time.Minute},
 		}},
@@ -124,7 +118,7 @@ func TestMemoryLifecycle(t *testing.T) {
 		{name: "commit after expiry does not revive", steps: []step{
 			{op: "reserve", until: time.Minute},
 			{op: "advance", advance: 2 * time.Minute},
-			{op: "commit"},
+			{op: "commit", wantErr: replay.ErrReservationLost},
 			{op: "reserve", until: time.Minute},
 		}},
 		{name: "until now is refused", steps: []step{
@@ -139,16 +133,17 @@ func TestMemoryLifecycle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			m := newMemory(t, c)
+			p := replay.NewPairCache(m)
 			ctx := context.Background()
 			for i, s := range tt.steps {
 				var err error
 				switch s.op {
 				case "reserve":
-					err = m.Reserve(ctx, iss, jti, c.Now().Add(s.until))
+					err = p.Reserve(ctx, iss, jti, c.Now().Add(s.until))
 				case "commit":
-					err = m.Commit(ctx, iss, jti)
+					err = p.Commit(ctx, iss, jti)
 				case "release":
-					err = m.Release(ctx, iss, jti)
+					err = p.Release(ctx, iss, jti)
 				case "advance":
 					c.Advance(s.advance)
 				}
@@ -163,25 +158,26 @@ func TestMemoryLifecycle(t *testing.T) {
 func TestMemoryReplayCaughtAfterManyOthers(t *testing.T) {
 	c := newClock()
 	m := newMemory(t, c)
+	p := replay.NewPairCache(m)
 	ctx := context.Background()
 	until := c.Now().Add(5 * time.Minute)
 	const iss = "https://op.example"
-	if err := m.Reserve(ctx, iss, "first", until); err != nil {
+	if err := p.Reserve(ctx, iss, "first", until); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Commit(ctx, iss, "first"); err != nil {
+	if err := p.Commit(ctx, iss, "first"); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10_000 {
 		jti := fmt.Sprintf("other-%d", i)
-		if err := m.Reserve(ctx, iss, jti, until); err != nil {
+		if err := p.Reserve(ctx, iss, jti, until); err != nil {
 			t.Fatalf("Reserve(%s): %v", jti, err)
 		}
-		if err := m.Commit(ctx, iss, jti); err != nil {
+		if err := p.Commit(ctx, iss, jti); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := m.Reserve(ctx, iss, "first", until); !errors.Is(err, replay.ErrReplayed) {
+	if err := p.Reserve(ctx, iss, "first", until); !errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("replay of the first token: error = %v, want %v", err, replay.ErrReplayed)
 	}
 }
@@ -204,12 +200,13 @@ func TestMemoryPairsAreDistinct(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
 			m := newMemory(t, c)
+			p := replay.NewPairCache(m)
 			ctx := context.Background()
 			until := c.Now().Add(time.Minute)
-			if err := m.Reserve(ctx, tt.iss1, tt.jti1, until); err != nil {
+			if err := p.Reserve(ctx, tt.iss1, tt.jti1, until); err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Reserve(ctx, tt.iss2, tt.jti2, until); !errors.Is(err, tt.wantErr) {
+			if err := p.Reserve(ctx, tt.iss2, tt.jti2, until); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("second Reserve error = %v, want %v", err, tt.wantErr)
 			}
 		})
@@ -219,33 +216,34 @@ func TestMemoryPairsAreDistinct(t *testing.T) {
 func TestMemoryFullFailsClosed(t *testing.T) {
 	c := newClock()
 	m := newMemory(t, c, replay.WithCapacity(4), replay.WithShards(1))
+	p := replay.NewPairCache(m)
 	ctx := context.Background()
 	for i := range 4 {
 		// Staggered expiries: the shard frees up only as each one passes.
 		until := c.Now().Add(time.Duration(i+1) * time.Minute)
-		if err := m.Reserve(ctx, "iss", fmt.Sprint(i), until); err != nil {
+		if err := p.Reserve(ctx, "iss", fmt.Sprint(i), until); err != nil {
 			t.Fatal(err)
 		}
 	}
 	later := c.Now().Add(time.Hour)
-	if err := m.Reserve(ctx, "iss", "new", later); !errors.Is(err, replay.ErrFull) {
+	if err := p.Reserve(ctx, "iss", "new", later); !errors.Is(err, replay.ErrFull) {
 		t.Fatalf("Reserve on a full cache: error = %v, want %v", err, replay.ErrFull)
 	}
-	if err := m.Reserve(ctx, "iss", "new2", later); !errors.Is(err, replay.ErrFull) {
+	if err := p.Reserve(ctx, "iss", "new2", later); !errors.Is(err, replay.ErrFull) {
 		t.Fatalf("Reserve on a full cache: error = %v, want %v", err, replay.ErrFull)
 	}
 	if got := m.Rejected(); got != 2 {
 		t.Fatalf("Rejected = %d, want 2", got)
 	}
 	// A live entry was not forgotten to make room.
-	if err := m.Reserve(ctx, "iss", "3", later); !errors.Is(err, replay.ErrReplayed) {
+	if err := p.Reserve(ctx, "iss", "3", later); !errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("live entry: error = %v, want %v", err, replay.ErrReplayed)
 	}
 	c.Advance(time.Minute) // "0" expires
-	if err := m.Reserve(ctx, "iss", "new", later); err != nil {
+	if err := p.Reserve(ctx, "iss", "new", later); err != nil {
 		t.Fatalf("Reserve after an expiry: %v", err)
 	}
-	if err := m.Reserve(ctx, "iss", "new2", later); !errors.Is(err, replay.ErrFull) {
+	if err := p.Reserve(ctx, "iss", "new2", later); !errors.Is(err, replay.ErrFull) {
 		t.Fatalf("Reserve on a full cache again: error = %v, want %v", err, replay.ErrFull)
 	}
 	if got := m.Len(); got != 4 {
@@ -255,10 +253,10 @@ func TestMemoryFullFailsClosed(t *testing.T) {
 		t.Fatalf("Rejected = %d, want 3", got)
 	}
 	// A released reservation frees its room at once.
-	if err := m.Release(ctx, "iss", "new"); err != nil {
+	if err := p.Release(ctx, "iss", "new"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Reserve(ctx, "iss", "new2", later); err != nil {
+	if err := p.Reserve(ctx, "iss", "new2", later); err != nil {
 		t.Fatalf("Reserve after a release: %v", err)
 	}
 }
@@ -268,20 +266,21 @@ func TestMemoryFullFailsClosed(t *testing.T) {
 func TestMemoryFullReclaimsToTheNanosecond(t *testing.T) {
 	c := newClock()
 	m := newMemory(t, c, replay.WithCapacity(1))
+	p := replay.NewPairCache(m)
 	ctx := context.Background()
 	until := c.Now().Add(5*time.Minute + 123*time.Nanosecond)
-	if err := m.Reserve(ctx, "iss", "old", until); err != nil {
+	if err := p.Reserve(ctx, "iss", "old", until); err != nil {
 		t.Fatal(err)
 	}
 	c.Advance(5*time.Minute + 122*time.Nanosecond)
-	if err := m.Reserve(ctx, "iss", "new", until.Add(time.Minute)); !errors.Is(err, replay.ErrFull) {
+	if err := p.Reserve(ctx, "iss", "new", until.Add(time.Minute)); !errors.Is(err, replay.ErrFull) {
 		t.Fatalf("Reserve one nanosecond before the until: error = %v, want %v", err, replay.ErrFull)
 	}
-	if err := m.Reserve(ctx, "iss", "old", until); !errors.Is(err, replay.ErrReplayed) {
+	if err := p.Reserve(ctx, "iss", "old", until); !errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("replay one nanosecond before the until: error = %v, want %v", err, replay.ErrReplayed)
 	}
 	c.Advance(time.Nanosecond)
-	if err := m.Reserve(ctx, "iss", "new", until.Add(time.Minute)); err != nil {
+	if err := p.Reserve(ctx, "iss", "new", until.Add(time.Minute)); err != nil {
 		t.Fatalf("Reserve at the until: %v", err)
 	}
 }
@@ -292,11 +291,12 @@ func TestMemoryCapacityIsABound(t *testing.T) {
 	c := newClock()
 	const capacity = 100
 	m := newMemory(t, c, replay.WithCapacity(capacity), replay.WithShards(8))
+	p := replay.NewPairCache(m)
 	ctx := context.Background()
 	until := c.Now().Add(time.Hour)
 	var ok, full uint64
 	for i := range 1000 {
-		switch err := m.Reserve(ctx, "iss", fmt.Sprint(i), until); {
+		switch err := p.Reserve(ctx, "iss", fmt.Sprint(i), until); {
 		case err == nil:
 			ok++
 		case errors.Is(err, replay.ErrFull):
@@ -320,7 +320,7 @@ func TestMemoryCapacityIsABound(t *testing.T) {
 	// More is not guaranteed: pairs re-reserved here are live again, and
 	// a shard they fill rightly refuses the next one.
 	for i := range capacity / 8 {
-		if err := m.Reserve(ctx, "iss", fmt.Sprint("fresh-", i), c.Now().Add(time.Minute)); err != nil {
+		if err := p.Reserve(ctx, "iss", fmt.Sprint("fresh-", i), c.Now().Add(time.Minute)); err != nil {
 			t.Fatalf("Reserve after expiry: %v", err)
 		}
 	}
@@ -337,7 +337,8 @@ func TestMemoryConcurrentReserveOneWins(t *testing.T) {
 	for range n {
 		wg.Go(func() {
 			<-start
-			errs <- m.Reserve(context.Background(), "iss", "same", until)
+			_, err := m.Reserve(context.Background(), "iss", "same", until)
+			errs <- err
 		})
 	}
 	close(start)
@@ -376,8 +377,9 @@ func TestMemoryBytesPerEntry(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	m := newMemory(t, c)
+	p := replay.NewPairCache(m)
 	for _, jti := range jtis {
-		if err := m.Reserve(ctx, "https://op.example", jti, until); err != nil {
+		if err := p.Reserve(ctx, "https://op.example", jti, until); err != nil {
 			// A shard fills a little before the whole: stop there.
 			if errors.Is(err, replay.ErrFull) {
 				continue
@@ -408,12 +410,13 @@ func FuzzMemoryPairs(f *testing.F) {
 	f.Fuzz(func(t *testing.T, iss1, jti1, iss2, jti2 string) {
 		c := newClock()
 		m := newMemory(t, c, replay.WithCapacity(2))
+		p := replay.NewPairCache(m)
 		ctx := context.Background()
 		until := c.Now().Add(time.Minute)
-		if err := m.Reserve(ctx, iss1, jti1, until); err != nil {
+		if err := p.Reserve(ctx, iss1, jti1, until); err != nil {
 			t.Fatal(err)
 		}
-		err := m.Reserve(ctx, iss2, jti2, until)
+		err := p.Reserve(ctx, iss2, jti2, until)
 		same := iss1 == iss2 && jti1 == jti2
 		if same && !errors.Is(err, replay.ErrReplayed) {
 			t.Fatalf("same pair: error = %v, want %v", err, replay.ErrReplayed)

@@ -20,7 +20,31 @@ var (
 	// future. Such a token can no longer be accepted, so nothing is
 	// remembered and the caller must refuse it (fail closed).
 	ErrExpired = errors.New("replay: until is not in the future")
+	// ErrReservationLost means Commit found the pair no longer held by its
+	// reservation: the claim was forgotten (a Redis failover or eviction,
+	// an until that passed) or another attempt holds or consumed the
+	// pair. Commit has consumed the pair all the same, but another
+	// attempt may have acted on the same token meanwhile, so the caller
+	// must not count the token as consumed by this attempt alone.
+	ErrReservationLost = errors.New("replay: reservation lost")
 )
+
+// Reservation is the claim one Reserve call made on a pair. Commit and
+// Release act on that claim only: an attempt that finishes late can never
+// free or consume the claim of another attempt at the same token, such as
+// the OP's retry, in this process or another.
+type Reservation struct {
+	Issuer string
+	JTI    string
+	// Until is the time given to Reserve: how long the pair is
+	// remembered.
+	Until time.Time
+	// Token tells this claim apart from every other claim of the same
+	// pair. The Cache chooses it (random bits per Reserve for a shared
+	// cache) and compares it for equality only; a fixed array, so that a
+	// reservation costs no allocation.
+	Token [16]byte
+}
 
 // Cache remembers the (issuer, jti) pairs of logout tokens so that each
 // token is acted on once. A pair moves through two states: reserved while
@@ -28,16 +52,31 @@ var (
 // reservation forgets it, so the OP's retry of a token whose logout failed
 // can still succeed.
 //
+// Both states last until the until given to Reserve, however long the
+// logout takes: a reservation that expired earlier would let the same
+// token be accepted again while its first logout is still running, or
+// after a Commit that failed. The price is that a claim whose process
+// died before Commit or Release stays until then too, and the OP's retry
+// of that token is refused as a replay: nobody can tell whether the dead
+// attempt ended the sessions, and accepting the token again could end a
+// session the user opened after the logout.
+//
 // Implementations are safe for concurrent use.
 type Cache interface {
-	// Reserve claims the pair until the given time. It returns ErrReplayed
-	// if the pair is already reserved or committed and not expired, and
-	// ErrFull if it cannot remember the pair without forgetting a live one.
-	Reserve(ctx context.Context, issuer, jti string, until time.Time) error
-	// Commit marks a reserved pair as used; it stays remembered until the
-	// time given to Reserve. Committing an unknown pair is a no-op.
-	Commit(ctx context.Context, issuer, jti string) error
-	// Release forgets a reserved pair that was not committed. Releasing a
-	// committed or unknown pair is a no-op.
-	Release(ctx context.Context, issuer, jti string) error
+	// Reserve claims the pair until the given time and returns the claim.
+	// It returns ErrReplayed if the pair is already reserved or committed
+	// and not expired, ErrFull if it cannot remember the pair without
+	// forgetting a live one, and ErrExpired if until is not in the future.
+	Reserve(ctx context.Context, issuer, jti string, until time.Time) (Reservation, error)
+	// Commit consumes the pair until r.Until: its logout succeeded. The
+	// pair ends up consumed whatever happened to the claim meanwhile; if
+	// the claim was no longer r's (forgotten, expired, or taken or
+	// consumed by another attempt), Commit returns an error wrapping
+	// ErrReservationLost. Any other error means the cache could not be
+	// updated; r's claim, if it still stands, keeps guarding the pair.
+	Commit(ctx context.Context, r Reservation) error
+	// Release forgets the pair if r's claim still holds it, so the OP's
+	// retry can succeed. It is a no-op when the pair is committed, unknown
+	// or claimed by another Reserve.
+	Release(ctx context.Context, r Reservation) error
 }

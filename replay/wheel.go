@@ -44,8 +44,11 @@ type node struct {
 	key        key
 	exp        int64 // Unix nanoseconds, the until given to Reserve
 	next, prev uint32
-	bucket     uint16
-	committed  bool
+	// gen tells this entry's reservation apart from earlier and later
+	// ones of the same pair (the Reservation's Token).
+	gen       uint32
+	bucket    uint16
+	committed bool
 }
 
 // shard is one independently locked part of a Memory: a map from key to
@@ -68,6 +71,9 @@ type shard struct {
 	nodes    []node
 	free     uint32 // first node of the free list, linked through next
 	capacity int
+	// gen numbers the shard's reservations; it wraps after 2³² of them,
+	// far more than one pair ever sees in a token's lifetime.
+	gen uint32
 
 	cursor uint64
 	// cascading is 1 + the bucket whose entries are being filed again,
@@ -94,8 +100,9 @@ func (s *shard) init(capacity int) {
 	s.nodes = make([]node, 1, min(capacity+1, 16))
 }
 
-// insert adds an entry for a key that has none; the caller made room.
-func (s *shard) insert(k key, exp int64) {
+// insert adds an entry for a key that has none; the caller made room. It
+// returns the entry's index.
+func (s *shard) insert(k key, exp int64) uint32 {
 	i := s.free
 	if i != 0 {
 		s.free = s.nodes[i].next
@@ -113,6 +120,7 @@ func (s *shard) insert(k key, exp int64) {
 	s.nodes[i] = node{key: k, exp: exp}
 	s.index[k] = i
 	s.file(i)
+	return i
 }
 
 // refile gives an entry a new expiry and moves it to the matching bucket.

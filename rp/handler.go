@@ -173,7 +173,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	finishCtx, cancelFinish := withDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancelFinish()
-	if err := h.o.replay.Reserve(storeCtx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
+	claim, err := h.o.replay.Reserve(storeCtx, ev.Issuer, ev.JTI, ev.AcceptableUntil)
+	if err != nil {
 		switch {
 		case errors.Is(err, replay.ErrReplayed):
 			err = fmt.Errorf("%w: jti %q: %w", ErrReplay, clip(ev.JTI), err)
@@ -193,8 +194,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := h.endSessions(storeCtx, endDeadline, ev)
 	if err != nil {
-		if rerr := h.o.replay.Release(finishCtx, ev.Issuer, ev.JTI); rerr != nil {
-			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed", "issuer", ev.Issuer, "error", rerr)
+		if rerr := h.o.replay.Release(finishCtx, claim); rerr != nil {
+			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed; the OP's retry is refused until the token expires", "issuer", ev.Issuer, "error", rerr)
 		}
 		if h.o.metrics != nil {
 			h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
@@ -206,9 +207,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if err := h.o.replay.Commit(finishCtx, ev.Issuer, ev.JTI); err != nil {
-		// The sessions are ended, so the logout succeeded; the reservation
-		// still guards the jti until it expires.
+	// The sessions are ended: the logout succeeded and the OP hears 200
+	// whatever Commit says, since a 400 would only make it retry a logout
+	// that is done.
+	switch err := h.o.replay.Commit(finishCtx, claim); {
+	case err == nil:
+	case errors.Is(err, replay.ErrReservationLost):
+		// The cache lost this attempt's claim (failover, eviction) before
+		// Commit: another attempt may have acted on the same token in the
+		// meantime, so this one is not the token's only use. Commit
+		// consumed the jti anyway. OnLogout still runs: ending the user's
+		// downstream sessions twice is harmless, skipping it could leave
+		// them signed in if the other attempt failed.
+		h.o.logger.ErrorContext(ctx, "bclogout: replay reservation lost before commit; the token may have been acted on twice", "issuer", ev.Issuer, "reason", "reservation_lost", "error", err)
+	default:
+		// The reservation still guards the jti until the token expires.
 		h.o.logger.ErrorContext(ctx, "bclogout: committing jti failed", "issuer", ev.Issuer, "error", err)
 	}
 	if h.o.metrics != nil {

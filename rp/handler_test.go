@@ -45,9 +45,63 @@ func (r *recorder) EndSessions(_ context.Context, l sessionadapter.Logout) (int,
 // fullCache refuses every reservation as full.
 type fullCache struct{}
 
-func (fullCache) Reserve(context.Context, string, string, time.Time) error { return replay.ErrFull }
-func (fullCache) Commit(context.Context, string, string) error             { return nil }
-func (fullCache) Release(context.Context, string, string) error            { return nil }
+func (fullCache) Reserve(context.Context, string, string, time.Time) (replay.Reservation, error) {
+	return replay.Reservation{}, replay.ErrFull
+}
+func (fullCache) Commit(context.Context, replay.Reservation) error  { return nil }
+func (fullCache) Release(context.Context, replay.Reservation) error { return nil }
+
+// losingCache is a Memory whose claims are lost before Commit, as a Redis
+// failover or eviction would lose them; Commit still consumes the pair.
+type losingCache struct{ replay.Cache }
+
+func (c losingCache) Commit(ctx context.Context, r replay.Reservation) error {
+	if err := c.Cache.Commit(ctx, r); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: lost in a failover", replay.ErrReservationLost)
+}
+
+// logRecords keeps the records a logger handled.
+type logRecords struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r)
+	return nil
+}
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+
+// attr returns the value of the first record's attribute key at level,
+// and whether such a record exists.
+func (l *logRecords) attr(level slog.Level, key string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, r := range l.records {
+		if r.Level != level {
+			continue
+		}
+		var v string
+		found := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				v, found = a.Value.String(), true
+				return false
+			}
+			return true
+		})
+		if found {
+			return v, true
+		}
+	}
+	return "", false
+}
 
 // countingMetrics records what the Handler reported.
 type countingMetrics struct {
@@ -303,6 +357,27 @@ func TestHandlerLogoutFailure(t *testing.T) {
 			checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
 			checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
 		})
+	}
+}
+
+// TestHandlerReservationLost: the cache lost the claim before Commit. The
+// sessions were ended, so the OP hears 200 and OnLogout runs (the cascade
+// must happen at least once); the loss is logged as an error of our own
+// with its own reason, and the token stays consumed.
+func TestHandlerReservationLost(t *testing.T) {
+	logs := &logRecords{}
+	env := newHandlerEnv(t, nil, rp.WithReplayCache(losingCache{memoryCache(t)}), rp.WithLogger(slog.New(logs)))
+	token := mint(t, nil)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
+	if len(env.logouts) != 1 || len(env.ender.calls) != 1 || len(env.metrics.accepted) != 1 {
+		t.Fatalf("OnLogout %d, ender calls %d, accepted %d: want 1 each", len(env.logouts), len(env.ender.calls), len(env.metrics.accepted))
+	}
+	if reason, ok := logs.attr(slog.LevelError, "reason"); !ok || reason != "reservation_lost" {
+		t.Errorf("error log reason = %q (found %v), want reservation_lost", reason, ok)
+	}
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	if len(env.ender.calls) != 1 {
+		t.Errorf("the replay reached the ender: %d calls", len(env.ender.calls))
 	}
 }
 

@@ -249,3 +249,61 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 		})
 	}
 }
+
+// slowEnder ends sessions through a store while the Redis clock runs far
+// past any reservation lease, as a logout stuck behind a slow store would.
+type slowEnder struct {
+	store *redisadapter.Store
+	mr    *miniredis.Miniredis
+	took  time.Duration
+}
+
+func (e *slowEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+	e.mr.FastForward(e.took)
+	return e.store.EndSessions(ctx, l)
+}
+
+// A logout that takes minutes still consumes its token: the same token
+// delivered again, before or after the slow logout finished, is a replay
+// (issue 8, defect 1: the reservation used to expire after 30 s).
+func TestSlowLogoutIsNotReplayed(t *testing.T) {
+	client, mr := redistest.Miniredis(t)
+	key, err := fakeop.GenerateKey("ES256", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := redisadapter.New(client, redisadapter.WithKeyPrefix("{bcl}:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ender := &slowEnder{store: store, mr: mr, took: 2 * time.Minute}
+	h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	r := &replica{store: store, srv: srv}
+
+	bind(t, store, "s-alice", "alice", "sid-1")
+	token := mint(t, key, "alice", "sid-1")
+	if code, errCode := post(t, r, token); code != http.StatusOK {
+		t.Fatalf("the slow logout: %d %q, want 200", code, errCode)
+	}
+	ender.took = 0
+	if code, errCode := post(t, r, token); code != http.StatusBadRequest || errCode != "invalid_request" {
+		t.Fatalf("the same token after a slow logout: %d %q, want 400 invalid_request (replay)", code, errCode)
+	}
+}

@@ -38,13 +38,14 @@ func ExampleNew() {
 
 	ctx := context.Background()
 	until := time.Now().Add(6 * time.Minute)
-	if err := replicaA.Reserve(ctx, "https://op.example", "jti-1", until); err != nil {
+	r, err := replicaA.Reserve(ctx, "https://op.example", "jti-1", until)
+	if err != nil {
 		panic(err)
 	}
-	_ = replicaA.Commit(ctx, "https://op.example", "jti-1") // the logout succeeded
+	_ = replicaA.Commit(ctx, r) // the logout succeeded
 
 	// The same token delivered to the other replica is a replay.
-	err = replicaB.Reserve(ctx, "https://op.example", "jti-1", until)
+	_, err = replicaB.Reserve(ctx, "https://op.example", "jti-1", until)
 	fmt.Println(errors.Is(err, replay.ErrReplayed))
 	// Output: true
 }

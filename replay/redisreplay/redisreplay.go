@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -16,21 +15,17 @@ import (
 	"github.com/bclogout/bclogout/replay"
 )
 
-// Defaults of New.
-const (
-	DefaultPrefix = "bclogout:jti:"
-	// DefaultReservationTTL bounds how long a pair stays reserved if the
-	// process dies between Reserve and Commit or Release: long enough for
-	// any logout to finish, short enough that the OP's retry soon succeeds.
-	DefaultReservationTTL = 30 * time.Second
-)
+// DefaultPrefix is the prefix of every key unless WithPrefix says
+// otherwise.
+const DefaultPrefix = "bclogout:jti:"
 
 var (
 	// ErrUnavailable means Redis could not be reached or did not answer in
 	// time (the context's deadline included). The pair was not consumed;
 	// the caller should refuse the token as a temporary failure.
 	ErrUnavailable = errors.New("redisreplay: redis unavailable")
-	// ErrInvalidOption reports a configuration New cannot honour.
+	// ErrInvalidOption reports a configuration New cannot honour, a nil
+	// option included: the package's one constructor error.
 	ErrInvalidOption = errors.New("redisreplay: invalid option")
 )
 
@@ -38,9 +33,8 @@ var (
 type Option func(*config)
 
 type config struct {
-	prefix         string
-	reservationTTL time.Duration
-	now            func() time.Time
+	prefix string
+	now    func() time.Time
 }
 
 // WithPrefix sets the prefix of every key (default DefaultPrefix), to keep
@@ -48,13 +42,6 @@ type config struct {
 // hash tag ({…}) would put every pair on one cluster node; leave it out.
 func WithPrefix(p string) Option {
 	return func(c *config) { c.prefix = p }
-}
-
-// WithReservationTTL sets how long a reservation lives when neither Commit
-// nor Release follows, e.g. because the process died (default
-// DefaultReservationTTL). It never outlives the until given to Reserve.
-func WithReservationTTL(d time.Duration) Option {
-	return func(c *config) { c.reservationTTL = d }
 }
 
 // WithClock sets the source of the current time (default time.Now), from
@@ -71,46 +58,54 @@ func WithClock(now func() time.Time) Option {
 // command touches one key only: a shared tag would buy nothing and would
 // pile every pair onto a single cluster node.
 //
-// A reservation's value names this Cache (a random token per instance) and
-// the pair's until, so Commit can keep the pair until then and Commit and
-// Release never act on another replica's reservation. Within one Cache the
-// calls are keyed by the pair alone, as the replay.Cache contract is.
+// A key's value is "r:" and the reservation's token while reserved, "c:"
+// and it once committed; either way the key lives until the until given
+// to Reserve (see replay.Cache for why a reservation does not expire
+// sooner). The token is 128 random bits per Reserve, in hex, so Commit and
+// Release act on their own reservation only, never on the claim of
+// another attempt at the same token, in this replica or another.
+//
+// Redis may still forget a key before its time: a failover to a replica
+// the write had not reached, eviction under a maxmemory policy other than
+// noeviction, a FLUSHALL. Commit then reports replay.ErrReservationLost and
+// consumes the pair anyway. Run the replay keys on a Redis with
+// maxmemory-policy noeviction (or volatile-* with room to spare).
 type Cache struct {
-	client         redis.UniversalClient
-	prefix         string
-	reservationTTL time.Duration
-	now            func() time.Time
-	// owner starts the value of this Cache's reservations: "r:<random>:".
-	owner   string
+	client  redis.UniversalClient
+	prefix  string
+	now     func() time.Time
 	commit  *redis.Script
 	release *redis.Script
 }
 
 var _ replay.Cache = (*Cache)(nil)
 
-// commitScript turns this Cache's reservation (ARGV[1] is the owner
-// prefix, followed in the value by the until in Unix milliseconds) into a
-// committed pair kept until then; ARGV[2] is the caller's now in Unix
-// milliseconds, so the expiry follows the Cache's clock like Reserve's.
+// commitScript consumes the pair. ARGV[1] is the reservation's token,
+// ARGV[2] the milliseconds left until its until. It returns 1 when the
+// key held this reservation (or was already committed by it), 0 when the
+// claim was lost: the key was gone or held by another attempt, and is
+// consumed all the same, or was already consumed by another attempt,
+// whose expiry stands.
 const commitScript = `
 local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, #ARGV[1]) ~= ARGV[1] then
-	return 0
+if v == 'r:' .. ARGV[1] then
+	redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
+	return 1
 end
-local px = tonumber(string.sub(v, #ARGV[1] + 1)) - tonumber(ARGV[2])
-if px < 1 then
-	px = 1
+if v == 'c:' .. ARGV[1] then
+	return 1
 end
-redis.call('SET', KEYS[1], 'c', 'PX', string.format('%d', px))
-return 1
+if not v or string.sub(v, 1, 2) ~= 'c:' then
+	redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'PX', ARGV[2])
+end
+return 0
 `
 
-// releaseScript deletes the key only while it holds this Cache's
-// reservation, so a late Release never frees another replica's claim or a
-// committed pair.
+// releaseScript deletes the key only while it holds this reservation
+// (ARGV[1] is its token), so a late Release never frees another attempt's
+// claim or a committed pair.
 const releaseScript = `
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+if redis.call('GET', KEYS[1]) == 'r:' .. ARGV[1] then
 	return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -128,15 +123,15 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil client", ErrInvalidOption)
 	}
-	cfg := config{prefix: DefaultPrefix, reservationTTL: DefaultReservationTTL, now: time.Now}
-	for _, opt := range opts {
+	cfg := config{prefix: DefaultPrefix, now: time.Now}
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+		}
 		opt(&cfg)
 	}
 	if cfg.prefix == "" {
 		return nil, fmt.Errorf("%w: empty key prefix", ErrInvalidOption)
-	}
-	if cfg.reservationTTL < time.Millisecond {
-		return nil, fmt.Errorf("%w: reservation TTL %s is below Redis's 1ms resolution", ErrInvalidOption, cfg.reservationTTL)
 	}
 	if cfg.now == nil {
 		return nil, fmt.Errorf("%w: nil clock", ErrInvalidOption)
@@ -144,18 +139,12 @@ func New(client redis.UniversalClient, opts ...Option) (*Cache, error) {
 	if !honoursContext(client) {
 		return nil, fmt.Errorf("%w: the redis client must set ContextTimeoutEnabled so that request deadlines bound its calls", ErrInvalidOption)
 	}
-	var tok [16]byte
-	if _, err := rand.Read(tok[:]); err != nil {
-		return nil, fmt.Errorf("redisreplay: reservation token: %w", err)
-	}
 	return &Cache{
-		client:         client,
-		prefix:         cfg.prefix,
-		reservationTTL: cfg.reservationTTL,
-		now:            cfg.now,
-		owner:          "r:" + hex.EncodeToString(tok[:]) + ":",
-		commit:         redis.NewScript(commitScript),
-		release:        redis.NewScript(releaseScript),
+		client:  client,
+		prefix:  cfg.prefix,
+		now:     cfg.now,
+		commit:  redis.NewScript(commitScript),
+		release: redis.NewScript(releaseScript),
 	}, nil
 }
 
@@ -172,53 +161,75 @@ func honoursContext(client redis.UniversalClient) bool {
 	return true
 }
 
-// Reserve claims the pair with SET NX. The claim lives for the reservation
-// TTL or until the given time, whichever comes first. It returns
+// Reserve claims the pair with SET NX until the given time. It returns
 // replay.ErrReplayed if the pair is held by anyone (this or another
 // replica), replay.ErrExpired if until is not in the future, and an error
 // wrapping ErrUnavailable if Redis did not answer.
-func (c *Cache) Reserve(ctx context.Context, issuer, jti string, until time.Time) error {
+//
+// If Redis applied the SET but its answer was lost (a timeout), the claim
+// stays until until like that of a process that died: the OP's retry is
+// refused as a replay.
+func (c *Cache) Reserve(ctx context.Context, issuer, jti string, until time.Time) (replay.Reservation, error) {
 	now := c.now()
-	left := until.Sub(now)
-	if left <= 0 {
-		return fmt.Errorf("%w: until %s, now %s", replay.ErrExpired, until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
-	}
-	ttl := min(left, c.reservationTTL)
-	// Redis counts in milliseconds: round up, so a pair is never forgotten
-	// before its time.
-	ttl = (ttl + time.Millisecond - 1).Truncate(time.Millisecond)
-	// The until is rounded up to the next millisecond for the same reason.
-	value := c.owner + strconv.FormatInt(until.UnixMilli()+1, 10)
-	ok, err := c.client.SetNX(ctx, c.key(issuer, jti), value, ttl).Result()
-	if err != nil {
-		return unavailable(ctx, "reserve", err)
-	}
+	px, ok := millisLeft(now, until)
 	if !ok {
-		return replay.ErrReplayed
+		return replay.Reservation{}, fmt.Errorf("%w: until %s, now %s", replay.ErrExpired, until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 	}
-	return nil
+	var token [16]byte
+	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails (Go 1.24+)
+	set, err := c.client.SetNX(ctx, c.key(issuer, jti), "r:"+hex.EncodeToString(token[:]), time.Duration(px)*time.Millisecond).Result()
+	if err != nil {
+		return replay.Reservation{}, unavailable(ctx, "reserve", err)
+	}
+	if !set {
+		return replay.Reservation{}, replay.ErrReplayed
+	}
+	return replay.Reservation{Issuer: issuer, JTI: jti, Until: until, Token: token}, nil
 }
 
-// Commit makes this Cache's reservation of the pair permanent until the
-// time given to Reserve. It is a no-op when the pair is not reserved by
-// this Cache (unknown, expired, committed or another replica's). It
-// returns an error wrapping ErrUnavailable if Redis did not answer.
-func (c *Cache) Commit(ctx context.Context, issuer, jti string) error {
-	now := strconv.FormatInt(c.now().UnixMilli(), 10)
-	if err := c.commit.Run(ctx, c.client, []string{c.key(issuer, jti)}, c.owner, now).Err(); err != nil {
+// Commit consumes the pair until r.Until. If r's reservation no longer
+// held the key (Redis forgot it, or another attempt claimed or consumed
+// the pair), the pair is consumed all the same and the error wraps
+// replay.ErrReservationLost. It returns an error wrapping ErrUnavailable
+// if Redis did not answer; the reservation then still guards the pair
+// until r.Until.
+func (c *Cache) Commit(ctx context.Context, r replay.Reservation) error {
+	now := c.now()
+	px, ok := millisLeft(now, r.Until)
+	if !ok {
+		// The token can no longer be accepted: nothing to remember.
+		return fmt.Errorf("%w: until %s has passed", replay.ErrReservationLost, r.Until.Format(time.RFC3339Nano))
+	}
+	held, err := c.commit.Run(ctx, c.client, []string{c.key(r.Issuer, r.JTI)}, hex.EncodeToString(r.Token[:]), px).Int()
+	if err != nil {
 		return unavailable(ctx, "commit", err)
 	}
+	if held != 1 {
+		return fmt.Errorf("%w: the key no longer held this reservation", replay.ErrReservationLost)
+	}
 	return nil
 }
 
-// Release forgets this Cache's reservation of the pair. It is a no-op when
-// the pair is committed, unknown or reserved by another replica. It returns
-// an error wrapping ErrUnavailable if Redis did not answer.
-func (c *Cache) Release(ctx context.Context, issuer, jti string) error {
-	if err := c.release.Run(ctx, c.client, []string{c.key(issuer, jti)}, c.owner).Err(); err != nil {
+// Release forgets the pair if r's reservation still holds it. It is a
+// no-op when the pair is committed, unknown or claimed by another
+// Reserve. It returns an error wrapping ErrUnavailable if Redis did not
+// answer; the reservation then stays until r.Until.
+func (c *Cache) Release(ctx context.Context, r replay.Reservation) error {
+	if err := c.release.Run(ctx, c.client, []string{c.key(r.Issuer, r.JTI)}, hex.EncodeToString(r.Token[:])).Err(); err != nil {
 		return unavailable(ctx, "release", err)
 	}
 	return nil
+}
+
+// millisLeft is the time from now until until in milliseconds, Redis's
+// resolution, rounded up so a pair is never forgotten before its time; ok
+// is false when until is not in the future.
+func millisLeft(now, until time.Time) (int64, bool) {
+	left := until.Sub(now)
+	if left <= 0 {
+		return 0, false
+	}
+	return int64((left + time.Millisecond - 1) / time.Millisecond), true
 }
 
 // key is the prefix and hex(SHA-256(len(issuer) ‖ issuer ‖ jti)); the

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/replay/internal/replaytest"
 )
 
 // backend is a Redis the shared suite runs against.
@@ -47,65 +48,38 @@ func TestMiniredis(t *testing.T) { runSuite(t, miniredisBackend) }
 func TestRedis(t *testing.T)     { runSuite(t, singleBackend) }
 func TestCluster(t *testing.T)   { runSuite(t, clusterBackend) }
 
-func runSuite(t *testing.T, newBackend func(*testing.T) backend) {
-	t.Run("lifecycle", func(t *testing.T) { testLifecycle(t, newBackend(t)) })
-	t.Run("expired until", func(t *testing.T) { testExpiredUntil(t, newBackend(t)) })
-	t.Run("pairs are distinct", func(t *testing.T) { testPairsAreDistinct(t, newBackend(t)) })
-	t.Run("ttls", func(t *testing.T) { testTTLs(t, newBackend(t)) })
-	t.Run("two replicas", func(t *testing.T) { testTwoReplicas(t, newBackend(t)) })
-	t.Run("expiry", func(t *testing.T) { testExpiry(t, newBackend(t)) })
+// harness is the replay contract's view of a backend: on miniredis the
+// Cache's clock and the server's move together; a real server's clock
+// runs on its own, so the Cache reads the wall clock.
+func harness(t *testing.T, b backend) replaytest.Harness {
+	prefix := redistest.Prefix(t, b.client)
+	now := time.Now
+	var advance func(time.Duration)
+	if b.forward != nil {
+		clock := replaytest.NewClock()
+		now = clock.Now
+		advance = func(d time.Duration) { clock.Advance(d); b.forward(d) }
+	}
+	c := newCache(t, b.client, prefix, WithClock(now))
+	return replaytest.Harness{
+		Cache:   c,
+		Now:     now,
+		Advance: advance,
+		Forget: func(t testing.TB, issuer, jti string) {
+			if err := b.client.Del(context.Background(), c.key(issuer, jti)).Err(); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Replica: newCache(t, b.client, prefix, WithClock(now)),
+	}
 }
 
-func testLifecycle(t *testing.T, b backend) {
-	const iss, jti = "https://op.example", "jti-1"
-	type step struct {
-		op      string // reserve, commit, release
-		wantErr error
-	}
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{name: "reserve twice is a replay", steps: []step{
-			{op: "reserve"}, {op: "reserve", wantErr: replay.ErrReplayed},
-		}},
-		{name: "committed is a replay", steps: []step{
-			{op: "reserve"}, {op: "commit"}, {op: "reserve", wantErr: replay.ErrReplayed},
-		}},
-		{name: "release lets the retry through", steps: []step{
-			{op: "reserve"}, {op: "release"}, {op: "reserve"}, {op: "reserve", wantErr: replay.ErrReplayed},
-		}},
-		{name: "release after commit is a no-op", steps: []step{
-			{op: "reserve"}, {op: "commit"}, {op: "release"}, {op: "reserve", wantErr: replay.ErrReplayed},
-		}},
-		{name: "commit twice keeps it committed", steps: []step{
-			{op: "reserve"}, {op: "commit"}, {op: "commit"}, {op: "release"}, {op: "reserve", wantErr: replay.ErrReplayed},
-		}},
-		{name: "commit and release of unknown pairs are no-ops", steps: []step{
-			{op: "commit"}, {op: "release"}, {op: "reserve"},
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := newCache(t, b.client, redistest.Prefix(t, b.client))
-			ctx := context.Background()
-			until := time.Now().Add(5 * time.Minute)
-			for i, s := range tt.steps {
-				var err error
-				switch s.op {
-				case "reserve":
-					err = c.Reserve(ctx, iss, jti, until)
-				case "commit":
-					err = c.Commit(ctx, iss, jti)
-				case "release":
-					err = c.Release(ctx, iss, jti)
-				}
-				if !errors.Is(err, s.wantErr) {
-					t.Fatalf("step %d (%s): error = %v, want %v", i, s.op, err, s.wantErr)
-				}
-			}
-		})
-	}
+func runSuite(t *testing.T, newBackend func(*testing.T) backend) {
+	t.Run("contract", func(t *testing.T) {
+		replaytest.Run(t, func(t *testing.T) replaytest.Harness { return harness(t, newBackend(t)) })
+	})
+	t.Run("expired until leaves no key", func(t *testing.T) { testExpiredUntil(t, newBackend(t)) })
+	t.Run("ttls", func(t *testing.T) { testTTLs(t, newBackend(t)) })
 }
 
 func testExpiredUntil(t *testing.T, b backend) {
@@ -113,7 +87,7 @@ func testExpiredUntil(t *testing.T, b backend) {
 	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithClock(func() time.Time { return now }))
 	ctx := context.Background()
 	for _, until := range []time.Time{now, now.Add(-time.Second)} {
-		if err := c.Reserve(ctx, "iss", "jti", until); !errors.Is(err, replay.ErrExpired) {
+		if _, err := c.Reserve(ctx, "iss", "jti", until); !errors.Is(err, replay.ErrExpired) {
 			t.Fatalf("Reserve(until %s): error = %v, want %v", until, err, replay.ErrExpired)
 		}
 	}
@@ -122,37 +96,10 @@ func testExpiredUntil(t *testing.T, b backend) {
 	}
 }
 
-func testPairsAreDistinct(t *testing.T, b backend) {
-	tests := []struct {
-		name       string
-		iss1, jti1 string
-		iss2, jti2 string
-		wantErr    error
-	}{
-		{name: "same pair", iss1: "a", jti1: "b", iss2: "a", jti2: "b", wantErr: replay.ErrReplayed},
-		{name: "same jti, other issuer", iss1: "https://op1", jti1: "x", iss2: "https://op2", jti2: "x"},
-		{name: "boundary moved", iss1: "ab", jti1: "c", iss2: "a", jti2: "bc"},
-		{name: "empty jti", iss1: "ab", jti1: "", iss2: "a", jti2: "b"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := newCache(t, b.client, redistest.Prefix(t, b.client))
-			ctx := context.Background()
-			until := time.Now().Add(time.Minute)
-			if err := c.Reserve(ctx, tt.iss1, tt.jti1, until); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Reserve(ctx, tt.iss2, tt.jti2, until); !errors.Is(err, tt.wantErr) {
-				t.Fatalf("second Reserve: error = %v, want %v", err, tt.wantErr)
-			}
-		})
-	}
-}
-
-// testTTLs checks the expiry Redis holds for each state, without waiting.
+// testTTLs checks the expiry Redis holds for each state, without waiting:
+// a reservation and a commit both last until the until.
 func testTTLs(t *testing.T, b backend) {
-	const resTTL = 30 * time.Second
-	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithReservationTTL(resTTL))
+	c := newCache(t, b.client, redistest.Prefix(t, b.client))
 	ctx := context.Background()
 	pttl := func(jti string) time.Duration {
 		t.Helper()
@@ -162,135 +109,38 @@ func testTTLs(t *testing.T, b backend) {
 		}
 		return d
 	}
+	// The test's own delays count against the lower bounds.
+	const slack = 5 * time.Second
 
 	far := time.Now().Add(10 * time.Minute)
-	if err := c.Reserve(ctx, "iss", "far", far); err != nil {
+	r, err := c.Reserve(ctx, "iss", "far", far)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if d := pttl("far"); d <= 0 || d > resTTL {
-		t.Fatalf("reserved PTTL = %s, want within (0, %s]", d, resTTL)
+	if d := pttl("far"); d <= 10*time.Minute-slack || d > 10*time.Minute+time.Millisecond {
+		t.Fatalf("reserved PTTL = %s, want about 10m: a reservation lasts until its until", d)
 	}
-	if err := c.Commit(ctx, "iss", "far"); err != nil {
+	if err := c.Commit(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if d := pttl("far"); d <= resTTL || d > 10*time.Minute+time.Millisecond {
-		t.Fatalf("committed PTTL = %s, want within (%s, 10m]", d, resTTL)
+	if d := pttl("far"); d <= 10*time.Minute-slack || d > 10*time.Minute+time.Millisecond {
+		t.Fatalf("committed PTTL = %s, want about 10m", d)
 	}
 
 	near := time.Now().Add(5 * time.Second)
-	if err := c.Reserve(ctx, "iss", "near", near); err != nil {
+	r, err = c.Reserve(ctx, "iss", "near", near)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if d := pttl("near"); d <= 0 || d > 5*time.Second+time.Millisecond {
 		t.Fatalf("reservation PTTL = %s, want it capped by until (5s)", d)
 	}
 
-	if err := c.Release(ctx, "iss", "near"); err != nil {
+	if err := c.Release(ctx, r); err != nil {
 		t.Fatal(err)
 	}
 	if n := b.client.Exists(ctx, c.key("iss", "near")).Val(); n != 0 {
 		t.Fatal("Release left the key behind")
-	}
-}
-
-// testTwoReplicas runs two Caches on one Redis, as two RP replicas would.
-func testTwoReplicas(t *testing.T, b backend) {
-	prefix := redistest.Prefix(t, b.client)
-	replicas := []*Cache{newCache(t, b.client, prefix), newCache(t, b.client, prefix)}
-	ctx := context.Background()
-	until := time.Now().Add(time.Minute)
-
-	const n = 20
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { errs[i] = replicas[i%2].Reserve(ctx, "iss", "shared", until) })
-	}
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Fatalf("calls %d and %d both won the reservation", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, replay.ErrReplayed):
-			t.Fatalf("Reserve %d: %v", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no call won the reservation")
-	}
-	owner, other := replicas[winner%2], replicas[1-winner%2]
-
-	// The other replica can neither free nor commit the owner's claim.
-	if err := other.Release(ctx, "iss", "shared"); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Commit(ctx, "iss", "shared"); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Reserve(ctx, "iss", "shared", until); !errors.Is(err, replay.ErrReplayed) {
-		t.Fatalf("after the other replica's Release: error = %v, want %v", err, replay.ErrReplayed)
-	}
-	// The owner's Release works, and the OP's retry can land on either.
-	if err := owner.Release(ctx, "iss", "shared"); err != nil {
-		t.Fatal(err)
-	}
-	if err := other.Reserve(ctx, "iss", "shared", until); err != nil {
-		t.Fatalf("retry on the other replica: %v", err)
-	}
-	if err := other.Commit(ctx, "iss", "shared"); err != nil {
-		t.Fatal(err)
-	}
-	if err := owner.Reserve(ctx, "iss", "shared", until); !errors.Is(err, replay.ErrReplayed) {
-		t.Fatalf("replay on the first replica: error = %v, want %v", err, replay.ErrReplayed)
-	}
-}
-
-// testExpiry moves the server's clock, so it needs miniredis.
-func testExpiry(t *testing.T, b backend) {
-	if b.forward == nil {
-		t.Skip("a real server's clock cannot be moved; testTTLs checks its expiries")
-	}
-	const resTTL = 30 * time.Second
-	// The Cache's clock is frozen while the server's moves: Commit computes
-	// the time left from the Cache's clock, like Reserve.
-	now := time.Now()
-	c := newCache(t, b.client, redistest.Prefix(t, b.client), WithReservationTTL(resTTL),
-		WithClock(func() time.Time { return now }))
-	ctx := context.Background()
-	until := now.Add(10 * time.Minute)
-
-	// A reservation never committed nor released (the process died)
-	// expires after the reservation TTL.
-	if err := c.Reserve(ctx, "iss", "abandoned", until); err != nil {
-		t.Fatal(err)
-	}
-	b.forward(resTTL - time.Millisecond)
-	if err := c.Reserve(ctx, "iss", "abandoned", until); !errors.Is(err, replay.ErrReplayed) {
-		t.Fatalf("before the reservation TTL: error = %v, want %v", err, replay.ErrReplayed)
-	}
-	b.forward(time.Millisecond)
-	if err := c.Reserve(ctx, "iss", "abandoned", until); err != nil {
-		t.Fatalf("after the reservation TTL: %v", err)
-	}
-
-	// A committed pair lives until its until, well past the reservation TTL.
-	if err := c.Reserve(ctx, "iss", "done", until); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Commit(ctx, "iss", "done"); err != nil {
-		t.Fatal(err)
-	}
-	b.forward(10*time.Minute - time.Millisecond)
-	if err := c.Reserve(ctx, "iss", "done", until); !errors.Is(err, replay.ErrReplayed) {
-		t.Fatalf("before until: error = %v, want %v", err, replay.ErrReplayed)
-	}
-	b.forward(2 * time.Millisecond)
-	if err := c.Reserve(ctx, "iss", "done", now.Add(20*time.Minute)); err != nil {
-		t.Fatalf("after until: %v", err)
 	}
 }
 
@@ -303,16 +153,20 @@ func TestScriptsSurviveFlush(t *testing.T) {
 		if err := b.client.ScriptFlush(ctx).Err(); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Reserve(ctx, "iss", jti, until); err != nil {
+		r, err := c.Reserve(ctx, "iss", jti, until)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Commit(ctx, "iss", jti); err != nil {
+		if err := c.Commit(ctx, r); err != nil {
 			t.Fatalf("Commit after SCRIPT FLUSH: %v", err)
 		}
-		if err := c.Release(ctx, "iss", jti); err != nil {
+		if err := b.client.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Release(ctx, r); err != nil {
 			t.Fatalf("Release after SCRIPT FLUSH: %v", err)
 		}
-		if err := c.Reserve(ctx, "iss", jti, until); !errors.Is(err, replay.ErrReplayed) {
+		if _, err := c.Reserve(ctx, "iss", jti, until); !errors.Is(err, replay.ErrReplayed) {
 			t.Fatalf("after commit: error = %v, want %v", err, replay.ErrReplayed)
 		}
 	}
@@ -330,13 +184,12 @@ func TestNewOptions(t *testing.T) {
 		wantErr error
 	}{
 		{name: "defaults", client: ok},
-		{name: "all options", client: ok, opts: []Option{WithPrefix("app:"), WithReservationTTL(time.Minute), WithClock(time.Now)}},
+		{name: "all options", client: ok, opts: []Option{WithPrefix("app:"), WithClock(time.Now)}},
 		{name: "nil client", client: nil, wantErr: ErrInvalidOption},
 		{name: "client ignores context deadlines", client: noCtx, wantErr: ErrInvalidOption},
 		{name: "cluster client ignores context deadlines", client: clusterNoCtx, wantErr: ErrInvalidOption},
 		{name: "empty prefix", client: ok, opts: []Option{WithPrefix("")}, wantErr: ErrInvalidOption},
-		{name: "zero reservation TTL", client: ok, opts: []Option{WithReservationTTL(0)}, wantErr: ErrInvalidOption},
-		{name: "sub-millisecond reservation TTL", client: ok, opts: []Option{WithReservationTTL(time.Microsecond)}, wantErr: ErrInvalidOption},
+		{name: "nil option", client: ok, opts: []Option{WithPrefix("app:"), nil}, wantErr: ErrInvalidOption},
 		{name: "nil clock", client: ok, opts: []Option{WithClock(nil)}, wantErr: ErrInvalidOption},
 	}
 	for _, tt := range tests {
@@ -356,13 +209,17 @@ func TestNewOptions(t *testing.T) {
 // verdict on the token.
 func checkUnavailable(t *testing.T, ctx context.Context, c *Cache, wantAlso error) {
 	t.Helper()
+	r := replay.Reservation{Issuer: "iss", JTI: "jti", Until: time.Now().Add(time.Minute)}
 	ops := []struct {
 		name string
 		do   func() error
 	}{
-		{"reserve", func() error { return c.Reserve(ctx, "iss", "jti", time.Now().Add(time.Minute)) }},
-		{"commit", func() error { return c.Commit(ctx, "iss", "jti") }},
-		{"release", func() error { return c.Release(ctx, "iss", "jti") }},
+		{"reserve", func() error {
+			_, err := c.Reserve(ctx, "iss", "jti", time.Now().Add(time.Minute))
+			return err
+		}},
+		{"commit", func() error { return c.Commit(ctx, r) }},
+		{"release", func() error { return c.Release(ctx, r) }},
 	}
 	for _, op := range ops {
 		err := op.do()

@@ -31,26 +31,26 @@ func (c *deadlineCache) record(op string, ctx context.Context) {
 	c.deadlines[op] = d
 }
 
-func (c *deadlineCache) Reserve(ctx context.Context, iss, jti string, until time.Time) error {
+func (c *deadlineCache) Reserve(ctx context.Context, iss, jti string, until time.Time) (replay.Reservation, error) {
 	c.record("reserve", ctx)
 	if c.block {
 		if _, ok := ctx.Deadline(); !ok {
-			return errors.New("reserve would block forever: no deadline")
+			return replay.Reservation{}, errors.New("reserve would block forever: no deadline")
 		}
 		<-ctx.Done()
-		return ctx.Err()
+		return replay.Reservation{}, ctx.Err()
 	}
 	return c.Cache.Reserve(ctx, iss, jti, until)
 }
 
-func (c *deadlineCache) Commit(ctx context.Context, iss, jti string) error {
+func (c *deadlineCache) Commit(ctx context.Context, r replay.Reservation) error {
 	c.record("commit", ctx)
-	return c.Cache.Commit(ctx, iss, jti)
+	return c.Cache.Commit(ctx, r)
 }
 
-func (c *deadlineCache) Release(ctx context.Context, iss, jti string) error {
+func (c *deadlineCache) Release(ctx context.Context, r replay.Reservation) error {
 	c.record("release", ctx)
-	return c.Cache.Release(ctx, iss, jti)
+	return c.Cache.Release(ctx, r)
 }
 
 // WithLogoutTimeout is one deadline for all the store work of a request:

@@ -2,7 +2,10 @@ module github.com/bclogout/bclogout
 
 go 1.26.0
 
-require github.com/lestrrat-go/jwx/v3 v3.3.0
+require (
+	github.com/go-json-experiment/json v1.27.2
+	github.com/lestrrat-go/jwx/v3 v3.3.0
+)
 
 require (
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect

@@ -12,6 +12,10 @@
 // replay.Cache) and ends the named sessions through a sessionadapter.Ender.
 //
 // Policies where the specification leaves a choice are strict by default:
+//   - headers and claims are read by one strict JSON decoder: member names
+//     match exactly, a name given twice and invalid UTF-8 make the token
+//     malformed (RFC 7515 §4 allows rejecting duplicates), so no member can
+//     mean one thing to these checks and another to the application;
 //   - a token's jku, x5u, jwk and x5c headers are rejected outright rather
 //     than ignored; no known OP sends them in logout tokens, and their
 //     presence signals a forged token trying to bring its own key;

@@ -2,9 +2,10 @@ package rp
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxTokenBytes bounds the token before any decoding work; the handler's
@@ -14,18 +15,18 @@ const maxTokenBytes = 64 << 10
 // joseHeader holds the protected header members this package decides on.
 // Presence-only members are raw so that any value, even null, counts.
 type joseHeader struct {
-	Alg  string          `json:"alg"`
-	Enc  string          `json:"enc"`
-	Kid  string          `json:"kid"`
-	Typ  *string         `json:"typ"`
-	Cty  string          `json:"cty"`
-	Crit json.RawMessage `json:"crit"`
-	B64  json.RawMessage `json:"b64"`
-	Zip  json.RawMessage `json:"zip"`
-	Jku  json.RawMessage `json:"jku"`
-	X5u  json.RawMessage `json:"x5u"`
-	JWK  json.RawMessage `json:"jwk"`
-	X5c  json.RawMessage `json:"x5c"`
+	Alg  string         `json:"alg"`
+	Enc  string         `json:"enc"`
+	Kid  string         `json:"kid"`
+	Typ  *string        `json:"typ"`
+	Cty  string         `json:"cty"`
+	Crit jsontext.Value `json:"crit"`
+	B64  jsontext.Value `json:"b64"`
+	Zip  jsontext.Value `json:"zip"`
+	Jku  jsontext.Value `json:"jku"`
+	X5u  jsontext.Value `json:"x5u"`
+	JWK  jsontext.Value `json:"jwk"`
+	X5c  jsontext.Value `json:"x5c"`
 }
 
 // token is a compact JWS split and decoded, not yet verified.
@@ -51,8 +52,8 @@ func decodeHeader(seg string, h *joseHeader) error {
 	if len(b) == 0 || b[0] != '{' {
 		return fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
-	if err := json.Unmarshal(b, h); err != nil {
-		return fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
+	if err := decodeObject(b, h); err != nil {
+		return fmt.Errorf("%w: header is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	return nil
 }
@@ -92,8 +93,8 @@ func parseJWS(raw string, t *token) error {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	if t.claims, err = parseClaims(payload); err != nil {
-		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
+	if err := decodeObject(payload, &t.claims); err != nil {
+		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	t.compact = raw
 	return nil

@@ -1,0 +1,177 @@
+package rp
+
+import (
+	stdjson "encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestDecodeObjectClaims(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		wantErr bool
+	}{
+		{name: "claims", in: `{"iss":"https://op","aud":["a","b"],"iat":1700000000,"exp":1.7e9,"events":{"http://schemas.openid.net/event/backchannel-logout":{}},"x":null,"y":true,"z":false}`},
+		{name: "escapes", in: `{"s":"a\"b\\c\/d\u00e9\ud83d\ude00\n"}`},
+		{name: "empty", in: `{ } `},
+		{name: "negative zero and exponents", in: `{"a":-0,"b":1E+2,"c":0.5e-3}`},
+		{name: "case variants are distinct names", in: `{"sub":"a","SUB":"b","Sub":"c"}`},
+		{name: "nested deeply within the decoder's bound", in: `{"a":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}`},
+		{name: "duplicate names", in: `{"a":1,"a":2}`, wantErr: true},
+		{name: "duplicate names, one escaped", in: `{"a":1,"\u0061":2}`, wantErr: true},
+		{name: "duplicate names in a nested object", in: `{"e":{"x":{},"x":{}}}`, wantErr: true},
+		{name: "invalid utf-8 in a value", in: "{\"a\":\"\xff\"}", wantErr: true},
+		{name: "invalid utf-8 in a name", in: "{\"\xc3\":1}", wantErr: true},
+		{name: "surrogate half encoded in utf-8", in: "{\"a\":\"\xed\xa0\x80\"}", wantErr: true},
+		{name: "not an object", in: `[1]`, wantErr: true},
+		{name: "trailing data", in: `{}x`, wantErr: true},
+		{name: "two objects", in: `{}{}`, wantErr: true},
+		{name: "trailing comma", in: `{"a":1,}`, wantErr: true},
+		{name: "leading zero", in: `{"a":01}`, wantErr: true},
+		{name: "bad escape", in: `{"a":"\x"}`, wantErr: true},
+		{name: "control char", in: "{\"a\":\"\x01\"}", wantErr: true},
+		{name: "NaN", in: `{"a":NaN}`, wantErr: true},
+		{name: "unterminated", in: `{"a":"b`, wantErr: true},
+		{name: "too deep", in: `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`, wantErr: true},
+		{name: "huge number", in: `{"a":1e400}`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got map[string]any
+			err := decodeObject([]byte(tt.in), &got)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("decodeObject() error = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			// Where both accept, the values are encoding/json's: the claim
+			// checks and LogoutEvent.Claims keep their types.
+			var want map[string]any
+			if err := stdjson.Unmarshal([]byte(tt.in), &want); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("decodeObject() = %#v, want %#v", got, want)
+			}
+		})
+	}
+}
+
+// FuzzDecodeClaims: whatever the input, decoding ends without a panic, and
+// what it accepts is valid UTF-8, valid JSON, free of duplicate names and
+// decoded to the values encoding/json gives.
+func FuzzDecodeClaims(f *testing.F) {
+	f.Add(`{"iss":"x","aud":["a"],"iat":1,"events":{"e":{}},"s":"\u00e9\n"}`)
+	f.Add(`{"a":[1,2,{"b":null}],"c":-0.5e10}`)
+	f.Add("{\"a\":\"\xff\\u0041\"}")
+	f.Add(`{"a":1,"a":2}`)
+	f.Add(`{"typ":"x","TYP":"y"}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var got map[string]any
+		if err := decodeObject([]byte(in), &got); err != nil {
+			if jsonDetail(err) == "" {
+				t.Fatal("error without detail")
+			}
+			return
+		}
+		if !utf8.ValidString(in) || !stdjson.Valid([]byte(in)) {
+			t.Fatalf("accepted %q, which is not valid UTF-8 JSON", in)
+		}
+		if hasDuplicateNames(t, in) {
+			t.Fatalf("accepted %q, which repeats a name", in)
+		}
+		var want map[string]any
+		if err := stdjson.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatalf("accepted %q, encoding/json: %v", in, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("decodeObject(%q) = %#v, encoding/json %#v", in, got, want)
+		}
+	})
+}
+
+// hasDuplicateNames walks in with encoding/json's tokenizer, an
+// independent check of what the strict decoder must have refused.
+func hasDuplicateNames(t *testing.T, in string) bool {
+	t.Helper()
+	dec := stdjson.NewDecoder(strings.NewReader(in))
+	type frame struct {
+		names   map[string]bool
+		wantKey bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.wantKey {
+			if s, ok := tok.(string); ok {
+				if top.names[s] {
+					return true
+				}
+				top.names[s] = true
+				top.wantKey = false
+				continue
+			}
+		}
+		switch tok {
+		case stdjson.Delim('{'):
+			stack = append(stack, &frame{names: map[string]bool{}, wantKey: true})
+			continue
+		case stdjson.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case stdjson.Delim('}'), stdjson.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the enclosing object expects a name next.
+		if len(stack) > 0 && stack[len(stack)-1].names != nil {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+}
+
+// A Keycloak-like header and claims, as bytes after base64url decoding.
+var (
+	benchHeader = []byte(`{"alg":"RS256","kid":"rsa-1","typ":"logout+jwt"}`)
+	benchClaims = []byte(`{"aud":"client-1","events":{"http://schemas.openid.net/event/backchannel-logout":{}},"exp":1748779320,"iat":1748779190,"iss":"https://op.example.com","jti":"3d4c1ad1-0e5f-4c9e-9a64-22d0b6b1a2f7","sid":"5b8f3f2e-7d3c-4d9e-8f1a-9c2b7e6d5a40","sub":"f81d4fae-7dec-11d0-a765-00a0c91e6bf6","typ":"Logout"}`)
+)
+
+// BenchmarkDecodeStrict decodes a header and claims the way every token is
+// decoded; BenchmarkBaselineDecodeEncodingJSON does the same with
+// encoding/json, which is lax on exactly what strictJSON refuses, so the
+// price of strictness reads as a ratio.
+func BenchmarkDecodeStrict(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var h joseHeader
+		var c map[string]any
+		if decodeObject(benchHeader, &h) != nil || decodeObject(benchClaims, &c) != nil {
+			b.Fatal("decode failed")
+		}
+	}
+}
+
+func BenchmarkBaselineDecodeEncodingJSON(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		var h struct {
+			Alg, Kid string
+			Typ      *string
+			Crit     stdjson.RawMessage
+		}
+		var c map[string]any
+		if stdjson.Unmarshal(benchHeader, &h) != nil || stdjson.Unmarshal(benchClaims, &c) != nil {
+			b.Fatal("decode failed")
+		}
+	}
+}

@@ -86,7 +86,7 @@ func (v *Verifier) checkClaims(c map[string]any) (*LogoutEvent, error) {
 			until = exp
 		}
 	} else if v.opts.requireExp {
-		return nil, fmt.Errorf("%w: exp missing and required", ErrExpired)
+		return nil, fmt.Errorf("%w: required by WithRequireExp", ErrExpMissing)
 	}
 	ev.AcceptableUntil = until.Add(v.opts.skew)
 

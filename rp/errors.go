@@ -7,8 +7,9 @@ import (
 )
 
 // Sentinel errors, one per failure class. Errors returned by this package
-// wrap exactly one of them (ErrReplay also wraps replay.ErrReplayed), with
-// detail for logs; callers branch with errors.Is.
+// wrap exactly one of them (ErrReplay also wraps replay.ErrReplayed, and
+// ErrExpMissing is itself an ErrExpired), with detail for logs; callers
+// branch with errors.Is.
 var (
 	// ErrMalformed means the token is not a well-formed compact JWS/JWE or
 	// its header or payload is not a JSON object.
@@ -42,8 +43,15 @@ var (
 	// maximum age.
 	ErrIssuedAt = errors.New("rp: logout token issued-at invalid")
 	// ErrExpired means exp is in the past, malformed, or missing while
-	// required.
+	// required; the last case is also ErrExpMissing.
 	ErrExpired = errors.New("rp: logout token expired")
+	// ErrExpMissing means the token has no exp while WithRequireExp
+	// requires one: most likely an OP that omits exp (Ory Hydra, older
+	// Keycloak and authentik) rather than a late token. It is a refinement
+	// of ErrExpired, so errors.Is(err, ErrExpired) holds for it too and
+	// code written before it existed still classifies it; Reason reports
+	// it as "exp_missing".
+	ErrExpMissing error = &subclassError{msg: "rp: logout token exp missing", of: ErrExpired}
 	// ErrJTI means jti is missing or not a non-empty string.
 	ErrJTI = errors.New("rp: logout token jti invalid")
 	// ErrEvents means events lacks the back-channel logout event object.
@@ -97,6 +105,8 @@ func Reason(err error) string {
 		return "audience"
 	case errors.Is(err, ErrIssuedAt):
 		return "issued_at"
+	case errors.Is(err, ErrExpMissing):
+		return "exp_missing"
 	case errors.Is(err, ErrExpired):
 		return "expired"
 	case errors.Is(err, ErrJTI):
@@ -121,3 +131,12 @@ func Reason(err error) string {
 		return "internal"
 	}
 }
+
+// subclassError is a sentinel that refines another: errors.Is matches both.
+type subclassError struct {
+	msg string
+	of  error
+}
+
+func (e *subclassError) Error() string { return e.msg }
+func (e *subclassError) Unwrap() error { return e.of }

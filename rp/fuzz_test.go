@@ -17,7 +17,7 @@ import (
 var sentinels = []error{
 	rp.ErrMalformed, rp.ErrEncryption, rp.ErrAlgorithm, rp.ErrUnknownKey,
 	rp.ErrSignature, rp.ErrType, rp.ErrCritical, rp.ErrForbiddenHeader,
-	rp.ErrIssuer, rp.ErrAudience, rp.ErrIssuedAt, rp.ErrExpired, rp.ErrJTI,
+	rp.ErrIssuer, rp.ErrAudience, rp.ErrIssuedAt, rp.ErrExpired, rp.ErrExpMissing, rp.ErrJTI,
 	rp.ErrEvents, rp.ErrSubject, rp.ErrSessionIDRequired, rp.ErrNonce,
 	rp.ErrReplay, rp.ErrTemporary, rp.ErrRequest,
 }

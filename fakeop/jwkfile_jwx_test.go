@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // TestPrivateJWKInteropJWX cross-checks with jwx, which wrote the
@@ -18,7 +18,7 @@ func TestPrivateJWKInteropJWX(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			key, err := jwk.Import(orig.Signer)
+			key, err := jwk.Import[jwk.Key](orig.Signer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,8 +43,8 @@ func TestPrivateJWKInteropJWX(t *testing.T) {
 			if err != nil {
 				t.Fatalf("jwx parses PrivateJWK: %v", err)
 			}
-			var raw any
-			if err := jwk.Export(back, &raw); err != nil {
+			raw, err := jwk.Export[any](back)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if eq, ok := raw.(interface{ Equal(crypto.PrivateKey) bool }); !ok || !eq.Equal(orig.Signer) {

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -53,7 +53,7 @@ func ExampleLoadStatic() {
 func ExampleNewRemote() {
 	// The OP's JWKS endpoint, publishing one Ed25519 key.
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	key, _ := jwk.Import(pub)
+	key, _ := jwk.Import[jwk.Key](pub)
 	_ = key.Set(jwk.KeyIDKey, "2025-01")
 	set := jwk.NewSet()
 	_ = set.AddKey(key)

@@ -9,8 +9,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // genKey returns a private key of kty ("RSA", "EC", "OKP") as a JWK with
@@ -32,7 +32,7 @@ func genKey(t testing.TB, kty, kid, alg string) jwk.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := jwk.Import(raw)
+	k, err := jwk.Import[jwk.Key](raw)
 	if err != nil {
 		t.Fatal(err)
 	}

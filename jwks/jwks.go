@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // ErrNoKeys means a Source has no key set to offer: its first fetch has not

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // ErrInvalidPrivateKey means a file or document meant to hold the RP's
@@ -106,11 +106,12 @@ func checkDecryptionKey(k jwk.Key) error {
 	if err != nil {
 		return err
 	}
-	var priv, pub any
-	if err := jwk.Export(k, &priv); err != nil {
+	priv, err := jwk.Export[any](k)
+	if err != nil {
 		return err
 	}
-	if err := jwk.Export(pubKey, &pub); err != nil {
+	pub, err := jwk.Export[any](pubKey)
+	if err != nil {
 		return err
 	}
 	switch p := priv.(type) {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -357,7 +357,7 @@ func TestRemoteKeySelection(t *testing.T) {
 	_ = noAlg.Set("x5t", "some-thumbprint")
 	ed := publicOf(t, genKey(t, "OKP", "ed", ""))
 	private := genKey(t, "EC", "leaked", "ES256")
-	oct, _ := jwk.Import([]byte("secret secret secret secret secret"))
+	oct, _ := jwk.Import[jwk.Key]([]byte("secret secret secret secret secret"))
 	_ = oct.Set(jwk.KeyIDKey, "hmac")
 	body := setJSON(t, noAlg, private, oct, ed)
 	// An entry jwx cannot parse, as an OP adopting a new key type would publish.
@@ -373,8 +373,8 @@ func TestRemoteKeySelection(t *testing.T) {
 	if _, has := k.Algorithm(); has {
 		t.Error("a key without alg gained one")
 	}
-	var x5t string
-	if err := k.Get("x5t", &x5t); err != nil || x5t != "some-thumbprint" {
+	x5t, err := jwk.Get[string](k, "x5t")
+	if err != nil || x5t != "some-thumbprint" {
 		t.Errorf("x5t = %q, %v: key members must be kept", x5t, err)
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwe"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v4/jwe"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // maxDecryptAttempts bounds the keys tried on a kid-less JWE.
@@ -64,8 +64,8 @@ func decrypt(raw string, set jwk.Set) (string, error) {
 		if !ok || !decryptionKeyFits(k, h, ecdh) {
 			continue
 		}
-		var key any
-		if err := jwk.Export(k, &key); err != nil {
+		key, err := jwk.Export[any](k)
+		if err != nil {
 			continue
 		}
 		if attempts++; attempts > maxDecryptAttempts {

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // minRSABits is RFC 7518 §3.3's floor for RS*/PS* keys.
@@ -98,8 +98,8 @@ func convertKey(k jwk.Key) (verifyKey, bool) {
 	if err != nil {
 		return verifyKey{}, false
 	}
-	var raw any
-	if err := jwk.Export(pub, &raw); err != nil {
+	raw, err := jwk.Export[any](pub)
+	if err != nil {
 		return verifyKey{}, false
 	}
 	vk := verifyKey{raw: raw}

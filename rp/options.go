@@ -6,7 +6,7 @@ import (
 
 	"github.com/bclogout/bclogout/jwks"
 
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // Defaults for the time checks (SPEC-NOTES, token table).

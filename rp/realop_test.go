@@ -18,8 +18,8 @@ import (
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/lestrrat-go/jwx/v3/jwe"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwe"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // realOPDir holds logout tokens captured from real OPs (see its README):
@@ -151,8 +151,8 @@ func sealJWE(t *testing.T, f *realOPFixture, jws string) string {
 	kid, _ := msg.ProtectedHeaders().KeyID()
 	alg, _ := msg.ProtectedHeaders().Algorithm()
 	priv, _ := f.decryption.LookupKeyID(kid)
-	var raw any
-	if err := jwk.Export(priv, &raw); err != nil {
+	raw, err := jwk.Export[any](priv)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var pub any

@@ -9,7 +9,7 @@ import (
 	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // variantWant is the sentinel each fakeop variant must be rejected with

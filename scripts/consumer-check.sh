@@ -9,19 +9,23 @@
 # would put go-redis or echo into every user's version selection.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# 27 while the root is on jwx v3 (its graph is larger) and rp's strict JSON
-# decoder comes from github.com/go-json-experiment/json; 20 once on v4, whose
-# encoding/json/v2 from the standard library replaces that module.
-max=${MAX_MODULES:-27}
+# 20: rp and sessionadapter bring jwx v4 and its few dependencies, and
+# rp's strict JSON decoder (github.com/go-json-experiment/json).
+max=${MAX_MODULES:-20}
 go=${GO:-go}
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 goversion=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$repo/go.mod")
+# The toolchain the repository develops on (Go 1.27): on Go 1.26 a consumer
+# also needs GOEXPERIMENT=jsonv2 for jwx v4, which changes no module graph.
+toolchain=$(sed -n 's/^toolchain \(go[0-9.]*\).*/\1/p' "$repo/go.mod")
 cat >"$dir/go.mod" <<MOD
 module example.com/consumer
 
 go $goversion
+
+toolchain ${toolchain:-go$goversion}
 
 require github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
 

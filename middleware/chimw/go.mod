@@ -1,6 +1,6 @@
 module github.com/bclogout/bclogout/middleware/chimw
 
-go 1.26.0
+go 1.26.10
 
 require (
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000

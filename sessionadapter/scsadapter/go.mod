@@ -1,6 +1,6 @@
 module github.com/bclogout/bclogout/sessionadapter/scsadapter
 
-go 1.25.0
+go 1.26.10
 
 require (
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
@@ -8,5 +8,7 @@ require (
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
 	github.com/gomodule/redigo v1.8.0
 )
+
+require github.com/stretchr/testify v1.12.1 // indirect
 
 replace github.com/bclogout/bclogout => ../..

@@ -1,9 +1,18 @@
-// Package examples holds runnable relying parties that serve the OpenID
-// Connect Back-Channel Logout 1.0 endpoint (§2.5,
-// https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest)
-// with net/http (nethttp), chi (chi) and echo (echo). Each one is short on
-// purpose: it is documentation. The tests in this directory build each
-// program and exercise it over HTTP against a fake OP.
+// Package examples holds complete relying parties that sign their users
+// out when the OP ends their session (OpenID Connect Back-Channel Logout
+// 1.0, https://openid.net/specs/openid-connect-backchannel-1_0.html): real
+// login through coreos/go-oidc and golang.org/x/oauth2, sessions bound at
+// the callback, the guard, the back-channel endpoint and a signed-out page.
 //
-//	go run ./examples/chi -issuer https://op.example -client-id my-client
+//   - scs: net/http and alexedwards/scs (memstore; scs's redisstore when
+//     BCLOGOUT_REDIS_URL is set);
+//   - gorilla: chi and gorilla/sessions (FilesystemStore; boj/redistore when
+//     BCLOGOUT_REDIS_URL is set), with Prometheus metrics.
+//
+// Each runs against an in-process fake OP unless given -issuer. The tests
+// in this directory build each program and drive a sign-in and an OP
+// logout over HTTP; each program also has an in-process test written the
+// way a user would test their own app (the README shows it).
+//
+//	go run ./scs
 package examples

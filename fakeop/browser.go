@@ -7,14 +7,61 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"testing"
 )
 
 // ErrSignIn means SignIn could not complete the authorization-code flow
 // through the app: its login route did not lead to the OP, or the app's
 // callback did not answer with success.
 var ErrSignIn = errors.New("fakeop: sign-in through the app failed")
+
+// StartApp serves the app under test for t: it calls newApp with the base
+// URL the app will have (http://127.0.0.1:PORT, known before the app is
+// built, so the app can derive its redirect_uri from it), serves the
+// handler on an httptest server, and registers c with the OP, where every
+// URI that is a path ("/callback") is taken relative to that base URL.
+// The server is closed when t ends, and so is the handler if it is an
+// io.Closer. Failures are t.Fatal.
+func (op *OP) StartApp(t testing.TB, c Client, newApp func(baseURL string) (http.Handler, error)) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	h, err := newApp(base)
+	if err != nil {
+		srv.Close()
+		t.Fatalf("fakeop: build the app: %v", err)
+	}
+	if closer, ok := h.(io.Closer); ok {
+		t.Cleanup(func() { _ = closer.Close() })
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	abs := func(u string) string {
+		if strings.HasPrefix(u, "/") {
+			return base + u
+		}
+		return u
+	}
+	c.RedirectURIs = mapURIs(c.RedirectURIs, abs)
+	c.PostLogoutRedirectURIs = mapURIs(c.PostLogoutRedirectURIs, abs)
+	c.BackchannelLogoutURI = abs(c.BackchannelLogoutURI)
+	if err := op.RegisterClient(c); err != nil {
+		t.Fatalf("fakeop: register the app: %v", err)
+	}
+	return srv
+}
+
+func mapURIs(uris []string, f func(string) string) []string {
+	out := make([]string, len(uris))
+	for i, u := range uris {
+		out[i] = f(u)
+	}
+	return out
+}
 
 // SignIn logs a browser in to an app as sub, the way a user would, and
 // returns that browser: an *http.Client whose cookie jar holds the app's

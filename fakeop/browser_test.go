@@ -254,3 +254,44 @@ func TestDeliveryDuration(t *testing.T) {
 		t.Errorf("Duration = %v, want at least the RP's %v", d, w)
 	}
 }
+
+type closingHandler struct {
+	http.Handler
+	closed *atomic.Bool
+}
+
+func (h closingHandler) Close() error { h.closed.Store(true); return nil }
+
+// TestStartApp: the app is built with its base URL, path URIs are
+// resolved against it, and the handler is closed with the test.
+func TestStartApp(t *testing.T) {
+	op := fakeop.New(t)
+	var closed atomic.Bool
+	var gotBase string
+	t.Run("app", func(t *testing.T) {
+		app := op.StartApp(t, fakeop.Client{ID: "app", RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout"},
+			func(baseURL string) (http.Handler, error) {
+				gotBase = baseURL
+				mux := http.NewServeMux()
+				mux.HandleFunc("POST /backchannel-logout", func(http.ResponseWriter, *http.Request) {})
+				return closingHandler{mux, &closed}, nil
+			})
+		if gotBase != app.URL {
+			t.Errorf("newApp got %q, server is %q", gotBase, app.URL)
+		}
+		sid, err := op.NewSession("alice", "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := op.EndSession(t.Context(), sid)
+		if err != nil || len(rep.Deliveries) != 1 || rep.Deliveries[0].URI != app.URL+"/backchannel-logout" {
+			t.Errorf("delivery to the resolved URI: %+v, %v", rep, err)
+		}
+		if closed.Load() {
+			t.Error("handler closed before the test ended")
+		}
+	})
+	if !closed.Load() {
+		t.Error("handler not closed when the test ended")
+	}
+}

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/bclogout/bclogout/fakeop"
+)
+
+// TestLogoutWorks: the OP ends the session, the next request is signed out.
+func TestLogoutWorks(t *testing.T) {
+	op := fakeop.New(t)
+	app := op.StartApp(t, fakeop.Client{ID: "app", RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout"},
+		func(url string) (http.Handler, error) { return newApp(t.Context(), config{Issuer: op.Issuer(), ClientID: "app", BaseURL: url}) })
+	browser, err := op.SignIn(t.Context(), app.URL+"/login", "alice") // through the app's login route
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.SignOut(t.Context(), browser); err != nil { // the OP's "sign out everywhere"
+		t.Fatal(err)
+	}
+	resp, err := browser.Get(app.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := io.ReadAll(resp.Body); !strings.Contains(string(page), "Signed out") {
+		t.Errorf("after the OP's logout the app shows %s", page)
+	}
+}

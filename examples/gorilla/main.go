@@ -1,0 +1,365 @@
+// Command gorilla is a complete relying party on chi and gorilla/sessions
+// whose users are signed out when their OP session ends: OpenID Connect
+// login with coreos/go-oidc and golang.org/x/oauth2, sessions bound at the
+// callback, the guard on every page, the back-channel logout endpoint with
+// Prometheus metrics, and a signed-out page. Copy it whole and change what
+// the comments say.
+//
+//	go run ./gorilla                                      # against an in-process fake OP
+//	go run ./gorilla -issuer https://op.example -client-id app -client-secret …
+//	BCLOGOUT_REDIS_URL=redis://127.0.0.1:6379/0 go run ./gorilla  # sessions in Redis
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boj/redistore"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/sessions"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/prommetrics"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+)
+
+// config is what the app needs to know; main fills it from flags.
+type config struct {
+	Issuer       string // the OP's issuer URL
+	ClientID     string
+	ClientSecret string // empty for a public client (PKCE only)
+	BaseURL      string // this app's external URL: redirect_uri is BaseURL + "/callback"
+	RedisURL     string // empty keeps sessions in files and bindings in memory (one replica)
+	SessionDir   string // FilesystemStore's directory; empty makes a temporary one
+	SessionKey   []byte // authenticates session cookies; empty makes a random one per start
+}
+
+const (
+	sessionName = "app"   // the signed-in session
+	loginName   = "login" // state, nonce and PKCE verifier between /login and /callback
+	lifetime    = 8 * time.Hour
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	cfg := config{
+		RedisURL: os.Getenv("BCLOGOUT_REDIS_URL"), ClientSecret: os.Getenv("BCLOGOUT_CLIENT_SECRET"),
+		SessionKey: []byte(os.Getenv("SESSION_KEY")),
+	}
+	flag.StringVar(&cfg.Issuer, "issuer", "", "the OP's issuer URL; empty starts a fake OP in this process")
+	flag.StringVar(&cfg.ClientID, "client-id", "example-app", "this app's client_id at the OP")
+	flag.StringVar(&cfg.BaseURL, "base-url", "", "this app's external URL (default http://ADDR)")
+	flag.StringVar(&cfg.SessionDir, "session-dir", "", "FilesystemStore directory (default: a temporary one)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, cfg); err != nil {
+		log.Fatal("gorilla: ", err)
+	}
+}
+
+func run(ctx context.Context, addr string, cfg config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
+	if cfg.Issuer == "" { // try it out: a fake OP that knows this app
+		op, err := startFakeOP(cfg)
+		if err != nil {
+			return err
+		}
+		defer op.Close()
+		cfg.Issuer = op.Issuer()
+		fmt.Fprintf(os.Stderr, "fake OP at %s: sign out everywhere there\n", op.Issuer())
+	}
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Println("listening on", cfg.BaseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// app is the relying party: an http.Handler.
+type app struct {
+	http.Handler
+	cfg      config
+	sessions sessions.Store
+	oauth    oauth2.Config
+	idTokens *oidc.IDTokenVerifier
+	store    sessionadapter.Store // bindings: which local sessions an OP session has
+	closers  []func() error
+}
+
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	a := &app{cfg: cfg}
+	provider, err := oidc.NewProvider(ctx, cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	a.idTokens = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID})
+	a.oauth = oauth2.Config{
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: provider.Endpoint(),
+		RedirectURL: cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID},
+	}
+	key := cfg.SessionKey
+	if len(key) == 0 {
+		key = []byte(rand.Text() + rand.Text()) // sessions do not survive a restart
+	}
+
+	// Sessions, their bindings and the revocations the guard checks: files
+	// and memory for one replica, Redis for several.
+	var revs sessionadapter.Revocations
+	if cfg.RedisURL != "" {
+		rs, err := redistore.NewRediStoreWithURL(8, cfg.RedisURL, key) // redigo: keys session_ID
+		if err != nil {
+			return nil, err
+		}
+		rs.SetMaxAge(int(lifetime / time.Second))
+		opts, err := redis.ParseURL(cfg.RedisURL) // go-redis, for redisadapter
+		if err != nil {
+			return nil, err
+		}
+		opts.ContextTimeoutEnabled = true
+		rdb := redis.NewClient(opts)
+		a.closers = append(a.closers, rs.Close, rdb.Close)
+		a.sessions = rs
+		if a.store, err = redisadapter.New(rdb, redisadapter.WithSessionKey("session_%s"),
+			redisadapter.WithSessionLifetime(lifetime)); err != nil {
+			return nil, err
+		}
+		if revs, err = redisadapter.NewRevocations(rdb); err != nil {
+			return nil, err
+		}
+	} else {
+		dir := cfg.SessionDir
+		if dir == "" {
+			if dir, err = os.MkdirTemp("", "gorilla-example-sessions"); err != nil {
+				return nil, err
+			}
+			a.closers = append(a.closers, func() error { return os.RemoveAll(dir) })
+		}
+		fs := sessions.NewFilesystemStore(dir, key)
+		fs.MaxAge(int(lifetime / time.Second))
+		a.sessions = fs
+		del, err := gorillaadapter.FilesystemDeleter(dir)
+		if err != nil {
+			return nil, err
+		}
+		if a.store, err = sessionadapter.NewMemory(sessionadapter.WithDeleter(del),
+			sessionadapter.WithSessionLifetime(lifetime)); err != nil {
+			return nil, err
+		}
+		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
+			return nil, err
+		}
+	}
+	revoker, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(lifetime))
+	if err != nil {
+		return nil, err
+	}
+
+	// The back-channel endpoint: a validated logout token revokes the OP
+	// session (the guard enforces it) and deletes its local sessions.
+	reg := prometheus.NewRegistry()
+	metrics, err := prommetrics.New(reg)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID,
+		rp.WithJWKSOptions(jwks.WithOnRefresh(metrics.JWKSRefreshed)))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
+	logout, err := rp.NewHandler(verifier, sessionadapter.EnderFunc(func(ctx context.Context, l sessionadapter.Logout) (int, error) {
+		if _, err := revoker.EndSessions(ctx, l); err != nil {
+			return 0, err
+		}
+		return a.store.EndSessions(ctx, l)
+	}), rp.WithMetrics(metrics))
+	if err != nil {
+		return nil, err
+	}
+
+	// The guard ends, at its next request, a session whose login is not
+	// after a revocation: one a request in flight saved again after the
+	// logout, or one whose login callback finished after it.
+	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(a.sessions, sessionName),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			_ = gorillaadapter.End(w, r, a.sessions, sessionName)
+			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		}))
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Group(func(r chi.Router) { // app routes: the guard (and your CSRF, auth)
+		r.Use(guard)
+		r.Get("/", a.home)
+		r.Get("/login", a.login)
+		r.Get("/callback", a.callback)
+	})
+	r.Get("/signed-out", a.signedOut)
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// The OP's POST carries no cookie and no CSRF token: outside the group.
+	if err := chimw.Mount(r, "/backchannel-logout", logout); err != nil {
+		return nil, err
+	}
+	a.Handler = r
+	return a, nil
+}
+
+// Close releases the app's clients and its temporary session directory.
+func (a *app) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html><title>gorilla example</title>
+{{if .}}<p id="user">Signed in as <b>{{.}}</b>.</p>
+<p>Sign out at the OP, then reload this page.</p>
+{{else}}<p id="signed-out">Signed out.</p><p><a href="/login">Sign in</a></p>{{end}}`))
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	user := ""
+	if s, err := a.sessions.Get(r, sessionName); err == nil {
+		user, _ = s.Values["user"].(string)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	_ = page.Execute(w, user)
+}
+
+func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	_ = page.Execute(w, "")
+}
+
+// login starts the authorization-code flow, with state, nonce and PKCE
+// kept in a short-lived session of their own.
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	s, _ := a.sessions.New(r, loginName) // a bad old cookie just gives a new session
+	s.Options = &sessions.Options{Path: "/", MaxAge: 600, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: strings.HasPrefix(a.cfg.BaseURL, "https:")}
+	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	s.Values["state"], s.Values["nonce"], s.Values["pkce"] = state, nonce, verifier
+	if err := s.Save(r, w); err != nil {
+		http.Error(w, "login failed", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, a.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+}
+
+// callback redeems the code, verifies the ID token, and starts a new
+// session bound to the OP session.
+func (a *app) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ls, err := a.sessions.Get(r, loginName)
+	if err != nil {
+		http.Error(w, "bad state", http.StatusBadRequest)
+		return
+	}
+	state, _ := ls.Values["state"].(string)
+	if state == "" || r.FormValue("state") != state {
+		http.Error(w, "bad state", http.StatusBadRequest)
+		return
+	}
+	verifier, _ := ls.Values["pkce"].(string)
+	nonce, _ := ls.Values["nonce"].(string)
+	ls.Options.MaxAge = -1 // used once
+	_ = ls.Save(r, w)
+	tok, err := a.oauth.Exchange(ctx, r.FormValue("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		http.Error(w, "login failed", http.StatusBadGateway)
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := a.idTokens.Verify(ctx, raw)
+	if err != nil || idt.Nonce != nonce {
+		http.Error(w, "login failed", http.StatusBadRequest)
+		return
+	}
+	// The binding: iss, sub, sid and iat, stashed in a new session (a new
+	// ID, against fixation) for the guard, and indexed for logout.
+	login, err := sessionadapter.LoginFromIDToken(idt)
+	if err != nil {
+		http.Error(w, "login failed", http.StatusBadRequest)
+		return
+	}
+	s := sessions.NewSession(a.sessions, sessionName)
+	s.Options = &sessions.Options{Path: "/", MaxAge: int(lifetime / time.Second), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(a.cfg.BaseURL, "https:")}
+	s.IsNew = true
+	gorillaadapter.Stash(s, login)
+	s.Values["user"] = login.Subject
+	if err := s.Save(r, w); err != nil { // gives the session its ID
+		http.Error(w, "login failed", http.StatusInternalServerError)
+		return
+	}
+	if err := gorillaadapter.Bind(ctx, a.store, s, login); err != nil {
+		http.Error(w, "login failed", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// startFakeOP runs the fake OP with this app registered, for trying the
+// example without an OP of your own.
+func startFakeOP(cfg config) (*fakeop.OP, error) {
+	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	if err != nil {
+		return nil, err
+	}
+	err = op.RegisterClient(fakeop.Client{
+		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
+	})
+	if err != nil {
+		op.Close()
+		return nil, err
+	}
+	return op, nil
+}

@@ -1,0 +1,302 @@
+// Command scs is a complete relying party on net/http and alexedwards/scs
+// whose users are signed out when their OP session ends: OpenID Connect
+// login with coreos/go-oidc and golang.org/x/oauth2, sessions bound at the
+// callback, the guard on every page, the back-channel logout endpoint, and a
+// signed-out page. Copy it whole and change what the comments say.
+//
+//	go run ./scs                                      # against an in-process fake OP
+//	go run ./scs -issuer https://op.example -client-id app -client-secret …
+//	BCLOGOUT_REDIS_URL=redis://127.0.0.1:6379/0 go run ./scs  # sessions in Redis
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/coreos/go-oidc/v3/oidc"
+	redigo "github.com/gomodule/redigo/redis"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/oauth2"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
+)
+
+// config is what the app needs to know; main fills it from flags.
+type config struct {
+	Issuer       string // the OP's issuer URL
+	ClientID     string
+	ClientSecret string // empty for a public client (PKCE only)
+	BaseURL      string // this app's external URL: redirect_uri is BaseURL + "/callback"
+	RedisURL     string // empty keeps sessions in memory (one replica)
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	cfg := config{RedisURL: os.Getenv("BCLOGOUT_REDIS_URL"), ClientSecret: os.Getenv("BCLOGOUT_CLIENT_SECRET")}
+	flag.StringVar(&cfg.Issuer, "issuer", "", "the OP's issuer URL; empty starts a fake OP in this process")
+	flag.StringVar(&cfg.ClientID, "client-id", "example-app", "this app's client_id at the OP")
+	flag.StringVar(&cfg.BaseURL, "base-url", "", "this app's external URL (default http://ADDR)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *addr, cfg); err != nil {
+		log.Fatal("scs: ", err)
+	}
+}
+
+func run(ctx context.Context, addr string, cfg config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
+	if cfg.Issuer == "" { // try it out: a fake OP that knows this app
+		op, err := startFakeOP(cfg)
+		if err != nil {
+			return err
+		}
+		defer op.Close()
+		cfg.Issuer = op.Issuer()
+		fmt.Fprintf(os.Stderr, "fake OP at %s: sign out everywhere there\n", op.Issuer())
+	}
+	a, err := newApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Println("listening on", cfg.BaseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// app is the relying party: an http.Handler.
+type app struct {
+	http.Handler
+	cfg      config
+	sm       *scs.SessionManager
+	oauth    oauth2.Config
+	idTokens *oidc.IDTokenVerifier
+	store    sessionadapter.Store // bindings: which local sessions an OP session has
+	closers  []func() error
+}
+
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	a := &app{cfg: cfg, sm: scs.New()}
+	provider, err := oidc.NewProvider(ctx, cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	a.idTokens = provider.Verifier(&oidc.Config{ClientID: cfg.ClientID})
+	a.oauth = oauth2.Config{
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: provider.Endpoint(),
+		RedirectURL: cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID},
+	}
+
+	// Sessions, their bindings and the revocations the guard checks: in
+	// memory for one replica, in Redis for several.
+	var revs sessionadapter.Revocations
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL) // go-redis, for redisadapter
+		if err != nil {
+			return nil, err
+		}
+		opts.ContextTimeoutEnabled = true
+		rdb := redis.NewClient(opts)
+		pool := &redigo.Pool{MaxIdle: 8, Dial: func() (redigo.Conn, error) { return redigo.DialURL(cfg.RedisURL) }}
+		a.closers = append(a.closers, rdb.Close, pool.Close)
+		a.sm.Store = redisstore.New(pool) // scs's store (redigo): keys scs:session:TOKEN
+		if a.store, err = redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s")); err != nil {
+			return nil, err
+		}
+		if revs, err = redisadapter.NewRevocations(rdb); err != nil {
+			return nil, err
+		}
+	} else {
+		// Its cleanup goroutine lives as long as the process: StopCleanup
+		// races with the goroutine's start in scs v2.9.0.
+		mem := memstore.New()
+		a.sm.Store = mem
+		del, err := scsadapter.Deleter(mem) // any scs.Store
+		if err != nil {
+			return nil, err
+		}
+		if a.store, err = sessionadapter.NewMemory(sessionadapter.WithDeleter(del)); err != nil {
+			return nil, err
+		}
+		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
+			return nil, err
+		}
+	}
+	a.sm.Lifetime = 8 * time.Hour
+	a.sm.Cookie.Secure = strings.HasPrefix(cfg.BaseURL, "https:")
+	revoker, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(a.sm.Lifetime))
+	if err != nil {
+		return nil, err
+	}
+
+	// The back-channel endpoint: a validated logout token revokes the OP
+	// session (the guard enforces it) and deletes its local sessions.
+	verifier, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
+	logout, err := rp.NewHandler(verifier, sessionadapter.EnderFunc(func(ctx context.Context, l sessionadapter.Logout) (int, error) {
+		if _, err := revoker.EndSessions(ctx, l); err != nil {
+			return 0, err
+		}
+		return a.store.EndSessions(ctx, l)
+	}))
+	if err != nil {
+		return nil, err
+	}
+
+	// The guard ends, at its next request, a session whose login is not
+	// after a revocation: one a request in flight saved again after the
+	// logout, or one whose login callback finished after it.
+	guard, err := middleware.Guard(revs, scsadapter.Lookup(a.sm),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			_ = scsadapter.End(r, a.sm)
+			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		}))
+	if err != nil {
+		return nil, err
+	}
+
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /{$}", a.home)
+	pages.HandleFunc("GET /login", a.login)
+	pages.HandleFunc("GET /callback", a.callback)
+	pages.HandleFunc("GET /signed-out", a.signedOut)
+	root := http.NewServeMux()
+	root.Handle("/", a.sm.LoadAndSave(guard(pages))) // the guard inside LoadAndSave
+	// The OP's POST carries no cookie: outside the session middleware.
+	if err := middleware.Mount(root, "/backchannel-logout", logout); err != nil {
+		return nil, err
+	}
+	a.Handler = root
+	return a, nil
+}
+
+// Close releases the app's clients.
+func (a *app) Close() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+var page = template.Must(template.New("page").Parse(`<!doctype html><title>scs example</title>
+{{if .}}<p id="user">Signed in as <b>{{.}}</b>.</p>
+<p>Sign out at the OP, then reload this page.</p>
+{{else}}<p id="signed-out">Signed out.</p><p><a href="/login">Sign in</a></p>{{end}}`))
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	_ = page.Execute(w, a.sm.GetString(r.Context(), "user"))
+}
+
+func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	_ = page.Execute(w, "")
+}
+
+// login starts the authorization-code flow, with state, nonce and PKCE
+// kept in the (pre-login) session.
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
+	a.sm.Put(r.Context(), "state", state)
+	a.sm.Put(r.Context(), "nonce", nonce)
+	a.sm.Put(r.Context(), "pkce", verifier)
+	http.Redirect(w, r, a.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+}
+
+// callback redeems the code, verifies the ID token, and starts the
+// session bound to the OP session.
+func (a *app) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.FormValue("state") == "" || r.FormValue("state") != a.sm.PopString(ctx, "state") {
+		http.Error(w, "bad state", http.StatusBadRequest)
+		return
+	}
+	tok, err := a.oauth.Exchange(ctx, r.FormValue("code"), oauth2.VerifierOption(a.sm.PopString(ctx, "pkce")))
+	if err != nil {
+		http.Error(w, "login failed", http.StatusBadGateway)
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := a.idTokens.Verify(ctx, raw)
+	if err != nil || idt.Nonce != a.sm.PopString(ctx, "nonce") {
+		http.Error(w, "login failed", http.StatusBadRequest)
+		return
+	}
+	// The binding: iss, sub, sid and iat, stashed in the session for the
+	// guard (with a new token, against fixation) and indexed for logout.
+	login, err := sessionadapter.LoginFromIDToken(idt)
+	if err != nil {
+		http.Error(w, "login failed", http.StatusBadRequest)
+		return
+	}
+	b, err := scsadapter.Stash(ctx, a.sm, login)
+	if err == nil {
+		err = a.store.Bind(ctx, b)
+	}
+	if err != nil {
+		http.Error(w, "login failed", http.StatusInternalServerError)
+		return
+	}
+	a.sm.Put(ctx, "user", login.Subject)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// startFakeOP runs the fake OP with this app registered, for trying the
+// example without an OP of your own.
+func startFakeOP(cfg config) (*fakeop.OP, error) {
+	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	if err != nil {
+		return nil, err
+	}
+	err = op.RegisterClient(fakeop.Client{
+		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
+	})
+	if err != nil {
+		op.Close()
+		return nil, err
+	}
+	return op, nil
+}

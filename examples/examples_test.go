@@ -64,20 +64,13 @@ const clientSecret = "example-secret"
 // checks that only that browser is signed out.
 func checkLogout(t *testing.T, op *fakeop.OP, base string) {
 	t.Helper()
-	browser, err := op.SignIn(t.Context(), base+"/login", "alice")
-	if err != nil {
-		t.Fatalf("SignIn: %v", err)
-	}
-	other, err := op.SignIn(t.Context(), base+"/login", "alice")
-	if err != nil {
-		t.Fatalf("SignIn: %v", err)
-	}
+	browser := op.SignIn(t, base+"/login", "alice")
+	other := op.SignIn(t, base+"/login", "alice")
 	if page := get(t, browser, base); !strings.Contains(page, "Signed in as <b>alice</b>") {
 		t.Fatalf("after sign-in: %s", page)
 	}
-	rep, err := op.SignOut(t.Context(), browser)
-	if err != nil || len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK {
-		t.Fatalf("SignOut: %+v, %v", rep, err)
+	if rep := op.SignOut(t, browser); len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK {
+		t.Fatalf("SignOut: %+v", rep)
 	}
 	if page := get(t, browser, base); !strings.Contains(page, "Signed out.") {
 		t.Errorf("after the OP's logout: %s", page)

@@ -69,12 +69,21 @@ func mapURIs(uris []string, f func(string) string) []string {
 // own login route, which must redirect to this OP's authorization
 // endpoint; submits the OP's login form as sub; and follows the redirect
 // back to the app's callback, where the app redeems the code and starts
-// its session. The final answer of the app (after its redirects) must be
-// a 2xx.
+// its session. The app's final answer (after its redirects) must be a 2xx.
+// Any failure is t.Fatal, with an error wrapping ErrSignIn.
 //
 // A fresh browser is signed in each time: two calls for the same sub are
 // two OP sessions, as two devices would be.
-func (op *OP) SignIn(ctx context.Context, loginURL, sub string) (*http.Client, error) {
+func (op *OP) SignIn(t testing.TB, loginURL, sub string) *http.Client {
+	t.Helper()
+	browser, err := op.signIn(t.Context(), loginURL, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return browser
+}
+
+func (op *OP) signIn(ctx context.Context, loginURL, sub string) (*http.Client, error) {
 	if sub == "" {
 		return nil, fmt.Errorf("%w: empty sub", ErrSignIn)
 	}
@@ -117,10 +126,21 @@ func (op *OP) SignIn(ctx context.Context, loginURL, sub string) (*http.Client, e
 }
 
 // SignOut ends, at the OP, the session of a browser that SignIn returned
-// ("sign out everywhere"), with the back-channel fan-out of EndSession: when
-// it returns, every RP of the session has answered its logout token. The
-// error wraps ErrUnknownSession when the browser has no live OP session.
-func (op *OP) SignOut(ctx context.Context, browser *http.Client) (Report, error) {
+// ("sign out everywhere"), with the back-channel fan-out of EndSession:
+// when it returns, every RP of the session has answered its logout token.
+// It is t.Fatal when the browser has no live OP session
+// (ErrUnknownSession) or an RP did not acknowledge its logout token
+// (ErrDeliveryFailed); the Report says what each RP answered.
+func (op *OP) SignOut(t testing.TB, browser *http.Client) Report {
+	t.Helper()
+	rep, err := op.signOut(t.Context(), browser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func (op *OP) signOut(ctx context.Context, browser *http.Client) (Report, error) {
 	sid, ok := op.browserSID(browser)
 	if !ok {
 		return Report{}, fmt.Errorf("%w: the browser has no OP session", ErrUnknownSession)

@@ -145,14 +145,8 @@ func TestSignInSignOut(t *testing.T) {
 	app := newTestRP(t, op)
 	ctx := t.Context()
 
-	browser, err := op.SignIn(ctx, app.srv.URL+"/login", "alice")
-	if err != nil {
-		t.Fatalf("SignIn: %v", err)
-	}
-	other, err := op.SignIn(ctx, app.srv.URL+"/login", "alice") // a second device
-	if err != nil {
-		t.Fatalf("SignIn: %v", err)
-	}
+	browser := op.SignIn(t, app.srv.URL+"/login", "alice")
+	other := op.SignIn(t, app.srv.URL+"/login", "alice") // a second device
 	if code, body := whoami(t, browser, app.srv.URL); code != http.StatusOK || body != "alice" {
 		t.Fatalf("after SignIn: %d %q", code, body)
 	}
@@ -166,11 +160,8 @@ func TestSignInSignOut(t *testing.T) {
 	}
 
 	start := time.Now()
-	rep, err := op.SignOut(ctx, browser)
+	rep := op.SignOut(t, browser)
 	elapsed := time.Since(start)
-	if err != nil {
-		t.Fatalf("SignOut: %v", err)
-	}
 	if len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK || rep.Deliveries[0].SID != sid {
 		t.Fatalf("report %+v", rep)
 	}
@@ -186,7 +177,7 @@ func TestSignInSignOut(t *testing.T) {
 	if got := op.Sessions("alice"); !slices.Equal(got, []string{otherSID}) {
 		t.Errorf("Sessions after SignOut = %v, want [%s]", got, otherSID)
 	}
-	if _, err := op.SignOut(ctx, browser); !errors.Is(err, fakeop.ErrUnknownSession) {
+	if _, err := fakeop.SignOutErr(op, ctx, browser); !errors.Is(err, fakeop.ErrUnknownSession) {
 		t.Errorf("second SignOut: %v, want ErrUnknownSession", err)
 	}
 }
@@ -212,12 +203,12 @@ func TestSignInErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app.failCB.Store(tt.failCB)
 			defer app.failCB.Store(false)
-			if _, err := op.SignIn(t.Context(), tt.loginURL, tt.sub); !errors.Is(err, fakeop.ErrSignIn) {
+			if _, err := fakeop.SignInErr(op, t.Context(), tt.loginURL, tt.sub); !errors.Is(err, fakeop.ErrSignIn) {
 				t.Errorf("err = %v, want ErrSignIn", err)
 			}
 		})
 	}
-	if _, err := op.SignOut(context.Background(), http.DefaultClient); !errors.Is(err, fakeop.ErrUnknownSession) {
+	if _, err := fakeop.SignOutErr(op, context.Background(), http.DefaultClient); !errors.Is(err, fakeop.ErrUnknownSession) {
 		t.Errorf("SignOut of a browser without cookies: %v", err)
 	}
 }

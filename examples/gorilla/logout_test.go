@@ -13,14 +13,11 @@ import (
 func TestLogoutWorks(t *testing.T) {
 	op := fakeop.New(t)
 	app := op.StartApp(t, fakeop.Client{ID: "app", RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout"},
-		func(url string) (http.Handler, error) { return newApp(t.Context(), config{Issuer: op.Issuer(), ClientID: "app", BaseURL: url}) })
-	browser, err := op.SignIn(t.Context(), app.URL+"/login", "alice") // through the app's login route
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := op.SignOut(t.Context(), browser); err != nil { // the OP's "sign out everywhere"
-		t.Fatal(err)
-	}
+		func(url string) (http.Handler, error) {
+			return newApp(t.Context(), config{Issuer: op.Issuer(), ClientID: "app", BaseURL: url})
+		})
+	browser := op.SignIn(t, app.URL+"/login", "alice") // through the app's login route
+	op.SignOut(t, browser)                             // the OP's "sign out everywhere"
 	resp, err := browser.Get(app.URL)
 	if err != nil {
 		t.Fatal(err)

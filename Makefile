@@ -50,6 +50,11 @@ fuzz:
 		done; \
 	done
 
-# make demo ARGS=--check exits after the self-check.
+# make demo ARGS=--check exits after the self-check. Built, then exec'd in
+# place of the recipe's shell: the demo is make's own child, so Ctrl-C and
+# make's SIGTERM reach it, and no `go run` can exit first and leave it
+# holding its ports (cmd/bclogout TestMakeDemoStops).
+DEMO_BIN ?= $(CURDIR)/bin/bclogout
 demo:
-	$(GO) run ./cmd/bclogout demo $(ARGS)
+	$(GO) build -o $(DEMO_BIN) ./cmd/bclogout
+	exec $(DEMO_BIN) demo $(ARGS)

@@ -1,0 +1,124 @@
+// Package readme holds the Go snippets of the repository's README.md, each
+// inside a function that gives it the variables it uses, so that they
+// compile and are vetted with the rest of the examples module.
+// examples/readme_test.go checks that every Go block of the README appears
+// here (or in another Go file of the repository) line for line.
+package readme
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/middleware/echomw"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
+)
+
+// Quick start.
+
+// withLogout serves app (its sessions in sm) behind the guard, and the OP's
+// back-channel logout endpoint beside it.
+func withLogout(ctx context.Context, issuer, clientID string, sm *scs.SessionManager, app http.Handler) (http.Handler, error) {
+	v, err := rp.Discover(ctx, issuer, clientID) // the OP's keys from discovery, kept fresh
+	if err != nil {
+		return nil, err
+	}
+	revs, err := sessionadapter.NewMemoryRevocations() // redisadapter.NewRevocations(rdb) with replicas
+	if err != nil {
+		return nil, err
+	}
+	ender, err := sessionadapter.NewRevokingEnder(revs) // each logout revokes its OP session
+	if err != nil {
+		return nil, err
+	}
+	logout, err := rp.NewHandler(v, ender)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.Guard(revs, scsadapter.Lookup(sm)) // ends revoked sessions at their next request
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", sm.LoadAndSave(guard(app)))                      // the guard inside LoadAndSave
+	return mux, middleware.Mount(mux, "/backchannel-logout", logout) // the OP's POST: no cookie, no CSRF
+}
+
+func quickStartCallback(r *http.Request, sm *scs.SessionManager, idToken *oidc.IDToken) error {
+	login, err := sessionadapter.LoginFromIDToken(idToken) // iss, sub, sid, iat
+	if err == nil {
+		_, err = scsadapter.Stash(r.Context(), sm, login) // renews the session token, stashes the login
+	}
+	return err
+}
+
+// chi and echo.
+
+func chiMount(guard func(http.Handler) http.Handler, home http.HandlerFunc, logout http.Handler) error {
+	// chi (github.com/bclogout/bclogout/middleware/chimw)
+	r := chi.NewRouter()
+	r.Group(func(r chi.Router) { r.Use(guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
+	err := chimw.Mount(r, "/backchannel-logout", logout)           // the OP's POST: outside them
+	return err
+}
+
+func echoMount(guard func(http.Handler) http.Handler, home echo.HandlerFunc, logout http.Handler) error {
+	// echo (github.com/bclogout/bclogout/middleware/echomw)
+	e := echo.New()
+	e.Group("", echomw.Guard(guard)).GET("/", home)
+	err := echomw.Mount(e, "/backchannel-logout", logout)
+	return err
+}
+
+// Sessions: how they are found and destroyed.
+
+func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, store sessionadapter.Store, localSessionID string) error {
+	idt, err := oidcVerifier.Verify(ctx, rawIDToken) // coreos/go-oidc (or sessionadapter.RawClaims(payload))
+	if err != nil {
+		return err
+	}
+	login, err := sessionadapter.LoginFromIDToken(idt) // iss, sub, sid, iat (the OP's clock)
+	if err != nil {
+		return err
+	}
+	err = store.Bind(ctx, login.Binding(localSessionID, time.Now().Add(8*time.Hour))) // your session store's ID
+	// on a local logout: store.Unbind(ctx, localSessionID)
+	return err
+}
+
+func redisStore() (*redisadapter.Store, error) {
+	// ContextTimeoutEnabled lets request deadlines reach Redis (redisreplay requires it).
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // or ClusterClient, FailoverClient
+	store, err := redisadapter.New(rdb,
+		redisadapter.WithSessionKey("session_%s"), // where your session data lives (see below)
+		redisadapter.WithSessionLifetime(8*time.Hour))
+	return store, err
+}
+
+func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapter.Ender, func(http.Handler) http.Handler) {
+	rev, _ := redisadapter.NewRevocations(rdb)       // or sessionadapter.NewMemoryRevocations()
+	ender, _ := sessionadapter.NewRevokingEnder(rev) // give it to rp.NewHandler
+	guard, _ := middleware.Guard(rev, gorillaadapter.Lookup(cookieStore, "app"),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+			_ = gorillaadapter.End(w, r, cookieStore, "app") // clear the cookie
+			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		}))
+	// at login: login, err := sessionadapter.LoginFromIDToken(idt); gorillaadapter.Stash(session, login); session.Save(r, w)
+	return ender, guard
+}
+
+// The snippets are documentation: nothing calls them.
+var _ = []any{withLogout, quickStartCallback, chiMount, echoMount, bindAtLogin, redisStore, cookieSessions}

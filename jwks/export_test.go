@@ -43,3 +43,27 @@ func (r *Remote) Waiters() int {
 }
 
 var RefreshDelay = refreshDelay
+
+// WithKidMissLimits bounds the kid misses that wait for the next allowed
+// fetch: how many, and how long beyond the kid-miss interval.
+func WithKidMissLimits(waiters int, wait time.Duration) Option {
+	return func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait }
+}
+
+// MissWaiters is how many Keys calls wait for a kid-miss fetch.
+func (r *Remote) MissWaiters() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.missWaiters
+}
+
+// Pending reports whether a kid-miss fetch waits to start, and how many
+// callers wait for it.
+func (r *Remote) Pending() (bool, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		return false, 0
+	}
+	return true, r.pending.waiters
+}

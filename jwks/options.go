@@ -16,6 +16,10 @@ const (
 	DefaultRefresh         = time.Hour
 	DefaultKidMissInterval = 10 * time.Second
 	DefaultHTTPTimeout     = 10 * time.Second
+	// MaxKidMissWaiters is how many Keys calls at most wait for the next
+	// kid-miss fetch; beyond it a miss is answered at once with the
+	// current set. A wait holds only the caller's own goroutine.
+	MaxKidMissWaiters = 4096
 
 	// maxBody caps discovery documents and JWK Sets; real ones are a few
 	// KiB (Entra ID's JWKS is about 20 KiB).
@@ -35,10 +39,14 @@ type options struct {
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
 	kidMissInterval time.Duration
-	logger          *slog.Logger
-	onRefresh       func(url string, err error)
-	allowHTTP       bool
-	ownClient       bool // client was built here, so Close may close its connections
+	// maxMissWaiters and maxMissWait bound the kid misses waiting for the
+	// next allowed fetch: how many, and how long beyond the interval.
+	maxMissWaiters int
+	maxMissWait    time.Duration
+	logger         *slog.Logger
+	onRefresh      func(url string, err error)
+	allowHTTP      bool
+	ownClient      bool // client was built here, so Close may close its connections
 
 	// newTimer is replaced by tests to drive the background loop without
 	// sleeping.
@@ -66,6 +74,8 @@ func defaultOptions() options {
 		minRefresh:      DefaultMinRefresh,
 		maxRefresh:      DefaultMaxRefresh,
 		kidMissInterval: DefaultKidMissInterval,
+		maxMissWaiters:  MaxKidMissWaiters,
+		maxMissWait:     DefaultHTTPTimeout,
 		logger:          slog.Default(),
 		newTimer:        newRealTimer,
 	}

@@ -32,13 +32,20 @@ type Remote struct {
 	// until a fetch succeeds. Written under r.mu.
 	cur atomic.Pointer[snapshot]
 
-	mu          sync.Mutex
-	lastErr     error // error of the last fetch, nil after a success
-	inflight    *fetchCall
+	mu       sync.Mutex
+	lastErr  error // error of the last fetch, nil after a success
+	inflight *fetchCall
+	// pending is the next kid-miss fetch, not started yet: kid misses
+	// that came while the rate limit held wait for it. The loop starts it
+	// once the limit allows (see scheduleLocked); any fetch started
+	// earlier takes it over.
+	pending     *fetchCall
+	missWaiters int // Keys calls waiting for a kid-miss fetch
 	lastKidMiss time.Time
-	kidMissed   bool // lastKidMiss is meaningful
-	next        time.Time
-	failures    int // consecutive failed fetches, for the backoff
+	kidMissed   bool      // lastKidMiss is meaningful
+	base        time.Time // the background schedule's next fetch
+	next        time.Time // when the loop fetches: base, or sooner for pending
+	failures    int       // consecutive failed fetches, for the backoff
 	closed      bool
 }
 
@@ -120,14 +127,24 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 }
 
 // Keys returns the current key set. When there is none yet, or kid is not
-// empty and not in it, Keys waits for a fetch: one already in flight, or a
-// new one if the last kid-miss fetch is older than the kid-miss interval.
-// Otherwise it answers at once, with the current set (the caller then
-// reports an unknown key) or ErrNoKeys wrapping the last fetch error.
+// empty and not in it, Keys waits for a fetch that started after it was
+// called, so that a key the OP rotated in just now is found:
 //
-// If ctx ends while waiting, Keys returns the current set, or ErrNoKeys
-// wrapping ctx's error. After Close, Keys serves the last set and fetches
-// nothing.
+//   - if no kid-miss fetch happened within the kid-miss interval and none
+//     is in flight, it starts one;
+//   - otherwise it waits for the next kid-miss fetch, which starts as soon
+//     as the interval allows, and meanwhile for a fetch in flight, whose
+//     answer may already hold the kid.
+//
+// So a flood of unknown kids costs the OP one fetch per interval, and a
+// genuine new kid is found within one interval whatever the flood does.
+// The wait is bounded by ctx, by the interval plus DefaultHTTPTimeout, and
+// by Close; when more than MaxKidMissWaiters calls already wait, Keys
+// answers at once. A wait that ends without the kid returns the current
+// set (the caller then reports an unknown key), or ErrNoKeys wrapping the
+// last fetch error, or ctx's error when there is no set.
+//
+// After Close, Keys serves the last set and fetches nothing.
 func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
 	if snap := r.cur.Load(); snap.serves(kid) {
 		return snap.set, nil
@@ -139,29 +156,106 @@ func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
 		r.mu.Unlock()
 		return snap.set, nil
 	}
-	set := snap.keySet()
-	c := r.inflight
-	if c == nil && !r.closed && r.kidMissAllowedLocked() {
+	var first, next *fetchCall
+	switch {
+	case r.closed:
+	case r.inflight == nil && r.kidMissAllowedLocked():
+		// Started now, so its answer is as fresh as this miss.
+		first = r.startLocked()
 		r.lastKidMiss, r.kidMissed = r.o.now(), true
-		c = r.startLocked()
+	case r.missWaiters < r.o.maxMissWaiters:
+		// A fetch in flight started before this miss and may predate a
+		// rotation: wait for it and for the next one.
+		first = r.inflight
+		next = r.pendingLocked()
 	}
-	if c == nil {
-		err := r.lastErr
+	if first == nil && next == nil {
+		set, err := snap.keySet(), r.lastErr
 		r.mu.Unlock()
 		return keysResult(set, err)
 	}
-	c.waiters++
-	r.mu.Unlock()
-
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return keysResult(r.cur.Load().keySet(), ctx.Err())
+	for _, c := range []*fetchCall{first, next} {
+		if c != nil {
+			c.waiters++
+		}
 	}
+	r.missWaiters++
+	r.mu.Unlock()
+	defer r.leave(first, next)
+
+	limit := time.NewTimer(r.o.kidMissInterval + r.o.maxMissWait)
+	defer limit.Stop()
+	for _, c := range []*fetchCall{first, next} {
+		if c == nil {
+			continue
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return keysResult(r.cur.Load().keySet(), ctx.Err())
+		case <-limit.C:
+			return r.current()
+		case <-r.ctx.Done():
+			return r.current()
+		}
+		if snap := r.cur.Load(); snap.serves(kid) {
+			return snap.set, nil
+		}
+	}
+	return r.current()
+}
+
+// current returns the current set, or ErrNoKeys wrapping the last error.
+func (r *Remote) current() (jwk.Set, error) {
 	r.mu.Lock()
 	set, err := r.cur.Load().keySet(), r.lastErr
 	r.mu.Unlock()
 	return keysResult(set, err)
+}
+
+// pendingLocked returns the next kid-miss fetch, scheduling it if needed.
+func (r *Remote) pendingLocked() *fetchCall {
+	if r.pending == nil {
+		r.pending = &fetchCall{done: make(chan struct{})}
+		r.scheduleLocked()
+	}
+	return r.pending
+}
+
+// leave undoes a Keys call's waiting. A pending fetch nobody waits for any
+// more is dropped, so a miss answered by the fetch in flight costs the OP
+// nothing more.
+func (r *Remote) leave(first, next *fetchCall) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.missWaiters--
+	if first != nil {
+		first.waiters--
+	}
+	if next != nil {
+		next.waiters--
+		if next == r.pending && next.waiters == 0 {
+			r.pending = nil
+			r.scheduleLocked()
+		}
+	}
+}
+
+// scheduleLocked sets when the loop fetches next: on the background
+// schedule, or as soon as the kid-miss interval allows while a pending
+// fetch has waiters. It wakes the loop to re-arm.
+func (r *Remote) scheduleLocked() {
+	r.next = r.base
+	if r.pending != nil {
+		r.next = r.lastKidMiss.Add(r.o.kidMissInterval)
+		if r.base.Before(r.next) {
+			r.next = r.base
+		}
+	}
+	select {
+	case r.resched <- struct{}{}:
+	default:
+	}
 }
 
 func keysResult(set jwk.Set, err error) (jwk.Set, error) {
@@ -214,13 +308,21 @@ func (r *Remote) Close() error {
 	return nil
 }
 
-// startLocked returns the fetch in flight or starts one. r.mu is held and
-// r.closed is false, so wg.Add cannot race Close's wg.Wait.
+// startLocked returns the fetch in flight or starts one. A pending kid-miss
+// fetch is the one started, so its waiters get this fetch's answer, and
+// the kid-miss interval counts from now. r.mu is held and r.closed is
+// false, so wg.Add cannot race Close's wg.Wait.
 func (r *Remote) startLocked() *fetchCall {
 	if r.inflight != nil {
 		return r.inflight
 	}
-	c := &fetchCall{done: make(chan struct{})}
+	c := r.pending
+	if c != nil {
+		r.pending = nil
+		r.lastKidMiss, r.kidMissed = r.o.now(), true
+	} else {
+		c = &fetchCall{done: make(chan struct{})}
+	}
 	r.inflight = c
 	r.wg.Add(1)
 	go r.fetch(c)
@@ -298,10 +400,11 @@ func (r *Remote) fetch(c *fetchCall) {
 		r.failures++
 		wait = backoff(r.failures, r.o.minRefresh)
 	}
-	r.next = now.Add(wait)
+	r.base = now.Add(wait)
 	r.inflight = nil
 	c.err = err
 	hasSet := r.cur.Load() != nil
+	r.scheduleLocked() // wakes the loop to re-arm
 	r.mu.Unlock()
 
 	switch {
@@ -315,10 +418,6 @@ func (r *Remote) fetch(c *fetchCall) {
 	// A fetch cut short by Close is no OP failure: keep it out of metrics.
 	if r.o.onRefresh != nil && r.ctx.Err() == nil {
 		r.o.onRefresh(r.url, err)
-	}
-	select {
-	case r.resched <- struct{}{}:
-	default:
 	}
 	close(c.done)
 }

@@ -1,0 +1,295 @@
+package jwks_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/jwks"
+)
+
+// loopRemote is a Remote on a frozen clock whose background loop the test
+// drives: every timer the loop arms arrives on asked, and fires only when
+// the test fires it.
+type loopRemote struct {
+	r     *jwks.Remote
+	clk   *clock
+	asked chan *jwks.FakeTimer
+	base  int64 // OP fetches once the first one settled
+}
+
+func newLoopRemote(t *testing.T, o *op, opts ...jwks.Option) *loopRemote {
+	t.Helper()
+	lr := &loopRemote{clk: newClock(), asked: make(chan *jwks.FakeTimer, 4096)}
+	opts = append([]jwks.Option{jwks.WithClock(lr.clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(lr.asked),
+		jwks.WithKidMissInterval(10 * time.Second)}, opts...)
+	r, err := jwks.NewRemote(o.srv.URL+"/jwks", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	if err := r.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lr.r, lr.base = r, o.fetches.Load()
+	return lr
+}
+
+// tick lets d pass on the clock and fires the loop's timer, until fetched
+// reports the fetch that timer starts. The loop re-arms whenever a fetch
+// or a miss moves its schedule, so every timer it armed for at most d is
+// fired: those it replaced are no longer read, and firing them is a
+// no-op.
+func (lr *loopRemote) tick(t *testing.T, d time.Duration, fetched func() bool) {
+	t.Helper()
+	lr.clk.Advance(d)
+	deadline := time.Now().Add(10 * time.Second)
+	for !fetched() {
+		for drained := false; !drained; {
+			select {
+			case ft := <-lr.asked:
+				if ft.D <= d {
+					ft.Fire()
+				}
+			default:
+				drained = true
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the loop started no fetch")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitFor polls cond, which the goroutines under test make true without
+// the test's help (they only need to run).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A key rotated in right after a kid-miss fetch is found by the next
+// allowed fetch: the miss waits for it instead of answering an unknown key
+// (issue 8, defect 2).
+func TestRemoteLimitedMissWaitsForNextFetch(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", "RS256"))
+	o := newOP(t, setJSON(t, k1))
+	lr := newLoopRemote(t, o)
+
+	// An attacker's random kid spends the kid-miss fetch.
+	if set := mustKeys(t, lr.r, "random"); !hasKid(set, "k1") {
+		t.Fatal("current set not returned")
+	}
+	// The OP rotates; the genuine token's kid arrives within the interval.
+	o.serve(http.StatusOK, setJSON(t, k1, k2), nil)
+	got := make(chan error, 1)
+	go func() {
+		set, err := lr.r.Keys(context.Background(), "k2")
+		if err == nil && !hasKid(set, "k2") {
+			err = fmt.Errorf("k2 not found: kids %v", kids(set))
+		}
+		got <- err
+	}()
+	waitFor(t, "the miss to wait", func() bool { ok, n := lr.r.Pending(); return ok && n == 1 })
+	if n := o.fetches.Load() - lr.base; n != 1 {
+		t.Fatalf("%d fetches before the interval passed, want 1", n)
+	}
+	lr.tick(t, 10*time.Second, func() bool { return o.fetches.Load()-lr.base == 2 })
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if n := o.fetches.Load() - lr.base; n != 2 {
+		t.Fatalf("%d fetches, want 2: one per interval", n)
+	}
+}
+
+// The issue's must-show: 1,000 random-kid lookups run while the OP rotates
+// its key; every lookup of the new kid succeeds within one interval of the
+// rotation, and the OP sees at most one fetch per interval.
+func TestRemoteFloodDuringRotation(t *testing.T) {
+	const (
+		interval = 10 * time.Second
+		flood    = 1000
+		genuine  = 50
+	)
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", "RS256"))
+	o := newOP(t, setJSON(t, k1))
+	lr := newLoopRemote(t, o, jwks.WithKidMissInterval(interval))
+
+	var (
+		wg        sync.WaitGroup
+		finished  atomic.Int64
+		mu        sync.Mutex
+		failures  []string
+		rotatedAt time.Time
+		lateness  time.Duration // longest wait of a genuine lookup after the rotation
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, fmt.Sprintf(format, args...))
+	}
+	lookup := func(kid string, genuine bool) {
+		defer finished.Add(1)
+		set, err := lr.r.Keys(context.Background(), kid)
+		switch {
+		case err != nil:
+			fail("Keys(%s): %v", kid, err)
+		case genuine && !hasKid(set, "k2"):
+			fail("genuine Keys(%s): kids %v", kid, kids(set))
+		case !genuine && !hasKid(set, "k1"):
+			fail("Keys(%s): current set not returned", kid)
+		case genuine:
+			mu.Lock()
+			lateness = max(lateness, lr.clk.Now().Sub(rotatedAt))
+			mu.Unlock()
+		}
+	}
+	started := 0
+	start := func(n int, kid func(i int) string, genuine bool) {
+		for i := range n {
+			started++
+			wg.Go(func() { lookup(kid(i), genuine) })
+		}
+	}
+	// settle waits until every lookup started is done or waiting.
+	settle := func() {
+		waitFor(t, "the lookups to settle", func() bool {
+			return finished.Load()+int64(lr.r.MissWaiters()) == int64(started)
+		})
+	}
+	// fetchesAt[i] counts the OP's fetches by the end of interval i.
+	var fetchesAt []int64
+	fetches := func() int64 { return o.fetches.Load() - lr.base }
+	// tick ends an interval: the clock moves on by one, and the loop
+	// starts the fetch it armed for the waiting misses.
+	tick := func() {
+		fetchesAt = append(fetchesAt, fetches())
+		before := fetches()
+		lr.tick(t, interval, func() bool { return fetches() > before })
+		// The fetch ends, and with it the waits it answers.
+		settle()
+	}
+	random := func(i int) string { return fmt.Sprintf("random-%d", i) }
+
+	// The first third of the flood spends the allowed fetch and waits.
+	start(flood/3, random, false)
+	settle()
+	tick()
+	// The OP rotates in k2 while the flood goes on; genuine tokens come
+	// mixed into it.
+	mu.Lock()
+	o.serve(http.StatusOK, setJSON(t, k1, k2), nil)
+	rotatedAt = lr.clk.Now()
+	mu.Unlock()
+	start(flood/3, func(i int) string { return random(flood/3 + i) }, false)
+	start(genuine, func(int) string { return "k2" }, true)
+	start(flood-2*(flood/3), func(i int) string { return random(2*(flood/3) + i) }, false)
+	settle()
+	tick()
+	wg.Wait()
+	fetchesAt = append(fetchesAt, fetches())
+
+	for _, f := range failures {
+		t.Error(f)
+	}
+	if lateness > interval {
+		t.Errorf("a genuine lookup waited %v after the rotation, want at most one interval (%v)", lateness, interval)
+	}
+	prev := int64(0)
+	for i, n := range fetchesAt {
+		if n-prev > 1 {
+			t.Errorf("interval %d: the OP saw %d fetches, want at most 1", i, n-prev)
+		}
+		prev = n
+	}
+	t.Logf("%d lookups, OP fetches by interval: %v", started, fetchesAt)
+}
+
+// Waiting is bounded in number: beyond the limit a miss answers at once
+// with the current set.
+func TestRemoteMissWaitersBounded(t *testing.T) {
+	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+	lr := newLoopRemote(t, o, jwks.WithKidMissLimits(2, time.Hour))
+	mustKeys(t, lr.r, "spend-the-fetch")
+
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { _, _ = lr.r.Keys(context.Background(), fmt.Sprint("waiting-", i)) })
+	}
+	waitFor(t, "two waiters", func() bool { return lr.r.MissWaiters() == 2 })
+	if set := mustKeys(t, lr.r, "third"); !hasKid(set, "k1") {
+		t.Fatal("current set not returned beyond the limit")
+	}
+	lr.tick(t, 10*time.Second, func() bool { return o.fetches.Load()-lr.base == 2 })
+	wg.Wait()
+}
+
+// Waiting is bounded in time even for a context without a deadline: the
+// interval plus the fetch allowance.
+func TestRemoteMissWaitBounded(t *testing.T) {
+	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+	// The loop's timers never fire: only the bound ends the wait.
+	lr := newLoopRemote(t, o, jwks.WithKidMissInterval(time.Millisecond), jwks.WithKidMissLimits(10, time.Millisecond))
+	mustKeys(t, lr.r, "spend-the-fetch")
+	if set := mustKeys(t, lr.r, "limited"); !hasKid(set, "k1") {
+		t.Fatal("current set not returned after the bounded wait")
+	}
+	if n := o.fetches.Load() - lr.base; n != 1 {
+		t.Fatalf("%d fetches, want 1", n)
+	}
+}
+
+// Close ends every wait, and a miss answered by the fetch in flight
+// leaves no pending fetch behind.
+func TestRemoteMissWaitEnds(t *testing.T) {
+	t.Run("close", func(t *testing.T) {
+		o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+		lr := newLoopRemote(t, o)
+		mustKeys(t, lr.r, "spend-the-fetch")
+		got := make(chan error, 1)
+		go func() {
+			_, err := lr.r.Keys(context.Background(), "limited")
+			got <- err
+		}()
+		waitFor(t, "the waiter", func() bool { return lr.r.MissWaiters() == 1 })
+		_ = lr.r.Close()
+		if err := <-got; err != nil {
+			t.Fatalf("Keys after Close: %v", err)
+		}
+	})
+	t.Run("answered by the fetch in flight", func(t *testing.T) {
+		k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+		k2 := publicOf(t, genKey(t, "RSA", "k2", ""))
+		o := newOP(t, setJSON(t, k1))
+		lr := newLoopRemote(t, o)
+		o.serve(http.StatusOK, setJSON(t, k2), nil)
+		gate := o.hold()
+		var wg sync.WaitGroup
+		for range 2 { // the first starts the fetch, the second joins it
+			wg.Go(func() { mustKeys(t, lr.r, "k2") })
+		}
+		waitFor(t, "both waiters", func() bool { return lr.r.MissWaiters() == 2 })
+		o.release(gate)
+		wg.Wait()
+		if ok, _ := lr.r.Pending(); ok {
+			t.Fatal("a pending fetch was left with nobody waiting")
+		}
+		if n := o.fetches.Load() - lr.base; n != 1 {
+			t.Fatalf("%d fetches, want 1", n)
+		}
+	})
+}

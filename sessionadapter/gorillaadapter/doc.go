@@ -10,7 +10,8 @@
 // ("session_%s") for boj/redistore.
 //
 // CookieStore keeps session data in the browser, where the server cannot
-// delete it. Stash the ID token's claims in the session at login; the
+// delete it. Stash the login (sessionadapter.LoginFromIDToken, from the
+// verified ID token) in the session at login; the
 // back-channel logout handler records revocations through a
 // sessionadapter.RevokingEnder, and middleware.Guard, given Lookup, ends
 // the revoked sessions at their next request (End clears the cookie).

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bclogout/bclogout/replay"
@@ -227,7 +228,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.o.metrics != nil {
 		h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
 	}
-	h.o.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+	if h.o.logger.Enabled(ctx, slog.LevelDebug) {
+		// Guarded: the arguments would be boxed even with Debug off.
+		h.o.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+	}
 	if h.o.onLogout != nil {
 		h.o.onLogout(ctx, ev, n)
 	}
@@ -266,14 +270,13 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 	if r.Method != http.MethodPost {
 		return "", badRequest(http.StatusMethodNotAllowed, "method %s", clip(r.Method))
 	}
-	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || ct != "application/x-www-form-urlencoded" {
+	if !isFormContentType(r.Header.Get("Content-Type")) {
 		return "", badRequest(http.StatusBadRequest, "content type %q", clip(r.Header.Get("Content-Type")))
 	}
 	if r.ContentLength > h.o.maxBody {
 		return "", badRequest(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds %d", r.ContentLength, h.o.maxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.maxBody))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, h.o.maxBody), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -292,6 +295,47 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		return tokens[0], nil
 	default:
 		return "", badRequest(http.StatusBadRequest, "%d logout_token values", len(tokens))
+	}
+}
+
+// formContentType is what OPs send; any other spelling goes through
+// mime.ParseMediaType.
+const formContentType = "application/x-www-form-urlencoded"
+
+// isFormContentType reports whether the Content-Type header names an
+// application/x-www-form-urlencoded body, parameters (charset) allowed.
+// The plain value, which nearly every OP sends, is recognized without
+// mime.ParseMediaType, which builds a parameter map per call.
+func isFormContentType(header string) bool {
+	if strings.EqualFold(header, formContentType) {
+		return true
+	}
+	ct, _, err := mime.ParseMediaType(header)
+	return err == nil && ct == formContentType
+}
+
+// readBody reads all of body into one buffer sized from the request's
+// Content-Length (already checked against the cap, which body enforces),
+// rather than growing one from 512 bytes as io.ReadAll does.
+func readBody(body io.Reader, contentLength int64) ([]byte, error) {
+	if contentLength <= 0 {
+		return io.ReadAll(body)
+	}
+	// One byte more than announced, so that reading the end of a body
+	// that keeps its word needs no second buffer.
+	buf := make([]byte, 0, contentLength+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
 }
 

@@ -15,8 +15,12 @@ import (
 // between two values (RFC 7515 §4 lets a recipient reject it, RFC 8259 §4
 // says parsers disagree on it); invalid UTF-8 is an error rather than
 // U+FFFD. Unknown members are ignored, as the JOSE and JWT specifications
-// require. The options restate go-json-experiment/json's (json/v2's)
-// defaults so that no default change upstream can loosen them silently.
+// require. The decoder is github.com/go-json-experiment/json, the Go
+// team's mirror of encoding/json/v2: it aliases the standard library where
+// the jsonv2 experiment is on (the default from Go 1.27), and it can be
+// named while this module's go directive is 1.26, where encoding/json/v2's
+// own API counts as go1.27. The options restate json/v2's defaults so that
+// no default change upstream can loosen them silently.
 var strictJSON = json.JoinOptions(
 	jsontext.AllowDuplicateNames(false),
 	jsontext.AllowInvalidUTF8(false),

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestDecodeObjectClaims(t *testing.T) {
+func TestDecodeClaims(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -27,6 +27,8 @@ func TestDecodeObjectClaims(t *testing.T) {
 		{name: "invalid utf-8 in a name", in: "{\"\xc3\":1}", wantErr: true},
 		{name: "surrogate half encoded in utf-8", in: "{\"a\":\"\xed\xa0\x80\"}", wantErr: true},
 		{name: "not an object", in: `[1]`, wantErr: true},
+		{name: "null", in: `null`, wantErr: true},
+		{name: "a string", in: `"x"`, wantErr: true},
 		{name: "trailing data", in: `{}x`, wantErr: true},
 		{name: "two objects", in: `{}{}`, wantErr: true},
 		{name: "trailing comma", in: `{"a":1,}`, wantErr: true},
@@ -40,10 +42,9 @@ func TestDecodeObjectClaims(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var got map[string]any
-			err := decodeObject([]byte(tt.in), &got)
+			got, err := decodeClaims([]byte(tt.in))
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("decodeObject() error = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("decodeClaims() error = %v, wantErr %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return
@@ -55,7 +56,7 @@ func TestDecodeObjectClaims(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("decodeObject() = %#v, want %#v", got, want)
+				t.Errorf("decodeClaims() = %#v, want %#v", got, want)
 			}
 		})
 	}
@@ -71,8 +72,8 @@ func FuzzDecodeClaims(f *testing.F) {
 	f.Add(`{"a":1,"a":2}`)
 	f.Add(`{"typ":"x","TYP":"y"}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		var got map[string]any
-		if err := decodeObject([]byte(in), &got); err != nil {
+		got, err := decodeClaims([]byte(in))
+		if err != nil {
 			if jsonDetail(err) == "" {
 				t.Fatal("error without detail")
 			}
@@ -89,7 +90,7 @@ func FuzzDecodeClaims(f *testing.F) {
 			t.Fatalf("accepted %q, encoding/json: %v", in, err)
 		}
 		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("decodeObject(%q) = %#v, encoding/json %#v", in, got, want)
+			t.Fatalf("decodeClaims(%q) = %#v, encoding/json %#v", in, got, want)
 		}
 	})
 }
@@ -154,8 +155,8 @@ func BenchmarkDecodeStrict(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var h joseHeader
-		var c map[string]any
-		if decodeObject(benchHeader, &h) != nil || decodeObject(benchClaims, &c) != nil {
+		_, err := decodeClaims(benchClaims)
+		if decodeObject(benchHeader, &h) != nil || err != nil {
 			b.Fatal("decode failed")
 		}
 	}

@@ -29,9 +29,17 @@ type joseHeader struct {
 	X5c  jsontext.Value `json:"x5c"`
 }
 
+// b64url decodes every segment: unpadded base64url with canonical trailing
+// bits (RFC 7515 §2), built once because Strict copies the encoding.
+var b64url = base64.RawURLEncoding.Strict()
+
 // token is a compact JWS split and decoded, not yet verified.
 type token struct {
-	compact   string
+	compact string
+	// signingInput is header.payload, what the signature covers.
+	signingInput string
+	// sig is the decoded signature; empty for an unsigned token.
+	sig       []byte
 	header    joseHeader
 	claims    map[string]any
 	encrypted bool
@@ -45,7 +53,7 @@ func decodeHeader(seg string, h *joseHeader) error {
 	if seg == "" {
 		return fmt.Errorf("%w: empty header", ErrMalformed)
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	b, err := b64url.DecodeString(seg)
 	if err != nil {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
@@ -60,7 +68,7 @@ func decodeHeader(seg string, h *joseHeader) error {
 
 // parseJWS splits a compact JWS and decodes its header and payload, so that
 // everything cheap can be rejected before a key is fetched or a signature
-// checked. The signature segment is only checked for being base64url; an
+// checked. The signature is decoded here, once, for the verification; an
 // empty one (an unsigned token) fails later, on its alg or its signature.
 func parseJWS(raw string, t *token) error {
 	if len(raw) > maxTokenBytes {
@@ -83,36 +91,24 @@ func parseJWS(raw string, t *token) error {
 	if err := checkHeaderShape(&t.header); err != nil {
 		return err
 	}
-	if !isBase64URL(sig) {
+	signature, err := b64url.DecodeString(sig)
+	if err != nil {
 		return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(p)
+	payload, err := b64url.DecodeString(p)
 	if err != nil {
 		return fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
 	if len(payload) == 0 || payload[0] != '{' {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	if err := decodeObject(payload, &t.claims); err != nil {
+	if t.claims, err = decodeClaims(payload); err != nil {
 		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	t.compact = raw
+	t.signingInput = raw[:len(h)+1+len(p)]
+	t.sig = signature
 	return nil
-}
-
-// isBase64URL reports whether s uses only the unpadded base64url alphabet
-// with a length a decoder accepts; the signature itself is decoded by jwx.
-func isBase64URL(s string) bool {
-	if len(s)%4 == 1 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // clip bounds an attacker-controlled value before it reaches an error

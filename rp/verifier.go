@@ -2,7 +2,6 @@ package rp
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -267,7 +266,7 @@ func (v *Verifier) checkType(typ *string) error {
 func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.SignatureAlgorithm) error {
 	name := alg.String()
 	if isHMAC(name) {
-		if err := verifyCompact(v.opts.secret, name, t.compact); err != nil {
+		if err := verifySignature(v.opts.secret, name, t); err != nil {
 			return fmt.Errorf("%w: %s", ErrSignature, name)
 		}
 		return nil
@@ -305,28 +304,21 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 		return fmt.Errorf("%w: token has no kid and several keys could verify %s", ErrUnknownKey, name)
 	}
 	for _, k := range candidates[:n] {
-		if err := verifyCompact(k.raw, name, t.compact); err == nil {
+		if err := verifySignature(k.raw, name, t); err == nil {
 			return nil
 		}
 	}
 	return fmt.Errorf("%w: %s with kid %q", ErrSignature, name, clip(kid))
 }
 
-// verifyCompact checks the signature of a compact JWS whose header this
+// verifySignature checks the signature of a compact JWS whose header this
 // package has already decoded and judged: jwx's building block verifies the
 // signing input (header.payload) with key and alg. jws.VerifyCompactFast is
 // not used because it re-reads the header and, since jwx v4, refuses any
-// member beyond alg/typ/kid/cty, which real OPs' headers carry.
-func verifyCompact(key any, alg, compact string) error {
-	i := strings.LastIndexByte(compact, '.')
-	if i < 0 {
-		return errors.New("not a compact JWS")
-	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(compact[i+1:])
-	if err != nil {
-		return err
-	}
-	return jwsbb.Verify(key, alg, []byte(compact[:i]), sig)
+// member beyond alg/typ/kid/cty, which real OPs' headers carry; and the
+// signature was decoded once by parseJWS.
+func verifySignature(key any, alg string, t *token) error {
+	return jwsbb.Verify(key, alg, []byte(t.signingInput), t.sig)
 }
 
 // checkDecryptionKeys refuses a decryption key set that holds no private

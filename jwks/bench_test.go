@@ -73,8 +73,8 @@ func BenchmarkRemoteKeysHitParallel(b *testing.B) {
 }
 
 func BenchmarkStaticKeys(b *testing.B) {
-	set, _ := benchSet(b)
-	s, err := jwks.NewStatic(set)
+	_, body := benchSet(b)
+	s, err := jwks.ParseStatic(body)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,19 +9,28 @@
 //     1.0 §4) for its jwks_uri and signing algorithms.
 //   - [Remote] fetches a JWK Set URL, refreshes it in the background and on
 //     a token whose kid it does not know.
-//   - [Static] serves a fixed set given as a [jwk.Set], JSON or a file.
+//   - [Static] serves a fixed set given as JSON or a file.
+//
+// Keys come as a [KeySet] of [Key]s: this package's own immutable types,
+// converted from the JWKs once per fetch, carrying standard-library keys
+// only. The JOSE library that parses JWKs (jwx) appears nowhere in the API,
+// so its next major version changes nothing for callers; [ParseKeySet]
+// builds a KeySet for a Source of one's own.
 //
 // [LoadPrivateSet] reads the RP's own private keys, the other direction:
-// what rp.WithDecryptionKeys takes to decrypt encrypted logout tokens.
+// the [PrivateSet] that rp.WithDecryptionKeys takes to decrypt encrypted
+// logout tokens. It is the only way to make one, so every decryption key
+// has passed one set of checks.
 //
-// # Why not jwx's jwk.Cache
+// # Why not jwx's cache
 //
-// jwx's jwk.Cache (built on httprc) refreshes on a schedule, but it has no
+// jwx's refreshing cache (jwk.Cache up to v3, the separate jwkfetch module
+// since v4, both built on httprc) refreshes on a schedule, but it has no
 // notion of a kid miss, so collapsing a rotation-driven refresh across
 // concurrent requests and rate limiting it has to be built around it anyway;
 // it reads the wall clock and runs its own worker goroutines, which makes a
 // schedule test depend on real sleeping. Remote is therefore a small
-// refresher over net/http; parsing the keys stays jwx's ([jwk.Parse]).
+// refresher over net/http; parsing the keys stays jwx's.
 //
 // # Remote's rules
 //

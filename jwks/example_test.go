@@ -2,15 +2,14 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
+	"encoding/base64"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
-
-	"github.com/lestrrat-go/jwx/v4/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -44,22 +43,19 @@ func ExampleLoadStatic() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k, _ := set.LookupKeyID("example-es256")
-	alg, _ := k.Algorithm()
-	fmt.Println(set.Len(), k.KeyType(), alg)
-	// Output: 1 EC ES256
+	k := set.Key(0)
+	_, isEC := k.Public().(*ecdsa.PublicKey)
+	fmt.Println(set.Len(), k.KeyID(), isEC, k.Algorithm())
+	// Output: 1 example-es256 true ES256
 }
 
 func ExampleNewRemote() {
 	// The OP's JWKS endpoint, publishing one Ed25519 key.
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	key, _ := jwk.Import[jwk.Key](pub)
-	_ = key.Set(jwk.KeyIDKey, "2025-01")
-	set := jwk.NewSet()
-	_ = set.AddKey(key)
 	op := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		_ = json.NewEncoder(w).Encode(set)
+		fmt.Fprintf(w, `{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"2025-01","x":%q}]}`,
+			base64.RawURLEncoding.EncodeToString(pub))
 	}))
 	defer op.Close()
 
@@ -75,7 +71,8 @@ func ExampleNewRemote() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k, ok := current.LookupKeyID("2025-01")
-	fmt.Println(ok, k.KeyType())
-	// Output: true OKP
+	k := current.Key(0)
+	_, isEd25519 := k.Public().(ed25519.PublicKey)
+	fmt.Println(k.KeyID(), isEd25519)
+	// Output: 2025-01 true
 }

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/bclogout/bclogout/jwks"
+
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwk"
 )
@@ -76,13 +78,27 @@ func setJSON(t testing.TB, keys ...jwk.Key) []byte {
 	return b
 }
 
+// keyList is a KeySet or a PrivateSet.
+type keyList interface {
+	Len() int
+	Key(int) *jwks.Key
+}
+
 // kids lists a set's kids in order.
-func kids(set jwk.Set) []string {
+func kids(set keyList) []string {
 	var out []string
 	for i := range set.Len() {
-		k, _ := set.Key(i)
-		kid, _ := k.KeyID()
-		out = append(out, kid)
+		out = append(out, set.Key(i).KeyID())
 	}
 	return out
+}
+
+// lookup returns the key of set with kid, or nil.
+func lookup(set *jwks.KeySet, kid string) *jwks.Key {
+	for i := range set.Len() {
+		if k := set.Key(i); k.KeyID() == kid {
+			return k
+		}
+	}
+	return nil
 }

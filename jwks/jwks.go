@@ -3,8 +3,6 @@ package jwks
 import (
 	"context"
 	"errors"
-
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // ErrNoKeys means a Source has no key set to offer: its first fetch has not
@@ -18,6 +16,7 @@ type Source interface {
 	// Keys returns the current key set. When kid is not empty and no key in
 	// the current set has that kid, a Source that can refresh does so first
 	// (collapsed across concurrent callers and rate limited) and returns
-	// the refreshed set. The caller must not modify the returned set.
-	Keys(ctx context.Context, kid string) (jwk.Set, error)
+	// the refreshed set. A KeySet is immutable: a Source whose keys change
+	// returns a new one.
+	Keys(ctx context.Context, kid string) (*KeySet, error)
 }

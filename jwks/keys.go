@@ -2,17 +2,117 @@ package jwks
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
+// minRSABits is the floor for every RSA key this package hands out: RFC
+// 7518 §3.3 for RS*/PS* signatures, §4.2/§4.3 for RSA-OAEP decryption.
+const minRSABits = 2048
+
+// Key is one key of a [KeySet] or a [PrivateSet], converted from its JWK
+// once when the set was parsed or fetched, so that verifying a token costs
+// no JWK work. A Key is immutable. It carries only standard-library types:
+// the JOSE library that parsed it is not part of this API, so a major
+// upgrade of that library changes nothing for callers.
+type Key struct {
+	kid     string
+	alg     string
+	use     string
+	ops     []string
+	hasOps  bool
+	public  crypto.PublicKey
+	private crypto.PrivateKey
+}
+
+// KeyID is the JWK's "kid" member, "" when absent.
+func (k *Key) KeyID() string { return k.kid }
+
+// Algorithm is the JWK's "alg" member, "" when absent. When set, it is the
+// only algorithm the key may be used with (RFC 8725 §3.1).
+func (k *Key) Algorithm() string { return k.alg }
+
+// Use is the JWK's "use" member ("sig", "enc"), "" when absent.
+func (k *Key) Use() string { return k.use }
+
+// Permits reports whether the JWK's "key_ops" member allows op ("verify",
+// "decrypt", "unwrapKey", "deriveKey", ...): true when key_ops is absent.
+func (k *Key) Permits(op string) bool { return !k.hasOps || slices.Contains(k.ops, op) }
+
+// Public is the public key: *rsa.PublicKey, *ecdsa.PublicKey,
+// ed25519.PublicKey or *ecdh.PublicKey (X25519).
+func (k *Key) Public() crypto.PublicKey { return k.public }
+
+// Private is the private key of a [PrivateSet]'s key (*rsa.PrivateKey,
+// *ecdsa.PrivateKey or *ecdh.PrivateKey), nil for a [KeySet]'s key.
+func (k *Key) Private() crypto.PrivateKey { return k.private }
+
+// KeySet is an OP's public keys, what a [Source] returns: immutable, so a
+// Source that changes its keys hands out a new KeySet, and whoever holds
+// the old one keeps a consistent view. The zero KeySet holds no key.
+type KeySet struct {
+	keys []Key
+	kids map[string]struct{}
+}
+
+// ParseKeySet parses a JWK Set document ({"keys": [...]}, RFC 7517 §5)
+// into a KeySet, for a [Source] of one's own. The rules are [ParseStatic]'s:
+// a private asymmetric key is replaced by its public form (kid, alg, use
+// and key_ops kept); a symmetric key, an entry that cannot be parsed, an
+// RSA key under 2048 bits and an empty set are refused with
+// ErrInvalidJWKS.
+func ParseKeySet(jwksJSON []byte) (*KeySet, error) {
+	set, err := parseSet(jwksJSON)
+	if err != nil {
+		return nil, err
+	}
+	out, skipped := publicKeys(set, true)
+	if len(skipped) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, errors.Join(skipped...))
+	}
+	if out.Len() == 0 {
+		return nil, errNoUsableKey(nil)
+	}
+	return out, nil
+}
+
+// Len is the number of keys.
+func (s *KeySet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.keys)
+}
+
+// Key returns the i-th key, 0 <= i < Len(), in the document's order.
+func (s *KeySet) Key(i int) *Key { return &s.keys[i] }
+
+// hasKeyID reports whether a key of the set has kid.
+func (s *KeySet) hasKeyID(kid string) bool {
+	_, ok := s.kids[kid]
+	return ok
+}
+
+func newKeySet(keys []Key) *KeySet {
+	s := &KeySet{keys: keys, kids: make(map[string]struct{}, len(keys))}
+	for _, k := range keys {
+		if k.kid != "" {
+			s.kids[k.kid] = struct{}{}
+		}
+	}
+	return s
+}
+
 // parseSet parses a JWK Set document. It insists on the {"keys": [...]}
 // shape (jwk.Parse alone would also take a lone JWK) and retains entries
-// it cannot parse as placeholders so that usableKeys decides about them.
+// it cannot parse as placeholders so that publicKeys decides about them.
 func parseSet(body []byte) (jwk.Set, error) {
 	var shape struct {
 		Keys json.RawMessage `json:"keys"`
@@ -30,48 +130,88 @@ func parseSet(body []byte) (jwk.Set, error) {
 	return set, nil
 }
 
-// usableKeys returns a new set with the keys that may verify signatures,
-// unchanged, and one error per entry it left out: placeholders for
-// entries jwx could not parse, symmetric keys (a published secret is no
-// secret) and, unless convertPrivate, private keys; with convertPrivate a
-// private key is replaced by its public form, all other members kept.
-func usableKeys(set jwk.Set, convertPrivate bool) (jwk.Set, []error) {
-	out := jwk.NewSet()
+// publicKeys converts the keys of set that may verify signatures, and
+// returns one error per entry it left out: placeholders for entries jwx
+// could not parse, symmetric keys (a published secret is no secret), RSA
+// keys under minRSABits and, unless convertPrivate, private keys; with
+// convertPrivate a private key is replaced by its public form.
+func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
+	out := make([]Key, 0, set.Len())
 	var skipped []error
-	for i := range set.Len() {
-		k, ok := set.Key(i)
-		if !ok {
-			continue
-		}
+	for i, k := range set.All() {
 		kid, _ := k.KeyID()
-		if uk, ok := k.(jwk.UnsupportedKey); ok {
-			skipped = append(skipped, fmt.Errorf("key %d (kid %q): unsupported: %v", i, kid, uk.Reason()))
-			continue
-		}
-		if k.KeyType() == jwa.OctetSeq() {
-			skipped = append(skipped, fmt.Errorf("key %d (kid %q): symmetric key refused", i, kid))
-			continue
-		}
-		private, err := jwk.IsPrivateKey(k)
+		key, err := publicKey(k, convertPrivate)
 		if err != nil {
-			skipped = append(skipped, fmt.Errorf("key %d (kid %q): %v", i, kid, err))
+			skipped = append(skipped, fmt.Errorf("key %d (kid %q): %w", i, kid, err))
 			continue
 		}
-		if private {
-			if !convertPrivate {
-				skipped = append(skipped, fmt.Errorf("key %d (kid %q): private key material refused", i, kid))
-				continue
-			}
-			if k, err = k.PublicKey(); err != nil {
-				skipped = append(skipped, fmt.Errorf("key %d (kid %q): %v", i, kid, err))
-				continue
-			}
-		}
-		if err := out.AddKey(k); err != nil {
-			skipped = append(skipped, fmt.Errorf("key %d (kid %q): %v", i, kid, err))
+		out = append(out, key)
+	}
+	return newKeySet(out), skipped
+}
+
+func publicKey(k jwk.Key, convertPrivate bool) (Key, error) {
+	if uk, ok := k.(jwk.UnsupportedKey); ok {
+		return Key{}, fmt.Errorf("unsupported: %v", uk.Reason())
+	}
+	if k.KeyType() == jwa.OctetSeq() {
+		return Key{}, errors.New("symmetric key refused")
+	}
+	private, err := jwk.IsPrivateKey(k)
+	if err != nil {
+		return Key{}, err
+	}
+	if private && !convertPrivate {
+		return Key{}, errors.New("private key material refused")
+	}
+	pub, err := k.PublicKey()
+	if err != nil {
+		return Key{}, err
+	}
+	raw, err := jwk.Export[any](pub)
+	if err != nil {
+		return Key{}, err
+	}
+	if err := checkRSASize(raw); err != nil {
+		return Key{}, err
+	}
+	key := members(k)
+	key.public = raw
+	return key, nil
+}
+
+// members copies the JWK members a Key carries.
+func members(k jwk.Key) Key {
+	var key Key
+	key.kid, _ = k.KeyID()
+	if a, ok := k.Algorithm(); ok {
+		key.alg = a.String()
+	}
+	key.use, _ = k.KeyUsage()
+	if ops, ok := k.KeyOps(); ok {
+		key.hasOps = true
+		for _, op := range ops {
+			key.ops = append(key.ops, string(op))
 		}
 	}
-	return out, skipped
+	return key
+}
+
+// checkRSASize refuses an RSA key under minRSABits.
+func checkRSASize(raw any) error {
+	var n int
+	switch k := raw.(type) {
+	case *rsa.PublicKey:
+		n = k.N.BitLen()
+	case *rsa.PrivateKey:
+		n = k.N.BitLen()
+	default:
+		return nil
+	}
+	if n < minRSABits {
+		return fmt.Errorf("%d-bit RSA key, want %d or more", n, minRSABits)
+	}
+	return nil
 }
 
 // errNoUsableKey reports why a set ended up empty.

@@ -19,8 +19,26 @@ import (
 // cannot decrypt, marked for signing, or internally inconsistent.
 var ErrInvalidPrivateKey = errors.New("jwks: invalid private key")
 
-// minRSABits is RFC 7518 §4.2/§4.3's floor for RSA-OAEP keys.
-const minRSABits = 2048
+// PrivateSet is the RP's own private keys for decrypting encrypted logout
+// tokens, as taken by rp.WithDecryptionKeys. [ParsePrivateSet] and
+// [LoadPrivateSet] are the only ways to make one, so every key in it has
+// passed their checks once; the zero PrivateSet holds no key. It is
+// immutable and holds private key material: never serve, log or publish it.
+type PrivateSet struct {
+	keys []Key
+}
+
+// Len is the number of keys.
+func (s *PrivateSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.keys)
+}
+
+// Key returns the i-th key, 0 <= i < Len(), in the document's order. Its
+// Private method gives the private key.
+func (s *PrivateSet) Key(i int) *Key { return &s.keys[i] }
 
 // ParsePrivateSet parses the RP's own private keys for decrypting
 // encrypted logout tokens (Back-Channel Logout 1.0 §2.4: a nested JWT
@@ -33,12 +51,12 @@ const minRSABits = 2048
 // symmetric (oct) keys, which rp refuses for decryption anyway, Ed25519
 // keys, which only sign, and keys with use "sig" are refused, and so is an
 // empty set: a decryption configuration that is partly wrong should fail
-// at start, not on the first encrypted token. The keys are returned as
-// parsed, every member kept.
+// at start, not on the first encrypted token. Each key keeps its kid, alg,
+// use and key_ops.
 //
 // The set holds private key material: it must never be served, logged or
 // published; an RP publishes only the public halves in its jwks_uri.
-func ParsePrivateSet(data []byte) (jwk.Set, error) {
+func ParsePrivateSet(data []byte) (*PrivateSet, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil || top == nil {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidPrivateKey)
@@ -56,19 +74,18 @@ func ParsePrivateSet(data []byte) (jwk.Set, error) {
 			return nil, fmt.Errorf("%w: empty jwk set", ErrInvalidPrivateKey)
 		}
 	}
-	set := jwk.NewSet()
+	set := &PrivateSet{keys: make([]Key, 0, len(entries))}
 	for i, raw := range entries {
 		k, err := jwk.ParseKey(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidPrivateKey, i, err)
 		}
-		if err := checkDecryptionKey(k); err != nil {
+		key, err := decryptionKey(k)
+		if err != nil {
 			kid, _ := k.KeyID()
 			return nil, fmt.Errorf("%w: key %d (kid %q): %v", ErrInvalidPrivateKey, i, kid, err)
 		}
-		if err := set.AddKey(k); err != nil {
-			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidPrivateKey, i, err)
-		}
+		set.keys = append(set.keys, key)
 	}
 	return set, nil
 }
@@ -76,7 +93,7 @@ func ParsePrivateSet(data []byte) (jwk.Set, error) {
 // LoadPrivateSet reads a file holding the RP's private decryption keys and
 // applies ParsePrivateSet to it. Like the keys, the file must never be
 // served: keep it readable by the RP alone.
-func LoadPrivateSet(path string) (jwk.Set, error) {
+func LoadPrivateSet(path string) (*PrivateSet, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPrivateKey, err)
@@ -88,36 +105,47 @@ func LoadPrivateSet(path string) (jwk.Set, error) {
 	return set, nil
 }
 
-// checkDecryptionKey refuses a key that cannot decrypt or whose private
-// and public members disagree. jwx derives the private key from d alone,
-// so each check compares what d gives with the public members.
-func checkDecryptionKey(k jwk.Key) error {
+// decryptionKey converts k, refusing a key that cannot decrypt or whose
+// private and public members disagree. jwx derives the private key from d
+// alone, so each check compares what d gives with the public members.
+func decryptionKey(k jwk.Key) (Key, error) {
 	if use, ok := k.KeyUsage(); ok && use == "sig" {
-		return errors.New("use \"sig\": a signing key must not decrypt")
+		return Key{}, errors.New("use \"sig\": a signing key must not decrypt")
 	}
 	private, err := jwk.IsPrivateKey(k)
 	if err != nil {
-		return fmt.Errorf("kty %s: not an asymmetric key", k.KeyType())
+		return Key{}, fmt.Errorf("kty %s: not an asymmetric key", k.KeyType())
 	}
 	if !private {
-		return errors.New("public key only (no d)")
+		return Key{}, errors.New("public key only (no d)")
 	}
 	pubKey, err := k.PublicKey()
 	if err != nil {
-		return err
+		return Key{}, err
 	}
 	priv, err := jwk.Export[any](k)
 	if err != nil {
-		return err
+		return Key{}, err
 	}
 	pub, err := jwk.Export[any](pubKey)
 	if err != nil {
-		return err
+		return Key{}, err
 	}
+	if err := checkPrivate(priv, pub); err != nil {
+		return Key{}, err
+	}
+	key := members(k)
+	key.public, key.private = pub, priv
+	return key, nil
+}
+
+// checkPrivate refuses a private key that cannot decrypt or that does not
+// match pub.
+func checkPrivate(priv, pub any) error {
 	switch p := priv.(type) {
 	case *rsa.PrivateKey:
-		if p.N.BitLen() < minRSABits {
-			return fmt.Errorf("%d-bit RSA key, want %d or more", p.N.BitLen(), minRSABits)
+		if err := checkRSASize(p); err != nil {
+			return err
 		}
 		if err := p.Validate(); err != nil {
 			return err

@@ -32,9 +32,7 @@ func ExampleLoadPrivateSet() {
 		log.Fatal(err)
 	}
 	// Hand the set to rp.WithDecryptionKeys(set); never serve it.
-	k, _ := set.Key(0)
-	kid, _ := k.KeyID()
-	fmt.Println(set.Len(), kid)
+	fmt.Println(set.Len(), set.Key(0).KeyID())
 
 	// A public key is no decryption key.
 	_, err = jwks.ParsePrivateSet(fakeop.JWKS(ek.PublicJWK()))

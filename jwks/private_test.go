@@ -79,8 +79,7 @@ func TestParsePrivateSet(t *testing.T) {
 				t.Fatalf("kids %v, want %v", got, tt.want)
 			}
 			for i := range set.Len() {
-				k, _ := set.Key(i)
-				if private, err := jwk.IsPrivateKey(k); err != nil || !private {
+				if set.Key(i).Private() == nil {
 					t.Errorf("key %d is not private", i)
 				}
 			}
@@ -91,11 +90,12 @@ func TestParsePrivateSet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k, _ := set.Key(0)
-		alg, _ := k.Algorithm()
-		use, _ := k.KeyUsage()
-		if alg.String() != "RSA-OAEP-256" || use != "enc" {
-			t.Errorf("alg %q use %q", alg, use)
+		k := set.Key(0)
+		if k.Algorithm() != "RSA-OAEP-256" || k.Use() != "enc" {
+			t.Errorf("alg %q use %q", k.Algorithm(), k.Use())
+		}
+		if _, ok := k.Private().(*rsa.PrivateKey); !ok {
+			t.Errorf("private key of type %T", k.Private())
 		}
 	})
 }
@@ -231,8 +231,7 @@ func FuzzParsePrivateSet(f *testing.F) {
 			t.Fatal("empty set accepted")
 		}
 		for i := range set.Len() {
-			k, _ := set.Key(i)
-			if private, err := jwk.IsPrivateKey(k); err != nil || !private {
+			if set.Key(i).Private() == nil {
 				t.Fatalf("key %d accepted but not private", i)
 			}
 		}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // errClosed is what a fetch asked of a closed Remote fails with.
@@ -49,37 +47,23 @@ type Remote struct {
 	closed      bool
 }
 
-// snapshot is one generation of the key set with its kids indexed, since
-// jwx's LookupKeyID walks the keys taking each one's lock.
+// snapshot is one generation of the key set; its kids are indexed by the
+// KeySet itself.
 type snapshot struct {
-	set  jwk.Set
-	kids map[string]struct{}
+	set *KeySet
 }
 
-func newSnapshot(set jwk.Set) *snapshot {
-	s := &snapshot{set: set, kids: make(map[string]struct{}, set.Len())}
-	for i := range set.Len() {
-		k, _ := set.Key(i)
-		if kid, ok := k.KeyID(); ok && kid != "" {
-			s.kids[kid] = struct{}{}
-		}
-	}
-	return s
-}
+func newSnapshot(set *KeySet) *snapshot { return &snapshot{set: set} }
 
 // serves reports whether the set answers a lookup for kid by itself.
 func (s *snapshot) serves(kid string) bool {
 	if s == nil {
 		return false
 	}
-	if kid == "" {
-		return true
-	}
-	_, ok := s.kids[kid]
-	return ok
+	return kid == "" || s.set.hasKeyID(kid)
 }
 
-func (s *snapshot) keySet() jwk.Set {
+func (s *snapshot) keySet() *KeySet {
 	if s == nil {
 		return nil
 	}
@@ -145,7 +129,7 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 // last fetch error, or ctx's error when there is no set.
 //
 // After Close, Keys serves the last set and fetches nothing.
-func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
+func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	if snap := r.cur.Load(); snap.serves(kid) {
 		return snap.set, nil
 	}
@@ -206,7 +190,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (jwk.Set, error) {
 }
 
 // current returns the current set, or ErrNoKeys wrapping the last error.
-func (r *Remote) current() (jwk.Set, error) {
+func (r *Remote) current() (*KeySet, error) {
 	r.mu.Lock()
 	set, err := r.cur.Load().keySet(), r.lastErr
 	r.mu.Unlock()
@@ -258,7 +242,7 @@ func (r *Remote) scheduleLocked() {
 	}
 }
 
-func keysResult(set jwk.Set, err error) (jwk.Set, error) {
+func keysResult(set *KeySet, err error) (*KeySet, error) {
 	if set != nil {
 		return set, nil
 	}
@@ -383,7 +367,7 @@ func (r *Remote) waitNext() bool {
 func (r *Remote) fetch(c *fetchCall) {
 	defer r.wg.Done()
 	body, hdr, err := get(r.ctx, r.o.client, r.url, false)
-	var set jwk.Set
+	var set *KeySet
 	if err == nil {
 		set, err = r.parse(body)
 	}
@@ -425,12 +409,12 @@ func (r *Remote) fetch(c *fetchCall) {
 // parse turns a fetched body into the set to serve: entries that cannot
 // verify signatures are dropped and logged, and a set left empty is an
 // error so that the last good one stays.
-func (r *Remote) parse(body []byte) (jwk.Set, error) {
+func (r *Remote) parse(body []byte) (*KeySet, error) {
 	set, err := parseSet(body)
 	if err != nil {
 		return nil, err
 	}
-	out, skipped := usableKeys(set, false)
+	out, skipped := publicKeys(set, false)
 	for _, s := range skipped {
 		r.o.logger.Warn("jwks: key skipped", "url", r.url, "reason", s)
 	}

@@ -2,6 +2,9 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -56,8 +59,7 @@ func TestParseStatic(t *testing.T) {
 				t.Errorf("kids = %v, want %v", got, tt.want)
 			}
 			for i := range set.Len() {
-				k, _ := set.Key(i)
-				if private, _ := jwk.IsPrivateKey(k); private {
+				if set.Key(i).Private() != nil {
 					t.Errorf("key %d is private", i)
 				}
 			}
@@ -65,41 +67,63 @@ func TestParseStatic(t *testing.T) {
 	}
 }
 
-func TestNewStatic(t *testing.T) {
+func TestParseKeySet(t *testing.T) {
 	withAlg := genKey(t, "RSA", "r1", "RS256")
 	noAlg := publicOf(t, genKey(t, "RSA", "r2", ""))
-	set := jwk.NewSet()
-	_ = set.AddKey(withAlg)
-	_ = set.AddKey(noAlg)
+	_ = noAlg.Set(jwk.KeyUsageKey, "sig")
+	_ = noAlg.Set(jwk.KeyOpsKey, jwk.KeyOperationList{jwk.KeyOpVerify})
 
-	s, err := jwks.NewStatic(set)
+	got, err := jwks.ParseKeySet(setJSON(t, withAlg, noAlg))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.Keys(context.Background(), "")
-	k, ok := got.LookupKeyID("r1")
-	if !ok {
+	k := lookup(got, "r1")
+	if k == nil {
 		t.Fatal("r1 missing")
 	}
-	if alg, _ := k.Algorithm(); alg.String() != "RS256" {
-		t.Errorf("r1 alg = %v, want RS256 kept through the public conversion", alg)
+	if k.Algorithm() != "RS256" {
+		t.Errorf("r1 alg = %q, want RS256 kept through the public conversion", k.Algorithm())
 	}
-	k, ok = got.LookupKeyID("r2")
-	if !ok {
+	if k.Private() != nil {
+		t.Error("r1 kept its private key")
+	}
+	if _, ok := k.Public().(*rsa.PublicKey); !ok {
+		t.Errorf("r1 public key is %T", k.Public())
+	}
+	k = lookup(got, "r2")
+	if k == nil {
 		t.Fatal("r2 missing: keys without alg must be kept")
 	}
-	if _, has := k.Algorithm(); has {
+	if k.Algorithm() != "" {
 		t.Error("r2 gained an alg")
 	}
-	if set.Len() != 2 {
-		t.Error("the caller's set was modified")
+	if k.Use() != "sig" || !k.Permits("verify") || k.Permits("sign") {
+		t.Errorf("r2 use %q, key_ops not kept", k.Use())
+	}
+	if lookup(got, "r1").Permits("anything") != true {
+		t.Error("a key without key_ops must permit every operation")
 	}
 
-	if _, err := jwks.NewStatic(nil); !errors.Is(err, jwks.ErrInvalidJWKS) {
-		t.Errorf("nil set: err = %v", err)
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := jwks.NewStatic(jwk.NewSet()); !errors.Is(err, jwks.ErrInvalidJWKS) {
-		t.Errorf("empty set: err = %v", err)
+	smallJWK := []byte(`{"keys":[{"kty":"RSA","kid":"small","e":"AQAB","n":"` +
+		base64.RawURLEncoding.EncodeToString(small.N.Bytes()) + `"}]}`)
+	for name, body := range map[string][]byte{
+		"empty set":      []byte(`{"keys":[]}`),
+		"1024-bit RSA":   smallJWK,
+		"not a jwk set":  []byte(`{"kty":"RSA"}`),
+		"symmetric key":  []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`),
+		"unparsable key": []byte(`{"keys":[{"kty":"RSA","n":"x"}]}`),
+	} {
+		if _, err := jwks.ParseKeySet(body); !errors.Is(err, jwks.ErrInvalidJWKS) {
+			t.Errorf("%s: err = %v, want ErrInvalidJWKS", name, err)
+		}
+	}
+	var zero *jwks.KeySet
+	if zero.Len() != 0 {
+		t.Error("a nil KeySet has keys")
 	}
 }
 

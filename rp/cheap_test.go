@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // countingSource counts key look-ups: a token that can never verify must
@@ -23,7 +23,7 @@ type countingSource struct {
 	calls atomic.Int32
 }
 
-func (c *countingSource) Keys(ctx context.Context, kid string) (jwk.Set, error) {
+func (c *countingSource) Keys(ctx context.Context, kid string) (*jwks.KeySet, error) {
 	c.calls.Add(1)
 	return c.staticSource.Keys(ctx, kid)
 }

@@ -93,26 +93,65 @@ func keySet(t testing.TB, ks ...jwk.Key) jwk.Set {
 	return set
 }
 
-// staticSource is a jwks.Source over a fixed set.
+// staticSource is a jwks.Source over a jwx set that a test may change in
+// place: each call hands out the set's current keys, converted by
+// jwks.ParseKeySet (once per change).
 type staticSource struct {
 	set jwk.Set
 	err error
+
+	mu   sync.Mutex
+	last []byte
+	conv *jwks.KeySet
 }
 
-func (s *staticSource) Keys(context.Context, string) (jwk.Set, error) { return s.set, s.err }
+func (s *staticSource) Keys(context.Context, string) (*jwks.KeySet, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	b, err := json.Marshal(s.set)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conv == nil || string(b) != string(s.last) {
+		if s.conv, err = jwks.ParseKeySet(b); err != nil {
+			return nil, err
+		}
+		s.last = b
+	}
+	return s.conv, nil
+}
+
+// staticKeys is a jwks.Static over the JWKs, converted once.
+func staticKeys(t testing.TB, ks ...jwk.Key) *jwks.Static {
+	t.Helper()
+	b, err := json.Marshal(keySet(t, ks...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jwks.ParseStatic(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 var _ jwks.Source = (*staticSource)(nil)
 
-// defaultSet is the OP's published keys: RSA "rsa-1" bound to RS256, EC
+// defaultKeys are the OP's published keys: RSA "rsa-1" bound to RS256, EC
 // "ec-1" without alg, Ed25519 "ed-1".
-func defaultSet(t testing.TB) jwk.Set {
+func defaultKeys(t testing.TB) []jwk.Key {
 	k := keys(t)
-	return keySet(t,
+	return []jwk.Key{
 		pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "alg": "RS256", "use": "sig"}),
 		pubJWK(t, &k.ec.PublicKey, map[string]any{"kid": "ec-1"}),
 		pubJWK(t, k.ed.Public(), map[string]any{"kid": "ed-1", "alg": "EdDSA"}),
-	)
+	}
 }
+
+func defaultSet(t testing.TB) jwk.Set { return keySet(t, defaultKeys(t)...) }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
@@ -256,7 +295,7 @@ func encrypt(t testing.TB, jws string, alg jwa.KeyEncryptionAlgorithm, pub any, 
 }
 
 // decryptionSet is the RP's private key set for encrypted tokens.
-func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) jwk.Set {
+func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) *jwks.PrivateSet {
 	t.Helper()
 	k, err := jwk.Import[jwk.Key](priv)
 	if err != nil {
@@ -264,7 +303,15 @@ func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) jwk.Set {
 	}
 	_ = k.Set("kid", kid)
 	_ = k.Set("use", "enc")
-	return keySet(t, k)
+	b, err := json.Marshal(keySet(t, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := jwks.ParsePrivateSet(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 type jwkSet = jwk.Set

@@ -1,17 +1,24 @@
 package rp
 
 import (
+	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"fmt"
-	"slices"
 	"strings"
 
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwe"
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // maxDecryptAttempts bounds the keys tried on a kid-less JWE.
 const maxDecryptAttempts = 4
+
+// decryptAttempted is called before every private-key operation; tests
+// count them.
+var decryptAttempted = func() {}
 
 // keyManagementAllowed reports whether a JWE key management algorithm is
 // accepted. Only asymmetric algorithms (the RP's registered encryption
@@ -27,89 +34,120 @@ func keyManagementAllowed(alg string) bool {
 	return false
 }
 
-// decrypt opens a compact JWE logout token with the RP's keys and returns
-// the nested compact JWS.
-func decrypt(raw string, set jwk.Set) (string, error) {
+// decryptionKey is one of the RP's decryption keys with the Verifiers
+// that hold it: several tenants may share a key, and it is tried once.
+type decryptionKey struct {
+	key    *jwks.Key
+	owners []*Verifier
+}
+
+// decryptionKeys lists the distinct keys of sets, in order; keys with equal
+// public halves count as one. owner[i] holds sets[i].
+func decryptionKeys(sets []*jwks.PrivateSet, owner []*Verifier) []decryptionKey {
+	var out []decryptionKey
+	for i, set := range sets {
+	keys:
+		for j := range set.Len() {
+			k := set.Key(j)
+			for n := range out {
+				if sameKey(out[n].key, k) {
+					out[n].owners = append(out[n].owners, owner[i])
+					continue keys
+				}
+			}
+			out = append(out, decryptionKey{key: k, owners: []*Verifier{owner[i]}})
+		}
+	}
+	return out
+}
+
+func sameKey(a, b *jwks.Key) bool {
+	if a == b {
+		return true
+	}
+	pa, ok := a.Public().(interface{ Equal(crypto.PublicKey) bool })
+	return ok && pa.Equal(b.Public()) && a.KeyID() == b.KeyID() && a.Algorithm() == b.Algorithm()
+}
+
+// decrypt opens a compact JWE logout token with one of keys and returns the
+// nested compact JWS and the key that opened it. At most
+// maxDecryptAttempts keys are tried for the whole token, however many
+// tenants hold keys: a private-key operation is the costly part, and a
+// kid-less garbage JWE must not cost one per configured key.
+func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 	if len(raw) > maxTokenBytes {
-		return "", fmt.Errorf("%w: token larger than %d bytes", ErrMalformed, maxTokenBytes)
+		return "", nil, fmt.Errorf("%w: token larger than %d bytes", ErrMalformed, maxTokenBytes)
 	}
 	seg, _, _ := strings.Cut(raw, ".")
 	var h joseHeader
 	if err := decodeHeader(seg, &h); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if set == nil || set.Len() == 0 {
-		return "", fmt.Errorf("%w: encrypted token but no decryption keys configured", ErrEncryption)
+	if len(keys) == 0 {
+		return "", nil, fmt.Errorf("%w: encrypted token but no decryption keys configured", ErrEncryption)
 	}
 	switch {
 	case h.Jku != nil || h.X5u != nil || h.JWK != nil || h.X5c != nil:
-		return "", fmt.Errorf("%w: in JWE header", ErrForbiddenHeader)
+		return "", nil, fmt.Errorf("%w: in JWE header", ErrForbiddenHeader)
 	case h.Crit != nil:
-		return "", fmt.Errorf("%w: crit %s in JWE header", ErrCritical, clip(string(h.Crit)))
+		return "", nil, fmt.Errorf("%w: crit %s in JWE header", ErrCritical, clip(string(h.Crit)))
 	case h.Zip != nil:
-		return "", fmt.Errorf("%w: compressed JWE not accepted", ErrEncryption)
+		return "", nil, fmt.Errorf("%w: compressed JWE not accepted", ErrEncryption)
 	case !keyManagementAllowed(h.Alg):
-		return "", fmt.Errorf("%w: key management algorithm %q not allowed", ErrEncryption, clip(h.Alg))
+		return "", nil, fmt.Errorf("%w: key management algorithm %q not allowed", ErrEncryption, clip(h.Alg))
 	case h.Cty != "" && !strings.EqualFold(h.Cty, "JWT"):
-		return "", fmt.Errorf("%w: JWE content type %q is not JWT", ErrMalformed, clip(h.Cty))
+		return "", nil, fmt.Errorf("%w: JWE content type %q is not JWT", ErrMalformed, clip(h.Cty))
 	}
 	alg, ok := jwa.LookupKeyEncryptionAlgorithm(h.Alg)
 	if !ok {
-		return "", fmt.Errorf("%w: key management algorithm %q not supported", ErrEncryption, clip(h.Alg))
+		return "", nil, fmt.Errorf("%w: key management algorithm %q not supported", ErrEncryption, clip(h.Alg))
 	}
 	ecdh := strings.HasPrefix(h.Alg, "ECDH-ES")
 	attempts := 0
-	for i := range set.Len() {
-		k, ok := set.Key(i)
-		if !ok || !decryptionKeyFits(k, h, ecdh) {
-			continue
-		}
-		key, err := jwk.Export[any](k)
-		if err != nil {
+	for i := range keys {
+		k := &keys[i]
+		if !decryptionKeyFits(k.key, h, ecdh) {
 			continue
 		}
 		if attempts++; attempts > maxDecryptAttempts {
 			break
 		}
-		plain, err := jwe.Decrypt([]byte(raw), jwe.WithKey(alg, key))
+		decryptAttempted()
+		plain, err := jwe.Decrypt([]byte(raw), jwe.WithKey(alg, k.key.Private()))
 		if err != nil {
 			continue
 		}
 		inner := string(plain)
 		if segments(inner) != 2 {
-			return "", fmt.Errorf("%w: encrypted content is not a signed JWT", ErrMalformed)
+			return "", nil, fmt.Errorf("%w: encrypted content is not a signed JWT", ErrMalformed)
 		}
-		return inner, nil
+		return inner, k, nil
 	}
-	return "", fmt.Errorf("%w: no configured key decrypts the token (kid %q, alg %s)", ErrEncryption, clip(h.Kid), h.Alg)
+	return "", nil, fmt.Errorf("%w: no configured key decrypts the token (kid %q, alg %s)", ErrEncryption, clip(h.Kid), h.Alg)
 }
 
 // decryptionKeyFits selects decryption keys like signature keys: by kid
 // when the JWE names one, bound to the JWK's alg when it has one, use
-// absent or "enc", and a private key of the right type.
-func decryptionKeyFits(k jwk.Key, h joseHeader, ecdh bool) bool {
-	if pk, ok := k.(interface{ IsPrivate() bool }); !ok || !pk.IsPrivate() {
+// absent or "enc", key_ops allowing decryption, and a key of the right
+// type. jwks.ParsePrivateSet made sure each is a consistent private key.
+func decryptionKeyFits(k *jwks.Key, h joseHeader, ecdhAlg bool) bool {
+	if use := k.Use(); use != "" && use != "enc" {
 		return false
 	}
-	if use, ok := k.KeyUsage(); ok && use != "enc" {
+	if !k.Permits("unwrapKey") && !k.Permits("decrypt") && !k.Permits("deriveKey") {
 		return false
 	}
-	if ops, ok := k.KeyOps(); ok && !slices.Contains(ops, jwk.KeyOpUnwrapKey) && !slices.Contains(ops, jwk.KeyOpDecrypt) && !slices.Contains(ops, jwk.KeyOpDeriveKey) {
+	if h.Kid != "" && k.KeyID() != h.Kid {
 		return false
 	}
-	if h.Kid != "" {
-		if kid, ok := k.KeyID(); !ok || kid != h.Kid {
-			return false
-		}
-	}
-	if a, ok := k.Algorithm(); ok && a.String() != h.Alg {
+	if a := k.Algorithm(); a != "" && a != h.Alg {
 		return false
 	}
-	switch k.KeyType().String() {
-	case "RSA":
-		return !ecdh
-	case "EC", "OKP":
-		return ecdh
+	switch k.Public().(type) {
+	case *rsa.PublicKey:
+		return !ecdhAlg
+	case *ecdsa.PublicKey, *ecdh.PublicKey:
+		return ecdhAlg
 	}
 	return false
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/bclogout/bclogout/jwks"
 )
 
 // MultiVerifier validates logout tokens from several OPs at one endpoint,
@@ -12,8 +15,11 @@ import (
 // everything, signature included, with its own OP's keys and policy.
 type MultiVerifier struct {
 	byIssuer map[string]*Verifier
-	// order keeps the constructor's order for trying decryption keys.
+	// order keeps the constructor's order.
 	order []*Verifier
+	// decKeys are every tenant's decryption keys, each distinct key once,
+	// in the constructor's order: one bounded pass over them opens a JWE.
+	decKeys []decryptionKey
 }
 
 var _ TokenVerifier = (*MultiVerifier)(nil)
@@ -35,6 +41,14 @@ func NewMultiVerifier(vs ...*Verifier) (*MultiVerifier, error) {
 		m.byIssuer[v.issuer] = v
 		m.order = append(m.order, v)
 	}
+	var sets []*jwks.PrivateSet
+	var owners []*Verifier
+	for _, v := range m.order {
+		if v.opts.decryptionKeys.Len() > 0 {
+			sets, owners = append(sets, v.opts.decryptionKeys), append(owners, v)
+		}
+	}
+	m.decKeys = decryptionKeys(sets, owners)
 	return m, nil
 }
 
@@ -48,17 +62,21 @@ func (m *MultiVerifier) Verifier(issuer string) (*Verifier, bool) {
 // is not configured is ErrIssuer.
 func (m *MultiVerifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	var decryptedWith *Verifier
+	var openedBy *decryptionKey
 	switch segments(rawToken) {
 	case 2:
 		if err := parseJWS(rawToken, &t); err != nil {
 			return nil, err
 		}
 	case 4:
-		var err error
-		if decryptedWith, err = m.decrypt(rawToken, &t); err != nil {
+		inner, k, err := decrypt(rawToken, m.decKeys)
+		if err != nil {
 			return nil, err
 		}
+		if err := parseJWS(inner, &t); err != nil {
+			return nil, err
+		}
+		t.encrypted, openedBy = true, k
 	default:
 		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
 	}
@@ -67,7 +85,9 @@ func (m *MultiVerifier) Verify(ctx context.Context, rawToken string) (*LogoutEve
 	if !ok {
 		return nil, fmt.Errorf("%w: %q is not a configured issuer", ErrIssuer, clip(iss))
 	}
-	if t.encrypted && !sameSet(decryptedWith.opts.decryptionKeys, v.opts.decryptionKeys) && !m.decryptedBy(v, rawToken, &t) {
+	// A token for one tenant must not be accepted because another tenant's
+	// key happened to open it.
+	if openedBy != nil && !slices.Contains(openedBy.owners, v) {
 		return nil, &issuerError{issuer: v.issuer, err: fmt.Errorf("%w: issuer's decryption keys do not decrypt the token", ErrEncryption)}
 	}
 	ev, err := v.verifyToken(ctx, &t)
@@ -75,40 +95,6 @@ func (m *MultiVerifier) Verify(ctx context.Context, rawToken string) (*LogoutEve
 		return nil, &issuerError{issuer: v.issuer, err: err}
 	}
 	return ev, nil
-}
-
-// decrypt opens a JWE with the first Verifier's keys that can, so that its
-// issuer can be read; decryptedBy then holds the selected Verifier to its
-// own keys.
-func (m *MultiVerifier) decrypt(raw string, t *token) (*Verifier, error) {
-	err := fmt.Errorf("%w: encrypted token but no decryption keys configured", ErrEncryption)
-	for _, v := range m.order {
-		if v.opts.decryptionKeys == nil || v.opts.decryptionKeys.Len() == 0 {
-			continue
-		}
-		inner, derr := decrypt(raw, v.opts.decryptionKeys)
-		if derr != nil {
-			err = derr
-			continue
-		}
-		if perr := parseJWS(inner, t); perr != nil {
-			return nil, perr
-		}
-		t.encrypted = true
-		return v, nil
-	}
-	return nil, err
-}
-
-// decryptedBy reports whether v's own decryption keys open raw: a token
-// for one tenant must not be accepted because another tenant's keys
-// happened to decrypt it.
-func (m *MultiVerifier) decryptedBy(v *Verifier, raw string, t *token) bool {
-	if v.opts.decryptionKeys == nil || v.opts.decryptionKeys.Len() == 0 {
-		return false
-	}
-	inner, err := decrypt(raw, v.opts.decryptionKeys)
-	return err == nil && inner == t.compact
 }
 
 // Close closes every Verifier.

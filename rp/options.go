@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/jwks"
-
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // Defaults for the time checks (SPEC-NOTES, token table).
@@ -22,20 +20,21 @@ const (
 type Option func(*options)
 
 type options struct {
-	algs            []string
-	secret          []byte
-	decryptionKeys  jwk.Set
-	requireEncrypt  bool
-	maxAge          time.Duration
-	skew            time.Duration
-	requireExp      bool
-	requireTyp      bool
-	sessionRequired bool
-	restrictAud     bool
-	trustedAud      []string
-	now             func() time.Time
-	httpClient      *http.Client
-	jwksOpts        []jwks.Option
+	algs              []string
+	secret            []byte
+	decryptionKeys    *jwks.PrivateSet
+	decryptionKeysSet bool
+	requireEncrypt    bool
+	maxAge            time.Duration
+	skew              time.Duration
+	requireExp        bool
+	requireTyp        bool
+	sessionRequired   bool
+	restrictAud       bool
+	trustedAud        []string
+	now               func() time.Time
+	httpClient        *http.Client
+	jwksOpts          []jwks.Option
 }
 
 func defaultOptions() options {
@@ -62,10 +61,12 @@ func WithClientSecret(secret []byte) Option {
 }
 
 // WithDecryptionKeys sets the RP's private keys that decrypt encrypted
-// (nested JWE) logout tokens: the keys registered for ID Token encryption.
-// Without them an encrypted token is rejected.
-func WithDecryptionKeys(set jwk.Set) Option {
-	return func(o *options) { o.decryptionKeys = set }
+// (nested JWE) logout tokens: the keys registered for ID Token encryption,
+// read by jwks.LoadPrivateSet or jwks.ParsePrivateSet, which checked every
+// key once. Without them an encrypted token is rejected. A nil or empty set
+// is a constructor error.
+func WithDecryptionKeys(keys *jwks.PrivateSet) Option {
+	return func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true }
 }
 
 // WithRequireEncryption rejects unencrypted tokens, for a client that

@@ -2,9 +2,6 @@ package rp_test
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,7 +16,6 @@ import (
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/lestrrat-go/jwx/v4/jwe"
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // realOPDir holds logout tokens captured from real OPs (see its README):
@@ -35,7 +31,7 @@ type realOPFixture struct {
 	alg      string
 	token    string
 	// decryption is set for clients that registered ID Token encryption.
-	decryption jwkSet
+	decryption *jwks.PrivateSet
 	// inner is the signed JWT inside an encrypted token; the token itself
 	// otherwise.
 	inner  string
@@ -114,6 +110,16 @@ func readFixture(t *testing.T, dir, name string) string {
 	return strings.TrimSuffix(string(b), "\n")
 }
 
+// lookupKeyID returns the key of set with kid, or nil.
+func lookupKeyID(set *jwks.PrivateSet, kid string) *jwks.Key {
+	for i := range set.Len() {
+		if k := set.Key(i); k.KeyID() == kid {
+			return k
+		}
+	}
+	return nil
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -121,7 +127,7 @@ func fileExists(path string) bool {
 
 // openJWE decrypts a compact JWE outside rp, so the test can read its iat
 // and re-encrypt a tampered inner token.
-func openJWE(t *testing.T, compact string, set jwkSet) string {
+func openJWE(t *testing.T, compact string, set *jwks.PrivateSet) string {
 	t.Helper()
 	msg, err := jwe.Parse([]byte(compact))
 	if err != nil {
@@ -129,11 +135,11 @@ func openJWE(t *testing.T, compact string, set jwkSet) string {
 	}
 	kid, _ := msg.ProtectedHeaders().KeyID()
 	alg, _ := msg.ProtectedHeaders().Algorithm()
-	k, ok := set.LookupKeyID(kid)
-	if !ok {
+	k := lookupKeyID(set, kid)
+	if k == nil {
 		t.Fatalf("no decryption key %q", kid)
 	}
-	plain, err := jwe.Decrypt([]byte(compact), jwe.WithKey(alg, k))
+	plain, err := jwe.Decrypt([]byte(compact), jwe.WithKey(alg, k.Private()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,23 +156,7 @@ func sealJWE(t *testing.T, f *realOPFixture, jws string) string {
 	}
 	kid, _ := msg.ProtectedHeaders().KeyID()
 	alg, _ := msg.ProtectedHeaders().Algorithm()
-	priv, _ := f.decryption.LookupKeyID(kid)
-	raw, err := jwk.Export[any](priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pub any
-	switch k := raw.(type) {
-	case *rsa.PrivateKey:
-		pub = &k.PublicKey
-	case *ecdsa.PrivateKey:
-		pub = &k.PublicKey
-	case *ecdh.PrivateKey:
-		pub = k.PublicKey()
-	default:
-		t.Fatalf("decryption key of type %T", raw)
-	}
-	return encrypt(t, jws, alg, pub, kid)
+	return encrypt(t, jws, alg, lookupKeyID(f.decryption, kid).Public(), kid)
 }
 
 // verifier is what the fixture's RP would configure: the OP's static keys,

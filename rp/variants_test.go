@@ -9,7 +9,6 @@ import (
 	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
 // variantWant is the sentinel each fakeop variant must be rejected with
@@ -88,7 +87,7 @@ func variantVerifier(t testing.TB, m fakeop.Minter, withoutAlg bool) *rp.Verifie
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := jwk.Parse(m.Encryption.PrivateJWKS())
+	dec, err := jwks.ParsePrivateSet(m.Encryption.PrivateJWKS())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jwk"
 	"github.com/lestrrat-go/jwx/v4/jws/jwsbb"
 )
 
@@ -29,8 +28,9 @@ type Verifier struct {
 	keys     jwks.Source
 	opts     options
 	// algs maps each allowed algorithm name to its jwa value.
-	algs  map[string]jwa.SignatureAlgorithm
-	cache keyCache
+	algs map[string]jwa.SignatureAlgorithm
+	// decKeys are the decryption keys, converted for decrypt.
+	decKeys []decryptionKey
 	// closer is the key source Discover created and the Verifier owns.
 	closer interface{ Close() error }
 }
@@ -110,16 +110,17 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 	if needKeys && keys == nil {
 		return nil, errors.New("rp: key source is required")
 	}
-	if o.requireEncrypt && (o.decryptionKeys == nil || o.decryptionKeys.Len() == 0) {
-		return nil, errors.New("rp: WithRequireEncryption needs WithDecryptionKeys")
+	if o.decryptionKeysSet && o.decryptionKeys.Len() == 0 {
+		return nil, errors.New("rp: WithDecryptionKeys needs a set from jwks.LoadPrivateSet or jwks.ParsePrivateSet")
 	}
-	if o.decryptionKeys != nil {
-		if err := checkDecryptionKeys(o.decryptionKeys); err != nil {
-			return nil, err
-		}
+	if o.requireEncrypt && o.decryptionKeys.Len() == 0 {
+		return nil, errors.New("rp: WithRequireEncryption needs WithDecryptionKeys")
 	}
 	o.trustedAud = append(o.trustedAud, clientID)
 	v.opts = o
+	if o.decryptionKeys.Len() > 0 {
+		v.decKeys = decryptionKeys([]*jwks.PrivateSet{o.decryptionKeys}, []*Verifier{v})
+	}
 	return v, nil
 }
 
@@ -145,7 +146,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, e
 			return nil, err
 		}
 	case 4:
-		inner, err := decrypt(rawToken, v.opts.decryptionKeys)
+		inner, _, err := decrypt(rawToken, v.decKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -279,16 +280,19 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 	if set == nil {
 		return fmt.Errorf("%w: no key set", ErrUnknownKey)
 	}
-	keys := v.cache.keys(set)
-	var candidates [4]*verifyKey
+	var candidates [4]*jwks.Key
 	n, sameKid := 0, 0
-	for i := range keys {
-		k := &keys[i]
-		if kid != "" && (!k.hasKid || k.kid != kid) {
+	for i := range set.Len() {
+		k := set.Key(i)
+		if kid != "" && k.KeyID() != kid {
+			continue
+		}
+		algs := signatureAlgs(k)
+		if algs == nil {
 			continue
 		}
 		sameKid++
-		if k.canVerify(name) && n < len(candidates) {
+		if canVerify(k, algs, name) && n < len(candidates) {
 			candidates[n] = k
 			n++
 		}
@@ -304,7 +308,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 		return fmt.Errorf("%w: token has no kid and several keys could verify %s", ErrUnknownKey, name)
 	}
 	for _, k := range candidates[:n] {
-		if err := verifySignature(k.raw, name, t); err == nil {
+		if err := verifySignature(k.Public(), name, t); err == nil {
 			return nil
 		}
 	}
@@ -319,22 +323,4 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 // signature was decoded once by parseJWS.
 func verifySignature(key any, alg string, t *token) error {
 	return jwsbb.Verify(key, alg, []byte(t.signingInput), t.sig)
-}
-
-// checkDecryptionKeys refuses a decryption key set that holds no private
-// key, which would make every encrypted token fail at run time.
-func checkDecryptionKeys(set jwk.Set) error {
-	for i := range set.Len() {
-		k, ok := set.Key(i)
-		if !ok {
-			continue
-		}
-		if pk, ok := k.(interface{ IsPrivate() bool }); ok && pk.IsPrivate() {
-			return nil
-		}
-	}
-	if set.Len() == 0 {
-		return nil
-	}
-	return errors.New("rp: decryption keys must include a private key")
 }

@@ -20,7 +20,7 @@ const bclEvent = "http://schemas.openid.net/event/backchannel-logout"
 func newVerifier(t testing.TB, src jwks.Source, opts ...rp.Option) *rp.Verifier {
 	t.Helper()
 	if src == nil {
-		src = &staticSource{set: defaultSet(t)}
+		src = staticKeys(t, defaultKeys(t)...)
 	}
 	opts = append([]rp.Option{rp.WithClock(clock)}, opts...)
 	v, err := rp.NewVerifier(testIssuer, testClientID, src, opts...)
@@ -285,7 +285,17 @@ func TestNewVerifierConfig(t *testing.T) {
 		{name: "negative skew", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithClockSkew(-time.Second)}, wantErr: true},
 		{name: "nil clock", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithClock(nil)}, wantErr: true},
 		{name: "encryption required without keys", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithRequireEncryption()}, wantErr: true},
-		{name: "public decryption keys", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithDecryptionKeys(keySet(t, pubJWK(t, &k.enc.PublicKey, nil)))}, wantErr: true},
+		{name: "nil decryption keys", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithDecryptionKeys(nil)}, wantErr: true},
+		{name: "decryption keys not from a loader", issuer: testIssuer, clientID: testClientID, src: src, opts: []rp.Option{rp.WithDecryptionKeys(&jwks.PrivateSet{})}, wantErr: true},
+	}
+	// Public decryption keys cannot even be made into the option: the one
+	// loader refuses them.
+	pub, err := json.Marshal(keySet(t, pubJWK(t, &k.enc.PublicKey, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jwks.ParsePrivateSet(pub); err == nil {
+		t.Error("public decryption keys accepted")
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

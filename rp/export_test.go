@@ -1,6 +1,9 @@
 package rp
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // CountDecryptAttempts counts the private-key operations (JWE decryption
 // attempts) from now until the returned stop is called.
@@ -8,4 +11,18 @@ func CountDecryptAttempts() (n *atomic.Int64, stop func()) {
 	n = new(atomic.Int64)
 	decryptAttempted = func() { n.Add(1) }
 	return n, func() { decryptAttempted = func() {} }
+}
+
+// WithRetryClock drives the retry queue's time from a test.
+func WithRetryClock(c interface {
+	Now() time.Time
+	After(d time.Duration) (<-chan time.Time, func() bool)
+}) HandlerOption {
+	return func(o *handlerOptions) { o.retryClock = c }
+}
+
+// WithRetryJitter replaces the queue's random jitter, which must return a
+// value in [0, n).
+func WithRetryJitter(f func(n int64) int64) HandlerOption {
+	return func(o *handlerOptions) { o.retryJitter = f }
 }

@@ -33,6 +33,9 @@ type handlerOptions struct {
 	metrics       Metrics
 	logoutTimeout time.Duration
 	now           func() time.Time
+	retry         *RetryPolicy
+	retryClock    retryClock
+	retryJitter   func(n int64) int64
 }
 
 // WithReplayCache sets the cache that refuses a token's second use
@@ -94,6 +97,7 @@ type Handler struct {
 	verifier TokenVerifier
 	sessions sessionadapter.Ender
 	o        handlerOptions
+	retry    *retryQueue // nil without WithRetry
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -129,7 +133,17 @@ func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerO
 		}
 		o.replay = c
 	}
-	return &Handler{verifier: v, sessions: sessions, o: o}, nil
+	h := &Handler{verifier: v, sessions: sessions, o: o}
+	if o.retry != nil {
+		if err := checkRetryPolicy(o.retry); err != nil {
+			return nil, err
+		}
+		if o.retryClock == nil {
+			o.retryClock = realClock{}
+		}
+		h.retry = newRetryQueue(h, *o.retry, o.retryClock, o.retryJitter)
+	}
+	return h, nil
 }
 
 // requestError is an HTTP-level rejection with its status.
@@ -185,6 +199,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = fmt.Errorf("%w: %w", ErrExpired, err)
 		default:
 			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
+			if h.retry != nil {
+				h.retry.add(ev)
+			}
 		}
 		h.reject(w, r, ev.Issuer, err, start)
 		return
@@ -193,7 +210,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !deadline.IsZero() {
 		endDeadline = deadline.Add(-h.o.logoutTimeout / 5)
 	}
-	n, err := h.endSessions(storeCtx, endDeadline, ev)
+	n, err := h.endSessions(storeCtx, endDeadline, ev.Logout())
 	if err != nil {
 		if rerr := h.o.replay.Release(finishCtx, claim); rerr != nil {
 			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed; the OP's retry is refused until the token expires", "issuer", ev.Issuer, "error", rerr)
@@ -202,6 +219,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
 		}
 		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
+		if h.retry != nil {
+			h.retry.add(ev)
+		}
 		h.answerError(w, err)
 		if h.o.onReject != nil {
 			h.o.onReject(ctx, r, err)
@@ -224,6 +244,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		// The reservation still guards the jti until the token expires.
 		h.o.logger.ErrorContext(ctx, "bclogout: committing jti failed", "issuer", ev.Issuer, "error", err)
+	}
+	if h.retry != nil {
+		h.retry.forget(ev.Issuer, ev.JTI)
 	}
 	if h.o.metrics != nil {
 		h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
@@ -249,7 +272,7 @@ func withDeadline(ctx context.Context, deadline time.Time) (context.Context, con
 
 // endSessions calls the Ender, bounded by deadline (none when zero), and
 // turns its failure or panic into ErrTemporary so the OP retries.
-func (h *Handler) endSessions(ctx context.Context, deadline time.Time, ev *LogoutEvent) (n int, err error) {
+func (h *Handler) endSessions(ctx context.Context, deadline time.Time, l sessionadapter.Logout) (n int, err error) {
 	ctx, cancel := withDeadline(ctx, deadline)
 	defer cancel()
 	defer func() {
@@ -257,7 +280,7 @@ func (h *Handler) endSessions(ctx context.Context, deadline time.Time, ev *Logou
 			n, err = 0, fmt.Errorf("%w: session ender panicked: %v", ErrTemporary, p)
 		}
 	}()
-	n, err = h.sessions.EndSessions(ctx, ev.Logout())
+	n, err = h.sessions.EndSessions(ctx, l)
 	if err != nil {
 		return 0, fmt.Errorf("%w: ending sessions: %w", ErrTemporary, err)
 	}

@@ -110,6 +110,10 @@ type countingMetrics struct {
 	rejected []string
 	issuers  []string
 	failed   int
+	// The retry queue's reports.
+	queued    int
+	retried   []int
+	abandoned []string
 }
 
 func (m *countingMetrics) TokenAccepted(_ string, n int, _ time.Duration) {
@@ -129,6 +133,24 @@ func (m *countingMetrics) LogoutFailed(string, time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.failed++
+}
+
+func (m *countingMetrics) LogoutQueued(string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.queued++
+}
+
+func (m *countingMetrics) LogoutRetried(_ string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retried = append(m.retried, n)
+}
+
+func (m *countingMetrics) LogoutAbandoned(_, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.abandoned = append(m.abandoned, reason)
 }
 
 var _ rp.Metrics = (*countingMetrics)(nil)

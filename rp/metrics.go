@@ -19,4 +19,22 @@ type Metrics interface {
 	// LogoutFailed reports a valid token whose logout failed (session
 	// store unavailable); the OP is told to retry.
 	LogoutFailed(issuer string, elapsed time.Duration)
+
+	// The next three report the retry queue of WithRetry. Pending logouts
+	// are those queued and neither retried nor abandoned since.
+
+	// LogoutQueued reports a failed logout kept for a retry: one more
+	// pending.
+	LogoutQueued(issuer string)
+	// LogoutRetried reports a pending logout that is now complete: one
+	// fewer pending. sessionsEnded is what the queue's retry ended; it is
+	// 0 when another delivery of the token (the OP's retry, here or at
+	// another replica) completed it, whose sessions were reported there.
+	LogoutRetried(issuer string, sessionsEnded int)
+	// LogoutAbandoned reports a failed logout that will not be retried:
+	// reason AbandonFull (the queue was at capacity: it was never
+	// pending), AbandonExpired (retried for RetryPolicy.For in vain) or
+	// AbandonClosed (pending when Close gave up, or failed after Close).
+	// All but AbandonFull mean one fewer pending.
+	LogoutAbandoned(issuer, reason string)
 }

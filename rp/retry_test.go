@@ -1,0 +1,432 @@
+package rp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// fakeClock is the retry queue's time, moved by the test. Every timer the
+// queue arms is reported on armed, so the test knows the queue is waiting
+// and for how long, without sleeping.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+	armed  chan time.Time // when each armed timer fires
+	// lastAt is the latest firing time waitArmed returned: the queue may
+	// arm the same wait twice when woken early, and a duplicate is no
+	// new wait.
+	lastAt time.Time
+}
+
+type fakeTimer struct {
+	at   time.Time
+	c    chan time.Time
+	done bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: testNow, armed: make(chan time.Time, 1000)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) (<-chan time.Time, func() bool) {
+	c.mu.Lock()
+	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	c.armed <- t.at
+	return t.c, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.done
+		t.done = true
+		return was
+	}
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		if !t.done && !t.at.After(c.now) {
+			t.done = true
+			t.c <- c.now
+		}
+	}
+}
+
+// waitArmed returns the wait, from now, of the next timer the queue arms.
+func (c *fakeClock) waitArmed(t *testing.T) time.Duration {
+	t.Helper()
+	for {
+		select {
+		case at := <-c.armed:
+			c.mu.Lock()
+			if !at.After(c.lastAt) {
+				c.mu.Unlock()
+				continue
+			}
+			c.lastAt = at
+			d := at.Sub(c.now)
+			c.mu.Unlock()
+			return d
+		case <-time.After(10 * time.Second):
+			t.Fatal("the retry queue armed no timer")
+			return 0
+		}
+	}
+}
+
+// flakyEnder fails while down is set, counting every call and every
+// session it ended; with hang set, a call waits for its context.
+type flakyEnder struct {
+	mu      sync.Mutex
+	down    bool
+	hang    bool
+	calls   int
+	ended   map[string]int // by sid
+	entered chan struct{}
+}
+
+func newFlakyEnder() *flakyEnder {
+	return &flakyEnder{down: true, ended: map[string]int{}, entered: make(chan struct{}, 100)}
+}
+
+func (e *flakyEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+	e.mu.Lock()
+	e.calls++
+	down, hang := e.down, e.hang
+	e.mu.Unlock()
+	e.entered <- struct{}{}
+	if hang {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	if down {
+		return 0, errors.New("store down")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.ended[l.SessionID]++
+	return 1, nil
+}
+
+func (e *flakyEnder) set(down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.down = down
+}
+
+func (e *flakyEnder) stats() (calls int, ended map[string]int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]int, len(e.ended))
+	for k, v := range e.ended {
+		out[k] = v
+	}
+	return e.calls, out
+}
+
+// retryEnv is a Handler with a retry queue on a fake clock whose jitter
+// always picks the longest wait, so each wait is exactly its backoff.
+type retryEnv struct {
+	h       *rp.Handler
+	ender   *flakyEnder
+	clock   *fakeClock
+	metrics *countingMetrics
+}
+
+func newRetryEnv(t *testing.T, p rp.RetryPolicy, opts ...rp.HandlerOption) *retryEnv {
+	t.Helper()
+	env := &retryEnv{ender: newFlakyEnder(), clock: newFakeClock(), metrics: &countingMetrics{}}
+	opts = append([]rp.HandlerOption{
+		rp.WithReplayCache(memoryCache(t)),
+		rp.WithLogger(quietLogger()),
+		rp.WithMetrics(env.metrics),
+		rp.WithRetry(p),
+		rp.WithRetryClock(env.clock),
+		rp.WithRetryJitter(func(n int64) int64 { return n - 1 }),
+	}, opts...)
+	h, err := rp.NewHandler(newVerifier(t, nil), env.ender, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.h = h
+	t.Cleanup(func() {
+		// A test that left its store down is not waited for.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = h.Close(ctx)
+	})
+	return env
+}
+
+func (env *retryEnv) close(t *testing.T) {
+	t.Helper()
+	if err := env.h.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func tokenFor(t *testing.T, i int) string {
+	return mint(t, both(setClaim("jti", fmt.Sprintf("jti-%d", i)), setClaim("sid", fmt.Sprintf("sid-%d", i))))
+}
+
+// A logout whose store failed is retried with doubling, capped waits
+// until the store is back, without the OP delivering it again; then its
+// jti is consumed.
+func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: 4 * time.Second, For: time.Hour})
+	token := tokenFor(t, 1)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+	if env.metrics.queued != 1 {
+		t.Fatalf("queued %d, want 1", env.metrics.queued)
+	}
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		if got := env.clock.waitArmed(t); got != want {
+			t.Fatalf("wait %d = %v, want %v", i, got, want)
+		}
+		if i == 3 {
+			env.ender.set(false) // the store comes back
+		}
+		env.clock.Advance(want)
+	}
+	env.close(t)
+	calls, ended := env.ender.stats()
+	if calls != 5 || ended["sid-1"] != 1 {
+		t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 5 calls (1 request + 4 retries), ended once", calls, ended["sid-1"])
+	}
+	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 1 || len(env.metrics.abandoned) != 0 {
+		t.Errorf("retried %v, abandoned %v; want [1] and none", env.metrics.retried, env.metrics.abandoned)
+	}
+	// The queue consumed the jti as a request would have.
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+}
+
+// Jitter spreads each wait over the upper half of its backoff.
+func TestRetryJitterBounds(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: time.Minute}, rp.WithRetryJitter(func(int64) int64 { return 0 }))
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+	if got := env.clock.waitArmed(t); got != 500*time.Millisecond {
+		t.Errorf("shortest first wait = %v, want 500ms", got)
+	}
+}
+
+// The OP's own retry succeeding first makes the queued logout a no-op.
+func TestRetryOPDeliveryCompletesPending(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{})
+	token := tokenFor(t, 1)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+	d := env.clock.waitArmed(t)
+	env.ender.set(false)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
+	env.clock.Advance(d)
+	env.close(t)
+	calls, ended := env.ender.stats()
+	if calls != 2 || ended["sid-1"] != 1 {
+		t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 2 and 1", calls, ended["sid-1"])
+	}
+	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 0 {
+		t.Errorf("retried %v, want [0]: completed by the OP's delivery", env.metrics.retried)
+	}
+}
+
+// A token delivered again while its logout is pending is one pending
+// logout, not two.
+func TestRetryDeduplicates(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{})
+	token := tokenFor(t, 1)
+	for range 3 {
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+	}
+	if env.metrics.queued != 1 {
+		t.Errorf("queued %d, want 1", env.metrics.queued)
+	}
+	env.ender.set(false)
+	env.close(t) // drains: the pending logout is retried at once
+	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+		t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
+	}
+}
+
+// A full queue refuses the logout and counts it: never a silent drop.
+func TestRetryQueueFull(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{Capacity: 2})
+	for i := range 3 {
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+	}
+	if env.metrics.queued != 2 || strings.Join(env.metrics.abandoned, ",") != rp.AbandonFull {
+		t.Errorf("queued %d, abandoned %v; want 2 and [full]", env.metrics.queued, env.metrics.abandoned)
+	}
+}
+
+// A logout still failing when RetryPolicy.For has passed is abandoned.
+func TestRetryGivesUpAfterFor(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: time.Minute, For: 3 * time.Second})
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+	env.clock.Advance(env.clock.waitArmed(t)) // 1 s: fails
+	if d := env.clock.waitArmed(t); d != 2*time.Second {
+		t.Fatalf("second wait %v, want 2s (cut to the give-up time)", d)
+	} else {
+		env.clock.Advance(d) // 3 s: fails at the give-up time
+	}
+	env.close(t)
+	if strings.Join(env.metrics.abandoned, ",") != rp.AbandonExpired {
+		t.Errorf("abandoned %v, want [expired]", env.metrics.abandoned)
+	}
+	if calls, _ := env.ender.stats(); calls != 3 {
+		t.Errorf("EndSessions calls %d, want 3", calls)
+	}
+}
+
+// A replay cache that is down is a failed logout too: queued, and retried
+// with the reservation once the cache is back.
+func TestRetryAfterReservationFailure(t *testing.T) {
+	cache := &flakyCache{Cache: memoryCache(t), down: true}
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
+	env.ender.set(false)
+	token := tokenFor(t, 1)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+	if calls, _ := env.ender.stats(); calls != 0 || env.metrics.queued != 1 {
+		t.Fatalf("EndSessions calls %d, queued %d; want 0 and 1", calls, env.metrics.queued)
+	}
+	d := env.clock.waitArmed(t)
+	cache.setDown(false)
+	env.clock.Advance(d)
+	env.close(t)
+	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+		t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
+	}
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+}
+
+// flakyCache is a replay cache whose Reserve fails while down.
+type flakyCache struct {
+	replay.Cache
+	mu   sync.Mutex
+	down bool
+}
+
+func (c *flakyCache) setDown(down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = down
+}
+
+func (c *flakyCache) Reserve(ctx context.Context, iss, jti string, until time.Time) (replay.Reservation, error) {
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	if down {
+		return replay.Reservation{}, errors.New("connection refused")
+	}
+	return c.Cache.Reserve(ctx, iss, jti, until)
+}
+
+// Close retries every pending logout at once (no waiting out a backoff)
+// and returns when the queue is empty.
+func TestRetryCloseDrains(t *testing.T) {
+	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	for i := range 3 {
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+	}
+	env.ender.set(false)
+	env.close(t)
+	_, ended := env.ender.stats()
+	if len(ended) != 3 || len(env.metrics.retried) != 3 {
+		t.Errorf("ended %v, retried %v; want all 3", ended, env.metrics.retried)
+	}
+	// After Close a failure is counted as abandoned, not queued.
+	env.ender.set(true)
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 9))), http.StatusBadRequest, "temporarily_unavailable")
+	if strings.Join(env.metrics.abandoned, ",") != rp.AbandonClosed {
+		t.Errorf("abandoned %v, want [closed]", env.metrics.abandoned)
+	}
+}
+
+// Close's deadline cuts off a hanging store: every pending logout is
+// abandoned and reported, Close returns the context's error, and the
+// queue's goroutine is gone.
+func TestRetryCloseDeadline(t *testing.T) {
+	before := runtime.NumGoroutine()
+	env := newRetryEnv(t, rp.RetryPolicy{})
+	for i := range 3 {
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+		<-env.ender.entered
+	}
+	env.ender.mu.Lock()
+	env.ender.hang = true
+	env.ender.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- env.h.Close(ctx) }()
+	<-env.ender.entered // the drain's first retry hangs in the store
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close = %v, want context.Canceled", err)
+	}
+	if len(env.metrics.abandoned) != 3 {
+		t.Errorf("abandoned %v, want 3 × closed", env.metrics.abandoned)
+	}
+	for _, r := range env.metrics.abandoned {
+		if r != rp.AbandonClosed {
+			t.Errorf("abandoned reason %q, want closed", r)
+		}
+	}
+	if err := env.h.Close(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Errorf("second Close = %v, want the first's error", err)
+	}
+	checkNoGoroutineLeft(t, before)
+}
+
+// checkNoGoroutineLeft fails if more goroutines run than before. A
+// goroutine that has closed its done channel is still counted until it
+// has returned, so it polls a little (this waits for no timer).
+func checkNoGoroutineLeft(t *testing.T, before int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestRetryPolicyErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		p    rp.RetryPolicy
+	}{
+		{name: "negative capacity", p: rp.RetryPolicy{Capacity: -1}},
+		{name: "negative backoff", p: rp.RetryPolicy{MinBackoff: -time.Second}},
+		{name: "negative for", p: rp.RetryPolicy{For: -time.Second}},
+		{name: "min above max", p: rp.RetryPolicy{MinBackoff: time.Minute, MaxBackoff: time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); err == nil {
+				t.Fatal("NewHandler accepted the policy")
+			}
+		})
+	}
+}

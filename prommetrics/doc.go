@@ -5,8 +5,9 @@
 // It implements rp.Metrics, the counters a back-channel logout dashboard
 // needs: tokens accepted and rejected (by reason, replays being
 // reason="replay"), sessions ended, logouts failed (the OP was told to
-// retry, OpenID Connect Back-Channel Logout 1.0 §2.8), JWK Set refreshes,
-// and the latency of each request by outcome.
+// retry, OpenID Connect Back-Channel Logout 1.0 §2.8), the logouts pending
+// in, completed by and abandoned from the retry queue of rp.WithRetry, JWK
+// Set refreshes, and the latency of each request by outcome.
 //
 // Spec: https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
 package prommetrics

@@ -71,6 +71,9 @@ type Metrics struct {
 	rejected  *prometheus.CounterVec
 	ended     *prometheus.CounterVec
 	failed    *prometheus.CounterVec
+	pending   *prometheus.GaugeVec
+	retried   *prometheus.CounterVec
+	abandoned *prometheus.CounterVec
 	refreshes *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 }
@@ -85,6 +88,9 @@ var _ rp.Metrics = (*Metrics)(nil)
 //	bclogout_tokens_rejected_total{issuer,reason}
 //	bclogout_sessions_ended_total{issuer}
 //	bclogout_logouts_failed_total{issuer}
+//	bclogout_logouts_pending{issuer}
+//	bclogout_logouts_retried_total{issuer}
+//	bclogout_logouts_abandoned_total{issuer,reason="full"|"expired"|"closed"}
 //	bclogout_jwks_refreshes_total{url,result="ok"|"error"}
 //	bclogout_request_duration_seconds{outcome="accepted"|"rejected"|"failed"}
 //
@@ -120,6 +126,12 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			"Local sessions ended by accepted logout tokens.", "issuer"),
 		failed: counter("logouts_failed_total",
 			"Valid logout tokens whose logout failed (session store unavailable); the OP is told to retry.", "issuer"),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: o.namespace, Name: "logouts_pending",
+			Help: "Failed logouts waiting in the retry queue (rp.WithRetry)."}, []string{"issuer"}),
+		retried: counter("logouts_retried_total",
+			"Pending logouts completed, by the queue's retry or by another delivery of the token.", "issuer"),
+		abandoned: counter("logouts_abandoned_total",
+			"Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.", "issuer", "reason"),
 		refreshes: counter("jwks_refreshes_total",
 			"JWK Set fetch attempts, by URL and result.", "url", "result"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -131,7 +143,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	}
 
 	var done []prometheus.Collector
-	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.ended, m.failed, m.refreshes, m.duration} {
+	for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.ended, m.failed, m.pending, m.retried, m.abandoned, m.refreshes, m.duration} {
 		if err := reg.Register(c); err != nil {
 			for _, d := range done {
 				reg.Unregister(d)
@@ -180,6 +192,30 @@ func (m *Metrics) TokenRejected(issuer, reason string, elapsed time.Duration) {
 func (m *Metrics) LogoutFailed(issuer string, elapsed time.Duration) {
 	m.failed.WithLabelValues(issuer).Inc()
 	m.duration.WithLabelValues(OutcomeFailed).Observe(elapsed.Seconds())
+}
+
+// LogoutQueued implements rp.Metrics.
+func (m *Metrics) LogoutQueued(issuer string) {
+	m.pending.WithLabelValues(issuer).Inc()
+}
+
+// LogoutRetried implements rp.Metrics; the sessions a retry ended count in
+// bclogout_sessions_ended_total.
+func (m *Metrics) LogoutRetried(issuer string, sessionsEnded int) {
+	m.pending.WithLabelValues(issuer).Dec()
+	m.retried.WithLabelValues(issuer).Inc()
+	if sessionsEnded > 0 {
+		m.ended.WithLabelValues(issuer).Add(float64(sessionsEnded))
+	}
+}
+
+// LogoutAbandoned implements rp.Metrics. A logout refused by a full queue
+// was never pending.
+func (m *Metrics) LogoutAbandoned(issuer, reason string) {
+	if reason != rp.AbandonFull {
+		m.pending.WithLabelValues(issuer).Dec()
+	}
+	m.abandoned.WithLabelValues(issuer, reason).Inc()
 }
 
 // JWKSRefreshed counts one JWK Set fetch attempt. Its signature is the one

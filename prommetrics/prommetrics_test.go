@@ -14,6 +14,7 @@ import (
 
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/prommetrics"
+	"github.com/bclogout/bclogout/rp"
 )
 
 // exposition renders the named families of reg in the text format, the way
@@ -98,6 +99,44 @@ bclogout_tokens_rejected_total{issuer="https://op-a.example",reason="replay"} 2
 	got := exposition(t, reg,
 		"bclogout_jwks_refreshes_total", "bclogout_logouts_failed_total", "bclogout_sessions_ended_total",
 		"bclogout_tokens_accepted_total", "bclogout_tokens_rejected_total")
+	if got != want {
+		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// The retry queue's reports: pending goes up and down, retries and
+// abandons are counted, and a full queue is abandoned without ever having
+// been pending.
+func TestMetricsRetryQueue(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := prommetrics.New(reg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	for range 4 {
+		m.LogoutQueued(opA)
+	}
+	m.LogoutRetried(opA, 2)
+	m.LogoutRetried(opA, 0)
+	m.LogoutAbandoned(opA, rp.AbandonExpired)
+	m.LogoutAbandoned(opA, rp.AbandonFull)
+
+	want := `# HELP bclogout_logouts_abandoned_total Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.
+# TYPE bclogout_logouts_abandoned_total counter
+bclogout_logouts_abandoned_total{issuer="https://op-a.example",reason="expired"} 1
+bclogout_logouts_abandoned_total{issuer="https://op-a.example",reason="full"} 1
+# HELP bclogout_logouts_pending Failed logouts waiting in the retry queue (rp.WithRetry).
+# TYPE bclogout_logouts_pending gauge
+bclogout_logouts_pending{issuer="https://op-a.example"} 1
+# HELP bclogout_logouts_retried_total Pending logouts completed, by the queue's retry or by another delivery of the token.
+# TYPE bclogout_logouts_retried_total counter
+bclogout_logouts_retried_total{issuer="https://op-a.example"} 2
+# HELP bclogout_sessions_ended_total Local sessions ended by accepted logout tokens.
+# TYPE bclogout_sessions_ended_total counter
+bclogout_sessions_ended_total{issuer="https://op-a.example"} 2
+`
+	got := exposition(t, reg, "bclogout_logouts_abandoned_total", "bclogout_logouts_pending",
+		"bclogout_logouts_retried_total", "bclogout_sessions_ended_total")
 	if got != want {
 		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
 	}

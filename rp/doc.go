@@ -10,6 +10,8 @@
 // endpoint. A [Handler] is the endpoint itself (§2.5 and §2.8): it checks the
 // request, validates the token, refuses replays (§2.6 step 7 via a
 // replay.Cache) and ends the named sessions through a sessionadapter.Ender.
+// With [WithRetry] it also retries, in the background, the logouts a store
+// failed: most OPs never retry the 400 that tells them to (§2.8).
 //
 // Policies where the specification leaves a choice are strict by default:
 //   - headers and claims are read by one strict JSON decoder: member names

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
@@ -105,4 +106,48 @@ func ExampleNewMultiVerifier() {
 	_, err = m.Verify(context.Background(), forged)
 	fmt.Println(ev.Issuer, rp.Reason(err))
 	// Output: https://a.example.com signature
+}
+
+// A session store that is down when the OP delivers the logout: the OP is
+// told to retry (most never do), and the handler retries by itself.
+func ExampleWithRetry() {
+	key, keys := exampleOP()
+	v, err := rp.NewVerifier("https://op.example.com", "my-client", keys)
+	if err != nil {
+		panic(err)
+	}
+	var storeDown atomic.Bool
+	storeDown.Store(true)
+	ender := sessionadapter.EnderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
+		if storeDown.Load() {
+			return 0, errors.New("store down")
+		}
+		fmt.Println("ending sessions of", l.Issuer, l.SessionID)
+		return 1, nil
+	})
+	h, err := rp.NewHandler(v, ender, rp.WithRetry(rp.RetryPolicy{}), rp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		panic(err)
+	}
+
+	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok.Claims["sid"] = "op-session-42"
+	raw, _ := tok.Sign(key)
+	form := url.Values{"logout_token": {raw}}.Encode()
+	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(form))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body.String())
+
+	storeDown.Store(false)
+	// At shutdown, Close retries what is pending at once (in a running
+	// program the queue retries by itself within RetryPolicy.MaxBackoff).
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println(h.Close(ctx))
+	// Output:
+	// 400 {"error":"temporarily_unavailable","error_description":"logout temporarily failed, retry"}
+	// ending sessions of https://op.example.com op-session-42
+	// <nil>
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -82,11 +83,12 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 
 // newBeta builds RP beta: chi, server-side sessions in Redis bound through
 // redisadapter, whose EndSessions deletes the session data.
-func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string) (http.Handler, error) {
+func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers *[]io.Closer) (http.Handler, error) {
 	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}
+	*closers = append(*closers, store)
 	a.sessions = &redisSessions{rdb: rdb, store: store, cookie: "beta_session"}
 	h, err := rp.NewHandler(v, store, a.handlerHooks()...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -44,6 +45,7 @@ type Demo struct {
 	keyPrefix   string
 	external    bool
 	servers     []*http.Server
+	closers     []io.Closer // background loops of the apps' stores, closed before Redis
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
 	closeErr    error
@@ -138,7 +140,7 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		if a == d.alpha {
 			h, err = newAlpha(a, v)
 		} else {
-			h, err = newBeta(a, v, d.rdb, d.keyPrefix)
+			h, err = newBeta(a, v, d.rdb, d.keyPrefix, &d.closers)
 		}
 		if err != nil {
 			closeLns()
@@ -230,6 +232,9 @@ func (d *Demo) Close() error {
 			errs = append(errs, srv.Shutdown(ctx))
 		}
 		d.wg.Wait()
+		for _, c := range d.closers {
+			errs = append(errs, c.Close())
+		}
 		if d.op != nil {
 			d.op.Close()
 		}

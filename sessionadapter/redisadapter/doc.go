@@ -3,6 +3,14 @@
 // redis.UniversalClient), for OpenID Connect Back-Channel Logout 1.0 §2.7
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions).
 //
+// [Store] indexes the bindings and deletes the session data of a logout,
+// twice: at once, and when its in-flight window has passed (the second
+// deletion is queued in Redis and run by whichever replica polls first).
+// [Revocations] records each logout in Redis and feeds every replica's
+// memory from a stream, so that middleware.Guard checks a request without
+// a Redis call. Give both to sessionadapter.NewRevokingEnder
+// (sessionadapter.WithStore), which records the revocation, then deletes.
+//
 // # Layout
 //
 // Under the key prefix P (default "{bclogout}:"):
@@ -10,8 +18,11 @@
 //	P b:<localID>                  hash iss, sub, sid, exp: one binding
 //	P sid:<len(iss)>:<iss><sid>    sorted set of local IDs, scored by expiry
 //	P sub:<len(iss)>:<iss><sub>    sorted set of local IDs, scored by expiry
-//	P rs:<len(iss)>:<iss><sid>     hash sub -> logout time: sid revocations
-//	P ru:<len(iss)>:<iss><sub>     logout time: sub revocations
+//	P end:due                      sorted set of second deletions, by due time
+//	P rev:set                      hash encoded logout -> "at,until" (ms): live revocations
+//	P rev:exp                      sorted set of rev:set fields, by until
+//	P rev:log                      stream of revocations (q seq, f field, v value), capped
+//	P rev:seq                      counter numbering the stream's entries
 //
 // The length prefix makes the encoding unambiguous whatever the issuer
 // holds. Each binding expires with its session; each index keeps the TTL of
@@ -24,10 +35,10 @@
 // # One round trip, atomic
 //
 // Store.EndSessions is one Lua script: it reads the index, checks the sub
-// of each binding, deletes session data, bindings and index entries, and
-// returns; Bind and Unbind are one script each, and so is Revocations'
-// Revoke and Revoked. Redis runs a script as a whole or not at all (a
-// script is only loaded once per server: the first call after a restart
+// of each binding, deletes session data, bindings and index entries,
+// queues the second deletion, and returns; Bind and Unbind are one script
+// each, and so is Revocations' Revoke (Revoked makes no call at all).
+// Redis runs a script as a whole or not at all (a script is only loaded once per server: the first call after a restart
 // pays one extra round trip for NOSCRIPT). So a logout that fails (Redis
 // down, timeout) either changed nothing or everything: no index ever
 // claims a session whose data is gone, no session is left alive but

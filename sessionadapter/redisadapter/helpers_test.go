@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -41,18 +42,43 @@ func clusterClient(t testing.TB) redis.UniversalClient { return redistest.Cluste
 func uniquePrefix(t testing.TB, c redis.UniversalClient) string { return redistest.TaggedPrefix(t, c) }
 
 // harness builds a Store with its data keys under the same tag.
-func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.Option) storetest.Harness {
+func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.StoreOption) storetest.Harness {
 	t.Helper()
 	prefix := uniquePrefix(t, c)
-	opts = append([]redisadapter.Option{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)
+	opts = append([]redisadapter.StoreOption{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)
 	if endAll {
 		opts = append(opts, redisadapter.WithEndAllUserSessions())
 	}
+	return dataHarness(newStore(t, c, opts...), c)
+}
+
+// newStore returns a Store closed when t ends.
+func newStore(t testing.TB, c redis.UniversalClient, opts ...redisadapter.StoreOption) *redisadapter.Store {
+	t.Helper()
 	s, err := redisadapter.New(c, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dataHarness(s, c)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// newRevocations returns Revocations that have loaded once, closed when t
+// ends.
+func newRevocations(t testing.TB, c redis.UniversalClient, opts ...redisadapter.RevocationsOption) *redisadapter.Revocations {
+	t.Helper()
+	opts = append([]redisadapter.RevocationsOption{redisadapter.WithLogger(quiet)}, opts...)
+	r, err := redisadapter.NewRevocations(c, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); err != nil {
+		t.Fatalf("revocations never loaded: %v", err)
+	}
+	return r
 }
 
 func dataHarness(s *redisadapter.Store, c redis.UniversalClient) storetest.Harness {

@@ -10,58 +10,139 @@ import (
 )
 
 // DefaultKeyPrefix is the default key prefix; its hash tag keeps every key
-// of a Store in one cluster slot.
+// of a Store and of Revocations in one cluster slot.
 const DefaultKeyPrefix = "{bclogout}:"
 
-// Option configures a Store or Revocations.
-type Option func(*config)
+// DefaultMaxStaleness is how long, by default, Revocations may go without
+// hearing from Redis before its Revoked fails closed; see WithMaxStaleness.
+const DefaultMaxStaleness = 3 * time.Second
+
+// Each constructor has its own option type, so that an option it does not
+// read is a compile error; the With… functions shared by both return a
+// type that implements both.
+
+// StoreOption configures New.
+type StoreOption interface{ applyStore(*config) }
+
+// RevocationsOption configures NewRevocations.
+type RevocationsOption interface{ applyRevocations(*config) }
 
 type config struct {
 	prefix     string
 	sessionKey string // a format with one %s, or "" for prefix+"session:%s"
 	lifetime   time.Duration
+	window     time.Duration
 	endAll     bool
 	logger     *slog.Logger
 	now        func() time.Time
+	maxStale   time.Duration
+	streamLen  int64
 }
+
+// SharedOption configures both New and NewRevocations.
+type SharedOption struct{ f func(*config) }
+
+func (o SharedOption) applyStore(c *config)       { o.f(c) }
+func (o SharedOption) applyRevocations(c *config) { o.f(c) }
+
+type storeOption func(*config)
+
+func (f storeOption) applyStore(c *config) { f(c) }
+
+type revOption func(*config)
+
+func (f revOption) applyRevocations(c *config) { f(c) }
 
 // WithKeyPrefix sets the prefix of every key the adapter owns; the default
 // is DefaultKeyPrefix. With a cluster client it must hold a hash tag.
-func WithKeyPrefix(p string) Option { return func(c *config) { c.prefix = p } }
+// Replicas that share revocations and sessions use the same prefix.
+func WithKeyPrefix(p string) SharedOption { return SharedOption{func(c *config) { c.prefix = p }} }
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) SharedOption { return SharedOption{func(c *config) { c.logger = l }} }
+
+// WithClock sets the clock that dates binding expiries, revocations, the
+// in-flight window and the feed's staleness; the default is time.Now.
+// Redis TTLs run on Redis' clock.
+func WithClock(now func() time.Time) SharedOption {
+	return SharedOption{func(c *config) { c.now = now }}
+}
 
 // WithSessionKey sets where session data lives: format holds exactly one
 // %s, replaced by the local session ID, and no other verb; e.g.
 // "session_%s" for boj/redistore. The default is the key prefix followed
 // by "session:%s". With a cluster client it must hold the prefix's hash
 // tag (see the package doc).
-func WithSessionKey(format string) Option { return func(c *config) { c.sessionKey = format } }
+func WithSessionKey(format string) StoreOption {
+	return storeOption(func(c *config) { c.sessionKey = format })
+}
 
 // WithSessionLifetime sets how long a binding with a zero Expires is kept;
 // the default is sessionadapter.DefaultSessionLifetime.
-func WithSessionLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
+func WithSessionLifetime(d time.Duration) StoreOption {
+	return storeOption(func(c *config) { c.lifetime = d })
+}
 
 // WithEndAllUserSessions: see sessionadapter.WithEndAllUserSessions.
-func WithEndAllUserSessions() Option { return func(c *config) { c.endAll = true } }
+func WithEndAllUserSessions() StoreOption { return storeOption(func(c *config) { c.endAll = true }) }
 
-// WithLogger sets the logger; the default is slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+// WithInFlightWindow sets how long after a logout the Store deletes the
+// ended sessions' data a second time, and so how long a
+// sessionadapter.RevokingEnder over it keeps the revocation: at least the
+// app's request timeout plus the OP-RP clock skew and the revocation
+// feed's staleness bound (see sessionadapter.WithInFlightWindow). The
+// default is sessionadapter.DefaultInFlightWindow.
+func WithInFlightWindow(d time.Duration) StoreOption {
+	return storeOption(func(c *config) { c.window = d })
+}
 
-// WithClock sets the clock that dates binding expiries; the default is
-// time.Now. Redis TTLs run on Redis' clock.
-func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+// WithMaxStaleness bounds how old the replica's view of the revocations
+// may be: a revocation recorded by any replica is enforced by this one
+// within d, or this one's Revoked fails (the guard answers 503) until the
+// feed catches up. The default is DefaultMaxStaleness. The feed polls
+// Redis with a blocking read of d/4 (at most 500 ms), so a healthy feed is
+// never stale.
+func WithMaxStaleness(d time.Duration) RevocationsOption {
+	return revOption(func(c *config) { c.maxStale = d })
+}
 
-func newConfig(opts []Option, cluster bool) (config, error) {
-	c := config{
-		prefix:   DefaultKeyPrefix,
-		lifetime: sessionadapter.DefaultSessionLifetime,
-		logger:   slog.Default(),
-		now:      time.Now,
-	}
-	for _, o := range opts {
+// errNilOption is the error of a nil option, the same for both constructors.
+var errNilOption = fmt.Errorf("%w: nil option", sessionadapter.ErrInvalidConfig)
+
+func storeConfig(opts []StoreOption, cluster bool) (config, error) {
+	apply := make([]func(*config), len(opts))
+	for i, o := range opts {
 		if o == nil {
-			return c, fmt.Errorf("%w: nil option", sessionadapter.ErrInvalidConfig)
+			return config{}, errNilOption
 		}
-		o(&c)
+		apply[i] = o.applyStore
+	}
+	return newConfig(apply, cluster)
+}
+
+func revConfig(opts []RevocationsOption, cluster bool) (config, error) {
+	apply := make([]func(*config), len(opts))
+	for i, o := range opts {
+		if o == nil {
+			return config{}, errNilOption
+		}
+		apply[i] = o.applyRevocations
+	}
+	return newConfig(apply, cluster)
+}
+
+func newConfig(apply []func(*config), cluster bool) (config, error) {
+	c := config{
+		prefix:    DefaultKeyPrefix,
+		lifetime:  sessionadapter.DefaultSessionLifetime,
+		window:    sessionadapter.DefaultInFlightWindow,
+		logger:    slog.Default(),
+		now:       time.Now,
+		maxStale:  DefaultMaxStaleness,
+		streamLen: defaultStreamLen,
+	}
+	for _, f := range apply {
+		f(&c)
 	}
 	if c.sessionKey == "" {
 		c.sessionKey = strings.ReplaceAll(c.prefix, "%", "%%") + "session:%s"
@@ -73,6 +154,10 @@ func newConfig(opts []Option, cluster bool) (config, error) {
 		return c, fmt.Errorf("%w: nil clock", sessionadapter.ErrInvalidConfig)
 	case c.lifetime <= 0:
 		return c, fmt.Errorf("%w: session lifetime %v is not positive", sessionadapter.ErrInvalidConfig, c.lifetime)
+	case c.window <= 0:
+		return c, fmt.Errorf("%w: in-flight window %v is not positive", sessionadapter.ErrInvalidConfig, c.window)
+	case c.maxStale < 4*time.Millisecond:
+		return c, fmt.Errorf("%w: staleness bound %v is under 4ms", sessionadapter.ErrInvalidConfig, c.maxStale)
 	}
 	if _, _, err := splitFormat(c.sessionKey); err != nil {
 		return c, err

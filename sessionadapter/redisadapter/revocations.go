@@ -2,7 +2,13 @@ package redisadapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -10,68 +16,179 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// Field names in a sid revocation hash: "=" + the token's sub ("=" alone
-// when it had none), and anySub, which every sid revocation updates, for
-// bindings whose sub is unknown.
-const anySub = "*"
+// ErrStale means the replica has not heard from Redis for longer than its
+// staleness bound (WithMaxStaleness), or not yet since it started: a
+// revocation recorded by another replica may be missing, so Revoked does
+// not answer and the guard fails closed. It clears by itself when the
+// feed catches up.
+var ErrStale = errors.New("redisadapter: revocation feed is stale")
 
-// revokeScript: KEYS[1] the sid or sub revocation. ARGV: kind ("sid" or
-// "sub"), logout ms, keep ms, fields (sid only).
+// defaultStreamLen caps the revocation stream (approximately): a replica
+// further behind than this many revocations reloads the snapshot.
+const defaultStreamLen = 100_000
+
+// maxBlock caps the feed's blocking read.
+const maxBlock = 500 * time.Millisecond
+
+// sweepEvery is how often each replica forgets expired revocations, in
+// Redis and in memory.
+const sweepEvery = 30 * time.Second
+
+// revokeScript: KEYS set, expiries, stream, sequence. ARGV: field (the
+// encoded logout), logout ms, until ms, stream cap. Merges the revocation
+// into the set (latest logout time, longest keep), then appends the merged
+// value to the stream under the next sequence number, so that a replica
+// can tell a gap from the numbers it reads.
 var revokeScript = redis.NewScript(`
-local at, keep = tonumber(ARGV[2]), tonumber(ARGV[3])
-if ARGV[1] == 'sid' then
-  for i = 4, #ARGV do
-    local cur = redis.call('HGET', KEYS[1], ARGV[i])
-    if not cur or at > tonumber(cur) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
+local fld, at, untl = ARGV[1], ARGV[2], ARGV[3]
+local cur = redis.call('HGET', KEYS[1], fld)
+if cur then
+  local a, u = string.match(cur, '^(%d+),(%d+)$')
+  if tonumber(a) > tonumber(at) then at = a end
+  if tonumber(u) > tonumber(untl) then untl = u end
+end
+local v = at .. ',' .. untl
+redis.call('HSET', KEYS[1], fld, v)
+redis.call('ZADD', KEYS[2], tonumber(untl), fld)
+local seq = redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'q', seq, 'f', fld, 'v', v)
+return seq
+`)
+
+// headScript: KEYS sequence, stream. Returns the sequence number and the
+// stream's last ID, read together: a snapshot of the set taken after it
+// misses nothing the stream does not hold after that ID.
+var headScript = redis.NewScript(`
+local seq = redis.call('GET', KEYS[1]) or '0'
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local id = '0-0'
+if last[1] then id = last[1][1] end
+return {seq, id}
+`)
+
+// sweepScript: KEYS set, expiries. ARGV: now ms, limit. Forgets expired
+// revocations (a keep extended since is left alone).
+var sweepScript = redis.NewScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, fld in ipairs(due) do
+  local cur = redis.call('HGET', KEYS[1], fld)
+  if cur then
+    local _, u = string.match(cur, '^(%d+),(%d+)$')
+    if tonumber(u) <= tonumber(ARGV[1]) then redis.call('HDEL', KEYS[1], fld) end
   end
-else
-  local cur = redis.call('GET', KEYS[1])
-  if not cur or at > tonumber(cur) then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') end
+  redis.call('ZREM', KEYS[2], fld)
 end
-if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
-return 1
+return #due
 `)
 
-// revokedScript: KEYS the sid revocation (if ARGV[2] > 0 fields) and the
-// sub revocation (if ARGV[3] == '1', last). ARGV: login ms, field count,
-// sub flag, fields.
-var revokedScript = redis.NewScript(`
-local login, nf = tonumber(ARGV[1]), tonumber(ARGV[2])
-local function hit(v) return v and tonumber(v) >= login end
-for i = 1, nf do
-  if hit(redis.call('HGET', KEYS[1], ARGV[3 + i])) then return 1 end
-end
-if ARGV[3] == '1' and hit(redis.call('GET', KEYS[#KEYS])) then return 1 end
-return 0
-`)
-
-// Revocations is a sessionadapter.Revocations in Redis, shared by every
-// replica that uses the same Redis and key prefix. Revoke and Revoked are
-// one round trip each; revocations expire with Redis TTLs. Safe for
-// concurrent use.
+// Revocations is a sessionadapter.Revocations shared by every replica
+// that uses the same Redis and key prefix, checked without leaving the
+// process.
+//
+// Revoke records the revocation in Redis (a hash of live revocations, an
+// index of their expiries and a capped stream of changes, in one script),
+// and in this replica's memory at once. A background loop keeps the
+// memory of every replica up to date: at start (and after a gap) it loads
+// the hash, then it tails the stream with a blocking read. Revoked reads
+// only the memory: a guarded request makes no Redis call.
+//
+// The loop marks when it last heard everything Redis held; when that is
+// older than the staleness bound (WithMaxStaleness), Revoked fails with
+// ErrStale instead of answering from a view that may miss a revocation,
+// so a revocation accepted by any replica is enforced by every replica
+// within the bound, or that replica fails closed. When Redis comes back
+// the loop resumes from the last entry it read, so nothing recorded
+// meanwhile is lost; a replica that fell further behind than the stream
+// keeps (100,000 revocations) reloads the hash.
+//
+// Memory: each replica keeps the live revocations in a
+// sessionadapter.MemoryRevocations (about 50 bytes each, see the README);
+// Redis keeps each in the hash and the expiry index until it expires, and
+// in the stream until trimmed. Every replica sweeps expired entries every
+// 30 s. All keys share the prefix's hash tag, so a cluster keeps them in
+// one slot; plain and Sentinel clients work as they are.
+//
+// Close stops the loop.
 type Revocations struct {
-	client redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	client   redis.UniversalClient
+	cfg      config
+	local    *sessionadapter.MemoryRevocations
+	keys     revKeys
+	lastSync atomic.Int64 // clock's Unix ns when the loop last knew all of Redis; 0: never
+	synced   chan struct{}
+	cancel   context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
 }
 
-var _ sessionadapter.Revocations = (*Revocations)(nil)
+type revKeys struct{ set, exp, log, seq string }
 
-// NewRevocations returns Revocations over client. It reads WithKeyPrefix
-// and WithClock (for logouts without IssuedAt). With a cluster client the
-// prefix must hold a hash tag.
-func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations, error) {
+var (
+	_ sessionadapter.Revocations = (*Revocations)(nil)
+	_ sessionadapter.Watchable   = (*Revocations)(nil)
+)
+
+// NewRevocations returns Revocations over client and starts the loop that
+// feeds this replica's memory; Close stops it. Until the loop's first
+// load, Revoked fails with ErrStale; Wait blocks until it is done. With a
+// cluster client the prefix must hold a hash tag.
+func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*Revocations, error) {
 	if client == nil {
 		return nil, fmt.Errorf("%w: nil redis client", sessionadapter.ErrInvalidConfig)
 	}
-	cfg, err := newConfig(opts, sharded(client))
+	cfg, err := revConfig(opts, sharded(client))
 	if err != nil {
 		return nil, err
 	}
-	return &Revocations{client: client, prefix: cfg.prefix, now: cfg.now}, nil
+	local, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(cfg.now))
+	if err != nil {
+		return nil, err
+	}
+	p := cfg.prefix
+	r := &Revocations{
+		client: client, cfg: cfg, local: local,
+		keys:   revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"},
+		synced: make(chan struct{}), done: make(chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.run(ctx)
+	return r, nil
 }
 
-// Revoke implements sessionadapter.Revocations.
+// Close stops the feed and waits for it; Revoked then fails with ErrStale
+// once the bound has passed.
+func (r *Revocations) Close() error {
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+	})
+	return nil
+}
+
+// Wait blocks until the replica has loaded the revocations once, or ctx
+// ends. Call it at start-up before serving, or let the guard answer 503
+// meanwhile.
+func (r *Revocations) Wait(ctx context.Context) error {
+	select {
+	case <-r.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Changed implements sessionadapter.Watchable: it fires for revocations
+// recorded by any replica, as the feed learns them.
+func (r *Revocations) Changed() <-chan struct{} { return r.local.Changed() }
+
+// Len reports how many revocations this replica keeps in memory.
+func (r *Revocations) Len() int { return r.local.Len() }
+
+// Revoke implements sessionadapter.Revocations in one round trip. The
+// revocation is enforced by this replica at once, even when Redis fails
+// (the error then wraps ErrRedis, and the OP's retry records it for the
+// others).
 func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
 	if err := l.Validate(); err != nil {
 		return err
@@ -79,49 +196,236 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	if keepFor <= 0 {
 		return fmt.Errorf("%w: keep revocations for %v, which is not positive", sessionadapter.ErrInvalidConfig, keepFor)
 	}
-	at := l.IssuedAt
-	if at.IsZero() {
-		at = r.now()
+	now := r.cfg.now()
+	if l.IssuedAt.IsZero() {
+		l.IssuedAt = now
 	}
-	keep := max(keepFor.Milliseconds(), 1)
-	var err error
-	if l.SessionID != "" {
-		err = revokeScript.Run(ctx, r.client, []string{key(r.prefix, "rs:", l.Issuer, l.SessionID)},
-			"sid", at.UnixMilli(), keep, "="+l.Subject, anySub).Err()
-	} else {
-		err = revokeScript.Run(ctx, r.client, []string{key(r.prefix, "ru:", l.Issuer, l.Subject)},
-			"sub", at.UnixMilli(), keep).Err()
+	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
+		return err
 	}
+	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
+		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
 		return fmt.Errorf("%w: revoke: %w", ErrRedis, err)
 	}
 	return nil
 }
 
-// Revoked implements sessionadapter.Revocations.
+// Revoked implements sessionadapter.Revocations from memory, without
+// allocating or calling Redis. It fails with ErrStale when the replica's
+// view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
-	var keys []string
-	var fields []any
-	if b.SessionID != "" {
-		keys = append(keys, key(r.prefix, "rs:", b.Issuer, b.SessionID))
-		if b.Subject == "" {
-			fields = append(fields, anySub)
+	last := r.lastSync.Load()
+	if last == 0 || r.cfg.now().UnixNano()-last > int64(r.cfg.maxStale) {
+		return false, ErrStale
+	}
+	return r.local.Revoked(ctx, b)
+}
+
+// encodeLogout is the hash field of a revocation: its kind, then each
+// string with its length, so that any bytes decode back unambiguously.
+func encodeLogout(l sessionadapter.Logout) string {
+	var b strings.Builder
+	if l.SessionID != "" {
+		b.WriteByte('s')
+	} else {
+		b.WriteByte('u')
+	}
+	for _, s := range []string{l.Issuer, l.Subject, l.SessionID} {
+		b.WriteString(strconv.Itoa(len(s)))
+		b.WriteByte(':')
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+var errBadEntry = errors.New("redisadapter: malformed revocation entry")
+
+func decodeLogout(s string) (sessionadapter.Logout, error) {
+	if s == "" || (s[0] != 's' && s[0] != 'u') {
+		return sessionadapter.Logout{}, errBadEntry
+	}
+	var parts [3]string
+	rest := s[1:]
+	for i := range parts {
+		c := strings.IndexByte(rest, ':')
+		if c < 0 {
+			return sessionadapter.Logout{}, errBadEntry
+		}
+		n, err := strconv.Atoi(rest[:c])
+		if err != nil || n < 0 || n > len(rest)-c-1 {
+			return sessionadapter.Logout{}, errBadEntry
+		}
+		parts[i], rest = rest[c+1:c+1+n], rest[c+1+n:]
+	}
+	if rest != "" {
+		return sessionadapter.Logout{}, errBadEntry
+	}
+	return sessionadapter.Logout{Issuer: parts[0], Subject: parts[1], SessionID: parts[2]}, nil
+}
+
+// apply merges one revocation read from Redis into memory.
+func (r *Revocations) apply(ctx context.Context, fld, val string) error {
+	l, err := decodeLogout(fld)
+	if err != nil {
+		return err
+	}
+	at, until, ok := strings.Cut(val, ",")
+	if !ok {
+		return errBadEntry
+	}
+	atMS, err1 := strconv.ParseInt(at, 10, 64)
+	untilMS, err2 := strconv.ParseInt(until, 10, 64)
+	if err1 != nil || err2 != nil {
+		return errBadEntry
+	}
+	keep := time.UnixMilli(untilMS).Sub(r.cfg.now())
+	if keep <= 0 {
+		return nil // expired: nothing to enforce
+	}
+	l.IssuedAt = time.UnixMilli(atMS)
+	return r.local.Revoke(ctx, l, keep)
+}
+
+// run is the feed: load, then tail until ctx ends, reloading after a gap
+// and backing off while Redis fails.
+func (r *Revocations) run(ctx context.Context) {
+	defer close(r.done)
+	var (
+		seq     int64
+		lastID  string
+		loaded  bool
+		backoff time.Duration
+		sweep   = time.Now()
+	)
+	// A healthy feed hears from Redis at least every block, well within
+	// the bound. go-redis cannot interrupt a blocking read, so block also
+	// bounds how long Close waits.
+	block := min(r.cfg.maxStale/4, maxBlock)
+	for ctx.Err() == nil {
+		var err error
+		if !loaded {
+			seq, lastID, err = r.load(ctx)
+			loaded = err == nil
 		} else {
-			fields = append(fields, "=", "="+b.Subject)
+			var gap bool
+			seq, lastID, gap, err = r.tail(ctx, seq, lastID, block)
+			loaded = !gap
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			backoff = min(max(2*backoff, 10*time.Millisecond), block)
+			r.cfg.logger.WarnContext(ctx, "redisadapter: revocation feed failed; retrying",
+				slog.Duration("retry_in", backoff), slog.Any("error", err))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
+		if time.Since(sweep) > sweepEvery {
+			sweep = time.Now()
+			r.sweep(ctx)
 		}
 	}
-	subFlag := "0"
-	if b.Subject != "" {
-		keys = append(keys, key(r.prefix, "ru:", b.Issuer, b.Subject))
-		subFlag = "1"
-	}
-	if len(keys) == 0 {
-		return false, nil
-	}
-	args := append([]any{b.LoginTime.UnixMilli(), len(fields), subFlag}, fields...)
-	n, err := revokedScript.Run(ctx, r.client, keys, args...).Int()
+}
+
+// load reads the sequence and stream head, then the whole hash, and marks
+// the replica in sync as of before the reads.
+func (r *Revocations) load(ctx context.Context) (int64, string, error) {
+	start := r.cfg.now().UnixNano()
+	head, err := headScript.Run(ctx, r.client, []string{r.keys.seq, r.keys.log}).StringSlice()
 	if err != nil {
-		return false, fmt.Errorf("%w: revoked: %w", ErrRedis, err)
+		return 0, "", fmt.Errorf("%w: revocation head: %w", ErrRedis, err)
 	}
-	return n == 1, nil
+	if len(head) != 2 {
+		return 0, "", fmt.Errorf("%w: revocation head: %d values", ErrRedis, len(head))
+	}
+	seq, err := strconv.ParseInt(head[0], 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: revocation sequence %q", ErrRedis, head[0])
+	}
+	var cursor uint64
+	for {
+		kv, next, err := r.client.HScan(ctx, r.keys.set, cursor, "*", 1000).Result()
+		if err != nil {
+			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", ErrRedis, err)
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if err := r.apply(ctx, kv[i], kv[i+1]); err != nil {
+				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+			}
+		}
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	r.markSynced(start)
+	return seq, head[1], nil
+}
+
+// tail reads the stream after lastID, blocking up to block, and applies
+// what it reads. gap reports a sequence number out of order (entries
+// trimmed before this replica read them, or Redis lost its data): the
+// caller reloads.
+func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
+	start := r.cfg.now().UnixNano()
+	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: 1000, Block: block}).Result()
+	if errors.Is(err, redis.Nil) {
+		r.markSynced(start) // nothing new for a whole block
+		return seq, lastID, false, nil
+	}
+	if err != nil {
+		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", ErrRedis, err)
+	}
+	for _, st := range res {
+		for _, m := range st.Messages {
+			q, _ := strconv.ParseInt(fmt.Sprint(m.Values["q"]), 10, 64)
+			if q != seq+1 {
+				r.cfg.logger.WarnContext(ctx, "redisadapter: gap in the revocation feed; reloading",
+					slog.Int64("want", seq+1), slog.Int64("got", q))
+				return seq, lastID, true, nil
+			}
+			fld, _ := m.Values["f"].(string)
+			val, _ := m.Values["v"].(string)
+			if err := r.apply(ctx, fld, val); err != nil {
+				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+			}
+			seq, lastID = q, m.ID
+		}
+	}
+	r.markSynced(start)
+	return seq, lastID, false, nil
+}
+
+func (r *Revocations) markSynced(at int64) {
+	for {
+		old := r.lastSync.Load()
+		if at <= old || r.lastSync.CompareAndSwap(old, at) {
+			break
+		}
+	}
+	select {
+	case <-r.synced:
+	default:
+		close(r.synced)
+	}
+}
+
+func (r *Revocations) sweep(ctx context.Context) {
+	r.local.Sweep()
+	for {
+		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
+		if err != nil {
+			r.cfg.logger.WarnContext(ctx, "redisadapter: sweeping expired revocations failed", slog.Any("error", err))
+			return
+		}
+		if n < 1000 {
+			return
+		}
+	}
 }

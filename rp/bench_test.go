@@ -129,3 +129,22 @@ func BenchmarkRejectMalformed(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkInterleavedVerifyRS256 reads Verify's ratio to the raw RSA
+// verification from alternating runs of the two (see interleaved).
+func BenchmarkInterleavedVerifyRS256(b *testing.B) {
+	token, v := benchToken(b, "RS256")
+	input, sig := signingParts(b, token)
+	pub := &keys(b).rsa.PublicKey
+	ctx := context.Background()
+	interleaved(b, func() {
+		if _, err := v.Verify(ctx, token); err != nil {
+			b.Fatal(err)
+		}
+	}, func() {
+		h := sha256.Sum256(input)
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+			b.Fatal(err)
+		}
+	}, nil)
+}

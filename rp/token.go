@@ -37,7 +37,7 @@ var b64url = base64.RawURLEncoding.Strict()
 type token struct {
 	compact string
 	// signingInput is header.payload, what the signature covers.
-	signingInput string
+	signingInput []byte
 	// sig is the decoded signature; empty for an unsigned token.
 	sig       []byte
 	header    joseHeader
@@ -57,6 +57,11 @@ func decodeHeader(seg string, h *joseHeader) error {
 	if err != nil {
 		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
 	}
+	return decodeHeaderJSON(b, h)
+}
+
+// decodeHeaderJSON decodes a protected header's JSON into h.
+func decodeHeaderJSON(b []byte, h *joseHeader) error {
 	if len(b) == 0 || b[0] != '{' {
 		return fmt.Errorf("%w: header is not a JSON object", ErrMalformed)
 	}
@@ -82,21 +87,32 @@ func parseJWS(raw string, t *token) error {
 	if !ok || strings.Contains(sig, ".") {
 		return fmt.Errorf("%w: not a compact JWS", ErrMalformed)
 	}
+	if h == "" {
+		return fmt.Errorf("%w: empty header", ErrMalformed)
+	}
 	if p == "" {
 		return fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
-	if err := decodeHeader(h, &t.header); err != nil {
+	// One buffer holds the signing input as bytes (what the signature
+	// check hashes) and the three decoded segments.
+	input := raw[:len(h)+1+len(p)]
+	buf := make([]byte, 0, len(input)+b64url.DecodedLen(len(h))+b64url.DecodedLen(len(p))+b64url.DecodedLen(len(sig)))
+	buf = append(buf, input...)
+	var header, payload, signature []byte
+	var err error
+	if buf, header, err = appendDecoded(buf, h); err != nil {
+		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
+	}
+	if err := decodeHeaderJSON(header, &t.header); err != nil {
 		return err
 	}
 	if err := checkHeaderShape(&t.header); err != nil {
 		return err
 	}
-	signature, err := b64url.DecodeString(sig)
-	if err != nil {
+	if buf, signature, err = appendDecoded(buf, sig); err != nil {
 		return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
-	payload, err := b64url.DecodeString(p)
-	if err != nil {
+	if _, payload, err = appendDecoded(buf, p); err != nil {
 		return fmt.Errorf("%w: payload is not base64url", ErrMalformed)
 	}
 	if len(payload) == 0 || payload[0] != '{' {
@@ -106,9 +122,17 @@ func parseJWS(raw string, t *token) error {
 		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	t.compact = raw
-	t.signingInput = raw[:len(h)+1+len(p)]
+	t.signingInput = buf[:len(input):len(input)]
 	t.sig = signature
 	return nil
+}
+
+// appendDecoded decodes the base64url segment seg onto buf and returns buf
+// and the decoded bytes; buf has the room, so nothing is reallocated.
+func appendDecoded(buf []byte, seg string) (out, decoded []byte, err error) {
+	start := len(buf)
+	out, err = b64url.AppendDecode(buf, []byte(seg))
+	return out, out[start:len(out):len(out)], err
 }
 
 // clip bounds an attacker-controlled value before it reaches an error

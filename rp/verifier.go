@@ -322,5 +322,5 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 // member beyond alg/typ/kid/cty, which real OPs' headers carry; and the
 // signature was decoded once by parseJWS.
 func verifySignature(key any, alg string, t *token) error {
-	return jwsbb.Verify(key, alg, []byte(t.signingInput), t.sig)
+	return jwsbb.Verify(key, alg, t.signingInput, t.sig)
 }

@@ -12,8 +12,16 @@ require (
 )
 
 require (
+	github.com/gomodule/redigo v1.9.2 // indirect
+	github.com/gorilla/securecookie v1.1.2 // indirect
+)
+
+require (
+	github.com/bclogout/bclogout/sessionadapter/gorillaadapter v0.0.0-00010101000000-000000000000
+	github.com/boj/redistore v1.4.1
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-json-experiment/json v1.27.2 // indirect
+	github.com/gorilla/sessions v1.4.0
 	github.com/lestrrat-go/dsig v1.4.0 // indirect
 	github.com/lestrrat-go/jwx/v4 v4.6.0 // indirect
 	github.com/lestrrat-go/option/v3 v3.0.0-alpha1 // indirect

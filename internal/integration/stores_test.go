@@ -108,7 +108,9 @@ func gorillaLib(store sessions.Store) sessionLib {
 			}, nil
 		},
 		lookup: gorillaadapter.Lookup(store, sessionName),
-		end:    func(w http.ResponseWriter, r *http.Request) error { return gorillaadapter.End(w, r, store, sessionName) },
+		end: func(w http.ResponseWriter, r *http.Request) error {
+			return gorillaadapter.End(w, r, store, sessionName)
+		},
 	}
 }
 

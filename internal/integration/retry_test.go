@@ -1,0 +1,253 @@
+package integration_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/redistest"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/replay/redisreplay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+	"github.com/redis/go-redis/v9"
+)
+
+// retryMetrics counts what the handler reported and says when n pending
+// logouts have completed.
+type retryMetrics struct {
+	mu        sync.Mutex
+	accepted  int
+	failed    int
+	rejected  map[string]int
+	queued    int
+	retried   []int
+	abandoned []string
+	n         int
+	allDone   chan struct{}
+}
+
+func (m *retryMetrics) TokenAccepted(string, int, time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.accepted++
+}
+
+func (m *retryMetrics) TokenRejected(_, reason string, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rejected[reason]++
+}
+
+func (m *retryMetrics) LogoutFailed(string, time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failed++
+}
+
+func (m *retryMetrics) LogoutQueued(string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.queued++
+}
+
+func (m *retryMetrics) LogoutRetried(_ string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.retried = append(m.retried, n)
+	if len(m.retried) == m.n {
+		close(m.allDone)
+	}
+}
+
+func (m *retryMetrics) LogoutAbandoned(_, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.abandoned = append(m.abandoned, reason)
+}
+
+var _ rp.Metrics = (*retryMetrics)(nil)
+
+// Redis goes down (a real redis-server, cut off behind a proxy) while the
+// OP delivers 100 valid logouts: each is answered 400
+// temporarily_unavailable, and the OP never delivers them again. Redis
+// comes back: the handler's retry queue ends all 100 sessions by itself,
+// within the documented bound (MaxBackoff plus the attempts ahead), each
+// exactly once, and Close leaves no goroutine of the queue behind.
+func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
+	const (
+		logouts    = 100
+		maxBackoff = 200 * time.Millisecond
+		timeout    = 500 * time.Millisecond
+	)
+	admin := redistest.Client(t) // straight to the server, never cut
+	proxy := redistest.NewProxy(t, admin.Options().Addr)
+	opts, err := redis.ParseURL(os.Getenv(redistest.URLEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Addr, opts.ContextTimeoutEnabled = proxy.Addr(), true
+	rdb := redis.NewClient(opts) // the replica's client, with go-redis's own retries
+	t.Cleanup(func() { _ = rdb.Close() })
+
+	jtiPrefix, keyPrefix := redistest.Prefix(t, admin), redistest.TaggedPrefix(t, admin)
+	key, err := fakeop.GenerateKey("ES256", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(jtiPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminStore, err := redisadapter.New(admin, redisadapter.WithKeyPrefix(keyPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &retryMetrics{rejected: map[string]int{}, n: logouts, allDone: make(chan struct{})}
+	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(timeout),
+		rp.WithRetry(rp.RetryPolicy{MinBackoff: 50 * time.Millisecond, MaxBackoff: maxBackoff}),
+		rp.WithMetrics(m), rp.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	r := &replica{store: store, srv: srv}
+
+	tokens := make([]string, logouts)
+	for i := range logouts {
+		localID, sid := fmt.Sprintf("s-%d", i), fmt.Sprintf("sid-%d", i)
+		bind(t, adminStore, localID, fmt.Sprintf("user-%d", i), sid)
+		setSessionData(t, admin, adminStore, localID)
+		tokens[i] = mint(t, key, fmt.Sprintf("user-%d", i), sid)
+	}
+
+	proxy.Cut()
+	// The OP delivers all 100, a few at a time, and never again.
+	// Each answer comes within the logout timeout, go-redis's retries
+	// inside it included (they used to hold a logout for ~1.7 s).
+	var wg sync.WaitGroup
+	var slowestMu sync.Mutex
+	var slowest time.Duration
+	codes := make(chan string, logouts)
+	sem := make(chan struct{}, 20)
+	for _, tok := range tokens {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			start := time.Now()
+			code, errCode := post(t, r, tok)
+			took := time.Since(start)
+			slowestMu.Lock()
+			slowest = max(slowest, took)
+			slowestMu.Unlock()
+			codes <- fmt.Sprint(code, " ", errCode)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != "400 temporarily_unavailable" {
+			t.Fatalf("a logout during the outage was answered %s, want 400 temporarily_unavailable", c)
+		}
+	}
+	t.Logf("slowest answer during the outage: %v (logout timeout %v)", slowest.Round(time.Millisecond), timeout)
+	if slowest > timeout+500*time.Millisecond {
+		t.Errorf("a logout during the outage took %v, beyond the logout timeout %v", slowest, timeout)
+	}
+	m.mu.Lock()
+	queued := m.queued
+	m.mu.Unlock()
+	if queued != logouts {
+		t.Fatalf("%d logouts queued, want %d", queued, logouts)
+	}
+	for i := range logouts {
+		if !exists(t, admin, adminStore, fmt.Sprintf("s-%d", i)) {
+			t.Fatalf("session s-%d ended while Redis was down", i)
+		}
+	}
+
+	proxy.Restore()
+	back := time.Now()
+	// The documented bound: every pending logout is retried within
+	// MaxBackoff of the store's return, plus the attempts queued ahead of
+	// it. Here: one attempt that may be hanging on the dead connection
+	// when Redis returns (cut off by the logout timeout), go-redis's own
+	// redial probe (once a second after failed dials), then 100 attempts
+	// of a few Redis round trips each, allowed 25 ms apiece under -race.
+	bound := maxBackoff + timeout + time.Second + logouts*25*time.Millisecond
+	select {
+	case <-m.allDone:
+	case <-time.After(bound):
+		m.mu.Lock()
+		t.Fatalf("after %v, %d of %d logouts completed", bound, len(m.retried), logouts)
+	}
+	t.Logf("all %d logouts ended %v after Redis came back (bound %v)", logouts, time.Since(back).Round(time.Millisecond), bound)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	checkNoRetryGoroutine(t)
+
+	ended := 0
+	for _, n := range m.retried {
+		if n != 1 {
+			t.Errorf("a retry ended %d sessions, want 1", n)
+		}
+		ended += n
+	}
+	if ended != logouts || m.accepted != 0 || len(m.abandoned) != 0 {
+		t.Errorf("retries ended %d sessions, %d tokens accepted by a delivery, abandoned %v; want %d, 0, none",
+			ended, m.accepted, m.abandoned, logouts)
+	}
+	for i := range logouts {
+		if exists(t, admin, adminStore, fmt.Sprintf("s-%d", i)) {
+			t.Errorf("session s-%d outlived its logout", i)
+		}
+	}
+	// The queue consumed each token, as a successful delivery does.
+	if code, errCode := post(t, r, tokens[0]); code != http.StatusBadRequest || errCode != "invalid_request" {
+		t.Errorf("a late delivery by the OP: %d %q, want 400 invalid_request (already used)", code, errCode)
+	}
+}
+
+// checkNoRetryGoroutine fails if a goroutine of the retry queue still
+// runs; one that has just returned may be listed for a moment.
+func checkNoRetryGoroutine(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "rp.(*retryQueue)") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a retry queue goroutine outlived Close:\n%s", stacks)
+		}
+	}
+}

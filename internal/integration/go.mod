@@ -3,18 +3,19 @@ module github.com/bclogout/bclogout/internal/integration
 go 1.26.10
 
 require (
+	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
+	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/internal/redistest v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/replay/redisreplay v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/redisadapter v0.0.0-00010101000000-000000000000
+	github.com/bclogout/bclogout/sessionadapter/scsadapter v0.0.0-00010101000000-000000000000
+	github.com/gomodule/redigo v1.9.2
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
-require (
-	github.com/gomodule/redigo v1.9.2 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
-)
+require github.com/gorilla/securecookie v1.1.2 // indirect
 
 require (
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter v0.0.0-00010101000000-000000000000
@@ -37,4 +38,5 @@ replace (
 	github.com/bclogout/bclogout/replay/redisreplay => ../../replay/redisreplay
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../../sessionadapter/gorillaadapter
 	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../../sessionadapter/redisadapter
+	github.com/bclogout/bclogout/sessionadapter/scsadapter => ../../sessionadapter/scsadapter
 )

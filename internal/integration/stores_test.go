@@ -79,6 +79,8 @@ var storeRows = []storeRow{
 	{name: "gorilla CookieStore", new: gorillaCookie},
 	{name: "boj/redistore", new: bojRedistore},
 	{name: "redisadapter", new: redisadapterSessions},
+	{name: "scs memstore", new: scsMemstore},
+	{name: "scs redisstore", new: scsRedisstore},
 }
 
 const sessionName = "app"
@@ -491,7 +493,8 @@ func TestStoreMatrix(t *testing.T) {
 	}
 }
 
-// boundID is the local ID of the browser's session, as the guard sees it.
+// boundID is the local ID of the browser's session, as the guard sees it
+// (inside the library's middleware, which scs's lookup needs).
 func boundID(t *testing.T, a *matrixApp, b *browser) string {
 	t.Helper()
 	u, _ := url.Parse(a.srv.URL)
@@ -499,7 +502,13 @@ func boundID(t *testing.T, a *matrixApp, b *browser) string {
 	for _, c := range b.c.Jar.Cookies(u) {
 		r.AddCookie(c)
 	}
-	bd, ok := a.lib.lookup(r)
+	var bd sessionadapter.Binding
+	var ok bool
+	var lookup http.Handler = http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { bd, ok = a.lib.lookup(r) })
+	if a.lib.wrap != nil {
+		lookup = a.lib.wrap(lookup)
+	}
+	lookup.ServeHTTP(httptest.NewRecorder(), r)
 	if !ok {
 		t.Fatal("no binding for the browser's session")
 	}

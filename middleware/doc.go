@@ -1,12 +1,14 @@
-// Package middleware puts the back-channel logout handler and the
-// cookie-session guard on net/http (chimw and echomw do the same for chi
-// and echo).
+// Package middleware puts the back-channel logout handler, the session
+// guard and the logout notifier on net/http (chimw and echomw do the same
+// for chi and echo).
 //
 // Mount serves the RP's backchannel_logout_uri (OpenID Connect
 // Back-Channel Logout 1.0 §2.5,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest).
-// Guard enforces, at request time, the logouts recorded for sessions that
-// cannot be deleted server-side (§2.7,
+// Guard enforces, at request time, the logouts recorded as revocations,
+// for every session store (§2.7,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions):
 // a session whose login is not after a matching revocation is ended.
+// Notifier tells a page open at the logout at once, over server-sent
+// events.
 package middleware

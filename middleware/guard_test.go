@@ -212,12 +212,12 @@ func TestGuardInvalid(t *testing.T) {
 		wantErr error
 	}{
 		{name: "valid", rev: rev, lookup: lookup},
-		{name: "no revocations", lookup: lookup, wantErr: middleware.ErrInvalidGuard},
-		{name: "no lookup", rev: rev, wantErr: middleware.ErrInvalidGuard},
-		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: middleware.ErrInvalidGuard},
-		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: middleware.ErrInvalidGuard},
-		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithGuardLogger(nil)}, wantErr: middleware.ErrInvalidGuard},
-		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: middleware.ErrInvalidGuard},
+		{name: "no revocations", lookup: lookup, wantErr: middleware.ErrInvalidConfig},
+		{name: "no lookup", rev: rev, wantErr: middleware.ErrInvalidConfig},
+		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: middleware.ErrInvalidConfig},
+		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: middleware.ErrInvalidConfig},
+		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithGuardLogger(nil)}, wantErr: middleware.ErrInvalidConfig},
+		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: middleware.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,7 +61,9 @@ func WithLogger(l *slog.Logger) HandlerOption {
 // WithOnLogout sets a hook called after a token's sessions were ended
 // (sessionsEnded may be 0: the user was already logged out). Use it to
 // revoke refresh tokens or to cascade the logout when the RP is itself an
-// OP. It runs on the request path before the 200 is sent.
+// OP. It runs on the request path before the 200 is sent, or, for a
+// logout that the retry queue (WithRetry) completed, in the queue's
+// goroutine with a context that is no request's.
 func WithOnLogout(f func(ctx context.Context, e *LogoutEvent, sessionsEnded int)) HandlerOption {
 	return func(o *handlerOptions) { o.onLogout = f }
 }

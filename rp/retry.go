@@ -45,8 +45,8 @@ type RetryPolicy struct {
 	// Capacity bounds the failed logouts waiting for a retry (default
 	// DefaultRetryCapacity). A failed logout that finds the queue full is
 	// counted and logged as abandoned (reason "full"), never dropped
-	// silently. Each pending logout holds its issuer, sub, sid and jti:
-	// about 200 bytes plus their lengths.
+	// silently. Each pending logout holds its validated LogoutEvent (for
+	// OnLogout), claims included: about 1 KiB for a typical token.
 	Capacity int
 	// MinBackoff is the wait before the first retry (default 1 s); each
 	// failure doubles it, up to MaxBackoff (default 1 min). Every wait is
@@ -127,14 +127,14 @@ type retryKey struct{ issuer, jti string }
 // retryItem is one pending logout: what a retry needs of the validated
 // event, and its schedule.
 type retryItem struct {
-	key             retryKey
-	logout          sessionadapter.Logout
-	acceptableUntil time.Time
-	giveUp          time.Time
-	failures        int
-	due             time.Time
-	index           int // in the heap; -1 while an attempt runs or once removed
-	removed         bool
+	key      retryKey
+	ev       *LogoutEvent // for OnLogout once a retry ended the sessions
+	logout   sessionadapter.Logout
+	giveUp   time.Time
+	failures int
+	due      time.Time
+	index    int // in the heap; -1 while an attempt runs or once removed
+	removed  bool
 }
 
 // retryHeap orders pending logouts by due time.
@@ -182,6 +182,9 @@ type retryQueue struct {
 	once    sync.Once
 	closeMu sync.Mutex
 	closed  error
+	// abandonedAtClose counts the logouts Close gave up on; under mu
+	// until done is closed, read by close after.
+	abandonedAtClose int
 }
 
 func newRetryQueue(h *Handler, p RetryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
@@ -260,7 +263,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	}
 	now := q.clock.Now()
 	it := &retryItem{
-		key: key, logout: ev.Logout(), acceptableUntil: ev.AcceptableUntil,
+		key: key, ev: ev, logout: ev.Logout(),
 		giveUp: now.Add(q.p.For), failures: 1,
 	}
 	it.due = now.Add(q.backoff(1))
@@ -369,13 +372,20 @@ func (q *retryQueue) attempt(it *retryItem) {
 		q.mu.Unlock()
 		return
 	}
-	if err == nil {
+	if err == nil || errors.Is(err, errDoneElsewhere) {
 		q.remove(it)
 		q.mu.Unlock()
 		if m := q.h.o.metrics; m != nil {
 			m.LogoutRetried(it.key.issuer, n)
 		}
+		if err != nil {
+			q.h.o.logger.Info("bclogout: queued logout completed by another delivery of its token", "issuer", it.key.issuer)
+			return
+		}
 		q.h.o.logger.Info("bclogout: queued logout completed", "issuer", it.key.issuer, "sessions_ended", n, "attempts", it.failures+1)
+		if f := q.h.o.onLogout; f != nil {
+			q.onLogout(f, it.ev, n)
+		}
 		return
 	}
 	now := q.clock.Now()
@@ -392,7 +402,26 @@ func (q *retryQueue) attempt(it *retryItem) {
 	}
 	heap.Push(&q.heap, it)
 	q.mu.Unlock()
-	q.h.o.logger.Warn("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
+	// Debug: the failure that queued the logout was logged at Error, the
+	// pending gauge shows the queue, and a store that stays down would
+	// otherwise log every pending logout at every backoff.
+	q.h.o.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
+}
+
+// errDoneElsewhere means a retry found its jti already used: another
+// delivery of the token ended the sessions and ran OnLogout.
+var errDoneElsewhere = errors.New("rp: logout completed by another delivery")
+
+// onLogout runs the OnLogout hook for a logout the queue completed,
+// under the queue's context (cancelled when Close gives up); a panic is
+// logged, not allowed to end the queue.
+func (q *retryQueue) onLogout(f func(context.Context, *LogoutEvent, int), ev *LogoutEvent, n int) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.h.o.logger.Error("bclogout: OnLogout panicked after a retried logout", "issuer", ev.Issuer, "panic", fmt.Sprint(p))
+		}
+	}()
+	f(q.ctx, ev, n)
 }
 
 // abandon reports a logout that will not be retried.
@@ -414,6 +443,7 @@ func (q *retryQueue) abandonAll() {
 	for _, it := range left {
 		q.remove(it)
 	}
+	q.abandonedAtClose += len(left)
 	q.mu.Unlock()
 	for _, it := range left {
 		q.abandon(it.key, it.logout, AbandonClosed, it.failures)
@@ -446,8 +476,8 @@ func (q *retryQueue) close(ctx context.Context) error {
 		q.cancel() // cuts off the attempt that is running
 	})
 	<-q.done
-	if q.closed == nil {
-		q.closed = fmt.Errorf("rp: closing the retry queue: pending logouts abandoned: %w", ctx.Err())
+	if q.abandonedAtClose > 0 && q.closed == nil {
+		q.closed = fmt.Errorf("rp: closing the retry queue: %d pending logouts abandoned: %w", q.abandonedAtClose, ctx.Err())
 	}
 	return q.closed
 }
@@ -464,12 +494,12 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 	deadline := time.Now().Add(timeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	claim, err := h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.acceptableUntil)
+	claim, err := h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.ev.AcceptableUntil)
 	reserved := err == nil
 	switch {
 	case err == nil, errors.Is(err, replay.ErrExpired):
 	case errors.Is(err, replay.ErrReplayed):
-		return 0, nil
+		return 0, errDoneElsewhere
 	default:
 		return 0, fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 	}

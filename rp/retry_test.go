@@ -412,6 +412,42 @@ func checkNoGoroutineLeft(t *testing.T, before int) {
 	}
 }
 
+// The OnLogout hook (refresh-token revocation, cascading) runs for a
+// logout the queue completed, with the validated event.
+func TestRetryRunsOnLogout(t *testing.T) {
+	type call struct {
+		sid string
+		n   int
+	}
+	calls := make(chan call, 1)
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, n int) {
+		calls <- call{e.SessionID, n}
+	}))
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+	env.ender.set(false)
+	env.clock.Advance(env.clock.waitArmed(t))
+	if got := <-calls; got != (call{"sid-1", 1}) {
+		t.Errorf("OnLogout got %+v, want sid-1 with 1 session", got)
+	}
+	env.close(t)
+}
+
+// Close with a context already done returns nil when nothing was left to
+// abandon.
+func TestRetryCloseEmptyQueue(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 {
+		env := newRetryEnv(t, rp.RetryPolicy{})
+		if err := env.h.Close(ctx); err != nil {
+			t.Fatalf("Close of an empty queue = %v, want nil", err)
+		}
+	}
+	if h, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder()); err != nil || h.Close(ctx) != nil {
+		t.Errorf("Close without WithRetry: %v", err)
+	}
+}
+
 func TestRetryPolicyErrors(t *testing.T) {
 	tests := []struct {
 		name string

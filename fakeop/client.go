@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,8 +20,9 @@ var (
 	// that is not absolute or carries a fragment.
 	ErrInvalidRedirectURI = errors.New("fakeop: invalid redirect uri")
 	// ErrInvalidLogoutURI means a backchannel_logout_uri that is not an
-	// absolute https URL (http only with WithAllowPrivateTargets), or that
-	// has a fragment or userinfo.
+	// absolute https URL (http only on a loopback host with
+	// WithAllowLoopbackTargets, or on any host with
+	// WithAllowPrivateTargets), or that has a fragment or userinfo.
 	ErrInvalidLogoutURI = errors.New("fakeop: invalid backchannel_logout_uri")
 	// ErrUnknownClient means a client ID that was never registered.
 	ErrUnknownClient = errors.New("fakeop: unknown client")
@@ -62,7 +64,7 @@ func (op *OP) RegisterClient(c Client) error {
 		}
 	}
 	if c.BackchannelLogoutURI != "" {
-		if err := checkLogoutURI(c.BackchannelLogoutURI, op.cfg.allowPrivate); err != nil {
+		if err := checkLogoutURI(c.BackchannelLogoutURI, op.cfg.targets); err != nil {
 			return err
 		}
 	}
@@ -89,7 +91,7 @@ func checkRedirectURI(raw string) error {
 
 // checkLogoutURI applies the rules of Back-Channel Logout §2.2 and
 // OpenID Connect Registration for URLs the OP will call.
-func checkLogoutURI(raw string, allowHTTP bool) error {
+func checkLogoutURI(raw string, targets targetPolicy) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
@@ -102,10 +104,18 @@ func checkLogoutURI(raw string, allowHTTP bool) error {
 		return fmt.Errorf("%w: %q has userinfo", ErrInvalidLogoutURI, raw)
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && allowHTTP:
+	case u.Scheme == "http" && targets == privateTargets:
+		return nil
+	case u.Scheme == "http" && targets == loopbackTargets && loopbackHost(u.Hostname()):
 		return nil
 	}
 	return fmt.Errorf("%w: %q must use https", ErrInvalidLogoutURI, raw)
+}
+
+// loopbackHost reports whether a URL's host names loopback as a developer
+// writes it: 127.0.0.1, ::1 or localhost.
+func loopbackHost(host string) bool {
+	return host == "127.0.0.1" || host == "::1" || strings.EqualFold(host, "localhost")
 }
 
 // session is an OP browser session: one login, shared by every RP the

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,7 +19,9 @@ import (
 var (
 	// ErrForbiddenTarget means a delivery refused at dial time because the
 	// resolved address is loopback, private, link-local, unspecified or
-	// multicast (the SSRF guard; see WithAllowPrivateTargets).
+	// multicast, or any other address the IANA special-purpose registries
+	// do not list as globally reachable (the SSRF guard; see
+	// WithAllowLoopbackTargets and WithAllowPrivateTargets).
 	ErrForbiddenTarget = errors.New("fakeop: forbidden delivery target")
 	// ErrDeliveryFailed means at least one RP did not acknowledge its
 	// logout token with a 2xx; the Report has the details.
@@ -251,9 +254,10 @@ func (op *OP) attempt(ctx context.Context, uri, body string) (status int, retry 
 }
 
 // deliveryClient builds the client that posts logout tokens: redirects are
-// never followed (a logout token goes to the registered URI only), and the
-// dialer refuses internal addresses unless allowPrivate.
-func deliveryClient(hc *http.Client, allowPrivate bool) *http.Client {
+// never followed (a logout token goes to the registered URI only), and,
+// unless targets is privateTargets, the dialer refuses every address the
+// policy does not allow.
+func deliveryClient(hc *http.Client, targets targetPolicy) *http.Client {
 	var c http.Client
 	if hc != nil {
 		c = *hc
@@ -272,11 +276,16 @@ func deliveryClient(hc *http.Client, allowPrivate bool) *http.Client {
 		tr = rt.Clone()
 	}
 	if tr != nil {
-		if !allowPrivate {
+		if targets != privateTargets {
 			// Through a proxy, the guard would check the proxy's address.
 			tr.Proxy = nil
-			dialer := &net.Dialer{Timeout: 30 * time.Second, Control: guardControl}
+			dialer := &net.Dialer{Timeout: 30 * time.Second, Control: guardControl(targets == loopbackTargets)}
 			tr.DialContext = dialer.DialContext
+			// Each of these would win over DialContext for some requests
+			// (DialTLS and DialTLSContext for https, Dial when DialContext
+			// is nil) and dial without the guard.
+			tr.Dial = nil    //nolint:staticcheck // cleared, not used
+			tr.DialTLS = nil //nolint:staticcheck // cleared, not used
 			tr.DialTLSContext = nil
 		}
 		c.Transport = tr
@@ -286,25 +295,71 @@ func deliveryClient(hc *http.Client, allowPrivate bool) *http.Client {
 }
 
 // guardControl runs after DNS resolution and before connect, on the very
-// address dialled, so DNS rebinding cannot slip an internal address past it.
-func guardControl(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %q: %w", ErrForbiddenTarget, address, err)
+// address dialled, so DNS rebinding cannot slip an internal address past
+// it. allowLoopback lets loopback addresses through.
+func guardControl(allowLoopback bool) func(_, address string, _ syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return fmt.Errorf("%w: %q: %w", ErrForbiddenTarget, address, err)
+		}
+		if a := ap.Addr(); forbiddenAddr(a) && !(allowLoopback && a.Unmap().IsLoopback()) {
+			return fmt.Errorf("%w: %s", ErrForbiddenTarget, a)
+		}
+		return nil
 	}
-	if forbiddenAddr(ap.Addr()) {
-		return fmt.Errorf("%w: %s", ErrForbiddenTarget, ap.Addr())
-	}
-	return nil
 }
 
-// sharedAddressSpace is 100.64.0.0/10 (RFC 6598, carrier-grade NAT), not
-// covered by netip's IsPrivate but just as internal.
-var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+// Address blocks of the IANA IPv4 and IPv6 Special-Purpose Address
+// Registries (RFC 6890 and its updates) that net/netip has no predicate
+// for and that are not globally reachable, or that hide an IPv4 address
+// the guard could not check (translation and tunnelling prefixes).
+var (
+	forbiddenV4 = prefixes(
+		"0.0.0.0/8",       // "this network" (RFC 791): 0.x.y.z reaches the host itself
+		"100.64.0.0/10",   // shared address space, carrier-grade NAT (RFC 6598)
+		"192.0.0.0/24",    // IETF protocol assignments (RFC 6890)
+		"192.0.2.0/24",    // documentation, TEST-NET-1 (RFC 5737)
+		"192.88.99.0/24",  // 6to4 relay anycast, deprecated (RFC 7526)
+		"198.18.0.0/15",   // benchmarking (RFC 2544)
+		"198.51.100.0/24", // documentation, TEST-NET-2 (RFC 5737)
+		"203.0.113.0/24",  // documentation, TEST-NET-3 (RFC 5737)
+		"240.0.0.0/4",     // reserved (RFC 1112), limited broadcast 255.255.255.255 included
+	)
+	// globalV6 is 2000::/3, the only IPv6 global unicast space assigned:
+	// everything outside it is special (loopback, unspecified,
+	// IPv4-mapped and IPv4-compatible ::/96, 64:ff9b::/96 and
+	// 64:ff9b:1::/48 NAT64, 100::/64 discard, 5f00::/16 SRv6, fc00::/7
+	// unique local, fe80::/10 link-local, fec0::/10 site-local,
+	// ff00::/8 multicast) or unassigned.
+	globalV6    = netip.MustParsePrefix("2000::/3")
+	forbiddenV6 = prefixes(
+		"2001::/23",     // IETF protocol assignments: Teredo 2001::/32 (hides IPv4), benchmarking, ORCHID (RFC 2928, 4380, 5180)
+		"2001:db8::/32", // documentation (RFC 3849)
+		"2002::/16",     // 6to4 (RFC 3056): hides an IPv4 address
+		"3fff::/20",     // documentation (RFC 9637)
+	)
+)
 
+func prefixes(ps ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ps))
+	for i, p := range ps {
+		out[i] = netip.MustParsePrefix(p)
+	}
+	return out
+}
+
+// forbiddenAddr reports whether a is not a globally reachable unicast
+// address: the SSRF guard's rule, checked against the IANA special-purpose
+// registries (TestForbiddenAddr has a case per block).
 func forbiddenAddr(a netip.Addr) bool {
 	a = a.Unmap()
-	return !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
-		a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() || a.IsMulticast() ||
-		a.IsUnspecified() || sharedAddressSpace.Contains(a)
+	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() ||
+		a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() {
+		return true
+	}
+	if a.Is4() {
+		return slices.ContainsFunc(forbiddenV4, func(p netip.Prefix) bool { return p.Contains(a) })
+	}
+	return !globalV6.Contains(a) || slices.ContainsFunc(forbiddenV6, func(p netip.Prefix) bool { return p.Contains(a) })
 }

@@ -61,13 +61,13 @@ type OP struct {
 // New starts an OP on an httptest server for the test t, stopped by
 // t.Cleanup. Failures are t.Fatal.
 //
-// Unlike NewServer it applies WithAllowPrivateTargets before opts: an OP
-// made for a test only ever talks to httptest RPs, which listen on
-// loopback. The guard itself is tested with NewServer and is on by default
-// everywhere else.
+// Unlike NewServer it applies WithAllowLoopbackTargets before opts: an OP
+// made for a test talks to httptest RPs, which listen on loopback. The
+// rest of the SSRF guard stays on (private and link-local addresses are
+// refused); a test that needs them adds WithAllowPrivateTargets.
 func New(t testing.TB, opts ...Option) *OP {
 	t.Helper()
-	op, err := newOP(append([]Option{WithAllowPrivateTargets()}, opts...))
+	op, err := newOP(append([]Option{WithAllowLoopbackTargets()}, opts...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,8 @@ func New(t testing.TB, opts ...Option) *OP {
 
 // NewServer starts an OP listening on addr (e.g. "127.0.0.1:0"); its issuer
 // is "http://" plus the address it listens on unless WithIssuer says
-// otherwise. The SSRF guard is on unless WithAllowPrivateTargets is given.
+// otherwise. The SSRF guard is whole unless WithAllowLoopbackTargets or
+// WithAllowPrivateTargets opens it.
 // Close stops it.
 func NewServer(addr string, opts ...Option) (*OP, error) {
 	op, err := newOP(opts)
@@ -122,7 +123,7 @@ func newOP(opts []Option) (*OP, error) {
 		}
 		o(&cfg)
 	}
-	if hc := cfg.httpClient; hc != nil && !cfg.allowPrivate && hc.Transport != nil {
+	if hc := cfg.httpClient; hc != nil && cfg.targets != privateTargets && hc.Transport != nil {
 		if _, ok := hc.Transport.(*http.Transport); !ok {
 			cfg.fail("http client transport %T cannot carry the SSRF guard; add WithAllowPrivateTargets to use it unguarded", hc.Transport)
 		}
@@ -157,7 +158,7 @@ func newOP(opts []Option) (*OP, error) {
 		return nil, fmt.Errorf("fakeop: pages: %w", err)
 	}
 	op.tmpl = tmpl
-	op.delivery = deliveryClient(cfg.httpClient, cfg.allowPrivate)
+	op.delivery = deliveryClient(cfg.httpClient, cfg.targets)
 	op.ctx, op.cancel = context.WithCancel(context.Background())
 	return op, nil
 }

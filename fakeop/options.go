@@ -21,7 +21,7 @@ type config struct {
 	issuer          string
 	clock           func() time.Time
 	httpClient      *http.Client
-	allowPrivate    bool
+	targets         targetPolicy
 	deliveryTimeout time.Duration
 	attempts        int
 	backoff         time.Duration
@@ -94,9 +94,12 @@ func WithClock(now func() time.Time) Option {
 
 // WithHTTPClient sets the client that delivers logout tokens. When its
 // Transport is nil or an *http.Transport, the OP uses a clone with the SSRF
-// guard in its dialer. Any other RoundTripper has no dialer to guard, so
-// it is refused unless WithAllowPrivateTargets is given too: a guard that
-// a custom transport silently switched off would be no guard.
+// guard in its dialer: the clone's proxy and every dial hook of its own
+// (Dial, DialContext, DialTLS, DialTLSContext) are replaced, since any of
+// them would reach the network without the guard. Any other RoundTripper
+// has no dialer to guard, so it is refused unless WithAllowPrivateTargets
+// is given too: a guard that a custom transport silently switched off
+// would be no guard.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) {
 		if hc == nil {
@@ -107,12 +110,38 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithAllowPrivateTargets lets the OP deliver to loopback, private,
-// link-local and unspecified addresses, and accept http (not only https)
-// back-channel logout URIs. For development only: it turns the OP into an
-// SSRF vector for whoever can register a client.
+// targetPolicy is which delivery targets the SSRF guard lets through.
+type targetPolicy int
+
+const (
+	// publicTargets: https logout URIs, and only globally reachable
+	// addresses at dial time (the default, as a real OP).
+	publicTargets targetPolicy = iota
+	// loopbackTargets adds loopback: http logout URIs on 127.0.0.1,
+	// [::1] or localhost, and loopback addresses at dial time.
+	loopbackTargets
+	// privateTargets turns the guard off.
+	privateTargets
+)
+
+// WithAllowLoopbackTargets is the development opt-in: the OP also accepts
+// http back-channel logout URIs whose host is 127.0.0.1, [::1] or
+// localhost, and delivers to loopback addresses. Private, link-local and
+// every other internal address stay refused, so an RP registered by
+// whoever can reach the OP still cannot aim it at the network around it.
+// New sets it, because test RPs listen on loopback.
+func WithAllowLoopbackTargets() Option {
+	return func(c *config) { c.targets = max(c.targets, loopbackTargets) }
+}
+
+// WithAllowPrivateTargets is the deliberate private-network opt-in: the OP
+// delivers to any address, loopback, private and link-local included,
+// accepts http back-channel logout URIs on any host, and takes an HTTP
+// client whose transport the guard cannot reach. Only for an OP whose
+// clients are all trusted: it turns the OP into an SSRF vector for
+// whoever can register a client. It outranks WithAllowLoopbackTargets.
 func WithAllowPrivateTargets() Option {
-	return func(c *config) { c.allowPrivate = true }
+	return func(c *config) { c.targets = privateTargets }
 }
 
 // WithDeliveryTimeout bounds each delivery attempt (default 5s).

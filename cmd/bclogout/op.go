@@ -49,7 +49,7 @@ bclogout op --client id=web,secret=s3cret,redirect=http://localhost:3000/callbac
 			fs.Var(&f.clients, "client", "register an RP described by `KEY=VALUE,...` (members in DESCRIPTION); repeatable")
 			fs.StringVar(&f.alg, "alg", "RS256", "signing `ALG` of a generated key")
 			fs.StringVar(&f.keyFile, "key-file", "", "read the private signing key from `FILE`, or create it there")
-			fs.StringVar(&f.allowPrivate, "allow-private-targets", "", "`true` lets the OP deliver logout tokens over http to loopback and private addresses (default: true when --addr is loopback, else false)")
+			fs.StringVar(&f.allowPrivate, "allow-private-targets", "", "`true` lets the OP deliver logout tokens, over http too, to private, link-local and loopback addresses; false keeps the SSRF guard whole (default: when --addr is loopback, loopback RPs only, over http on 127.0.0.1, [::1] or localhost; else the guard whole)")
 			return func(ctx context.Context, args []string, s streams) int {
 				return runOP(ctx, s, f, args)
 			}

@@ -78,16 +78,18 @@ func runOP(ctx context.Context, s streams, f opFlags, args []string) int {
 	if f.issuer != "" {
 		opts = append(opts, fakeop.WithIssuer(f.issuer))
 	}
-	private := isLoopbackAddr(f.addr)
+	// An OP on loopback may deliver to loopback RPs (http included) by
+	// default; the private network takes --allow-private-targets=true.
 	switch f.allowPrivate {
 	case "":
-	case "true", "false":
-		private = f.allowPrivate == "true"
+		if isLoopbackAddr(f.addr) {
+			opts = append(opts, fakeop.WithAllowLoopbackTargets())
+		}
+	case "true":
+		opts = append(opts, fakeop.WithAllowPrivateTargets())
+	case "false":
 	default:
 		return usageError(s, "op", "--allow-private-targets takes true or false")
-	}
-	if private {
-		opts = append(opts, fakeop.WithAllowPrivateTargets())
 	}
 	if f.keyFile != "" {
 		k, created, err := loadOrCreateSigningKey(f.keyFile, f.alg, cliKeyID)

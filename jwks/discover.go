@@ -43,11 +43,11 @@ const wellKnown = "/.well-known/openid-configuration"
 // 1 MiB, an "issuer" exactly equal to issuer (§4.3: ErrIssuerMismatch), and
 // a "jwks_uri"; issuer and jwks_uri must be https unless their host is
 // loopback. "none" is dropped from the algorithm list. Every error wraps
-// ErrDiscovery, and ErrFetch, ErrInsecureURL or ErrIssuerMismatch when
-// that is the cause. Only WithHTTPClient, WithLogger and
-// WithInsecureAllowHTTP apply.
+// ErrDiscovery, and ErrFetch, ErrInsecureURL, ErrIssuerMismatch or
+// ErrInvalidConfig when that is the cause. It takes the Options (HTTP
+// client, logger, insecure http), every one of which it uses.
 func Discover(ctx context.Context, issuer string, opts ...Option) (*Metadata, error) {
-	o, err := buildOptions(opts)
+	o, err := buildDiscoverOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
 	}

@@ -98,6 +98,11 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
+// Discover takes only the options it uses: those of a refreshing key set
+// are RemoteOptions, which jwks.Discover(ctx, issuer, jwks.WithClock(now))
+// does not compile with; every Option is a RemoteOption too.
+var _ jwks.RemoteOption = jwks.WithLogger(nil)
+
 func TestDiscoverInsecureIssuer(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -110,6 +115,7 @@ func TestDiscoverInsecureIssuer(t *testing.T) {
 		{name: "not a url", issuer: "op.example", wantErr: jwks.ErrInsecureURL},
 		{name: "empty", issuer: "", wantErr: jwks.ErrInsecureURL},
 		{name: "bad option", issuer: "https://op.example", opts: []jwks.Option{jwks.WithHTTPClient(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil option", issuer: "https://op.example", opts: []jwks.Option{nil}, wantErr: jwks.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

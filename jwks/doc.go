@@ -24,8 +24,8 @@
 //
 // # Why not jwx's cache
 //
-// jwx's refreshing cache (jwk.Cache up to v3, the separate jwkfetch module
-// since v4, both built on httprc) refreshes on a schedule, but it has no
+// jwx's refreshing cache (its Cache type up to v3, the separate jwkfetch
+// module since v4, both built on httprc) refreshes on a schedule, but it has no
 // notion of a kid miss, so collapsing a rotation-driven refresh across
 // concurrent requests and rate limiting it has to be built around it anyway;
 // it reads the wall clock and runs its own worker goroutines, which makes a

@@ -17,8 +17,8 @@ func (f *FakeTimer) Stop() bool          { return true }
 // WithFakeTimers makes the background loop ask asked for every timer it
 // arms (dropped when asked is full or nil); a timer fires only when the
 // test calls Fire.
-func WithFakeTimers(asked chan<- *FakeTimer) Option {
-	return func(o *options) {
+func WithFakeTimers(asked chan<- *FakeTimer) RemoteOption {
+	return remoteOption(func(o *options) {
 		o.newTimer = func(d time.Duration) timer {
 			t := &FakeTimer{D: d, c: make(chan time.Time, 1)}
 			// Never block the loop (Close must not hang): a test that
@@ -29,7 +29,7 @@ func WithFakeTimers(asked chan<- *FakeTimer) Option {
 			}
 			return t
 		}
-	}
+	})
 }
 
 // Waiters is how many callers wait for the fetch in flight.
@@ -46,8 +46,8 @@ var RefreshDelay = refreshDelay
 
 // WithKidMissLimits bounds the kid misses that wait for the next allowed
 // fetch: how many, and how long beyond the kid-miss interval.
-func WithKidMissLimits(waiters int, wait time.Duration) Option {
-	return func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait }
+func WithKidMissLimits(waiters int, wait time.Duration) RemoteOption {
+	return remoteOption(func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait })
 }
 
 // MissWaiters is how many Keys calls wait for a kid-miss fetch.

@@ -22,10 +22,10 @@ type loopRemote struct {
 	base  int64 // OP fetches once the first one settled
 }
 
-func newLoopRemote(t *testing.T, o *op, opts ...jwks.Option) *loopRemote {
+func newLoopRemote(t *testing.T, o *op, opts ...jwks.RemoteOption) *loopRemote {
 	t.Helper()
 	lr := &loopRemote{clk: newClock(), asked: make(chan *jwks.FakeTimer, 4096)}
-	opts = append([]jwks.Option{jwks.WithClock(lr.clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(lr.asked),
+	opts = append([]jwks.RemoteOption{jwks.WithClock(lr.clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(lr.asked),
 		jwks.WithKidMissInterval(10 * time.Second)}, opts...)
 	r, err := jwks.NewRemote(o.srv.URL+"/jwks", opts...)
 	if err != nil {

@@ -28,10 +28,30 @@ const (
 	retryBase = 10 * time.Second
 )
 
-// Option configures Discover and NewRemote. Options that do not apply to
-// Discover (clock, refresh bounds, kid-miss interval, refresh hook) are
-// ignored by it.
-type Option func(*options)
+// RemoteOption configures NewRemote. Those that are also Options (HTTP
+// client, logger, insecure http) configure Discover too; the others
+// (clock, refresh bounds, kid-miss interval, refresh hook) concern a key
+// set that refreshes itself, so Discover does not take them: passing one
+// does not compile. A nil option is an ErrInvalidConfig error.
+type RemoteOption interface {
+	applyRemote(*options)
+}
+
+// Option configures both Discover and NewRemote: the HTTP side they share.
+type Option interface {
+	RemoteOption
+	applyDiscover(*options)
+}
+
+// sharedOption is an Option; remoteOption only a RemoteOption.
+type (
+	sharedOption func(*options)
+	remoteOption func(*options)
+)
+
+func (f sharedOption) applyRemote(o *options)   { f(o) }
+func (f sharedOption) applyDiscover(o *options) { f(o) }
+func (f remoteOption) applyRemote(o *options)   { f(o) }
 
 type options struct {
 	client          *http.Client
@@ -81,14 +101,25 @@ func defaultOptions() options {
 	}
 }
 
-func buildOptions(opts []Option) (options, error) {
+// buildDiscoverOptions applies Discover's options.
+func buildDiscoverOptions(opts []Option) (options, error) {
+	remote := make([]RemoteOption, len(opts))
+	for i, opt := range opts {
+		if opt != nil {
+			remote[i] = opt
+		}
+	}
+	return buildOptions(remote)
+}
+
+func buildOptions(opts []RemoteOption) (options, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt == nil {
 			o.errs = append(o.errs, errors.New("nil option"))
 			continue
 		}
-		opt(&o)
+		opt.applyRemote(&o)
 	}
 	if o.minRefresh <= 0 || o.maxRefresh < o.minRefresh {
 		o.errs = append(o.errs, fmt.Errorf("refresh bounds [%v, %v] must be positive and ordered", o.minRefresh, o.maxRefresh))
@@ -130,60 +161,60 @@ func defaultClient(allowHTTP bool) *http.Client {
 // redirect policy are the caller's: the default client times out after 10 s
 // and refuses redirects to insecure URLs.
 func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) {
+	return sharedOption(func(o *options) {
 		if c == nil {
 			o.errs = append(o.errs, errors.New("nil http client"))
 			return
 		}
 		o.client = c
-	}
+	})
 }
 
 // WithClock sets the time source for refresh scheduling and the kid-miss
 // rate limit.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) {
+func WithClock(now func() time.Time) RemoteOption {
+	return remoteOption(func(o *options) {
 		if now == nil {
 			o.errs = append(o.errs, errors.New("nil clock"))
 			return
 		}
 		o.now = now
-	}
+	})
 }
 
 // WithRefreshBounds clamps the background refresh interval that the OP's
 // cache headers ask for (default 5 min and 24 h). The interval used when
 // the OP sends no cache headers, 1 h, is clamped too.
-func WithRefreshBounds(minInterval, maxInterval time.Duration) Option {
-	return func(o *options) {
+func WithRefreshBounds(minInterval, maxInterval time.Duration) RemoteOption {
+	return remoteOption(func(o *options) {
 		o.minRefresh, o.maxRefresh = minInterval, maxInterval
-	}
+	})
 }
 
 // WithKidMissInterval sets how often at most a token with an unknown kid
 // may trigger a fetch (default 10 s). Zero removes the limit; concurrent
 // misses still share one fetch.
-func WithKidMissInterval(d time.Duration) Option {
-	return func(o *options) { o.kidMissInterval = d }
+func WithKidMissInterval(d time.Duration) RemoteOption {
+	return remoteOption(func(o *options) { o.kidMissInterval = d })
 }
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) {
+	return sharedOption(func(o *options) {
 		if l == nil {
 			o.errs = append(o.errs, errors.New("nil logger"))
 			return
 		}
 		o.logger = l
-	}
+	})
 }
 
 // WithOnRefresh sets a hook called after every JWK Set fetch attempt with
 // the URL and the attempt's error (nil on success), e.g. for metrics; a
 // fetch cut short by Close is not reported. It is called from the fetching
 // goroutine, before waiting callers resume, and must not block.
-func WithOnRefresh(fn func(url string, err error)) Option {
-	return func(o *options) { o.onRefresh = fn }
+func WithOnRefresh(fn func(url string, err error)) RemoteOption {
+	return remoteOption(func(o *options) { o.onRefresh = fn })
 }
 
 // WithInsecureAllowHTTP accepts plain http URLs for any host, for
@@ -191,5 +222,5 @@ func WithOnRefresh(fn func(url string, err error)) Option {
 // http. It MUST NOT be used in production: whoever can alter the traffic
 // can then substitute their own keys and log any user out.
 func WithInsecureAllowHTTP() Option {
-	return func(o *options) { o.allowHTTP = true }
+	return sharedOption(func(o *options) { o.allowHTTP = true })
 }

@@ -86,7 +86,7 @@ var _ Source = (*Remote)(nil)
 //
 // jwksURL must be https unless its host is loopback (ErrInsecureURL); an
 // invalid option is an ErrInvalidConfig error.
-func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
+func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err

@@ -102,9 +102,9 @@ var quiet = slog.New(slog.DiscardHandler)
 // newRemote returns a Remote on a frozen clock whose background timers
 // never fire, after its first fetch settled; it reports the fetch count
 // at that point. Tests then count fetches from there.
-func newRemote(t *testing.T, o *op, clk *clock, opts ...jwks.Option) (*jwks.Remote, int64) {
+func newRemote(t *testing.T, o *op, clk *clock, opts ...jwks.RemoteOption) (*jwks.Remote, int64) {
 	t.Helper()
-	opts = append([]jwks.Option{jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(nil)}, opts...)
+	opts = append([]jwks.RemoteOption{jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(nil)}, opts...)
 	r, err := jwks.NewRemote(o.srv.URL+"/jwks", opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -465,7 +465,7 @@ func TestNewRemoteConfig(t *testing.T) {
 	tests := []struct {
 		name    string
 		url     string
-		opts    []jwks.Option
+		opts    []jwks.RemoteOption
 		wantErr error
 	}{
 		{name: "https", url: "https://op.example/jwks"},
@@ -474,19 +474,19 @@ func TestNewRemoteConfig(t *testing.T) {
 		{name: "http localhost", url: "http://localhost:1/jwks"},
 		{name: "http non-loopback", url: "http://op.example/jwks", wantErr: jwks.ErrInsecureURL},
 		{name: "http localhost lookalike", url: "http://localhost.evil.com/jwks", wantErr: jwks.ErrInsecureURL},
-		{name: "http allowed explicitly", url: "http://keycloak:8080/jwks", opts: []jwks.Option{jwks.WithInsecureAllowHTTP()}},
+		{name: "http allowed explicitly", url: "http://keycloak:8080/jwks", opts: []jwks.RemoteOption{jwks.WithInsecureAllowHTTP()}},
 		{name: "relative", url: "/jwks", wantErr: jwks.ErrInsecureURL},
-		{name: "zero lower bound", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(0, time.Hour)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "inverted bounds", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(time.Hour, time.Minute)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "negative kid-miss interval", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithKidMissInterval(-1)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "nil clock", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithClock(nil)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "nil logger", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithLogger(nil)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "nil client", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithHTTPClient(nil)}, wantErr: jwks.ErrInvalidConfig},
-		{name: "nil option", url: "https://op.example/jwks", opts: []jwks.Option{nil}, wantErr: jwks.ErrInvalidConfig},
+		{name: "zero lower bound", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithRefreshBounds(0, time.Hour)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "inverted bounds", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithRefreshBounds(time.Hour, time.Minute)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "negative kid-miss interval", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithKidMissInterval(-1)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil clock", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithClock(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil logger", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithLogger(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil client", url: "https://op.example/jwks", opts: []jwks.RemoteOption{jwks.WithHTTPClient(nil)}, wantErr: jwks.ErrInvalidConfig},
+		{name: "nil option", url: "https://op.example/jwks", opts: []jwks.RemoteOption{nil}, wantErr: jwks.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := append([]jwks.Option{jwks.WithHTTPClient(offline), jwks.WithLogger(quiet)}, tt.opts...)
+			opts := append([]jwks.RemoteOption{jwks.WithHTTPClient(offline), jwks.WithLogger(quiet)}, tt.opts...)
 			r, err := jwks.NewRemote(tt.url, opts...)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)

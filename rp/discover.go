@@ -9,12 +9,20 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-// WithJWKSOptions passes options to the discovery fetch and the remote key
-// set that Discover creates (refresh bounds, logger, ...). NewVerifier
-// ignores it.
-func WithJWKSOptions(opts ...jwks.Option) Option {
-	return func(o *options) { o.jwksOpts = append(o.jwksOpts, opts...) }
+// WithJWKSOptions passes options to the remote key set that Discover
+// creates (refresh bounds, kid-miss interval, clock, refresh hook, HTTP
+// client, logger, ...); those that are also jwks.Options (HTTP client,
+// logger, insecure http) apply to the discovery fetch as well. It is the
+// one way to configure Discover's HTTP side: there is no separate HTTP
+// client option. Only Discover takes it: NewVerifier's key source is the
+// caller's to configure.
+func WithJWKSOptions(opts ...jwks.RemoteOption) DiscoverOption {
+	return jwksOptions(opts)
 }
+
+type jwksOptions []jwks.RemoteOption
+
+func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks, j...) }
 
 // Discover fetches issuer's discovery document and the key set at its
 // jwks_uri, and fails if either cannot be had now. The Verifier then checks
@@ -32,19 +40,22 @@ func WithJWKSOptions(opts ...jwks.Option) Option {
 // with another of the OP's keys and algorithms through, which the OpenID
 // conformance suite's "wrong alg" case checks. A client registered with
 // another algorithm says so with WithAlgorithms.
-func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Verifier, error) {
-	o := defaultOptions()
+func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOption) (*Verifier, error) {
+	d := discoverOptions{options: defaultOptions()}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			return nil, configError("nil option")
+		}
+		opt.applyDiscover(&d)
+	}
+	o, jopts := d.options, d.jwks
+	var shared []jwks.Option
+	for _, jo := range jopts {
+		if so, ok := jo.(jwks.Option); ok {
+			shared = append(shared, so)
 		}
 	}
-	var jopts []jwks.Option
-	if o.httpClient != nil {
-		jopts = append(jopts, jwks.WithHTTPClient(o.httpClient))
-	}
-	jopts = append(jopts, o.jwksOpts...)
-	md, err := jwks.Discover(ctx, issuer, jopts...)
+	md, err := jwks.Discover(ctx, issuer, shared...)
 	if err != nil {
 		return nil, fmt.Errorf("rp: discovery: %w", err)
 	}

@@ -17,7 +17,7 @@ import (
 func TestDiscover(t *testing.T) {
 	op := fakeop.New(t)
 	ctx := context.Background()
-	v, err := rp.Discover(ctx, op.Issuer(), "client-d", rp.WithHTTPClient(http.DefaultClient), rp.WithClock(time.Now))
+	v, err := rp.Discover(ctx, op.Issuer(), "client-d", rp.WithJWKSOptions(jwks.WithHTTPClient(http.DefaultClient)), rp.WithClock(time.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,11 +45,11 @@ func TestDiscoverErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		issuer string
-		opts   []rp.Option
+		opts   []rp.DiscoverOption
 	}{
 		{name: "issuer mismatch", issuer: op.Issuer() + "/other"},
-		{name: "alg none", issuer: op.Issuer(), opts: []rp.Option{rp.WithAlgorithms("none")}},
-		{name: "bad jwks option", issuer: op.Issuer(), opts: []rp.Option{rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second))}},
+		{name: "alg none", issuer: op.Issuer(), opts: []rp.DiscoverOption{rp.WithAlgorithms("none")}},
+		{name: "bad jwks option", issuer: op.Issuer(), opts: []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,14 +123,14 @@ func TestDiscoverAdvertisedListIsNotTheClientsAlgorithm(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		opts    []rp.Option
+		opts    []rp.DiscoverOption
 		key     *fakeop.Key
 		wantErr error
 	}{
 		{name: "default RS256 accepted", key: rsKey},
 		{name: "default ES256 rejected", key: esKey, wantErr: rp.ErrAlgorithm},
-		{name: "registered ES256 accepted", opts: []rp.Option{rp.WithAlgorithms("ES256")}, key: esKey},
-		{name: "registered ES256, RS256 rejected", opts: []rp.Option{rp.WithAlgorithms("ES256")}, key: rsKey, wantErr: rp.ErrAlgorithm},
+		{name: "registered ES256 accepted", opts: []rp.DiscoverOption{rp.WithAlgorithms("ES256")}, key: esKey},
+		{name: "registered ES256, RS256 rejected", opts: []rp.DiscoverOption{rp.WithAlgorithms("ES256")}, key: rsKey, wantErr: rp.ErrAlgorithm},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

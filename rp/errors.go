@@ -2,6 +2,7 @@ package rp
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/bclogout/bclogout/replay"
 )
@@ -73,7 +74,18 @@ var (
 	// ErrRequest means the HTTP request itself is invalid: method, content
 	// type, body size or form.
 	ErrRequest = errors.New("rp: invalid logout request")
+
+	// ErrInvalidConfig is the one constructor error: every error of
+	// NewVerifier, NewMultiVerifier, NewHandler and Discover that is about
+	// their arguments or options (a nil option included) wraps it. Discover's
+	// fetch failures wrap the jwks package's errors instead.
+	ErrInvalidConfig = errors.New("rp: invalid configuration")
 )
+
+// configError is an ErrInvalidConfig error with detail.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
 
 // Reason returns a stable short code for err's failure class, for logs,
 // metrics and machine-readable output: "malformed", "signature", "replay",

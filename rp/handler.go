@@ -108,22 +108,23 @@ var _ http.Handler = (*Handler)(nil)
 // sessions with sessions.
 func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerOption) (*Handler, error) {
 	if v == nil {
-		return nil, errors.New("rp: token verifier is required")
+		return nil, configError("token verifier is required")
 	}
 	if sessions == nil {
-		return nil, errors.New("rp: session ender is required")
+		return nil, configError("session ender is required")
 	}
 	o := handlerOptions{maxBody: DefaultMaxBodyBytes, now: time.Now}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			return nil, configError("nil option")
 		}
+		opt(&o)
 	}
 	if o.maxBody <= 0 {
-		return nil, fmt.Errorf("rp: max body bytes must be positive, got %d", o.maxBody)
+		return nil, configError("max body bytes must be positive, got %d", o.maxBody)
 	}
 	if o.logoutTimeout < 0 {
-		return nil, fmt.Errorf("rp: logout timeout must not be negative, got %v", o.logoutTimeout)
+		return nil, configError("logout timeout must not be negative, got %v", o.logoutTimeout)
 	}
 	if o.logger == nil {
 		o.logger = slog.Default()

@@ -28,15 +28,15 @@ var _ TokenVerifier = (*MultiVerifier)(nil)
 // same issuer are a configuration error.
 func NewMultiVerifier(vs ...*Verifier) (*MultiVerifier, error) {
 	if len(vs) == 0 {
-		return nil, errors.New("rp: at least one verifier is required")
+		return nil, configError("at least one verifier is required")
 	}
 	m := &MultiVerifier{byIssuer: make(map[string]*Verifier, len(vs))}
 	for _, v := range vs {
 		if v == nil {
-			return nil, errors.New("rp: nil verifier")
+			return nil, configError("nil verifier")
 		}
 		if _, dup := m.byIssuer[v.issuer]; dup {
-			return nil, fmt.Errorf("rp: two verifiers for issuer %q", v.issuer)
+			return nil, configError("two verifiers for issuer %q", v.issuer)
 		}
 		m.byIssuer[v.issuer] = v
 		m.order = append(m.order, v)

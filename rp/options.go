@@ -1,7 +1,6 @@
 package rp
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/bclogout/bclogout/jwks"
@@ -15,9 +14,43 @@ const (
 	DefaultClockSkew = time.Minute
 )
 
-// Option configures a Verifier. Options apply over secure defaults and the
-// combined configuration is checked by the constructor.
-type Option func(*options)
+// Option configures a Verifier, made by NewVerifier or Discover. Options
+// apply over secure defaults and the combined configuration is checked by
+// the constructor; a nil Option is an ErrInvalidConfig error.
+type Option interface {
+	DiscoverOption
+	apply(*options)
+}
+
+// DiscoverOption configures Discover: every Option, and WithJWKSOptions,
+// which only Discover can use (it alone fetches keys). Passing a
+// DiscoverOption that is not an Option to NewVerifier does not compile.
+type DiscoverOption interface {
+	applyDiscover(*discoverOptions)
+}
+
+// discoverOptions is what Discover is configured with.
+type discoverOptions struct {
+	options
+	jwks []jwks.RemoteOption
+}
+
+type verifierOption func(*options)
+
+func (f verifierOption) apply(o *options)                 { f(o) }
+func (f verifierOption) applyDiscover(d *discoverOptions) { f(&d.options) }
+
+// buildOptions applies opts over the defaults; a nil option is an error.
+func buildOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			return o, configError("nil option")
+		}
+		opt.apply(&o)
+	}
+	return o, nil
+}
 
 type options struct {
 	algs              []string
@@ -33,8 +66,6 @@ type options struct {
 	restrictAud       bool
 	trustedAud        []string
 	now               func() time.Time
-	httpClient        *http.Client
-	jwksOpts          []jwks.Option
 }
 
 func defaultOptions() options {
@@ -50,14 +81,14 @@ func defaultOptions() options {
 // OP's discovery list and the RS256 default. "none" is a constructor error;
 // HS256/384/512 need WithClientSecret.
 func WithAlgorithms(algs ...string) Option {
-	return func(o *options) { o.algs = append([]string(nil), algs...) }
+	return verifierOption(func(o *options) { o.algs = append([]string(nil), algs...) })
 }
 
 // WithClientSecret sets the client secret that verifies HS256/384/512
 // tokens. HMAC algorithms are refused without it, and a key from the OP's
 // JWKS is never used as an HMAC secret, whatever the token says.
 func WithClientSecret(secret []byte) Option {
-	return func(o *options) { o.secret = append([]byte(nil), secret...) }
+	return verifierOption(func(o *options) { o.secret = append([]byte(nil), secret...) })
 }
 
 // WithDecryptionKeys sets the RP's private keys that decrypt encrypted
@@ -66,45 +97,45 @@ func WithClientSecret(secret []byte) Option {
 // key once. Without them an encrypted token is rejected. A nil or empty set
 // is a constructor error.
 func WithDecryptionKeys(keys *jwks.PrivateSet) Option {
-	return func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true }
+	return verifierOption(func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true })
 }
 
 // WithRequireEncryption rejects unencrypted tokens, for a client that
 // registered ID Token encryption (SPEC-NOTES: "SHOULD be rejected"). It
 // needs WithDecryptionKeys.
 func WithRequireEncryption() Option {
-	return func(o *options) { o.requireEncrypt = true }
+	return verifierOption(func(o *options) { o.requireEncrypt = true })
 }
 
 // WithMaxAge sets how long after its iat a token is accepted (default 5m).
 func WithMaxAge(d time.Duration) Option {
-	return func(o *options) { o.maxAge = d }
+	return verifierOption(func(o *options) { o.maxAge = d })
 }
 
 // WithClockSkew sets the tolerance between the OP's clock and ours for
 // iat and exp (default 1m).
 func WithClockSkew(d time.Duration) Option {
-	return func(o *options) { o.skew = d }
+	return verifierOption(func(o *options) { o.skew = d })
 }
 
 // WithRequireExp rejects tokens without exp. By default a missing exp is
 // accepted because several OPs omit it and the iat max age bounds the
 // token's life anyway.
 func WithRequireExp() Option {
-	return func(o *options) { o.requireExp = true }
+	return verifierOption(func(o *options) { o.requireExp = true })
 }
 
 // WithRequireExplicitType makes the typ header logout+jwt (or
 // application/logout+jwt) mandatory. Most OPs send JWT or nothing, so this
 // breaks interoperability with them (spec §4.1).
 func WithRequireExplicitType() Option {
-	return func(o *options) { o.requireTyp = true }
+	return verifierOption(func(o *options) { o.requireTyp = true })
 }
 
 // WithSessionRequired rejects tokens without sid, for a client that
 // registered backchannel_logout_session_required.
 func WithSessionRequired() Option {
-	return func(o *options) { o.sessionRequired = true }
+	return verifierOption(func(o *options) { o.sessionRequired = true })
 }
 
 // WithTrustedAudiences restricts aud: besides the client ID it may only
@@ -112,20 +143,14 @@ func WithSessionRequired() Option {
 // allowed, as most OPs send only the client ID; with it and no arguments,
 // aud must contain nothing but the client ID.
 func WithTrustedAudiences(aud ...string) Option {
-	return func(o *options) {
+	return verifierOption(func(o *options) {
 		o.restrictAud = true
 		o.trustedAud = append(o.trustedAud, aud...)
-	}
+	})
 }
 
 // WithClock sets the clock that iat and exp are checked against
 // (default time.Now).
 func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.now = now }
-}
-
-// WithHTTPClient sets the HTTP client Discover uses for the discovery
-// document and the JWKS. NewVerifier ignores it.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) { o.httpClient = c }
+	return verifierOption(func(o *options) { o.now = now })
 }

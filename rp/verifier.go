@@ -56,30 +56,28 @@ func isHMAC(alg string) bool { return strings.HasPrefix(alg, "HS") }
 // names the client's registered algorithm(s). keys may be nil only when
 // every allowed algorithm is an HMAC one.
 func NewVerifier(issuer, clientID string, keys jwks.Source, opts ...Option) (*Verifier, error) {
-	o := defaultOptions()
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
-		}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
 	}
 	return newVerifier(issuer, clientID, keys, o)
 }
 
 func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifier, error) {
 	if issuer == "" {
-		return nil, errors.New("rp: issuer is required")
+		return nil, configError("issuer is required")
 	}
 	if clientID == "" {
-		return nil, errors.New("rp: client ID is required")
+		return nil, configError("client ID is required")
 	}
 	if o.maxAge <= 0 {
-		return nil, fmt.Errorf("rp: max age must be positive, got %v", o.maxAge)
+		return nil, configError("max age must be positive, got %v", o.maxAge)
 	}
 	if o.skew < 0 {
-		return nil, fmt.Errorf("rp: clock skew must not be negative, got %v", o.skew)
+		return nil, configError("clock skew must not be negative, got %v", o.skew)
 	}
 	if o.now == nil {
-		return nil, errors.New("rp: clock must not be nil")
+		return nil, configError("clock must not be nil")
 	}
 	if len(o.algs) == 0 {
 		o.algs = []string{"RS256"}
@@ -88,11 +86,11 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 	needKeys, hasHMAC := false, false
 	for _, name := range o.algs {
 		if !supportedAlg(name) {
-			return nil, fmt.Errorf("rp: algorithm %q not supported", name)
+			return nil, configError("algorithm %q not supported", name)
 		}
 		a, ok := jwa.LookupSignatureAlgorithm(name)
 		if !ok {
-			return nil, fmt.Errorf("rp: algorithm %q not supported", name)
+			return nil, configError("algorithm %q not supported", name)
 		}
 		if isHMAC(name) {
 			hasHMAC = true
@@ -102,19 +100,19 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 		v.algs[name] = a
 	}
 	if hasHMAC && len(o.secret) == 0 {
-		return nil, errors.New("rp: HMAC algorithms need WithClientSecret")
+		return nil, configError("HMAC algorithms need WithClientSecret")
 	}
 	if !hasHMAC && len(o.secret) > 0 {
-		return nil, errors.New("rp: WithClientSecret needs WithAlgorithms naming an HS algorithm")
+		return nil, configError("WithClientSecret needs WithAlgorithms naming an HS algorithm")
 	}
 	if needKeys && keys == nil {
-		return nil, errors.New("rp: key source is required")
+		return nil, configError("key source is required")
 	}
 	if o.decryptionKeysSet && o.decryptionKeys.Len() == 0 {
-		return nil, errors.New("rp: WithDecryptionKeys needs a set from jwks.LoadPrivateSet or jwks.ParsePrivateSet")
+		return nil, configError("WithDecryptionKeys needs a set from jwks.LoadPrivateSet or jwks.ParsePrivateSet")
 	}
 	if o.requireEncrypt && o.decryptionKeys.Len() == 0 {
-		return nil, errors.New("rp: WithRequireEncryption needs WithDecryptionKeys")
+		return nil, configError("WithRequireEncryption needs WithDecryptionKeys")
 	}
 	o.trustedAud = append(o.trustedAud, clientID)
 	v.opts = o

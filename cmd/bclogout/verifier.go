@@ -62,8 +62,11 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 		opts = append(opts, rp.WithRequireEncryption())
 	}
 	if v.jwksURL == "" {
-		ver, err := rp.Discover(ctx, v.issuer, v.clientID,
-			append(opts, rp.WithJWKSOptions(jwks.WithLogger(logger)))...)
+		dopts := []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithLogger(logger))}
+		for _, o := range opts {
+			dopts = append(dopts, o)
+		}
+		ver, err := rp.Discover(ctx, v.issuer, v.clientID, dopts...)
 		if err != nil {
 			return nil, nil, explainDiscovery(v.issuer, err)
 		}

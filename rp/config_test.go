@@ -1,0 +1,70 @@
+package rp_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// Every Verifier option is a Discover option; WithJWKSOptions is only a
+// Discover option, so NewVerifier(…, rp.WithJWKSOptions(…)) does not
+// compile.
+var (
+	_ rp.DiscoverOption = rp.WithClock(clock)
+	_ rp.DiscoverOption = rp.WithJWKSOptions()
+)
+
+// TestNilOptionIsConfigError: a nil option is a constructor error in every
+// constructor of the package, never skipped, and every constructor error
+// wraps ErrInvalidConfig (STYLE 11).
+func TestNilOptionIsConfigError(t *testing.T) {
+	op := fakeop.New(t)
+	sessions, err := sessionadapter.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, nil)
+	tests := []struct {
+		name string
+		make func() error
+	}{
+		{name: "NewVerifier nil option", make: func() error {
+			_, err := rp.NewVerifier(testIssuer, testClientID, staticKeys(t, defaultKeys(t)...), nil)
+			return err
+		}},
+		{name: "Discover", make: func() error {
+			v, err := rp.Discover(context.Background(), op.Issuer(), testClientID, nil)
+			if err == nil {
+				v.Close()
+			}
+			return err
+		}},
+		{name: "NewHandler", make: func() error {
+			_, err := rp.NewHandler(v, sessions, nil)
+			return err
+		}},
+		{name: "NewVerifier without issuer", make: func() error {
+			_, err := rp.NewVerifier("", testClientID, staticKeys(t, defaultKeys(t)...))
+			return err
+		}},
+		{name: "NewMultiVerifier with a nil verifier", make: func() error {
+			_, err := rp.NewMultiVerifier(v, nil)
+			return err
+		}},
+		{name: "NewHandler without sessions", make: func() error {
+			_, err := rp.NewHandler(v, nil)
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.make(); !errors.Is(err, rp.ErrInvalidConfig) {
+				t.Fatalf("err = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}

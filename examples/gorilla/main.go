@@ -126,8 +126,11 @@ type app struct {
 	sessions sessions.Store
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
-	store    sessionadapter.Store // bindings: which local sessions an OP session has
-	closers  []func() error
+	// ender records each logout (the guard enforces it) and ends the
+	// bound sessions; its Bind refuses a login its OP session's logout
+	// already reached.
+	ender   *sessionadapter.RevokingEnder
+	closers []func() error
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
@@ -148,6 +151,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 
 	// Sessions, their bindings and the revocations the guard checks: files
 	// and memory for one replica, Redis for several.
+	var store sessionadapter.Store
 	var revs sessionadapter.Revocations
 	if cfg.RedisURL != "" {
 		rs, err := redistore.NewRediStoreWithURL(8, cfg.RedisURL, key) // redigo: keys session_ID
@@ -163,13 +167,20 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		rdb := redis.NewClient(opts)
 		a.closers = append(a.closers, rs.Close, rdb.Close)
 		a.sessions = rs
-		if a.store, err = redisadapter.New(rdb, redisadapter.WithSessionKey("session_%s"),
-			redisadapter.WithSessionLifetime(lifetime)); err != nil {
+		rstore, err := redisadapter.New(rdb, redisadapter.WithSessionKey("session_%s"))
+		if err != nil {
 			return nil, err
 		}
-		if revs, err = redisadapter.NewRevocations(rdb); err != nil {
+		a.closers = append(a.closers, rstore.Close)
+		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
+		if err != nil {
 			return nil, err
 		}
+		a.closers = append(a.closers, rrevs.Close)
+		if err := rrevs.Wait(ctx); err != nil {
+			return nil, err
+		}
+		store, revs = rstore, rrevs
 	} else {
 		dir := cfg.SessionDir
 		if dir == "" {
@@ -185,21 +196,24 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.store, err = sessionadapter.NewMemory(sessionadapter.WithDeleter(del),
-			sessionadapter.WithSessionLifetime(lifetime)); err != nil {
+		mstore, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithSessionLifetime(lifetime))
+		if err != nil {
 			return nil, err
 		}
+		a.closers = append(a.closers, mstore.Close)
 		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
 			return nil, err
 		}
+		store = mstore
 	}
-	revoker, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(lifetime))
+	a.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store),
+		sessionadapter.WithSessionLifetime(lifetime))
 	if err != nil {
 		return nil, err
 	}
 
 	// The back-channel endpoint: a validated logout token revokes the OP
-	// session (the guard enforces it) and deletes its local sessions.
+	// session (the guard enforces it) and deletes its local sessions' data.
 	reg := prometheus.NewRegistry()
 	metrics, err := prommetrics.New(reg)
 	if err != nil {
@@ -211,12 +225,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
-	logout, err := rp.NewHandler(verifier, sessionadapter.EnderFunc(func(ctx context.Context, l sessionadapter.Logout) (int, error) {
-		if _, err := revoker.EndSessions(ctx, l); err != nil {
-			return 0, err
-		}
-		return a.store.EndSessions(ctx, l)
-	}), rp.WithMetrics(metrics))
+	logout, err := rp.NewHandler(verifier, a.ender, rp.WithMetrics(metrics))
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +259,12 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	return a, nil
 }
 
-// Close releases the app's clients and its temporary session directory.
+// Close stops the app's background work and releases its clients and its
+// temporary session directory, the last opened first.
 func (a *app) Close() error {
 	var errs []error
-	for _, c := range a.closers {
-		errs = append(errs, c())
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
 	}
 	return errors.Join(errs...)
 }
@@ -339,7 +349,13 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "login failed", http.StatusInternalServerError)
 		return
 	}
-	if err := gorillaadapter.Bind(ctx, a.store, s, login); err != nil {
+	err = gorillaadapter.Bind(ctx, a.ender, s, login)
+	if errors.Is(err, sessionadapter.ErrRevoked) { // the OP ended this session while we logged in
+		_ = gorillaadapter.End(w, r, a.sessions, sessionName)
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
 		http.Error(w, "login failed", http.StatusInternalServerError)
 		return
 	}

@@ -109,8 +109,11 @@ type app struct {
 	sm       *scs.SessionManager
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
-	store    sessionadapter.Store // bindings: which local sessions an OP session has
-	closers  []func() error
+	// ender records each logout (the guard enforces it) and ends the
+	// bound sessions; its Bind refuses a login its OP session's logout
+	// already reached.
+	ender   *sessionadapter.RevokingEnder
+	closers []func() error
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
@@ -127,6 +130,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 
 	// Sessions, their bindings and the revocations the guard checks: in
 	// memory for one replica, in Redis for several.
+	var store sessionadapter.Store
 	var revs sessionadapter.Revocations
 	if cfg.RedisURL != "" {
 		opts, err := redis.ParseURL(cfg.RedisURL) // go-redis, for redisadapter
@@ -138,12 +142,20 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		pool := &redigo.Pool{MaxIdle: 8, Dial: func() (redigo.Conn, error) { return redigo.DialURL(cfg.RedisURL) }}
 		a.closers = append(a.closers, rdb.Close, pool.Close)
 		a.sm.Store = redisstore.New(pool) // scs's store (redigo): keys scs:session:TOKEN
-		if a.store, err = redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s")); err != nil {
+		rstore, err := redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s"))
+		if err != nil {
 			return nil, err
 		}
-		if revs, err = redisadapter.NewRevocations(rdb); err != nil {
+		a.closers = append(a.closers, rstore.Close)
+		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
+		if err != nil {
 			return nil, err
 		}
+		a.closers = append(a.closers, rrevs.Close)
+		if err := rrevs.Wait(ctx); err != nil {
+			return nil, err
+		}
+		store, revs = rstore, rrevs
 	} else {
 		// Its cleanup goroutine lives as long as the process: StopCleanup
 		// races with the goroutine's start in scs v2.9.0.
@@ -153,33 +165,32 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.store, err = sessionadapter.NewMemory(sessionadapter.WithDeleter(del)); err != nil {
+		mstore, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+		if err != nil {
 			return nil, err
 		}
+		a.closers = append(a.closers, mstore.Close)
 		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
 			return nil, err
 		}
+		store = mstore
 	}
 	a.sm.Lifetime = 8 * time.Hour
 	a.sm.Cookie.Secure = strings.HasPrefix(cfg.BaseURL, "https:")
-	revoker, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(a.sm.Lifetime))
+	a.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store),
+		sessionadapter.WithSessionLifetime(a.sm.Lifetime))
 	if err != nil {
 		return nil, err
 	}
 
 	// The back-channel endpoint: a validated logout token revokes the OP
-	// session (the guard enforces it) and deletes its local sessions.
+	// session (the guard enforces it) and deletes its local sessions' data.
 	verifier, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
-	logout, err := rp.NewHandler(verifier, sessionadapter.EnderFunc(func(ctx context.Context, l sessionadapter.Logout) (int, error) {
-		if _, err := revoker.EndSessions(ctx, l); err != nil {
-			return 0, err
-		}
-		return a.store.EndSessions(ctx, l)
-	}))
+	logout, err := rp.NewHandler(verifier, a.ender)
 	if err != nil {
 		return nil, err
 	}
@@ -211,11 +222,12 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	return a, nil
 }
 
-// Close releases the app's clients.
+// Close stops the app's background work and releases its clients, the
+// last opened first.
 func (a *app) Close() error {
 	var errs []error
-	for _, c := range a.closers {
-		errs = append(errs, c())
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i]())
 	}
 	return errors.Join(errs...)
 }
@@ -273,7 +285,12 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := scsadapter.Stash(ctx, a.sm, login)
 	if err == nil {
-		err = a.store.Bind(ctx, b)
+		err = a.ender.Bind(ctx, b)
+	}
+	if errors.Is(err, sessionadapter.ErrRevoked) { // the OP ended this session while we logged in
+		_ = a.sm.Destroy(ctx)
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		return
 	}
 	if err != nil {
 		http.Error(w, "login failed", http.StatusInternalServerError)

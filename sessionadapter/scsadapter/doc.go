@@ -6,16 +6,17 @@
 //
 // At login, after validating the ID token, [Stash] renews the session
 // token (as every scs login must, against session fixation), records the
-// login in the session for the guard, and returns the binding to give the
-// back-channel handler's store; the local ID is the scs session token,
-// known only once the token is renewed. At logout the handler's store
-// deletes the session data through [Deleter] over the same scs.Store the
+// login in the session for the guard, and returns the binding to give
+// sessionadapter.RevokingEnder.Bind, which refuses (ErrRevoked) a login
+// whose OP session was logged out while it was in flight; the local ID is
+// the scs session token, known only once the token is renewed. At logout
+// the RevokingEnder records a revocation, then its store (WithStore) deletes
+// the session data through [Deleter], over the same scs.Store the
 // SessionManager uses. On every request, middleware.Guard with [Lookup]
-// ends a session whose login is not after a recorded revocation, which
-// catches a session that a request in flight saved again after its
-// deletion. The guard reads the session, so it must run inside
-// sm.LoadAndSave; [End] destroys a revoked session (for
-// middleware.WithOnRevoked).
+// ends a session whose login is not after a kept revocation, which catches
+// a session that a request in flight saved again after its deletion. The
+// guard reads the session, so it must run inside sm.LoadAndSave; [End]
+// destroys a revoked session (for middleware.WithOnRevoked).
 //
 // This package depends on scs/v2 only: redisstore's redigo client is the
 // user's choice and not required here.

@@ -15,14 +15,16 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
 
-// An scs app: Stash at login, the guard inside LoadAndSave, and a logout
-// that revokes and deletes through the scs store.
+// An scs app: Stash at login and bind through the RevokingEnder, the guard
+// inside LoadAndSave; a logout revokes, then deletes through the scs store.
 func Example() {
 	sm := scs.New()
 	sm.Store = memstore.NewWithCleanupInterval(0) // any scs store
 	del, _ := scsadapter.Deleter(sm.Store)
 	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+	defer index.Close()
 	rev, _ := sessionadapter.NewMemoryRevocations()
+	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(index)) // for rp.NewHandler
 	guard, _ := middleware.Guard(rev, scsadapter.Lookup(sm))
 
 	mux := http.NewServeMux()
@@ -31,7 +33,7 @@ func Example() {
 		login := sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now()}
 		b, err := scsadapter.Stash(r.Context(), sm, login)
 		if err == nil {
-			err = index.Bind(r.Context(), b)
+			err = ender.Bind(r.Context(), b) // refuses a login whose OP session was logged out
 		}
 		if err != nil {
 			http.Error(w, "login failed", http.StatusInternalServerError)
@@ -54,8 +56,7 @@ func Example() {
 
 	// What the back-channel handler's Ender does with a validated token.
 	logout := sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: time.Now().Add(time.Second)}
-	_ = rev.Revoke(context.Background(), logout, sessionadapter.DefaultSessionLifetime)
-	n, _ := index.EndSessions(context.Background(), logout)
+	n, _ := ender.EndSessions(context.Background(), logout)
 
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(cookie)

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"io"
 	"net/http"
 	"time"
 
@@ -70,7 +71,7 @@ func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.R
 
 // newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
 // revocations in memory.
-func newAlpha(a *rpApp, v *rp.Verifier) (http.Handler, error) {
+func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, error) {
 	cs := newCookieSessions("alpha_session")
 	a.sessions = cs
 	revs, err := sessionadapter.NewMemoryRevocations()
@@ -102,12 +103,19 @@ func newAlpha(a *rpApp, v *rp.Verifier) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Open pages hear about their logout at once.
+	notifier, err := middleware.NewNotifier(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithNotifierLogger(a.logger))
+	if err != nil {
+		return nil, err
+	}
+	*notifiers = append(*notifiers, notifier)
 	// The logout endpoint stays outside the guard: the OP's request carries
 	// no cookie.
 	root := http.NewServeMux()
 	if err := middleware.Mount(root, logoutPath, a.recordEvents(h)); err != nil {
 		return nil, err
 	}
+	root.Handle("GET "+eventsPath, notifier)
 	root.Handle("/", guard(app))
 	return root, nil
 }

@@ -52,6 +52,9 @@ type rpApp struct {
 
 const logoutPath = "/backchannel-logout"
 
+// eventsPath is where an RP page listens for its logout (middleware.Notifier).
+const eventsPath = "/logout-events"
+
 type rpPage struct {
 	Title, Accent, Name, Stack string
 	LandingURL, OPURL          string

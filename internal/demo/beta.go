@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -22,18 +23,36 @@ import (
 // only the session ID.
 type redisSessions struct {
 	rdb    redis.UniversalClient
-	store  *redisadapter.Store
+	store  sessionadapter.Store // the RevokingEnder: its Bind refuses a login older than its logout
+	data   *redisadapter.Store  // where the session data lives
 	cookie string
+}
+
+// lookup is the guard's and the notifier's: the binding stashed in the
+// session data.
+func (s *redisSessions) lookup(r *http.Request) (sessionadapter.Binding, bool) {
+	info, err := s.load(r)
+	if err != nil || info == nil {
+		return sessionadapter.Binding{}, false
+	}
+	return sessionadapter.Binding{Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, LocalID: info.LocalID, LoginTime: info.LoginTime}, true
 }
 
 var _ sessionBackend = (*redisSessions)(nil)
 
 func (s *redisSessions) current(r *http.Request) (*sessionInfo, error) {
+	if r.Context().Value(revokedKey{}) != nil {
+		return nil, nil
+	}
+	return s.load(r)
+}
+
+func (s *redisSessions) load(r *http.Request) (*sessionInfo, error) {
 	ck, err := r.Cookie(s.cookie)
 	if err != nil {
 		return nil, nil
 	}
-	b, err := s.rdb.Get(r.Context(), s.store.SessionKey(ck.Value)).Bytes()
+	b, err := s.rdb.Get(r.Context(), s.data.SessionKey(ck.Value)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil // ended by a logout, or expired
 	}
@@ -52,7 +71,7 @@ func (s *redisSessions) start(ctx context.Context, w http.ResponseWriter, _ *htt
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(ctx, s.store.SessionKey(info.LocalID), b, sessionLifetime).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.data.SessionKey(info.LocalID), b, sessionLifetime).Err(); err != nil {
 		return fmt.Errorf("demo: writing session: %w", err)
 	}
 	err = s.store.Bind(ctx, sessionadapter.Binding{
@@ -75,7 +94,7 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return nil
 	}
-	if err := s.rdb.Del(ctx, s.store.SessionKey(ck.Value)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.data.SessionKey(ck.Value)).Err(); err != nil {
 		return err
 	}
 	return s.store.Unbind(ctx, ck.Value)
@@ -83,24 +102,55 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 
 // newBeta builds RP beta: chi, server-side sessions in Redis bound through
 // redisadapter, whose EndSessions deletes the session data.
-func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers *[]io.Closer) (http.Handler, error) {
+func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
 	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}
 	*closers = append(*closers, store)
-	a.sessions = &redisSessions{rdb: rdb, store: store, cookie: "beta_session"}
-	h, err := rp.NewHandler(v, store, a.handlerHooks()...)
+	revs, err := redisadapter.NewRevocations(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}
+	*closers = append(*closers, revs)
+	// The one model: record the revocation, then delete the session data
+	// (and again when the in-flight window has passed).
+	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store), sessionadapter.WithLogger(a.logger))
+	if err != nil {
+		return nil, err
+	}
+	rs := &redisSessions{rdb: rdb, store: ender, data: store, cookie: "beta_session"}
+	a.sessions = rs
+	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithGuardLogger(a.logger),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if err := rs.end(r.Context(), w, r); err != nil {
+				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), revokedKey{}, true)))
+		}))
+	if err != nil {
+		return nil, err
+	}
+	notifier, err := middleware.NewNotifier(revs, rs.lookup, middleware.WithNotifierLogger(a.logger))
+	if err != nil {
+		return nil, err
+	}
+	*notifiers = append(*notifiers, notifier)
 	r := chi.NewRouter()
 	if err := chimw.Mount(r, logoutPath, a.recordEvents(h)); err != nil {
 		return nil, err
 	}
-	r.Get("/", a.home)
-	r.Get("/login", a.login)
-	r.Get("/callback", a.callback)
-	r.Post("/logout", a.localLogout)
+	r.Get(eventsPath, notifier.ServeHTTP)
+	r.Group(func(r chi.Router) {
+		r.Use(guard)
+		r.Get("/", a.home)
+		r.Get("/login", a.login)
+		r.Get("/callback", a.callback)
+		r.Post("/logout", a.localLogout)
+	})
 	return r, nil
 }

@@ -63,14 +63,6 @@ func TestBrowser(t *testing.T) {
 		}
 		return strings.TrimSpace(s)
 	}
-	screenshot := func() []byte {
-		t.Helper()
-		b, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // quality 100 gives PNG
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		return b
-	}
 
 	do("log in to alpha",
 		chromedp.Navigate(d.URL()),
@@ -111,6 +103,18 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("a forged token signed someone out: alpha %q, beta %q", alphaStatus, betaStatus)
 	}
 
+	// Keep both RP pages open in their own tabs, each with a marker that a
+	// reload would wipe, while the OP signs the user out from a third.
+	tabs := map[string]context.Context{}
+	for name, u := range map[string]string{"alpha": d.AlphaURL(), "beta": d.BetaURL()} {
+		tctx, cancelTab := chromedp.NewContext(bctx)
+		defer cancelTab()
+		if err := chromedp.Do(tctx, chromedp.Navigate(u), chromedp.WaitVisible(css("#subject")),
+			chromedp.Evaluate[chromedp.Void]("window.bclogoutMarker = 42; undefined")); err != nil {
+			t.Fatalf("open %s in its own tab: %v", name, err)
+		}
+		tabs[name] = tctx
+	}
 	do("sign out everywhere at the OP",
 		chromedp.Navigate(d.OPURL()),
 		chromedp.WaitVisible(css("button.signout")),
@@ -118,12 +122,39 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitNotPresent(css("button.signout")),
 	)
 	report := text("body")
-	do("reload alpha", chromedp.Navigate(d.AlphaURL()), chromedp.WaitVisible(css("#status")))
-	alphaStatus = text("#status")
-	alphaShot := screenshot()
-	do("reload beta", chromedp.Navigate(d.BetaURL()), chromedp.WaitVisible(css("#status")))
-	betaStatus = text("#status")
-	betaShot := screenshot()
+	// Each open page turns signed-out by itself: no navigation (a Poll
+	// does not survive one, and the marker would be gone).
+	for name, tctx := range tabs {
+		_, err := chromedp.Run(tctx, chromedp.Poll[bool](
+			`document.getElementById("status").textContent.trim() === "Signed out" && window.bclogoutMarker === 42 && !!document.getElementById("pushed")`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+		if err != nil {
+			t.Fatalf("the open %s page did not turn signed-out by itself: %v; OP said:\n%s", name, err, report)
+		}
+	}
+	var alphaShot, betaShot []byte
+	for name, tctx := range tabs {
+		shot, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		st, err := chromedp.Run(tctx, chromedp.Text(css("#status")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "alpha" {
+			alphaShot, alphaStatus = shot, strings.TrimSpace(st)
+		} else {
+			betaShot, betaStatus = shot, strings.TrimSpace(st)
+		}
+	}
+	// And a reload agrees: the guard ended both sessions.
+	for _, u := range []string{d.AlphaURL(), d.BetaURL()} {
+		do("reload "+u, chromedp.Navigate(u), chromedp.WaitVisible(css("#status")))
+		if st := text("#status"); st != "Signed out" {
+			t.Fatalf("%s after a reload: %q, want Signed out", u, st)
+		}
+	}
 	if alphaStatus != "Signed out" || betaStatus != "Signed out" {
 		t.Fatalf("after sign out everywhere: alpha %q, beta %q; OP said:\n%s", alphaStatus, betaStatus, report)
 	}

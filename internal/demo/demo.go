@@ -46,6 +46,7 @@ type Demo struct {
 	external    bool
 	servers     []*http.Server
 	closers     []io.Closer // background loops of the apps' stores, closed before Redis
+	notifiers   []io.Closer // open event streams, ended before the servers shut down
 	wg          sync.WaitGroup
 	closeOnce   sync.Once
 	closeErr    error
@@ -116,8 +117,8 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		return nil, err
 	}
 
-	d.alpha = d.newApp(tmpl, "alpha", "net/http + gorilla CookieStore (stateless) + middleware.Guard + memory revocations", "#2456c9", alphaLn)
-	d.beta = d.newApp(tmpl, "beta", "chi + server-side sessions in Redis through redisadapter", "#8a3fb5", betaLn)
+	d.alpha = d.newApp(tmpl, "alpha", "net/http + gorilla CookieStore (stateless) + middleware.Guard and Notifier + memory revocations", "#2456c9", alphaLn)
+	d.beta = d.newApp(tmpl, "beta", "chi + server-side sessions in Redis + middleware.Guard and Notifier + revocations fed from Redis", "#8a3fb5", betaLn)
 	handlers := make([]http.Handler, 0, 3)
 	handlers = append(handlers, http.HandlerFunc(d.serveLanding))
 	for _, a := range []*rpApp{d.alpha, d.beta} {
@@ -138,9 +139,9 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		}
 		var h http.Handler
 		if a == d.alpha {
-			h, err = newAlpha(a, v)
+			h, err = newAlpha(a, v, &d.notifiers)
 		} else {
-			h, err = newBeta(a, v, d.rdb, d.keyPrefix, &d.closers)
+			h, err = newBeta(a, v, d.rdb, d.keyPrefix, &d.closers, &d.notifiers)
 		}
 		if err != nil {
 			closeLns()
@@ -228,6 +229,9 @@ func (d *Demo) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var errs []error
+		for _, n := range d.notifiers {
+			errs = append(errs, n.Close()) // Shutdown would wait for the open streams
+		}
 		for _, srv := range d.servers {
 			errs = append(errs, srv.Shutdown(ctx))
 		}

@@ -92,11 +92,13 @@ var (
 	localRE = regexp.MustCompile(`id="local">([^<]+)<`)
 )
 
+// status reads the status box as rendered (the page's script, which can
+// turn it signed-out later, also holds the words "Signed out").
 func status(page string) string {
 	switch {
-	case strings.Contains(page, "Signed out"):
+	case strings.Contains(page, `id="status" class="status out">Signed out<`):
 		return "signed out"
-	case strings.Contains(page, "Signed in as"):
+	case strings.Contains(page, `id="status" class="status in">Signed in as`):
 		return "signed in"
 	}
 	return "unknown"

@@ -8,9 +8,12 @@
 //     logout recorded as a revocation that middleware.Guard enforces on the
 //     next request (§2.7: a cookie session cannot be deleted server-side).
 //   - RP beta: chi, server-side sessions in Redis, bound through
-//     redisadapter so that a logout deletes them (embedded miniredis unless
-//     a Redis URL is given).
+//     redisadapter so that a logout deletes them, and revoked through
+//     redisadapter.Revocations so that a request in flight cannot bring
+//     them back (embedded miniredis unless a Redis URL is given).
 //
-// Both log in with the authorization-code flow against the fake OP and serve
-// an rp.Handler at /backchannel-logout. It is internal: a demo, not an API.
+// Both log in with the authorization-code flow against the fake OP, serve
+// an rp.Handler at /backchannel-logout, and a middleware.Notifier at
+// /logout-events that an open page listens to, turning itself signed-out
+// without a reload when its session is logged out. It is internal: a demo, not an API.
 package demo

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -93,22 +94,25 @@ func parseJWS(raw string, t *token) error {
 	if p == "" {
 		return fmt.Errorf("%w: empty payload", ErrMalformed)
 	}
-	// One buffer holds the signing input as bytes (what the signature
-	// check hashes) and the three decoded segments.
-	input := raw[:len(h)+1+len(p)]
-	buf := make([]byte, 0, len(input)+b64url.DecodedLen(len(h))+b64url.DecodedLen(len(p))+b64url.DecodedLen(len(sig)))
-	buf = append(buf, input...)
-	var header, payload, signature []byte
-	var err error
-	if buf, header, err = appendDecoded(buf, h); err != nil {
-		return fmt.Errorf("%w: header is not base64url", ErrMalformed)
-	}
-	if err := decodeHeaderJSON(header, &t.header); err != nil {
+	cached := lastHeader.Load()
+	if cached != nil && cached.seg == h {
+		t.header = cached.header
+	} else if err := decodeHeader(h, &t.header); err != nil {
 		return err
 	}
 	if err := checkHeaderShape(&t.header); err != nil {
 		return err
 	}
+	if cached == nil || cached.seg != h {
+		lastHeader.Store(&headerCacheEntry{seg: h, header: t.header})
+	}
+	// One buffer holds the signing input as bytes (what the signature
+	// check hashes) and the decoded signature and payload.
+	input := raw[:len(h)+1+len(p)]
+	buf := make([]byte, 0, len(input)+b64url.DecodedLen(len(p))+b64url.DecodedLen(len(sig)))
+	buf = append(buf, input...)
+	var payload, signature []byte
+	var err error
 	if buf, signature, err = appendDecoded(buf, sig); err != nil {
 		return fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
@@ -126,6 +130,22 @@ func parseJWS(raw string, t *token) error {
 	t.sig = signature
 	return nil
 }
+
+// headerCacheEntry is a protected header segment and its decoding.
+type headerCacheEntry struct {
+	seg    string
+	header joseHeader
+}
+
+// lastHeader remembers the last JWS header segment decoded that passed
+// checkHeaderShape (which still runs on every token). An OP signs
+// every logout token with the same header bytes (alg, kid, typ), so the
+// next token's header is nearly always the same string, and decoding it is
+// a pure function of those bytes: a hit skips a base64 and a JSON decoding
+// (about a twentieth of an RS256 verification). The decoded header is
+// never modified, so entries are shared freely; one entry, replaced on a
+// miss, bounds the memory whatever the tokens.
+var lastHeader atomic.Pointer[headerCacheEntry]
 
 // appendDecoded decodes the base64url segment seg onto buf and returns buf
 // and the decoded bytes; buf has the room, so nothing is reallocated.

@@ -267,14 +267,16 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		giveUp: now.Add(q.p.For), failures: 1,
 	}
 	it.due = now.Add(q.backoff(1))
+	// Reported before the worker can see the item, so that its retry is
+	// never counted before its queueing.
+	if m := q.h.o.metrics; m != nil {
+		m.LogoutQueued(key.issuer)
+	}
 	q.items[key] = it
 	heap.Push(&q.heap, it)
 	pending := len(q.items)
 	q.mu.Unlock()
 	q.signal()
-	if m := q.h.o.metrics; m != nil {
-		m.LogoutQueued(key.issuer)
-	}
 	q.h.o.logger.Warn("bclogout: logout failed, queued for retry", "issuer", key.issuer, "has_sid", it.logout.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
 }
 

@@ -93,8 +93,9 @@ type revShard struct {
 // Redis.
 //
 // Revocations are stored by 64-bit fingerprints of (kind, issuer, sid or
-// sub), hashed with a per-process random seed: about 50 bytes per
-// revocation whatever the lengths of the strings, and a check that hashes
+// sub), hashed with a per-process random seed: about 100 bytes per
+// revocation (24 of entry, 8 of key, 16 of expiry heap, and the maps' and
+// heap's slack), whatever the lengths of the strings, and a check that hashes
 // three strings and reads two maps, without allocating. Two distinct keys
 // sharing a fingerprint (odds about n/2⁶⁴ per check with n revocations)
 // can only sign a user out, never keep a revoked session alive, and the

@@ -102,7 +102,7 @@ return #due
 // keeps (100,000 revocations) reloads the hash.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.MemoryRevocations (about 50 bytes each, see the README);
+// sessionadapter.MemoryRevocations (about 100 bytes each, see the README);
 // Redis keeps each in the hash and the expiry index until it expires, and
 // in the stream until trimmed. Every replica sweeps expired entries every
 // 30 s. All keys share the prefix's hash tag, so a cluster keeps them in

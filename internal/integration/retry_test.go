@@ -2,6 +2,7 @@ package integration_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/redis/go-redis/v9"
 )
@@ -249,5 +251,95 @@ func checkNoRetryGoroutine(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("a retry queue goroutine outlived Close:\n%s", stacks)
 		}
+	}
+}
+
+// toggleEnder fails while down, and otherwise ends sessions through the
+// store, counting what it ended.
+type toggleEnder struct {
+	store *redisadapter.Store
+	mu    sync.Mutex
+	down  bool
+	ended int
+}
+
+func (e *toggleEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+	e.mu.Lock()
+	down := e.down
+	e.mu.Unlock()
+	if down {
+		return 0, errors.New("store down")
+	}
+	n, err := e.store.EndSessions(ctx, l)
+	e.mu.Lock()
+	e.ended += n
+	e.mu.Unlock()
+	return n, err
+}
+
+// Replica a's store fails and a queues the logout; the OP's retry reaches
+// replica b, which ends the session. a's queued retry then finds the jti
+// used and does nothing: the session is ended once, across replicas.
+func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
+	client, _ := redistest.Miniredis(t)
+	key, err := fakeop.GenerateKey("ES256", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := redisadapter.New(client, redisadapter.WithKeyPrefix("{bcl}:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newHandler := func(ender *toggleEnder, m *retryMetrics) *replica {
+		v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m),
+			// a's first retry comes 150–300 ms after its failure: b's
+			// delivery, right after, is not racing a's reservation.
+			rp.WithRetry(rp.RetryPolicy{MinBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}),
+			rp.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = h.Close(context.Background()) })
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return &replica{store: store, srv: srv}
+	}
+	enderA, enderB := &toggleEnder{store: store, down: true}, &toggleEnder{store: store}
+	mA := &retryMetrics{rejected: map[string]int{}, n: 1, allDone: make(chan struct{})}
+	mB := &retryMetrics{rejected: map[string]int{}, n: 1, allDone: make(chan struct{})}
+	a, b := newHandler(enderA, mA), newHandler(enderB, mB)
+
+	bind(t, store, "s-alice", "alice", "sid-1")
+	token := mint(t, key, "alice", "sid-1")
+	if code, errCode := post(t, a, token); code != http.StatusBadRequest || errCode != "temporarily_unavailable" {
+		t.Fatalf("replica a with its store down: %d %q", code, errCode)
+	}
+	// b's success lands before a's first retry: a's store stays down
+	// until b has answered anyway.
+	if code, _ := post(t, b, token); code != http.StatusOK {
+		t.Fatalf("the OP's retry at replica b: %d, want 200", code)
+	}
+	enderA.mu.Lock()
+	enderA.down = false
+	enderA.mu.Unlock()
+	select {
+	case <-mA.allDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica a's queued logout never completed")
+	}
+	if mA.retried[0] != 0 || enderA.ended != 0 || enderB.ended != 1 {
+		t.Errorf("a's retry reported %d sessions, a ended %d, b ended %d; want 0, 0, 1", mA.retried[0], enderA.ended, enderB.ended)
 	}
 }

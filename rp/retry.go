@@ -205,7 +205,7 @@ func newRetryQueue(h *Handler, p RetryPolicy, clock retryClock, jitter func(int6
 // checkRetryPolicy fills in the defaults and refuses what cannot work.
 func checkRetryPolicy(p *RetryPolicy) error {
 	if p.Capacity < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 || p.For < 0 {
-		return fmt.Errorf("rp: retry policy fields must not be negative: %+v", *p)
+		return configError("retry policy fields must not be negative: %+v", *p)
 	}
 	if p.Capacity == 0 {
 		p.Capacity = DefaultRetryCapacity
@@ -220,7 +220,7 @@ func checkRetryPolicy(p *RetryPolicy) error {
 		p.For = sessionadapter.DefaultSessionLifetime
 	}
 	if p.MinBackoff > p.MaxBackoff {
-		return fmt.Errorf("rp: retry MinBackoff %v exceeds MaxBackoff %v", p.MinBackoff, p.MaxBackoff)
+		return configError("retry MinBackoff %v exceeds MaxBackoff %v", p.MinBackoff, p.MaxBackoff)
 	}
 	return nil
 }

@@ -460,8 +460,8 @@ func TestRetryPolicyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); err == nil {
-				t.Fatal("NewHandler accepted the policy")
+			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); !errors.Is(err, rp.ErrInvalidConfig) {
+				t.Fatalf("NewHandler() error = %v, want ErrInvalidConfig", err)
 			}
 		})
 	}

@@ -203,7 +203,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 			if h.retry != nil {
-				h.retry.add(ev)
+				h.retry.add(ev, nil)
 			}
 		}
 		h.reject(w, r, ev.Issuer, err, start)
@@ -215,15 +215,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := h.endSessions(storeCtx, endDeadline, ev.Logout())
 	if err != nil {
+		var held *replay.Reservation
 		if rerr := h.o.replay.Release(finishCtx, claim); rerr != nil {
+			// The claim guards the jti until the token expires: the OP's
+			// retry is refused as a replay, and the retry queue, which
+			// takes the claim along, is what ends the sessions.
 			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed; the OP's retry is refused until the token expires", "issuer", ev.Issuer, "error", rerr)
+			held = &claim
 		}
 		if h.o.metrics != nil {
 			h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
 		}
 		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
 		if h.retry != nil {
-			h.retry.add(ev)
+			h.retry.add(ev, held)
 		}
 		h.answerError(w, err)
 		if h.o.onReject != nil {

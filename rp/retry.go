@@ -127,9 +127,14 @@ type retryKey struct{ issuer, jti string }
 // retryItem is one pending logout: what a retry needs of the validated
 // event, and its schedule.
 type retryItem struct {
-	key      retryKey
-	ev       *LogoutEvent // for OnLogout once a retry ended the sessions
-	logout   sessionadapter.Logout
+	key    retryKey
+	ev     *LogoutEvent // for OnLogout once a retry ended the sessions
+	logout sessionadapter.Logout
+	// held is the request's replay claim when its Release failed: the
+	// claim still guards the jti (until the token expires), so a retry
+	// must act through it rather than take it for another delivery's.
+	// Only the attempt in progress touches it.
+	held     *replay.Reservation
 	giveUp   time.Time
 	failures int
 	due      time.Time
@@ -238,8 +243,9 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 }
 
 // add queues a validated logout whose store work failed. A logout already
-// pending is not queued twice.
-func (q *retryQueue) add(ev *LogoutEvent) {
+// pending is not queued twice. held is the request's replay claim when it
+// could not be released, nil otherwise.
+func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation) {
 	key := retryKey{ev.Issuer, ev.JTI}
 	q.mu.Lock()
 	if _, ok := q.items[key]; ok {
@@ -263,7 +269,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	}
 	now := q.clock.Now()
 	it := &retryItem{
-		key: key, ev: ev, logout: ev.Logout(),
+		key: key, ev: ev, logout: ev.Logout(), held: held,
 		giveUp: now.Add(q.p.For), failures: 1,
 	}
 	it.due = now.Add(q.backoff(1))
@@ -496,7 +502,14 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 	deadline := time.Now().Add(timeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	claim, err := h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.ev.AcceptableUntil)
+	var claim replay.Reservation
+	var err error
+	if it.held != nil {
+		// The failed request's claim still stands: it is this logout's.
+		claim = *it.held
+	} else {
+		claim, err = h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.ev.AcceptableUntil)
+	}
 	reserved := err == nil
 	switch {
 	case err == nil, errors.Is(err, replay.ErrExpired):
@@ -510,6 +523,9 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 		if reserved {
 			if rerr := h.o.replay.Release(ctx, claim); rerr != nil {
 				h.o.logger.Error("bclogout: releasing jti after a failed retry failed", "issuer", it.key.issuer, "error", rerr)
+				it.held = &claim
+			} else {
+				it.held = nil
 			}
 		}
 		return 0, err

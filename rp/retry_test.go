@@ -342,6 +342,51 @@ func (c *flakyCache) Reserve(ctx context.Context, iss, jti string, until time.Ti
 	return c.Cache.Reserve(ctx, iss, jti, until)
 }
 
+// releaseFailsCache is a replay cache whose Release fails while down, as
+// a Redis that went away after the reservation would.
+type releaseFailsCache struct {
+	replay.Cache
+	mu   sync.Mutex
+	down bool
+}
+
+func (c *releaseFailsCache) setDown(down bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = down
+}
+
+func (c *releaseFailsCache) Release(ctx context.Context, r replay.Reservation) error {
+	c.mu.Lock()
+	down := c.down
+	c.mu.Unlock()
+	if down {
+		return errors.New("connection reset")
+	}
+	return c.Cache.Release(ctx, r)
+}
+
+// A request whose Release failed leaves its claim guarding the jti until
+// the token expires. The retry queue takes that claim along: its retry is
+// this logout, not a delivery that another attempt completed.
+func TestRetryWithTheClaimReleaseKept(t *testing.T) {
+	cache := &releaseFailsCache{Cache: memoryCache(t), down: true}
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
+	token := tokenFor(t, 1)
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+	// The OP's own retry meets the claim: refused, the queue has it.
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	d := env.clock.waitArmed(t)
+	env.ender.set(false)
+	cache.setDown(false)
+	env.clock.Advance(d)
+	env.close(t)
+	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+		t.Errorf("sid-1 ended %d times, want 1: the queue took its own claim for another delivery's", ended["sid-1"])
+	}
+	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+}
+
 // Close retries every pending logout at once (no waiting out a backoff)
 // and returns when the queue is empty.
 func TestRetryCloseDrains(t *testing.T) {

@@ -18,6 +18,11 @@
 // guard reads the session, so it must run inside sm.LoadAndSave; [End]
 // destroys a revoked session (for middleware.WithOnRevoked).
 //
+// The local ID is the token itself, the session's bearer credential (scs
+// keeps no other ID): treat bindings, and logs or errors that name local
+// IDs (a failed deletion, a logout whose sub does not match the session's),
+// as you treat session cookies.
+//
 // This package depends on scs/v2 only: redisstore's redigo client is the
 // user's choice and not required here.
 package scsadapter

@@ -99,13 +99,22 @@ func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDT
 	return err
 }
 
-func redisStore() (*redisadapter.Store, error) {
+func redisReplica() (*sessionadapter.RevokingEnder, error) {
 	// ContextTimeoutEnabled lets request deadlines reach Redis (redisreplay requires it).
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // or ClusterClient, FailoverClient
 	store, err := redisadapter.New(rdb,
 		redisadapter.WithSessionKey("session_%s"), // where your session data lives (see below)
 		redisadapter.WithSessionLifetime(8*time.Hour))
-	return store, err
+	if err != nil {
+		return nil, err
+	}
+	revs, err := redisadapter.NewRevocations(rdb) // this replica's in-memory copy, fed from Redis
+	if err != nil {
+		return nil, err
+	}
+	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store)) // for rp.NewHandler
+	// at shutdown: store.Close() (its poller of second deletions), revs.Close() (its feed)
+	return ender, err
 }
 
 func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapter.Ender, func(http.Handler) http.Handler) {
@@ -121,4 +130,4 @@ func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapt
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{withLogout, quickStartCallback, chiMount, echoMount, bindAtLogin, redisStore, cookieSessions}
+var _ = []any{withLogout, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions}

@@ -85,7 +85,7 @@ func echoMount(guard func(http.Handler) http.Handler, home echo.HandlerFunc, log
 
 // Sessions: how they are found and destroyed.
 
-func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, store sessionadapter.Store, localSessionID string) error {
+func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, ender *sessionadapter.RevokingEnder, localSessionID string) error {
 	idt, err := oidcVerifier.Verify(ctx, rawIDToken) // coreos/go-oidc (or sessionadapter.RawClaims(payload))
 	if err != nil {
 		return err
@@ -94,8 +94,8 @@ func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDT
 	if err != nil {
 		return err
 	}
-	err = store.Bind(ctx, login.Binding(localSessionID, time.Now().Add(8*time.Hour))) // your session store's ID
-	// on a local logout: store.Unbind(ctx, localSessionID)
+	err = ender.Bind(ctx, login.Binding(localSessionID, time.Now().Add(8*time.Hour))) // ErrRevoked: logged out meanwhile
+	// on a local logout: ender.Unbind(ctx, localSessionID)
 	return err
 }
 

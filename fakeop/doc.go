@@ -9,11 +9,13 @@
 // and end_session (RP-Initiated Logout 1.0) with the back-channel fan-out of
 // §2.5 to every RP that took part in the session.
 //
-// An app's "logout works" test needs two calls: OP.SignIn drives a browser
-// through the app's own login route and the OP's login form, and returns
-// it as an *http.Client holding the app's cookies; OP.SignOut ends that
-// browser's OP session and returns once every RP has answered its logout
-// token. The next request of the browser must find the user signed out.
+// An app's "logout works" test needs three calls: OP.StartApp serves the
+// app on an httptest server and registers it as a client; OP.SignIn drives
+// a browser through the app's own login route and the OP's login form, and
+// returns it as an *http.Client holding the app's cookies; OP.SignOut ends
+// that browser's OP session and returns once every RP has answered its
+// logout token. The next request of the browser must find the user signed
+// out.
 //
 // JOSE is built here by hand on the standard library, not with a JOSE
 // library, for two reasons. First, the project keeps every call into its

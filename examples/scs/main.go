@@ -190,10 +190,20 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
-	logout, err := rp.NewHandler(verifier, a.ender)
+	// WithRetry: most OPs send a logout once and never retry the 400 a
+	// store outage causes, so the handler retries it in the background.
+	logout, err := rp.NewHandler(verifier, a.ender,
+		rp.WithLogoutTimeout(5*time.Second), rp.WithRetry(rp.RetryPolicy{For: a.sm.Lifetime}))
 	if err != nil {
 		return nil, err
 	}
+	// Closed before the stores it retries against (closers run last
+	// first): pending logouts get a last try.
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return logout.Close(ctx)
+	})
 
 	// The guard ends, at its next request, a session whose login is not
 	// after a revocation: one a request in flight saved again after the

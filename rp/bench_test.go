@@ -165,7 +165,7 @@ func BenchmarkInterleavedVerify(b *testing.B) {
 				}
 			}
 			ctx := context.Background()
-			interleaved(b, func() {
+			rp.Interleaved(b, func() {
 				if _, err := v.Verify(ctx, token); err != nil {
 					b.Fatal(err)
 				}

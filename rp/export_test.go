@@ -26,3 +26,6 @@ func WithRetryClock(c interface {
 func WithRetryJitter(f func(n int64) int64) HandlerOption {
 	return func(o *handlerOptions) { o.retryJitter = f }
 }
+
+// Interleaved is interleaved for the external benchmarks.
+var Interleaved = interleaved

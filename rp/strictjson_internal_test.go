@@ -176,3 +176,25 @@ func BenchmarkBaselineDecodeEncodingJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInterleavedDecodeStrict reads the strict decoder's ratio to
+// encoding/json from alternating runs of the two (see interleaved).
+func BenchmarkInterleavedDecodeStrict(b *testing.B) {
+	var h joseHeader
+	interleaved(b, func() {
+		_, err := decodeClaims(benchClaims)
+		if decodeObject(benchHeader, &h) != nil || err != nil {
+			b.Fatal("decode failed")
+		}
+	}, func() {
+		var h struct {
+			Alg, Kid string
+			Typ      *string
+			Crit     stdjson.RawMessage
+		}
+		var c map[string]any
+		if stdjson.Unmarshal(benchHeader, &h) != nil || stdjson.Unmarshal(benchClaims, &c) != nil {
+			b.Fatal("decode failed")
+		}
+	}, nil)
+}

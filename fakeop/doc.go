@@ -17,13 +17,14 @@
 // logout token. The next request of the browser must find the user signed
 // out.
 //
-// JOSE is built here by hand on the standard library, not with a JOSE
-// library, for two reasons. First, the project keeps every call into its
-// JOSE dependency inside the rp and jwks packages. Second, a fake OP must
-// produce tokens that a correct JOSE library refuses to create: alg "none",
-// HS256 keyed with an RSA public key, a tampered payload, headers carrying
-// jku, x5u, jwk, x5c or crit. As rp verifies with an independent
-// implementation, every token minted here also cross-checks the two.
+// Tokens are minted by hand on the standard library, not with a JOSE
+// library, and only because a fake OP must produce tokens that a correct
+// JOSE library refuses to create: alg "none", HS256 keyed with an RSA
+// public key, a tampered payload, headers carrying jku, x5u, jwk, x5c or
+// crit. As rp verifies with jwx, every token minted here also cross-checks
+// the two implementations. Everything a library does correctly is left to
+// it: key files (ParsePrivateJWK, ParseEncryptionJWK, Key.PrivateJWK,
+// EncryptionKey.PrivateJWKS) are read and written with jwx.
 //
 // Nothing in this package is meant for production: keys live in memory and
 // tokens are minted with whatever claims a test asks for.

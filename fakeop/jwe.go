@@ -79,13 +79,15 @@ func (k *EncryptionKey) PublicJWK() map[string]any {
 
 // PrivateJWKS returns the JSON of a JWK set holding the private key: what
 // the RP is configured with to decrypt.
+// An RSA key read from a public JWK has no private half: its set holds the
+// public key only.
 func (k *EncryptionKey) PrivateJWKS() []byte {
-	m := k.PublicJWK()
-	switch p := k.Private.(type) {
-	case *rsa.PrivateKey:
-		addRSAPrivate(m, p)
-	case *ecdh.PrivateKey:
-		m["d"] = b64(p.Bytes())
+	if p, ok := k.Private.(*rsa.PrivateKey); ok && p.D == nil {
+		return JWKS(k.PublicJWK())
+	}
+	m, err := privateJWK(k.Private, k.ID, k.Alg, "enc")
+	if err != nil {
+		return JWKS(map[string]any{"kty": "unknown"})
 	}
 	return JWKS(m)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,8 +118,11 @@ func TestParsePrivateSetErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	smallJWK := (&fakeop.Key{ID: "small", Signer: small}).PrivateJWK()
-	delete(smallJWK, "use")
+	small.Precompute()
+	b64n := func(n *big.Int) string { return base64.RawURLEncoding.EncodeToString(n.Bytes()) }
+	smallJWK := map[string]any{"kty": "RSA", "kid": "small", "n": b64n(small.N), "e": "AQAB",
+		"d": b64n(small.D), "p": b64n(small.Primes[0]), "q": b64n(small.Primes[1]),
+		"dp": b64n(small.Precomputed.Dp), "dq": b64n(small.Precomputed.Dq), "qi": b64n(small.Precomputed.Qinv)}
 	edit := func(set []byte, change func(m map[string]any)) []byte {
 		m := firstJWK(t, set)
 		change(m)

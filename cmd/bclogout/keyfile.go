@@ -11,10 +11,9 @@ import (
 )
 
 // Key files hold private JWKs (RFC 7517), so that "op --key-file" and
-// "send --key" share one key. They are read and written with fakeop's
-// standard-library JWK code, and the RP's decryption keys with
-// jwks.LoadPrivateSet: the command itself never calls the JOSE library,
-// which stays inside rp and jwks.
+// "send --key" share one key. fakeop reads and writes them with jwx, and
+// jwks.LoadPrivateSet reads the RP's decryption keys: the command itself
+// never calls the JOSE library.
 
 // loadOrCreateSigningKey reads the signing key in path, or generates one
 // for alg, writes it there (mode 0600) and reports created.

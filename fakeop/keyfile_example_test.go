@@ -28,5 +28,5 @@ func ExampleParsePrivateJWK() {
 	fmt.Println(err)
 	// Output:
 	// op-key-1 ES256
-	// fakeop: invalid jwk: missing "d"
+	// fakeop: invalid jwk: not a private key (kty EC)
 }

@@ -203,7 +203,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 			if h.retry != nil {
-				h.retry.add(ev, nil)
+				h.retry.add(ev, nil, reserveMayHaveApplied(err))
 			}
 		}
 		h.reject(w, r, ev.Issuer, err, start)
@@ -228,7 +228,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
 		if h.retry != nil {
-			h.retry.add(ev, held)
+			h.retry.add(ev, held, false)
 		}
 		h.answerError(w, err)
 		if h.o.onReject != nil {

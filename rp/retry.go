@@ -134,7 +134,12 @@ type retryItem struct {
 	// claim still guards the jti (until the token expires), so a retry
 	// must act through it rather than take it for another delivery's.
 	// Only the attempt in progress touches it.
-	held     *replay.Reservation
+	held *replay.Reservation
+	// unsure is set once a Reserve of this logout failed in a way that
+	// may have reserved the jti all the same (a timeout after the command
+	// was sent): a later ErrReplayed may then be that lost claim of ours,
+	// not another delivery's, so it ends the sessions anyway.
+	unsure   bool
 	giveUp   time.Time
 	failures int
 	due      time.Time
@@ -244,8 +249,9 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 
 // add queues a validated logout whose store work failed. A logout already
 // pending is not queued twice. held is the request's replay claim when it
-// could not be released, nil otherwise.
-func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation) {
+// could not be released, nil otherwise; unsure says the request's Reserve
+// failed in a way that may have reserved the jti (see retryItem.unsure).
+func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, unsure bool) {
 	key := retryKey{ev.Issuer, ev.JTI}
 	q.mu.Lock()
 	if _, ok := q.items[key]; ok {
@@ -269,7 +275,7 @@ func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation) {
 	}
 	now := q.clock.Now()
 	it := &retryItem{
-		key: key, ev: ev, logout: ev.Logout(), held: held,
+		key: key, ev: ev, logout: ev.Logout(), held: held, unsure: unsure,
 		giveUp: now.Add(q.p.For), failures: 1,
 	}
 	it.due = now.Add(q.backoff(1))
@@ -416,6 +422,13 @@ func (q *retryQueue) attempt(it *retryItem) {
 	q.h.o.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
+// reserveMayHaveApplied reports whether a failed Reserve may have reserved
+// the pair all the same: any failure but the cache's own refusals, since a
+// network error or a timeout can come after the command was applied.
+func reserveMayHaveApplied(err error) bool {
+	return !errors.Is(err, replay.ErrFull) && !errors.Is(err, replay.ErrExpired) && !errors.Is(err, replay.ErrReplayed)
+}
+
 // errDoneElsewhere means a retry found its jti already used: another
 // delivery of the token ended the sessions and ran OnLogout.
 var errDoneElsewhere = errors.New("rp: logout completed by another delivery")
@@ -513,9 +526,17 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 	reserved := err == nil
 	switch {
 	case err == nil, errors.Is(err, replay.ErrExpired):
+	case errors.Is(err, replay.ErrReplayed) && it.unsure:
+		// Maybe our own claim, lost to an earlier failed Reserve: end the
+		// sessions without it. Ending them again is harmless if another
+		// delivery did (Enders are idempotent and never end a login newer
+		// than the logout); skipping could lose the logout.
 	case errors.Is(err, replay.ErrReplayed):
 		return 0, errDoneElsewhere
 	default:
+		if reserveMayHaveApplied(err) {
+			it.unsure = true
+		}
 		return 0, fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 	}
 	n, err := h.endSessions(ctx, deadline.Add(-timeout/5), it.logout)

@@ -511,3 +511,43 @@ func TestRetryPolicyErrors(t *testing.T) {
 		})
 	}
 }
+
+// appliedThenTimeoutCache reserves the pair but reports a timeout, as a
+// Redis whose answer is lost after it applied the command does, once.
+type appliedThenTimeoutCache struct {
+	replay.Cache
+	mu   sync.Mutex
+	done bool
+}
+
+func (c *appliedThenTimeoutCache) Reserve(ctx context.Context, iss, jti string, until time.Time) (replay.Reservation, error) {
+	r, err := c.Cache.Reserve(ctx, iss, jti, until)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil && !c.done {
+		c.done = true
+		return replay.Reservation{}, context.DeadlineExceeded
+	}
+	return r, err
+}
+
+// A Reserve that failed after it reserved the jti leaves a claim nobody
+// holds: the retry meets ErrReplayed, and must not take it for another
+// delivery's completed logout. It ends the sessions, once.
+func TestRetryAfterAmbiguousReservation(t *testing.T) {
+	cache := &appliedThenTimeoutCache{Cache: memoryCache(t)}
+	var onLogout int
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache),
+		rp.WithOnLogout(func(context.Context, *rp.LogoutEvent, int) { onLogout++ }))
+	env.ender.set(false)
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+	env.clock.Advance(env.clock.waitArmed(t))
+	env.close(t)
+	calls, ended := env.ender.stats()
+	if calls != 1 || ended["sid-1"] != 1 || onLogout != 1 {
+		t.Errorf("EndSessions calls %d, sid-1 ended %d times, OnLogout %d; want 1, 1, 1", calls, ended["sid-1"], onLogout)
+	}
+	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 1 {
+		t.Errorf("retried %v, want [1]", env.metrics.retried)
+	}
+}

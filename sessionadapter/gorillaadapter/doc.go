@@ -2,17 +2,24 @@
 // Back-Channel Logout 1.0 §2.7
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions).
 //
-// Server-side stores: bind each session at login with Bind, into a
-// sessionadapter.Store. FilesystemStore's files are deleted through
-// FilesystemDeleter (give it to sessionadapter.NewMemory with
-// sessionadapter.WithDeleter). Redis-backed gorilla stores are ended by
-// redisadapter with their key format, e.g. redisadapter.WithSessionKey
-// ("session_%s") for boj/redistore.
+// Every store follows one model (see the sessionadapter package): at
+// login, Stash the login (sessionadapter.LoginFromIDToken, from the
+// verified ID token) in the session and Save it; the back-channel logout
+// handler's sessionadapter.RevokingEnder records each logout as a
+// revocation; and middleware.Guard, given Lookup, ends a revoked session at
+// its next request (End clears it), even one a request in flight wrote
+// back after its deletion.
+//
+// Server-side stores also bind each saved session, with Bind, through the
+// RevokingEnder (sessionadapter.WithStore), whose Bind refuses a login
+// older than its logout (sessionadapter.ErrRevoked) and whose store
+// deletes the data at logout and once more after the in-flight window.
+// FilesystemStore's files are deleted through FilesystemDeleter (give it to
+// sessionadapter.NewMemory with sessionadapter.WithDeleter). Redis-backed
+// gorilla stores are ended by redisadapter with their key format, e.g.
+// redisadapter.WithSessionKey("session_%s") for boj/redistore.
 //
 // CookieStore keeps session data in the browser, where the server cannot
-// delete it. Stash the login (sessionadapter.LoginFromIDToken, from the
-// verified ID token) in the session at login; the
-// back-channel logout handler records revocations through a
-// sessionadapter.RevokingEnder, and middleware.Guard, given Lookup, ends
-// the revoked sessions at their next request (End clears the cookie).
+// delete it: the revocation, kept for the session lifetime, and the guard
+// are what end it.
 package gorillaadapter

@@ -3,6 +3,7 @@ package redisadapter_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -197,6 +198,13 @@ func TestFeedCut(t *testing.T) {
 	clock.Advance(bound + time.Millisecond)
 	if _, err := b.Revoked(ctx, before); !errors.Is(err, redisadapter.ErrStale) {
 		t.Fatalf("feed cut past the bound: Revoked err = %v, want ErrStale (fail closed)", err)
+	}
+	// More revocations than one read of the stream takes: the replica
+	// must not call itself fresh before it has read the last of them.
+	for i := range 2500 {
+		if err := a.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: fmt.Sprint("filler-", i)}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := a.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "during"}, time.Hour); err != nil {
 		t.Fatal(err)

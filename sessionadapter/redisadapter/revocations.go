@@ -27,6 +27,9 @@ var ErrStale = errors.New("redisadapter: revocation feed is stale")
 // further behind than this many revocations reloads the snapshot.
 const defaultStreamLen = 100_000
 
+// tailBatch is how many stream entries one read takes.
+const tailBatch = 1000
+
 // maxBlock caps the feed's blocking read.
 const maxBlock = 500 * time.Millisecond
 
@@ -374,7 +377,7 @@ func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 // caller reloads.
 func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
 	start := r.cfg.now().UnixNano()
-	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: 1000, Block: block}).Result()
+	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
 		r.markSynced(start) // nothing new for a whole block
 		return seq, lastID, false, nil
@@ -382,7 +385,9 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	if err != nil {
 		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", ErrRedis, err)
 	}
+	full := false
 	for _, st := range res {
+		full = full || len(st.Messages) >= tailBatch
 		for _, m := range st.Messages {
 			q, _ := strconv.ParseInt(fmt.Sprint(m.Values["q"]), 10, 64)
 			if q != seq+1 {
@@ -398,7 +403,11 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 			seq, lastID = q, m.ID
 		}
 	}
-	r.markSynced(start)
+	if !full {
+		// Everything added before start has been read; a full batch may
+		// have left some behind, so the next read must come first.
+		r.markSynced(start)
+	}
 	return seq, lastID, false, nil
 }
 

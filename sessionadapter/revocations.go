@@ -106,6 +106,7 @@ type MemoryRevocations struct {
 	shards  [revShards]revShard
 	changed atomic.Pointer[chan struct{}]
 	cursor  atomic.Uint32 // the shard the next write also sweeps
+	subs    atomic.Int64  // (iss, sub) keys held, expired ones not yet swept included
 }
 
 var (
@@ -164,12 +165,12 @@ func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.D
 	hi := m.hash(l.Issuer)
 	var key, sub uint64
 	if l.SessionID != "" {
-		key = mix(hi, m.hash(l.SessionID), kindSID)
+		key = sidKey(hi, m.hash(l.SessionID))
 		if l.Subject != "" {
 			sub = m.hash(l.Subject)
 		}
 	} else {
-		key = mix(hi, m.hash(l.Subject), kindSub)
+		key = subKey(hi, m.hash(l.Subject))
 	}
 	if m.put(key, revEntry{at: at.UnixMilli(), until: now.Add(keepFor).UnixMilli(), sub: sub}, now.UnixMilli()) {
 		m.notify()
@@ -178,7 +179,7 @@ func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.D
 	// go everywhere at the pace revocations come in.
 	s := &m.shards[m.cursor.Add(1)%revShards]
 	s.mu.Lock()
-	s.sweepLocked(now.UnixMilli())
+	s.sweepLocked(now.UnixMilli(), &m.subs)
 	s.mu.Unlock()
 	return nil
 }
@@ -189,8 +190,11 @@ func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked(now)
+	s.sweepLocked(now, &m.subs)
 	old, ok := s.m[key]
+	if !ok && key&1 == 1 {
+		m.subs.Add(1)
+	}
 	changed := true
 	if ok && old.until > now {
 		changed = e.at > old.at || (old.sub != 0 && e.sub != old.sub)
@@ -217,33 +221,51 @@ func (m *MemoryRevocations) notify() {
 func (m *MemoryRevocations) Changed() <-chan struct{} { return *m.changed.Load() }
 
 // Revoked implements Revocations. It takes no lock for writing and does
-// not allocate: it is the guard's check on every request.
+// not allocate: it is the guard's check on every request. It hashes the
+// issuer and the sid, reads one map, and reads the clock and hashes the
+// sub only when it needs to: when an entry is found, and for the
+// (iss, sub) key only while some sub revocation is kept.
 func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	now, login := m.now().UnixMilli(), b.LoginTime.UnixMilli()
+	login := b.LoginTime.UnixMilli()
 	hi := m.hash(b.Issuer)
 	var sub uint64
-	if b.Subject != "" {
-		sub = m.hash(b.Subject)
-		if m.hit(mix(hi, sub, kindSub), now, login, 0) {
-			return true, nil
+	if b.SessionID != "" {
+		if e, ok := m.lookup(sidKey(hi, m.hash(b.SessionID))); ok && e.at >= login && e.until > m.now().UnixMilli() {
+			if e.sub == 0 || b.Subject == "" {
+				return true, nil
+			}
+			sub = m.hash(b.Subject)
+			if e.sub == sub {
+				return true, nil
+			}
 		}
 	}
-	if b.SessionID != "" && m.hit(mix(hi, m.hash(b.SessionID), kindSID), now, login, sub) {
-		return true, nil
+	if b.Subject != "" && m.subs.Load() > 0 {
+		if sub == 0 {
+			sub = m.hash(b.Subject)
+		}
+		if e, ok := m.lookup(subKey(hi, sub)); ok && e.at >= login && e.until > m.now().UnixMilli() {
+			return true, nil
+		}
 	}
 	return false, nil
 }
 
-func (m *MemoryRevocations) hit(key uint64, now, login int64, sub uint64) bool {
+func (m *MemoryRevocations) lookup(key uint64) (revEntry, bool) {
 	s := m.shard(key)
 	s.mu.RLock()
 	e, ok := s.m[key]
 	s.mu.RUnlock()
-	return ok && e.until > now && e.at >= login && (e.sub == 0 || sub == 0 || e.sub == sub)
+	return e, ok
 }
+
+// sidKey and subKey are the fingerprints of the two kinds of key; the low
+// bit tells them apart, so that the set can count the sub keys it holds.
+func sidKey(iss, sid uint64) uint64 { return mix(iss, sid, kindSID) &^ 1 }
+func subKey(iss, sub uint64) uint64 { return mix(iss, sub, kindSub) | 1 }
 
 // Len reports how many revocation entries are kept, expired ones not yet
 // forgotten included; for tests and metrics.
@@ -267,7 +289,7 @@ func (m *MemoryRevocations) Sweep() int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += s.sweepN(now, -1)
+		n += s.sweepN(now, -1, &m.subs)
 		s.mu.Unlock()
 	}
 	return n
@@ -276,14 +298,17 @@ func (m *MemoryRevocations) Sweep() int {
 // sweepLocked forgets at most sweepPerOp expired entries, so no write
 // pays for a backlog; each write adds at most one heap entry, so cleanup
 // outpaces growth.
-func (s *revShard) sweepLocked(now int64) { s.sweepN(now, sweepPerOp) }
+func (s *revShard) sweepLocked(now int64, subs *atomic.Int64) { s.sweepN(now, sweepPerOp, subs) }
 
-func (s *revShard) sweepN(now int64, limit int) int {
+func (s *revShard) sweepN(now int64, limit int, subs *atomic.Int64) int {
 	n := 0
 	for ; limit != 0 && len(s.exp) > 0 && s.exp[0].until <= now; limit-- {
 		x := s.popLocked()
 		if e, ok := s.m[x.key]; ok && e.until <= now {
 			delete(s.m, x.key)
+			if x.key&1 == 1 {
+				subs.Add(-1)
+			}
 			n++
 		}
 	}

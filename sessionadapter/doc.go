@@ -40,8 +40,9 @@
 //
 // A revocation is kept only as long as it can matter: for cookie
 // sessions, the session lifetime; for a store that deletes session data
-// ([Windowed]), its in-flight window, after which the store deletes the
-// ended sessions once more, removing whatever a request or login still in
+// ([Windowed]), its in-flight window and the time its second deletion may
+// take to come round ([RevocationKeepFor]): the store deletes the ended
+// sessions once more when the window ends, removing whatever a request or login still in
 // flight wrote back. The bound this relies on is that no request runs
 // longer than the window (set it above the app's request timeout).
 //

@@ -10,15 +10,29 @@ import (
 // Windowed is implemented by a Store that deletes the data of the
 // sessions it ends, at the logout and once more when its in-flight window
 // has passed (see WithInFlightWindow). A RevokingEnder over such a store
-// keeps each revocation for InFlightWindow only: after the second
+// keeps each revocation for RevocationKeep only: after the second
 // deletion nothing is left for the guard to stop. A Store that does not
 // implement it (or reports 0) is treated like cookie sessions: its
 // revocations are kept for the whole session lifetime.
 type Windowed interface {
-	// InFlightWindow is how long after ending a session the store deletes
-	// its data again; 0 means the store deletes no session data.
-	InFlightWindow() time.Duration
+	// RevocationKeep is how long after a logout the store may still hold
+	// a session the logout ended: its in-flight window plus the time its
+	// second deletion may take to come round (a poll interval, twice). 0
+	// means the store deletes no session data.
+	RevocationKeep() time.Duration
 }
+
+// secondPassLag is how late, at most, a store's second deletion may run
+// after it is due, for a window w: stores poll (or re-check) every
+// w/10, between 1 s and 30 s, and a revocation is kept two polls longer.
+func secondPassLag(w time.Duration) time.Duration {
+	return 2 * min(max(w/10, time.Second), 30*time.Second)
+}
+
+// RevocationKeepFor is the RevocationKeep of a store with in-flight window
+// w that polls its second deletions every w/10 (1 s to 30 s), as Memory
+// and redisadapter.Store do: w plus two polls.
+func RevocationKeepFor(w time.Duration) time.Duration { return w + secondPassLag(w) }
 
 // RevokingEnder is the Ender of every app, whatever its session store: at
 // each logout it records a revocation, which the middleware package's
@@ -51,7 +65,8 @@ var (
 // NewRevokingEnder returns an Ender that records each logout in rev.
 //
 // How long a revocation is kept: with a store (WithStore) that implements
-// Windowed, for its in-flight window, since the store deletes the ended
+// Windowed, for its RevocationKeep (the in-flight window and the time the
+// second deletion may take to run), since the store deletes the ended
 // sessions' data a second time when the window ends; otherwise (cookie
 // sessions, a store without a Deleter) for the session lifetime
 // (WithSessionLifetime), since nothing else keeps the session ended.
@@ -70,7 +85,7 @@ func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, err
 	}
 	e := &RevokingEnder{rev: rev, store: cfg.store, keepFor: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}
 	if w, ok := cfg.store.(Windowed); ok {
-		if d := w.InFlightWindow(); d > 0 {
+		if d := w.RevocationKeep(); d > 0 {
 			e.keepFor, e.windowed = d, true
 		}
 	}

@@ -95,14 +95,22 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	}, nil
 }
 
-// InFlightWindow implements Windowed: the in-flight window with a Deleter,
-// 0 without one (the store deletes no data, so a revocation must be kept
-// for the session lifetime).
+// InFlightWindow is the in-flight window with a Deleter, 0 without one.
 func (m *Memory) InFlightWindow() time.Duration {
 	if m.cfg.deleter == nil {
 		return 0
 	}
 	return m.cfg.window
+}
+
+// RevocationKeep implements Windowed: RevocationKeepFor(the window) with a
+// Deleter; 0 without one (the store deletes no data, so a revocation must
+// be kept for the session lifetime).
+func (m *Memory) RevocationKeep() time.Duration {
+	if m.cfg.deleter == nil {
+		return 0
+	}
+	return RevocationKeepFor(m.cfg.window)
 }
 
 // Close stops the timer of the second deletions and waits for a running

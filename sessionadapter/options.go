@@ -180,7 +180,8 @@ func WithDeleter(d Deleter) MemoryOption {
 // A store with a Deleter deletes the ended sessions' data at the logout
 // and once more when the window ends, which removes what such a request
 // re-created; a RevokingEnder over the store keeps the revocation for the
-// window only, so the guard covers the sessions in between. A request
+// window and two polls of the second deletion (RevocationKeepFor), so the
+// guard covers the sessions in between. A request
 // that saves an ended session later than the window breaks the bound and
 // could bring the session back.
 func WithInFlightWindow(d time.Duration) MemoryOption {

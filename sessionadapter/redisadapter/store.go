@@ -208,7 +208,7 @@ func New(client redis.UniversalClient, opts ...StoreOption) (*Store, error) {
 	pre, post, _ := splitFormat(cfg.sessionKey)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Store{client: client, cfg: cfg, dataPre: pre, dataPost: post, cancel: cancel, done: make(chan struct{})}
-	go s.poll(ctx, min(max(cfg.window/10, time.Second), 30*time.Second))
+	go s.poll(ctx, min(max(cfg.window/10, time.Second), 30*time.Second)) // see sessionadapter.RevocationKeepFor
 	return s, nil
 }
 
@@ -228,8 +228,13 @@ func key(prefix, kind, iss, id string) string {
 // SessionKey returns the key of localID's session data.
 func (s *Store) SessionKey(localID string) string { return s.dataPre + localID + s.dataPost }
 
-// InFlightWindow implements sessionadapter.Windowed.
+// InFlightWindow is the store's in-flight window (WithInFlightWindow).
 func (s *Store) InFlightWindow() time.Duration { return s.cfg.window }
+
+// RevocationKeep implements sessionadapter.Windowed: the window plus two
+// poll intervals, by which some replica's poller has run the second
+// deletion (as long as one Store is running).
+func (s *Store) RevocationKeep() time.Duration { return sessionadapter.RevocationKeepFor(s.cfg.window) }
 
 // Close stops the poller of second deletions and waits for it. Entries
 // still queued stay in Redis for the other replicas (or the next start).

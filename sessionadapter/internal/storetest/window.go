@@ -28,8 +28,8 @@ type WindowHarness struct {
 func RunWindow(t *testing.T, newStore func(t *testing.T) WindowHarness) {
 	ctx := context.Background()
 	h := newStore(t)
-	w, ok := h.Store.(sessionadapter.Windowed)
-	if !ok || w.InFlightWindow() <= 0 {
+	w, ok := h.Store.(interface{ InFlightWindow() time.Duration })
+	if _, windowed := h.Store.(sessionadapter.Windowed); !ok || !windowed || w.InFlightWindow() <= 0 {
 		t.Fatalf("%T reports no in-flight window", h.Store)
 	}
 	window := w.InFlightWindow()

@@ -52,6 +52,7 @@ type RevokingEnder struct {
 	rev      Revocations
 	store    Store
 	keepFor  time.Duration
+	lifetime time.Duration
 	endAll   bool
 	logger   *slog.Logger
 	windowed bool
@@ -83,7 +84,7 @@ func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, err
 	if err != nil {
 		return nil, err
 	}
-	e := &RevokingEnder{rev: rev, store: cfg.store, keepFor: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}
+	e := &RevokingEnder{rev: rev, store: cfg.store, keepFor: cfg.lifetime, lifetime: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}
 	if w, ok := cfg.store.(Windowed); ok {
 		if d := w.RevocationKeep(); d > 0 {
 			e.keepFor, e.windowed = d, true
@@ -101,21 +102,40 @@ func (e *RevokingEnder) KeepFor() time.Duration { return e.keepFor }
 // request). An error means the logout may be incomplete and the OP (or the
 // app) should retry; the revocation is recorded before anything is
 // deleted, so a session is never left deleted but unrevoked.
+//
+// When the store fails, the revocation is extended to the session
+// lifetime (WithSessionLifetime) before the error is returned: the data
+// may not be deleted, nor its second deletion queued, so the revocation
+// is then all that keeps the session ended, even if no retry ever comes.
+// (A process that dies between the two steps leaves the revocation for
+// the short keep only: the OP's retry, or rp.WithRetry's, completes it.)
 func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
-	if err := e.rev.Revoke(ctx, l, e.keepFor); err != nil {
+	if err := e.revoke(ctx, l, e.keepFor); err != nil {
 		return 0, err
-	}
-	if e.endAll && l.SessionID != "" && l.Subject != "" {
-		all := l
-		all.SessionID = ""
-		if err := e.rev.Revoke(ctx, all, e.keepFor); err != nil {
-			return 0, err
-		}
 	}
 	if e.store == nil {
 		return 1, nil
 	}
-	return e.store.EndSessions(ctx, l)
+	n, err := e.store.EndSessions(ctx, l)
+	if err != nil && e.keepFor < e.lifetime {
+		if rerr := e.revoke(context.WithoutCancel(ctx), l, e.lifetime); rerr != nil {
+			e.logger.ErrorContext(ctx, "sessionadapter: could not extend the revocation of a logout whose sessions were not ended",
+				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.Any("error", rerr))
+		}
+	}
+	return n, err
+}
+
+func (e *RevokingEnder) revoke(ctx context.Context, l Logout, keep time.Duration) error {
+	if err := e.rev.Revoke(ctx, l, keep); err != nil {
+		return err
+	}
+	if e.endAll && l.SessionID != "" && l.Subject != "" {
+		all := l
+		all.SessionID = ""
+		return e.rev.Revoke(ctx, all, keep)
+	}
+	return nil
 }
 
 // Bind records b in the store (if any), then refuses it with an error

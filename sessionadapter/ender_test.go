@@ -153,20 +153,27 @@ func TestRevokingEnderRaces(t *testing.T) {
 func TestRevokingEnderRevokesBeforeDeleting(t *testing.T) {
 	ctx := context.Background()
 	d := newDataStore()
-	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(d))
+	clock := storetest.NewSyncClock(time.Now())
+	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(d), sessionadapter.WithClock(clock.Now))
 	defer store.Close()
-	rev, _ := sessionadapter.NewMemoryRevocations()
+	rev, _ := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
 	e, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
-	b := sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "a", LoginTime: time.Now().Add(-time.Hour)}
+	b := sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "a", LoginTime: clock.Now().Add(-time.Hour)}
 	d.create(t, "a")
 	must(t, e.Bind(ctx, b))
 	d.fail = errors.New("disk on fire")
-	l := sessionadapter.Logout{Issuer: "i", Subject: "u", IssuedAt: time.Now()}
+	l := sessionadapter.Logout{Issuer: "i", Subject: "u", IssuedAt: clock.Now()}
 	if _, err := e.EndSessions(ctx, l); !errors.Is(err, sessionadapter.ErrDelete) {
 		t.Fatalf("EndSessions = %v, want ErrDelete", err)
 	}
 	if got, _ := rev.Revoked(ctx, b); !got {
 		t.Fatal("a failed deletion left the session unrevoked")
+	}
+	// The data may never be deleted (no retry comes): the revocation is
+	// kept for the session lifetime, not the short window.
+	clock.Advance(sessionadapter.RevocationKeepFor(sessionadapter.DefaultInFlightWindow) + time.Minute)
+	if got, _ := rev.Revoked(ctx, b); !got {
+		t.Fatal("the revocation of a logout whose deletion failed expired with the window")
 	}
 	d.fail = nil
 	if n, err := e.EndSessions(ctx, l); err != nil || n != 1 {

@@ -112,7 +112,7 @@ func TestEndSessionIDTokenHint(t *testing.T) {
 			return url.Values{"id_token_hint": {l.idToken}, "post_logout_redirect_uri": {appBye}, "state": {"x y"}}
 		}, true, http.StatusFound, appBye + "?state=x+y", true},
 		{"expired hint is fine", func(t *testing.T, l login) url.Values {
-			clock.Add(48 * time.Hour)
+			clock.Advance(48 * time.Hour)
 			return url.Values{"id_token_hint": {l.idToken}, "post_logout_redirect_uri": {appBye}}
 		}, false, http.StatusFound, appBye, true},
 		{"hint signed by a retired key", func(t *testing.T, l login) url.Values {

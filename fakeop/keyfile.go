@@ -1,7 +1,6 @@
 package fakeop
 
 import (
-	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -9,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/bclogout/bclogout/internal/keycheck"
 	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
@@ -131,8 +131,8 @@ func ParseEncryptionJWK(data []byte) (*EncryptionKey, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 			}
-			if pub.N.BitLen() < rsaBits {
-				return nil, fmt.Errorf("%w: %d-bit RSA key, want %d or more", ErrInvalidJWK, pub.N.BitLen(), rsaBits)
+			if err := keycheck.RSASize(pub.N.BitLen()); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 			}
 			// Only the public half is used: a private key without
 			// private members.
@@ -226,43 +226,10 @@ func checkedPrivate(k jwk.Key) (jwk.Key, any, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 	}
-	if err := consistent(priv, pub); err != nil {
+	if err := keycheck.Private(priv, pub); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 	}
 	return k, priv, nil
-}
-
-// consistent refuses private key material that does not give the public
-// members beside it, or an RSA key under 2048 bits (RFC 7518 §3.3).
-func consistent(priv, pub any) error {
-	switch p := priv.(type) {
-	case *rsa.PrivateKey:
-		if p.N.BitLen() < rsaBits {
-			return fmt.Errorf("%d-bit RSA key, want %d or more", p.N.BitLen(), rsaBits)
-		}
-		return p.Validate()
-	case *ecdsa.PrivateKey:
-		d, err := p.Bytes()
-		if err != nil {
-			return err
-		}
-		derived, err := ecdsa.ParseRawPrivateKey(p.Curve, d)
-		if err != nil {
-			return err
-		}
-		if !derived.PublicKey.Equal(pub) {
-			return errors.New("d does not match x and y")
-		}
-	case ed25519.PrivateKey:
-		if !ed25519.NewKeyFromSeed(p.Seed()).Public().(ed25519.PublicKey).Equal(pub) {
-			return errors.New("d does not match x")
-		}
-	case *ecdh.PrivateKey:
-		if !p.PublicKey().Equal(pub) {
-			return errors.New("d does not match x")
-		}
-	}
-	return nil
 }
 
 // checkSigningAlg refuses an alg member that the key cannot sign with

@@ -17,11 +17,9 @@ import (
 	"math/big"
 	"strings"
 	"time"
-)
 
-// EventBackchannelLogout is the member of the events claim that makes a
-// token a logout token (§2.4).
-const EventBackchannelLogout = "http://schemas.openid.net/event/backchannel-logout"
+	"github.com/bclogout/bclogout/rp"
+)
 
 // ErrEncode means a header or claim set could not be encoded as JSON,
 // which only happens when a test put a non-JSON value into it.
@@ -52,7 +50,7 @@ func NewLogoutToken(issuer, audience string, now time.Time) *Token {
 			"jti":    randomID(),
 			"sub":    "user-1",
 			"sid":    randomID(),
-			"events": map[string]any{EventBackchannelLogout: map[string]any{}},
+			"events": map[string]any{rp.BackchannelLogoutEvent: map[string]any{}},
 		},
 	}
 }
@@ -147,6 +145,35 @@ func Tamper(compact string) string {
 	raw[len(raw)/2] ^= 0x01
 	parts[i] = b64(raw)
 	return strings.Join(parts, ".")
+}
+
+// SignInput signs an encoded JWS signing input (BASE64URL(header) "."
+// BASE64URL(payload), RFC 7515 §5.1) with alg and key and returns the
+// compact serialization. The segments need not hold valid JSON, so a test
+// of a verifier's parser can sign the headers and payloads no JOSE library
+// would produce (duplicate members, other cases, invalid UTF-8). key is a
+// crypto.Signer for RS*, PS*, ES* and EdDSA and the secret ([]byte) for
+// HS*; alg "none" gives an empty signature.
+func SignInput(input, alg string, key any) (string, error) {
+	switch {
+	case alg == "none":
+		return input + ".", nil
+	case strings.HasPrefix(alg, "HS"):
+		secret, ok := key.([]byte)
+		if !ok {
+			return "", fmt.Errorf("%w: %s needs a []byte secret, got %T", ErrKeyMismatch, alg, key)
+		}
+		mac, err := hmacSign(alg, secret, input)
+		if err != nil {
+			return "", err
+		}
+		return input + "." + b64(mac), nil
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return "", fmt.Errorf("%w: %s needs a crypto.Signer, got %T", ErrKeyMismatch, alg, key)
+	}
+	return signInput(input, &Key{Alg: alg, Signer: signer})
 }
 
 // signingInput is BASE64URL(header) "." BASE64URL(claims) (RFC 7515 §5.1).

@@ -5,33 +5,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/testclock"
 )
 
-// testClock is a clock a test moves while the OP's handlers read it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type testClock = testclock.Clock
 
 func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 }
 
 // signIn runs the code flow for a registered confidential client in the
@@ -132,11 +116,11 @@ func TestUserInfo(t *testing.T) {
 	}
 
 	// Access tokens expire with the ID token issued beside them.
-	clock.Add(time.Hour - time.Second)
+	clock.Advance(time.Hour - time.Second)
 	if resp, body := do(t, http.DefaultClient, withHeader(http.MethodGet, "Bearer "+alice)()); resp.StatusCode != http.StatusOK {
 		t.Fatalf("just before expiry: %d %s", resp.StatusCode, body)
 	}
-	clock.Add(time.Second)
+	clock.Advance(time.Second)
 	if resp, _ := do(t, http.DefaultClient, withHeader(http.MethodGet, "Bearer "+alice)()); resp.StatusCode != http.StatusUnauthorized ||
 		!strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
 		t.Fatalf("expired token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))

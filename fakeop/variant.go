@@ -12,6 +12,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/bclogout/bclogout/rp"
 )
 
 // ErrMinterIncomplete means a Variant needs something its Minter lacks,
@@ -154,10 +156,10 @@ func Variants() []Variant {
 
 		// Step 5: events.
 		{"no-events", "no events", false, deleteClaim("events")},
-		{"events-array", "events is an array holding the event URI", false, setClaim("events", []any{EventBackchannelLogout})},
-		{"events-string", "events is the event URI as a string", false, setClaim("events", EventBackchannelLogout)},
+		{"events-array", "events is an array holding the event URI", false, setClaim("events", []any{rp.BackchannelLogoutEvent})},
+		{"events-string", "events is the event URI as a string", false, setClaim("events", rp.BackchannelLogoutEvent)},
 		{"events-missing-member", "events is an object without the back-channel logout member", false, setClaim("events", map[string]any{"http://schemas.openid.net/event/other": map[string]any{}})},
-		{"events-member-string", "the back-channel logout member of events is a string, not an object", false, setClaim("events", map[string]any{EventBackchannelLogout: "logout"})},
+		{"events-member-string", "the back-channel logout member of events is a string, not an object", false, setClaim("events", map[string]any{rp.BackchannelLogoutEvent: "logout"})},
 
 		// Step 6: nonce.
 		{"nonce", "carries a nonce, like an ID token", false, setClaim("nonce", "n-0S6_WzA2Mj")},
@@ -286,8 +288,8 @@ func mintKeycloak(m Minter) (string, error) {
 	t := m.Token()
 	t.Claims["typ"] = "Logout"
 	t.Claims["events"] = map[string]any{
-		EventBackchannelLogout:  map[string]any{},
-		"revoke_offline_access": true,
+		rp.BackchannelLogoutEvent: map[string]any{},
+		"revoke_offline_access":   true,
 	}
 	return t.Sign(m.Key)
 }

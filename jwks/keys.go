@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/bclogout/bclogout/internal/keycheck"
+
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwk"
 )
-
-// minRSABits is the floor for every RSA key this package hands out: RFC
-// 7518 §3.3 for RS*/PS* signatures, §4.2/§4.3 for RSA-OAEP decryption.
-const minRSABits = 2048
 
 // Key is one key of a [KeySet] or a [PrivateSet], converted from its JWK
 // once when the set was parsed or fetched, so that verifying a token costs
@@ -133,7 +131,7 @@ func parseSet(body []byte) (jwk.Set, error) {
 // publicKeys converts the keys of set that may verify signatures, and
 // returns one error per entry it left out: placeholders for entries jwx
 // could not parse, symmetric keys (a published secret is no secret), RSA
-// keys under minRSABits and, unless convertPrivate, private keys; with
+// keys under keycheck.MinRSABits and, unless convertPrivate, private keys; with
 // convertPrivate a private key is replaced by its public form.
 func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
 	out := make([]Key, 0, set.Len())
@@ -197,7 +195,7 @@ func members(k jwk.Key) Key {
 	return key
 }
 
-// checkRSASize refuses an RSA key under minRSABits.
+// checkRSASize refuses an RSA key under keycheck.MinRSABits.
 func checkRSASize(raw any) error {
 	var n int
 	switch k := raw.(type) {
@@ -208,10 +206,7 @@ func checkRSASize(raw any) error {
 	default:
 		return nil
 	}
-	if n < minRSABits {
-		return fmt.Errorf("%d-bit RSA key, want %d or more", n, minRSABits)
-	}
-	return nil
+	return keycheck.RSASize(n)
 }
 
 // errNoUsableKey reports why a set ended up empty.

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/bclogout/bclogout/internal/keycheck"
+
 	"github.com/lestrrat-go/jwx/v4/jwk"
 )
 
@@ -143,36 +145,13 @@ func decryptionKey(k jwk.Key) (Key, error) {
 // match pub.
 func checkPrivate(priv, pub any) error {
 	switch p := priv.(type) {
-	case *rsa.PrivateKey:
-		if err := checkRSASize(p); err != nil {
-			return err
-		}
-		if err := p.Validate(); err != nil {
-			return err
-		}
-		p.Precompute()
-		return nil
-	case *ecdsa.PrivateKey:
-		d, err := p.Bytes()
-		if err != nil {
-			return err
-		}
-		derived, err := ecdsa.ParseRawPrivateKey(p.Curve, d)
-		if err != nil {
-			return err
-		}
-		if !derived.PublicKey.Equal(pub) {
-			return errors.New("d does not match x and y")
-		}
-		return nil
+	case *rsa.PrivateKey, *ecdsa.PrivateKey:
 	case *ecdh.PrivateKey:
 		if p.Curve() != ecdh.X25519() {
 			return fmt.Errorf("unsupported ecdh curve %v", p.Curve())
 		}
-		if !p.PublicKey().Equal(pub) {
-			return errors.New("d does not match x")
-		}
-		return nil
+	default:
+		return fmt.Errorf("%T cannot decrypt", priv)
 	}
-	return fmt.Errorf("%T cannot decrypt", priv)
+	return keycheck.Private(priv, pub)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v4/jwk"
 
+	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/jwks"
 )
 
@@ -78,24 +79,9 @@ func (o *op) release(gate chan struct{}) {
 }
 
 // clock is a frozen clock the test advances.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
 
 var quiet = slog.New(slog.DiscardHandler)
 

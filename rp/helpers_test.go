@@ -2,14 +2,11 @@ package rp_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -17,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwe"
@@ -164,44 +162,16 @@ func jsonB64(t testing.TB, v any) string {
 	return b64(b)
 }
 
-// sign computes a JWS signature by hand, so tests can produce the tokens a
-// JOSE library would refuse to make.
+// sign returns the signature of input made by fakeop, the project's one
+// hand-written JWS signer, so tests can produce the tokens a JOSE library
+// would refuse to make; alg "none" gives an empty signature.
 func sign(t testing.TB, alg string, key any, input string) string {
 	t.Helper()
-	var (
-		sig []byte
-		err error
-	)
-	switch alg {
-	case "RS256":
-		h := sha256.Sum256([]byte(input))
-		sig, err = rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA256, h[:])
-	case "PS256":
-		h := sha256.Sum256([]byte(input))
-		sig, err = rsa.SignPSS(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA256, h[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-	case "ES256":
-		h := sha256.Sum256([]byte(input))
-		r, s, e := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), h[:])
-		if err = e; err == nil {
-			sig = make([]byte, 64)
-			r.FillBytes(sig[:32])
-			s.FillBytes(sig[32:])
-		}
-	case "EdDSA":
-		sig = ed25519.Sign(key.(ed25519.PrivateKey), []byte(input))
-	case "HS256":
-		m := hmac.New(sha256.New, key.([]byte))
-		m.Write([]byte(input))
-		sig = m.Sum(nil)
-	case "none":
-		return ""
-	default:
-		t.Fatalf("sign: unsupported alg %q", alg)
-	}
+	compact, err := fakeop.SignInput(input, alg, key)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("sign: %v", err)
 	}
-	return b64(sig)
+	return compact[len(input)+1:]
 }
 
 // tok describes a token to mint; mint fills in what is nil.

@@ -15,7 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v4/jwa"
 )
 
-const bclEvent = "http://schemas.openid.net/event/backchannel-logout"
+const bclEvent = rp.BackchannelLogoutEvent
 
 func newVerifier(t testing.TB, src jwks.Source, opts ...rp.Option) *rp.Verifier {
 	t.Helper()

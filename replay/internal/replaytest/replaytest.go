@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/replay"
 )
 
@@ -397,24 +398,7 @@ func replicas(t *testing.T, h Harness) {
 }
 
 // Clock is a settable time source shared by a test and its Cache.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = testclock.Clock
 
 // NewClock returns a Clock at a fixed instant.
-func NewClock() *Clock { return &Clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock() *Clock { return testclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)) }

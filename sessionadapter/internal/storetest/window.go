@@ -2,11 +2,12 @@ package storetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/bclogout/bclogout/sessionadapter"
+
+	"github.com/bclogout/bclogout/internal/testclock"
 )
 
 // WindowHarness is a store that deletes session data, at the logout and
@@ -86,25 +87,8 @@ func RunWindow(t *testing.T, newStore func(t *testing.T) WindowHarness) {
 }
 
 // SyncClock is a Clock safe for concurrent use, for stores whose timers
-// read it from another goroutine.
-type SyncClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// read it from another goroutine: the project's one test clock.
+type SyncClock = testclock.Clock
 
 // NewSyncClock returns a SyncClock at t.
-func NewSyncClock(t time.Time) *SyncClock { return &SyncClock{t: t} }
-
-// Now returns the clock's time.
-func (c *SyncClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *SyncClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewSyncClock(t time.Time) *SyncClock { return testclock.New(t) }

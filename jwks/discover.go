@@ -52,7 +52,7 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Metadata, er
 		return nil, fmt.Errorf("%w: %w", ErrDiscovery, err)
 	}
 	if _, err := parseURL(issuer, o.allowHTTP); err != nil {
-		return nil, fmt.Errorf("%w: issuer: %w", ErrDiscovery, err)
+		return nil, fmt.Errorf("%w: %w: issuer: %w", ErrDiscovery, ErrInvalidConfig, err)
 	}
 	if o.ownClient {
 		defer o.client.CloseIdleConnections()

@@ -120,8 +120,8 @@ func TestDiscoverInsecureIssuer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := jwks.Discover(context.Background(), tt.issuer, tt.opts...)
-			if !errors.Is(err, tt.wantErr) || !errors.Is(err, jwks.ErrDiscovery) {
-				t.Fatalf("err = %v, want %v and ErrDiscovery", err, tt.wantErr)
+			if !errors.Is(err, tt.wantErr) || !errors.Is(err, jwks.ErrDiscovery) || !errors.Is(err, jwks.ErrInvalidConfig) {
+				t.Fatalf("err = %v, want %v, ErrDiscovery and ErrInvalidConfig", err, tt.wantErr)
 			}
 		})
 	}

@@ -16,6 +16,9 @@ var (
 	// ErrInvalidJWKS means a body or file is not a JWK Set with at least one
 	// usable key.
 	ErrInvalidJWKS = errors.New("jwks: invalid jwk set")
-	// ErrInvalidConfig means an option or constructor argument is invalid.
+	// ErrInvalidConfig means an option or constructor argument is invalid:
+	// the one error of NewRemote, and of Discover's arguments. Key
+	// documents that do not parse are ErrInvalidJWKS or
+	// ErrInvalidPrivateKey.
 	ErrInvalidConfig = errors.New("jwks: invalid configuration")
 )

@@ -84,15 +84,15 @@ var _ Source = (*Remote)(nil)
 // not succeed: until one does, Keys tries again (rate limited like a kid
 // miss) and reports ErrNoKeys. Close the Remote to stop the refresher.
 //
-// jwksURL must be https unless its host is loopback (ErrInsecureURL); an
-// invalid option is an ErrInvalidConfig error.
+// Every error is an ErrInvalidConfig error: jwksURL must be https unless
+// its host is loopback (ErrInsecureURL as well), and options must be valid.
 func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := parseURL(jwksURL, o.allowHTTP); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Remote{

@@ -477,6 +477,10 @@ func TestNewRemoteConfig(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
+			// Every constructor error is a configuration error.
+			if err != nil && !errors.Is(err, jwks.ErrInvalidConfig) {
+				t.Errorf("err = %v does not wrap ErrInvalidConfig", err)
+			}
 			if err == nil {
 				// Constructed although no fetch can succeed.
 				if _, err := r.Keys(context.Background(), ""); !errors.Is(err, jwks.ErrNoKeys) {

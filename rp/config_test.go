@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -53,6 +55,15 @@ func TestNilOptionIsConfigError(t *testing.T) {
 		}},
 		{name: "NewMultiVerifier with a nil verifier", make: func() error {
 			_, err := rp.NewMultiVerifier(v, nil)
+			return err
+		}},
+		{name: "Discover with an insecure issuer", make: func() error {
+			_, err := rp.Discover(context.Background(), "http://op.example", testClientID)
+			return err
+		}},
+		{name: "Discover with bad key set options", make: func() error {
+			_, err := rp.Discover(context.Background(), op.Issuer(), testClientID,
+				rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second)))
 			return err
 		}},
 		{name: "NewHandler without sessions", make: func() error {

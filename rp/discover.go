@@ -57,7 +57,7 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	}
 	md, err := jwks.Discover(ctx, issuer, shared...)
 	if err != nil {
-		return nil, fmt.Errorf("rp: discovery: %w", err)
+		return nil, discoverError("discovery", err)
 	}
 	if len(o.algs) == 0 {
 		o.algs, err = discoveredAlgs(md.IDTokenSigningAlgValuesSupported, len(o.secret) > 0)
@@ -67,7 +67,7 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	}
 	remote, err := jwks.NewRemote(md.JWKSURI, jopts...)
 	if err != nil {
-		return nil, fmt.Errorf("rp: key set: %w", err)
+		return nil, discoverError("key set", err)
 	}
 	// An OP whose keys cannot be fetched now is a setup problem to report
 	// here, as an unreachable discovery document is, rather than as the
@@ -82,6 +82,15 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	}
 	v.closer = remote
 	return v, nil
+}
+
+// discoverError wraps a jwks error of Discover; one about Discover's own
+// arguments or options is an ErrInvalidConfig error too.
+func discoverError(step string, err error) error {
+	if errors.Is(err, jwks.ErrInvalidConfig) {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidConfig, step, err)
+	}
+	return fmt.Errorf("rp: %s: %w", step, err)
 }
 
 // discoveredAlgs picks the allowed algorithms from an OP's discovery list:
@@ -100,7 +109,7 @@ func discoveredAlgs(listed []string, haveSecret bool) ([]string, error) {
 		algs = append(algs, a)
 	}
 	if len(algs) == 0 {
-		return nil, fmt.Errorf("rp: the OP advertises no supported signing algorithm (%q); use WithAlgorithms", listed)
+		return nil, configError("the OP advertises no supported signing algorithm (%q); use WithAlgorithms", listed)
 	}
 	return algs, nil
 }

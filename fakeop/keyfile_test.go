@@ -124,3 +124,26 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// FuzzParseKeyFiles: whatever a key file holds, the readers return a key
+// or an ErrInvalidJWK error, and never panic.
+func FuzzParseKeyFiles(f *testing.F) {
+	k, _ := fakeop.GenerateKey("ES256", "k")
+	ek, _ := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "e")
+	f.Add(fakeop.JWKS(k.PrivateJWK()))
+	f.Add(ek.PrivateJWKS())
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB"}]}`))
+	f.Add([]byte(`{"kty":"OKP","crv":"Ed25519","x":"","d":""}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if k, err := fakeop.ParsePrivateJWK(data); err != nil && !errors.Is(err, fakeop.ErrInvalidJWK) {
+			t.Fatalf("ParsePrivateJWK: %v does not wrap ErrInvalidJWK", err)
+		} else if err == nil && k.Signer == nil {
+			t.Fatal("ParsePrivateJWK: no signer")
+		}
+		if ek, err := fakeop.ParseEncryptionJWK(data); err != nil && !errors.Is(err, fakeop.ErrInvalidJWK) {
+			t.Fatalf("ParseEncryptionJWK: %v does not wrap ErrInvalidJWK", err)
+		} else if err == nil && ek.Private == nil {
+			t.Fatal("ParseEncryptionJWK: no key")
+		}
+	})
+}

@@ -9,8 +9,9 @@ import (
 // attempts) from now until the returned stop is called.
 func CountDecryptAttempts() (n *atomic.Int64, stop func()) {
 	n = new(atomic.Int64)
-	decryptAttempted = func() { n.Add(1) }
-	return n, func() { decryptAttempted = func() {} }
+	count := func() { n.Add(1) }
+	decryptHook.Store(&count)
+	return n, func() { decryptHook.Store(nil) }
 }
 
 // WithRetryClock drives the retry queue's time from a test.

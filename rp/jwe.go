@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/lestrrat-go/jwx/v4/jwa"
@@ -16,9 +17,9 @@ import (
 // maxDecryptAttempts bounds the keys tried on a kid-less JWE.
 const maxDecryptAttempts = 4
 
-// decryptAttempted is called before every private-key operation; tests
-// count them.
-var decryptAttempted = func() {}
+// decryptHook, when set, is called before every private-key operation;
+// tests count them.
+var decryptHook atomic.Pointer[func()]
 
 // keyManagementAllowed reports whether a JWE key management algorithm is
 // accepted. Only asymmetric algorithms (the RP's registered encryption
@@ -112,7 +113,9 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 		if attempts++; attempts > maxDecryptAttempts {
 			break
 		}
-		decryptAttempted()
+		if h := decryptHook.Load(); h != nil {
+			(*h)()
+		}
 		plain, err := jwe.Decrypt([]byte(raw), jwe.WithKey(alg, k.key.Private()))
 		if err != nil {
 			continue

@@ -44,3 +44,27 @@ func TestMultiVerifierBoundsDecryption(t *testing.T) {
 		t.Errorf("%d private-key operations for one token, want at most 4", got)
 	}
 }
+
+// FuzzMultiVerifierJWE feeds any string to a MultiVerifier whose tenants
+// hold decryption keys: no panic, every error wraps a sentinel, and no
+// token costs more than 4 private-key operations.
+func FuzzMultiVerifierJWE(f *testing.F) {
+	k := keys(f)
+	m := twoTenants(f)
+	forB := both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"), func(tk *tok) { tk.key = k.rsa2 })
+	f.Add(encrypt(f, mint(f, nil), jwa.RSA_OAEP_256(), &k.enc.PublicKey, ""))
+	f.Add(encrypt(f, mint(f, forB), jwa.RSA_OAEP_256(), &k.enc2.PublicKey, "enc-b"))
+	f.Add(encrypt(f, mint(f, forB), jwa.RSA_OAEP(), &k.enc.PublicKey, "enc-a"))
+	f.Add("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d")
+	f.Fuzz(func(t *testing.T, token string) {
+		n, stop := rp.CountDecryptAttempts()
+		defer stop()
+		_, err := m.Verify(context.Background(), token)
+		if err != nil && !isSentinel(err) {
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		if got := n.Load(); got > 4 {
+			t.Fatalf("%d private-key operations", got)
+		}
+	})
+}

@@ -13,6 +13,14 @@ import (
 // for a multi-tenant RP. The token's unverified iss only selects which
 // Verifier validates it, by exact match; that Verifier then checks
 // everything, signature included, with its own OP's keys and policy.
+//
+// An encrypted token is opened before its iss can be read. Every tenant's
+// decryption keys are tried in one pass, each distinct key once, and at
+// most 4 keys per token whatever the number of tenants, so a garbage JWE
+// costs at most 4 private-key operations. A JWE with a kid only tries the
+// keys with that kid; one without a kid needs at most 4 candidate keys
+// among all tenants to be sure to open. The issuer the token names must
+// hold the key that opened it.
 type MultiVerifier struct {
 	byIssuer map[string]*Verifier
 	// order keeps the constructor's order.

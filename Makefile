@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 GOTOOLCHAIN ?= auto
 export GOTOOLCHAIN
 
-.PHONY: all test test-go126 vet race bench fuzz demo build cover consumer-check
+.PHONY: all test api-check test-go126 vet race bench fuzz demo build cover consumer-check
 
 all: test
 
@@ -25,8 +25,12 @@ vet:
 
 # Real redis-server and a 3-node cluster come up around the tests when
 # redis-server is installed (scripts/with-redis.sh).
-test: vet consumer-check
+test: vet consumer-check api-check
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
+
+# No jwx type in the API of the root module's packages (scripts/api-check.sh).
+api-check:
+	./scripts/api-check.sh
 
 # A module that imports only rp and sessionadapter must not pull in the
 # adapters' dependencies (scripts/consumer-check.sh).

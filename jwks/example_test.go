@@ -10,6 +10,8 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"sync/atomic"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -75,4 +77,48 @@ func ExampleNewRemote() {
 	_, isEd25519 := k.Public().(ed25519.PublicKey)
 	fmt.Println(k.KeyID(), isEd25519)
 	// Output: 2025-01 true
+}
+
+// rotatingKeys is a Source of one's own: keys pushed by a configuration
+// system rather than fetched. Each change makes a new KeySet, which is
+// immutable, so a verifier holding the old one never sees half a change.
+type rotatingKeys struct {
+	cur atomic.Pointer[jwks.KeySet]
+}
+
+var _ jwks.Source = (*rotatingKeys)(nil)
+
+func (r *rotatingKeys) Keys(ctx context.Context, kid string) (*jwks.KeySet, error) {
+	if set := r.cur.Load(); set != nil {
+		return set, nil
+	}
+	return nil, jwks.ErrNoKeys
+}
+
+// update installs a new JWK Set document.
+func (r *rotatingKeys) update(jwksJSON []byte) error {
+	set, err := jwks.ParseKeySet(jwksJSON)
+	if err != nil {
+		return err
+	}
+	r.cur.Store(set)
+	return nil
+}
+
+func ExampleParseKeySet() {
+	src := new(rotatingKeys) // what rp.NewVerifier takes as its jwks.Source
+	b, err := os.ReadFile("testdata/jwks.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := src.update(b); err != nil {
+		log.Fatal(err)
+	}
+	set, err := src.Keys(context.Background(), "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	k := set.Key(0)
+	fmt.Println(set.Len(), k.KeyID(), k.Algorithm(), k.Use() == "" || k.Use() == "sig")
+	// Output: 1 example-es256 ES256 true
 }

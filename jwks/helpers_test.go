@@ -81,7 +81,7 @@ func setJSON(t testing.TB, keys ...jwk.Key) []byte {
 // keyList is a KeySet or a PrivateSet.
 type keyList interface {
 	Len() int
-	Key(int) *jwks.Key
+	Key(int) jwks.Key
 }
 
 // kids lists a set's kids in order.
@@ -97,7 +97,7 @@ func kids(set keyList) []string {
 func lookup(set *jwks.KeySet, kid string) *jwks.Key {
 	for i := range set.Len() {
 		if k := set.Key(i); k.KeyID() == kid {
-			return k
+			return &k
 		}
 	}
 	return nil

@@ -17,7 +17,8 @@ import (
 
 // Key is one key of a [KeySet] or a [PrivateSet], converted from its JWK
 // once when the set was parsed or fetched, so that verifying a token costs
-// no JWK work. A Key is immutable. It carries only standard-library types:
+// no JWK work. A Key is a value: the sets hand out copies, so nothing a
+// caller does to one changes a set. It carries only standard-library types:
 // the JOSE library that parsed it is not part of this API, so a major
 // upgrade of that library changes nothing for callers.
 type Key struct {
@@ -31,26 +32,26 @@ type Key struct {
 }
 
 // KeyID is the JWK's "kid" member, "" when absent.
-func (k *Key) KeyID() string { return k.kid }
+func (k Key) KeyID() string { return k.kid }
 
 // Algorithm is the JWK's "alg" member, "" when absent. When set, it is the
 // only algorithm the key may be used with (RFC 8725 §3.1).
-func (k *Key) Algorithm() string { return k.alg }
+func (k Key) Algorithm() string { return k.alg }
 
 // Use is the JWK's "use" member ("sig", "enc"), "" when absent.
-func (k *Key) Use() string { return k.use }
+func (k Key) Use() string { return k.use }
 
 // Permits reports whether the JWK's "key_ops" member allows op ("verify",
 // "decrypt", "unwrapKey", "deriveKey", ...): true when key_ops is absent.
-func (k *Key) Permits(op string) bool { return !k.hasOps || slices.Contains(k.ops, op) }
+func (k Key) Permits(op string) bool { return !k.hasOps || slices.Contains(k.ops, op) }
 
 // Public is the public key: *rsa.PublicKey, *ecdsa.PublicKey,
 // ed25519.PublicKey or *ecdh.PublicKey (X25519).
-func (k *Key) Public() crypto.PublicKey { return k.public }
+func (k Key) Public() crypto.PublicKey { return k.public }
 
 // Private is the private key of a [PrivateSet]'s key (*rsa.PrivateKey,
 // *ecdsa.PrivateKey or *ecdh.PrivateKey), nil for a [KeySet]'s key.
-func (k *Key) Private() crypto.PrivateKey { return k.private }
+func (k Key) Private() crypto.PrivateKey { return k.private }
 
 // KeySet is an OP's public keys, what a [Source] returns: immutable, so a
 // Source that changes its keys hands out a new KeySet, and whoever holds
@@ -90,7 +91,7 @@ func (s *KeySet) Len() int {
 }
 
 // Key returns the i-th key, 0 <= i < Len(), in the document's order.
-func (s *KeySet) Key(i int) *Key { return &s.keys[i] }
+func (s *KeySet) Key(i int) Key { return s.keys[i] }
 
 // hasKeyID reports whether a key of the set has kid.
 func (s *KeySet) hasKeyID(kid string) bool {

@@ -40,7 +40,7 @@ func (s *PrivateSet) Len() int {
 
 // Key returns the i-th key, 0 <= i < Len(), in the document's order. Its
 // Private method gives the private key.
-func (s *PrivateSet) Key(i int) *Key { return &s.keys[i] }
+func (s *PrivateSet) Key(i int) Key { return s.keys[i] }
 
 // ParsePrivateSet parses the RP's own private keys for decrypting
 // encrypted logout tokens (Back-Channel Logout 1.0 §2.4: a nested JWT

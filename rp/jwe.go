@@ -38,7 +38,7 @@ func keyManagementAllowed(alg string) bool {
 // decryptionKey is one of the RP's decryption keys with the Verifiers
 // that hold it: several tenants may share a key, and it is tried once.
 type decryptionKey struct {
-	key    *jwks.Key
+	key    jwks.Key
 	owners []*Verifier
 }
 
@@ -62,10 +62,7 @@ func decryptionKeys(sets []*jwks.PrivateSet, owner []*Verifier) []decryptionKey 
 	return out
 }
 
-func sameKey(a, b *jwks.Key) bool {
-	if a == b {
-		return true
-	}
+func sameKey(a, b jwks.Key) bool {
 	pa, ok := a.Public().(interface{ Equal(crypto.PublicKey) bool })
 	return ok && pa.Equal(b.Public()) && a.KeyID() == b.KeyID() && a.Algorithm() == b.Algorithm()
 }
@@ -133,7 +130,7 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 // when the JWE names one, bound to the JWK's alg when it has one, use
 // absent or "enc", key_ops allowing decryption, and a key of the right
 // type. jwks.ParsePrivateSet made sure each is a consistent private key.
-func decryptionKeyFits(k *jwks.Key, h joseHeader, ecdhAlg bool) bool {
+func decryptionKeyFits(k jwks.Key, h joseHeader, ecdhAlg bool) bool {
 	if use := k.Use(); use != "" && use != "enc" {
 		return false
 	}

@@ -23,7 +23,7 @@ var (
 // per fetch and refused RSA keys under 2048 bits, so this costs no JWK
 // work; a key set is immutable, so nothing here is cached that a Source's
 // next set could leave stale.
-func signatureAlgs(k *jwks.Key) []string {
+func signatureAlgs(k jwks.Key) []string {
 	if use := k.Use(); use != "" && use != "sig" {
 		return nil
 	}
@@ -50,7 +50,7 @@ func signatureAlgs(k *jwks.Key) []string {
 
 // canVerify reports whether a key whose type allows algs may verify alg:
 // it must also equal the JWK's alg member when it has one (RFC 8725 §3.1).
-func canVerify(k *jwks.Key, algs []string, alg string) bool {
+func canVerify(k jwks.Key, algs []string, alg string) bool {
 	if a := k.Algorithm(); a != "" && a != alg {
 		return false
 	}

@@ -114,7 +114,7 @@ func readFixture(t *testing.T, dir, name string) string {
 func lookupKeyID(set *jwks.PrivateSet, kid string) *jwks.Key {
 	for i := range set.Len() {
 		if k := set.Key(i); k.KeyID() == kid {
-			return k
+			return &k
 		}
 	}
 	return nil

@@ -278,7 +278,7 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 	if set == nil {
 		return fmt.Errorf("%w: no key set", ErrUnknownKey)
 	}
-	var candidates [4]*jwks.Key
+	var candidates [4]jwks.Key
 	n, sameKid := 0, 0
 	for i := range set.Len() {
 		k := set.Key(i)

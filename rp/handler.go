@@ -315,18 +315,59 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return "", badRequest(http.StatusBadRequest, "form body: %v", err)
+	return logoutToken(string(body))
+}
+
+// logoutToken returns the single logout_token value of a form body.
+// Spec §2.5 says parameters other than logout_token MUST be ignored, so
+// only the logout_token pairs are unescaped: a malformed escape (or a
+// semicolon) elsewhere, which url.ParseQuery would refuse for the whole
+// body, cannot turn a valid logout into a 400. A name is unescaped only
+// when it holds an escape, so logout%5Ftoken still counts as the same
+// parameter, as it does for url.ParseQuery. Zero or two values, or a
+// malformed escape in a logout_token value, are request errors.
+func logoutToken(body string) (string, error) {
+	var token string
+	count := 0
+	for rest := body; rest != ""; {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		name, value, _ := strings.Cut(pair, "=")
+		if !isLogoutTokenName(name) {
+			continue
+		}
+		count++
+		if count > 1 {
+			continue // counted for the error below, never unescaped
+		}
+		v, err := url.QueryUnescape(value)
+		if err != nil {
+			return "", badRequest(http.StatusBadRequest, "logout_token escape: %v", err)
+		}
+		token = v
 	}
-	switch tokens := form["logout_token"]; len(tokens) {
+	switch count {
 	case 0:
 		return "", badRequest(http.StatusBadRequest, "no logout_token")
 	case 1:
-		return tokens[0], nil
+		return token, nil
 	default:
-		return "", badRequest(http.StatusBadRequest, "%d logout_token values", len(tokens))
+		return "", badRequest(http.StatusBadRequest, "%d logout_token values", count)
 	}
+}
+
+// isLogoutTokenName reports whether a raw form name is logout_token,
+// spelled plainly (the fast path every OP takes) or escaped. A name whose
+// escape is malformed is some other parameter, ignored.
+func isLogoutTokenName(raw string) bool {
+	if raw == "logout_token" {
+		return true
+	}
+	if !strings.ContainsAny(raw, "%+") || len(raw) < len("logout_token") {
+		return false
+	}
+	name, err := url.QueryUnescape(raw)
+	return err == nil && name == "logout_token"
 }
 
 // formContentType is what OPs send; any other spelling goes through

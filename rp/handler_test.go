@@ -260,6 +260,11 @@ func TestHandlerRequest(t *testing.T) {
 		{name: "token only in query string", target: "/?" + formBody(valid), body: "state=x", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
 		{name: "bad form escape", body: "logout_token=%zz", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
 		{name: "empty token", body: "logout_token=", want: http.StatusBadRequest, wantErr: rp.ErrMalformed},
+		{name: "malformed escape in another parameter ignored", body: "state=50%&" + formBody(valid) + "&x%zz=1", want: http.StatusOK},
+		{name: "semicolon in another parameter ignored", body: formBody(valid) + "&a=1;b=2", want: http.StatusOK},
+		{name: "escaped token name counts", body: "logout%5Ftoken=" + valid, want: http.StatusOK},
+		{name: "escaped duplicate token name", body: formBody(valid) + "&logout%5Ftoken=" + valid, want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "bad escape in second token", body: formBody(valid) + "&logout_token=%zz", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
 		{name: "invalid token", body: formBody(mint(t, setClaim("nonce", "x"))), want: http.StatusBadRequest, wantErr: rp.ErrNonce},
 	}
 	for _, tt := range tests {

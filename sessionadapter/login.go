@@ -1,12 +1,15 @@
 package sessionadapter
 
 import (
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Errors of LoginFromIDToken.
@@ -55,6 +58,9 @@ func (l Login) Binding(localID string, expires time.Time) Binding {
 // (signature, iss, aud, exp, nonce): LoginFromIDToken only reads it.
 type IDToken interface {
 	// Claims decodes the token's JSON claims into v, as json.Unmarshal.
+	// LoginFromIDToken passes a *encoding/json.RawMessage and reads the
+	// raw claims itself, so Claims must be able to fill one (any
+	// encoding/json based implementation, go-oidc's included, can).
 	Claims(v any) error
 }
 
@@ -62,8 +68,9 @@ type IDToken interface {
 // token, for libraries that give the claims rather than an IDToken.
 type RawClaims []byte
 
-// Claims decodes c into v with encoding/json.
-func (c RawClaims) Claims(v any) error { return json.Unmarshal(c, v) }
+// Claims decodes c into v with the strict decoder LoginFromIDToken uses:
+// exact member names, no duplicate names, valid UTF-8.
+func (c RawClaims) Claims(v any) error { return json.Unmarshal(c, v, strictJSON) }
 
 var _ IDToken = RawClaims(nil)
 
@@ -78,13 +85,44 @@ type loginConfig struct{ requireSID bool }
 // sid only, so a session bound without one would never be ended by them.
 func RequireSessionID() LoginOption { return func(c *loginConfig) { c.requireSID = true } }
 
+// strictJSON is how LoginFromIDToken reads claims, the rule rp applies to
+// logout tokens (rp's strictJSON, SPEC-NOTES "Header"), restated here
+// because sessionadapter must not import rp: member names match exactly,
+// so a custom "IAT" claim is not iat (encoding/json would match it
+// case-insensitively and keep the last, letting it set the login time);
+// a name given twice is an error, not a choice; invalid UTF-8 is an error.
+// Unknown members are ignored. The options restate json/v2's defaults so
+// no upstream default change can loosen them.
+var strictJSON = json.JoinOptions(
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+	json.MatchCaseInsensitiveNames(false),
+	json.RejectUnknownMembers(false),
+)
+
 // loginClaims are the claims LoginFromIDToken reads; iat stays raw because
 // JSON allows it as a fraction, which some OPs send.
 type loginClaims struct {
-	Issuer    string          `json:"iss"`
-	Subject   string          `json:"sub"`
-	SessionID string          `json:"sid"`
-	IssuedAt  json.RawMessage `json:"iat"`
+	Issuer    string         `json:"iss"`
+	Subject   string         `json:"sub"`
+	SessionID string         `json:"sid"`
+	IssuedAt  jsontext.Value `json:"iat"`
+}
+
+// rawClaims returns the JSON claims of tok without decoding them: an
+// IDToken's Claims (go-oidc's among them) decodes with encoding/json,
+// whose case-insensitive, last-duplicate-wins matching LoginFromIDToken
+// must not inherit, so it asks only for the raw bytes and decodes those
+// strictly itself.
+func rawClaims(tok IDToken) ([]byte, error) {
+	if c, ok := tok.(RawClaims); ok {
+		return c, nil
+	}
+	var raw stdjson.RawMessage
+	if err := tok.Claims(&raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }
 
 // LoginFromIDToken reads iss, sub, sid and iat from a verified ID token, in
@@ -93,7 +131,10 @@ type loginClaims struct {
 //	idt, err := verifier.Verify(ctx, rawIDToken) // coreos/go-oidc
 //	login, err := sessionadapter.LoginFromIDToken(idt)
 //
-// A missing or malformed iss, sub or iat is ErrInvalidLogin; with
+// The claims are decoded strictly, as rp decodes a logout token's: member
+// names match exactly (a custom "IAT" claim is not iat), and a duplicate
+// member name or invalid UTF-8 is ErrInvalidLogin. A missing or malformed
+// iss, sub or iat is ErrInvalidLogin; with
 // RequireSessionID a missing sid is ErrNoSessionID. Both are wrapped with
 // the detail, for errors.Is.
 func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
@@ -107,9 +148,16 @@ func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
 	if tok == nil {
 		return Login{}, fmt.Errorf("%w: nil id token", ErrInvalidLogin)
 	}
-	var c loginClaims
-	if err := tok.Claims(&c); err != nil {
+	raw, err := rawClaims(tok)
+	if err != nil {
 		return Login{}, fmt.Errorf("%w: %w", ErrInvalidLogin, err)
+	}
+	var c loginClaims
+	if len(raw) == 0 || raw[0] != '{' {
+		return Login{}, fmt.Errorf("%w: claims are not a JSON object", ErrInvalidLogin)
+	}
+	if err := json.Unmarshal(raw, &c, strictJSON); err != nil {
+		return Login{}, fmt.Errorf("%w: %v", ErrInvalidLogin, err)
 	}
 	iat, err := parseNumericDate(c.IssuedAt)
 	switch {
@@ -127,13 +175,13 @@ func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
 
 // parseNumericDate reads a JWT NumericDate (RFC 7519 §2): seconds since
 // the epoch, an integer or a fraction, positive.
-func parseNumericDate(raw json.RawMessage) (time.Time, error) {
+func parseNumericDate(raw jsontext.Value) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, errors.New("missing")
 	}
-	var n json.Number
+	var n stdjson.Number
 	// json.Number also takes a quoted number: a string is not a NumericDate.
-	if raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
+	if raw[0] == '"' || stdjson.Unmarshal(raw, &n) != nil {
 		return time.Time{}, errors.New("not a number")
 	}
 	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {

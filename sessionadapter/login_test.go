@@ -71,6 +71,13 @@ func TestLoginFromIDToken(t *testing.T) {
 		{name: "sid not a string", tok: sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","sid":7,"iat":1}`), wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "not json", tok: sessionadapter.RawClaims(`eyJhbGciOi`), wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "claims fail", tok: failingToken{}, wantErr: sessionadapter.ErrInvalidLogin},
+		{name: "case-variant iat ignored", tok: sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1700000000,"IAT":253402300000}`), want: sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", IssuedAt: time.Unix(1700000000, 0)}},
+		{name: "case-variant iat ignored through Claims", tok: &oidcToken{`{"iss":"https://op.example","sub":"alice","iat":1700000000,"IAT":253402300000}`}, want: sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", IssuedAt: time.Unix(1700000000, 0)}},
+		{name: "only a case-variant iat", tok: &oidcToken{`{"iss":"https://op.example","sub":"alice","IAT":1700000000}`}, wantErr: sessionadapter.ErrInvalidLogin},
+		{name: "duplicate iat", tok: sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1,"iat":1700000000}`), wantErr: sessionadapter.ErrInvalidLogin},
+		{name: "duplicate sub through Claims", tok: &oidcToken{`{"iss":"https://op.example","sub":"alice","sub":"bob","iat":1700000000}`}, wantErr: sessionadapter.ErrInvalidLogin},
+		{name: "invalid UTF-8 through Claims", tok: &oidcToken{"{\"iss\":\"https://op.example\",\"sub\":\"al\xffice\",\"iat\":1700000000}"}, wantErr: sessionadapter.ErrInvalidLogin},
+		{name: "claims not an object", tok: &oidcToken{`["iss"]`}, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "nil token", tok: nil, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "nil option", tok: sessionadapter.RawClaims(`{}`), opts: []sessionadapter.LoginOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
 	}

@@ -38,13 +38,18 @@
 // revocation in a [Revocations], then, given [WithStore], ends the bound
 // server-side sessions; its Bind refuses a late login with [ErrRevoked].
 //
-// A revocation is kept only as long as it can matter: for cookie
-// sessions, the session lifetime; for a store that deletes session data
-// ([Windowed]), its in-flight window and the time its second deletion may
-// take to come round ([RevocationKeepFor]): the store deletes the ended
-// sessions once more when the window ends, removing whatever a request or login still in
-// flight wrote back. The bound this relies on is that no request runs
-// longer than the window (set it above the app's request timeout).
+// A revocation is kept for the session lifetime ([WithSessionLifetime]),
+// whatever the store: the revocation is the security boundary, deleting
+// session data is hygiene. Deletion only reaches the sessions the store's
+// bindings name, and they often miss some: a token renewed after login
+// (scs RenewToken), bindings kept in process memory and lost on a restart
+// while the sessions persist on disk or in a database, a session whose
+// expiry slides past its binding's. The cost is memory: about 100 bytes
+// per revocation in [MemoryRevocations], times the logouts of one session
+// lifetime (10,000 logouts a day over 30 days: about 30 MB per replica).
+// [WithShortKeepUnsafeUnlessBindingsComplete] keeps revocations for a
+// [Windowed] store's in-flight window only ([RevocationKeepFor]); its doc
+// says when it must not be used.
 //
 // [MemoryRevocations] keeps revocations in process memory; the
 // redisadapter package feeds one per replica from Redis, so that the

@@ -9,11 +9,11 @@ import (
 
 // Windowed is implemented by a Store that deletes the data of the
 // sessions it ends, at the logout and once more when its in-flight window
-// has passed (see WithInFlightWindow). A RevokingEnder over such a store
-// keeps each revocation for RevocationKeep only: after the second
-// deletion nothing is left for the guard to stop. A Store that does not
-// implement it (or reports 0) is treated like cookie sessions: its
-// revocations are kept for the whole session lifetime.
+// has passed (see WithInFlightWindow). A RevokingEnder keeps each
+// revocation for the whole session lifetime by default, whatever the
+// store; only with WithShortKeepUnsafeUnlessBindingsComplete does it keep
+// revocations for RevocationKeep alone (see that option for when that is
+// safe).
 type Windowed interface {
 	// RevocationKeep is how long after a logout the store may still hold
 	// a session the logout ended: its in-flight window plus the time its
@@ -55,7 +55,6 @@ type RevokingEnder struct {
 	lifetime time.Duration
 	endAll   bool
 	logger   *slog.Logger
-	windowed bool
 }
 
 var (
@@ -65,12 +64,17 @@ var (
 
 // NewRevokingEnder returns an Ender that records each logout in rev.
 //
-// How long a revocation is kept: with a store (WithStore) that implements
-// Windowed, for its RevocationKeep (the in-flight window and the time the
-// second deletion may take to run), since the store deletes the ended
-// sessions' data a second time when the window ends; otherwise (cookie
-// sessions, a store without a Deleter) for the session lifetime
-// (WithSessionLifetime), since nothing else keeps the session ended.
+// How long a revocation is kept: for the session lifetime
+// (WithSessionLifetime), whatever the store. The revocation is the
+// security boundary; deleting the session data is hygiene, and it misses
+// every session the store's bindings do not name: a token renewed after
+// login (scs RenewToken), bindings lost on a restart while the sessions
+// persist, a session whose expiry slides past its binding's. The cost is
+// memory or Redis space: about 100 bytes per revocation in
+// MemoryRevocations, times the logouts of one session lifetime.
+//
+// WithShortKeepUnsafeUnlessBindingsComplete shortens the keep to a
+// Windowed store's RevocationKeep; read its doc before using it.
 //
 // WithEndAllUserSessions makes a sid-scoped logout with a sub revoke all
 // of that sub's sessions too; a logout with only a sid can only revoke the
@@ -85,10 +89,12 @@ func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, err
 		return nil, err
 	}
 	e := &RevokingEnder{rev: rev, store: cfg.store, keepFor: cfg.lifetime, lifetime: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}
-	if w, ok := cfg.store.(Windowed); ok {
-		if d := w.RevocationKeep(); d > 0 {
-			e.keepFor, e.windowed = d, true
+	if cfg.shortKeep {
+		w, ok := cfg.store.(Windowed)
+		if !ok || w.RevocationKeep() <= 0 {
+			return nil, fmt.Errorf("%w: WithShortKeepUnsafeUnlessBindingsComplete needs WithStore of a store that deletes session data (Windowed)", ErrInvalidConfig)
 		}
+		e.keepFor = min(w.RevocationKeep(), cfg.lifetime)
 	}
 	return e, nil
 }
@@ -107,8 +113,10 @@ func (e *RevokingEnder) KeepFor() time.Duration { return e.keepFor }
 // lifetime (WithSessionLifetime) before the error is returned: the data
 // may not be deleted, nor its second deletion queued, so the revocation
 // is then all that keeps the session ended, even if no retry ever comes.
-// (A process that dies between the two steps leaves the revocation for
-// the short keep only: the OP's retry, or rp.WithRetry's, completes it.)
+// This matters only under WithShortKeepUnsafeUnlessBindingsComplete; by
+// default every revocation is already kept for the lifetime. (A process
+// that dies between the two steps leaves the revocation for the short keep
+// only: the OP's retry, or rp.WithRetry's, completes it.)
 func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
 	if err := e.revoke(ctx, l, e.keepFor); err != nil {
 		return 0, err

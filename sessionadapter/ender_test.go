@@ -66,7 +66,10 @@ func TestNewRevokingEnderKeepFor(t *testing.T) {
 	}{
 		{name: "cookie sessions keep the lifetime", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 8 * time.Hour},
 		{name: "default lifetime", rev: rev, want: sessionadapter.DefaultSessionLifetime},
-		{name: "deleting store keeps its window", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(deleting), sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 2*time.Minute + 24*time.Second},
+		{name: "deleting store keeps the lifetime", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(deleting), sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 8 * time.Hour},
+		{name: "short keep opt-in keeps the window", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(deleting), sessionadapter.WithSessionLifetime(8 * time.Hour), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, want: 2*time.Minute + 24*time.Second},
+		{name: "short keep without a store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "short keep over a store that deletes nothing", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(indexOnly), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "store that deletes nothing keeps the lifetime", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(indexOnly), sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 8 * time.Hour},
 		{name: "nil revocations", wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "nil store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
@@ -99,7 +102,10 @@ func TestRevokingEnderRaces(t *testing.T) {
 	defer store.Close()
 	rev, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
 	must(t, err)
-	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
+	// The short keep is opted into here, to show the second deletion
+	// covers what the revocation stops covering; by default the
+	// revocation is kept for the lifetime (TestRevokingEnderKeepsLifetime).
+	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete())
 	must(t, err)
 
 	logoutAt := clock.Now()
@@ -157,7 +163,7 @@ func TestRevokingEnderRevokesBeforeDeleting(t *testing.T) {
 	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(d), sessionadapter.WithClock(clock.Now))
 	defer store.Close()
 	rev, _ := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
-	e, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
+	e, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete())
 	b := sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "a", LoginTime: clock.Now().Add(-time.Hour)}
 	d.create(t, "a")
 	must(t, e.Bind(ctx, b))
@@ -216,5 +222,39 @@ func TestMemoryRevocationsRevokedAllocs(t *testing.T) {
 	b := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LocalID: "l", LoginTime: time.Now().Add(time.Hour)}
 	if n := testing.AllocsPerRun(100, func() { _, _ = rev.Revoked(ctx, b) }); n != 0 {
 		t.Fatalf("Revoked allocates %v times per call, want 0", n)
+	}
+}
+
+// By default a revocation outlives the store's window and second
+// deletion: a session the bindings do not name (a renewed token, bindings
+// lost on a restart) is still ended by the guard until the lifetime ends.
+func TestRevokingEnderKeepsLifetime(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewSyncClock(time.Unix(1_700_000_000, 0))
+	store, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(newDataStore()), sessionadapter.WithClock(clock.Now), sessionadapter.WithInFlightWindow(time.Minute))
+	must(t, err)
+	defer store.Close()
+	rev, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
+	must(t, err)
+	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithSessionLifetime(8*time.Hour))
+	must(t, err)
+	logoutAt := clock.Now()
+	// A session the store never heard of (its binding names an older token).
+	unbound := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LocalID: "renewed", LoginTime: logoutAt.Add(-time.Hour)}
+	if _, err := e.EndSessions(ctx, sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: logoutAt}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		after time.Duration
+		want  bool
+	}{
+		{sessionadapter.RevocationKeepFor(time.Minute) + time.Second, true},
+		{8*time.Hour - time.Second, true},
+		{8*time.Hour + time.Second, false},
+	} {
+		clock.Set(logoutAt.Add(tt.after))
+		if got, _ := rev.Revoked(ctx, unbound); got != tt.want {
+			t.Errorf("%v after the logout: revoked = %v, want %v", tt.after, got, tt.want)
+		}
 	}
 }

@@ -64,5 +64,5 @@ func ExampleNewRevokingEnder() {
 	late.LocalID = "local-2" // a login callback still in flight, ID token from before the logout
 	err := ender.Bind(ctx, late)
 	fmt.Println(len(files), revoked, errors.Is(err, sessionadapter.ErrRevoked), ender.KeepFor())
-	// Output: 0 true true 6m0s
+	// Output: 0 true true 720h0m0s
 }

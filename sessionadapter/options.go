@@ -101,11 +101,12 @@ type revConfig struct {
 }
 
 type enderConfig struct {
-	endAll   bool
-	logger   *slog.Logger
-	lifetime time.Duration
-	store    Store
-	storeSet bool
+	endAll    bool
+	logger    *slog.Logger
+	lifetime  time.Duration
+	store     Store
+	storeSet  bool
+	shortKeep bool
 }
 
 // ClockOption sets the clock; see WithClock.
@@ -134,10 +135,11 @@ type LifetimeOption struct{ d time.Duration }
 
 // WithSessionLifetime sets your sessions' lifetime; the default is
 // DefaultSessionLifetime. NewMemory keeps a binding with a zero Expires
-// that long. NewRevokingEnder keeps a revocation that long when no store
-// deletes the session data (cookie sessions, a store without a Deleter):
-// the revocation is then all that keeps the session ended. Set it to at
-// least your sessions' lifetime.
+// that long. NewRevokingEnder keeps every revocation that long (unless
+// WithShortKeepUnsafeUnlessBindingsComplete): the revocation, not the
+// deletion of session data, is what keeps a logged-out session ended. Set
+// it to at least your sessions' longest lifetime, sliding expiry included
+// (a session renewed on use lives as long as its absolute limit).
 func WithSessionLifetime(d time.Duration) LifetimeOption { return LifetimeOption{d} }
 
 func (o LifetimeOption) applyMemory(c *memoryConfig) { c.lifetime = o.d }
@@ -166,7 +168,8 @@ func (f memoryOptionFunc) applyMemory(c *memoryConfig) { f(c) }
 // through d, e.g. a gorilla FilesystemStore's file, once at the logout and
 // once more when the in-flight window has passed (see
 // WithInFlightWindow). Without it the store only forgets its bindings, and
-// a RevokingEnder keeps the revocation for the whole session lifetime.
+// a RevokingEnder keeps the revocation for the whole session lifetime (as
+// it does with a Deleter too, by default).
 func WithDeleter(d Deleter) MemoryOption {
 	return memoryOptionFunc(func(c *memoryConfig) { c.deleter = d })
 }
@@ -196,11 +199,38 @@ func (o storeOption) applyEnder(c *enderConfig) { c.store = o.s; c.storeSet = tr
 // at each logout it records the revocation, then calls s.EndSessions,
 // which deletes the session data where s can. Its Bind goes through s and
 // refuses, with ErrRevoked, a binding whose login is not after a kept
-// revocation. How long the revocation is kept depends on s; see
-// NewRevokingEnder.
+// revocation. The revocation is kept for the session lifetime, whatever s
+// (see NewRevokingEnder).
 func WithStore(s Store) EnderOption {
 	return storeOption{s}
 }
+
+type shortKeepOption struct{}
+
+func (shortKeepOption) applyEnder(c *enderConfig) { c.shortKeep = true }
+
+// WithShortKeepUnsafeUnlessBindingsComplete makes a RevokingEnder keep each
+// revocation only for its store's RevocationKeep (the in-flight window
+// plus two polls of the second deletion) instead of the session lifetime,
+// trusting the store's deletion to keep the logged-out sessions ended
+// afterwards. It saves memory (bytes per revocation × logouts per window
+// instead of × logouts per lifetime) and needs WithStore of a Windowed
+// store, or NewRevokingEnder fails with ErrInvalidConfig.
+//
+// It MUST NOT be used unless all of these hold, or logged-out sessions
+// come back once the short keep ends:
+//   - the bindings name every live session under the ID the Deleter
+//     deletes: no token renewal after login (scs RenewToken, gorilla's
+//     new session on privilege change) without Unbind and Bind again;
+//   - the bindings are durable at least as long as the sessions: a store
+//     that forgets its bindings on a restart (Memory) while the session
+//     data persists (files, a database) is not;
+//   - session expiry does not slide: a session whose store extends its
+//     lifetime on use (gorilla stores re-saving MaxAge, scs IdleTimeout)
+//     outlives the binding's Expires, and with it the binding.
+//
+// When in doubt, do not use it: the default is the safe reading.
+func WithShortKeepUnsafeUnlessBindingsComplete() EnderOption { return shortKeepOption{} }
 
 // errNilOption reports a nil option, the same error for every constructor.
 var errNilOption = fmt.Errorf("%w: nil option", ErrInvalidConfig)

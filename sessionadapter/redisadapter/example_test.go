@@ -60,5 +60,5 @@ func ExampleNewRevocations() {
 	_, _ = ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: login.Add(time.Minute)})
 	revoked, err := rev.Revoked(ctx, alice) // middleware.Guard's check: no Redis call
 	fmt.Println(revoked, err, ender.KeepFor())
-	// Output: true <nil> 6m0s
+	// Output: true <nil> 720h0m0s
 }

@@ -87,9 +87,10 @@ func WithSessionLifetime(d time.Duration) StoreOption {
 func WithEndAllUserSessions() StoreOption { return storeOption(func(c *config) { c.endAll = true }) }
 
 // WithInFlightWindow sets how long after a logout the Store deletes the
-// ended sessions' data a second time, and so how long a
-// sessionadapter.RevokingEnder over it keeps the revocation (the window and
-// two polls of the queue, sessionadapter.RevocationKeepFor): at least the
+// ended sessions' data a second time (and how long a
+// sessionadapter.RevokingEnder over it keeps the revocation, the window and
+// two polls of the queue, only under
+// sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete): at least the
 // app's request timeout plus the OP-RP clock skew and the revocation
 // feed's staleness bound (see sessionadapter.WithInFlightWindow). The
 // default is sessionadapter.DefaultInFlightWindow.

@@ -52,6 +52,9 @@ func WithGuardLogger(l *slog.Logger) GuardOption { return func(c *guardConfig) {
 // at or after its login time goes to the WithOnRevoked hook instead of
 // next, so a logout that reached the RP before, during or after the login
 // it ends is enforced, while a fresh login after the logout stays valid.
+// A binding with a zero LoginTime (the lookup found a login but could not
+// read its time) goes to the WithOnRevoked hook too: a session that cannot
+// be shown to postdate every logout is ended, never served.
 //
 // The check costs what rev.Revoked costs: with sessionadapter's
 // MemoryRevocations or redisadapter's Revocations, a few hashes and map
@@ -84,6 +87,12 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 			b, ok := lookup(r)
 			if !ok {
 				next.ServeHTTP(w, r)
+				return
+			}
+			if b.LoginTime.IsZero() {
+				c.logger.WarnContext(r.Context(), "middleware: session has no readable login time; ending it",
+					slog.String("iss", b.Issuer), slog.String("sid", b.SessionID))
+				c.onRevoked(w, r, next)
 				return
 			}
 			revoked, err := rev.Revoked(r.Context(), b)

@@ -187,7 +187,7 @@ func (failingRevocations) Revoked(context.Context, sessionadapter.Binding) (bool
 func TestGuardFailsClosed(t *testing.T) {
 	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called despite the error") })
 	lookup := func(*http.Request) (sessionadapter.Binding, bool) {
-		return sessionadapter.Binding{Issuer: "i", Subject: "u"}, true
+		return sessionadapter.Binding{Issuer: "i", Subject: "u", LoginTime: time.Unix(1_700_000_000, 0)}, true
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	guard, err := middleware.Guard(failingRevocations{}, lookup, middleware.WithGuardLogger(quiet))
@@ -198,6 +198,29 @@ func TestGuardFailsClosed(t *testing.T) {
 	guard(next).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", w.Code)
+	}
+}
+
+// TestGuardEndsSessionWithUnknownLoginTime: a lookup that found a login
+// but could not read its time returns a zero LoginTime; the guard ends
+// that session (fail closed) even though no revocation is kept.
+func TestGuardEndsSessionWithUnknownLoginTime(t *testing.T) {
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(*http.Request) (sessionadapter.Binding, bool) {
+		return sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s"}, true
+	}
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called for a session of unknown login time") })
+	guard, err := middleware.Guard(rev, lookup, middleware.WithGuardLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	guard(next).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != http.StatusUnauthorized {
+		t.Fatalf("status = %d, want 401", w.Code)
 	}
 }
 

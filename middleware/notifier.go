@@ -151,7 +151,9 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// guard fails closed on its next request anyway.
 			n.cfg.logger.DebugContext(ctx, "middleware: notifier cannot check its session yet", slog.Any("error", err))
 		}
-		if revoked {
+		// A zero login time is a login the guard ends (see Guard): so
+		// does the page.
+		if revoked || b.LoginTime.IsZero() {
 			_, _ = io.WriteString(w, "event: logout\ndata: {}\n\n")
 			_ = rc.Flush()
 			return

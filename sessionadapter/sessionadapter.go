@@ -54,7 +54,11 @@ type Binding struct {
 	LocalID string
 	// LoginTime is the ID token's iat claim (the OP's clock), so that it
 	// can be compared with a logout token's iat without clock skew
-	// between OP and RP mattering.
+	// between OP and RP mattering. Zero means unknown: a lookup that
+	// finds a stashed login whose time it cannot read back (a session
+	// serializer that changed its type) returns it zero, and
+	// middleware.Guard ends such a session, since no logout can be shown
+	// to predate it (fail closed, never open).
 	LoginTime time.Time
 	// Expires is when the local session expires; stores forget the binding
 	// then. Zero means the store's default lifetime.

@@ -3,10 +3,13 @@ package gorillaadapter
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,7 +103,13 @@ func Stash(s *sessions.Session, l sessionadapter.Login) {
 }
 
 // BindingOf reads back what Stash recorded; ok is false if s holds no
-// stashed issuer.
+// stashed issuer. The login time is read in any numeric form a session
+// serializer gives back: int64 from gob, float64 or json.Number from JSON
+// (securecookie.JSONEncoder, redistore's JSON serializer), int, or a
+// decimal string. A stashed login whose time is missing or unreadable has
+// a zero LoginTime, which middleware.Guard treats as ended (fail closed):
+// read as 0 it would be a 1970 login that every later logout of the user
+// revokes, and read as "no binding" it would escape the guard.
 func BindingOf(s *sessions.Session) (b sessionadapter.Binding, ok bool) {
 	iss, _ := s.Values[keyIss].(string)
 	if iss == "" {
@@ -108,15 +117,52 @@ func BindingOf(s *sessions.Session) (b sessionadapter.Binding, ok bool) {
 	}
 	sub, _ := s.Values[keySub].(string)
 	sid, _ := s.Values[keySID].(string)
-	iat, _ := s.Values[keyIat].(int64)
 	lid := s.ID
 	if lid == "" {
 		lid, _ = s.Values[keyLID].(string)
 	}
+	var login time.Time
+	if ms, ok := unixMillis(s.Values[keyIat]); ok {
+		login = time.UnixMilli(ms)
+	}
 	return sessionadapter.Binding{
 		Issuer: iss, Subject: sub, SessionID: sid, LocalID: lid,
-		LoginTime: time.UnixMilli(iat),
+		LoginTime: login,
 	}, true
+}
+
+// unixMillis reads a stashed login time (Unix milliseconds) in the forms
+// a serializer can give back; ok is false for anything else, for a
+// fraction, and for a time not after the epoch.
+func unixMillis(v any) (ms int64, ok bool) {
+	switch n := v.(type) {
+	case int64:
+		ms = n
+	case int:
+		ms = int64(n)
+	case float64:
+		// JSON numbers decode to float64; a login time in milliseconds
+		// (below 2^53) survives that exactly.
+		if n != math.Trunc(n) || n <= 0 || n >= 1<<53 {
+			return 0, false
+		}
+		ms = int64(n)
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			return 0, false
+		}
+		ms = i
+	case string:
+		i, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ms = i
+	default:
+		return 0, false
+	}
+	return ms, ms > 0
 }
 
 // Lookup returns the lookup function of middleware.Guard for the session

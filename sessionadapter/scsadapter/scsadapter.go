@@ -2,9 +2,12 @@ package scsadapter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -17,8 +20,9 @@ import (
 var ErrInvalidConfig = errors.New("scsadapter: invalid configuration")
 
 // Session keys of the stashed login: a string per claim and the login
-// time as int64 unix milliseconds, which scs's gob and JSON codecs both
-// round-trip without registration.
+// time as int64 unix milliseconds, which scs's default gob codec
+// round-trips without registration; a JSON codec a user plugs into
+// sm.Codec gives it back as float64 or json.Number, which BindingOf reads.
 const (
 	keyIss = "bclogout.iss"
 	keySub = "bclogout.sub"
@@ -54,20 +58,63 @@ func Stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Login) 
 
 // BindingOf reads back what Stash recorded in the session of ctx; ok is
 // false when the session holds no stashed login. LocalID is the session's
-// current token.
+// current token. The login time is read in any numeric form a codec gives
+// back (int64 from gob; float64 or json.Number from a JSON codec; int; a
+// decimal string). A stashed login whose time is missing or unreadable
+// has a zero LoginTime, which middleware.Guard treats as ended (fail
+// closed): read as 0 it would be a 1970 login that every later logout of
+// the user revokes, and read as "no binding" it would escape the guard.
 func BindingOf(ctx context.Context, sm *scs.SessionManager) (b sessionadapter.Binding, ok bool) {
 	iss := sm.GetString(ctx, keyIss)
 	if iss == "" {
 		return sessionadapter.Binding{}, false
+	}
+	var login time.Time
+	if ms, ok := unixMillis(sm.Get(ctx, keyIat)); ok {
+		login = time.UnixMilli(ms)
 	}
 	return sessionadapter.Binding{
 		Issuer:    iss,
 		Subject:   sm.GetString(ctx, keySub),
 		SessionID: sm.GetString(ctx, keySID),
 		LocalID:   sm.Token(ctx),
-		LoginTime: time.UnixMilli(sm.GetInt64(ctx, keyIat)),
+		LoginTime: login,
 		Expires:   sm.Deadline(ctx),
 	}, true
+}
+
+// unixMillis reads a stashed login time (Unix milliseconds) in the forms
+// a codec can give back; ok is false for anything else, for a fraction,
+// and for a time not after the epoch.
+func unixMillis(v any) (ms int64, ok bool) {
+	switch n := v.(type) {
+	case int64:
+		ms = n
+	case int:
+		ms = int64(n)
+	case float64:
+		// JSON numbers decode to float64; a login time in milliseconds
+		// (below 2^53) survives that exactly.
+		if n != math.Trunc(n) || n <= 0 || n >= 1<<53 {
+			return 0, false
+		}
+		ms = int64(n)
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			return 0, false
+		}
+		ms = i
+	case string:
+		i, err := strconv.ParseInt(n, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		ms = i
+	default:
+		return 0, false
+	}
+	return ms, ms > 0
 }
 
 // Lookup returns the lookup function of middleware.Guard for sm: the

@@ -1,0 +1,143 @@
+package gorillaadapter_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/gorilla/sessions"
+
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+)
+
+// TestGuardJSONSerializerKeepsLoginTime (found by the outside review):
+// gorilla stores can serialize values with JSON (securecookie.JSONEncoder,
+// boj/redistore's JSONSerializer). Stash writes the login time as int64;
+// JSON gives it back as float64, and BindingOf, which read it as int64
+// only, silently read 0: the login time became 1970. Every revocation of the user (a sub-scoped logout, or
+// any sid logout under WithEndAllUserSessions) is then "at or after the
+// login": a fresh login made after the logout is ended at once, and keeps
+// being ended for as long as the revocation is kept (30 days by default).
+func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
+	ctx := context.Background()
+	store := sessions.NewCookieStore(key)
+	for _, c := range store.Codecs {
+		c.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
+	}
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ender, err := sessionadapter.NewRevokingEnder(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := middleware.Guard(rev, gorillaadapter.Lookup(store, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("signed in")) }))
+
+	// The OP logs alice out everywhere (a sub-scoped token)...
+	logoutAt := time.Now().Add(-time.Minute).Truncate(time.Second)
+	if _, err := ender.EndSessions(ctx, sessionadapter.Logout{Issuer: iss, Subject: "alice", IssuedAt: logoutAt}); err != nil {
+		t.Fatal(err)
+	}
+	// ...and she signs in again afterwards: a new OP session, a new ID token.
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	s, _ := store.New(r, "app")
+	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-new", IssuedAt: logoutAt.Add(30 * time.Second)})
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(w.Result().Cookies()[0])
+	w = httptest.NewRecorder()
+	app.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Errorf("a login made after the logout is refused by the guard: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestBindingOfLoginTimeForms: the login time is read back in every form a
+// serializer can give; a stashed login whose time cannot be read has a zero
+// LoginTime, which the guard ends (fail closed), never a 1970 login.
+func TestBindingOfLoginTimeForms(t *testing.T) {
+	const ms = 1_700_000_000_123
+	tests := []struct {
+		name string
+		v    any
+		want time.Time
+	}{
+		{name: "int64 (gob)", v: int64(ms), want: time.UnixMilli(ms)},
+		{name: "int", v: int(ms), want: time.UnixMilli(ms)},
+		{name: "float64 (JSON)", v: float64(ms), want: time.UnixMilli(ms)},
+		{name: "json.Number", v: json.Number("1700000000123"), want: time.UnixMilli(ms)},
+		{name: "decimal string", v: "1700000000123", want: time.UnixMilli(ms)},
+		{name: "fraction", v: 1.5},
+		{name: "zero", v: int64(0)},
+		{name: "negative", v: float64(-5)},
+		{name: "huge float", v: 1e300},
+		{name: "not a number", v: "soon"},
+		{name: "bool", v: true},
+		{name: "missing", v: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sessions.NewSession(sessions.NewCookieStore(key), "app")
+			gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: time.UnixMilli(ms)})
+			if tt.v == nil {
+				delete(s.Values, "bclogout.iat")
+			} else {
+				s.Values["bclogout.iat"] = tt.v
+			}
+			b, ok := gorillaadapter.BindingOf(s)
+			if !ok {
+				t.Fatal("a stashed login has no binding: it would escape the guard")
+			}
+			if !b.LoginTime.Equal(tt.want) || b.LoginTime.IsZero() != tt.want.IsZero() {
+				t.Errorf("LoginTime = %v, want %v", b.LoginTime, tt.want)
+			}
+		})
+	}
+}
+
+// TestGuardEndsUnreadableLoginTime: a cookie whose stashed login time has
+// an unreadable form is ended by the guard with no revocation kept.
+func TestGuardEndsUnreadableLoginTime(t *testing.T) {
+	store := sessions.NewCookieStore(key)
+	for _, c := range store.Codecs {
+		c.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
+	}
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := middleware.Guard(rev, gorillaadapter.Lookup(store, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("signed in")) }))
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	s, _ := store.New(r, "app")
+	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()})
+	s.Values["bclogout.iat"] = "yesterday"
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(w.Result().Cookies()[0])
+	w = httptest.NewRecorder()
+	app.ServeHTTP(w, r)
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("a session with an unreadable login time: %d, want 401", w.Code)
+	}
+}

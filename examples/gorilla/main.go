@@ -201,10 +201,15 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 			return nil, err
 		}
 		a.closers = append(a.closers, mstore.Close)
-		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
+		// The bindings live in memory and are lost on a restart, the
+		// sessions are not: revocations are kept in a file beside them,
+		// for the session lifetime, so a logout outlives restarts.
+		frevs, err := openFileRevocations(dir)
+		if err != nil {
 			return nil, err
 		}
-		store = mstore
+		a.closers = append(a.closers, frevs.Close)
+		store, revs = mstore, frevs
 	}
 	a.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store),
 		sessionadapter.WithSessionLifetime(lifetime))

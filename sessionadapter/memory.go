@@ -249,7 +249,9 @@ func (m *Memory) Unbind(ctx context.Context, localID string) error {
 }
 
 // EndSessions deletes the data of every live session the logout names
-// (through the Deleter, if any) and forgets their bindings. It reports how
+// (through the Deleter, if any) and forgets their bindings, sparing a
+// session whose login time is after the logout's iat (a fresh login,
+// reached by a late logout). It reports how
 // many sessions it ended. A session whose data could not be deleted stays
 // bound and the error wraps ErrDelete, so the OP's retry can end it. With
 // a Deleter it also queues the second deletion, for when the in-flight
@@ -264,19 +266,23 @@ func (m *Memory) EndSessions(ctx context.Context, l Logout) (int, error) {
 	return m.end(ctx, l, true)
 }
 
-// end ends the sessions l names. The first pass (queue) ends them all and
-// queues the second; the second ends only the sessions whose login was not
-// after the logout, those a login that raced the logout bound late: a
-// fresh login since must survive it.
+// end ends the sessions l names whose login was not after the logout: a
+// fresh login since (a late or retried logout token reaching the store
+// after the user signed in again) must survive it. A binding without a
+// login time is ended; so is every binding of a first pass (queue) whose
+// logout has no iat, since nothing tells the fresh logins apart. The first
+// pass queues the second, which ends the sessions a login that raced the
+// logout bound late.
 func (m *Memory) end(ctx context.Context, l Logout, queue bool) (int, error) {
 	now := m.cfg.now()
-	if l.IssuedAt.IsZero() {
+	knownIAT := !l.IssuedAt.IsZero()
+	if !knownIAT {
 		l.IssuedAt = now
 	}
 	m.mu.Lock()
 	m.sweepLocked(now)
 	targets := m.targetsLocked(l, now)
-	if !queue {
+	if knownIAT || !queue {
 		targets = slices.DeleteFunc(targets, func(b Binding) bool { return b.LoginTime.After(l.IssuedAt) })
 	}
 	if m.cfg.deleter == nil {

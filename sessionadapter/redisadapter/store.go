@@ -120,11 +120,15 @@ return redis.call('DEL', KEYS[1])
 
 // endScript: KEYS the index the logout starts from (sid, else sub), then
 // the queue of second deletions. ARGV: prefix, iss, sub, sid, endAll,
-// data key prefix, data key suffix, now ms, logout ms, due ms. Returns
+// data key prefix, data key suffix, now ms, logout ms, due ms, and the
+// logout's iat ms, or an empty string when the token had none: a binding whose login is
+// after a known iat is a fresh login the logout must spare. Returns
 // {ended, mismatched local IDs...}.
 var endScript = redis.NewScript(luaPrelude + `
 local iss, sub, sid = ARGV[2], ARGV[3], ARGV[4]
-local ended, order, mismatched = endLogout(iss, sub, sid, ARGV[5] == '1', ARGV[6], ARGV[7], tonumber(ARGV[8]), nil)
+local notAfter = nil
+if ARGV[11] ~= '' then notAfter = tonumber(ARGV[11]) end
+local ended, order, mismatched = endLogout(iss, sub, sid, ARGV[5] == '1', ARGV[6], ARGV[7], tonumber(ARGV[8]), notAfter)
 local rec = f(ARGV[9]) .. f(ARGV[5]) .. f(iss) .. f(sub) .. f(sid)
 for _, id in ipairs(order) do rec = rec .. f(id) end
 redis.call('ZADD', KEYS[2], tonumber(ARGV[10]), rec)
@@ -334,11 +338,14 @@ func (s *Store) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, 
 	}
 	now := s.cfg.now()
 	at := l.IssuedAt
+	notAfter := "" // no iat: the login times cannot be compared, end them all
 	if at.IsZero() {
 		at = now
+	} else {
+		notAfter = strconv.FormatInt(at.UnixMilli(), 10)
 	}
 	res, err := endScript.Run(ctx, s.client, []string{start, s.cfg.prefix + "end:due"}, s.cfg.prefix, l.Issuer, l.Subject, l.SessionID,
-		endAll, s.dataPre, s.dataPost, now.UnixMilli(), at.UnixMilli(), now.Add(s.cfg.window).UnixMilli()).Slice()
+		endAll, s.dataPre, s.dataPost, now.UnixMilli(), at.UnixMilli(), now.Add(s.cfg.window).UnixMilli(), notAfter).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("%w: end sessions: %w", ErrRedis, err)
 	}

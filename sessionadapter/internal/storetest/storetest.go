@@ -30,6 +30,7 @@ const iss1, iss2 = "https://op.example", "https://other.example"
 // Run checks the logout rules of the sessionadapter package.
 func Run(t *testing.T, f Factory) {
 	t.Run("Rules", func(t *testing.T) { rules(t, f) })
+	t.Run("LateLogout", func(t *testing.T) { lateLogout(t, f) })
 	t.Run("Property", func(t *testing.T) {
 		for _, endAll := range []bool{false, true} {
 			t.Run(fmt.Sprintf("endAll=%v", endAll), func(t *testing.T) {
@@ -264,3 +265,48 @@ type Clock struct{ T time.Time }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time { return c.T }
+
+// lateLogout: a logout token that reaches the store after the user signed
+// in again (a late delivery, a retry) ends the sessions whose login was
+// not after its iat and spares the fresh ones, for a sub logout and for a
+// sid logout under WithEndAllUserSessions alike. Without an iat, or
+// without a login time, the times cannot be compared and the session is
+// ended.
+func lateLogout(t *testing.T, f Factory) {
+	ctx := context.Background()
+	logoutAt := time.Now().Add(-2 * time.Minute).Truncate(time.Millisecond)
+	tests := []struct {
+		name   string
+		endAll bool
+		logout sessionadapter.Logout
+		want   []string
+	}{
+		{name: "sub", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: logoutAt}, want: []string{"old", "nolt"}},
+		{name: "sid end all", endAll: true, logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s-old", IssuedAt: logoutAt}, want: []string{"old", "nolt"}},
+		{name: "sub without iat", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, want: []string{"old", "nolt", "fresh"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := f(t, tt.endAll)
+			exp := time.Now().Add(time.Hour)
+			for _, b := range []sessionadapter.Binding{
+				{Issuer: iss1, Subject: "alice", SessionID: "s-old", LocalID: "old", LoginTime: logoutAt.Add(-time.Hour), Expires: exp},
+				{Issuer: iss1, Subject: "alice", SessionID: "s-nolt", LocalID: "nolt", Expires: exp},
+				{Issuer: iss1, Subject: "alice", SessionID: "s-new", LocalID: "fresh", LoginTime: logoutAt.Add(time.Minute), Expires: exp},
+			} {
+				h.Create(t, b.LocalID)
+				if err := h.Store.Bind(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := h.Store.EndSessions(ctx, tt.logout); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"old", "nolt", "fresh"} {
+				if want := !slices.Contains(tt.want, id); h.Alive(t, id) != want {
+					t.Errorf("session %s alive = %v, want %v", id, !want, want)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -69,7 +70,10 @@ func mapURIs(uris []string, f func(string) string) []string {
 // own login route, which must redirect to this OP's authorization
 // endpoint; submits the OP's login form as sub; and follows the redirect
 // back to the app's callback, where the app redeems the code and starts
-// its session. The app's final answer (after its redirects) must be a 2xx.
+// its session. The app's final answer (after its redirects) must be a 2xx,
+// the app must have redeemed the code at the OP's token endpoint, and the
+// browser must hold a cookie of the app: an app whose callback fails and
+// redirects to a public page does not pass as signed in.
 // Any failure is t.Fatal, with an error wrapping ErrSignIn.
 //
 // A fresh browser is signed in each time: two calls for the same sub are
@@ -122,15 +126,41 @@ func (op *OP) signIn(ctx context.Context, loginURL, sub string) (*http.Client, e
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, fmt.Errorf("%w: %s answered %s: %s", ErrSignIn, resp.Request.URL, resp.Status, strings.TrimSpace(string(body)))
 	}
+	// A 2xx alone proves nothing: a callback that fails and redirects to
+	// a public page answers 200 too. The app signed the user in only if it
+	// redeemed the code (the OP session then counts the client among its
+	// RPs, so SignOut will log it out) and left a cookie in the browser.
+	clientID := form.Get("client_id")
+	if !op.browserJoined(browser, clientID) {
+		return nil, fmt.Errorf("%w: the app (client %q) did not redeem the authorization code at the token endpoint", ErrSignIn, clientID)
+	}
+	if app, err := url.Parse(loginURL); err != nil || len(browser.Jar.Cookies(app)) == 0 {
+		return nil, fmt.Errorf("%w: the app set no cookie in the browser for %s", ErrSignIn, loginURL)
+	}
 	return browser, nil
+}
+
+// browserJoined reports whether the browser's OP session has issued an ID
+// token to clientID, that is, the client redeemed a code of that session.
+func (op *OP) browserJoined(browser *http.Client, clientID string) bool {
+	sid, ok := op.browserSID(browser)
+	if !ok {
+		return false
+	}
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	s, ok := op.sessions[sid]
+	return ok && slices.Contains(s.clients, clientID)
 }
 
 // SignOut ends, at the OP, the session of a browser that SignIn returned
 // ("sign out everywhere"), with the back-channel fan-out of EndSession:
-// when it returns, every RP of the session has answered its logout token.
-// It is t.Fatal when the browser has no live OP session
-// (ErrUnknownSession) or an RP did not acknowledge its logout token
-// (ErrDeliveryFailed); the Report says what each RP answered.
+// when it returns, every RP of the session has answered its logout token
+// with 200. It is t.Fatal when the browser has no live OP session
+// (ErrUnknownSession), or when an RP of the session got no logout token
+// (it registered no back-channel logout URI) or did not answer it with
+// 200 (ErrDeliveryFailed): a sign-out that told no one is a failure, not
+// a pass. The Report says what each RP answered.
 func (op *OP) SignOut(t testing.TB, browser *http.Client) Report {
 	t.Helper()
 	rep, err := op.signOut(t.Context(), browser)
@@ -145,7 +175,33 @@ func (op *OP) signOut(ctx context.Context, browser *http.Client) (Report, error)
 	if !ok {
 		return Report{}, fmt.Errorf("%w: the browser has no OP session", ErrUnknownSession)
 	}
-	return op.EndSession(ctx, sid)
+	op.mu.Lock()
+	var rps []string
+	if s, ok := op.sessions[sid]; ok {
+		rps = slices.Clone(s.clients)
+	}
+	op.mu.Unlock()
+	rep, err := op.EndSession(ctx, sid)
+	if err != nil {
+		return rep, err
+	}
+	// EndSession sends a token only to RPs with a back-channel logout URI:
+	// a test that signs out must fail when one of the session's RPs was
+	// never told, or answered anything but the 200 the spec requires.
+	var errs []error
+	for _, id := range rps {
+		i := slices.IndexFunc(rep.Deliveries, func(d Delivery) bool { return d.ClientID == id && d.SID == sid })
+		switch {
+		case i < 0:
+			errs = append(errs, fmt.Errorf("client %q got no logout token (no back-channel logout URI registered)", id))
+		case rep.Deliveries[i].Status != http.StatusOK:
+			errs = append(errs, fmt.Errorf("client %q answered its logout token with %d, not 200", id, rep.Deliveries[i].Status))
+		}
+	}
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("%w: %w", ErrDeliveryFailed, errors.Join(errs...))
+	}
+	return rep, nil
 }
 
 // BrowserSession returns the sid of a browser's OP session (one that

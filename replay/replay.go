@@ -67,6 +67,15 @@ type Cache interface {
 	// It returns ErrReplayed if the pair is already reserved or committed
 	// and not expired, ErrFull if it cannot remember the pair without
 	// forgetting a live one, and ErrExpired if until is not in the future.
+	//
+	// Any other error may have left the claim standing (a shared cache
+	// that applied the claim but whose reply was lost). Such a Reserve
+	// should undo its own claim before returning when it still can, and
+	// must return the Reservation it tried to make (its Token non-zero)
+	// alongside the error, so that the caller can Release that claim
+	// later: a claim nobody can name would refuse every delivery of the
+	// token, the OP's retries included, until until. A Reservation with
+	// a zero Token names no claim; releasing it is a no-op.
 	Reserve(ctx context.Context, issuer, jti string, until time.Time) (Reservation, error)
 	// Commit consumes the pair until r.Until: its logout succeeded. The
 	// pair ends up consumed whatever happened to the claim meanwhile; if

@@ -166,25 +166,37 @@ func honoursContext(client redis.UniversalClient) bool {
 // replica), replay.ErrExpired if until is not in the future, and an error
 // wrapping ErrUnavailable if Redis did not answer.
 //
-// If Redis applied the SET but its answer was lost (a timeout), the claim
-// stays until until like that of a process that died: the OP's retry is
-// refused as a replay.
+// Redis may have applied the SET all the same (its reply lost to a
+// timeout, a dropped connection, a failover). So on ErrUnavailable Reserve
+// returns the Reservation it tried to make alongside the error, and, while
+// ctx still allows, deletes that claim again (compare-and-delete on its
+// token, never another attempt's claim). If that delete fails too, the
+// claim stays until until: the OP's own retries of the token are refused
+// as replays meanwhile, and the caller ends the logout by Releasing the
+// returned Reservation and reserving again (rp's retry queue does).
 func (c *Cache) Reserve(ctx context.Context, issuer, jti string, until time.Time) (replay.Reservation, error) {
 	now := c.now()
 	px, ok := millisLeft(now, until)
 	if !ok {
 		return replay.Reservation{}, fmt.Errorf("%w: until %s, now %s", replay.ErrExpired, until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 	}
-	var token [16]byte
-	_, _ = rand.Read(token[:]) // crypto/rand.Read never fails (Go 1.24+)
-	set, err := c.client.SetNX(ctx, c.key(issuer, jti), "r:"+hex.EncodeToString(token[:]), time.Duration(px)*time.Millisecond).Result()
+	r := replay.Reservation{Issuer: issuer, JTI: jti, Until: until}
+	_, _ = rand.Read(r.Token[:]) // crypto/rand.Read never fails (Go 1.24+)
+	key := c.key(issuer, jti)
+	set, err := c.client.SetNX(ctx, key, "r:"+hex.EncodeToString(r.Token[:]), time.Duration(px)*time.Millisecond).Result()
 	if err != nil {
-		return replay.Reservation{}, unavailable(ctx, "reserve", err)
+		err = unavailable(ctx, "reserve", err)
+		if ctx.Err() == nil {
+			if rerr := c.Release(ctx, r); rerr != nil {
+				return r, fmt.Errorf("%w (undoing the claim: %w)", err, rerr)
+			}
+		}
+		return r, err
 	}
 	if !set {
 		return replay.Reservation{}, replay.ErrReplayed
 	}
-	return replay.Reservation{Issuer: issuer, JTI: jti, Until: until, Token: token}, nil
+	return r, nil
 }
 
 // Commit consumes the pair until r.Until. If r's reservation no longer

@@ -327,3 +327,90 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+// lostReplyHook lets Redis apply the first SET NX and loses its reply;
+// with failAfter set, every later command fails without reaching Redis,
+// as a connection that stays down does.
+type lostReplyHook struct {
+	failAfter bool
+	mu        sync.Mutex
+	lost      bool
+}
+
+func (*lostReplyHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (*lostReplyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *lostReplyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		down := h.lost && h.failAfter
+		h.mu.Unlock()
+		if down {
+			err := &net.OpError{Op: "write", Net: "tcp", Err: errors.New("connection down")}
+			cmd.SetErr(err)
+			return err
+		}
+		err := next(ctx, cmd)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err == nil && !h.lost && cmd.Name() == "set" {
+			h.lost = true
+			err = &net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout (reply lost)")}
+			cmd.SetErr(err)
+		}
+		return err
+	}
+}
+
+func (h *lostReplyHook) up() {
+	h.mu.Lock()
+	h.failAfter = false
+	h.mu.Unlock()
+}
+
+// TestLostReserveReply: Redis applied Reserve's SET but the reply was
+// lost. Reserve reports ErrUnavailable and names the claim it tried to
+// make. When Redis still answers, Reserve undoes the claim itself, so the
+// OP's retry can reserve the pair; when it does not, the claim stands
+// until the caller Releases the named Reservation.
+func TestLostReserveReply(t *testing.T) {
+	tests := []struct {
+		name      string
+		failAfter bool
+		wantFree  bool // the pair is free right after the failed Reserve
+	}{
+		{name: "undone by Reserve", wantFree: true},
+		{name: "released by the caller", failAfter: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client, _ := redistest.Miniredis(t)
+			hook := &lostReplyHook{failAfter: tt.failAfter}
+			client.AddHook(hook)
+			t.Cleanup(hook.up) // before redistest's own cleanup
+			c := newCache(t, client, redistest.Prefix(t, client))
+			ctx := context.Background()
+			until := time.Now().Add(time.Minute)
+			r, err := c.Reserve(ctx, "iss", "jti", until)
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("Reserve: error = %v, want %v", err, ErrUnavailable)
+			}
+			if r.Token == ([16]byte{}) || r.Issuer != "iss" || r.JTI != "jti" || !r.Until.Equal(until) {
+				t.Fatalf("the failed Reserve named no claim: %+v", r)
+			}
+			hook.up()
+			if !tt.wantFree {
+				if _, err := c.Reserve(ctx, "iss", "jti", until); !errors.Is(err, replay.ErrReplayed) {
+					t.Fatalf("before the Release: error = %v, want %v (the claim stands)", err, replay.ErrReplayed)
+				}
+				if err := c.Release(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := c.Reserve(ctx, "iss", "jti", until); err != nil {
+				t.Fatalf("the OP's retry: %v", err)
+			}
+		})
+	}
+}

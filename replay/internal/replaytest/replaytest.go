@@ -49,6 +49,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("UncommittedStaysUntilUntil", func(t *testing.T) { uncommittedStaysUntilUntil(t, f(t)) })
 	t.Run("CommitAfterUntil", func(t *testing.T) { commitAfterUntil(t, f(t)) })
 	t.Run("LateReleaseKeepsTheRetrysClaim", func(t *testing.T) { lateReleaseKeepsTheRetrysClaim(t, f(t)) })
+	t.Run("ZeroTokenReleasesNothing", func(t *testing.T) { zeroTokenReleasesNothing(t, f(t)) })
 	t.Run("LostReservation", func(t *testing.T) { lostReservation(t, f(t)) })
 	t.Run("Replicas", func(t *testing.T) { replicas(t, f(t)) })
 }
@@ -311,6 +312,23 @@ func lateReleaseKeepsTheRetrysClaim(t *testing.T, h Harness) {
 	}
 	if _, err := h.Cache.Reserve(ctx, iss, "reused", h.Now().Add(5*time.Minute)); !errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("the first attempt's Release freed the second's claim: error = %v, want %v", err, replay.ErrReplayed)
+	}
+}
+
+// zeroTokenReleasesNothing: a Reservation with a zero Token, which a
+// failed Reserve may return, names no claim: releasing it leaves the
+// pair's claim alone.
+func zeroTokenReleasesNothing(t *testing.T, h Harness) {
+	ctx := context.Background()
+	until := h.Now().Add(time.Minute)
+	if _, err := h.Cache.Reserve(ctx, iss, "zero", until); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Cache.Release(ctx, replay.Reservation{Issuer: iss, JTI: "zero", Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Cache.Reserve(ctx, iss, "zero", until); !errors.Is(err, replay.ErrReplayed) {
+		t.Fatalf("a zero Token released the claim: error = %v, want %v", err, replay.ErrReplayed)
 	}
 }
 

@@ -201,10 +201,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// before it could be reserved.
 			err = fmt.Errorf("%w: %w", ErrExpired, err)
 		default:
-			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
+			// The cache may have applied the claim and lost its reply. A
+			// Reserve that could not undo it leaves it until the token
+			// expires, refusing the OP's retries as replays; the retry
+			// queue, handed the claim Reserve named, releases it and ends
+			// the logout, so the logout is bounded by the queue's policy.
 			if h.retry != nil {
-				h.retry.add(ev, nil, reserveMayHaveApplied(err))
+				h.retry.add(ev, nil, claim, err)
 			}
+			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
 		}
 		h.reject(w, r, ev.Issuer, err, start)
 		return
@@ -228,7 +233,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
 		if h.retry != nil {
-			h.retry.add(ev, held, false)
+			h.retry.add(ev, held, replay.Reservation{}, nil)
 		}
 		h.answerError(w, err)
 		if h.o.onReject != nil {

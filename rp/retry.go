@@ -135,10 +135,16 @@ type retryItem struct {
 	// must act through it rather than take it for another delivery's.
 	// Only the attempt in progress touches it.
 	held *replay.Reservation
+	// orphan is the claim a failed Reserve of this logout may have left
+	// standing (its reply lost after the cache applied it), as that
+	// Reserve named it. A retry Releases it before reserving again, so
+	// that it never takes its own claim for another delivery's.
+	orphan *replay.Reservation
 	// unsure is set once a Reserve of this logout failed in a way that
-	// may have reserved the jti all the same (a timeout after the command
-	// was sent): a later ErrReplayed may then be that lost claim of ours,
-	// not another delivery's, so it ends the sessions anyway.
+	// may have reserved the jti all the same but named no claim (a Cache
+	// whose failed Reserve returns a zero Token): a later ErrReplayed may
+	// then be that lost claim of ours, not another delivery's, so it ends
+	// the sessions anyway.
 	unsure   bool
 	giveUp   time.Time
 	failures int
@@ -249,9 +255,11 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 
 // add queues a validated logout whose store work failed. A logout already
 // pending is not queued twice. held is the request's replay claim when it
-// could not be released, nil otherwise; unsure says the request's Reserve
-// failed in a way that may have reserved the jti (see retryItem.unsure).
-func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, unsure bool) {
+// could not be released, nil otherwise; reserveErr is the error of the
+// request's Reserve when that failed, with the Reservation it returned
+// (see orphanOf).
+func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, failed replay.Reservation, reserveErr error) {
+	orphan, unsure := orphanOf(failed, reserveErr)
 	key := retryKey{ev.Issuer, ev.JTI}
 	q.mu.Lock()
 	if _, ok := q.items[key]; ok {
@@ -275,7 +283,7 @@ func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, unsure bool)
 	}
 	now := q.clock.Now()
 	it := &retryItem{
-		key: key, ev: ev, logout: ev.Logout(), held: held, unsure: unsure,
+		key: key, ev: ev, logout: ev.Logout(), held: held, orphan: orphan, unsure: unsure,
 		giveUp: now.Add(q.p.For), failures: 1,
 	}
 	it.due = now.Add(q.backoff(1))
@@ -429,6 +437,19 @@ func reserveMayHaveApplied(err error) bool {
 	return !errors.Is(err, replay.ErrFull) && !errors.Is(err, replay.ErrExpired) && !errors.Is(err, replay.ErrReplayed)
 }
 
+// orphanOf sorts out what a failed Reserve (r, err) may have left: the
+// claim it named, or, when it may have reserved the pair but named no
+// claim, unsure.
+func orphanOf(r replay.Reservation, err error) (orphan *replay.Reservation, unsure bool) {
+	if err == nil || !reserveMayHaveApplied(err) {
+		return nil, false
+	}
+	if r.Token == ([16]byte{}) {
+		return nil, true
+	}
+	return &r, false
+}
+
 // errDoneElsewhere means a retry found its jti already used: another
 // delivery of the token ended the sessions and ran OnLogout.
 var errDoneElsewhere = errors.New("rp: logout completed by another delivery")
@@ -517,10 +538,19 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 	defer cancel()
 	var claim replay.Reservation
 	var err error
-	if it.held != nil {
+	switch {
+	case it.held != nil:
 		// The failed request's claim still stands: it is this logout's.
 		claim = *it.held
-	} else {
+	case it.orphan != nil:
+		// A failed Reserve may have left its claim: free it first, or the
+		// Reserve below would take it for another delivery's.
+		if err := h.o.replay.Release(ctx, *it.orphan); err != nil {
+			return 0, fmt.Errorf("%w: replay cache: releasing a claim a failed reserve may have left: %w", ErrTemporary, err)
+		}
+		it.orphan = nil
+		fallthrough
+	default:
 		claim, err = h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.ev.AcceptableUntil)
 	}
 	reserved := err == nil
@@ -534,7 +564,9 @@ func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
 	case errors.Is(err, replay.ErrReplayed):
 		return 0, errDoneElsewhere
 	default:
-		if reserveMayHaveApplied(err) {
+		if orphan, unsure := orphanOf(claim, err); orphan != nil {
+			it.orphan = orphan
+		} else if unsure {
 			it.unsure = true
 		}
 		return 0, fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)

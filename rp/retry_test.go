@@ -514,10 +514,24 @@ func TestRetryPolicyErrors(t *testing.T) {
 
 // appliedThenTimeoutCache reserves the pair but reports a timeout, as a
 // Redis whose answer is lost after it applied the command does, once.
+// With name set, the failed Reserve names its claim, as replay.Cache
+// asks (redisreplay's does when it cannot undo the claim).
 type appliedThenTimeoutCache struct {
 	replay.Cache
-	mu   sync.Mutex
-	done bool
+	name      bool
+	mu        sync.Mutex
+	done      bool
+	committed int // Commits that found their own claim
+}
+
+func (c *appliedThenTimeoutCache) Commit(ctx context.Context, r replay.Reservation) error {
+	err := c.Cache.Commit(ctx, r)
+	if err == nil {
+		c.mu.Lock()
+		c.committed++
+		c.mu.Unlock()
+	}
+	return err
 }
 
 func (c *appliedThenTimeoutCache) Reserve(ctx context.Context, iss, jti string, until time.Time) (replay.Reservation, error) {
@@ -526,6 +540,9 @@ func (c *appliedThenTimeoutCache) Reserve(ctx context.Context, iss, jti string, 
 	defer c.mu.Unlock()
 	if err == nil && !c.done {
 		c.done = true
+		if c.name {
+			return r, context.DeadlineExceeded
+		}
 		return replay.Reservation{}, context.DeadlineExceeded
 	}
 	return r, err
@@ -549,5 +566,26 @@ func TestRetryAfterAmbiguousReservation(t *testing.T) {
 	}
 	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 1 {
 		t.Errorf("retried %v, want [1]", env.metrics.retried)
+	}
+}
+
+// A failed Reserve that names the claim it may have left: the retry
+// releases that claim, reserves the jti afresh, ends the sessions once and
+// commits its own claim, so the token stays consumed.
+func TestRetryReleasesTheClaimOfAFailedReserve(t *testing.T) {
+	cache := &appliedThenTimeoutCache{Cache: memoryCache(t), name: true}
+	var onLogout int
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache),
+		rp.WithOnLogout(func(context.Context, *rp.LogoutEvent, int) { onLogout++ }))
+	env.ender.set(false)
+	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+	env.clock.Advance(env.clock.waitArmed(t))
+	env.close(t)
+	calls, ended := env.ender.stats()
+	if calls != 1 || ended["sid-1"] != 1 || onLogout != 1 {
+		t.Errorf("EndSessions calls %d, sid-1 ended %d times, OnLogout %d; want 1, 1, 1", calls, ended["sid-1"], onLogout)
+	}
+	if cache.committed != 1 {
+		t.Errorf("%d Commits of the retry's own claim, want 1 (it must reserve afresh, not run claimless)", cache.committed)
 	}
 }

@@ -24,7 +24,12 @@ import (
 // lostReplyHook lets Redis apply the first SET ... NX (redisreplay's
 // Reserve) and then loses its reply, as a read timeout, a dropped
 // connection or a failover right after the write does.
-type lostReplyHook struct{ done atomic.Bool }
+// failNext commands after it fail without reaching Redis, as a
+// connection that stays down for a while does.
+type lostReplyHook struct {
+	done     atomic.Bool
+	failNext atomic.Int32
+}
 
 func (*lostReplyHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (*lostReplyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
@@ -32,6 +37,11 @@ func (*lostReplyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 func (h *lostReplyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if h.done.Load() && h.failNext.Add(-1) >= 0 {
+			down := &net.OpError{Op: "write", Net: "tcp", Err: errors.New("connection down")}
+			cmd.SetErr(down)
+			return down
+		}
 		err := next(ctx, cmd)
 		if err == nil && cmd.Name() == "set" && strings.Contains(strings.ToLower(cmd.String()), " nx") && h.done.CompareAndSwap(false, true) {
 			lost := &net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout (reply lost)")}
@@ -42,21 +52,33 @@ func (h *lostReplyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// TestReplayDefectLostReserveReplyDropsLogout: Redis applies Reserve's
-// SET NX but its reply is lost. The handler answers 400
-// temporarily_unavailable without ending any session (correct so far), but
-// the claim stays in Redis until the token expires, so the OP's retry of
-// the same token is refused as a replay, the WithRetry queue takes the
-// same ErrReplayed for a completed logout, and the session is never
-// ended. (The sibling case, a failed Release, was fixed on main in
-// 927979a by handing the claim to the queue; a Reserve whose reply was
-// lost has no claim to hand over.)
+// TestLostReserveReplyKeepsLogout: Redis applies Reserve's SET NX but
+// its reply is lost. The handler answers 400 temporarily_unavailable
+// without ending any session; Reserve undoes its own claim (compare-and-
+// delete on the token it generated), so the OP's retry of the same token
+// succeeds, and the WithRetry queue, handed the claim Reserve named, does
+// not take it for another delivery's completed logout.
 // SPEC-NOTES: a failed logout must "not consume the jti, so the OP's
-// retry can still succeed". Reserve generated the claim's token itself
-// (redisreplay.go Reserve), so it could release its own claim on error.
-func TestReplayDefectLostReserveReplyDropsLogout(t *testing.T) {
+// retry can still succeed". (Found by the outside review, branch review.)
+func TestLostReserveReplyKeepsLogout(t *testing.T) {
+	// The OP's retry finds the pair free: Reserve undid its claim.
+	lostReserveReply(t, 0, http.StatusOK, "")
+}
+
+// TestLostReserveReplyStuckClaim: Redis does not answer Reserve's undo
+// either, so its claim stands until the token expires and the OP's retry,
+// a claim of its own, is refused as a replay. That is the bound: the retry
+// queue, handed the claim the failed Reserve named, releases it, reserves
+// afresh and ends the sessions.
+func TestLostReserveReplyStuckClaim(t *testing.T) {
+	lostReserveReply(t, 1, http.StatusBadRequest, "invalid_request")
+}
+
+func lostReserveReply(t *testing.T, failAfterLoss int32, wantRetryCode int, wantRetryErr string) {
 	client, _ := redistest.Miniredis(t)
 	hook := &lostReplyHook{}
+	hook.failNext.Store(failAfterLoss)
+	client.AddHook(hook)
 	client.AddHook(hook)
 
 	key, err := fakeop.GenerateKey("ES256", "k1")
@@ -99,13 +121,11 @@ func TestReplayDefectLostReserveReplyDropsLogout(t *testing.T) {
 		t.Fatal("precondition: the failed first delivery must not have ended the session")
 	}
 	// The OP retries, as it is told to.
-	code, errCode := post(t, r, token)
-	if code != http.StatusOK {
-		t.Errorf("OP's retry after a temporary failure: %d %q, want 200", code, errCode)
+	if code, errCode := post(t, r, token); code != wantRetryCode || errCode != wantRetryErr {
+		t.Errorf("OP's retry after a temporary failure: %d %q, want %d %q", code, errCode, wantRetryCode, wantRetryErr)
 	}
-	// The handler's own retry queue (WithRetry, as examples/gorilla now
-	// runs) gets ErrReplayed from the orphaned claim too and counts it as
-	// done (retry.go retryLogout: case ErrReplayed: return 0, nil).
+	// Close drains the handler's retry queue (WithRetry, as
+	// examples/gorilla runs): it must not undo or lose the logout.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := h.Close(ctx); err != nil {

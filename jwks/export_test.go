@@ -67,3 +67,11 @@ func (r *Remote) Pending() (bool, int) {
 	}
 	return true, r.pending.waiters
 }
+
+// InFlight reports whether a fetch is in flight: started, and not yet
+// published (the OP may not have seen its request yet).
+func (r *Remote) InFlight() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.inflight != nil
+}

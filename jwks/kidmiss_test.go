@@ -165,10 +165,14 @@ func TestRemoteFloodDuringRotation(t *testing.T) {
 			wg.Go(func() { lookup(kid(i), genuine) })
 		}
 	}
-	// settle waits until every lookup started is done or waiting.
+	// settle waits until every lookup started is done or waiting, and no
+	// fetch is in flight. A fetch a miss started counts at the OP only
+	// once its request arrives: without the second condition it could
+	// arrive after the interval ended and be charged to the next one
+	// (the flake "interval 1: the OP saw 2 fetches").
 	settle := func() {
 		waitFor(t, "the lookups to settle", func() bool {
-			return finished.Load()+int64(lr.r.MissWaiters()) == int64(started)
+			return finished.Load()+int64(lr.r.MissWaiters()) == int64(started) && !lr.r.InFlight()
 		})
 	}
 	// fetchesAt[i] counts the OP's fetches by the end of interval i.

@@ -25,6 +25,16 @@ const DefaultSessionLifetime = 30 * 24 * time.Hour
 // margin; set yours with WithInFlightWindow.
 const DefaultInFlightWindow = 5 * time.Minute
 
+// DefaultSIDClockSkew is how much later than a sid logout's iat a login
+// of the same OP session may be dated and still be ended by it: the two
+// iats come from the OP's clocks at different moments, often from
+// different nodes of a clustered OP (ZITADEL dates logout tokens one
+// second in the past), and an OP session's sid is never reused by a new
+// one, so a login of that sid dated a little after its logout is the same
+// session. It is rp.DefaultClockSkew's value; set yours with
+// WithSIDClockSkew.
+const DefaultSIDClockSkew = time.Minute
+
 // Errors reported by the stores in this package and its adapters.
 var (
 	// ErrInvalidLogout means a Logout names no issuer, or neither a
@@ -97,7 +107,8 @@ type memoryConfig struct {
 }
 
 type revConfig struct {
-	now func() time.Time
+	now     func() time.Time
+	sidSkew time.Duration
 }
 
 type enderConfig struct {
@@ -119,6 +130,21 @@ func WithClock(now func() time.Time) ClockOption { return ClockOption{now} }
 
 func (o ClockOption) applyMemory(c *memoryConfig)   { c.now = o.now }
 func (o ClockOption) applyRevocations(c *revConfig) { c.now = o.now }
+
+type revOptionFunc func(*revConfig)
+
+func (f revOptionFunc) applyRevocations(c *revConfig) { f(c) }
+
+// WithSIDClockSkew sets how much later than a sid revocation's time a
+// session's login may be and still be ended by it (see
+// DefaultSIDClockSkew, the default; 0 compares the times strictly). It
+// applies to sid revocations only: a login of a new OP session has a new
+// sid, while a sub revocation must spare the user's logins after it, so
+// it compares strictly. A login dated more than the skew after the logout
+// stays valid. NewMemoryRevocations takes it.
+func WithSIDClockSkew(d time.Duration) RevocationsOption {
+	return revOptionFunc(func(c *revConfig) { c.sidSkew = d })
+}
 
 // LoggerOption sets the logger; see WithLogger.
 type LoggerOption struct{ l *slog.Logger }
@@ -265,7 +291,7 @@ func newMemoryConfig(opts []MemoryOption) (memoryConfig, error) {
 }
 
 func newRevConfig(opts []RevocationsOption) (revConfig, error) {
-	c := revConfig{now: time.Now}
+	c := revConfig{now: time.Now, sidSkew: DefaultSIDClockSkew}
 	for _, o := range opts {
 		if o == nil {
 			return c, errNilOption
@@ -274,6 +300,9 @@ func newRevConfig(opts []RevocationsOption) (revConfig, error) {
 	}
 	if c.now == nil {
 		return c, fmt.Errorf("%w: nil clock", ErrInvalidConfig)
+	}
+	if c.sidSkew < 0 {
+		return c, fmt.Errorf("%w: sid clock skew %v is negative", ErrInvalidConfig, c.sidSkew)
 	}
 	return c, nil
 }

@@ -29,9 +29,12 @@ type Revocations interface {
 	Revoke(ctx context.Context, l Logout, keepFor time.Duration) error
 	// Revoked reports whether a kept revocation ends b: one for
 	// (b.Issuer, b.SessionID) whose sub matches b.Subject when both are
-	// known, or one for (b.Issuer, b.Subject), recorded at or after
-	// b.LoginTime (the login was not after the logout). An error means
-	// the answer is unknown; a guard then fails closed.
+	// known, recorded at or after b.LoginTime less a clock-skew tolerance
+	// (WithSIDClockSkew: the sid names one OP session, whose two iats may
+	// come from OP nodes whose clocks differ), or one for (b.Issuer,
+	// b.Subject), recorded at or after b.LoginTime (the login was not
+	// after the logout). An error means the answer is unknown; a guard
+	// then fails closed.
 	Revoked(ctx context.Context, b Binding) (bool, error)
 }
 
@@ -103,6 +106,7 @@ type revShard struct {
 type MemoryRevocations struct {
 	seed    maphash.Seed
 	now     func() time.Time
+	sidSkew int64 // ms; see WithSIDClockSkew
 	shards  [revShards]revShard
 	changed atomic.Pointer[chan struct{}]
 	cursor  atomic.Uint32 // the shard the next write also sweeps
@@ -120,7 +124,7 @@ func NewMemoryRevocations(opts ...RevocationsOption) (*MemoryRevocations, error)
 	if err != nil {
 		return nil, err
 	}
-	m := &MemoryRevocations{seed: maphash.MakeSeed(), now: cfg.now}
+	m := &MemoryRevocations{seed: maphash.MakeSeed(), now: cfg.now, sidSkew: cfg.sidSkew.Milliseconds()}
 	for i := range m.shards {
 		m.shards[i].m = make(map[uint64]revEntry)
 	}
@@ -233,7 +237,7 @@ func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error
 	hi := m.hash(b.Issuer)
 	var sub uint64
 	if b.SessionID != "" {
-		if e, ok := m.lookup(sidKey(hi, m.hash(b.SessionID))); ok && e.at >= login && e.until > m.now().UnixMilli() {
+		if e, ok := m.lookup(sidKey(hi, m.hash(b.SessionID))); ok && e.at+m.sidSkew >= login && e.until > m.now().UnixMilli() {
 			if e.sub == 0 || b.Subject == "" {
 				return true, nil
 			}

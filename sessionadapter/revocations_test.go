@@ -95,3 +95,34 @@ func TestRevokingEnder(t *testing.T) {
 		t.Fatalf("NewRevokingEnder(nil) = %v, want ErrInvalidConfig", err)
 	}
 }
+
+func TestMemoryRevocationsSIDClockSkew(t *testing.T) {
+	ctx := context.Background()
+	login := time.Unix(1_700_000_000, 0)
+	session := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s", LocalID: "c", LoginTime: login}
+	tests := []struct {
+		name   string
+		opts   []sessionadapter.RevocationsOption
+		logout time.Duration // logout iat relative to the login's
+		want   bool
+	}{
+		{name: "default tolerates a node 2 s behind", logout: -2 * time.Second, want: true},
+		{name: "default spares a login clearly newer", logout: -sessionadapter.DefaultSIDClockSkew - time.Millisecond},
+		{name: "zero skew is strict", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(0)}, logout: -time.Millisecond},
+		{name: "zero skew, logout after login", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(0)}, logout: 0, want: true},
+		{name: "larger skew", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(5 * time.Minute)}, logout: -4 * time.Minute, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := sessionadapter.NewMemoryRevocations(tt.opts...)
+			must(t, err)
+			must(t, r.Revoke(ctx, sessionadapter.Logout{Issuer: "i", SessionID: "s", IssuedAt: login.Add(tt.logout)}, time.Hour))
+			if got, _ := r.Revoked(ctx, session); got != tt.want {
+				t.Errorf("Revoked = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithSIDClockSkew(-time.Second)); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+		t.Errorf("negative skew: err = %v, want ErrInvalidConfig", err)
+	}
+}

@@ -37,6 +37,7 @@ type config struct {
 	now        func() time.Time
 	maxStale   time.Duration
 	streamLen  int64
+	sidSkew    *time.Duration // nil: sessionadapter.DefaultSIDClockSkew
 }
 
 // SharedOption configures both New and NewRevocations.
@@ -106,6 +107,14 @@ func WithInFlightWindow(d time.Duration) StoreOption {
 // never stale.
 func WithMaxStaleness(d time.Duration) RevocationsOption {
 	return revOption(func(c *config) { c.maxStale = d })
+}
+
+// WithSIDClockSkew sets how much later than a sid revocation's time a
+// session's login may be and still be ended by it; see
+// sessionadapter.WithSIDClockSkew. The default is
+// sessionadapter.DefaultSIDClockSkew.
+func WithSIDClockSkew(d time.Duration) RevocationsOption {
+	return revOption(func(c *config) { c.sidSkew = &d })
 }
 
 // errNilOption is the error of a nil option, the same for both constructors.

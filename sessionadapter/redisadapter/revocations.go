@@ -143,7 +143,11 @@ func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*R
 	if err != nil {
 		return nil, err
 	}
-	local, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(cfg.now))
+	localOpts := []sessionadapter.RevocationsOption{sessionadapter.WithClock(cfg.now)}
+	if cfg.sidSkew != nil {
+		localOpts = append(localOpts, sessionadapter.WithSIDClockSkew(*cfg.sidSkew))
+	}
+	local, err := sessionadapter.NewMemoryRevocations(localOpts...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package redisadapter_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -95,6 +96,8 @@ func TestNewRevocationsInvalid(t *testing.T) {
 		{name: "nil clock", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "tiny staleness bound", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithMaxStaleness(time.Millisecond)}, wantErr: sessionadapter.ErrInvalidConfig},
 		{name: "nil option", client: plain, opts: []redisadapter.RevocationsOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "negative sid clock skew", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(-time.Second)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "zero sid clock skew", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,6 +111,35 @@ func TestNewRevocationsInvalid(t *testing.T) {
 			}
 			if r != nil {
 				_ = r.Close()
+			}
+		})
+	}
+}
+
+// A sid logout from an OP node whose clock is behind the one that issued
+// the ID token still ends its session, within the skew; WithSIDClockSkew(0)
+// compares strictly.
+func TestRevocationsSIDClockSkew(t *testing.T) {
+	ctx := context.Background()
+	login := time.Now().Truncate(time.Second)
+	b := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", LocalID: "c", LoginTime: login}
+	l := sessionadapter.Logout{Issuer: b.Issuer, Subject: b.Subject, SessionID: b.SessionID, IssuedAt: login.Add(-2 * time.Second)}
+	for _, tt := range []struct {
+		name string
+		opts []redisadapter.RevocationsOption
+		want bool
+	}{
+		{name: "default", want: true},
+		{name: "strict", opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(0)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := miniClient(t)
+			rev := newRevocations(t, c, append([]redisadapter.RevocationsOption{redisadapter.WithKeyPrefix(uniquePrefix(t, c))}, tt.opts...)...)
+			if err := rev.Revoke(ctx, l, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := rev.Revoked(ctx, b); err != nil || got != tt.want {
+				t.Errorf("Revoked = %v, %v, want %v", got, err, tt.want)
 			}
 		})
 	}

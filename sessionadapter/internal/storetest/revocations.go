@@ -25,7 +25,10 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 	}{
 		{name: "sid logout after login", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: after}, check: session, want: true},
 		{name: "logout at login time", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0}, check: session, want: true},
-		{name: "fresh login after logout", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: before}, check: session},
+		{name: "fresh login after logout", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-sessionadapter.DefaultSIDClockSkew - time.Second)}, check: session},
+		{name: "sid logout within the OP clock skew", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-2 * time.Second)}, check: session, want: true},
+		{name: "sid logout at the skew bound", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-sessionadapter.DefaultSIDClockSkew)}, check: session, want: true},
+		{name: "sub logout before login is strict", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: t0.Add(-time.Second)}, check: session},
 		{name: "sub logout catches every session", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: after},
 			check: sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "older", LoginTime: t0}, want: true},
 		{name: "sid with matching sub", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s1", IssuedAt: after}, check: session, want: true},

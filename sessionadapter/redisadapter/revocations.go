@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -113,11 +114,16 @@ return #due
 //
 // Close stops the loop.
 type Revocations struct {
-	client   redis.UniversalClient
-	cfg      config
-	local    *sessionadapter.MemoryRevocations
-	keys     revKeys
-	lastSync atomic.Int64 // clock's Unix ns when the loop last knew all of Redis; 0: never
+	client redis.UniversalClient
+	cfg    config
+	local  *sessionadapter.MemoryRevocations
+	keys   revKeys
+	// epoch is the clock's reading at start. Freshness is measured as
+	// time since epoch, so time.Now's monotonic reading makes it immune to
+	// wall-clock steps (NTP, a restored VM); with an injected clock that
+	// has none, a step back makes the view stale rather than fresh.
+	epoch    time.Time
+	lastSync atomic.Int64 // since(epoch) when the loop last knew all of Redis; neverSynced: never
 	synced   chan struct{}
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -156,7 +162,9 @@ func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*R
 		client: client, cfg: cfg, local: local,
 		keys:   revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"},
 		synced: make(chan struct{}), done: make(chan struct{}),
+		epoch: cfg.now(),
 	}
+	r.lastSync.Store(neverSynced)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go r.run(ctx)
@@ -223,7 +231,9 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 // view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	last := r.lastSync.Load()
-	if last == 0 || r.cfg.now().UnixNano()-last > int64(r.cfg.maxStale) {
+	// A negative age is a clock that went back: the view's age is
+	// unknown, so it is stale until the next sync.
+	if age := r.since() - last; last == neverSynced || age < 0 || age > int64(r.cfg.maxStale) {
 		return false, ErrStale
 	}
 	return r.local.Revoked(ctx, b)
@@ -344,7 +354,7 @@ func (r *Revocations) run(ctx context.Context) {
 // load reads the sequence and stream head, then the whole hash, and marks
 // the replica in sync as of before the reads.
 func (r *Revocations) load(ctx context.Context) (int64, string, error) {
-	start := r.cfg.now().UnixNano()
+	start := r.since()
 	head, err := headScript.Run(ctx, r.client, []string{r.keys.seq, r.keys.log}).StringSlice()
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: revocation head: %w", ErrRedis, err)
@@ -380,7 +390,7 @@ func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 // trimmed before this replica read them, or Redis lost its data): the
 // caller reloads.
 func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
-	start := r.cfg.now().UnixNano()
+	start := r.since()
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
 		r.markSynced(start) // nothing new for a whole block
@@ -415,10 +425,20 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	return seq, lastID, false, nil
 }
 
+// neverSynced is lastSync before the first sync.
+const neverSynced = math.MinInt64
+
+// since is the time since r started, in nanoseconds, on the monotonic
+// clock when the clock has one.
+func (r *Revocations) since() int64 { return int64(r.cfg.now().Sub(r.epoch)) }
+
 func (r *Revocations) markSynced(at int64) {
 	for {
 		old := r.lastSync.Load()
-		if at <= old || r.lastSync.CompareAndSwap(old, at) {
+		// Forward only, so a slow read cannot make the view look older
+		// than it is; except over a mark "in the future", left by a clock
+		// that went back since, which would keep the view stale.
+		if (at <= old && old <= r.since()) || r.lastSync.CompareAndSwap(old, at) {
 			break
 		}
 	}

@@ -6,10 +6,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 
 	"github.com/bclogout/bclogout/jwks"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/lestrrat-go/jwx/v4/jwa"
 	"github.com/lestrrat-go/jwx/v4/jwe"
 )
@@ -101,10 +104,19 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 		return "", nil, fmt.Errorf("%w: key management algorithm %q not supported", ErrEncryption, clip(h.Alg))
 	}
 	ecdh := strings.HasPrefix(h.Alg, "ECDH-ES")
+	// With several tenants whose keys share a kid (or a JWE without one),
+	// the bound could leave a tenant's key untried; a header iss naming a
+	// tenant that holds fitting keys narrows the search to them. The hint
+	// is not trusted: the issuer must still own the key that opens the
+	// token, and the signed claims decide everything else.
+	hinted := hintedIssuer(h.Iss)
+	narrow := hinted != "" && slices.ContainsFunc(keys, func(k decryptionKey) bool {
+		return ownedBy(k, hinted) && decryptionKeyFits(k.key, h, ecdh)
+	})
 	attempts := 0
 	for i := range keys {
 		k := &keys[i]
-		if !decryptionKeyFits(k.key, h, ecdh) {
+		if !decryptionKeyFits(k.key, h, ecdh) || (narrow && !ownedBy(*k, hinted)) {
 			continue
 		}
 		if attempts++; attempts > maxDecryptAttempts {
@@ -124,6 +136,19 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 		return inner, k, nil
 	}
 	return "", nil, fmt.Errorf("%w: no configured key decrypts the token (kid %q, alg %s)", ErrEncryption, clip(h.Kid), h.Alg)
+}
+
+// hintedIssuer is the string value of a JWE header's iss, or "".
+func hintedIssuer(v jsontext.Value) string {
+	var iss string
+	if len(v) == 0 || json.Unmarshal(v, &iss) != nil {
+		return ""
+	}
+	return iss
+}
+
+func ownedBy(k decryptionKey, issuer string) bool {
+	return slices.ContainsFunc(k.owners, func(v *Verifier) bool { return v.issuer == issuer })
 }
 
 // decryptionKeyFits selects decryption keys like signature keys: by kid

@@ -28,6 +28,10 @@ type joseHeader struct {
 	X5u  jsontext.Value `json:"x5u"`
 	JWK  jsontext.Value `json:"jwk"`
 	X5c  jsontext.Value `json:"x5c"`
+	// Iss is a JWE header's copy of the issuer (RFC 7519 §5.3; node
+	// oidc-provider sends one): an untrusted hint that only picks whose
+	// decryption keys are tried first.
+	Iss jsontext.Value `json:"iss"`
 }
 
 // b64url decodes every segment: unpadded base64url with canonical trailing

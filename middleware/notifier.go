@@ -17,12 +17,26 @@ import (
 // after 30 to 60 s) keep it open.
 const DefaultHeartbeat = 25 * time.Second
 
+// DefaultMaxStreams is how many streams a Notifier keeps open at once by
+// default.
+const DefaultMaxStreams = 10_000
+
 // NotifierOption configures NewNotifier.
 type NotifierOption func(*notifierConfig)
 
 type notifierConfig struct {
-	heartbeat time.Duration
-	logger    *slog.Logger
+	heartbeat  time.Duration
+	maxStreams int
+	logger     *slog.Logger
+}
+
+// WithMaxStreams bounds the streams open at once; the default is
+// DefaultMaxStreams. Each costs a goroutine and a connection, and any
+// signed-in user can open many, so a stream beyond the bound is answered
+// 503 (the page then misses the live notice; the guard still ends the
+// session at its next request).
+func WithMaxStreams(n int) NotifierOption {
+	return func(c *notifierConfig) { c.maxStreams = n }
 }
 
 // WithHeartbeat sets how often an idle stream gets a comment line; the
@@ -61,11 +75,12 @@ type Notifier struct {
 	lookup func(r *http.Request) (sessionadapter.Binding, bool)
 	cfg    notifierConfig
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	closed bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+	streams int // open streams, under mu
 }
 
 var _ http.Handler = (*Notifier)(nil)
@@ -73,7 +88,7 @@ var _ http.Handler = (*Notifier)(nil)
 // NewNotifier returns a Notifier for the sessions lookup reads (the same
 // function as the Guard's), checked against rev.
 func NewNotifier(rev sessionadapter.Revocations, lookup func(r *http.Request) (sessionadapter.Binding, bool), opts ...NotifierOption) (*Notifier, error) {
-	c := notifierConfig{heartbeat: DefaultHeartbeat, logger: slog.Default()}
+	c := notifierConfig{heartbeat: DefaultHeartbeat, maxStreams: DefaultMaxStreams, logger: slog.Default()}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
@@ -90,6 +105,8 @@ func NewNotifier(rev sessionadapter.Revocations, lookup func(r *http.Request) (s
 		return nil, fmt.Errorf("%w: nil lookup", ErrInvalidConfig)
 	case c.heartbeat <= 0:
 		return nil, fmt.Errorf("%w: heartbeat %v is not positive", ErrInvalidConfig, c.heartbeat)
+	case c.maxStreams <= 0:
+		return nil, fmt.Errorf("%w: max streams %d is not positive", ErrInvalidConfig, c.maxStreams)
 	case c.logger == nil:
 		return nil, fmt.Errorf("%w: nil logger", ErrInvalidConfig)
 	}
@@ -131,6 +148,22 @@ func (n *Notifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	n.mu.Lock()
+	full := n.streams >= n.cfg.maxStreams
+	if !full {
+		n.streams++
+	}
+	n.mu.Unlock()
+	if full {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	defer func() {
+		n.mu.Lock()
+		n.streams--
+		n.mu.Unlock()
+	}()
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

@@ -17,7 +17,7 @@ import (
 
 // notifierApp serves a Notifier whose session is named by the "sid" query
 // parameter, logged in an hour ago.
-func notifierApp(t *testing.T) (*middleware.Notifier, *sessionadapter.MemoryRevocations, *httptest.Server) {
+func notifierApp(t *testing.T, opts ...middleware.NotifierOption) (*middleware.Notifier, *sessionadapter.MemoryRevocations, *httptest.Server) {
 	t.Helper()
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
@@ -27,7 +27,7 @@ func notifierApp(t *testing.T) (*middleware.Notifier, *sessionadapter.MemoryRevo
 		sid := r.URL.Query().Get("sid")
 		return sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: sid, LocalID: sid, LoginTime: time.Now().Add(-time.Hour)}, sid != ""
 	}
-	n, err := middleware.NewNotifier(rev, lookup, middleware.WithNotifierLogger(slog.New(slog.DiscardHandler)))
+	n, err := middleware.NewNotifier(rev, lookup, append([]middleware.NotifierOption{middleware.WithNotifierLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +160,7 @@ func TestNewNotifierInvalid(t *testing.T) {
 		{name: "nil lookup", rev: rev, wantErr: middleware.ErrInvalidConfig},
 		{name: "zero heartbeat", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithHeartbeat(0)}, wantErr: middleware.ErrInvalidConfig},
 		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithNotifierLogger(nil)}, wantErr: middleware.ErrInvalidConfig},
+		{name: "zero max streams", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithMaxStreams(0)}, wantErr: middleware.ErrInvalidConfig},
 		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{nil}, wantErr: middleware.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
@@ -172,5 +173,42 @@ func TestNewNotifierInvalid(t *testing.T) {
 				_ = n.Close()
 			}
 		})
+	}
+}
+
+// Streams are bounded: any signed-in user could otherwise open as many as
+// they like, a goroutine and a connection each (found by an outside
+// review). A closed stream frees its place.
+func TestNotifierMaxStreams(t *testing.T) {
+	_, rev, srv := notifierApp(t, middleware.WithMaxStreams(1))
+	resp, events := stream(t, srv.URL+"?sid=s1")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("first stream: status %d, want 200", resp.StatusCode)
+	}
+	second, err := http.Get(srv.URL + "?sid=s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("stream beyond the bound: status %d, want 503", second.StatusCode)
+	}
+	// The first stream ends with its logout; its place is free again.
+	if err := rev.Revoke(context.Background(), sessionadapter.Logout{Issuer: "i", SessionID: "s1"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for range events {
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, events := stream(t, srv.URL+"?sid=s3")
+		if resp.StatusCode == http.StatusOK {
+			_ = events
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no place freed after the first stream ended: status %d", resp.StatusCode)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

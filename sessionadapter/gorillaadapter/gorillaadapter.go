@@ -3,13 +3,10 @@ package gorillaadapter
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,48 +118,11 @@ func BindingOf(s *sessions.Session) (b sessionadapter.Binding, ok bool) {
 	if lid == "" {
 		lid, _ = s.Values[keyLID].(string)
 	}
-	var login time.Time
-	if ms, ok := unixMillis(s.Values[keyIat]); ok {
-		login = time.UnixMilli(ms)
-	}
+	login, _ := sessionadapter.StashedLoginTime(s.Values[keyIat]) // zero if unreadable: the guard ends it
 	return sessionadapter.Binding{
 		Issuer: iss, Subject: sub, SessionID: sid, LocalID: lid,
 		LoginTime: login,
 	}, true
-}
-
-// unixMillis reads a stashed login time (Unix milliseconds) in the forms
-// a serializer can give back; ok is false for anything else, for a
-// fraction, and for a time not after the epoch.
-func unixMillis(v any) (ms int64, ok bool) {
-	switch n := v.(type) {
-	case int64:
-		ms = n
-	case int:
-		ms = int64(n)
-	case float64:
-		// JSON numbers decode to float64; a login time in milliseconds
-		// (below 2^53) survives that exactly.
-		if n != math.Trunc(n) || n <= 0 || n >= 1<<53 {
-			return 0, false
-		}
-		ms = int64(n)
-	case json.Number:
-		i, err := n.Int64()
-		if err != nil {
-			return 0, false
-		}
-		ms = i
-	case string:
-		i, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		ms = i
-	default:
-		return 0, false
-	}
-	return ms, ms > 0
 }
 
 // Lookup returns the lookup function of middleware.Guard for the session

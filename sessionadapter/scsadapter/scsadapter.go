@@ -2,12 +2,9 @@ package scsadapter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -69,10 +66,7 @@ func BindingOf(ctx context.Context, sm *scs.SessionManager) (b sessionadapter.Bi
 	if iss == "" {
 		return sessionadapter.Binding{}, false
 	}
-	var login time.Time
-	if ms, ok := unixMillis(sm.Get(ctx, keyIat)); ok {
-		login = time.UnixMilli(ms)
-	}
+	login, _ := sessionadapter.StashedLoginTime(sm.Get(ctx, keyIat)) // zero if unreadable: the guard ends it
 	return sessionadapter.Binding{
 		Issuer:    iss,
 		Subject:   sm.GetString(ctx, keySub),
@@ -81,40 +75,6 @@ func BindingOf(ctx context.Context, sm *scs.SessionManager) (b sessionadapter.Bi
 		LoginTime: login,
 		Expires:   sm.Deadline(ctx),
 	}, true
-}
-
-// unixMillis reads a stashed login time (Unix milliseconds) in the forms
-// a codec can give back; ok is false for anything else, for a fraction,
-// and for a time not after the epoch.
-func unixMillis(v any) (ms int64, ok bool) {
-	switch n := v.(type) {
-	case int64:
-		ms = n
-	case int:
-		ms = int64(n)
-	case float64:
-		// JSON numbers decode to float64; a login time in milliseconds
-		// (below 2^53) survives that exactly.
-		if n != math.Trunc(n) || n <= 0 || n >= 1<<53 {
-			return 0, false
-		}
-		ms = int64(n)
-	case json.Number:
-		i, err := n.Int64()
-		if err != nil {
-			return 0, false
-		}
-		ms = i
-	case string:
-		i, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		ms = i
-	default:
-		return 0, false
-	}
-	return ms, ms > 0
 }
 
 // Lookup returns the lookup function of middleware.Guard for sm: the

@@ -5,13 +5,12 @@ GO       ?= go
 # module boundaries where ./... does not.
 PKGS     ?= github.com/bclogout/bclogout/...
 FUZZTIME ?= 10s
-# go.mod names the toolchain (go1.27.x, where encoding/json/v2, which jwx v4
-# needs, is standard); auto fetches it through the module proxy rather than
-# fail.
-GOTOOLCHAIN ?= auto
-export GOTOOLCHAIN
+# Every go.mod says go 1.26.0: the tests build with the Go on PATH as it is.
+# test-gos runs the root module's tests again on the oldest Go that line
+# allows and on the newest release, each fetched through the module proxy.
+OTHER_GOS ?= go1.26.0 go1.27.4
 
-.PHONY: all test api-check test-go126 vet race bench fuzz demo build cover consumer-check
+.PHONY: all test api-check test-gos vet race bench fuzz demo build cover consumer-check
 
 all: test
 
@@ -25,7 +24,7 @@ vet:
 
 # Real redis-server and a 3-node cluster come up around the tests when
 # redis-server is installed (scripts/with-redis.sh).
-test: vet consumer-check api-check
+test: vet consumer-check api-check test-gos
 	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
 
 # No jwx type in the API of the root module's packages (scripts/api-check.sh).
@@ -37,9 +36,12 @@ api-check:
 consumer-check:
 	./scripts/consumer-check.sh
 
-# The oldest supported Go: 1.26.10, where jwx v4 needs GOEXPERIMENT=jsonv2.
-test-go126:
-	GOTOOLCHAIN=go1.26.10 GOEXPERIMENT=jsonv2 $(GO) test -count=1 ./rp/... ./jwks/...
+# The root module's packages on the oldest and the newest Go, no GOEXPERIMENT.
+test-gos:
+	@set -e; for v in $(OTHER_GOS); do \
+		echo "test-gos: $$v"; \
+		GOTOOLCHAIN=$$v GOWORK=off $(GO) test -count=1 ./...; \
+	done
 
 # Against a real redis-server when installed, as the Redis benchmarks mean.
 bench:

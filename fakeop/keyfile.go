@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/bclogout/bclogout/internal/keycheck"
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // Key files are read and written with jwx, the JOSE library the rest of
@@ -36,7 +36,7 @@ func (k *Key) PrivateJWK() map[string]any {
 
 // privateJWK converts a private key to its JWK members with jwx.
 func privateJWK(priv any, kid, alg, use string) (map[string]any, error) {
-	k, err := jwk.Import[jwk.Key](priv)
+	k, err := jwk.Import(priv)
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +127,13 @@ func ParseEncryptionJWK(data []byte) (*EncryptionKey, error) {
 			}
 			ek.Private = priv
 		} else {
-			pub, err := jwk.Export[*rsa.PublicKey](jk)
-			if err != nil {
+			var raw any
+			if err := jwk.Export(jk, &raw); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
+			}
+			pub, ok := raw.(*rsa.PublicKey)
+			if !ok {
+				return nil, fmt.Errorf("%w: not an RSA public key", ErrInvalidJWK)
 			}
 			if err := keycheck.RSASize(pub.N.BitLen()); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
@@ -214,16 +218,15 @@ func checkedPrivate(k jwk.Key) (jwk.Key, any, error) {
 	if err != nil || !private {
 		return nil, nil, fmt.Errorf("%w: not a private key (kty %s)", ErrInvalidJWK, k.KeyType())
 	}
-	priv, err := jwk.Export[any](k)
-	if err != nil {
+	var priv, pub any
+	if err := jwk.Export(k, &priv); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 	}
 	pk, err := k.PublicKey()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 	}
-	pub, err := jwk.Export[any](pk)
-	if err != nil {
+	if err := jwk.Export(pk, &pub); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrInvalidJWK, err)
 	}
 	if err := keycheck.Private(priv, pub); err != nil {

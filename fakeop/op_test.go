@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
-	"github.com/lestrrat-go/jwx/v4/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwe"
 )
 
 func get(t *testing.T, rawURL string) (int, []byte) {

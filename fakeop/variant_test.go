@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
-	"github.com/lestrrat-go/jwx/v4/jwe"
-	"github.com/lestrrat-go/jwx/v4/jwk"
-	"github.com/lestrrat-go/jwx/v4/jws"
+	"github.com/lestrrat-go/jwx/v3/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 )
 
 var now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

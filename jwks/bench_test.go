@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )

@@ -11,8 +11,8 @@ import (
 
 	"github.com/bclogout/bclogout/jwks"
 
-	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // genKey returns a private key of kty ("RSA", "EC", "OKP") as a JWK with
@@ -34,7 +34,7 @@ func genKey(t testing.TB, kty, kid, alg string) jwk.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := jwk.Import[jwk.Key](raw)
+	k, err := jwk.Import(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

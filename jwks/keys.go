@@ -11,8 +11,8 @@ import (
 
 	"github.com/bclogout/bclogout/internal/keycheck"
 
-	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // Key is one key of a [KeySet] or a [PrivateSet], converted from its JWK
@@ -137,7 +137,8 @@ func parseSet(body []byte) (jwk.Set, error) {
 func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
 	out := make([]Key, 0, set.Len())
 	var skipped []error
-	for i, k := range set.All() {
+	for i := range set.Len() {
+		k, _ := set.Key(i)
 		kid, _ := k.KeyID()
 		key, err := publicKey(k, convertPrivate)
 		if err != nil {
@@ -167,8 +168,8 @@ func publicKey(k jwk.Key, convertPrivate bool) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	raw, err := jwk.Export[any](pub)
-	if err != nil {
+	var raw any
+	if err := jwk.Export(pub, &raw); err != nil {
 		return Key{}, err
 	}
 	if err := checkRSASize(raw); err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/keycheck"
 
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 // ErrInvalidPrivateKey means a file or document meant to hold the RP's
@@ -125,12 +125,11 @@ func decryptionKey(k jwk.Key) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	priv, err := jwk.Export[any](k)
-	if err != nil {
+	var priv, pub any
+	if err := jwk.Export(k, &priv); err != nil {
 		return Key{}, err
 	}
-	pub, err := jwk.Export[any](pubKey)
-	if err != nil {
+	if err := jwk.Export(pubKey, &pub); err != nil {
 		return Key{}, err
 	}
 	if err := checkPrivate(priv, pub); err != nil {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
@@ -51,7 +51,7 @@ func TestParsePrivateSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xk, err := jwk.Import[jwk.Key](x25519)
+	xk, err := jwk.Import(x25519)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/jwks"
@@ -331,7 +331,7 @@ func TestRemoteKeySelection(t *testing.T) {
 	_ = noAlg.Set("x5t", "some-thumbprint")
 	ed := publicOf(t, genKey(t, "OKP", "ed", ""))
 	private := genKey(t, "EC", "leaked", "ES256")
-	oct, _ := jwk.Import[jwk.Key]([]byte("secret secret secret secret secret"))
+	oct, _ := jwk.Import([]byte("secret secret secret secret secret"))
 	_ = oct.Set(jwk.KeyIDKey, "hmac")
 	body := setJSON(t, noAlg, private, oct, ed)
 	// An entry jwx cannot parse, as an OP adopting a new key type would publish.

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/jwks"
 )
@@ -20,7 +20,7 @@ func TestParseStatic(t *testing.T) {
 	rsaKey := genKey(t, "RSA", "r1", "RS256")
 	ecKey := genKey(t, "EC", "e1", "")
 	edKey := genKey(t, "OKP", "o1", "EdDSA")
-	oct, err := jwk.Import[jwk.Key]([]byte("a client secret of sufficient length"))
+	oct, err := jwk.Import([]byte("a client secret of sufficient length"))
 	if err != nil {
 		t.Fatal(err)
 	}

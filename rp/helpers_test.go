@@ -16,9 +16,9 @@ import (
 
 	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
-	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jwe"
-	"github.com/lestrrat-go/jwx/v4/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
 const (
@@ -68,7 +68,7 @@ func keys(t testing.TB) *testKeys {
 // pubJWK converts a public key to a JWK with the given members set.
 func pubJWK(t testing.TB, pub any, members map[string]any) jwk.Key {
 	t.Helper()
-	k, err := jwk.Import[jwk.Key](pub)
+	k, err := jwk.Import(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func encrypt(t testing.TB, jws string, alg jwa.KeyEncryptionAlgorithm, pub any, 
 // decryptionSet is the RP's private key set for encrypted tokens.
 func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) *jwks.PrivateSet {
 	t.Helper()
-	k, err := jwk.Import[jwk.Key](priv)
+	k, err := jwk.Import(priv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwe"
 )
 
 // maxDecryptAttempts bounds the keys tried on a kid-less JWE.

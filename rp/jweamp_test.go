@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
 // TestMultiVerifierBoundsDecryption: a kid-less JWE that no tenant's key

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
 const otherIssuer = "https://other-op.example.org"

@@ -15,7 +15,7 @@ import (
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/lestrrat-go/jwx/v4/jwe"
+	"github.com/lestrrat-go/jwx/v3/jwe"
 )
 
 // realOPDir holds logout tokens captured from real OPs (see its README):

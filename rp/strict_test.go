@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
 // mintRaw signs the exact header and claims JSON given (RS256 with the

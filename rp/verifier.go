@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/bclogout/bclogout/jwks"
-	"github.com/lestrrat-go/jwx/v4/jwa"
-	"github.com/lestrrat-go/jwx/v4/jws/jwsbb"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
 // TokenVerifier turns a raw logout token into a validated event. A Handler

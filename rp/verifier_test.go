@@ -12,7 +12,7 @@ import (
 
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
-	"github.com/lestrrat-go/jwx/v4/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
 const bclEvent = rp.BackchannelLogoutEvent

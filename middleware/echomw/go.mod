@@ -1,6 +1,6 @@
 module github.com/bclogout/bclogout/middleware/echomw
 
-go 1.26.10
+go 1.26.0
 
 require (
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect

@@ -1,6 +1,6 @@
 module github.com/bclogout/bclogout/replay/redisreplay
 
-go 1.26.10
+go 1.26.0
 
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0

@@ -1,6 +1,6 @@
 module github.com/bclogout/bclogout/sessionadapter/scsadapter
 
-go 1.26.10
+go 1.26.0
 
 require (
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
@@ -9,6 +9,9 @@ require (
 	github.com/gomodule/redigo v1.8.0
 )
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/go-json-experiment/json v1.27.2 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)
 
 replace github.com/bclogout/bclogout => ../..

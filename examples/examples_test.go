@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 const clientID = "example-client"
@@ -35,14 +35,14 @@ func TestPrograms(t *testing.T) {
 	for _, name := range programs {
 		for _, mode := range modes {
 			t.Run(name+"/"+mode.name, func(t *testing.T) {
-				op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+				op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets())
 				if err != nil {
 					t.Fatalf("fakeop: %v", err)
 				}
 				t.Cleanup(op.Close)
 				env := []string{"BCLOGOUT_REDIS_URL=" + mode.redisURL, "BCLOGOUT_CLIENT_SECRET=" + clientSecret}
 				base := start(t, env, filepath.Join(bin, name), "-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID)
-				if err := op.RegisterClient(fakeop.Client{
+				if err := op.RegisterClient(opkit.Client{
 					ID: clientID, Secret: clientSecret, RedirectURIs: []string{base + "/callback"},
 					BackchannelLogoutURI: base + "/backchannel-logout",
 				}); err != nil {
@@ -62,7 +62,7 @@ const clientSecret = "example-secret"
 
 // checkLogout signs alice in on two browsers, ends one OP session, and
 // checks that only that browser is signed out.
-func checkLogout(t *testing.T, op *fakeop.OP, base string) {
+func checkLogout(t *testing.T, op *opkit.OP, base string) {
 	t.Helper()
 	browser := op.SignIn(t, base+"/login", "alice")
 	other := op.SignIn(t, base+"/login", "alice")
@@ -82,7 +82,7 @@ func checkLogout(t *testing.T, op *fakeop.OP, base string) {
 
 // checkEndpoint talks to the back-channel endpoint as an OP (or an
 // attacker) would.
-func checkEndpoint(t *testing.T, op *fakeop.OP, logoutURL string) {
+func checkEndpoint(t *testing.T, op *opkit.OP, logoutURL string) {
 	t.Helper()
 	valid, err := op.SignLogoutToken(clientID, "user-1", "sid-1")
 	if err != nil {
@@ -95,7 +95,7 @@ func checkEndpoint(t *testing.T, op *fakeop.OP, logoutURL string) {
 		want      int
 		wantAllow string
 	}{
-		{name: "forged token", method: http.MethodPost, token: fakeop.Tamper(valid), want: http.StatusBadRequest},
+		{name: "forged token", method: http.MethodPost, token: opkit.Tamper(valid), want: http.StatusBadRequest},
 		{name: "get", method: http.MethodGet, want: http.StatusMethodNotAllowed, wantAllow: "POST"},
 	}
 	for _, tt := range tests {

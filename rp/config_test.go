@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -24,7 +24,7 @@ var (
 // constructor of the package, never skipped, and every constructor error
 // wraps ErrInvalidConfig (STYLE 11).
 func TestNilOptionIsConfigError(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	sessions, err := sessionadapter.NewMemory()
 	if err != nil {
 		t.Fatal(err)

@@ -11,14 +11,14 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // TestQuickStart: the README's quick start, as written, signs the user
 // out. A session stashed by its callback code is ended at its next request
 // once the OP's logout token for that session arrived.
 func TestQuickStart(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	sm := scs.New() // memstore
 	provider, err := oidc.NewProvider(t.Context(), op.Issuer())
 	if err != nil {
@@ -49,14 +49,14 @@ func TestQuickStart(t *testing.T) {
 	}
 	app := httptest.NewServer(h)
 	t.Cleanup(app.Close)
-	if err := op.RegisterClient(fakeop.Client{ID: "app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
+	if err := op.RegisterClient(opkit.Client{ID: "app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
 		t.Fatal(err)
 	}
 
 	login := func(sid string) *http.Cookie {
 		t.Helper()
 		now := time.Now()
-		raw, err := (&fakeop.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+		raw, err := (&opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
 			"iss": op.Issuer(), "aud": "app", "sub": "alice", "sid": sid,
 			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 		}}).Sign(op.Key())

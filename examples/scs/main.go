@@ -5,8 +5,11 @@
 // signed-out page. Copy it whole and change what the comments say.
 //
 //	go run ./scs                                      # against an in-process fake OP
-//	go run ./scs -issuer https://op.example -client-id app -client-secret …
+//	BCLOGOUT_CLIENT_SECRET=… go run ./scs -issuer https://op.example -client-id app
 //	BCLOGOUT_REDIS_URL=redis://127.0.0.1:6379/0 go run ./scs  # sessions in Redis
+//
+// The client secret comes from BCLOGOUT_CLIENT_SECRET, not a flag, so it
+// stays out of the process list; without it the app is a public client.
 package main
 
 import (
@@ -33,7 +36,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -311,13 +314,14 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // startFakeOP runs the fake OP with this app registered, for trying the
-// example without an OP of your own.
-func startFakeOP(cfg config) (*fakeop.OP, error) {
-	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+// example without an OP of your own. The fake OP server is internal to
+// bclogout: when you copy the app, delete this function and pass -issuer.
+func startFakeOP(cfg config) (*opkit.OP, error) {
+	op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets())
 	if err != nil {
 		return nil, err
 	}
-	err = op.RegisterClient(fakeop.Client{
+	err = op.RegisterClient(opkit.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
 		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
 	})

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
@@ -81,11 +81,11 @@ func lostReserveReply(t *testing.T, failAfterLoss int32, wantRetryCode int, want
 	client.AddHook(hook)
 	client.AddHook(hook)
 
-	key, err := fakeop.GenerateKey("ES256", "k1")
+	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,9 @@
-// Package fakeop is a fake OpenID Provider for testing relying parties that
-// implement OpenID Connect Back-Channel Logout 1.0
-// (https://openid.net/specs/openid-connect-backchannel-1_0.html).
+// Package opkit is the fake OpenID Provider behind the public fakeop
+// package, for testing relying parties that implement OpenID Connect
+// Back-Channel Logout 1.0
+// (https://openid.net/specs/openid-connect-backchannel-1_0.html). fakeop
+// shows users the few calls a "logout works" test needs; this package keeps
+// the rest for bclogout's own tests, cmd/bclogout and the demo.
 //
 // It mints logout tokens (§2.4), valid ones and a catalogue of named invalid
 // ones (see Variants), encrypts them as nested JWTs (§2.4, last paragraph),
@@ -13,9 +16,9 @@
 // app on an httptest server and registers it as a client; OP.SignIn drives
 // a browser through the app's own login route and the OP's login form, and
 // returns it as an *http.Client holding the app's cookies; OP.SignOut ends
-// that browser's OP session and returns once every RP has answered its
-// logout token. The next request of the browser must find the user signed
-// out.
+// that browser's OP session while the app's login callback is in flight,
+// and returns once every RP has answered its logout token. The next
+// request of the browser must find the user signed out.
 //
 // Tokens are minted by hand on the standard library, not with a JOSE
 // library, and only because a fake OP must produce tokens that a correct

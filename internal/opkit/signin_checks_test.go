@@ -1,12 +1,16 @@
 package opkit_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bclogout/bclogout/internal/opkit"
@@ -90,5 +94,89 @@ func TestSignOutNeedsEveryRPAnswered200(t *testing.T) {
 				t.Fatalf("SignOut: err = %v, want %v", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestSignOutHoldsTheCallbackInFlight: SignOut signs the browser in again
+// through the app and ends the OP session while the app's callback waits
+// for the token endpoint, so the app's callback loaded its session before
+// the logout and answers after it; the code of the ended session fails.
+func TestSignOutHoldsTheCallbackInFlight(t *testing.T) {
+	op := opkit.New(t)
+	var mu sync.Mutex
+	var events []string
+	note := func(e string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}
+	app := op.StartApp(t, opkit.Client{ID: "app", Secret: "secret", RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout"},
+		func(base string) (http.Handler, error) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "state": {"s"}}
+				http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
+			})
+			mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+				note("callback loads the session")
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")}, "redirect_uri": {base + "/callback"}}
+				req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("app", "secret")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					http.Error(w, "token endpoint", http.StatusBadGateway)
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				note(fmt.Sprintf("token endpoint answers %d %s", resp.StatusCode, bytes.TrimSpace(body)))
+				http.SetCookie(w, &http.Cookie{Name: "app", Value: "signed-in", Path: "/"})
+				note("callback saves the session")
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+			})
+			mux.HandleFunc("/backchannel-logout", func(http.ResponseWriter, *http.Request) { note("logout delivered") })
+			mux.HandleFunc("/", func(http.ResponseWriter, *http.Request) {})
+			return mux, nil
+		})
+	browser := op.SignIn(t, app.URL+"/login", "alice")
+	mu.Lock()
+	events = nil
+	mu.Unlock()
+
+	rep := op.SignOut(t, browser)
+	if len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK {
+		t.Fatalf("report %+v", rep)
+	}
+	want := []string{
+		"callback loads the session",
+		"logout delivered",
+		`token endpoint answers 400 {"error":"invalid_grant"}`,
+		"callback saves the session",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(events, want) {
+		t.Errorf("events:\n got %q\nwant %q", events, want)
+	}
+}
+
+// TestSignOutNeedsTheLoginRoute: an app whose login route starts no new
+// authorization request for a signed-in browser gives SignOut no request
+// to hold in flight; SignOut then fails rather than prove nothing.
+func TestSignOutNeedsTheLoginRoute(t *testing.T) {
+	op := opkit.New(t)
+	app := startApp(t, op, true, true, http.StatusOK)
+	browser, err := opkit.SignInErr(op, t.Context(), app.URL+"/login", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The app's login route now sends a signed-in browser home.
+	opkit.SetLogin(op, browser, app.URL+"/")
+	if _, err := opkit.SignOutErr(op, t.Context(), browser); !errors.Is(err, opkit.ErrSignIn) {
+		t.Fatalf("SignOut: err = %v, want ErrSignIn", err)
+	}
+	if sids := op.Sessions("alice"); len(sids) != 1 {
+		t.Errorf("Sessions = %v: a SignOut that failed ended the session", sids)
 	}
 }

@@ -82,7 +82,7 @@ func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, e
 	if err != nil {
 		return nil, err
 	}
-	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	h, err := rp.NewHandler(v, ender, a.handlerHooks(true)...)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 	}
 	rs := &redisSessions{rdb: rdb, store: ender, data: store, cookie: "beta_session"}
 	a.sessions = rs
-	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	h, err := rp.NewHandler(v, ender, a.handlerHooks(false)...)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package fakeop
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,11 +13,35 @@ import (
 
 var (
 	// ErrUnknownSession means a sid or sub with no OP session.
-	ErrUnknownSession = opkit.ErrUnknownSession
+	ErrUnknownSession = errors.New("fakeop: unknown session")
 	// ErrDeliveryFailed means at least one RP did not acknowledge its
 	// logout token with a 2xx; the Report has the details.
-	ErrDeliveryFailed = opkit.ErrDeliveryFailed
+	ErrDeliveryFailed = errors.New("fakeop: back-channel delivery failed")
 )
+
+// publicError is an error of the implementation that also matches the
+// public sentinel standing for its own.
+type publicError struct{ err error }
+
+func (e publicError) Error() string { return e.err.Error() }
+func (e publicError) Unwrap() error { return e.err }
+
+func (e publicError) Is(target error) bool {
+	switch target {
+	case ErrUnknownSession:
+		return errors.Is(e.err, opkit.ErrUnknownSession)
+	case ErrDeliveryFailed:
+		return errors.Is(e.err, opkit.ErrDeliveryFailed)
+	}
+	return false
+}
+
+func public(err error) error {
+	if err == nil {
+		return nil
+	}
+	return publicError{err}
+}
 
 // OP is a fake OpenID Provider served over HTTP for one test. All its
 // methods are safe for concurrent use.
@@ -162,7 +187,7 @@ func (op *OP) SignOut(t testing.TB, browser *http.Client) Report {
 	t.Helper()
 	rep, err := op.op.Logout(t.Context(), browser)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatal(public(err))
 	}
 	return report(rep)
 }
@@ -182,14 +207,14 @@ func (op *OP) NewSession(sub string, clientIDs ...string) (string, error) {
 // Report is complete either way.
 func (op *OP) EndSession(ctx context.Context, sid string) (Report, error) {
 	rep, err := op.op.EndSession(ctx, sid)
-	return report(rep), err
+	return report(rep), public(err)
 }
 
 // EndUserSessions ends every OP session of sub, as an administrator's
 // "sign out everywhere" does, with the fan-out of EndSession for each.
 func (op *OP) EndUserSessions(ctx context.Context, sub string) (Report, error) {
 	rep, err := op.op.EndUserSessions(ctx, sub)
-	return report(rep), err
+	return report(rep), public(err)
 }
 
 // Sessions returns the sids of the OP's open sessions of sub, or of every

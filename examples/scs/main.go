@@ -178,7 +178,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	pages.HandleFunc("GET /signed-out", a.signedOut)
 	root := http.NewServeMux()
 	root.Handle("/", a.sm.LoadAndSave(a.logout.Guard(pages))) // the guard inside LoadAndSave
-	root.Handle("/backchannel-logout", a.logout)               // the OP's POST: no cookie, no CSRF
+	root.Handle("/backchannel-logout", a.logout)              // the OP's POST: no cookie, no CSRF
 	a.Handler = root
 	return a, nil
 }

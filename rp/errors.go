@@ -3,13 +3,10 @@ package rp
 import (
 	"errors"
 	"fmt"
-
-	"github.com/bclogout/bclogout/replay"
 )
 
 // Sentinel errors, one per failure class. Errors returned by this package
-// wrap exactly one of them (ErrReplay also wraps replay.ErrReplayed, and
-// ErrExpMissing is itself an ErrExpired), with detail for logs; callers
+// wrap exactly one of them (ErrExpMissing is itself an ErrExpired), with detail for logs; callers
 // branch with errors.Is.
 var (
 	// ErrMalformed means the token is not a well-formed compact JWS/JWE or
@@ -137,8 +134,6 @@ func Reason(err error) string {
 		return "temporary"
 	case errors.Is(err, ErrRequest):
 		return "request"
-	case errors.Is(err, replay.ErrReplayed):
-		return "replay"
 	default:
 		return "internal"
 	}

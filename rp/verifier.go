@@ -138,22 +138,8 @@ func (v *Verifier) Close() error {
 // event. It does not check for replay.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	switch segments(rawToken) {
-	case 2:
-		if err := parseJWS(rawToken, &t); err != nil {
-			return nil, err
-		}
-	case 4:
-		inner, _, err := decrypt(rawToken, v.decKeys)
-		if err != nil {
-			return nil, err
-		}
-		if err := parseJWS(inner, &t); err != nil {
-			return nil, err
-		}
-		t.encrypted = true
-	default:
-		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	if _, err := open(rawToken, v.decKeys, &t); err != nil {
+		return nil, err
 	}
 	if iss, _ := t.claims["iss"].(string); iss != v.issuer {
 		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.issuer)
@@ -163,6 +149,28 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, e
 		return nil, &issuerError{issuer: v.issuer, err: err}
 	}
 	return ev, nil
+}
+
+// open parses rawToken into t: a compact JWS directly, a compact JWE
+// (nested JWT) once decrypted with keys. It returns the key that opened a
+// JWE, nil for a JWS.
+func open(rawToken string, keys []decryptionKey, t *token) (*decryptionKey, error) {
+	switch segments(rawToken) {
+	case 2:
+		return nil, parseJWS(rawToken, t)
+	case 4:
+		inner, k, err := decrypt(rawToken, keys)
+		if err != nil {
+			return nil, err
+		}
+		if err := parseJWS(inner, t); err != nil {
+			return nil, err
+		}
+		t.encrypted = true
+		return k, nil
+	default:
+		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	}
 }
 
 // issuerError carries the configured issuer a rejected token was checked

@@ -2,7 +2,8 @@ package rp
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // Sentinel errors, one per failure class. Errors returned by this package
@@ -71,17 +72,14 @@ var (
 	// ErrRequest means the HTTP request itself is invalid: method, content
 	// type, body size or form.
 	ErrRequest = errors.New("rp: invalid logout request")
-
-	// ErrInvalidConfig is the one constructor error: every error of
-	// NewVerifier, NewMultiVerifier, NewHandler and Discover that is about
-	// their arguments or options (a nil option included) wraps it. Discover's
-	// fetch failures wrap the jwks package's errors instead.
-	ErrInvalidConfig = errors.New("rp: invalid configuration")
 )
 
-// configError is an ErrInvalidConfig error with detail.
+// configError is the module's invalid-configuration error
+// (bclogout.ErrInvalidConfig) with detail: every error of NewVerifier,
+// NewMultiVerifier, NewHandler and Discover that is about their arguments
+// or options (a nil option included) wraps it.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	return errs.Config("rp", format, args...)
 }
 
 // Reason returns a stable short code for err's failure class, for logs,

@@ -18,7 +18,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// DefaultMaxBodyBytes caps a logout request body (SPEC-NOTES, the request).
+// DefaultMaxBodyBytes caps a logout request body (Back-Channel Logout 1.0 §2.5).
 const DefaultMaxBodyBytes = 64 << 10
 
 // HandlerOption configures a Handler.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bclogout/bclogout/internal/errs"
 	"net/http"
 	"runtime"
 	"strings"
@@ -471,7 +472,7 @@ func TestRetryPolicyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); !errors.Is(err, rp.ErrInvalidConfig) {
+			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); !errors.Is(err, errs.ErrInvalidConfig) {
 				t.Fatalf("NewHandler() error = %v, want ErrInvalidConfig", err)
 			}
 		})

@@ -134,7 +134,7 @@ func (v *Verifier) Close() error {
 	return nil
 }
 
-// Verify validates rawToken (SPEC-NOTES validation order) and returns its
+// Verify validates rawToken (Back-Channel Logout 1.0 §2.6, in its order) and returns its
 // event. It does not check for replay.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
@@ -247,7 +247,7 @@ func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
 	return a, nil
 }
 
-// checkType accepts the typ values real OPs send (SPEC-NOTES header
+// checkType accepts the typ values real OPs send (Back-Channel Logout 1.0 §2.4, §4.1 header
 // policy), case-insensitively.
 func (v *Verifier) checkType(typ *string) error {
 	if typ == nil {
@@ -268,7 +268,7 @@ func (v *Verifier) checkType(typ *string) error {
 	return fmt.Errorf("%w: %q", ErrType, clip(*typ))
 }
 
-// checkSignature selects the key (SPEC-NOTES: by kid, bound to alg) and has
+// checkSignature selects the key (by kid, bound to alg: RFC 8725 §3.1) and has
 // jwx verify the signature over exactly the compact form parsed above.
 func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.SignatureAlgorithm) error {
 	name := alg.String()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,7 +42,13 @@ func TestPrograms(t *testing.T) {
 				}
 				t.Cleanup(op.Close)
 				env := []string{"BCLOGOUT_REDIS_URL=" + mode.redisURL, "BCLOGOUT_CLIENT_SECRET=" + clientSecret}
-				base := start(t, env, filepath.Join(bin, name), "-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID)
+				args := []string{"-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID}
+				metricsAddr := ""
+				if name == "gorilla" {
+					metricsAddr = freeAddr(t)
+					args = append(args, "-metrics-addr", metricsAddr)
+				}
+				base := start(t, env, filepath.Join(bin, name), args...)
 				if err := op.RegisterClient(opkit.Client{
 					ID: clientID, Secret: clientSecret, RedirectURIs: []string{base + "/callback"},
 					BackchannelLogoutURI: base + "/backchannel-logout",
@@ -50,8 +57,14 @@ func TestPrograms(t *testing.T) {
 				}
 				checkLogout(t, op, base)
 				checkEndpoint(t, op, base+"/backchannel-logout")
-				if name == "gorilla" {
-					checkMetrics(t, base+"/metrics", op.Issuer())
+				if metricsAddr != "" {
+					checkMetrics(t, "http://"+metricsAddr+"/metrics", op.Issuer())
+					if resp, err := http.Get(base + "/metrics"); err == nil {
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusNotFound {
+							t.Errorf("the app's own listener serves /metrics: %d", resp.StatusCode)
+						}
+					}
 				}
 			})
 		}
@@ -157,6 +170,17 @@ func checkMetrics(t *testing.T, metricsURL, issuer string) {
 			t.Errorf("/metrics lacks %s; got:\n%s", want, body)
 		}
 	}
+}
+
+// freeAddr returns a loopback address no listener holds now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // build compiles the named programs of this directory into a temporary

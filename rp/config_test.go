@@ -3,6 +3,7 @@ package rp_test
 import (
 	"context"
 	"errors"
+	"github.com/bclogout/bclogout/internal/errs"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func TestNilOptionIsConfigError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.make(); !errors.Is(err, rp.ErrInvalidConfig) {
+			if err := tt.make(); !errors.Is(err, errs.ErrInvalidConfig) {
 				t.Fatalf("err = %v, want ErrInvalidConfig", err)
 			}
 		})

@@ -1,6 +1,8 @@
 package rp
 
 import (
+	"github.com/bclogout/bclogout/internal/errs"
+
 	"context"
 	"errors"
 	"fmt"
@@ -87,8 +89,8 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 // discoverError wraps a jwks error of Discover; one about Discover's own
 // arguments or options is an ErrInvalidConfig error too.
 func discoverError(step string, err error) error {
-	if errors.Is(err, jwks.ErrInvalidConfig) {
-		return fmt.Errorf("%w: %s: %w", ErrInvalidConfig, step, err)
+	if errors.Is(err, jwks.ErrInvalidConfig) && !errors.Is(err, errs.ErrInvalidConfig) {
+		return fmt.Errorf("%w: %s: %w", errs.ErrInvalidConfig, step, err)
 	}
 	return fmt.Errorf("rp: %s: %w", step, err)
 }

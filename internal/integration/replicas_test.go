@@ -51,7 +51,7 @@ func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(be.jtiPrefix))
+	cache, err := redisreplay.New(rdb, be.jtiPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+	cache, err := redisreplay.New(client, "jti:")
 	if err != nil {
 		t.Fatal(err)
 	}

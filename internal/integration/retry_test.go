@@ -114,7 +114,7 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(jtiPrefix))
+	cache, err := redisreplay.New(rdb, jtiPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+		cache, err := redisreplay.New(client, "jti:")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
@@ -17,22 +16,21 @@ import (
 	"github.com/gorilla/sessions"
 	"golang.org/x/oauth2"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
-	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
 
-// TestREADMELogoutTestNeedsTheGuard runs the README's logout test (StartApp,
-// SignIn, SignOut, then the browser's next page) on apps that wire the
-// recommended stores, deletion included, with and without the request-time
-// guard: the test passes with the guard and fails without it, for scs's
-// memstore (deleted at logout, then written back by the request SignOut
-// holds in flight) and for gorilla's CookieStore (which nothing can
-// delete). Before SignOut held a request in flight, the scs app without
-// its guard passed.
+// TestREADMELogoutTestNeedsTheGuard runs the README's logout test
+// (StartApp, SignIn, SignOut, then the browser's next page) on apps wired
+// with the README's front door (bclogout.New), deletion included, with and
+// without its request-time guard: the test passes with the guard and fails
+// without it, for scs's memstore (deleted at logout, then written back by
+// the callback SignOut holds in flight) and for gorilla's CookieStore
+// (which nothing can delete). Before SignOut held a request in flight, the
+// scs app without its guard passed.
 func TestREADMELogoutTestNeedsTheGuard(t *testing.T) {
 	apps := map[string]func(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler, error){
 		"scs memstore":        newSCSApp,
@@ -71,69 +69,50 @@ func getPage(t *testing.T, browser *http.Client, u string) string {
 	return string(b)
 }
 
-// logoutParts is the wiring both test apps share: the OIDC client, the
-// revocations, the back-channel logout endpoint, cleaned up with t.
-type logoutParts struct {
+// oidcClient is the authorization-code flow both test apps share.
+type oidcClient struct {
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
-	revs     sessionadapter.Revocations
-	ender    *sessionadapter.RevokingEnder
-	logout   http.Handler
 }
 
-func newLogoutParts(t *testing.T, issuer, baseURL string, store sessionadapter.Store) (*logoutParts, error) {
-	ctx := t.Context()
+func newOIDCClient(ctx context.Context, issuer, baseURL string) (*oidcClient, error) {
 	provider, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
 		return nil, err
 	}
-	p := &logoutParts{
+	return &oidcClient{
 		idTokens: provider.Verifier(&oidc.Config{ClientID: "app"}),
 		oauth: oauth2.Config{ClientID: "app", Endpoint: provider.Endpoint(),
 			RedirectURL: baseURL + "/callback", Scopes: []string{oidc.ScopeOpenID}},
-	}
-	revs, err := sessionadapter.NewMemoryRevocations()
-	if err != nil {
-		return nil, err
-	}
-	p.revs = revs
-	enderOpts := []sessionadapter.EnderOption{sessionadapter.WithSessionLifetime(time.Hour)}
-	if store != nil {
-		enderOpts = append(enderOpts, sessionadapter.WithStore(store))
-	}
-	if p.ender, err = sessionadapter.NewRevokingEnder(revs, enderOpts...); err != nil {
-		return nil, err
-	}
-	verifier, err := rp.Discover(ctx, issuer, "app")
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = verifier.Close() })
-	h, err := rp.NewHandler(verifier, p.ender)
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = h.Close(context.Background()) })
-	p.logout = h
-	return p, nil
+	}, nil
+}
+
+func (c *oidcClient) authURL(state, nonce, pkce string) string {
+	return c.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkce))
 }
 
 // exchange redeems the callback's code and verifies its ID token.
-func (p *logoutParts) exchange(r *http.Request, pkce, nonce string) (*oidc.IDToken, error) {
-	tok, err := p.oauth.Exchange(r.Context(), r.FormValue("code"), oauth2.VerifierOption(pkce))
+func (c *oidcClient) exchange(r *http.Request, pkce, nonce string) (*oidc.IDToken, error) {
+	tok, err := c.oauth.Exchange(r.Context(), r.FormValue("code"), oauth2.VerifierOption(pkce))
 	if err != nil {
 		return nil, err
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.idTokens.Verify(r.Context(), raw)
+	idt, err := c.idTokens.Verify(r.Context(), raw)
 	if err != nil || idt.Nonce != nonce {
 		return nil, errors.New("bad id token")
 	}
 	return idt, nil
 }
 
-func (p *logoutParts) authURL(state, nonce, pkce string) string {
-	return p.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkce))
+// newLogout is the README's front door for sessions, closed with t.
+func newLogout(t *testing.T, issuer string, sessions sessionadapter.Sessions) (*bclogout.RP, error) {
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: issuer, ClientID: "app", Sessions: sessions})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = bl.Close(context.Background()) })
+	return bl, nil
 }
 
 func showUser(w http.ResponseWriter, user string) {
@@ -144,22 +123,17 @@ func showUser(w http.ResponseWriter, user string) {
 	fmt.Fprint(w, "Signed in as "+user)
 }
 
-// newSCSApp is examples/scs's wiring with memstore: deletion at logout
-// through scsadapter.Deleter, the guard inside LoadAndSave when guarded.
+// newSCSApp is examples/scs's wiring with memstore (deleted at logout
+// through the front door's default bindings); guarded puts the guard
+// inside LoadAndSave.
 func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler, error) {
 	sm := scs.New()
-	mem := memstore.New()
-	sm.Store = mem
-	del, err := scsadapter.Deleter(mem)
+	sm.Store = memstore.New()
+	c, err := newOIDCClient(t.Context(), issuer, baseURL)
 	if err != nil {
 		return nil, err
 	}
-	store, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	p, err := newLogoutParts(t, issuer, baseURL, store)
+	bl, err := newLogout(t, issuer, scsadapter.New(sm))
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +146,7 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 		sm.Put(r.Context(), "state", state)
 		sm.Put(r.Context(), "nonce", nonce)
 		sm.Put(r.Context(), "pkce", pkce)
-		http.Redirect(w, r, p.authURL(state, nonce, pkce), http.StatusFound)
+		http.Redirect(w, r, c.authURL(state, nonce, pkce), http.StatusFound)
 	})
 	pages.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -180,43 +154,24 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 			http.Error(w, "bad state", http.StatusBadRequest)
 			return
 		}
-		idt, err := p.exchange(r, sm.PopString(ctx, "pkce"), sm.PopString(ctx, "nonce"))
-		if err != nil {
-			http.Error(w, "login failed", http.StatusBadGateway)
-			return
-		}
-		login, err := sessionadapter.LoginFromIDToken(idt)
-		if err != nil {
-			http.Error(w, "login failed", http.StatusBadRequest)
-			return
-		}
-		b, err := scsadapter.Stash(ctx, sm, login)
+		idt, err := c.exchange(r, sm.PopString(ctx, "pkce"), sm.PopString(ctx, "nonce"))
 		if err == nil {
-			err = p.ender.Bind(ctx, b)
+			err = bl.Login(w, r, idt)
 		}
 		if err != nil {
-			_ = sm.Destroy(ctx)
 			http.Error(w, "login failed", http.StatusBadRequest)
 			return
 		}
-		sm.Put(ctx, "user", login.Subject)
+		sm.Put(ctx, "user", idt.Subject)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	var h http.Handler = pages
 	if guarded {
-		guard, err := middleware.Guard(p.revs, scsadapter.Lookup(sm),
-			middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-				_ = scsadapter.End(r, sm)
-				showUser(w, "")
-			}))
-		if err != nil {
-			return nil, err
-		}
-		h = guard(pages)
+		h = bl.Guard(pages)
 	}
 	root := http.NewServeMux()
 	root.Handle("/", sm.LoadAndSave(h))
-	root.Handle("/backchannel-logout", p.logout)
+	root.Handle("/backchannel-logout", bl)
 	return root, nil
 }
 
@@ -225,7 +180,11 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 // guard are all there is.
 func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler, error) {
 	cookies := sessions.NewCookieStore([]byte(rand.Text() + rand.Text()))
-	p, err := newLogoutParts(t, issuer, baseURL, nil)
+	c, err := newOIDCClient(t.Context(), issuer, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := newLogout(t, issuer, gorillaadapter.New(cookies, "session"))
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +202,7 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 			http.Error(w, "login failed", http.StatusInternalServerError)
 			return
 		}
-		http.Redirect(w, r, p.authURL(state, nonce, pkce), http.StatusFound)
+		http.Redirect(w, r, c.authURL(state, nonce, pkce), http.StatusFound)
 	})
 	pages.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		ls, err := cookies.Get(r, "login")
@@ -254,41 +213,28 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 		}
 		pkce, _ := ls.Values["pkce"].(string)
 		nonce, _ := ls.Values["nonce"].(string)
-		idt, err := p.exchange(r, pkce, nonce)
+		idt, err := c.exchange(r, pkce, nonce)
 		if err != nil {
 			http.Error(w, "login failed", http.StatusBadGateway)
 			return
 		}
-		login, err := sessionadapter.LoginFromIDToken(idt)
+		s, err := cookies.Get(r, "session")
+		if err == nil {
+			s.Values["user"] = idt.Subject
+			err = bl.Login(w, r, idt) // saves the session
+		}
 		if err != nil {
 			http.Error(w, "login failed", http.StatusBadRequest)
-			return
-		}
-		s := sessions.NewSession(cookies, "session")
-		s.Options = &sessions.Options{Path: "/", MaxAge: 3600, HttpOnly: true}
-		s.IsNew = true
-		gorillaadapter.Stash(s, login)
-		s.Values["user"] = login.Subject
-		if err := s.Save(r, w); err != nil {
-			http.Error(w, "login failed", http.StatusInternalServerError)
 			return
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	var h http.Handler = pages
 	if guarded {
-		guard, err := middleware.Guard(p.revs, gorillaadapter.Lookup(cookies, "session"),
-			middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-				_ = gorillaadapter.End(w, r, cookies, "session")
-				showUser(w, "")
-			}))
-		if err != nil {
-			return nil, err
-		}
-		h = guard(pages)
+		h = bl.Guard(pages)
 	}
 	root := http.NewServeMux()
 	root.Handle("/", h)
-	root.Handle("/backchannel-logout", p.logout)
+	root.Handle("/backchannel-logout", bl)
 	return root, nil
 }

@@ -91,6 +91,29 @@ func New(t testing.TB, opts ...Option) *OP {
 	return &OP{op: opkit.New(t, o.kit...)}
 }
 
+// NewServer starts an OP outside a test, listening on addr (e.g.
+// "127.0.0.1:0"), for trying an app against it by hand, as the example
+// programs do. Like New, it delivers logout tokens to RPs on loopback
+// addresses and to no other internal address. Close stops it.
+func NewServer(addr string, opts ...Option) (*OP, error) {
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			o.kit = append(o.kit, nil) // opkit refuses it: ErrInvalidConfig
+			continue
+		}
+		opt(&o)
+	}
+	op, err := opkit.NewServer(addr, append([]opkit.Option{opkit.WithAllowLoopbackTargets()}, o.kit...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &OP{op: op}, nil
+}
+
+// Close stops an OP made by NewServer; one made by New stops with its test.
+func (op *OP) Close() { op.op.Close() }
+
 // Issuer returns the issuer URL, exactly as in tokens and discovery: the
 // app under test discovers the OP from it.
 func (op *OP) Issuer() string { return op.op.Issuer() }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
 )
 
@@ -250,5 +251,28 @@ func TestOptions(t *testing.T) {
 	op = fakeop.New(t, fakeop.WithIssuer("https://op.example"))
 	if got := op.Issuer(); got != "https://op.example" {
 		t.Errorf("Issuer = %q", got)
+	}
+}
+
+func TestNewServer(t *testing.T) {
+	op, err := fakeop.NewServer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	resp, err := http.Get(op.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %s", resp.Status)
+	}
+	// Loopback RPs, as an example program registers, are accepted.
+	if err := op.RegisterClient(fakeop.Client{ID: "app", BackchannelLogoutURI: "http://127.0.0.1:1/backchannel-logout"}); err != nil {
+		t.Errorf("a loopback RP: %v", err)
+	}
+	if _, err := fakeop.NewServer("127.0.0.1:0", nil); !errors.Is(err, bclogout.ErrInvalidConfig) {
+		t.Errorf("a nil option: %v, want ErrInvalidConfig", err)
 	}
 }

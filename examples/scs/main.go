@@ -37,7 +37,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -254,14 +254,13 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // startFakeOP runs the fake OP with this app registered, for trying the
-// example without an OP of your own. The fake OP server is internal to
-// bclogout: when you copy the app, delete this function and pass -issuer.
-func startFakeOP(cfg config) (*opkit.OP, error) {
-	op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets())
+// example without an OP of your own (with one, pass -issuer).
+func startFakeOP(cfg config) (*fakeop.OP, error) {
+	op, err := fakeop.NewServer("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	err = op.RegisterClient(opkit.Client{
+	err = op.RegisterClient(fakeop.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
 		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
 	})

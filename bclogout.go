@@ -164,7 +164,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 
 	sessions, signedOut := cfg.Sessions, cfg.SignedOut
 	b.guard, err = middleware.Guard(revs, sessions.Lookup,
-		middleware.WithGuardLogger(logger),
+		middleware.WithLogger(logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if err := sessions.End(w, r); err != nil {
 				// The session could not be ended: refuse the request

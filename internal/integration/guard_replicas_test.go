@@ -97,7 +97,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 		}
 		return sessionadapter.Binding{Issuer: issuer, Subject: "alice", SessionID: ck.Value, LocalID: ck.Value, LoginTime: loginTime}, true
 	}
-	guard, err := middleware.Guard(rev, lookup, middleware.WithGuardLogger(quiet))
+	guard, err := middleware.Guard(rev, lookup, middleware.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // Windowed is implemented by a Store that deletes the data of the
@@ -82,7 +84,7 @@ var (
 // the sid's user that it knows).
 func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, error) {
 	if rev == nil {
-		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidConfig)
+		return nil, errs.Config("sessionadapter", "nil Revocations")
 	}
 	cfg, err := newEnderConfig(opts)
 	if err != nil {
@@ -92,7 +94,7 @@ func NewRevokingEnder(rev Revocations, opts ...EnderOption) (*RevokingEnder, err
 	if cfg.shortKeep {
 		w, ok := cfg.store.(Windowed)
 		if !ok || w.RevocationKeep() <= 0 {
-			return nil, fmt.Errorf("%w: WithShortKeepUnsafeUnlessBindingsComplete needs WithStore of a store that deletes session data (Windowed)", ErrInvalidConfig)
+			return nil, errs.Config("sessionadapter", "WithShortKeepUnsafeUnlessBindingsComplete needs WithStore of a store that deletes session data (Windowed)")
 		}
 		e.keepFor = min(w.RevocationKeep(), cfg.lifetime)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 )
@@ -68,13 +69,13 @@ func TestNewRevokingEnderKeepFor(t *testing.T) {
 		{name: "default lifetime", rev: rev, want: sessionadapter.DefaultSessionLifetime},
 		{name: "deleting store keeps the lifetime", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(deleting), sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 8 * time.Hour},
 		{name: "short keep opt-in keeps the window", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(deleting), sessionadapter.WithSessionLifetime(8 * time.Hour), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, want: 2*time.Minute + 24*time.Second},
-		{name: "short keep without a store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "short keep over a store that deletes nothing", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(indexOnly), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "short keep without a store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: errs.ErrInvalidConfig},
+		{name: "short keep over a store that deletes nothing", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(indexOnly), sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete()}, wantErr: errs.ErrInvalidConfig},
 		{name: "store that deletes nothing keeps the lifetime", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(indexOnly), sessionadapter.WithSessionLifetime(8 * time.Hour)}, want: 8 * time.Hour},
-		{name: "nil revocations", wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", rev: rev, opts: []sessionadapter.EnderOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil logger", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil revocations", wantErr: errs.ErrInvalidConfig},
+		{name: "nil store", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithStore(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil option", rev: rev, opts: []sessionadapter.EnderOption{nil}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil logger", rev: rev, opts: []sessionadapter.EnderOption{sessionadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

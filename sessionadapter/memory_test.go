@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 )
@@ -60,10 +61,10 @@ func TestNewMemoryInvalid(t *testing.T) {
 		wantErr error
 	}{
 		{name: "defaults"},
-		{name: "nil logger", opts: []sessionadapter.MemoryOption{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil clock", opts: []sessionadapter.MemoryOption{sessionadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "zero lifetime", opts: []sessionadapter.MemoryOption{sessionadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", opts: []sessionadapter.MemoryOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil logger", opts: []sessionadapter.MemoryOption{sessionadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil clock", opts: []sessionadapter.MemoryOption{sessionadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero lifetime", opts: []sessionadapter.MemoryOption{sessionadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil option", opts: []sessionadapter.MemoryOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // DefaultSessionLifetime is how long a store keeps a binding whose Expires
@@ -43,10 +45,6 @@ var (
 	// ErrInvalidBinding means a Binding lacks its issuer, its local ID, or
 	// both its subject and its session ID.
 	ErrInvalidBinding = errors.New("sessionadapter: invalid binding")
-	// ErrInvalidConfig means a constructor was given options that do not
-	// make a working store, a nil option among them. It is the one
-	// constructor error of this package and of its adapters.
-	ErrInvalidConfig = errors.New("sessionadapter: invalid configuration")
 	// ErrDelete means the session data of some sessions could not be
 	// deleted; they stay bound, so that the OP's retry ends them.
 	ErrDelete = errors.New("sessionadapter: deleting session data failed")
@@ -259,16 +257,16 @@ func (shortKeepOption) applyEnder(c *enderConfig) { c.shortKeep = true }
 func WithShortKeepUnsafeUnlessBindingsComplete() EnderOption { return shortKeepOption{} }
 
 // errNilOption reports a nil option, the same error for every constructor.
-var errNilOption = fmt.Errorf("%w: nil option", ErrInvalidConfig)
+var errNilOption = errs.Config("sessionadapter", "nil option")
 
 func checkCommon(logger *slog.Logger, now func() time.Time, lifetime time.Duration) error {
 	switch {
 	case logger == nil:
-		return fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+		return errs.Config("sessionadapter", "nil logger")
 	case now == nil:
-		return fmt.Errorf("%w: nil clock", ErrInvalidConfig)
+		return errs.Config("sessionadapter", "nil clock")
 	case lifetime <= 0:
-		return fmt.Errorf("%w: session lifetime %v is not positive", ErrInvalidConfig, lifetime)
+		return errs.Config("sessionadapter", "session lifetime %v is not positive", lifetime)
 	}
 	return nil
 }
@@ -285,7 +283,7 @@ func newMemoryConfig(opts []MemoryOption) (memoryConfig, error) {
 		return c, err
 	}
 	if c.window <= 0 {
-		return c, fmt.Errorf("%w: in-flight window %v is not positive", ErrInvalidConfig, c.window)
+		return c, errs.Config("sessionadapter", "in-flight window %v is not positive", c.window)
 	}
 	return c, nil
 }
@@ -299,10 +297,10 @@ func newRevConfig(opts []RevocationsOption) (revConfig, error) {
 		o.applyRevocations(&c)
 	}
 	if c.now == nil {
-		return c, fmt.Errorf("%w: nil clock", ErrInvalidConfig)
+		return c, errs.Config("sessionadapter", "nil clock")
 	}
 	if c.sidSkew < 0 {
-		return c, fmt.Errorf("%w: sid clock skew %v is negative", ErrInvalidConfig, c.sidSkew)
+		return c, errs.Config("sessionadapter", "sid clock skew %v is negative", c.sidSkew)
 	}
 	return c, nil
 }
@@ -319,7 +317,7 @@ func newEnderConfig(opts []EnderOption) (enderConfig, error) {
 		return c, err
 	}
 	if c.storeSet && c.store == nil {
-		return c, fmt.Errorf("%w: nil Store", ErrInvalidConfig)
+		return c, errs.Config("sessionadapter", "nil Store")
 	}
 	return c, nil
 }

@@ -2,12 +2,13 @@ package sessionadapter
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -54,7 +55,7 @@ func validateRevoke(l Logout, keepFor time.Duration) error {
 		return err
 	}
 	if keepFor <= 0 {
-		return fmt.Errorf("%w: keep revocations for %v, which is not positive", ErrInvalidConfig, keepFor)
+		return errs.Config("sessionadapter", "keep revocations for %v, which is not positive", keepFor)
 	}
 	return nil
 }

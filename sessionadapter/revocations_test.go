@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 )
@@ -91,7 +92,7 @@ func TestRevokingEnder(t *testing.T) {
 			}
 		})
 	}
-	if _, err := sessionadapter.NewRevokingEnder(nil); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+	if _, err := sessionadapter.NewRevokingEnder(nil); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Fatalf("NewRevokingEnder(nil) = %v, want ErrInvalidConfig", err)
 	}
 }
@@ -122,7 +123,7 @@ func TestMemoryRevocationsSIDClockSkew(t *testing.T) {
 			}
 		})
 	}
-	if _, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithSIDClockSkew(-time.Second)); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+	if _, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithSIDClockSkew(-time.Second)); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Errorf("negative skew: err = %v, want ErrInvalidConfig", err)
 	}
 }

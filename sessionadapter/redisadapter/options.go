@@ -1,11 +1,11 @@
 package redisadapter
 
 import (
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -118,7 +118,7 @@ func WithSIDClockSkew(d time.Duration) RevocationsOption {
 }
 
 // errNilOption is the error of a nil option, the same for both constructors.
-var errNilOption = fmt.Errorf("%w: nil option", sessionadapter.ErrInvalidConfig)
+var errNilOption = errs.Config("redisadapter", "nil option")
 
 func storeConfig(opts []StoreOption, cluster bool) (config, error) {
 	apply := make([]func(*config), len(opts))
@@ -160,15 +160,15 @@ func newConfig(apply []func(*config), cluster bool) (config, error) {
 	}
 	switch {
 	case c.logger == nil:
-		return c, fmt.Errorf("%w: nil logger", sessionadapter.ErrInvalidConfig)
+		return c, errs.Config("redisadapter", "nil logger")
 	case c.now == nil:
-		return c, fmt.Errorf("%w: nil clock", sessionadapter.ErrInvalidConfig)
+		return c, errs.Config("redisadapter", "nil clock")
 	case c.lifetime <= 0:
-		return c, fmt.Errorf("%w: session lifetime %v is not positive", sessionadapter.ErrInvalidConfig, c.lifetime)
+		return c, errs.Config("redisadapter", "session lifetime %v is not positive", c.lifetime)
 	case c.window <= 0:
-		return c, fmt.Errorf("%w: in-flight window %v is not positive", sessionadapter.ErrInvalidConfig, c.window)
+		return c, errs.Config("redisadapter", "in-flight window %v is not positive", c.window)
 	case c.maxStale < 4*time.Millisecond:
-		return c, fmt.Errorf("%w: staleness bound %v is under 4ms", sessionadapter.ErrInvalidConfig, c.maxStale)
+		return c, errs.Config("redisadapter", "staleness bound %v is under 4ms", c.maxStale)
 	}
 	if _, _, err := splitFormat(c.sessionKey); err != nil {
 		return c, err
@@ -176,14 +176,13 @@ func newConfig(apply []func(*config), cluster bool) (config, error) {
 	if cluster {
 		tag := hashTag(c.prefix)
 		if tag == "" {
-			return c, fmt.Errorf("%w: key prefix %q has no hash tag, which a cluster needs", sessionadapter.ErrInvalidConfig, c.prefix)
+			return c, errs.Config("redisadapter", "key prefix %q has no hash tag, which a cluster needs", c.prefix)
 		}
 		pre, _, _ := splitFormat(c.sessionKey)
 		// The tag must sit before the %s, or a local ID holding braces
 		// could move the key to another slot.
 		if hashTag(pre) != tag {
-			return c, fmt.Errorf("%w: session key %q lacks the hash tag {%s} of the key prefix before its %%s, so a cluster would put session data in other slots",
-				sessionadapter.ErrInvalidConfig, c.sessionKey, tag)
+			return c, errs.Config("redisadapter", "session key %q lacks the hash tag {%s} of the key prefix before its %%s, so a cluster would put session data in other slots", c.sessionKey, tag)
 		}
 	}
 	return c, nil
@@ -210,11 +209,11 @@ func splitFormat(format string) (pre, post string, err error) {
 			i++
 			continue
 		}
-		return "", "", fmt.Errorf("%w: session key format %q: only %%s and %%%% are allowed", sessionadapter.ErrInvalidConfig, format)
+		return "", "", errs.Config("redisadapter", "session key format %q: only %%s and %%%% are allowed", format)
 	}
 	parts = append(parts, cur.String())
 	if len(parts) != 2 {
-		return "", "", fmt.Errorf("%w: session key format %q must hold exactly one %%s", sessionadapter.ErrInvalidConfig, format)
+		return "", "", errs.Config("redisadapter", "session key format %q must hold exactly one %%s", format)
 	}
 	return parts[0], parts[1], nil
 }

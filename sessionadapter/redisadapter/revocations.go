@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -143,7 +144,7 @@ var (
 // cluster client the prefix must hold a hash tag.
 func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*Revocations, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil redis client", sessionadapter.ErrInvalidConfig)
+		return nil, errs.Config("redisadapter", "nil redis client")
 	}
 	cfg, err := revConfig(opts, sharded(client))
 	if err != nil {
@@ -209,7 +210,7 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 		return err
 	}
 	if keepFor <= 0 {
-		return fmt.Errorf("%w: keep revocations for %v, which is not positive", sessionadapter.ErrInvalidConfig, keepFor)
+		return errs.Config("redisadapter", "keep revocations for %v, which is not positive", keepFor)
 	}
 	now := r.cfg.now()
 	if l.IssuedAt.IsZero() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -198,12 +199,12 @@ var (
 
 // New returns a Store over client and starts its poller of second
 // deletions; Close stops it. It does no I/O itself. It fails with
-// sessionadapter.ErrInvalidConfig for a nil client or option, a bad
+// errs.ErrInvalidConfig for a nil client or option, a bad
 // session key format, or a cluster configuration that cannot keep a
 // logout in one slot (see the package doc).
 func New(client redis.UniversalClient, opts ...StoreOption) (*Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil redis client", sessionadapter.ErrInvalidConfig)
+		return nil, errs.Config("redisadapter", "nil redis client")
 	}
 	cfg, err := storeConfig(opts, sharded(client))
 	if err != nil {

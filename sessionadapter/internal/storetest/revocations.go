@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -70,7 +71,7 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 	t.Run("keepFor must be positive", func(t *testing.T) {
 		rev := newRev(t)
 		err := rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, 0)
-		if !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+		if !errors.Is(err, errs.ErrInvalidConfig) {
 			t.Fatalf("Revoke(keepFor 0) = %v, want ErrInvalidConfig", err)
 		}
 	})

@@ -141,10 +141,16 @@ var (
 // NewRevocations returns Revocations over client and starts the loop that
 // feeds this replica's memory; Close stops it. Until the loop's first
 // load, Revoked fails with ErrStale; Wait blocks until it is done. With a
-// cluster client the prefix must hold a hash tag.
+// cluster client the prefix must hold a hash tag, and the client must read
+// masters: one with ReadOnly, RouteRandomly or RouteByLatency (a failover
+// cluster client's ReplicaOnly included) is refused, since the feed must
+// read where Revoke writes.
 func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*Revocations, error) {
 	if client == nil {
 		return nil, errs.Config("redisadapter", "nil redis client")
+	}
+	if err := readsMasters(client); err != nil {
+		return nil, err
 	}
 	cfg, err := revConfig(opts, sharded(client))
 	if err != nil {
@@ -170,6 +176,23 @@ func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*R
 	r.cancel = cancel
 	go r.run(ctx)
 	return r, nil
+}
+
+// readsMasters refuses a cluster client that routes read-only commands
+// (XREAD, HSCAN) to replicas: Revoke's script runs on the master, and a
+// replica lags it, or answers on while its master link is down, so the
+// feed would miss revocations and still look fresh. Reading where the
+// writes go is what makes the staleness bound mean anything. (A plain
+// client connected to a replica fails Revoke with READONLY, loudly.)
+func readsMasters(client redis.UniversalClient) error {
+	c, ok := client.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	if o := c.Options(); o.ReadOnly || o.RouteRandomly || o.RouteByLatency {
+		return errs.Config("redisadapter", "a cluster client that reads replicas (ReadOnly, RouteRandomly, RouteByLatency, or a failover client's ReplicaOnly) cannot feed revocations written to the master: give NewRevocations a client that reads masters")
+	}
+	return nil
 }
 
 // Close stops the feed and waits for it; Revoked then fails with ErrStale

@@ -37,20 +37,35 @@ local function unindex(id, iss, sub, sid)
   if sid and sid ~= '' then redis.call('ZREM', key('sid:', iss, sid), id) end
   if sub and sub ~= '' then redis.call('ZREM', key('sub:', iss, sub), id) end
 end
+-- bulk runs cmd on key (if any) with the given arguments, a few thousand
+-- at a time (Lua's unpack has a stack limit): one call per batch rather
+-- than one per session keeps a large logout short.
+local function bulk(cmd, key, args)
+  for i = 1, #args, 4000 do
+    local j = math.min(i + 3999, #args)
+    if key then
+      redis.call(cmd, key, unpack(args, i, j))
+    else
+      redis.call(cmd, unpack(args, i, j))
+    end
+  end
+end
 -- endLogout ends the sessions a logout names: their data, bindings and
 -- index entries. With notAfter (ms), only bindings whose login time is
 -- not after it. Returns the live sessions ended, the local IDs ended and
--- the local IDs kept for a sub mismatch.
+-- the local IDs kept for a sub mismatch. Each binding is read once and
+-- every deletion is batched, so the cost is linear in the sessions.
 local function endLogout(iss, sub, sid, endAll, dpre, dsuf, now, notAfter)
-  local seen, order, origin, mismatched = {}, {}, {}, {}
-  local function take(id, k)
+  local seen, order, bound, origin, mismatched = {}, {}, {}, {}, {}
+  local function read(id)
+    return redis.call('HMGET', P .. 'b:' .. id, 'iss', 'sub', 'sid', 'exp', 'lt')
+  end
+  local function take(id, k, r)
     if seen[id] then return end
     seen[id] = true
-    if notAfter then
-      local lt = redis.call('HGET', P .. 'b:' .. id, 'lt')
-      if lt and tonumber(lt) > notAfter then return end
-    end
-    order[#order + 1] = id; origin[id] = k
+    r = r or read(id)
+    if notAfter and r[5] and tonumber(r[5]) > notAfter then return end
+    order[#order + 1] = id; bound[id] = r; origin[id] = k
   end
   local function addAll(k)
     for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do take(id, k) end
@@ -62,11 +77,12 @@ local function endLogout(iss, sub, sid, endAll, dpre, dsuf, now, notAfter)
     if sub ~= '' then users[sub] = true end
     local k = key('sid:', iss, sid)
     for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
-      local bsub = redis.call('HGET', P .. 'b:' .. id, 'sub')
+      local r = read(id)
+      local bsub = r[2]
       if sub ~= '' and bsub and bsub ~= '' and bsub ~= sub then
         mismatched[#mismatched + 1] = id
       else
-        take(id, k)
+        take(id, k, r)
         if bsub and bsub ~= '' then users[bsub] = true end
       end
     end
@@ -74,18 +90,27 @@ local function endLogout(iss, sub, sid, endAll, dpre, dsuf, now, notAfter)
       for u in pairs(users) do addAll(key('sub:', iss, u)) end
     end
   end
-  local ended = 0
-  for _, id in ipairs(order) do
-    local rk = P .. 'b:' .. id
-    local r = redis.call('HMGET', rk, 'iss', 'sub', 'sid', 'exp')
-    redis.call('DEL', dpre .. id .. dsuf)
-    if r[1] then
-      unindex(id, r[1], r[2], r[3])
-      redis.call('DEL', rk)
-      if tonumber(r[4]) > now then ended = ended + 1 end
-    end
-    redis.call('ZREM', origin[id], id)
+  local ended, data, bkeys, zrem = 0, {}, {}, {}
+  local function unlist(k, id)
+    local l = zrem[k]
+    if not l then l = {}; zrem[k] = l end
+    l[#l + 1] = id
   end
+  for _, id in ipairs(order) do
+    local r = bound[id]
+    data[#data + 1] = dpre .. id .. dsuf
+    if r[1] then
+      if r[3] and r[3] ~= '' then unlist(key('sid:', r[1], r[3]), id) end
+      if r[2] and r[2] ~= '' then unlist(key('sub:', r[1], r[2]), id) end
+      bkeys[#bkeys + 1] = P .. 'b:' .. id
+      if tonumber(r[4]) > now then ended = ended + 1 end
+    else
+      unlist(origin[id], id) -- an expired binding's stale index entry
+    end
+  end
+  bulk('DEL', nil, data)
+  bulk('DEL', nil, bkeys)
+  for k, ids in pairs(zrem) do bulk('ZREM', k, ids) end
   return ended, order, mismatched
 end
 `
@@ -130,9 +155,11 @@ local iss, sub, sid = ARGV[2], ARGV[3], ARGV[4]
 local notAfter = nil
 if ARGV[11] ~= '' then notAfter = tonumber(ARGV[11]) end
 local ended, order, mismatched = endLogout(iss, sub, sid, ARGV[5] == '1', ARGV[6], ARGV[7], tonumber(ARGV[8]), notAfter)
-local rec = f(ARGV[9]) .. f(ARGV[5]) .. f(iss) .. f(sub) .. f(sid)
-for _, id in ipairs(order) do rec = rec .. f(id) end
-redis.call('ZADD', KEYS[2], tonumber(ARGV[10]), rec)
+-- Built as a table and joined once: concatenating in the loop copies the
+-- record for every session, quadratic in the sessions one logout names.
+local parts = {f(ARGV[9]), f(ARGV[5]), f(iss), f(sub), f(sid)}
+for _, id in ipairs(order) do parts[#parts + 1] = f(id) end
+redis.call('ZADD', KEYS[2], tonumber(ARGV[10]), table.concat(parts))
 local out = {ended}
 for _, id in ipairs(mismatched) do out[#out + 1] = id end
 return out

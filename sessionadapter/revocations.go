@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/sessionadapter/internal/notify"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -227,6 +228,10 @@ func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
 	s.m[key] = e
 	s.pushLocked(revExpiry{until: e.until, key: key})
 	return changed
+}
+
+func init() {
+	notify.Watchers = func(m any) { m.(*MemoryRevocations).notify() }
 }
 
 func (m *MemoryRevocations) notify() {

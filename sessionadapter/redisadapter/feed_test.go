@@ -65,9 +65,13 @@ func TestRevocationsExpire(t *testing.T) {
 		t.Errorf("%d revocations kept in memory after keepFor", rev.Len())
 	}
 	for _, k := range m.Keys() {
-		if k == redisadapter.DefaultKeyPrefix+"rev:set" || k == redisadapter.DefaultKeyPrefix+"rev:exp" {
+		if k == redisadapter.DefaultKeyPrefix+"rev:exp" {
 			t.Errorf("key %s left in Redis after keepFor and a sweep", k)
 		}
+	}
+	// The set keeps only its loss mark, one field.
+	if n, err := c.HLen(ctx, redisadapter.DefaultKeyPrefix+"rev:set").Result(); err != nil || n > 1 {
+		t.Errorf("rev:set holds %d fields after keepFor and a sweep, want the loss mark only (%v)", n, err)
 	}
 }
 

@@ -47,9 +47,6 @@
 // expiry slides past its binding's. The cost is memory: about 100 bytes
 // per revocation in [MemoryRevocations], times the logouts of one session
 // lifetime (10,000 logouts a day over 30 days: about 30 MB per replica).
-// [WithShortKeepUnsafeUnlessBindingsComplete] keeps revocations for a
-// [Windowed] store's in-flight window only ([RevocationKeepFor]); its doc
-// says when it must not be used.
 //
 // [MemoryRevocations] keeps revocations in process memory; the
 // redisadapter package feeds one per replica from Redis, so that the

@@ -41,7 +41,7 @@ func (d *dataStore) alive(_ testing.TB, id string) bool {
 
 func memoryFactory(t *testing.T, endAll bool) storetest.Harness {
 	d := newDataStore()
-	opts := []sessionadapter.MemoryOption{sessionadapter.WithDeleter(d)}
+	opts := []sessionadapter.Option{sessionadapter.WithDeleter(d)}
 	if endAll {
 		opts = append(opts, sessionadapter.WithEndAllUserSessions())
 	}
@@ -57,14 +57,16 @@ func TestMemory(t *testing.T) { storetest.Run(t, memoryFactory) }
 func TestNewMemoryInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.MemoryOption
+		opts    []sessionadapter.Option
 		wantErr error
 	}{
 		{name: "defaults"},
-		{name: "nil logger", opts: []sessionadapter.MemoryOption{sessionadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
-		{name: "nil clock", opts: []sessionadapter.MemoryOption{sessionadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
-		{name: "zero lifetime", opts: []sessionadapter.MemoryOption{sessionadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
-		{name: "nil option", opts: []sessionadapter.MemoryOption{nil}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil logger", opts: []sessionadapter.Option{sessionadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil clock", opts: []sessionadapter.Option{sessionadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero lifetime", opts: []sessionadapter.Option{sessionadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero option", opts: []sessionadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil deleter", opts: []sessionadapter.Option{sessionadapter.WithDeleter(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "option of another constructor", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,8 +92,8 @@ func TestMemoryDeleterFailureKeepsBindingForRetry(t *testing.T) {
 
 	d.fail = errors.New("disk on fire")
 	l := sessionadapter.Logout{Issuer: "i", SessionID: "s"}
-	if n, err := m.EndSessions(ctx, l); !errors.Is(err, sessionadapter.ErrDelete) || n != 0 {
-		t.Fatalf("EndSessions with failing store = %d, %v, want 0, ErrDelete", n, err)
+	if n, err := m.EndSessions(ctx, l); !errors.Is(err, d.fail) || n != 0 {
+		t.Fatalf("EndSessions with failing store = %d, %v, want 0 and the Deleter's error", n, err)
 	}
 	d.fail = nil
 	if !d.alive(t, "other") {

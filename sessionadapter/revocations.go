@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/errs"
-	"github.com/bclogout/bclogout/sessionadapter/internal/notify"
+	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -130,9 +130,10 @@ var (
 	_ Watchable   = (*MemoryRevocations)(nil)
 )
 
-// NewMemoryRevocations returns an empty MemoryRevocations.
-func NewMemoryRevocations(opts ...RevocationsOption) (*MemoryRevocations, error) {
-	cfg, err := newRevConfig(opts)
+// NewMemoryRevocations returns an empty MemoryRevocations. It takes
+// WithClock and WithSIDClockSkew.
+func NewMemoryRevocations(opts ...Option) (*MemoryRevocations, error) {
+	cfg, err := newConfig(ctorRevocations, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,9 @@ func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
 }
 
 func init() {
-	notify.Watchers = func(m any) { m.(*MemoryRevocations).notify() }
+	memrev.Notify = func(m any) { m.(*MemoryRevocations).notify() }
+	memrev.Sweep = func(m any) int { return m.(*MemoryRevocations).sweep() }
+	memrev.Len = func(m any) int { return m.(*MemoryRevocations).len() }
 }
 
 func (m *MemoryRevocations) notify() {
@@ -300,9 +303,9 @@ func sidKey(iss, sid uint64) uint64       { return mix(iss, sid, kindSID) &^ 1 }
 func pairKey(iss, sid, sub uint64) uint64 { return mix(iss, mix(sid, sub, kindPair), kindPair) &^ 1 }
 func subKey(iss, sub uint64) uint64       { return mix(iss, sub, kindSub) | 1 }
 
-// Len reports how many revocation entries are kept, expired ones not yet
-// forgotten included; for tests and metrics.
-func (m *MemoryRevocations) Len() int {
+// len reports how many revocation entries are kept, expired ones not yet
+// forgotten included.
+func (m *MemoryRevocations) len() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -313,10 +316,10 @@ func (m *MemoryRevocations) Len() int {
 	return n
 }
 
-// Sweep forgets every expired revocation and reports how many. Writes
-// forget a few as they go; call Sweep from a background loop to bound the
-// memory of a set that stops receiving revocations.
-func (m *MemoryRevocations) Sweep() int {
+// sweep forgets every expired revocation and reports how many. Writes
+// forget a few as they go, so the set stays bounded while revocations
+// come in; a feed that stops receiving them sweeps now and then.
+func (m *MemoryRevocations) sweep() int {
 	now := m.now().UnixMilli()
 	n := 0
 	for i := range m.shards {

@@ -171,7 +171,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rstore.Close)
 		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
 		if err != nil {
 			return nil, err
@@ -200,7 +199,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, mstore.Close)
 		// The bindings live in memory and are lost on a restart, the
 		// sessions are not: revocations are kept in a file beside them,
 		// for the session lifetime, so a logout outlives restarts.

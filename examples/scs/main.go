@@ -146,7 +146,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rstore.Close)
 		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
 		if err != nil {
 			return nil, err
@@ -169,7 +168,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, mstore.Close)
 		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
 			return nil, err
 		}

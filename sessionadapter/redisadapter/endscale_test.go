@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,14 +59,7 @@ func bindMany(t *testing.T, c redis.UniversalClient, s *redisadapter.Store, sid 
 // answered BUSY to every other client, so every replica's feed went stale.
 func TestEndManySessionsIsLinear(t *testing.T) {
 	c := redistest.Client(t)
-	var later atomic.Bool // moves the store's clock past the in-flight window
-	clock := func() time.Time {
-		if later.Load() {
-			return time.Now().Add(time.Hour)
-		}
-		return time.Now()
-	}
-	s := newStore(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(quiet), redisadapter.WithClock(clock))
+	s := newStore(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(quiet))
 	bindMany(t, c, s, "sid-small", manySessions/4)
 	bindMany(t, c, s, "sid-large", manySessions)
 
@@ -120,15 +112,6 @@ func TestEndManySessionsIsLinear(t *testing.T) {
 	}
 	if left, err := c.Exists(context.Background(), s.SessionKey("sid-large-0"), s.SessionKey(fmt.Sprintf("sid-large-%d", manySessions-1))).Result(); err != nil || left != 0 {
 		t.Errorf("session data left: %d, %v", left, err)
-	}
-	// The second deletion reads the large records back, in one script.
-	later.Store(true)
-	start := time.Now()
-	if n, err := s.EndDue(context.Background()); err != nil || n != 2 {
-		t.Fatalf("EndDue = %d, %v; want 2 logouts", n, err)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("second deletion of %d sessions took %v", manySessions, took)
 	}
 }
 

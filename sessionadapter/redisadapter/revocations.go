@@ -18,7 +18,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/internal/notify"
+	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
 // ErrStale means the replica has not heard from Redis for longer than its
@@ -197,18 +197,18 @@ var (
 // masters: one with ReadOnly, RouteRandomly or RouteByLatency (a failover
 // cluster client's ReplicaOnly included) is refused, since the feed must
 // read where Revoke writes.
-func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*Revocations, error) {
+func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations, error) {
 	if client == nil {
 		return nil, errs.Config("redisadapter", "nil redis client")
 	}
 	if err := readsMasters(client); err != nil {
 		return nil, err
 	}
-	cfg, err := revConfig(opts, sharded(client))
+	cfg, err := newConfig(ctorRevocations, opts, sharded(client))
 	if err != nil {
 		return nil, err
 	}
-	localOpts := []sessionadapter.RevocationsOption{sessionadapter.WithClock(cfg.now)}
+	localOpts := []sessionadapter.Option{sessionadapter.WithClock(cfg.now)}
 	if cfg.sidSkew != nil {
 		localOpts = append(localOpts, sessionadapter.WithSIDClockSkew(*cfg.sidSkew))
 	}
@@ -273,13 +273,10 @@ func (r *Revocations) Wait(ctx context.Context) error {
 // recorded by any replica, as the feed learns them.
 func (r *Revocations) Changed() <-chan struct{} { return r.local.Changed() }
 
-// Len reports how many revocations this replica keeps in memory.
-func (r *Revocations) Len() int { return r.local.Len() }
-
 // Revoke implements sessionadapter.Revocations in one round trip. The
 // revocation is enforced by this replica at once, even when Redis fails
-// (the error then wraps ErrRedis, and the OP's retry records it for the
-// others).
+// (the error then says Redis failed, and the OP's retry records it for
+// the others).
 func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
 	if err := l.Validate(); err != nil {
 		return err
@@ -297,7 +294,7 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
 		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
-		return fmt.Errorf("%w: revoke: %w", ErrRedis, err)
+		return fmt.Errorf("%w: revoke: %w", errRedis, err)
 	}
 	return nil
 }
@@ -439,23 +436,23 @@ func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 	}
 	head, err := headScript.Run(ctx, r.client, []string{r.keys.set, r.keys.seq, r.keys.log}, newMarkID()).StringSlice()
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation head: %w", ErrRedis, err)
+		return 0, "", fmt.Errorf("%w: revocation head: %w", errRedis, err)
 	}
 	if len(head) != 3 {
-		return 0, "", fmt.Errorf("%w: revocation head: %d values", ErrRedis, len(head))
+		return 0, "", fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
 	}
 	if _, err := r.checkMark(ctx, head[2], true); err != nil {
 		return 0, "", err
 	}
 	seq, err := strconv.ParseInt(head[0], 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation sequence %q", ErrRedis, head[0])
+		return 0, "", fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
 	}
 	var cursor uint64
 	for {
 		kv, next, err := r.client.HScan(ctx, r.keys.set, cursor, "*", 1000).Result()
 		if err != nil {
-			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", ErrRedis, err)
+			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			if kv[i] == markField {
@@ -481,7 +478,7 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	start := r.since()
 	mark, err := r.client.HGet(ctx, r.keys.set, markField).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return seq, lastID, false, fmt.Errorf("%w: revocation mark: %w", ErrRedis, err)
+		return seq, lastID, false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
 	if lost, err := r.checkMark(ctx, mark, err == nil); err != nil || lost {
 		return seq, lastID, lost, err
@@ -492,7 +489,7 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 		return seq, lastID, false, nil
 	}
 	if err != nil {
-		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", ErrRedis, err)
+		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
 	}
 	full := false
 	for _, st := range res {
@@ -540,10 +537,10 @@ func (r *Revocations) checkMark(ctx context.Context, mark string, found bool) (l
 	now := r.cfg.now()
 	mark, err = lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID).Text()
 	if err != nil {
-		return false, fmt.Errorf("%w: revocation mark: %w", ErrRedis, err)
+		return false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
 	if id, floor, ok = parseMark(mark); !ok {
-		return false, fmt.Errorf("%w: revocation mark %q", ErrRedis, mark)
+		return false, fmt.Errorf("%w: revocation mark %q", errRedis, mark)
 	}
 	r.markID = id
 	r.cfg.logger.ErrorContext(ctx, "redisadapter: Redis lost the revocations (FLUSHALL, a restart without persistence, or eviction); "+
@@ -561,7 +558,7 @@ func (r *Revocations) raiseFloor(ctx context.Context, floor int64) {
 		if r.floor.CompareAndSwap(old, floor) {
 			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
 				slog.Time("loss_found_at", time.UnixMilli(floor)))
-			notify.Watchers(r.local)
+			memrev.Notify(r.local)
 			return
 		}
 	}
@@ -624,7 +621,7 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
-	r.local.Sweep()
+	memrev.Sweep(r.local)
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

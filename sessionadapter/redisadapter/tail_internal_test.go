@@ -20,7 +20,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { c.Close() })
-	cfg, err := revConfig([]RevocationsOption{WithLogger(slog.New(slog.DiscardHandler))}, false)
+	cfg, err := newConfig(ctorRevocations, []Option{WithLogger(slog.New(slog.DiscardHandler))}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

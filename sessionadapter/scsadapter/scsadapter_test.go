@@ -89,7 +89,6 @@ func newApp(t *testing.T, store scs.Store) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = index.Close() })
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		t.Fatal(err)

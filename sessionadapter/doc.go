@@ -34,7 +34,7 @@
 // logout is also recorded as a revocation (iss+sid or iss+sub, at the
 // token's iat), and the middleware package's Guard checks every request
 // against the revocations: a session whose login time is not after a
-// matching revocation is ended. [RevokingEnder] does both: it records the
+// matching revocation is ended. [NewRevokingEnder] does both: it records the
 // revocation in a [Revocations], then, given [WithStore], ends the bound
 // server-side sessions; its Bind refuses a late login with [ErrRevoked].
 //

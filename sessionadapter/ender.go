@@ -9,21 +9,8 @@ import (
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
-// RevokingEnder is the Ender of every app, whatever its session store: at
-// each logout it records a revocation, which the middleware package's
-// Guard enforces on every request, and, given WithStore, ends the bound
-// server-side sessions (deleting their data where the store can).
-//
-// Deletion alone cannot keep a user signed out: a request that loaded the
-// session before the logout and saves it afterwards writes it back, and a
-// login callback whose ID token was issued before the logout binds its
-// session after it. The revocation catches both: the guard ends the
-// written-back session at its next request, and Bind refuses the late
-// login with ErrRevoked.
-//
-// Safe for concurrent use. EndSessions is idempotent, so the OP's retry,
-// or the app's, may call it again with the same Logout.
-type RevokingEnder struct {
+// revokingEnder is the Store NewRevokingEnder returns.
+type revokingEnder struct {
 	rev      Revocations
 	store    Store
 	lifetime time.Duration
@@ -32,13 +19,32 @@ type RevokingEnder struct {
 }
 
 var (
-	_ Ender = (*RevokingEnder)(nil)
-	_ Store = (*RevokingEnder)(nil)
+	_ Ender = (*revokingEnder)(nil)
+	_ Store = (*revokingEnder)(nil)
 )
 
-// NewRevokingEnder returns an Ender that records each logout in rev. It
-// takes WithStore, WithSessionLifetime, WithEndAllUserSessions and
-// WithLogger.
+// NewRevokingEnder returns the Ender (and Store) of every app, whatever
+// its session store: at each logout it records a revocation in rev, which
+// the middleware package's Guard enforces on every request, and, given
+// WithStore, ends the bound server-side sessions (deleting their data
+// where the store can). It takes WithStore, WithSessionLifetime,
+// WithEndAllUserSessions and WithLogger.
+//
+// Deletion alone cannot keep a user signed out: a request that loaded the
+// session before the logout and saves it afterwards writes it back, and a
+// login callback whose ID token was issued before the logout binds its
+// session after it. The revocation catches both: the guard ends the
+// written-back session at its next request, and Bind refuses the late
+// login with ErrRevoked (and unbinds it).
+//
+// EndSessions records the revocation before anything is deleted, so a
+// session is never left deleted but unrevoked; without a store it reports
+// 1 (the sessions live in browsers and end at their next request). It is
+// idempotent, so the OP's retry, or the app's, may call it again with the
+// same Logout. Bind records the binding in the store (if any), then
+// refuses it when a kept revocation ends it; without a store it only
+// checks, for cookie sessions. Unbind forgets a binding in the store. Safe
+// for concurrent use.
 //
 // Each revocation is kept for the session lifetime (WithSessionLifetime),
 // whatever the store: the revocation is the security boundary; deleting
@@ -54,7 +60,7 @@ var (
 // of that sub's sessions too; a logout with only a sid can only revoke the
 // sid (the store, given the same option, still ends all the sessions of
 // the sid's user that it knows).
-func NewRevokingEnder(rev Revocations, opts ...Option) (*RevokingEnder, error) {
+func NewRevokingEnder(rev Revocations, opts ...Option) (Store, error) {
 	if rev == nil {
 		return nil, errs.Config("sessionadapter", "nil Revocations")
 	}
@@ -62,7 +68,7 @@ func NewRevokingEnder(rev Revocations, opts ...Option) (*RevokingEnder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &RevokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}, nil
+	return &revokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}, nil
 }
 
 // EndSessions records the revocation, then ends the store's sessions. It
@@ -72,7 +78,7 @@ func NewRevokingEnder(rev Revocations, opts ...Option) (*RevokingEnder, error) {
 // app) should retry; the revocation is recorded before anything is
 // deleted, so a session is never left deleted but unrevoked, and it is
 // kept for the lifetime even when the store then fails.
-func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
+func (e *revokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
 	if err := e.revoke(ctx, l); err != nil {
 		return 0, err
 	}
@@ -82,7 +88,7 @@ func (e *RevokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) 
 	return e.store.EndSessions(ctx, l)
 }
 
-func (e *RevokingEnder) revoke(ctx context.Context, l Logout) error {
+func (e *revokingEnder) revoke(ctx context.Context, l Logout) error {
 	if err := e.rev.Revoke(ctx, l, e.lifetime); err != nil {
 		return err
 	}
@@ -104,7 +110,7 @@ func (e *RevokingEnder) revoke(ctx context.Context, l Logout) error {
 //
 // Without a store, Bind only checks: use it at login for cookie sessions
 // to refuse, rather than stash, a login that is already logged out.
-func (e *RevokingEnder) Bind(ctx context.Context, b Binding) error {
+func (e *revokingEnder) Bind(ctx context.Context, b Binding) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -132,7 +138,7 @@ func (e *RevokingEnder) Bind(ctx context.Context, b Binding) error {
 
 // Unbind forgets the binding of a local session in the store, for a local
 // logout; without a store it does nothing.
-func (e *RevokingEnder) Unbind(ctx context.Context, localID string) error {
+func (e *revokingEnder) Unbind(ctx context.Context, localID string) error {
 	if e.store == nil {
 		return ctx.Err()
 	}

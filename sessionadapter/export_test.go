@@ -1,7 +1,7 @@
 package sessionadapter
 
-// Len, for tests: how many bindings the store holds.
-func (m *Memory) Len() int { return m.len() }
+// BindingCount, for tests: how many bindings a NewMemory store holds.
+func BindingCount(s Store) int { return s.(*memStore).len() }
 
 // Len, for tests: how many revocation entries are kept.
 func (m *MemoryRevocations) Len() int { return m.len() }

@@ -35,19 +35,8 @@ const sweepPerOp = 16
 // scope is an index key: an issuer and a sid or sub.
 type scope struct{ iss, id string }
 
-// Memory is a Store that keeps its indexes in process memory. It finds a
-// logout's sessions through per-(iss,sid) and per-(iss,sub) indexes, so
-// the work is proportional to the sessions ended, never to all sessions.
-// It serves one process; share sessions between replicas with the
-// redisadapter package. Safe for concurrent use. The bindings live in
-// process memory: a restart forgets them (the revocations a RevokingEnder
-// keeps still end the sessions).
-//
-// With a Deleter, each logout deletes the sessions' data. What a request
-// still in flight at the logout writes back afterwards, the revocation
-// ends at that session's next request (middleware.Guard); deletion frees
-// storage, the revocation keeps the user signed out.
-type Memory struct {
+// memStore is the Store NewMemory returns.
+type memStore struct {
 	cfg config
 
 	mu       sync.Mutex
@@ -57,16 +46,29 @@ type Memory struct {
 	expiries expiryHeap
 }
 
-var _ Store = (*Memory)(nil)
+var _ Store = (*memStore)(nil)
 
-// NewMemory returns an empty Memory store. It takes WithDeleter,
-// WithSessionLifetime, WithEndAllUserSessions, WithLogger and WithClock.
-func NewMemory(opts ...Option) (*Memory, error) {
+// NewMemory returns an empty Store that keeps its indexes in process memory. It finds a
+// logout's sessions through per-(iss,sid) and per-(iss,sub) indexes, so
+// the work is proportional to the sessions ended, never to all sessions.
+// It serves one process; share sessions between replicas with the
+// redisadapter package. Safe for concurrent use. The bindings live in
+// process memory: a restart forgets them (the revocations NewRevokingEnder
+// keeps still end the sessions).
+//
+// With a Deleter, each logout deletes the sessions' data. What a request
+// still in flight at the logout writes back afterwards, the revocation
+// ends at that session's next request (middleware.Guard); deletion frees
+// storage, the revocation keeps the user signed out.
+//
+// It takes WithDeleter, WithSessionLifetime, WithEndAllUserSessions,
+// WithLogger and WithClock.
+func NewMemory(opts ...Option) (Store, error) {
 	cfg, err := newConfig(ctorMemory, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Memory{
+	return &memStore{
 		cfg:      cfg,
 		bindings: make(map[string]Binding),
 		bySID:    make(map[scope]map[string]struct{}),
@@ -76,7 +78,7 @@ func NewMemory(opts ...Option) (*Memory, error) {
 
 // Bind records b, replacing any binding with the same LocalID. A zero
 // b.Expires means now plus the session lifetime.
-func (m *Memory) Bind(ctx context.Context, b Binding) error {
+func (m *memStore) Bind(ctx context.Context, b Binding) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func (m *Memory) Bind(ctx context.Context, b Binding) error {
 }
 
 // Unbind forgets the binding of localID without deleting session data.
-func (m *Memory) Unbind(ctx context.Context, localID string) error {
+func (m *memStore) Unbind(ctx context.Context, localID string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -122,7 +124,7 @@ func (m *Memory) Unbind(ctx context.Context, localID string) error {
 // reached by a late logout). It reports how
 // many sessions it ended. A session whose data could not be deleted stays
 // bound and an error is returned, so the OP's retry can end it.
-func (m *Memory) EndSessions(ctx context.Context, l Logout) (int, error) {
+func (m *memStore) EndSessions(ctx context.Context, l Logout) (int, error) {
 	if err := l.Validate(); err != nil {
 		return 0, err
 	}
@@ -137,7 +139,7 @@ func (m *Memory) EndSessions(ctx context.Context, l Logout) (int, error) {
 // after the user signed in again) must survive it. A binding without a
 // login time is ended; so is every binding when the logout has no iat,
 // since nothing tells the fresh logins apart.
-func (m *Memory) end(ctx context.Context, l Logout) (int, error) {
+func (m *memStore) end(ctx context.Context, l Logout) (int, error) {
 	now := m.cfg.now()
 	m.mu.Lock()
 	m.sweepLocked(now)
@@ -177,7 +179,7 @@ func (m *Memory) end(ctx context.Context, l Logout) (int, error) {
 
 // targetsLocked applies the logout rules of the package doc to the live
 // bindings; expired ones it meets are forgotten, not counted.
-func (m *Memory) targetsLocked(l Logout, now time.Time) []Binding {
+func (m *memStore) targetsLocked(l Logout, now time.Time) []Binding {
 	seen := make(map[string]struct{})
 	var out, expired []Binding
 	defer func() {
@@ -226,7 +228,7 @@ func (m *Memory) targetsLocked(l Logout, now time.Time) []Binding {
 	return out
 }
 
-func (m *Memory) removeLocked(localID string) {
+func (m *memStore) removeLocked(localID string) {
 	b, ok := m.bindings[localID]
 	if !ok {
 		return
@@ -242,7 +244,7 @@ func (m *Memory) removeLocked(localID string) {
 
 // sweepLocked pops at most sweepPerOp expired entries, forgetting their
 // bindings unless the entry is stale (the binding was replaced since).
-func (m *Memory) sweepLocked(now time.Time) {
+func (m *memStore) sweepLocked(now time.Time) {
 	for n := 0; n < sweepPerOp && m.expiries.Len() > 0; n++ {
 		e := m.expiries[0]
 		if e.at.After(now) {
@@ -292,7 +294,7 @@ func (h *expiryHeap) Pop() any {
 
 // len reports how many bindings the store holds, expired ones not yet
 // forgotten included.
-func (m *Memory) len() int {
+func (m *memStore) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.bindings)

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultSessionLifetime is how long a store keeps a binding whose Expires
-// is zero, and how long a RevokingEnder keeps each revocation. It is gorilla/sessions' default MaxAge (30 days): forgetting a
+// is zero, and how long NewRevokingEnder keeps each revocation. It is gorilla/sessions' default MaxAge (30 days): forgetting a
 // binding or a revocation while its session is still alive would let that
 // session survive its logout, so the default errs long. Set your real
 // session lifetime with WithSessionLifetime.
@@ -142,14 +142,14 @@ func WithEndAllUserSessions() Option {
 	return Option{"WithEndAllUserSessions", ctorMemory | ctorEnder, func(c *config) { c.endAll = true }}
 }
 
-// WithDeleter makes a Memory store delete each ended session's data
+// WithDeleter makes a NewMemory store delete each ended session's data
 // through d, e.g. a gorilla FilesystemStore's file. Without it the store
 // only forgets its bindings. NewMemory takes it.
 func WithDeleter(d Deleter) Option {
 	return Option{"WithDeleter", ctorMemory, func(c *config) { c.deleter = d; c.deleterSet = true }}
 }
 
-// WithStore makes a RevokingEnder end the server-side sessions of s too:
+// WithStore makes NewRevokingEnder end the server-side sessions of s too:
 // at each logout it records the revocation, then calls s.EndSessions,
 // which deletes the session data where s can. Its Bind goes through s and
 // refuses, with ErrRevoked, a binding whose login is not after a kept

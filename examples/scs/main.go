@@ -112,7 +112,7 @@ type app struct {
 	// ender records each logout (the guard enforces it) and ends the
 	// bound sessions; its Bind refuses a login its OP session's logout
 	// already reached.
-	ender   *sessionadapter.RevokingEnder
+	ender   sessionadapter.Store
 	closers []func() error
 }
 

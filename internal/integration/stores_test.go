@@ -278,7 +278,7 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 //	/slow                  loads the session, waits for the test, saves it
 type matrixApp struct {
 	lib             sessionLib
-	ender           *sessionadapter.RevokingEnder
+	ender           sessionadapter.Store
 	srv             *httptest.Server
 	loaded, proceed chan struct{}
 }

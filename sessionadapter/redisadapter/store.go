@@ -155,7 +155,7 @@ return out
 //
 // Each logout deletes the sessions' data, bindings and index entries in
 // one script. What a request still in flight at the logout writes back
-// afterwards, the revocation (sessionadapter.RevokingEnder) ends at that
+// afterwards, the revocation (sessionadapter.NewRevokingEnder) ends at that
 // session's next request: deletion frees storage, the revocation keeps
 // the user signed out.
 type Store struct {

@@ -23,8 +23,8 @@ import (
 type keepApp struct {
 	http.Handler
 	sm    *scs.SessionManager
-	ender *sessionadapter.RevokingEnder
-	index *sessionadapter.Memory
+	ender sessionadapter.Store
+	index sessionadapter.Store
 }
 
 // newKeepApp starts a process over store (which outlives it, as a

@@ -72,7 +72,7 @@ type app struct {
 	sm    *scs.SessionManager
 	store scs.Store
 	srv   *httptest.Server
-	ender *sessionadapter.RevokingEnder
+	ender sessionadapter.Store
 
 	loaded, proceed chan struct{} // for /slow
 }

@@ -113,7 +113,7 @@ func redisReplica() (sessionadapter.Store, error) {
 		return nil, err
 	}
 	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store)) // for rp.NewHandler
-	// at shutdown: revs.Close() (its feed)
+	// at shutdown: store.Close() (its poller of second deletions), revs.Close() (its feed)
 	return ender, err
 }
 

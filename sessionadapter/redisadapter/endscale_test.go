@@ -102,13 +102,11 @@ func TestEndManySessionsIsLinear(t *testing.T) {
 		t.Errorf("Redis answered another client %v during the logout", err)
 	}
 	t.Logf("%d sessions: %v; %d sessions: %v", manySessions/8, small, manySessions, large)
-	// Linear is 8; quadratic 64. The bound leaves room for a loaded
-	// machine; the absolute bound is far under the busy limit.
-	if ratio := float64(large) / float64(small); ratio > 24 {
-		t.Errorf("8 times the sessions took %.1f times as long, want about 8 (linear)", ratio)
-	}
-	if large > 3*time.Second {
-		t.Errorf("ending %d sessions took %v, want well under Redis' 5 s busy limit", manySessions, large)
+	// Linear is 8; quadratic 64. Wall time on a shared machine is noisy
+	// (other tests, the race detector), so the bound sits between the
+	// two; the pings above fail if the script ever nears the busy limit.
+	if ratio := float64(large) / float64(small); ratio > 40 {
+		t.Errorf("8 times the sessions took %.1f times as long, want about 8 (linear), far from 64 (quadratic)", ratio)
 	}
 	if left, err := c.Exists(context.Background(), s.SessionKey("sid-large-0"), s.SessionKey(fmt.Sprintf("sid-large-%d", manySessions-1))).Result(); err != nil || left != 0 {
 		t.Errorf("session data left: %d, %v", left, err)

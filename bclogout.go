@@ -76,7 +76,7 @@ type Config struct {
 type RP struct {
 	handler  *rp.Handler
 	verifier *rp.Verifier
-	ender    *sessionadapter.RevokingEnder
+	ender    sessionadapter.Store // revokes, then deletes; its Bind refuses a logged-out login
 	sessions sessionadapter.Sessions
 	guard    func(http.Handler) http.Handler
 	closers  []func() error
@@ -136,16 +136,13 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	bindings := cfg.Bindings
 	if bindings == nil {
-		var mopts []sessionadapter.MemoryOption
+		var mopts []sessionadapter.Option
 		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
 			mopts = append(mopts, sessionadapter.WithDeleter(d))
 		}
-		m, err := sessionadapter.NewMemory(mopts...)
-		if err != nil {
+		if bindings, err = sessionadapter.NewMemory(mopts...); err != nil {
 			return nil, err
 		}
-		b.closers = append(b.closers, m.Close)
-		bindings = m
 	}
 	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings)); err != nil {
 		return nil, err

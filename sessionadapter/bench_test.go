@@ -12,7 +12,7 @@ import (
 
 // benchStore returns a Memory store holding unrelated sessions of other
 // users, spread over two issuers.
-func benchStore(b *testing.B, unrelated int) *sessionadapter.Memory {
+func benchStore(b *testing.B, unrelated int) sessionadapter.Store {
 	b.Helper()
 	ctx := context.Background()
 	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(context.Context, string) error { return nil })))
@@ -33,7 +33,7 @@ func benchStore(b *testing.B, unrelated int) *sessionadapter.Memory {
 
 // endBySub measures ending n sessions of one user by sub; binding them
 // again between iterations is not timed.
-func endBySub(b *testing.B, m *sessionadapter.Memory, n int) {
+func endBySub(b *testing.B, m sessionadapter.Store, n int) {
 	ctx := context.Background()
 	l := sessionadapter.Logout{Issuer: "https://op0", Subject: "target"}
 	b.ReportAllocs()

@@ -34,7 +34,7 @@
 // logout is also recorded as a revocation (iss+sid or iss+sub, at the
 // token's iat), and the middleware package's Guard checks every request
 // against the revocations: a session whose login time is not after a
-// matching revocation is ended. [RevokingEnder] does both: it records the
+// matching revocation is ended. [NewRevokingEnder] does both: it records the
 // revocation in a [Revocations], then, given [WithStore], ends the bound
 // server-side sessions; its Bind refuses a late login with [ErrRevoked].
 //
@@ -47,9 +47,6 @@
 // expiry slides past its binding's. The cost is memory: about 100 bytes
 // per revocation in [MemoryRevocations], times the logouts of one session
 // lifetime (10,000 logouts a day over 30 days: about 30 MB per replica).
-// [WithShortKeepUnsafeUnlessBindingsComplete] keeps revocations for a
-// [Windowed] store's in-flight window only ([RevocationKeepFor]); its doc
-// says when it must not be used.
 //
 // [MemoryRevocations] keeps revocations in process memory; the
 // redisadapter package feeds one per replica from Redis, so that the

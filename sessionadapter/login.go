@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // Errors of LoginFromIDToken.
@@ -141,7 +143,7 @@ func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
 	var cfg loginConfig
 	for _, o := range opts {
 		if o == nil {
-			return Login{}, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return Login{}, errs.Config("sessionadapter", "nil option")
 		}
 		o(&cfg)
 	}

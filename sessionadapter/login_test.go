@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -79,7 +80,7 @@ func TestLoginFromIDToken(t *testing.T) {
 		{name: "invalid UTF-8 through Claims", tok: &oidcToken{"{\"iss\":\"https://op.example\",\"sub\":\"al\xffice\",\"iat\":1700000000}"}, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "claims not an object", tok: &oidcToken{`["iss"]`}, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "nil token", tok: nil, wantErr: sessionadapter.ErrInvalidLogin},
-		{name: "nil option", tok: sessionadapter.RawClaims(`{}`), opts: []sessionadapter.LoginOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil option", tok: sessionadapter.RawClaims(`{}`), opts: []sessionadapter.LoginOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 )
@@ -40,7 +41,7 @@ func (d *dataStore) alive(_ testing.TB, id string) bool {
 
 func memoryFactory(t *testing.T, endAll bool) storetest.Harness {
 	d := newDataStore()
-	opts := []sessionadapter.MemoryOption{sessionadapter.WithDeleter(d)}
+	opts := []sessionadapter.Option{sessionadapter.WithDeleter(d)}
 	if endAll {
 		opts = append(opts, sessionadapter.WithEndAllUserSessions())
 	}
@@ -56,14 +57,16 @@ func TestMemory(t *testing.T) { storetest.Run(t, memoryFactory) }
 func TestNewMemoryInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.MemoryOption
+		opts    []sessionadapter.Option
 		wantErr error
 	}{
 		{name: "defaults"},
-		{name: "nil logger", opts: []sessionadapter.MemoryOption{sessionadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil clock", opts: []sessionadapter.MemoryOption{sessionadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "zero lifetime", opts: []sessionadapter.MemoryOption{sessionadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", opts: []sessionadapter.MemoryOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil logger", opts: []sessionadapter.Option{sessionadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil clock", opts: []sessionadapter.Option{sessionadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero lifetime", opts: []sessionadapter.Option{sessionadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero option", opts: []sessionadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil deleter", opts: []sessionadapter.Option{sessionadapter.WithDeleter(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "option of another constructor", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,8 +92,8 @@ func TestMemoryDeleterFailureKeepsBindingForRetry(t *testing.T) {
 
 	d.fail = errors.New("disk on fire")
 	l := sessionadapter.Logout{Issuer: "i", SessionID: "s"}
-	if n, err := m.EndSessions(ctx, l); !errors.Is(err, sessionadapter.ErrDelete) || n != 0 {
-		t.Fatalf("EndSessions with failing store = %d, %v, want 0, ErrDelete", n, err)
+	if n, err := m.EndSessions(ctx, l); !errors.Is(err, d.fail) || n != 0 {
+		t.Fatalf("EndSessions with failing store = %d, %v, want 0 and the Deleter's error", n, err)
 	}
 	d.fail = nil
 	if !d.alive(t, "other") {
@@ -135,7 +138,7 @@ func TestMemoryExpiryIsBounded(t *testing.T) {
 		clock.T = clock.T.Add(time.Second)
 		must(t, m.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: fmt.Sprint("u", i), LocalID: fmt.Sprint(i), Expires: clock.T.Add(time.Minute)}))
 	}
-	if got := m.Len(); got > 100 {
+	if got := sessionadapter.BindingCount(m); got > 100 {
 		t.Fatalf("store holds %d bindings, want at most the ~60 live ones", got)
 	}
 }

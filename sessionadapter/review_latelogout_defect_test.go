@@ -35,7 +35,6 @@ func TestStoreDefectLateLogoutEndsFreshLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		t.Fatal(err)

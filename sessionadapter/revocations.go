@@ -2,12 +2,15 @@ package sessionadapter
 
 import (
 	"context"
-	"fmt"
 	"hash/maphash"
+	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -23,9 +26,12 @@ import (
 type Revocations interface {
 	// Revoke records that the sessions l names ended at l.IssuedAt (now,
 	// if zero), and keeps that for keepFor. A logout with a sid revokes
-	// that OP session only (for its sub, when the token has one); a
-	// logout with only a sub revokes all of the user's sessions at the
-	// issuer. Revoking again keeps the latest time and the longest keep.
+	// that OP session only: for its sub when the token has one (each sub
+	// a sid's logouts name is kept apart, so a session of a sub none of
+	// them named survives), for any sub when it has none (Ory Hydra sends
+	// none). A logout with only a sub revokes all of the user's sessions
+	// at the issuer. Revoking the same again keeps the latest time and the
+	// longest keep.
 	Revoke(ctx context.Context, l Logout, keepFor time.Duration) error
 	// Revoked reports whether a kept revocation ends b: one for
 	// (b.Issuer, b.SessionID) whose sub matches b.Subject when both are
@@ -54,7 +60,7 @@ func validateRevoke(l Logout, keepFor time.Duration) error {
 		return err
 	}
 	if keepFor <= 0 {
-		return fmt.Errorf("%w: keep revocations for %v, which is not positive", ErrInvalidConfig, keepFor)
+		return errs.Config("sessionadapter", "keep revocations for %v, which is not positive", keepFor)
 	}
 	return nil
 }
@@ -65,17 +71,22 @@ const revShards = 64
 
 // Kinds of revocation key, mixed into the key's fingerprint.
 const (
-	kindSID uint64 = 0x5bd1e995_8f1bbcdc // (iss, sid)
-	kindSub uint64 = 0x2545f491_4f6cdd1d // (iss, sub)
+	kindSID  uint64 = 0x5bd1e995_8f1bbcdc // (iss, sid)
+	kindSub  uint64 = 0x2545f491_4f6cdd1d // (iss, sub)
+	kindPair uint64 = 0x9e3779b9_7f4a7c15 // (iss, sid, sub)
 )
 
-// revEntry is one revocation: 24 bytes. at and until are Unix
-// milliseconds; sub is the fingerprint of the sub a sid logout named, or 0
-// when it named none or several (the sid is then revoked whatever the
-// sub).
+// noTime marks an entry's time as absent.
+const noTime = math.MinInt64
+
+// revEntry is one revocation: 24 bytes, times in Unix milliseconds. A
+// (iss, sub) or (iss, sid, sub) entry holds its time in at. An (iss, sid)
+// entry holds in at the time of a logout that named no sub (the sid is
+// revoked for any sub), and in subAt the latest time of a logout that
+// named one, whose own (iss, sid, sub) entry tells which: either may be
+// noTime. until is when the entry may be forgotten.
 type revEntry struct {
-	at, until int64
-	sub       uint64
+	at, subAt, until int64
 }
 
 type revExpiry struct {
@@ -96,7 +107,8 @@ type revShard struct {
 // Redis.
 //
 // Revocations are stored by 64-bit fingerprints of (kind, issuer, sid or
-// sub), hashed with a per-process random seed: about 100 bytes per
+// sub, or both: a sid logout that names a sub takes two entries, its pair
+// and a mark on the sid), hashed with a per-process random seed: about 100 bytes per
 // revocation (24 of entry, 8 of key, 16 of expiry heap, and the maps' and
 // heap's slack), whatever the lengths of the strings, and a check that hashes
 // three strings and reads two maps, without allocating. Two distinct keys
@@ -118,9 +130,10 @@ var (
 	_ Watchable   = (*MemoryRevocations)(nil)
 )
 
-// NewMemoryRevocations returns an empty MemoryRevocations.
-func NewMemoryRevocations(opts ...RevocationsOption) (*MemoryRevocations, error) {
-	cfg, err := newRevConfig(opts)
+// NewMemoryRevocations returns an empty MemoryRevocations. It takes
+// WithClock and WithSIDClockSkew.
+func NewMemoryRevocations(opts ...Option) (*MemoryRevocations, error) {
+	cfg, err := newConfig(ctorRevocations, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +159,7 @@ func mix(iss, id, kind uint64) uint64 {
 func (m *MemoryRevocations) hash(s string) uint64 {
 	h := maphash.String(m.seed, s)
 	if h == 0 {
-		h = 1 // 0 means "any sub"
+		h = 1 // keeps 0 out of the fingerprints
 	}
 	return h
 }
@@ -167,16 +180,21 @@ func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.D
 		at = now
 	}
 	hi := m.hash(l.Issuer)
-	var key, sub uint64
-	if l.SessionID != "" {
-		key = sidKey(hi, m.hash(l.SessionID))
-		if l.Subject != "" {
-			sub = m.hash(l.Subject)
-		}
-	} else {
-		key = subKey(hi, m.hash(l.Subject))
+	atMS, until, nowMS := at.UnixMilli(), now.Add(keepFor).UnixMilli(), now.UnixMilli()
+	var changed bool
+	switch {
+	case l.SessionID == "":
+		changed = m.put(subKey(hi, m.hash(l.Subject)), revEntry{at: atMS, subAt: noTime, until: until}, nowMS)
+	case l.Subject == "":
+		changed = m.put(sidKey(hi, m.hash(l.SessionID)), revEntry{at: atMS, subAt: noTime, until: until}, nowMS)
+	default:
+		// The pair first, then the mark on the sid that sends Revoked to
+		// it: a check in between finds no mark, as before the logout.
+		hs := m.hash(l.SessionID)
+		changed = m.put(pairKey(hi, hs, m.hash(l.Subject)), revEntry{at: atMS, subAt: noTime, until: until}, nowMS)
+		changed = m.put(sidKey(hi, hs), revEntry{at: noTime, subAt: atMS, until: until}, nowMS) || changed
 	}
-	if m.put(key, revEntry{at: at.UnixMilli(), until: now.Add(keepFor).UnixMilli(), sub: sub}, now.UnixMilli()) {
+	if changed {
 		m.notify()
 	}
 	// Each write also sweeps one other shard in turn, so expired entries
@@ -201,19 +219,22 @@ func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
 	}
 	changed := true
 	if ok && old.until > now {
-		changed = e.at > old.at || (old.sub != 0 && e.sub != old.sub)
-		e.at = max(e.at, old.at)
-		if old.sub != e.sub {
-			e.sub = 0 // two subs named one sid: revoke it for any
-		}
+		changed = e.at > old.at || e.subAt > old.subAt
+		e.at, e.subAt = max(e.at, old.at), max(e.subAt, old.subAt)
 		if old.until >= e.until {
-			s.m[key] = revEntry{at: e.at, until: old.until, sub: e.sub}
+			s.m[key] = revEntry{at: e.at, subAt: e.subAt, until: old.until}
 			return changed
 		}
 	}
 	s.m[key] = e
 	s.pushLocked(revExpiry{until: e.until, key: key})
 	return changed
+}
+
+func init() {
+	memrev.Notify = func(m any) { m.(*MemoryRevocations).notify() }
+	memrev.Sweep = func(m any) int { return m.(*MemoryRevocations).sweep() }
+	memrev.Len = func(m any) int { return m.(*MemoryRevocations).len() }
 }
 
 func (m *MemoryRevocations) notify() {
@@ -227,8 +248,11 @@ func (m *MemoryRevocations) Changed() <-chan struct{} { return *m.changed.Load()
 // Revoked implements Revocations. It takes no lock for writing and does
 // not allocate: it is the guard's check on every request. It hashes the
 // issuer and the sid, reads one map, and reads the clock and hashes the
-// sub only when it needs to: when an entry is found, and for the
-// (iss, sub) key only while some sub revocation is kept.
+// sub only when it needs to: when an entry is found, for the
+// (iss, sid, sub) key only when the sid's entry marks a logout that named
+// a sub, and for the (iss, sub) key only while some sub revocation is
+// kept. A session without a sub is ended by any revocation of its sid,
+// since nothing shows it is not the named user's (fail closed).
 func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -237,13 +261,19 @@ func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error
 	hi := m.hash(b.Issuer)
 	var sub uint64
 	if b.SessionID != "" {
-		if e, ok := m.lookup(sidKey(hi, m.hash(b.SessionID))); ok && e.at+m.sidSkew >= login && e.until > m.now().UnixMilli() {
-			if e.sub == 0 || b.Subject == "" {
+		hs := m.hash(b.SessionID)
+		if e, ok := m.lookup(sidKey(hi, hs)); ok && e.until > m.now().UnixMilli() {
+			if e.at != noTime && e.at+m.sidSkew >= login {
 				return true, nil
 			}
-			sub = m.hash(b.Subject)
-			if e.sub == sub {
-				return true, nil
+			if e.subAt != noTime && e.subAt+m.sidSkew >= login {
+				if b.Subject == "" {
+					return true, nil
+				}
+				sub = m.hash(b.Subject)
+				if p, ok := m.lookup(pairKey(hi, hs, sub)); ok && p.at+m.sidSkew >= login && p.until > m.now().UnixMilli() {
+					return true, nil
+				}
 			}
 		}
 	}
@@ -266,14 +296,16 @@ func (m *MemoryRevocations) lookup(key uint64) (revEntry, bool) {
 	return e, ok
 }
 
-// sidKey and subKey are the fingerprints of the two kinds of key; the low
-// bit tells them apart, so that the set can count the sub keys it holds.
-func sidKey(iss, sid uint64) uint64 { return mix(iss, sid, kindSID) &^ 1 }
-func subKey(iss, sub uint64) uint64 { return mix(iss, sub, kindSub) | 1 }
+// sidKey, pairKey and subKey are the fingerprints of the three kinds of
+// key; the low bit sets the sub keys apart, so that the set can count
+// them.
+func sidKey(iss, sid uint64) uint64       { return mix(iss, sid, kindSID) &^ 1 }
+func pairKey(iss, sid, sub uint64) uint64 { return mix(iss, mix(sid, sub, kindPair), kindPair) &^ 1 }
+func subKey(iss, sub uint64) uint64       { return mix(iss, sub, kindSub) | 1 }
 
-// Len reports how many revocation entries are kept, expired ones not yet
-// forgotten included; for tests and metrics.
-func (m *MemoryRevocations) Len() int {
+// len reports how many revocation entries are kept, expired ones not yet
+// forgotten included.
+func (m *MemoryRevocations) len() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -284,10 +316,10 @@ func (m *MemoryRevocations) Len() int {
 	return n
 }
 
-// Sweep forgets every expired revocation and reports how many. Writes
-// forget a few as they go; call Sweep from a background loop to bound the
-// memory of a set that stops receiving revocations.
-func (m *MemoryRevocations) Sweep() int {
+// sweep forgets every expired revocation and reports how many. Writes
+// forget a few as they go, so the set stays bounded while revocations
+// come in; a feed that stops receiving them sweeps now and then.
+func (m *MemoryRevocations) sweep() int {
 	now := m.now().UnixMilli()
 	n := 0
 	for i := range m.shards {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 )
@@ -53,7 +54,7 @@ func TestRevokingEnder(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.EnderOption
+		opts    []sessionadapter.Option
 		logout  sessionadapter.Logout
 		other   sessionadapter.Binding // another session of the same user
 		want    bool                   // other is revoked
@@ -61,7 +62,7 @@ func TestRevokingEnder(t *testing.T) {
 	}{
 		{name: "sid only revokes the sid", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
 			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}},
-		{name: "end all revokes the sub", opts: []sessionadapter.EnderOption{sessionadapter.WithEndAllUserSessions()},
+		{name: "end all revokes the sub", opts: []sessionadapter.Option{sessionadapter.WithEndAllUserSessions()},
 			logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
 			other:  sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
 		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalidLogout},
@@ -91,7 +92,7 @@ func TestRevokingEnder(t *testing.T) {
 			}
 		})
 	}
-	if _, err := sessionadapter.NewRevokingEnder(nil); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+	if _, err := sessionadapter.NewRevokingEnder(nil); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Fatalf("NewRevokingEnder(nil) = %v, want ErrInvalidConfig", err)
 	}
 }
@@ -102,15 +103,15 @@ func TestMemoryRevocationsSIDClockSkew(t *testing.T) {
 	session := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s", LocalID: "c", LoginTime: login}
 	tests := []struct {
 		name   string
-		opts   []sessionadapter.RevocationsOption
+		opts   []sessionadapter.Option
 		logout time.Duration // logout iat relative to the login's
 		want   bool
 	}{
 		{name: "default tolerates a node 2 s behind", logout: -2 * time.Second, want: true},
 		{name: "default spares a login clearly newer", logout: -sessionadapter.DefaultSIDClockSkew - time.Millisecond},
-		{name: "zero skew is strict", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(0)}, logout: -time.Millisecond},
-		{name: "zero skew, logout after login", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(0)}, logout: 0, want: true},
-		{name: "larger skew", opts: []sessionadapter.RevocationsOption{sessionadapter.WithSIDClockSkew(5 * time.Minute)}, logout: -4 * time.Minute, want: true},
+		{name: "zero skew is strict", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, logout: -time.Millisecond},
+		{name: "zero skew, logout after login", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, logout: 0, want: true},
+		{name: "larger skew", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(5 * time.Minute)}, logout: -4 * time.Minute, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,7 +123,7 @@ func TestMemoryRevocationsSIDClockSkew(t *testing.T) {
 			}
 		})
 	}
-	if _, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithSIDClockSkew(-time.Second)); !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+	if _, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithSIDClockSkew(-time.Second)); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Errorf("negative skew: err = %v, want ErrInvalidConfig", err)
 	}
 }

@@ -190,7 +190,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, bindings.Close)
 		revs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
 		if err != nil {
 			return nil, err

@@ -72,7 +72,7 @@ func echoMount(guard func(http.Handler) http.Handler, home echo.HandlerFunc, log
 
 // Sessions: how they are found and destroyed.
 
-func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, ender *sessionadapter.RevokingEnder, localSessionID string) error {
+func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, ender sessionadapter.Store, localSessionID string) error {
 	idt, err := oidcVerifier.Verify(ctx, rawIDToken) // coreos/go-oidc (or sessionadapter.RawClaims(payload))
 	if err != nil {
 		return err
@@ -86,7 +86,7 @@ func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDT
 	return err
 }
 
-func redisReplica() (*sessionadapter.RevokingEnder, error) {
+func redisReplica() (sessionadapter.Store, error) {
 	// ContextTimeoutEnabled lets request deadlines reach Redis (redisreplay requires it).
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // or ClusterClient, FailoverClient
 	store, err := redisadapter.New(rdb,

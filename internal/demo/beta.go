@@ -107,7 +107,6 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 	if err != nil {
 		return nil, err
 	}
-	*closers = append(*closers, store)
 	revs, err := redisadapter.NewRevocations(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err

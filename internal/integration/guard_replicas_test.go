@@ -59,12 +59,12 @@ type guardedReplica struct {
 
 var loginTime = time.Now().Add(-time.Hour)
 
-func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, key *opkit.Key, opts ...redisadapter.RevocationsOption) *guardedReplica {
+func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, key *opkit.Key, opts ...redisadapter.Option) *guardedReplica {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	cnt := &guardCounter{}
 	rdb.AddHook(cnt)
-	rev, err := redisadapter.NewRevocations(rdb, append([]redisadapter.RevocationsOption{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)...)
+	rev, err := redisadapter.NewRevocations(rdb, append([]redisadapter.Option{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,6 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
 	ender, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
 	if err != nil {
 		t.Fatal(err)

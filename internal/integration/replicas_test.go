@@ -59,7 +59,6 @@ func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(2*time.Second),
 		rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

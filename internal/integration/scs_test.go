@@ -49,11 +49,10 @@ func scsMemstore(t *testing.T, env matrixEnv) sessionLib {
 		t.Fatal(err)
 	}
 	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithClock(env.clock.Now),
-		sessionadapter.WithInFlightWindow(env.window), sessionadapter.WithLogger(env.logger))
+		sessionadapter.WithLogger(env.logger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = index.Close() })
 	lib := scsLib(sm)
 	lib.store, lib.rev = index, memoryRevocations(t, env)
 	lib.alive = func(t testing.TB, token string) bool {
@@ -78,7 +77,7 @@ func scsRedisstore(t *testing.T, env matrixEnv) sessionLib {
 	t.Cleanup(func() { _ = rdb.Close() })
 	store := redisStore(t, env, rdb, redisadapter.WithSessionKey("scs:session:%s"))
 	lib := scsLib(sm)
-	lib.store, lib.rev = store, redisRevocations(t, env, rdb, redisadapter.DefaultKeyPrefix)
+	lib.store, lib.rev = store, redisRevocations(t, env, rdb, "{bclogout}:")
 	lib.alive = redisAlive(rdb, store)
 	return lib
 }

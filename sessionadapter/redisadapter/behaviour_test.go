@@ -294,3 +294,41 @@ func eventually(t testing.TB, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestReplicasKeepSubsOfSIDLogouts: two replicas each revoke sid s for a
+// different sub; a third replica, fed from Redis, must not merge them into
+// "s, any sub" and end the session of a user neither logout named.
+func TestReplicasKeepSubsOfSIDLogouts(t *testing.T) {
+	ctx := context.Background()
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			c := be.client(t)
+			prefix := uniquePrefix(t, c)
+			ra := newRevocations(t, c, redisadapter.WithKeyPrefix(prefix))
+			rb := newRevocations(t, c, redisadapter.WithKeyPrefix(prefix))
+			login := time.Unix(1_700_000_000, 0)
+			for i, l := range []sessionadapter.Logout{
+				{Issuer: iss, Subject: "bob", SessionID: "s", IssuedAt: login.Add(time.Second)},
+				{Issuer: iss, Subject: "carol", SessionID: "s", IssuedAt: login.Add(time.Second)},
+			} {
+				if err := []*redisadapter.Revocations{ra, rb}[i].Revoke(ctx, l, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rc := newRevocations(t, c, redisadapter.WithKeyPrefix(prefix))
+			for _, r := range []*redisadapter.Revocations{ra, rb, rc} {
+				eventually(t, func() bool {
+					got, err := r.Revoked(ctx, sessionadapter.Binding{Issuer: iss, Subject: "carol", SessionID: "s", LoginTime: login})
+					return err == nil && got
+				})
+				eventually(t, func() bool {
+					got, err := r.Revoked(ctx, sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s", LoginTime: login})
+					return err == nil && got
+				})
+				if got, err := r.Revoked(ctx, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s", LoginTime: login}); err != nil || got {
+					t.Errorf("alice's session: Revoked = %v, %v; want false: neither logout named her", got, err)
+				}
+			}
+		})
+	}
+}

@@ -3,9 +3,7 @@
 // redis.UniversalClient), for OpenID Connect Back-Channel Logout 1.0 §2.7
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions).
 //
-// [Store] indexes the bindings and deletes the session data of a logout,
-// twice: at once, and when its in-flight window has passed (the second
-// deletion is queued in Redis and run by whichever replica polls first).
+// [Store] indexes the bindings and deletes the session data of a logout.
 // [Revocations] records each logout in Redis and feeds every replica's
 // memory from a stream, so that middleware.Guard checks a request without
 // a Redis call. Give both to sessionadapter.NewRevokingEnder
@@ -18,8 +16,8 @@
 //	P b:<localID>                  hash iss, sub, sid, exp: one binding
 //	P sid:<len(iss)>:<iss><sid>    sorted set of local IDs, scored by expiry
 //	P sub:<len(iss)>:<iss><sub>    sorted set of local IDs, scored by expiry
-//	P end:due                      sorted set of second deletions, by due time
-//	P rev:set                      hash encoded logout -> "at,until" (ms): live revocations
+//	P rev:set                      hash encoded logout -> "at,until" (ms): live revocations,
+//	                               and "!mark" -> "id,floor": the loss mark (see Revocations)
 //	P rev:exp                      sorted set of rev:set fields, by until
 //	P rev:log                      stream of revocations (q seq, f field, v value), capped
 //	P rev:seq                      counter numbering the stream's entries
@@ -34,9 +32,9 @@
 //
 // # One round trip, atomic
 //
-// Store.EndSessions is one Lua script: it reads the index, checks the sub
-// of each binding, deletes session data, bindings and index entries,
-// queues the second deletion, and returns; Bind and Unbind are one script
+// Store.EndSessions is one Lua script, linear in the sessions it ends: it
+// reads the index, checks the sub of each binding, deletes session data,
+// bindings and index entries in batches, and returns; Bind and Unbind are one script
 // each, and so is Revocations' Revoke (Revoked makes no call at all).
 // Redis runs a script as a whole or not at all (a script is only loaded once per server: the first call after a restart
 // pays one extra round trip for NOSCRIPT). So a logout that fails (Redis
@@ -61,4 +59,10 @@
 // could not find the user's slot without a second round trip, and foreign
 // stores cannot put per-user tags in their keys. Plain and Sentinel
 // clients accept any format: there is a single keyspace.
+//
+// The revocation feed reads where Revoke writes, the master:
+// NewRevocations refuses a cluster client that routes reads to replicas
+// (ReadOnly, RouteRandomly, RouteByLatency, a failover client's
+// ReplicaOnly), since a lagging or cut-off replica would hide revocations
+// while the feed looked fresh.
 package redisadapter

@@ -26,7 +26,6 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	defer store.Close()
 	_ = client.Set(ctx, "session_abc", "alice's data", 0).Err() // written by the session store
 	_ = store.Bind(ctx, sessionadapter.Binding{
 		Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", LocalID: "abc",
@@ -47,8 +46,7 @@ func ExampleNewRevocations() {
 	client := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	defer client.Close()
 
-	store, _ := redisadapter.New(client) // bindings, deletion twice
-	defer store.Close()
+	store, _ := redisadapter.New(client)          // bindings, deletion of session data
 	rev, _ := redisadapter.NewRevocations(client) // in-memory revocations fed from Redis
 	defer rev.Close()
 	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store)) // to rp.NewHandler
@@ -59,6 +57,6 @@ func ExampleNewRevocations() {
 	_ = ender.Bind(ctx, alice)
 	_, _ = ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1", IssuedAt: login.Add(time.Minute)})
 	revoked, err := rev.Revoked(ctx, alice) // middleware.Guard's check: no Redis call
-	fmt.Println(revoked, err, ender.KeepFor())
-	// Output: true <nil> 720h0m0s
+	fmt.Println(revoked, err)
+	// Output: true <nil>
 }

@@ -20,24 +20,6 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
 
-func TestStoreWindow(t *testing.T) {
-	for _, be := range backends() {
-		t.Run(be.name, func(t *testing.T) {
-			c := be.client(t)
-			storetest.RunWindow(t, func(t *testing.T) storetest.WindowHarness {
-				clock := storetest.NewSyncClock(time.Now())
-				s := newStore(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithClock(clock.Now),
-					redisadapter.WithInFlightWindow(time.Minute), redisadapter.WithLogger(quiet))
-				return storetest.WindowHarness{
-					Harness: dataHarness(s, c),
-					Advance: func(_ testing.TB, d time.Duration) { clock.Advance(d) },
-					EndDue:  s.EndDue,
-				}
-			})
-		})
-	}
-}
-
 // Revocations expire on the injected clock, in memory and, after the
 // sweep, in Redis.
 func TestRevocationsExpire(t *testing.T) {
@@ -65,9 +47,13 @@ func TestRevocationsExpire(t *testing.T) {
 		t.Errorf("%d revocations kept in memory after keepFor", rev.Len())
 	}
 	for _, k := range m.Keys() {
-		if k == redisadapter.DefaultKeyPrefix+"rev:set" || k == redisadapter.DefaultKeyPrefix+"rev:exp" {
+		if k == redisadapter.DefaultKeyPrefix+"rev:exp" {
 			t.Errorf("key %s left in Redis after keepFor and a sweep", k)
 		}
+	}
+	// The set keeps only its loss mark, one field.
+	if n, err := c.HLen(ctx, redisadapter.DefaultKeyPrefix+"rev:set").Result(); err != nil || n > 1 {
+		t.Errorf("rev:set holds %d fields after keepFor and a sweep, want the loss mark only (%v)", n, err)
 	}
 }
 
@@ -227,7 +213,8 @@ func TestFeedCut(t *testing.T) {
 	}
 }
 
-// Close stops every background goroutine of Revocations and Store.
+// Close stops every background goroutine of Revocations; a Store runs
+// none.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	_, m := redistest.Miniredis(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
@@ -238,11 +225,10 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := redisadapter.New(c, redisadapter.WithLogger(quiet))
-		if err != nil {
+		if _, err := redisadapter.New(c, redisadapter.WithLogger(quiet)); err != nil {
 			t.Fatal(err)
 		}
-		closers = append(closers, r, s)
+		closers = append(closers, r)
 	}
 	for _, cl := range closers {
 		_ = cl.Close()

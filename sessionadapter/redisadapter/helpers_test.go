@@ -42,10 +42,10 @@ func clusterClient(t testing.TB) redis.UniversalClient { return redistest.Cluste
 func uniquePrefix(t testing.TB, c redis.UniversalClient) string { return redistest.TaggedPrefix(t, c) }
 
 // harness builds a Store with its data keys under the same tag.
-func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.StoreOption) storetest.Harness {
+func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.Option) storetest.Harness {
 	t.Helper()
 	prefix := uniquePrefix(t, c)
-	opts = append([]redisadapter.StoreOption{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)
+	opts = append([]redisadapter.Option{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)
 	if endAll {
 		opts = append(opts, redisadapter.WithEndAllUserSessions())
 	}
@@ -53,21 +53,21 @@ func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisad
 }
 
 // newStore returns a Store closed when t ends.
-func newStore(t testing.TB, c redis.UniversalClient, opts ...redisadapter.StoreOption) *redisadapter.Store {
+func newStore(t testing.TB, c redis.UniversalClient, opts ...redisadapter.Option) *redisadapter.Store {
 	t.Helper()
 	s, err := redisadapter.New(c, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+
 	return s
 }
 
 // newRevocations returns Revocations that have loaded once, closed when t
 // ends.
-func newRevocations(t testing.TB, c redis.UniversalClient, opts ...redisadapter.RevocationsOption) *redisadapter.Revocations {
+func newRevocations(t testing.TB, c redis.UniversalClient, opts ...redisadapter.Option) *redisadapter.Revocations {
 	t.Helper()
-	opts = append([]redisadapter.RevocationsOption{redisadapter.WithLogger(quiet)}, opts...)
+	opts = append([]redisadapter.Option{redisadapter.WithLogger(quiet)}, opts...)
 	r, err := redisadapter.NewRevocations(c, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -1,37 +1,50 @@
 package redisadapter
 
 import (
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// DefaultKeyPrefix is the default key prefix; its hash tag keeps every key
-// of a Store and of Revocations in one cluster slot.
-const DefaultKeyPrefix = "{bclogout}:"
+// defaultKeyPrefix is the default key prefix; its hash tag keeps every
+// key of a Store and of Revocations in one cluster slot.
+const defaultKeyPrefix = "{bclogout}:"
 
-// DefaultMaxStaleness is how long, by default, Revocations may go without
+// defaultMaxStaleness is how long, by default, Revocations may go without
 // hearing from Redis before its Revoked fails closed; see WithMaxStaleness.
-const DefaultMaxStaleness = 3 * time.Second
+const defaultMaxStaleness = 3 * time.Second
 
-// Each constructor has its own option type, so that an option it does not
-// read is a compile error; the With… functions shared by both return a
-// type that implements both.
+// Option configures New and NewRevocations. Each With… function names
+// the constructors that take it; giving one to the other is an error
+// wrapping bclogout.ErrInvalidConfig, never silently ignored, and so is
+// the zero Option.
+type Option struct {
+	name  string
+	ctors ctor
+	apply func(*config)
+}
 
-// StoreOption configures New.
-type StoreOption interface{ applyStore(*config) }
+type ctor uint8
 
-// RevocationsOption configures NewRevocations.
-type RevocationsOption interface{ applyRevocations(*config) }
+const (
+	ctorStore ctor = 1 << iota
+	ctorRevocations
+)
+
+func (c ctor) String() string {
+	if c == ctorStore {
+		return "New"
+	}
+	return "NewRevocations"
+}
 
 type config struct {
 	prefix     string
 	sessionKey string // a format with one %s, or "" for prefix+"session:%s"
 	lifetime   time.Duration
-	window     time.Duration
 	endAll     bool
 	logger     *slog.Logger
 	now        func() time.Time
@@ -40,135 +53,82 @@ type config struct {
 	sidSkew    *time.Duration // nil: sessionadapter.DefaultSIDClockSkew
 }
 
-// SharedOption configures both New and NewRevocations.
-type SharedOption struct{ f func(*config) }
-
-func (o SharedOption) applyStore(c *config)       { o.f(c) }
-func (o SharedOption) applyRevocations(c *config) { o.f(c) }
-
-type storeOption func(*config)
-
-func (f storeOption) applyStore(c *config) { f(c) }
-
-type revOption func(*config)
-
-func (f revOption) applyRevocations(c *config) { f(c) }
-
 // WithKeyPrefix sets the prefix of every key the adapter owns; the default
-// is DefaultKeyPrefix. With a cluster client it must hold a hash tag.
-// Replicas that share revocations and sessions use the same prefix.
-func WithKeyPrefix(p string) SharedOption { return SharedOption{func(c *config) { c.prefix = p }} }
+// is "{bclogout}:". With a cluster client it must hold a hash tag.
+// Replicas that share revocations and sessions use the same prefix. New
+// and NewRevocations take it.
+func WithKeyPrefix(p string) Option {
+	return Option{"WithKeyPrefix", ctorStore | ctorRevocations, func(c *config) { c.prefix = p }}
+}
 
-// WithLogger sets the logger; the default is slog.Default().
-func WithLogger(l *slog.Logger) SharedOption { return SharedOption{func(c *config) { c.logger = l }} }
+// WithLogger sets the logger; the default is slog.Default(). New and
+// NewRevocations take it.
+func WithLogger(l *slog.Logger) Option {
+	return Option{"WithLogger", ctorStore | ctorRevocations, func(c *config) { c.logger = l }}
+}
 
-// WithClock sets the clock that dates binding expiries, revocations, the
-// in-flight window and the feed's staleness; the default is time.Now.
-// Redis TTLs run on Redis' clock.
-func WithClock(now func() time.Time) SharedOption {
-	return SharedOption{func(c *config) { c.now = now }}
+// WithClock sets the clock that dates binding expiries, revocations and
+// the feed's staleness; the default is time.Now. Redis TTLs run on Redis'
+// clock. New and NewRevocations take it.
+func WithClock(now func() time.Time) Option {
+	return Option{"WithClock", ctorStore | ctorRevocations, func(c *config) { c.now = now }}
 }
 
 // WithSessionKey sets where session data lives: format holds exactly one
 // %s, replaced by the local session ID, and no other verb; e.g.
 // "session_%s" for boj/redistore. The default is the key prefix followed
 // by "session:%s". With a cluster client it must hold the prefix's hash
-// tag (see the package doc).
-func WithSessionKey(format string) StoreOption {
-	return storeOption(func(c *config) { c.sessionKey = format })
+// tag (see the package doc). New takes it.
+func WithSessionKey(format string) Option {
+	return Option{"WithSessionKey", ctorStore, func(c *config) { c.sessionKey = format }}
 }
 
 // WithSessionLifetime sets how long a binding with a zero Expires is kept;
-// the default is sessionadapter.DefaultSessionLifetime.
-func WithSessionLifetime(d time.Duration) StoreOption {
-	return storeOption(func(c *config) { c.lifetime = d })
-}
-
-// WithEndAllUserSessions: see sessionadapter.WithEndAllUserSessions.
-func WithEndAllUserSessions() StoreOption { return storeOption(func(c *config) { c.endAll = true }) }
-
-// WithInFlightWindow sets how long after a logout the Store deletes the
-// ended sessions' data a second time (and how long a
-// sessionadapter.RevokingEnder over it keeps the revocation, the window and
-// two polls of the queue, only under
-// sessionadapter.WithShortKeepUnsafeUnlessBindingsComplete): at least the
-// app's request timeout plus the OP-RP clock skew and the revocation
-// feed's staleness bound (see sessionadapter.WithInFlightWindow). The
-// default is sessionadapter.DefaultInFlightWindow.
-func WithInFlightWindow(d time.Duration) StoreOption {
-	return storeOption(func(c *config) { c.window = d })
+// the default is sessionadapter.DefaultSessionLifetime. New takes it.
+func WithSessionLifetime(d time.Duration) Option {
+	return Option{"WithSessionLifetime", ctorStore, func(c *config) { c.lifetime = d }}
 }
 
 // WithMaxStaleness bounds how old the replica's view of the revocations
 // may be: a revocation recorded by any replica is enforced by this one
 // within d, or this one's Revoked fails (the guard answers 503) until the
-// feed catches up. The default is DefaultMaxStaleness. The feed polls
-// Redis with a blocking read of d/4 (at most 500 ms), so a healthy feed is
-// never stale.
-func WithMaxStaleness(d time.Duration) RevocationsOption {
-	return revOption(func(c *config) { c.maxStale = d })
+// feed catches up. The default is 3 s. The feed polls Redis with a
+// blocking read of d/4 (at most 500 ms), so a healthy feed is never
+// stale. NewRevocations takes it.
+func WithMaxStaleness(d time.Duration) Option {
+	return Option{"WithMaxStaleness", ctorRevocations, func(c *config) { c.maxStale = d }}
 }
 
-// WithSIDClockSkew sets how much later than a sid revocation's time a
-// session's login may be and still be ended by it; see
-// sessionadapter.WithSIDClockSkew. The default is
-// sessionadapter.DefaultSIDClockSkew.
-func WithSIDClockSkew(d time.Duration) RevocationsOption {
-	return revOption(func(c *config) { c.sidSkew = &d })
-}
-
-// errNilOption is the error of a nil option, the same for both constructors.
-var errNilOption = fmt.Errorf("%w: nil option", sessionadapter.ErrInvalidConfig)
-
-func storeConfig(opts []StoreOption, cluster bool) (config, error) {
-	apply := make([]func(*config), len(opts))
-	for i, o := range opts {
-		if o == nil {
-			return config{}, errNilOption
-		}
-		apply[i] = o.applyStore
-	}
-	return newConfig(apply, cluster)
-}
-
-func revConfig(opts []RevocationsOption, cluster bool) (config, error) {
-	apply := make([]func(*config), len(opts))
-	for i, o := range opts {
-		if o == nil {
-			return config{}, errNilOption
-		}
-		apply[i] = o.applyRevocations
-	}
-	return newConfig(apply, cluster)
-}
-
-func newConfig(apply []func(*config), cluster bool) (config, error) {
+func newConfig(k ctor, opts []Option, cluster bool) (config, error) {
 	c := config{
-		prefix:    DefaultKeyPrefix,
+		prefix:    defaultKeyPrefix,
 		lifetime:  sessionadapter.DefaultSessionLifetime,
-		window:    sessionadapter.DefaultInFlightWindow,
 		logger:    slog.Default(),
 		now:       time.Now,
-		maxStale:  DefaultMaxStaleness,
+		maxStale:  defaultMaxStaleness,
 		streamLen: defaultStreamLen,
 	}
-	for _, f := range apply {
-		f(&c)
+	for _, o := range opts {
+		switch {
+		case o.apply == nil:
+			return c, errs.Config("redisadapter", "zero option")
+		case o.ctors&k == 0:
+			return c, errs.Config("redisadapter", "%s does not take %s", k, o.name)
+		}
+		o.apply(&c)
 	}
 	if c.sessionKey == "" {
 		c.sessionKey = strings.ReplaceAll(c.prefix, "%", "%%") + "session:%s"
 	}
 	switch {
 	case c.logger == nil:
-		return c, fmt.Errorf("%w: nil logger", sessionadapter.ErrInvalidConfig)
+		return c, errs.Config("redisadapter", "nil logger")
 	case c.now == nil:
-		return c, fmt.Errorf("%w: nil clock", sessionadapter.ErrInvalidConfig)
+		return c, errs.Config("redisadapter", "nil clock")
 	case c.lifetime <= 0:
-		return c, fmt.Errorf("%w: session lifetime %v is not positive", sessionadapter.ErrInvalidConfig, c.lifetime)
-	case c.window <= 0:
-		return c, fmt.Errorf("%w: in-flight window %v is not positive", sessionadapter.ErrInvalidConfig, c.window)
+		return c, errs.Config("redisadapter", "session lifetime %v is not positive", c.lifetime)
 	case c.maxStale < 4*time.Millisecond:
-		return c, fmt.Errorf("%w: staleness bound %v is under 4ms", sessionadapter.ErrInvalidConfig, c.maxStale)
+		return c, errs.Config("redisadapter", "staleness bound %v is under 4ms", c.maxStale)
 	}
 	if _, _, err := splitFormat(c.sessionKey); err != nil {
 		return c, err
@@ -176,14 +136,13 @@ func newConfig(apply []func(*config), cluster bool) (config, error) {
 	if cluster {
 		tag := hashTag(c.prefix)
 		if tag == "" {
-			return c, fmt.Errorf("%w: key prefix %q has no hash tag, which a cluster needs", sessionadapter.ErrInvalidConfig, c.prefix)
+			return c, errs.Config("redisadapter", "key prefix %q has no hash tag, which a cluster needs", c.prefix)
 		}
 		pre, _, _ := splitFormat(c.sessionKey)
 		// The tag must sit before the %s, or a local ID holding braces
 		// could move the key to another slot.
 		if hashTag(pre) != tag {
-			return c, fmt.Errorf("%w: session key %q lacks the hash tag {%s} of the key prefix before its %%s, so a cluster would put session data in other slots",
-				sessionadapter.ErrInvalidConfig, c.sessionKey, tag)
+			return c, errs.Config("redisadapter", "session key %q lacks the hash tag {%s} of the key prefix before its %%s, so a cluster would put session data in other slots", c.sessionKey, tag)
 		}
 	}
 	return c, nil
@@ -210,11 +169,11 @@ func splitFormat(format string) (pre, post string, err error) {
 			i++
 			continue
 		}
-		return "", "", fmt.Errorf("%w: session key format %q: only %%s and %%%% are allowed", sessionadapter.ErrInvalidConfig, format)
+		return "", "", errs.Config("redisadapter", "session key format %q: only %%s and %%%% are allowed", format)
 	}
 	parts = append(parts, cur.String())
 	if len(parts) != 2 {
-		return "", "", fmt.Errorf("%w: session key format %q must hold exactly one %%s", sessionadapter.ErrInvalidConfig, format)
+		return "", "", errs.Config("redisadapter", "session key format %q must hold exactly one %%s", format)
 	}
 	return parts[0], parts[1], nil
 }

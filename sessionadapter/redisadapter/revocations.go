@@ -2,6 +2,8 @@ package redisadapter
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +16,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
 // ErrStale means the replica has not heard from Redis for longer than its
@@ -59,15 +63,47 @@ redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'q', seq, 'f', fld, 'v'
 return seq
 `)
 
-// headScript: KEYS sequence, stream. Returns the sequence number and the
-// stream's last ID, read together: a snapshot of the set taken after it
-// misses nothing the stream does not hold after that ID.
+// markField is the field of the set that holds its loss mark, "id,floor":
+// id is drawn when the mark is made, floor (Unix ms, 0 for none) is when
+// a replica found the revocations lost. Revocation fields start with 's'
+// or 'u', so it cannot clash. It lives in the set itself so that whatever
+// removes the set (FLUSHALL, a restart without persistence, eviction)
+// removes the mark with it.
+const markField = "!mark"
+
+// headScript: KEYS set, sequence, stream. ARGV: a fresh mark id. Returns
+// the sequence number and the stream's last ID, read together (a snapshot
+// of the set taken after it misses nothing the stream does not hold after
+// that ID), and the loss mark, made (with no floor) if the set has none.
 var headScript = redis.NewScript(`
-local seq = redis.call('GET', KEYS[1]) or '0'
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local mark = redis.call('HGET', KEYS[1], '` + markField + `')
+if not mark then
+  mark = ARGV[1] .. ',0'
+  redis.call('HSET', KEYS[1], '` + markField + `', mark)
+end
+local seq = redis.call('GET', KEYS[2]) or '0'
+local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 local id = '0-0'
 if last[1] then id = last[1][1] end
-return {seq, id}
+return {seq, id, mark}
+`)
+
+// lostScript: KEYS set. ARGV: a fresh mark id, now ms, the mark id the
+// caller knew. Marks the set's revocations as lost as of now, unless
+// another replica already did (after the loss, the mark it finds is not
+// the caller's and has a floor): the floor only has to be no earlier than
+// the loss. Returns the mark.
+var lostScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], '` + markField + `')
+local mark = ARGV[1] .. ',' .. ARGV[2]
+if cur then
+  local id, floor = string.match(cur, '^([^,]*),(%d+)$')
+  if id and id ~= ARGV[3] then
+    if tonumber(floor) > 0 then mark = cur else mark = id .. ',' .. ARGV[2] end
+  end
+end
+redis.call('HSET', KEYS[1], '` + markField + `', mark)
+return mark
 `)
 
 // sweepScript: KEYS set, expiries. ARGV: now ms, limit. Forgets expired
@@ -105,6 +141,18 @@ return #due
 // meanwhile is lost; a replica that fell further behind than the stream
 // keeps (100,000 revocations) reloads the hash.
 //
+// Redis can lose the revocations: FLUSHALL, a restart without
+// persistence, an allkeys-* eviction policy. The set holds a mark that
+// goes with it; a replica whose feed finds the mark gone, or replaced,
+// logs the loss at Error and marks the revocations lost as of then, and
+// every replica (one started later too) then ends every session logged in
+// before that time: users sign in again, and no lost revocation can let a
+// logged-out session back. A loss while no replica runs cannot be told
+// from a new Redis, and a replica started after a loss enforces it only
+// once a running one has noticed (within one feed read): give Redis
+// persistence and maxmemory-policy noeviction (or volatile-*, which
+// spares these keys); the feed warns at start under allkeys-*.
+//
 // Memory: each replica keeps the live revocations in a
 // sessionadapter.MemoryRevocations (about 100 bytes each, see the README);
 // Redis keeps each in the hash and the expiry index until it expires, and
@@ -124,10 +172,15 @@ type Revocations struct {
 	// has none, a step back makes the view stale rather than fresh.
 	epoch    time.Time
 	lastSync atomic.Int64 // since(epoch) when the loop last knew all of Redis; neverSynced: never
-	synced   chan struct{}
-	cancel   context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
+	// floor is the loss floor (Unix ms, 0 for none): every session logged
+	// in at or before it is revoked, because Redis lost the revocations
+	// recorded until then. markID is the loss mark's id the feed knows.
+	floor  atomic.Int64
+	markID string // the feed's goroutine only
+	synced chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
 }
 
 type revKeys struct{ set, exp, log, seq string }
@@ -140,16 +193,22 @@ var (
 // NewRevocations returns Revocations over client and starts the loop that
 // feeds this replica's memory; Close stops it. Until the loop's first
 // load, Revoked fails with ErrStale; Wait blocks until it is done. With a
-// cluster client the prefix must hold a hash tag.
-func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*Revocations, error) {
+// cluster client the prefix must hold a hash tag, and the client must read
+// masters: one with ReadOnly, RouteRandomly or RouteByLatency (a failover
+// cluster client's ReplicaOnly included) is refused, since the feed must
+// read where Revoke writes.
+func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil redis client", sessionadapter.ErrInvalidConfig)
+		return nil, errs.Config("redisadapter", "nil redis client")
 	}
-	cfg, err := revConfig(opts, sharded(client))
+	if err := readsMasters(client); err != nil {
+		return nil, err
+	}
+	cfg, err := newConfig(ctorRevocations, opts, sharded(client))
 	if err != nil {
 		return nil, err
 	}
-	localOpts := []sessionadapter.RevocationsOption{sessionadapter.WithClock(cfg.now)}
+	localOpts := []sessionadapter.Option{sessionadapter.WithClock(cfg.now)}
 	if cfg.sidSkew != nil {
 		localOpts = append(localOpts, sessionadapter.WithSIDClockSkew(*cfg.sidSkew))
 	}
@@ -169,6 +228,23 @@ func NewRevocations(client redis.UniversalClient, opts ...RevocationsOption) (*R
 	r.cancel = cancel
 	go r.run(ctx)
 	return r, nil
+}
+
+// readsMasters refuses a cluster client that routes read-only commands
+// (XREAD, HSCAN) to replicas: Revoke's script runs on the master, and a
+// replica lags it, or answers on while its master link is down, so the
+// feed would miss revocations and still look fresh. Reading where the
+// writes go is what makes the staleness bound mean anything. (A plain
+// client connected to a replica fails Revoke with READONLY, loudly.)
+func readsMasters(client redis.UniversalClient) error {
+	c, ok := client.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	if o := c.Options(); o.ReadOnly || o.RouteRandomly || o.RouteByLatency {
+		return errs.Config("redisadapter", "a cluster client that reads replicas (ReadOnly, RouteRandomly, RouteByLatency, or a failover client's ReplicaOnly) cannot feed revocations written to the master: give NewRevocations a client that reads masters")
+	}
+	return nil
 }
 
 // Close stops the feed and waits for it; Revoked then fails with ErrStale
@@ -197,19 +273,16 @@ func (r *Revocations) Wait(ctx context.Context) error {
 // recorded by any replica, as the feed learns them.
 func (r *Revocations) Changed() <-chan struct{} { return r.local.Changed() }
 
-// Len reports how many revocations this replica keeps in memory.
-func (r *Revocations) Len() int { return r.local.Len() }
-
 // Revoke implements sessionadapter.Revocations in one round trip. The
 // revocation is enforced by this replica at once, even when Redis fails
-// (the error then wraps ErrRedis, and the OP's retry records it for the
-// others).
+// (the error then says Redis failed, and the OP's retry records it for
+// the others).
 func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
 	if keepFor <= 0 {
-		return fmt.Errorf("%w: keep revocations for %v, which is not positive", sessionadapter.ErrInvalidConfig, keepFor)
+		return errs.Config("redisadapter", "keep revocations for %v, which is not positive", keepFor)
 	}
 	now := r.cfg.now()
 	if l.IssuedAt.IsZero() {
@@ -221,7 +294,7 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
 		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
-		return fmt.Errorf("%w: revoke: %w", ErrRedis, err)
+		return fmt.Errorf("%w: revoke: %w", errRedis, err)
 	}
 	return nil
 }
@@ -235,6 +308,9 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 	// unknown, so it is stale until the next sync.
 	if age := r.since() - last; last == neverSynced || age < 0 || age > int64(r.cfg.maxStale) {
 		return false, ErrStale
+	}
+	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
+		return true, nil // Redis lost the revocations of its time
 	}
 	return r.local.Revoked(ctx, b)
 }
@@ -355,24 +431,33 @@ func (r *Revocations) run(ctx context.Context) {
 // the replica in sync as of before the reads.
 func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 	start := r.since()
-	head, err := headScript.Run(ctx, r.client, []string{r.keys.seq, r.keys.log}).StringSlice()
-	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation head: %w", ErrRedis, err)
+	if r.markID == "" {
+		r.warnEviction(ctx)
 	}
-	if len(head) != 2 {
-		return 0, "", fmt.Errorf("%w: revocation head: %d values", ErrRedis, len(head))
+	head, err := headScript.Run(ctx, r.client, []string{r.keys.set, r.keys.seq, r.keys.log}, newMarkID()).StringSlice()
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: revocation head: %w", errRedis, err)
+	}
+	if len(head) != 3 {
+		return 0, "", fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
+	}
+	if _, err := r.checkMark(ctx, head[2], true); err != nil {
+		return 0, "", err
 	}
 	seq, err := strconv.ParseInt(head[0], 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation sequence %q", ErrRedis, head[0])
+		return 0, "", fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
 	}
 	var cursor uint64
 	for {
 		kv, next, err := r.client.HScan(ctx, r.keys.set, cursor, "*", 1000).Result()
 		if err != nil {
-			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", ErrRedis, err)
+			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == markField {
+				continue
+			}
 			if err := r.apply(ctx, kv[i], kv[i+1]); err != nil {
 				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
 			}
@@ -391,13 +476,20 @@ func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 // caller reloads.
 func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
 	start := r.since()
+	mark, err := r.client.HGet(ctx, r.keys.set, markField).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return seq, lastID, false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
+	}
+	if lost, err := r.checkMark(ctx, mark, err == nil); err != nil || lost {
+		return seq, lastID, lost, err
+	}
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
 		r.markSynced(start) // nothing new for a whole block
 		return seq, lastID, false, nil
 	}
 	if err != nil {
-		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", ErrRedis, err)
+		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
 	}
 	full := false
 	for _, st := range res {
@@ -425,6 +517,85 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	return seq, lastID, false, nil
 }
 
+// checkMark compares the set's loss mark (found: present) with the one
+// the feed knows. The same mark, or the feed's first, is adopted with its
+// floor. A mark gone, or another in its place, means Redis lost the
+// revocations since the feed last looked: it marks them lost as of now
+// (unless another replica did), so that every replica, and every replica
+// started later, ends the sessions logged in before the loss, which no
+// lost revocation can then keep alive. lost tells the caller to reload.
+func (r *Revocations) checkMark(ctx context.Context, mark string, found bool) (lost bool, err error) {
+	id, floor, ok := parseMark(mark)
+	if found && !ok {
+		r.cfg.logger.ErrorContext(ctx, "redisadapter: malformed revocation mark; taking the revocations as lost", slog.String("mark", mark))
+	}
+	if found && ok && (r.markID == "" || id == r.markID) {
+		r.markID = id
+		r.raiseFloor(ctx, floor)
+		return false, nil
+	}
+	now := r.cfg.now()
+	mark, err = lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID).Text()
+	if err != nil {
+		return false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
+	}
+	if id, floor, ok = parseMark(mark); !ok {
+		return false, fmt.Errorf("%w: revocation mark %q", errRedis, mark)
+	}
+	r.markID = id
+	r.cfg.logger.ErrorContext(ctx, "redisadapter: Redis lost the revocations (FLUSHALL, a restart without persistence, or eviction); "+
+		"every session logged in before the loss is ended: give Redis persistence and maxmemory-policy noeviction")
+	r.raiseFloor(ctx, floor)
+	return true, nil
+}
+
+func (r *Revocations) raiseFloor(ctx context.Context, floor int64) {
+	for {
+		old := r.floor.Load()
+		if floor <= old {
+			return
+		}
+		if r.floor.CompareAndSwap(old, floor) {
+			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
+				slog.Time("loss_found_at", time.UnixMilli(floor)))
+			memrev.Notify(r.local)
+			return
+		}
+	}
+}
+
+func parseMark(mark string) (id string, floor int64, ok bool) {
+	id, f, ok := strings.Cut(mark, ",")
+	if !ok || id == "" {
+		return "", 0, false
+	}
+	floor, err := strconv.ParseInt(f, 10, 64)
+	return id, floor, err == nil && floor >= 0
+}
+
+func newMarkID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// warnEviction warns, once at start, when Redis may evict the
+// revocations: an allkeys-* policy evicts keys without a TTL, such as the
+// set of revocations. The loss mark makes such a loss visible, but only
+// to a replica running when it happens. Best effort: managed Redis often
+// refuses CONFIG.
+func (r *Revocations) warnEviction(ctx context.Context) {
+	cfg, err := r.client.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return
+	}
+	if p := cfg["maxmemory-policy"]; strings.HasPrefix(p, "allkeys-") {
+		r.cfg.logger.WarnContext(ctx, "redisadapter: Redis may evict the revocations under maxmemory-policy "+p+
+			"; an evicted revocation lets its logged-out sessions back in until a running replica notices: use noeviction or a volatile-* policy",
+			slog.String("maxmemory-policy", p))
+	}
+}
+
 // neverSynced is lastSync before the first sync.
 const neverSynced = math.MinInt64
 
@@ -450,7 +621,7 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
-	r.local.Sweep()
+	memrev.Sweep(r.local)
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

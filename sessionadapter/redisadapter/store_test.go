@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -40,27 +41,28 @@ func TestNewInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
 		client  redis.UniversalClient
-		opts    []redisadapter.StoreOption
+		opts    []redisadapter.Option
 		wantErr error
 	}{
 		{name: "defaults", client: plain},
 		{name: "cluster defaults", client: cluster},
-		{name: "nil client", wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "foreign format", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("session_%s")}},
-		{name: "percent literal", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("100%%:%s")}},
-		{name: "no verb", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("session_")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "two verbs", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("%s:%s")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "other verb", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("%d:%s")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster foreign format", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("session_%s")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster tagged format", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("{bclogout}session_%s")}},
-		{name: "cluster tag after id", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("session_%s{bclogout}")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster other tag", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithSessionKey("{app}session_%s")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster untagged prefix", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithKeyPrefix("bclogout:")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster empty tag", client: cluster, opts: []redisadapter.StoreOption{redisadapter.WithKeyPrefix("{}:")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "zero lifetime", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithSessionLifetime(0)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil logger", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithLogger(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil clock", client: plain, opts: []redisadapter.StoreOption{redisadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", client: plain, opts: []redisadapter.StoreOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
+		{name: "nil client", wantErr: errs.ErrInvalidConfig},
+		{name: "foreign format", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("session_%s")}},
+		{name: "percent literal", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("100%%:%s")}},
+		{name: "no verb", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("session_")}, wantErr: errs.ErrInvalidConfig},
+		{name: "two verbs", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("%s:%s")}, wantErr: errs.ErrInvalidConfig},
+		{name: "other verb", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("%d:%s")}, wantErr: errs.ErrInvalidConfig},
+		{name: "cluster foreign format", client: cluster, opts: []redisadapter.Option{redisadapter.WithSessionKey("session_%s")}, wantErr: errs.ErrInvalidConfig},
+		{name: "cluster tagged format", client: cluster, opts: []redisadapter.Option{redisadapter.WithSessionKey("{bclogout}session_%s")}},
+		{name: "cluster tag after id", client: cluster, opts: []redisadapter.Option{redisadapter.WithSessionKey("session_%s{bclogout}")}, wantErr: errs.ErrInvalidConfig},
+		{name: "cluster other tag", client: cluster, opts: []redisadapter.Option{redisadapter.WithSessionKey("{app}session_%s")}, wantErr: errs.ErrInvalidConfig},
+		{name: "cluster untagged prefix", client: cluster, opts: []redisadapter.Option{redisadapter.WithKeyPrefix("bclogout:")}, wantErr: errs.ErrInvalidConfig},
+		{name: "cluster empty tag", client: cluster, opts: []redisadapter.Option{redisadapter.WithKeyPrefix("{}:")}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero lifetime", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil logger", client: plain, opts: []redisadapter.Option{redisadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil clock", client: plain, opts: []redisadapter.Option{redisadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero option", client: plain, opts: []redisadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},
+		{name: "option of NewRevocations", client: plain, opts: []redisadapter.Option{redisadapter.WithMaxStaleness(time.Second)}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,12 +70,9 @@ func TestNewInvalid(t *testing.T) {
 			if tt.client != nil {
 				client = tt.client
 			}
-			s, err := redisadapter.New(client, tt.opts...)
+			_, err := redisadapter.New(client, tt.opts...)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("New err = %v, want %v", err, tt.wantErr)
-			}
-			if s != nil {
-				_ = s.Close()
 			}
 		})
 	}
@@ -86,18 +85,19 @@ func TestNewRevocationsInvalid(t *testing.T) {
 	tests := []struct {
 		name    string
 		client  redis.UniversalClient
-		opts    []redisadapter.RevocationsOption
+		opts    []redisadapter.Option
 		wantErr error
 	}{
 		{name: "defaults", client: plain},
 		{name: "cluster defaults", client: cluster},
-		{name: "nil client", wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "cluster untagged prefix", client: cluster, opts: []redisadapter.RevocationsOption{redisadapter.WithKeyPrefix("bclogout:")}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil clock", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithClock(nil)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "tiny staleness bound", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithMaxStaleness(time.Millisecond)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "nil option", client: plain, opts: []redisadapter.RevocationsOption{nil}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "negative sid clock skew", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(-time.Second)}, wantErr: sessionadapter.ErrInvalidConfig},
-		{name: "zero sid clock skew", client: plain, opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(0)}},
+		{name: "nil client", wantErr: errs.ErrInvalidConfig},
+		{name: "cluster untagged prefix", client: cluster, opts: []redisadapter.Option{redisadapter.WithKeyPrefix("bclogout:")}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil clock", client: plain, opts: []redisadapter.Option{redisadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "tiny staleness bound", client: plain, opts: []redisadapter.Option{redisadapter.WithMaxStaleness(time.Millisecond)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero option", client: plain, opts: []redisadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},
+		{name: "option of New", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionKey("s:%s")}, wantErr: errs.ErrInvalidConfig},
+		{name: "negative sid clock skew", client: plain, opts: []redisadapter.Option{redisadapter.WithSIDClockSkew(-time.Second)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero sid clock skew", client: plain, opts: []redisadapter.Option{redisadapter.WithSIDClockSkew(0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,15 +126,15 @@ func TestRevocationsSIDClockSkew(t *testing.T) {
 	l := sessionadapter.Logout{Issuer: b.Issuer, Subject: b.Subject, SessionID: b.SessionID, IssuedAt: login.Add(-2 * time.Second)}
 	for _, tt := range []struct {
 		name string
-		opts []redisadapter.RevocationsOption
+		opts []redisadapter.Option
 		want bool
 	}{
 		{name: "default", want: true},
-		{name: "strict", opts: []redisadapter.RevocationsOption{redisadapter.WithSIDClockSkew(0)}},
+		{name: "strict", opts: []redisadapter.Option{redisadapter.WithSIDClockSkew(0)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := miniClient(t)
-			rev := newRevocations(t, c, append([]redisadapter.RevocationsOption{redisadapter.WithKeyPrefix(uniquePrefix(t, c))}, tt.opts...)...)
+			rev := newRevocations(t, c, append([]redisadapter.Option{redisadapter.WithKeyPrefix(uniquePrefix(t, c))}, tt.opts...)...)
 			if err := rev.Revoke(ctx, l, time.Hour); err != nil {
 				t.Fatal(err)
 			}

@@ -20,7 +20,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	t.Cleanup(func() { c.Close() })
-	cfg, err := revConfig([]RevocationsOption{WithLogger(slog.New(slog.DiscardHandler))}, false)
+	cfg, err := newConfig(ctorRevocations, []Option{WithLogger(slog.New(slog.DiscardHandler))}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +28,10 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	p := cfg.prefix
 	r := &Revocations{client: c, cfg: cfg, local: local, synced: make(chan struct{}),
 		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
+	if _, _, err := r.load(ctx); err != nil { // makes the loss mark the feed then checks
+		t.Fatal(err)
+	}
+	r.lastSync.Store(0)
 	for i := range tailBatch + 10 {
 		if err := r.Revoke(ctx, sessionadapter.Logout{Issuer: "i", SessionID: fmt.Sprint("s", i)}, time.Hour); err != nil {
 			t.Fatal(err)

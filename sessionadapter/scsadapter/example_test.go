@@ -22,7 +22,6 @@ func Example() {
 	sm.Store = memstore.NewWithCleanupInterval(0) // any scs store
 	del, _ := scsadapter.Deleter(sm.Store)
 	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
-	defer index.Close()
 	rev, _ := sessionadapter.NewMemoryRevocations()
 	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(index)) // for rp.NewHandler
 	guard, _ := middleware.Guard(rev, scsadapter.Lookup(sm))

@@ -72,7 +72,7 @@ type app struct {
 	sm    *scs.SessionManager
 	store scs.Store
 	srv   *httptest.Server
-	ender *sessionadapter.RevokingEnder
+	ender sessionadapter.Store
 
 	loaded, proceed chan struct{} // for /slow
 }
@@ -89,7 +89,6 @@ func newApp(t *testing.T, store scs.Store) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = index.Close() })
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		t.Fatal(err)

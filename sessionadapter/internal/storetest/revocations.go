@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -55,6 +56,64 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 		})
 	}
 
+	// Two sid logouts that name different subs must not merge into "this
+	// sid, any sub": each sub keeps its own revocation, so a session
+	// whose sub neither named survives (a mismatch ends nothing), while a
+	// logout without a sub (Ory Hydra sends none) still ends the sid for
+	// any sub.
+	skewed := t0.Add(-sessionadapter.DefaultSIDClockSkew - time.Second)
+	bob := sessionadapter.Binding{Issuer: iss1, Subject: "bob", SessionID: "s1", LocalID: "b", LoginTime: t0}
+	noSub := sessionadapter.Binding{Issuer: iss1, SessionID: "s1", LocalID: "n", LoginTime: t0}
+	type check struct {
+		b    sessionadapter.Binding
+		want bool
+	}
+	sidTests := []struct {
+		name    string
+		revokes []sessionadapter.Logout
+		checks  []check
+	}{
+		{name: "two subs named, a third survives", revokes: []sessionadapter.Logout{
+			{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+			{Issuer: iss1, Subject: "carol", SessionID: "s1", IssuedAt: after},
+		}, checks: []check{{session, false}, {bob, true}, {noSub, true}}},
+		{name: "sub named, then no sub", revokes: []sessionadapter.Logout{
+			{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+			{Issuer: iss1, SessionID: "s1", IssuedAt: after},
+		}, checks: []check{{session, true}, {bob, true}}},
+		{name: "no sub, then sub named", revokes: []sessionadapter.Logout{
+			{Issuer: iss1, SessionID: "s1", IssuedAt: after},
+			{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+		}, checks: []check{{session, true}, {bob, true}}},
+		{name: "each sub keeps its own time", revokes: []sessionadapter.Logout{
+			{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+			{Issuer: iss1, Subject: "alice", SessionID: "s1", IssuedAt: skewed},
+		}, checks: []check{{session, false}, {bob, true}}},
+		{name: "no-sub time is not a named sub's", revokes: []sessionadapter.Logout{
+			{Issuer: iss1, SessionID: "s1", IssuedAt: skewed},
+			{Issuer: iss1, Subject: "bob", SessionID: "s1", IssuedAt: after},
+		}, checks: []check{{session, false}, {bob, true}, {noSub, true}}},
+	}
+	for _, tt := range sidTests {
+		t.Run(tt.name, func(t *testing.T) {
+			rev := newRev(t)
+			for _, l := range tt.revokes {
+				if err := rev.Revoke(ctx, l, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range tt.checks {
+				got, err := rev.Revoked(ctx, c.b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != c.want {
+					t.Errorf("Revoked(sub %q) = %v, want %v", c.b.Subject, got, c.want)
+				}
+			}
+		})
+	}
+
 	t.Run("latest revocation wins", func(t *testing.T) {
 		rev := newRev(t)
 		for _, at := range []time.Time{after, before} {
@@ -70,7 +129,7 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 	t.Run("keepFor must be positive", func(t *testing.T) {
 		rev := newRev(t)
 		err := rev.Revoke(ctx, sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, 0)
-		if !errors.Is(err, sessionadapter.ErrInvalidConfig) {
+		if !errors.Is(err, errs.ErrInvalidConfig) {
 			t.Fatalf("Revoke(keepFor 0) = %v, want ErrInvalidConfig", err)
 		}
 	})

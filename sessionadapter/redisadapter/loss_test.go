@@ -1,0 +1,126 @@
+package redisadapter_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bclogout/bclogout/internal/redistest"
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
+)
+
+// logBuffer is a logger whose output a test reads.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
+
+// TestRevocationsLostOnFlush: Redis loses every revocation (FLUSHALL, a
+// restart without persistence, eviction). A replica must not go on as if
+// nothing happened: every replica ends every session logged in before the
+// loss was found (users sign in again; no logged-out session survives),
+// and says so at Error.
+func TestRevocationsLostOnFlush(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	var logs logBuffer
+	running := newRevocations(t, client(), redisadapter.WithLogger(logs.logger()))
+	login := time.Now().Add(-time.Hour)
+	revoked := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-bob", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// A session of a user nobody logged out, from before the loss.
+	alice := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-alice", LoginTime: login}
+	if got, err := running.Revoked(ctx, alice); err != nil || got {
+		t.Fatalf("before the loss: Revoked(alice) = %v, %v", got, err)
+	}
+
+	m.FlushAll()
+
+	// A replica started after the loss cannot tell a new Redis from one
+	// that lost its data; a replica that was running can. It marks the
+	// revocations lost, and every replica, the new one included, ends
+	// every session logged in before the loss was found.
+	fresh := newRevocations(t, client(), redisadapter.WithLogger(quiet))
+	for _, r := range []*redisadapter.Revocations{running, fresh} {
+		for _, b := range []sessionadapter.Binding{revoked, alice} {
+			eventually(t, func() bool {
+				got, err := r.Revoked(ctx, b)
+				return err == nil && got
+			})
+		}
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("the running replica did not log the loss at Error:\n%s", logs.String())
+	}
+	// Logins after the loss are unaffected.
+	later := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-new", LoginTime: time.Now().Add(time.Minute)}
+	for _, r := range []*redisadapter.Revocations{running, fresh} {
+		if got, err := r.Revoked(ctx, later); err != nil || got {
+			t.Errorf("login after the loss: Revoked = %v, %v; want false", got, err)
+		}
+	}
+}
+
+// TestRevocationsUpgradeKeepsSessions: revocations written by a version
+// without the loss marker are not a loss: sessions stay.
+func TestRevocationsUpgradeKeepsSessions(t *testing.T) {
+	ctx := context.Background()
+	c, _ := redistest.Miniredis(t)
+	if err := c.Set(ctx, redisadapter.DefaultKeyPrefix+"rev:seq", 3, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := newRevocations(t, c)
+	b := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s", LoginTime: time.Now().Add(-time.Hour)}
+	if got, err := r.Revoked(ctx, b); err != nil || got {
+		t.Errorf("Revoked = %v, %v; want false", got, err)
+	}
+}
+
+// TestRevocationsWarnOnEvictingPolicy: under an allkeys-* eviction policy
+// Redis may evict the revocations; the replica warns at start.
+func TestRevocationsWarnOnEvictingPolicy(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.Client(t)
+	old, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		t.Skipf("CONFIG GET: %v", err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.ConfigSet(context.Background(), "maxmemory-policy", old["maxmemory-policy"]).Err() })
+	var logs logBuffer
+	newRevocations(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(logs.logger()))
+	if !strings.Contains(logs.String(), "allkeys-lru") {
+		t.Errorf("no warning about maxmemory-policy allkeys-lru:\n%s", logs.String())
+	}
+}

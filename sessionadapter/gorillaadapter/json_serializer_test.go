@@ -3,6 +3,7 @@ package gorillaadapter_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -28,7 +29,7 @@ func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
 	ctx := context.Background()
 	store := sessions.NewCookieStore(key)
 	for _, c := range store.Codecs {
-		c.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
+		c.(*securecookie.SecureCookie).SetSerializer(stringKeyJSON{})
 	}
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
@@ -114,7 +115,7 @@ func TestBindingOfLoginTimeForms(t *testing.T) {
 func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	store := sessions.NewCookieStore(key)
 	for _, c := range store.Codecs {
-		c.(*securecookie.SecureCookie).SetSerializer(securecookie.JSONEncoder{})
+		c.(*securecookie.SecureCookie).SetSerializer(stringKeyJSON{})
 	}
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
@@ -140,4 +141,39 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("a session with an unreadable login time: %d, want 401", w.Code)
 	}
+}
+
+// stringKeyJSON serializes session values as a JSON object, as
+// boj/redistore's JSONSerializer does: gorilla's map[interface{}]interface{}
+// with string keys becomes map[string]interface{}. securecookie.JSONEncoder
+// hands the map to encoding/json as it is, which only Go 1.27's
+// encoding/json accepts; this one reads the same on every Go.
+type stringKeyJSON struct{}
+
+func (stringKeyJSON) Serialize(src interface{}) ([]byte, error) {
+	m, ok := src.(map[interface{}]interface{})
+	if !ok {
+		return json.Marshal(src)
+	}
+	out := make(map[string]interface{}, len(m))
+	for k, v := range m {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("non-string key %v", k)
+		}
+		out[ks] = v
+	}
+	return json.Marshal(out)
+}
+
+func (stringKeyJSON) Deserialize(src []byte, dst interface{}) error {
+	var in map[string]interface{}
+	if err := json.Unmarshal(src, &in); err != nil {
+		return err
+	}
+	m := dst.(*map[interface{}]interface{})
+	for k, v := range in {
+		(*m)[k] = v
+	}
+	return nil
 }

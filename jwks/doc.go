@@ -45,15 +45,14 @@
 //     each is logged. Keys without an "alg" member are kept unchanged:
 //     which algorithms such a key may verify is the verifier's decision.
 //   - A token with an unknown kid triggers one fetch, shared by every
-//     concurrent caller, and such kid-miss fetches happen at most once per
-//     [WithKidMissInterval] (default 10 s). A miss within the interval
-//     waits for the next allowed fetch rather than failing (bounded by its
-//     context, by the interval plus [DefaultHTTPTimeout], and by
-//     [MaxKidMissWaiters] waiting calls): a flood of random kids costs the
-//     OP one request per interval and cannot starve a genuine token signed
-//     with a key rotated in meanwhile, which is found within one interval.
-//     An OP whose delivery timeout is shorter than the interval needs a
-//     shorter interval.
+//     concurrent caller, and such kid-miss fetches happen at most once a
+//     second. A miss within that second waits for the next allowed fetch
+//     rather than failing, at most 1.5 s (and bounded by its context and
+//     by 4096 waiting calls): a flood of random kids costs the OP about one
+//     request a second and cannot starve a genuine token signed with a key
+//     rotated in meanwhile, which is found within about a second; every
+//     unknown kid is answered well within the 5 to 10 s an OP gives a
+//     delivery.
 //   - Background refresh follows Cache-Control max-age (minus Age) or
 //     Expires, clamped into [WithRefreshBounds] (default 5 min to 24 h);
 //     without cache headers it refreshes hourly. After a failure it retries

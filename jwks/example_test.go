@@ -68,7 +68,7 @@ func ExampleNewRemote() {
 	defer keys.Close()
 
 	// The kid comes from the logout token's header; an unknown one makes
-	// Keys fetch again (at most once per 10 s).
+	// Keys fetch again (at most once a second).
 	current, err := keys.Keys(context.Background(), "2025-01")
 	if err != nil {
 		log.Fatal(err)

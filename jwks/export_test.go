@@ -4,8 +4,9 @@ import "time"
 
 // FakeTimer is a timer the test fires by sending on C.
 type FakeTimer struct {
-	D time.Duration
-	c chan time.Time
+	D    time.Duration
+	Miss bool // bounds a kid miss's wait, rather than the loop's
+	c    chan time.Time
 }
 
 // Fire expires the timer.
@@ -19,16 +20,19 @@ func (f *FakeTimer) Stop() bool          { return true }
 // test calls Fire.
 func WithFakeTimers(asked chan<- *FakeTimer) RemoteOption {
 	return remoteOption(func(o *options) {
-		o.newTimer = func(d time.Duration) timer {
-			t := &FakeTimer{D: d, c: make(chan time.Time, 1)}
-			// Never block the loop (Close must not hang): a test that
-			// reads asks gives the channel room.
-			select {
-			case asked <- t:
-			default:
+		fake := func(miss bool) func(time.Duration) timer {
+			return func(d time.Duration) timer {
+				t := &FakeTimer{D: d, Miss: miss, c: make(chan time.Time, 1)}
+				// Never block the loop (Close must not hang): a test
+				// that reads asks gives the channel room.
+				select {
+				case asked <- t:
+				default:
+				}
+				return t
 			}
-			return t
 		}
+		o.newTimer, o.newMissTimer = fake(false), fake(true)
 	})
 }
 

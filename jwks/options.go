@@ -14,12 +14,17 @@ const (
 	DefaultMinRefresh      = 5 * time.Minute
 	DefaultMaxRefresh      = 24 * time.Hour
 	DefaultRefresh         = time.Hour
-	DefaultKidMissInterval = 10 * time.Second
+	DefaultKidMissInterval = time.Second
 	DefaultHTTPTimeout     = 10 * time.Second
 	// MaxKidMissWaiters is how many Keys calls at most wait for the next
 	// kid-miss fetch; beyond it a miss is answered at once with the
 	// current set. A wait holds only the caller's own goroutine.
 	MaxKidMissWaiters = 4096
+
+	// maxMissWait bounds a kid miss's wait for the fetch it needs: the
+	// next allowed fetch starts within DefaultKidMissInterval, and the OP
+	// whose delivery waits meanwhile times it out after 5 to 10 s.
+	maxMissWait = 1500 * time.Millisecond
 
 	// maxBody caps discovery documents and JWK Sets; real ones are a few
 	// KiB (Entra ID's JWKS is about 20 KiB).
@@ -60,7 +65,7 @@ type options struct {
 	maxRefresh      time.Duration
 	kidMissInterval time.Duration
 	// maxMissWaiters and maxMissWait bound the kid misses waiting for the
-	// next allowed fetch: how many, and how long beyond the interval.
+	// next allowed fetch: how many, and how long each.
 	maxMissWaiters int
 	maxMissWait    time.Duration
 	logger         *slog.Logger
@@ -68,9 +73,10 @@ type options struct {
 	allowHTTP      bool
 	ownClient      bool // client was built here, so Close may close its connections
 
-	// newTimer is replaced by tests to drive the background loop without
-	// sleeping.
-	newTimer func(time.Duration) timer
+	// newTimer and newMissTimer are replaced by tests to drive the
+	// background loop and a kid miss's bounded wait without sleeping.
+	newTimer     func(time.Duration) timer
+	newMissTimer func(time.Duration) timer
 
 	errs []error
 }
@@ -95,9 +101,10 @@ func defaultOptions() options {
 		maxRefresh:      DefaultMaxRefresh,
 		kidMissInterval: DefaultKidMissInterval,
 		maxMissWaiters:  MaxKidMissWaiters,
-		maxMissWait:     DefaultHTTPTimeout,
+		maxMissWait:     maxMissWait,
 		logger:          slog.Default(),
 		newTimer:        newRealTimer,
+		newMissTimer:    newRealTimer,
 	}
 }
 
@@ -192,7 +199,7 @@ func WithRefreshBounds(minInterval, maxInterval time.Duration) RemoteOption {
 }
 
 // WithKidMissInterval sets how often at most a token with an unknown kid
-// may trigger a fetch (default 10 s). Zero removes the limit; concurrent
+// may trigger a fetch (default 1 s). Zero removes the limit; concurrent
 // misses still share one fetch.
 func WithKidMissInterval(d time.Duration) RemoteOption {
 	return remoteOption(func(o *options) { o.kidMissInterval = d })

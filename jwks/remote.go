@@ -114,19 +114,20 @@ func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 // empty and not in it, Keys waits for a fetch that started after it was
 // called, so that a key the OP rotated in just now is found:
 //
-//   - if no kid-miss fetch happened within the kid-miss interval and none
-//     is in flight, it starts one;
+//   - if no kid-miss fetch happened within the last second and none is in
+//     flight, it starts one;
 //   - otherwise it waits for the next kid-miss fetch, which starts as soon
-//     as the interval allows, and meanwhile for a fetch in flight, whose
-//     answer may already hold the kid.
+//     as that second is over, and meanwhile for a fetch in flight, whose
+//     answer may already hold the kid. Every waiting call shares them.
 //
-// So a flood of unknown kids costs the OP one fetch per interval, and a
-// genuine new kid is found within one interval whatever the flood does.
-// The wait is bounded by ctx, by the interval plus DefaultHTTPTimeout, and
-// by Close; when more than MaxKidMissWaiters calls already wait, Keys
-// answers at once. A wait that ends without the kid returns the current
-// set (the caller then reports an unknown key), or ErrNoKeys wrapping the
-// last fetch error, or ctx's error when there is no set.
+// So a flood of unknown kids costs the OP about one fetch a second, and a
+// genuine new kid is found within about a second whatever the flood does.
+// The wait is bounded by ctx, by Close and by 1.5 s, so that a token is
+// answered well within the 5 to 10 s an OP gives a delivery; when 4096
+// calls already wait, Keys answers at once. A wait that ends without the
+// kid returns the current set (the caller then reports an unknown key),
+// or an error when there is no set: ErrNoKeys wrapping the last fetch
+// error, or ctx's error.
 //
 // After Close, Keys serves the last set and fetches nothing.
 func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
@@ -167,7 +168,9 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	r.mu.Unlock()
 	defer r.leave(first, next)
 
-	limit := time.NewTimer(r.o.kidMissInterval + r.o.maxMissWait)
+	// The bound, not the fetches, decides how long the caller is held:
+	// an OP answers its own delivery only when the RP does.
+	limit := r.o.newMissTimer(r.o.maxMissWait)
 	defer limit.Stop()
 	for _, c := range []*fetchCall{first, next} {
 		if c == nil {
@@ -177,7 +180,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 		case <-c.done:
 		case <-ctx.Done():
 			return keysResult(r.cur.Load().keySet(), ctx.Err())
-		case <-limit.C:
+		case <-limit.C():
 			return r.current()
 		case <-r.ctx.Done():
 			return r.current()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/jwks"
@@ -63,7 +62,7 @@ func TestNilOptionIsConfigError(t *testing.T) {
 		}},
 		{name: "Discover with bad key set options", make: func() error {
 			_, err := rp.Discover(context.Background(), op.Issuer(), testClientID,
-				rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second)))
+				rp.WithJWKSOptions(jwks.WithHTTPClient(nil)))
 			return err
 		}},
 		{name: "NewHandler without sessions", make: func() error {

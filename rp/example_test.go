@@ -24,7 +24,7 @@ func exampleOP() (*fakeop.Key, jwks.Source) {
 	if err != nil {
 		panic(err)
 	}
-	src, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	src, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		panic(err)
 	}

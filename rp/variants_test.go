@@ -83,7 +83,7 @@ func variantVerifier(t testing.TB, m fakeop.Minter, withoutAlg bool) *rp.Verifie
 	if withoutAlg {
 		pub = m.Key.PublicJWKWithoutAlg()
 	}
-	src, err := jwks.ParseStatic(fakeop.JWKS(pub))
+	src, err := jwks.ParseKeySet(fakeop.JWKS(pub))
 	if err != nil {
 		t.Fatal(err)
 	}

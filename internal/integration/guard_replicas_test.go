@@ -78,7 +78,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func lostReserveReply(t *testing.T, failAfterLoss int32, wantRetryCode int, want
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ type backend struct {
 func newReplica(t *testing.T, be backend, key *fakeop.Key) *replica {
 	t.Helper()
 	rdb := be.newClient()
-	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,7 +14,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 const clientID = "example-client"
@@ -35,14 +36,20 @@ func TestPrograms(t *testing.T) {
 	for _, name := range programs {
 		for _, mode := range modes {
 			t.Run(name+"/"+mode.name, func(t *testing.T) {
-				op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+				op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets())
 				if err != nil {
 					t.Fatalf("fakeop: %v", err)
 				}
 				t.Cleanup(op.Close)
 				env := []string{"BCLOGOUT_REDIS_URL=" + mode.redisURL, "BCLOGOUT_CLIENT_SECRET=" + clientSecret}
-				base := start(t, env, filepath.Join(bin, name), "-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID)
-				if err := op.RegisterClient(fakeop.Client{
+				args := []string{"-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID}
+				metricsAddr := ""
+				if name == "gorilla" {
+					metricsAddr = freeAddr(t)
+					args = append(args, "-metrics-addr", metricsAddr)
+				}
+				base := start(t, env, filepath.Join(bin, name), args...)
+				if err := op.RegisterClient(opkit.Client{
 					ID: clientID, Secret: clientSecret, RedirectURIs: []string{base + "/callback"},
 					BackchannelLogoutURI: base + "/backchannel-logout",
 				}); err != nil {
@@ -50,8 +57,14 @@ func TestPrograms(t *testing.T) {
 				}
 				checkLogout(t, op, base)
 				checkEndpoint(t, op, base+"/backchannel-logout")
-				if name == "gorilla" {
-					checkMetrics(t, base+"/metrics", op.Issuer())
+				if metricsAddr != "" {
+					checkMetrics(t, "http://"+metricsAddr+"/metrics", op.Issuer())
+					if resp, err := http.Get(base + "/metrics"); err == nil {
+						resp.Body.Close()
+						if resp.StatusCode != http.StatusNotFound {
+							t.Errorf("the app's own listener serves /metrics: %d", resp.StatusCode)
+						}
+					}
 				}
 			})
 		}
@@ -62,7 +75,7 @@ const clientSecret = "example-secret"
 
 // checkLogout signs alice in on two browsers, ends one OP session, and
 // checks that only that browser is signed out.
-func checkLogout(t *testing.T, op *fakeop.OP, base string) {
+func checkLogout(t *testing.T, op *opkit.OP, base string) {
 	t.Helper()
 	browser := op.SignIn(t, base+"/login", "alice")
 	other := op.SignIn(t, base+"/login", "alice")
@@ -82,7 +95,7 @@ func checkLogout(t *testing.T, op *fakeop.OP, base string) {
 
 // checkEndpoint talks to the back-channel endpoint as an OP (or an
 // attacker) would.
-func checkEndpoint(t *testing.T, op *fakeop.OP, logoutURL string) {
+func checkEndpoint(t *testing.T, op *opkit.OP, logoutURL string) {
 	t.Helper()
 	valid, err := op.SignLogoutToken(clientID, "user-1", "sid-1")
 	if err != nil {
@@ -95,7 +108,7 @@ func checkEndpoint(t *testing.T, op *fakeop.OP, logoutURL string) {
 		want      int
 		wantAllow string
 	}{
-		{name: "forged token", method: http.MethodPost, token: fakeop.Tamper(valid), want: http.StatusBadRequest},
+		{name: "forged token", method: http.MethodPost, token: opkit.Tamper(valid), want: http.StatusBadRequest},
 		{name: "get", method: http.MethodGet, want: http.StatusMethodNotAllowed, wantAllow: "POST"},
 	}
 	for _, tt := range tests {
@@ -157,6 +170,17 @@ func checkMetrics(t *testing.T, metricsURL, issuer string) {
 			t.Errorf("/metrics lacks %s; got:\n%s", want, body)
 		}
 	}
+}
+
+// freeAddr returns a loopback address no listener holds now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // build compiles the named programs of this directory into a temporary

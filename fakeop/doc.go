@@ -1,31 +1,24 @@
-// Package fakeop is a fake OpenID Provider for testing relying parties that
-// implement OpenID Connect Back-Channel Logout 1.0
+// Package fakeop is a fake OpenID Provider for the tests of a relying party
+// that implements OpenID Connect Back-Channel Logout 1.0
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html).
 //
-// It mints logout tokens (§2.4), valid ones and a catalogue of named invalid
-// ones (see Variants), encrypts them as nested JWTs (§2.4, last paragraph),
-// and runs a small OP over HTTP: discovery, a JWKS with key rotation, a
-// minimal authorization-code login with single sign-on, a userinfo endpoint,
-// and end_session (RP-Initiated Logout 1.0) with the back-channel fan-out of
-// §2.5 to every RP that took part in the session.
+// It runs a small OP on an httptest server: discovery, a JWKS, an
+// authorization-code login with single sign-on, and the back-channel
+// fan-out of §2.5 to every RP that took part in an OP session.
 //
 // An app's "logout works" test needs three calls: OP.StartApp serves the
 // app on an httptest server and registers it as a client; OP.SignIn drives
 // a browser through the app's own login route and the OP's login form, and
 // returns it as an *http.Client holding the app's cookies; OP.SignOut ends
-// that browser's OP session and returns once every RP has answered its
-// logout token. The next request of the browser must find the user signed
-// out.
+// that browser's OP session while a request of the browser to the app is
+// in flight, and returns once every RP has answered its logout token. The
+// next request of the browser must find the user signed out, which an app
+// only manages with its request-time guard (see OP.SignOut).
 //
-// Tokens are minted by hand on the standard library, not with a JOSE
-// library, and only because a fake OP must produce tokens that a correct
-// JOSE library refuses to create: alg "none", HS256 keyed with an RSA
-// public key, a tampered payload, headers carrying jku, x5u, jwk, x5c or
-// crit. As rp verifies with jwx, every token minted here also cross-checks
-// the two implementations. Everything a library does correctly is left to
-// it: key files (ParsePrivateJWK, ParseEncryptionJWK, Key.PrivateJWK,
-// EncryptionKey.PrivateJWKS) are read and written with jwx.
+// Lower level: OP.NewSession makes an OP session without a browser,
+// OP.EndSession and OP.EndUserSessions end sessions and report each
+// delivery, and OP.SignLogoutToken mints a token to POST yourself.
 //
 // Nothing in this package is meant for production: keys live in memory and
-// tokens are minted with whatever claims a test asks for.
+// every test gets its own OP.
 package fakeop

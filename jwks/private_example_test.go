@@ -6,14 +6,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 )
 
 func ExampleLoadPrivateSet() {
 	// The RP's encryption key, as a private JWK set file; the OP encrypts
 	// logout tokens to its public half.
-	ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-enc-1")
+	ek, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-enc-1")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func ExampleLoadPrivateSet() {
 	fmt.Println(set.Len(), set.Key(0).KeyID())
 
 	// A public key is no decryption key.
-	_, err = jwks.ParsePrivateSet(fakeop.JWKS(ek.PublicJWK()))
+	_, err = jwks.ParsePrivateSet(opkit.JWKS(ek.PublicJWK()))
 	fmt.Println(err != nil)
 	// Output:
 	// 1 rp-enc-1

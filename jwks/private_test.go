@@ -15,7 +15,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 )
 
@@ -39,11 +39,11 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestParsePrivateSet(t *testing.T) {
-	rsaEnc, err := fakeop.GenerateEncryptionKeyAlg("RSA-OAEP-256", "A256GCM", "rp-rsa")
+	rsaEnc, err := opkit.GenerateEncryptionKeyAlg("RSA-OAEP-256", "A256GCM", "rp-rsa")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecEnc, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	ecEnc, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,15 +102,15 @@ func TestParsePrivateSet(t *testing.T) {
 }
 
 func TestParsePrivateSetErrors(t *testing.T) {
-	rsaEnc, err := fakeop.GenerateEncryptionKey("rp-rsa")
+	rsaEnc, err := opkit.GenerateEncryptionKey("rp-rsa")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecEnc, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	ecEnc, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherEC, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "other")
+	otherEC, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "other")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestParsePrivateSetErrors(t *testing.T) {
 }
 
 func TestLoadPrivateSet(t *testing.T) {
-	ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	ek, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestLoadPrivateSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	public := filepath.Join(dir, "public.json")
-	if err := os.WriteFile(public, fakeop.JWKS(ek.PublicJWK()), 0o600); err != nil {
+	if err := os.WriteFile(public, opkit.JWKS(ek.PublicJWK()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -217,9 +217,9 @@ func TestLoadPrivateSet(t *testing.T) {
 // FuzzParsePrivateSet checks that arbitrary input never panics and that
 // whatever is accepted holds private keys only.
 func FuzzParsePrivateSet(f *testing.F) {
-	if ek, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec"); err == nil {
+	if ek, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec"); err == nil {
 		f.Add(ek.PrivateJWKS())
-		f.Add(fakeop.JWKS(ek.PublicJWK()))
+		f.Add(opkit.JWKS(ek.PublicJWK()))
 	}
 	for _, s := range []string{``, `{}`, `[]`, `null`, `{"keys":[]}`, `{"keys":[null]}`, `{"kty":"oct","k":"AA"}`,
 		`{"kty":"OKP","crv":"X25519","x":"AA","d":"AA"}`, `{"kty":"EC","crv":"P-256","x":"","y":"","d":""}`} {

@@ -1,21 +1,33 @@
 package middleware
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// ErrInvalidConfig means Guard or NewNotifier was given a configuration
-// that cannot work: no Revocations, no lookup, a nil hook, logger or
-// option. It is the one constructor error of this package.
-var ErrInvalidConfig = errors.New("middleware: invalid configuration")
+// GuardOption configures Guard: WithOnRevoked, WithOnGuardError and
+// WithLogger.
+type GuardOption interface {
+	applyGuard(*guardConfig)
+}
 
-// GuardOption configures Guard.
-type GuardOption func(*guardConfig)
+type guardOption func(*guardConfig)
+
+func (f guardOption) applyGuard(c *guardConfig) { f(c) }
+
+// LoggerOption is WithLogger's option, which configures both Guard and
+// NewNotifier.
+type LoggerOption struct{ l *slog.Logger }
+
+func (o LoggerOption) applyGuard(c *guardConfig)       { c.logger = o.l }
+func (o LoggerOption) applyNotifier(c *notifierConfig) { c.logger = o.l }
+
+// WithLogger sets the logger of Guard or NewNotifier; the default is
+// slog.Default().
+func WithLogger(l *slog.Logger) LoggerOption { return LoggerOption{l} }
 
 type guardConfig struct {
 	onRevoked func(w http.ResponseWriter, r *http.Request, next http.Handler)
@@ -29,7 +41,7 @@ type guardConfig struct {
 // anonymous. The default answers 401 without calling next; it cannot clear
 // the cookie, since only the app knows its session store.
 func WithOnRevoked(f func(w http.ResponseWriter, r *http.Request, next http.Handler)) GuardOption {
-	return func(c *guardConfig) { c.onRevoked = f }
+	return guardOption(func(c *guardConfig) { c.onRevoked = f })
 }
 
 // WithOnGuardError sets what the guard does when it cannot tell whether a
@@ -37,11 +49,8 @@ func WithOnRevoked(f func(w http.ResponseWriter, r *http.Request, next http.Hand
 // closed with 503 Service Unavailable: serving a possibly logged-out
 // session is the one thing the guard exists to prevent.
 func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error)) GuardOption {
-	return func(c *guardConfig) { c.onError = f }
+	return guardOption(func(c *guardConfig) { c.onError = f })
 }
-
-// WithGuardLogger sets the logger; the default is slog.Default().
-func WithGuardLogger(l *slog.Logger) GuardOption { return func(c *guardConfig) { c.logger = l } }
 
 // Guard returns middleware that ends revoked sessions, whatever the store:
 // cookie sessions, which cannot be deleted server-side, and server-side
@@ -68,19 +77,19 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 	}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return nil, errs.Config("middleware", "nil option")
 		}
-		o(&c)
+		o.applyGuard(&c)
 	}
 	switch {
 	case rev == nil:
-		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil Revocations")
 	case lookup == nil:
-		return nil, fmt.Errorf("%w: nil lookup", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil lookup")
 	case c.onRevoked == nil || c.onError == nil:
-		return nil, fmt.Errorf("%w: nil hook", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil hook")
 	case c.logger == nil:
-		return nil, fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil logger")
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -190,7 +191,7 @@ func TestGuardFailsClosed(t *testing.T) {
 		return sessionadapter.Binding{Issuer: "i", Subject: "u", LoginTime: time.Unix(1_700_000_000, 0)}, true
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	guard, err := middleware.Guard(failingRevocations{}, lookup, middleware.WithGuardLogger(quiet))
+	guard, err := middleware.Guard(failingRevocations{}, lookup, middleware.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestGuardEndsSessionWithUnknownLoginTime(t *testing.T) {
 		return sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s"}, true
 	}
 	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called for a session of unknown login time") })
-	guard, err := middleware.Guard(rev, lookup, middleware.WithGuardLogger(slog.New(slog.DiscardHandler)))
+	guard, err := middleware.Guard(rev, lookup, middleware.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,12 +236,12 @@ func TestGuardInvalid(t *testing.T) {
 		wantErr error
 	}{
 		{name: "valid", rev: rev, lookup: lookup},
-		{name: "no revocations", lookup: lookup, wantErr: middleware.ErrInvalidConfig},
-		{name: "no lookup", rev: rev, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithGuardLogger(nil)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: middleware.ErrInvalidConfig},
+		{name: "no revocations", lookup: lookup, wantErr: errs.ErrInvalidConfig},
+		{name: "no lookup", rev: rev, wantErr: errs.ErrInvalidConfig},
+		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
@@ -17,7 +19,7 @@ func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	// Method patterns elsewhere on the mux must not take the logout path.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {})
-	if err := middleware.Mount(mux, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
+	if err := middleware.Mount(mux, mwtest.Path, mwtest.LogoutStub); err != nil {
 		t.Fatalf("Mount: %v", err)
 	}
 
@@ -44,33 +46,33 @@ func TestMountErrors(t *testing.T) {
 		h       http.Handler
 		wantErr error
 	}{
-		{name: "ok", path: middleware.DefaultPath, h: mwtest.LogoutStub},
+		{name: "ok", path: mwtest.Path, h: mwtest.LogoutStub},
 		{name: "nested ok", path: "/oidc/bc-logout_v1.0~a", h: mwtest.LogoutStub},
-		{name: "nil mux", mux: func() *http.ServeMux { return nil }, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "nil handler", path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
-		{name: "empty", path: "", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "relative", path: "backchannel-logout", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "root", path: "/", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "trailing slash", path: "/a/", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "empty segment", path: "/a//b", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "dot segment", path: "/a/./b", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "dot dot segment", path: "/a/../b", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "method in pattern", path: "POST /a", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "servemux wildcard", path: "/{x}", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "echo param", path: "/:x", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "star", path: "/a*", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "escape", path: "/%41", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "query", path: "/a?b", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "space", path: "/a b", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "non ascii", path: "/dé", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "nil mux", mux: func() *http.ServeMux { return nil }, path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "nil handler", path: mwtest.Path, wantErr: errs.ErrInvalidConfig},
+		{name: "empty", path: "", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "relative", path: "backchannel-logout", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "root", path: "/", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "trailing slash", path: "/a/", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "empty segment", path: "/a//b", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "dot segment", path: "/a/./b", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "dot dot segment", path: "/a/../b", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "method in pattern", path: "POST /a", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "servemux wildcard", path: "/{x}", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "echo param", path: "/:x", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "star", path: "/a*", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "escape", path: "/%41", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "query", path: "/a?b", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "space", path: "/a b", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "non ascii", path: "/dé", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 		{
 			name: "already registered",
 			mux: func() *http.ServeMux {
 				m := http.NewServeMux()
-				m.Handle(middleware.DefaultPath, mwtest.LogoutStub)
+				m.Handle(mwtest.Path, mwtest.LogoutStub)
 				return m
 			},
-			path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount,
+			path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig,
 		},
 		{
 			name: "conflicting wildcard",
@@ -79,7 +81,7 @@ func TestMountErrors(t *testing.T) {
 				m.Handle("GET /{page}", mwtest.LogoutStub)
 				return m
 			},
-			path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount,
+			path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig,
 		},
 	}
 	for _, tt := range tests {
@@ -92,7 +94,7 @@ func TestMountErrors(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Mount(%q) = %v, want %v", tt.path, err, tt.wantErr)
 			}
-			if tt.wantErr == nil && middleware.CheckPath(tt.path) != nil {
+			if tt.wantErr == nil && mount.CheckPath(tt.path) != nil {
 				t.Errorf("CheckPath(%q) rejected a path Mount accepted", tt.path)
 			}
 		})
@@ -105,13 +107,13 @@ func ExampleMount() {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
-	if err := middleware.Mount(mux, middleware.DefaultPath, logout); err != nil {
+	if err := middleware.Mount(mux, mwtest.Path, logout); err != nil {
 		fmt.Println(err)
 		return
 	}
 
 	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, middleware.DefaultPath, nil))
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, mwtest.Path, nil))
 	body, _ := io.ReadAll(rec.Body)
 	fmt.Println(string(body))
 	// Output: the rp.Handler answers GET
@@ -126,16 +128,16 @@ func TestMountWith(t *testing.T) {
 		h       http.Handler
 		wantErr error
 	}{
-		{name: "routes", add: func(p string, _ http.Handler) { routed = p }, path: middleware.DefaultPath, h: mwtest.LogoutStub},
-		{name: "nil add", path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "nil handler", add: func(string, http.Handler) {}, path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
-		{name: "bad path", add: func(string, http.Handler) { t.Fatal("add called for a bad path") }, path: "/a/{b}", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "router refuses", add: func(string, http.Handler) { panic("conflicting route") }, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
+		{name: "routes", add: func(p string, _ http.Handler) { routed = p }, path: mwtest.Path, h: mwtest.LogoutStub},
+		{name: "nil add", path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "nil handler", add: func(string, http.Handler) {}, path: mwtest.Path, wantErr: errs.ErrInvalidConfig},
+		{name: "bad path", add: func(string, http.Handler) { t.Fatal("add called for a bad path") }, path: "/a/{b}", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "router refuses", add: func(string, http.Handler) { panic("conflicting route") }, path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			routed = ""
-			err := middleware.MountWith(tt.add, tt.path, tt.h)
+			err := mount.With(tt.add, tt.path, tt.h)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("MountWith err = %v, want %v", err, tt.wantErr)
 			}

@@ -2,27 +2,33 @@ package middleware
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// DefaultHeartbeat is how often, by default, a Notifier writes a comment
-// on an idle stream, so that proxies that close quiet connections (often
-// after 30 to 60 s) keep it open.
-const DefaultHeartbeat = 25 * time.Second
+// defaultHeartbeat is how often a Notifier writes a comment on an idle
+// stream, so that proxies that close quiet connections (often after 30 to
+// 60 s) keep it open.
+const defaultHeartbeat = 25 * time.Second
 
-// DefaultMaxStreams is how many streams a Notifier keeps open at once by
+// defaultMaxStreams is how many streams a Notifier keeps open at once by
 // default.
-const DefaultMaxStreams = 10_000
+const defaultMaxStreams = 10_000
 
-// NotifierOption configures NewNotifier.
-type NotifierOption func(*notifierConfig)
+// NotifierOption configures NewNotifier: WithMaxStreams and WithLogger.
+type NotifierOption interface {
+	applyNotifier(*notifierConfig)
+}
+
+type notifierOption func(*notifierConfig)
+
+func (f notifierOption) applyNotifier(c *notifierConfig) { f(c) }
 
 type notifierConfig struct {
 	heartbeat  time.Duration
@@ -30,24 +36,17 @@ type notifierConfig struct {
 	logger     *slog.Logger
 }
 
-// WithMaxStreams bounds the streams open at once; the default is
-// DefaultMaxStreams. Each costs a goroutine and a connection, and any
+// WithMaxStreams bounds the streams open at once; the default is 10,000. Each costs a goroutine and a connection, and any
 // signed-in user can open many, so a stream beyond the bound is answered
 // 503 (the page then misses the live notice; the guard still ends the
 // session at its next request).
 func WithMaxStreams(n int) NotifierOption {
-	return func(c *notifierConfig) { c.maxStreams = n }
+	return notifierOption(func(c *notifierConfig) { c.maxStreams = n })
 }
 
-// WithHeartbeat sets how often an idle stream gets a comment line; the
-// default is DefaultHeartbeat.
-func WithHeartbeat(d time.Duration) NotifierOption {
-	return func(c *notifierConfig) { c.heartbeat = d }
-}
-
-// WithNotifierLogger sets the logger; the default is slog.Default().
-func WithNotifierLogger(l *slog.Logger) NotifierOption {
-	return func(c *notifierConfig) { c.logger = l }
+// withHeartbeat sets how often an idle stream gets a comment line (tests).
+func withHeartbeat(d time.Duration) NotifierOption {
+	return notifierOption(func(c *notifierConfig) { c.heartbeat = d })
 }
 
 // Notifier tells a page that is open when its session is logged out, at
@@ -88,27 +87,27 @@ var _ http.Handler = (*Notifier)(nil)
 // NewNotifier returns a Notifier for the sessions lookup reads (the same
 // function as the Guard's), checked against rev.
 func NewNotifier(rev sessionadapter.Revocations, lookup func(r *http.Request) (sessionadapter.Binding, bool), opts ...NotifierOption) (*Notifier, error) {
-	c := notifierConfig{heartbeat: DefaultHeartbeat, maxStreams: DefaultMaxStreams, logger: slog.Default()}
+	c := notifierConfig{heartbeat: defaultHeartbeat, maxStreams: defaultMaxStreams, logger: slog.Default()}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return nil, errs.Config("middleware", "nil option")
 		}
-		o(&c)
+		o.applyNotifier(&c)
 	}
 	watch, ok := rev.(sessionadapter.Watchable)
 	switch {
 	case rev == nil:
-		return nil, fmt.Errorf("%w: nil Revocations", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil Revocations")
 	case !ok:
-		return nil, fmt.Errorf("%w: %T does not implement sessionadapter.Watchable", ErrInvalidConfig, rev)
+		return nil, errs.Config("middleware", "%T does not implement sessionadapter.Watchable", rev)
 	case lookup == nil:
-		return nil, fmt.Errorf("%w: nil lookup", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil lookup")
 	case c.heartbeat <= 0:
-		return nil, fmt.Errorf("%w: heartbeat %v is not positive", ErrInvalidConfig, c.heartbeat)
+		return nil, errs.Config("middleware", "heartbeat %v is not positive", c.heartbeat)
 	case c.maxStreams <= 0:
-		return nil, fmt.Errorf("%w: max streams %d is not positive", ErrInvalidConfig, c.maxStreams)
+		return nil, errs.Config("middleware", "max streams %d is not positive", c.maxStreams)
 	case c.logger == nil:
-		return nil, fmt.Errorf("%w: nil logger", ErrInvalidConfig)
+		return nil, errs.Config("middleware", "nil logger")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Notifier{rev: rev, watch: watch, lookup: lookup, cfg: c, ctx: ctx, cancel: cancel}, nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -27,7 +28,7 @@ func notifierApp(t *testing.T, opts ...middleware.NotifierOption) (*middleware.N
 		sid := r.URL.Query().Get("sid")
 		return sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: sid, LocalID: sid, LoginTime: time.Now().Add(-time.Hour)}, sid != ""
 	}
-	n, err := middleware.NewNotifier(rev, lookup, append([]middleware.NotifierOption{middleware.WithNotifierLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+	n, err := middleware.NewNotifier(rev, lookup, append([]middleware.NotifierOption{middleware.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +156,13 @@ func TestNewNotifierInvalid(t *testing.T) {
 		wantErr error
 	}{
 		{name: "ok", rev: rev, lookup: lookup},
-		{name: "nil revocations", lookup: lookup, wantErr: middleware.ErrInvalidConfig},
-		{name: "not watchable", rev: notWatchable{rev}, lookup: lookup, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil lookup", rev: rev, wantErr: middleware.ErrInvalidConfig},
-		{name: "zero heartbeat", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithHeartbeat(0)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithNotifierLogger(nil)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "zero max streams", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithMaxStreams(0)}, wantErr: middleware.ErrInvalidConfig},
-		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{nil}, wantErr: middleware.ErrInvalidConfig},
+		{name: "nil revocations", lookup: lookup, wantErr: errs.ErrInvalidConfig},
+		{name: "not watchable", rev: notWatchable{rev}, lookup: lookup, wantErr: errs.ErrInvalidConfig},
+		{name: "nil lookup", rev: rev, wantErr: errs.ErrInvalidConfig},
+		{name: "zero heartbeat", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithHeartbeat(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
+		{name: "zero max streams", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{middleware.WithMaxStreams(0)}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.NotifierOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

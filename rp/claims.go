@@ -48,7 +48,7 @@ func (e *LogoutEvent) Logout() sessionadapter.Logout {
 	}
 }
 
-// checkClaims applies the claim rules of SPEC-NOTES in the spec's order:
+// checkClaims applies the claim rules of Back-Channel Logout 1.0 §2.4 in the order of §2.6:
 // iss (already matched by the caller), aud, iat, exp, sub/sid, events,
 // nonce, jti.
 func (v *Verifier) checkClaims(c map[string]any) (*LogoutEvent, error) {

@@ -3,9 +3,10 @@ package rp_test
 import (
 	"context"
 	"errors"
+	"github.com/bclogout/bclogout/internal/errs"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -23,7 +24,7 @@ var (
 // constructor of the package, never skipped, and every constructor error
 // wraps ErrInvalidConfig (STYLE 11).
 func TestNilOptionIsConfigError(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	sessions, err := sessionadapter.NewMemory()
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestNilOptionIsConfigError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.make(); !errors.Is(err, rp.ErrInvalidConfig) {
+			if err := tt.make(); !errors.Is(err, errs.ErrInvalidConfig) {
 				t.Fatalf("err = %v, want ErrInvalidConfig", err)
 			}
 		})

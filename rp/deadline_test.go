@@ -19,85 +19,67 @@ type deadlineCache struct {
 	replay.Cache
 	mu        sync.Mutex
 	deadlines map[string]time.Time
-	// block makes Reserve wait for its context, as a client retrying a
+	// block makes Seen wait for its context, as a client retrying a
 	// server that is down does.
 	block bool
 }
 
-func (c *deadlineCache) record(op string, ctx context.Context) {
+func (c *deadlineCache) note(op string, ctx context.Context) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, _ := ctx.Deadline()
 	c.deadlines[op] = d
 }
 
-func (c *deadlineCache) Reserve(ctx context.Context, iss, jti string, until time.Time) (replay.Reservation, error) {
-	c.record("reserve", ctx)
+func (c *deadlineCache) Seen(ctx context.Context, iss, jti string) (bool, error) {
+	c.note("seen", ctx)
 	if c.block {
 		if _, ok := ctx.Deadline(); !ok {
-			return replay.Reservation{}, errors.New("reserve would block forever: no deadline")
+			return false, errors.New("seen would block forever: no deadline")
 		}
 		<-ctx.Done()
-		return replay.Reservation{}, ctx.Err()
+		return false, ctx.Err()
 	}
-	return c.Cache.Reserve(ctx, iss, jti, until)
+	return c.Cache.Seen(ctx, iss, jti)
 }
 
-func (c *deadlineCache) Commit(ctx context.Context, r replay.Reservation) error {
-	c.record("commit", ctx)
-	return c.Cache.Commit(ctx, r)
+func (c *deadlineCache) Record(ctx context.Context, iss, jti string, until time.Time) error {
+	c.note("record", ctx)
+	return c.Cache.Record(ctx, iss, jti, until)
 }
 
-func (c *deadlineCache) Release(ctx context.Context, r replay.Reservation) error {
-	c.record("release", ctx)
-	return c.Cache.Release(ctx, r)
-}
-
-// WithLogoutTimeout is one deadline for all the store work of a request:
-// the replay reservation, the session ending (which stops a fifth early),
-// and the commit or release.
-func TestHandlerOneStoreDeadline(t *testing.T) {
+// WithLogoutTimeout bounds the replay check and the session ending of a
+// request with one deadline, and the record with its own.
+func TestHandlerStoreDeadline(t *testing.T) {
 	const timeout = time.Minute
-	tests := []struct {
-		name      string
-		enderErr  error
-		finishing string // the replay call after the session ending
-	}{
-		{name: "logout succeeds", finishing: "commit"},
-		{name: "logout fails", enderErr: errors.New("store down"), finishing: "release"},
+	cache := &deadlineCache{Cache: memoryCache(t), deadlines: map[string]time.Time{}}
+	var endDeadline time.Time
+	ender := sessionadapter.EnderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
+		endDeadline, _ = ctx.Deadline()
+		return 1, nil
+	})
+	h, err := rp.NewHandler(newVerifier(t, nil), ender, rp.WithReplayCache(cache),
+		rp.WithLogoutTimeout(timeout), rp.WithLogger(quietLogger()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cache := &deadlineCache{Cache: memoryCache(t), deadlines: map[string]time.Time{}}
-			var endDeadline time.Time
-			ender := sessionadapter.EnderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
-				endDeadline, _ = ctx.Deadline()
-				return 1, tt.enderErr
-			})
-			h, err := rp.NewHandler(newVerifier(t, nil), ender, rp.WithReplayCache(cache),
-				rp.WithLogoutTimeout(timeout), rp.WithLogger(quietLogger()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			before := time.Now()
-			post(h, formBody(mint(t, nil)))
-			reserve, finish := cache.deadlines["reserve"], cache.deadlines[tt.finishing]
-			if reserve.IsZero() || reserve.Before(before.Add(timeout)) || reserve.After(time.Now().Add(timeout)) {
-				t.Fatalf("reserve deadline %v, want the request's start + %v", reserve, timeout)
-			}
-			if !finish.Equal(reserve) {
-				t.Errorf("%s deadline %v, want the reservation's %v", tt.finishing, finish, reserve)
-			}
-			if want := reserve.Add(-timeout / 5); !endDeadline.Equal(want) {
-				t.Errorf("EndSessions deadline %v, want %v (a fifth before the store deadline)", endDeadline, want)
-			}
-		})
+	before := time.Now()
+	checkAnswer(t, post(h, formBody(mint(t, nil))), http.StatusOK, "")
+	seen, record := cache.deadlines["seen"], cache.deadlines["record"]
+	if seen.IsZero() || seen.Before(before.Add(timeout)) || seen.After(time.Now().Add(timeout)) {
+		t.Fatalf("seen deadline %v, want the request's start + %v", seen, timeout)
+	}
+	if !endDeadline.Equal(seen) {
+		t.Errorf("EndSessions deadline %v, want %v", endDeadline, seen)
+	}
+	if record.IsZero() || record.Before(seen) || record.After(time.Now().Add(timeout)) {
+		t.Errorf("record deadline %v, want one of its own", record)
 	}
 }
 
 // A replay cache that hangs (a client retrying a Redis that is down) is cut
 // off by the logout timeout: the OP gets 400 temporarily_unavailable.
-func TestHandlerLogoutTimeoutBoundsReservation(t *testing.T) {
+func TestHandlerLogoutTimeoutBoundsReplayCheck(t *testing.T) {
 	cache := &deadlineCache{Cache: memoryCache(t), deadlines: map[string]time.Time{}, block: true}
 	env := newHandlerEnv(t, nil, rp.WithReplayCache(cache), rp.WithLogoutTimeout(20*time.Millisecond))
 	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusBadRequest, "temporarily_unavailable")
@@ -105,6 +87,6 @@ func TestHandlerLogoutTimeoutBoundsReservation(t *testing.T) {
 		t.Errorf("rejected with %v, want the deadline", env.rejected[0])
 	}
 	if len(env.ender.calls) != 0 {
-		t.Errorf("EndSessions called %d times after a failed reservation", len(env.ender.calls))
+		t.Errorf("EndSessions called %d times after a failed replay check", len(env.ender.calls))
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 )
 
@@ -71,22 +70,12 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	return v, nil
 }
 
-// discoverError prefixes a jwks error of Discover once; one about
-// Discover's own arguments or options is an ErrInvalidConfig error too.
+// discoverError prefixes a jwks error of Discover once. One about
+// Discover's own arguments or options already wraps ErrInvalidConfig
+// (errs.Config in jwks).
 func discoverError(issuer string, err error) error {
-	err = fmt.Errorf("rp: discover %s: %w", issuer, err)
-	if errors.Is(err, errs.ErrInvalidConfig) && !errors.Is(err, ErrInvalidConfig) {
-		return configCause{err}
-	}
-	return err
+	return fmt.Errorf("rp: discover %s: %w", issuer, err)
 }
-
-// configCause is an invalid-configuration error of jwks that matches
-// ErrInvalidConfig too, without repeating "invalid configuration".
-type configCause struct{ error }
-
-func (e configCause) Unwrap() error        { return e.error }
-func (e configCause) Is(target error) bool { return target == ErrInvalidConfig }
 
 // discoveredAlgs picks the allowed algorithms from an OP's discovery list:
 // the RS256 registration default when the OP lists it (or lists nothing),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
@@ -37,7 +38,7 @@ func TestDiscoverErrorsReadOnce(t *testing.T) {
 		{name: "option", doc: http.StatusOK, jwks: http.StatusOK, opts: []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithHTTPClient(nil))},
 			want: func() string {
 				return fmt.Sprintf("rp: discover %s: jwks: invalid configuration: nil http client", issuer)
-			}, wantErr: rp.ErrInvalidConfig},
+			}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

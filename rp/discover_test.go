@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
 
 func TestDiscover(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	ctx := context.Background()
 	v, err := rp.Discover(ctx, op.Issuer(), "client-d", rp.WithJWKSOptions(jwks.WithHTTPClient(http.DefaultClient)), rp.WithClock(time.Now))
 	if err != nil {
@@ -41,7 +41,7 @@ func TestDiscover(t *testing.T) {
 }
 
 func TestDiscoverErrors(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	tests := []struct {
 		name   string
 		issuer string
@@ -63,7 +63,7 @@ func TestDiscoverErrors(t *testing.T) {
 }
 
 func TestDiscoverFailsWhenKeysCannotBeFetched(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	op.SetJWKSFailure(http.StatusInternalServerError)
 	v, err := rp.Discover(context.Background(), op.Issuer(), "client-d")
 	if !errors.Is(err, jwks.ErrFetch) {
@@ -75,7 +75,7 @@ func TestDiscoverFailsWhenKeysCannotBeFetched(t *testing.T) {
 }
 
 func TestDiscoverAlgorithms(t *testing.T) {
-	op := fakeop.New(t, fakeop.WithAlg("ES256"))
+	op := opkit.New(t, opkit.WithAlg("ES256"))
 	v, err := rp.Discover(context.Background(), op.Issuer(), "client-d")
 	if err != nil {
 		t.Fatal(err)
@@ -90,11 +90,11 @@ func TestDiscoverAlgorithms(t *testing.T) {
 // does) still signs an unregistered client's tokens with RS256, so a token
 // signed by the OP's genuine ES256 key is the suite's "wrong alg" case.
 func TestDiscoverAdvertisedListIsNotTheClientsAlgorithm(t *testing.T) {
-	rsKey, err := fakeop.GenerateKey("RS256", "rs")
+	rsKey, err := opkit.GenerateKey("RS256", "rs")
 	if err != nil {
 		t.Fatal(err)
 	}
-	esKey, err := fakeop.GenerateKey("ES256", "es")
+	esKey, err := opkit.GenerateKey("ES256", "es")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,15 +107,15 @@ func TestDiscoverAdvertisedListIsNotTheClientsAlgorithm(t *testing.T) {
 	})
 	mux.HandleFunc("/jwks", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.Write(fakeop.JWKS(rsKey.PublicJWK(), esKey.PublicJWK()))
+		w.Write(opkit.JWKS(rsKey.PublicJWK(), esKey.PublicJWK()))
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	issuer = srv.URL
 
-	mint := func(t *testing.T, k *fakeop.Key) string {
+	mint := func(t *testing.T, k *opkit.Key) string {
 		t.Helper()
-		tok, err := fakeop.NewLogoutToken(issuer, "client-d", time.Now()).Sign(k)
+		tok, err := opkit.NewLogoutToken(issuer, "client-d", time.Now()).Sign(k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestDiscoverAdvertisedListIsNotTheClientsAlgorithm(t *testing.T) {
 	tests := []struct {
 		name    string
 		opts    []rp.DiscoverOption
-		key     *fakeop.Key
+		key     *opkit.Key
 		wantErr error
 	}{
 		{name: "default RS256 accepted", key: rsKey},

@@ -2,14 +2,12 @@ package rp
 
 import (
 	"errors"
-	"fmt"
 
-	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // Sentinel errors, one per failure class. Errors returned by this package
-// wrap exactly one of them (ErrReplay also wraps replay.ErrReplayed, and
-// ErrExpMissing is itself an ErrExpired), with detail for logs; callers
+// wrap exactly one of them (ErrExpMissing is itself an ErrExpired), with detail for logs; callers
 // branch with errors.Is.
 var (
 	// ErrMalformed means the token is not a well-formed compact JWS/JWE or
@@ -74,17 +72,14 @@ var (
 	// ErrRequest means the HTTP request itself is invalid: method, content
 	// type, body size or form.
 	ErrRequest = errors.New("rp: invalid logout request")
-
-	// ErrInvalidConfig is the one constructor error: every error of
-	// NewVerifier, NewMultiVerifier, NewHandler and Discover that is about
-	// their arguments or options (a nil option included) wraps it. Discover's
-	// fetch failures wrap the jwks package's errors instead.
-	ErrInvalidConfig = errors.New("rp: invalid configuration")
 )
 
-// configError is an ErrInvalidConfig error with detail.
+// configError is the module's invalid-configuration error
+// (bclogout.ErrInvalidConfig) with detail: every error of NewVerifier,
+// NewMultiVerifier, NewHandler and Discover that is about their arguments
+// or options (a nil option included) wraps it.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	return errs.Config("rp", format, args...)
 }
 
 // Reason returns a stable short code for err's failure class, for logs,
@@ -137,8 +132,6 @@ func Reason(err error) string {
 		return "temporary"
 	case errors.Is(err, ErrRequest):
 		return "request"
-	case errors.Is(err, replay.ErrReplayed):
-		return "replay"
 	default:
 		return "internal"
 	}

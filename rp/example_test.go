@@ -12,19 +12,19 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // exampleOP stands in for a real OP: a signing key, its JWKS, and tokens.
-func exampleOP() (*fakeop.Key, jwks.Source) {
-	key, err := fakeop.GenerateKey("RS256", "op-key-1")
+func exampleOP() (*opkit.Key, jwks.Source) {
+	key, err := opkit.GenerateKey("RS256", "op-key-1")
 	if err != nil {
 		panic(err)
 	}
-	src, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	src, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		panic(err)
 	}
@@ -37,7 +37,7 @@ func ExampleVerifier_Verify() {
 	if err != nil {
 		panic(err)
 	}
-	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok := opkit.NewLogoutToken("https://op.example.com", "my-client", time.Now())
 	tok.Claims["sid"] = "op-session-42"
 	raw, _ := tok.Sign(key)
 
@@ -49,7 +49,7 @@ func ExampleVerifier_Verify() {
 	fmt.Println(ev.Issuer, ev.SessionID)
 
 	// A tampered token is rejected with a sentinel error.
-	_, err = v.Verify(context.Background(), fakeop.Tamper(raw))
+	_, err = v.Verify(context.Background(), opkit.Tamper(raw))
 	fmt.Println(errors.Is(err, rp.ErrSignature), rp.Reason(err))
 	// Output:
 	// https://op.example.com op-session-42
@@ -72,7 +72,7 @@ func ExampleHandler() {
 	}
 	// In an application: http.Handle("/backchannel-logout", h)
 
-	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok := opkit.NewLogoutToken("https://op.example.com", "my-client", time.Now())
 	tok.Claims["sid"] = "op-session-42"
 	raw, _ := tok.Sign(key)
 	for range 2 { // the second delivery is a replay
@@ -100,8 +100,8 @@ func ExampleNewMultiVerifier() {
 	}
 	// A token from A is validated with A's keys; A's key signing a token
 	// that claims to be B fails B's signature check.
-	okTok, _ := fakeop.NewLogoutToken("https://a.example.com", "my-client", time.Now()).Sign(keyA)
-	forged, _ := fakeop.NewLogoutToken("https://b.example.com", "my-client", time.Now()).Sign(keyA)
+	okTok, _ := opkit.NewLogoutToken("https://a.example.com", "my-client", time.Now()).Sign(keyA)
+	forged, _ := opkit.NewLogoutToken("https://b.example.com", "my-client", time.Now()).Sign(keyA)
 	ev, _ := m.Verify(context.Background(), okTok)
 	_, err = m.Verify(context.Background(), forged)
 	fmt.Println(ev.Issuer, rp.Reason(err))
@@ -130,7 +130,7 @@ func ExampleWithRetry() {
 		panic(err)
 	}
 
-	tok := fakeop.NewLogoutToken("https://op.example.com", "my-client", time.Now())
+	tok := opkit.NewLogoutToken("https://op.example.com", "my-client", time.Now())
 	tok.Claims["sid"] = "op-session-42"
 	raw, _ := tok.Sign(key)
 	form := url.Values{"logout_token": {raw}}.Encode()

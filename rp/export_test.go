@@ -30,3 +30,9 @@ func WithRetryJitter(f func(n int64) int64) HandlerOption {
 
 // Interleaved is interleaved for the external benchmarks.
 var Interleaved = interleaved
+
+// WithClock sets the clock that iat and exp are checked against
+// (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return verifierOption(func(o *options) { o.now = now })
+}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/rp"
 )
 
@@ -32,13 +32,13 @@ func isSentinel(err error) bool {
 }
 
 // variantSeeds mints every fakeop variant for the fuzz corpora.
-func variantSeeds(f *testing.F) (fakeop.Minter, []string) {
-	m, err := fakeop.NewMinter(testIssuer, testClientID, testNow)
+func variantSeeds(f *testing.F) (opkit.Minter, []string) {
+	m, err := opkit.NewMinter(testIssuer, testClientID, testNow)
 	if err != nil {
 		f.Fatal(err)
 	}
 	var out []string
-	for _, vr := range fakeop.Variants() {
+	for _, vr := range opkit.Variants() {
 		if tok, err := vr.Mint(m); err == nil {
 			out = append(out, tok)
 		}

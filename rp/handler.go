@@ -18,7 +18,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// DefaultMaxBodyBytes caps a logout request body (SPEC-NOTES, the request).
+// DefaultMaxBodyBytes caps a logout request body (Back-Channel Logout 1.0 §2.5).
 const DefaultMaxBodyBytes = 64 << 10
 
 // HandlerOption configures a Handler.
@@ -97,8 +97,8 @@ func WithLogoutTimeout(d time.Duration) HandlerOption {
 // sessions ended (also when none matched); 400 with a JSON error otherwise.
 type Handler struct {
 	verifier TokenVerifier
-	sessions sessionadapter.Ender
 	o        handlerOptions
+	l        *logouts
 	retry    *retryQueue // nil without WithRetry
 }
 
@@ -130,13 +130,13 @@ func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerO
 		o.logger = slog.Default()
 	}
 	if o.replay == nil {
-		c, err := defaultReplayCache()
-		if err != nil {
-			return nil, err
-		}
-		o.replay = c
+		// Bounded and in-process, right for a single replica.
+		o.replay = replay.NewMemory(0)
 	}
-	h := &Handler{verifier: v, sessions: sessions, o: o}
+	h := &Handler{verifier: v, o: o, l: &logouts{
+		sessions: sessions, replay: o.replay, timeout: o.logoutTimeout, logger: o.logger,
+		onLogout: o.onLogout, onReject: o.onReject,
+	}}
 	if o.retry != nil {
 		if err := checkRetryPolicy(o.retry); err != nil {
 			return nil, err
@@ -144,7 +144,7 @@ func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerO
 		if o.retryClock == nil {
 			o.retryClock = realClock{}
 		}
-		h.retry = newRetryQueue(h, *o.retry, o.retryClock, o.retryJitter)
+		h.retry = newRetryQueue(h.l, o.metrics, *o.retry, o.retryClock, o.retryJitter)
 	}
 	return h, nil
 }
@@ -162,7 +162,8 @@ func badRequest(status int, format string, args ...any) error {
 	return &requestError{status: status, err: fmt.Errorf("%w: "+format, append([]any{ErrRequest}, args...)...)}
 }
 
-// ServeHTTP answers one logout request.
+// ServeHTTP answers one logout request: validate the token, refuse it if
+// its (iss, jti) already completed a logout, run the logout, answer 200.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.o.now()
 	w.Header().Set("Cache-Control", "no-store")
@@ -179,125 +180,127 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, configuredIssuer(err), err, start)
 		return
 	}
-	// One deadline for every store call of this request: the reservation
-	// and the session ending share the request's context; commit and
-	// release must run even when the OP hung up, so only the deadline
-	// carries over to them.
-	var deadline time.Time
-	if h.o.logoutTimeout > 0 {
-		deadline = time.Now().Add(h.o.logoutTimeout)
-	}
-	storeCtx, cancel := withDeadline(ctx, deadline)
+	storeCtx, cancel := h.l.storeContext(ctx)
 	defer cancel()
-	finishCtx, cancelFinish := withDeadline(context.WithoutCancel(ctx), deadline)
-	defer cancelFinish()
-	claim, err := h.o.replay.Reserve(storeCtx, ev.Issuer, ev.JTI, ev.AcceptableUntil)
-	if err != nil {
-		switch {
-		case errors.Is(err, replay.ErrReplayed):
-			err = fmt.Errorf("%w: jti %q: %w", ErrReplay, clip(ev.JTI), err)
-		case errors.Is(err, replay.ErrExpired):
-			// Validation passed a moment ago, but the token's window closed
-			// before it could be reserved.
-			err = fmt.Errorf("%w: %w", ErrExpired, err)
-		default:
-			// The cache may have applied the claim and lost its reply. A
-			// Reserve that could not undo it leaves it until the token
-			// expires, refusing the OP's retries as replays; the retry
-			// queue, handed the claim Reserve named, releases it and ends
-			// the logout, so the logout is bounded by the queue's policy.
-			if h.retry != nil {
-				h.retry.add(ev, nil, claim, err)
-			}
-			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
-		}
-		h.reject(w, r, ev.Issuer, err, start)
+	seen, err := h.l.replay.Seen(storeCtx, ev.Issuer, ev.JTI)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
+	case seen:
+		h.reject(w, r, ev.Issuer, fmt.Errorf("%w: jti %q", ErrReplay, clip(ev.JTI)), start)
 		return
-	}
-	endDeadline := deadline
-	if !deadline.IsZero() {
-		endDeadline = deadline.Add(-h.o.logoutTimeout / 5)
-	}
-	n, err := h.endSessions(storeCtx, endDeadline, ev.Logout())
-	if err != nil {
-		var held *replay.Reservation
-		if rerr := h.o.replay.Release(finishCtx, claim); rerr != nil {
-			// The claim guards the jti until the token expires: the OP's
-			// retry is refused as a replay, and the retry queue, which
-			// takes the claim along, is what ends the sessions.
-			h.o.logger.ErrorContext(ctx, "bclogout: releasing jti failed; the OP's retry is refused until the token expires", "issuer", ev.Issuer, "error", rerr)
-			held = &claim
-		}
-		if h.o.metrics != nil {
-			h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
-		}
-		h.o.logger.ErrorContext(ctx, "bclogout: ending sessions failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
-		if h.retry != nil {
-			h.retry.add(ev, held, replay.Reservation{}, nil)
-		}
-		h.answerError(w, err)
-		if h.o.onReject != nil {
-			h.o.onReject(ctx, r, err)
-		}
-		return
-	}
-	// The sessions are ended: the logout succeeded and the OP hears 200
-	// whatever Commit says, since a 400 would only make it retry a logout
-	// that is done.
-	switch err := h.o.replay.Commit(finishCtx, claim); {
-	case err == nil:
-	case errors.Is(err, replay.ErrReservationLost):
-		// The cache lost this attempt's claim (failover, eviction) before
-		// Commit: another attempt may have acted on the same token in the
-		// meantime, so this one is not the token's only use. Commit
-		// consumed the jti anyway. OnLogout still runs: ending the user's
-		// downstream sessions twice is harmless, skipping it could leave
-		// them signed in if the other attempt failed.
-		h.o.logger.ErrorContext(ctx, "bclogout: replay reservation lost before commit; the token may have been acted on twice", "issuer", ev.Issuer, "reason", "reservation_lost", "error", err)
 	default:
-		// The reservation still guards the jti until the token expires.
-		h.o.logger.ErrorContext(ctx, "bclogout: committing jti failed", "issuer", ev.Issuer, "error", err)
+		var n int
+		if n, err = h.l.logout(storeCtx, ev); err == nil {
+			if h.retry != nil {
+				h.retry.forget(ev.Issuer, ev.JTI)
+			}
+			if h.o.metrics != nil {
+				h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
+			}
+			if h.l.logger.Enabled(ctx, slog.LevelDebug) {
+				// Guarded: the arguments would be boxed even with Debug off.
+				h.l.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+			}
+			h.l.completed(ctx, ev, n)
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
 	}
-	if h.retry != nil {
-		h.retry.forget(ev.Issuer, ev.JTI)
-	}
+	// The store failed: nothing was recorded, so nothing needs undoing.
+	// The OP may retry; the retry queue, if any, does in any case.
 	if h.o.metrics != nil {
-		h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
+		h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
 	}
-	if h.o.logger.Enabled(ctx, slog.LevelDebug) {
-		// Guarded: the arguments would be boxed even with Debug off.
-		h.o.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
+	if h.retry != nil {
+		h.retry.add(ev)
 	}
-	if h.o.onLogout != nil {
-		h.o.onLogout(ctx, ev, n)
-	}
-	w.Header().Set("Content-Length", "0")
-	w.WriteHeader(http.StatusOK)
+	h.answerError(w, err)
+	h.l.rejected(ctx, r, err)
 }
 
-// withDeadline is context.WithDeadline, or ctx itself for a zero deadline.
-func withDeadline(ctx context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
-	if deadline.IsZero() {
+// logouts performs logouts: the one function that ends a validated
+// token's sessions and records it, for the request path and the retry
+// queue alike, and the hooks that follow.
+type logouts struct {
+	sessions sessionadapter.Ender
+	replay   replay.Cache
+	timeout  time.Duration
+	logger   *slog.Logger
+	onLogout func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
+	onReject func(ctx context.Context, r *http.Request, err error)
+}
+
+// storeContext bounds the store work of one logout by the logout timeout,
+// when one is set.
+func (l *logouts) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if l.timeout <= 0 {
 		return ctx, func() {}
 	}
-	return context.WithDeadline(ctx, deadline)
+	return context.WithTimeout(ctx, l.timeout)
 }
 
-// endSessions calls the Ender, bounded by deadline (none when zero), and
-// turns its failure or panic into ErrTemporary so the OP retries.
-func (h *Handler) endSessions(ctx context.Context, deadline time.Time, l sessionadapter.Logout) (n int, err error) {
-	ctx, cancel := withDeadline(ctx, deadline)
+// logout ends the sessions ev names, then records ev's (iss, jti) as
+// completed. Ending is idempotent (the Ender revokes as of the token's iat
+// first, then deletes), so running it again after a failure, or twice for
+// two deliveries that arrive together, ends nothing more. A failure to
+// record leaves a completed logout that a replay would run once more,
+// harmlessly: it is logged, not returned.
+func (l *logouts) logout(ctx context.Context, ev *LogoutEvent) (n int, err error) {
+	n, err = l.end(ctx, ev.Logout())
+	if err != nil {
+		return 0, err
+	}
+	// Record even when the OP hung up: the sessions are ended.
+	rctx, cancel := l.storeContext(context.WithoutCancel(ctx))
 	defer cancel()
+	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
+		l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "issuer", ev.Issuer, "error", err)
+	}
+	return n, nil
+}
+
+// end calls the Ender and turns its failure or panic into ErrTemporary.
+func (l *logouts) end(ctx context.Context, lo sessionadapter.Logout) (n int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			n, err = 0, fmt.Errorf("%w: session ender panicked: %v", ErrTemporary, p)
 		}
 	}()
-	n, err = h.sessions.EndSessions(ctx, l)
+	n, err = l.sessions.EndSessions(ctx, lo)
 	if err != nil {
 		return 0, fmt.Errorf("%w: ending sessions: %w", ErrTemporary, err)
 	}
 	return n, nil
+}
+
+// completed runs OnLogout; a panic in it is logged, never allowed to take
+// the process down or to undo the logout, which is done.
+func (l *logouts) completed(ctx context.Context, ev *LogoutEvent, n int) {
+	if l.onLogout == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			l.logger.ErrorContext(ctx, "bclogout: OnLogout panicked", "issuer", ev.Issuer, "panic", fmt.Sprint(p))
+		}
+	}()
+	l.onLogout(ctx, ev, n)
+}
+
+// rejected runs OnReject, recovering a panic as completed does.
+func (l *logouts) rejected(ctx context.Context, r *http.Request, err error) {
+	if l.onReject == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			l.logger.ErrorContext(ctx, "bclogout: OnReject panicked", "panic", fmt.Sprint(p))
+		}
+	}()
+	l.onReject(ctx, r, err)
 }
 
 // readToken applies the request rules and returns the single logout_token
@@ -320,7 +323,10 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	return logoutToken(string(body))
+	token, err := logoutToken(string(body))
+	// A clone, so that the token a verification waits with (for a JWKS
+	// fetch, say) does not hold the whole body alive.
+	return strings.Clone(token), err
 }
 
 // logoutToken returns the single logout_token value of a form body.
@@ -426,11 +432,9 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, issuer string, 
 	if errors.Is(err, ErrTemporary) {
 		level = slog.LevelError
 	}
-	h.o.logger.Log(r.Context(), level, "bclogout: logout request rejected", "issuer", issuer, "reason", reason, "error", err)
+	h.l.logger.Log(r.Context(), level, "bclogout: logout request rejected", "issuer", issuer, "reason", reason, "error", err)
 	h.answerError(w, err)
-	if h.o.onReject != nil {
-		h.o.onReject(r.Context(), r, err)
-	}
+	h.l.rejected(r.Context(), r, err)
 }
 
 // answerError writes the generic JSON error of spec §2.8; the detail stays

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -101,10 +100,7 @@ func BenchmarkHandlerRS256(b *testing.B) {
 		b.Fatal(err)
 	}
 	newHandler := func() http.Handler {
-		cache, err := replay.NewMemory(replay.WithClock(clock))
-		if err != nil {
-			b.Fatal(err)
-		}
+		cache := clockCache(clock)
 		h, err := rp.NewHandler(v, sessions, rp.WithReplayCache(cache), rp.WithLogger(quietLogger()))
 		if err != nil {
 			b.Fatal(err)
@@ -181,10 +177,7 @@ func BenchmarkInterleavedHandlerRS256(b *testing.B) {
 		b.Fatal(err)
 	}
 	newHandler := func() http.Handler {
-		cache, err := replay.NewMemory(replay.WithClock(clock))
-		if err != nil {
-			b.Fatal(err)
-		}
+		cache := clockCache(clock)
 		h, err := rp.NewHandler(v, sessions, rp.WithReplayCache(cache), rp.WithLogger(quietLogger()))
 		if err != nil {
 			b.Fatal(err)

@@ -42,27 +42,6 @@ func (r *recorder) EndSessions(_ context.Context, l sessionadapter.Logout) (int,
 	return r.n, nil
 }
 
-// fullCache refuses every reservation as full.
-type fullCache struct{}
-
-func (fullCache) Reserve(context.Context, string, string, time.Time) (replay.Reservation, error) {
-	return replay.Reservation{}, replay.ErrFull
-}
-func (fullCache) Commit(context.Context, replay.Reservation) error  { return nil }
-func (fullCache) Release(context.Context, replay.Reservation) error { return nil }
-
-// losingCache is a Memory whose claims are lost before Commit, as a Redis
-// failover or eviction would lose them; Commit still consumes the pair.
-type losingCache struct{ replay.Cache }
-
-func (c losingCache) Commit(ctx context.Context, r replay.Reservation) error {
-	if err := c.Cache.Commit(ctx, r); err != nil {
-		return err
-	}
-	return fmt.Errorf("%w: lost in a failover", replay.ErrReservationLost)
-}
-
-// logRecords keeps the records a logger handled.
 type logRecords struct {
 	mu      sync.Mutex
 	records []slog.Record
@@ -157,13 +136,34 @@ var _ rp.Metrics = (*countingMetrics)(nil)
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func memoryCache(t testing.TB) replay.Cache {
-	t.Helper()
-	c, err := replay.NewMemory(replay.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
+func memoryCache(testing.TB) replay.Cache { return clockCache(clock) }
+
+// clockCache is a replay.Cache on a test clock: tokens here are dated at
+// testNow, which a replay.Memory's wall clock has long passed.
+func clockCache(now func() time.Time) replay.Cache {
+	return &mapCache{now: now, until: map[[2]string]time.Time{}}
+}
+
+type mapCache struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	until map[[2]string]time.Time
+}
+
+func (c *mapCache) Seen(_ context.Context, iss, jti string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u, ok := c.until[[2]string{iss, jti}]
+	return ok && u.After(c.now()), nil
+}
+
+func (c *mapCache) Record(_ context.Context, iss, jti string, until time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until.After(c.now()) {
+		c.until[[2]string{iss, jti}] = until
 	}
-	return c
+	return nil
 }
 
 type handlerEnv struct {
@@ -346,7 +346,7 @@ func TestHandlerReplay(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "already used") {
 		t.Errorf("replay body = %s", w.Body)
 	}
-	if !errors.Is(env.rejected[0], rp.ErrReplay) || !errors.Is(env.rejected[0], replay.ErrReplayed) {
+	if !errors.Is(env.rejected[0], rp.ErrReplay) {
 		t.Errorf("replay error = %v", env.rejected[0])
 	}
 	// Many other tokens later the first one is still remembered.
@@ -387,32 +387,52 @@ func TestHandlerLogoutFailure(t *testing.T) {
 	}
 }
 
-// TestHandlerReservationLost: the cache lost the claim before Commit. The
-// sessions were ended, so the OP hears 200 and OnLogout runs (the cascade
-// must happen at least once); the loss is logged as an error of our own
-// with its own reason, and the token stays consumed.
-func TestHandlerReservationLost(t *testing.T) {
+// recordFailsCache is a replay cache whose Record fails, as a Redis that
+// went away after the sessions were ended would.
+type recordFailsCache struct{ replay.Cache }
+
+func (recordFailsCache) Record(context.Context, string, string, time.Time) error {
+	return errors.New("connection reset")
+}
+
+// The sessions are ended when Record fails: the logout is done, so the OP
+// hears 200 and OnLogout runs; the failure is logged as ours.
+func TestHandlerRecordFails(t *testing.T) {
 	logs := &logRecords{}
-	env := newHandlerEnv(t, nil, rp.WithReplayCache(losingCache{memoryCache(t)}), rp.WithLogger(slog.New(logs)))
-	token := mint(t, nil)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
-	if len(env.logouts) != 1 || len(env.ender.calls) != 1 || len(env.metrics.accepted) != 1 {
-		t.Fatalf("OnLogout %d, ender calls %d, accepted %d: want 1 each", len(env.logouts), len(env.ender.calls), len(env.metrics.accepted))
+	env := newHandlerEnv(t, nil, rp.WithReplayCache(recordFailsCache{memoryCache(t)}), rp.WithLogger(slog.New(logs)))
+	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusOK, "")
+	if len(env.logouts) != 1 || len(env.ender.calls) != 1 {
+		t.Fatalf("OnLogout %d, ender calls %d: want 1 each", len(env.logouts), len(env.ender.calls))
 	}
-	if reason, ok := logs.attr(slog.LevelError, "reason"); !ok || reason != "reservation_lost" {
-		t.Errorf("error log reason = %q (found %v), want reservation_lost", reason, ok)
-	}
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
-	if len(env.ender.calls) != 1 {
-		t.Errorf("the replay reached the ender: %d calls", len(env.ender.calls))
+	if _, ok := logs.attr(slog.LevelError, "issuer"); !ok {
+		t.Error("the failed Record was not logged at Error")
 	}
 }
 
-func TestHandlerReplayCacheFull(t *testing.T) {
-	env := newHandlerEnv(t, nil, rp.WithReplayCache(fullCache{}))
-	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusBadRequest, "temporarily_unavailable")
-	if !errors.Is(env.rejected[0], rp.ErrTemporary) || len(env.ender.calls) != 0 {
-		t.Errorf("rejected %v, ender calls %d", env.rejected, len(env.ender.calls))
+// A panic in OnLogout or OnReject is recovered and logged at Error: the
+// logout is not lost (the token is recorded, the OP hears 200) and the
+// process lives on.
+func TestHandlerHookPanics(t *testing.T) {
+	logs := &logRecords{}
+	cache := memoryCache(t)
+	ender := &recorder{n: 1}
+	h, err := rp.NewHandler(newVerifier(t, nil), ender, rp.WithReplayCache(cache), rp.WithLogger(slog.New(logs)),
+		rp.WithOnLogout(func(context.Context, *rp.LogoutEvent, int) { panic("cascade broke") }),
+		rp.WithOnReject(func(context.Context, *http.Request, error) { panic("hook broke") }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := mint(t, nil)
+	checkAnswer(t, post(h, formBody(token)), http.StatusOK, "")
+	if len(ender.calls) != 1 {
+		t.Fatalf("ender calls %d, want 1", len(ender.calls))
+	}
+	if seen, _ := cache.Seen(context.Background(), testIssuer, "jti-1"); !seen {
+		t.Error("the logout whose OnLogout panicked was not recorded")
+	}
+	checkAnswer(t, post(h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	if p, ok := logs.attr(slog.LevelError, "panic"); !ok || p == "" {
+		t.Error("the panics were not logged at Error")
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
@@ -167,7 +167,7 @@ func jsonB64(t testing.TB, v any) string {
 // would refuse to make; alg "none" gives an empty signature.
 func sign(t testing.TB, alg string, key any, input string) string {
 	t.Helper()
-	compact, err := fakeop.SignInput(input, alg, key)
+	compact, err := opkit.SignInput(input, alg, key)
 	if err != nil {
 		t.Fatalf("sign: %v", err)
 	}

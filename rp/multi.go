@@ -70,23 +70,9 @@ func (m *MultiVerifier) Verifier(issuer string) (*Verifier, bool) {
 // is not configured is ErrIssuer.
 func (m *MultiVerifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	var openedBy *decryptionKey
-	switch segments(rawToken) {
-	case 2:
-		if err := parseJWS(rawToken, &t); err != nil {
-			return nil, err
-		}
-	case 4:
-		inner, k, err := decrypt(rawToken, m.decKeys)
-		if err != nil {
-			return nil, err
-		}
-		if err := parseJWS(inner, &t); err != nil {
-			return nil, err
-		}
-		t.encrypted, openedBy = true, k
-	default:
-		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	openedBy, err := open(rawToken, m.decKeys, &t)
+	if err != nil {
+		return nil, err
 	}
 	iss, _ := t.claims["iss"].(string)
 	v, ok := m.byIssuer[iss]

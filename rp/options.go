@@ -6,7 +6,7 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-// Defaults for the time checks (SPEC-NOTES, token table).
+// Defaults for the time checks (Back-Channel Logout 1.0 §2.4, §2.6).
 const (
 	// DefaultMaxAge is how long after its iat a logout token is accepted.
 	DefaultMaxAge = 5 * time.Minute
@@ -101,7 +101,7 @@ func WithDecryptionKeys(keys *jwks.PrivateSet) Option {
 }
 
 // WithRequireEncryption rejects unencrypted tokens, for a client that
-// registered ID Token encryption (SPEC-NOTES: "SHOULD be rejected"). It
+// registered ID Token encryption (Back-Channel Logout 1.0 §2.6: "SHOULD be rejected"). It
 // needs WithDecryptionKeys.
 func WithRequireEncryption() Option {
 	return verifierOption(func(o *options) { o.requireEncrypt = true })
@@ -147,10 +147,4 @@ func WithTrustedAudiences(aud ...string) Option {
 		o.restrictAud = true
 		o.trustedAud = append(o.trustedAud, aud...)
 	})
-}
-
-// WithClock sets the clock that iat and exp are checked against
-// (default time.Now).
-func WithClock(now func() time.Time) Option {
-	return verifierOption(func(o *options) { o.now = now })
 }

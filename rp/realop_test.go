@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/jwks"
-	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/lestrrat-go/jwx/v3/jwe"
@@ -297,10 +296,7 @@ func TestRealOPTokensThroughHandler(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			cache, err := replay.NewMemory(replay.WithClock(now))
-			if err != nil {
-				t.Fatal(err)
-			}
+			cache := clockCache(now)
 			ended := -1
 			h, err := rp.NewHandler(f.verifier(t), sessions, rp.WithReplayCache(cache), rp.WithLogger(quietLogger()),
 				rp.WithOnLogout(func(_ context.Context, _ *rp.LogoutEvent, n int) { ended = n }))

@@ -3,13 +3,11 @@ package rp
 import (
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
-	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -61,27 +59,21 @@ type RetryPolicy struct {
 }
 
 // WithRetry makes the Handler retry, in the background, the logouts it
-// answered with 400 temporarily_unavailable because a store failed: the
-// replay cache while reserving the jti, or the session Ender. Most OPs
-// send a logout token once and never retry a 400 (SPEC-NOTES), so without
-// this a store outage loses every logout it spans.
+// answered with 400 temporarily_unavailable because a store failed (the
+// replay cache or the session Ender). Most OPs send a logout token once
+// and never retry a 400 (Back-Channel Logout 1.0 §2.8 leaves it to them),
+// so without this a store outage loses every logout it spans.
 //
-// The OP still gets the honest 400 and the jti is still released, so its
-// own retry can succeed; the Handler also keeps the validated logout in a
+// The OP still gets the honest 400, and nothing was recorded, so its own
+// retry can succeed. The Handler also keeps the validated logout in a
 // bounded in-memory queue and retries it with backoff until it succeeds
-// or p.For has passed. Each retry does what the request would have done,
-// under one deadline (WithLogoutTimeout, else DefaultRetryAttemptTimeout):
-// reserve the jti, end the sessions through the Ender, commit the jti. A
-// retry that finds the jti already used does nothing: the OP's own retry
-// (in this process or another replica) ended the sessions. Once the
-// token's acceptance window has closed, the replay cache cannot tell any
-// more and the retry calls the Ender directly; Enders must be idempotent
-// (sessionadapter.Ender), and a revoking Ender never ends a session that
-// logged in after the logout's iat.
-//
-// A logout that succeeds through the queue has consumed its jti: an OP
-// that delivers the same token afterwards is answered 400 ("already
-// used"), as for any token whose logout succeeded.
+// or p.For has passed. A retry is the same logout the request ran, under
+// one deadline (WithLogoutTimeout, else DefaultRetryAttemptTimeout): end
+// the sessions through the Ender, then record the token as completed. A
+// retry that finds the token already recorded does nothing: another
+// delivery (here or at another replica) completed it. Running a logout
+// twice is harmless, since Enders are idempotent and a revoking Ender
+// never ends a session that logged in after the token's iat.
 //
 // The queue lives in this process: logouts still pending when it stops
 // are lost, so call Close at shutdown to give them a last chance. Pending
@@ -124,28 +116,10 @@ func (realClock) After(d time.Duration) (<-chan time.Time, func() bool) {
 // OP's repeated deliveries of one token are one pending logout.
 type retryKey struct{ issuer, jti string }
 
-// retryItem is one pending logout: what a retry needs of the validated
-// event, and its schedule.
+// retryItem is one pending logout: the validated event and its schedule.
 type retryItem struct {
-	key    retryKey
-	ev     *LogoutEvent // for OnLogout once a retry ended the sessions
-	logout sessionadapter.Logout
-	// held is the request's replay claim when its Release failed: the
-	// claim still guards the jti (until the token expires), so a retry
-	// must act through it rather than take it for another delivery's.
-	// Only the attempt in progress touches it.
-	held *replay.Reservation
-	// orphan is the claim a failed Reserve of this logout may have left
-	// standing (its reply lost after the cache applied it), as that
-	// Reserve named it. A retry Releases it before reserving again, so
-	// that it never takes its own claim for another delivery's.
-	orphan *replay.Reservation
-	// unsure is set once a Reserve of this logout failed in a way that
-	// may have reserved the jti all the same but named no claim (a Cache
-	// whose failed Reserve returns a zero Token): a later ErrReplayed may
-	// then be that lost claim of ours, not another delivery's, so it ends
-	// the sessions anyway.
-	unsure   bool
+	key      retryKey
+	ev       *LogoutEvent
 	giveUp   time.Time
 	failures int
 	due      time.Time
@@ -178,12 +152,14 @@ func (q *retryHeap) Pop() any {
 
 // retryQueue runs the retries of one Handler in one goroutine, one
 // attempt at a time: a store that has just recovered is not hit by every
-// pending logout at once.
+// pending logout at once. It holds validated logouts and runs them through
+// the same logouts.logout as the request path.
 type retryQueue struct {
-	h      *Handler
-	p      RetryPolicy
-	clock  retryClock
-	jitter func(n int64) int64 // in [0, n)
+	l       *logouts
+	metrics Metrics
+	p       RetryPolicy
+	clock   retryClock
+	jitter  func(n int64) int64 // in [0, n)
 
 	mu      sync.Mutex
 	items   map[retryKey]*retryItem
@@ -203,13 +179,13 @@ type retryQueue struct {
 	abandonedAtClose int
 }
 
-func newRetryQueue(h *Handler, p RetryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
+func newRetryQueue(l *logouts, m Metrics, p RetryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
 	ctx, cancel := context.WithCancel(context.Background())
 	if jitter == nil {
 		jitter = rand.Int64N
 	}
 	q := &retryQueue{
-		h: h, p: p, clock: clock, jitter: jitter,
+		l: l, metrics: m, p: p, clock: clock, jitter: jitter,
 		items: make(map[retryKey]*retryItem),
 		wake:  make(chan struct{}, 1), abort: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
@@ -254,12 +230,8 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 }
 
 // add queues a validated logout whose store work failed. A logout already
-// pending is not queued twice. held is the request's replay claim when it
-// could not be released, nil otherwise; reserveErr is the error of the
-// request's Reserve when that failed, with the Reservation it returned
-// (see orphanOf).
-func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, failed replay.Reservation, reserveErr error) {
-	orphan, unsure := orphanOf(failed, reserveErr)
+// pending is the same logout: the pending item runs it.
+func (q *retryQueue) add(ev *LogoutEvent) {
 	key := retryKey{ev.Issuer, ev.JTI}
 	q.mu.Lock()
 	if _, ok := q.items[key]; ok {
@@ -272,32 +244,29 @@ func (q *retryQueue) add(ev *LogoutEvent, held *replay.Reservation, failed repla
 		if closing {
 			// Queued and abandoned at once, so that pending stays
 			// queued minus retried minus abandoned.
-			if m := q.h.o.metrics; m != nil {
-				m.LogoutQueued(key.issuer)
+			if q.metrics != nil {
+				q.metrics.LogoutQueued(key.issuer)
 			}
-			q.abandon(key, ev.Logout(), AbandonClosed, 1)
+			q.abandon(ev, AbandonClosed, 1)
 			return
 		}
-		q.abandon(key, ev.Logout(), AbandonFull, 1)
+		q.abandon(ev, AbandonFull, 1)
 		return
 	}
 	now := q.clock.Now()
-	it := &retryItem{
-		key: key, ev: ev, logout: ev.Logout(), held: held, orphan: orphan, unsure: unsure,
-		giveUp: now.Add(q.p.For), failures: 1,
-	}
+	it := &retryItem{key: key, ev: ev, giveUp: now.Add(q.p.For), failures: 1}
 	it.due = now.Add(q.backoff(1))
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.
-	if m := q.h.o.metrics; m != nil {
-		m.LogoutQueued(key.issuer)
+	if q.metrics != nil {
+		q.metrics.LogoutQueued(key.issuer)
 	}
 	q.items[key] = it
 	heap.Push(&q.heap, it)
 	pending := len(q.items)
 	q.mu.Unlock()
 	q.signal()
-	q.h.o.logger.Warn("bclogout: logout failed, queued for retry", "issuer", key.issuer, "has_sid", it.logout.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
+	q.l.logger.Warn("bclogout: logout failed, queued for retry", "issuer", key.issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
 }
 
 // forget drops a pending logout that the OP's own delivery completed.
@@ -310,10 +279,10 @@ func (q *retryQueue) forget(issuer, jti string) {
 	}
 	q.mu.Unlock()
 	if ok {
-		if m := q.h.o.metrics; m != nil {
-			m.LogoutRetried(issuer, 0)
+		if q.metrics != nil {
+			q.metrics.LogoutRetried(issuer, 0)
 		}
-		q.h.o.logger.Debug("bclogout: pending logout completed by the OP's delivery", "issuer", issuer)
+		q.l.logger.Debug("bclogout: pending logout completed by the OP's delivery", "issuer", issuer)
 	}
 }
 
@@ -386,28 +355,44 @@ func (q *retryQueue) run() {
 	}
 }
 
+// retry is one retry of a queued logout, under one deadline. A token
+// already recorded was completed by another delivery: done, with nothing
+// ended here (doneElsewhere). A replay cache that cannot tell does not stop
+// the logout, which is safe to run again.
+func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error) {
+	timeout := q.l.timeout
+	if timeout <= 0 {
+		timeout = DefaultRetryAttemptTimeout
+	}
+	ctx, cancel := context.WithTimeout(q.ctx, timeout)
+	defer cancel()
+	if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
+		return 0, true, nil
+	}
+	n, err = q.l.logout(ctx, it.ev)
+	return n, false, err
+}
+
 // attempt runs one retry of it and reschedules or finishes it.
 func (q *retryQueue) attempt(it *retryItem) {
-	n, err := q.h.retryLogout(q.ctx, it)
+	n, elsewhere, err := q.retry(it)
 	q.mu.Lock()
 	if it.removed { // the OP's delivery completed it meanwhile
 		q.mu.Unlock()
 		return
 	}
-	if err == nil || errors.Is(err, errDoneElsewhere) {
+	if err == nil {
 		q.remove(it)
 		q.mu.Unlock()
-		if m := q.h.o.metrics; m != nil {
-			m.LogoutRetried(it.key.issuer, n)
+		if q.metrics != nil {
+			q.metrics.LogoutRetried(it.key.issuer, n)
 		}
-		if err != nil {
-			q.h.o.logger.Info("bclogout: queued logout completed by another delivery of its token", "issuer", it.key.issuer)
+		if elsewhere {
+			q.l.logger.Info("bclogout: queued logout completed by another delivery of its token", "issuer", it.key.issuer)
 			return
 		}
-		q.h.o.logger.Info("bclogout: queued logout completed", "issuer", it.key.issuer, "sessions_ended", n, "attempts", it.failures+1)
-		if f := q.h.o.onLogout; f != nil {
-			q.onLogout(f, it.ev, n)
-		}
+		q.l.logger.Info("bclogout: queued logout completed", "issuer", it.key.issuer, "sessions_ended", n, "attempts", it.failures+1)
+		q.l.completed(q.ctx, it.ev, n)
 		return
 	}
 	now := q.clock.Now()
@@ -415,7 +400,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if !now.Before(it.giveUp) {
 		q.remove(it)
 		q.mu.Unlock()
-		q.abandon(it.key, it.logout, AbandonExpired, it.failures)
+		q.abandon(it.ev, AbandonExpired, it.failures)
 		return
 	}
 	it.due = now.Add(q.backoff(it.failures))
@@ -427,52 +412,16 @@ func (q *retryQueue) attempt(it *retryItem) {
 	// Debug: the failure that queued the logout was logged at Error, the
 	// pending gauge shows the queue, and a store that stays down would
 	// otherwise log every pending logout at every backoff.
-	q.h.o.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
-}
-
-// reserveMayHaveApplied reports whether a failed Reserve may have reserved
-// the pair all the same: any failure but the cache's own refusals, since a
-// network error or a timeout can come after the command was applied.
-func reserveMayHaveApplied(err error) bool {
-	return !errors.Is(err, replay.ErrFull) && !errors.Is(err, replay.ErrExpired) && !errors.Is(err, replay.ErrReplayed)
-}
-
-// orphanOf sorts out what a failed Reserve (r, err) may have left: the
-// claim it named, or, when it may have reserved the pair but named no
-// claim, unsure.
-func orphanOf(r replay.Reservation, err error) (orphan *replay.Reservation, unsure bool) {
-	if err == nil || !reserveMayHaveApplied(err) {
-		return nil, false
-	}
-	if r.Token == ([16]byte{}) {
-		return nil, true
-	}
-	return &r, false
-}
-
-// errDoneElsewhere means a retry found its jti already used: another
-// delivery of the token ended the sessions and ran OnLogout.
-var errDoneElsewhere = errors.New("rp: logout completed by another delivery")
-
-// onLogout runs the OnLogout hook for a logout the queue completed,
-// under the queue's context (cancelled when Close gives up); a panic is
-// logged, not allowed to end the queue.
-func (q *retryQueue) onLogout(f func(context.Context, *LogoutEvent, int), ev *LogoutEvent, n int) {
-	defer func() {
-		if p := recover(); p != nil {
-			q.h.o.logger.Error("bclogout: OnLogout panicked after a retried logout", "issuer", ev.Issuer, "panic", fmt.Sprint(p))
-		}
-	}()
-	f(q.ctx, ev, n)
+	q.l.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
 // abandon reports a logout that will not be retried.
-func (q *retryQueue) abandon(key retryKey, l sessionadapter.Logout, reason string, failures int) {
-	if m := q.h.o.metrics; m != nil {
-		m.LogoutAbandoned(key.issuer, reason)
+func (q *retryQueue) abandon(ev *LogoutEvent, reason string, failures int) {
+	if q.metrics != nil {
+		q.metrics.LogoutAbandoned(ev.Issuer, reason)
 	}
-	q.h.o.logger.Error("bclogout: failed logout abandoned; its sessions may live on", "issuer", key.issuer, "reason", reason,
-		"has_sub", l.Subject != "", "has_sid", l.SessionID != "", "failures", failures)
+	q.l.logger.Error("bclogout: failed logout abandoned; its sessions may live on", "issuer", ev.Issuer, "reason", reason,
+		"has_sub", ev.Subject != "", "has_sid", ev.SessionID != "", "failures", failures)
 }
 
 // abandonAll abandons every pending logout once Close's deadline passed.
@@ -488,7 +437,7 @@ func (q *retryQueue) abandonAll() {
 	q.abandonedAtClose += len(left)
 	q.mu.Unlock()
 	for _, it := range left {
-		q.abandon(it.key, it.logout, AbandonClosed, it.failures)
+		q.abandon(it.ev, AbandonClosed, it.failures)
 	}
 }
 
@@ -522,71 +471,4 @@ func (q *retryQueue) close(ctx context.Context) error {
 		q.closed = fmt.Errorf("rp: closing the retry queue: %d pending logouts abandoned: %w", q.abandonedAtClose, ctx.Err())
 	}
 	return q.closed
-}
-
-// retryLogout is one retry of a queued logout: the store work of a
-// request, under one deadline. A jti already used means another delivery
-// ended the sessions: done. Past the token's window the replay cache
-// cannot tell any more, and the Ender is called alone.
-func (h *Handler) retryLogout(ctx context.Context, it *retryItem) (int, error) {
-	timeout := h.o.logoutTimeout
-	if timeout <= 0 {
-		timeout = DefaultRetryAttemptTimeout
-	}
-	deadline := time.Now().Add(timeout)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	var claim replay.Reservation
-	var err error
-	switch {
-	case it.held != nil:
-		// The failed request's claim still stands: it is this logout's.
-		claim = *it.held
-	case it.orphan != nil:
-		// A failed Reserve may have left its claim: free it first, or the
-		// Reserve below would take it for another delivery's.
-		if err := h.o.replay.Release(ctx, *it.orphan); err != nil {
-			return 0, fmt.Errorf("%w: replay cache: releasing a claim a failed reserve may have left: %w", ErrTemporary, err)
-		}
-		it.orphan = nil
-		fallthrough
-	default:
-		claim, err = h.o.replay.Reserve(ctx, it.key.issuer, it.key.jti, it.ev.AcceptableUntil)
-	}
-	reserved := err == nil
-	switch {
-	case err == nil, errors.Is(err, replay.ErrExpired):
-	case errors.Is(err, replay.ErrReplayed) && it.unsure:
-		// Maybe our own claim, lost to an earlier failed Reserve: end the
-		// sessions without it. Ending them again is harmless if another
-		// delivery did (Enders are idempotent and never end a login newer
-		// than the logout); skipping could lose the logout.
-	case errors.Is(err, replay.ErrReplayed):
-		return 0, errDoneElsewhere
-	default:
-		if orphan, unsure := orphanOf(claim, err); orphan != nil {
-			it.orphan = orphan
-		} else if unsure {
-			it.unsure = true
-		}
-		return 0, fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
-	}
-	n, err := h.endSessions(ctx, deadline.Add(-timeout/5), it.logout)
-	if err != nil {
-		if reserved {
-			if rerr := h.o.replay.Release(ctx, claim); rerr != nil {
-				h.o.logger.Error("bclogout: releasing jti after a failed retry failed", "issuer", it.key.issuer, "error", rerr)
-				it.held = &claim
-			} else {
-				it.held = nil
-			}
-		}
-		return 0, err
-	}
-	if reserved {
-		if err := h.o.replay.Commit(ctx, claim); err != nil && !errors.Is(err, replay.ErrReservationLost) {
-			h.o.logger.Error("bclogout: committing jti after a retry failed", "issuer", it.key.issuer, "error", err)
-		}
-	}
-	return n, nil
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // strictJSON is the one reading of everything a token carries as JSON: the
-// JWS and JWE protected headers and the claims (SPEC-NOTES "Header";
+// JWS and JWE protected headers and the claims (RFC 7515 §4;
 // RFC 7515 §4, RFC 7519 §4). Member names match exactly, so "TYP" is not
 // "typ" (encoding/json would match it case-insensitively and keep the
 // last); a name given twice in one object is an error rather than a choice

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
@@ -77,13 +77,13 @@ var variantWant = map[string]error{
 }
 
 // variantVerifier is an RP configured as fakeop's Minter documents.
-func variantVerifier(t testing.TB, m fakeop.Minter, withoutAlg bool) *rp.Verifier {
+func variantVerifier(t testing.TB, m opkit.Minter, withoutAlg bool) *rp.Verifier {
 	t.Helper()
 	pub := m.Key.PublicJWK()
 	if withoutAlg {
 		pub = m.Key.PublicJWKWithoutAlg()
 	}
-	src, err := jwks.ParseKeySet(fakeop.JWKS(pub))
+	src, err := jwks.ParseKeySet(opkit.JWKS(pub))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,12 +99,12 @@ func variantVerifier(t testing.TB, m fakeop.Minter, withoutAlg bool) *rp.Verifie
 }
 
 func TestFakeOPVariants(t *testing.T) {
-	m, err := fakeop.NewMinter(testIssuer, testClientID, testNow)
+	m, err := opkit.NewMinter(testIssuer, testClientID, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plain, withoutAlg := variantVerifier(t, m, false), variantVerifier(t, m, true)
-	for _, vr := range fakeop.Variants() {
+	for _, vr := range opkit.Variants() {
 		t.Run(vr.Name, func(t *testing.T) {
 			want, ok := variantWant[vr.Name]
 			if !ok {

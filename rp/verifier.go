@@ -134,26 +134,12 @@ func (v *Verifier) Close() error {
 	return nil
 }
 
-// Verify validates rawToken (SPEC-NOTES validation order) and returns its
+// Verify validates rawToken (Back-Channel Logout 1.0 §2.6, in its order) and returns its
 // event. It does not check for replay.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	switch segments(rawToken) {
-	case 2:
-		if err := parseJWS(rawToken, &t); err != nil {
-			return nil, err
-		}
-	case 4:
-		inner, _, err := decrypt(rawToken, v.decKeys)
-		if err != nil {
-			return nil, err
-		}
-		if err := parseJWS(inner, &t); err != nil {
-			return nil, err
-		}
-		t.encrypted = true
-	default:
-		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	if _, err := open(rawToken, v.decKeys, &t); err != nil {
+		return nil, err
 	}
 	if iss, _ := t.claims["iss"].(string); iss != v.issuer {
 		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.issuer)
@@ -163,6 +149,28 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, e
 		return nil, &issuerError{issuer: v.issuer, err: err}
 	}
 	return ev, nil
+}
+
+// open parses rawToken into t: a compact JWS directly, a compact JWE
+// (nested JWT) once decrypted with keys. It returns the key that opened a
+// JWE, nil for a JWS.
+func open(rawToken string, keys []decryptionKey, t *token) (*decryptionKey, error) {
+	switch segments(rawToken) {
+	case 2:
+		return nil, parseJWS(rawToken, t)
+	case 4:
+		inner, k, err := decrypt(rawToken, keys)
+		if err != nil {
+			return nil, err
+		}
+		if err := parseJWS(inner, t); err != nil {
+			return nil, err
+		}
+		t.encrypted = true
+		return k, nil
+	default:
+		return nil, fmt.Errorf("%w: not a compact JWS or JWE", ErrMalformed)
+	}
 }
 
 // issuerError carries the configured issuer a rejected token was checked
@@ -239,7 +247,7 @@ func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
 	return a, nil
 }
 
-// checkType accepts the typ values real OPs send (SPEC-NOTES header
+// checkType accepts the typ values real OPs send (Back-Channel Logout 1.0 §2.4, §4.1 header
 // policy), case-insensitively.
 func (v *Verifier) checkType(typ *string) error {
 	if typ == nil {
@@ -260,7 +268,7 @@ func (v *Verifier) checkType(typ *string) error {
 	return fmt.Errorf("%w: %q", ErrType, clip(*typ))
 }
 
-// checkSignature selects the key (SPEC-NOTES: by kid, bound to alg) and has
+// checkSignature selects the key (by kid, bound to alg: RFC 8725 §3.1) and has
 // jwx verify the signature over exactly the compact form parsed above.
 func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.SignatureAlgorithm) error {
 	name := alg.String()

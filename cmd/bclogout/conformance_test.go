@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/rp"
 )
 
@@ -42,26 +42,26 @@ const conformanceClientID = "conformance-client"
 
 type conformanceOP struct {
 	issuer   string
-	rsa      *fakeop.Key // RS256, the client's registered (default) algorithm
-	ec       *fakeop.Key // ES256 on P-256, genuinely the OP's but not for this client
-	attacker *fakeop.Key // in no JWKS the RP is told about
-	enc      *fakeop.EncryptionKey
+	rsa      *opkit.Key // RS256, the client's registered (default) algorithm
+	ec       *opkit.Key // ES256 on P-256, genuinely the OP's but not for this client
+	attacker *opkit.Key // in no JWKS the RP is told about
+	enc      *opkit.EncryptionKey
 }
 
 func newConformanceOP(t *testing.T) *conformanceOP {
 	t.Helper()
 	op := &conformanceOP{}
 	var err error
-	if op.rsa, err = fakeop.GenerateKey("RS256", "suite-rsa-1"); err != nil {
+	if op.rsa, err = opkit.GenerateKey("RS256", "suite-rsa-1"); err != nil {
 		t.Fatal(err)
 	}
-	if op.ec, err = fakeop.GenerateKey("ES256", "suite-ec-1"); err != nil {
+	if op.ec, err = opkit.GenerateKey("ES256", "suite-ec-1"); err != nil {
 		t.Fatal(err)
 	}
-	if op.attacker, err = fakeop.GenerateKey("RS256", "attacker-key"); err != nil {
+	if op.attacker, err = opkit.GenerateKey("RS256", "attacker-key"); err != nil {
 		t.Fatal(err)
 	}
-	if op.enc, err = fakeop.GenerateEncryptionKey("rp-enc-1"); err != nil {
+	if op.enc, err = opkit.GenerateEncryptionKey("rp-enc-1"); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -85,13 +85,13 @@ func newConformanceOP(t *testing.T) *conformanceOP {
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(fakeop.JWKS(op.rsa.PublicJWK(), op.ec.PublicJWK()))
+		_, _ = w.Write(opkit.JWKS(op.rsa.PublicJWK(), op.ec.PublicJWK()))
 	})
 	// Where the jku variant points: an RP that followed it would find a key
 	// that verifies the attacker's token.
 	mux.HandleFunc("GET /attacker/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(fakeop.JWKS(op.attacker.PublicJWK()))
+		_, _ = w.Write(opkit.JWKS(op.attacker.PublicJWK()))
 	})
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -101,8 +101,8 @@ func newConformanceOP(t *testing.T) *conformanceOP {
 // suiteToken is the logout token the suite's OP builds: iss, sub, aud as a
 // string, a UUID jti, sid, the event, iat now, exp two minutes on and a
 // claim the RP must ignore; the header carries alg and kid, no typ.
-func (op *conformanceOP) suiteToken(now time.Time) *fakeop.Token {
-	return &fakeop.Token{
+func (op *conformanceOP) suiteToken(now time.Time) *opkit.Token {
+	return &opkit.Token{
 		Header: map[string]any{},
 		Claims: map[string]any{
 			"iss":           op.issuer,
@@ -118,8 +118,8 @@ func (op *conformanceOP) suiteToken(now time.Time) *fakeop.Token {
 	}
 }
 
-func (op *conformanceOP) minter(now time.Time) fakeop.Minter {
-	return fakeop.Minter{
+func (op *conformanceOP) minter(now time.Time) opkit.Minter {
+	return opkit.Minter{
 		Key:             op.rsa,
 		OtherKey:        op.attacker,
 		Issuer:          op.issuer,
@@ -202,7 +202,7 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 	endpoint, lines := startReceive(t, "--issuer", op.issuer, "--client-id", conformanceClientID)
 	now := time.Now()
 
-	sign := func(edit func(tok *fakeop.Token)) func(t *testing.T) string {
+	sign := func(edit func(tok *opkit.Token)) func(t *testing.T) string {
 		return func(t *testing.T) string {
 			tok := op.suiteToken(now)
 			if edit != nil {
@@ -217,7 +217,7 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 	}
 	variant := func(name string) func(t *testing.T) string {
 		return func(t *testing.T) string {
-			v, ok := fakeop.LookupVariant(name)
+			v, ok := opkit.LookupVariant(name)
 			if !ok {
 				t.Fatalf("fakeop has no variant %q", name)
 			}
@@ -244,8 +244,8 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 	tests := []conformanceCase{
 		// OIDCCClientTestBackChannelLogout…
 		{name: "rpinitlogout", token: func(*testing.T) string { return replayed }, wantStatus: 200},
-		{name: "rpinitlogout typ JWT", token: sign(func(tok *fakeop.Token) { tok.Header["typ"] = "JWT" }), wantStatus: 200},
-		{name: "rpinitlogout without sid", token: sign(func(tok *fakeop.Token) { delete(tok.Claims, "sid") }), wantStatus: 200},
+		{name: "rpinitlogout typ JWT", token: sign(func(tok *opkit.Token) { tok.Header["typ"] = "JWT" }), wantStatus: 200},
+		{name: "rpinitlogout without sid", token: sign(func(tok *opkit.Token) { delete(tok.Claims, "sid") }), wantStatus: 200},
 		{name: "alg-none", token: func(*testing.T) string {
 			return op.suiteToken(now).Unsigned()
 		}, wantStatus: 400, wantReason: "algorithm"},
@@ -258,15 +258,15 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 			}
 			return s
 		}, wantStatus: 400, wantReason: "algorithm"},
-		{name: "wrong-aud", token: sign(func(tok *fakeop.Token) { tok.Claims["aud"] = conformanceClientID + "-invalid" }), wantStatus: 400, wantReason: "audience"},
-		{name: "wrong-issuer", token: sign(func(tok *fakeop.Token) { tok.Claims["iss"] = op.issuer + "/invalid" }), wantStatus: 400, wantReason: "issuer"},
-		{name: "with-nonce", token: sign(func(tok *fakeop.Token) { tok.Claims["nonce"] = uuid() }), wantStatus: 400, wantReason: "nonce"},
-		{name: "no-event", token: sign(func(tok *fakeop.Token) { delete(tok.Claims, "events") }), wantStatus: 400, wantReason: "events"},
-		{name: "wrong-event", token: sign(func(tok *fakeop.Token) {
+		{name: "wrong-aud", token: sign(func(tok *opkit.Token) { tok.Claims["aud"] = conformanceClientID + "-invalid" }), wantStatus: 400, wantReason: "audience"},
+		{name: "wrong-issuer", token: sign(func(tok *opkit.Token) { tok.Claims["iss"] = op.issuer + "/invalid" }), wantStatus: 400, wantReason: "issuer"},
+		{name: "with-nonce", token: sign(func(tok *opkit.Token) { tok.Claims["nonce"] = uuid() }), wantStatus: 400, wantReason: "nonce"},
+		{name: "no-event", token: sign(func(tok *opkit.Token) { delete(tok.Claims, "events") }), wantStatus: 400, wantReason: "events"},
+		{name: "wrong-event", token: sign(func(tok *opkit.Token) {
 			tok.Claims["events"] = map[string]any{"http://schemas.openid.net/event/foobar": map[string]any{}}
 		}), wantStatus: 400, wantReason: "events"},
 
-		// The attacks of SPEC-NOTES (header rules, RFC 8725).
+		// The header attacks of Back-Channel Logout §2.6 and RFC 8725 §3.1.
 		{name: "hs256 keyed with the rsa public key pem", token: variant("hs256-rsa-public-key"), wantStatus: 400, wantReason: "algorithm"},
 		{name: "ps256 header on the rs256 key", token: variant("ps256-on-rs256-key"), wantStatus: 400, wantReason: "algorithm"},
 		{name: "tampered payload", token: variant("tampered-payload"), wantStatus: 400, wantReason: "signature"},

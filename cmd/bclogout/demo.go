@@ -19,9 +19,10 @@ Starts on loopback the fake OP and two RP apps, then prints a URL to open:
   beta   chi, server-side sessions in Redis (an embedded miniredis unless
          --redis-url or BCLOGOUT_REDIS_URL is given)
 
-Log in to both RPs through the OP, press "Sign out everywhere" at the OP, and
-reload: both RPs show "Signed out", and each page shows the logout tokens it
-received (claims, accepted or rejected and why, sessions ended).
+Log in to both RPs through the OP and press "Sign out everywhere" at the OP:
+both RP pages switch to "Signed out" by themselves (server-sent events), and,
+opened again, each shows the logout tokens it received (claims, accepted or
+rejected and why, sessions ended or logout recorded).
 
 At startup it checks itself: it sends one valid logout token (for a session
 nobody holds) and one forged token (signed by a key the OP does not publish)

@@ -41,7 +41,7 @@ func runDemo(ctx context.Context, s streams, addr, redisURL string, check bool, 
 	if check {
 		return exitOK
 	}
-	fmt.Fprintln(s.stdout, "Log in to both RPs, press \"Sign out everywhere\" at the OP, reload the RPs. Ctrl-C stops the demo.")
+	fmt.Fprintln(s.stdout, "Log in to both RPs and press \"Sign out everywhere\" at the OP: both RP pages switch to \"Signed out\" by themselves. Ctrl-C stops the demo.")
 	<-ctx.Done()
 	return exitOK
 }

@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // Key files hold private JWKs (RFC 7517), so that "op --key-file" and
@@ -17,12 +17,12 @@ import (
 
 // loadOrCreateSigningKey reads the signing key in path, or generates one
 // for alg, writes it there (mode 0600) and reports created.
-func loadOrCreateSigningKey(path, alg, kid string) (k *fakeop.Key, created bool, err error) {
+func loadOrCreateSigningKey(path, alg, kid string) (k *opkit.Key, created bool, err error) {
 	k, err = loadSigningKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
-	k, err = fakeop.GenerateKey(alg, kid)
+	k, err = opkit.GenerateKey(alg, kid)
 	if err != nil {
 		return nil, false, err
 	}
@@ -34,12 +34,12 @@ func loadOrCreateSigningKey(path, alg, kid string) (k *fakeop.Key, created bool,
 
 // loadSigningKey reads a private JWK, or the first key of a JWK set; a key
 // without alg gets its type's usual one (RS256, ES256/384/512, EdDSA).
-func loadSigningKey(path string) (*fakeop.Key, error) {
+func loadSigningKey(path string) (*opkit.Key, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
 	}
-	k, err := fakeop.ParsePrivateJWK(b)
+	k, err := opkit.ParsePrivateJWK(b)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
@@ -47,7 +47,7 @@ func loadSigningKey(path string) (*fakeop.Key, error) {
 }
 
 // writeSigningKey writes k as a private JWK set; it never overwrites a file.
-func writeSigningKey(path string, k *fakeop.Key) error {
+func writeSigningKey(path string, k *opkit.Key) error {
 	jwk := k.PrivateJWK()
 	if jwk["kty"] == "unknown" {
 		return fmt.Errorf("key file: cannot write a %T key", k.Signer)
@@ -70,12 +70,12 @@ func writeSigningKey(path string, k *fakeop.Key) error {
 // loadEncryptionKey reads the RP's key that send encrypts to: an RSA key,
 // public or private, or a private P-256 key for ECDH-ES (fakeop has no
 // public-only ECDH form).
-func loadEncryptionKey(path string) (*fakeop.EncryptionKey, error) {
+func loadEncryptionKey(path string) (*opkit.EncryptionKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("encryption key: %w", err)
 	}
-	ek, err := fakeop.ParseEncryptionJWK(b)
+	ek, err := opkit.ParseEncryptionJWK(b)
 	if err != nil {
 		return nil, fmt.Errorf("encryption key %s: %w", path, err)
 	}

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 )
 
@@ -128,7 +128,7 @@ func TestLegacyKeyFilesLoad(t *testing.T) {
 			if !k.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(tt.priv.Public()) {
 				t.Error("loaded another key")
 			}
-			if _, err := fakeop.NewLogoutToken("https://op.example", "rp", time.Now()).Sign(k); err != nil {
+			if _, err := opkit.NewLogoutToken("https://op.example", "rp", time.Now()).Sign(k); err != nil {
 				t.Errorf("cannot sign: %v", err)
 			}
 		})
@@ -174,7 +174,7 @@ func TestKeyFileErrors(t *testing.T) {
 		}
 		return path
 	}
-	ek, err := fakeop.GenerateEncryptionKey("rp-enc")
+	ek, err := opkit.GenerateEncryptionKey("rp-enc")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +183,10 @@ func TestKeyFileErrors(t *testing.T) {
 		path    string
 		wantErr error
 	}{
-		{name: "not json", path: write("bad.json", "{"), wantErr: fakeop.ErrInvalidJWK},
-		{name: "empty set", path: write("empty.json", `{"keys":[]}`), wantErr: fakeop.ErrInvalidJWK},
-		{name: "public key", path: write("public.json", string(fakeop.JWKS(ek.PublicJWK()))), wantErr: fakeop.ErrInvalidJWK},
-		{name: "encryption key", path: write("enc.json", string(ek.PrivateJWKS())), wantErr: fakeop.ErrInvalidJWK},
+		{name: "not json", path: write("bad.json", "{"), wantErr: opkit.ErrInvalidJWK},
+		{name: "empty set", path: write("empty.json", `{"keys":[]}`), wantErr: opkit.ErrInvalidJWK},
+		{name: "public key", path: write("public.json", string(opkit.JWKS(ek.PublicJWK()))), wantErr: opkit.ErrInvalidJWK},
+		{name: "encryption key", path: write("enc.json", string(ek.PrivateJWKS())), wantErr: opkit.ErrInvalidJWK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,11 +211,11 @@ func TestEncryptionKeyFiles(t *testing.T) {
 		}
 		return path
 	}
-	rsaEnc, err := fakeop.GenerateEncryptionKey("rp-rsa")
+	rsaEnc, err := opkit.GenerateEncryptionKey("rp-rsa")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecEnc, err := fakeop.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
+	ecEnc, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,9 +226,9 @@ func TestEncryptionKeyFiles(t *testing.T) {
 		wantErr error
 	}{
 		{name: "rsa private set", path: write("rsa.json", rsaEnc.PrivateJWKS()), wantAlg: "RSA-OAEP-256"},
-		{name: "rsa public set", path: write("rsa-pub.json", fakeop.JWKS(rsaEnc.PublicJWK())), wantAlg: "RSA-OAEP-256"},
+		{name: "rsa public set", path: write("rsa-pub.json", opkit.JWKS(rsaEnc.PublicJWK())), wantAlg: "RSA-OAEP-256"},
 		{name: "ec private set", path: write("ec.json", ecEnc.PrivateJWKS()), wantAlg: "ECDH-ES"},
-		{name: "ec public set", path: write("ec-pub.json", fakeop.JWKS(ecEnc.PublicJWK())), wantErr: fakeop.ErrInvalidJWK},
+		{name: "ec public set", path: write("ec-pub.json", opkit.JWKS(ecEnc.PublicJWK())), wantErr: opkit.ErrInvalidJWK},
 		{name: "missing", path: filepath.Join(dir, "nope.json"), wantErr: fs.ErrNotExist},
 	}
 	for _, tt := range tests {
@@ -243,7 +243,7 @@ func TestEncryptionKeyFiles(t *testing.T) {
 			if ek.Alg != tt.wantAlg || ek.Enc != "A256GCM" {
 				t.Errorf("alg %q enc %q, want %q A256GCM", ek.Alg, ek.Enc, tt.wantAlg)
 			}
-			if _, err := fakeop.Encrypt("a.b.c", ek); err != nil {
+			if _, err := opkit.Encrypt("a.b.c", ek); err != nil {
 				t.Errorf("Encrypt: %v", err)
 			}
 		})

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // runCmd runs the command in-process, as main does.
@@ -108,7 +108,7 @@ func TestPlainHTTPIssuerRefused(t *testing.T) {
 type testOP struct {
 	issuer  string
 	keyFile string
-	key     *fakeop.Key
+	key     *opkit.Key
 }
 
 func newTestOP(t *testing.T) *testOP {
@@ -134,7 +134,7 @@ func newTestOP(t *testing.T) *testOP {
 	})
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(fakeop.JWKS(k.PublicJWK()))
+		_, _ = w.Write(opkit.JWKS(k.PublicJWK()))
 	})
 	return op
 }
@@ -142,7 +142,7 @@ func newTestOP(t *testing.T) *testOP {
 // encKeyFile writes a fresh RP encryption key as a private JWK set.
 func encKeyFile(t *testing.T) string {
 	t.Helper()
-	ek, err := fakeop.GenerateEncryptionKey("rp-enc-1")
+	ek, err := opkit.GenerateEncryptionKey("rp-enc-1")
 	if err != nil {
 		t.Fatal(err)
 	}

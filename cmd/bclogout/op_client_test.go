@@ -5,27 +5,27 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 func TestParseClient(t *testing.T) {
 	tests := []struct {
 		name    string
 		value   string
-		want    fakeop.Client
+		want    opkit.Client
 		wantErr string // substring of the error; "" for none
 	}{
-		{name: "id only", value: "id=a", want: fakeop.Client{ID: "a"}},
+		{name: "id only", value: "id=a", want: opkit.Client{ID: "a"}},
 		{
 			name:  "every member",
 			value: "id=web,secret=s=3,redirect=http://h/cb,redirect=http://h/cb2,logout=http://h/bc,post_logout=http://h/,post_logout=http://h/bye,session_required=true",
-			want: fakeop.Client{
+			want: opkit.Client{
 				ID: "web", Secret: "s=3", RedirectURIs: []string{"http://h/cb", "http://h/cb2"},
 				BackchannelLogoutURI: "http://h/bc", PostLogoutRedirectURIs: []string{"http://h/", "http://h/bye"},
 				SessionRequired: true,
 			},
 		},
-		{name: "session_required false", value: "id=a,session_required=false", want: fakeop.Client{ID: "a"}},
+		{name: "session_required false", value: "id=a,session_required=false", want: opkit.Client{ID: "a"}},
 		{name: "session_required yes", value: "id=a,session_required=yes", wantErr: "session_required takes true or false"},
 		{name: "old member name", value: "id=a,post_logout_redirect=http://h/", wantErr: `unknown member "post_logout_redirect"`},
 		{name: "no id", value: "secret=x", wantErr: "id is required"},

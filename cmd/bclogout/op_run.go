@@ -7,14 +7,14 @@ import (
 	"net"
 	"strings"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // parseClient reads one --client value, comma-separated KEY=VALUE members:
 // id, secret, redirect and post_logout (each repeatable for several URIs),
 // logout, session_required (true or false).
-func parseClient(v string) (fakeop.Client, error) {
-	var c fakeop.Client
+func parseClient(v string) (opkit.Client, error) {
+	var c opkit.Client
 	for _, part := range strings.Split(v, ",") {
 		k, val, ok := strings.Cut(part, "=")
 		if !ok {
@@ -65,7 +65,7 @@ func runOP(ctx context.Context, s streams, f opFlags, args []string) int {
 	if len(args) > 0 {
 		return usageError(s, "op", "unexpected argument %q", args[0])
 	}
-	var clients []fakeop.Client
+	var clients []opkit.Client
 	for _, v := range f.clients {
 		c, err := parseClient(v)
 		if err != nil {
@@ -74,19 +74,19 @@ func runOP(ctx context.Context, s streams, f opFlags, args []string) int {
 		clients = append(clients, c)
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, nil))
-	opts := []fakeop.Option{fakeop.WithAlg(f.alg), fakeop.WithLogger(logger)}
+	opts := []opkit.Option{opkit.WithAlg(f.alg), opkit.WithLogger(logger)}
 	if f.issuer != "" {
-		opts = append(opts, fakeop.WithIssuer(f.issuer))
+		opts = append(opts, opkit.WithIssuer(f.issuer))
 	}
 	// An OP on loopback may deliver to loopback RPs (http included) by
 	// default; the private network takes --allow-private-targets=true.
 	switch f.allowPrivate {
 	case "":
 		if isLoopbackAddr(f.addr) {
-			opts = append(opts, fakeop.WithAllowLoopbackTargets())
+			opts = append(opts, opkit.WithAllowLoopbackTargets())
 		}
 	case "true":
-		opts = append(opts, fakeop.WithAllowPrivateTargets())
+		opts = append(opts, opkit.WithAllowPrivateTargets())
 	case "false":
 	default:
 		return usageError(s, "op", "--allow-private-targets takes true or false")
@@ -99,9 +99,9 @@ func runOP(ctx context.Context, s streams, f opFlags, args []string) int {
 		if created {
 			fmt.Fprintf(s.stderr, "bclogout op: generated a %s signing key in %s\n", k.Alg, f.keyFile)
 		}
-		opts = append(opts, fakeop.WithKey(k))
+		opts = append(opts, opkit.WithKey(k))
 	}
-	op, err := fakeop.NewServer(f.addr, opts...)
+	op, err := opkit.NewServer(f.addr, opts...)
 	if err != nil {
 		return failure(s, "op", err)
 	}

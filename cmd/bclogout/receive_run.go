@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -105,7 +106,7 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	if err := vf.check(); err != nil {
 		return usageError(s, "receive", "%v", err)
 	}
-	if err := middleware.CheckPath(path); err != nil {
+	if err := mount.CheckPath(path); err != nil {
 		return usageError(s, "receive", "--path: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, nil))

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // cliKeyID is the kid of keys the command generates, so op and send agree.
@@ -40,15 +40,15 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 	if err != nil {
 		return usageError(s, "send", "%v", err)
 	}
-	var variant fakeop.Variant
+	var variant opkit.Variant
 	if f.variant != "" {
 		var ok bool
-		if variant, ok = fakeop.LookupVariant(f.variant); !ok {
+		if variant, ok = opkit.LookupVariant(f.variant); !ok {
 			return usageError(s, "send", "unknown variant %q (see --list-variants)", f.variant)
 		}
 	}
 
-	m := fakeop.Minter{Issuer: f.issuer, Audience: f.aud[0], Now: time.Now(), Secret: make([]byte, 32)}
+	m := opkit.Minter{Issuer: f.issuer, Audience: f.aud[0], Now: time.Now(), Secret: make([]byte, 32)}
 	_, _ = rand.Read(m.Secret) // crypto/rand.Read never fails (Go 1.24+)
 	if f.keyFile != "" {
 		k, created, err := loadOrCreateSigningKey(f.keyFile, f.alg, cliKeyID)
@@ -60,17 +60,17 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 		}
 		m.Key = k
 	} else {
-		k, err := fakeop.GenerateKey(f.alg, cliKeyID)
+		k, err := opkit.GenerateKey(f.alg, cliKeyID)
 		if err != nil {
 			return failure(s, "send", err)
 		}
 		m.Key = k
-		fmt.Fprintf(s.stderr, "bclogout send: signing with a throwaway %s key; the RP accepts the token only if it trusts this JWK set (use --key FILE to keep a key):\n%s\n", k.Alg, fakeop.JWKS(k.PublicJWK()))
+		fmt.Fprintf(s.stderr, "bclogout send: signing with a throwaway %s key; the RP accepts the token only if it trusts this JWK set (use --key FILE to keep a key):\n%s\n", k.Alg, opkit.JWKS(k.PublicJWK()))
 	}
 	if f.variant != "" {
 		// The attacker's key: same algorithm, so that an RP rejects the
 		// forgery for its key, not for its algorithm.
-		other, err := fakeop.GenerateKey(m.Key.Alg, "attacker-key")
+		other, err := opkit.GenerateKey(m.Key.Alg, "attacker-key")
 		if err != nil {
 			return failure(s, "send", err)
 		}
@@ -90,7 +90,7 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 			expect = "accept"
 		}
 		fmt.Fprintf(s.stderr, "bclogout send: variant %s (an RP must %s it): %s\n", variant.Name, expect, variant.Doc)
-		if errors.Is(err, fakeop.ErrMinterIncomplete) {
+		if errors.Is(err, opkit.ErrMinterIncomplete) {
 			return usageError(s, "send", "variant %s: %v (valid-jwe needs --encrypt-to)", variant.Name, err)
 		}
 	} else {
@@ -104,7 +104,7 @@ func runSend(ctx context.Context, s streams, f sendFlags, args []string) int {
 
 // mintPlain mints the valid token with the command line's claims: the
 // given --sub and --sid exactly, or sub "alice" and a random sid.
-func mintPlain(m fakeop.Minter, f sendFlags, claims map[string]any) (string, error) {
+func mintPlain(m opkit.Minter, f sendFlags, claims map[string]any) (string, error) {
 	t := m.Token()
 	t.Claims["sub"] = "alice"
 	if f.sub != "" || f.sid != "" {
@@ -131,7 +131,7 @@ func mintPlain(m fakeop.Minter, f sendFlags, claims map[string]any) (string, err
 	if err != nil || m.Encryption == nil {
 		return jws, err
 	}
-	return fakeop.Encrypt(jws, m.Encryption)
+	return opkit.Encrypt(jws, m.Encryption)
 }
 
 // parseClaims reads K=V pairs; V is JSON when it parses as JSON, so
@@ -187,7 +187,7 @@ func postToken(ctx context.Context, s streams, to, token string, timeout time.Du
 func printVariants(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tAN RP MUST\tWHAT")
-	for _, v := range fakeop.Variants() {
+	for _, v := range opkit.Variants() {
 		expect := "reject"
 		if v.Valid {
 			expect = "accept"

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -23,7 +23,7 @@ func TestSendVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(op.key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(op.key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestSendVariants(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	for _, variant := range fakeop.Variants() {
+	for _, variant := range opkit.Variants() {
 		t.Run(variant.Name, func(t *testing.T) {
 			want := exitNegative
 			if variant.Valid {
@@ -93,14 +93,14 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := fakeop.GenerateKey("RS256", "attacker-key")
+	other, err := opkit.GenerateKey("RS256", "attacker-key")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := fakeop.Minter{Key: op.key, OtherKey: other, Issuer: op.issuer, Audience: "demo-rp", Now: time.Now(), Secret: []byte("0123456789abcdef0123456789abcdef"), Encryption: enc}
+	m := opkit.Minter{Key: op.key, OtherKey: other, Issuer: op.issuer, Audience: "demo-rp", Now: time.Now(), Secret: []byte("0123456789abcdef0123456789abcdef"), Encryption: enc}
 	mint := func(t *testing.T, name string) string {
 		t.Helper()
-		v, ok := fakeop.LookupVariant(name)
+		v, ok := opkit.LookupVariant(name)
 		if !ok {
 			t.Fatalf("no variant %s", name)
 		}
@@ -162,7 +162,7 @@ func TestVerify(t *testing.T) {
 		}
 	})
 	t.Run("every invalid variant fails a named step", func(t *testing.T) {
-		for _, v := range fakeop.Variants() {
+		for _, v := range opkit.Variants() {
 			if v.Valid {
 				continue
 			}

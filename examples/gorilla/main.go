@@ -6,8 +6,11 @@
 // the comments say.
 //
 //	go run ./gorilla                                      # against an in-process fake OP
-//	go run ./gorilla -issuer https://op.example -client-id app -client-secret …
+//	BCLOGOUT_CLIENT_SECRET=… go run ./gorilla -issuer https://op.example -client-id app
 //	BCLOGOUT_REDIS_URL=redis://127.0.0.1:6379/0 go run ./gorilla  # sessions in Redis
+//
+// The client secret comes from BCLOGOUT_CLIENT_SECRET, not a flag, so it
+// stays out of the process list; without it the app is a public client.
 package main
 
 import (
@@ -35,13 +38,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
-	"github.com/bclogout/bclogout/jwks"
-	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/prommetrics"
-	"github.com/bclogout/bclogout/rp"
-	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
@@ -65,6 +64,7 @@ const (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	metricsAddr := flag.String("metrics-addr", "", "listen address of /metrics, apart from the app (default: not served)")
 	cfg := config{
 		RedisURL: os.Getenv("BCLOGOUT_REDIS_URL"), ClientSecret: os.Getenv("BCLOGOUT_CLIENT_SECRET"),
 		SessionKey: []byte(os.Getenv("SESSION_KEY")),
@@ -76,12 +76,12 @@ func main() {
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, cfg); err != nil {
+	if err := run(ctx, *addr, *metricsAddr, cfg); err != nil {
 		log.Fatal("gorilla: ", err)
 	}
 }
 
-func run(ctx context.Context, addr string, cfg config) error {
+func run(ctx context.Context, addr, metricsAddr string, cfg config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -105,6 +105,15 @@ func run(ctx context.Context, addr string, cfg config) error {
 	}
 	defer a.Close()
 
+	if metricsAddr != "" { // never on the app's own listener: metrics are for operators
+		mln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return err
+		}
+		msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+	}
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Println("listening on", cfg.BaseURL)
 	errc := make(chan error, 1)
@@ -126,11 +135,9 @@ type app struct {
 	sessions sessions.Store
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
-	// ender records each logout (the guard enforces it) and ends the
-	// bound sessions; its Bind refuses a login its OP session's logout
-	// already reached.
-	ender   *sessionadapter.RevokingEnder
-	closers []func() error
+	logout   *bclogout.RP // the back-channel endpoint, the guard and the login step
+	metrics  http.Handler // Prometheus, for a listener of its own
+	closers  []func() error
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
@@ -148,17 +155,29 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if len(key) == 0 {
 		key = []byte(rand.Text() + rand.Text()) // sessions do not survive a restart
 	}
+	reg := prometheus.NewRegistry()
+	metrics, err := prommetrics.New(reg)
+	if err != nil {
+		return nil, err
+	}
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	sessionOptions := sessions.Options{Path: "/", MaxAge: int(lifetime / time.Second), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(cfg.BaseURL, "https:")}
+	logoutCfg := bclogout.Config{
+		Issuer:    cfg.Issuer,
+		ClientID:  cfg.ClientID,
+		SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther),
+		Metrics:   metrics,
+	}
 
 	// Sessions, their bindings and the revocations the guard checks: files
 	// and memory for one replica, Redis for several.
-	var store sessionadapter.Store
-	var revs sessionadapter.Revocations
 	if cfg.RedisURL != "" {
 		rs, err := redistore.NewRediStoreWithURL(8, cfg.RedisURL, key) // redigo: keys session_ID
 		if err != nil {
 			return nil, err
 		}
-		rs.SetMaxAge(int(lifetime / time.Second))
+		rs.Options = &sessionOptions
 		opts, err := redis.ParseURL(cfg.RedisURL) // go-redis, for redisadapter
 		if err != nil {
 			return nil, err
@@ -167,20 +186,17 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		rdb := redis.NewClient(opts)
 		a.closers = append(a.closers, rs.Close, rdb.Close)
 		a.sessions = rs
-		rstore, err := redisadapter.New(rdb, redisadapter.WithSessionKey("session_%s"))
+		bindings, err := redisadapter.New(rdb, redisadapter.WithSessionKey("session_%s"))
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rstore.Close)
-		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
+		a.closers = append(a.closers, bindings.Close)
+		revs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rrevs.Close)
-		if err := rrevs.Wait(ctx); err != nil {
-			return nil, err
-		}
-		store, revs = rstore, rrevs
+		a.closers = append(a.closers, revs.Close)
+		logoutCfg.Bindings, logoutCfg.Revocations = bindings, revs
 	} else {
 		dir := cfg.SessionDir
 		if dir == "" {
@@ -190,51 +206,20 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 			a.closers = append(a.closers, func() error { return os.RemoveAll(dir) })
 		}
 		fs := sessions.NewFilesystemStore(dir, key)
-		fs.MaxAge(int(lifetime / time.Second))
+		fs.Options = &sessionOptions
 		a.sessions = fs
-		del, err := gorillaadapter.FilesystemDeleter(dir)
-		if err != nil {
-			return nil, err
-		}
-		mstore, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithSessionLifetime(lifetime))
-		if err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, mstore.Close)
 		// The bindings live in memory and are lost on a restart, the
 		// sessions are not: revocations are kept in a file beside them,
 		// for the session lifetime, so a logout outlives restarts.
-		frevs, err := openFileRevocations(dir)
+		revs, err := openFileRevocations(dir)
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, frevs.Close)
-		store, revs = mstore, frevs
+		a.closers = append(a.closers, revs.Close)
+		logoutCfg.Revocations = revs
 	}
-	a.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store),
-		sessionadapter.WithSessionLifetime(lifetime))
-	if err != nil {
-		return nil, err
-	}
-
-	// The back-channel endpoint: a validated logout token revokes the OP
-	// session (the guard enforces it) and deletes its local sessions' data.
-	reg := prometheus.NewRegistry()
-	metrics, err := prommetrics.New(reg)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID,
-		rp.WithJWKSOptions(jwks.WithOnRefresh(metrics.JWKSRefreshed)))
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
-	// WithRetry: most OPs send a logout once and never retry the 400 a
-	// store outage causes, so the handler retries it in the background.
-	logout, err := rp.NewHandler(verifier, a.ender, rp.WithMetrics(metrics),
-		rp.WithLogoutTimeout(5*time.Second), rp.WithRetry(rp.RetryPolicy{For: lifetime}))
-	if err != nil {
+	logoutCfg.Sessions = gorillaadapter.New(a.sessions, sessionName)
+	if a.logout, err = bclogout.New(ctx, logoutCfg); err != nil {
 		return nil, err
 	}
 	// Closed before the stores it retries against (closers run last
@@ -242,34 +227,19 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	a.closers = append(a.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return logout.Close(ctx)
+		return a.logout.Close(ctx)
 	})
-
-	// The guard ends, at its next request, a session whose login is not
-	// after a revocation: one a request in flight saved again after the
-	// logout, or one whose login callback finished after it.
-	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(a.sessions, sessionName),
-		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			_ = gorillaadapter.End(w, r, a.sessions, sessionName)
-			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-		}))
-	if err != nil {
-		return nil, err
-	}
 
 	r := chi.NewRouter()
 	r.Group(func(r chi.Router) { // app routes: the guard (and your CSRF, auth)
-		r.Use(guard)
+		r.Use(a.logout.Guard)
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
 	})
 	r.Get("/signed-out", a.signedOut)
-	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The OP's POST carries no cookie and no CSRF token: outside the group.
-	if err := chimw.Mount(r, "/backchannel-logout", logout); err != nil {
-		return nil, err
-	}
+	r.Handle("/backchannel-logout", a.logout)
 	a.Handler = r
 	return a, nil
 }
@@ -347,30 +317,18 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "login failed", http.StatusBadRequest)
 		return
 	}
-	// The binding: iss, sub, sid and iat, stashed in a new session (a new
-	// ID, against fixation) for the guard, and indexed for logout.
-	login, err := sessionadapter.LoginFromIDToken(idt)
-	if err != nil {
-		http.Error(w, "login failed", http.StatusBadRequest)
+	// Ties a new session (a new ID, against fixation) to the OP session,
+	// so that the OP's logout ends it; Login saves it.
+	if s, err := a.sessions.Get(r, sessionName); s != nil {
+		s.Values["user"] = idt.Subject
+	} else {
+		http.Error(w, "login failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	s := sessions.NewSession(a.sessions, sessionName)
-	s.Options = &sessions.Options{Path: "/", MaxAge: int(lifetime / time.Second), HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(a.cfg.BaseURL, "https:")}
-	s.IsNew = true
-	gorillaadapter.Stash(s, login)
-	s.Values["user"] = login.Subject
-	if err := s.Save(r, w); err != nil { // gives the session its ID
-		http.Error(w, "login failed", http.StatusInternalServerError)
+	if err := a.logout.Login(w, r, idt); errors.Is(err, bclogout.ErrLoggedOut) {
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
-	}
-	err = gorillaadapter.Bind(ctx, a.ender, s, login)
-	if errors.Is(err, sessionadapter.ErrRevoked) { // the OP ended this session while we logged in
-		_ = gorillaadapter.End(w, r, a.sessions, sessionName)
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-		return
-	}
-	if err != nil {
+	} else if err != nil {
 		http.Error(w, "login failed", http.StatusInternalServerError)
 		return
 	}
@@ -378,9 +336,9 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 }
 
 // startFakeOP runs the fake OP with this app registered, for trying the
-// example without an OP of your own.
+// example without an OP of your own (with one, pass -issuer).
 func startFakeOP(cfg config) (*fakeop.OP, error) {
-	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	op, err := fakeop.NewServer("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

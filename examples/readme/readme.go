@@ -17,10 +17,10 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/middleware/echomw"
-	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -29,40 +29,27 @@ import (
 
 // Quick start.
 
-// withLogout serves app (its sessions in sm) behind the guard, and the OP's
-// back-channel logout endpoint beside it.
-func withLogout(ctx context.Context, issuer, clientID string, sm *scs.SessionManager, app http.Handler) (http.Handler, error) {
-	v, err := rp.Discover(ctx, issuer, clientID) // the OP's keys from discovery, kept fresh
+// quickStart is main's wiring: app's sessions are in sm, mux is the
+// server's handler. It returns the RP for the login callback.
+func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux *http.ServeMux, app http.Handler) (*bclogout.RP, error) {
+	logout, err := bclogout.New(ctx, bclogout.Config{
+		Issuer:   issuer,             // the OP, e.g. "https://accounts.example.com"
+		ClientID: "my-app",           // this app's client_id there
+		Sessions: scsadapter.New(sm), // gorilla: gorillaadapter.New(store, "session")
+	})
 	if err != nil {
 		return nil, err
 	}
-	revs, err := sessionadapter.NewMemoryRevocations() // redisadapter.NewRevocations(rdb) with replicas
-	if err != nil {
-		return nil, err
-	}
-	ender, err := sessionadapter.NewRevokingEnder(revs) // each logout revokes its OP session
-	if err != nil {
-		return nil, err
-	}
-	logout, err := rp.NewHandler(v, ender)
-	if err != nil {
-		return nil, err
-	}
-	guard, err := middleware.Guard(revs, scsadapter.Lookup(sm)) // ends revoked sessions at their next request
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", sm.LoadAndSave(guard(app)))                      // the guard inside LoadAndSave
-	return mux, middleware.Mount(mux, "/backchannel-logout", logout) // the OP's POST: no cookie, no CSRF
+	mux.Handle("/", sm.LoadAndSave(logout.Guard(app))) // every app route: the guard inside LoadAndSave
+	mux.Handle("/backchannel-logout", logout)          // the OP's POST: no session, no CSRF check
+	return logout, nil                                 // logout.Close(ctx) at shutdown
 }
 
-func quickStartCallback(r *http.Request, sm *scs.SessionManager, idToken *oidc.IDToken) error {
-	login, err := sessionadapter.LoginFromIDToken(idToken) // iss, sub, sid, iat
-	if err == nil {
-		_, err = scsadapter.Stash(r.Context(), sm, login) // renews the session token, stashes the login
+func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, idToken *oidc.IDToken) {
+	if err := logout.Login(w, r, idToken); err != nil { // binds the session to the OP session
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+		return
 	}
-	return err
 }
 
 // chi and echo.
@@ -130,4 +117,4 @@ func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapt
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{withLogout, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions}
+var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions}

@@ -9,57 +9,86 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // TestQuickStart: the README's quick start, as written, signs the user
-// out. A session stashed by its callback code is ended at its next request
-// once the OP's logout token for that session arrived.
+// out and keeps them out. Its callback line binds the session; the OP's
+// logout token for that session deletes its data; and when a request that
+// loaded the session before the logout saves it afterwards (here: the
+// session's data written back into the store), the guard still ends it.
+// Without the guard, the last step fails: the test proves the wiring, not
+// only the deletion.
 func TestQuickStart(t *testing.T) {
-	op := fakeop.New(t)
-	sm := scs.New() // memstore
+	for _, guarded := range []bool{true, false} {
+		t.Run(fmt.Sprintf("guard=%v", guarded), func(t *testing.T) {
+			signedOut := runQuickStart(t, guarded)
+			if guarded && !signedOut {
+				t.Error("after the OP's logout and a write-back, the quick start still serves the session")
+			}
+			if !guarded && signedOut {
+				t.Error("without the guard the write-back was caught: the test does not prove the guard")
+			}
+		})
+	}
+}
+
+// runQuickStart signs alice in twice (two OP sessions), ends one at the
+// OP, writes that session's data back into the store as a request in
+// flight would, and reports whether its next request is signed out. It
+// also checks that the other OP session is untouched.
+func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
+	op := opkit.New(t)
+	sm := scs.New()
+	store := memstore.NewWithCleanupInterval(0)
+	sm.Store = store
 	provider, err := oidc.NewProvider(t.Context(), op.Issuer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier := provider.Verifier(&oidc.Config{ClientID: "app"})
+	verifier := provider.Verifier(&oidc.Config{ClientID: "my-app"})
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
 	})
+	mux := http.NewServeMux()
+	logout, err := quickStart(t.Context(), op.Issuer(), sm, mux, pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { logout.Close(context.Background()) })
 	// /callback?id_token= stands for the login callback after the code
 	// exchange; the README's lines take it from there.
-	pages.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+	callback := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		idToken, err := verifier.Verify(r.Context(), r.FormValue("id_token"))
-		if err == nil {
-			err = quickStartCallback(r, sm, idToken)
-		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		quickStartCallback(w, r, logout, idToken)
 		sm.Put(r.Context(), "user", idToken.Subject)
-	})
-	h, err := withLogout(t.Context(), op.Issuer(), "app", sm, pages)
-	if err != nil {
-		t.Fatal(err)
+	}))
+	if !guarded { // the mistake the test must catch: app routes without the guard
+		mux = http.NewServeMux()
+		mux.Handle("/", sm.LoadAndSave(pages))
+		mux.Handle("/backchannel-logout", logout)
 	}
-	app := httptest.NewServer(h)
+	root := http.NewServeMux()
+	root.Handle("/", mux)
+	root.Handle("/callback", callback)
+	app := httptest.NewServer(root)
 	t.Cleanup(app.Close)
-	if err := op.RegisterClient(fakeop.Client{ID: "app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
+	if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
 		t.Fatal(err)
 	}
 
 	login := func(sid string) *http.Cookie {
 		t.Helper()
-		now := time.Now()
-		raw, err := (&fakeop.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
-			"iss": op.Issuer(), "aud": "app", "sub": "alice", "sid": sid,
-			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-		}}).Sign(op.Key())
+		raw, err := signIDToken(op, "my-app", "alice", sid)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +102,7 @@ func TestQuickStart(t *testing.T) {
 		}
 		return resp.Cookies()[0]
 	}
-	page := func(c *http.Cookie) (int, string) {
+	page := func(c *http.Cookie) string {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
 		req.AddCookie(c)
@@ -84,27 +113,43 @@ func TestQuickStart(t *testing.T) {
 		defer resp.Body.Close()
 		var b [64]byte
 		n, _ := resp.Body.Read(b[:])
-		return resp.StatusCode, string(b[:n])
+		return string(b[:n])
 	}
 
-	sid, err := op.NewSession("alice", "app")
+	sid, err := op.NewSession("alice", "my-app")
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherSID, _ := op.NewSession("alice", "app")
+	otherSID, _ := op.NewSession("alice", "my-app")
 	cookie, other := login(sid), login(otherSID)
-	if code, body := page(cookie); code != http.StatusOK || body != "alice" {
-		t.Fatalf("signed in: %d %q", code, body)
+	if got := page(cookie); got != "alice" {
+		t.Fatalf("signed in: %q", got)
 	}
-	// The logout token's iat is not before the ID token's (both in whole
-	// seconds, on the OP's clock): the login was not after the logout.
+	saved, found, err := store.Find(cookie.Value)
+	if err != nil || !found {
+		t.Fatalf("the session is not in the store: %v", err)
+	}
 	if _, err := op.EndSession(context.Background(), sid); err != nil {
 		t.Fatal(err)
 	}
-	if code, _ := page(cookie); code != http.StatusUnauthorized {
-		t.Errorf("after the OP's logout: %d, want 401", code)
+	if _, found, _ := store.Find(cookie.Value); found {
+		t.Error("the logout left the session's data in the store")
 	}
-	if code, body := page(other); code != http.StatusOK || body != "alice" {
-		t.Errorf("the user's other OP session: %d %q", code, body)
+	// A request that loaded the session before the logout saves it now.
+	if err := store.Commit(cookie.Value, saved, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
 	}
+	if got := page(other); got != "alice" {
+		t.Errorf("the user's other OP session: %q", got)
+	}
+	return page(cookie) != "alice"
+}
+
+// signIDToken mints the ID token the OP's token endpoint would give.
+func signIDToken(op *opkit.OP, aud, sub, sid string) (string, error) {
+	now := time.Now()
+	return (&opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+		"iss": op.Issuer(), "aud": aud, "sub": sub, "sid": sid,
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+	}}).Sign(op.Key())
 }

@@ -5,8 +5,11 @@
 // signed-out page. Copy it whole and change what the comments say.
 //
 //	go run ./scs                                      # against an in-process fake OP
-//	go run ./scs -issuer https://op.example -client-id app -client-secret …
+//	BCLOGOUT_CLIENT_SECRET=… go run ./scs -issuer https://op.example -client-id app
 //	BCLOGOUT_REDIS_URL=redis://127.0.0.1:6379/0 go run ./scs  # sessions in Redis
+//
+// The client secret comes from BCLOGOUT_CLIENT_SECRET, not a flag, so it
+// stays out of the process list; without it the app is a public client.
 package main
 
 import (
@@ -33,10 +36,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/oauth2"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
-	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/rp"
-	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -109,11 +110,8 @@ type app struct {
 	sm       *scs.SessionManager
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
-	// ender records each logout (the guard enforces it) and ends the
-	// bound sessions; its Bind refuses a login its OP session's logout
-	// already reached.
-	ender   *sessionadapter.RevokingEnder
-	closers []func() error
+	logout   *bclogout.RP // the back-channel endpoint, the guard and the login step
+	closers  []func() error
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
@@ -127,12 +125,19 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: provider.Endpoint(),
 		RedirectURL: cfg.BaseURL + "/callback", Scopes: []string{oidc.ScopeOpenID},
 	}
+	a.sm.Lifetime = 8 * time.Hour
+	a.sm.Cookie.Secure = strings.HasPrefix(cfg.BaseURL, "https:")
 
-	// Sessions, their bindings and the revocations the guard checks: in
-	// memory for one replica, in Redis for several.
-	var store sessionadapter.Store
-	var revs sessionadapter.Revocations
+	logoutCfg := bclogout.Config{
+		Issuer:    cfg.Issuer,
+		ClientID:  cfg.ClientID,
+		Sessions:  scsadapter.New(a.sm),
+		SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther),
+	}
 	if cfg.RedisURL != "" {
+		// Several replicas: scs's sessions, the bindings and the
+		// revocations in Redis, so that a logout any replica receives ends
+		// the session at every replica.
 		opts, err := redis.ParseURL(cfg.RedisURL) // go-redis, for redisadapter
 		if err != nil {
 			return nil, err
@@ -142,59 +147,23 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		pool := &redigo.Pool{MaxIdle: 8, Dial: func() (redigo.Conn, error) { return redigo.DialURL(cfg.RedisURL) }}
 		a.closers = append(a.closers, rdb.Close, pool.Close)
 		a.sm.Store = redisstore.New(pool) // scs's store (redigo): keys scs:session:TOKEN
-		rstore, err := redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s"))
+		bindings, err := redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s"))
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rstore.Close)
-		rrevs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
+		a.closers = append(a.closers, bindings.Close)
+		revs, err := redisadapter.NewRevocations(rdb) // each replica keeps them in memory, fed from Redis
 		if err != nil {
 			return nil, err
 		}
-		a.closers = append(a.closers, rrevs.Close)
-		if err := rrevs.Wait(ctx); err != nil {
-			return nil, err
-		}
-		store, revs = rstore, rrevs
+		a.closers = append(a.closers, revs.Close)
+		logoutCfg.Bindings, logoutCfg.Revocations = bindings, revs
 	} else {
 		// Its cleanup goroutine lives as long as the process: StopCleanup
 		// races with the goroutine's start in scs v2.9.0.
-		mem := memstore.New()
-		a.sm.Store = mem
-		del, err := scsadapter.Deleter(mem) // any scs.Store
-		if err != nil {
-			return nil, err
-		}
-		mstore, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
-		if err != nil {
-			return nil, err
-		}
-		a.closers = append(a.closers, mstore.Close)
-		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
-			return nil, err
-		}
-		store = mstore
+		a.sm.Store = memstore.New()
 	}
-	a.sm.Lifetime = 8 * time.Hour
-	a.sm.Cookie.Secure = strings.HasPrefix(cfg.BaseURL, "https:")
-	a.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store),
-		sessionadapter.WithSessionLifetime(a.sm.Lifetime))
-	if err != nil {
-		return nil, err
-	}
-
-	// The back-channel endpoint: a validated logout token revokes the OP
-	// session (the guard enforces it) and deletes its local sessions' data.
-	verifier, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID)
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, func() error { verifier.Close(); return nil })
-	// WithRetry: most OPs send a logout once and never retry the 400 a
-	// store outage causes, so the handler retries it in the background.
-	logout, err := rp.NewHandler(verifier, a.ender,
-		rp.WithLogoutTimeout(5*time.Second), rp.WithRetry(rp.RetryPolicy{For: a.sm.Lifetime}))
-	if err != nil {
+	if a.logout, err = bclogout.New(ctx, logoutCfg); err != nil {
 		return nil, err
 	}
 	// Closed before the stores it retries against (closers run last
@@ -202,20 +171,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	a.closers = append(a.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return logout.Close(ctx)
+		return a.logout.Close(ctx)
 	})
-
-	// The guard ends, at its next request, a session whose login is not
-	// after a revocation: one a request in flight saved again after the
-	// logout, or one whose login callback finished after it.
-	guard, err := middleware.Guard(revs, scsadapter.Lookup(a.sm),
-		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			_ = scsadapter.End(r, a.sm)
-			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-		}))
-	if err != nil {
-		return nil, err
-	}
 
 	pages := http.NewServeMux()
 	pages.HandleFunc("GET /{$}", a.home)
@@ -223,11 +180,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	pages.HandleFunc("GET /callback", a.callback)
 	pages.HandleFunc("GET /signed-out", a.signedOut)
 	root := http.NewServeMux()
-	root.Handle("/", a.sm.LoadAndSave(guard(pages))) // the guard inside LoadAndSave
-	// The OP's POST carries no cookie: outside the session middleware.
-	if err := middleware.Mount(root, "/backchannel-logout", logout); err != nil {
-		return nil, err
-	}
+	root.Handle("/", a.sm.LoadAndSave(a.logout.Guard(pages))) // the guard inside LoadAndSave
+	root.Handle("/backchannel-logout", a.logout)              // the OP's POST: no cookie, no CSRF
 	a.Handler = root
 	return a, nil
 }
@@ -286,34 +240,23 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "login failed", http.StatusBadRequest)
 		return
 	}
-	// The binding: iss, sub, sid and iat, stashed in the session for the
-	// guard (with a new token, against fixation) and indexed for logout.
-	login, err := sessionadapter.LoginFromIDToken(idt)
-	if err != nil {
-		http.Error(w, "login failed", http.StatusBadRequest)
+	// Ties the session to the OP session (with a new token, against
+	// fixation), so that the OP's logout ends it.
+	if err := a.logout.Login(w, r, idt); errors.Is(err, bclogout.ErrLoggedOut) {
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
-	}
-	b, err := scsadapter.Stash(ctx, a.sm, login)
-	if err == nil {
-		err = a.ender.Bind(ctx, b)
-	}
-	if errors.Is(err, sessionadapter.ErrRevoked) { // the OP ended this session while we logged in
-		_ = a.sm.Destroy(ctx)
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-		return
-	}
-	if err != nil {
+	} else if err != nil {
 		http.Error(w, "login failed", http.StatusInternalServerError)
 		return
 	}
-	a.sm.Put(ctx, "user", login.Subject)
+	a.sm.Put(ctx, "user", idt.Subject)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // startFakeOP runs the fake OP with this app registered, for trying the
-// example without an OP of your own.
+// example without an OP of your own (with one, pass -issuer).
 func startFakeOP(cfg config) (*fakeop.OP, error) {
-	op, err := fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets())
+	op, err := fakeop.NewServer("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

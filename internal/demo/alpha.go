@@ -82,7 +82,7 @@ func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, e
 	if err != nil {
 		return nil, err
 	}
-	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	h, err := rp.NewHandler(v, ender, a.handlerHooks(true)...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, e
 	app.HandleFunc("POST /logout", a.localLogout)
 	// A revoked session is cleared and the request served as signed out,
 	// so the page can say what happened instead of answering 401.
-	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithGuardLogger(a.logger),
+	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithLogger(a.logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if err := gorillaadapter.End(w, r, cs.store, cs.name); err != nil {
 				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
@@ -104,7 +104,7 @@ func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, e
 		return nil, err
 	}
 	// Open pages hear about their logout at once.
-	notifier, err := middleware.NewNotifier(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithNotifierLogger(a.logger))
+	notifier, err := middleware.NewNotifier(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}

@@ -155,13 +155,14 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // handlerHooks are the rp.Handler options that record each request for the
-// "What happened" panel.
-func (a *rpApp) handlerHooks() []rp.HandlerOption {
+// "What happened" panel. cookieSessions says the RP's sessions live in
+// browsers, where no count of ended sessions exists.
+func (a *rpApp) handlerHooks(cookieSessions bool) []rp.HandlerOption {
 	return []rp.HandlerOption{
 		rp.WithLogger(a.logger),
 		rp.WithOnLogout(func(ctx context.Context, e *rp.LogoutEvent, n int) {
 			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
-				ev.Outcome, ev.SessionsEnded = "accepted", n
+				ev.Outcome, ev.SessionsEnded, ev.Recorded = "accepted", n, cookieSessions
 				ev.Claims = indentClaims(e.Claims)
 			}
 		}),

@@ -121,11 +121,11 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 	}
 	rs := &redisSessions{rdb: rdb, store: ender, data: store, cookie: "beta_session"}
 	a.sessions = rs
-	h, err := rp.NewHandler(v, ender, a.handlerHooks()...)
+	h, err := rp.NewHandler(v, ender, a.handlerHooks(false)...)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithGuardLogger(a.logger),
+	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithLogger(a.logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if err := rs.end(r.Context(), w, r); err != nil {
 				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
@@ -135,7 +135,7 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 	if err != nil {
 		return nil, err
 	}
-	notifier, err := middleware.NewNotifier(revs, rs.lookup, middleware.WithNotifierLogger(a.logger))
+	notifier, err := middleware.NewNotifier(revs, rs.lookup, middleware.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}

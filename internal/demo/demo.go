@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/internal/discovery"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/redis/go-redis/v9"
@@ -37,7 +37,7 @@ type Config struct {
 // Demo is the running demo: the fake OP, RP alpha, RP beta and a landing
 // page, each on its own loopback port.
 type Demo struct {
-	op          *fakeop.OP
+	op          *opkit.OP
 	keys        *jwks.Remote
 	alpha, beta *rpApp
 	landing     string
@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 	}()
 	// Everything is on loopback, so the OP must be allowed to deliver
 	// there, over http.
-	if d.op, err = fakeop.NewServer("127.0.0.1:0", fakeop.WithAllowPrivateTargets(), fakeop.WithLogger(logger)); err != nil {
+	if d.op, err = opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets(), opkit.WithLogger(logger)); err != nil {
 		return nil, err
 	}
 	landingLn, err := listenWithFallback(cfg.Addr)
@@ -123,7 +123,7 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 	handlers = append(handlers, http.HandlerFunc(d.serveLanding))
 	for _, a := range []*rpApp{d.alpha, d.beta} {
 		secret := randomID()
-		err := d.op.RegisterClient(fakeop.Client{
+		err := d.op.RegisterClient(opkit.Client{
 			ID: a.name, Secret: secret, RedirectURIs: []string{a.base + "/callback"},
 			BackchannelLogoutURI: a.base + logoutPath, SessionRequired: true,
 		})

@@ -207,4 +207,11 @@ func TestSelfCheck(t *testing.T) {
 	if len(res) != 2 || !res[0].OK || !res[1].OK || res[1].Reason != "unknown_key" {
 		t.Fatalf("self-check: %+v", res)
 	}
+	// Nobody held the self-check's session: alpha's panel must not claim
+	// it ended one. Alpha's cookie sessions cannot be counted; its panel
+	// says the logout was recorded for the guard.
+	page, _ := newBrowser(t).get(d.AlphaURL())
+	if strings.Contains(page, "session(s) ended") || !strings.Contains(page, "logout recorded") {
+		t.Errorf("alpha's panel after the self-check:\n%s", page)
+	}
 }

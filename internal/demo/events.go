@@ -20,7 +20,12 @@ type Event struct {
 	Reason        string // rp.Reason of the rejection
 	Detail        string // the full error, shown to the demo's user only
 	Claims        string // indented JSON of the claims as sent (unverified when rejected)
-	SessionsEnded int    // for alpha: revocations recorded, enforced at the next request
+	SessionsEnded int    // sessions the store ended (beta); see Recorded
+	// Recorded is set for alpha, whose cookie sessions the server cannot
+	// count or delete: the logout is recorded as a revocation that the
+	// guard enforces at each session's next request, and SessionsEnded
+	// (always 1, the revocation) says nothing about sessions.
+	Recorded bool
 }
 
 // eventLog is the "What happened" panel's memory, newest first.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
@@ -59,7 +59,7 @@ type guardedReplica struct {
 
 var loginTime = time.Now().Add(-time.Hour)
 
-func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, key *fakeop.Key, opts ...redisadapter.RevocationsOption) *guardedReplica {
+func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, key *opkit.Key, opts ...redisadapter.RevocationsOption) *guardedReplica {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	cnt := &guardCounter{}
@@ -78,7 +78,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 		}
 		return sessionadapter.Binding{Issuer: issuer, Subject: "alice", SessionID: ck.Value, LocalID: ck.Value, LoginTime: loginTime}, true
 	}
-	guard, err := middleware.Guard(rev, lookup, middleware.WithGuardLogger(quiet))
+	guard, err := middleware.Guard(rev, lookup, middleware.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func (g *guardedReplica) page(t *testing.T, sid string) int {
 	return resp.StatusCode
 }
 
-func (g *guardedReplica) logout(t *testing.T, key *fakeop.Key, sid string) {
+func (g *guardedReplica) logout(t *testing.T, key *opkit.Key, sid string) {
 	t.Helper()
 	resp, err := http.PostForm(g.srv.URL+"/backchannel-logout", map[string][]string{"logout_token": {mint(t, key, "alice", sid)}})
 	if err != nil {
@@ -204,7 +204,7 @@ func (p *tcpProxy) setCut(cut bool) {
 func TestGuardAcrossReplicas(t *testing.T) {
 	admin := redistest.Client(t)
 	prefix := redistest.TaggedPrefix(t, admin)
-	key, err := fakeop.GenerateKey("ES256", "k1")
+	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}

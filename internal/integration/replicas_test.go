@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
@@ -40,10 +40,10 @@ type backend struct {
 	jtiPrefix, keyPrefix string
 }
 
-func newReplica(t *testing.T, be backend, key *fakeop.Key) *replica {
+func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	t.Helper()
 	rdb := be.newClient()
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func newReplica(t *testing.T, be backend, key *fakeop.Key) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(be.jtiPrefix))
+	cache, err := redisreplay.New(rdb, be.jtiPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +101,9 @@ func bind(t *testing.T, s *redisadapter.Store, localID, sub, sid string) {
 	}
 }
 
-func mint(t *testing.T, key *fakeop.Key, sub, sid string) string {
+func mint(t *testing.T, key *opkit.Key, sub, sid string) string {
 	t.Helper()
-	tok := fakeop.NewLogoutToken(issuer, clientID, time.Now())
+	tok := opkit.NewLogoutToken(issuer, clientID, time.Now())
 	tok.Claims["sub"], tok.Claims["sid"] = sub, sid
 	raw, err := tok.Sign(key)
 	if err != nil {
@@ -157,7 +157,7 @@ func TestTwoReplicasShareSessionsAndReplayWindow(t *testing.T) {
 			newClient := bt.client(t)
 			admin := newClient()
 			be := backend{newClient: newClient, jtiPrefix: redistest.Prefix(t, admin), keyPrefix: redistest.TaggedPrefix(t, admin)}
-			key, err := fakeop.GenerateKey("ES256", "k1")
+			key, err := opkit.GenerateKey("ES256", "k1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 				t.Cleanup(func() { c.Close() })
 				return c
 			}
-			key, err := fakeop.GenerateKey("ES256", "k1")
+			key, err := opkit.GenerateKey("ES256", "k1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,11 +269,11 @@ func (e *slowEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (i
 // (issue 8, defect 1: the reservation used to expire after 30 s).
 func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	client, mr := redistest.Miniredis(t)
-	key, err := fakeop.GenerateKey("ES256", "k1")
+	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+	cache, err := redisreplay.New(client, "jti:")
 	if err != nil {
 		t.Fatal(err)
 	}

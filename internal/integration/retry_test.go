@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
@@ -102,11 +102,11 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 
 	jtiPrefix, keyPrefix := redistest.Prefix(t, admin), redistest.TaggedPrefix(t, admin)
-	key, err := fakeop.GenerateKey("ES256", "k1")
+	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := redisreplay.New(rdb, redisreplay.WithPrefix(jtiPrefix))
+	cache, err := redisreplay.New(rdb, jtiPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,11 +282,11 @@ func (e *toggleEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) 
 // used and does nothing: the session is ended once, across replicas.
 func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 	client, _ := redistest.Miniredis(t)
-	key, err := fakeop.GenerateKey("ES256", "k1")
+	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(fakeop.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cache, err := redisreplay.New(client, redisreplay.WithPrefix("jti:"))
+		cache, err := redisreplay.New(client, "jti:")
 		if err != nil {
 			t.Fatal(err)
 		}

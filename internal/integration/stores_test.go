@@ -296,7 +296,7 @@ func newMatrixApp(t *testing.T, lib sessionLib, logger *slog.Logger) *matrixApp 
 		t.Fatal(err)
 	}
 	a := &matrixApp{lib: lib, ender: ender, loaded: make(chan struct{}), proceed: make(chan struct{})}
-	guard, err := middleware.Guard(lib.rev, lib.lookup, middleware.WithGuardLogger(logger),
+	guard, err := middleware.Guard(lib.rev, lib.lookup, middleware.WithLogger(logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
 			_ = lib.end(w, r)
 			http.Error(w, "signed out", http.StatusUnauthorized)

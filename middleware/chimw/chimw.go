@@ -1,12 +1,12 @@
 package chimw
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/mount"
 )
 
 // Mount routes every request for path on r to h, whatever its method, so
@@ -15,14 +15,13 @@ import (
 // 9110 nor PATCH): chi answers it with its own 405 before routing, unless
 // the program registered it with chi.RegisterMethod.
 //
-// Errors wrap middleware.ErrInvalidPath for a path middleware.CheckPath
-// rejects and middleware.ErrInvalidMount for a nil router or handler or a
-// route chi refuses.
+// A path middleware.Mount would refuse, a nil router or handler, or a route
+// chi refuses is an error wrapping bclogout.ErrInvalidConfig.
 func Mount(r chi.Router, path string, h http.Handler) error {
 	if r == nil {
-		return fmt.Errorf("%w: nil router", middleware.ErrInvalidMount)
+		return errs.Config("chimw", "nil router")
 	}
 	// chi reports a route it cannot add only by panicking, which
-	// MountWith turns into an error.
-	return middleware.MountWith(r.Handle, path, h)
+	// mount.With turns into an error.
+	return mount.With(r.Handle, path, h)
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
@@ -23,7 +23,7 @@ func guardStub(next http.Handler) http.Handler {
 func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {})
-	if err := chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
+	if err := chimw.Mount(r, mwtest.Path, mwtest.LogoutStub); err != nil {
 		t.Fatalf("Mount: %v", err)
 	}
 
@@ -55,9 +55,9 @@ func TestGuardWithUse(t *testing.T) {
 			name: "use on root guards the logout route",
 			setup: func(r chi.Router) error {
 				r.Use(guardStub)
-				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
+				return chimw.Mount(r, mwtest.Path, mwtest.LogoutStub)
 			},
-			path: middleware.DefaultPath,
+			path: mwtest.Path,
 			want: true,
 		},
 		{
@@ -67,7 +67,7 @@ func TestGuardWithUse(t *testing.T) {
 					r.Use(guardStub)
 					r.Handle("/app", app)
 				})
-				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
+				return chimw.Mount(r, mwtest.Path, mwtest.LogoutStub)
 			},
 			path: "/app",
 			want: true,
@@ -79,9 +79,9 @@ func TestGuardWithUse(t *testing.T) {
 					r.Use(guardStub)
 					r.Handle("/app", app)
 				})
-				return chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub)
+				return chimw.Mount(r, mwtest.Path, mwtest.LogoutStub)
 			},
-			path: middleware.DefaultPath,
+			path: mwtest.Path,
 			want: false,
 		},
 	}
@@ -111,13 +111,13 @@ func TestMountErrors(t *testing.T) {
 		h       http.Handler
 		wantErr error
 	}{
-		{name: "ok", r: chi.NewRouter(), path: middleware.DefaultPath, h: mwtest.LogoutStub},
-		{name: "nil router", path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "typed nil router", r: nilMux, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "nil handler", r: chi.NewRouter(), path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
-		{name: "chi param", r: chi.NewRouter(), path: "/{id}", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "chi wildcard", r: chi.NewRouter(), path: "/a/*", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "relative", r: chi.NewRouter(), path: "logout", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "ok", r: chi.NewRouter(), path: mwtest.Path, h: mwtest.LogoutStub},
+		{name: "nil router", path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "typed nil router", r: nilMux, path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "nil handler", r: chi.NewRouter(), path: mwtest.Path, wantErr: errs.ErrInvalidConfig},
+		{name: "chi param", r: chi.NewRouter(), path: "/{id}", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "chi wildcard", r: chi.NewRouter(), path: "/a/*", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "relative", r: chi.NewRouter(), path: "logout", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

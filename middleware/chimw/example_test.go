@@ -7,8 +7,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
+	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
 func ExampleMount() {
@@ -24,11 +24,11 @@ func ExampleMount() {
 		r.Use(guard)
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {})
 	})
-	if err := chimw.Mount(r, middleware.DefaultPath, logout); err != nil {
+	if err := chimw.Mount(r, mwtest.Path, logout); err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, middleware.DefaultPath, nil))
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, mwtest.Path, nil))
 	// Output: the rp.Handler answers GET
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
@@ -19,7 +18,7 @@ func TestGuardWithRealGuard(t *testing.T) {
 	r := chi.NewRouter()
 	r.Use(guard)
 	r.Get("/app", func(w http.ResponseWriter, r *http.Request) {})
-	if err := chimw.Mount(r, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
+	if err := chimw.Mount(r, mwtest.Path, mwtest.LogoutStub); err != nil {
 		t.Fatal(err)
 	}
 
@@ -33,7 +32,7 @@ func TestGuardWithRealGuard(t *testing.T) {
 		{name: "no session", method: http.MethodGet, path: "/app", want: http.StatusOK},
 		{name: "live session", method: http.MethodGet, path: "/app", sid: "live", want: http.StatusOK},
 		{name: "revoked session", method: http.MethodGet, path: "/app", sid: "revoked", want: http.StatusUnauthorized},
-		{name: "logout request", method: http.MethodPost, path: middleware.DefaultPath, want: http.StatusOK},
+		{name: "logout request", method: http.MethodPost, path: mwtest.Path, want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

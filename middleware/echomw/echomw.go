@@ -1,12 +1,12 @@
 package echomw
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/mount"
 )
 
 // Router is where Mount adds the route: an *echo.Echo or an *echo.Group.
@@ -24,15 +24,15 @@ var (
 // when r is a Group) to h, whatever its method, so that h, not echo, answers
 // a GET with its 405 and Cache-Control: no-store.
 //
-// Errors wrap middleware.ErrInvalidPath for a path middleware.CheckPath
-// rejects and middleware.ErrInvalidMount for a nil router or handler.
+// A path middleware.Mount would refuse or a nil router or handler is an
+// error wrapping bclogout.ErrInvalidConfig.
 func Mount(r Router, path string, h http.Handler) error {
 	if r == nil {
-		return fmt.Errorf("%w: nil router", middleware.ErrInvalidMount)
+		return errs.Config("echomw", "nil router")
 	}
 	// A typed nil Router gets past the check above and panics in echo;
-	// MountWith turns that into an error.
-	return middleware.MountWith(func(path string, h http.Handler) {
+	// mount.With turns that into an error.
+	return mount.With(func(path string, h http.Handler) {
 		eh := echo.WrapHandler(h)
 		r.Any(path, eh)
 		// Any covers only echo's own list of methods; for any other method
@@ -49,7 +49,7 @@ func Mount(r Router, path string, h http.Handler) error {
 // A nil mw fails closed: every request it would guard is answered with 500.
 func Guard(mw func(http.Handler) http.Handler) echo.MiddlewareFunc {
 	if mw == nil {
-		err := fmt.Errorf("%w: echomw: nil guard", middleware.ErrInvalidMount)
+		err := errs.Config("echomw", "nil guard")
 		return func(echo.HandlerFunc) echo.HandlerFunc {
 			return func(echo.Context) error {
 				return echo.NewHTTPError(http.StatusInternalServerError).SetInternal(err)

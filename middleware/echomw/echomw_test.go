@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware/echomw"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
@@ -16,10 +16,10 @@ import (
 func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	e := echo.New()
 	e.GET("/healthz", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-	if err := echomw.Mount(e, middleware.DefaultPath, mwtest.LogoutStub); err != nil {
+	if err := echomw.Mount(e, mwtest.Path, mwtest.LogoutStub); err != nil {
 		t.Fatalf("Mount on Echo: %v", err)
 	}
-	if err := echomw.Mount(e.Group("/tenant"), middleware.DefaultPath, mwtest.LogoutStub); err != nil {
+	if err := echomw.Mount(e.Group("/tenant"), mwtest.Path, mwtest.LogoutStub); err != nil {
 		t.Fatalf("Mount on Group: %v", err)
 	}
 
@@ -49,13 +49,13 @@ func TestMountErrors(t *testing.T) {
 		h       http.Handler
 		wantErr error
 	}{
-		{name: "ok", r: echo.New(), path: middleware.DefaultPath, h: mwtest.LogoutStub},
-		{name: "nil router", path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "typed nil router", r: nilEcho, path: middleware.DefaultPath, h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidMount},
-		{name: "nil handler", r: echo.New(), path: middleware.DefaultPath, wantErr: middleware.ErrInvalidMount},
-		{name: "echo param", r: echo.New(), path: "/:id", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "echo wildcard", r: echo.New(), path: "/a/*", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
-		{name: "relative", r: echo.New(), path: "logout", h: mwtest.LogoutStub, wantErr: middleware.ErrInvalidPath},
+		{name: "ok", r: echo.New(), path: mwtest.Path, h: mwtest.LogoutStub},
+		{name: "nil router", path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "typed nil router", r: nilEcho, path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "nil handler", r: echo.New(), path: mwtest.Path, wantErr: errs.ErrInvalidConfig},
+		{name: "echo param", r: echo.New(), path: "/:id", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "echo wildcard", r: echo.New(), path: "/a/*", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
+		{name: "relative", r: echo.New(), path: "logout", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

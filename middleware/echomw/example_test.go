@@ -7,8 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/echomw"
+	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
 func ExampleMount() {
@@ -22,11 +22,11 @@ func ExampleMount() {
 	// CSRF check) on the app's routes, not on the logout route.
 	app := e.Group("", echomw.Guard(guard))
 	app.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-	if err := echomw.Mount(e, middleware.DefaultPath, logout); err != nil {
+	if err := echomw.Mount(e, mwtest.Path, logout); err != nil {
 		fmt.Println(err)
 		return
 	}
 
-	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, middleware.DefaultPath, nil))
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, mwtest.Path, nil))
 	// Output: the rp.Handler answers GET
 }

@@ -2,14 +2,12 @@ package redisreplay_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 )
 
@@ -27,25 +25,21 @@ func ExampleNew() {
 	defer client.Close()
 
 	// Each RP replica makes its own Cache on the shared Redis.
-	replicaA, err := redisreplay.New(client)
+	replicaA, err := redisreplay.New(client, "")
 	if err != nil {
 		panic(err)
 	}
-	replicaB, err := redisreplay.New(client)
+	replicaB, err := redisreplay.New(client, "")
 	if err != nil {
 		panic(err)
 	}
 
 	ctx := context.Background()
 	until := time.Now().Add(6 * time.Minute)
-	r, err := replicaA.Reserve(ctx, "https://op.example", "jti-1", until)
-	if err != nil {
-		panic(err)
-	}
-	_ = replicaA.Commit(ctx, r) // the logout succeeded
+	_ = replicaA.Record(ctx, "https://op.example", "jti-1", until) // the logout succeeded
 
 	// The same token delivered to the other replica is a replay.
-	_, err = replicaB.Reserve(ctx, "https://op.example", "jti-1", until)
-	fmt.Println(errors.Is(err, replay.ErrReplayed))
+	seen, _ := replicaB.Seen(ctx, "https://op.example", "jti-1")
+	fmt.Println(seen)
 	// Output: true
 }

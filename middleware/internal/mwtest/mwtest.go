@@ -70,6 +70,9 @@ func CheckRoutes(t *testing.T, h http.Handler, routes []Route) {
 // reads it from its session cookie instead.
 const SIDHeader = "X-Sid"
 
+// Path is the conventional path of an RP's backchannel_logout_uri.
+const Path = "/backchannel-logout"
+
 // RevokedGuard returns a real middleware.Guard over in-memory revocations
 // in which the session with sid "revoked" was logged out after its login;
 // any other sid is live and a request without SIDHeader has no session.

@@ -1,0 +1,262 @@
+package bclogout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/middleware"
+	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// ErrInvalidConfig is the one constructor error of the module: every
+// constructor of every package (New here, rp.NewVerifier, redisadapter.New,
+// …) returns it, wrapped with detail, for a configuration that cannot work.
+var ErrInvalidConfig = errs.ErrInvalidConfig
+
+// Config is what an app knows. Issuer, ClientID and Sessions are required;
+// every other field has a default that suits one replica.
+type Config struct {
+	// Issuer is the OP's issuer identifier, exactly as its discovery
+	// document and its tokens say it.
+	Issuer string
+	// ClientID is the app's client ID at the OP: the logout token's aud.
+	ClientID string
+	// Sessions is the app's session library: scsadapter.New(sm) or
+	// gorillaadapter.New(store, name).
+	Sessions sessionadapter.Sessions
+
+	// Revocations remember each logout for the session lifetime, for the
+	// guard and for Login. Default: in this process's memory. With several
+	// replicas, redisadapter.NewRevocations(rdb), so that a logout any
+	// replica received ends the session at every replica.
+	Revocations sessionadapter.Revocations
+	// Bindings index the app's sessions by OP session at login, so that a
+	// logout can delete their data. Default: in memory, deleting through
+	// Sessions where it can (it implements sessionadapter.Deleter, as both
+	// adapters do). With several replicas, redisadapter.New(rdb, …).
+	Bindings sessionadapter.Store
+	// ReplayCache remembers the jti of each completed logout until the
+	// token could no longer be accepted. Default: in memory. With several
+	// replicas, redisreplay.New(rdb).
+	ReplayCache replay.Cache
+	// SignedOut serves a request whose session a logout ended, once the
+	// guard has ended the session. Default: nil, which serves the request
+	// on as anonymous (the app sees no session, as after its own sign-out).
+	SignedOut http.Handler
+
+	// HTTPClient fetches the OP's discovery document and keys. Default:
+	// http.DefaultClient with a timeout.
+	HTTPClient *http.Client
+	// Verify tightens or adapts token validation: rp.WithAlgorithms for a
+	// client registered with another algorithm than RS256,
+	// rp.WithDecryptionKeys for encrypted logout tokens,
+	// rp.WithRequireExp, … Default: none (Back-Channel Logout §2.6 with the
+	// defaults the rp package documents).
+	Verify []rp.Option
+	// Metrics receives what the endpoint observed (prommetrics.New(reg)
+	// for Prometheus). If it also has a JWKSRefreshed(url string, err
+	// error) method, as prommetrics' does, it hears of each key refresh
+	// too. Default: none.
+	Metrics rp.Metrics
+	// Logger receives the rejections (Warn) and the failures (Error).
+	// Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// RP ends and keeps ended the sessions of one app for one OP. It is the
+// back-channel logout endpoint (ServeHTTP), the guard for every other
+// route, and the login step. It is safe for concurrent use.
+type RP struct {
+	handler  *rp.Handler
+	verifier *rp.Verifier
+	ender    *sessionadapter.RevokingEnder
+	sessions sessionadapter.Sessions
+	guard    func(http.Handler) http.Handler
+	closers  []func() error
+}
+
+// New fetches the OP's discovery document and keys (so a wrong issuer
+// fails here, not at the first logout) and wires the endpoint, the guard
+// and the login step. Close releases what it started.
+func New(ctx context.Context, cfg Config) (*RP, error) {
+	switch {
+	case cfg.Issuer == "":
+		return nil, errs.Config("bclogout", "no Issuer")
+	case cfg.ClientID == "":
+		return nil, errs.Config("bclogout", "no ClientID")
+	case cfg.Sessions == nil:
+		return nil, errs.Config("bclogout", "no Sessions")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	b := &RP{sessions: cfg.Sessions}
+	ok := false
+	defer func() {
+		if !ok {
+			b.close()
+		}
+	}()
+
+	dopts := make([]rp.DiscoverOption, 0, len(cfg.Verify)+1)
+	for _, o := range cfg.Verify {
+		if o == nil {
+			return nil, errs.Config("bclogout", "nil option in Verify")
+		}
+		dopts = append(dopts, o)
+	}
+	jopts := []jwks.Option{jwks.WithLogger(logger)}
+	if cfg.HTTPClient != nil {
+		jopts = append(jopts, jwks.WithHTTPClient(cfg.HTTPClient))
+	}
+	if m, ok := cfg.Metrics.(interface{ JWKSRefreshed(string, error) }); ok {
+		jopts = append(jopts, jwks.WithOnRefresh(m.JWKSRefreshed))
+	}
+	dopts = append(dopts, rp.WithJWKSOptions(jopts...))
+	v, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID, dopts...)
+	if err != nil {
+		return nil, err
+	}
+	b.verifier = v
+	b.closers = append(b.closers, v.Close)
+
+	revs := cfg.Revocations
+	if revs == nil {
+		if revs, err = sessionadapter.NewMemoryRevocations(); err != nil {
+			return nil, err
+		}
+	}
+	bindings := cfg.Bindings
+	if bindings == nil {
+		var mopts []sessionadapter.MemoryOption
+		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
+			mopts = append(mopts, sessionadapter.WithDeleter(d))
+		}
+		m, err := sessionadapter.NewMemory(mopts...)
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, m.Close)
+		bindings = m
+	}
+	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings)); err != nil {
+		return nil, err
+	}
+
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{})}
+	if cfg.ReplayCache != nil {
+		hopts = append(hopts, rp.WithReplayCache(cfg.ReplayCache))
+	}
+	if cfg.Metrics != nil {
+		hopts = append(hopts, rp.WithMetrics(cfg.Metrics))
+	}
+	if b.handler, err = rp.NewHandler(v, b.ender, hopts...); err != nil {
+		return nil, err
+	}
+
+	sessions, signedOut := cfg.Sessions, cfg.SignedOut
+	b.guard, err = middleware.Guard(revs, sessions.Lookup,
+		middleware.WithLogger(logger),
+		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+			if err := sessions.End(w, r); err != nil {
+				// The session could not be ended: refuse the request
+				// rather than serve a revoked session.
+				logger.ErrorContext(r.Context(), "bclogout: ending a revoked session failed", slog.Any("error", err))
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "session ended", http.StatusUnauthorized)
+				return
+			}
+			if signedOut != nil {
+				signedOut.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		}))
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return b, nil
+}
+
+// ServeHTTP is the back-channel logout endpoint: register its URL as the
+// client's backchannel_logout_uri and route every method of that path here
+// (a GET gets 405 with Allow: POST). The OP's request carries no cookie and
+// no CSRF token: keep session loading, CSRF checks and "must be signed in"
+// redirects off this route.
+func (b *RP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.handler.ServeHTTP(w, r)
+}
+
+// Guard wraps the app's routes: a request whose session a logout ended has
+// its session ended (Config.Sessions' End) and is then served by
+// Config.SignedOut, or on as anonymous. With scs, put it inside
+// sm.LoadAndSave, which loads the session it reads. When the revocations
+// cannot be read (a Redis replica that lost its feed), it answers 503
+// rather than serve a session that may be logged out.
+func (b *RP) Guard(next http.Handler) http.Handler {
+	return b.guard(next)
+}
+
+// ErrLoggedOut is returned by Login when the OP session of the ID token was
+// logged out while the login was in flight (the logout token arrived
+// before the callback). Login has already ended the session; show the
+// signed-out page.
+var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during the login")
+
+// Login ties the request's session to the OP session of a verified ID
+// token (coreos/go-oidc's *oidc.IDToken, or sessionadapter.RawClaims for any
+// other library): it stashes the issuer, subject, sid and login time in the
+// session (renewing its ID where the library can) and binds it, so that
+// the OP's logout ends it. Call it in the login callback, after verifying
+// the ID token and before writing the response.
+func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapter.IDToken) error {
+	login, err := sessionadapter.LoginFromIDToken(idToken)
+	if err != nil {
+		return err
+	}
+	if login.Issuer != b.verifier.Issuer() {
+		return fmt.Errorf("bclogout: login: ID token issuer %q is not %q", login.Issuer, b.verifier.Issuer())
+	}
+	binding, err := b.sessions.Stash(w, r, login)
+	if err != nil {
+		return err
+	}
+	if err := b.ender.Bind(r.Context(), binding); err != nil {
+		if errors.Is(err, sessionadapter.ErrRevoked) {
+			if endErr := b.sessions.End(w, r); endErr != nil {
+				return errors.Join(ErrLoggedOut, endErr)
+			}
+			return ErrLoggedOut
+		}
+		return err
+	}
+	return nil
+}
+
+// Close stops the background work New started: it retries pending
+// logouts until ctx is done, then stops the key refresher.
+func (b *RP) Close(ctx context.Context) error {
+	var err error
+	if b.handler != nil {
+		err = b.handler.Close(ctx)
+	}
+	return errors.Join(err, b.close())
+}
+
+func (b *RP) close() error {
+	var err error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, b.closers[i]())
+	}
+	b.closers = nil
+	return err
+}

@@ -1,0 +1,278 @@
+package bclogout_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// memSessions is the smallest server-side session library: a cookie holds
+// an ID, a map holds the data. It stands for scs or gorilla here, which the
+// root module does not depend on (the examples module runs the same flow on
+// both).
+type memSessions struct {
+	mu      sync.Mutex
+	data    map[string]map[string]any
+	deleted []string
+	renewed map[*http.Request]string // the session a request got at login
+}
+
+func newMemSessions() *memSessions {
+	return &memSessions{data: map[string]map[string]any{}, renewed: map[*http.Request]string{}}
+}
+
+func (m *memSessions) id(r *http.Request) string {
+	if id, ok := m.renewed[r]; ok {
+		return id
+	}
+	c, err := r.Cookie("session")
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (m *memSessions) get(r *http.Request, key string) (any, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.data[m.id(r)][key]
+	return v, ok
+}
+
+func (m *memSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.data, m.id(r)) // a new ID at login
+	id := rand.Text()
+	m.renewed[r] = id
+	m.data[id] = map[string]any{"login": l}
+	http.SetCookie(w, &http.Cookie{Name: "session", Value: id})
+	return l.Binding(id, time.Time{}), nil
+}
+
+func (m *memSessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
+	v, ok := m.get(r, "login")
+	if !ok {
+		return sessionadapter.Binding{}, false
+	}
+	return v.(sessionadapter.Login).Binding(m.id(r), time.Time{}), true
+}
+
+func (m *memSessions) End(w http.ResponseWriter, r *http.Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.data, m.id(r))
+	http.SetCookie(w, &http.Cookie{Name: "session", MaxAge: -1})
+	return nil
+}
+
+func (m *memSessions) DeleteSession(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deleted = append(m.deleted, id)
+	delete(m.data, id)
+	return nil
+}
+
+// writeBack puts a session's data back, as a request that loaded it before
+// a logout and saves it afterwards does.
+func (m *memSessions) writeBack(id string, v map[string]any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data[id] = v
+}
+
+func idToken(iss, sub, sid string, iat time.Time) sessionadapter.RawClaims {
+	return sessionadapter.RawClaims(fmt.Sprintf(`{"iss":%q,"sub":%q,"sid":%q,"aud":"app","iat":%d,"exp":%d}`,
+		iss, sub, sid, iat.Unix(), iat.Add(time.Hour).Unix()))
+}
+
+type app struct {
+	*bclogout.RP
+	sessions *memSessions
+	srv      http.Handler
+	op       *fakeop.OP
+}
+
+func newApp(t *testing.T, cfg bclogout.Config) *app {
+	t.Helper()
+	op := fakeop.New(t)
+	s := newMemSessions()
+	cfg.Issuer, cfg.ClientID, cfg.Sessions = op.Issuer(), "app", s
+	bl, err := bclogout.New(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bl.Close(context.Background()) })
+	a := &app{RP: bl, sessions: s, op: op}
+	mux := http.NewServeMux()
+	mux.Handle("/backchannel-logout", bl)
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		if err := bl.Login(w, r, tok); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
+	mux.Handle("/", bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+	a.srv = mux
+	return a
+}
+
+func (a *app) do(t *testing.T, method, target string, body io.Reader, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, target, body)
+	if body != nil {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		r.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	a.srv.ServeHTTP(w, r)
+	return w
+}
+
+func (a *app) login(t *testing.T, sub, sid string) *http.Cookie {
+	t.Helper()
+	w := a.do(t, http.MethodGet, "/callback?sub="+sub+"&sid="+sid, nil)
+	if w.Code != http.StatusOK || len(w.Result().Cookies()) == 0 {
+		t.Fatalf("login: %d %s", w.Code, w.Body)
+	}
+	return w.Result().Cookies()[0]
+}
+
+func (a *app) logout(t *testing.T, sub, sid string) int {
+	t.Helper()
+	tok, err := a.op.SignLogoutToken("app", sub, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.do(t, http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode())).Code
+}
+
+func (a *app) page(t *testing.T, c *http.Cookie) string {
+	t.Helper()
+	return a.do(t, http.MethodGet, "/", nil, c).Body.String()
+}
+
+func TestLogoutEndsAndKeepsEnded(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	alice := a.login(t, "alice", "sid-a")
+	bob := a.login(t, "bob", "sid-b")
+	if got := a.page(t, alice); got != "signed in" {
+		t.Fatalf("after login: %q", got)
+	}
+	saved := map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", IssuedAt: time.Now().Add(-time.Second)}}
+
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	if len(a.sessions.deleted) != 1 || a.sessions.deleted[0] != alice.Value {
+		t.Errorf("deleted %v, want [%s]", a.sessions.deleted, alice.Value)
+	}
+	// A request that loaded alice's session before the logout saves it
+	// afterwards: the guard still ends it.
+	a.sessions.writeBack(alice.Value, saved)
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("after logout and write-back: %q, want anonymous", got)
+	}
+	if _, ok := a.sessions.data[alice.Value]; ok {
+		t.Error("the guard left the revoked session's data")
+	}
+	if got := a.page(t, bob); got != "signed in" {
+		t.Errorf("bob after alice's logout: %q", got)
+	}
+	// A fresh login after the logout is valid.
+	again := a.login(t, "alice", "sid-a2")
+	if got := a.page(t, again); got != "signed in" {
+		t.Errorf("alice's new login: %q", got)
+	}
+}
+
+func TestReplayedLogoutTokenRefused(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	tok, err := a.op.SignLogoutToken("app", "alice", "sid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := url.Values{"logout_token": {tok}}.Encode()
+	for i, want := range []int{http.StatusOK, http.StatusBadRequest} {
+		if got := a.do(t, http.MethodPost, "/backchannel-logout", strings.NewReader(body)).Code; got != want {
+			t.Errorf("delivery %d: %d, want %d", i+1, got, want)
+		}
+	}
+}
+
+func TestLoginLoggedOutInFlight(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	// The OP ends the session before the login callback binds it.
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	w := a.do(t, http.MethodGet, "/callback?sub=alice&sid=sid-a", nil)
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), bclogout.ErrLoggedOut.Error()) {
+		t.Fatalf("login after its logout: %d %s", w.Code, w.Body)
+	}
+	if len(a.sessions.data) != 0 {
+		t.Errorf("a refused login left session data: %v", a.sessions.data)
+	}
+}
+
+func TestLoginOfAnotherIssuer(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	err := a.Login(httptest.NewRecorder(), r, idToken("https://elsewhere.example", "alice", "s", time.Now()))
+	if err == nil {
+		t.Fatal("Login accepted an ID token of another issuer")
+	}
+}
+
+func TestSignedOutHandler(t *testing.T) {
+	a := newApp(t, bclogout.Config{SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther)})
+	c := a.login(t, "alice", "sid-a")
+	a.logout(t, "alice", "sid-a")
+	a.sessions.writeBack(c.Value, map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", IssuedAt: time.Now().Add(-time.Minute)}})
+	w := a.do(t, http.MethodGet, "/", nil, c)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signed-out" {
+		t.Errorf("revoked request: %d %v", w.Code, w.Header())
+	}
+}
+
+func TestNewInvalidConfig(t *testing.T) {
+	op := fakeop.New(t)
+	s := newMemSessions()
+	for _, tc := range []struct {
+		name string
+		cfg  bclogout.Config
+	}{
+		{"no issuer", bclogout.Config{ClientID: "app", Sessions: s}},
+		{"no client id", bclogout.Config{Issuer: op.Issuer(), Sessions: s}},
+		{"no sessions", bclogout.Config{Issuer: op.Issuer(), ClientID: "app"}},
+		{"nil verify option", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Verify: []rpOption{nil}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := bclogout.New(t.Context(), tc.cfg); !errors.Is(err, bclogout.ErrInvalidConfig) {
+				t.Errorf("New: %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+}

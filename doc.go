@@ -1,0 +1,42 @@
+// Package bclogout signs users out of a Go web app when their OpenID
+// Provider ends their session, as OpenID Connect Back-Channel Logout 1.0
+// (https://openid.net/specs/openid-connect-backchannel-1_0.html) asks of a
+// relying party, and keeps them signed out.
+//
+// It is the front door: it takes what an app knows (the OP's issuer, its
+// client ID, its session library) and gives back the three things the app
+// wires in:
+//
+//	bl, err := bclogout.New(ctx, bclogout.Config{
+//		Issuer:   "https://op.example.com",
+//		ClientID: "my-app",
+//		Sessions: scsadapter.New(sm), // or gorillaadapter.New(store, "session")
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer bl.Close(context.Background())
+//	mux.Handle("/backchannel-logout", bl)              // 1. the OP's POST (§2.5)
+//	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 2. every app route
+//	err = bl.Login(w, r, idToken)                      // 3. in the login callback
+//
+// What happens to a logout: the OP POSTs a signed logout token to the
+// endpoint; [RP] validates it (§2.6, the rp package), answers 400 to a
+// replay, records a revocation of the OP session (sid) or of every session
+// of the user (sub), deletes the data of the local sessions bound to it
+// where the session library can, remembers the token's jti, and answers
+// 200 (§2.8). If the session store fails, the OP is told 400 and the RP
+// retries the logout itself, since most OPs send a logout token once.
+//
+// Why a guard as well as deletion: a request that loaded the session before
+// the logout and saves it afterwards writes it back, a login callback still
+// in flight binds its session after the logout that names it, and cookie
+// sessions cannot be deleted at all. The guard ends, at its next request,
+// any session whose login is not after a revocation that names it; Login
+// refuses a login that was logged out while it was in flight.
+//
+// With several replicas, set Config.Revocations, Config.Bindings and
+// Config.ReplayCache to their Redis forms (the redisadapter and redisreplay
+// modules). The packages underneath (rp, jwks, replay, sessionadapter,
+// middleware) stay for the app that needs more.
+package bclogout

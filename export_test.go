@@ -1,0 +1,5 @@
+package bclogout_test
+
+import "github.com/bclogout/bclogout/rp"
+
+type rpOption = rp.Option

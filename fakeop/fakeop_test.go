@@ -1,0 +1,278 @@
+package fakeop_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
+)
+
+// app is a bare relying party: the authorization-code flow by hand, a
+// session per sid in a map (deleted by the back-channel endpoint), and no
+// guard. It does not verify signatures; the rp package's tests do.
+type app struct {
+	mu       sync.Mutex
+	sessions map[string]string // cookie (= sid) -> sub
+}
+
+func startApp(t *testing.T, op *fakeop.OP) *httptest.Server {
+	t.Helper()
+	a := &app{sessions: map[string]string{}}
+	return op.StartApp(t, fakeop.Client{ID: "app", Secret: "secret", RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout"},
+		func(base string) (http.Handler, error) {
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "state": {"s"}}
+				http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
+			})
+			mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")}, "redirect_uri": {base + "/callback"}}
+				req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("app", "secret")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadGateway)
+					return
+				}
+				defer resp.Body.Close()
+				var tok struct {
+					IDToken string `json:"id_token"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.IDToken == "" {
+					http.Error(w, "no id token", http.StatusBadGateway)
+					return
+				}
+				c := payload(t, tok.IDToken)
+				a.mu.Lock()
+				a.sessions[c.SID] = c.Sub
+				a.mu.Unlock()
+				http.SetCookie(w, &http.Cookie{Name: "app", Value: c.SID, Path: "/"})
+				http.Redirect(w, r, "/", http.StatusSeeOther)
+			})
+			mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+				sub := ""
+				if ck, err := r.Cookie("app"); err == nil {
+					a.mu.Lock()
+					sub = a.sessions[ck.Value]
+					a.mu.Unlock()
+				}
+				if sub == "" {
+					fmt.Fprint(w, "Signed out")
+					return
+				}
+				fmt.Fprint(w, "Signed in as "+sub)
+			})
+			mux.HandleFunc("POST /backchannel-logout", func(_ http.ResponseWriter, r *http.Request) {
+				c := payload(t, r.FormValue("logout_token"))
+				a.mu.Lock()
+				delete(a.sessions, c.SID)
+				a.mu.Unlock()
+			})
+			return mux, nil
+		})
+}
+
+type claims struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	SID string `json:"sid"`
+	Iat int64  `json:"iat"`
+}
+
+func payload(t *testing.T, jwt string) claims {
+	var c claims
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Errorf("token %q is not a JWS", jwt)
+		return c
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil {
+		t.Errorf("token payload: %v", err)
+	}
+	return c
+}
+
+func header(t *testing.T, jwt string) map[string]any {
+	var h map[string]any
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(jwt, ".")[0])
+	if err == nil {
+		err = json.Unmarshal(b, &h)
+	}
+	if err != nil {
+		t.Fatalf("token header: %v", err)
+	}
+	return h
+}
+
+func page(t *testing.T, browser *http.Client, u string) string {
+	t.Helper()
+	resp, err := browser.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestSignInSignOut is the README's test on a bare app: SignIn through the
+// app's login route, SignOut with its report, the next page signed out,
+// and another device of the same user still signed in.
+func TestSignInSignOut(t *testing.T) {
+	op := fakeop.New(t)
+	app := startApp(t, op)
+	browser := op.SignIn(t, app.URL+"/login", "alice")
+	other := op.SignIn(t, app.URL+"/login", "alice")
+	if got := page(t, browser, app.URL); got != "Signed in as alice" {
+		t.Fatalf("after SignIn: %q", got)
+	}
+	sids := op.Sessions("alice")
+	if len(sids) != 2 {
+		t.Fatalf("Sessions = %v, want two", sids)
+	}
+	rep := op.SignOut(t, browser)
+	if !rep.OK() || !slices.Equal(rep.Sessions, sids[:1]) || len(rep.Deliveries) != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	d := rep.Deliveries[0]
+	if d.ClientID != "app" || d.URI != app.URL+"/backchannel-logout" || d.SID != sids[0] ||
+		d.Attempts != 1 || d.Status != http.StatusOK || d.Err != nil || d.Duration <= 0 {
+		t.Errorf("delivery %+v", d)
+	}
+	if got := page(t, browser, app.URL); got != "Signed out" {
+		t.Errorf("after SignOut: %q", got)
+	}
+	if got := page(t, other, app.URL); got != "Signed in as alice" {
+		t.Errorf("the other device after SignOut: %q", got)
+	}
+	if got := op.Sessions(""); !slices.Equal(got, sids[1:]) {
+		t.Errorf("Sessions after SignOut = %v, want %v", got, sids[1:])
+	}
+}
+
+// TestLowerLevel: sessions without a browser, ended one by one or per
+// user, and a token to POST by hand.
+func TestLowerLevel(t *testing.T) {
+	var mu sync.Mutex
+	var got []claims
+	status := http.StatusOK
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, payload(t, r.FormValue("logout_token")))
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rp.Close)
+	op := fakeop.New(t)
+	if err := op.RegisterClient(fakeop.Client{ID: "rp", BackchannelLogoutURI: rp.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.RegisterClient(fakeop.Client{ID: "rp"}); err == nil {
+		t.Error("RegisterClient of a client ID twice: no error")
+	}
+	ctx := t.Context()
+
+	sid, err := op.NewSession("alice", "rp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := op.EndSession(ctx, sid)
+	if err != nil || !rep.OK() || len(rep.Deliveries) != 1 || rep.Deliveries[0].SID != sid {
+		t.Fatalf("EndSession = %+v, %v", rep, err)
+	}
+	if _, err := op.EndSession(ctx, sid); !errors.Is(err, fakeop.ErrUnknownSession) {
+		t.Errorf("EndSession of an ended session: %v, want ErrUnknownSession", err)
+	}
+
+	s1, _ := op.NewSession("bob", "rp")
+	s2, _ := op.NewSession("bob", "rp")
+	if got := op.Sessions("bob"); !slices.Equal(got, []string{s1, s2}) {
+		t.Errorf("Sessions(bob) = %v, want [%s %s]", got, s1, s2)
+	}
+	mu.Lock()
+	status = http.StatusBadRequest // a 4xx is final
+	mu.Unlock()
+	rep, err = op.EndUserSessions(ctx, "bob")
+	if !errors.Is(err, fakeop.ErrDeliveryFailed) || rep.OK() || len(rep.Deliveries) != 2 {
+		t.Fatalf("EndUserSessions to an RP answering 400 = %+v, %v; want ErrDeliveryFailed", rep, err)
+	}
+	for _, d := range rep.Deliveries {
+		if d.Status != http.StatusBadRequest || d.Err == nil || d.Attempts != 1 {
+			t.Errorf("delivery %+v", d)
+		}
+	}
+	mu.Lock()
+	if len(got) != 3 || got[0].Sub != "alice" || got[1].Sub != "bob" || got[0].Iss != op.Issuer() {
+		t.Errorf("logout tokens %+v", got)
+	}
+	mu.Unlock()
+
+	tok, err := op.SignLogoutToken("rp", "carol", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := payload(t, tok); c.Sub != "carol" || c.SID != "" || c.Iss != op.Issuer() {
+		t.Errorf("SignLogoutToken claims %+v", c)
+	}
+}
+
+// TestOptions: each option shows in what the OP sends.
+func TestOptions(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	op := fakeop.New(t, fakeop.WithAlg("ES256"), fakeop.WithClock(func() time.Time { return now }))
+	tok, err := op.SignLogoutToken("rp", "alice", "sid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg := header(t, tok)["alg"]; alg != "ES256" {
+		t.Errorf("alg = %v, want ES256", alg)
+	}
+	if c := payload(t, tok); c.Iat != now.Unix() {
+		t.Errorf("iat = %d, want %d", c.Iat, now.Unix())
+	}
+
+	op = fakeop.New(t, fakeop.WithIssuer("https://op.example"))
+	if got := op.Issuer(); got != "https://op.example" {
+		t.Errorf("Issuer = %q", got)
+	}
+}
+
+func TestNewServer(t *testing.T) {
+	op, err := fakeop.NewServer("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close()
+	resp, err := http.Get(op.Issuer() + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %s", resp.Status)
+	}
+	// Loopback RPs, as an example program registers, are accepted.
+	if err := op.RegisterClient(fakeop.Client{ID: "app", BackchannelLogoutURI: "http://127.0.0.1:1/backchannel-logout"}); err != nil {
+		t.Errorf("a loopback RP: %v", err)
+	}
+	if _, err := fakeop.NewServer("127.0.0.1:0", nil); !errors.Is(err, bclogout.ErrInvalidConfig) {
+		t.Errorf("a nil option: %v, want ErrInvalidConfig", err)
+	}
+}

@@ -1,0 +1,67 @@
+// Package mount holds the one way the logout handler is mounted on a
+// router, shared by middleware.Mount and the chimw and echomw adapters.
+package mount
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/bclogout/bclogout/internal/errs"
+)
+
+// CheckPath reports whether path can serve as the path of a
+// backchannel_logout_uri on net/http, chi and echo alike: it must begin with
+// "/", must not end with "/" (ServeMux would route the whole subtree to the
+// handler), must have no empty, "." or ".." segment (ServeMux would answer
+// the OP's POST with a redirect), and may only hold the characters
+// A-Z a-z 0-9 - . _ ~ and /, so that no router reads a wildcard, a parameter
+// or a method in it. Such a path needs no escaping in a URL either.
+func CheckPath(path string) error {
+	if !strings.HasPrefix(path, "/") {
+		return errs.Config("middleware", "logout path %q does not begin with /", path)
+	}
+	if strings.HasSuffix(path, "/") {
+		return errs.Config("middleware", "logout path %q ends with /", path)
+	}
+	for i := 0; i < len(path); i++ {
+		if !pathByte(path[i]) {
+			return errs.Config("middleware", "logout path %q holds %q", path, path[i])
+		}
+	}
+	for _, seg := range strings.Split(path[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errs.Config("middleware", "logout path %q has an empty, . or .. segment", path)
+		}
+	}
+	return nil
+}
+
+func pathByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-._~/", c) >= 0
+}
+
+// With mounts h on any router: add is the router's own way of
+// routing every request for path to h, whatever its method. MountWith
+// makes the checks first (CheckPath, a nil add or handler) and turns a
+// panic in add, which is how most routers refuse a route that conflicts
+// with one already there, into an invalid-configuration error.
+// middleware.Mount, chimw.Mount and echomw.Mount are built on it.
+func With(add func(path string, h http.Handler), path string, h http.Handler) (err error) {
+	if add == nil || h == nil {
+		return errs.Config("middleware", "nil router or handler")
+	}
+	if err := CheckPath(path); err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.Config("middleware", "the router refused the logout path: %v", p)
+		}
+	}()
+	add(path, h)
+	return nil
+}

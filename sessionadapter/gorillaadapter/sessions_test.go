@@ -1,0 +1,111 @@
+package gorillaadapter_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+)
+
+func TestNewFilesystemStore(t *testing.T) {
+	dir := t.TempDir()
+	store := sessions.NewFilesystemStore(dir, key)
+	s := gorillaadapter.New(store, "app")
+	_, before := newFileSession(t, store) // a session from before the login
+	oldID := fileID(t, dir)
+
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	r.AddCookie(before)
+	w := httptest.NewRecorder()
+	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	b, err := s.Stash(w, r, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.LocalID == "" || b.LocalID == oldID {
+		t.Fatalf("Stash kept the ID from before the login (%q, was %q)", b.LocalID, oldID)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "session_"+oldID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the pre-login session's file is still there: %v", err)
+	}
+	if b.Issuer != iss || b.Subject != "alice" || b.SessionID != "sid-1" || !b.LoginTime.Equal(login.IssuedAt) || b.Expires.IsZero() {
+		t.Errorf("binding %+v", b)
+	}
+
+	next := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range w.Result().Cookies() {
+		next.AddCookie(c)
+	}
+	got, ok := s.Lookup(next)
+	if !ok || got.LocalID != b.LocalID || !got.LoginTime.Equal(login.IssuedAt) {
+		t.Fatalf("Lookup: %+v %v, want %+v", got, ok, b)
+	}
+
+	del := s.(sessionadapter.Deleter)
+	if err := del.DeleteSession(context.Background(), b.LocalID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "session_"+b.LocalID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("DeleteSession left the file: %v", err)
+	}
+	if err := del.DeleteSession(context.Background(), b.LocalID); err != nil {
+		t.Errorf("deleting a deleted session: %v", err)
+	}
+	for _, id := range []string{"", ".", "..", "../x", `a\b`, "a/b", "x\x00y"} {
+		if err := del.DeleteSession(context.Background(), id); !errors.Is(err, gorillaadapter.ErrInvalidID) {
+			t.Errorf("DeleteSession(%q): %v, want ErrInvalidID", id, err)
+		}
+	}
+}
+
+func TestNewCookieStore(t *testing.T) {
+	store := sessions.NewCookieStore(key)
+	s := gorillaadapter.New(store, "app")
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	b, err := s.Stash(w, r, login)
+	if err != nil || b.LocalID == "" {
+		t.Fatalf("Stash: %+v %v", b, err)
+	}
+	next := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range w.Result().Cookies() {
+		next.AddCookie(c)
+	}
+	if got, ok := s.Lookup(next); !ok || got.LocalID != b.LocalID || got.SessionID != "sid-1" {
+		t.Fatalf("Lookup: %+v %v", got, ok)
+	}
+	// A cookie session has no server-side data: deleting it is harmless.
+	if err := s.(sessionadapter.Deleter).DeleteSession(context.Background(), b.LocalID); err != nil {
+		t.Error(err)
+	}
+	end := httptest.NewRecorder()
+	if err := s.End(end, next); err != nil {
+		t.Fatal(err)
+	}
+	if c := end.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
+		t.Errorf("End did not expire the cookie: %v", c)
+	}
+	if _, err := s.Stash(httptest.NewRecorder(), r, sessionadapter.Login{Subject: "alice"}); err == nil {
+		t.Error("Stash accepted a login without an issuer")
+	}
+}
+
+// fileID returns the ID of the one session file in dir.
+func fileID(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "session_*"))
+	if err != nil || len(m) != 1 {
+		t.Fatalf("session files %v (%v)", m, err)
+	}
+	return filepath.Base(m[0])[len("session_"):]
+}

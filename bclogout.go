@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 		dopts = append(dopts, o)
 	}
-	jopts := []jwks.RemoteOption{jwks.WithLogger(logger)}
+	jopts := []jwks.Option{jwks.WithLogger(logger)}
 	if cfg.HTTPClient != nil {
 		jopts = append(jopts, jwks.WithHTTPClient(cfg.HTTPClient))
 	}

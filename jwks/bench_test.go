@@ -74,7 +74,7 @@ func BenchmarkRemoteKeysHitParallel(b *testing.B) {
 
 func BenchmarkStaticKeys(b *testing.B) {
 	_, body := benchSet(b)
-	s, err := jwks.ParseStatic(body)
+	s, err := jwks.ParseKeySet(body)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,24 +3,31 @@
 // signature ... in the same way as an ID Token", i.e. OpenID Connect Core
 // 1.0 §10.1.1 with the OP's JWK Set from its jwks_uri, RFC 7517 §5).
 //
-// Three sources are provided:
+// Two sources are provided:
 //
-//   - [Discover] reads the OP's discovery document (OpenID Connect Discovery
-//     1.0 §4) for its jwks_uri and signing algorithms.
 //   - [Remote] fetches a JWK Set URL, refreshes it in the background and on
-//     a token whose kid it does not know.
-//   - [Static] serves a fixed set given as JSON or a file.
+//     a token whose kid it does not know. [Discover] reads the OP's
+//     discovery document (OpenID Connect Discovery 1.0 §4) for its jwks_uri
+//     and signing algorithms and returns a Remote for it.
+//   - A [KeySet] from [ParseKeySet] is a fixed set, for OPs whose keys are
+//     configured rather than fetched.
 //
 // Keys come as a [KeySet] of [Key]s: this package's own immutable types,
 // converted from the JWKs once per fetch, carrying standard-library keys
-// only. The JOSE library that parses JWKs (jwx) appears nowhere in the API,
-// so its next major version changes nothing for callers; [ParseKeySet]
-// builds a KeySet for a Source of one's own.
+// only and signature keys only (an OP's encryption keys are left out). The
+// JOSE library that parses JWKs (jwx) appears nowhere in the API, so its
+// next major version changes nothing for callers; ParseKeySet also builds
+// the KeySet a Source of one's own returns.
 //
 // [LoadPrivateSet] reads the RP's own private keys, the other direction:
 // the [PrivateSet] that rp.WithDecryptionKeys takes to decrypt encrypted
 // logout tokens. It is the only way to make one, so every decryption key
 // has passed one set of checks.
+//
+// Errors read once, each layer adding its own prefix ("jwks: fetch URL:
+// status 503"), and wrap [ErrFetch] or [ErrInvalidJWKS]; an invalid
+// argument or option is the module's invalid-configuration error
+// (bclogout.ErrInvalidConfig).
 //
 // # Why not jwx's cache
 //
@@ -45,19 +52,18 @@
 //     each is logged. Keys without an "alg" member are kept unchanged:
 //     which algorithms such a key may verify is the verifier's decision.
 //   - A token with an unknown kid triggers one fetch, shared by every
-//     concurrent caller, and such kid-miss fetches happen at most once per
-//     [WithKidMissInterval] (default 10 s). A miss within the interval
-//     waits for the next allowed fetch rather than failing (bounded by its
-//     context, by the interval plus [DefaultHTTPTimeout], and by
-//     [MaxKidMissWaiters] waiting calls): a flood of random kids costs the
-//     OP one request per interval and cannot starve a genuine token signed
-//     with a key rotated in meanwhile, which is found within one interval.
-//     An OP whose delivery timeout is shorter than the interval needs a
-//     shorter interval.
+//     concurrent caller, and such kid-miss fetches happen at most once a
+//     second. A miss within that second waits for the next allowed fetch
+//     rather than failing, at most 1.5 s (and bounded by its context and
+//     by 4096 waiting calls): a flood of random kids costs the OP about one
+//     request a second and cannot starve a genuine token signed with a key
+//     rotated in meanwhile, which is found within about a second; every
+//     unknown kid is answered well within the 5 to 10 s an OP gives a
+//     delivery.
 //   - Background refresh follows Cache-Control max-age (minus Age) or
-//     Expires, clamped into [WithRefreshBounds] (default 5 min to 24 h);
-//     without cache headers it refreshes hourly. After a failure it retries
-//     with exponential backoff from 10 s up to the lower bound.
+//     Expires, clamped into 5 min to 24 h; without cache headers it
+//     refreshes hourly. After a failure it retries with exponential
+//     backoff from 10 s up to 5 min.
 //   - URLs must be https, except for loopback hosts (127.0.0.0/8, ::1,
 //     "localhost"), unless [WithInsecureAllowHTTP] says otherwise.
 //   - [Remote.Close] stops the refresher and any fetch in flight and waits

@@ -1,11 +1,16 @@
 package jwks
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // FakeTimer is a timer the test fires by sending on C.
 type FakeTimer struct {
-	D time.Duration
-	c chan time.Time
+	D    time.Duration
+	Miss bool // bounds a kid miss's wait, rather than the loop's
+	c    chan time.Time
 }
 
 // Fire expires the timer.
@@ -17,18 +22,21 @@ func (f *FakeTimer) Stop() bool          { return true }
 // WithFakeTimers makes the background loop ask asked for every timer it
 // arms (dropped when asked is full or nil); a timer fires only when the
 // test calls Fire.
-func WithFakeTimers(asked chan<- *FakeTimer) RemoteOption {
-	return remoteOption(func(o *options) {
-		o.newTimer = func(d time.Duration) timer {
-			t := &FakeTimer{D: d, c: make(chan time.Time, 1)}
-			// Never block the loop (Close must not hang): a test that
-			// reads asks gives the channel room.
-			select {
-			case asked <- t:
-			default:
+func WithFakeTimers(asked chan<- *FakeTimer) Option {
+	return Option(func(o *options) {
+		fake := func(miss bool) func(time.Duration) timer {
+			return func(d time.Duration) timer {
+				t := &FakeTimer{D: d, Miss: miss, c: make(chan time.Time, 1)}
+				// Never block the loop (Close must not hang): a test
+				// that reads asks gives the channel room.
+				select {
+				case asked <- t:
+				default:
+				}
+				return t
 			}
-			return t
 		}
+		o.newTimer, o.newMissTimer = fake(false), fake(true)
 	})
 }
 
@@ -46,8 +54,8 @@ var RefreshDelay = refreshDelay
 
 // WithKidMissLimits bounds the kid misses that wait for the next allowed
 // fetch: how many, and how long beyond the kid-miss interval.
-func WithKidMissLimits(waiters int, wait time.Duration) RemoteOption {
-	return remoteOption(func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait })
+func WithKidMissLimits(waiters int, wait time.Duration) Option {
+	return Option(func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait })
 }
 
 // MissWaiters is how many Keys calls wait for a kid-miss fetch.
@@ -75,3 +83,37 @@ func (r *Remote) InFlight() bool {
 	defer r.mu.Unlock()
 	return r.inflight != nil
 }
+
+// WithClock sets the time source for refresh scheduling and the kid-miss
+// rate limit.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			o.errs = append(o.errs, errors.New("nil clock"))
+			return
+		}
+		o.now = now
+	}
+}
+
+// WithRefreshBounds clamps the background refresh interval that the OP's
+// cache headers ask for (default 5 min and 24 h).
+func WithRefreshBounds(minInterval, maxInterval time.Duration) Option {
+	return func(o *options) { o.minRefresh, o.maxRefresh = minInterval, maxInterval }
+}
+
+// WithKidMissInterval sets how often at most a token with an unknown kid
+// may trigger a fetch.
+func WithKidMissInterval(d time.Duration) Option {
+	return func(o *options) { o.kidMissInterval = d }
+}
+
+// Refresh fetches the key set now, or waits for the fetch in flight.
+func (r *Remote) Refresh(ctx context.Context) error { return r.refresh(ctx) }
+
+const (
+	DefaultKidMissInterval = defaultKidMissInterval
+	DefaultMinRefresh      = defaultMinRefresh
+	DefaultMaxRefresh      = defaultMaxRefresh
+	DefaultRefresh         = defaultRefresh
+)

@@ -8,7 +8,7 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-func FuzzParseStatic(f *testing.F) {
+func FuzzParseKeySet(f *testing.F) {
 	f.Add(setJSON(f, publicOf(f, genKey(f, "RSA", "r1", "RS256"))))
 	f.Add(setJSON(f, genKey(f, "EC", "e1", "")))
 	f.Add(setJSON(f, publicOf(f, genKey(f, "OKP", "o1", "EdDSA"))))
@@ -17,7 +17,7 @@ func FuzzParseStatic(f *testing.F) {
 	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"","e":""}]}`))
 	f.Add([]byte(`{"keys":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		s, err := jwks.ParseStatic(body)
+		s, err := jwks.ParseKeySet(body)
 		if err != nil {
 			if !errors.Is(err, jwks.ErrInvalidJWKS) {
 				t.Fatalf("error %v does not wrap ErrInvalidJWKS", err)

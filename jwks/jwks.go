@@ -1,13 +1,6 @@
 package jwks
 
-import (
-	"context"
-	"errors"
-)
-
-// ErrNoKeys means a Source has no key set to offer: its first fetch has not
-// succeeded yet.
-var ErrNoKeys = errors.New("jwks: no keys available")
+import "context"
 
 // Source supplies the keys that verify one issuer's tokens.
 //
@@ -17,6 +10,7 @@ type Source interface {
 	// the current set has that kid, a Source that can refresh does so first
 	// (collapsed across concurrent callers and rate limited) and returns
 	// the refreshed set. A KeySet is immutable: a Source whose keys change
-	// returns a new one.
+	// returns a new one. A Source with no set to offer (its first fetch
+	// has not succeeded) returns an error.
 	Keys(ctx context.Context, kid string) (*KeySet, error)
 }

@@ -2,6 +2,7 @@ package jwks
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rsa"
 	"encoding/json"
@@ -38,12 +39,11 @@ func (k Key) KeyID() string { return k.kid }
 // only algorithm the key may be used with (RFC 8725 §3.1).
 func (k Key) Algorithm() string { return k.alg }
 
-// Use is the JWK's "use" member ("sig", "enc"), "" when absent.
-func (k Key) Use() string { return k.use }
-
-// Permits reports whether the JWK's "key_ops" member allows op ("verify",
-// "decrypt", "unwrapKey", "deriveKey", ...): true when key_ops is absent.
-func (k Key) Permits(op string) bool { return !k.hasOps || slices.Contains(k.ops, op) }
+// permits reports whether the JWK's "key_ops" member allows one of ops:
+// true when key_ops is absent.
+func (k Key) permits(ops ...string) bool {
+	return !k.hasOps || slices.ContainsFunc(ops, func(op string) bool { return slices.Contains(k.ops, op) })
+}
 
 // Public is the public key: *rsa.PublicKey, *ecdsa.PublicKey,
 // ed25519.PublicKey or *ecdh.PublicKey (X25519).
@@ -53,33 +53,49 @@ func (k Key) Public() crypto.PublicKey { return k.public }
 // *ecdsa.PrivateKey or *ecdh.PrivateKey), nil for a [KeySet]'s key.
 func (k Key) Private() crypto.PrivateKey { return k.private }
 
-// KeySet is an OP's public keys, what a [Source] returns: immutable, so a
-// Source that changes its keys hands out a new KeySet, and whoever holds
-// the old one keeps a consistent view. The zero KeySet holds no key.
+// KeySet is an OP's public signature keys, what a [Source] returns:
+// immutable, so a Source that changes its keys hands out a new KeySet, and
+// whoever holds the old one keeps a consistent view. The zero KeySet holds
+// no key. A KeySet is itself a Source that never changes, for OPs whose
+// keys are configured rather than fetched, and for tests.
 type KeySet struct {
 	keys []Key
 	kids map[string]struct{}
 }
 
+var _ Source = (*KeySet)(nil)
+
 // ParseKeySet parses a JWK Set document ({"keys": [...]}, RFC 7517 §5)
-// into a KeySet, for a [Source] of one's own. The rules are [ParseStatic]'s:
-// a private asymmetric key is replaced by its public form (kid, alg, use
-// and key_ops kept); a symmetric key, an entry that cannot be parsed, an
-// RSA key under 2048 bits and an empty set are refused with
-// ErrInvalidJWKS.
+// into a KeySet: a fixed Source, or the set a Source of one's own returns.
+//
+// A private asymmetric key is accepted and replaced by its public form
+// (kid, alg, use and key_ops kept): a key file shared with the OP then
+// works, and no private material stays reachable through Keys. Keys for
+// anything but signatures (use other than "sig", key_ops without
+// "verify") are left out. A symmetric key is refused, since it has no
+// public form (HMAC client secrets are configured on the verifier), and so
+// are an entry that cannot be parsed, an RSA key under 2048 bits and a set
+// left with no key: a static configuration that is partly wrong should
+// fail loudly at start. Every error wraps ErrInvalidJWKS.
 func ParseKeySet(jwksJSON []byte) (*KeySet, error) {
 	set, err := parseSet(jwksJSON)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, err)
 	}
 	out, skipped := publicKeys(set, true)
 	if len(skipped) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, errors.Join(skipped...))
 	}
 	if out.Len() == 0 {
-		return nil, errNoUsableKey(nil)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, errNoUsableKey(nil))
 	}
 	return out, nil
+}
+
+// Keys returns s whatever kid is asked for: a fixed set has nothing to
+// refresh, so an unknown kid is the caller's to report.
+func (s *KeySet) Keys(ctx context.Context, kid string) (*KeySet, error) {
+	return s, nil
 }
 
 // Len is the number of keys.
@@ -117,14 +133,14 @@ func parseSet(body []byte) (jwk.Set, error) {
 		Keys json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &shape); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJWKS, err)
+		return nil, err
 	}
 	if trimmed := bytes.TrimSpace(shape.Keys); len(trimmed) == 0 || trimmed[0] != '[' {
-		return nil, fmt.Errorf("%w: no \"keys\" array", ErrInvalidJWKS)
+		return nil, errors.New("no \"keys\" array")
 	}
 	set, err := jwk.Parse(body, jwk.WithStrictKeySetParsing(false))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidJWKS, err)
+		return nil, err
 	}
 	return set, nil
 }
@@ -132,8 +148,10 @@ func parseSet(body []byte) (jwk.Set, error) {
 // publicKeys converts the keys of set that may verify signatures, and
 // returns one error per entry it left out: placeholders for entries jwx
 // could not parse, symmetric keys (a published secret is no secret), RSA
-// keys under keycheck.MinRSABits and, unless convertPrivate, private keys; with
-// convertPrivate a private key is replaced by its public form.
+// keys under keycheck.MinRSABits and, unless convertPrivate, private keys;
+// with convertPrivate a private key is replaced by its public form. Keys
+// for other uses than signatures (an OP may publish its encryption keys
+// beside them) are left out without an error.
 func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
 	out := make([]Key, 0, set.Len())
 	var skipped []error
@@ -143,6 +161,9 @@ func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
 		key, err := publicKey(k, convertPrivate)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("key %d (kid %q): %w", i, kid, err))
+			continue
+		}
+		if (key.use != "" && key.use != "sig") || !key.permits("verify") {
 			continue
 		}
 		out = append(out, key)
@@ -211,10 +232,10 @@ func checkRSASize(raw any) error {
 	return keycheck.RSASize(n)
 }
 
-// errNoUsableKey reports why a set ended up empty.
+// errNoUsableKey reports why a set ended up with no signature key.
 func errNoUsableKey(skipped []error) error {
 	if len(skipped) == 0 {
-		return fmt.Errorf("%w: no keys", ErrInvalidJWKS)
+		return errors.New("no signature key")
 	}
-	return fmt.Errorf("%w: no usable key: %w", ErrInvalidJWKS, errors.Join(skipped...))
+	return fmt.Errorf("no usable signature key: %w", errors.Join(skipped...))
 }

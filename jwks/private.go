@@ -51,8 +51,9 @@ func (s *PrivateSet) Key(i int) Key { return s.keys[i] }
 // more, passing rsa.PrivateKey.Validate), EC on P-256, P-384 or P-521 whose
 // d gives its x and y, or X25519 whose d gives its x. Public-only keys,
 // symmetric (oct) keys, which rp refuses for decryption anyway, Ed25519
-// keys, which only sign, and keys with use "sig" are refused, and so is an
-// empty set: a decryption configuration that is partly wrong should fail
+// keys, which only sign, keys with a use other than "enc" and keys whose
+// key_ops allow none of decrypt, unwrapKey and deriveKey are refused, and
+// so is an empty set: a decryption configuration that is partly wrong should fail
 // at start, not on the first encrypted token. Each key keeps its kid, alg,
 // use and key_ops.
 //
@@ -111,8 +112,8 @@ func LoadPrivateSet(path string) (*PrivateSet, error) {
 // private and public members disagree. jwx derives the private key from d
 // alone, so each check compares what d gives with the public members.
 func decryptionKey(k jwk.Key) (Key, error) {
-	if use, ok := k.KeyUsage(); ok && use == "sig" {
-		return Key{}, errors.New("use \"sig\": a signing key must not decrypt")
+	if use, ok := k.KeyUsage(); ok && use != "enc" {
+		return Key{}, fmt.Errorf("use %q: only an encryption key may decrypt", use)
 	}
 	private, err := jwk.IsPrivateKey(k)
 	if err != nil {
@@ -136,6 +137,9 @@ func decryptionKey(k jwk.Key) (Key, error) {
 		return Key{}, err
 	}
 	key := members(k)
+	if !key.permits("decrypt", "unwrapKey", "deriveKey") {
+		return Key{}, fmt.Errorf("key_ops %q allow no decryption", key.ops)
+	}
 	key.public, key.private = pub, priv
 	return key, nil
 }

@@ -92,8 +92,8 @@ func TestParsePrivateSet(t *testing.T) {
 			t.Fatal(err)
 		}
 		k := set.Key(0)
-		if k.Algorithm() != "RSA-OAEP-256" || k.Use() != "enc" {
-			t.Errorf("alg %q use %q", k.Algorithm(), k.Use())
+		if k.Algorithm() != "RSA-OAEP-256" {
+			t.Errorf("alg %q", k.Algorithm())
 		}
 		if _, ok := k.Private().(*rsa.PrivateKey); !ok {
 			t.Errorf("private key of type %T", k.Private())
@@ -151,6 +151,8 @@ func TestParsePrivateSetErrors(t *testing.T) {
 		{name: "ec public only", data: mustJSON(t, ecEnc.PublicJWK()), wantErr: jwks.ErrInvalidPrivateKey},
 		{name: "one public key among private ones", data: mustJSON(t, map[string]any{"keys": []any{firstJWK(t, rsaEnc.PrivateJWKS()), ecEnc.PublicJWK()}}), wantErr: jwks.ErrInvalidPrivateKey},
 		{name: "signing key", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "sig" }), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "use other than enc", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "tls" }), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "key_ops without decryption", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["key_ops"] = []string{"sign", "encrypt"} }), wantErr: jwks.ErrInvalidPrivateKey},
 		{name: "ed25519", data: setJSON(t, genKey(t, "OKP", "ed", "")), wantErr: jwks.ErrInvalidPrivateKey},
 		{name: "ec d of another key", data: edit(ecEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = firstJWK(t, otherEC.PrivateJWKS())["d"] }), wantErr: jwks.ErrInvalidPrivateKey},
 		{name: "rsa fails validate", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = bump(m["d"].(string)) }), wantErr: jwks.ErrInvalidPrivateKey},

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/discovery"
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
 // errClosed is what a fetch asked of a closed Remote fails with.
@@ -82,17 +85,18 @@ var _ Source = (*Remote)(nil)
 // NewRemote returns a Source for the JWK Set at jwksURL and starts its
 // background refresher, whose first fetch begins at once. The fetch need
 // not succeed: until one does, Keys tries again (rate limited like a kid
-// miss) and reports ErrNoKeys. Close the Remote to stop the refresher.
+// miss) and returns the last fetch's error. Close the Remote to stop the
+// refresher.
 //
-// Every error is an ErrInvalidConfig error: jwksURL must be https unless
-// its host is loopback (ErrInsecureURL as well), and options must be valid.
-func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
+// Every error is an invalid configuration: jwksURL must be https unless
+// its host is loopback, and options must be valid.
+func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 	o, err := buildOptions(opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := parseURL(jwksURL, o.allowHTTP); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return nil, errs.Config("jwks", "jwks url: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Remote{
@@ -114,19 +118,20 @@ func NewRemote(jwksURL string, opts ...RemoteOption) (*Remote, error) {
 // empty and not in it, Keys waits for a fetch that started after it was
 // called, so that a key the OP rotated in just now is found:
 //
-//   - if no kid-miss fetch happened within the kid-miss interval and none
-//     is in flight, it starts one;
+//   - if no kid-miss fetch happened within the last second and none is in
+//     flight, it starts one;
 //   - otherwise it waits for the next kid-miss fetch, which starts as soon
-//     as the interval allows, and meanwhile for a fetch in flight, whose
-//     answer may already hold the kid.
+//     as that second is over, and meanwhile for a fetch in flight, whose
+//     answer may already hold the kid. Every waiting call shares them.
 //
-// So a flood of unknown kids costs the OP one fetch per interval, and a
-// genuine new kid is found within one interval whatever the flood does.
-// The wait is bounded by ctx, by the interval plus DefaultHTTPTimeout, and
-// by Close; when more than MaxKidMissWaiters calls already wait, Keys
-// answers at once. A wait that ends without the kid returns the current
-// set (the caller then reports an unknown key), or ErrNoKeys wrapping the
-// last fetch error, or ctx's error when there is no set.
+// So a flood of unknown kids costs the OP about one fetch a second, and a
+// genuine new kid is found within about a second whatever the flood does.
+// The wait is bounded by ctx, by Close and by 1.5 s, so that a token is
+// answered well within the 5 to 10 s an OP gives a delivery; when 4096
+// calls already wait, Keys answers at once. A wait that ends without the
+// kid returns the current set (the caller then reports an unknown key),
+// or an error when there is no set: the last fetch's error (ErrFetch or
+// ErrInvalidJWKS), or ErrFetch with ctx's error.
 //
 // After Close, Keys serves the last set and fetches nothing.
 func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
@@ -156,7 +161,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	if first == nil && next == nil {
 		set, err := snap.keySet(), r.lastErr
 		r.mu.Unlock()
-		return keysResult(set, err)
+		return r.keysResult(set, err)
 	}
 	for _, c := range []*fetchCall{first, next} {
 		if c != nil {
@@ -167,7 +172,9 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	r.mu.Unlock()
 	defer r.leave(first, next)
 
-	limit := time.NewTimer(r.o.kidMissInterval + r.o.maxMissWait)
+	// The bound, not the fetches, decides how long the caller is held:
+	// an OP answers its own delivery only when the RP does.
+	limit := r.o.newMissTimer(r.o.maxMissWait)
 	defer limit.Stop()
 	for _, c := range []*fetchCall{first, next} {
 		if c == nil {
@@ -176,8 +183,8 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 		select {
 		case <-c.done:
 		case <-ctx.Done():
-			return keysResult(r.cur.Load().keySet(), ctx.Err())
-		case <-limit.C:
+			return r.keysResult(r.cur.Load().keySet(), ctx.Err())
+		case <-limit.C():
 			return r.current()
 		case <-r.ctx.Done():
 			return r.current()
@@ -189,12 +196,12 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	return r.current()
 }
 
-// current returns the current set, or ErrNoKeys wrapping the last error.
+// current returns the current set, or the last fetch's error.
 func (r *Remote) current() (*KeySet, error) {
 	r.mu.Lock()
 	set, err := r.cur.Load().keySet(), r.lastErr
 	r.mu.Unlock()
-	return keysResult(set, err)
+	return r.keysResult(set, err)
 }
 
 // pendingLocked returns the next kid-miss fetch, scheduling it if needed.
@@ -242,29 +249,34 @@ func (r *Remote) scheduleLocked() {
 	}
 }
 
-func keysResult(set *KeySet, err error) (*KeySet, error) {
-	if set != nil {
+// keysResult is what Keys answers: set, or why there is none. err is the
+// last fetch's error, which names the URL, or a wait's own end.
+func (r *Remote) keysResult(set *KeySet, err error) (*KeySet, error) {
+	switch {
+	case set != nil:
 		return set, nil
+	case errors.Is(err, ErrFetch) || errors.Is(err, ErrInvalidJWKS):
+		return nil, err
+	case err != nil:
+		return nil, fmt.Errorf("%w %s: %w", ErrFetch, r.url, err)
+	default:
+		return nil, fmt.Errorf("%w %s: no answer yet", ErrFetch, r.url)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoKeys, err)
-	}
-	return nil, ErrNoKeys
 }
 
 func (r *Remote) kidMissAllowedLocked() bool {
 	return !r.kidMissed || r.o.now().Sub(r.lastKidMiss) >= r.o.kidMissInterval
 }
 
-// Refresh fetches the key set now, or waits for the fetch already in
+// refresh fetches the key set now, or waits for the fetch already in
 // flight, and returns that fetch's error. A failed fetch keeps the last
-// good set. If ctx ends first, Refresh returns its error and the fetch
+// good set. If ctx ends first, refresh returns its error and the fetch
 // carries on.
-func (r *Remote) Refresh(ctx context.Context) error {
+func (r *Remote) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return fmt.Errorf("%w: %s: %w", ErrFetch, r.url, errClosed)
+		return fmt.Errorf("%w %s: %w", ErrFetch, r.url, errClosed)
 	}
 	c := r.startLocked()
 	c.waiters++
@@ -273,7 +285,7 @@ func (r *Remote) Refresh(ctx context.Context) error {
 	case <-c.done:
 		return c.err
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %s: %w", ErrFetch, r.url, ctx.Err())
+		return fmt.Errorf("%w %s: %w", ErrFetch, r.url, ctx.Err())
 	}
 }
 
@@ -366,7 +378,7 @@ func (r *Remote) waitNext() bool {
 // fetch runs one fetch for c and publishes its outcome.
 func (r *Remote) fetch(c *fetchCall) {
 	defer r.wg.Done()
-	body, hdr, err := get(r.ctx, r.o.client, r.url, false)
+	body, hdr, err := discovery.Get(r.ctx, r.o.client, r.url, false)
 	var set *KeySet
 	if err == nil {
 		set, err = r.parse(body)
@@ -412,14 +424,14 @@ func (r *Remote) fetch(c *fetchCall) {
 func (r *Remote) parse(body []byte) (*KeySet, error) {
 	set, err := parseSet(body)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w at %s: %w", ErrInvalidJWKS, r.url, err)
 	}
 	out, skipped := publicKeys(set, false)
 	for _, s := range skipped {
 		r.o.logger.Warn("jwks: key skipped", "url", r.url, "reason", s)
 	}
 	if out.Len() == 0 {
-		return nil, errNoUsableKey(skipped)
+		return nil, fmt.Errorf("%w at %s: %w", ErrInvalidJWKS, r.url, errNoUsableKey(skipped))
 	}
 	return out, nil
 }
@@ -438,11 +450,11 @@ func backoff(failures int, ceiling time.Duration) time.Duration {
 // refreshDelay reads how long the OP says its JWK Set stays fresh
 // (Cache-Control max-age minus Age, else Expires minus Date) and clamps it
 // into [lo, hi]. no-store and no-cache ask for the lower bound; no usable
-// header means DefaultRefresh.
+// header means defaultRefresh.
 func refreshDelay(h http.Header, now time.Time, lo, hi time.Duration) time.Duration {
 	d, ok := freshness(h, now)
 	if !ok {
-		d = DefaultRefresh
+		d = defaultRefresh
 	}
 	return min(max(d, lo), hi)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"github.com/bclogout/bclogout/internal/errs"
 	"testing"
-	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
@@ -64,7 +63,7 @@ func TestNilOptionIsConfigError(t *testing.T) {
 		}},
 		{name: "Discover with bad key set options", make: func() error {
 			_, err := rp.Discover(context.Background(), op.Issuer(), testClientID,
-				rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second)))
+				rp.WithJWKSOptions(jwks.WithHTTPClient(nil)))
 			return err
 		}},
 		{name: "NewHandler without sessions", make: func() error {

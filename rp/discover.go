@@ -1,8 +1,6 @@
 package rp
 
 import (
-	"github.com/bclogout/bclogout/internal/errs"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,18 +9,17 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-// WithJWKSOptions passes options to the remote key set that Discover
-// creates (refresh bounds, kid-miss interval, clock, refresh hook, HTTP
-// client, logger, ...); those that are also jwks.Options (HTTP client,
-// logger, insecure http) apply to the discovery fetch as well. It is the
+// WithJWKSOptions passes options to jwks.Discover, which Discover calls:
+// the HTTP client, logger and insecure http of the discovery fetch and of
+// the remote key set it creates, and the key set's refresh hook. It is the
 // one way to configure Discover's HTTP side: there is no separate HTTP
 // client option. Only Discover takes it: NewVerifier's key source is the
 // caller's to configure.
-func WithJWKSOptions(opts ...jwks.RemoteOption) DiscoverOption {
+func WithJWKSOptions(opts ...jwks.Option) DiscoverOption {
 	return jwksOptions(opts)
 }
 
-type jwksOptions []jwks.RemoteOption
+type jwksOptions []jwks.Option
 
 func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks, j...) }
 
@@ -42,6 +39,10 @@ func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks,
 // with another of the OP's keys and algorithms through, which the OpenID
 // conformance suite's "wrong alg" case checks. A client registered with
 // another algorithm says so with WithAlgorithms.
+//
+// Its errors read "rp: discover ISSUER: " and the cause once; one about
+// Discover's arguments or options is an ErrInvalidConfig error, a fetch
+// failure a jwks.ErrFetch or jwks.ErrInvalidJWKS error.
 func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOption) (*Verifier, error) {
 	d := discoverOptions{options: defaultOptions()}
 	for _, opt := range opts {
@@ -50,33 +51,16 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 		}
 		opt.applyDiscover(&d)
 	}
-	o, jopts := d.options, d.jwks
-	var shared []jwks.Option
-	for _, jo := range jopts {
-		if so, ok := jo.(jwks.Option); ok {
-			shared = append(shared, so)
-		}
-	}
-	md, err := jwks.Discover(ctx, issuer, shared...)
+	o := d.options
+	remote, listed, err := jwks.Discover(ctx, issuer, d.jwks...)
 	if err != nil {
-		return nil, discoverError("discovery", err)
+		return nil, discoverError(issuer, err)
 	}
 	if len(o.algs) == 0 {
-		o.algs, err = discoveredAlgs(md.IDTokenSigningAlgValuesSupported, len(o.secret) > 0)
+		o.algs, err = discoveredAlgs(listed, len(o.secret) > 0)
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(err, remote.Close())
 		}
-	}
-	remote, err := jwks.NewRemote(md.JWKSURI, jopts...)
-	if err != nil {
-		return nil, discoverError("key set", err)
-	}
-	// An OP whose keys cannot be fetched now is a setup problem to report
-	// here, as an unreachable discovery document is, rather than as the
-	// rejection of its first logout token. Later failures keep the last
-	// good key set.
-	if err := remote.Refresh(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("rp: key set: %w", err), remote.Close())
 	}
 	v, err := newVerifier(issuer, clientID, remote, o)
 	if err != nil {
@@ -86,13 +70,11 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	return v, nil
 }
 
-// discoverError wraps a jwks error of Discover; one about Discover's own
-// arguments or options is an ErrInvalidConfig error too.
-func discoverError(step string, err error) error {
-	if errors.Is(err, jwks.ErrInvalidConfig) && !errors.Is(err, errs.ErrInvalidConfig) {
-		return fmt.Errorf("%w: %s: %w", errs.ErrInvalidConfig, step, err)
-	}
-	return fmt.Errorf("rp: %s: %w", step, err)
+// discoverError prefixes a jwks error of Discover once. One about
+// Discover's own arguments or options already wraps ErrInvalidConfig
+// (errs.Config in jwks).
+func discoverError(issuer string, err error) error {
+	return fmt.Errorf("rp: discover %s: %w", issuer, err)
 }
 
 // discoveredAlgs picks the allowed algorithms from an OP's discovery list:

@@ -49,7 +49,7 @@ func TestDiscoverErrors(t *testing.T) {
 	}{
 		{name: "issuer mismatch", issuer: op.Issuer() + "/other"},
 		{name: "alg none", issuer: op.Issuer(), opts: []rp.DiscoverOption{rp.WithAlgorithms("none")}},
-		{name: "bad jwks option", issuer: op.Issuer(), opts: []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithRefreshBounds(time.Hour, time.Second))}},
+		{name: "bad jwks option", issuer: op.Issuer(), opts: []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithHTTPClient(nil))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

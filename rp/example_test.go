@@ -24,7 +24,7 @@ func exampleOP() (*opkit.Key, jwks.Source) {
 	if err != nil {
 		panic(err)
 	}
-	src, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
+	src, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		panic(err)
 	}

@@ -122,14 +122,14 @@ func (s *staticSource) Keys(context.Context, string) (*jwks.KeySet, error) {
 	return s.conv, nil
 }
 
-// staticKeys is a jwks.Static over the JWKs, converted once.
-func staticKeys(t testing.TB, ks ...jwk.Key) *jwks.Static {
+// staticKeys is a fixed jwks.KeySet of the JWKs, converted once.
+func staticKeys(t testing.TB, ks ...jwk.Key) *jwks.KeySet {
 	t.Helper()
 	b, err := json.Marshal(keySet(t, ks...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := jwks.ParseStatic(b)
+	s, err := jwks.ParseKeySet(b)
 	if err != nil {
 		t.Fatal(err)
 	}

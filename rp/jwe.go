@@ -152,16 +152,10 @@ func ownedBy(k decryptionKey, issuer string) bool {
 }
 
 // decryptionKeyFits selects decryption keys like signature keys: by kid
-// when the JWE names one, bound to the JWK's alg when it has one, use
-// absent or "enc", key_ops allowing decryption, and a key of the right
-// type. jwks.ParsePrivateSet made sure each is a consistent private key.
+// when the JWE names one, bound to the JWK's alg when it has one, and a key
+// of the right type. jwks.ParsePrivateSet made sure each is a consistent
+// private key whose use and key_ops allow decryption.
 func decryptionKeyFits(k jwks.Key, h joseHeader, ecdhAlg bool) bool {
-	if use := k.Use(); use != "" && use != "enc" {
-		return false
-	}
-	if !k.Permits("unwrapKey") && !k.Permits("decrypt") && !k.Permits("deriveKey") {
-		return false
-	}
 	if h.Kid != "" && k.KeyID() != h.Kid {
 		return false
 	}

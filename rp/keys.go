@@ -18,18 +18,12 @@ var (
 )
 
 // signatureAlgs returns the algorithms k may verify by its type and curve,
-// or nil when k is no signature key: use other than "sig", key_ops without
-// "verify", or a type that does not sign. jwks has converted the key once
-// per fetch and refused RSA keys under 2048 bits, so this costs no JWK
-// work; a key set is immutable, so nothing here is cached that a Source's
+// or nil when k's type does not sign. A KeySet holds signature keys only
+// (jwks leaves out a use other than "sig" and key_ops without "verify"),
+// converted once per fetch with RSA keys under 2048 bits refused, so this
+// costs no JWK work; a key set is immutable, so nothing here is cached that a Source's
 // next set could leave stale.
 func signatureAlgs(k jwks.Key) []string {
-	if use := k.Use(); use != "" && use != "sig" {
-		return nil
-	}
-	if !k.Permits("verify") {
-		return nil
-	}
 	switch pk := k.Public().(type) {
 	case *rsa.PublicKey:
 		return rsaAlgs

@@ -32,7 +32,7 @@ type DiscoverOption interface {
 // discoverOptions is what Discover is configured with.
 type discoverOptions struct {
 	options
-	jwks []jwks.RemoteOption
+	jwks []jwks.Option
 }
 
 type verifierOption func(*options)

@@ -29,6 +29,12 @@ type realOPFixture struct {
 	clientID string
 	alg      string
 	token    string
+	// expect is what a correct RP does with the token (the fixture's
+	// expect file, "accept" without one): "accept", "refuse (algorithm)"
+	// (the OP signed it wrongly), or "refuse (exp)" / "refuse (typ)"
+	// (accepted by default, refused under WithRequireExp /
+	// WithRequireExplicitType).
+	expect string
 	// decryption is set for clients that registered ID Token encryption.
 	decryption *jwks.PrivateSet
 	// inner is the signed JWT inside an encrypted token; the token itself
@@ -38,6 +44,22 @@ type realOPFixture struct {
 }
 
 func (f *realOPFixture) encrypted() bool { return f.decryption != nil }
+
+// acceptedByDefault reports whether an RP with default settings accepts
+// the token.
+func (f *realOPFixture) acceptedByDefault() bool { return f.expect != "refuse (algorithm)" }
+
+// strict is the option under which an RP refuses a token it accepts by
+// default, and the sentinel of that refusal; nil for the others.
+func (f *realOPFixture) strict() (rp.Option, error) {
+	switch f.expect {
+	case "refuse (exp)":
+		return rp.WithRequireExp(), rp.ErrExpMissing
+	case "refuse (typ)":
+		return rp.WithRequireExplicitType(), rp.ErrType
+	}
+	return nil, nil
+}
 
 func (f *realOPFixture) iat() time.Time {
 	return time.Unix(int64(f.claims["iat"].(float64)), 0)
@@ -61,8 +83,17 @@ func loadRealOPFixtures(t *testing.T) []*realOPFixture {
 		f.token = readFixture(t, dir, "logout_token.jwt")
 		f.clientID = readFixture(t, dir, "client_id")
 		f.alg = "RS256" // the registration default (Core §3.1.3.7): Hydra's client registered none
-		if _, err := os.Stat(filepath.Join(dir, "alg")); err == nil {
+		if fileExists(filepath.Join(dir, "alg")) {
 			f.alg = readFixture(t, dir, "alg")
+		}
+		f.expect = "accept"
+		if fileExists(filepath.Join(dir, "expect")) {
+			f.expect = readFixture(t, dir, "expect")
+		}
+		switch f.expect {
+		case "accept", "refuse (algorithm)", "refuse (exp)", "refuse (typ)":
+		default:
+			t.Fatalf("%s: unknown expectation %q", f.name, f.expect)
 		}
 		var disc struct {
 			Issuer string `json:"issuer"`
@@ -91,9 +122,10 @@ func loadRealOPFixtures(t *testing.T) []*realOPFixture {
 		}
 		out = append(out, f)
 	}
-	// Hydra and the six node oidc-provider clients of the README.
-	if len(out) != 7 {
-		t.Fatalf("found %d real-OP fixtures under %s, want 7", len(out), realOPDir)
+	// Hydra, the six node oidc-provider clients and Glewlwyd's 24 tokens
+	// of the README.
+	if len(out) != 31 {
+		t.Fatalf("found %d real-OP fixtures under %s, want 31", len(out), realOPDir)
 	}
 	return out
 }
@@ -160,10 +192,14 @@ func sealJWE(t *testing.T, f *realOPFixture, jws string) string {
 
 // verifier is what the fixture's RP would configure: the OP's static keys,
 // issuer and client ID, the registered algorithm, its decryption keys, and
-// a clock frozen at the token's iat.
-func (f *realOPFixture) verifier(t *testing.T) *rp.Verifier {
+// a clock frozen at the token's iat; extra options come last.
+func (f *realOPFixture) verifier(t *testing.T, extra ...rp.Option) *rp.Verifier {
 	t.Helper()
-	keys, err := jwks.LoadStatic(filepath.Join(f.dir, "jwks.json"))
+	b, err := os.ReadFile(filepath.Join(f.dir, "jwks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwks.ParseKeySet(b)
 	if err != nil {
 		t.Fatalf("%s: %v", f.name, err)
 	}
@@ -172,21 +208,38 @@ func (f *realOPFixture) verifier(t *testing.T) *rp.Verifier {
 	if f.encrypted() {
 		opts = append(opts, rp.WithDecryptionKeys(f.decryption), rp.WithRequireEncryption())
 	}
-	v, err := rp.NewVerifier(f.issuer, f.clientID, keys, opts...)
+	v, err := rp.NewVerifier(f.issuer, f.clientID, keys, append(opts, extra...)...)
 	if err != nil {
 		t.Fatalf("%s: %v", f.name, err)
 	}
 	return v
 }
 
-// TestRealOPTokens validates every captured token through the public API
-// and runs it through a Handler, as the RP that received it would have.
+// TestRealOPTokens validates every captured token through the public API,
+// as the RP that received it would have: accepted, or refused with the
+// sentinel of the check the OP's mistake breaks, or refused only under the
+// strict option the fixture names.
 func TestRealOPTokens(t *testing.T) {
 	for _, f := range loadRealOPFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
 			ev, err := f.verifier(t).Verify(context.Background(), f.token)
+			if !f.acceptedByDefault() {
+				// rp-dyn-es256: the client registered ES256, the OP signed
+				// RS256. rp-algprop-ps256: PS256 with a key whose JWK says
+				// alg RS256 (RFC 8725 §3.1).
+				if !errors.Is(err, rp.ErrAlgorithm) {
+					t.Fatalf("Verify error = %v, want %v", err, rp.ErrAlgorithm)
+				}
+				t.Log(err)
+				return
+			}
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
+			}
+			if opt, want := f.strict(); opt != nil {
+				if _, err := f.verifier(t, opt).Verify(context.Background(), f.token); !errors.Is(err, want) {
+					t.Errorf("strict Verify error = %v, want %v", err, want)
+				}
 			}
 			sub, _ := f.claims["sub"].(string)
 			sid, _ := f.claims["sid"].(string)
@@ -209,6 +262,21 @@ func TestRealOPTokens(t *testing.T) {
 func TestRealOPTokensThroughHandler(t *testing.T) {
 	for _, f := range loadRealOPFixtures(t) {
 		t.Run(f.name, func(t *testing.T) {
+			if !f.acceptedByDefault() {
+				env := newHandlerEnv(t, f.verifier(t))
+				checkAnswer(t, post(env.h, formBody(f.token)), http.StatusBadRequest, "invalid_request")
+				if len(env.rejected) != 1 || !errors.Is(env.rejected[0], rp.ErrAlgorithm) {
+					t.Errorf("handler rejected with %v, want %v", env.rejected, rp.ErrAlgorithm)
+				}
+				return
+			}
+			if opt, want := f.strict(); opt != nil {
+				env := newHandlerEnv(t, f.verifier(t, opt))
+				checkAnswer(t, post(env.h, formBody(f.token)), http.StatusBadRequest, "invalid_request")
+				if len(env.rejected) != 1 || !errors.Is(env.rejected[0], want) {
+					t.Errorf("strict handler rejected with %v, want %v", env.rejected, want)
+				}
+			}
 			iat := f.iat()
 			now := func() time.Time { return iat }
 			sessions, err := sessionadapter.NewMemory(sessionadapter.WithClock(now))
@@ -368,9 +436,13 @@ var encryptedTampers = []tamperedCopy{
 }
 
 // TestRealOPTokensTampered refuses every altered copy of a captured token
-// with the sentinel of the check it breaks, in Verify and in the Handler.
+// that an RP accepts by default, with the sentinel of the check it breaks,
+// in Verify and in the Handler.
 func TestRealOPTokensTampered(t *testing.T) {
 	for _, f := range loadRealOPFixtures(t) {
+		if !f.acceptedByDefault() {
+			continue
+		}
 		tampers := signedTampers
 		if f.encrypted() {
 			// Signed tampers are sealed again so they reach the inner checks.

@@ -83,7 +83,7 @@ func variantVerifier(t testing.TB, m opkit.Minter, withoutAlg bool) *rp.Verifier
 	if withoutAlg {
 		pub = m.Key.PublicJWKWithoutAlg()
 	}
-	src, err := jwks.ParseStatic(opkit.JWKS(pub))
+	src, err := jwks.ParseKeySet(opkit.JWKS(pub))
 	if err != nil {
 		t.Fatal(err)
 	}

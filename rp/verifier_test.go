@@ -72,8 +72,8 @@ func TestVerifyCatalogue(t *testing.T) {
 		{name: "tampered signature", token: mint(t, nil)[:len(mint(t, nil))-4] + "AAAA", wantErr: rp.ErrSignature},
 		{name: "no kid, one usable key", token: mint(t, setHeader("kid", nil)), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, nil))}},
 		{name: "no kid, two usable keys", token: mint(t, setHeader("kid", nil)), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, nil), pubJWK(t, &k.rsa2.PublicKey, nil))}, wantErr: rp.ErrUnknownKey},
-		{name: "key with use enc", token: mint(t, nil), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "use": "enc"}))}, wantErr: rp.ErrUnknownKey},
-		{name: "key source down", token: mint(t, nil), src: &staticSource{err: jwks.ErrNoKeys}, wantErr: rp.ErrTemporary},
+		{name: "key with use enc", token: mint(t, nil), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "use": "enc"}), pubJWK(t, &k.rsa2.PublicKey, map[string]any{"kid": "rsa-2"}))}, wantErr: rp.ErrUnknownKey},
+		{name: "key source down", token: mint(t, nil), src: &staticSource{err: jwks.ErrFetch}, wantErr: rp.ErrTemporary},
 
 		// headers
 		{name: "jku", token: mint(t, setHeader("jku", "https://evil.example/jwks")), wantErr: rp.ErrForbiddenHeader},

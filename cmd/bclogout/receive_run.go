@@ -143,12 +143,33 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	return exitOK
 }
 
+// serverLimits bound what one connection may hold of the receiver: the
+// whole request (a logout body is at most 64 KiB), writing the answer, and
+// an idle keep-alive connection.
+type serverLimits struct {
+	read, write, idle time.Duration
+}
+
+// maxHeaderBytes caps request headers: an OP's delivery sends a few
+// hundred bytes of them.
+const maxHeaderBytes = 64 << 10
+
+var receiveLimits = serverLimits{read: 10 * time.Second, write: 30 * time.Second, idle: time.Minute}
+
 // serve runs an HTTP server on ln until ctx ends, then shuts it down,
 // letting requests in flight finish for a few seconds.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	return serveWith(ctx, ln, h, logger, receiveLimits)
+}
+
+func serveWith(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, l serverLimits) error {
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, l.read),
+		ReadTimeout:       l.read,
+		WriteTimeout:      l.write,
+		IdleTimeout:       l.idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}
 	errc := make(chan error, 1)

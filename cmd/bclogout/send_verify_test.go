@@ -23,7 +23,7 @@ func TestSendVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(opkit.JWKS(op.key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(op.key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

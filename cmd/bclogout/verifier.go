@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
@@ -74,11 +76,13 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 	}
 	keys, err := jwks.NewRemote(v.jwksURL, jwks.WithLogger(logger))
 	if err != nil {
-		return nil, nil, explainDiscovery(v.issuer, err)
+		return nil, nil, explainDiscovery(v.jwksURL, err)
 	}
-	if err := keys.Refresh(ctx); err != nil {
+	// A first fetch that fails is reported now rather than as the refusal
+	// of the first token; its error names the URL.
+	if _, err := keys.Keys(ctx, ""); err != nil {
 		keys.Close()
-		return nil, nil, fmt.Errorf("fetching the OP's keys from %s: %w", v.jwksURL, err)
+		return nil, nil, err
 	}
 	ver, err := rp.NewVerifier(v.issuer, v.clientID, keys, opts...)
 	if err != nil {
@@ -88,11 +92,11 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 	return ver, func() { keys.Close() }, nil
 }
 
-// explainDiscovery turns the most common mistake, a plain-http issuer on
-// another host, into advice.
-func explainDiscovery(issuer string, err error) error {
-	if errors.Is(err, jwks.ErrInsecureURL) {
-		return fmt.Errorf("%w\nthe issuer %s must use https; plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost)", err, issuer)
+// explainDiscovery turns the most common mistake, a plain-http issuer (or
+// JWKS URL) on another host, into advice.
+func explainDiscovery(rawURL string, err error) error {
+	if u, perr := url.Parse(rawURL); perr == nil && strings.EqualFold(u.Scheme, "http") && errors.Is(err, errs.ErrInvalidConfig) {
+		return fmt.Errorf("%w\n%s must use https; plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost)", err, rawURL)
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
@@ -100,15 +101,14 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		closeLns()
 		return nil, err
 	}
-	meta, err := jwks.Discover(ctx, d.op.Issuer(), jwks.WithLogger(logger))
+	// The demo's apps sign in too, so they need the whole discovery
+	// document, not only the keys jwks.Discover gives.
+	meta, err := discovery.Fetch(ctx, d.httpClient, d.op.Issuer(), false)
 	if err != nil {
 		closeLns()
 		return nil, err
 	}
-	// A token with an unknown kid waits for the next allowed kid-miss
-	// fetch; the demo's OP is local, so a 1 s interval keeps the forged
-	// tokens' answers quick (production keeps the 10 s default).
-	if d.keys, err = jwks.NewRemote(meta.JWKSURI, jwks.WithLogger(logger), jwks.WithKidMissInterval(time.Second)); err != nil {
+	if d.keys, err = jwks.NewRemote(meta.JWKSURI, jwks.WithLogger(logger)); err != nil {
 		closeLns()
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 			return nil, err
 		}
 		a.oidc = &oidcClient{meta: meta, clientID: a.name, secret: secret, redirectURI: a.base + "/callback", http: d.httpClient}
-		v, err := rp.NewVerifier(meta.Issuer, a.name, d.keys, rp.WithAlgorithms(meta.IDTokenSigningAlgValuesSupported...), rp.WithSessionRequired())
+		v, err := rp.NewVerifier(meta.Issuer, a.name, d.keys, rp.WithAlgorithms(meta.SigningAlgs...), rp.WithSessionRequired())
 		if err != nil {
 			closeLns()
 			return nil, err

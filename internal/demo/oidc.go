@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/internal/discovery"
 )
 
 // ErrLogin means the authorization-code login with the OP failed.
@@ -22,7 +22,7 @@ var ErrLogin = errors.New("demo: login failed")
 // oidcClient is the smallest authorization-code client the demo needs. A
 // real app uses a full OIDC client library instead.
 type oidcClient struct {
-	meta        *jwks.Metadata
+	meta        *discovery.Metadata
 	clientID    string
 	secret      string
 	redirectURI string

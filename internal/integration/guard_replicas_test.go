@@ -77,7 +77,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

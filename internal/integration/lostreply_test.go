@@ -94,7 +94,7 @@ func TestLostReplayReplyIsNotAReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

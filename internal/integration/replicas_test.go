@@ -43,7 +43,7 @@ type backend struct {
 func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	t.Helper()
 	rdb := be.newClient()
-	keys, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseStatic(opkit.JWKS(key.PublicJWK()))
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
 	}

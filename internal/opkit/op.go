@@ -106,7 +106,18 @@ func NewServer(addr string, opts ...Option) (*OP, error) {
 	if op.issuer == "" {
 		op.issuer = "http://" + ln.Addr().String()
 	}
-	srv := &http.Server{Handler: op.routes(), ReadHeaderTimeout: 10 * time.Second}
+	// A browser's logout waits for the fan-out: every attempt and the
+	// backoff between them. Nothing else streams, so one write bound
+	// above that serves every response.
+	fanOut := time.Duration(op.cfg.attempts)*op.cfg.deliveryTimeout + op.cfg.backoff<<min(op.cfg.attempts, 20)
+	srv := &http.Server{
+		Handler:           op.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      fanOut + 30*time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -1,4 +1,4 @@
-package jwks
+package discovery
 
 import (
 	"errors"
@@ -33,7 +33,7 @@ func TestParseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseURL(tt.url, tt.allowHTTP)
+			_, err := ParseURL(tt.url, tt.allowHTTP)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"flag"
+	"os"
 
 	"github.com/bclogout/bclogout/internal/demo"
-	"os"
 )
 
 func demoCommand() command {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
@@ -51,6 +53,13 @@ type Config struct {
 	// on as anonymous (the app sees no session, as after its own sign-out).
 	SignedOut http.Handler
 
+	// PostLogoutRedirectURI is where the OP sends the browser back after
+	// SignOut (RP-Initiated Logout 1.0 §3): register it with the OP as a
+	// post_logout_redirect_uri, exactly, and call FinishSignOut in its
+	// handler. It must be absolute, https (http only on a loopback host),
+	// without fragment. Default: none; the OP then shows its own page.
+	PostLogoutRedirectURI string
+
 	// HTTPClient fetches the OP's discovery document and keys. Default:
 	// http.DefaultClient with a timeout.
 	HTTPClient *http.Client
@@ -80,6 +89,17 @@ type RP struct {
 	sessions sessionadapter.Sessions
 	guard    func(http.Handler) http.Handler
 	closers  []func() error
+	logger   *slog.Logger
+	issuer   string
+	clientID string
+
+	// Sign-out (signout.go) and front-channel logout (frontchannel.go).
+	endSession                        *url.URL // nil when the OP has none
+	postLogout                        string
+	stateName, statePath              string
+	stateSecure                       bool
+	frameAncestors                    string
+	frontChannel, frontChannelSession bool
 }
 
 // New fetches the OP's discovery document and keys (so a wrong issuer
@@ -98,7 +118,10 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	b := &RP{sessions: cfg.Sessions}
+	b := &RP{sessions: cfg.Sessions, logger: logger, issuer: cfg.Issuer}
+	if err := b.setSignOut(cfg.ClientID, cfg.PostLogoutRedirectURI); err != nil {
+		return nil, err
+	}
 	ok := false
 	defer func() {
 		if !ok {
@@ -127,6 +150,24 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	b.verifier = v
 	b.closers = append(b.closers, v.Close)
+
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+		defer hc.CloseIdleConnections()
+	}
+	md, err := discoverLogout(ctx, hc, cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.setLogoutMetadata(md); err != nil {
+		return nil, err
+	}
+	logger.InfoContext(ctx, "bclogout: the OP's logout support",
+		slog.String("issuer", cfg.Issuer),
+		slog.String("end_session_endpoint", md.EndSessionEndpoint),
+		slog.Bool("frontchannel_logout_supported", md.FrontchannelLogoutSupported),
+		slog.Bool("frontchannel_logout_session_supported", md.FrontchannelLogoutSessionSupported))
 
 	revs := cfg.Revocations
 	if revs == nil {

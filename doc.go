@@ -35,6 +35,18 @@
 // any session whose login is not after a revocation that names it; Login
 // refuses a login that was logged out while it was in flight.
 //
+// Signing out from the app: RP.SignOut, in the app's "Sign out" handler,
+// revokes the session's OP session through the same revocations (so it
+// ends at once in every tab and at every replica) and redirects to the
+// OP's end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0),
+// which ends the OP session and tells the other apps; RP.FinishSignOut
+// checks the state on the way back to Config.PostLogoutRedirectURI.
+// RP.FrontChannel serves an OP that can only reach apps through the
+// browser (OpenID Connect Front-Channel Logout 1.0); where the OP offers
+// both, back-channel logout stays the one to use, since a front-channel
+// logout needs the user's browser on the OP's page and browsers that block
+// third-party cookies send none to its frames.
+//
 // With several replicas, set Config.Revocations, Config.Bindings and
 // Config.ReplayCache to their Redis forms (the redisadapter and redisreplay
 // modules). The packages underneath (rp, jwks, replay, sessionadapter,

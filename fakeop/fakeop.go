@@ -131,12 +131,17 @@ type Client struct {
 	// PostLogoutRedirectURIs are where the OP's end_session endpoint may
 	// send the browser back to.
 	PostLogoutRedirectURIs []string
+	// FrontchannelLogoutURI is rendered in an iframe, with iss and sid
+	// appended, by the OP's end_session page for each session the client
+	// took part in (Front-Channel Logout 1.0 §3).
+	FrontchannelLogoutURI string
 }
 
 func (c Client) kit() opkit.Client {
 	return opkit.Client{
 		ID: c.ID, Secret: c.Secret, RedirectURIs: c.RedirectURIs,
 		BackchannelLogoutURI: c.BackchannelLogoutURI, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
+		FrontchannelLogoutURI: c.FrontchannelLogoutURI,
 	}
 }
 

@@ -8,19 +8,20 @@ import (
 	"github.com/bclogout/bclogout/internal/demo"
 )
 
-func runDemo(ctx context.Context, s streams, addr, redisURL string, check bool, args []string) int {
+func runDemo(ctx context.Context, s streams, cfg demo.Config, check bool, args []string) int {
 	if len(args) > 0 {
 		return usageError(s, "demo", "unexpected argument %q", args[0])
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	d, err := demo.Start(ctx, demo.Config{Addr: addr, RedisURL: redisURL, Logger: logger})
+	cfg.Logger = logger
+	d, err := demo.Start(ctx, cfg)
 	if err != nil {
 		return failure(s, "demo", err)
 	}
 	defer d.Close()
 	redis := "embedded miniredis"
-	if redisURL != "" {
-		redis = redisURL
+	if cfg.RedisURL != "" {
+		redis = cfg.RedisURL
 	}
 	fmt.Fprintf(s.stdout, "bclogout demo: open %s\n  OP          %s\n  RP alpha    %s  (net/http, cookie sessions + guard)\n  RP beta     %s  (chi, sessions in Redis: %s)\n",
 		d.URL(), d.OPURL(), d.AlphaURL(), d.BetaURL(), redis)
@@ -41,7 +42,7 @@ func runDemo(ctx context.Context, s streams, addr, redisURL string, check bool, 
 	if check {
 		return exitOK
 	}
-	fmt.Fprintln(s.stdout, "Log in to both RPs and press \"Sign out everywhere\" at the OP: both RP pages switch to \"Signed out\" by themselves. Ctrl-C stops the demo.")
+	fmt.Fprintln(s.stdout, "Log in to both RPs and press \"Sign out\" in one, or \"Sign out everywhere\" at the OP: both RP pages switch to \"Signed out\" by themselves. Ctrl-C stops the demo.")
 	<-ctx.Done()
 	return exitOK
 }

@@ -2,7 +2,8 @@
 // whose users are signed out when their OP session ends: OpenID Connect
 // login with coreos/go-oidc and golang.org/x/oauth2, sessions bound at the
 // callback, the guard on every page, the back-channel logout endpoint with
-// Prometheus metrics, and a signed-out page. Copy it whole and change what
+// Prometheus metrics, a "Sign out" button that signs out of the OP too
+// (RP-initiated logout), and a signed-out page. Copy it whole and change what
 // the comments say.
 //
 //	go run ./gorilla                                      # against an in-process fake OP
@@ -164,10 +165,13 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	sessionOptions := sessions.Options{Path: "/", MaxAge: int(lifetime / time.Second), HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(cfg.BaseURL, "https:")}
 	logoutCfg := bclogout.Config{
-		Issuer:    cfg.Issuer,
-		ClientID:  cfg.ClientID,
-		SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther),
-		Metrics:   metrics,
+		Issuer:   cfg.Issuer,
+		ClientID: cfg.ClientID,
+		// Where the OP sends the browser back after SignOut: register it
+		// with the OP as a post_logout_redirect_uri.
+		PostLogoutRedirectURI: cfg.BaseURL + "/goodbye",
+		SignedOut:             http.RedirectHandler("/signed-out", http.StatusSeeOther),
+		Metrics:               metrics,
 	}
 
 	// Sessions, their bindings and the revocations the guard checks: files
@@ -235,8 +239,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
+		r.Post("/signout", a.signOut)
 	})
 	r.Get("/signed-out", a.signedOut)
+	r.Get("/goodbye", a.goodbye)
 	// The OP's POST carries no cookie and no CSRF token: outside the group.
 	r.Handle("/backchannel-logout", a.logout)
 	a.Handler = r
@@ -255,7 +261,7 @@ func (a *app) Close() error {
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><title>gorilla example</title>
 {{if .}}<p id="user">Signed in as <b>{{.}}</b>.</p>
-<p>Sign out at the OP, then reload this page.</p>
+<form method="post" action="/signout"><button id="signout" type="submit">Sign out</button></form>
 {{else}}<p id="signed-out">Signed out.</p><p><a href="/login">Sign in</a></p>{{end}}`))
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
@@ -270,6 +276,37 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = page.Execute(w, "")
+}
+
+// signOut is the "Sign out" button: it ends the session here, at every
+// replica, and sends the browser to the OP, which ends its session and
+// tells the other apps; the OP sends it back to /goodbye.
+func (a *app) signOut(w http.ResponseWriter, r *http.Request) {
+	err := a.logout.SignOut(w, r, a.signOutHint(r))
+	switch {
+	case errors.Is(err, bclogout.ErrNoEndSession): // signed out here; the OP session lives on
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	case err != nil:
+		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
+	}
+}
+
+func (a *app) signOutHint(r *http.Request) bclogout.SignOutHint {
+	var hint bclogout.SignOutHint
+	if s, err := a.sessions.Get(r, sessionName); err == nil {
+		hint.IDToken, _ = s.Values["id_token"].(string)
+	}
+	return hint
+}
+
+// goodbye is the PostLogoutRedirectURI: the state checks that this browser
+// started the sign-out.
+func (a *app) goodbye(w http.ResponseWriter, r *http.Request) {
+	if err := a.logout.FinishSignOut(w, r); err != nil {
+		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
+		return
+	}
+	a.signedOut(w, r)
 }
 
 // login starts the authorization-code flow, with state, nonce and PKCE
@@ -320,6 +357,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	// so that the OP's logout ends it; Login saves it.
 	if s, err := a.sessions.Get(r, sessionName); s != nil {
 		s.Values["user"] = idt.Subject
+		s.Values["id_token"] = raw // the id_token_hint of SignOut
 	} else {
 		http.Error(w, "login failed: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -343,7 +381,7 @@ func startFakeOP(cfg config) (*fakeop.OP, error) {
 	}
 	err = op.RegisterClient(fakeop.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
-		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/goodbye"},
 	})
 	if err != nil {
 		op.Close()

@@ -7,6 +7,7 @@ package readme
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -116,5 +117,37 @@ func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapt
 	return ender, guard
 }
 
+// Sign out.
+
+// signOut adds the sign-out routes: app is the routes quickStart serves
+// behind sm.LoadAndSave(logout.Guard(app)), mux the server's handler.
+func signOut(ctx context.Context, issuer string, sm *scs.SessionManager, app, mux *http.ServeMux) (*bclogout.RP, error) {
+	logout, err := bclogout.New(ctx, bclogout.Config{
+		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
+		PostLogoutRedirectURI: "https://app.example.com/goodbye", // registered at the OP, exactly
+	})
+	if err != nil {
+		return nil, err
+	}
+	app.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) { // the "Sign out" button
+		hint := bclogout.SignOutHint{IDToken: sm.GetString(r.Context(), "id_token")} // put there at login
+		err := logout.SignOut(w, r, hint)                                            // ends the session here, then 303 to the OP
+		if errors.Is(err, bclogout.ErrNoEndSession) {
+			http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP session lives on
+		} else if err != nil {
+			http.Error(w, "sign-out failed", http.StatusInternalServerError)
+		}
+	})
+	app.HandleFunc("GET /goodbye", func(w http.ResponseWriter, r *http.Request) {
+		if err := logout.FinishSignOut(w, r); err != nil { // forged or replayed state
+			http.Error(w, "sign-out not started here", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	})
+	mux.Handle("/frontchannel-logout", logout.FrontChannel()) // only for an OP without back-channel logout
+	return logout, nil
+}
+
 // The snippets are documentation: nothing calls them.
-var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions}
+var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions, signOut}

@@ -1,8 +1,9 @@
 // Command scs is a complete relying party on net/http and alexedwards/scs
 // whose users are signed out when their OP session ends: OpenID Connect
 // login with coreos/go-oidc and golang.org/x/oauth2, sessions bound at the
-// callback, the guard on every page, the back-channel logout endpoint, and a
-// signed-out page. Copy it whole and change what the comments say.
+// callback, the guard on every page, the back-channel logout endpoint, a
+// "Sign out" button that signs out of the OP too (RP-initiated logout), and
+// a signed-out page. Copy it whole and change what the comments say.
 //
 //	go run ./scs                                      # against an in-process fake OP
 //	BCLOGOUT_CLIENT_SECRET=… go run ./scs -issuer https://op.example -client-id app
@@ -129,10 +130,13 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	a.sm.Cookie.Secure = strings.HasPrefix(cfg.BaseURL, "https:")
 
 	logoutCfg := bclogout.Config{
-		Issuer:    cfg.Issuer,
-		ClientID:  cfg.ClientID,
-		Sessions:  scsadapter.New(a.sm),
-		SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther),
+		Issuer:   cfg.Issuer,
+		ClientID: cfg.ClientID,
+		// Where the OP sends the browser back after SignOut: register it
+		// with the OP as a post_logout_redirect_uri.
+		PostLogoutRedirectURI: cfg.BaseURL + "/goodbye",
+		Sessions:              scsadapter.New(a.sm),
+		SignedOut:             http.RedirectHandler("/signed-out", http.StatusSeeOther),
 	}
 	if cfg.RedisURL != "" {
 		// Several replicas: scs's sessions, the bindings and the
@@ -178,6 +182,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	pages.HandleFunc("GET /login", a.login)
 	pages.HandleFunc("GET /callback", a.callback)
 	pages.HandleFunc("GET /signed-out", a.signedOut)
+	pages.HandleFunc("POST /signout", a.signOut)
+	pages.HandleFunc("GET /goodbye", a.goodbye)
 	root := http.NewServeMux()
 	root.Handle("/", a.sm.LoadAndSave(a.logout.Guard(pages))) // the guard inside LoadAndSave
 	root.Handle("/backchannel-logout", a.logout)              // the OP's POST: no cookie, no CSRF
@@ -197,7 +203,7 @@ func (a *app) Close() error {
 
 var page = template.Must(template.New("page").Parse(`<!doctype html><title>scs example</title>
 {{if .}}<p id="user">Signed in as <b>{{.}}</b>.</p>
-<p>Sign out at the OP, then reload this page.</p>
+<form method="post" action="/signout"><button id="signout" type="submit">Sign out</button></form>
 {{else}}<p id="signed-out">Signed out.</p><p><a href="/login">Sign in</a></p>{{end}}`))
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
@@ -208,6 +214,29 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = page.Execute(w, "")
+}
+
+// signOut is the "Sign out" button: it ends the session here, at every
+// replica, and sends the browser to the OP, which ends its session and
+// tells the other apps; the OP sends it back to /goodbye.
+func (a *app) signOut(w http.ResponseWriter, r *http.Request) {
+	err := a.logout.SignOut(w, r, bclogout.SignOutHint{IDToken: a.sm.GetString(r.Context(), "id_token")})
+	switch {
+	case errors.Is(err, bclogout.ErrNoEndSession): // signed out here; the OP session lives on
+		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	case err != nil:
+		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
+	}
+}
+
+// goodbye is the PostLogoutRedirectURI: the state checks that this browser
+// started the sign-out.
+func (a *app) goodbye(w http.ResponseWriter, r *http.Request) {
+	if err := a.logout.FinishSignOut(w, r); err != nil {
+		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
+		return
+	}
+	a.signedOut(w, r)
 }
 
 // login starts the authorization-code flow, with state, nonce and PKCE
@@ -249,6 +278,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.sm.Put(ctx, "user", idt.Subject)
+	a.sm.Put(ctx, "id_token", raw) // the id_token_hint of SignOut
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -261,7 +291,7 @@ func startFakeOP(cfg config) (*fakeop.OP, error) {
 	}
 	err = op.RegisterClient(fakeop.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
-		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout",
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/goodbye"},
 	})
 	if err != nil {
 		op.Close()

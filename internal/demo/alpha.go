@@ -71,7 +71,7 @@ func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.R
 
 // newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
 // revocations in memory.
-func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, error) {
+func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers *[]io.Closer) (http.Handler, error) {
 	cs := newCookieSessions("alpha_session")
 	a.sessions = cs
 	revs, err := sessionadapter.NewMemoryRevocations()
@@ -86,7 +86,12 @@ func newAlpha(a *rpApp, v *rp.Verifier, notifiers *[]io.Closer) (http.Handler, e
 	if err != nil {
 		return nil, err
 	}
+	if err := a.newSignOut(ctx, v.Issuer(), gorillaadapter.New(cs.store, cs.name), revs, nil, closers); err != nil {
+		return nil, err
+	}
 	app := http.NewServeMux()
+	app.HandleFunc("POST /signout", a.signOutButton)
+	app.HandleFunc("GET "+goodbyePath, a.goodbye)
 	app.HandleFunc("GET /{$}", a.home)
 	app.HandleFunc("GET /login", a.login)
 	app.HandleFunc("GET /callback", a.callback)

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"io"
 	"log/slog"
@@ -11,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 //go:embed templates/*.html
@@ -48,9 +51,65 @@ type rpApp struct {
 	events              *eventLog
 	tmpl                *template.Template
 	logger              *slog.Logger
+	// signOut is the front door, for the "Sign out" button (RP-initiated
+	// logout) and front-channel logout, over the app's own revocations.
+	signOut *bclogout.RP
 }
 
 const logoutPath = "/backchannel-logout"
+
+// goodbyePath is where the OP sends the browser back after "Sign out";
+// frontChannelPath is beta's front-channel logout endpoint.
+const (
+	goodbyePath      = "/goodbye"
+	frontChannelPath = "/frontchannel-logout"
+)
+
+// newSignOut builds the front door of app a over its sessions, revocations
+// and bindings (nil: in memory), so that its SignOut and FrontChannel
+// revoke where the app's guard looks.
+func (a *rpApp) newSignOut(ctx context.Context, issuer string, sessions sessionadapter.Sessions, revs sessionadapter.Revocations, bindings sessionadapter.Store, closers *[]io.Closer) error {
+	bl, err := bclogout.New(ctx, bclogout.Config{
+		Issuer: issuer, ClientID: a.name, Sessions: sessions, Revocations: revs, Bindings: bindings,
+		PostLogoutRedirectURI: a.base + goodbyePath, Logger: a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.signOut = bl
+	*closers = append(*closers, closerFunc(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return bl.Close(ctx)
+	}))
+	return nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// signOutButton is "Sign out": this app's session ends here at once, then
+// the OP ends its session and tells the other RP.
+func (a *rpApp) signOutButton(w http.ResponseWriter, r *http.Request) {
+	err := a.signOut.SignOut(w, r, bclogout.SignOutHint{})
+	switch {
+	case errors.Is(err, bclogout.ErrNoEndSession):
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	case err != nil:
+		a.logger.Error("demo: sign out", "rp", a.name, "error", err)
+		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
+	}
+}
+
+// goodbye is the post-logout redirect URI.
+func (a *rpApp) goodbye(w http.ResponseWriter, r *http.Request) {
+	if err := a.signOut.FinishSignOut(w, r); err != nil {
+		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
 
 // eventsPath is where an RP page listens for its logout (middleware.Notifier).
 const eventsPath = "/logout-events"

@@ -38,7 +38,28 @@ func (s *redisSessions) lookup(r *http.Request) (sessionadapter.Binding, bool) {
 	return sessionadapter.Binding{Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, LocalID: info.LocalID, LoginTime: info.LoginTime}, true
 }
 
-var _ sessionBackend = (*redisSessions)(nil)
+var (
+	_ sessionBackend          = (*redisSessions)(nil)
+	_ sessionadapter.Sessions = (*redisSessions)(nil)
+)
+
+// Stash, Lookup and End make beta's sessions the front door's
+// sessionadapter.Sessions, for SignOut.
+func (s *redisSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+	info := sessionInfo{Issuer: l.Issuer, Subject: l.Subject, SID: l.SessionID, LocalID: randomID(), LoginTime: l.IssuedAt}
+	if err := s.start(r.Context(), w, r, info); err != nil {
+		return sessionadapter.Binding{}, err
+	}
+	return l.Binding(info.LocalID, time.Now().Add(sessionLifetime)), nil
+}
+
+// Lookup implements sessionadapter.Sessions.
+func (s *redisSessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) { return s.lookup(r) }
+
+// End implements sessionadapter.Sessions.
+func (s *redisSessions) End(w http.ResponseWriter, r *http.Request) error {
+	return s.end(r.Context(), w, r)
+}
 
 func (s *redisSessions) current(r *http.Request) (*sessionInfo, error) {
 	if r.Context().Value(revokedKey{}) != nil {
@@ -102,7 +123,7 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 
 // newBeta builds RP beta: chi, server-side sessions in Redis bound through
 // redisadapter, whose EndSessions deletes the session data.
-func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
+func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
 	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
@@ -122,6 +143,9 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 	a.sessions = rs
 	h, err := rp.NewHandler(v, ender, a.handlerHooks(false)...)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.newSignOut(ctx, v.Issuer(), rs, revs, store, closers); err != nil {
 		return nil, err
 	}
 	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithLogger(a.logger),
@@ -144,12 +168,16 @@ func newBeta(a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix stri
 		return nil, err
 	}
 	r.Get(eventsPath, notifier.ServeHTTP)
+	// The OP's frame carries no cookie to rely on: outside the guard.
+	r.Method(http.MethodGet, frontChannelPath, a.signOut.FrontChannel())
 	r.Group(func(r chi.Router) {
 		r.Use(guard)
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
 		r.Post("/logout", a.localLogout)
+		r.Post("/signout", a.signOutButton)
+		r.Get(goodbyePath, a.goodbye)
 	})
 	return r, nil
 }

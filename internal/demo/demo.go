@@ -32,6 +32,11 @@ type Config struct {
 	RedisURL string
 	// Logger receives the apps' and the OP's logs.
 	Logger *slog.Logger
+	// FrontChannel registers beta for front-channel logout only (a
+	// frontchannel_logout_uri, no backchannel_logout_uri), as an app of an
+	// OP that reaches apps only through the browser (Microsoft Entra ID):
+	// the OP's sign-out page then frames beta's front-channel endpoint.
+	FrontChannel bool
 }
 
 // Demo is the running demo: the fake OP, RP alpha, RP beta and a landing
@@ -123,10 +128,15 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 	handlers = append(handlers, http.HandlerFunc(d.serveLanding))
 	for _, a := range []*rpApp{d.alpha, d.beta} {
 		secret := randomID()
-		err := d.op.RegisterClient(opkit.Client{
+		client := opkit.Client{
 			ID: a.name, Secret: secret, RedirectURIs: []string{a.base + "/callback"},
 			BackchannelLogoutURI: a.base + logoutPath, SessionRequired: true,
-		})
+			PostLogoutRedirectURIs: []string{a.base + goodbyePath},
+		}
+		if a == d.beta && cfg.FrontChannel {
+			client.BackchannelLogoutURI, client.FrontchannelLogoutURI = "", a.base+frontChannelPath
+		}
+		err := d.op.RegisterClient(client)
 		if err != nil {
 			closeLns()
 			return nil, err
@@ -139,9 +149,9 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		}
 		var h http.Handler
 		if a == d.alpha {
-			h, err = newAlpha(a, v, &d.notifiers)
+			h, err = newAlpha(ctx, a, v, &d.closers, &d.notifiers)
 		} else {
-			h, err = newBeta(a, v, d.rdb, d.keyPrefix, &d.closers, &d.notifiers)
+			h, err = newBeta(ctx, a, v, d.rdb, d.keyPrefix, &d.closers, &d.notifiers)
 		}
 		if err != nil {
 			closeLns()

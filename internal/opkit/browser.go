@@ -50,6 +50,7 @@ func (op *OP) StartApp(t testing.TB, c Client, newApp func(baseURL string) (http
 	c.RedirectURIs = mapURIs(c.RedirectURIs, abs)
 	c.PostLogoutRedirectURIs = mapURIs(c.PostLogoutRedirectURIs, abs)
 	c.BackchannelLogoutURI = abs(c.BackchannelLogoutURI)
+	c.FrontchannelLogoutURI = abs(c.FrontchannelLogoutURI)
 	if err := op.RegisterClient(c); err != nil {
 		t.Fatalf("fakeop: register the app: %v", err)
 	}

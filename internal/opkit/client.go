@@ -46,6 +46,10 @@ type Client struct {
 	// PostLogoutRedirectURIs are where end_session may send the browser
 	// back to.
 	PostLogoutRedirectURIs []string
+	// FrontchannelLogoutURI is the client's frontchannel_logout_uri
+	// (Front-Channel Logout 1.0 §2): end_session renders it in an iframe,
+	// with iss and sid appended, for each session the client took part in.
+	FrontchannelLogoutURI string
 	// Encryption, when set, makes the OP send this client nested JWTs
 	// encrypted to the key's public half, as an OP does for a client that
 	// registered ID Token encryption.
@@ -60,6 +64,13 @@ func (op *OP) RegisterClient(c Client) error {
 	}
 	for _, u := range append(slices.Clone(c.RedirectURIs), c.PostLogoutRedirectURIs...) {
 		if err := checkRedirectURI(u); err != nil {
+			return err
+		}
+	}
+	// The browser loads it, not the OP, so it is checked as a redirect URI
+	// is (Front-Channel Logout 1.0 §2), not with the SSRF guard.
+	if c.FrontchannelLogoutURI != "" {
+		if err := checkRedirectURI(c.FrontchannelLogoutURI); err != nil {
 			return err
 		}
 	}

@@ -170,10 +170,19 @@ func (op *OP) redirectError(w http.ResponseWriter, r *http.Request, ar authReque
 }
 
 func (op *OP) redirect(w http.ResponseWriter, r *http.Request, target string, params url.Values, state string) {
-	u, err := url.Parse(target)
+	u, err := withQuery(target, params, state)
 	if err != nil {
 		op.page(w, http.StatusBadRequest, "error", "bad redirect_uri")
 		return
+	}
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// withQuery adds params, and state when not empty, to target's query.
+func withQuery(target string, params url.Values, state string) (string, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", err
 	}
 	q := u.Query()
 	for k, v := range params {
@@ -183,7 +192,7 @@ func (op *OP) redirect(w http.ResponseWriter, r *http.Request, target string, pa
 		q.Set("state", state)
 	}
 	u.RawQuery = q.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	return u.String(), nil
 }
 
 func (op *OP) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -337,10 +346,20 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	if sid == "" && hint != nil {
 		sid = hint.sid
 	}
-	var clients []string
+	var clients, frames []string
 	op.mu.Lock()
 	if s, ok := op.sessions[sid]; ok {
 		clients = slices.Clone(s.clients)
+		// Front-Channel Logout 1.0 §3: each RP of the session that
+		// registered a frontchannel_logout_uri gets it rendered in an
+		// iframe, with iss and sid.
+		for _, id := range clients {
+			if c, ok := op.clients[id]; ok && c.FrontchannelLogoutURI != "" {
+				if u, err := withQuery(c.FrontchannelLogoutURI, url.Values{"iss": {op.issuer}, "sid": {sid}}, ""); err == nil {
+					frames = append(frames, u)
+				}
+			}
+		}
 	}
 	op.mu.Unlock()
 
@@ -368,11 +387,25 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	case hint != nil:
 		candidates = hint.aud
 	}
+	var next string
 	if target := r.Form.Get("post_logout_redirect_uri"); target != "" && op.postLogoutAllowed(target, candidates) {
-		op.redirect(w, r, target, url.Values{}, r.Form.Get("state"))
-		return
+		if len(frames) == 0 {
+			op.redirect(w, r, target, url.Values{}, r.Form.Get("state"))
+			return
+		}
+		next, _ = withQuery(target, url.Values{}, r.Form.Get("state"))
 	}
-	op.page(w, http.StatusOK, "ended", rep)
+	// With front-channel RPs, the page loads their iframes first and only
+	// then (every frame loaded, or 5 s) goes on to the redirect URI.
+	op.page(w, http.StatusOK, "ended", endedPage{Report: rep, Frames: frames, Next: next})
+}
+
+// endedPage is what the "ended" page shows: the back-channel deliveries,
+// the front-channel iframes, and where to go next.
+type endedPage struct {
+	Report
+	Frames []string
+	Next   string
 }
 
 // postLogoutAllowed reports whether one of the clients registered target
@@ -449,8 +482,13 @@ const pages = `
 <h2>Signed out</h2>
 {{if .Deliveries}}<table><tr><th>RP</th><th>URI</th><th>attempts</th><th>status</th><th>error</th></tr>
 {{range .Deliveries}}<tr class="delivery"><td>{{.ClientID}}</td><td>{{.URI}}</td><td>{{.Attempts}}</td><td>{{.Status}}</td><td>{{with .Err}}{{.}}{{end}}</td></tr>
-{{end}}</table>{{else}}<p>No relying party to notify.</p>{{end}}
-<p><a href="./">Sessions</a></p></body></html>{{end}}
+{{end}}</table>{{else if not .Frames}}<p>No relying party to notify.</p>{{end}}
+{{range .Frames}}<iframe class="frontchannel" src="{{.}}" style="width:1px;height:1px;border:0"></iframe>
+{{end}}{{if .Next}}<p><a id="next" href="{{.Next}}">Continue</a></p>
+<script>(function(){var f=document.querySelectorAll("iframe.frontchannel"),n=f.length,done=false,
+go=function(){if(!done){done=true;location.replace(document.getElementById("next").href)}};
+f.forEach(function(e){e.addEventListener("load",function(){if(--n<=0)go()})});setTimeout(go,5000)})();</script>
+{{end}}<p><a href="./">Sessions</a></p></body></html>{{end}}
 {{define "error"}}{{template "head"}}<p id="error">{{.}}</p></body></html>{{end}}
 `
 

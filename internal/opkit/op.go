@@ -397,7 +397,7 @@ func (op *OP) routes() http.Handler {
 // none, is refused at /authorize), the three client authentications
 // authenticateClient accepts, the query response mode alone.
 func (op *OP) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	md := map[string]any{
 		"issuer":                 op.issuer,
 		"authorization_endpoint": op.issuer + "/authorize",
 		"token_endpoint":         op.issuer + "/token",
@@ -416,8 +416,15 @@ func (op *OP) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"code_challenge_methods_supported":      []string{"S256"},
 		"backchannel_logout_supported":          true,
 		"backchannel_logout_session_supported":  true,
-		"frontchannel_logout_supported":         false,
-	})
+		// end_session renders the frontchannel_logout_uri of each RP of
+		// the session, with iss and sid (Front-Channel Logout 1.0 §3).
+		"frontchannel_logout_supported":         true,
+		"frontchannel_logout_session_supported": true,
+	}
+	if op.cfg.noEndSession {
+		delete(md, "end_session_endpoint")
+	}
+	writeJSON(w, http.StatusOK, md)
 }
 
 func (op *OP) handleJWKS(w http.ResponseWriter, _ *http.Request) {

@@ -52,7 +52,7 @@ func TestDiscovery(t *testing.T) {
 		"end_session_endpoint":         op.Issuer() + "/end_session",
 		"userinfo_endpoint":            op.Issuer() + "/userinfo",
 		"backchannel_logout_supported": true, "backchannel_logout_session_supported": true,
-		"frontchannel_logout_supported": false,
+		"frontchannel_logout_supported": true, "frontchannel_logout_session_supported": true,
 	}
 	for k, v := range want {
 		if d[k] != v {

@@ -24,6 +24,7 @@ type config struct {
 	backoff         time.Duration
 	logger          *slog.Logger
 	typ             string // "" sends no typ header
+	noEndSession    bool
 	errs            []error
 }
 
@@ -187,3 +188,9 @@ func WithTyp(typ string) Option {
 // WithoutTyp makes the OP send logout tokens without a typ header, like
 // Dex and the OpenID conformance suite.
 func WithoutTyp() Option { return WithTyp("") }
+
+// WithoutEndSession makes discovery leave out end_session_endpoint, as an
+// OP without RP-Initiated Logout does (the route itself stays served).
+func WithoutEndSession() Option {
+	return func(c *config) { c.noEndSession = true }
+}

@@ -1,0 +1,429 @@
+package bclogout_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// signOutApp is an app served over HTTP with the sign-out routes, against
+// the fake OP, where it is registered as client "app".
+type signOutApp struct {
+	*bclogout.RP
+	op       *opkit.OP
+	sessions *memSessions
+	srv      *httptest.Server
+	back     string // the PostLogoutRedirectURI
+}
+
+func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
+	t.Helper()
+	op := opkit.New(t, opts...)
+	s := newMemSessions()
+	a := &signOutApp{op: op, sessions: s}
+	mux := http.NewServeMux()
+	a.srv = httptest.NewServer(mux)
+	t.Cleanup(a.srv.Close)
+	a.back = a.srv.URL + "/signed-out"
+	if err := op.RegisterClient(opkit.Client{
+		ID: "app", RedirectURIs: []string{a.srv.URL + "/callback"}, PostLogoutRedirectURIs: []string{a.back},
+		FrontchannelLogoutURI: a.srv.URL + "/frontchannel-logout",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: a.back,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bl.Close(context.Background()) })
+	a.RP = bl
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		if err := bl.Login(w, r, tok); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
+	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
+		err := bl.SignOut(w, r, bclogout.SignOutHint{})
+		switch {
+		case errors.Is(err, bclogout.ErrNoEndSession):
+			io.WriteString(w, "signed out here only")
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("GET /signed-out", func(w http.ResponseWriter, r *http.Request) {
+		if err := bl.FinishSignOut(w, r); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		io.WriteString(w, "signed out")
+	})
+	// An app-wide header that would forbid every frame: the front-channel
+	// endpoint must lift it for the OP.
+	fc := bl.FrontChannel()
+	mux.Handle("/frontchannel-logout", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Frame-Options", "DENY")
+		fc.ServeHTTP(w, r)
+	}))
+	mux.Handle("/", bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+	return a
+}
+
+// browser returns a client with a cookie jar that does not follow
+// redirects unless follow is set.
+func browser(t *testing.T, follow bool) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar}
+	if !follow {
+		c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	return c
+}
+
+func fetch(t *testing.T, c *http.Client, method, target string, cookies ...*http.Cookie) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, strings.TrimSpace(string(b))
+}
+
+// signIn signs a browser in as sub in OP session sid and returns the
+// session cookie, for copies of the browser (other tabs, a request in
+// flight).
+func (a *signOutApp) signIn(t *testing.T, c *http.Client, sub, sid string) *http.Cookie {
+	t.Helper()
+	resp, body := fetch(t, c, http.MethodGet, a.srv.URL+"/callback?sub="+sub+"&sid="+sid)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %s %s", resp.Status, body)
+	}
+	u, _ := url.Parse(a.srv.URL)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "session" {
+			return ck
+		}
+	}
+	t.Fatal("login set no session cookie")
+	return nil
+}
+
+func (a *signOutApp) page(t *testing.T, ck *http.Cookie) string {
+	t.Helper()
+	_, body := fetch(t, &http.Client{}, http.MethodGet, a.srv.URL+"/", ck)
+	return body
+}
+
+func (a *signOutApp) loginData(sub, sid string) map[string]any {
+	return map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: sub, SessionID: sid, IssuedAt: time.Now().Add(-time.Second)}}
+}
+
+// TestSignOutRevokesBeforeRedirect: when the browser gets the redirect to
+// the OP, the session is already ended everywhere: a copy of its cookie
+// (another tab) and a write-back of its data (a request in flight) find
+// it signed out, and another user's session is untouched.
+func TestSignOutRevokesBeforeRedirect(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, false)
+	alice := a.signIn(t, br, "alice", "sid-a")
+	bob := a.signIn(t, browser(t, false), "bob", "sid-b")
+
+	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %s %s", resp.Status, body)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := loc.Query()
+	if got := loc.Scheme + "://" + loc.Host + loc.Path; got != a.op.Issuer()+"/end_session" {
+		t.Errorf("redirect to %s, want the end_session_endpoint", got)
+	}
+	if q.Get("client_id") != "app" || q.Get("post_logout_redirect_uri") != a.back || q.Get("state") == "" {
+		t.Errorf("end_session parameters %v", q)
+	}
+
+	a.sessions.writeBack(alice.Value, a.loginData("alice", "sid-a"))
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("alice's other tab after SignOut, before the OP: %q, want anonymous", got)
+	}
+	if got := a.page(t, bob); got != "signed in" {
+		t.Errorf("bob after alice's sign-out: %q", got)
+	}
+}
+
+// TestSignOutThroughOP follows the whole round trip through the fake OP,
+// then replays the way back and forges its state.
+func TestSignOutThroughOP(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, true)
+	alice := a.signIn(t, br, "alice", "sid-a")
+	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
+	if resp.StatusCode != http.StatusOK || body != "signed out" {
+		t.Fatalf("sign out round trip: %s %q at %s", resp.Status, body, resp.Request.URL)
+	}
+	back := resp.Request.URL.String()
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("after sign-out: %q", got)
+	}
+
+	// The state was used once: the same way back again is refused, and so
+	// is a state this browser was never given.
+	forged := a.back + "?state=forged"
+	for _, target := range []string{back, forged, a.back} {
+		if resp, body := fetch(t, br, http.MethodGet, target); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("GET %s: %s %q, want 400", target, resp.Status, body)
+		}
+	}
+}
+
+func TestFinishSignOutState(t *testing.T) {
+	a := newSignOutApp(t)
+	start := func(t *testing.T) (*http.Client, string) {
+		br := browser(t, false)
+		a.signIn(t, br, "alice", rand.Text())
+		resp, _ := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return br, loc.Query().Get("state")
+	}
+	tests := []struct {
+		name    string
+		state   func(own string) string
+		fresh   bool // another browser, without the state cookie
+		wantErr error
+	}{
+		{name: "own state", state: func(s string) string { return s }},
+		{name: "forged state", state: func(string) string { return "forged" }, wantErr: bclogout.ErrSignOutState},
+		{name: "no state", state: func(string) string { return "" }, wantErr: bclogout.ErrSignOutState},
+		{name: "state of another browser", state: func(s string) string { return s }, fresh: true, wantErr: bclogout.ErrSignOutState},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			br, own := start(t)
+			if tt.fresh {
+				br = browser(t, false)
+			}
+			u, _ := url.Parse(a.back)
+			r := httptest.NewRequest(http.MethodGet, a.back+"?"+url.Values{"state": {tt.state(own)}}.Encode(), nil)
+			for _, ck := range br.Jar.Cookies(u) {
+				r.AddCookie(ck)
+			}
+			w := httptest.NewRecorder()
+			if err := a.FinishSignOut(w, r); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("FinishSignOut: %v, want %v", err, tt.wantErr)
+			}
+			// Whatever the outcome, the state is forgotten: a replay fails.
+			br.Jar.SetCookies(u, w.Result().Cookies())
+			r = httptest.NewRequest(http.MethodGet, a.back+"?"+url.Values{"state": {own}}.Encode(), nil)
+			for _, ck := range br.Jar.Cookies(u) {
+				r.AddCookie(ck)
+			}
+			if err := a.FinishSignOut(httptest.NewRecorder(), r); !errors.Is(err, bclogout.ErrSignOutState) {
+				t.Errorf("replayed: %v, want ErrSignOutState", err)
+			}
+		})
+	}
+}
+
+func TestSignOutStateCookie(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, false)
+	a.signIn(t, br, "alice", "sid-a")
+	resp, _ := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
+	var found bool
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "bclogout_signout_") {
+			found = true
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600 || ck.Path != "/signed-out" {
+				t.Errorf("state cookie %+v: want HttpOnly, SameSite=Lax, at most 10 minutes, on the way-back path", ck)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no state cookie in %v", resp.Header["Set-Cookie"])
+	}
+}
+
+// TestSignOutOpenRedirect: the way back is the configured URI, whatever
+// the request asks, and the OP sends no browser to an unregistered one.
+func TestSignOutOpenRedirect(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, false)
+	a.signIn(t, br, "alice", "sid-a")
+	evil := "https://evil.example/phish"
+	resp, _ := fetch(t, br, http.MethodPost, a.srv.URL+"/signout?"+url.Values{"post_logout_redirect_uri": {evil}}.Encode())
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := loc.Query()["post_logout_redirect_uri"]; len(got) != 1 || got[0] != a.back {
+		t.Errorf("post_logout_redirect_uri %v, want only %s", got, a.back)
+	}
+	// At the OP: the end_session request rewritten by the attacker.
+	q := loc.Query()
+	q.Set("post_logout_redirect_uri", evil)
+	loc.RawQuery = q.Encode()
+	resp, _ = fetch(t, browser(t, false), http.MethodGet, loc.String())
+	if l := resp.Header.Get("Location"); strings.HasPrefix(l, "https://evil.example") {
+		t.Errorf("the OP redirected to %s", l)
+	}
+
+	for _, bad := range []string{
+		"http://app.example/signed-out",    // http off loopback
+		"https://app.example/signed-out#x", // fragment
+		"/signed-out",                      // relative
+		"https://u:p@app.example/out",      // userinfo
+		"javascript:alert(1)",
+	} {
+		_, err := bclogout.New(t.Context(), bclogout.Config{Issuer: a.op.Issuer(), ClientID: "app", Sessions: newMemSessions(), PostLogoutRedirectURI: bad})
+		if !errors.Is(err, bclogout.ErrInvalidConfig) {
+			t.Errorf("PostLogoutRedirectURI %q: %v, want ErrInvalidConfig", bad, err)
+		}
+	}
+}
+
+func TestSignOutNoEndSessionEndpoint(t *testing.T) {
+	a := newSignOutApp(t, opkit.WithoutEndSession())
+	br := browser(t, false)
+	alice := a.signIn(t, br, "alice", "sid-a")
+	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
+	if resp.StatusCode != http.StatusOK || body != "signed out here only" {
+		t.Fatalf("sign out without end_session_endpoint: %s %q", resp.Status, body)
+	}
+	a.sessions.writeBack(alice.Value, a.loginData("alice", "sid-a"))
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("after sign-out: %q, want anonymous", got)
+	}
+}
+
+// TestSignOutWithoutSID: a login without sid is ended, and no revocation
+// by sub reaches the user's other devices.
+func TestSignOutWithoutSID(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, false)
+	alice := a.signIn(t, br, "alice", "")
+	laptop := a.signIn(t, browser(t, false), "alice", "")
+	if resp, _ := fetch(t, br, http.MethodPost, a.srv.URL+"/signout"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %s", resp.Status)
+	}
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("signed-out session: %q", got)
+	}
+	if got := a.page(t, laptop); got != "signed in" {
+		t.Errorf("alice's other device: %q, want signed in", got)
+	}
+}
+
+func TestFrontChannel(t *testing.T) {
+	a := newSignOutApp(t)
+	if logout, session := a.FrontChannelSupported(); !logout || !session {
+		t.Errorf("FrontChannelSupported() = %v, %v; the fake OP advertises both", logout, session)
+	}
+	iss := a.op.Issuer()
+	tests := []struct {
+		name        string
+		method      string
+		query       func(sid string) url.Values
+		want        int
+		wantRevoked bool
+	}{
+		{name: "iss and sid", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusOK, wantRevoked: true},
+		{name: "missing sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}} }, want: http.StatusBadRequest},
+		{name: "empty sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}, "sid": {""}} }, want: http.StatusBadRequest},
+		{name: "iss of another OP", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {"https://other-op.example"}, "sid": {sid}} }, want: http.StatusBadRequest},
+		{name: "iss with a trailing slash", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss + "/"}, "sid": {sid}} }, want: http.StatusBadRequest},
+		{name: "missing iss", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"sid": {sid}} }, want: http.StatusBadRequest},
+		{name: "POST", method: http.MethodPost, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sid := rand.Text()
+			alice := a.signIn(t, browser(t, false), "alice", sid)
+			bob := a.signIn(t, browser(t, false), "bob", rand.Text())
+			resp, body := fetch(t, &http.Client{}, tt.method, a.srv.URL+"/frontchannel-logout?"+tt.query(sid).Encode())
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s: %s %q, want %d", tt.method, resp.Status, body, tt.want)
+			}
+			// Framed by the OP's origin and no one else, never cached.
+			if got, want := resp.Header.Get("Content-Security-Policy"), "frame-ancestors "+iss; got != want {
+				t.Errorf("Content-Security-Policy %q, want %q", got, want)
+			}
+			if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+				t.Errorf("X-Frame-Options %q forbids the OP's frame", xfo)
+			}
+			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			a.sessions.writeBack(alice.Value, a.loginData("alice", sid))
+			want := "signed in"
+			if tt.wantRevoked {
+				want = "anonymous"
+			}
+			if got := a.page(t, alice); got != want {
+				t.Errorf("alice after the front-channel request: %q, want %q", got, want)
+			}
+			if got := a.page(t, bob); got != "signed in" {
+				t.Errorf("bob: %q", got)
+			}
+		})
+	}
+}
+
+// TestFrontChannelThroughOP: the OP's sign-out page frames the app's
+// front-channel endpoint with iss and sid.
+func TestFrontChannelThroughOP(t *testing.T) {
+	a := newSignOutApp(t)
+	sid, err := a.op.NewSession("alice", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(a.op.Issuer()+"/end_session", url.Values{"sid": {sid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	want := a.srv.URL + "/frontchannel-logout?" + url.Values{"iss": {a.op.Issuer()}, "sid": {sid}}.Encode()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<iframe class="frontchannel" src="`+strings.ReplaceAll(want, "&", "&amp;")+`"`) {
+		t.Fatalf("end_session page: %s, want an iframe of %s in:\n%s", resp.Status, want, body)
+	}
+}

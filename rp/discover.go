@@ -1,30 +1,24 @@
 package rp
 
 import (
-	"github.com/bclogout/bclogout/internal/errs"
-
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 )
 
 // WithJWKSOptions passes options to the remote key set that Discover
-// creates (refresh bounds, kid-miss interval, clock, refresh hook, HTTP
-// client, logger, ...); those that are also jwks.Options (HTTP client,
-// logger, insecure http) apply to the discovery fetch as well. It is the
-// one way to configure Discover's HTTP side: there is no separate HTTP
-// client option. Only Discover takes it: NewVerifier's key source is the
-// caller's to configure.
-func WithJWKSOptions(opts ...jwks.RemoteOption) DiscoverOption {
-	return jwksOptions(opts)
+// creates (refresh bounds, kid-miss interval, refresh hook, HTTP client,
+// logger, ...); those that are also jwks.Options (HTTP client, logger,
+// insecure http) apply to the discovery fetch as well. It is the one way to
+// configure Discover's HTTP side. NewVerifier refuses it: its key source
+// is the caller's to configure.
+func WithJWKSOptions(opts ...jwks.RemoteOption) Option {
+	return func(o *options) { o.jwks, o.jwksSet = append(o.jwks, opts...), true }
 }
-
-type jwksOptions []jwks.RemoteOption
-
-func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks, j...) }
 
 // Discover fetches issuer's discovery document and the key set at its
 // jwks_uri, and fails if either cannot be had now. The Verifier then checks
@@ -42,17 +36,13 @@ func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks,
 // with another of the OP's keys and algorithms through, which the OpenID
 // conformance suite's "wrong alg" case checks. A client registered with
 // another algorithm says so with WithAlgorithms.
-func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOption) (*Verifier, error) {
-	d := discoverOptions{options: defaultOptions()}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, configError("nil option")
-		}
-		opt.applyDiscover(&d)
+func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Verifier, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
 	}
-	o, jopts := d.options, d.jwks
 	var shared []jwks.Option
-	for _, jo := range jopts {
+	for _, jo := range o.jwks {
 		if so, ok := jo.(jwks.Option); ok {
 			shared = append(shared, so)
 		}
@@ -67,7 +57,7 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 			return nil, err
 		}
 	}
-	remote, err := jwks.NewRemote(md.JWKSURI, jopts...)
+	remote, err := jwks.NewRemote(md.JWKSURI, o.jwks...)
 	if err != nil {
 		return nil, discoverError("key set", err)
 	}
@@ -78,12 +68,12 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 	if err := remote.Refresh(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("rp: key set: %w", err), remote.Close())
 	}
-	v, err := newVerifier(issuer, clientID, remote, o)
+	t, err := newTenant(issuer, clientID, remote, o)
 	if err != nil {
 		return nil, errors.Join(err, remote.Close())
 	}
-	v.closer = remote
-	return v, nil
+	t.closer = remote
+	return join([]*tenant{t})
 }
 
 // discoverError wraps a jwks error of Discover; one about Discover's own

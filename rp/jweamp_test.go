@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -30,14 +29,14 @@ func TestMultiVerifierBoundsDecryption(t *testing.T) {
 		}
 		vs = append(vs, v)
 	}
-	m, err := rp.NewMultiVerifier(vs...)
+	m, err := rp.Join(vs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	garbage := encrypt(t, mint(t, nil), jwa.RSA_OAEP_256(), &keys(t).rsa.PublicKey, "")
 	n, stop := rp.CountDecryptAttempts()
 	defer stop()
-	if _, err := m.Verify(context.Background(), garbage); !errors.Is(err, rp.ErrEncryption) {
+	if _, err := m.Verify(context.Background(), garbage); !isErr(err, rp.ErrEncryption) {
 		t.Fatalf("Verify() error = %v, want ErrEncryption", err)
 	}
 	if got := n.Load(); got > 4 {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bclogout/bclogout/internal/rejection"
@@ -354,11 +355,19 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	token, err := logoutToken(string(body))
+	form := string(body)
+	if hook := formHook.Load(); hook != nil {
+		(*hook)(form)
+	}
+	token, err := logoutToken(form)
 	// A clone, so that the token a verification waits with (for a JWKS
 	// fetch, say) does not hold the whole body alive.
 	return strings.Clone(token), err
 }
+
+// formHook, when set, sees every request body as read; a test watches it
+// being released.
+var formHook atomic.Pointer[func(form string)]
 
 // logoutToken returns the single logout_token value of a form body.
 // Spec §2.5 says parameters other than logout_token MUST be ignored, so

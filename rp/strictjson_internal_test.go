@@ -79,7 +79,8 @@ func decodeClaims(b []byte) (claims, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return c, errors.New("json: not an object")
 	}
-	return c, decodeObject(b, &c)
+	err := decodeObject(b, &c)
+	return c, err
 }
 
 // claimsOf is the claims view of encoding/json's decoding of a payload,

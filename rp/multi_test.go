@@ -11,7 +11,7 @@ import (
 
 const otherIssuer = "https://other-op.example.org"
 
-// twoTenants returns a MultiVerifier over testIssuer (keys rsa, decryption
+// twoTenants returns a joined Verifier over testIssuer (keys rsa, decryption
 // key enc) and otherIssuer (keys rsa2, decryption key enc2).
 func twoTenants(t testing.TB) *rp.Verifier {
 	t.Helper()
@@ -30,7 +30,7 @@ func twoTenants(t testing.TB) *rp.Verifier {
 	return m
 }
 
-func TestMultiVerifier(t *testing.T) {
+func TestJoinVerify(t *testing.T) {
 	k := keys(t)
 	m := twoTenants(t)
 	forB := both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"), func(tk *tok) { tk.key = k.rsa2 })
@@ -65,16 +65,17 @@ func TestMultiVerifier(t *testing.T) {
 	}
 }
 
-func TestMultiVerifierSameJTIAtTwoOPs(t *testing.T) {
+func TestJoinSameJTIAtTwoOPs(t *testing.T) {
 	k := keys(t)
 	env := newHandlerEnv(t, twoTenants(t))
 	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusOK, "")
 	checkAnswer(t, post(env.h, formBody(mint(t, both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"), func(tk *tok) { tk.key = k.rsa2 })))), http.StatusOK, "")
 }
 
-func TestNewMultiVerifier(t *testing.T) {
+func TestJoin(t *testing.T) {
 	a := newVerifier(t, nil)
 	a2 := newVerifier(t, nil)
+	joined := twoTenants(t)
 	tests := []struct {
 		name    string
 		vs      []*rp.Verifier
@@ -84,12 +85,14 @@ func TestNewMultiVerifier(t *testing.T) {
 		{name: "none", wantErr: true},
 		{name: "nil", vs: []*rp.Verifier{nil}, wantErr: true},
 		{name: "duplicate issuer", vs: []*rp.Verifier{a, a2}, wantErr: true},
+		{name: "an issuer a joined verifier holds", vs: []*rp.Verifier{joined, a}, wantErr: true},
+		{name: "a joined verifier alone", vs: []*rp.Verifier{joined}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := rp.Join(tt.vs...)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("NewMultiVerifier() error = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("Join() error = %v, wantErr %v", err, tt.wantErr)
 			}
 		})
 	}

@@ -33,7 +33,7 @@ func encryptWithIss(t testing.TB, jws string, pub any, kid, iss string) string {
 // its genuine encrypted logouts were refused (found by an outside review).
 // The JWE header's iss now picks the tenant's keys; it is only a hint: a
 // header naming another tenant opens nothing, and the bound still holds.
-func TestMultiVerifierPicksTenantByJWEIssuer(t *testing.T) {
+func TestJoinPicksTenantByJWEIssuer(t *testing.T) {
 	var vs []*rp.Verifier
 	var privs []*rsa.PrivateKey
 	for i := range 5 {

@@ -73,9 +73,9 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) error {
 // Several replicas.
 
 func replicas(ctx context.Context, issuer string, sm *scs.SessionManager) (*bclogout.RP, error) {
-	// ContextTimeoutEnabled lets request deadlines reach Redis.
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // or a ClusterClient
-	revs, err := redisadapter.NewRevocations(rdb)                                               // each replica's in-memory copy, fed from Redis
+	// Or a ClusterClient; ContextTimeoutEnabled lets request deadlines reach Redis.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	revs, err := redisadapter.NewRevocations(rdb) // each replica's in-memory copy, fed from Redis
 	if err != nil {
 		return nil, err
 	}

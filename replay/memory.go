@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"container/heap"
 	"context"
 	"hash/maphash"
 	"sync"
@@ -86,7 +85,7 @@ func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) 
 		m.evictOne()
 	}
 	m.until[k] = u
-	heap.Push(&m.expires, expiry{at: u, key: k})
+	m.expires.push(expiry{at: u, key: k})
 	return nil
 }
 
@@ -95,7 +94,7 @@ func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) 
 // dropped.
 func (m *Memory) sweep(now int64) {
 	for len(m.expires) > 0 && m.expires[0].at <= now {
-		e := heap.Pop(&m.expires).(expiry)
+		e := m.expires.pop()
 		if m.until[e.key] == e.at {
 			delete(m.until, e.key)
 		}
@@ -105,7 +104,7 @@ func (m *Memory) sweep(now int64) {
 // evictOne forgets the live pair whose until comes first; m.mu is held.
 func (m *Memory) evictOne() {
 	for len(m.expires) > 0 {
-		e := heap.Pop(&m.expires).(expiry)
+		e := m.expires.pop()
 		if m.until[e.key] == e.at {
 			delete(m.until, e.key)
 			return
@@ -140,16 +139,44 @@ type expiry struct {
 	key pairKey
 }
 
-// expiryHeap orders pairs by until, soonest first.
+// expiryHeap orders pairs by until, soonest first. It is written out
+// rather than driven by container/heap, whose any-typed Push would
+// allocate for every recorded pair.
 type expiryHeap []expiry
 
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+func (h *expiryHeap) push(e expiry) {
+	*h = append(*h, e)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if q[parent].at <= q[i].at {
+			break
+		}
+		q[parent], q[i] = q[i], q[parent]
+		i = parent
+	}
+}
+
+func (h *expiryHeap) pop() expiry {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q = q[:last]
+	for i := 0; ; {
+		l, r, min := 2*i+1, 2*i+2, i
+		if l < len(q) && q[l].at < q[min].at {
+			min = l
+		}
+		if r < len(q) && q[r].at < q[min].at {
+			min = r
+		}
+		if min == i {
+			break
+		}
+		q[i], q[min] = q[min], q[i]
+		i = min
+	}
+	*h = q
+	return top
 }

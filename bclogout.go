@@ -76,10 +76,12 @@ type Config struct {
 	// defaults the rp package documents).
 	Verify []rp.Option
 	// Metrics receives what the endpoint observed (prommetrics.New(reg)
-	// for Prometheus). If it also has a JWKSRefreshed(url string, err
-	// error) method, as prommetrics' does, it hears of each key refresh
-	// too. Default: none.
-	Metrics rp.Metrics
+	// for Prometheus); Observe is the function rp.WithMetrics documents.
+	// If it also has a JWKSRefreshed(url string, err error) method, as
+	// prommetrics' does, it hears of each key refresh too. Default: none.
+	Metrics interface {
+		Observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration)
+	}
 	// Logger receives the rejections (Warn) and the failures (Error).
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -90,7 +92,6 @@ type Config struct {
 // route, and the login step. It is safe for concurrent use.
 type RP struct {
 	handler  *rp.Handler
-	verifier *rp.Verifier
 	ender    sessionadapter.Store // revokes, then deletes; its Bind refuses a logged-out login
 	sessions sessionadapter.Sessions
 	guard    func(http.Handler) http.Handler
@@ -137,7 +138,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 	}()
 
-	dopts := make([]rp.DiscoverOption, 0, len(cfg.Verify)+1)
+	dopts := make([]rp.Option, 0, len(cfg.Verify)+1)
 	for _, o := range cfg.Verify {
 		if o == nil {
 			return nil, errs.Config("bclogout", "nil option in Verify")
@@ -156,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.verifier = v
+	b.issuer = cfg.Issuer
 	b.closers = append(b.closers, v.Close)
 
 	hc := cfg.HTTPClient
@@ -213,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{}), rp.WithReplayCache(rc)}
 	if cfg.Metrics != nil {
-		hopts = append(hopts, rp.WithMetrics(cfg.Metrics))
+		hopts = append(hopts, rp.WithMetrics(cfg.Metrics.Observe))
 	}
 	if b.handler, err = rp.NewHandler(v, b.ender, hopts...); err != nil {
 		return nil, err
@@ -280,8 +281,8 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapte
 	if err != nil {
 		return err
 	}
-	if login.Issuer != b.verifier.Issuer() {
-		return fmt.Errorf("bclogout: login: ID token issuer %q is not %q", login.Issuer, b.verifier.Issuer())
+	if login.Issuer != b.issuer {
+		return fmt.Errorf("bclogout: login: ID token issuer %q is not %q", login.Issuer, b.issuer)
 	}
 	binding, err := b.sessions.Stash(w, r, login)
 	if err != nil {

@@ -9,6 +9,7 @@ require (
 	github.com/bclogout/bclogout/middleware/chimw v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/middleware/echomw v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/prommetrics v0.0.0-00010101000000-000000000000
+	github.com/bclogout/bclogout/replay/redisreplay v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/redisadapter v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/scsadapter v0.0.0-00010101000000-000000000000
@@ -65,6 +66,7 @@ replace (
 	github.com/bclogout/bclogout/middleware/chimw => ../middleware/chimw
 	github.com/bclogout/bclogout/middleware/echomw => ../middleware/echomw
 	github.com/bclogout/bclogout/prommetrics => ../prommetrics
+	github.com/bclogout/bclogout/replay/redisreplay => ../replay/redisreplay
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../sessionadapter/gorillaadapter
 	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../sessionadapter/redisadapter
 	github.com/bclogout/bclogout/sessionadapter/scsadapter => ../sessionadapter/scsadapter

@@ -2,8 +2,8 @@
 // package of its own so that only programs importing it depend on
 // client_golang.
 //
-// It implements rp.Metrics, the counters a back-channel logout dashboard
-// needs: tokens accepted and rejected (by reason, replays being
+// Metrics.Observe is the function rp.WithMetrics takes; it keeps the
+// counters a back-channel logout dashboard needs: tokens accepted and rejected (by reason, replays being
 // reason="replay"), sessions ended, logouts failed (the OP was told to
 // retry, OpenID Connect Back-Channel Logout 1.0 §2.8), the logouts pending
 // in, completed by and abandoned from the retry queue of rp.WithRetry, JWK

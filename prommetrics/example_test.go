@@ -16,10 +16,10 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	// In a program: rp.WithMetrics(m) on the handler and
+	// In a program: rp.WithMetrics(m.Observe) on the handler and
 	// jwks.WithOnRefresh(m.JWKSRefreshed) on the key source.
-	m.TokenAccepted("https://op.example", 1, 3*time.Millisecond)
-	m.TokenRejected("https://op.example", "replay", time.Millisecond)
+	m.Observe("https://op.example", "accepted", 1, 3*time.Millisecond)
+	m.Observe("https://op.example", "replay", 0, time.Millisecond)
 
 	mfs, _ := reg.Gather()
 	for _, mf := range mfs {

@@ -5,32 +5,25 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/internal/errs"
 )
 
-// Errors New reports.
-var (
-	// ErrInvalidConfig means an argument or option is unusable.
-	ErrInvalidConfig = errors.New("prommetrics: invalid configuration")
-	// ErrRegister means the registerer refused a collector, usually
-	// because New already ran on it with the same namespace. The
-	// registerer's own error is wrapped too (prometheus.AlreadyRegisteredError).
-	ErrRegister = errors.New("prommetrics: cannot register metrics")
-)
-
-// DefaultNamespace prefixes every metric name unless WithNamespace says
-// otherwise.
-const DefaultNamespace = "bclogout"
+// ErrRegister means the registerer refused a collector, usually because
+// New already ran on it with the same namespace. The registerer's own
+// error is wrapped too (prometheus.AlreadyRegisteredError). An unusable
+// argument or option is bclogout.ErrInvalidConfig.
+var ErrRegister = errors.New("prommetrics: cannot register metrics")
 
 // Outcome label values of the request duration histogram.
 const (
-	OutcomeAccepted = "accepted"
-	OutcomeRejected = "rejected"
-	OutcomeFailed   = "failed"
+	outcomeAccepted = "accepted"
+	outcomeRejected = "rejected"
+	outcomeFailed   = "failed"
 )
 
 // defaultBuckets reach below prometheus.DefBuckets because a request that
@@ -61,11 +54,13 @@ func WithBuckets(bounds ...float64) Option {
 	return func(o *options) { o.buckets = append([]float64(nil), bounds...) }
 }
 
-// Metrics is an rp.Metrics that counts into Prometheus collectors. Its
-// methods are safe for concurrent use.
+// Metrics counts what an rp.Handler observed into Prometheus collectors:
+// rp.WithMetrics(m.Observe) on the handler, jwks.WithOnRefresh(m.JWKSRefreshed)
+// on the key source. Its methods are safe for concurrent use.
 //
 // Labels stay bounded: issuer is a configured issuer or "", reason is one of
-// rp.Reason's codes, and url (of the JWK Set) is configuration too.
+// the rejection classes rp.WithMetrics lists, and url (of the JWK Set) is
+// configuration too.
 type Metrics struct {
 	accepted  *prometheus.CounterVec
 	rejected  *prometheus.CounterVec
@@ -77,8 +72,6 @@ type Metrics struct {
 	refreshes *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 }
-
-var _ rp.Metrics = (*Metrics)(nil)
 
 // New creates the collectors and registers them with reg (a fresh
 // prometheus.NewRegistry() in tests, prometheus.DefaultRegisterer to serve
@@ -98,17 +91,17 @@ var _ rp.Metrics = (*Metrics)(nil)
 // unregistered again and the error wraps ErrRegister.
 func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	if reg == nil {
-		return nil, fmt.Errorf("%w: nil registerer", ErrInvalidConfig)
+		return nil, errs.Config("prommetrics", "nil registerer")
 	}
-	o := options{namespace: DefaultNamespace, buckets: defaultBuckets}
+	o := options{namespace: "bclogout", buckets: defaultBuckets}
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrInvalidConfig)
+			return nil, errs.Config("prommetrics", "nil option")
 		}
 		opt(&o)
 	}
 	if !namespaceRE.MatchString(o.namespace) {
-		return nil, fmt.Errorf("%w: namespace %q is not a metric name prefix", ErrInvalidConfig, o.namespace)
+		return nil, errs.Config("prommetrics", "namespace %q is not a metric name prefix", o.namespace)
 	}
 	if err := checkBuckets(o.buckets); err != nil {
 		return nil, err
@@ -159,63 +152,58 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 // silently misread (NaN).
 func checkBuckets(b []float64) error {
 	if len(b) == 0 {
-		return fmt.Errorf("%w: no histogram buckets", ErrInvalidConfig)
+		return errs.Config("prommetrics", "no histogram buckets")
 	}
 	for i, v := range b {
 		if math.IsNaN(v) {
-			return fmt.Errorf("%w: histogram bucket %d is NaN", ErrInvalidConfig, i)
+			return errs.Config("prommetrics", "histogram bucket %d is NaN", i)
 		}
 		if i > 0 && v <= b[i-1] {
-			return fmt.Errorf("%w: histogram buckets not strictly increasing at %d (%g after %g)", ErrInvalidConfig, i, v, b[i-1])
+			return errs.Config("prommetrics", "histogram buckets not strictly increasing at %d (%g after %g)", i, v, b[i-1])
 		}
 	}
 	return nil
 }
 
-// TokenAccepted implements rp.Metrics.
-func (m *Metrics) TokenAccepted(issuer string, sessionsEnded int, elapsed time.Duration) {
-	m.accepted.WithLabelValues(issuer).Inc()
-	// Add panics on a negative value; zero need not touch the counter.
-	if sessionsEnded > 0 {
-		m.ended.WithLabelValues(issuer).Add(float64(sessionsEnded))
-	}
-	m.duration.WithLabelValues(OutcomeAccepted).Observe(elapsed.Seconds())
-}
-
-// TokenRejected implements rp.Metrics.
-func (m *Metrics) TokenRejected(issuer, reason string, elapsed time.Duration) {
-	m.rejected.WithLabelValues(issuer, reason).Inc()
-	m.duration.WithLabelValues(OutcomeRejected).Observe(elapsed.Seconds())
-}
-
-// LogoutFailed implements rp.Metrics.
-func (m *Metrics) LogoutFailed(issuer string, elapsed time.Duration) {
-	m.failed.WithLabelValues(issuer).Inc()
-	m.duration.WithLabelValues(OutcomeFailed).Observe(elapsed.Seconds())
-}
-
-// LogoutQueued implements rp.Metrics.
-func (m *Metrics) LogoutQueued(issuer string) {
-	m.pending.WithLabelValues(issuer).Inc()
-}
-
-// LogoutRetried implements rp.Metrics; the sessions a retry ended count in
-// bclogout_sessions_ended_total.
-func (m *Metrics) LogoutRetried(issuer string, sessionsEnded int) {
-	m.pending.WithLabelValues(issuer).Dec()
-	m.retried.WithLabelValues(issuer).Inc()
-	if sessionsEnded > 0 {
-		m.ended.WithLabelValues(issuer).Add(float64(sessionsEnded))
-	}
-}
-
-// LogoutAbandoned implements rp.Metrics. A logout refused by a full queue
-// was never pending.
-func (m *Metrics) LogoutAbandoned(issuer, reason string) {
-	if reason != rp.AbandonFull {
+// Observe counts one observation of an rp.Handler; its signature is the
+// one rp.WithMetrics takes: rp.WithMetrics(m.Observe). The outcomes are
+// those rp.WithMetrics lists: "accepted", "failed", a rejection class,
+// and the retry queue's "queued", "retried" and "abandoned_…".
+func (m *Metrics) Observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
+	switch outcome {
+	case "accepted":
+		m.accepted.WithLabelValues(issuer).Inc()
+		m.addEnded(issuer, sessionsEnded)
+		m.duration.WithLabelValues(outcomeAccepted).Observe(elapsed.Seconds())
+	case "failed":
+		m.failed.WithLabelValues(issuer).Inc()
+		m.duration.WithLabelValues(outcomeFailed).Observe(elapsed.Seconds())
+	case "queued":
+		m.pending.WithLabelValues(issuer).Inc()
+	case "retried":
+		// The sessions a retry ended count in sessions_ended_total.
 		m.pending.WithLabelValues(issuer).Dec()
+		m.retried.WithLabelValues(issuer).Inc()
+		m.addEnded(issuer, sessionsEnded)
+	case "abandoned_full":
+		// Refused by a full queue: it was never pending.
+		m.abandoned.WithLabelValues(issuer, "full").Inc()
+	case "abandoned_expired", "abandoned_closed":
+		m.pending.WithLabelValues(issuer).Dec()
+		m.abandoned.WithLabelValues(issuer, strings.TrimPrefix(outcome, "abandoned_")).Inc()
+	default: // a rejection, by its class
+		m.rejected.WithLabelValues(issuer, outcome).Inc()
+		m.duration.WithLabelValues(outcomeRejected).Observe(elapsed.Seconds())
 	}
-	m.abandoned.WithLabelValues(issuer, reason).Inc()
+}
+
+// addEnded counts ended sessions. Add panics on a negative value, which a
+// buggy caller must not turn into a failed request; zero need not touch
+// the counter.
+func (m *Metrics) addEnded(issuer string, n int) {
+	if n > 0 {
+		m.ended.WithLabelValues(issuer).Add(float64(n))
+	}
 }
 
 // JWKSRefreshed counts one JWK Set fetch attempt. Its signature is the one

@@ -12,10 +12,14 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/prommetrics"
 	"github.com/bclogout/bclogout/rp"
 )
+
+// Observe is the function rp.WithMetrics takes.
+var _ = rp.WithMetrics((*prommetrics.Metrics)(nil).Observe)
 
 // exposition renders the named families of reg in the text format, the way
 // a scrape would see them.
@@ -64,14 +68,14 @@ func TestMetricsCounters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	m.TokenAccepted(opA, 2, time.Millisecond)
-	m.TokenAccepted(opA, 0, time.Millisecond)
-	m.TokenAccepted(opB, 1, time.Millisecond)
-	m.TokenAccepted(opB, -1, time.Millisecond) // a buggy caller must not panic the request
-	m.TokenRejected(opA, "replay", time.Millisecond)
-	m.TokenRejected(opA, "replay", time.Millisecond)
-	m.TokenRejected("", "malformed", time.Millisecond)
-	m.LogoutFailed(opB, time.Second)
+	m.Observe(opA, "accepted", 2, time.Millisecond)
+	m.Observe(opA, "accepted", 0, time.Millisecond)
+	m.Observe(opB, "accepted", 1, time.Millisecond)
+	m.Observe(opB, "accepted", -1, time.Millisecond) // a buggy caller must not panic the request
+	m.Observe(opA, "replay", 0, time.Millisecond)
+	m.Observe(opA, "replay", 0, time.Millisecond)
+	m.Observe("", "malformed", 0, time.Millisecond)
+	m.Observe(opB, "failed", 0, time.Second)
 	m.JWKSRefreshed(opA+"/jwks", nil)
 	m.JWKSRefreshed(opA+"/jwks", errors.New("connection refused"))
 	m.JWKSRefreshed(opA+"/jwks", nil)
@@ -114,12 +118,12 @@ func TestMetricsRetryQueue(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	for range 4 {
-		m.LogoutQueued(opA)
+		m.Observe(opA, "queued", 0, 0)
 	}
-	m.LogoutRetried(opA, 2)
-	m.LogoutRetried(opA, 0)
-	m.LogoutAbandoned(opA, rp.AbandonExpired)
-	m.LogoutAbandoned(opA, rp.AbandonFull)
+	m.Observe(opA, "retried", 2, 0)
+	m.Observe(opA, "retried", 0, 0)
+	m.Observe(opA, "abandoned_expired", 0, 0)
+	m.Observe(opA, "abandoned_full", 0, 0)
 
 	want := `# HELP bclogout_logouts_abandoned_total Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.
 # TYPE bclogout_logouts_abandoned_total counter
@@ -148,10 +152,10 @@ func TestMetricsDuration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	m.TokenAccepted(opA, 1, 5*time.Millisecond)
-	m.TokenAccepted(opA, 1, 2*time.Second)
-	m.TokenRejected(opA, "signature", 500*time.Millisecond)
-	m.LogoutFailed(opA, 3*time.Second)
+	m.Observe(opA, "accepted", 1, 5*time.Millisecond)
+	m.Observe(opA, "accepted", 1, 2*time.Second)
+	m.Observe(opA, "signature", 0, 500*time.Millisecond)
+	m.Observe(opA, "failed", 0, 3*time.Second)
 
 	mf := family(t, reg, "bclogout_request_duration_seconds")
 	if mf == nil {
@@ -163,9 +167,9 @@ func TestMetricsDuration(t *testing.T) {
 		buckets [2]uint64 // cumulative counts at 0.01 and 1
 	}
 	want := map[string]hist{
-		prommetrics.OutcomeAccepted: {count: 2, sum: 2.005, buckets: [2]uint64{1, 1}},
-		prommetrics.OutcomeRejected: {count: 1, sum: 0.5, buckets: [2]uint64{0, 1}},
-		prommetrics.OutcomeFailed:   {count: 1, sum: 3, buckets: [2]uint64{0, 0}},
+		"accepted": {count: 2, sum: 2.005, buckets: [2]uint64{1, 1}},
+		"rejected": {count: 1, sum: 0.5, buckets: [2]uint64{0, 1}},
+		"failed":   {count: 1, sum: 3, buckets: [2]uint64{0, 0}},
 	}
 	if len(mf.GetMetric()) != len(want) {
 		t.Fatalf("%d outcomes, want %d", len(mf.GetMetric()), len(want))
@@ -194,9 +198,9 @@ func TestWithNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New with a second namespace on the same registry: %v", err)
 	}
-	a.TokenAccepted(opA, 0, 0)
-	b.TokenAccepted(opA, 0, 0)
-	b.TokenAccepted(opA, 0, 0)
+	a.Observe(opA, "accepted", 0, 0)
+	b.Observe(opA, "accepted", 0, 0)
+	b.Observe(opA, "accepted", 0, 0)
 	for name, want := range map[string]float64{
 		"bclogout_tokens_accepted_total":         1,
 		"tenant2_bclogout_tokens_accepted_total": 2,
@@ -220,15 +224,15 @@ func TestNewErrors(t *testing.T) {
 		wantErr error
 	}{
 		{name: "defaults", wantErr: nil},
-		{name: "nil registerer", reg: func() prometheus.Registerer { return nil }, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "empty namespace", opts: []prommetrics.Option{prommetrics.WithNamespace("")}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "namespace with dash", opts: []prommetrics.Option{prommetrics.WithNamespace("bc-logout")}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "namespace with digit first", opts: []prommetrics.Option{prommetrics.WithNamespace("1bc")}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "no buckets", opts: []prommetrics.Option{prommetrics.WithBuckets()}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "decreasing buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 0.5)}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "equal buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 1)}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "NaN bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(math.NaN())}, wantErr: prommetrics.ErrInvalidConfig},
-		{name: "nil option", opts: []prommetrics.Option{nil}, wantErr: prommetrics.ErrInvalidConfig},
+		{name: "nil registerer", reg: func() prometheus.Registerer { return nil }, wantErr: errs.ErrInvalidConfig},
+		{name: "empty namespace", opts: []prommetrics.Option{prommetrics.WithNamespace("")}, wantErr: errs.ErrInvalidConfig},
+		{name: "namespace with dash", opts: []prommetrics.Option{prommetrics.WithNamespace("bc-logout")}, wantErr: errs.ErrInvalidConfig},
+		{name: "namespace with digit first", opts: []prommetrics.Option{prommetrics.WithNamespace("1bc")}, wantErr: errs.ErrInvalidConfig},
+		{name: "no buckets", opts: []prommetrics.Option{prommetrics.WithBuckets()}, wantErr: errs.ErrInvalidConfig},
+		{name: "decreasing buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 0.5)}, wantErr: errs.ErrInvalidConfig},
+		{name: "equal buckets", opts: []prommetrics.Option{prommetrics.WithBuckets(1, 1)}, wantErr: errs.ErrInvalidConfig},
+		{name: "NaN bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(math.NaN())}, wantErr: errs.ErrInvalidConfig},
+		{name: "nil option", opts: []prommetrics.Option{nil}, wantErr: errs.ErrInvalidConfig},
 		{name: "infinite last bucket", opts: []prommetrics.Option{prommetrics.WithBuckets(1, math.Inf(1))}, wantErr: nil},
 		{
 			name: "registered twice",
@@ -303,8 +307,8 @@ func TestMetricsConcurrent(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				m.TokenAccepted(opA, 1, time.Millisecond)
-				m.TokenRejected(opA, "replay", time.Millisecond)
+				m.Observe(opA, "accepted", 1, time.Millisecond)
+				m.Observe(opA, "replay", 0, time.Millisecond)
 			}
 		})
 	}
@@ -315,29 +319,29 @@ func TestMetricsConcurrent(t *testing.T) {
 	}
 }
 
-// BenchmarkTokenAccepted measures the cost the handler pays per accepted
+// BenchmarkObserveAccepted measures the cost the handler pays per accepted
 // token; BenchmarkBaselineCounterInc is the raw client_golang operation
 // underneath, so the overhead shows as a ratio.
-func BenchmarkTokenAccepted(b *testing.B) {
+func BenchmarkObserveAccepted(b *testing.B) {
 	m, err := prommetrics.New(prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.TokenAccepted(opA, 1, time.Millisecond)
+			m.Observe(opA, "accepted", 1, time.Millisecond)
 		}
 	})
 }
 
-func BenchmarkTokenRejected(b *testing.B) {
+func BenchmarkObserveRejected(b *testing.B) {
 	m, err := prommetrics.New(prometheus.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.TokenRejected(opA, "replay", time.Millisecond)
+			m.Observe(opA, "replay", 0, time.Millisecond)
 		}
 	})
 }

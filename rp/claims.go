@@ -6,14 +6,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // BackchannelLogoutEvent is the member of the events claim that makes a
-// JWT a logout token (spec §2.4).
+// JWT a logout token (Back-Channel Logout 1.0 §2.4).
 const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
-// LogoutEvent is a validated logout token.
+// LogoutEvent is a validated logout token: what OnLogout needs to act on
+// it.
 type LogoutEvent struct {
 	// Issuer is the token's iss: a configured issuer.
 	Issuer string
@@ -23,166 +26,270 @@ type LogoutEvent struct {
 	SessionID string
 	// JTI is the token's jti, the replay key together with Issuer.
 	JTI string
-	// Audience is the token's aud, always as a list.
-	Audience []string
 	// IssuedAt is the token's iat.
 	IssuedAt time.Time
 	// Expires is the token's exp; zero when the token had none.
 	Expires time.Time
-	// AcceptableUntil is the last moment this token could pass validation,
-	// min(exp, iat+maxAge)+skew: a replay cache must remember the jti
-	// until then.
-	AcceptableUntil time.Time
-	// Claims holds every payload claim, decoded from JSON (numbers are
-	// float64), for callers who need more than the fields above.
-	Claims map[string]any
+
+	// acceptableUntil is the last moment the token could pass validation,
+	// min(exp, iat+maxAge)+skew: the replay cache remembers its jti until
+	// then.
+	acceptableUntil time.Time
 }
 
-// Logout returns what the event asks a session store to end.
-func (e *LogoutEvent) Logout() sessionadapter.Logout {
+// sessionLogout is what ev asks a session store to end.
+func sessionLogout(ev *LogoutEvent) sessionadapter.Logout {
 	return sessionadapter.Logout{
-		Issuer:    e.Issuer,
-		Subject:   e.Subject,
-		SessionID: e.SessionID,
-		IssuedAt:  e.IssuedAt,
+		Issuer:    ev.Issuer,
+		Subject:   ev.Subject,
+		SessionID: ev.SessionID,
+		IssuedAt:  ev.IssuedAt,
 	}
 }
 
-// checkClaims applies the claim rules of Back-Channel Logout 1.0 §2.4 in the order of §2.6:
-// iss (already matched by the caller), aud, iat, exp, sub/sid, events,
-// nonce, jti.
-func (v *Verifier) checkClaims(c map[string]any) (*LogoutEvent, error) {
-	ev := &LogoutEvent{Issuer: v.issuer, Claims: c}
-	aud, err := v.checkAudience(c["aud"])
+// claims are the payload members a logout token is judged on, decoded by
+// the strict decoder in one pass with no map. Each keeps whether it was
+// present and whether it had the right JSON kind, so that a claim of the
+// wrong kind is an error of its class (ErrTime for a string iat), not a
+// malformed token. Other members are ignored (RFC 7519 §4).
+type claims struct {
+	Iss    stringClaim  `json:"iss"`
+	Sub    stringClaim  `json:"sub"`
+	Sid    stringClaim  `json:"sid"`
+	Jti    stringClaim  `json:"jti"`
+	Aud    audClaim     `json:"aud"`
+	Iat    numberClaim  `json:"iat"`
+	Exp    numberClaim  `json:"exp"`
+	Events eventsClaim  `json:"events"`
+	Nonce  presentClaim `json:"nonce"`
+}
+
+// stringClaim is a claim that must be a JSON string.
+type stringClaim struct {
+	s           string
+	present, ok bool
+}
+
+func (c *stringClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	c.present = true
+	if d.PeekKind() != '"' {
+		return d.SkipValue()
+	}
+	tok, err := d.ReadToken()
 	if err != nil {
+		return err
+	}
+	c.s, c.ok = tok.String(), true
+	return nil
+}
+
+// numberClaim is a claim that must be a JSON number.
+type numberClaim struct {
+	f           float64
+	present, ok bool
+}
+
+func (c *numberClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	c.present = true
+	if d.PeekKind() != '0' {
+		return d.SkipValue()
+	}
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	// An overflow gives ±Inf, which numericDate refuses.
+	c.f, _ = tok.Float()
+	c.ok = true
+	return nil
+}
+
+// audClaim is aud: a string or an array of strings (RFC 7519 §4.1.3).
+type audClaim struct {
+	list        []string
+	one         [1]string
+	present, ok bool
+}
+
+func (c *audClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	c.present = true
+	switch d.PeekKind() {
+	case '"':
+		tok, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		c.one[0], c.ok = tok.String(), true
+		c.list = c.one[:]
+		return nil
+	case '[':
+		if _, err := d.ReadToken(); err != nil {
+			return err
+		}
+		c.ok = true
+		for {
+			switch d.PeekKind() {
+			case ']':
+				_, err := d.ReadToken()
+				return err
+			case '"':
+				tok, err := d.ReadToken()
+				if err != nil {
+					return err
+				}
+				c.list = append(c.list, tok.String())
+			default: // a member that is no string, or a syntax error
+				c.ok = false
+				if err := d.SkipValue(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return d.SkipValue()
+}
+
+// eventsClaim is events: an object whose back-channel logout member must
+// be an object; other members are ignored (Keycloak adds a boolean).
+type eventsClaim struct {
+	present, object, logout bool
+}
+
+func (c *eventsClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	c.present = true
+	if d.PeekKind() != '{' {
+		return d.SkipValue()
+	}
+	c.object = true
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		if name.String() == BackchannelLogoutEvent && d.PeekKind() == '{' {
+			c.logout = true
+		}
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
+}
+
+// presentClaim records that a claim is present, whatever its value (null
+// included): a logout token must carry no nonce at all.
+type presentClaim bool
+
+func (c *presentClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	*c = true
+	return d.SkipValue()
+}
+
+// checkClaims applies the claim rules of Back-Channel Logout 1.0 §2.4 in
+// the order of §2.6: iss (already matched by the caller), aud, iat, exp,
+// sub/sid, events, nonce, jti.
+func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
+	if err := t.checkAudience(&c.Aud); err != nil {
 		return nil, err
 	}
-	ev.Audience = aud
-
-	now := v.opts.now()
-	iat, ok := numericDate(c["iat"])
+	ev := &LogoutEvent{Issuer: t.issuer}
+	now := t.opts.now()
+	iat, ok := numericDate(c.Iat)
 	if !ok {
-		return nil, fmt.Errorf("%w: iat missing or not a number", ErrIssuedAt)
+		return nil, fmt.Errorf("%w: iat missing or not a number", ErrTime)
 	}
-	if iat.After(now.Add(v.opts.skew)) {
-		return nil, fmt.Errorf("%w: iat %v is in the future (now %v)", ErrIssuedAt, iat.UTC(), now.UTC())
+	if iat.After(now.Add(t.opts.skew)) {
+		return nil, fmt.Errorf("%w: iat %v is in the future (now %v)", ErrTime, iat.UTC(), now.UTC())
 	}
-	until := iat.Add(v.opts.maxAge)
-	if now.After(until.Add(v.opts.skew)) {
-		return nil, fmt.Errorf("%w: iat %v is older than %v", ErrIssuedAt, iat.UTC(), v.opts.maxAge)
+	until := iat.Add(t.opts.maxAge)
+	if now.After(until.Add(t.opts.skew)) {
+		return nil, fmt.Errorf("%w: iat %v is older than %v", ErrTime, iat.UTC(), t.opts.maxAge)
 	}
 	ev.IssuedAt = iat
 
-	if rawExp, present := c["exp"]; present {
-		exp, ok := numericDate(rawExp)
+	if c.Exp.present {
+		exp, ok := numericDate(c.Exp)
 		if !ok {
-			return nil, fmt.Errorf("%w: exp not a number", ErrExpired)
+			return nil, fmt.Errorf("%w: exp not a number", ErrTime)
 		}
-		if !now.Before(exp.Add(v.opts.skew)) {
-			return nil, fmt.Errorf("%w: exp %v (now %v)", ErrExpired, exp.UTC(), now.UTC())
+		if !now.Before(exp.Add(t.opts.skew)) {
+			return nil, fmt.Errorf("%w: exp %v has passed (now %v)", ErrTime, exp.UTC(), now.UTC())
 		}
 		ev.Expires = exp
 		if exp.Before(until) {
 			until = exp
 		}
-	} else if v.opts.requireExp {
-		return nil, fmt.Errorf("%w: required by WithRequireExp", ErrExpMissing)
+	} else if t.opts.requireExp {
+		return nil, fmt.Errorf("%w: exp missing, required by WithRequireExp", ErrTime)
 	}
-	ev.AcceptableUntil = until.Add(v.opts.skew)
+	ev.acceptableUntil = until.Add(t.opts.skew)
 
-	if ev.Subject, ev.SessionID, err = v.checkSubject(c); err != nil {
+	var err error
+	if ev.Subject, ev.SessionID, err = t.checkSubject(c); err != nil {
 		return nil, err
 	}
-	if err := checkEvents(c["events"]); err != nil {
-		return nil, err
+	switch {
+	case !c.Events.object:
+		return nil, fmt.Errorf("%w: events missing or not an object", ErrClaims)
+	case !c.Events.logout:
+		return nil, fmt.Errorf("%w: events: back-channel logout event missing or not an object", ErrClaims)
+	case bool(c.Nonce):
+		return nil, fmt.Errorf("%w: nonce present", ErrClaims)
+	case !c.Jti.ok || c.Jti.s == "":
+		return nil, fmt.Errorf("%w: jti missing or not a non-empty string", ErrClaims)
 	}
-	if _, present := c["nonce"]; present {
-		return nil, fmt.Errorf("%w", ErrNonce)
-	}
-	jti, ok := c["jti"].(string)
-	if !ok || jti == "" {
-		return nil, fmt.Errorf("%w: jti missing or not a non-empty string", ErrJTI)
-	}
-	ev.JTI = jti
+	ev.JTI = c.Jti.s
 	return ev, nil
 }
 
 // checkAudience requires aud (string or array of strings) to contain the
 // client ID and, with WithTrustedAudiences, nothing untrusted.
-func (v *Verifier) checkAudience(raw any) ([]string, error) {
-	var aud []string
-	switch a := raw.(type) {
-	case string:
-		aud = []string{a}
-	case []any:
-		aud = make([]string, 0, len(a))
-		for _, x := range a {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("%w: aud member is not a string", ErrAudience)
-			}
-			aud = append(aud, s)
-		}
-	default:
-		return nil, fmt.Errorf("%w: aud missing or not a string or array", ErrAudience)
+func (t *tenant) checkAudience(aud *audClaim) error {
+	switch {
+	case !aud.present:
+		return fmt.Errorf("%w: aud missing", ErrAudience)
+	case !aud.ok:
+		return fmt.Errorf("%w: aud is not a string or an array of strings", ErrAudience)
+	case !slices.Contains(aud.list, t.clientID):
+		return fmt.Errorf("%w: %q not in aud", ErrAudience, t.clientID)
 	}
-	if !slices.Contains(aud, v.clientID) {
-		return nil, fmt.Errorf("%w: %q not in aud", ErrAudience, v.clientID)
-	}
-	if v.opts.restrictAud {
-		for _, a := range aud {
-			if !slices.Contains(v.opts.trustedAud, a) {
-				return nil, fmt.Errorf("%w: untrusted audience %q", ErrAudience, clip(a))
+	if t.opts.restrictAud {
+		for _, a := range aud.list {
+			if !slices.Contains(t.opts.trustedAud, a) {
+				return fmt.Errorf("%w: untrusted audience %q", ErrAudience, clip(a))
 			}
 		}
 	}
-	return aud, nil
+	return nil
 }
 
 // checkSubject requires sub and/or sid as non-empty strings, and sid when
 // the client registered backchannel_logout_session_required.
-func (v *Verifier) checkSubject(c map[string]any) (sub, sid string, err error) {
-	rawSub, hasSub := c["sub"]
-	rawSid, hasSid := c["sid"]
-	if !hasSub && !hasSid {
-		return "", "", fmt.Errorf("%w: neither sub nor sid", ErrSubject)
+func (t *tenant) checkSubject(c *claims) (sub, sid string, err error) {
+	switch {
+	case !c.Sub.present && !c.Sid.present:
+		return "", "", fmt.Errorf("%w: subject: neither sub nor sid", ErrClaims)
+	case c.Sub.present && (!c.Sub.ok || c.Sub.s == ""):
+		return "", "", fmt.Errorf("%w: subject: sub is not a non-empty string", ErrClaims)
+	case c.Sid.present && (!c.Sid.ok || c.Sid.s == ""):
+		return "", "", fmt.Errorf("%w: subject: sid is not a non-empty string", ErrClaims)
+	case t.opts.sessionRequired && !c.Sid.present:
+		return "", "", fmt.Errorf("%w: sid required (backchannel_logout_session_required)", ErrClaims)
 	}
-	if hasSub {
-		if sub, _ = rawSub.(string); sub == "" {
-			return "", "", fmt.Errorf("%w: sub is not a non-empty string", ErrSubject)
-		}
-	}
-	if hasSid {
-		if sid, _ = rawSid.(string); sid == "" {
-			return "", "", fmt.Errorf("%w: sid is not a non-empty string", ErrSubject)
-		}
-	}
-	if v.opts.sessionRequired && sid == "" {
-		return "", "", fmt.Errorf("%w", ErrSessionIDRequired)
-	}
-	return sub, sid, nil
-}
-
-// checkEvents requires events to be an object whose back-channel logout
-// member is an object; other members are ignored (Keycloak adds a boolean).
-func checkEvents(raw any) error {
-	events, ok := raw.(map[string]any)
-	if !ok {
-		return fmt.Errorf("%w: events missing or not an object", ErrEvents)
-	}
-	if _, ok := events[BackchannelLogoutEvent].(map[string]any); !ok {
-		return fmt.Errorf("%w: back-channel logout event missing or not an object", ErrEvents)
-	}
-	return nil
+	return c.Sub.s, c.Sid.s, nil
 }
 
 // maxNumericDate keeps converted times far inside time.Time's range.
 const maxNumericDate = 1 << 40
 
 // numericDate converts a JSON NumericDate (RFC 7519 §2), fractions allowed.
-func numericDate(raw any) (time.Time, bool) {
-	f, ok := raw.(float64)
-	if !ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+func numericDate(n numberClaim) (time.Time, bool) {
+	f := n.f
+	if !n.ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)

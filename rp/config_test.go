@@ -2,27 +2,18 @@ package rp_test
 
 import (
 	"context"
-	"errors"
-	"github.com/bclogout/bclogout/internal/errs"
 	"testing"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// Every Verifier option is a Discover option; WithJWKSOptions is only a
-// Discover option, so NewVerifier(…, rp.WithJWKSOptions(…)) does not
-// compile.
-var (
-	_ rp.DiscoverOption = rp.WithClock(clock)
-	_ rp.DiscoverOption = rp.WithJWKSOptions()
-)
-
 // TestNilOptionIsConfigError: a nil option is a constructor error in every
 // constructor of the package, never skipped, and every constructor error
-// wraps ErrInvalidConfig (STYLE 11).
+// wraps ErrInvalidConfig (one constructor-error sentinel for the module).
 func TestNilOptionIsConfigError(t *testing.T) {
 	op := opkit.New(t)
 	sessions, err := sessionadapter.NewMemory()
@@ -53,8 +44,16 @@ func TestNilOptionIsConfigError(t *testing.T) {
 			_, err := rp.NewVerifier("", testClientID, staticKeys(t, defaultKeys(t)...))
 			return err
 		}},
-		{name: "NewMultiVerifier with a nil verifier", make: func() error {
-			_, err := rp.NewMultiVerifier(v, nil)
+		{name: "Join with a nil verifier", make: func() error {
+			_, err := rp.Join(v, nil)
+			return err
+		}},
+		{name: "Join of none", make: func() error {
+			_, err := rp.Join()
+			return err
+		}},
+		{name: "NewVerifier with WithJWKSOptions, which only Discover can use", make: func() error {
+			_, err := rp.NewVerifier(testIssuer, testClientID, staticKeys(t, defaultKeys(t)...), rp.WithJWKSOptions())
 			return err
 		}},
 		{name: "Discover with an insecure issuer", make: func() error {
@@ -73,7 +72,7 @@ func TestNilOptionIsConfigError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.make(); !errors.Is(err, errs.ErrInvalidConfig) {
+			if err := tt.make(); !isErr(err, errs.ErrInvalidConfig) {
 				t.Fatalf("err = %v, want ErrInvalidConfig", err)
 			}
 		})

@@ -83,7 +83,7 @@ func TestHandlerLogoutTimeoutBoundsReplayCheck(t *testing.T) {
 	cache := &deadlineCache{Cache: memoryCache(t), deadlines: map[string]time.Time{}, block: true}
 	env := newHandlerEnv(t, nil, rp.WithReplayCache(cache), rp.WithLogoutTimeout(20*time.Millisecond))
 	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusBadRequest, "temporarily_unavailable")
-	if !errors.Is(env.rejected[0], context.DeadlineExceeded) {
+	if !isErr(env.rejected[0], context.DeadlineExceeded) {
 		t.Errorf("rejected with %v, want the deadline", env.rejected[0])
 	}
 	if len(env.ender.calls) != 0 {

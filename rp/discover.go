@@ -12,16 +12,11 @@ import (
 // WithJWKSOptions passes options to jwks.Discover, which Discover calls:
 // the HTTP client, logger and insecure http of the discovery fetch and of
 // the remote key set it creates, and the key set's refresh hook. It is the
-// one way to configure Discover's HTTP side: there is no separate HTTP
-// client option. Only Discover takes it: NewVerifier's key source is the
-// caller's to configure.
-func WithJWKSOptions(opts ...jwks.Option) DiscoverOption {
-	return jwksOptions(opts)
+// one way to configure Discover's HTTP side. NewVerifier refuses it: its
+// key source is the caller's to configure.
+func WithJWKSOptions(opts ...jwks.Option) Option {
+	return func(o *options) { o.jwks, o.jwksSet = append(o.jwks, opts...), true }
 }
-
-type jwksOptions []jwks.Option
-
-func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks, j...) }
 
 // Discover fetches issuer's discovery document and the key set at its
 // jwks_uri, and fails if either cannot be had now. The Verifier then checks
@@ -43,16 +38,12 @@ func (j jwksOptions) applyDiscover(d *discoverOptions) { d.jwks = append(d.jwks,
 // Its errors read "rp: discover ISSUER: " and the cause once; one about
 // Discover's arguments or options is an ErrInvalidConfig error, a fetch
 // failure a jwks.ErrFetch or jwks.ErrInvalidJWKS error.
-func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOption) (*Verifier, error) {
-	d := discoverOptions{options: defaultOptions()}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, configError("nil option")
-		}
-		opt.applyDiscover(&d)
+func Discover(ctx context.Context, issuer, clientID string, opts ...Option) (*Verifier, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, err
 	}
-	o := d.options
-	remote, listed, err := jwks.Discover(ctx, issuer, d.jwks...)
+	remote, listed, err := jwks.Discover(ctx, issuer, o.jwks...)
 	if err != nil {
 		return nil, discoverError(issuer, err)
 	}
@@ -62,12 +53,12 @@ func Discover(ctx context.Context, issuer, clientID string, opts ...DiscoverOpti
 			return nil, errors.Join(err, remote.Close())
 		}
 	}
-	v, err := newVerifier(issuer, clientID, remote, o)
+	t, err := newTenant(issuer, clientID, remote, o)
 	if err != nil {
 		return nil, errors.Join(err, remote.Close())
 	}
-	v.closer = remote
-	return v, nil
+	t.closer = remote
+	return join([]*tenant{t})
 }
 
 // discoverError prefixes a jwks error of Discover once. One about

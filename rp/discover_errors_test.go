@@ -24,7 +24,7 @@ func TestDiscoverErrorsReadOnce(t *testing.T) {
 		name    string
 		doc     int // status of the discovery document
 		jwks    int // status of the JWK Set
-		opts    []rp.DiscoverOption
+		opts    []rp.Option
 		want    func() string
 		wantErr error
 	}{
@@ -35,7 +35,7 @@ func TestDiscoverErrorsReadOnce(t *testing.T) {
 		{name: "key set", doc: http.StatusOK, jwks: http.StatusInternalServerError,
 			want:    func() string { return fmt.Sprintf("rp: discover %s: jwks: fetch %[1]s/jwks: status 500", issuer) },
 			wantErr: jwks.ErrFetch},
-		{name: "option", doc: http.StatusOK, jwks: http.StatusOK, opts: []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithHTTPClient(nil))},
+		{name: "option", doc: http.StatusOK, jwks: http.StatusOK, opts: []rp.Option{rp.WithJWKSOptions(jwks.WithHTTPClient(nil))},
 			want: func() string {
 				return fmt.Sprintf("rp: discover %s: jwks: invalid configuration: nil http client", issuer)
 			}, wantErr: errs.ErrInvalidConfig},

@@ -1,17 +1,41 @@
-// Package rp validates OpenID Connect Back-Channel Logout 1.0 logout tokens
-// and serves the relying party's back-channel logout endpoint.
+// Package rp is the relying party's side of OpenID Connect Back-Channel
+// Logout 1.0 (https://openid.net/specs/openid-connect-backchannel-1_0.html):
+// it validates logout tokens and serves the back-channel logout endpoint.
 //
-// A [Verifier] turns a raw logout token into a validated [LogoutEvent]
-// following §2.6 of the specification
-// (https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation):
-// decryption of nested JWE tokens, the signature with an allowed algorithm
-// and a key bound to it (RFC 8725 §3.1), then iss, aud, iat, exp, sub/sid,
-// events, nonce and jti. A [MultiVerifier] serves several OPs in one
-// endpoint. A [Handler] is the endpoint itself (§2.5 and §2.8): it checks the
-// request, validates the token, refuses replays (§2.6 step 7 via a
-// replay.Cache) and ends the named sessions through a sessionadapter.Ender.
-// With [WithRetry] it also retries, in the background, the logouts a store
-// failed: most OPs never retry the 400 that tells them to (§2.8).
+// A token's path, in one screen:
+//
+//	// The OP's keys, from its discovery document; RS256 unless WithAlgorithms.
+//	v, err := rp.Discover(ctx, issuer, clientID)
+//	...
+//	defer v.Close()
+//	// ender, a sessionadapter.Ender, ends the sessions a token names; the
+//	// replay cache is shared (Redis) behind a load balancer; the retry
+//	// queue retries the logouts a store failed.
+//	h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithRetry(rp.RetryPolicy{}))
+//	...
+//	defer h.Close(ctx)
+//	mux.Handle("POST /backchannel-logout", h)
+//
+// For each request the Handler:
+//  1. reads the request (§2.5): a POST of a form with exactly one
+//     logout_token, at most 64 KiB; else 400, 405 or 413;
+//  2. validates the token with the Verifier (§2.6, in its order): decrypts
+//     a nested JWE, picks the OP by iss, checks the header policy, the key
+//     (by kid, bound to its alg, RFC 8725 §3.1) and the signature, then
+//     aud, iat, exp, sub/sid, events, nonce and jti;
+//  3. refuses a token whose (iss, jti) already completed a logout (§2.6
+//     step 7), asking the replay.Cache;
+//  4. ends the sessions the token names through the Ender (§2.7), then
+//     records the (iss, jti) as completed;
+//  5. answers 200, or 400 with a JSON error (§2.8); a store failure is 400
+//     temporarily_unavailable with nothing recorded, so the OP's retry (or
+//     WithRetry's queue, as most OPs never retry) can still succeed.
+//
+// A rejection wraps one sentinel per failure class (ErrMalformed,
+// ErrSignature, ErrEncryption, ErrIssuer, ErrAudience, ErrTime, ErrClaims,
+// ErrReplay, ErrTemporary), with detail that names the rule, for logs and
+// WithOnReject; the network only sees a generic description. Join serves
+// several OPs at one endpoint.
 //
 // Policies where the specification leaves a choice are strict by default:
 //   - headers and claims are read by one strict JSON decoder: member names
@@ -22,8 +46,10 @@
 //     than ignored; no known OP sends them in logout tokens, and their
 //     presence signals a forged token trying to bring its own key;
 //   - any crit header is rejected: this package understands no extension;
+//   - a nonce is rejected whatever its value (§2.4);
 //   - a missing exp is accepted (several OPs omit it) because the iat max
-//     age already bounds the token's life; WithRequireExp makes it mandatory;
+//     age (5 minutes unless WithMaxAge) already bounds the token's life;
+//     WithRequireExp makes it mandatory;
 //   - HS256/384/512 are usable only with WithClientSecret, and a JWK is never
 //     used as an HMAC secret.
 package rp

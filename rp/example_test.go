@@ -43,17 +43,18 @@ func ExampleVerifier_Verify() {
 
 	ev, err := v.Verify(context.Background(), raw)
 	if err != nil {
-		fmt.Println("rejected:", rp.Reason(err))
+		fmt.Println("rejected:", err)
 		return
 	}
 	fmt.Println(ev.Issuer, ev.SessionID)
 
-	// A tampered token is rejected with a sentinel error.
+	// A tampered token is rejected with its class's sentinel error; the
+	// text names the rule.
 	_, err = v.Verify(context.Background(), opkit.Tamper(raw))
-	fmt.Println(errors.Is(err, rp.ErrSignature), rp.Reason(err))
+	fmt.Println(errors.Is(err, rp.ErrSignature))
 	// Output:
 	// https://op.example.com op-session-42
-	// true signature
+	// true
 }
 
 func ExampleHandler() {
@@ -89,12 +90,12 @@ func ExampleHandler() {
 	// 400 {"error":"invalid_request","error_description":"logout token already used"}
 }
 
-func ExampleNewMultiVerifier() {
+func ExampleJoin() {
 	keyA, keysA := exampleOP()
 	_, keysB := exampleOP()
 	a, _ := rp.NewVerifier("https://a.example.com", "my-client", keysA)
 	b, _ := rp.NewVerifier("https://b.example.com", "my-client", keysB)
-	m, err := rp.NewMultiVerifier(a, b)
+	m, err := rp.Join(a, b)
 	if err != nil {
 		panic(err)
 	}
@@ -104,8 +105,8 @@ func ExampleNewMultiVerifier() {
 	forged, _ := opkit.NewLogoutToken("https://b.example.com", "my-client", time.Now()).Sign(keyA)
 	ev, _ := m.Verify(context.Background(), okTok)
 	_, err = m.Verify(context.Background(), forged)
-	fmt.Println(ev.Issuer, rp.Reason(err))
-	// Output: https://a.example.com signature
+	fmt.Println(ev.Issuer, errors.Is(err, rp.ErrSignature))
+	// Output: https://a.example.com true
 }
 
 // A session store that is down when the OP delivers the logout: the OP is

@@ -28,11 +28,35 @@ func WithRetryJitter(f func(n int64) int64) HandlerOption {
 	return func(o *handlerOptions) { o.retryJitter = f }
 }
 
+// WithRetryCapacity bounds the retry queue (default 10,000).
+func WithRetryCapacity(n int) HandlerOption {
+	return func(o *handlerOptions) { o.retryCapacity = n }
+}
+
+// WithRetryMinBackoff sets the first wait before a retry (default 1 s).
+func WithRetryMinBackoff(d time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.retryMinBackoff = d }
+}
+
 // Interleaved is interleaved for the external benchmarks.
 var Interleaved = interleaved
 
 // WithClock sets the clock that iat and exp are checked against
 // (default time.Now).
 func WithClock(now func() time.Time) Option {
-	return verifierOption(func(o *options) { o.now = now })
+	return func(o *options) { o.now = now }
 }
+
+// Retry queue events and the request body cap, for the tests.
+const (
+	AbandonFull    = abandonFull
+	AbandonExpired = abandonExpired
+	AbandonClosed  = abandonClosed
+	MaxBodyBytes   = maxBodyBytes
+)
+
+// AcceptableUntil is how long the replay cache remembers ev's jti.
+func AcceptableUntil(ev *LogoutEvent) time.Time { return ev.acceptableUntil }
+
+// SessionLogout is what ev asks the session store to end.
+var SessionLogout = sessionLogout

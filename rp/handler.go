@@ -12,30 +12,36 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// DefaultMaxBodyBytes caps a logout request body (Back-Channel Logout 1.0 §2.5).
-const DefaultMaxBodyBytes = 64 << 10
+// maxBodyBytes caps a logout request body: a logout token is a few
+// kilobytes, encrypted or not (Back-Channel Logout 1.0 §2.5). A larger
+// body is answered 413 without being read.
+const maxBodyBytes = 64 << 10
 
 // HandlerOption configures a Handler.
 type HandlerOption func(*handlerOptions)
 
 type handlerOptions struct {
 	replay        replay.Cache
-	maxBody       int64
 	logger        *slog.Logger
 	onLogout      func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
 	onReject      func(ctx context.Context, r *http.Request, err error)
-	metrics       Metrics
+	metrics       metricsFunc
 	logoutTimeout time.Duration
 	now           func() time.Time
 	retry         *RetryPolicy
-	retryClock    retryClock
-	retryJitter   func(n int64) int64
+	// Set by tests only (export_test.go).
+	retryCapacity   int
+	retryMinBackoff time.Duration
+	retryClock      retryClock
+	retryJitter     func(n int64) int64
 }
 
 // WithReplayCache sets the cache that refuses a token's second use
@@ -43,12 +49,6 @@ type handlerOptions struct {
 // shared one such as Redis behind a load balancer).
 func WithReplayCache(c replay.Cache) HandlerOption {
 	return func(o *handlerOptions) { o.replay = c }
-}
-
-// WithMaxBodyBytes caps the request body (default 64 KiB). A larger body is
-// answered 413 without being read.
-func WithMaxBodyBytes(n int64) HandlerOption {
-	return func(o *handlerOptions) { o.maxBody = n }
 }
 
 // WithLogger sets the logger (default slog.Default()). Rejections are
@@ -69,14 +69,42 @@ func WithOnLogout(f func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
 }
 
 // WithOnReject sets a hook called for every request not answered 200, with
-// the detailed error (errors.Is against the sentinels; Reason for a code).
+// the detailed error: errors.Is against the sentinels tells its class, and
+// its text names the rule.
 func WithOnReject(f func(ctx context.Context, r *http.Request, err error)) HandlerOption {
 	return func(o *handlerOptions) { o.onReject = f }
 }
 
-// WithMetrics sets the metrics receiver (default none).
-func WithMetrics(m Metrics) HandlerOption {
-	return func(o *handlerOptions) { o.metrics = m }
+// metricsFunc is the function WithMetrics takes.
+type metricsFunc = func(issuer, outcome string, sessionsEnded int, elapsed time.Duration)
+
+// WithMetrics sets the function that receives one observation per request
+// and per change of the retry queue (default none), such as
+// prommetrics.Metrics.Observe. It is called on the request path, so it
+// must be fast and safe for concurrent use.
+//
+// issuer is a configured issuer, or "" when the request was rejected
+// before one could be selected: never unverified input, so it is safe as a
+// metric label. elapsed is the time the request took to answer. outcome is
+// one of:
+//   - "accepted": a valid token whose logout is done; it ended
+//     sessionsEnded sessions (0 is a success too: already logged out);
+//   - "failed": a valid token whose logout failed (a store was down); the
+//     OP was told to retry, and WithRetry's queue retries it too;
+//   - for a request answered 400, 405 or 413, its class: "request"
+//     (method, content type, size or form), "malformed", "signature",
+//     "encryption", "issuer", "audience", "time", "claims", "replay" or
+//     "temporary" (the keys could not be fetched);
+//   - with WithRetry, the retry queue's events, elapsed zero: "queued" (a
+//     failed logout now pending), "retried" (a pending logout completed:
+//     by the queue, which ended sessionsEnded sessions, or by another
+//     delivery of its token, 0), "abandoned_expired" (retried for
+//     RetryPolicy.For in vain), "abandoned_closed" (pending when Close
+//     gave up, or failed after Close began), "abandoned_full" (the queue
+//     was at capacity: it was never pending). Pending logouts are those
+//     queued and neither retried nor abandoned since.
+func WithMetrics(f func(issuer, outcome string, sessionsEnded int, elapsed time.Duration)) HandlerOption {
+	return func(o *handlerOptions) { o.metrics = f }
 }
 
 // WithLogoutTimeout sets one deadline, d from the start of the store work,
@@ -96,7 +124,7 @@ func WithLogoutTimeout(d time.Duration) HandlerOption {
 // form-encoded logout_token; 200 once the token is valid, unused and its
 // sessions ended (also when none matched); 400 with a JSON error otherwise.
 type Handler struct {
-	verifier TokenVerifier
+	verifier *Verifier
 	o        handlerOptions
 	l        *logouts
 	retry    *retryQueue // nil without WithRetry
@@ -104,24 +132,21 @@ type Handler struct {
 
 var _ http.Handler = (*Handler)(nil)
 
-// NewHandler returns a Handler that validates tokens with v and ends
-// sessions with sessions.
-func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerOption) (*Handler, error) {
+// NewHandler returns a Handler that validates tokens with v (Join's for
+// several OPs) and ends sessions with sessions.
+func NewHandler(v *Verifier, sessions sessionadapter.Ender, opts ...HandlerOption) (*Handler, error) {
 	if v == nil {
-		return nil, configError("token verifier is required")
+		return nil, configError("verifier is required")
 	}
 	if sessions == nil {
 		return nil, configError("session ender is required")
 	}
-	o := handlerOptions{maxBody: DefaultMaxBodyBytes, now: time.Now}
+	o := handlerOptions{now: time.Now}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, configError("nil option")
 		}
 		opt(&o)
-	}
-	if o.maxBody <= 0 {
-		return nil, configError("max body bytes must be positive, got %d", o.maxBody)
 	}
 	if o.logoutTimeout < 0 {
 		return nil, configError("logout timeout must not be negative, got %v", o.logoutTimeout)
@@ -138,13 +163,14 @@ func NewHandler(v TokenVerifier, sessions sessionadapter.Ender, opts ...HandlerO
 		onLogout: o.onLogout, onReject: o.onReject,
 	}}
 	if o.retry != nil {
-		if err := checkRetryPolicy(o.retry); err != nil {
+		p := retryPolicy{RetryPolicy: *o.retry, capacity: o.retryCapacity, minBackoff: o.retryMinBackoff}
+		if err := checkRetryPolicy(&p); err != nil {
 			return nil, err
 		}
 		if o.retryClock == nil {
 			o.retryClock = realClock{}
 		}
-		h.retry = newRetryQueue(h.l, o.metrics, *o.retry, o.retryClock, o.retryJitter)
+		h.retry = newRetryQueue(h.l, o.metrics, p, o.retryClock, o.retryJitter)
 	}
 	return h, nil
 }
@@ -159,7 +185,7 @@ func (e *requestError) Error() string { return e.err.Error() }
 func (e *requestError) Unwrap() error { return e.err }
 
 func badRequest(status int, format string, args ...any) error {
-	return &requestError{status: status, err: fmt.Errorf("%w: "+format, append([]any{ErrRequest}, args...)...)}
+	return &requestError{status: status, err: fmt.Errorf("%w: "+format, append([]any{rejection.Request}, args...)...)}
 }
 
 // ServeHTTP answers one logout request: validate the token, refuse it if
@@ -196,7 +222,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				h.retry.forget(ev.Issuer, ev.JTI)
 			}
 			if h.o.metrics != nil {
-				h.o.metrics.TokenAccepted(ev.Issuer, n, h.o.now().Sub(start))
+				h.o.metrics(ev.Issuer, outcomeAccepted, n, h.o.now().Sub(start))
 			}
 			if h.l.logger.Enabled(ctx, slog.LevelDebug) {
 				// Guarded: the arguments would be boxed even with Debug off.
@@ -211,7 +237,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The store failed: nothing was recorded, so nothing needs undoing.
 	// The OP may retry; the retry queue, if any, does in any case.
 	if h.o.metrics != nil {
-		h.o.metrics.LogoutFailed(ev.Issuer, h.o.now().Sub(start))
+		h.o.metrics(ev.Issuer, outcomeFailed, 0, h.o.now().Sub(start))
 	}
 	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
 	if h.retry != nil {
@@ -249,14 +275,14 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // record leaves a completed logout that a replay would run once more,
 // harmlessly: it is logged, not returned.
 func (l *logouts) logout(ctx context.Context, ev *LogoutEvent) (n int, err error) {
-	n, err = l.end(ctx, ev.Logout())
+	n, err = l.end(ctx, sessionLogout(ev))
 	if err != nil {
 		return 0, err
 	}
 	// Record even when the OP hung up: the sessions are ended.
 	rctx, cancel := l.storeContext(context.WithoutCancel(ctx))
 	defer cancel()
-	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.AcceptableUntil); err != nil {
+	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.acceptableUntil); err != nil {
 		l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "issuer", ev.Issuer, "error", err)
 	}
 	return n, nil
@@ -303,6 +329,12 @@ func (l *logouts) rejected(ctx context.Context, r *http.Request, err error) {
 	l.onReject(ctx, r, err)
 }
 
+// Outcomes of a request that are no rejection class, for WithMetrics.
+const (
+	outcomeAccepted = "accepted"
+	outcomeFailed   = "failed"
+)
+
 // readToken applies the request rules and returns the single logout_token
 // of the form body; query string values never count.
 func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, error) {
@@ -312,22 +344,30 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 	if !isFormContentType(r.Header.Get("Content-Type")) {
 		return "", badRequest(http.StatusBadRequest, "content type %q", clip(r.Header.Get("Content-Type")))
 	}
-	if r.ContentLength > h.o.maxBody {
-		return "", badRequest(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds %d", r.ContentLength, h.o.maxBody)
+	if r.ContentLength > maxBodyBytes {
+		return "", badRequest(http.StatusRequestEntityTooLarge, "body of %d bytes exceeds %d", r.ContentLength, maxBodyBytes)
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, h.o.maxBody), r.ContentLength)
+	body, err := readBody(http.MaxBytesReader(w, r.Body, maxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return "", badRequest(http.StatusRequestEntityTooLarge, "body exceeds %d bytes", h.o.maxBody)
+			return "", badRequest(http.StatusRequestEntityTooLarge, "body exceeds %d bytes", maxBodyBytes)
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	token, err := logoutToken(string(body))
+	form := string(body)
+	if hook := formHook.Load(); hook != nil {
+		(*hook)(form)
+	}
+	token, err := logoutToken(form)
 	// A clone, so that the token a verification waits with (for a JWKS
 	// fetch, say) does not hold the whole body alive.
 	return strings.Clone(token), err
 }
+
+// formHook, when set, sees every request body as read; a test watches it
+// being released.
+var formHook atomic.Pointer[func(form string)]
 
 // logoutToken returns the single logout_token value of a form body.
 // Spec §2.5 says parameters other than logout_token MUST be ignored, so
@@ -424,9 +464,9 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 
 // reject answers a rejected request and reports it.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, issuer string, err error, start time.Time) {
-	reason := Reason(err)
+	reason := rejection.Reason(err)
 	if h.o.metrics != nil {
-		h.o.metrics.TokenRejected(issuer, reason, h.o.now().Sub(start))
+		h.o.metrics(issuer, reason, 0, h.o.now().Sub(start))
 	}
 	level := slog.LevelWarn
 	if errors.Is(err, ErrTemporary) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -95,44 +96,26 @@ type countingMetrics struct {
 	abandoned []string
 }
 
-func (m *countingMetrics) TokenAccepted(_ string, n int, _ time.Duration) {
+// observe is the function rp.WithMetrics takes.
+func (m *countingMetrics) observe(issuer, outcome string, n int, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.accepted = append(m.accepted, n)
+	switch outcome {
+	case "accepted":
+		m.accepted = append(m.accepted, n)
+	case "failed":
+		m.failed++
+	case "queued":
+		m.queued++
+	case "retried":
+		m.retried = append(m.retried, n)
+	case rp.AbandonFull, rp.AbandonExpired, rp.AbandonClosed:
+		m.abandoned = append(m.abandoned, outcome)
+	default:
+		m.rejected = append(m.rejected, outcome)
+		m.issuers = append(m.issuers, issuer)
+	}
 }
-
-func (m *countingMetrics) TokenRejected(issuer, reason string, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rejected = append(m.rejected, reason)
-	m.issuers = append(m.issuers, issuer)
-}
-
-func (m *countingMetrics) LogoutFailed(string, time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failed++
-}
-
-func (m *countingMetrics) LogoutQueued(string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.queued++
-}
-
-func (m *countingMetrics) LogoutRetried(_ string, n int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.retried = append(m.retried, n)
-}
-
-func (m *countingMetrics) LogoutAbandoned(_, reason string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.abandoned = append(m.abandoned, reason)
-}
-
-var _ rp.Metrics = (*countingMetrics)(nil)
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -174,7 +157,7 @@ type handlerEnv struct {
 	logouts  []*rp.LogoutEvent
 }
 
-func newHandlerEnv(t testing.TB, v rp.TokenVerifier, opts ...rp.HandlerOption) *handlerEnv {
+func newHandlerEnv(t testing.TB, v *rp.Verifier, opts ...rp.HandlerOption) *handlerEnv {
 	t.Helper()
 	if v == nil {
 		v = newVerifier(t, nil)
@@ -183,7 +166,7 @@ func newHandlerEnv(t testing.TB, v rp.TokenVerifier, opts ...rp.HandlerOption) *
 	opts = append([]rp.HandlerOption{
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
-		rp.WithMetrics(env.metrics),
+		rp.WithMetrics(env.metrics.observe),
 		rp.WithOnReject(func(_ context.Context, _ *http.Request, err error) { env.rejected = append(env.rejected, err) }),
 		rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, _ int) { env.logouts = append(env.logouts, e) }),
 	}, opts...)
@@ -205,7 +188,7 @@ func post(h http.Handler, body string) *httptest.ResponseRecorder {
 	return w
 }
 
-// checkAnswer asserts the status and the response contract of SPEC-NOTES.
+// checkAnswer asserts the status and the response contract of Back-Channel Logout 1.0 §2.8.
 func checkAnswer(t testing.TB, w *httptest.ResponseRecorder, wantStatus int, wantError string) {
 	t.Helper()
 	if w.Code != wantStatus {
@@ -248,24 +231,24 @@ func TestHandlerRequest(t *testing.T) {
 	}{
 		{name: "valid", body: formBody(valid), want: http.StatusOK},
 		{name: "valid with charset and other parameters", contentType: "application/x-www-form-urlencoded; charset=UTF-8", body: formBody(valid) + "&state=x", want: http.StatusOK},
-		{name: "GET", method: http.MethodGet, want: http.StatusMethodNotAllowed, wantErr: rp.ErrRequest},
-		{name: "PUT", method: http.MethodPut, body: formBody(valid), want: http.StatusMethodNotAllowed, wantErr: rp.ErrRequest},
-		{name: "JSON content type", contentType: "application/json", body: `{"logout_token":"` + valid + `"}`, want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "multipart content type", contentType: "multipart/form-data; boundary=x", body: formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "no content type", contentType: "-", body: formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "oversized body", body: formBody(valid) + "&pad=" + strings.Repeat("a", 64<<10), want: http.StatusRequestEntityTooLarge, wantErr: rp.ErrRequest},
-		{name: "absent token", body: "state=x", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "empty body", body: "", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "duplicate token", body: formBody(valid) + "&" + formBody(valid), want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "token only in query string", target: "/?" + formBody(valid), body: "state=x", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "bad form escape", body: "logout_token=%zz", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
+		{name: "GET", method: http.MethodGet, want: http.StatusMethodNotAllowed, wantErr: errRequest},
+		{name: "PUT", method: http.MethodPut, body: formBody(valid), want: http.StatusMethodNotAllowed, wantErr: errRequest},
+		{name: "JSON content type", contentType: "application/json", body: `{"logout_token":"` + valid + `"}`, want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "multipart content type", contentType: "multipart/form-data; boundary=x", body: formBody(valid), want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "no content type", contentType: "-", body: formBody(valid), want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "oversized body", body: formBody(valid) + "&pad=" + strings.Repeat("a", 64<<10), want: http.StatusRequestEntityTooLarge, wantErr: errRequest},
+		{name: "absent token", body: "state=x", want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "empty body", body: "", want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "duplicate token", body: formBody(valid) + "&" + formBody(valid), want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "token only in query string", target: "/?" + formBody(valid), body: "state=x", want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "bad form escape", body: "logout_token=%zz", want: http.StatusBadRequest, wantErr: errRequest},
 		{name: "empty token", body: "logout_token=", want: http.StatusBadRequest, wantErr: rp.ErrMalformed},
 		{name: "malformed escape in another parameter ignored", body: "state=50%&" + formBody(valid) + "&x%zz=1", want: http.StatusOK},
 		{name: "semicolon in another parameter ignored", body: formBody(valid) + "&a=1;b=2", want: http.StatusOK},
 		{name: "escaped token name counts", body: "logout%5Ftoken=" + valid, want: http.StatusOK},
-		{name: "escaped duplicate token name", body: formBody(valid) + "&logout%5Ftoken=" + valid, want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "bad escape in second token", body: formBody(valid) + "&logout_token=%zz", want: http.StatusBadRequest, wantErr: rp.ErrRequest},
-		{name: "invalid token", body: formBody(mint(t, setClaim("nonce", "x"))), want: http.StatusBadRequest, wantErr: rp.ErrNonce},
+		{name: "escaped duplicate token name", body: formBody(valid) + "&logout%5Ftoken=" + valid, want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "bad escape in second token", body: formBody(valid) + "&logout_token=%zz", want: http.StatusBadRequest, wantErr: errRequest},
+		{name: "invalid token", body: formBody(mint(t, setClaim("nonce", "x"))), want: http.StatusBadRequest, wantErr: errNonce},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -297,14 +280,14 @@ func TestHandlerRequest(t *testing.T) {
 				}
 				return
 			}
-			if len(env.rejected) != 1 || !errors.Is(env.rejected[0], tt.wantErr) {
+			if len(env.rejected) != 1 || !isErr(env.rejected[0], tt.wantErr) {
 				t.Fatalf("OnReject errors = %v, want %v", env.rejected, tt.wantErr)
 			}
 			if len(env.ender.calls) != 0 {
 				t.Error("Ender called for a rejected request")
 			}
-			if got := env.metrics.rejected; len(got) != 1 || got[0] != rp.Reason(tt.wantErr) {
-				t.Errorf("metrics reasons = %v, want [%s]", got, rp.Reason(tt.wantErr))
+			if got := env.metrics.rejected; len(got) != 1 || got[0] != rejection.Reason(tt.wantErr) {
+				t.Errorf("metrics reasons = %v, want [%s]", got, rejection.Reason(tt.wantErr))
 			}
 		})
 	}
@@ -313,11 +296,11 @@ func TestHandlerRequest(t *testing.T) {
 // TestHandlerOversizedNotRead checks that a body announced larger than the
 // cap is refused without reading it.
 func TestHandlerOversizedNotRead(t *testing.T) {
-	env := newHandlerEnv(t, nil, rp.WithMaxBodyBytes(100))
-	body := &countingReader{r: strings.NewReader(strings.Repeat("a", 1000))}
+	env := newHandlerEnv(t, nil)
+	body := &countingReader{r: strings.NewReader(strings.Repeat("a", rp.MaxBodyBytes+1))}
 	r := httptest.NewRequest(http.MethodPost, "/", body)
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.ContentLength = 1000
+	r.ContentLength = rp.MaxBodyBytes + 1
 	w := httptest.NewRecorder()
 	env.h.ServeHTTP(w, r)
 	checkAnswer(t, w, http.StatusRequestEntityTooLarge, "invalid_request")
@@ -346,7 +329,7 @@ func TestHandlerReplay(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "already used") {
 		t.Errorf("replay body = %s", w.Body)
 	}
-	if !errors.Is(env.rejected[0], rp.ErrReplay) {
+	if !isErr(env.rejected[0], rp.ErrReplay) {
 		t.Errorf("replay error = %v", env.rejected[0])
 	}
 	// Many other tokens later the first one is still remembered.
@@ -354,8 +337,8 @@ func TestHandlerReplay(t *testing.T) {
 		checkAnswer(t, post(env.h, formBody(mint(t, setClaim("jti", fmt.Sprintf("other-%d", i))))), http.StatusOK, "")
 	}
 	checkAnswer(t, post(env.h, formBody(first)), http.StatusBadRequest, "invalid_request")
-	if got := rp.Reason(env.rejected[len(env.rejected)-1]); got != "replay" {
-		t.Errorf("Reason = %q, want replay", got)
+	if got := env.metrics.rejected; len(got) != 2 || got[1] != "replay" {
+		t.Errorf("metrics reasons = %q, want replay twice", got)
 	}
 	if len(env.ender.calls) != 501 {
 		t.Errorf("ender calls = %d, want 501", len(env.ender.calls))
@@ -376,7 +359,7 @@ func TestHandlerLogoutFailure(t *testing.T) {
 			tt.setup(env.ender)
 			token := mint(t, nil)
 			checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-			if !errors.Is(env.rejected[0], rp.ErrTemporary) || env.metrics.failed != 1 {
+			if !isErr(env.rejected[0], rp.ErrTemporary) || env.metrics.failed != 1 {
 				t.Fatalf("rejected %v, LogoutFailed %d", env.rejected, env.metrics.failed)
 			}
 			// The jti was released: the OP's retry succeeds once the store is back.
@@ -468,7 +451,7 @@ func TestNewHandlerConfig(t *testing.T) {
 	v := newVerifier(t, nil)
 	tests := []struct {
 		name    string
-		v       rp.TokenVerifier
+		v       *rp.Verifier
 		ender   sessionadapter.Ender
 		opts    []rp.HandlerOption
 		wantErr bool
@@ -476,7 +459,6 @@ func TestNewHandlerConfig(t *testing.T) {
 		{name: "defaults", v: v, ender: &recorder{}},
 		{name: "no verifier", ender: &recorder{}, wantErr: true},
 		{name: "no ender", v: v, wantErr: true},
-		{name: "zero body cap", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithMaxBodyBytes(0)}, wantErr: true},
 		{name: "negative timeout", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithLogoutTimeout(-1)}, wantErr: true},
 	}
 	for _, tt := range tests {

@@ -9,13 +9,17 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/rp"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -287,3 +291,44 @@ func decryptionSet(t testing.TB, priv *rsa.PrivateKey, kid string) *jwks.Private
 type jwkSet = jwk.Set
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// rule is a rejection rule a test expects: the class sentinel the error
+// must wrap and a fragment of the detail that tells the rule apart from the
+// others of its class.
+type rule struct {
+	class  error
+	detail string
+}
+
+func (r *rule) Error() string { return r.class.Error() + ": …" + r.detail + "…" }
+
+// Unwrap makes a rule its class, for rejection.Reason.
+func (r *rule) Unwrap() error { return r.class }
+
+// The rules of the classes that hold several, by the detail they name.
+var (
+	errAlgorithm         error = &rule{rp.ErrSignature, "algorithm"}
+	errUnknownKey        error = &rule{rp.ErrSignature, "unknown key"}
+	errBadSignature      error = &rule{rp.ErrSignature, "signature does not verify"}
+	errType              error = &rule{rp.ErrSignature, "typ"}
+	errCritical          error = &rule{rp.ErrSignature, "critical header"}
+	errForbiddenHeader   error = &rule{rp.ErrSignature, "forbidden header"}
+	errIssuedAt          error = &rule{rp.ErrTime, "iat"}
+	errExpired           error = &rule{rp.ErrTime, "exp"}
+	errExpMissing        error = &rule{rp.ErrTime, "exp missing"}
+	errJTI               error = &rule{rp.ErrClaims, "jti"}
+	errEvents            error = &rule{rp.ErrClaims, "events"}
+	errSubject           error = &rule{rp.ErrClaims, "subject"}
+	errSessionIDRequired error = &rule{rp.ErrClaims, "sid required"}
+	errNonce             error = &rule{rp.ErrClaims, "nonce"}
+	errRequest           error = &rule{rejection.Request, "logout request"}
+)
+
+// isErr reports whether err is want: errors.Is, and for a rule, its class
+// and its detail.
+func isErr(err, want error) bool {
+	if r, ok := want.(*rule); ok {
+		return errors.Is(err, r.class) && err != nil && strings.Contains(err.Error(), r.detail)
+	}
+	return errors.Is(err, want)
+}

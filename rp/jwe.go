@@ -38,16 +38,16 @@ func keyManagementAllowed(alg string) bool {
 	return false
 }
 
-// decryptionKey is one of the RP's decryption keys with the Verifiers
-// that hold it: several tenants may share a key, and it is tried once.
+// decryptionKey is one of the RP's decryption keys with the OPs
+// (tenants) that hold it: several may share a key, and it is tried once.
 type decryptionKey struct {
 	key    jwks.Key
-	owners []*Verifier
+	owners []*tenant
 }
 
 // decryptionKeys lists the distinct keys of sets, in order; keys with equal
 // public halves count as one. owner[i] holds sets[i].
-func decryptionKeys(sets []*jwks.PrivateSet, owner []*Verifier) []decryptionKey {
+func decryptionKeys(sets []*jwks.PrivateSet, owner []*tenant) []decryptionKey {
 	var out []decryptionKey
 	for i, set := range sets {
 	keys:
@@ -59,7 +59,7 @@ func decryptionKeys(sets []*jwks.PrivateSet, owner []*Verifier) []decryptionKey 
 					continue keys
 				}
 			}
-			out = append(out, decryptionKey{key: k, owners: []*Verifier{owner[i]}})
+			out = append(out, decryptionKey{key: k, owners: []*tenant{owner[i]}})
 		}
 	}
 	return out
@@ -89,9 +89,9 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 	}
 	switch {
 	case h.Jku != nil || h.X5u != nil || h.JWK != nil || h.X5c != nil:
-		return "", nil, fmt.Errorf("%w: in JWE header", ErrForbiddenHeader)
+		return "", nil, fmt.Errorf("%w: forbidden header in JWE header", ErrSignature)
 	case h.Crit != nil:
-		return "", nil, fmt.Errorf("%w: crit %s in JWE header", ErrCritical, clip(string(h.Crit)))
+		return "", nil, fmt.Errorf("%w: critical header crit %s in JWE header not understood", ErrSignature, clip(string(h.Crit)))
 	case h.Zip != nil:
 		return "", nil, fmt.Errorf("%w: compressed JWE not accepted", ErrEncryption)
 	case !keyManagementAllowed(h.Alg):
@@ -148,7 +148,7 @@ func hintedIssuer(v jsontext.Value) string {
 }
 
 func ownedBy(k decryptionKey, issuer string) bool {
-	return slices.ContainsFunc(k.owners, func(v *Verifier) bool { return v.issuer == issuer })
+	return slices.ContainsFunc(k.owners, func(t *tenant) bool { return t.issuer == issuer })
 }
 
 // decryptionKeyFits selects decryption keys like signature keys: by kid

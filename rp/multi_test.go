@@ -2,7 +2,6 @@ package rp_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"testing"
 
@@ -12,9 +11,9 @@ import (
 
 const otherIssuer = "https://other-op.example.org"
 
-// twoTenants returns a MultiVerifier over testIssuer (keys rsa, decryption
+// twoTenants returns a joined Verifier over testIssuer (keys rsa, decryption
 // key enc) and otherIssuer (keys rsa2, decryption key enc2).
-func twoTenants(t testing.TB) *rp.MultiVerifier {
+func twoTenants(t testing.TB) *rp.Verifier {
 	t.Helper()
 	k := keys(t)
 	a := newVerifier(t, nil, rp.WithDecryptionKeys(decryptionSet(t, k.enc, "enc-a")))
@@ -24,14 +23,14 @@ func twoTenants(t testing.TB) *rp.MultiVerifier {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := rp.NewMultiVerifier(a, b)
+	m, err := rp.Join(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func TestMultiVerifier(t *testing.T) {
+func TestJoinVerify(t *testing.T) {
 	k := keys(t)
 	m := twoTenants(t)
 	forB := both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"), func(tk *tok) { tk.key = k.rsa2 })
@@ -43,8 +42,8 @@ func TestMultiVerifier(t *testing.T) {
 	}{
 		{name: "tenant A", token: mint(t, nil), wantIssuer: testIssuer},
 		{name: "tenant B", token: mint(t, forB), wantIssuer: otherIssuer},
-		{name: "A's token claiming B, A's kid", token: mint(t, setClaim("iss", otherIssuer)), wantErr: rp.ErrUnknownKey},
-		{name: "A's key claiming B, B's kid", token: mint(t, both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"))), wantErr: rp.ErrSignature},
+		{name: "A's token claiming B, A's kid", token: mint(t, setClaim("iss", otherIssuer)), wantErr: errUnknownKey},
+		{name: "A's key claiming B, B's kid", token: mint(t, both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"))), wantErr: errBadSignature},
 		{name: "unknown issuer", token: mint(t, setClaim("iss", "https://third.example")), wantErr: rp.ErrIssuer},
 		{name: "no issuer", token: mint(t, setClaim("iss", nil)), wantErr: rp.ErrIssuer},
 		{name: "malformed", token: "x.y.z", wantErr: rp.ErrMalformed},
@@ -56,7 +55,7 @@ func TestMultiVerifier(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := m.Verify(context.Background(), tt.token)
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+			if !isErr(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("Verify() error = %v, want %v", err, tt.wantErr)
 			}
 			if err == nil && ev.Issuer != tt.wantIssuer {
@@ -66,16 +65,17 @@ func TestMultiVerifier(t *testing.T) {
 	}
 }
 
-func TestMultiVerifierSameJTIAtTwoOPs(t *testing.T) {
+func TestJoinSameJTIAtTwoOPs(t *testing.T) {
 	k := keys(t)
 	env := newHandlerEnv(t, twoTenants(t))
 	checkAnswer(t, post(env.h, formBody(mint(t, nil))), http.StatusOK, "")
 	checkAnswer(t, post(env.h, formBody(mint(t, both(setClaim("iss", otherIssuer), setHeader("kid", "rsa-b"), func(tk *tok) { tk.key = k.rsa2 })))), http.StatusOK, "")
 }
 
-func TestNewMultiVerifier(t *testing.T) {
+func TestJoin(t *testing.T) {
 	a := newVerifier(t, nil)
 	a2 := newVerifier(t, nil)
+	joined := twoTenants(t)
 	tests := []struct {
 		name    string
 		vs      []*rp.Verifier
@@ -85,12 +85,14 @@ func TestNewMultiVerifier(t *testing.T) {
 		{name: "none", wantErr: true},
 		{name: "nil", vs: []*rp.Verifier{nil}, wantErr: true},
 		{name: "duplicate issuer", vs: []*rp.Verifier{a, a2}, wantErr: true},
+		{name: "an issuer a joined verifier holds", vs: []*rp.Verifier{joined, a}, wantErr: true},
+		{name: "a joined verifier alone", vs: []*rp.Verifier{joined}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := rp.NewMultiVerifier(tt.vs...)
+			_, err := rp.Join(tt.vs...)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("NewMultiVerifier() error = %v, wantErr %v", err, tt.wantErr)
+				t.Fatalf("Join() error = %v, wantErr %v", err, tt.wantErr)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"testing"
 
@@ -34,7 +33,7 @@ func encryptWithIss(t testing.TB, jws string, pub any, kid, iss string) string {
 // its genuine encrypted logouts were refused (found by an outside review).
 // The JWE header's iss now picks the tenant's keys; it is only a hint: a
 // header naming another tenant opens nothing, and the bound still holds.
-func TestMultiVerifierPicksTenantByJWEIssuer(t *testing.T) {
+func TestJoinPicksTenantByJWEIssuer(t *testing.T) {
 	var vs []*rp.Verifier
 	var privs []*rsa.PrivateKey
 	for i := range 5 {
@@ -49,7 +48,7 @@ func TestMultiVerifierPicksTenantByJWEIssuer(t *testing.T) {
 		}
 		vs, privs = append(vs, v), append(privs, priv)
 	}
-	m, err := rp.NewMultiVerifier(vs...)
+	m, err := rp.Join(vs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +65,7 @@ func TestMultiVerifierPicksTenantByJWEIssuer(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			inner := mint(t, both(setClaim("iss", "https://op-4.example"), setClaim("jti", fmt.Sprint("hint-", i))))
 			_, err := m.Verify(context.Background(), encryptWithIss(t, inner, &privs[4].PublicKey, "enc", tt.hint))
-			if !errors.Is(err, tt.wantErr) {
+			if !isErr(err, tt.wantErr) {
 				t.Fatalf("Verify err = %v, want %v", err, tt.wantErr)
 			}
 		})

@@ -6,48 +6,23 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-// Defaults for the time checks (Back-Channel Logout 1.0 §2.4, §2.6).
-const (
-	// DefaultMaxAge is how long after its iat a logout token is accepted.
-	DefaultMaxAge = 5 * time.Minute
-	// DefaultClockSkew is the tolerance for the OP's and our clocks.
-	DefaultClockSkew = time.Minute
-)
-
 // Option configures a Verifier, made by NewVerifier or Discover. Options
 // apply over secure defaults and the combined configuration is checked by
 // the constructor; a nil Option is an ErrInvalidConfig error.
-type Option interface {
-	DiscoverOption
-	apply(*options)
-}
-
-// DiscoverOption configures Discover: every Option, and WithJWKSOptions,
-// which only Discover can use (it alone fetches keys). Passing a
-// DiscoverOption that is not an Option to NewVerifier does not compile.
-type DiscoverOption interface {
-	applyDiscover(*discoverOptions)
-}
-
-// discoverOptions is what Discover is configured with.
-type discoverOptions struct {
-	options
-	jwks []jwks.Option
-}
-
-type verifierOption func(*options)
-
-func (f verifierOption) apply(o *options)                 { f(o) }
-func (f verifierOption) applyDiscover(d *discoverOptions) { f(&d.options) }
+type Option func(*options)
 
 // buildOptions applies opts over the defaults; a nil option is an error.
 func buildOptions(opts []Option) (options, error) {
-	o := defaultOptions()
+	o := options{
+		maxAge: 5 * time.Minute, // Back-Channel Logout 1.0 §2.6: "recent enough"
+		skew:   time.Minute,
+		now:    time.Now,
+	}
 	for _, opt := range opts {
 		if opt == nil {
 			return o, configError("nil option")
 		}
-		opt.apply(&o)
+		opt(&o)
 	}
 	return o, nil
 }
@@ -66,14 +41,9 @@ type options struct {
 	restrictAud       bool
 	trustedAud        []string
 	now               func() time.Time
-}
-
-func defaultOptions() options {
-	return options{
-		maxAge: DefaultMaxAge,
-		skew:   DefaultClockSkew,
-		now:    time.Now,
-	}
+	// jwks are WithJWKSOptions, for Discover only.
+	jwks    []jwks.Option
+	jwksSet bool
 }
 
 // WithAlgorithms sets the signing algorithms a token may use: the client's
@@ -81,14 +51,14 @@ func defaultOptions() options {
 // OP's discovery list and the RS256 default. "none" is a constructor error;
 // HS256/384/512 need WithClientSecret.
 func WithAlgorithms(algs ...string) Option {
-	return verifierOption(func(o *options) { o.algs = append([]string(nil), algs...) })
+	return func(o *options) { o.algs = append([]string(nil), algs...) }
 }
 
 // WithClientSecret sets the client secret that verifies HS256/384/512
 // tokens. HMAC algorithms are refused without it, and a key from the OP's
 // JWKS is never used as an HMAC secret, whatever the token says.
 func WithClientSecret(secret []byte) Option {
-	return verifierOption(func(o *options) { o.secret = append([]byte(nil), secret...) })
+	return func(o *options) { o.secret = append([]byte(nil), secret...) }
 }
 
 // WithDecryptionKeys sets the RP's private keys that decrypt encrypted
@@ -97,45 +67,45 @@ func WithClientSecret(secret []byte) Option {
 // key once. Without them an encrypted token is rejected. A nil or empty set
 // is a constructor error.
 func WithDecryptionKeys(keys *jwks.PrivateSet) Option {
-	return verifierOption(func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true })
+	return func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true }
 }
 
 // WithRequireEncryption rejects unencrypted tokens, for a client that
 // registered ID Token encryption (Back-Channel Logout 1.0 §2.6: "SHOULD be rejected"). It
 // needs WithDecryptionKeys.
 func WithRequireEncryption() Option {
-	return verifierOption(func(o *options) { o.requireEncrypt = true })
+	return func(o *options) { o.requireEncrypt = true }
 }
 
 // WithMaxAge sets how long after its iat a token is accepted (default 5m).
 func WithMaxAge(d time.Duration) Option {
-	return verifierOption(func(o *options) { o.maxAge = d })
+	return func(o *options) { o.maxAge = d }
 }
 
 // WithClockSkew sets the tolerance between the OP's clock and ours for
 // iat and exp (default 1m).
 func WithClockSkew(d time.Duration) Option {
-	return verifierOption(func(o *options) { o.skew = d })
+	return func(o *options) { o.skew = d }
 }
 
 // WithRequireExp rejects tokens without exp. By default a missing exp is
 // accepted because several OPs omit it and the iat max age bounds the
 // token's life anyway.
 func WithRequireExp() Option {
-	return verifierOption(func(o *options) { o.requireExp = true })
+	return func(o *options) { o.requireExp = true }
 }
 
 // WithRequireExplicitType makes the typ header logout+jwt (or
 // application/logout+jwt) mandatory. Most OPs send JWT or nothing, so this
 // breaks interoperability with them (spec §4.1).
 func WithRequireExplicitType() Option {
-	return verifierOption(func(o *options) { o.requireTyp = true })
+	return func(o *options) { o.requireTyp = true }
 }
 
 // WithSessionRequired rejects tokens without sid, for a client that
 // registered backchannel_logout_session_required.
 func WithSessionRequired() Option {
-	return verifierOption(func(o *options) { o.sessionRequired = true })
+	return func(o *options) { o.sessionRequired = true }
 }
 
 // WithTrustedAudiences restricts aud: besides the client ID it may only
@@ -143,8 +113,8 @@ func WithSessionRequired() Option {
 // allowed, as most OPs send only the client ID; with it and no arguments,
 // aud must contain nothing but the client ID.
 func WithTrustedAudiences(aud ...string) Option {
-	return verifierOption(func(o *options) {
+	return func(o *options) {
 		o.restrictAud = true
 		o.trustedAud = append(o.trustedAud, aud...)
-	})
+	}
 }

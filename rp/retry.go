@@ -11,49 +11,42 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// Defaults of RetryPolicy.
+// Defaults of the retry queue.
 const (
-	// DefaultRetryCapacity is how many failed logouts wait for a retry.
-	DefaultRetryCapacity = 10_000
-	// DefaultRetryMinBackoff is the first wait before a retry.
-	DefaultRetryMinBackoff = time.Second
-	// DefaultRetryMaxBackoff caps the wait between two retries of one
-	// logout: once the store is back, every pending logout is retried
-	// within this time (plus the time the attempts ahead of it take).
-	DefaultRetryMaxBackoff = time.Minute
-	// DefaultRetryAttemptTimeout bounds one retry's store work when the
-	// Handler has no WithLogoutTimeout.
-	DefaultRetryAttemptTimeout = 10 * time.Second
+	// retryCapacity bounds the failed logouts waiting for a retry. Each
+	// holds its validated LogoutEvent, about 200 bytes, so the queue's
+	// memory stays a few megabytes whatever the outage.
+	retryCapacity = 10_000
+	// retryMinBackoff is the first wait before a retry.
+	retryMinBackoff = time.Second
+	// retryMaxBackoff caps the wait between two retries of one logout.
+	retryMaxBackoff = time.Minute
+	// retryAttemptTimeout bounds one retry's store work when the Handler
+	// has no WithLogoutTimeout.
+	retryAttemptTimeout = 10 * time.Second
 )
 
-// Reasons LogoutAbandoned reports.
+// Retry queue events reported to WithMetrics.
 const (
-	// AbandonFull: the retry queue was at capacity; the logout never
-	// became pending.
-	AbandonFull = "full"
-	// AbandonExpired: retried for RetryPolicy.For without success.
-	AbandonExpired = "expired"
-	// AbandonClosed: still pending when Close's deadline passed, or failed
-	// after Close began.
-	AbandonClosed = "closed"
+	retryQueued    = "queued"
+	retryRetried   = "retried"
+	abandonFull    = "abandoned_full"
+	abandonExpired = "abandoned_expired"
+	abandonClosed  = "abandoned_closed"
 )
 
 // RetryPolicy configures WithRetry. A zero field takes its default.
 type RetryPolicy struct {
-	// Capacity bounds the failed logouts waiting for a retry (default
-	// DefaultRetryCapacity). A failed logout that finds the queue full is
-	// counted and logged as abandoned (reason "full"), never dropped
-	// silently. Each pending logout holds its validated LogoutEvent (for
-	// OnLogout), claims included: about 1 KiB for a typical token.
-	Capacity int
-	// MinBackoff is the wait before the first retry (default 1 s); each
-	// failure doubles it, up to MaxBackoff (default 1 min). Every wait is
-	// jittered to between half and all of its value, so that logouts that
-	// failed together do not retry together.
-	MinBackoff, MaxBackoff time.Duration
+	// MaxBackoff caps the wait between two retries of one logout (default
+	// 1 min): once the store is back, every pending logout is retried
+	// within it (plus the time the attempts ahead of it take). The first
+	// wait is 1 s (or MaxBackoff if smaller) and each failure doubles it;
+	// every wait is jittered to between half and all of its value, so that
+	// logouts that failed together do not retry together.
+	MaxBackoff time.Duration
 	// For is how long after the failure a logout is retried before it is
-	// abandoned (reason "expired"): the lifetime of the sessions it ends,
-	// since a session older than that has expired by itself (default
+	// abandoned: the lifetime of the sessions it ends, since a session
+	// older than that has expired by itself (default
 	// sessionadapter.DefaultSessionLifetime).
 	For time.Duration
 }
@@ -67,8 +60,9 @@ type RetryPolicy struct {
 // The OP still gets the honest 400, and nothing was recorded, so its own
 // retry can succeed. The Handler also keeps the validated logout in a
 // bounded in-memory queue and retries it with backoff until it succeeds
-// or p.For has passed. A retry is the same logout the request ran, under
-// one deadline (WithLogoutTimeout, else DefaultRetryAttemptTimeout): end
+// or p.For has passed. At most 10,000 logouts wait; one more is
+// abandoned, never dropped silently. A retry is the same logout the
+// request ran, under one deadline (WithLogoutTimeout, else 10 s): end
 // the sessions through the Ender, then record the token as completed. A
 // retry that finds the token already recorded does nothing: another
 // delivery (here or at another replica) completed it. Running a logout
@@ -82,10 +76,18 @@ func WithRetry(p RetryPolicy) HandlerOption {
 	return func(o *handlerOptions) { o.retry = &p }
 }
 
+// retryPolicy is RetryPolicy with the settings only tests change
+// (export_test.go).
+type retryPolicy struct {
+	RetryPolicy
+	capacity   int
+	minBackoff time.Duration
+}
+
 // Close stops the retry queue of WithRetry: failed logouts are no longer
 // queued, and every pending one is retried at once and then with backoff
 // until the queue is empty or ctx is done. The logouts still pending then
-// are abandoned (reason "closed", each logged) and Close returns an error
+// are abandoned (each logged, and reported as "abandoned_closed") and Close returns an error
 // wrapping ctx's. No goroutine of the Handler outlives Close. Close is a
 // no-op without WithRetry; a second call waits like the first.
 func (h *Handler) Close(ctx context.Context) error {
@@ -156,8 +158,8 @@ func (q *retryHeap) Pop() any {
 // the same logouts.logout as the request path.
 type retryQueue struct {
 	l       *logouts
-	metrics Metrics
-	p       RetryPolicy
+	metrics metricsFunc
+	p       retryPolicy
 	clock   retryClock
 	jitter  func(n int64) int64 // in [0, n)
 
@@ -179,7 +181,7 @@ type retryQueue struct {
 	abandonedAtClose int
 }
 
-func newRetryQueue(l *logouts, m Metrics, p RetryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
+func newRetryQueue(l *logouts, m metricsFunc, p retryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
 	ctx, cancel := context.WithCancel(context.Background())
 	if jitter == nil {
 		jitter = rand.Int64N
@@ -195,32 +197,32 @@ func newRetryQueue(l *logouts, m Metrics, p RetryPolicy, clock retryClock, jitte
 }
 
 // checkRetryPolicy fills in the defaults and refuses what cannot work.
-func checkRetryPolicy(p *RetryPolicy) error {
-	if p.Capacity < 0 || p.MinBackoff < 0 || p.MaxBackoff < 0 || p.For < 0 {
-		return configError("retry policy fields must not be negative: %+v", *p)
+func checkRetryPolicy(p *retryPolicy) error {
+	if p.capacity < 0 || p.minBackoff < 0 || p.MaxBackoff < 0 || p.For < 0 {
+		return configError("retry policy fields must not be negative: %+v", p.RetryPolicy)
 	}
-	if p.Capacity == 0 {
-		p.Capacity = DefaultRetryCapacity
-	}
-	if p.MinBackoff == 0 {
-		p.MinBackoff = DefaultRetryMinBackoff
+	if p.capacity == 0 {
+		p.capacity = retryCapacity
 	}
 	if p.MaxBackoff == 0 {
-		p.MaxBackoff = max(DefaultRetryMaxBackoff, p.MinBackoff)
+		p.MaxBackoff = max(retryMaxBackoff, p.minBackoff)
+	}
+	if p.minBackoff == 0 {
+		p.minBackoff = min(retryMinBackoff, p.MaxBackoff)
 	}
 	if p.For == 0 {
 		p.For = sessionadapter.DefaultSessionLifetime
 	}
-	if p.MinBackoff > p.MaxBackoff {
-		return configError("retry MinBackoff %v exceeds MaxBackoff %v", p.MinBackoff, p.MaxBackoff)
+	if p.minBackoff > p.MaxBackoff {
+		return configError("retry minimum backoff %v exceeds MaxBackoff %v", p.minBackoff, p.MaxBackoff)
 	}
 	return nil
 }
 
 // backoff is the jittered wait after failures failures: half to all of
-// min(MaxBackoff, MinBackoff·2^(failures-1)).
+// min(MaxBackoff, minBackoff·2^(failures-1)).
 func (q *retryQueue) backoff(failures int) time.Duration {
-	b := q.p.MinBackoff
+	b := q.p.minBackoff
 	for i := 1; i < failures && b < q.p.MaxBackoff; i++ {
 		b *= 2
 	}
@@ -238,19 +240,17 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		q.mu.Unlock()
 		return
 	}
-	if q.closing || len(q.items) >= q.p.Capacity {
+	if q.closing || len(q.items) >= q.p.capacity {
 		closing := q.closing
 		q.mu.Unlock()
 		if closing {
 			// Queued and abandoned at once, so that pending stays
 			// queued minus retried minus abandoned.
-			if q.metrics != nil {
-				q.metrics.LogoutQueued(key.issuer)
-			}
-			q.abandon(ev, AbandonClosed, 1)
+			q.report(key.issuer, retryQueued, 0)
+			q.abandon(ev, abandonClosed, 1)
 			return
 		}
-		q.abandon(ev, AbandonFull, 1)
+		q.abandon(ev, abandonFull, 1)
 		return
 	}
 	now := q.clock.Now()
@@ -258,9 +258,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	it.due = now.Add(q.backoff(1))
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.
-	if q.metrics != nil {
-		q.metrics.LogoutQueued(key.issuer)
-	}
+	q.report(key.issuer, retryQueued, 0)
 	q.items[key] = it
 	heap.Push(&q.heap, it)
 	pending := len(q.items)
@@ -279,9 +277,7 @@ func (q *retryQueue) forget(issuer, jti string) {
 	}
 	q.mu.Unlock()
 	if ok {
-		if q.metrics != nil {
-			q.metrics.LogoutRetried(issuer, 0)
-		}
+		q.report(issuer, retryRetried, 0)
 		q.l.logger.Debug("bclogout: pending logout completed by the OP's delivery", "issuer", issuer)
 	}
 }
@@ -362,7 +358,7 @@ func (q *retryQueue) run() {
 func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error) {
 	timeout := q.l.timeout
 	if timeout <= 0 {
-		timeout = DefaultRetryAttemptTimeout
+		timeout = retryAttemptTimeout
 	}
 	ctx, cancel := context.WithTimeout(q.ctx, timeout)
 	defer cancel()
@@ -384,9 +380,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if err == nil {
 		q.remove(it)
 		q.mu.Unlock()
-		if q.metrics != nil {
-			q.metrics.LogoutRetried(it.key.issuer, n)
-		}
+		q.report(it.key.issuer, retryRetried, n)
 		if elsewhere {
 			q.l.logger.Info("bclogout: queued logout completed by another delivery of its token", "issuer", it.key.issuer)
 			return
@@ -400,7 +394,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if !now.Before(it.giveUp) {
 		q.remove(it)
 		q.mu.Unlock()
-		q.abandon(it.ev, AbandonExpired, it.failures)
+		q.abandon(it.ev, abandonExpired, it.failures)
 		return
 	}
 	it.due = now.Add(q.backoff(it.failures))
@@ -415,11 +409,16 @@ func (q *retryQueue) attempt(it *retryItem) {
 	q.l.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
+// report passes a retry queue event to WithMetrics' function.
+func (q *retryQueue) report(issuer, event string, sessionsEnded int) {
+	if q.metrics != nil {
+		q.metrics(issuer, event, sessionsEnded, 0)
+	}
+}
+
 // abandon reports a logout that will not be retried.
 func (q *retryQueue) abandon(ev *LogoutEvent, reason string, failures int) {
-	if q.metrics != nil {
-		q.metrics.LogoutAbandoned(ev.Issuer, reason)
-	}
+	q.report(ev.Issuer, reason, 0)
 	q.l.logger.Error("bclogout: failed logout abandoned; its sessions may live on", "issuer", ev.Issuer, "reason", reason,
 		"has_sub", ev.Subject != "", "has_sid", ev.SessionID != "", "failures", failures)
 }
@@ -437,7 +436,7 @@ func (q *retryQueue) abandonAll() {
 	q.abandonedAtClose += len(left)
 	q.mu.Unlock()
 	for _, it := range left {
-		q.abandon(it.ev, AbandonClosed, it.failures)
+		q.abandon(it.ev, abandonClosed, it.failures)
 	}
 }
 

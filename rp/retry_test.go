@@ -162,7 +162,7 @@ func newRetryEnv(t *testing.T, p rp.RetryPolicy, opts ...rp.HandlerOption) *retr
 	opts = append([]rp.HandlerOption{
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
-		rp.WithMetrics(env.metrics),
+		rp.WithMetrics(env.metrics.observe),
 		rp.WithRetry(p),
 		rp.WithRetryClock(env.clock),
 		rp.WithRetryJitter(func(n int64) int64 { return n - 1 }),
@@ -196,7 +196,7 @@ func tokenFor(t *testing.T, i int) string {
 // until the store is back, without the OP delivering it again; then its
 // jti is consumed.
 func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: 4 * time.Second, For: time.Hour})
+	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: 4 * time.Second, For: time.Hour}, rp.WithRetryMinBackoff(time.Second))
 	token := tokenFor(t, 1)
 	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
 	if env.metrics.queued != 1 {
@@ -225,7 +225,7 @@ func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
 
 // Jitter spreads each wait over the upper half of its backoff.
 func TestRetryJitterBounds(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: time.Minute}, rp.WithRetryJitter(func(int64) int64 { return 0 }))
+	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Minute}, rp.WithRetryMinBackoff(time.Second), rp.WithRetryJitter(func(int64) int64 { return 0 }))
 	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
 	if got := env.clock.waitArmed(t); got != 500*time.Millisecond {
 		t.Errorf("shortest first wait = %v, want 500ms", got)
@@ -271,7 +271,7 @@ func TestRetryDeduplicates(t *testing.T) {
 
 // A full queue refuses the logout and counts it: never a silent drop.
 func TestRetryQueueFull(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{Capacity: 2})
+	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryCapacity(2))
 	for i := range 3 {
 		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
 	}
@@ -282,7 +282,7 @@ func TestRetryQueueFull(t *testing.T) {
 
 // A logout still failing when RetryPolicy.For has passed is abandoned.
 func TestRetryGivesUpAfterFor(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Second, MaxBackoff: time.Minute, For: 3 * time.Second})
+	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Minute, For: 3 * time.Second}, rp.WithRetryMinBackoff(time.Second))
 	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
 	env.clock.Advance(env.clock.waitArmed(t)) // 1 s: fails
 	if d := env.clock.waitArmed(t); d != 2*time.Second {
@@ -357,7 +357,7 @@ func (c *flakyCache) Record(ctx context.Context, iss, jti string, until time.Tim
 // Close retries every pending logout at once (no waiting out a backoff)
 // and returns when the queue is empty.
 func TestRetryCloseDrains(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Hour}, rp.WithRetryMinBackoff(time.Hour))
 	for i := range 3 {
 		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
 	}
@@ -393,7 +393,7 @@ func TestRetryCloseDeadline(t *testing.T) {
 	go func() { errc <- env.h.Close(ctx) }()
 	<-env.ender.entered // the drain's first retry hangs in the store
 	cancel()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
+	if err := <-errc; !isErr(err, context.Canceled) {
 		t.Fatalf("Close = %v, want context.Canceled", err)
 	}
 	if len(env.metrics.abandoned) != 3 {
@@ -404,7 +404,7 @@ func TestRetryCloseDeadline(t *testing.T) {
 			t.Errorf("abandoned reason %q, want closed", r)
 		}
 	}
-	if err := env.h.Close(context.Background()); !errors.Is(err, context.Canceled) {
+	if err := env.h.Close(context.Background()); !isErr(err, context.Canceled) {
 		t.Errorf("second Close = %v, want the first's error", err)
 	}
 	checkNoGoroutineLeft(t, before)
@@ -464,15 +464,17 @@ func TestRetryPolicyErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		p    rp.RetryPolicy
+		opts []rp.HandlerOption
 	}{
-		{name: "negative capacity", p: rp.RetryPolicy{Capacity: -1}},
-		{name: "negative backoff", p: rp.RetryPolicy{MinBackoff: -time.Second}},
+		{name: "negative capacity", p: rp.RetryPolicy{}, opts: []rp.HandlerOption{rp.WithRetryCapacity(-1)}},
+		{name: "negative min backoff", p: rp.RetryPolicy{}, opts: []rp.HandlerOption{rp.WithRetryMinBackoff(-time.Second)}},
+		{name: "negative max backoff", p: rp.RetryPolicy{MaxBackoff: -time.Second}},
 		{name: "negative for", p: rp.RetryPolicy{For: -time.Second}},
-		{name: "min above max", p: rp.RetryPolicy{MinBackoff: time.Minute, MaxBackoff: time.Second}},
+		{name: "min above max", p: rp.RetryPolicy{MaxBackoff: time.Second}, opts: []rp.HandlerOption{rp.WithRetryMinBackoff(time.Minute)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), rp.WithRetry(tt.p)); !errors.Is(err, errs.ErrInvalidConfig) {
+			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), append(tt.opts, rp.WithRetry(tt.p))...); !isErr(err, errs.ErrInvalidConfig) {
 				t.Fatalf("NewHandler() error = %v, want ErrInvalidConfig", err)
 			}
 		})

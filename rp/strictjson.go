@@ -1,7 +1,6 @@
 package rp
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/go-json-experiment/json"
@@ -9,8 +8,7 @@ import (
 )
 
 // strictJSON is the one reading of everything a token carries as JSON: the
-// JWS and JWE protected headers and the claims (RFC 7515 §4;
-// RFC 7515 §4, RFC 7519 §4). Member names match exactly, so "TYP" is not
+// JWS and JWE protected headers and the claims (RFC 7515 §4, RFC 7519 §4). Member names match exactly, so "TYP" is not
 // "typ" (encoding/json would match it case-insensitively and keep the
 // last); a name given twice in one object is an error rather than a choice
 // between two values (RFC 7515 §4 lets a recipient reject it, RFC 8259 §4
@@ -34,23 +32,6 @@ var strictJSON = json.JoinOptions(
 // kind of value never decodes into a zero v.
 func decodeObject(data []byte, v any) error {
 	return json.Unmarshal(data, v, strictJSON)
-}
-
-// errNotObject is decodeClaims' error for JSON that is not an object.
-var errNotObject = errors.New("json: not an object")
-
-// decodeClaims decodes a JSON object of claims with strictJSON into a map
-// sized for a logout token's claims (iss, aud, iat, exp, jti, sub, sid,
-// events and a few more), so that the decoder fills it without growing it.
-func decodeClaims(data []byte) (map[string]any, error) {
-	if len(data) == 0 || data[0] != '{' {
-		return nil, errNotObject
-	}
-	m := make(map[string]any, 12)
-	if err := json.Unmarshal(data, &m, strictJSON); err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // jsonDetail is a decoding error as log detail: the decoder's message,

@@ -46,7 +46,7 @@ type token struct {
 	// sig is the decoded signature; empty for an unsigned token.
 	sig       []byte
 	header    joseHeader
-	claims    map[string]any
+	claims    claims
 	encrypted bool
 }
 
@@ -126,7 +126,7 @@ func parseJWS(raw string, t *token) error {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	if t.claims, err = decodeClaims(payload); err != nil {
+	if err = decodeObject(payload, &t.claims); err != nil {
 		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	t.compact = raw

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bclogout/bclogout/jwks"
@@ -11,31 +12,30 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 )
 
-// TokenVerifier turns a raw logout token into a validated event. A Handler
-// needs one; *Verifier and *MultiVerifier implement it.
-type TokenVerifier interface {
-	// Verify validates rawToken and returns its event, or an error that
-	// wraps one of this package's sentinels.
-	Verify(ctx context.Context, rawToken string) (*LogoutEvent, error)
+// Verifier validates logout tokens: those of one OP for one client (from
+// NewVerifier or Discover), or those of several OPs at one endpoint (from
+// Join). It is stateless (no replay check: the Handler does that) and safe
+// for concurrent use.
+type Verifier struct {
+	// tenants are the OPs by issuer; order keeps the constructors' order.
+	tenants map[string]*tenant
+	order   []*tenant
+	// decKeys are every tenant's decryption keys, each distinct key once,
+	// in order: one bounded pass over them opens a JWE.
+	decKeys []decryptionKey
 }
 
-// Verifier validates the logout tokens of one OP for one client. It is
-// stateless (no replay check: the Handler does that) and safe for
-// concurrent use.
-type Verifier struct {
+// tenant is one OP and client: its issuer, keys and policy.
+type tenant struct {
 	issuer   string
 	clientID string
 	keys     jwks.Source
 	opts     options
 	// algs maps each allowed algorithm name to its jwa value.
 	algs map[string]jwa.SignatureAlgorithm
-	// decKeys are the decryption keys, converted for decrypt.
-	decKeys []decryptionKey
 	// closer is the key source Discover created and the Verifier owns.
 	closer interface{ Close() error }
 }
-
-var _ TokenVerifier = (*Verifier)(nil)
 
 // supportedAlgs are the signature algorithms a Verifier can be configured
 // with; "none" is deliberately absent.
@@ -60,10 +60,63 @@ func NewVerifier(issuer, clientID string, keys jwks.Source, opts ...Option) (*Ve
 	if err != nil {
 		return nil, err
 	}
-	return newVerifier(issuer, clientID, keys, o)
+	if o.jwksSet {
+		return nil, configError("WithJWKSOptions applies to Discover only: NewVerifier's key source is the caller's to configure")
+	}
+	t, err := newTenant(issuer, clientID, keys, o)
+	if err != nil {
+		return nil, err
+	}
+	return join([]*tenant{t})
 }
 
-func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifier, error) {
+// Join returns one Verifier for the OPs of vs, for a multi-tenant RP that
+// serves several OPs at one endpoint. The token's unverified iss only
+// selects the OP, by exact match; that OP's keys and policy then check
+// everything, signature included. Two Verifiers for one issuer are a
+// configuration error. The joined Verifier takes vs over: Close it, not
+// them.
+//
+// An encrypted token is opened before its iss can be read. Every OP's
+// decryption keys are tried in one pass, each distinct key once, and at
+// most 4 keys per token whatever the number of OPs, so a garbage JWE costs
+// at most 4 private-key operations. A JWE with a kid only tries the keys
+// with that kid; one without a kid needs at most 4 candidate keys among
+// all OPs to be sure to open. The issuer the token names must hold the key
+// that opened it.
+func Join(vs ...*Verifier) (*Verifier, error) {
+	if len(vs) == 0 {
+		return nil, configError("at least one verifier is required")
+	}
+	var ts []*tenant
+	for _, v := range vs {
+		if v == nil {
+			return nil, configError("nil verifier")
+		}
+		ts = append(ts, v.order...)
+	}
+	return join(ts)
+}
+
+func join(ts []*tenant) (*Verifier, error) {
+	v := &Verifier{tenants: make(map[string]*tenant, len(ts))}
+	var sets []*jwks.PrivateSet
+	var owners []*tenant
+	for _, t := range ts {
+		if _, dup := v.tenants[t.issuer]; dup {
+			return nil, configError("two verifiers for issuer %q", t.issuer)
+		}
+		v.tenants[t.issuer] = t
+		v.order = append(v.order, t)
+		if t.opts.decryptionKeys.Len() > 0 {
+			sets, owners = append(sets, t.opts.decryptionKeys), append(owners, t)
+		}
+	}
+	v.decKeys = decryptionKeys(sets, owners)
+	return v, nil
+}
+
+func newTenant(issuer, clientID string, keys jwks.Source, o options) (*tenant, error) {
 	if issuer == "" {
 		return nil, configError("issuer is required")
 	}
@@ -82,7 +135,7 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 	if len(o.algs) == 0 {
 		o.algs = []string{"RS256"}
 	}
-	v := &Verifier{issuer: issuer, clientID: clientID, keys: keys, algs: make(map[string]jwa.SignatureAlgorithm, len(o.algs))}
+	t := &tenant{issuer: issuer, clientID: clientID, keys: keys, algs: make(map[string]jwa.SignatureAlgorithm, len(o.algs))}
 	needKeys, hasHMAC := false, false
 	for _, name := range o.algs {
 		if !supportedAlg(name) {
@@ -97,7 +150,7 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 		} else {
 			needKeys = true
 		}
-		v.algs[name] = a
+		t.algs[name] = a
 	}
 	if hasHMAC && len(o.secret) == 0 {
 		return nil, configError("HMAC algorithms need WithClientSecret")
@@ -115,38 +168,46 @@ func newVerifier(issuer, clientID string, keys jwks.Source, o options) (*Verifie
 		return nil, configError("WithRequireEncryption needs WithDecryptionKeys")
 	}
 	o.trustedAud = append(o.trustedAud, clientID)
-	v.opts = o
-	if o.decryptionKeys.Len() > 0 {
-		v.decKeys = decryptionKeys([]*jwks.PrivateSet{o.decryptionKeys}, []*Verifier{v})
-	}
-	return v, nil
+	t.opts = o
+	return t, nil
 }
 
-// Issuer returns the issuer the Verifier accepts tokens from.
-func (v *Verifier) Issuer() string { return v.issuer }
-
-// Close releases the key source Discover created. It is a no-op for a
-// Verifier from NewVerifier, whose key source belongs to the caller.
+// Close releases the key sources Discover created. It is a no-op for the
+// key source given to NewVerifier, which belongs to the caller.
 func (v *Verifier) Close() error {
-	if v.closer != nil {
-		return v.closer.Close()
+	var errs []error
+	for _, t := range v.order {
+		if t.closer != nil {
+			errs = append(errs, t.closer.Close())
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// Verify validates rawToken (Back-Channel Logout 1.0 §2.6, in its order) and returns its
-// event. It does not check for replay.
+// Verify validates rawToken (Back-Channel Logout 1.0 §2.6, in its order)
+// with the OP its iss names and returns its event. It does not check for
+// replay: the Handler does.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	if _, err := open(rawToken, v.decKeys, &t); err != nil {
+	openedBy, err := open(rawToken, v.decKeys, &t)
+	if err != nil {
 		return nil, err
 	}
-	if iss, _ := t.claims["iss"].(string); iss != v.issuer {
-		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.issuer)
+	iss := t.claims.Iss.s
+	tn, ok := v.tenants[iss]
+	switch {
+	case !ok && len(v.order) == 1:
+		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.order[0].issuer)
+	case !ok:
+		return nil, fmt.Errorf("%w: %q is not a configured issuer", ErrIssuer, clip(iss))
+	case openedBy != nil && !slices.Contains(openedBy.owners, tn):
+		// A token for one OP must not be accepted because another
+		// OP's key happened to open it.
+		return nil, &issuerError{issuer: tn.issuer, err: fmt.Errorf("%w: the issuer's decryption keys do not decrypt the token", ErrEncryption)}
 	}
-	ev, err := v.verifyToken(ctx, &t)
+	ev, err := tn.verify(ctx, &t)
 	if err != nil {
-		return nil, &issuerError{issuer: v.issuer, err: err}
+		return nil, &issuerError{issuer: tn.issuer, err: err}
 	}
 	return ev, nil
 }
@@ -193,21 +254,21 @@ func configuredIssuer(err error) string {
 	return ""
 }
 
-// verifyToken checks a parsed token whose unverified iss is v's issuer:
+// verify checks a parsed token whose unverified iss is t's issuer:
 // header policy first (no I/O, no crypto), then the key and signature,
 // then the claims.
-func (v *Verifier) verifyToken(ctx context.Context, t *token) (*LogoutEvent, error) {
-	if v.opts.requireEncrypt && !t.encrypted {
+func (t *tenant) verify(ctx context.Context, tok *token) (*LogoutEvent, error) {
+	if t.opts.requireEncrypt && !tok.encrypted {
 		return nil, fmt.Errorf("%w: token is not encrypted but encryption is required", ErrEncryption)
 	}
-	alg, err := v.checkHeader(&t.header)
+	alg, err := t.checkHeader(&tok.header)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSignature(ctx, t, alg); err != nil {
+	if err := t.checkSignature(ctx, tok, alg); err != nil {
 		return nil, err
 	}
-	return v.checkClaims(t.claims)
+	return t.checkClaims(&tok.claims)
 }
 
 // checkHeaderShape applies the header rules that no configuration changes,
@@ -216,75 +277,74 @@ func (v *Verifier) verifyToken(ctx context.Context, t *token) (*LogoutEvent, err
 func checkHeaderShape(h *joseHeader) error {
 	switch {
 	case h.Jku != nil:
-		return fmt.Errorf("%w: jku", ErrForbiddenHeader)
+		return fmt.Errorf("%w: forbidden header jku", ErrSignature)
 	case h.X5u != nil:
-		return fmt.Errorf("%w: x5u", ErrForbiddenHeader)
+		return fmt.Errorf("%w: forbidden header x5u", ErrSignature)
 	case h.JWK != nil:
-		return fmt.Errorf("%w: jwk", ErrForbiddenHeader)
+		return fmt.Errorf("%w: forbidden header jwk", ErrSignature)
 	case h.X5c != nil:
-		return fmt.Errorf("%w: x5c", ErrForbiddenHeader)
+		return fmt.Errorf("%w: forbidden header x5c", ErrSignature)
 	case h.Crit != nil:
-		return fmt.Errorf("%w: crit %s", ErrCritical, clip(string(h.Crit)))
+		return fmt.Errorf("%w: critical header crit %s not understood", ErrSignature, clip(string(h.Crit)))
 	case h.B64 != nil:
-		return fmt.Errorf("%w: b64", ErrCritical)
+		return fmt.Errorf("%w: critical header b64 not understood", ErrSignature)
 	case h.Alg == "" || strings.EqualFold(h.Alg, "none"):
-		return fmt.Errorf("%w: %q", ErrAlgorithm, clip(h.Alg))
+		return fmt.Errorf("%w: algorithm %q not allowed", ErrSignature, clip(h.Alg))
 	}
 	return nil
 }
 
 // checkHeader applies the configured header rules (typ policy, allowed
 // algorithms) and returns the algorithm to verify with.
-func (v *Verifier) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
+func (t *tenant) checkHeader(h *joseHeader) (jwa.SignatureAlgorithm, error) {
 	var none jwa.SignatureAlgorithm
-	if err := v.checkType(h.Typ); err != nil {
+	if err := t.checkType(h.Typ); err != nil {
 		return none, err
 	}
-	a, ok := v.algs[h.Alg]
+	a, ok := t.algs[h.Alg]
 	if !ok {
-		return none, fmt.Errorf("%w: %q is not an allowed algorithm", ErrAlgorithm, clip(h.Alg))
+		return none, fmt.Errorf("%w: algorithm %q not allowed", ErrSignature, clip(h.Alg))
 	}
 	return a, nil
 }
 
 // checkType accepts the typ values real OPs send (Back-Channel Logout 1.0 §2.4, §4.1 header
 // policy), case-insensitively.
-func (v *Verifier) checkType(typ *string) error {
+func (t *tenant) checkType(typ *string) error {
 	if typ == nil {
-		if v.opts.requireTyp {
-			return fmt.Errorf("%w: typ missing, logout+jwt required", ErrType)
+		if t.opts.requireTyp {
+			return fmt.Errorf("%w: typ missing, logout+jwt required", ErrSignature)
 		}
 		return nil
 	}
-	t := strings.ToLower(*typ)
-	switch t {
+	switch strings.ToLower(*typ) {
 	case "logout+jwt", "application/logout+jwt":
 		return nil
 	case "jwt":
-		if !v.opts.requireTyp {
+		if !t.opts.requireTyp {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %q", ErrType, clip(*typ))
+	return fmt.Errorf("%w: typ %q not accepted", ErrSignature, clip(*typ))
 }
 
 // checkSignature selects the key (by kid, bound to alg: RFC 8725 §3.1) and has
 // jwx verify the signature over exactly the compact form parsed above.
-func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.SignatureAlgorithm) error {
+func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.SignatureAlgorithm) error {
 	name := alg.String()
 	if isHMAC(name) {
-		if err := verifySignature(v.opts.secret, name, t); err != nil {
-			return fmt.Errorf("%w: %s", ErrSignature, name)
+		if err := verifySignature(t.opts.secret, name, tok); err != nil {
+			return fmt.Errorf("%w: signature does not verify (%s)", ErrSignature, name)
 		}
 		return nil
 	}
-	kid := t.header.Kid
-	set, err := v.keys.Keys(ctx, kid)
+	kid := tok.header.Kid
+	set, err := t.keys.Keys(ctx, kid)
 	if err != nil {
 		return fmt.Errorf("%w: keys unavailable: %w", ErrTemporary, err)
 	}
 	if set == nil {
-		return fmt.Errorf("%w: no key set", ErrUnknownKey)
+		return fmt.Errorf("%w: unknown key: no key set", ErrSignature)
 	}
 	var candidates [4]jwks.Key
 	n, sameKid := 0, 0
@@ -305,20 +365,20 @@ func (v *Verifier) checkSignature(ctx context.Context, t *token, alg jwa.Signatu
 	}
 	switch {
 	case kid != "" && sameKid == 0:
-		return fmt.Errorf("%w: kid %q", ErrUnknownKey, clip(kid))
+		return fmt.Errorf("%w: unknown key: kid %q", ErrSignature, clip(kid))
 	case kid != "" && n == 0:
-		return fmt.Errorf("%w: key %q cannot verify %s", ErrAlgorithm, clip(kid), name)
+		return fmt.Errorf("%w: algorithm %s not allowed for key %q", ErrSignature, name, clip(kid))
 	case kid == "" && n == 0:
-		return fmt.Errorf("%w: no key for %s", ErrUnknownKey, name)
+		return fmt.Errorf("%w: unknown key: none for %s", ErrSignature, name)
 	case kid == "" && n > 1:
-		return fmt.Errorf("%w: token has no kid and several keys could verify %s", ErrUnknownKey, name)
+		return fmt.Errorf("%w: unknown key: token has no kid and several keys could verify %s", ErrSignature, name)
 	}
 	for _, k := range candidates[:n] {
-		if err := verifySignature(k.Public(), name, t); err == nil {
+		if err := verifySignature(k.Public(), name, tok); err == nil {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s with kid %q", ErrSignature, name, clip(kid))
+	return fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid))
 }
 
 // verifySignature checks the signature of a compact JWS whose header this

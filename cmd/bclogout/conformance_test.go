@@ -195,6 +195,7 @@ type conformanceCase struct {
 	req        func(t *testing.T, endpoint string) *http.Request
 	wantStatus int
 	wantReason string // "" for an accepted token
+	wantDetail string // what the error's detail must name, when the class holds several rules
 }
 
 func TestConformanceSuiteBackChannelRP(t *testing.T) {
@@ -248,7 +249,7 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 		{name: "rpinitlogout without sid", token: sign(func(tok *opkit.Token) { delete(tok.Claims, "sid") }), wantStatus: 200},
 		{name: "alg-none", token: func(*testing.T) string {
 			return op.suiteToken(now).Unsigned()
-		}, wantStatus: 400, wantReason: "algorithm"},
+		}, wantStatus: 400, wantReason: "signature", wantDetail: "algorithm"},
 		{name: "wrong-alg", token: func(t *testing.T) string {
 			// The OP's genuine EC key, published in its JWKS with alg
 			// ES256; the client registered no algorithm, so RS256 it is.
@@ -257,26 +258,26 @@ func TestConformanceSuiteBackChannelRP(t *testing.T) {
 				t.Fatal(err)
 			}
 			return s
-		}, wantStatus: 400, wantReason: "algorithm"},
+		}, wantStatus: 400, wantReason: "signature", wantDetail: "algorithm"},
 		{name: "wrong-aud", token: sign(func(tok *opkit.Token) { tok.Claims["aud"] = conformanceClientID + "-invalid" }), wantStatus: 400, wantReason: "audience"},
 		{name: "wrong-issuer", token: sign(func(tok *opkit.Token) { tok.Claims["iss"] = op.issuer + "/invalid" }), wantStatus: 400, wantReason: "issuer"},
-		{name: "with-nonce", token: sign(func(tok *opkit.Token) { tok.Claims["nonce"] = uuid() }), wantStatus: 400, wantReason: "nonce"},
-		{name: "no-event", token: sign(func(tok *opkit.Token) { delete(tok.Claims, "events") }), wantStatus: 400, wantReason: "events"},
+		{name: "with-nonce", token: sign(func(tok *opkit.Token) { tok.Claims["nonce"] = uuid() }), wantStatus: 400, wantReason: "claims", wantDetail: "nonce"},
+		{name: "no-event", token: sign(func(tok *opkit.Token) { delete(tok.Claims, "events") }), wantStatus: 400, wantReason: "claims", wantDetail: "events"},
 		{name: "wrong-event", token: sign(func(tok *opkit.Token) {
 			tok.Claims["events"] = map[string]any{"http://schemas.openid.net/event/foobar": map[string]any{}}
-		}), wantStatus: 400, wantReason: "events"},
+		}), wantStatus: 400, wantReason: "claims", wantDetail: "events"},
 
 		// The header attacks of Back-Channel Logout §2.6 and RFC 8725 §3.1.
-		{name: "hs256 keyed with the rsa public key pem", token: variant("hs256-rsa-public-key"), wantStatus: 400, wantReason: "algorithm"},
-		{name: "ps256 header on the rs256 key", token: variant("ps256-on-rs256-key"), wantStatus: 400, wantReason: "algorithm"},
-		{name: "tampered payload", token: variant("tampered-payload"), wantStatus: 400, wantReason: "signature"},
-		{name: "unknown kid", token: variant("unknown-kid"), wantStatus: 400, wantReason: "unknown_key"},
-		{name: "jku", token: variant("jku"), wantStatus: 400, wantReason: "forbidden_header"},
-		{name: "x5u", token: variant("x5u"), wantStatus: 400, wantReason: "forbidden_header"},
-		{name: "embedded jwk", token: variant("embedded-jwk"), wantStatus: 400, wantReason: "forbidden_header"},
-		{name: "x5c", token: variant("x5c"), wantStatus: 400, wantReason: "forbidden_header"},
-		{name: "unknown crit", token: variant("crit-unknown"), wantStatus: 400, wantReason: "critical"},
-		{name: "typ at+jwt", token: variant("typ-at+jwt"), wantStatus: 400, wantReason: "type"},
+		{name: "hs256 keyed with the rsa public key pem", token: variant("hs256-rsa-public-key"), wantStatus: 400, wantReason: "signature", wantDetail: "algorithm"},
+		{name: "ps256 header on the rs256 key", token: variant("ps256-on-rs256-key"), wantStatus: 400, wantReason: "signature", wantDetail: "algorithm"},
+		{name: "tampered payload", token: variant("tampered-payload"), wantStatus: 400, wantReason: "signature", wantDetail: "does not verify"},
+		{name: "unknown kid", token: variant("unknown-kid"), wantStatus: 400, wantReason: "signature", wantDetail: "unknown key"},
+		{name: "jku", token: variant("jku"), wantStatus: 400, wantReason: "signature", wantDetail: "forbidden header"},
+		{name: "x5u", token: variant("x5u"), wantStatus: 400, wantReason: "signature", wantDetail: "forbidden header"},
+		{name: "embedded jwk", token: variant("embedded-jwk"), wantStatus: 400, wantReason: "signature", wantDetail: "forbidden header"},
+		{name: "x5c", token: variant("x5c"), wantStatus: 400, wantReason: "signature", wantDetail: "forbidden header"},
+		{name: "unknown crit", token: variant("crit-unknown"), wantStatus: 400, wantReason: "signature", wantDetail: "critical header"},
+		{name: "typ at+jwt", token: variant("typ-at+jwt"), wantStatus: 400, wantReason: "signature", wantDetail: "typ"},
 		{name: "replay of the valid token", token: func(*testing.T) string { return replayed }, wantStatus: 400, wantReason: "replay"},
 		{name: "jwe without decryption keys", token: variant("valid-jwe"), wantStatus: 400, wantReason: "encryption"},
 		{name: "oversized body", req: form("logout_token=" + strings.Repeat("a", 64<<10)), wantStatus: 413, wantReason: "request"},
@@ -344,8 +345,8 @@ func checkAnswer(t *testing.T, tt conformanceCase, resp *http.Response, body []b
 		}
 		return
 	}
-	if rec.Outcome != "rejected" || rec.Reason != tt.wantReason || !strings.HasPrefix(rec.Detail, "rp: ") {
-		t.Errorf("printed outcome %q reason %q detail %q, want rejected for %s", rec.Outcome, rec.Reason, rec.Detail, tt.wantReason)
+	if rec.Outcome != "rejected" || rec.Reason != tt.wantReason || !strings.HasPrefix(rec.Detail, "rp: ") || !strings.Contains(rec.Detail, tt.wantDetail) {
+		t.Errorf("printed outcome %q reason %q detail %q, want rejected for %s naming %q", rec.Outcome, rec.Reason, rec.Detail, tt.wantReason, tt.wantDetail)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)

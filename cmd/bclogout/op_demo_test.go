@@ -44,7 +44,7 @@ func TestDemoCheck(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"valid logout token: 200 accepted (as expected)", "forged logout token: 400 rejected, reason unknown_key (as expected)"} {
+	for _, want := range []string{"valid logout token: 200 accepted (as expected)", "forged logout token: 400 rejected, reason signature (as expected)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

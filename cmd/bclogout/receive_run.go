@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/mount"
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -75,7 +76,7 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 		rp.WithOnReject(func(ctx context.Context, _ *http.Request, err error) {
 			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
 				rec.Outcome = "rejected"
-				rec.Reason = rp.Reason(err)
+				rec.Reason = rejection.Reason(err)
 				rec.Detail = err.Error()
 			}
 		}),

@@ -64,11 +64,8 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 		opts = append(opts, rp.WithRequireEncryption())
 	}
 	if v.jwksURL == "" {
-		dopts := []rp.DiscoverOption{rp.WithJWKSOptions(jwks.WithLogger(logger))}
-		for _, o := range opts {
-			dopts = append(dopts, o)
-		}
-		ver, err := rp.Discover(ctx, v.issuer, v.clientID, dopts...)
+		opts = append(opts, rp.WithJWKSOptions(jwks.WithLogger(logger)))
+		ver, err := rp.Discover(ctx, v.issuer, v.clientID, opts...)
 		if err != nil {
 			return nil, nil, explainDiscovery(v.issuer, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/rp"
 )
 
@@ -26,21 +27,17 @@ type validationStep struct {
 
 // validationSteps mirrors rp.Verifier: parse, decrypt, iss (matched before
 // anything costly, to pick the issuer's keys), header policy, key and
-// signature, then the claims. The verify test walks every fakeop variant
-// through it, so a change of order in rp shows up there.
+// signature, then the claims, one step per class of rp's errors (the error
+// text names the rule). The verify test walks every fakeop variant through
+// it, so a change of order in rp shows up there.
 var validationSteps = []validationStep{
 	{"format", "compact JWS or JWE; header and claims are JSON objects", []error{rp.ErrMalformed}},
 	{"decrypt", "a JWE is decrypted with --decryption-keys (a JWE is required with --require-encryption)", []error{rp.ErrEncryption}},
 	{"iss", "exactly the configured issuer", []error{rp.ErrIssuer}},
-	{"typ/crit/headers", "typ allowed; no crit or b64; no jku, x5u, jwk or x5c", []error{rp.ErrForbiddenHeader, rp.ErrCritical, rp.ErrType}},
-	{"signature/alg", "an allowed alg, a key of the OP bound to it, a valid signature", []error{rp.ErrAlgorithm, rp.ErrUnknownKey, rp.ErrSignature, rp.ErrTemporary}},
+	{"header/signature", "typ allowed; no crit or b64; no jku, x5u, jwk or x5c; an allowed alg, a key of the OP bound to it, a valid signature", []error{rp.ErrSignature, rp.ErrTemporary}},
 	{"aud", "contains the client ID", []error{rp.ErrAudience}},
-	{"iat", "not in the future, not older than the max age", []error{rp.ErrIssuedAt}},
-	{"exp", "in the future when present (required with --require-exp)", []error{rp.ErrExpired}},
-	{"sub/sid", "at least one, non-empty strings", []error{rp.ErrSubject, rp.ErrSessionIDRequired}},
-	{"events", "holds the back-channel logout event as a JSON object", []error{rp.ErrEvents}},
-	{"nonce", "absent", []error{rp.ErrNonce}},
-	{"jti", "a non-empty string (replay is not checked by verify)", []error{rp.ErrJTI}},
+	{"iat/exp", "iat not in the future, not older than the max age; exp in the future when present (required with --require-exp)", []error{rp.ErrTime}},
+	{"claims", "sub and/or sid non-empty strings; events holds the back-channel logout event object; no nonce; jti a non-empty string (replay is not checked by verify)", []error{rp.ErrClaims}},
 }
 
 // failedStep returns the index of the step err belongs to, or -1.
@@ -86,7 +83,7 @@ func runVerify(ctx context.Context, s streams, vf verifierFlags, args []string) 
 	printDecoded(s.stdout, token)
 	ev, verr := v.Verify(ctx, token)
 	if verr == nil && strings.Count(token, ".") == 4 {
-		fmt.Fprintf(s.stdout, "claims (decrypted and verified):\n%s\n\n", indentJSON(ev.Claims))
+		fmt.Fprintf(s.stdout, "claims (decrypted and verified):\n%s\n\n", indentJSON(eventClaims(ev)))
 	}
 	failed := -1
 	if verr != nil {
@@ -115,10 +112,10 @@ func runVerify(ctx context.Context, s streams, vf verifierFlags, args []string) 
 		fmt.Fprintf(s.stdout, "result: VALID logout token for %s (sub %q, sid %q)\n", ev.Issuer, ev.Subject, ev.SessionID)
 		return exitOK
 	case errors.Is(verr, rp.ErrTemporary):
-		fmt.Fprintf(s.stdout, "result: UNDECIDED, the keys could not be fetched (%s)\n", rp.Reason(verr))
+		fmt.Fprintf(s.stdout, "result: UNDECIDED, the keys could not be fetched (%s)\n", rejection.Reason(verr))
 		return exitFailure
 	default:
-		fmt.Fprintf(s.stdout, "result: INVALID (%s)\n", rp.Reason(verr))
+		fmt.Fprintf(s.stdout, "result: INVALID (%s)\n", rejection.Reason(verr))
 		return exitNegative
 	}
 }
@@ -146,6 +143,21 @@ func decodeSegment(seg string) string {
 		return fmt.Sprintf("(not JSON: %q)", clipText(string(b)))
 	}
 	return out.String()
+}
+
+// eventClaims are the claims a validated event carries, as JSON members.
+func eventClaims(ev *rp.LogoutEvent) map[string]any {
+	c := map[string]any{"iss": ev.Issuer, "jti": ev.JTI, "iat": ev.IssuedAt.Unix()}
+	if ev.Subject != "" {
+		c["sub"] = ev.Subject
+	}
+	if ev.SessionID != "" {
+		c["sid"] = ev.SessionID
+	}
+	if !ev.Expires.IsZero() {
+		c["exp"] = ev.Expires.Unix()
+	}
+	return c
 }
 
 func indentJSON(v any) string {

@@ -9,12 +9,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-chi/chi/v5"
-	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
@@ -22,8 +20,9 @@ import (
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/middleware/echomw"
+	"github.com/bclogout/bclogout/replay/redisreplay"
+	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -55,66 +54,71 @@ func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout
 
 // chi and echo.
 
-func chiMount(guard func(http.Handler) http.Handler, home http.HandlerFunc, logout http.Handler) error {
+func chiMount(logout *bclogout.RP, home http.HandlerFunc) error {
 	// chi (github.com/bclogout/bclogout/middleware/chimw)
 	r := chi.NewRouter()
-	r.Group(func(r chi.Router) { r.Use(guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
-	err := chimw.Mount(r, "/backchannel-logout", logout)           // the OP's POST: outside them
+	r.Group(func(r chi.Router) { r.Use(logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
+	err := chimw.Mount(r, "/backchannel-logout", logout)                  // the OP's POST: outside them
 	return err
 }
 
-func echoMount(guard func(http.Handler) http.Handler, home echo.HandlerFunc, logout http.Handler) error {
+func echoMount(logout *bclogout.RP, home echo.HandlerFunc) error {
 	// echo (github.com/bclogout/bclogout/middleware/echomw)
 	e := echo.New()
-	e.Group("", echomw.Guard(guard)).GET("/", home)
+	e.Group("", echomw.Guard(logout.Guard)).GET("/", home)
 	err := echomw.Mount(e, "/backchannel-logout", logout)
 	return err
 }
 
-// Sessions: how they are found and destroyed.
+// Several replicas.
 
-func bindAtLogin(ctx context.Context, oidcVerifier *oidc.IDTokenVerifier, rawIDToken string, ender sessionadapter.Store, localSessionID string) error {
-	idt, err := oidcVerifier.Verify(ctx, rawIDToken) // coreos/go-oidc (or sessionadapter.RawClaims(payload))
-	if err != nil {
-		return err
-	}
-	login, err := sessionadapter.LoginFromIDToken(idt) // iss, sub, sid, iat (the OP's clock)
-	if err != nil {
-		return err
-	}
-	err = ender.Bind(ctx, login.Binding(localSessionID, time.Now().Add(8*time.Hour))) // ErrRevoked: logged out meanwhile
-	// on a local logout: ender.Unbind(ctx, localSessionID)
-	return err
-}
-
-func redisReplica() (sessionadapter.Store, error) {
-	// ContextTimeoutEnabled lets request deadlines reach Redis (redisreplay requires it).
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true}) // or ClusterClient, FailoverClient
-	store, err := redisadapter.New(rdb,
-		redisadapter.WithSessionKey("session_%s"), // where your session data lives (see below)
-		redisadapter.WithSessionLifetime(8*time.Hour))
+func replicas(ctx context.Context, issuer string, sm *scs.SessionManager) (*bclogout.RP, error) {
+	// Or a ClusterClient; ContextTimeoutEnabled lets request deadlines reach Redis.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	revs, err := redisadapter.NewRevocations(rdb) // each replica's in-memory copy, fed from Redis
 	if err != nil {
 		return nil, err
 	}
-	revs, err := redisadapter.NewRevocations(rdb) // this replica's in-memory copy, fed from Redis
+	bindings, err := redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s")) // scs's redisstore keys
 	if err != nil {
 		return nil, err
 	}
-	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store)) // for rp.NewHandler
-	// at shutdown: store.Close() (its poller of second deletions), revs.Close() (its feed)
-	return ender, err
+	replays, err := redisreplay.New(rdb, redisreplay.DefaultPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return bclogout.New(ctx, bclogout.Config{
+		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
+		Revocations: revs, Bindings: bindings, ReplayCache: replays,
+	})
 }
 
-func cookieSessions(rdb *redis.Client, cookieStore sessions.Store) (sessionadapter.Ender, func(http.Handler) http.Handler) {
-	rev, _ := redisadapter.NewRevocations(rdb)       // or sessionadapter.NewMemoryRevocations()
-	ender, _ := sessionadapter.NewRevokingEnder(rev) // give it to rp.NewHandler
-	guard, _ := middleware.Guard(rev, gorillaadapter.Lookup(cookieStore, "app"),
-		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			_ = gorillaadapter.End(w, r, cookieStore, "app") // clear the cookie
-			http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-		}))
-	// at login: login, err := sessionadapter.LoginFromIDToken(idt); gorillaadapter.Stash(session, login); session.Save(r, w)
-	return ender, guard
+// Underneath the front door.
+
+func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sessions, app http.Handler) (http.Handler, error) {
+	verifier, err := rp.Discover(ctx, issuer, "my-app", rp.WithAlgorithms("ES256")) // the OP's keys, kept fresh
+	if err != nil {
+		return nil, err
+	}
+	revs, err := sessionadapter.NewMemoryRevocations() // or redisadapter.NewRevocations(rdb)
+	if err != nil {
+		return nil, err
+	}
+	ender, err := sessionadapter.NewRevokingEnder(revs) // revokes; WithStore(bindings) also deletes
+	if err != nil {
+		return nil, err
+	}
+	endpoint, err := rp.NewHandler(verifier, ender, rp.WithRetry(rp.RetryPolicy{}))
+	if err != nil {
+		return nil, err
+	}
+	guard, err := middleware.Guard(revs, sessions.Lookup) // 401 for a revoked session; WithOnRevoked to change it
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", guard(app))
+	return mux, middleware.Mount(mux, "/backchannel-logout", endpoint)
 }
 
 // Sign out.
@@ -150,4 +154,4 @@ func signOut(ctx context.Context, issuer string, sm *scs.SessionManager, app, mu
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, bindAtLogin, redisReplica, cookieSessions, signOut}
+var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, signOut}

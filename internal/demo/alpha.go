@@ -86,7 +86,7 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.newSignOut(ctx, v.Issuer(), gorillaadapter.New(cs.store, cs.name), revs, nil, closers); err != nil {
+	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, gorillaadapter.New(cs.store, cs.name), revs, nil, closers); err != nil {
 		return nil, err
 	}
 	app := http.NewServeMux()

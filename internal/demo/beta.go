@@ -145,7 +145,7 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	if err != nil {
 		return nil, err
 	}
-	if err := a.newSignOut(ctx, v.Issuer(), rs, revs, store, closers); err != nil {
+	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, rs, revs, store, closers); err != nil {
 		return nil, err
 	}
 	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithLogger(a.logger),

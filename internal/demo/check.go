@@ -13,7 +13,7 @@ import (
 type CheckResult struct {
 	Name   string // "valid" or "forged"
 	Status int    // the RP's HTTP status
-	Reason string // rp.Reason of a rejection
+	Reason string // the class of a rejection, as rp labels it for metrics
 	OK     bool   // the RP did what it must: 200 for valid, 400 for forged
 }
 

@@ -161,7 +161,7 @@ func TestSignOutEverywhere(t *testing.T) {
 			if status(alpha) != "signed in" || status(beta) != "signed in" {
 				t.Fatalf("a forged token signed someone out: alpha %s, beta %s", status(alpha), status(beta))
 			}
-			if !strings.Contains(alpha, "unknown_key") {
+			if !strings.Contains(alpha, "signature") || !strings.Contains(alpha, "unknown key") {
 				t.Errorf("alpha's page does not show the rejection")
 			}
 
@@ -204,7 +204,7 @@ func TestSelfCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 2 || !res[0].OK || !res[1].OK || res[1].Reason != "unknown_key" {
+	if len(res) != 2 || !res[0].OK || !res[1].OK || res[1].Reason != "signature" {
 		t.Fatalf("self-check: %+v", res)
 	}
 	// Nobody held the self-check's session: alpha's panel must not claim

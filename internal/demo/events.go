@@ -17,7 +17,7 @@ type Event struct {
 	Time          time.Time
 	Outcome       string // "accepted" or "rejected"
 	Status        int
-	Reason        string // rp.Reason of the rejection
+	Reason        string // the rejection's class, as rp labels it for metrics
 	Detail        string // the full error, shown to the demo's user only
 	Claims        string // indented JSON of the claims as sent (unverified when rejected)
 	SessionsEnded int    // sessions the store ended (beta); see Recorded
@@ -70,14 +70,6 @@ func unverifiedClaims(compact string) string {
 		return ""
 	}
 	out, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return ""
-	}
-	return string(out)
-}
-
-func indentClaims(c map[string]any) string {
-	out, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return ""
 	}

@@ -27,5 +27,5 @@ func ExampleDemo_SelfCheck() {
 	}
 	// Output:
 	// valid logout token: 200 accepted (as expected)
-	// forged logout token: 400 rejected, reason unknown_key (as expected)
+	// forged logout token: 400 rejected, reason signature (as expected)
 }

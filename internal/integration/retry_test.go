@@ -38,46 +38,28 @@ type retryMetrics struct {
 	allDone   chan struct{}
 }
 
-func (m *retryMetrics) TokenAccepted(string, int, time.Duration) {
+// observe is the function rp.WithMetrics takes.
+func (m *retryMetrics) observe(_, outcome string, n int, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.accepted++
-}
-
-func (m *retryMetrics) TokenRejected(_, reason string, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rejected[reason]++
-}
-
-func (m *retryMetrics) LogoutFailed(string, time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.failed++
-}
-
-func (m *retryMetrics) LogoutQueued(string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.queued++
-}
-
-func (m *retryMetrics) LogoutRetried(_ string, n int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.retried = append(m.retried, n)
-	if len(m.retried) == m.n {
-		close(m.allDone)
+	switch outcome {
+	case "accepted":
+		m.accepted++
+	case "failed":
+		m.failed++
+	case "queued":
+		m.queued++
+	case "retried":
+		m.retried = append(m.retried, n)
+		if len(m.retried) == m.n {
+			close(m.allDone)
+		}
+	case "abandoned_full", "abandoned_expired", "abandoned_closed":
+		m.abandoned = append(m.abandoned, outcome)
+	default:
+		m.rejected[outcome]++
 	}
 }
-
-func (m *retryMetrics) LogoutAbandoned(_, reason string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.abandoned = append(m.abandoned, reason)
-}
-
-var _ rp.Metrics = (*retryMetrics)(nil)
 
 // Redis goes down (a real redis-server, cut off behind a proxy) while the
 // OP delivers 100 valid logouts: each is answered 400
@@ -128,8 +110,8 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	}
 	m := &retryMetrics{rejected: map[string]int{}, n: logouts, allDone: make(chan struct{})}
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(timeout),
-		rp.WithRetry(rp.RetryPolicy{MinBackoff: 50 * time.Millisecond, MaxBackoff: maxBackoff}),
-		rp.WithMetrics(m), rp.WithLogger(slog.New(slog.DiscardHandler)))
+		rp.WithRetry(rp.RetryPolicy{MaxBackoff: maxBackoff}),
+		rp.WithMetrics(m.observe), rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,10 +285,10 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m),
+		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m.observe),
 			// a's first retry comes 150–300 ms after its failure: b's
 			// delivery, right after, is not racing a's reservation.
-			rp.WithRetry(rp.RetryPolicy{MinBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond}),
+			rp.WithRetry(rp.RetryPolicy{MaxBackoff: 300 * time.Millisecond}),
 			rp.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)

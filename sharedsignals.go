@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
@@ -62,15 +63,15 @@ type SharedSignals struct {
 
 // Event types (OpenID CAEP 1.0 §3, OpenID RISC 1.0 §2).
 const (
-	caepSessionRevoked   = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
-	riscSessionsRevoked  = "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked"
-	riscTokensRevoked    = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
-	riscAccountDisabled  = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
-	riscAccountPurged    = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
-	riscVerification     = "https://schemas.openid.net/secevent/risc/event-type/verification"
-	maxSETBytes          = 64 << 10
-	secEventContentType  = "application/secevent+jwt"
-	setReplayDescription = "the SET was already received"
+	caepSessionRevoked  = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+	riscSessionsRevoked = "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked"
+	riscTokensRevoked   = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
+	riscAccountDisabled = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+	riscAccountPurged   = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
+	riscVerification    = "https://schemas.openid.net/secevent/risc/event-type/verification"
+	maxSETBytes         = 64 << 10
+	setReplayHorizon    = 10 * time.Minute
+	secEventContentType = "application/secevent+jwt"
 )
 
 // endsSessions reports whether an event of type typ ends the subject's
@@ -297,8 +298,9 @@ func (b *RP) receiveSET(w http.ResponseWriter, r *http.Request) (*rp.SecurityEve
 	} else {
 		b.logger.InfoContext(ctx, "bclogout: security event acknowledged", slog.String("event", clipped(ev.Type)))
 	}
-	// Remembered as long as VerifySET would accept the SET.
-	until := ev.IssuedAt.Add(rp.DefaultMaxAge + rp.DefaultClockSkew)
+	// Remembered longer than VerifySET accepts the SET: its maximum age
+	// and clock skew (5 and 1 minutes by default) after iat.
+	until := ev.IssuedAt.Add(setReplayHorizon)
 	if err := s.replay.Record(context.WithoutCancel(ctx), s.issuer, ev.JTI, until); err != nil {
 		b.logger.ErrorContext(ctx, "bclogout: recording a SET failed; a replay of it would be applied again", slog.Any("error", err))
 	}
@@ -315,8 +317,7 @@ func classifySETError(err error) *setError {
 		code = "invalid_issuer"
 	case errors.Is(err, rp.ErrAudience):
 		code = "invalid_audience"
-	case errors.Is(err, rp.ErrSignature), errors.Is(err, rp.ErrUnknownKey), errors.Is(err, rp.ErrAlgorithm),
-		errors.Is(err, rp.ErrForbiddenHeader), errors.Is(err, rp.ErrCritical):
+	case errors.Is(err, rp.ErrSignature):
 		code = "invalid_key"
 	}
 	return &setError{http.StatusBadRequest, code, err}

@@ -11,8 +11,8 @@ import (
 
 // The classes of a SET's claim failures.
 var (
-	errSETTime   = ErrIssuedAt
-	errSETClaims = ErrEvents
+	errSETTime   = ErrTime
+	errSETClaims = ErrClaims
 )
 
 // SecurityEvent is a validated Security Event Token (RFC 8417) that holds
@@ -59,17 +59,19 @@ func (v *Verifier) VerifySET(ctx context.Context, rawSET string) (*SecurityEvent
 	if err := checkSETType(t.header.Typ); err != nil {
 		return nil, err
 	}
-	if iss, _ := claims["iss"].(string); iss != v.issuer {
-		return nil, fmt.Errorf("%w: security event token from %q, want %q", ErrIssuer, clip(iss), v.issuer)
+	iss, _ := claims["iss"].(string)
+	tn, ok := v.tenants[iss]
+	if !ok {
+		return nil, fmt.Errorf("%w: security event token from %q, not a configured transmitter", ErrIssuer, clip(iss))
 	}
-	alg, err := v.checkHeaderAlg(&t.header)
+	alg, err := tn.checkHeaderAlg(&t.header)
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSignature(ctx, &t, alg); err != nil {
+	if err := tn.checkSignature(ctx, &t, alg); err != nil {
 		return nil, err
 	}
-	return v.checkSETClaims(claims)
+	return tn.checkSETClaims(claims)
 }
 
 // parseSET splits a compact JWS and decodes its header, signature and
@@ -127,11 +129,11 @@ func checkSETType(typ *string) error {
 	return fmt.Errorf("%w: typ %q is not secevent+jwt", ErrMalformed, clip(*typ))
 }
 
-// checkHeaderAlg returns the algorithm to verify with: one v allows.
-func (v *Verifier) checkHeaderAlg(h *joseHeader) (jwa.SignatureAlgorithm, error) {
-	a, ok := v.algs[h.Alg]
+// checkHeaderAlg returns the algorithm to verify with: one t allows.
+func (t *tenant) checkHeaderAlg(h *joseHeader) (jwa.SignatureAlgorithm, error) {
+	a, ok := t.algs[h.Alg]
 	if !ok {
-		return a, fmt.Errorf("%w: %q is not an allowed algorithm", ErrAlgorithm, clip(h.Alg))
+		return a, fmt.Errorf("%w: algorithm %q not allowed", ErrSignature, clip(h.Alg))
 	}
 	return a, nil
 }
@@ -139,23 +141,23 @@ func (v *Verifier) checkHeaderAlg(h *joseHeader) (jwa.SignatureAlgorithm, error)
 // checkSETClaims applies RFC 8417 §2.2 with the strictness of a logout
 // token: aud, iat, exp, jti, then exactly one event (SSF 1.0) and its
 // subject.
-func (v *Verifier) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
-	if err := v.checkSETAudience(c["aud"]); err != nil {
+func (t *tenant) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
+	if err := t.checkSETAudience(c["aud"]); err != nil {
 		return nil, err
 	}
-	now := v.opts.now()
-	iat, ok := numericDate(c["iat"])
+	now := t.opts.now()
+	iat, ok := anyDate(c["iat"])
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("%w: iat missing or not a number", errSETTime)
-	case iat.After(now.Add(v.opts.skew)):
+	case iat.After(now.Add(t.opts.skew)):
 		return nil, fmt.Errorf("%w: iat %v is in the future (now %v)", errSETTime, iat.UTC(), now.UTC())
-	case now.After(iat.Add(v.opts.maxAge + v.opts.skew)):
-		return nil, fmt.Errorf("%w: iat %v is older than %v", errSETTime, iat.UTC(), v.opts.maxAge)
+	case now.After(iat.Add(t.opts.maxAge + t.opts.skew)):
+		return nil, fmt.Errorf("%w: iat %v is older than %v", errSETTime, iat.UTC(), t.opts.maxAge)
 	}
 	if rawExp, present := c["exp"]; present {
-		exp, ok := numericDate(rawExp)
-		if !ok || !now.Before(exp.Add(v.opts.skew)) {
+		exp, ok := anyDate(rawExp)
+		if !ok || !now.Before(exp.Add(t.opts.skew)) {
 			return nil, fmt.Errorf("%w: exp invalid or past", errSETTime)
 		}
 	}
@@ -191,20 +193,26 @@ func (v *Verifier) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
 
 // checkSETAudience requires aud, a string or an array of strings, to
 // contain the receiver's audience.
-func (v *Verifier) checkSETAudience(raw any) error {
+func (t *tenant) checkSETAudience(raw any) error {
 	switch a := raw.(type) {
 	case string:
-		if a == v.clientID {
+		if a == t.clientID {
 			return nil
 		}
 	case []any:
 		for _, x := range a {
-			if s, _ := x.(string); s == v.clientID {
+			if s, _ := x.(string); s == t.clientID {
 				return nil
 			}
 		}
 	default:
 		return fmt.Errorf("%w: aud missing or not a string or array", ErrAudience)
 	}
-	return fmt.Errorf("%w: %q not in the security event token's aud", ErrAudience, v.clientID)
+	return fmt.Errorf("%w: %q not in the security event token's aud", ErrAudience, t.clientID)
+}
+
+// anyDate is numericDate for a claim decoded into a map.
+func anyDate(raw any) (time.Time, bool) {
+	f, ok := raw.(float64)
+	return numericDate(numberClaim{f: f, present: true, ok: ok})
 }

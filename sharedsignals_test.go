@@ -30,9 +30,9 @@ type ssfApp struct {
 	events   []string // OnEvent's event types
 }
 
-func newSSFApp(t *testing.T, ss bclogout.SharedSignals) *ssfApp {
+func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *ssfApp {
 	t.Helper()
-	op := opkit.New(t)
+	op := opkit.New(t, opts...)
 	a := &ssfApp{op: op, sessions: newMemSessions()}
 	ss.OnEvent = func(_ context.Context, ev *rp.SecurityEvent) {
 		a.mu.Lock()
@@ -184,6 +184,34 @@ func TestSharedSignalsRISCEvents(t *testing.T) {
 				t.Errorf("after %s: %q, want anonymous", typ, got)
 			}
 		})
+	}
+}
+
+// Google's Cross-Account Protection, as its documentation shows it: the
+// transmitter configuration at /.well-known/risc-configuration, SETs whose
+// iss is the OP's issuer with a trailing slash, aud the client ID, and the
+// user named by a legacy subject_type iss-sub with that same iss.
+func TestSharedSignalsGoogleRISC(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{}, opkit.WithRISCTransmitter())
+	c := a.login(t, "7375626A656374", "sid-g")
+	tok := a.op.NewSET("app", "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked", map[string]any{
+		"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.SETIssuer(), "sub": "7375626A656374"},
+	})
+	if iss := tok.Claims["iss"]; iss != a.op.Issuer()+"/" {
+		t.Fatalf("iss %v", iss)
+	}
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+		t.Fatalf("push: %d %s", status, code)
+	}
+	if got := a.page(t, c); got != "anonymous" {
+		t.Errorf("after Google's sessions-revoked: %q, want anonymous", got)
+	}
+	// Its iss without the slash is not the transmitter's.
+	tok = opkit.NewSET(a.op.Issuer(), "app", time.Now(), "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked", map[string]any{
+		"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.SETIssuer(), "sub": "7375626A656374"},
+	})
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusBadRequest || code != "invalid_issuer" {
+		t.Errorf("iss without the slash: %d %s, want 400 invalid_issuer", status, code)
 	}
 }
 

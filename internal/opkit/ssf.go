@@ -38,10 +38,19 @@ func NewSET(issuer, audience string, now time.Time, eventType string, event map[
 	}
 }
 
-// NewSET returns a SET from this OP (its issuer and clock) for audience,
+// SETIssuer is the iss of the OP's SETs: its issuer, with a trailing
+// slash under WithRISCTransmitter.
+func (op *OP) SETIssuer() string {
+	if op.cfg.riscIssuer {
+		return op.issuer + "/"
+	}
+	return op.issuer
+}
+
+// NewSET returns a SET from this OP (SETIssuer, its clock) for audience,
 // to Sign(op.Key()).
 func (op *OP) NewSET(audience, eventType string, event map[string]any) *Token {
-	return NewSET(op.issuer, audience, op.cfg.clock(), eventType, event)
+	return NewSET(op.SETIssuer(), audience, op.cfg.clock(), eventType, event)
 }
 
 // SessionRevoked returns a CAEP session-revoked SET for audience about the
@@ -50,7 +59,7 @@ func (op *OP) NewSET(audience, eventType string, event map[string]any) *Token {
 // session is the OP session sid and whose user is that iss_sub (SSF 1.0
 // §3.3).
 func (op *OP) SessionRevoked(audience, sub, sid string) (string, error) {
-	user := map[string]any{"format": "iss_sub", "iss": op.issuer, "sub": sub}
+	user := map[string]any{"format": "iss_sub", "iss": op.SETIssuer(), "sub": sub}
 	subject := user
 	if sid != "" {
 		subject = map[string]any{
@@ -96,11 +105,17 @@ func (op *OP) PushSET(ctx context.Context, endpoint, bearer, set string) (int, [
 
 // handleSSFConfiguration serves the transmitter configuration metadata of
 // SSF 1.0 §7.1 at /.well-known/ssf-configuration: the issuer of its SETs,
-// the keys that sign them (the OP's own) and push delivery (RFC 8935).
-func (op *OP) handleSSFConfiguration(w http.ResponseWriter, _ *http.Request) {
+// the keys that sign them (the OP's own) and push delivery (RFC 8935);
+// under WithRISCTransmitter, the same at /.well-known/risc-configuration
+// only.
+func (op *OP) handleSSFConfiguration(w http.ResponseWriter, r *http.Request) {
+	if op.cfg.riscIssuer != strings.HasSuffix(r.URL.Path, "/risc-configuration") {
+		http.NotFound(w, r)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"spec_version":               "1_0",
-		"issuer":                     op.issuer,
+		"issuer":                     op.SETIssuer(),
 		"jwks_uri":                   op.JWKSURL(),
 		"delivery_methods_supported": []string{"urn:ietf:rfc:8935"},
 	})

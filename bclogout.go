@@ -46,7 +46,7 @@ type Config struct {
 	Bindings sessionadapter.Store
 	// ReplayCache remembers the jti of each completed logout until the
 	// token could no longer be accepted. Default: in memory. With several
-	// replicas, redisreplay.New(rdb).
+	// replicas, redisreplay.New(rdb, "").
 	ReplayCache replay.Cache
 	// SignedOut serves a request whose session a logout ended, once the
 	// guard has ended the session. Default: nil, which serves the request
@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if err := b.setLogoutMetadata(md); err != nil {
 		return nil, err
 	}
-	logger.InfoContext(ctx, "bclogout: the OP's logout support",
+	logger.DebugContext(ctx, "bclogout: the OP's logout support",
 		slog.String("issuer", cfg.Issuer),
 		slog.String("end_session_endpoint", md.EndSessionEndpoint),
 		slog.Bool("frontchannel_logout_supported", md.FrontchannelLogoutSupported),
@@ -276,6 +276,12 @@ var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during th
 // session (renewing its ID where the library can) and binds it, so that
 // the OP's logout ends it. Call it in the login callback, after verifying
 // the ID token and before writing the response.
+//
+// Whether Login saves the session is the session library's way: with scs,
+// LoadAndSave saves it when the handler returns, so put the app's own
+// values in before or after Login; with gorilla, Login saves it (a
+// server-side store gives it its new ID then), so put them in before Login,
+// or Save again after.
 func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapter.IDToken) error {
 	login, err := sessionadapter.LoginFromIDToken(idToken)
 	if err != nil {

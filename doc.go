@@ -15,7 +15,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer bl.Close(context.Background())
+//	defer bl.Close(shutdownCtx) // pending logout retries get until shutdownCtx ends
 //	mux.Handle("/backchannel-logout", bl)              // 1. the OP's POST (§2.5)
 //	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 2. every app route
 //	err = bl.Login(w, r, idToken)                      // 3. in the login callback

@@ -19,7 +19,9 @@ import (
 //
 // Stash gives a server-side session a new ID at login (deleting the old
 // one's data), so that an ID fixed before the login is worth nothing after
-// it, stashes the login and saves the session; Lookup reads it back; End
+// it, stashes the login and saves the session (so bclogout's Login saves
+// it: set the app's own values in the session before, or Save again
+// after); Lookup reads it back; End
 // clears the session and expires its cookie (and its stored data). The
 // data of a session a logout ends is deleted the way the store deletes an
 // expired session: Save with a negative MaxAge, which removes a

@@ -226,7 +226,15 @@ func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f := b.signals.cfg.OnEvent; f != nil {
-		f(r.Context(), ev)
+		func() {
+			// The event is applied: a panicking hook must not undo the 202.
+			defer func() {
+				if p := recover(); p != nil {
+					b.logger.ErrorContext(r.Context(), "bclogout: SharedSignals.OnEvent panicked", slog.Any("panic", p))
+				}
+			}()
+			f(r.Context(), ev)
+		}()
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -304,14 +304,15 @@ func TestSharedSignalsRefuses(t *testing.T) {
 
 	// Not a POST of a SET.
 	for _, tc := range []struct {
-		method, contentType string
-		want                int
+		method, contentType, body string
+		want                      int
 	}{
-		{http.MethodGet, "", http.StatusMethodNotAllowed},
-		{http.MethodPost, "application/x-www-form-urlencoded", http.StatusBadRequest},
-		{http.MethodPost, "application/jwt", http.StatusBadRequest},
+		{http.MethodGet, "", "x", http.StatusMethodNotAllowed},
+		{http.MethodPost, "application/x-www-form-urlencoded", "x", http.StatusBadRequest},
+		{http.MethodPost, "application/jwt", "x", http.StatusBadRequest},
+		{http.MethodPost, "application/secevent+jwt", strings.Repeat("x", 65<<10), http.StatusRequestEntityTooLarge},
 	} {
-		r, _ := http.NewRequest(tc.method, m.srv.URL+"/ssf", strings.NewReader("x"))
+		r, _ := http.NewRequest(tc.method, m.srv.URL+"/ssf", strings.NewReader(tc.body))
 		r.Header.Set("Content-Type", tc.contentType)
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -162,8 +163,12 @@ func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) 
 		if err := json.Unmarshal(body, &md); err != nil {
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: %w", wk.String(), err)
 		}
-		if md.Issuer == "" {
-			return md, fmt.Errorf("bclogout: shared signals configuration %s: no issuer", wk.String())
+		// SSF 1.0 §7.2 wants the issuer identical to the transmitter's;
+		// Google's RISC issuer adds a slash to its OpenID issuer. The same
+		// origin is required: a configuration cannot name another host's
+		// SETs.
+		if iu, err := url.Parse(md.Issuer); err != nil || md.Issuer == "" || iu.Scheme != u.Scheme || iu.Host != u.Host {
+			return md, fmt.Errorf("bclogout: shared signals configuration %s: issuer %q is not of %s", wk.String(), clipped(md.Issuer), transmitter)
 		}
 		if _, err := discovery.ParseURL(md.JWKSURI, false); err != nil {
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: jwks_uri: %w", wk.String(), err)

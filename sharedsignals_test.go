@@ -355,3 +355,34 @@ func TestSETAtLogoutEndpointRefused(t *testing.T) {
 		t.Errorf("a refused SET ended a session: %q", got)
 	}
 }
+
+// New refuses a transmitter it cannot trust: one without a configuration,
+// or whose configuration names the SETs of another host.
+func TestSharedSignalsTransmitterConfiguration(t *testing.T) {
+	op := opkit.New(t)
+	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/ssf-configuration/elsewhere" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+	}))
+	defer tr.Close()
+	for name, transmitter := range map[string]string{
+		"no configuration":   tr.URL,
+		"another host's iss": tr.URL + "/elsewhere",
+		"not a URL":          "accounts",
+	} {
+		t.Run(name, func(t *testing.T) {
+			bl, err := bclogout.New(t.Context(), bclogout.Config{
+				Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(),
+				SharedSignals: &bclogout.SharedSignals{Transmitter: transmitter},
+			})
+			if err == nil {
+				bl.Close(context.Background())
+				t.Fatal("New accepted the transmitter")
+			}
+		})
+	}
+}

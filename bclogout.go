@@ -60,6 +60,12 @@ type Config struct {
 	// without fragment. Default: none; the OP then shows its own page.
 	PostLogoutRedirectURI string
 
+	// SharedSignals, when set, enables RP.SharedSignals: the endpoint
+	// where the OP, or another transmitter, pushes Security Event Tokens
+	// (CAEP session-revoked, RISC sessions-revoked, …) that end sessions
+	// through the same revocations as a logout token. Default: none.
+	SharedSignals *SharedSignals
+
 	// HTTPClient fetches the OP's discovery document and keys. Default:
 	// http.DefaultClient with a timeout.
 	HTTPClient *http.Client
@@ -101,6 +107,8 @@ type RP struct {
 	stateSecure                       bool
 	frameAncestors                    string
 	frontChannel, frontChannelSession bool
+
+	signals *signals // nil without Config.SharedSignals (sharedsignals.go)
 }
 
 // New fetches the OP's discovery document and keys (so a wrong issuer
@@ -190,10 +198,21 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, err
 	}
 
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{})}
-	if cfg.ReplayCache != nil {
-		hopts = append(hopts, rp.WithReplayCache(cfg.ReplayCache))
+	// One replay cache for logout tokens and SETs: both are keyed by
+	// (iss, jti).
+	rc := cfg.ReplayCache
+	if rc == nil {
+		rc = replay.NewMemory(0)
 	}
+	if cfg.SharedSignals != nil {
+		s, closeKeys, err := newSignals(ctx, cfg, hc, jopts, rc, logger)
+		if err != nil {
+			return nil, err
+		}
+		b.signals = s
+		b.closers = append(b.closers, closeKeys)
+	}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{}), rp.WithReplayCache(rc)}
 	if cfg.Metrics != nil {
 		hopts = append(hopts, rp.WithMetrics(cfg.Metrics.Observe))
 	}

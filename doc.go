@@ -47,6 +47,14 @@
 // logout needs the user's browser on the OP's page and browsers that block
 // third-party cookies send none to its frames.
 //
+// Providers that push Security Event Tokens instead (Google's
+// Cross-Account Protection sends RISC events; Okta and other OpenID Shared
+// Signals Framework 1.0 transmitters send CAEP's) reach RP.SharedSignals,
+// enabled by Config.SharedSignals: the RFC 8935 push endpoint, which
+// validates each SET as strictly as a logout token and ends the sessions
+// a CAEP session-revoked or a RISC sessions-revoked, tokens-revoked,
+// account-disabled or account-purged names, through the same revocations.
+//
 // With several replicas, set Config.Revocations, Config.Bindings and
 // Config.ReplayCache to their Redis forms (the redisadapter and redisreplay
 // modules). The packages underneath (rp, jwks, replay, sessionadapter,

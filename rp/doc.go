@@ -37,6 +37,12 @@
 // WithOnReject; the network only sees a generic description. Join serves
 // several OPs at one endpoint.
 //
+// Verifier.VerifySET validates a Security Event Token (RFC 8417) pushed by
+// a Shared Signals transmitter with the same decoding, header rules and
+// key selection, for a Verifier made with the transmitter's issuer and
+// keys and the receiver's audience as its client ID; the bclogout package
+// serves the push endpoint (RFC 8935) on it.
+//
 // Policies where the specification leaves a choice are strict by default:
 //   - headers and claims are read by one strict JSON decoder: member names
 //     match exactly, a name given twice and invalid UTF-8 make the token

@@ -153,5 +153,34 @@ func signOut(ctx context.Context, issuer string, sm *scs.SessionManager, app, mu
 	return logout, nil
 }
 
+// Shared Signals.
+
+// sharedSignals adds the endpoint where Google (RISC) or an SSF
+// transmitter (CAEP) pushes Security Event Tokens; users maps an email to
+// the OP's sub.
+func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeMux, users map[string]string) (*bclogout.RP, error) {
+	logout, err := bclogout.New(ctx, bclogout.Config{
+		Issuer:   "https://accounts.google.com",
+		ClientID: "1234-abcd.apps.googleusercontent.com",
+		Sessions: scsadapter.New(sm),
+		SharedSignals: &bclogout.SharedSignals{
+			// Google's RISC: Transmitter and Audience default to Issuer and ClientID.
+			// Okta and other SSF transmitters: set both, and the stream's token:
+			// Transmitter: "https://example.okta.com", Audience: "https://app.example.com",
+			// BearerToken: os.Getenv("SSF_BEARER"),
+			MapSubject: func(ctx context.Context, id map[string]any) (string, error) {
+				email, _ := id["email"].(string) // an "email" subject: find the OP's sub
+				return users[email], nil         // "" for a user the app does not know
+			},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/backchannel-logout", logout)
+	mux.Handle("/shared-signals", logout.SharedSignals()) // register this URL with the transmitter
+	return logout, nil
+}
+
 // The snippets are documentation: nothing calls them.
-var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, signOut}
+var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, signOut, sharedSignals}

@@ -378,6 +378,8 @@ func (op *OP) attackerKey() *Key {
 func (op *OP) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", op.handleDiscovery)
+	mux.HandleFunc("GET /.well-known/ssf-configuration", op.handleSSFConfiguration)
+	mux.HandleFunc("GET /.well-known/risc-configuration", op.handleSSFConfiguration)
 	mux.HandleFunc("GET /jwks", op.handleJWKS)
 	mux.HandleFunc("GET /attacker/jwks.json", op.handleAttackerJWKS)
 	mux.HandleFunc("GET /authorize", op.handleAuthorize)

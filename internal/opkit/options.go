@@ -25,6 +25,7 @@ type config struct {
 	logger          *slog.Logger
 	typ             string // "" sends no typ header
 	noEndSession    bool
+	riscIssuer      bool // transmit as Google does: risc-configuration, issuer with a slash
 	errs            []error
 }
 
@@ -193,4 +194,13 @@ func WithoutTyp() Option { return WithTyp("") }
 // OP without RP-Initiated Logout does (the route itself stays served).
 func WithoutEndSession() Option {
 	return func(c *config) { c.noEndSession = true }
+}
+
+// WithRISCTransmitter makes the OP transmit SETs as Google's
+// Cross-Account Protection does: its transmitter configuration is at
+// /.well-known/risc-configuration (no ssf-configuration), and the issuer
+// it names, the SETs' iss (SETIssuer), is the OP's issuer with a trailing
+// slash, which its OpenID issuer does not have.
+func WithRISCTransmitter() Option {
+	return func(c *config) { c.riscIssuer = true }
 }

@@ -1,0 +1,227 @@
+package rp_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/rp"
+)
+
+var (
+	setKeyOnce sync.Once
+	setKey     *opkit.Key
+)
+
+// setVerifier returns a SET verifier for transmitter iss and receiver aud
+// over one RSA key, and that key.
+func setVerifier(t *testing.T, iss, aud string) (*rp.Verifier, *opkit.Key) {
+	t.Helper()
+	setKeyOnce.Do(func() {
+		var err error
+		if setKey, err = opkit.GenerateKey("RS256", "set-1"); err != nil {
+			panic(err)
+		}
+	})
+	set, err := jwks.ParseKeySet(opkit.JWKS(setKey.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(iss, aud, set, rp.WithAlgorithms("RS256", "ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, setKey
+}
+
+// specSET re-signs a payload from a specification with the test key,
+// giving it a fresh iat: the examples' own iat are years old.
+func specSET(t *testing.T, k *opkit.Key, payload string) *opkit.Token {
+	t.Helper()
+	var c map[string]any
+	if err := json.Unmarshal([]byte(payload), &c); err != nil {
+		t.Fatal(err)
+	}
+	c["iat"] = time.Now().Unix()
+	return &opkit.Token{Header: map[string]any{"typ": "secevent+jwt"}, Claims: c}
+}
+
+func signSET(t *testing.T, k *opkit.Key, tok *opkit.Token) string {
+	t.Helper()
+	s, err := tok.Sign(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The examples of the specifications, re-signed: RFC 8417 §2.1.1, CAEP
+// 1.0 §3.1 (session-revoked), RISC 1.0 §2.4 (account-disabled) and
+// Google's Cross-Account Protection token as its documentation shows it.
+func TestVerifySETSpecExamples(t *testing.T) {
+	tests := []struct {
+		name, iss, aud, payload string
+		wantType                string
+		wantSubject             map[string]any
+	}{
+		{
+			name: "RFC 8417 §2.1.1 SCIM create",
+			iss:  "https://scim.example.com", aud: "https://scim.example.com/Feeds/98d52461fa5bbc879593b7754",
+			payload: `{"jti":"4d3559ec67504aaba65d40b0363faad8","iat":1458496404,
+			"iss":"https://scim.example.com",
+			"aud":["https://scim.example.com/Feeds/98d52461fa5bbc879593b7754","https://scim.example.com/Feeds/5d7604516b1d08641d7676ee7"],
+			"events":{"urn:ietf:params:scim:event:create":{"ref":"https://scim.example.com/Users/44f6142df96bd6ab61e7521d9","attributes":["id","name","userName","password","emails"]}}}`,
+			wantType: "urn:ietf:params:scim:event:create",
+		},
+		{
+			name: "CAEP session-revoked, SSF 1.0 sub_id",
+			iss:  "https://idp.example.com/123456789/", aud: "https://sp.example.com/caep",
+			payload: `{"iss":"https://idp.example.com/123456789/","jti":"24c63fb56e5a2d77a6b512616ca9fa24","iat":1615305159,
+			"aud":"https://sp.example.com/caep","txn":8675309,
+			"sub_id":{"format":"opaque","id":"dMTlD|1600802906337.16|16008.16"},
+			"events":{"https://schemas.openid.net/secevent/caep/event-type/session-revoked":{"event_timestamp":1615304991643}}}`,
+			wantType:    "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+			wantSubject: map[string]any{"format": "opaque", "id": "dMTlD|1600802906337.16|16008.16"},
+		},
+		{
+			name: "CAEP session-revoked, complex subject in the event",
+			iss:  "https://idp.example.com/123456789/", aud: "https://sp.example.com/caep",
+			payload: `{"iss":"https://idp.example.com/123456789/","jti":"24c63fb56e5a2d77a6b512616ca9fa24","iat":1615305159,
+			"aud":"https://sp.example.com/caep",
+			"events":{"https://schemas.openid.net/secevent/caep/event-type/session-revoked":{
+			"subject":{"session":{"format":"opaque","id":"dMTlD|1600802906337.16|16008.16"},
+			"user":{"format":"iss_sub","iss":"https://idp.example.com/123456789/","sub":"dMTlD|1600802906337.16|16008.16"},
+			"tenant":{"format":"opaque","id":"123456789"}},
+			"initiating_entity":"policy","reason_admin":{"en":"Landspeed Policy Violation: C076E82F"},
+			"event_timestamp":1615304991643}}}`,
+			wantType: "https://schemas.openid.net/secevent/caep/event-type/session-revoked",
+		},
+		{
+			name: "RISC account-disabled",
+			iss:  "https://idp.example.com/", aud: "https://sp.example.com/risc",
+			payload: `{"iss":"https://idp.example.com/","jti":"756E69717565206964656E746966696572","iat":1508184845,
+			"aud":"https://sp.example.com/risc",
+			"events":{"https://schemas.openid.net/secevent/risc/event-type/account-disabled":{
+			"subject":{"format":"iss_sub","iss":"https://idp.example.com/","sub":"7375626A656374"},"reason":"hijacking"}}}`,
+			wantType:    "https://schemas.openid.net/secevent/risc/event-type/account-disabled",
+			wantSubject: map[string]any{"format": "iss_sub", "iss": "https://idp.example.com/", "sub": "7375626A656374"},
+		},
+		{
+			name: "Google Cross-Account Protection sessions-revoked",
+			iss:  "https://accounts.google.com/", aud: "123456789-abcedfgh.apps.googleusercontent.com",
+			payload: `{"iss":"https://accounts.google.com/","aud":"123456789-abcedfgh.apps.googleusercontent.com",
+			"iat":1508184845,"jti":"756E69717565206964656E746966696572",
+			"events":{"https://schemas.openid.net/secevent/risc/event-type/sessions-revoked":{
+			"subject":{"subject_type":"iss-sub","iss":"https://accounts.google.com/","sub":"7375626A656374"}}}}`,
+			wantType:    "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked",
+			wantSubject: map[string]any{"subject_type": "iss-sub", "iss": "https://accounts.google.com/", "sub": "7375626A656374"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, k := setVerifier(t, tt.iss, tt.aud)
+			ev, err := v.VerifySET(context.Background(), signSET(t, k, specSET(t, k, tt.payload)))
+			if err != nil {
+				t.Fatalf("VerifySET: %v", err)
+			}
+			if ev.Type != tt.wantType || ev.JTI == "" || ev.Event == nil {
+				t.Fatalf("event %+v", ev)
+			}
+			if tt.wantSubject != nil {
+				got, _ := json.Marshal(ev.Subject)
+				want, _ := json.Marshal(tt.wantSubject)
+				if string(got) != string(want) {
+					t.Fatalf("subject %s, want %s", got, want)
+				}
+			}
+		})
+	}
+}
+
+// Hostile SETs, each refused by the rule that names it.
+func TestVerifySETRefuses(t *testing.T) {
+	const iss, aud = "https://tr.example.com", "https://rp.example.com/ssf"
+	v, k := setVerifier(t, iss, aud)
+	good := func() *opkit.Token {
+		return opkit.NewSET(iss, aud, time.Now(), opkit.CAEPSessionRevoked, map[string]any{
+			"subject": map[string]any{"format": "iss_sub", "iss": iss, "sub": "u1"},
+		})
+	}
+	if _, err := v.VerifySET(context.Background(), signSET(t, k, good())); err != nil {
+		t.Fatalf("good SET: %v", err)
+	}
+	logoutToken := opkit.NewLogoutToken(iss, aud, time.Now())
+	tests := []struct {
+		name    string
+		raw     func() string
+		wantErr error
+	}{
+		{"logout token (typ logout+jwt)", func() string { return signSET(t, k, logoutToken) }, rp.ErrMalformed},
+		{"logout token without typ", func() string {
+			lt := logoutToken.Clone()
+			delete(lt.Header, "typ")
+			return signSET(t, k, lt)
+		}, rp.ErrMalformed},
+		{"typ JWT", func() string { s := good(); s.Header["typ"] = "JWT"; return signSET(t, k, s) }, rp.ErrMalformed},
+		{"wrong aud", func() string { s := good(); s.Claims["aud"] = "https://other.example.com"; return signSET(t, k, s) }, rp.ErrAudience},
+		{"no aud", func() string { s := good(); delete(s.Claims, "aud"); return signSET(t, k, s) }, rp.ErrAudience},
+		{"wrong iss", func() string { s := good(); s.Claims["iss"] = iss + "/"; return signSET(t, k, s) }, rp.ErrIssuer},
+		{"two events", func() string {
+			s := good()
+			s.Claims["events"].(map[string]any)[opkit.RISCSessionsRevoked] = map[string]any{}
+			return signSET(t, k, s)
+		}, rp.ErrClaims},
+		{"no events", func() string { s := good(); delete(s.Claims, "events"); return signSET(t, k, s) }, rp.ErrClaims},
+		{"event not an object", func() string {
+			s := good()
+			s.Claims["events"] = map[string]any{opkit.CAEPSessionRevoked: true}
+			return signSET(t, k, s)
+		}, rp.ErrClaims},
+		{"sub_id not an object", func() string { s := good(); s.Claims["sub_id"] = "u1"; return signSET(t, k, s) }, rp.ErrClaims},
+		{"no jti", func() string { s := good(); delete(s.Claims, "jti"); return signSET(t, k, s) }, rp.ErrClaims},
+		{"old iat", func() string {
+			s := good()
+			s.Claims["iat"] = time.Now().Add(-time.Hour).Unix()
+			return signSET(t, k, s)
+		}, rp.ErrTime},
+		{"future iat", func() string {
+			s := good()
+			s.Claims["iat"] = time.Now().Add(time.Hour).Unix()
+			return signSET(t, k, s)
+		}, rp.ErrTime},
+		{"no iat", func() string { s := good(); delete(s.Claims, "iat"); return signSET(t, k, s) }, rp.ErrTime},
+		{"past exp", func() string {
+			s := good()
+			s.Claims["exp"] = time.Now().Add(-time.Hour).Unix()
+			return signSET(t, k, s)
+		}, rp.ErrTime},
+		{"tampered", func() string { return opkit.Tamper(signSET(t, k, good())) }, rp.ErrSignature},
+		{"alg none", func() string { return good().Unsigned() }, rp.ErrSignature},
+		{"HS256 with the public key", func() string {
+			s, _ := good().SignHMAC("HS256", []byte("secret"))
+			return s
+		}, rp.ErrSignature},
+		{"jwk header", func() string { s := good(); s.Header["jwk"] = setKey.PublicJWK(); return signSET(t, k, s) }, rp.ErrSignature},
+		{"typ twice", func() string {
+			good := signSET(t, k, good())
+			h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":"set-1","typ":"secevent+jwt","typ":"JWT"}`))
+			return h + good[strings.Index(good, "."):]
+		}, rp.ErrMalformed},
+		{"encrypted", func() string { return "a.b.c.d.e" }, rp.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := v.VerifySET(context.Background(), tt.raw())
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}

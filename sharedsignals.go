@@ -1,0 +1,426 @@
+package bclogout
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/bclogout/bclogout/internal/discovery"
+	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/replay"
+	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+// SharedSignals receives the Security Event Tokens (RFC 8417) that
+// identity providers push instead of, or besides, logout tokens, and ends
+// sessions on the ones that mean "end this user's sessions": CAEP
+// session-revoked (OpenID CAEP 1.0), and RISC sessions-revoked,
+// tokens-revoked, account-disabled and account-purged (OpenID RISC 1.0).
+// Google's Cross-Account Protection sends the RISC events to apps that use
+// Sign in with Google; Okta and other providers implementing the OpenID
+// Shared Signals Framework 1.0 send CAEP's. Set Config.SharedSignals to
+// enable RP.SharedSignals.
+type SharedSignals struct {
+	// Transmitter is the issuer of the service that pushes the SETs. Its
+	// configuration is read at New from
+	// /.well-known/ssf-configuration (SSF 1.0 §7.1) or, failing that,
+	// /.well-known/risc-configuration (Google's): the issuer it names is
+	// the SETs' iss, exactly, and its jwks_uri their keys. Default:
+	// Config.Issuer, the OP itself, as with Google.
+	Transmitter string
+	// Audience is the aud of the SETs: the client ID for Google, the
+	// receiver's audience in the SSF stream configuration for others.
+	// Default: Config.ClientID.
+	Audience string
+	// BearerToken, when set, is what the transmitter must send in the
+	// Authorization header (RFC 8935 §2.2, "Bearer …"), the token given
+	// to it when the stream was set up. A missing or wrong one is
+	// answered 401. Default: none, the SET's signature alone.
+	BearerToken string
+	// MapSubject finds the OP's sub of a user that a SET names by email or
+	// opaque subject identifier (RFC 9493 §3.2), for transmitters that do
+	// not name users as the OP does. It returns "" for a user the app does
+	// not know (the SET is then acknowledged and ends nothing), and an
+	// error when it cannot tell for now (the transmitter is then asked to
+	// retry). Without it such SETs are refused.
+	MapSubject func(ctx context.Context, subject map[string]any) (sub string, err error)
+	// OnEvent is called for every SET accepted: after the sessions of a
+	// session-ending event were ended, and for every other event
+	// (RISC verification, CAEP credential-change, …), which is
+	// acknowledged and never guessed at. Default: none.
+	OnEvent func(ctx context.Context, ev *rp.SecurityEvent)
+}
+
+// Event types (OpenID CAEP 1.0 §3, OpenID RISC 1.0 §2).
+const (
+	caepSessionRevoked  = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+	riscSessionsRevoked = "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked"
+	riscTokensRevoked   = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
+	riscAccountDisabled = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
+	riscAccountPurged   = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
+	riscVerification    = "https://schemas.openid.net/secevent/risc/event-type/verification"
+	maxSETBytes         = 64 << 10
+	setReplayHorizon    = 10 * time.Minute
+	secEventContentType = "application/secevent+jwt"
+)
+
+// endsSessions reports whether an event of type typ ends the subject's
+// sessions.
+func endsSessions(typ string) bool {
+	switch typ {
+	case caepSessionRevoked, riscSessionsRevoked, riscTokensRevoked, riscAccountDisabled, riscAccountPurged:
+		return true
+	}
+	return false
+}
+
+// signals is the SET receiver's state, made by New.
+type signals struct {
+	cfg      SharedSignals
+	issuer   string // the SETs' iss, from the transmitter's configuration
+	fromOP   bool   // the transmitter is the OP
+	verifier *rp.Verifier
+	replay   replay.Cache
+	opIssuer string
+	logger   *slog.Logger
+}
+
+// setSignatureAlgs are the algorithms a SET may be signed with: the
+// asymmetric ones, each verified only by a key of its type and curve, and
+// bound to a JWK's alg when it has one (RFC 8725 §3.1). No registration
+// names a SET's algorithm as one does an ID token's.
+var setSignatureAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// newSignals reads the transmitter's configuration and builds the SET
+// verifier over its keys.
+func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.Option, rc replay.Cache, logger *slog.Logger) (*signals, func() error, error) {
+	s := &signals{cfg: *cfg.SharedSignals, replay: rc, opIssuer: cfg.Issuer, logger: logger}
+	if s.cfg.Transmitter == "" {
+		s.cfg.Transmitter = cfg.Issuer
+	}
+	if s.cfg.Audience == "" {
+		s.cfg.Audience = cfg.ClientID
+	}
+	s.fromOP = s.cfg.Transmitter == cfg.Issuer
+	md, err := fetchTransmitter(ctx, hc, s.cfg.Transmitter)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.issuer = md.Issuer
+	keys, err := jwks.NewRemote(md.JWKSURI, jopts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := rp.NewVerifier(md.Issuer, s.cfg.Audience, keys, rp.WithAlgorithms(setSignatureAlgs...))
+	if err != nil {
+		keys.Close()
+		return nil, nil, err
+	}
+	s.verifier = v
+	logger.InfoContext(ctx, "bclogout: shared signals transmitter",
+		slog.String("transmitter", s.cfg.Transmitter), slog.String("issuer", md.Issuer), slog.String("jwks_uri", md.JWKSURI))
+	return s, keys.Close, nil
+}
+
+// transmitterMetadata is what the receiver needs of an SSF or RISC
+// transmitter configuration.
+type transmitterMetadata struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+// fetchTransmitter reads the transmitter's configuration: SSF 1.0 §7.1's
+// /.well-known/ssf-configuration, inserted between the host and the path
+// of the issuer (§7.2), or, where that is not found, RISC's
+// /.well-known/risc-configuration, which Google serves.
+func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) (transmitterMetadata, error) {
+	var md transmitterMetadata
+	u, err := discovery.ParseURL(transmitter, false)
+	if err != nil {
+		return md, errs.Config("bclogout", "SharedSignals.Transmitter: %v", err)
+	}
+	var last error
+	for _, name := range []string{"ssf-configuration", "risc-configuration"} {
+		wk := *u
+		wk.Path = "/.well-known/" + name + strings.TrimSuffix(u.Path, "/")
+		wk.RawPath, wk.RawQuery, wk.Fragment = "", "", ""
+		body, _, err := discovery.Get(ctx, hc, wk.String(), true)
+		if err != nil {
+			last = err
+			continue
+		}
+		if err := json.Unmarshal(body, &md); err != nil {
+			return md, fmt.Errorf("bclogout: shared signals configuration %s: %w", wk.String(), err)
+		}
+		// SSF 1.0 §7.2 wants the issuer identical to the transmitter's;
+		// Google's RISC issuer adds a slash to its OpenID issuer. The same
+		// origin is required: a configuration cannot name another host's
+		// SETs.
+		if iu, err := url.Parse(md.Issuer); err != nil || md.Issuer == "" || iu.Scheme != u.Scheme || iu.Host != u.Host {
+			return md, fmt.Errorf("bclogout: shared signals configuration %s: issuer %q is not of %s", wk.String(), clipped(md.Issuer), transmitter)
+		}
+		if _, err := discovery.ParseURL(md.JWKSURI, false); err != nil {
+			return md, fmt.Errorf("bclogout: shared signals configuration %s: jwks_uri: %w", wk.String(), err)
+		}
+		return md, nil
+	}
+	return md, fmt.Errorf("bclogout: shared signals configuration of %s: %w", transmitter, last)
+}
+
+// SharedSignals returns the Security Event Token push endpoint (RFC 8935):
+// register its URL with the transmitter (Google's RISC API, an SSF
+// stream's delivery endpoint_url). It takes a POST whose body is one SET
+// (Content-Type application/secevent+jwt) and answers 202 once the SET is
+// valid and its event applied, or acknowledged; 400 with an RFC 8935 §2.4
+// error ({"err":"invalid_request", "description":…}) for an invalid SET,
+// 401 for a missing or wrong bearer token, and 503 when the keys or the
+// stores are unavailable, so that the transmitter retries. It is nil
+// without Config.SharedSignals. Keep session loading and CSRF checks off
+// this route.
+func (b *RP) SharedSignals() http.Handler {
+	if b.signals == nil {
+		return nil
+	}
+	return http.HandlerFunc(b.serveSharedSignals)
+}
+
+// setError is a refused SET: its status, its RFC 8935 §2.4 code and the
+// detail for the log.
+type setError struct {
+	status int
+	code   string
+	err    error
+}
+
+func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ev, serr := b.receiveSET(w, r)
+	if serr != nil {
+		level := slog.LevelWarn
+		if serr.status >= 500 {
+			level = slog.LevelError
+		}
+		b.logger.Log(r.Context(), level, "bclogout: security event token refused",
+			slog.Int("status", serr.status), slog.String("err", serr.code), slog.Any("error", serr.err))
+		if serr.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shared-signals"`)
+		}
+		if serr.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(serr.status)
+		answer := map[string]string{"err": serr.code, "description": describe(serr.code)}
+		if serr.status >= 500 {
+			// Not an RFC 8935 §2.4 error: the SET may be valid, the
+			// transmitter should deliver it again.
+			delete(answer, "err")
+		}
+		_ = json.NewEncoder(w).Encode(answer)
+		return
+	}
+	if f := b.signals.cfg.OnEvent; f != nil {
+		func() {
+			// The event is applied: a panicking hook must not undo the 202.
+			defer func() {
+				if p := recover(); p != nil {
+					b.logger.ErrorContext(r.Context(), "bclogout: SharedSignals.OnEvent panicked", slog.Any("panic", p))
+				}
+			}()
+			f(r.Context(), ev)
+		}()
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// describe is the generic description of an RFC 8935 §2.4 code: the
+// detail goes to the log, never to the network.
+func describe(code string) string {
+	switch code {
+	case "invalid_key":
+		return "the SET's signature or key is not acceptable"
+	case "invalid_issuer":
+		return "the SET's issuer is not the transmitter"
+	case "invalid_audience":
+		return "the SET's audience is not this receiver"
+	case "authentication_failed":
+		return "the transmitter is not authenticated"
+	case "access_denied":
+		return "the SET's subject cannot be acted on by this receiver"
+	case "temporarily_unavailable":
+		return "try again later"
+	}
+	return "the request or the SET is invalid"
+}
+
+// receiveSET checks the request, validates the SET, refuses a replay,
+// ends the sessions it names and records its jti.
+func (b *RP) receiveSET(w http.ResponseWriter, r *http.Request) (*rp.SecurityEvent, *setError) {
+	s := b.signals
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		return nil, &setError{http.StatusMethodNotAllowed, "invalid_request", fmt.Errorf("method %s", r.Method)}
+	}
+	if s.cfg.BearerToken != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.BearerToken)) != 1 {
+			return nil, &setError{http.StatusUnauthorized, "authentication_failed", errors.New("bearer token missing or wrong")}
+		}
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != secEventContentType {
+		return nil, &setError{http.StatusBadRequest, "invalid_request", fmt.Errorf("content type %q", clipped(mt))}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSETBytes))
+	if err != nil {
+		return nil, &setError{http.StatusRequestEntityTooLarge, "invalid_request", fmt.Errorf("body: %w", err)}
+	}
+	ev, err := s.verifier.VerifySET(ctx, strings.TrimSpace(string(body)))
+	if err != nil {
+		return nil, classifySETError(err)
+	}
+	seen, err := s.replay.Seen(ctx, s.issuer, ev.JTI)
+	switch {
+	case err != nil:
+		return nil, &setError{http.StatusServiceUnavailable, "temporarily_unavailable", fmt.Errorf("replay cache: %w", err)}
+	case seen:
+		return nil, &setError{http.StatusBadRequest, "invalid_request", fmt.Errorf("%w: SET jti %q", rp.ErrReplay, clipped(ev.JTI))}
+	}
+	if endsSessions(ev.Type) {
+		lo, serr := s.logout(ctx, ev)
+		if serr != nil {
+			return nil, serr
+		}
+		if lo.Subject != "" || lo.SessionID != "" {
+			n, err := b.ender.EndSessions(ctx, lo)
+			if err != nil {
+				return nil, &setError{http.StatusServiceUnavailable, "temporarily_unavailable", fmt.Errorf("ending sessions: %w", err)}
+			}
+			b.logger.InfoContext(ctx, "bclogout: security event ended sessions", slog.String("event", ev.Type), slog.Int("sessions", n), slog.Bool("by_sid", lo.SessionID != ""))
+		}
+	} else {
+		b.logger.InfoContext(ctx, "bclogout: security event acknowledged", slog.String("event", clipped(ev.Type)))
+	}
+	// Remembered longer than VerifySET accepts the SET: its maximum age
+	// and clock skew (5 and 1 minutes by default) after iat.
+	until := ev.IssuedAt.Add(setReplayHorizon)
+	if err := s.replay.Record(context.WithoutCancel(ctx), s.issuer, ev.JTI, until); err != nil {
+		b.logger.ErrorContext(ctx, "bclogout: recording a SET failed; a replay of it would be applied again", slog.Any("error", err))
+	}
+	return ev, nil
+}
+
+// classifySETError maps a validation error onto RFC 8935 §2.4's codes.
+func classifySETError(err error) *setError {
+	code := "invalid_request"
+	switch {
+	case errors.Is(err, rp.ErrTemporary):
+		return &setError{http.StatusServiceUnavailable, "temporarily_unavailable", err}
+	case errors.Is(err, rp.ErrIssuer):
+		code = "invalid_issuer"
+	case errors.Is(err, rp.ErrAudience):
+		code = "invalid_audience"
+	case errors.Is(err, rp.ErrSignature):
+		code = "invalid_key"
+	}
+	return &setError{http.StatusBadRequest, code, err}
+}
+
+// logout turns the SET's subject (RFC 9493) into the revocation it asks
+// for, at the OP's issuer, where this app's sessions are keyed.
+func (s *signals) logout(ctx context.Context, ev *rp.SecurityEvent) (sessionadapter.Logout, *setError) {
+	lo := sessionadapter.Logout{Issuer: s.opIssuer, IssuedAt: ev.IssuedAt}
+	if ev.Subject == nil {
+		return lo, &setError{http.StatusBadRequest, "invalid_request", errors.New("no sub_id and no subject")}
+	}
+	sub, sid, err := s.subject(ctx, ev.Subject, 0)
+	if err != nil {
+		return lo, err
+	}
+	lo.Subject, lo.SessionID = sub, sid
+	return lo, nil
+}
+
+// subject resolves one subject identifier to the OP's sub and, for a
+// complex subject with a session from the OP, its sid.
+func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (sub, sid string, serr *setError) {
+	refuse := func(status int, code, format string, args ...any) (string, string, *setError) {
+		return "", "", &setError{status, code, fmt.Errorf(format, args...)}
+	}
+	format, _ := id["format"].(string)
+	if format == "" {
+		// Google and RISC before RFC 9493 name it subject_type, with
+		// hyphens: "iss-sub".
+		legacy, _ := id["subject_type"].(string)
+		format = strings.ReplaceAll(legacy, "-", "_")
+	}
+	str := func(k string) string { v, _ := id[k].(string); return v }
+	switch format {
+	case "iss_sub":
+		iss, sub := str("iss"), str("sub")
+		if sub == "" {
+			return refuse(http.StatusBadRequest, "invalid_request", "iss_sub subject without sub")
+		}
+		// The OP's users are named by its issuer; an OP that transmits
+		// itself may name them by the issuer of its SETs instead (Google's
+		// RISC issuer ends with a slash its OpenID issuer does not have).
+		if iss != s.opIssuer && !(s.fromOP && iss == s.issuer) {
+			return refuse(http.StatusBadRequest, "access_denied", "iss_sub subject of issuer %q, not the OP's", clipped(iss))
+		}
+		return sub, "", nil
+	case "complex":
+		if depth > 0 {
+			return refuse(http.StatusBadRequest, "invalid_request", "nested complex subject")
+		}
+		user, _ := id["user"].(map[string]any)
+		if user != nil {
+			var serr *setError
+			if sub, _, serr = s.subject(ctx, user, depth+1); serr != nil {
+				return "", "", serr
+			}
+		}
+		if session, ok := id["session"].(map[string]any); ok && s.fromOP {
+			// A session only the OP can name: its sid.
+			sf, _ := session["format"].(string)
+			sid, _ = session["id"].(string)
+			if sf != "opaque" || sid == "" {
+				return refuse(http.StatusBadRequest, "invalid_request", "session subject of format %q", clipped(sf))
+			}
+			return sub, sid, nil
+		}
+		if sub == "" {
+			return refuse(http.StatusBadRequest, "access_denied", "complex subject names neither a user nor an OP session")
+		}
+		return sub, "", nil
+	case "email", "opaque":
+		if s.cfg.MapSubject == nil {
+			return refuse(http.StatusBadRequest, "access_denied", "%s subject and no SharedSignals.MapSubject", format)
+		}
+		sub, err := s.cfg.MapSubject(ctx, id)
+		if err != nil {
+			return refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "MapSubject: %w", err)
+		}
+		if sub == "" {
+			s.logger.InfoContext(ctx, "bclogout: security event for a user the app does not know", slog.String("format", format))
+		}
+		return sub, "", nil
+	}
+	return refuse(http.StatusBadRequest, "invalid_request", "subject format %q not supported", clipped(format))
+}
+
+func clipped(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -1,0 +1,388 @@
+package bclogout_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/rp"
+)
+
+const ssfBearer = "transmitter-secret"
+
+// ssfApp is an app signed in with one OP, which also pushes SETs to it.
+type ssfApp struct {
+	bl       *bclogout.RP
+	op       *opkit.OP
+	sessions *memSessions
+	srv      *httptest.Server
+	mu       sync.Mutex
+	events   []string // OnEvent's event types
+}
+
+func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *ssfApp {
+	t.Helper()
+	op := opkit.New(t, opts...)
+	a := &ssfApp{op: op, sessions: newMemSessions()}
+	ss.OnEvent = func(_ context.Context, ev *rp.SecurityEvent) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.events = append(a.events, ev.Type)
+	}
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: a.sessions, SharedSignals: &ss,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bl.Close(context.Background()) })
+	a.bl = bl
+	mux := http.NewServeMux()
+	mux.Handle("/backchannel-logout", bl)
+	mux.Handle("/ssf", bl.SharedSignals())
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		if err := bl.Login(w, r, tok); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
+	mux.Handle("/", bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.sessions.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+	a.srv = httptest.NewServer(mux)
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *ssfApp) login(t *testing.T, sub, sid string) *http.Cookie {
+	t.Helper()
+	resp, err := http.Get(a.srv.URL + "/callback?sub=" + sub + "&sid=" + sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(resp.Cookies()) == 0 {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+	return resp.Cookies()[0]
+}
+
+func (a *ssfApp) page(t *testing.T, c *http.Cookie) string {
+	t.Helper()
+	r, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/", nil)
+	r.AddCookie(c)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// push delivers set as the OP's transmitter does and returns the status
+// and the RFC 8935 §2.4 err code.
+func (a *ssfApp) push(t *testing.T, bearer, set string) (int, string) {
+	t.Helper()
+	status, body, err := a.op.PushSET(t.Context(), a.srv.URL+"/ssf", bearer, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Err string `json:"err"`
+	}
+	_ = json.Unmarshal(body, &e)
+	return status, e.Err
+}
+
+func (a *ssfApp) sign(t *testing.T, tok *opkit.Token) string {
+	t.Helper()
+	s, err := tok.Sign(a.op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// An app signed in with one OP gets a pushed CAEP session-revoked for a
+// user: the guard ends that user's session, and no one else's.
+func TestSharedSignalsSessionRevokedEndsSession(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{BearerToken: ssfBearer})
+	alice := a.login(t, "alice", "sid-a")
+	bob := a.login(t, "bob", "sid-b")
+	carol := a.login(t, "carol", "sid-c")
+
+	set, err := a.op.SessionRevoked("app", "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, code := a.push(t, ssfBearer, set); status != http.StatusAccepted {
+		t.Fatalf("push: %d %s", status, code)
+	}
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("alice after session-revoked: %q, want anonymous", got)
+	}
+	if got := a.page(t, bob); got != "signed in" {
+		t.Errorf("bob after alice's session-revoked: %q", got)
+	}
+	// A complex subject naming the OP session ends that session.
+	set, err = a.op.SessionRevoked("app", "carol", "sid-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, code := a.push(t, ssfBearer, set); status != http.StatusAccepted {
+		t.Fatalf("push by sid: %d %s", status, code)
+	}
+	if got := a.page(t, carol); got != "anonymous" {
+		t.Errorf("carol after session-revoked by sid: %q, want anonymous", got)
+	}
+	// The same SET again is a replay.
+	if status, code := a.push(t, ssfBearer, set); status != http.StatusBadRequest || code != "invalid_request" {
+		t.Errorf("replay: %d %s, want 400 invalid_request", status, code)
+	}
+	if len(a.events) != 2 || a.events[0] != opkit.CAEPSessionRevoked {
+		t.Errorf("OnEvent saw %v", a.events)
+	}
+}
+
+// Each RISC event that ends sessions does, by the user's iss_sub, in
+// Google's legacy subject_type form too.
+func TestSharedSignalsRISCEvents(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{})
+	for _, typ := range []string{
+		"https://schemas.openid.net/secevent/risc/event-type/sessions-revoked",
+		"https://schemas.openid.net/secevent/risc/event-type/tokens-revoked",
+		"https://schemas.openid.net/secevent/risc/event-type/account-disabled",
+		"https://schemas.openid.net/secevent/risc/event-type/account-purged",
+	} {
+		t.Run(typ[strings.LastIndex(typ, "/")+1:], func(t *testing.T) {
+			// A user of its own each: a revocation by sub also refuses
+			// the logins of the second before it.
+			sub := "dave-" + typ[strings.LastIndex(typ, "/")+1:]
+			c := a.login(t, sub, "sid-"+sub)
+			tok := a.op.NewSET("app", typ, map[string]any{
+				"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.Issuer(), "sub": sub},
+			})
+			if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+				t.Fatalf("push: %d %s", status, code)
+			}
+			if got := a.page(t, c); got != "anonymous" {
+				t.Errorf("after %s: %q, want anonymous", typ, got)
+			}
+		})
+	}
+}
+
+// Google's Cross-Account Protection, as its documentation shows it: the
+// transmitter configuration at /.well-known/risc-configuration, SETs whose
+// iss is the OP's issuer with a trailing slash, aud the client ID, and the
+// user named by a legacy subject_type iss-sub with that same iss.
+func TestSharedSignalsGoogleRISC(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{}, opkit.WithRISCTransmitter())
+	c := a.login(t, "7375626A656374", "sid-g")
+	tok := a.op.NewSET("app", "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked", map[string]any{
+		"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.SETIssuer(), "sub": "7375626A656374"},
+	})
+	if iss := tok.Claims["iss"]; iss != a.op.Issuer()+"/" {
+		t.Fatalf("iss %v", iss)
+	}
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+		t.Fatalf("push: %d %s", status, code)
+	}
+	if got := a.page(t, c); got != "anonymous" {
+		t.Errorf("after Google's sessions-revoked: %q, want anonymous", got)
+	}
+	// Its iss without the slash is not the transmitter's.
+	tok = opkit.NewSET(a.op.Issuer(), "app", time.Now(), "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked", map[string]any{
+		"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.SETIssuer(), "sub": "7375626A656374"},
+	})
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusBadRequest || code != "invalid_issuer" {
+		t.Errorf("iss without the slash: %d %s, want 400 invalid_issuer", status, code)
+	}
+}
+
+// Hostile and unusual deliveries, each answered as RFC 8935 §2.3–§2.4 say
+// and ending nothing they should not.
+func TestSharedSignalsRefuses(t *testing.T) {
+	var mapped []string
+	a := newSSFApp(t, bclogout.SharedSignals{BearerToken: ssfBearer})
+	m := newSSFApp(t, bclogout.SharedSignals{MapSubject: func(_ context.Context, id map[string]any) (string, error) {
+		email, _ := id["email"].(string)
+		mapped = append(mapped, email)
+		if email == "down@example.com" {
+			return "", errors.New("directory down")
+		}
+		return strings.TrimSuffix(email, "@example.com"), nil
+	}})
+	event := func(app *ssfApp, typ string, subject map[string]any) *opkit.Token {
+		return app.op.NewSET("app", typ, map[string]any{"subject": subject})
+	}
+	issSub := func(app *ssfApp, sub string) map[string]any {
+		return map[string]any{"format": "iss_sub", "iss": app.op.Issuer(), "sub": sub}
+	}
+	logoutToken, _ := a.op.SignLogoutToken("app", "alice", "sid-a")
+	tests := []struct {
+		name       string
+		app        *ssfApp
+		bearer     string
+		set        func() string
+		wantStatus int
+		wantCode   string
+	}{
+		{"no bearer", a, "", func() string { return a.sign(t, event(a, opkit.CAEPSessionRevoked, issSub(a, "u"))) }, 401, "authentication_failed"},
+		{"wrong bearer", a, "guess", func() string { return a.sign(t, event(a, opkit.CAEPSessionRevoked, issSub(a, "u"))) }, 401, "authentication_failed"},
+		{"logout token", a, ssfBearer, func() string { return logoutToken }, 400, "invalid_request"},
+		{"wrong aud", a, ssfBearer, func() string {
+			tok := event(a, opkit.CAEPSessionRevoked, issSub(a, "u"))
+			tok.Claims["aud"] = "another-app"
+			return a.sign(t, tok)
+		}, 400, "invalid_audience"},
+		{"another OP's key", a, ssfBearer, func() string {
+			return m.sign(t, opkit.NewSET(a.op.Issuer(), "app", time.Now(), opkit.CAEPSessionRevoked, map[string]any{"subject": issSub(a, "u")}))
+		}, 400, "invalid_key"},
+		{"another issuer", a, ssfBearer, func() string { return m.sign(t, event(m, opkit.CAEPSessionRevoked, issSub(m, "u"))) }, 400, "invalid_issuer"},
+		{"two events", a, ssfBearer, func() string {
+			tok := event(a, opkit.CAEPSessionRevoked, issSub(a, "u"))
+			tok.Claims["events"].(map[string]any)[opkit.RISCSessionsRevoked] = map[string]any{"subject": issSub(a, "u")}
+			return a.sign(t, tok)
+		}, 400, "invalid_request"},
+		{"unknown subject format", a, ssfBearer, func() string {
+			return a.sign(t, event(a, opkit.CAEPSessionRevoked, map[string]any{"format": "x-badge", "id": "42"}))
+		}, 400, "invalid_request"},
+		{"no subject", a, ssfBearer, func() string { return a.sign(t, a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)) }, 400, "invalid_request"},
+		{"iss_sub of another issuer", a, ssfBearer, func() string {
+			return a.sign(t, event(a, opkit.CAEPSessionRevoked, map[string]any{"format": "iss_sub", "iss": "https://elsewhere.example", "sub": "u"}))
+		}, 400, "access_denied"},
+		{"email without MapSubject", a, ssfBearer, func() string {
+			return a.sign(t, event(a, opkit.CAEPSessionRevoked, map[string]any{"format": "email", "email": "u@example.com"}))
+		}, 400, "access_denied"},
+		{"email, MapSubject fails", m, "", func() string {
+			return m.sign(t, event(m, opkit.CAEPSessionRevoked, map[string]any{"format": "email", "email": "down@example.com"}))
+		}, 503, ""},
+		{"verification", a, ssfBearer, func() string {
+			return a.sign(t, a.op.NewSET("app", opkit.RISCVerification, map[string]any{"state": "x"}))
+		}, 202, ""},
+		{"unknown event", a, ssfBearer, func() string {
+			return a.sign(t, event(a, "https://schemas.openid.net/secevent/caep/event-type/credential-change", issSub(a, "u")))
+		}, 202, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, code := tt.app.push(t, tt.bearer, tt.set())
+			if status != tt.wantStatus || code != tt.wantCode {
+				t.Errorf("answer %d %q, want %d %q", status, code, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+	if len(a.events) != 2 || a.events[0] != opkit.RISCVerification {
+		t.Errorf("OnEvent saw %v, want verification and credential-change", a.events)
+	}
+
+	// Mapped by the hook, an email subject ends the user's sessions.
+	c := m.login(t, "erin", "sid-e")
+	set := m.sign(t, event(m, opkit.CAEPSessionRevoked, map[string]any{"format": "email", "email": "erin@example.com"}))
+	if status, code := m.push(t, "", set); status != http.StatusAccepted {
+		t.Fatalf("email push: %d %s", status, code)
+	}
+	if got := m.page(t, c); got != "anonymous" {
+		t.Errorf("erin after an email-named session-revoked: %q", got)
+	}
+
+	// Not a POST of a SET.
+	for _, tc := range []struct {
+		method, contentType, body string
+		want                      int
+	}{
+		{http.MethodGet, "", "x", http.StatusMethodNotAllowed},
+		{http.MethodPost, "application/x-www-form-urlencoded", "x", http.StatusBadRequest},
+		{http.MethodPost, "application/jwt", "x", http.StatusBadRequest},
+		{http.MethodPost, "application/secevent+jwt", strings.Repeat("x", 65<<10), http.StatusRequestEntityTooLarge},
+	} {
+		r, _ := http.NewRequest(tc.method, m.srv.URL+"/ssf", strings.NewReader(tc.body))
+		r.Header.Set("Content-Type", tc.contentType)
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.contentType, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// A SET sent to the back-channel logout endpoint is no logout token.
+func TestSETAtLogoutEndpointRefused(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{})
+	c := a.login(t, "alice", "sid-a")
+	set, err := a.op.SessionRevoked("app", "alice", "sid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{
+		"as sent": set,
+		"typ logout+jwt": a.sign(t, func() *opkit.Token {
+			tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
+			tok.Header["typ"] = "logout+jwt"
+			tok.Claims["sub"], tok.Claims["sid"] = "alice", "sid-a"
+			return tok
+		}()),
+	} {
+		resp, err := http.PostForm(a.srv.URL+"/backchannel-logout", url.Values{"logout_token": {tok}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", name, resp.StatusCode)
+		}
+	}
+	if got := a.page(t, c); got != "signed in" {
+		t.Errorf("a refused SET ended a session: %q", got)
+	}
+}
+
+// New refuses a transmitter it cannot trust: one without a configuration,
+// or whose configuration names the SETs of another host.
+func TestSharedSignalsTransmitterConfiguration(t *testing.T) {
+	op := opkit.New(t)
+	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/ssf-configuration/elsewhere" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+	}))
+	defer tr.Close()
+	for name, transmitter := range map[string]string{
+		"no configuration":   tr.URL,
+		"another host's iss": tr.URL + "/elsewhere",
+		"not a URL":          "accounts",
+	} {
+		t.Run(name, func(t *testing.T) {
+			bl, err := bclogout.New(t.Context(), bclogout.Config{
+				Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(),
+				SharedSignals: &bclogout.SharedSignals{Transmitter: transmitter},
+			})
+			if err == nil {
+				bl.Close(context.Background())
+				t.Fatal("New accepted the transmitter")
+			}
+		})
+	}
+}

@@ -225,3 +225,49 @@ func TestVerifySETRefuses(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerifySET: whatever a transmitter pushes, VerifySET returns either an
+// event or an error of one of rp's classes, never both, never a panic.
+func FuzzVerifySET(f *testing.F) {
+	const iss, aud = "https://transmitter.example", "https://receiver.example"
+	k, err := opkit.GenerateKey("RS256", "set-fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	set, err := jwks.ParseKeySet(opkit.JWKS(k.PublicJWK()))
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, err := rp.NewVerifier(iss, aud, set)
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid, err := opkit.NewSET(iss, aud, time.Now(), opkit.CAEPSessionRevoked, map[string]any{
+		"subject": map[string]any{"format": "iss_sub", "iss": iss, "sub": "alice"},
+	}).Sign(k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{valid, opkit.Tamper(valid), "", "..", "e30.e30.", "a.b.c.d.e"} {
+		f.Add(s)
+	}
+	classes := []error{rp.ErrMalformed, rp.ErrSignature, rp.ErrEncryption, rp.ErrIssuer, rp.ErrAudience, rp.ErrTime, rp.ErrClaims, rp.ErrTemporary}
+	f.Fuzz(func(t *testing.T, raw string) {
+		ev, err := v.VerifySET(context.Background(), raw)
+		if err == nil {
+			if ev == nil {
+				t.Fatal("no event and no error")
+			}
+			return
+		}
+		if ev != nil {
+			t.Fatalf("an event with error %v", err)
+		}
+		for _, c := range classes {
+			if errors.Is(err, c) {
+				return
+			}
+		}
+		t.Fatalf("error of no class: %v", err)
+	})
+}

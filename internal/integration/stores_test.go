@@ -88,16 +88,9 @@ func randomKey() []byte { return []byte(rand.Text() + rand.Text()) }
 
 // gorillaLib is the common part of the gorilla rows.
 func gorillaLib(store sessions.Store) sessionLib {
+	sess := gorillaadapter.New(store, sessionName)
 	return sessionLib{
-		login: func(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-			s, _ := store.Get(r, sessionName) // a bad or ended session just gives a new one
-			gorillaadapter.Stash(s, l)
-			if err := s.Save(r, w); err != nil {
-				return sessionadapter.Binding{}, err
-			}
-			b, _ := gorillaadapter.BindingOf(s)
-			return b, nil
-		},
+		login: sess.Stash, // a bad or ended session just gives a new one
 		touch: func(r *http.Request) (func(http.ResponseWriter) error, error) {
 			s, err := store.Get(r, sessionName)
 			if err != nil {
@@ -108,10 +101,8 @@ func gorillaLib(store sessions.Store) sessionLib {
 				return s.Save(r, w)
 			}, nil
 		},
-		lookup: gorillaadapter.Lookup(store, sessionName),
-		end: func(w http.ResponseWriter, r *http.Request) error {
-			return gorillaadapter.End(w, r, store, sessionName)
-		},
+		lookup: sess.Lookup,
+		end:    sess.End,
 	}
 }
 
@@ -126,10 +117,7 @@ func memoryRevocations(t *testing.T, env matrixEnv) sessionadapter.Revocations {
 func gorillaFilesystem(t *testing.T, env matrixEnv) sessionLib {
 	dir := t.TempDir()
 	fs := sessions.NewFilesystemStore(dir, randomKey())
-	del, err := gorillaadapter.FilesystemDeleter(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := gorillaadapter.New(fs, sessionName).(sessionadapter.Deleter)
 	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithClock(env.clock.Now),
 		sessionadapter.WithLogger(env.logger))
 	if err != nil {

@@ -136,4 +136,3 @@ func FuzzLoginFromIDToken(f *testing.F) {
 		}
 	})
 }
-

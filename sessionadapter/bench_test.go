@@ -15,7 +15,7 @@ import (
 func benchStore(b *testing.B, unrelated int) sessionadapter.Store {
 	b.Helper()
 	ctx := context.Background()
-	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(context.Context, string) error { return nil })))
+	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(deleterFunc(func(context.Context, string) error { return nil })))
 	if err != nil {
 		b.Fatal(err)
 	}

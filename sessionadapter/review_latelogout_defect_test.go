@@ -25,7 +25,7 @@ func TestStoreDefectLateLogoutEndsFreshLogin(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var deleted []string
-	del := sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+	del := deleterFunc(func(_ context.Context, id string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		deleted = append(deleted, id)

@@ -17,6 +17,7 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -316,7 +317,7 @@ func TestRaceLogoutBeforeLogin(t *testing.T) {
 			if code, body := a.get(t, "/me", fresh); code != http.StatusOK || body != "alice" {
 				t.Errorf("login of a new OP session after the logout: %d %q, want 200 alice", code, body)
 			}
-			newer := a.login(t, "alice", "sid-a", logoutAt.Add(sessionadapter.DefaultSIDClockSkew+time.Second))
+			newer := a.login(t, "alice", "sid-a", logoutAt.Add(defaults.SIDClockSkew+time.Second))
 			if code, body := a.get(t, "/me", newer); code != http.StatusOK || body != "alice" {
 				t.Errorf("login clearly newer than the logout: %d %q, want 200 alice", code, body)
 			}

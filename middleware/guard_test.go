@@ -24,7 +24,7 @@ const cookieName = "app"
 // gorillaadapter): login stashes the ID token's claims in the cookie, the
 // guard reads them back.
 type cookieApp struct {
-	rev *sessionadapter.MemoryRevocations
+	rev sessionadapter.Revocations
 	h   http.Handler
 }
 

@@ -53,7 +53,7 @@ var (
 // bindings lost on a restart while the sessions persist, a session whose
 // expiry slides past its binding's, a session a request in flight wrote
 // back after the deletion. The cost is memory or Redis space: about 100
-// bytes per revocation in MemoryRevocations, times the logouts of one
+// bytes per revocation in NewMemoryRevocations, times the logouts of one
 // session lifetime.
 //
 // WithEndAllUserSessions makes a sid-scoped logout with a sub revoke all

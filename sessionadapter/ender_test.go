@@ -130,7 +130,14 @@ func TestRevokingEnderRevokesBeforeDeleting(t *testing.T) {
 
 func TestMemoryRevocationsChanged(t *testing.T) {
 	ctx := context.Background()
-	rev, _ := sessionadapter.NewMemoryRevocations()
+	revs, _ := sessionadapter.NewMemoryRevocations()
+	rev, ok := revs.(interface {
+		sessionadapter.Revocations
+		sessionadapter.Watchable
+	})
+	if !ok {
+		t.Fatal("NewMemoryRevocations is not Watchable")
+	}
 	l := sessionadapter.Logout{Issuer: "i", SessionID: "s", IssuedAt: time.Unix(1_700_000_000, 0)}
 	ch := rev.Changed()
 	must(t, rev.Revoke(ctx, l, time.Hour))

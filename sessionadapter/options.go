@@ -144,21 +144,6 @@ func WithStore(s Store) Option {
 	return Option{"WithStore", ctorEnder, func(c *config) { c.store = s; c.storeSet = true }}
 }
 
-// WithSIDClockSkew sets how much later than a sid revocation's time a
-// session's login may be and still be ended by it; the default is one
-// minute, rp's default clock skew, and 0 compares the times strictly. The
-// two iats come from the OP's clocks at different moments, often from
-// different nodes of a clustered OP (ZITADEL dates logout tokens one
-// second in the past), and an OP session's sid is never reused by a new
-// one, so a login of that sid dated a little after its logout is the same
-// session. It applies to sid revocations only: a login of a new OP session has a new
-// sid, while a sub revocation must spare the user's logins after it, so
-// it compares strictly. A login dated more than the skew after the logout
-// stays valid. NewMemoryRevocations takes it.
-func WithSIDClockSkew(d time.Duration) Option {
-	return Option{"WithSIDClockSkew", ctorRevocations, func(c *config) { c.sidSkew = d }}
-}
-
 // newConfig applies opts over the defaults for constructor k and checks
 // the result.
 func newConfig(k ctor, opts []Option) (config, error) {

@@ -13,7 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
 
@@ -72,7 +71,7 @@ func scsRedisstore(t *testing.T, env matrixEnv) sessionLib {
 	sm.Store = redisstore.New(pool) // keys scs:session:TOKEN
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := redisStore(t, env, rdb, redisadapter.WithSessionKey("scs:session:%s"))
+	store := redisStore(t, env, rdb, "scs:session:%s")
 	lib := scsLib(sm)
 	lib.store, lib.rev = store, redisRevocations(t, env, rdb, "{bclogout}:")
 	lib.alive = redisAlive(rdb, store)

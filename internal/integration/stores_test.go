@@ -154,16 +154,26 @@ func redisRevocations(t *testing.T, env matrixEnv, rdb redis.UniversalClient, pr
 	return rev
 }
 
-func redisStore(t *testing.T, env matrixEnv, rdb redis.UniversalClient, opts ...redisadapter.Option) *redisadapter.Store {
-	opts = append(opts, redisadapter.WithClock(env.clock.Now), redisadapter.WithLogger(env.logger))
+// redisData is a redisadapter store and the key format (WithSessionKey)
+// of the session data it deletes.
+type redisData struct {
+	sessionadapter.Store
+	format string
+}
+
+// SessionKey returns the key of localID's session data.
+func (s redisData) SessionKey(localID string) string { return fmt.Sprintf(s.format, localID) }
+
+func redisStore(t *testing.T, env matrixEnv, rdb redis.UniversalClient, format string, opts ...redisadapter.Option) redisData {
+	opts = append(opts, redisadapter.WithSessionKey(format), redisadapter.WithClock(env.clock.Now), redisadapter.WithLogger(env.logger))
 	s, err := redisadapter.New(rdb, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return redisData{s, format}
 }
 
-func redisAlive(rdb redis.UniversalClient, s *redisadapter.Store) func(testing.TB, string) bool {
+func redisAlive(rdb redis.UniversalClient, s redisData) func(testing.TB, string) bool {
 	return func(t testing.TB, id string) bool {
 		n, err := rdb.Exists(context.Background(), s.SessionKey(id)).Result()
 		if err != nil {
@@ -185,7 +195,7 @@ func bojRedistore(t *testing.T, env matrixEnv) sessionLib {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	prefix := "{bclogout}:"
-	store := redisStore(t, env, rdb, redisadapter.WithKeyPrefix(prefix), redisadapter.WithSessionKey("session_%s"))
+	store := redisStore(t, env, rdb, "session_%s", redisadapter.WithKeyPrefix(prefix))
 	lib := gorillaLib(rs)
 	lib.store, lib.rev, lib.alive = store, redisRevocations(t, env, rdb, prefix), redisAlive(rdb, store)
 	return lib
@@ -198,7 +208,7 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := redisStore(t, env, rdb)
+	store := redisStore(t, env, rdb, "app:session:%s")
 	type data struct {
 		Login sessionadapter.Login
 		Seen  int64

@@ -10,7 +10,7 @@ import (
 )
 
 // defaultKeyPrefix is the default key prefix; its hash tag keeps every
-// key of a Store and of Revocations in one cluster slot.
+// key of New's store and of Revocations in one cluster slot.
 const defaultKeyPrefix = "{bclogout}:"
 
 // defaultMaxStaleness is how long, by default, Revocations may go without

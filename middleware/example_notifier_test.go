@@ -14,7 +14,7 @@ import (
 func ExampleNewNotifier() {
 	rev, _ := sessionadapter.NewMemoryRevocations() // or redisadapter.NewRevocations(rdb)
 	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
-		return sessionadapter.Binding{}, false // gorillaadapter.Lookup(store, "app"), scsadapter.Lookup(sm)...
+		return sessionadapter.Binding{}, false // gorillaadapter.New(store, "app").Lookup, scsadapter.New(sm).Lookup...
 	}
 	guard, _ := middleware.Guard(rev, lookup)
 	notifier, _ := middleware.NewNotifier(rev, lookup)

@@ -66,7 +66,7 @@ func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error))
 // be shown to postdate every logout is ended, never served.
 //
 // The check costs what rev.Revoked costs: with sessionadapter's
-// MemoryRevocations or redisadapter's Revocations, a few hashes and map
+// sessionadapter.NewMemoryRevocations or redisadapter's Revocations, a few hashes and map
 // reads in memory, no I/O and no allocation (see the README's benchmarks);
 // lookup usually costs more (decoding the session cookie).
 func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (sessionadapter.Binding, bool), opts ...GuardOption) (func(http.Handler) http.Handler, error) {

@@ -24,7 +24,7 @@ const cookieName = "app"
 // gorillaadapter): login stashes the ID token's claims in the cookie, the
 // guard reads them back.
 type cookieApp struct {
-	rev *sessionadapter.MemoryRevocations
+	rev sessionadapter.Revocations
 	h   http.Handler
 }
 
@@ -254,8 +254,9 @@ func TestGuardInvalid(t *testing.T) {
 
 // The guard in front of an app whose sessions live in the browser's
 // cookie; the back-channel logout handler records revocations in the same
-// Revocations through a sessionadapter.RevokingEnder. gorillaadapter.Lookup
-// and scsadapter.Lookup are the lookups for those libraries' sessions.
+// Revocations through a sessionadapter.RevokingEnder. The Lookup methods of
+// gorillaadapter.New and scsadapter.New are the lookups for those
+// libraries' sessions.
 func ExampleGuard() {
 	rev, _ := sessionadapter.NewMemoryRevocations()
 	guard, err := middleware.Guard(rev, readSession, middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {

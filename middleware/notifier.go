@@ -62,7 +62,7 @@ func withHeartbeat(d time.Duration) NotifierOption {
 // session at the next request anyway). The stream learns the revocation
 // as the Revocations do, whichever replica accepted the logout: the
 // Revocations must implement sessionadapter.Watchable
-// (sessionadapter.MemoryRevocations, redisadapter.Revocations).
+// (sessionadapter.NewMemoryRevocations, redisadapter.Revocations).
 //
 // A request without a session gets 204 No Content, which tells an
 // EventSource not to reconnect. Each open stream costs a goroutine and a

@@ -18,7 +18,7 @@ import (
 
 // notifierApp serves a Notifier whose session is named by the "sid" query
 // parameter, logged in an hour ago.
-func notifierApp(t *testing.T, opts ...middleware.NotifierOption) (*middleware.Notifier, *sessionadapter.MemoryRevocations, *httptest.Server) {
+func notifierApp(t *testing.T, opts ...middleware.NotifierOption) (*middleware.Notifier, sessionadapter.Revocations, *httptest.Server) {
 	t.Helper()
 	rev, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {

@@ -51,7 +51,7 @@ func TestWaitingRequestReleasesItsBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHandler(v, sessionadapter.EnderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
+	h, err := NewHandler(v, enderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
 		WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +82,11 @@ func TestWaitingRequestReleasesItsBody(t *testing.T) {
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("status = %d, want 400 once the keys failed", w.Code)
 	}
+}
+
+// enderFunc adapts a function to sessionadapter.Ender.
+type enderFunc func(ctx context.Context, l sessionadapter.Logout) (int, error)
+
+func (f enderFunc) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+	return f(ctx, l)
 }

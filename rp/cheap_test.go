@@ -80,7 +80,7 @@ func TestHandlerNeverLogsToken(t *testing.T) {
 
 func TestHandlerLogoutTimeout(t *testing.T) {
 	var deadline time.Time
-	ender := sessionadapter.EnderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
+	ender := enderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
 		deadline, _ = ctx.Deadline()
 		return 0, nil
 	})

@@ -54,7 +54,7 @@ func TestHandlerStoreDeadline(t *testing.T) {
 	const timeout = time.Minute
 	cache := &deadlineCache{Cache: memoryCache(t), deadlines: map[string]time.Time{}}
 	var endDeadline time.Time
-	ender := sessionadapter.EnderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
+	ender := enderFunc(func(ctx context.Context, _ sessionadapter.Logout) (int, error) {
 		endDeadline, _ = ctx.Deadline()
 		return 1, nil
 	})

@@ -63,7 +63,7 @@ func ExampleHandler() {
 	if err != nil {
 		panic(err)
 	}
-	ender := sessionadapter.EnderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
+	ender := enderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
 		fmt.Println("ending sessions of", l.Issuer, l.SessionID)
 		return 1, nil
 	})
@@ -119,7 +119,7 @@ func ExampleWithRetry() {
 	}
 	var storeDown atomic.Bool
 	storeDown.Store(true)
-	ender := sessionadapter.EnderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
+	ender := enderFunc(func(_ context.Context, l sessionadapter.Logout) (int, error) {
 		if storeDown.Load() {
 			return 0, errors.New("store down")
 		}

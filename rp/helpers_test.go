@@ -20,6 +20,7 @@ import (
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwe"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -331,4 +332,11 @@ func isErr(err, want error) bool {
 		return errors.Is(err, r.class) && err != nil && strings.Contains(err.Error(), r.detail)
 	}
 	return errors.Is(err, want)
+}
+
+// enderFunc adapts a function to sessionadapter.Ender.
+type enderFunc func(ctx context.Context, l sessionadapter.Logout) (int, error)
+
+func (f enderFunc) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+	return f(ctx, l)
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/internal/defaults"
 )
 
 // Defaults of the retry queue.
@@ -46,8 +46,8 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 	// For is how long after the failure a logout is retried before it is
 	// abandoned: the lifetime of the sessions it ends, since a session
-	// older than that has expired by itself (default
-	// sessionadapter.DefaultSessionLifetime).
+	// older than that has expired by itself (default 30 days, the
+	// sessionadapter default).
 	For time.Duration
 }
 
@@ -211,7 +211,7 @@ func checkRetryPolicy(p *retryPolicy) error {
 		p.minBackoff = min(retryMinBackoff, p.MaxBackoff)
 	}
 	if p.For == 0 {
-		p.For = sessionadapter.DefaultSessionLifetime
+		p.For = defaults.SessionLifetime
 	}
 	if p.minBackoff > p.MaxBackoff {
 		return configError("retry minimum backoff %v exceeds MaxBackoff %v", p.minBackoff, p.MaxBackoff)

@@ -15,7 +15,7 @@ import (
 func benchStore(b *testing.B, unrelated int) sessionadapter.Store {
 	b.Helper()
 	ctx := context.Background()
-	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(context.Context, string) error { return nil })))
+	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(deleterFunc(func(context.Context, string) error { return nil })))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -83,9 +83,9 @@ func BenchmarkMapDelete(b *testing.B) {
 	}
 }
 
-// revocationSet returns a MemoryRevocations holding n live sid
+// revocationSet returns memory Revocations holding n live sid
 // revocations, and bindings to check against it, none of them revoked.
-func revocationSet(b *testing.B, n int) (*sessionadapter.MemoryRevocations, []sessionadapter.Binding) {
+func revocationSet(b *testing.B, n int) (sessionadapter.Revocations, []sessionadapter.Binding) {
 	b.Helper()
 	ctx := context.Background()
 	rev, err := sessionadapter.NewMemoryRevocations()
@@ -128,7 +128,7 @@ func BenchmarkGuardCheckWithSubRevocations(b *testing.B) {
 	guardCheck(b, rev, live)
 }
 
-func guardCheck(b *testing.B, rev *sessionadapter.MemoryRevocations, live []sessionadapter.Binding) {
+func guardCheck(b *testing.B, rev sessionadapter.Revocations, live []sessionadapter.Binding) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -171,7 +171,7 @@ func BenchmarkBaselineMapLookup(b *testing.B) {
 	})
 }
 
-// BenchmarkRevocationMemory reports the heap a MemoryRevocations takes per
+// BenchmarkRevocationMemory reports the heap memory Revocations take per
 // revocation with 1,000,000 sid revocations (UUID-sized sids), the bytes
 // a replica spends on a busy OP's logouts.
 func BenchmarkRevocationMemory(b *testing.B) {

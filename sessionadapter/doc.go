@@ -45,10 +45,10 @@
 // (scs RenewToken), bindings kept in process memory and lost on a restart
 // while the sessions persist on disk or in a database, a session whose
 // expiry slides past its binding's. The cost is memory: about 100 bytes
-// per revocation in [MemoryRevocations], times the logouts of one session
+// per revocation in memory ([NewMemoryRevocations]), times the logouts of one session
 // lifetime (10,000 logouts a day over 30 days: about 30 MB per replica).
 //
-// [MemoryRevocations] keeps revocations in process memory; the
+// [NewMemoryRevocations] keeps revocations in process memory; the
 // redisadapter package feeds one per replica from Redis, so that the
 // guard's check never leaves the process.
 package sessionadapter

@@ -53,7 +53,7 @@ var (
 // bindings lost on a restart while the sessions persist, a session whose
 // expiry slides past its binding's, a session a request in flight wrote
 // back after the deletion. The cost is memory or Redis space: about 100
-// bytes per revocation in MemoryRevocations, times the logouts of one
+// bytes per revocation in NewMemoryRevocations, times the logouts of one
 // session lifetime.
 //
 // WithEndAllUserSessions makes a sid-scoped logout with a sub revoke all
@@ -105,8 +105,8 @@ func (e *revokingEnder) revoke(ctx context.Context, l Logout) error {
 // own logout. Checking after recording closes the race with a concurrent
 // logout: either the check sees the revocation, or the logout, which
 // revokes before it ends sessions, finds the binding. A refused binding is
-// unbound again; the app should end the session it created (for gorilla,
-// gorillaadapter.End) and not sign the user in.
+// unbound again; the app should end the session it created (Sessions.End)
+// and not sign the user in.
 //
 // Without a store, Bind only checks: use it at login for cookie sessions
 // to refuse, rather than stash, a login that is already logged out.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
@@ -117,7 +118,7 @@ func TestRevokingEnderRevokesBeforeDeleting(t *testing.T) {
 	}
 	// The data may never be deleted (no retry comes): the revocation is
 	// kept for the session lifetime.
-	clock.Advance(sessionadapter.DefaultSessionLifetime - time.Minute)
+	clock.Advance(defaults.SessionLifetime - time.Minute)
 	if got, _ := rev.Revoked(ctx, b); !got {
 		t.Fatal("the revocation of a logout whose deletion failed expired before the lifetime")
 	}
@@ -129,7 +130,14 @@ func TestRevokingEnderRevokesBeforeDeleting(t *testing.T) {
 
 func TestMemoryRevocationsChanged(t *testing.T) {
 	ctx := context.Background()
-	rev, _ := sessionadapter.NewMemoryRevocations()
+	revs, _ := sessionadapter.NewMemoryRevocations()
+	rev, ok := revs.(interface {
+		sessionadapter.Revocations
+		sessionadapter.Watchable
+	})
+	if !ok {
+		t.Fatal("NewMemoryRevocations is not Watchable")
+	}
 	l := sessionadapter.Logout{Issuer: "i", SessionID: "s", IssuedAt: time.Unix(1_700_000_000, 0)}
 	ch := rev.Changed()
 	must(t, rev.Revoke(ctx, l, time.Hour))

@@ -16,7 +16,7 @@ func ExampleNewMemory() {
 	sessions := map[string]string{"local-1": "alice's cart", "local-2": "bob's cart"}
 	store, err := sessionadapter.NewMemory(
 		sessionadapter.WithSessionLifetime(8*time.Hour),
-		sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+		sessionadapter.WithDeleter(deleterFunc(func(_ context.Context, id string) error {
 			delete(sessions, id)
 			return nil
 		})),
@@ -46,7 +46,7 @@ func ExampleNewMemory() {
 func ExampleNewRevokingEnder() {
 	ctx := context.Background()
 	files := map[string]bool{"local-1": true}
-	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+	store, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(deleterFunc(func(_ context.Context, id string) error {
 		delete(files, id)
 		return nil
 	})))
@@ -65,3 +65,9 @@ func ExampleNewRevokingEnder() {
 	fmt.Println(len(files), revoked, errors.Is(err, sessionadapter.ErrRevoked))
 	// Output: 0 true true
 }
+
+// deleterFunc adapts a function to sessionadapter.Deleter: a store's own
+// type implements DeleteSession the same way.
+type deleterFunc func(ctx context.Context, localID string) error
+
+func (f deleterFunc) DeleteSession(ctx context.Context, localID string) error { return f(ctx, localID) }

@@ -10,22 +10,12 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/bclogout/bclogout/internal/errs"
 )
 
-// Errors of LoginFromIDToken.
-var (
-	// ErrInvalidLogin means an ID token's claims cannot be decoded or lack
-	// what ties a session to the OP: iss, sub or iat (all REQUIRED by
-	// OpenID Connect Core 1.0 §2).
-	ErrInvalidLogin = errors.New("sessionadapter: invalid login claims")
-	// ErrNoSessionID means an ID token has no sid while the client requires
-	// one (RequireSessionID, for a client registered with
-	// backchannel_logout_session_required): the OP will send sid-only
-	// logout tokens that could never find this session.
-	ErrNoSessionID = errors.New("sessionadapter: id token has no sid")
-)
+// ErrInvalidLogin means an ID token's claims cannot be decoded or lack
+// what ties a session to the OP: iss, sub or iat (all REQUIRED by OpenID
+// Connect Core 1.0 §2). LoginFromIDToken wraps it with the detail.
+var ErrInvalidLogin = errors.New("sessionadapter: invalid login claims")
 
 // Login is what an app learns at login, from the ID token it just
 // validated, to tie its session to the OP's: the binding the guard checks
@@ -76,19 +66,8 @@ func (c RawClaims) Claims(v any) error { return json.Unmarshal(c, v, strictJSON)
 
 var _ IDToken = RawClaims(nil)
 
-// LoginOption configures LoginFromIDToken.
-type LoginOption func(*loginConfig)
-
-type loginConfig struct{ requireSID bool }
-
-// RequireSessionID makes an ID token without sid an error (ErrNoSessionID).
-// Use it when the client is registered with
-// backchannel_logout_session_required: its logout tokens name sessions by
-// sid only, so a session bound without one would never be ended by them.
-func RequireSessionID() LoginOption { return func(c *loginConfig) { c.requireSID = true } }
-
 // strictJSON is how LoginFromIDToken reads claims, the rule rp applies to
-// logout tokens (rp's strictJSON, SPEC-NOTES "Header"), restated here
+// logout tokens (rp's strictJSON), restated here
 // because sessionadapter must not import rp: member names match exactly,
 // so a custom "IAT" claim is not iat (encoding/json would match it
 // case-insensitively and keep the last, letting it set the login time);
@@ -136,17 +115,10 @@ func rawClaims(tok IDToken) ([]byte, error) {
 // The claims are decoded strictly, as rp decodes a logout token's: member
 // names match exactly (a custom "IAT" claim is not iat), and a duplicate
 // member name or invalid UTF-8 is ErrInvalidLogin. A missing or malformed
-// iss, sub or iat is ErrInvalidLogin; with
-// RequireSessionID a missing sid is ErrNoSessionID. Both are wrapped with
-// the detail, for errors.Is.
-func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
-	var cfg loginConfig
-	for _, o := range opts {
-		if o == nil {
-			return Login{}, errs.Config("sessionadapter", "nil option")
-		}
-		o(&cfg)
-	}
+// iss, sub or iat is ErrInvalidLogin too, wrapped with the detail, for
+// errors.Is. A token without sid gives a Login that only logout tokens
+// with a sub can end (Back-Channel Logout 1.0 §2.4).
+func LoginFromIDToken(tok IDToken) (Login, error) {
 	if tok == nil {
 		return Login{}, fmt.Errorf("%w: nil id token", ErrInvalidLogin)
 	}
@@ -169,8 +141,6 @@ func LoginFromIDToken(tok IDToken, opts ...LoginOption) (Login, error) {
 		return Login{}, fmt.Errorf("%w: no sub", ErrInvalidLogin)
 	case err != nil:
 		return Login{}, fmt.Errorf("%w: iat: %w", ErrInvalidLogin, err)
-	case cfg.requireSID && c.SessionID == "":
-		return Login{}, fmt.Errorf("%w: iss %q sub %q", ErrNoSessionID, c.Issuer, c.Subject)
 	}
 	return Login{Issuer: c.Issuer, Subject: c.Subject, SessionID: c.SessionID, IssuedAt: iat}, nil
 }
@@ -203,45 +173,3 @@ func parseNumericDate(raw jsontext.Value) (time.Time, error) {
 // maxUnixSeconds is the year 9999: later dates are junk, and a time.Time
 // that far out would not survive a round trip through UnixMilli.
 const maxUnixSeconds = 253402300799
-
-// StashedLoginTime reads back a login time that an adapter stashed in a
-// session's values as Unix milliseconds (Login.IssuedAt.UnixMilli()), in
-// every form a session serializer can give back: int64 (gob), int,
-// float64 or json.Number (JSON), a decimal string. ok is false for
-// anything else, for a fraction and for a time not after the epoch; the
-// caller then leaves the binding's LoginTime zero, which the guard ends
-// (fail closed), so an unreadable time never keeps a session alive.
-func StashedLoginTime(v any) (t time.Time, ok bool) {
-	var ms int64
-	switch n := v.(type) {
-	case int64:
-		ms = n
-	case int:
-		ms = int64(n)
-	case float64:
-		// A login time in milliseconds (below 2^53) survives a float64
-		// exactly.
-		if n != math.Trunc(n) || n <= 0 || n >= 1<<53 {
-			return time.Time{}, false
-		}
-		ms = int64(n)
-	case stdjson.Number:
-		i, err := n.Int64()
-		if err != nil {
-			return time.Time{}, false
-		}
-		ms = i
-	case string:
-		i, err := strconv.ParseInt(n, 10, 64)
-		if err != nil {
-			return time.Time{}, false
-		}
-		ms = i
-	default:
-		return time.Time{}, false
-	}
-	if ms <= 0 {
-		return time.Time{}, false
-	}
-	return time.UnixMilli(ms), true
-}

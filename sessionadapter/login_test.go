@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -25,7 +24,6 @@ func TestLoginFromIDToken(t *testing.T) {
 	tests := []struct {
 		name    string
 		tok     sessionadapter.IDToken
-		opts    []sessionadapter.LoginOption
 		want    sessionadapter.Login
 		wantErr error
 	}{
@@ -43,24 +41,6 @@ func TestLoginFromIDToken(t *testing.T) {
 			name: "fractional iat",
 			tok:  sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1700000000.5}`),
 			want: sessionadapter.Login{Issuer: iss, Subject: "alice", IssuedAt: time.Unix(1700000000, 5e8)},
-		},
-		{
-			name: "sid required and present",
-			tok:  sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","sid":"s1","iat":1700000000}`),
-			opts: []sessionadapter.LoginOption{sessionadapter.RequireSessionID()},
-			want: sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Unix(1700000000, 0)},
-		},
-		{
-			name:    "sid required and missing",
-			tok:     sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","iat":1700000000}`),
-			opts:    []sessionadapter.LoginOption{sessionadapter.RequireSessionID()},
-			wantErr: sessionadapter.ErrNoSessionID,
-		},
-		{
-			name:    "sid required and empty",
-			tok:     sessionadapter.RawClaims(`{"iss":"https://op.example","sub":"alice","sid":"","iat":1700000000}`),
-			opts:    []sessionadapter.LoginOption{sessionadapter.RequireSessionID()},
-			wantErr: sessionadapter.ErrNoSessionID,
 		},
 		{name: "no iss", tok: sessionadapter.RawClaims(`{"sub":"alice","iat":1700000000}`), wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "no sub", tok: sessionadapter.RawClaims(`{"iss":"https://op.example","iat":1700000000}`), wantErr: sessionadapter.ErrInvalidLogin},
@@ -80,11 +60,10 @@ func TestLoginFromIDToken(t *testing.T) {
 		{name: "invalid UTF-8 through Claims", tok: &oidcToken{"{\"iss\":\"https://op.example\",\"sub\":\"al\xffice\",\"iat\":1700000000}"}, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "claims not an object", tok: &oidcToken{`["iss"]`}, wantErr: sessionadapter.ErrInvalidLogin},
 		{name: "nil token", tok: nil, wantErr: sessionadapter.ErrInvalidLogin},
-		{name: "nil option", tok: sessionadapter.RawClaims(`{}`), opts: []sessionadapter.LoginOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := sessionadapter.LoginFromIDToken(tt.tok, tt.opts...)
+			got, err := sessionadapter.LoginFromIDToken(tt.tok)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -135,35 +114,4 @@ func FuzzLoginFromIDToken(f *testing.F) {
 			t.Fatalf("iat %v does not survive UnixMilli", l.IssuedAt)
 		}
 	})
-}
-
-func TestStashedLoginTime(t *testing.T) {
-	const ms = 1_700_000_000_123
-	want := time.UnixMilli(ms)
-	tests := []struct {
-		name string
-		v    any
-		ok   bool
-	}{
-		{name: "int64 (gob)", v: int64(ms), ok: true},
-		{name: "int", v: int(ms), ok: true},
-		{name: "float64 (JSON)", v: float64(ms), ok: true},
-		{name: "json.Number", v: json.Number("1700000000123"), ok: true},
-		{name: "decimal string", v: "1700000000123", ok: true},
-		{name: "fraction", v: float64(ms) + 0.5},
-		{name: "zero", v: int64(0)},
-		{name: "negative", v: int64(-1)},
-		{name: "too large for a float", v: float64(1 << 53)},
-		{name: "not a number", v: "soon"},
-		{name: "missing", v: nil},
-		{name: "other type", v: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := sessionadapter.StashedLoginTime(tt.v)
-			if ok != tt.ok || (ok && !got.Equal(want)) || (!ok && !got.IsZero()) {
-				t.Fatalf("StashedLoginTime(%#v) = %v, %v; want %v", tt.v, got, ok, tt.ok)
-			}
-		})
-	}
 }

@@ -20,14 +20,6 @@ type Deleter interface {
 	DeleteSession(ctx context.Context, localID string) error
 }
 
-// DeleterFunc adapts a function to the Deleter interface.
-type DeleterFunc func(ctx context.Context, localID string) error
-
-// DeleteSession calls f(ctx, localID).
-func (f DeleterFunc) DeleteSession(ctx context.Context, localID string) error { return f(ctx, localID) }
-
-var _ Deleter = DeleterFunc(nil)
-
 // sweepPerOp bounds the expiry entries one call looks at, so no call pays
 // for a backlog; each Bind adds one entry, so cleanup outpaces growth.
 const sweepPerOp = 16

@@ -6,25 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 )
-
-// DefaultSessionLifetime is how long a store keeps a binding whose Expires
-// is zero, and how long NewRevokingEnder keeps each revocation. It is gorilla/sessions' default MaxAge (30 days): forgetting a
-// binding or a revocation while its session is still alive would let that
-// session survive its logout, so the default errs long. Set your real
-// session lifetime with WithSessionLifetime.
-const DefaultSessionLifetime = 30 * 24 * time.Hour
-
-// DefaultSIDClockSkew is how much later than a sid logout's iat a login
-// of the same OP session may be dated and still be ended by it: the two
-// iats come from the OP's clocks at different moments, often from
-// different nodes of a clustered OP (ZITADEL dates logout tokens one
-// second in the past), and an OP session's sid is never reused by a new
-// one, so a login of that sid dated a little after its logout is the same
-// session. It is rp.DefaultClockSkew's value; set yours with
-// WithSIDClockSkew.
-const DefaultSIDClockSkew = time.Minute
 
 // Errors reported by the stores in this package and its adapters.
 var (
@@ -120,8 +104,10 @@ func WithLogger(l *slog.Logger) Option {
 	return Option{"WithLogger", ctorMemory | ctorEnder, func(c *config) { c.logger = l }}
 }
 
-// WithSessionLifetime sets your sessions' lifetime; the default is
-// DefaultSessionLifetime. NewMemory keeps a binding with a zero Expires
+// WithSessionLifetime sets your sessions' lifetime; the default is 30
+// days, gorilla/sessions' default MaxAge: forgetting a binding or a
+// revocation while its session is still alive would let that session
+// survive its logout, so the default errs long. NewMemory keeps a binding with a zero Expires
 // that long; NewRevokingEnder keeps every revocation that long: the
 // revocation, not the deletion of session data, is what keeps a
 // logged-out session ended. Set it to at least your sessions' longest
@@ -158,21 +144,10 @@ func WithStore(s Store) Option {
 	return Option{"WithStore", ctorEnder, func(c *config) { c.store = s; c.storeSet = true }}
 }
 
-// WithSIDClockSkew sets how much later than a sid revocation's time a
-// session's login may be and still be ended by it (see
-// DefaultSIDClockSkew, the default; 0 compares the times strictly). It
-// applies to sid revocations only: a login of a new OP session has a new
-// sid, while a sub revocation must spare the user's logins after it, so
-// it compares strictly. A login dated more than the skew after the logout
-// stays valid. NewMemoryRevocations takes it.
-func WithSIDClockSkew(d time.Duration) Option {
-	return Option{"WithSIDClockSkew", ctorRevocations, func(c *config) { c.sidSkew = d }}
-}
-
 // newConfig applies opts over the defaults for constructor k and checks
 // the result.
 func newConfig(k ctor, opts []Option) (config, error) {
-	c := config{logger: slog.Default(), now: time.Now, lifetime: DefaultSessionLifetime, sidSkew: DefaultSIDClockSkew}
+	c := config{logger: slog.Default(), now: time.Now, lifetime: defaults.SessionLifetime, sidSkew: defaults.SIDClockSkew}
 	for _, o := range opts {
 		switch {
 		case o.apply == nil:

@@ -18,14 +18,14 @@ import (
 // but Memory.EndSessions' first pass ends every session of (iss, sub)
 // whatever its login time (memory.go end: the LoginTime filter only
 // applies when !queue, to the second deletion), so the user's fresh
-// session is deleted. The same holds for redisadapter.Store's endScript
+// session is deleted. The same holds for redisadapter's endScript
 // (endLogout with notAfter = nil) and for sid logouts under
 // WithEndAllUserSessions (Keycloak's "log out all sessions").
 func TestStoreDefectLateLogoutEndsFreshLogin(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var deleted []string
-	del := sessionadapter.DeleterFunc(func(_ context.Context, id string) error {
+	del := deleterFunc(func(_ context.Context, id string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		deleted = append(deleted, id)

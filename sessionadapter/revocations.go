@@ -36,7 +36,7 @@ type Revocations interface {
 	// Revoked reports whether a kept revocation ends b: one for
 	// (b.Issuer, b.SessionID) whose sub matches b.Subject when both are
 	// known, recorded at or after b.LoginTime less a clock-skew tolerance
-	// (WithSIDClockSkew: the sid names one OP session, whose two iats may
+	// (a minute by default: the sid names one OP session, whose two iats may
 	// come from OP nodes whose clocks differ), or one for (b.Issuer,
 	// b.Subject), recorded at or after b.LoginTime (the login was not
 	// after the logout). An error means the answer is unknown; a guard
@@ -101,10 +101,8 @@ type revShard struct {
 	_   [64]byte    // keeps shards on separate cache lines
 }
 
-// MemoryRevocations keeps revocations in process memory until they
-// expire, so its size is bounded by the logouts of one keep period. It
-// serves one process; redisadapter.Revocations feeds one per replica from
-// Redis.
+// memoryRevocations keeps revocations in process memory until they
+// expire; see NewMemoryRevocations.
 //
 // Revocations are stored by 64-bit fingerprints of (kind, issuer, sid or
 // sub, or both: a sid logout that names a sub takes two entries, its pair
@@ -115,10 +113,10 @@ type revShard struct {
 // sharing a fingerprint (odds about n/2⁶⁴ per check with n revocations)
 // can only sign a user out, never keep a revoked session alive, and the
 // secret seed keeps anyone from aiming at one.
-type MemoryRevocations struct {
+type memoryRevocations struct {
 	seed    maphash.Seed
 	now     func() time.Time
-	sidSkew int64 // ms; see WithSIDClockSkew
+	sidSkew int64 // ms; see defaults.SIDClockSkew
 	shards  [revShards]revShard
 	changed atomic.Pointer[chan struct{}]
 	cursor  atomic.Uint32 // the shard the next write also sweeps
@@ -126,18 +124,23 @@ type MemoryRevocations struct {
 }
 
 var (
-	_ Revocations = (*MemoryRevocations)(nil)
-	_ Watchable   = (*MemoryRevocations)(nil)
+	_ Revocations = (*memoryRevocations)(nil)
+	_ Watchable   = (*memoryRevocations)(nil)
 )
 
-// NewMemoryRevocations returns an empty MemoryRevocations. It takes
-// WithClock and WithSIDClockSkew.
-func NewMemoryRevocations(opts ...Option) (*MemoryRevocations, error) {
+// NewMemoryRevocations returns empty Revocations kept in process memory
+// until they expire, so their size is bounded by the logouts of one keep
+// period: about 100 bytes per revocation, whatever the lengths of the
+// strings, and a check that reads two maps without allocating. They serve
+// one process; redisadapter.Revocations feeds one per replica from Redis.
+// They also implement Watchable, for middleware.NewNotifier. It takes
+// WithClock.
+func NewMemoryRevocations(opts ...Option) (Revocations, error) {
 	cfg, err := newConfig(ctorRevocations, opts)
 	if err != nil {
 		return nil, err
 	}
-	m := &MemoryRevocations{seed: maphash.MakeSeed(), now: cfg.now, sidSkew: cfg.sidSkew.Milliseconds()}
+	m := &memoryRevocations{seed: maphash.MakeSeed(), now: cfg.now, sidSkew: cfg.sidSkew.Milliseconds()}
 	for i := range m.shards {
 		m.shards[i].m = make(map[uint64]revEntry)
 	}
@@ -156,7 +159,7 @@ func mix(iss, id, kind uint64) uint64 {
 	return x ^ x>>31
 }
 
-func (m *MemoryRevocations) hash(s string) uint64 {
+func (m *memoryRevocations) hash(s string) uint64 {
 	h := maphash.String(m.seed, s)
 	if h == 0 {
 		h = 1 // keeps 0 out of the fingerprints
@@ -164,10 +167,10 @@ func (m *MemoryRevocations) hash(s string) uint64 {
 	return h
 }
 
-func (m *MemoryRevocations) shard(key uint64) *revShard { return &m.shards[key>>(64-6)] }
+func (m *memoryRevocations) shard(key uint64) *revShard { return &m.shards[key>>(64-6)] }
 
 // Revoke implements Revocations.
-func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.Duration) error {
+func (m *memoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.Duration) error {
 	if err := validateRevoke(l, keepFor); err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func (m *MemoryRevocations) Revoke(ctx context.Context, l Logout, keepFor time.D
 
 // put merges e into the set and reports whether it can end a session it
 // did not end before.
-func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
+func (m *memoryRevocations) put(key uint64, e revEntry, now int64) bool {
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,18 +235,19 @@ func (m *MemoryRevocations) put(key uint64, e revEntry, now int64) bool {
 }
 
 func init() {
-	memrev.Notify = func(m any) { m.(*MemoryRevocations).notify() }
-	memrev.Sweep = func(m any) int { return m.(*MemoryRevocations).sweep() }
-	memrev.Len = func(m any) int { return m.(*MemoryRevocations).len() }
+	memrev.Notify = func(m any) { m.(*memoryRevocations).notify() }
+	memrev.Sweep = func(m any) int { return m.(*memoryRevocations).sweep() }
+	memrev.Len = func(m any) int { return m.(*memoryRevocations).len() }
+	memrev.SetSIDSkew = func(m any, d time.Duration) { m.(*memoryRevocations).sidSkew = d.Milliseconds() }
 }
 
-func (m *MemoryRevocations) notify() {
+func (m *memoryRevocations) notify() {
 	ch := make(chan struct{})
 	close(*m.changed.Swap(&ch))
 }
 
 // Changed implements Watchable.
-func (m *MemoryRevocations) Changed() <-chan struct{} { return *m.changed.Load() }
+func (m *memoryRevocations) Changed() <-chan struct{} { return *m.changed.Load() }
 
 // Revoked implements Revocations. It takes no lock for writing and does
 // not allocate: it is the guard's check on every request. It hashes the
@@ -253,7 +257,7 @@ func (m *MemoryRevocations) Changed() <-chan struct{} { return *m.changed.Load()
 // a sub, and for the (iss, sub) key only while some sub revocation is
 // kept. A session without a sub is ended by any revocation of its sid,
 // since nothing shows it is not the named user's (fail closed).
-func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error) {
+func (m *memoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -288,7 +292,7 @@ func (m *MemoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error
 	return false, nil
 }
 
-func (m *MemoryRevocations) lookup(key uint64) (revEntry, bool) {
+func (m *memoryRevocations) lookup(key uint64) (revEntry, bool) {
 	s := m.shard(key)
 	s.mu.RLock()
 	e, ok := s.m[key]
@@ -305,7 +309,7 @@ func subKey(iss, sub uint64) uint64       { return mix(iss, sub, kindSub) | 1 }
 
 // len reports how many revocation entries are kept, expired ones not yet
 // forgotten included.
-func (m *MemoryRevocations) len() int {
+func (m *memoryRevocations) len() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -319,7 +323,7 @@ func (m *MemoryRevocations) len() int {
 // sweep forgets every expired revocation and reports how many. Writes
 // forget a few as they go, so the set stays bounded while revocations
 // come in; a feed that stops receiving them sweeps now and then.
-func (m *MemoryRevocations) sweep() int {
+func (m *memoryRevocations) sweep() int {
 	now := m.now().UnixMilli()
 	n := 0
 	for i := range m.shards {

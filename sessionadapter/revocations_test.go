@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
@@ -44,7 +45,7 @@ func TestMemoryRevocationsExpire(t *testing.T) {
 		clock.T = clock.T.Add(time.Second)
 		must(t, r.Revoke(ctx, sessionadapter.Logout{Issuer: "i", Subject: fmt.Sprint(i), IssuedAt: clock.T}, time.Minute))
 	}
-	if n := r.Len(); n > 100 {
+	if n := sessionadapter.RevocationsLen(r); n > 100 {
 		t.Fatalf("%d revocations kept, want about the 60 live ones", n)
 	}
 }
@@ -108,7 +109,7 @@ func TestMemoryRevocationsSIDClockSkew(t *testing.T) {
 		want   bool
 	}{
 		{name: "default tolerates a node 2 s behind", logout: -2 * time.Second, want: true},
-		{name: "default spares a login clearly newer", logout: -sessionadapter.DefaultSIDClockSkew - time.Millisecond},
+		{name: "default spares a login clearly newer", logout: -defaults.SIDClockSkew - time.Millisecond},
 		{name: "zero skew is strict", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, logout: -time.Millisecond},
 		{name: "zero skew, logout after login", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(0)}, logout: 0, want: true},
 		{name: "larger skew", opts: []sessionadapter.Option{sessionadapter.WithSIDClockSkew(5 * time.Minute)}, logout: -4 * time.Minute, want: true},

@@ -32,14 +32,6 @@ type Ender interface {
 	EndSessions(ctx context.Context, l Logout) (int, error)
 }
 
-// EnderFunc adapts a function to the Ender interface.
-type EnderFunc func(ctx context.Context, l Logout) (int, error)
-
-// EndSessions calls f(ctx, l).
-func (f EnderFunc) EndSessions(ctx context.Context, l Logout) (int, error) { return f(ctx, l) }
-
-var _ Ender = EnderFunc(nil)
-
 // Binding ties a local session to the OP session that created it. An app
 // records one at login, from the claims of the ID token it just validated.
 type Binding struct {

@@ -22,10 +22,17 @@ import (
 // instead. Each Revoke is appended (and synced) before it is applied; at
 // start the file is replayed and rewritten with the live entries only.
 type fileRevocations struct {
-	*sessionadapter.MemoryRevocations
-	mu   sync.Mutex
-	f    *os.File
-	path string
+	watchableRevocations // in memory, where the guard checks
+	mu                   sync.Mutex
+	f                    *os.File
+	path                 string
+}
+
+// watchableRevocations is what sessionadapter.NewMemoryRevocations
+// returns: Revocations that middleware.NewNotifier can watch.
+type watchableRevocations interface {
+	sessionadapter.Revocations
+	sessionadapter.Watchable
 }
 
 type revRecord struct {
@@ -37,9 +44,13 @@ type revRecord struct {
 }
 
 func openFileRevocations(dir string) (*fileRevocations, error) {
-	mem, err := sessionadapter.NewMemoryRevocations()
+	revs, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		return nil, err
+	}
+	mem, ok := revs.(watchableRevocations)
+	if !ok {
+		return nil, errors.New("memory revocations are not watchable")
 	}
 	path := filepath.Join(dir, "revocations.jsonl")
 	var live []revRecord
@@ -82,7 +93,7 @@ func openFileRevocations(dir string) (*fileRevocations, error) {
 	if f, err = os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600); err != nil {
 		return nil, err
 	}
-	return &fileRevocations{MemoryRevocations: mem, f: f, path: path}, nil
+	return &fileRevocations{watchableRevocations: mem, f: f, path: path}, nil
 }
 
 // Revoke records the revocation in the file, then in memory; an error
@@ -90,11 +101,11 @@ func openFileRevocations(dir string) (*fileRevocations, error) {
 // logout is retried.
 func (r *fileRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
 	if err := l.Validate(); err != nil || keepFor <= 0 {
-		return r.MemoryRevocations.Revoke(ctx, l, keepFor) // its error
+		return r.watchableRevocations.Revoke(ctx, l, keepFor) // its error
 	}
 	iat := l.IssuedAt
 	if iat.IsZero() {
-		iat = time.Now() // as MemoryRevocations dates it
+		iat = time.Now() // as the memory revocations date it
 		l.IssuedAt = iat
 	}
 	line, err := json.Marshal(revRecord{Issuer: l.Issuer, Subject: l.Subject, SessionID: l.SessionID,
@@ -111,7 +122,7 @@ func (r *fileRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, k
 	if err != nil {
 		return fmt.Errorf("recording a revocation in %s: %w", r.path, err)
 	}
-	return r.MemoryRevocations.Revoke(ctx, l, keepFor)
+	return r.watchableRevocations.Revoke(ctx, l, keepFor)
 }
 
 func (r *fileRevocations) Close() error { return r.f.Close() }

@@ -24,8 +24,7 @@ const sessionLifetime = 8 * time.Hour
 // The claims go in and out through gorillaadapter, as the README tells
 // users of cookie stores to do.
 type cookieSessions struct {
-	store *sessions.CookieStore
-	name  string
+	sessionadapter.Sessions
 }
 
 var _ sessionBackend = (*cookieSessions)(nil)
@@ -39,18 +38,14 @@ func newCookieSessions(name string) *cookieSessions {
 	_, _ = rand.Read(blockKey)
 	st := sessions.NewCookieStore(hashKey, blockKey)
 	st.Options = &sessions.Options{Path: "/", MaxAge: int(sessionLifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	return &cookieSessions{store: st, name: name}
+	return &cookieSessions{gorillaadapter.New(st, name)}
 }
 
 func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 	if r.Context().Value(revokedKey{}) != nil {
 		return nil, nil
 	}
-	s, err := c.store.Get(r, c.name)
-	if err != nil || s.IsNew {
-		return nil, nil
-	}
-	b, ok := gorillaadapter.BindingOf(s)
+	b, ok := c.Lookup(r)
 	if !ok {
 		return nil, nil
 	}
@@ -58,15 +53,16 @@ func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 }
 
 func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
-	s, _ := c.store.Get(r, c.name) // a bad old cookie just gives a new session
-	gorillaadapter.Stash(s, sessionadapter.Login{
+	// A bad old cookie just gives a new session; Stash gives the cookie
+	// session its local ID and saves it.
+	_, err := c.Stash(w, r, sessionadapter.Login{
 		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, IssuedAt: info.LoginTime,
 	})
-	return s.Save(r, w) // Stash gave the cookie session its local ID
+	return err
 }
 
 func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.Request) error {
-	return gorillaadapter.End(w, r, c.store, c.name)
+	return c.End(w, r)
 }
 
 // newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
@@ -86,7 +82,7 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 	if err != nil {
 		return nil, err
 	}
-	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, gorillaadapter.New(cs.store, cs.name), revs, nil, closers); err != nil {
+	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, cs.Sessions, revs, nil, closers); err != nil {
 		return nil, err
 	}
 	app := http.NewServeMux()
@@ -98,9 +94,9 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 	app.HandleFunc("POST /logout", a.localLogout)
 	// A revoked session is cleared and the request served as signed out,
 	// so the page can say what happened instead of answering 401.
-	guard, err := middleware.Guard(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithLogger(a.logger),
+	guard, err := middleware.Guard(revs, cs.Lookup, middleware.WithLogger(a.logger),
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
-			if err := gorillaadapter.End(w, r, cs.store, cs.name); err != nil {
+			if err := cs.End(w, r); err != nil {
 				a.logger.Error("demo: clearing revoked session", "rp", a.name, "error", err)
 			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), revokedKey{}, true)))
@@ -109,7 +105,7 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 		return nil, err
 	}
 	// Open pages hear about their logout at once.
-	notifier, err := middleware.NewNotifier(revs, gorillaadapter.Lookup(cs.store, cs.name), middleware.WithLogger(a.logger))
+	notifier, err := middleware.NewNotifier(revs, cs.Lookup, middleware.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}

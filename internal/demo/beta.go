@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bclogout/bclogout/middleware"
@@ -24,7 +25,7 @@ import (
 type redisSessions struct {
 	rdb    redis.UniversalClient
 	store  sessionadapter.Store // the RevokingEnder: its Bind refuses a login older than its logout
-	data   *redisadapter.Store  // where the session data lives
+	data   string               // where the session data lives: data + the session ID
 	cookie string
 }
 
@@ -73,7 +74,7 @@ func (s *redisSessions) load(r *http.Request) (*sessionInfo, error) {
 	if err != nil {
 		return nil, nil
 	}
-	b, err := s.rdb.Get(r.Context(), s.data.SessionKey(ck.Value)).Bytes()
+	b, err := s.rdb.Get(r.Context(), s.data+ck.Value).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil // ended by a logout, or expired
 	}
@@ -92,7 +93,7 @@ func (s *redisSessions) start(ctx context.Context, w http.ResponseWriter, _ *htt
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Set(ctx, s.data.SessionKey(info.LocalID), b, sessionLifetime).Err(); err != nil {
+	if err := s.rdb.Set(ctx, s.data+info.LocalID, b, sessionLifetime).Err(); err != nil {
 		return fmt.Errorf("demo: writing session: %w", err)
 	}
 	err = s.store.Bind(ctx, sessionadapter.Binding{
@@ -115,7 +116,7 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil {
 		return nil
 	}
-	if err := s.rdb.Del(ctx, s.data.SessionKey(ck.Value)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.data+ck.Value).Err(); err != nil {
 		return err
 	}
 	return s.store.Unbind(ctx, ck.Value)
@@ -124,7 +125,9 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 // newBeta builds RP beta: chi, server-side sessions in Redis bound through
 // redisadapter, whose EndSessions deletes the session data.
 func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
-	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger))
+	data := keyPrefix + "session:" // the session data's keys, which the store deletes
+	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger),
+		redisadapter.WithSessionKey(strings.ReplaceAll(data, "%", "%%")+"%s"))
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +142,7 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	if err != nil {
 		return nil, err
 	}
-	rs := &redisSessions{rdb: rdb, store: ender, data: store, cookie: "beta_session"}
+	rs := &redisSessions{rdb: rdb, store: ender, data: data, cookie: "beta_session"}
 	a.sessions = rs
 	h, err := rp.NewHandler(v, ender, a.handlerHooks(false)...)
 	if err != nil {

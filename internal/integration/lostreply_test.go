@@ -106,10 +106,13 @@ func TestLostReplayReplyIsNotAReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := redisadapter.New(plain, redisadapter.WithKeyPrefix(redistest.TaggedPrefix(t, plain)))
+	keyPrefix := redistest.TaggedPrefix(t, plain)
+	format := keyPrefix + "session:%s"
+	bindings, err := redisadapter.New(plain, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithSessionKey(format))
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := redisData{bindings, format}
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(5*time.Second),
 		rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {

@@ -29,7 +29,7 @@ const (
 // replica is one RP instance: its own replay cache, session store and
 // handler over a Redis that the replicas share.
 type replica struct {
-	store *redisadapter.Store
+	store redisData
 	srv   *httptest.Server
 }
 
@@ -55,10 +55,12 @@ func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(be.keyPrefix))
+	format := be.keyPrefix + "session:%s"
+	bindings, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(be.keyPrefix), redisadapter.WithSessionKey(format))
 	if err != nil {
 		t.Fatal(err)
 	}
+	store := redisData{bindings, format}
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(2*time.Second),
 		rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -89,7 +91,7 @@ func post(t *testing.T, r *replica, token string) (int, string) {
 	return resp.StatusCode, body.Error
 }
 
-func bind(t *testing.T, s *redisadapter.Store, localID, sub, sid string) {
+func bind(t *testing.T, s sessionadapter.Store, localID, sub, sid string) {
 	t.Helper()
 	err := s.Bind(context.Background(), sessionadapter.Binding{
 		Issuer: issuer, Subject: sub, SessionID: sid, LocalID: localID,
@@ -112,7 +114,7 @@ func mint(t *testing.T, key *opkit.Key, sub, sid string) string {
 }
 
 // exists reports whether the session data of localID is still in Redis.
-func exists(t *testing.T, rdb redis.UniversalClient, s *redisadapter.Store, localID string) bool {
+func exists(t *testing.T, rdb redis.UniversalClient, s redisData, localID string) bool {
 	t.Helper()
 	n, err := rdb.Exists(context.Background(), s.SessionKey(localID)).Result()
 	if err != nil {
@@ -121,7 +123,7 @@ func exists(t *testing.T, rdb redis.UniversalClient, s *redisadapter.Store, loca
 	return n == 1
 }
 
-func setSessionData(t *testing.T, rdb redis.UniversalClient, s *redisadapter.Store, localID string) {
+func setSessionData(t *testing.T, rdb redis.UniversalClient, s redisData, localID string) {
 	t.Helper()
 	if err := rdb.Set(context.Background(), s.SessionKey(localID), "data", time.Hour).Err(); err != nil {
 		t.Fatal(err)
@@ -253,7 +255,7 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 // slowEnder ends sessions through a store while the Redis clock runs far
 // past any reservation lease, as a logout stuck behind a slow store would.
 type slowEnder struct {
-	store *redisadapter.Store
+	store sessionadapter.Store
 	mr    *miniredis.Miniredis
 	took  time.Duration
 }
@@ -295,7 +297,7 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	r := &replica{store: store, srv: srv}
+	r := &replica{store: redisData{store, "{bcl}:session:%s"}, srv: srv} // the default key format
 
 	bind(t, store, "s-alice", "alice", "sid-1")
 	token := mint(t, key, "alice", "sid-1")

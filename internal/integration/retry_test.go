@@ -104,10 +104,11 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminStore, err := redisadapter.New(admin, redisadapter.WithKeyPrefix(keyPrefix))
+	adminBindings, err := redisadapter.New(admin, redisadapter.WithKeyPrefix(keyPrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
+	adminStore := redisData{adminBindings, keyPrefix + "session:%s"} // the default key format
 	m := &retryMetrics{rejected: map[string]int{}, n: logouts, allDone: make(chan struct{})}
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(timeout),
 		rp.WithRetry(rp.RetryPolicy{MaxBackoff: maxBackoff}),
@@ -117,7 +118,7 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	r := &replica{store: store, srv: srv}
+	r := &replica{store: redisData{store, keyPrefix + "session:%s"}, srv: srv} // the default key format
 
 	tokens := make([]string, logouts)
 	for i := range logouts {
@@ -239,7 +240,7 @@ func checkNoRetryGoroutine(t *testing.T) {
 // toggleEnder fails while down, and otherwise ends sessions through the
 // store, counting what it ended.
 type toggleEnder struct {
-	store *redisadapter.Store
+	store sessionadapter.Store
 	mu    sync.Mutex
 	down  bool
 	ended int
@@ -296,7 +297,7 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		t.Cleanup(func() { _ = h.Close(context.Background()) })
 		srv := httptest.NewServer(h)
 		t.Cleanup(srv.Close)
-		return &replica{store: store, srv: srv}
+		return &replica{store: redisData{store, "{bcl}:session:%s"}, srv: srv} // the default key format
 	}
 	enderA, enderB := &toggleEnder{store: store, down: true}, &toggleEnder{store: store}
 	mA := &retryMetrics{rejected: map[string]int{}, n: 1, allDone: make(chan struct{})}

@@ -13,41 +13,37 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
 
 // scsLib is the common part of the scs rows: every request runs inside
-// sm.LoadAndSave, the login is stashed by scsadapter.Stash (a new token,
-// the LocalID), and a touched session is written back when the response
+// sm.LoadAndSave, the login is stashed by scsadapter.New's Stash (a new
+// token, the LocalID), and a touched session is written back when the response
 // is, as scs does.
 func scsLib(sm *scs.SessionManager) sessionLib {
+	sess := scsadapter.New(sm)
 	return sessionLib{
-		wrap: sm.LoadAndSave,
-		login: func(_ http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-			return scsadapter.Stash(r.Context(), sm, l)
-		},
+		wrap:  sm.LoadAndSave,
+		login: sess.Stash,
 		touch: func(r *http.Request) (func(http.ResponseWriter) error, error) {
 			return func(http.ResponseWriter) error {
 				sm.Put(r.Context(), "seen", time.Now().UnixNano())
 				return nil // LoadAndSave commits it with the response
 			}, nil
 		},
-		lookup: scsadapter.Lookup(sm),
-		end:    func(_ http.ResponseWriter, r *http.Request) error { return scsadapter.End(r, sm) },
+		lookup: sess.Lookup,
+		end:    sess.End,
 	}
 }
 
-// scsMemstore: scs's memstore, deleted through scsadapter.Deleter by a
+// scsMemstore: scs's memstore, deleted through scsadapter.New's
+// DeleteSession (a sessionadapter.Deleter) by a
 // Memory store that binds the sessions.
 func scsMemstore(t *testing.T, env matrixEnv) sessionLib {
 	mem := memstore.NewWithCleanupInterval(0) // no goroutine to outlive the test
 	sm := scs.New()
 	sm.Store = mem
-	del, err := scsadapter.Deleter(mem)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := scsadapter.New(sm).(sessionadapter.Deleter)
 	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithClock(env.clock.Now),
 		sessionadapter.WithLogger(env.logger))
 	if err != nil {
@@ -75,7 +71,7 @@ func scsRedisstore(t *testing.T, env matrixEnv) sessionLib {
 	sm.Store = redisstore.New(pool) // keys scs:session:TOKEN
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := redisStore(t, env, rdb, redisadapter.WithSessionKey("scs:session:%s"))
+	store := redisStore(t, env, rdb, "scs:session:%s")
 	lib := scsLib(sm)
 	lib.store, lib.rev = store, redisRevocations(t, env, rdb, "{bclogout}:")
 	lib.alive = redisAlive(rdb, store)

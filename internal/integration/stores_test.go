@@ -88,16 +88,9 @@ func randomKey() []byte { return []byte(rand.Text() + rand.Text()) }
 
 // gorillaLib is the common part of the gorilla rows.
 func gorillaLib(store sessions.Store) sessionLib {
+	sess := gorillaadapter.New(store, sessionName)
 	return sessionLib{
-		login: func(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-			s, _ := store.Get(r, sessionName) // a bad or ended session just gives a new one
-			gorillaadapter.Stash(s, l)
-			if err := s.Save(r, w); err != nil {
-				return sessionadapter.Binding{}, err
-			}
-			b, _ := gorillaadapter.BindingOf(s)
-			return b, nil
-		},
+		login: sess.Stash, // a bad or ended session just gives a new one
 		touch: func(r *http.Request) (func(http.ResponseWriter) error, error) {
 			s, err := store.Get(r, sessionName)
 			if err != nil {
@@ -108,10 +101,8 @@ func gorillaLib(store sessions.Store) sessionLib {
 				return s.Save(r, w)
 			}, nil
 		},
-		lookup: gorillaadapter.Lookup(store, sessionName),
-		end: func(w http.ResponseWriter, r *http.Request) error {
-			return gorillaadapter.End(w, r, store, sessionName)
-		},
+		lookup: sess.Lookup,
+		end:    sess.End,
 	}
 }
 
@@ -126,10 +117,7 @@ func memoryRevocations(t *testing.T, env matrixEnv) sessionadapter.Revocations {
 func gorillaFilesystem(t *testing.T, env matrixEnv) sessionLib {
 	dir := t.TempDir()
 	fs := sessions.NewFilesystemStore(dir, randomKey())
-	del, err := gorillaadapter.FilesystemDeleter(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := gorillaadapter.New(fs, sessionName).(sessionadapter.Deleter)
 	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithClock(env.clock.Now),
 		sessionadapter.WithLogger(env.logger))
 	if err != nil {
@@ -166,16 +154,26 @@ func redisRevocations(t *testing.T, env matrixEnv, rdb redis.UniversalClient, pr
 	return rev
 }
 
-func redisStore(t *testing.T, env matrixEnv, rdb redis.UniversalClient, opts ...redisadapter.Option) *redisadapter.Store {
-	opts = append(opts, redisadapter.WithClock(env.clock.Now), redisadapter.WithLogger(env.logger))
+// redisData is a redisadapter store and the key format (WithSessionKey)
+// of the session data it deletes.
+type redisData struct {
+	sessionadapter.Store
+	format string
+}
+
+// SessionKey returns the key of localID's session data.
+func (s redisData) SessionKey(localID string) string { return fmt.Sprintf(s.format, localID) }
+
+func redisStore(t *testing.T, env matrixEnv, rdb redis.UniversalClient, format string, opts ...redisadapter.Option) redisData {
+	opts = append(opts, redisadapter.WithSessionKey(format), redisadapter.WithClock(env.clock.Now), redisadapter.WithLogger(env.logger))
 	s, err := redisadapter.New(rdb, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return redisData{s, format}
 }
 
-func redisAlive(rdb redis.UniversalClient, s *redisadapter.Store) func(testing.TB, string) bool {
+func redisAlive(rdb redis.UniversalClient, s redisData) func(testing.TB, string) bool {
 	return func(t testing.TB, id string) bool {
 		n, err := rdb.Exists(context.Background(), s.SessionKey(id)).Result()
 		if err != nil {
@@ -197,7 +195,7 @@ func bojRedistore(t *testing.T, env matrixEnv) sessionLib {
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
 	prefix := "{bclogout}:"
-	store := redisStore(t, env, rdb, redisadapter.WithKeyPrefix(prefix), redisadapter.WithSessionKey("session_%s"))
+	store := redisStore(t, env, rdb, "session_%s", redisadapter.WithKeyPrefix(prefix))
 	lib := gorillaLib(rs)
 	lib.store, lib.rev, lib.alive = store, redisRevocations(t, env, rdb, prefix), redisAlive(rdb, store)
 	return lib
@@ -210,7 +208,7 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := redisStore(t, env, rdb)
+	store := redisStore(t, env, rdb, "app:session:%s")
 	type data struct {
 		Login sessionadapter.Login
 		Seen  int64

@@ -16,22 +16,21 @@ import (
 
 // A FilesystemStore app: bind the saved session at login; a logout token
 // for its sid deletes the session file.
-func ExampleFilesystemDeleter() {
+func ExampleNew() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "sessions")
 	defer os.RemoveAll(dir)
 	store := sessions.NewFilesystemStore(dir, []byte("0123456789abcdef0123456789abcdef"))
-	del, _ := gorillaadapter.FilesystemDeleter(dir)
-	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+	app := gorillaadapter.New(store, "app")
+	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(app.(sessionadapter.Deleter)))
 
 	// Login callback, after validating the ID token.
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
-	s, _ := store.New(r, "app")
-	_ = s.Save(r, w)
-	_ = gorillaadapter.Bind(ctx, index, s, sessionadapter.Login{
+	b, _ := app.Stash(w, r, sessionadapter.Login{
 		Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now(),
 	})
+	_ = index.Bind(ctx, b)
 
 	n, err := index.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-1"})
 	files, _ := os.ReadDir(dir)

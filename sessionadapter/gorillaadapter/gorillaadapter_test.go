@@ -42,43 +42,42 @@ func TestFilesystemStoreSessionEnded(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	store := sessions.NewFilesystemStore(dir, key)
-	del, err := gorillaadapter.FilesystemDeleter(dir)
+	app := gorillaadapter.New(store, "app")
+	idx, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(app.(sessionadapter.Deleter)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice, aliceCookie := newFileSession(t, store)
-	bob, _ := newFileSession(t, store)
 	now := time.Unix(1_700_000_000, 0)
-	if err := gorillaadapter.Bind(ctx, idx, alice, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	if err := gorillaadapter.Bind(ctx, idx, bob, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: now}); err != nil {
-		t.Fatal(err)
+	alice, aliceCookie := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: now})
+	bob, _ := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: now})
+	for _, b := range []sessionadapter.Binding{alice, bob} {
+		if err := idx.Bind(ctx, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	n, err := idx.EndSessions(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s1"})
 	if err != nil || n != 1 {
 		t.Fatalf("EndSessions = %d, %v, want 1, nil", n, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "session_"+alice.ID)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, "session_"+alice.LocalID)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("alice's session file: %v, want it deleted", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "session_"+bob.ID)); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "session_"+bob.LocalID)); err != nil {
 		t.Fatalf("bob's session file: %v, want it kept", err)
 	}
 	// Alice's browser still sends the cookie; the store no longer knows it.
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(aliceCookie)
-	if s, _ := store.Get(r, "app"); !s.IsNew || s.Values["cart"] != nil {
+	if s, _ := store.Get(r, "app"); !s.IsNew || s.Values["bclogout.sub"] != nil {
 		t.Fatal("the ended session still loads")
+	}
+	if _, ok := app.Lookup(r); ok {
+		t.Fatal("the ended session still has a binding")
 	}
 }
 
-func TestFilesystemDeleterRefusesPaths(t *testing.T) {
+func TestDeleteSessionRefusesPaths(t *testing.T) {
 	ctx := context.Background()
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "sessions")
@@ -89,10 +88,7 @@ func TestFilesystemDeleterRefusesPaths(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	del, err := gorillaadapter.FilesystemDeleter(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := gorillaadapter.New(sessions.NewFilesystemStore(dir, key), "app").(sessionadapter.Deleter)
 	tests := []struct {
 		name    string
 		id      string
@@ -116,14 +112,11 @@ func TestFilesystemDeleterRefusesPaths(t *testing.T) {
 	if _, err := os.Stat(outside); err != nil {
 		t.Fatalf("a file outside the directory was touched: %v", err)
 	}
-	if _, err := gorillaadapter.FilesystemDeleter(""); !errors.Is(err, gorillaadapter.ErrInvalidConfig) {
-		t.Fatalf("FilesystemDeleter(\"\") = %v, want ErrInvalidConfig", err)
-	}
 }
 
-// FuzzFilesystemDeleter feeds session IDs (which arrive in cookies) to the
+// FuzzDeleteSession feeds session IDs (which arrive in cookies) to the
 // deleter: none may remove a file other than its own session's.
-func FuzzFilesystemDeleter(f *testing.F) {
+func FuzzDeleteSession(f *testing.F) {
 	for _, s := range []string{"ABC", "..", "../session_keep", "/etc/passwd", `..\x`, "", "session_keep"} {
 		f.Add(s)
 	}
@@ -138,7 +131,7 @@ func FuzzFilesystemDeleter(f *testing.F) {
 			f.Fatal(err)
 		}
 	}
-	del, _ := gorillaadapter.FilesystemDeleter(dir)
+	del := gorillaadapter.New(sessions.NewFilesystemStore(dir, key), "app").(sessionadapter.Deleter)
 	f.Fuzz(func(t *testing.T, id string) {
 		_ = del.DeleteSession(context.Background(), id)
 		for _, k := range keep {
@@ -149,26 +142,24 @@ func FuzzFilesystemDeleter(f *testing.F) {
 	})
 }
 
-func TestBindNeedsSavedSession(t *testing.T) {
-	idx, _ := sessionadapter.NewMemory()
-	s := sessions.NewSession(sessions.NewCookieStore(key), "app")
-	err := gorillaadapter.Bind(context.Background(), idx, s, sessionadapter.Login{Issuer: iss, Subject: "u"})
-	if !errors.Is(err, gorillaadapter.ErrNoSessionID) {
-		t.Fatalf("Bind unsaved = %v, want ErrNoSessionID", err)
-	}
-}
-
-// cookieLogin logs in on a CookieStore with Stash and returns the cookie.
-func cookieLogin(t *testing.T, store sessions.Store, c sessionadapter.Login) *http.Cookie {
+// stashLogin logs in on sessions with Stash and returns the binding and
+// the session cookie.
+func stashLogin(t *testing.T, app sessionadapter.Sessions, l sessionadapter.Login) (sessionadapter.Binding, *http.Cookie) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
-	s, _ := store.New(r, "app")
-	gorillaadapter.Stash(s, c)
-	if err := s.Save(r, w); err != nil {
+	b, err := app.Stash(w, r, l)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return w.Result().Cookies()[0]
+	return b, w.Result().Cookies()[0]
+}
+
+// cookieLogin logs in on a CookieStore with Stash and returns the cookie.
+func cookieLogin(t *testing.T, store sessions.Store, l sessionadapter.Login) *http.Cookie {
+	t.Helper()
+	_, c := stashLogin(t, gorillaadapter.New(store, "app"), l)
+	return c
 }
 
 func TestCookieStoreWithGuard(t *testing.T) {
@@ -176,9 +167,10 @@ func TestCookieStoreWithGuard(t *testing.T) {
 	store := sessions.NewCookieStore(key)
 	rev, _ := sessionadapter.NewMemoryRevocations()
 	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithSessionLifetime(time.Hour))
-	guard, err := middleware.Guard(rev, gorillaadapter.Lookup(store, "app"),
+	sess := gorillaadapter.New(store, "app")
+	guard, err := middleware.Guard(rev, sess.Lookup,
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			if err := gorillaadapter.End(w, r, store, "app"); err != nil {
+			if err := sess.End(w, r); err != nil {
 				t.Error(err)
 			}
 			w.WriteHeader(http.StatusUnauthorized)
@@ -230,31 +222,38 @@ func TestCookieStoreWithGuard(t *testing.T) {
 	}
 }
 
-func TestBindingOf(t *testing.T) {
-	s := sessions.NewSession(sessions.NewCookieStore(key), "app")
-	if _, ok := gorillaadapter.BindingOf(s); ok {
-		t.Fatal("an empty session has a binding")
+func TestLookup(t *testing.T) {
+	store := sessions.NewCookieStore(key)
+	app := gorillaadapter.New(store, "app")
+	if _, ok := app.Lookup(httptest.NewRequest(http.MethodGet, "/", nil)); ok {
+		t.Fatal("a request without a session has a binding")
 	}
 	iat := time.UnixMilli(1_700_000_000_123)
-	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
-	b, ok := gorillaadapter.BindingOf(s)
+	stashed, cookie := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
+	b, ok := app.Lookup(r)
 	// A cookie session has no ID of its own: Stash gave it a random one,
 	// so the binding is as valid as a server-side session's.
 	if b.LocalID == "" {
-		t.Fatal("BindingOf gave a cookie session no local ID")
+		t.Fatal("Lookup gave a cookie session no local ID")
 	}
 	if err := b.Validate(); err != nil {
-		t.Fatalf("BindingOf gave an invalid binding: %v", err)
+		t.Fatalf("Lookup gave an invalid binding: %v", err)
 	}
 	want := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LocalID: b.LocalID, LoginTime: iat}
 	if !ok || b != want {
-		t.Fatalf("BindingOf = %+v, %v, want %+v", b, ok, want)
+		t.Fatalf("Lookup = %+v, %v, want %+v", b, ok, want)
 	}
-	// A session with a store ID keeps it.
-	s2 := sessions.NewSession(sessions.NewCookieStore(key), "app")
-	s2.ID = "server-side-id"
-	gorillaadapter.Stash(s2, sessionadapter.Login{Issuer: iss, Subject: "u", IssuedAt: iat})
-	if b2, _ := gorillaadapter.BindingOf(s2); b2.LocalID != "server-side-id" {
-		t.Errorf("LocalID = %q, want the session's own ID", b2.LocalID)
+	stashed.Expires = time.Time{}
+	if stashed != want {
+		t.Errorf("Stash = %+v, want %+v", stashed, want)
+	}
+	// A server-side session's local ID is its store ID.
+	dir := t.TempDir()
+	files := gorillaadapter.New(sessions.NewFilesystemStore(dir, key), "app")
+	fb, _ := stashLogin(t, files, sessionadapter.Login{Issuer: iss, Subject: "u", IssuedAt: iat})
+	if id := fileID(t, dir); fb.LocalID != id {
+		t.Errorf("LocalID = %q, want the session's own ID %q", fb.LocalID, id)
 	}
 }

@@ -2,6 +2,7 @@ package gorillaadapter_test
 
 import (
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,7 +21,7 @@ import (
 // TestGuardJSONSerializerKeepsLoginTime (found by the outside review):
 // gorilla stores can serialize values with JSON (securecookie.JSONEncoder,
 // boj/redistore's JSONSerializer). Stash writes the login time as int64;
-// JSON gives it back as float64, and BindingOf, which read it as int64
+// JSON gives it back as float64, and Lookup, which read it as int64
 // only, silently read 0: the login time became 1970. Every revocation of the user (a sub-scoped logout, or
 // any sid logout under WithEndAllUserSessions) is then "at or after the
 // login": a fresh login made after the logout is ended at once, and keeps
@@ -39,7 +40,7 @@ func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := middleware.Guard(rev, gorillaadapter.Lookup(store, "app"))
+	guard, err := middleware.Guard(rev, gorillaadapter.New(store, "app").Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,27 +52,22 @@ func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...and she signs in again afterwards: a new OP session, a new ID token.
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-new", IssuedAt: logoutAt.Add(30 * time.Second)})
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
 	w := httptest.NewRecorder()
-	s, _ := store.New(r, "app")
-	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-new", IssuedAt: logoutAt.Add(30 * time.Second)})
-	if err := s.Save(r, w); err != nil {
-		t.Fatal(err)
-	}
-	r = httptest.NewRequest(http.MethodGet, "/", nil)
-	r.AddCookie(w.Result().Cookies()[0])
-	w = httptest.NewRecorder()
 	app.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Errorf("a login made after the logout is refused by the guard: %d %s", w.Code, w.Body)
 	}
 }
 
-// TestBindingOfLoginTimeForms: the login time is read back in every form a
+// TestLookupLoginTimeForms: the login time is read back in every form a
 // serializer can give; a stashed login whose time cannot be read has a zero
 // LoginTime, which the guard ends (fail closed), never a 1970 login.
-func TestBindingOfLoginTimeForms(t *testing.T) {
+func TestLookupLoginTimeForms(t *testing.T) {
 	const ms = 1_700_000_000_123
+	gob.Register(json.Number("")) // so the cookie can carry one
 	tests := []struct {
 		name string
 		v    any
@@ -92,14 +88,18 @@ func TestBindingOfLoginTimeForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := sessions.NewSession(sessions.NewCookieStore(key), "app")
-			gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: time.UnixMilli(ms)})
-			if tt.v == nil {
-				delete(s.Values, "bclogout.iat")
-			} else {
-				s.Values["bclogout.iat"] = tt.v
-			}
-			b, ok := gorillaadapter.BindingOf(s)
+			store := sessions.NewCookieStore(key)
+			cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: time.UnixMilli(ms)})
+			cookie = tamper(t, store, cookie, func(values map[any]any) {
+				if tt.v == nil {
+					delete(values, "bclogout.iat")
+				} else {
+					values["bclogout.iat"] = tt.v
+				}
+			})
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.AddCookie(cookie)
+			b, ok := gorillaadapter.New(store, "app").Lookup(r)
 			if !ok {
 				t.Fatal("a stashed login has no binding: it would escape the guard")
 			}
@@ -121,26 +121,39 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := middleware.Guard(rev, gorillaadapter.Lookup(store, "app"))
+	guard, err := middleware.Guard(rev, gorillaadapter.New(store, "app").Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("signed in")) }))
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()})
+	cookie = tamper(t, store, cookie, func(values map[any]any) { values["bclogout.iat"] = "yesterday" })
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
 	w := httptest.NewRecorder()
-	s, _ := store.New(r, "app")
-	gorillaadapter.Stash(s, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()})
-	s.Values["bclogout.iat"] = "yesterday"
-	if err := s.Save(r, w); err != nil {
-		t.Fatal(err)
-	}
-	r = httptest.NewRequest(http.MethodGet, "/", nil)
-	r.AddCookie(w.Result().Cookies()[0])
-	w = httptest.NewRecorder()
 	app.ServeHTTP(w, r)
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("a session with an unreadable login time: %d, want 401", w.Code)
 	}
+}
+
+// tamper changes the values of the session of cookie in store, as a
+// serializer or an older version of the app may have left them, and
+// returns the new cookie.
+func tamper(t *testing.T, store sessions.Store, cookie *http.Cookie, change func(values map[any]any)) *http.Cookie {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(cookie)
+	s, err := store.Get(r, "app")
+	if err != nil || s.IsNew {
+		t.Fatalf("load session: %v (new %v)", err, s.IsNew)
+	}
+	change(s.Values)
+	w := httptest.NewRecorder()
+	if err := s.Save(r, w); err != nil {
+		t.Fatal(err)
+	}
+	return w.Result().Cookies()[0]
 }
 
 // stringKeyJSON serializes session values as a JSON object, as

@@ -52,7 +52,7 @@ func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l session
 	}
 	old := s.ID
 	s.ID = "" // a server-side store gives the saved session a new ID
-	Stash(s, l)
+	stashLogin(s, l)
 	if err := s.Save(r, w); err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("gorillaadapter: save session: %w", err)
 	}
@@ -61,7 +61,7 @@ func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l session
 			return sessionadapter.Binding{}, err
 		}
 	}
-	b, _ := BindingOf(s)
+	b, _ := bindingOf(s)
 	if s.Options != nil && s.Options.MaxAge > 0 {
 		b.Expires = time.Now().Add(time.Duration(s.Options.MaxAge) * time.Second)
 	}
@@ -69,11 +69,11 @@ func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l session
 }
 
 func (g gorillaSessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
-	return Lookup(g.store, g.name)(r)
+	return lookup(g.store, g.name, r)
 }
 
 func (g gorillaSessions) End(w http.ResponseWriter, r *http.Request) error {
-	return End(w, r, g.store, g.name)
+	return end(w, r, g.store, g.name)
 }
 
 // DeleteSession deletes the stored data of the session id. IDs that are

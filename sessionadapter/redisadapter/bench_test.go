@@ -27,7 +27,7 @@ func benchClient(b *testing.B) (redis.UniversalClient, string) {
 
 // benchBind loads unrelated sessions (three per user) with concurrent
 // Binds, so that a million load in seconds rather than minutes.
-func benchBind(b *testing.B, s *redisadapter.Store, unrelated int) {
+func benchBind(b *testing.B, s sessionadapter.Store, unrelated int) {
 	ctx := context.Background()
 	const workers = 32
 	var wg sync.WaitGroup
@@ -50,7 +50,7 @@ func benchBind(b *testing.B, s *redisadapter.Store, unrelated int) {
 	}
 }
 
-func redisEndBySub(b *testing.B, s *redisadapter.Store, n int) {
+func redisEndBySub(b *testing.B, s sessionadapter.Store, n int) {
 	ctx := context.Background()
 	l := sessionadapter.Logout{Issuer: "https://op", Subject: "target"}
 	for b.Loop() {

@@ -3,7 +3,7 @@
 // redis.UniversalClient), for OpenID Connect Back-Channel Logout 1.0 §2.7
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions).
 //
-// [Store] indexes the bindings and deletes the session data of a logout.
+// [New] indexes the bindings and deletes the session data of a logout.
 // [Revocations] records each logout in Redis and feeds every replica's
 // memory from a stream, so that middleware.Guard checks a request without
 // a Redis call. Give both to sessionadapter.NewRevokingEnder
@@ -32,7 +32,7 @@
 //
 // # One round trip, atomic
 //
-// Store.EndSessions is one Lua script, linear in the sessions it ends: it
+// The store's EndSessions is one Lua script, linear in the sessions it ends: it
 // reads the index, checks the sub of each binding, deletes session data,
 // bindings and index entries in batches, and returns; Bind and Unbind are one script
 // each, and so is Revocations' Revoke (Revoked makes no call at all).
@@ -52,7 +52,7 @@
 // with the same tag, e.g. "{bclogout}:session:%s" or, for a foreign store
 // configured with the key prefix "{bclogout}session_", the format
 // "{bclogout}session_%s". The trade-off is deliberate: all bindings and
-// session data of one Store live on one cluster node (replicas give
+// session data of one store live on one cluster node (replicas give
 // failover, not sharding) in exchange for a logout that is atomic and
 // takes one round trip whatever the number of sessions. Per-user tags
 // would spread the load, but a sid-only logout (Ory Hydra sends no sub)

@@ -22,7 +22,7 @@ const manySessions = 40_000
 
 // bindMany binds n sessions of alice under sid, with session data, as
 // fast as the client allows.
-func bindMany(t *testing.T, c redis.UniversalClient, s *redisadapter.Store, sid string, n int) {
+func bindMany(t *testing.T, c redis.UniversalClient, s sessionadapter.Store, sid string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -36,7 +36,7 @@ func bindMany(t *testing.T, c redis.UniversalClient, s *redisadapter.Store, sid 
 					errc <- err
 					return
 				}
-				if err := c.Set(ctx, s.SessionKey(id), "data", 0).Err(); err != nil {
+				if err := c.Set(ctx, redisadapter.SessionKey(s, id), "data", 0).Err(); err != nil {
 					errc <- err
 					return
 				}
@@ -108,7 +108,7 @@ func TestEndManySessionsIsLinear(t *testing.T) {
 	if ratio := float64(large) / float64(small); ratio > 40 {
 		t.Errorf("8 times the sessions took %.1f times as long, want about 8 (linear), far from 64 (quadratic)", ratio)
 	}
-	if left, err := c.Exists(context.Background(), s.SessionKey("sid-large-0"), s.SessionKey(fmt.Sprintf("sid-large-%d", manySessions-1))).Result(); err != nil || left != 0 {
+	if left, err := c.Exists(context.Background(), redisadapter.SessionKey(s, "sid-large-0"), redisadapter.SessionKey(s, fmt.Sprintf("sid-large-%d", manySessions-1))).Result(); err != nil || left != 0 {
 		t.Errorf("session data left: %d, %v", left, err)
 	}
 }
@@ -145,7 +145,7 @@ func TestEndSessionsThroughDroppingProxy(t *testing.T) {
 	}
 	var left int64
 	for i := range manySessions / 4 {
-		n, err := direct.Exists(context.Background(), s.SessionKey(fmt.Sprintf("sid-1-%d", i))).Result()
+		n, err := direct.Exists(context.Background(), redisadapter.SessionKey(s, fmt.Sprintf("sid-1-%d", i))).Result()
 		if err != nil {
 			t.Fatal(err)
 		}

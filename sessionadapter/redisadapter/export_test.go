@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
@@ -39,3 +40,6 @@ func WithEndAllUserSessions() Option {
 func WithSIDClockSkew(d time.Duration) Option {
 	return Option{"WithSIDClockSkew", ctorRevocations, func(c *config) { c.sidSkew = &d }}
 }
+
+// SessionKey returns the key of localID's session data in s (from New).
+func SessionKey(s sessionadapter.Store, localID string) string { return s.(*store).sessionKey(localID) }

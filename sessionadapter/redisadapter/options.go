@@ -5,12 +5,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
-	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // defaultKeyPrefix is the default key prefix; its hash tag keeps every
-// key of a Store and of Revocations in one cluster slot.
+// key of New's store and of Revocations in one cluster slot.
 const defaultKeyPrefix = "{bclogout}:"
 
 // defaultMaxStaleness is how long, by default, Revocations may go without
@@ -50,7 +50,7 @@ type config struct {
 	now        func() time.Time
 	maxStale   time.Duration
 	streamLen  int64
-	sidSkew    *time.Duration // nil: sessionadapter.DefaultSIDClockSkew
+	sidSkew    *time.Duration // nil: defaults.SIDClockSkew
 }
 
 // WithKeyPrefix sets the prefix of every key the adapter owns; the default
@@ -84,7 +84,7 @@ func WithSessionKey(format string) Option {
 }
 
 // WithSessionLifetime sets how long a binding with a zero Expires is kept;
-// the default is sessionadapter.DefaultSessionLifetime. New takes it.
+// the default is 30 days. New takes it.
 func WithSessionLifetime(d time.Duration) Option {
 	return Option{"WithSessionLifetime", ctorStore, func(c *config) { c.lifetime = d }}
 }
@@ -102,7 +102,7 @@ func WithMaxStaleness(d time.Duration) Option {
 func newConfig(k ctor, opts []Option, cluster bool) (config, error) {
 	c := config{
 		prefix:    defaultKeyPrefix,
-		lifetime:  sessionadapter.DefaultSessionLifetime,
+		lifetime:  defaults.SessionLifetime,
 		logger:    slog.Default(),
 		now:       time.Now,
 		maxStale:  defaultMaxStaleness,

@@ -121,6 +121,13 @@ end
 return #due
 `)
 
+// memoryRevocations is what sessionadapter.NewMemoryRevocations returns:
+// the replica's copy of the revocations, which its pages watch.
+type memoryRevocations interface {
+	sessionadapter.Revocations
+	sessionadapter.Watchable
+}
+
 // Revocations is a sessionadapter.Revocations shared by every replica
 // that uses the same Redis and key prefix, checked without leaving the
 // process.
@@ -154,7 +161,7 @@ return #due
 // spares these keys); the feed warns at start under allkeys-*.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.MemoryRevocations (about 100 bytes each, see the README);
+// sessionadapter.NewMemoryRevocations (about 100 bytes each, see the README);
 // Redis keeps each in the hash and the expiry index until it expires, and
 // in the stream until trimmed. Every replica sweeps expired entries every
 // 30 s. All keys share the prefix's hash tag, so a cluster keeps them in
@@ -164,7 +171,7 @@ return #due
 type Revocations struct {
 	client redis.UniversalClient
 	cfg    config
-	local  *sessionadapter.MemoryRevocations
+	local  memoryRevocations
 	keys   revKeys
 	// epoch is the clock's reading at start. Freshness is measured as
 	// time since epoch, so time.Now's monotonic reading makes it immune to
@@ -208,13 +215,19 @@ func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations,
 	if err != nil {
 		return nil, err
 	}
-	localOpts := []sessionadapter.Option{sessionadapter.WithClock(cfg.now)}
-	if cfg.sidSkew != nil {
-		localOpts = append(localOpts, sessionadapter.WithSIDClockSkew(*cfg.sidSkew))
+	if cfg.sidSkew != nil && *cfg.sidSkew < 0 {
+		return nil, errs.Config("redisadapter", "sid clock skew %v is negative", *cfg.sidSkew)
 	}
-	local, err := sessionadapter.NewMemoryRevocations(localOpts...)
+	mem, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(cfg.now))
 	if err != nil {
 		return nil, err
+	}
+	local, ok := mem.(memoryRevocations)
+	if !ok {
+		return nil, fmt.Errorf("redisadapter: sessionadapter's memory revocations are not Watchable")
+	}
+	if cfg.sidSkew != nil {
+		memrev.SetSIDSkew(local, *cfg.sidSkew) // before local is shared
 	}
 	p := cfg.prefix
 	r := &Revocations{

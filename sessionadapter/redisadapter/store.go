@@ -149,33 +149,33 @@ for _, id in ipairs(mismatched) do out[#out + 1] = id end
 return out
 `)
 
-// Store is a sessionadapter.Store in Redis, shared by every replica that
-// uses the same Redis and key prefix. Safe for concurrent use. It runs
-// nothing in the background.
-//
-// Each logout deletes the sessions' data, bindings and index entries in
-// one script. What a request still in flight at the logout writes back
-// afterwards, the revocation (sessionadapter.NewRevokingEnder) ends at that
-// session's next request: deletion frees storage, the revocation keeps
-// the user signed out.
-type Store struct {
+// store is the sessionadapter.Store of New.
+type store struct {
 	client            redis.UniversalClient
 	cfg               config
 	dataPre, dataPost string
 }
 
-var _ sessionadapter.Store = (*Store)(nil)
+var _ sessionadapter.Store = (*store)(nil)
 
-// New returns a Store over client. It does no I/O. It takes
-// WithSessionKey, WithSessionLifetime, WithKeyPrefix, WithLogger and
+// New returns a sessionadapter.Store in Redis over client, shared by
+// every replica that uses the same Redis and key prefix. Safe for
+// concurrent use. It does no I/O, and runs nothing in the background.
+//
+// Each logout deletes the sessions' data, bindings and index entries in
+// one script. What a request still in flight at the logout writes back
+// afterwards, the revocation (sessionadapter.NewRevokingEnder) ends at that
+// session's next request: deletion frees storage, the revocation keeps
+// the user signed out. Bind records a binding in one round trip,
+// replacing any with the same LocalID (a zero Expires means now plus the
+// session lifetime); Unbind forgets one without deleting the session data.
+//
+// It takes WithSessionKey, WithSessionLifetime, WithKeyPrefix, WithLogger and
 // WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
 // for a nil client, a bad option or session key format, or a cluster
 // configuration that cannot keep a logout in one slot (see the package
 // doc).
-func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
-	if client == nil {
-		return nil, errs.Config("redisadapter", "nil redis client")
-	}
+func New(client redis.UniversalClient, opts ...Option) (sessionadapter.Store, error) {
 	if client == nil {
 		return nil, errs.Config("redisadapter", "nil redis client")
 	}
@@ -184,7 +184,7 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	pre, post, _ := splitFormat(cfg.sessionKey)
-	return &Store{client: client, cfg: cfg, dataPre: pre, dataPost: post}, nil
+	return &store{client: client, cfg: cfg, dataPre: pre, dataPost: post}, nil
 }
 
 // sharded reports whether client spreads keys over nodes by hash slot.
@@ -200,12 +200,12 @@ func key(prefix, kind, iss, id string) string {
 	return prefix + kind + strconv.Itoa(len(iss)) + ":" + iss + id
 }
 
-// SessionKey returns the key of localID's session data.
-func (s *Store) SessionKey(localID string) string { return s.dataPre + localID + s.dataPost }
+// sessionKey returns the key of localID's session data.
+func (s *store) sessionKey(localID string) string { return s.dataPre + localID + s.dataPost }
 
 // Bind records b in one round trip, replacing any binding with the same
 // LocalID. A zero b.Expires means now plus the session lifetime.
-func (s *Store) Bind(ctx context.Context, b sessionadapter.Binding) error {
+func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (s *Store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 
 // Unbind forgets the binding of localID in one round trip, without
 // deleting session data.
-func (s *Store) Unbind(ctx context.Context, localID string) error {
+func (s *store) Unbind(ctx context.Context, localID string) error {
 	err := unbindScript.Run(ctx, s.client, []string{s.cfg.prefix + "b:" + localID}, s.cfg.prefix, localID).Err()
 	if err != nil {
 		return fmt.Errorf("%w: unbind: %w", errRedis, err)
@@ -241,7 +241,7 @@ func (s *Store) Unbind(ctx context.Context, localID string) error {
 // EndSessions deletes the session data, bindings and index entries of
 // every session the logout names, atomically and in one round trip, and
 // reports how many live sessions it ended.
-func (s *Store) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
+func (s *store) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
 	if err := l.Validate(); err != nil {
 		return 0, err
 	}

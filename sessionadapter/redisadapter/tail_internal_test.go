@@ -24,7 +24,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, _ := sessionadapter.NewMemoryRevocations()
+	local := newLocal()
 	p := cfg.prefix
 	r := &Revocations{client: c, cfg: cfg, local: local, synced: make(chan struct{}),
 		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
@@ -37,7 +37,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.local, _ = sessionadapter.NewMemoryRevocations() // the reader has seen nothing yet
+	r.local = newLocal() // the reader has seen nothing yet
 	seq, last, gap, err := r.tail(ctx, 0, "0-0", 10*time.Millisecond)
 	if err != nil || gap {
 		t.Fatalf("tail = %v, gap %v", err, gap)
@@ -54,4 +54,10 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	if got, err := r.Revoked(ctx, sessionadapter.Binding{Issuer: "i", SessionID: fmt.Sprint("s", tailBatch+9)}); err != nil || !got {
 		t.Fatalf("last revocation: %v, %v, want true", got, err)
 	}
+}
+
+// newLocal returns an empty replica memory, as NewRevocations makes one.
+func newLocal() memoryRevocations {
+	m, _ := sessionadapter.NewMemoryRevocations()
+	return m.(memoryRevocations)
 }

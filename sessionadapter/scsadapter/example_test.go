@@ -20,17 +20,17 @@ import (
 func Example() {
 	sm := scs.New()
 	sm.Store = memstore.NewWithCleanupInterval(0) // any scs store
-	del, _ := scsadapter.Deleter(sm.Store)
-	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+	sess := scsadapter.New(sm)
+	index, _ := sessionadapter.NewMemory(sessionadapter.WithDeleter(sess.(sessionadapter.Deleter)))
 	rev, _ := sessionadapter.NewMemoryRevocations()
 	ender, _ := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(index)) // for rp.NewHandler
-	guard, _ := middleware.Guard(rev, scsadapter.Lookup(sm))
+	guard, _ := middleware.Guard(rev, sess.Lookup)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		// login, err := sessionadapter.LoginFromIDToken(idToken) after verifying it
 		login := sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now()}
-		b, err := scsadapter.Stash(r.Context(), sm, login)
+		b, err := sess.Stash(w, r, login)
 		if err == nil {
 			err = ender.Bind(r.Context(), b) // refuses a login whose OP session was logged out
 		}

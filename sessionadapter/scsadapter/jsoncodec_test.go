@@ -54,7 +54,7 @@ func TestJSONCodecKeepsLoginTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			login := time.UnixMilli(1_700_000_000_123)
-			if _, err := scsadapter.Stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: login}); err != nil {
+			if _, err := stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: login}); err != nil {
 				t.Fatal(err)
 			}
 			token, _, err := sm.Commit(ctx)
@@ -65,7 +65,7 @@ func TestJSONCodecKeepsLoginTime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, ok := scsadapter.BindingOf(next, sm)
+			b, ok := bindingOf(next, sm)
 			if !ok || !b.LoginTime.Equal(login) {
 				t.Errorf("BindingOf: ok %v, LoginTime %v, want %v", ok, b.LoginTime, login)
 			}
@@ -82,7 +82,7 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scsadapter.Stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()}); err != nil {
+	if _, err := stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	sm.Put(ctx, "bclogout.iat", "yesterday")
@@ -94,7 +94,7 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := middleware.Guard(rev, scsadapter.Lookup(sm))
+	guard, err := middleware.Guard(rev, scsadapter.New(sm).Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}

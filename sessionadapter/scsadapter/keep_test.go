@@ -18,7 +18,7 @@ import (
 )
 
 // keepApp is one process of an scs app wired as the README's per-store
-// table says: a Memory index deleting through scsadapter.Deleter, under a
+// table says: a Memory index deleting through scsadapter.New's DeleteSession, under a
 // RevokingEnder with the default keep, and the guard inside LoadAndSave.
 type keepApp struct {
 	http.Handler
@@ -34,11 +34,8 @@ func newKeepApp(t *testing.T, store scs.Store, clock *testclock.Clock, loginAt t
 	t.Helper()
 	sm := scs.New()
 	sm.Store = store
-	del, err := scsadapter.Deleter(sm.Store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del), sessionadapter.WithClock(clock.Now))
+	sess := scsadapter.New(sm)
+	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(sess.(sessionadapter.Deleter)), sessionadapter.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,14 +47,14 @@ func newKeepApp(t *testing.T, store scs.Store, clock *testclock.Clock, loginAt t
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := middleware.Guard(rev, scsadapter.Lookup(sm))
+	guard, err := middleware.Guard(rev, sess.Lookup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		l := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: loginAt}
-		b, err := scsadapter.Stash(r.Context(), sm, l)
+		b, err := sess.Stash(w, r, l)
 		if err == nil {
 			err = ender.Bind(r.Context(), b) // through the RevokingEnder, as documented
 		}

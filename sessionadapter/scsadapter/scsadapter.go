@@ -2,24 +2,39 @@ package scsadapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/stash"
 )
 
-// ErrInvalidConfig means a function was given a nil SessionManager or
-// store.
-var ErrInvalidConfig = errors.New("scsadapter: invalid configuration")
+// New returns sm as the bclogout front door's Config.Sessions: Stash
+// renews the session token and stashes the login, Lookup reads it back,
+// End destroys the session, and the data of a session a logout ends is
+// deleted from sm.Store (any scs store). Every call needs the session
+// loaded: mount the guard and the login callback inside sm.LoadAndSave.
+// A nil sm makes Stash and DeleteSession fail with
+// bclogout.ErrInvalidConfig.
+func New(sm *scs.SessionManager) sessionadapter.Sessions {
+	return sessions{sm}
+}
+
+type sessions struct{ sm *scs.SessionManager }
+
+var (
+	_ sessionadapter.Sessions = sessions{}
+	_ sessionadapter.Deleter  = sessions{}
+)
 
 // Session keys of the stashed login: a string per claim and the login
 // time as int64 unix milliseconds, which scs's default gob codec
 // round-trips without registration; a JSON codec a user plugs into
-// sm.Codec gives it back as float64 or json.Number, which BindingOf reads.
+// sm.Codec gives it back as float64 or json.Number, which Lookup reads.
 const (
 	keyIss = "bclogout.iss"
 	keySub = "bclogout.sub"
@@ -27,33 +42,32 @@ const (
 	keyIat = "bclogout.iat"
 )
 
-// Stash renews the token of the session in ctx (scs RenewToken: a login
-// must change the token, against session fixation), records l in the
-// session for Lookup, and returns the Binding to give a
+// Stash renews the token of the request's session (scs RenewToken: a
+// login must change the token, against session fixation), records l in
+// the session for Lookup, and returns the Binding to give a
 // sessionadapter.Store: LocalID is the new token, Expires the session's
-// deadline. Call it in the login callback, inside sm.LoadAndSave, once
-// the ID token is validated (l from sessionadapter.LoginFromIDToken).
-// The session is written to the store when the callback's response is
+// deadline. The session is written to the store when the response is
 // written, as any scs change.
-func Stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Login) (sessionadapter.Binding, error) {
-	if sm == nil {
-		return sessionadapter.Binding{}, fmt.Errorf("%w: nil SessionManager", ErrInvalidConfig)
+func (s sessions) Stash(_ http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+	if s.sm == nil {
+		return sessionadapter.Binding{}, errs.Config("scsadapter", "nil SessionManager")
 	}
 	// Validate before touching the session: a bad login leaves it as it was.
 	if err := l.Binding("-", time.Time{}).Validate(); err != nil {
 		return sessionadapter.Binding{}, err
 	}
-	if err := sm.RenewToken(ctx); err != nil {
+	ctx := r.Context()
+	if err := s.sm.RenewToken(ctx); err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("scsadapter: renew session token: %w", err)
 	}
-	sm.Put(ctx, keyIss, l.Issuer)
-	sm.Put(ctx, keySub, l.Subject)
-	sm.Put(ctx, keySID, l.SessionID)
-	sm.Put(ctx, keyIat, l.IssuedAt.UnixMilli())
-	return l.Binding(sm.Token(ctx), sm.Deadline(ctx)), nil
+	s.sm.Put(ctx, keyIss, l.Issuer)
+	s.sm.Put(ctx, keySub, l.Subject)
+	s.sm.Put(ctx, keySID, l.SessionID)
+	s.sm.Put(ctx, keyIat, l.IssuedAt.UnixMilli())
+	return l.Binding(s.sm.Token(ctx), s.sm.Deadline(ctx)), nil
 }
 
-// BindingOf reads back what Stash recorded in the session of ctx; ok is
+// Lookup reads back what Stash recorded in the request's session; ok is
 // false when the session holds no stashed login. LocalID is the session's
 // current token. The login time is read in any numeric form a codec gives
 // back (int64 from gob; float64 or json.Number from a JSON codec; int; a
@@ -61,63 +75,54 @@ func Stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Login) 
 // has a zero LoginTime, which middleware.Guard treats as ended (fail
 // closed): read as 0 it would be a 1970 login that every later logout of
 // the user revokes, and read as "no binding" it would escape the guard.
-func BindingOf(ctx context.Context, sm *scs.SessionManager) (b sessionadapter.Binding, ok bool) {
-	iss := sm.GetString(ctx, keyIss)
+// The guard must run inside sm.LoadAndSave (mount it after); outside it
+// scs panics, which a first request in development shows at once.
+func (s sessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
+	ctx := r.Context()
+	iss := s.sm.GetString(ctx, keyIss)
 	if iss == "" {
 		return sessionadapter.Binding{}, false
 	}
-	login, _ := sessionadapter.StashedLoginTime(sm.Get(ctx, keyIat)) // zero if unreadable: the guard ends it
+	login, _ := stash.LoginTime(s.sm.Get(ctx, keyIat)) // zero if unreadable: the guard ends it
 	return sessionadapter.Binding{
 		Issuer:    iss,
-		Subject:   sm.GetString(ctx, keySub),
-		SessionID: sm.GetString(ctx, keySID),
-		LocalID:   sm.Token(ctx),
+		Subject:   s.sm.GetString(ctx, keySub),
+		SessionID: s.sm.GetString(ctx, keySID),
+		LocalID:   s.sm.Token(ctx),
 		LoginTime: login,
-		Expires:   sm.Deadline(ctx),
+		Expires:   s.sm.Deadline(ctx),
 	}, true
 }
 
-// Lookup returns the lookup function of middleware.Guard for sm: the
-// binding stashed in the request's session, if any. The guard must run
-// inside sm.LoadAndSave (mount it after), since the session is read from
-// the request's context; outside it scs panics, which a first request in
-// development shows at once.
-func Lookup(sm *scs.SessionManager) func(r *http.Request) (sessionadapter.Binding, bool) {
-	return func(r *http.Request) (sessionadapter.Binding, bool) { return BindingOf(r.Context(), sm) }
-}
-
 // End destroys the request's session: its data is deleted from the store
-// and the response (written by sm.LoadAndSave) expires the cookie. For
-// middleware.WithOnRevoked.
-func End(r *http.Request, sm *scs.SessionManager) error {
-	if err := sm.Destroy(r.Context()); err != nil {
+// and the response (written by sm.LoadAndSave) expires the cookie.
+func (s sessions) End(_ http.ResponseWriter, r *http.Request) error {
+	if err := s.sm.Destroy(r.Context()); err != nil {
 		return fmt.Errorf("scsadapter: destroy session: %w", err)
 	}
 	return nil
 }
 
-// Deleter returns a sessionadapter.Deleter that deletes a session's data
-// from store by token: give it the store of the SessionManager (sm.Store).
-// Any scs store works, since scs.Store requires Delete; a store that also
-// implements scs.CtxStore is called with the logout's context. Deleting a
-// token that is not there is a no-op, as scs.Store requires.
-func Deleter(store scs.Store) (sessionadapter.Deleter, error) {
-	if store == nil {
-		return nil, fmt.Errorf("%w: nil scs.Store", ErrInvalidConfig)
+// DeleteSession deletes token's data from the manager's store as it is at
+// the time of the call. Any scs store works, since scs.Store requires
+// Delete; a store that also implements scs.CtxStore is called with the
+// logout's context. Deleting a token that is not there is a no-op, as
+// scs.Store requires.
+func (s sessions) DeleteSession(ctx context.Context, token string) error {
+	if s.sm == nil || s.sm.Store == nil {
+		return errs.Config("scsadapter", "nil SessionManager or scs.Store")
 	}
-	return sessionadapter.DeleterFunc(func(ctx context.Context, token string) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var err error
-		if cs, ok := store.(scs.CtxStore); ok {
-			err = cs.DeleteCtx(ctx, token)
-		} else {
-			err = store.Delete(token)
-		}
-		if err != nil {
-			return fmt.Errorf("scsadapter: delete session: %w", err)
-		}
-		return nil
-	}), nil
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	if cs, ok := s.sm.Store.(scs.CtxStore); ok {
+		err = cs.DeleteCtx(ctx, token)
+	} else {
+		err = s.sm.Store.Delete(token)
+	}
+	if err != nil {
+		return fmt.Errorf("scsadapter: delete session: %w", err)
+	}
+	return nil
 }

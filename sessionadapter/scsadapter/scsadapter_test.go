@@ -17,6 +17,8 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gomodule/redigo/redis"
 
+	"github.com/bclogout/bclogout/internal/defaults"
+	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
@@ -81,10 +83,7 @@ func newApp(t *testing.T, store scs.Store) *app {
 	t.Helper()
 	a := &app{sm: scs.New(), store: store, loaded: make(chan struct{}), proceed: make(chan struct{})}
 	a.sm.Store = store
-	del, err := scsadapter.Deleter(store)
-	if err != nil {
-		t.Fatal(err)
-	}
+	del := scsadapter.New(a.sm).(sessionadapter.Deleter)
 	index, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
 	if err != nil {
 		t.Fatal(err)
@@ -100,9 +99,10 @@ func newApp(t *testing.T, store scs.Store) *app {
 		t.Fatal(err)
 	}
 	a.ender = ender
-	guard, err := middleware.Guard(rev, scsadapter.Lookup(a.sm),
+	sess := scsadapter.New(a.sm)
+	guard, err := middleware.Guard(rev, sess.Lookup,
 		middleware.WithOnRevoked(func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
-			if err := scsadapter.End(r, a.sm); err != nil {
+			if err := sess.End(w, r); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
@@ -118,12 +118,12 @@ func newApp(t *testing.T, store scs.Store) *app {
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		iat, _ := time.Parse(time.RFC3339, r.FormValue("iat"))
 		l := sessionadapter.Login{Issuer: iss, Subject: r.FormValue("sub"), SessionID: r.FormValue("sid"), IssuedAt: iat}
-		b, err := scsadapter.Stash(r.Context(), a.sm, l)
+		b, err := sess.Stash(w, r, l)
 		if err == nil {
 			err = ender.Bind(r.Context(), b)
 		}
 		if errors.Is(err, sessionadapter.ErrRevoked) {
-			_ = scsadapter.End(r, a.sm)
+			_ = sess.End(w, r)
 			http.Error(w, "already logged out", http.StatusForbidden)
 			return
 		}
@@ -317,7 +317,7 @@ func TestRaceLogoutBeforeLogin(t *testing.T) {
 			if code, body := a.get(t, "/me", fresh); code != http.StatusOK || body != "alice" {
 				t.Errorf("login of a new OP session after the logout: %d %q, want 200 alice", code, body)
 			}
-			newer := a.login(t, "alice", "sid-a", logoutAt.Add(sessionadapter.DefaultSIDClockSkew+time.Second))
+			newer := a.login(t, "alice", "sid-a", logoutAt.Add(defaults.SIDClockSkew+time.Second))
 			if code, body := a.get(t, "/me", newer); code != http.StatusOK || body != "alice" {
 				t.Errorf("login clearly newer than the logout: %d %q, want 200 alice", code, body)
 			}
@@ -342,7 +342,7 @@ func TestStashRefusesIncompleteLogin(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := scsadapter.Stash(ctx, sm, tt.login); !errors.Is(err, tt.wantErr) {
+			if _, err := stash(ctx, sm, tt.login); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 			if sm.Token(ctx) != "" || len(sm.Keys(ctx)) != 0 {
@@ -350,7 +350,7 @@ func TestStashRefusesIncompleteLogin(t *testing.T) {
 			}
 		})
 	}
-	if _, err := scsadapter.Stash(ctx, nil, sessionadapter.Login{Issuer: iss, Subject: "a"}); !errors.Is(err, scsadapter.ErrInvalidConfig) {
+	if _, err := stash(ctx, nil, sessionadapter.Login{Issuer: iss, Subject: "a"}); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Errorf("nil SessionManager: %v", err)
 	}
 }
@@ -364,7 +364,7 @@ func TestStashBinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-a", IssuedAt: t0.Add(1500 * time.Millisecond)}
-	b, err := scsadapter.Stash(ctx, sm, l)
+	b, err := stash(ctx, sm, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +383,7 @@ func TestStashBinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := scsadapter.BindingOf(next, sm)
+	got, ok := bindingOf(next, sm)
 	if !ok {
 		t.Fatal("no binding after a round trip")
 	}
@@ -393,10 +393,10 @@ func TestStashBinding(t *testing.T) {
 	}
 	got.LoginTime, b.LoginTime = time.Time{}, time.Time{}
 	if got != b {
-		t.Errorf("BindingOf = %+v, want %+v", got, b)
+		t.Errorf("Lookup = %+v, want %+v", got, b)
 	}
 	empty, _ := sm.Load(context.Background(), "")
-	if _, ok := scsadapter.BindingOf(empty, sm); ok {
+	if _, ok := bindingOf(empty, sm); ok {
 		t.Error("a fresh session has a binding")
 	}
 }
@@ -422,15 +422,18 @@ type failingStore struct{ scs.Store }
 
 func (failingStore) Delete(string) error { return errors.New("store down") }
 
-func TestDeleter(t *testing.T) {
+func TestDeleteSession(t *testing.T) {
 	ctx := context.Background()
-	if _, err := scsadapter.Deleter(nil); !errors.Is(err, scsadapter.ErrInvalidConfig) {
+	if err := deleter(nil).DeleteSession(ctx, "tok"); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Errorf("nil store: %v", err)
+	}
+	if err := scsadapter.New(nil).(sessionadapter.Deleter).DeleteSession(ctx, "tok"); !errors.Is(err, errs.ErrInvalidConfig) {
+		t.Errorf("nil SessionManager: %v", err)
 	}
 
 	cs := &ctxStore{Store: memstore.NewWithCleanupInterval(0)}
 	_ = cs.Commit("tok", []byte("x"), time.Now().Add(time.Hour))
-	del, _ := scsadapter.Deleter(cs)
+	del := deleter(cs)
 	if err := del.DeleteSession(ctx, "tok"); err != nil {
 		t.Fatal(err)
 	}
@@ -447,8 +450,26 @@ func TestDeleter(t *testing.T) {
 		t.Errorf("canceled context: %v", err)
 	}
 
-	bad, _ := scsadapter.Deleter(failingStore{memstore.NewWithCleanupInterval(0)})
+	bad := deleter(failingStore{memstore.NewWithCleanupInterval(0)})
 	if err := bad.DeleteSession(ctx, "tok"); err == nil {
 		t.Error("a failing store reported success")
 	}
+}
+
+// stash is New(sm).Stash for the session loaded in ctx.
+func stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Login) (sessionadapter.Binding, error) {
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil).WithContext(ctx)
+	return scsadapter.New(sm).Stash(httptest.NewRecorder(), r, l)
+}
+
+// bindingOf is New(sm).Lookup for the session loaded in ctx.
+func bindingOf(ctx context.Context, sm *scs.SessionManager) (sessionadapter.Binding, bool) {
+	return scsadapter.New(sm).Lookup(httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx))
+}
+
+// deleter is New's DeleteSession for a manager over store.
+func deleter(store scs.Store) sessionadapter.Deleter {
+	sm := scs.New()
+	sm.Store = store
+	return scsadapter.New(sm).(sessionadapter.Deleter)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -26,9 +27,9 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 	}{
 		{name: "sid logout after login", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: after}, check: session, want: true},
 		{name: "logout at login time", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0}, check: session, want: true},
-		{name: "fresh login after logout", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-sessionadapter.DefaultSIDClockSkew - time.Second)}, check: session},
+		{name: "fresh login after logout", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-defaults.SIDClockSkew - time.Second)}, check: session},
 		{name: "sid logout within the OP clock skew", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-2 * time.Second)}, check: session, want: true},
-		{name: "sid logout at the skew bound", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-sessionadapter.DefaultSIDClockSkew)}, check: session, want: true},
+		{name: "sid logout at the skew bound", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: t0.Add(-defaults.SIDClockSkew)}, check: session, want: true},
 		{name: "sub logout before login is strict", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: t0.Add(-time.Second)}, check: session},
 		{name: "sub logout catches every session", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: after},
 			check: sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "older", LoginTime: t0}, want: true},
@@ -61,7 +62,7 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 	// whose sub neither named survives (a mismatch ends nothing), while a
 	// logout without a sub (Ory Hydra sends none) still ends the sid for
 	// any sub.
-	skewed := t0.Add(-sessionadapter.DefaultSIDClockSkew - time.Second)
+	skewed := t0.Add(-defaults.SIDClockSkew - time.Second)
 	bob := sessionadapter.Binding{Issuer: iss1, Subject: "bob", SessionID: "s1", LocalID: "b", LoginTime: t0}
 	noSub := sessionadapter.Binding{Issuer: iss1, SessionID: "s1", LocalID: "n", LoginTime: t0}
 	type check struct {

@@ -1,0 +1,21 @@
+// Package defaults holds the session defaults that sessionadapter, its
+// Redis adapter and rp's retry share, so that each states the same value.
+package defaults
+
+import "time"
+
+// SessionLifetime is how long a store keeps a binding whose Expires is
+// zero, and how long a revoking ender keeps each revocation. It is
+// gorilla/sessions' default MaxAge (30 days): forgetting a binding or a
+// revocation while its session is still alive would let that session
+// survive its logout, so the default errs long.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// SIDClockSkew is how much later than a sid logout's iat a login of the
+// same OP session may be dated and still be ended by it: the two iats
+// come from the OP's clocks at different moments, often from different
+// nodes of a clustered OP (ZITADEL dates logout tokens one second in the
+// past), and an OP session's sid is never reused by a new one, so a login
+// of that sid dated a little after its logout is the same session. It is
+// rp's default clock skew.
+const SIDClockSkew = time.Minute

@@ -12,3 +12,6 @@ func (m *Memory) Len() int {
 	defer m.mu.Unlock()
 	return len(m.until)
 }
+
+// DefaultCapacity is the capacity NewMemory(0) gives.
+const DefaultCapacity = defaultCapacity

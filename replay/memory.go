@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// DefaultCapacity is how many pairs a Memory remembers at most unless
+// defaultCapacity is how many pairs a Memory remembers at most unless
 // NewMemory is told otherwise. At the default window (5 minutes of token
 // age plus 1 minute of skew) it holds a sustained ~275 logouts per second,
 // far beyond what one OP sends.
-const DefaultCapacity = 100_000
+const defaultCapacity = 100_000
 
 // Memory is a bounded in-process Cache for a single RP replica: a map, a
 // mutex and a heap of expiries, swept as pairs are recorded.
@@ -42,10 +42,10 @@ var _ Cache = (*Memory)(nil)
 type pairKey [2]uint64
 
 // NewMemory returns an empty Memory that remembers at most capacity pairs
-// (DefaultCapacity if capacity is not positive).
+// (100,000 if capacity is not positive).
 func NewMemory(capacity int) *Memory {
 	if capacity <= 0 {
-		capacity = DefaultCapacity
+		capacity = defaultCapacity
 	}
 	return &Memory{
 		seedA:    maphash.MakeSeed(),

@@ -8,12 +8,9 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/bclogout/bclogout/internal/spec"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
-
-// BackchannelLogoutEvent is the member of the events claim that makes a
-// JWT a logout token (Back-Channel Logout 1.0 §2.4).
-const BackchannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout"
 
 // LogoutEvent is a validated logout token: what OnLogout needs to act on
 // it.
@@ -169,7 +166,7 @@ func (c *eventsClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		if err != nil {
 			return err
 		}
-		if name.String() == BackchannelLogoutEvent && d.PeekKind() == '{' {
+		if name.String() == spec.BackchannelLogoutEvent && d.PeekKind() == '{' {
 			c.logout = true
 		}
 		if err := d.SkipValue(); err != nil {

@@ -3,6 +3,7 @@ package rp
 import (
 	stdjson "encoding/json"
 	"errors"
+	"github.com/bclogout/bclogout/internal/spec"
 	"reflect"
 	"strings"
 	"testing"
@@ -120,7 +121,7 @@ func claimsOf(m map[string]any) claims {
 		c.Events.present = true
 		if e, ok := v.(map[string]any); ok {
 			c.Events.object = true
-			_, c.Events.logout = e[BackchannelLogoutEvent].(map[string]any)
+			_, c.Events.logout = e[spec.BackchannelLogoutEvent].(map[string]any)
 		}
 	}
 	_, nonce := m["nonce"]

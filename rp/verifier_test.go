@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/rejection"
+	"github.com/bclogout/bclogout/internal/spec"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
-const bclEvent = rp.BackchannelLogoutEvent
+const bclEvent = spec.BackchannelLogoutEvent
 
 func newVerifier(t testing.TB, src jwks.Source, opts ...rp.Option) *rp.Verifier {
 	t.Helper()

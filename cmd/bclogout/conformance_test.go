@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
-	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/internal/spec"
 )
 
 // The OpenID conformance suite's back-channel RP tests
@@ -110,7 +110,7 @@ func (op *conformanceOP) suiteToken(now time.Time) *opkit.Token {
 			"aud":           conformanceClientID,
 			"jti":           uuid(),
 			"sid":           uuid(),
-			"events":        map[string]any{rp.BackchannelLogoutEvent: map[string]any{}},
+			"events":        map[string]any{spec.BackchannelLogoutEvent: map[string]any{}},
 			"iat":           now.Unix(),
 			"exp":           now.Add(120 * time.Second).Unix(),
 			"ignored_claim": "Logout Tokens MAY contain other Claims, and any Claims used that are not understood MUST be ignored.",

@@ -83,7 +83,7 @@ func replicas(ctx context.Context, issuer string, sm *scs.SessionManager) (*bclo
 	if err != nil {
 		return nil, err
 	}
-	replays, err := redisreplay.New(rdb, redisreplay.DefaultPrefix)
+	replays, err := redisreplay.New(rdb, "") // "" is the default key prefix
 	if err != nil {
 		return nil, err
 	}

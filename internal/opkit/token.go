@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/internal/spec"
 )
 
 // ErrEncode means a header or claim set could not be encoded as JSON,
@@ -50,7 +50,7 @@ func NewLogoutToken(issuer, audience string, now time.Time) *Token {
 			"jti":    randomID(),
 			"sub":    "user-1",
 			"sid":    randomID(),
-			"events": map[string]any{rp.BackchannelLogoutEvent: map[string]any{}},
+			"events": map[string]any{spec.BackchannelLogoutEvent: map[string]any{}},
 		},
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/internal/spec"
 )
 
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -112,7 +112,7 @@ func TestNewLogoutToken(t *testing.T) {
 		t.Errorf("jti %q is not 128 bits", jti)
 	}
 	ev, _ := c["events"].(map[string]any)
-	if _, ok := ev[rp.BackchannelLogoutEvent].(map[string]any); !ok {
+	if _, ok := ev[spec.BackchannelLogoutEvent].(map[string]any); !ok {
 		t.Errorf("events = %v", c["events"])
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/internal/spec"
 )
 
 // ErrMinterIncomplete means a Variant needs something its Minter lacks,
@@ -157,10 +157,10 @@ func Variants() []Variant {
 
 		// Step 5: events.
 		{"no-events", "no events", false, deleteClaim("events")},
-		{"events-array", "events is an array holding the event URI", false, setClaim("events", []any{rp.BackchannelLogoutEvent})},
-		{"events-string", "events is the event URI as a string", false, setClaim("events", rp.BackchannelLogoutEvent)},
+		{"events-array", "events is an array holding the event URI", false, setClaim("events", []any{spec.BackchannelLogoutEvent})},
+		{"events-string", "events is the event URI as a string", false, setClaim("events", spec.BackchannelLogoutEvent)},
 		{"events-missing-member", "events is an object without the back-channel logout member", false, setClaim("events", map[string]any{"http://schemas.openid.net/event/other": map[string]any{}})},
-		{"events-member-string", "the back-channel logout member of events is a string, not an object", false, setClaim("events", map[string]any{rp.BackchannelLogoutEvent: "logout"})},
+		{"events-member-string", "the back-channel logout member of events is a string, not an object", false, setClaim("events", map[string]any{spec.BackchannelLogoutEvent: "logout"})},
 
 		// Step 6: nonce.
 		{"nonce", "carries a nonce, like an ID token", false, setClaim("nonce", "n-0S6_WzA2Mj")},
@@ -289,8 +289,8 @@ func mintKeycloak(m Minter) (string, error) {
 	t := m.Token()
 	t.Claims["typ"] = "Logout"
 	t.Claims["events"] = map[string]any{
-		rp.BackchannelLogoutEvent: map[string]any{},
-		"revoke_offline_access":   true,
+		spec.BackchannelLogoutEvent: map[string]any{},
+		"revoke_offline_access":     true,
 	}
 	return t.Sign(m.Key)
 }

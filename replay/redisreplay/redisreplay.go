@@ -14,8 +14,8 @@ import (
 	"github.com/bclogout/bclogout/replay"
 )
 
-// DefaultPrefix is the prefix of every key when New is given "".
-const DefaultPrefix = "bclogout:jti:"
+// defaultPrefix is the prefix of every key when New is given "".
+const defaultPrefix = "bclogout:jti:"
 
 // Cache is a replay.Cache in Redis, shared by every replica that uses the
 // same Redis and prefix.
@@ -44,7 +44,7 @@ var _ replay.Cache = (*Cache)(nil)
 
 // New returns a Cache on client (a *redis.Client, *redis.ClusterClient,
 // *redis.Ring or any other UniversalClient) whose keys start with prefix
-// (DefaultPrefix if ""). A prefix holding a hash tag ({…}) would put every
+// ("bclogout:jti:" if ""). A prefix holding a hash tag ({…}) would put every
 // pair on one cluster node; leave it out.
 //
 // The client must set ContextTimeoutEnabled, or go-redis ignores context
@@ -56,7 +56,7 @@ func New(client redis.UniversalClient, prefix string) (*Cache, error) {
 		return nil, errs.Config("redisreplay", "nil client")
 	}
 	if prefix == "" {
-		prefix = DefaultPrefix
+		prefix = defaultPrefix
 	}
 	if !honoursContext(client) {
 		return nil, errs.Config("redisreplay", "the redis client must set ContextTimeoutEnabled so that request deadlines bound its calls")

@@ -113,7 +113,7 @@ func TestNew(t *testing.T) {
 		wantPrefix string
 		wantErr    error
 	}{
-		{name: "default prefix", client: ok, wantPrefix: DefaultPrefix},
+		{name: "default prefix", client: ok, wantPrefix: defaultPrefix},
 		{name: "prefix", client: ok, prefix: "app:", wantPrefix: "app:"},
 		{name: "nil client", client: nil, wantErr: errs.ErrInvalidConfig},
 		{name: "client ignores context deadlines", client: noCtx, wantErr: errs.ErrInvalidConfig},
@@ -209,11 +209,11 @@ func FuzzKey(f *testing.F) {
 	f.Add("ab", "c", "a", "bc")
 	f.Add("https://op.example", "jti", "https://op.example", "jti")
 	f.Add("", "", "{tag}", "\r\n*1")
-	c := &Cache{prefix: DefaultPrefix}
+	c := &Cache{prefix: defaultPrefix}
 	f.Fuzz(func(t *testing.T, iss1, jti1, iss2, jti2 string) {
 		k1, k2 := c.key(iss1, jti1), c.key(iss2, jti2)
 		for _, k := range []string{k1, k2} {
-			rest, ok := strings.CutPrefix(k, DefaultPrefix)
+			rest, ok := strings.CutPrefix(k, defaultPrefix)
 			if !ok || len(rest) != 64 {
 				t.Fatalf("key %q is not the prefix and 64 hex digits", k)
 			}

@@ -2,13 +2,13 @@ package rp
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/bclogout/bclogout/internal/spec"
+	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -50,15 +50,15 @@ func sessionLogout(ev *LogoutEvent) sessionadapter.Logout {
 // wrong kind is an error of its class (ErrTime for a string iat), not a
 // malformed token. Other members are ignored (RFC 7519 §4).
 type claims struct {
-	Iss    stringClaim  `json:"iss"`
-	Sub    stringClaim  `json:"sub"`
-	Sid    stringClaim  `json:"sid"`
-	Jti    stringClaim  `json:"jti"`
-	Aud    audClaim     `json:"aud"`
-	Iat    numberClaim  `json:"iat"`
-	Exp    numberClaim  `json:"exp"`
-	Events eventsClaim  `json:"events"`
-	Nonce  presentClaim `json:"nonce"`
+	Iss    stringClaim       `json:"iss"`
+	Sub    stringClaim       `json:"sub"`
+	Sid    stringClaim       `json:"sid"`
+	Jti    stringClaim       `json:"jti"`
+	Aud    audClaim          `json:"aud"`
+	Iat    strictjson.Number `json:"iat"`
+	Exp    strictjson.Number `json:"exp"`
+	Events eventsClaim       `json:"events"`
+	Nonce  presentClaim      `json:"nonce"`
 }
 
 // stringClaim is a claim that must be a JSON string.
@@ -77,27 +77,6 @@ func (c *stringClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		return err
 	}
 	c.s, c.ok = tok.String(), true
-	return nil
-}
-
-// numberClaim is a claim that must be a JSON number.
-type numberClaim struct {
-	f           float64
-	present, ok bool
-}
-
-func (c *numberClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	c.present = true
-	if d.PeekKind() != '0' {
-		return d.SkipValue()
-	}
-	tok, err := d.ReadToken()
-	if err != nil {
-		return err
-	}
-	// An overflow gives ±Inf, which numericDate refuses.
-	c.f, _ = tok.Float()
-	c.ok = true
 	return nil
 }
 
@@ -208,7 +187,7 @@ func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
 	}
 	ev.IssuedAt = iat
 
-	if c.Exp.present {
+	if c.Exp.Present {
 		exp, ok := numericDate(c.Exp)
 		if !ok {
 			return nil, fmt.Errorf("%w: exp not a number", ErrTime)
@@ -280,15 +259,10 @@ func (t *tenant) checkSubject(c *claims) (sub, sid string, err error) {
 	return c.Sub.s, c.Sid.s, nil
 }
 
-// maxNumericDate keeps converted times far inside time.Time's range.
-const maxNumericDate = 1 << 40
-
 // numericDate converts a JSON NumericDate (RFC 7519 §2), fractions allowed.
-func numericDate(n numberClaim) (time.Time, bool) {
-	f := n.f
-	if !n.ok || math.IsNaN(f) || f < 0 || f > maxNumericDate {
+func numericDate(n strictjson.Number) (time.Time, bool) {
+	if !n.OK {
 		return time.Time{}, false
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
+	return strictjson.NumericDate(n.F)
 }

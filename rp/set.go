@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
@@ -214,5 +215,8 @@ func (t *tenant) checkSETAudience(raw any) error {
 // anyDate is numericDate for a claim decoded into a map.
 func anyDate(raw any) (time.Time, bool) {
 	f, ok := raw.(float64)
-	return numericDate(numberClaim{f: f, present: true, ok: ok})
+	if !ok {
+		return time.Time{}, false
+	}
+	return strictjson.NumericDate(f)
 }

@@ -4,6 +4,7 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"github.com/bclogout/bclogout/internal/spec"
+	"github.com/bclogout/bclogout/internal/strictjson"
 	"reflect"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestDecodeClaims(t *testing.T) {
 			var m map[string]any
 			if stdjson.Unmarshal([]byte(tt.in), &m) != nil {
 				if _, ok := numericDate(got.Iat); ok {
-					t.Errorf("iat %v taken as a date", got.Iat.f)
+					t.Errorf("iat %v taken as a date", got.Iat.F)
 				}
 				return
 			}
@@ -93,10 +94,10 @@ func claimsOf(m map[string]any) claims {
 		s, ok := v.(string)
 		return stringClaim{s: s, present: present, ok: ok}
 	}
-	num := func(name string) numberClaim {
+	num := func(name string) strictjson.Number {
 		v, present := m[name]
 		f, ok := v.(float64)
-		return numberClaim{f: f, present: present, ok: ok}
+		return strictjson.Number{F: f, Present: present, OK: ok}
 	}
 	c.Iss, c.Sub, c.Sid, c.Jti = str("iss"), str("sub"), str("sid"), str("jti")
 	c.Iat, c.Exp = num("iat"), num("exp")

@@ -4,12 +4,9 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"time"
 
-	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/bclogout/bclogout/internal/strictjson"
 )
 
 // ErrInvalidLogin means an ID token's claims cannot be decoded or lack
@@ -62,32 +59,18 @@ type RawClaims []byte
 
 // Claims decodes c into v with the strict decoder LoginFromIDToken uses:
 // exact member names, no duplicate names, valid UTF-8.
-func (c RawClaims) Claims(v any) error { return json.Unmarshal(c, v, strictJSON) }
+func (c RawClaims) Claims(v any) error { return strictjson.Unmarshal(c, v) }
 
 var _ IDToken = RawClaims(nil)
 
-// strictJSON is how LoginFromIDToken reads claims, the rule rp applies to
-// logout tokens (rp's strictJSON), restated here
-// because sessionadapter must not import rp: member names match exactly,
-// so a custom "IAT" claim is not iat (encoding/json would match it
-// case-insensitively and keep the last, letting it set the login time);
-// a name given twice is an error, not a choice; invalid UTF-8 is an error.
-// Unknown members are ignored. The options restate json/v2's defaults so
-// no upstream default change can loosen them.
-var strictJSON = json.JoinOptions(
-	jsontext.AllowDuplicateNames(false),
-	jsontext.AllowInvalidUTF8(false),
-	json.MatchCaseInsensitiveNames(false),
-	json.RejectUnknownMembers(false),
-)
-
-// loginClaims are the claims LoginFromIDToken reads; iat stays raw because
-// JSON allows it as a fraction, which some OPs send.
+// loginClaims are the claims LoginFromIDToken reads, by the rules rp reads
+// a logout token's with (internal/strictjson): iat is a NumericDate,
+// fractions allowed, as some OPs send.
 type loginClaims struct {
-	Issuer    string         `json:"iss"`
-	Subject   string         `json:"sub"`
-	SessionID string         `json:"sid"`
-	IssuedAt  jsontext.Value `json:"iat"`
+	Issuer    string            `json:"iss"`
+	Subject   string            `json:"sub"`
+	SessionID string            `json:"sid"`
+	IssuedAt  strictjson.Number `json:"iat"`
 }
 
 // rawClaims returns the JSON claims of tok without decoding them: an
@@ -130,46 +113,17 @@ func LoginFromIDToken(tok IDToken) (Login, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return Login{}, fmt.Errorf("%w: claims are not a JSON object", ErrInvalidLogin)
 	}
-	if err := json.Unmarshal(raw, &c, strictJSON); err != nil {
+	if err := strictjson.Unmarshal(raw, &c); err != nil {
 		return Login{}, fmt.Errorf("%w: %v", ErrInvalidLogin, err)
 	}
-	iat, err := parseNumericDate(c.IssuedAt)
+	iat, ok := strictjson.NumericDate(c.IssuedAt.F)
 	switch {
 	case c.Issuer == "":
 		return Login{}, fmt.Errorf("%w: no iss", ErrInvalidLogin)
 	case c.Subject == "":
 		return Login{}, fmt.Errorf("%w: no sub", ErrInvalidLogin)
-	case err != nil:
-		return Login{}, fmt.Errorf("%w: iat: %w", ErrInvalidLogin, err)
+	case !c.IssuedAt.OK || !ok:
+		return Login{}, fmt.Errorf("%w: iat missing, not a number or out of range", ErrInvalidLogin)
 	}
 	return Login{Issuer: c.Issuer, Subject: c.Subject, SessionID: c.SessionID, IssuedAt: iat}, nil
 }
-
-// parseNumericDate reads a JWT NumericDate (RFC 7519 §2): seconds since
-// the epoch, an integer or a fraction, positive.
-func parseNumericDate(raw jsontext.Value) (time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, errors.New("missing")
-	}
-	var n stdjson.Number
-	// json.Number also takes a quoted number: a string is not a NumericDate.
-	if raw[0] == '"' || stdjson.Unmarshal(raw, &n) != nil {
-		return time.Time{}, errors.New("not a number")
-	}
-	if i, err := strconv.ParseInt(n.String(), 10, 64); err == nil {
-		if i <= 0 || i > maxUnixSeconds {
-			return time.Time{}, fmt.Errorf("%d out of range", i)
-		}
-		return time.Unix(i, 0), nil
-	}
-	f, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || math.IsNaN(f) || f <= 0 || f > maxUnixSeconds {
-		return time.Time{}, fmt.Errorf("%s out of range", n)
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), nil
-}
-
-// maxUnixSeconds is the year 9999: later dates are junk, and a time.Time
-// that far out would not survive a round trip through UnixMilli.
-const maxUnixSeconds = 253402300799

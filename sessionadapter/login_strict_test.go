@@ -12,7 +12,7 @@ import (
 // LoginFromIDToken used to decode the ID token's claims with encoding/json
 // (login.go loginClaims, RawClaims.Claims), which matches member names case-insensitively and
 // keeps the last duplicate: an "IAT" member (a custom claim, e.g. one an
-// OP maps from a user attribute) replaces the real iat. SPEC-NOTES holds
+// OP maps from a user attribute) replaces the real iat. rp holds
 // the logout token to exact, duplicate-free member names precisely so
 // that "typ"/"TYP" cannot mean two things; the login time it is compared
 // with is read without that rule. With a far-future login time no

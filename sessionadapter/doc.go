@@ -44,9 +44,10 @@
 // bindings name, and they often miss some: a token renewed after login
 // (scs RenewToken), bindings kept in process memory and lost on a restart
 // while the sessions persist on disk or in a database, a session whose
-// expiry slides past its binding's. The cost is memory: about 100 bytes
-// per revocation in memory ([NewMemoryRevocations]), times the logouts of one session
-// lifetime (10,000 logouts a day over 30 days: about 30 MB per replica).
+// expiry slides past its binding's. The cost is memory: about 200 bytes
+// per revocation in memory ([NewMemoryRevocations], measured by
+// BenchmarkRevocationMemory), times the logouts of one session lifetime
+// (10,000 logouts a day over 30 days: about 60 MB per replica).
 //
 // [NewMemoryRevocations] keeps revocations in process memory; the
 // redisadapter package feeds one per replica from Redis, so that the

@@ -106,9 +106,10 @@ type revShard struct {
 //
 // Revocations are stored by 64-bit fingerprints of (kind, issuer, sid or
 // sub, or both: a sid logout that names a sub takes two entries, its pair
-// and a mark on the sid), hashed with a per-process random seed: about 100 bytes per
-// revocation (24 of entry, 8 of key, 16 of expiry heap, and the maps' and
-// heap's slack), whatever the lengths of the strings, and a check that hashes
+// and a mark on the sid), hashed with a per-process random seed: about 200
+// bytes per revocation (BenchmarkRevocationMemory: a sid logout with its
+// sub takes two entries, each with its key, expiry heap slot and the maps'
+// and heap's slack), whatever the lengths of the strings, and a check that hashes
 // three strings and reads two maps, without allocating. Two distinct keys
 // sharing a fingerprint (odds about n/2⁶⁴ per check with n revocations)
 // can only sign a user out, never keep a revoked session alive, and the

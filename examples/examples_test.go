@@ -249,3 +249,18 @@ func start(t *testing.T, env []string, path string, args ...string) string {
 	})
 	return base
 }
+
+// TestProgramsStartTheirOwnFakeOP: `go run ./examples/scs` with no flags,
+// as the README says, starts an in-process fake OP and serves the app.
+func TestProgramsStartTheirOwnFakeOP(t *testing.T) {
+	programs := []string{"scs", "gorilla"}
+	bin := build(t, programs...)
+	for _, name := range programs {
+		t.Run(name, func(t *testing.T) {
+			base := start(t, nil, filepath.Join(bin, name), "-addr", "127.0.0.1:0")
+			if page := get(t, http.DefaultClient, base+"/"); !strings.Contains(page, "Signed out") {
+				t.Errorf("the home page of a fresh start: %s", page)
+			}
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // defaultCapacity is how many pairs a Memory remembers at most unless
@@ -34,7 +36,7 @@ type Memory struct {
 
 	mu      sync.Mutex
 	until   map[pairKey]int64 // unix nanoseconds
-	expires expiryHeap
+	expires minheap.Heap[expiry]
 }
 
 var _ Cache = (*Memory)(nil)
@@ -85,7 +87,7 @@ func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) 
 		m.evictOne()
 	}
 	m.until[k] = u
-	m.expires.push(expiry{at: u, key: k})
+	m.expires.Push(expiry{at: u, key: k})
 	return nil
 }
 
@@ -94,7 +96,7 @@ func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) 
 // dropped.
 func (m *Memory) sweep(now int64) {
 	for len(m.expires) > 0 && m.expires[0].at <= now {
-		e := m.expires.pop()
+		e := m.expires.Pop()
 		if m.until[e.key] == e.at {
 			delete(m.until, e.key)
 		}
@@ -104,7 +106,7 @@ func (m *Memory) sweep(now int64) {
 // evictOne forgets the live pair whose until comes first; m.mu is held.
 func (m *Memory) evictOne() {
 	for len(m.expires) > 0 {
-		e := m.expires.pop()
+		e := m.expires.Pop()
 		if m.until[e.key] == e.at {
 			delete(m.until, e.key)
 			return
@@ -139,44 +141,4 @@ type expiry struct {
 	key pairKey
 }
 
-// expiryHeap orders pairs by until, soonest first. It is written out
-// rather than driven by container/heap, whose any-typed Push would
-// allocate for every recorded pair.
-type expiryHeap []expiry
-
-func (h *expiryHeap) push(e expiry) {
-	*h = append(*h, e)
-	q := *h
-	for i := len(q) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if q[parent].at <= q[i].at {
-			break
-		}
-		q[parent], q[i] = q[i], q[parent]
-		i = parent
-	}
-}
-
-func (h *expiryHeap) pop() expiry {
-	q := *h
-	top := q[0]
-	last := len(q) - 1
-	q[0] = q[last]
-	q = q[:last]
-	for i := 0; ; {
-		l, r, min := 2*i+1, 2*i+2, i
-		if l < len(q) && q[l].at < q[min].at {
-			min = l
-		}
-		if r < len(q) && q[r].at < q[min].at {
-			min = r
-		}
-		if min == i {
-			break
-		}
-		q[i], q[min] = q[min], q[i]
-		i = min
-	}
-	*h = q
-	return top
-}
+func (e expiry) Due() int64 { return e.at }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
+
+	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -94,11 +96,13 @@ type revExpiry struct {
 	key   uint64
 }
 
+func (x revExpiry) Due() int64 { return x.until }
+
 type revShard struct {
 	mu  sync.RWMutex
 	m   map[uint64]revEntry
-	exp []revExpiry // min-heap on until; stale entries are skipped
-	_   [64]byte    // keeps shards on separate cache lines
+	exp minheap.Heap[revExpiry] // soonest until first; stale entries are skipped
+	_   [64]byte                // keeps shards on separate cache lines
 }
 
 // memoryRevocations keeps revocations in process memory until they
@@ -231,7 +235,7 @@ func (m *memoryRevocations) put(key uint64, e revEntry, now int64) bool {
 		}
 	}
 	s.m[key] = e
-	s.pushLocked(revExpiry{until: e.until, key: key})
+	s.exp.Push(revExpiry{until: e.until, key: key})
 	return changed
 }
 
@@ -344,7 +348,7 @@ func (s *revShard) sweepLocked(now int64, subs *atomic.Int64) { s.sweepN(now, sw
 func (s *revShard) sweepN(now int64, limit int, subs *atomic.Int64) int {
 	n := 0
 	for ; limit != 0 && len(s.exp) > 0 && s.exp[0].until <= now; limit-- {
-		x := s.popLocked()
+		x := s.exp.Pop()
 		if e, ok := s.m[x.key]; ok && e.until <= now {
 			delete(s.m, x.key)
 			if x.key&1 == 1 {
@@ -357,40 +361,4 @@ func (s *revShard) sweepN(now int64, limit int, subs *atomic.Int64) int {
 		s.exp = nil // give a drained burst's memory back
 	}
 	return n
-}
-
-func (s *revShard) pushLocked(x revExpiry) {
-	s.exp = append(s.exp, x)
-	for i := len(s.exp) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s.exp[p].until <= s.exp[i].until {
-			break
-		}
-		s.exp[p], s.exp[i] = s.exp[i], s.exp[p]
-		i = p
-	}
-}
-
-func (s *revShard) popLocked() revExpiry {
-	h := s.exp
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, r, small := 2*i+1, 2*i+2, i
-		if l < len(h) && h[l].until < h[small].until {
-			small = l
-		}
-		if r < len(h) && h[r].until < h[small].until {
-			small = r
-		}
-		if small == i {
-			break
-		}
-		h[i], h[small] = h[small], h[i]
-		i = small
-	}
-	s.exp = h
-	return top
 }

@@ -217,7 +217,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		var n int
-		if n, err = h.l.logout(storeCtx, ev); err == nil {
+		if n, err = h.l.logout(storeCtx, ev, true); err == nil {
 			if h.retry != nil {
 				h.retry.forget(ev.Issuer, ev.JTI)
 			}
@@ -274,13 +274,20 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // two deliveries that arrive together, ends nothing more. A failure to
 // record leaves a completed logout that a replay would run once more,
 // harmlessly: it is logged, not returned.
-func (l *logouts) logout(ctx context.Context, ev *LogoutEvent) (n int, err error) {
+//
+// detach is for the request path: the record outlives the OP hanging up.
+// The retry queue records under its attempt's own context instead, whose
+// deadline bounds the whole retry and which Close cancels.
+func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n int, err error) {
 	n, err = l.end(ctx, sessionLogout(ev))
 	if err != nil {
 		return 0, err
 	}
-	// Record even when the OP hung up: the sessions are ended.
-	rctx, cancel := l.storeContext(context.WithoutCancel(ctx))
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if detach {
+		// Record even when the OP hung up: the sessions are ended.
+		rctx, cancel = l.storeContext(context.WithoutCancel(ctx))
+	}
 	defer cancel()
 	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.acceptableUntil); err != nil {
 		l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "issuer", ev.Issuer, "error", err)

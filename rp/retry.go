@@ -365,7 +365,7 @@ func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error)
 	if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
 		return 0, true, nil
 	}
-	n, err = q.l.logout(ctx, it.ev)
+	n, err = q.l.logout(ctx, it.ev, false)
 	return n, false, err
 }
 

@@ -276,11 +276,14 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapte
 		return err
 	}
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
+		// The login is not signed in: end the session Stash wrote it to
+		// (and, for gorilla, saved), so the error Login returns is true of
+		// the session too.
 		if errors.Is(err, sessionadapter.ErrRevoked) {
-			if endErr := b.sessions.End(w, r); endErr != nil {
-				return errors.Join(ErrLoggedOut, endErr)
-			}
-			return ErrLoggedOut
+			err = ErrLoggedOut
+		}
+		if endErr := b.sessions.End(w, r); endErr != nil {
+			return errors.Join(err, endErr)
 		}
 		return err
 	}

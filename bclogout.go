@@ -256,7 +256,9 @@ var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during th
 // other library): it stashes the issuer, subject, sid and login time in the
 // session (renewing its ID where the library can) and binds it, so that
 // the OP's logout ends it. Call it in the login callback, after verifying
-// the ID token and before writing the response.
+// the ID token and before writing the response. When binding fails, Login
+// ends the session it stashed the login in before returning the error:
+// the user is not signed in.
 //
 // Whether Login saves the session is the session library's way: with scs,
 // LoadAndSave saves it when the handler returns, so put the app's own

@@ -409,11 +409,20 @@ func (q *retryQueue) attempt(it *retryItem) {
 	q.l.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
-// report passes a retry queue event to WithMetrics' function.
+// report passes a retry queue event to WithMetrics' function. It may run
+// in the queue's goroutine, where nothing else would recover a panic of
+// the function: it is logged, as a hook's is, rather than let take the
+// process down.
 func (q *retryQueue) report(issuer, event string, sessionsEnded int) {
-	if q.metrics != nil {
-		q.metrics(issuer, event, sessionsEnded, 0)
+	if q.metrics == nil {
+		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			q.l.logger.Error("bclogout: the metrics function panicked", "issuer", issuer, "outcome", event, "panic", fmt.Sprint(p))
+		}
+	}()
+	q.metrics(issuer, event, sessionsEnded, 0)
 }
 
 // abandon reports a logout that will not be retried.

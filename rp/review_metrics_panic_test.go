@@ -19,7 +19,6 @@ import (
 // library refusing a label, say) kills the whole app from a background
 // goroutine, with every session and pending logout in it.
 func TestReviewRetryMetricsPanicCrashesProcess(t *testing.T) {
-	t.Skip("review: fails before fix")
 	if os.Getenv("REVIEW_METRICS_PANIC") == "1" {
 		env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryMinBackoff(time.Millisecond),
 			rp.WithMetrics(func(_, outcome string, _ int, _ time.Duration) {

@@ -48,6 +48,13 @@ type Config struct {
 	// token could no longer be accepted. Default: in memory. With several
 	// replicas, redisreplay.New(rdb, "").
 	ReplayCache replay.Cache
+	// SessionLifetime is the longest any of the app's sessions can live
+	// (an absolute limit, sliding expiry included: gorilla's MaxAge, scs's
+	// Lifetime): each logout's revocation is kept that long, since a
+	// session that outlives its revocation is served again, and a failed
+	// logout is retried that long. Default:
+	// sessionadapter.DefaultSessionLifetime (30 days).
+	SessionLifetime time.Duration
 	// SignedOut serves a request whose session a logout ended, once the
 	// guard has ended the session. Default: nil, which serves the request
 	// on as anonymous (the app sees no session, as after its own sign-out).
@@ -114,6 +121,12 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, errs.Config("bclogout", "no ClientID")
 	case cfg.Sessions == nil:
 		return nil, errs.Config("bclogout", "no Sessions")
+	case cfg.SessionLifetime < 0:
+		return nil, errs.Config("bclogout", "SessionLifetime %v is negative", cfg.SessionLifetime)
+	}
+	lifetime := cfg.SessionLifetime
+	if lifetime == 0 {
+		lifetime = sessionadapter.DefaultSessionLifetime
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -178,7 +191,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	bindings := cfg.Bindings
 	if bindings == nil {
-		var mopts []sessionadapter.Option
+		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime)}
 		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
 			mopts = append(mopts, sessionadapter.WithDeleter(d))
 		}
@@ -186,11 +199,11 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			return nil, err
 		}
 	}
-	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings)); err != nil {
+	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
 		return nil, err
 	}
 
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{})}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime})}
 	if cfg.ReplayCache != nil {
 		hopts = append(hopts, rp.WithReplayCache(cfg.ReplayCache))
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
@@ -48,6 +49,13 @@ type Config struct {
 	// token could no longer be accepted. Default: in memory. With several
 	// replicas, redisreplay.New(rdb, "").
 	ReplayCache replay.Cache
+	// SessionLifetime is the longest any of the app's sessions can live
+	// (an absolute limit, sliding expiry included: gorilla's MaxAge, scs's
+	// Lifetime): each logout's revocation is kept that long, since a
+	// session that outlives its revocation is served again, and a failed
+	// logout is retried that long. Default:
+	// 30 days.
+	SessionLifetime time.Duration
 	// SignedOut serves a request whose session a logout ended, once the
 	// guard has ended the session. Default: nil, which serves the request
 	// on as anonymous (the app sees no session, as after its own sign-out).
@@ -122,6 +130,12 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, errs.Config("bclogout", "no ClientID")
 	case cfg.Sessions == nil:
 		return nil, errs.Config("bclogout", "no Sessions")
+	case cfg.SessionLifetime < 0:
+		return nil, errs.Config("bclogout", "SessionLifetime %v is negative", cfg.SessionLifetime)
+	}
+	lifetime := cfg.SessionLifetime
+	if lifetime == 0 {
+		lifetime = defaults.SessionLifetime
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -186,7 +200,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	bindings := cfg.Bindings
 	if bindings == nil {
-		var mopts []sessionadapter.Option
+		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime)}
 		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
 			mopts = append(mopts, sessionadapter.WithDeleter(d))
 		}
@@ -194,7 +208,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			return nil, err
 		}
 	}
-	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings)); err != nil {
+	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
 		return nil, err
 	}
 
@@ -212,7 +226,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.signals = s
 		b.closers = append(b.closers, closeKeys)
 	}
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{}), rp.WithReplayCache(rc)}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime}), rp.WithReplayCache(rc)}
 	if cfg.Metrics != nil {
 		hopts = append(hopts, rp.WithMetrics(cfg.Metrics.Observe))
 	}
@@ -275,7 +289,9 @@ var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during th
 // other library): it stashes the issuer, subject, sid and login time in the
 // session (renewing its ID where the library can) and binds it, so that
 // the OP's logout ends it. Call it in the login callback, after verifying
-// the ID token and before writing the response.
+// the ID token and before writing the response. When binding fails, Login
+// ends the session it stashed the login in before returning the error:
+// the user is not signed in.
 //
 // Whether Login saves the session is the session library's way: with scs,
 // LoadAndSave saves it when the handler returns, so put the app's own
@@ -295,11 +311,14 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapte
 		return err
 	}
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
+		// The login is not signed in: end the session Stash wrote it to
+		// (and, for gorilla, saved), so the error Login returns is true of
+		// the session too.
 		if errors.Is(err, sessionadapter.ErrRevoked) {
-			if endErr := b.sessions.End(w, r); endErr != nil {
-				return errors.Join(ErrLoggedOut, endErr)
-			}
-			return ErrLoggedOut
+			err = ErrLoggedOut
+		}
+		if endErr := b.sessions.End(w, r); endErr != nil {
+			return errors.Join(err, endErr)
 		}
 		return err
 	}

@@ -23,10 +23,11 @@ import (
 // iss and sid alone, which also means anyone who learns a sid can sign
 // that session out (never in).
 //
-// A GET whose iss is not exactly Config.Issuer, or that has no sid, is
-// answered 400 and revokes nothing: a logout must name its session (an OP
-// that cannot send sid, frontchannel_logout_session_supported false,
-// cannot be served without the third-party cookies above). The response
+// A GET whose iss is not exactly Config.Issuer, or that has no sid (or
+// one over 1 KiB), is answered 400 and revokes nothing: a logout must
+// name its session (an OP that cannot send sid,
+// frontchannel_logout_session_supported false, cannot be served without
+// the third-party cookies above). The response
 // may be framed by the OP's origin only (Content-Security-Policy:
 // frame-ancestors) and is never cached (§3). Keep session loading, CSRF
 // checks and "must be signed in" redirects off this route.
@@ -42,6 +43,11 @@ func (b *RP) FrontChannel() http.Handler {
 func (b *RP) FrontChannelSupported() (logout, session bool) {
 	return b.frontChannel, b.frontChannelSession
 }
+
+// maxFrontChannelSID bounds the sid a front-channel logout may name: OPs
+// send a UUID, a hash or a short token; the request is anonymous and its
+// sid is stored for the session lifetime.
+const maxFrontChannelSID = 1024
 
 func (b *RP) serveFrontChannel(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -60,6 +66,12 @@ func (b *RP) serveFrontChannel(w http.ResponseWriter, r *http.Request) {
 	case sid == "":
 		b.logger.WarnContext(r.Context(), "bclogout: front-channel logout refused: no sid", slog.Bool("iss_present", iss != ""))
 		http.Error(w, "front-channel logout needs iss and sid", http.StatusBadRequest)
+		return
+	case len(sid) > maxFrontChannelSID:
+		// Anyone can send this request, and its sid is kept for the
+		// session lifetime: an OP's sid is an identifier, not a payload.
+		b.logger.WarnContext(r.Context(), "bclogout: front-channel logout refused: sid too long", slog.Int("sid_bytes", len(sid)))
+		http.Error(w, "front-channel logout sid too long", http.StatusBadRequest)
 		return
 	case iss != b.issuer:
 		b.logger.WarnContext(r.Context(), "bclogout: front-channel logout refused: iss is not the issuer", slog.String("iss", iss))

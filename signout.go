@@ -165,8 +165,10 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q must use https (http only on a loopback host)", postLogout)
 	}
 	b.postLogout = postLogout
-	if u.Path != "" {
-		b.statePath = u.Path
+	if p := u.EscapedPath(); p != "" {
+		// As the browser sends it, escaped: RFC 6265 §5.1.4 matches the
+		// cookie's Path against the request's path as sent.
+		b.statePath = p
 	}
 	return nil
 }

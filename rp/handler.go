@@ -217,13 +217,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		var n int
-		if n, err = h.l.logout(storeCtx, ev); err == nil {
+		if n, err = h.l.logout(storeCtx, ev, true); err == nil {
 			if h.retry != nil {
 				h.retry.forget(ev.Issuer, ev.JTI)
 			}
-			if h.o.metrics != nil {
-				h.o.metrics(ev.Issuer, outcomeAccepted, n, h.o.now().Sub(start))
-			}
+			h.observe(ev.Issuer, outcomeAccepted, n, h.o.now().Sub(start))
 			if h.l.logger.Enabled(ctx, slog.LevelDebug) {
 				// Guarded: the arguments would be boxed even with Debug off.
 				h.l.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
@@ -236,15 +234,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The store failed: nothing was recorded, so nothing needs undoing.
 	// The OP may retry; the retry queue, if any, does in any case.
-	if h.o.metrics != nil {
-		h.o.metrics(ev.Issuer, outcomeFailed, 0, h.o.now().Sub(start))
-	}
+	h.observe(ev.Issuer, outcomeFailed, 0, h.o.now().Sub(start))
 	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
 	if h.retry != nil {
 		h.retry.add(ev)
 	}
 	h.answerError(w, err)
 	h.l.rejected(ctx, r, err)
+}
+
+// observe passes one observation to WithMetrics' function. A panic of
+// the function is logged, as a hook's is: it must not skip what follows
+// (OnLogout, the answer) once the logout is done.
+func (h *Handler) observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
+	if h.o.metrics == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			h.l.logger.Error("bclogout: the metrics function panicked", "issuer", issuer, "outcome", outcome, "panic", fmt.Sprint(p))
+		}
+	}()
+	h.o.metrics(issuer, outcome, sessionsEnded, elapsed)
 }
 
 // logouts performs logouts: the one function that ends a validated
@@ -274,13 +285,20 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // two deliveries that arrive together, ends nothing more. A failure to
 // record leaves a completed logout that a replay would run once more,
 // harmlessly: it is logged, not returned.
-func (l *logouts) logout(ctx context.Context, ev *LogoutEvent) (n int, err error) {
+//
+// detach is for the request path: the record outlives the OP hanging up.
+// The retry queue records under its attempt's own context instead, whose
+// deadline bounds the whole retry and which Close cancels.
+func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n int, err error) {
 	n, err = l.end(ctx, sessionLogout(ev))
 	if err != nil {
 		return 0, err
 	}
-	// Record even when the OP hung up: the sessions are ended.
-	rctx, cancel := l.storeContext(context.WithoutCancel(ctx))
+	rctx, cancel := ctx, context.CancelFunc(func() {})
+	if detach {
+		// Record even when the OP hung up: the sessions are ended.
+		rctx, cancel = l.storeContext(context.WithoutCancel(ctx))
+	}
 	defer cancel()
 	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.acceptableUntil); err != nil {
 		l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "issuer", ev.Issuer, "error", err)
@@ -465,9 +483,7 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 // reject answers a rejected request and reports it.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, issuer string, err error, start time.Time) {
 	reason := rejection.Reason(err)
-	if h.o.metrics != nil {
-		h.o.metrics(issuer, reason, 0, h.o.now().Sub(start))
-	}
+	h.observe(issuer, reason, 0, h.o.now().Sub(start))
 	level := slog.LevelWarn
 	if errors.Is(err, ErrTemporary) {
 		level = slog.LevelError

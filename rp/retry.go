@@ -365,7 +365,7 @@ func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error)
 	if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
 		return 0, true, nil
 	}
-	n, err = q.l.logout(ctx, it.ev)
+	n, err = q.l.logout(ctx, it.ev, false)
 	return n, false, err
 }
 
@@ -409,11 +409,20 @@ func (q *retryQueue) attempt(it *retryItem) {
 	q.l.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
-// report passes a retry queue event to WithMetrics' function.
+// report passes a retry queue event to WithMetrics' function. It may run
+// in the queue's goroutine, where nothing else would recover a panic of
+// the function: it is logged, as a hook's is, rather than let take the
+// process down.
 func (q *retryQueue) report(issuer, event string, sessionsEnded int) {
-	if q.metrics != nil {
-		q.metrics(issuer, event, sessionsEnded, 0)
+	if q.metrics == nil {
+		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			q.l.logger.Error("bclogout: the metrics function panicked", "issuer", issuer, "outcome", event, "panic", fmt.Sprint(p))
+		}
+	}()
+	q.metrics(issuer, event, sessionsEnded, 0)
 }
 
 // abandon reports a logout that will not be retried.

@@ -50,16 +50,17 @@ func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l session
 	if s == nil {
 		return sessionadapter.Binding{}, fmt.Errorf("gorillaadapter: load session: %w", err)
 	}
-	old := s.ID
+	// The pre-login ID's data goes first: a failure then leaves nothing
+	// saved, rather than a signed-in session behind an error.
+	if s.ID != "" {
+		if err := g.DeleteSession(r.Context(), s.ID); err != nil {
+			return sessionadapter.Binding{}, err
+		}
+	}
 	s.ID = "" // a server-side store gives the saved session a new ID
 	stashLogin(s, l)
 	if err := s.Save(r, w); err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("gorillaadapter: save session: %w", err)
-	}
-	if old != "" && old != s.ID {
-		if err := g.DeleteSession(r.Context(), old); err != nil {
-			return sessionadapter.Binding{}, err
-		}
 	}
 	b, _ := bindingOf(s)
 	if s.Options != nil && s.Options.MaxAge > 0 {

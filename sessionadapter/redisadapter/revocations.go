@@ -154,7 +154,10 @@ type memoryRevocations interface {
 // logs the loss at Error and marks the revocations lost as of then, and
 // every replica (one started later too) then ends every session logged in
 // before that time: users sign in again, and no lost revocation can let a
-// logged-out session back. A loss while no replica runs cannot be told
+// logged-out session back. A loss that keeps the mark (a restart from an
+// older snapshot, a failover to a replica that lagged) is told by the
+// sequence of revocations going back, at the next revocation, and
+// handled the same way. A loss while no replica runs cannot be told
 // from a new Redis, and a replica started after a loss enforces it only
 // once a running one has noticed (within one feed read): give Redis
 // persistence and maxmemory-policy noeviction (or volatile-*, which
@@ -508,7 +511,17 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	for _, st := range res {
 		full = full || len(st.Messages) >= tailBatch
 		for _, m := range st.Messages {
-			q, _ := strconv.ParseInt(fmt.Sprint(m.Values["q"]), 10, 64)
+			q, qErr := strconv.ParseInt(fmt.Sprint(m.Values["q"]), 10, 64)
+			if qErr == nil && q > 0 && q <= seq {
+				// The sequence went back: Redis lost writes that this
+				// replica read (a restart from an older snapshot, a
+				// failover to a replica that lagged). The mark survived
+				// with them, so only this tells: mark the loss.
+				r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
+					slog.Int64("read", seq), slog.Int64("got", q))
+				_, err := r.markLost(ctx)
+				return seq, lastID, true, err
+			}
 			if q != seq+1 {
 				r.cfg.logger.WarnContext(ctx, "redisadapter: gap in the revocation feed; reloading",
 					slog.Int64("want", seq+1), slog.Int64("got", q))
@@ -547,12 +560,20 @@ func (r *Revocations) checkMark(ctx context.Context, mark string, found bool) (l
 		r.raiseFloor(ctx, floor)
 		return false, nil
 	}
+	return r.markLost(ctx)
+}
+
+// markLost marks the revocations lost as of now, unless another replica
+// already marked this loss, and adopts the mark's floor. lost is true
+// once it is marked: the caller reloads.
+func (r *Revocations) markLost(ctx context.Context) (lost bool, err error) {
 	now := r.cfg.now()
-	mark, err = lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID).Text()
+	mark, err := lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID).Text()
 	if err != nil {
 		return false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
-	if id, floor, ok = parseMark(mark); !ok {
+	id, floor, ok := parseMark(mark)
+	if !ok {
 		return false, fmt.Errorf("%w: revocation mark %q", errRedis, mark)
 	}
 	r.markID = id

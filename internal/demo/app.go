@@ -55,9 +55,16 @@ type rpApp struct {
 	// signOut is the front door, for the "Sign out" button (RP-initiated
 	// logout) and front-channel logout, over the app's own revocations.
 	signOut *bclogout.RP
+	// setBearer, when set, makes the app a Shared Signals receiver at
+	// sharedSignalsPath for the OP, which sends it as its bearer token.
+	setBearer string
 }
 
 const logoutPath = "/backchannel-logout"
+
+// sharedSignalsPath is beta's Shared Signals receiver, where the OP pushes
+// Security Event Tokens (RFC 8935).
+const sharedSignalsPath = "/shared-signals"
 
 // goodbyePath is where the OP sends the browser back after "Sign out";
 // frontChannelPath is beta's front-channel logout endpoint.
@@ -70,10 +77,16 @@ const (
 // and bindings (nil: in memory), so that its SignOut and FrontChannel
 // revoke where the app's guard looks.
 func (a *rpApp) newSignOut(ctx context.Context, issuer string, sessions sessionadapter.Sessions, revs sessionadapter.Revocations, bindings sessionadapter.Store, closers *[]io.Closer) error {
-	bl, err := bclogout.New(ctx, bclogout.Config{
+	cfg := bclogout.Config{
 		Issuer: issuer, ClientID: a.name, Sessions: sessions, Revocations: revs, Bindings: bindings,
 		PostLogoutRedirectURI: a.base + goodbyePath, Logger: a.logger,
-	})
+	}
+	if a.setBearer != "" {
+		// The transmitter is the OP (the default), the SETs' aud the
+		// client ID (the default).
+		cfg.SharedSignals = &bclogout.SharedSignals{BearerToken: a.setBearer}
+	}
+	bl, err := bclogout.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -119,6 +132,7 @@ type rpPage struct {
 	Title, Accent, Name, Stack string
 	LandingURL, OPURL          string
 	LogoutPath                 string
+	SharedSignalsPath          string // "" when the app has no receiver
 	SignedIn                   bool
 	Subject, SID, LocalID      string
 	Events                     []Event
@@ -133,7 +147,7 @@ func (a *rpApp) home(w http.ResponseWriter, r *http.Request) {
 	}
 	p := rpPage{
 		Title: "RP " + a.name, Accent: a.accent, Name: a.name, Stack: a.stack,
-		LandingURL: a.landingURL, OPURL: a.opURL, LogoutPath: logoutPath,
+		LandingURL: a.landingURL, OPURL: a.opURL, LogoutPath: logoutPath, SharedSignalsPath: a.sharedSignalsPath(),
 		Events: a.events.list(),
 	}
 	if s != nil {
@@ -259,5 +273,37 @@ func (a *rpApp) recordEvents(h http.Handler) http.Handler {
 			ev.Outcome = "rejected"
 		}
 		a.events.add(*ev)
+	})
+}
+
+// sharedSignalsPath returns the app's Shared Signals receiver's path, ""
+// for none.
+func (a *rpApp) sharedSignalsPath() string {
+	if a.setBearer == "" {
+		return ""
+	}
+	return sharedSignalsPath
+}
+
+// recordSETs is recordEvents for the Shared Signals receiver, whose body is
+// the SET itself: a 2xx answer means it was accepted.
+func (a *rpApp) recordSETs(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev := Event{Time: time.Now(), SET: true, Outcome: "rejected"}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+		if err == nil {
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+			ev.Claims = unverifiedClaims(strings.TrimSpace(string(body)))
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		ev.Status = rec.status
+		if ev.Status == 0 {
+			ev.Status = http.StatusOK
+		}
+		if ev.Status/100 == 2 {
+			ev.Outcome = "accepted"
+		}
+		a.events.add(ev)
 	})
 }

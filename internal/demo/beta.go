@@ -171,6 +171,10 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 		return nil, err
 	}
 	r.Get(eventsPath, notifier.ServeHTTP)
+	// Like the back-channel endpoint: no session, no CSRF check.
+	if ss := a.signOut.SharedSignals(); ss != nil {
+		r.Method(http.MethodPost, sharedSignalsPath, a.recordSETs(ss))
+	}
 	// The OP's frame carries no cookie to rely on: outside the guard.
 	r.Method(http.MethodGet, frontChannelPath, a.signOut.FrontChannel())
 	r.Group(func(r chi.Router) {

@@ -136,6 +136,12 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		if a == d.beta && cfg.FrontChannel {
 			client.BackchannelLogoutURI, client.FrontchannelLogoutURI = "", a.base+frontChannelPath
 		}
+		if a == d.beta {
+			// Beta is also a Shared Signals receiver: the OP pushes it
+			// CAEP session-revoked SETs with this bearer token.
+			a.setBearer = randomID()
+			client.SETDeliveryURI, client.SETBearerToken = a.base+sharedSignalsPath, a.setBearer
+		}
 		err := d.op.RegisterClient(client)
 		if err != nil {
 			closeLns()

@@ -26,6 +26,9 @@ type Event struct {
 	// guard enforces at each session's next request, and SessionsEnded
 	// (always 1, the revocation) says nothing about sessions.
 	Recorded bool
+	// SET is set for a Security Event Token pushed to the Shared Signals
+	// receiver (beta), rather than a logout token.
+	SET bool
 }
 
 // eventLog is the "What happened" panel's memory, newest first.

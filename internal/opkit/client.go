@@ -54,6 +54,13 @@ type Client struct {
 	// encrypted to the key's public half, as an OP does for a client that
 	// registered ID Token encryption.
 	Encryption *EncryptionKey
+	// SETDeliveryURI, when set, is the client's Shared Signals receiver:
+	// the push endpoint (RFC 8935) to which the OP's page sends CAEP
+	// session-revoked SETs whose aud is the client ID, with SETBearerToken,
+	// when set, as the bearer token (RFC 8935 §2.2). It is checked as
+	// BackchannelLogoutURI is: the OP calls it.
+	SETDeliveryURI string
+	SETBearerToken string
 }
 
 // RegisterClient registers c, validated as a real OP validates dynamic
@@ -76,6 +83,11 @@ func (op *OP) RegisterClient(c Client) error {
 	}
 	if c.BackchannelLogoutURI != "" {
 		if err := checkLogoutURI(c.BackchannelLogoutURI, op.cfg.targets); err != nil {
+			return err
+		}
+	}
+	if c.SETDeliveryURI != "" {
+		if err := checkLogoutURI(c.SETDeliveryURI, op.cfg.targets); err != nil {
 			return err
 		}
 	}

@@ -436,9 +436,10 @@ func (op *OP) handleHome(w http.ResponseWriter, _ *http.Request) {
 		})
 	}
 	clients := slices.Clone(op.clientOrder)
+	receivers := len(op.setReceiversLocked()) > 0
 	op.mu.Unlock()
 	slices.SortFunc(list, func(a, b homeSession) int { return strings.Compare(a.AuthTime+a.SID, b.AuthTime+b.SID) })
-	op.page(w, http.StatusOK, "home", map[string]any{"Issuer": op.issuer, "Sessions": list, "Clients": clients})
+	op.page(w, http.StatusOK, "home", map[string]any{"Issuer": op.issuer, "Sessions": list, "Clients": clients, "Receivers": receivers})
 }
 
 func (op *OP) page(w http.ResponseWriter, status int, name string, data any) {
@@ -475,7 +476,9 @@ const pages = `
 {{range .Sessions}}<tr class="session"><td>{{.Sub}}</td><td><code>{{.SID}}</code></td><td>{{.AuthTime}}</td>
 <td>{{range .Clients}}{{.}} {{end}}</td>
 <td><form method="post" action="end_session"><input type="hidden" name="sid" value="{{.SID}}">
-<button type="submit" class="signout">Sign out everywhere</button></form></td></tr>
+<button type="submit" class="signout">Sign out everywhere</button></form></td>
+{{if $.Receivers}}<td><form method="post" action="push_session_revoked"><input type="hidden" name="sid" value="{{.SID}}">
+<button type="submit" class="push-caep">Push CAEP session-revoked</button></form></td>{{end}}</tr>
 {{end}}</table>{{else}}<p id="no-sessions">No sessions.</p>{{end}}
 </body></html>{{end}}
 {{define "ended"}}{{template "head"}}
@@ -489,6 +492,12 @@ const pages = `
 go=function(){if(!done){done=true;location.replace(document.getElementById("next").href)}};
 f.forEach(function(e){e.addEventListener("load",function(){if(--n<=0)go()})});setTimeout(go,5000)})();</script>
 {{end}}<p><a href="./">Sessions</a></p></body></html>{{end}}
+{{define "pushed"}}{{template "head"}}
+<h2>Pushed CAEP session-revoked</h2>
+<p>User <code>{{.Sub}}</code>, OP session <code>{{.SID}}</code> (which stays open here).</p>
+<table><tr><th>receiver</th><th>URI</th><th>status</th><th>answer</th></tr>
+{{range .Pushes}}<tr class="push"><td>{{.ClientID}}</td><td>{{.URI}}</td><td>{{.Status}}</td><td>{{.Answer}}</td></tr>
+{{end}}</table><p><a href="./">Sessions</a></p></body></html>{{end}}
 {{define "error"}}{{template "head"}}<p id="error">{{.}}</p></body></html>{{end}}
 `
 

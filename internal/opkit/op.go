@@ -389,6 +389,7 @@ func (op *OP) routes() http.Handler {
 	mux.HandleFunc("POST /userinfo", op.handleUserInfo)
 	mux.HandleFunc("GET /end_session", op.handleEndSession)
 	mux.HandleFunc("POST /end_session", op.handleEndSession)
+	mux.HandleFunc("POST /push_session_revoked", op.handlePushSessionRevoked)
 	mux.HandleFunc("GET /{$}", op.handleHome)
 	return mux
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -119,4 +120,65 @@ func (op *OP) handleSSFConfiguration(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                   op.JWKSURL(),
 		"delivery_methods_supported": []string{"urn:ietf:rfc:8935"},
 	})
+}
+
+// setReceiversLocked returns the registered clients that have a Shared
+// Signals receiver, in registration order. op.mu must be held.
+func (op *OP) setReceiversLocked() []Client {
+	var out []Client
+	for _, id := range op.clientOrder {
+		if c := op.clients[id]; c.SETDeliveryURI != "" {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// setPush is one row of the page handlePushSessionRevoked shows.
+type setPush struct {
+	ClientID, URI, Status, Answer string
+}
+
+// handlePushSessionRevoked is the home page's "Push CAEP session-revoked":
+// for the OP session sid (POST), it pushes a CAEP session-revoked SET
+// naming that session and its user (SessionRevoked) to every client with a
+// SETDeliveryURI, and shows what each answered. The OP's own session stays
+// open: the SET tells the receivers, as a transmitter does when its
+// administrator revokes a session.
+func (op *OP) handlePushSessionRevoked(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		op.page(w, http.StatusBadRequest, "error", "bad form")
+		return
+	}
+	sid := r.PostForm.Get("sid")
+	op.mu.Lock()
+	s, ok := op.sessions[sid]
+	var sub string
+	if ok {
+		sub = s.sub
+	}
+	receivers := op.setReceiversLocked()
+	op.mu.Unlock()
+	if !ok {
+		op.page(w, http.StatusBadRequest, "error", "unknown session")
+		return
+	}
+	pushes := make([]setPush, 0, len(receivers))
+	for _, c := range receivers {
+		p := setPush{ClientID: c.ID, URI: c.SETDeliveryURI}
+		set, err := op.SessionRevoked(c.ID, sub, sid)
+		if err == nil {
+			var status int
+			var body []byte
+			status, body, err = op.PushSET(r.Context(), c.SETDeliveryURI, c.SETBearerToken, set)
+			p.Status, p.Answer = strconv.Itoa(status), string(body)
+		}
+		if err != nil {
+			p.Answer = err.Error()
+		}
+		op.log.Info("fakeop: pushed CAEP session-revoked", "client_id", c.ID, "sub", sub, "sid", sid, "status", p.Status, "err", err)
+		pushes = append(pushes, p)
+	}
+	op.page(w, http.StatusOK, "pushed", map[string]any{"Sub": sub, "SID": sid, "Pushes": pushes})
 }

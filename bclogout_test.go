@@ -87,6 +87,17 @@ func (m *memSessions) DeleteSession(_ context.Context, id string) error {
 	return nil
 }
 
+// saved returns a copy of a session's data, to write back later.
+func (m *memSessions) saved(id string) map[string]any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]any{}
+	for k, v := range m.data[id] {
+		out[k] = v
+	}
+	return out
+}
+
 // writeBack puts a session's data back, as a request that loaded it before
 // a logout and saves it afterwards does.
 func (m *memSessions) writeBack(id string, v map[string]any) {

@@ -21,7 +21,10 @@ import (
 // page and loads the frame, and browsers that block third-party cookies
 // send none to it. This endpoint therefore needs no cookie: it acts on
 // iss and sid alone, which also means anyone who learns a sid can sign
-// that session out (never in).
+// that session out (never in). Since anyone can call it, it revokes only
+// an OP session this app has bound at Login (a made-up sid stores
+// nothing); with bindings in memory, a restart forgets them, so keep
+// Config.Bindings in Redis where sessions outlive a restart.
 //
 // A GET whose iss is not exactly Config.Issuer, or that has no sid (or
 // one over 1 KiB), is answered 400 and revokes nothing: a logout must
@@ -78,9 +81,20 @@ func (b *RP) serveFrontChannel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "front-channel logout from another issuer", http.StatusBadRequest)
 		return
 	}
-	// No iat comes with a front-channel logout: the revocation is dated
-	// now, which ends every login of this OP session so far.
-	if _, err := b.ender.EndSessions(r.Context(), sessionadapter.Logout{Issuer: iss, SessionID: sid}); err != nil {
+	// Anyone can send this request, so only an OP session this app has
+	// bound is revoked: a revocation is kept for the session lifetime,
+	// and one per made-up sid would let an anonymous caller grow every
+	// replica's memory (and Redis) without end. The bound sessions' data
+	// goes first, then the revocation, which also ends what a request in
+	// flight writes back. No iat comes with a front-channel logout: the
+	// revocation is dated now, which ends every login of this OP session
+	// so far.
+	l := sessionadapter.Logout{Issuer: iss, SessionID: sid}
+	n, err := b.bindings.EndSessions(r.Context(), l)
+	if err == nil && n > 0 {
+		_, err = b.ender.EndSessions(r.Context(), l)
+	}
+	if err != nil {
 		b.logger.ErrorContext(r.Context(), "bclogout: front-channel logout failed", slog.Any("error", err))
 		http.Error(w, "logout failed", http.StatusInternalServerError)
 		return

@@ -161,6 +161,7 @@ func TestSignOutRevokesBeforeRedirect(t *testing.T) {
 	br := browser(t, false)
 	alice := a.signIn(t, br, "alice", "sid-a")
 	bob := a.signIn(t, browser(t, false), "bob", "sid-b")
+	saved := a.sessions.saved(alice.Value) // as a request in flight holds it
 
 	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
 	if resp.StatusCode != http.StatusSeeOther {
@@ -178,7 +179,7 @@ func TestSignOutRevokesBeforeRedirect(t *testing.T) {
 		t.Errorf("end_session parameters %v", q)
 	}
 
-	a.sessions.writeBack(alice.Value, a.loginData("alice", "sid-a"))
+	a.sessions.writeBack(alice.Value, saved)
 	if got := a.page(t, alice); got != "anonymous" {
 		t.Errorf("alice's other tab after SignOut, before the OP: %q, want anonymous", got)
 	}
@@ -324,11 +325,12 @@ func TestSignOutNoEndSessionEndpoint(t *testing.T) {
 	a := newSignOutApp(t, opkit.WithoutEndSession())
 	br := browser(t, false)
 	alice := a.signIn(t, br, "alice", "sid-a")
+	saved := a.sessions.saved(alice.Value)
 	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
 	if resp.StatusCode != http.StatusOK || body != "signed out here only" {
 		t.Fatalf("sign out without end_session_endpoint: %s %q", resp.Status, body)
 	}
-	a.sessions.writeBack(alice.Value, a.loginData("alice", "sid-a"))
+	a.sessions.writeBack(alice.Value, saved)
 	if got := a.page(t, alice); got != "anonymous" {
 		t.Errorf("after sign-out: %q, want anonymous", got)
 	}

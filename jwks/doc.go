@@ -54,8 +54,8 @@
 //   - A token with an unknown kid triggers one fetch, shared by every
 //     concurrent caller, and such kid-miss fetches happen at most once a
 //     second. A miss within that second waits for the next allowed fetch
-//     rather than failing, at most 1.5 s (and bounded by its context and
-//     by 4096 waiting calls): a flood of random kids costs the OP about one
+//     rather than failing, at most 1.5 s (and bounded by its context),
+//     however many misses already wait: a flood of random kids costs the OP about one
 //     request a second and cannot starve a genuine token signed with a key
 //     rotated in meanwhile, which is found within about a second; every
 //     unknown kid is answered well within the 5 to 10 s an OP gives a

@@ -52,10 +52,9 @@ func (r *Remote) Waiters() int {
 
 var RefreshDelay = refreshDelay
 
-// WithKidMissLimits bounds the kid misses that wait for the next allowed
-// fetch: how many, and how long beyond the kid-miss interval.
-func WithKidMissLimits(waiters int, wait time.Duration) Option {
-	return Option(func(o *options) { o.maxMissWaiters, o.maxMissWait = waiters, wait })
+// WithKidMissWait bounds how long a kid miss waits for the fetch it needs.
+func WithKidMissWait(wait time.Duration) Option {
+	return Option(func(o *options) { o.maxMissWait = wait })
 }
 
 // MissWaiters is how many Keys calls wait for a kid-miss fetch.

@@ -222,25 +222,6 @@ func TestRemoteFloodDuringRotation(t *testing.T) {
 	t.Logf("%d lookups, OP fetches by interval: %v", started, fetchesAt)
 }
 
-// Waiting is bounded in number: beyond the limit a miss answers at once
-// with the current set.
-func TestRemoteMissWaitersBounded(t *testing.T) {
-	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
-	lr := newLoopRemote(t, o, jwks.WithKidMissLimits(2, time.Hour))
-	mustKeys(t, lr.r, "spend-the-fetch")
-
-	var wg sync.WaitGroup
-	for i := range 2 {
-		wg.Go(func() { _, _ = lr.r.Keys(context.Background(), fmt.Sprint("waiting-", i)) })
-	}
-	waitFor(t, "two waiters", func() bool { return lr.r.MissWaiters() == 2 })
-	if set := mustKeys(t, lr.r, "third"); !hasKid(set, "k1") {
-		t.Fatal("current set not returned beyond the limit")
-	}
-	lr.tick(t, time.Second, func() bool { return o.fetches.Load()-lr.base == 2 })
-	wg.Wait()
-}
-
 // Close ends every wait, and a miss answered by the fetch in flight
 // leaves no pending fetch behind.
 func TestRemoteMissWaitEnds(t *testing.T) {

@@ -22,10 +22,6 @@ const (
 	defaultKidMissInterval = time.Second
 	// httpTimeout bounds every request of the default client.
 	httpTimeout = 10 * time.Second
-	// maxKidMissWaiters is how many Keys calls at most wait for the next
-	// kid-miss fetch; beyond it a miss is answered at once with the
-	// current set. A wait holds only the caller's own goroutine.
-	maxKidMissWaiters = 4096
 	// maxMissWait bounds a kid miss's wait for the fetch it needs: the
 	// next allowed fetch starts within defaultKidMissInterval, and the OP
 	// whose delivery waits meanwhile times it out after 5 to 10 s.
@@ -44,14 +40,12 @@ type options struct {
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
 	kidMissInterval time.Duration
-	// maxMissWaiters and maxMissWait bound the kid misses waiting for the
-	// next allowed fetch: how many, and how long each.
-	maxMissWaiters int
-	maxMissWait    time.Duration
-	logger         *slog.Logger
-	onRefresh      func(url string, err error)
-	allowHTTP      bool
-	ownClient      bool // client was built here, so Close may close its connections
+	// maxMissWait bounds how long a kid miss waits for the fetch it needs.
+	maxMissWait time.Duration
+	logger      *slog.Logger
+	onRefresh   func(url string, err error)
+	allowHTTP   bool
+	ownClient   bool // client was built here, so Close may close its connections
 
 	// newTimer and newMissTimer are replaced by tests to drive the
 	// background loop and a kid miss's bounded wait without sleeping.
@@ -80,7 +74,6 @@ func defaultOptions() options {
 		minRefresh:      defaultMinRefresh,
 		maxRefresh:      defaultMaxRefresh,
 		kidMissInterval: defaultKidMissInterval,
-		maxMissWaiters:  maxKidMissWaiters,
 		maxMissWait:     maxMissWait,
 		logger:          slog.Default(),
 		newTimer:        newRealTimer,

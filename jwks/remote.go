@@ -127,8 +127,8 @@ func NewRemote(jwksURL string, opts ...Option) (*Remote, error) {
 // So a flood of unknown kids costs the OP about one fetch a second, and a
 // genuine new kid is found within about a second whatever the flood does.
 // The wait is bounded by ctx, by Close and by 1.5 s, so that a token is
-// answered well within the 5 to 10 s an OP gives a delivery; when 4096
-// calls already wait, Keys answers at once. A wait that ends without the
+// answered well within the 5 to 10 s an OP gives a delivery. A wait that
+// ends without the
 // kid returns the current set (the caller then reports an unknown key),
 // or an error when there is no set: the last fetch's error (ErrFetch or
 // ErrInvalidJWKS), or ErrFetch with ctx's error.
@@ -152,9 +152,13 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 		// Started now, so its answer is as fresh as this miss.
 		first = r.startLocked()
 		r.lastKidMiss, r.kidMissed = r.o.now(), true
-	case r.missWaiters < r.o.maxMissWaiters:
+	default:
 		// A fetch in flight started before this miss and may predate a
-		// rotation: wait for it and for the next one.
+		// rotation: wait for it and for the next one. Every miss waits,
+		// however many already do: a cap on the waiters would let a flood
+		// of made-up kids fill it and answer a genuine token signed with a
+		// key rotated in meanwhile with the old set, losing its logout. A
+		// wait holds only the caller's own goroutine, for at most 1.5 s.
 		first = r.inflight
 		next = r.pendingLocked()
 	}

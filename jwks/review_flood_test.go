@@ -12,9 +12,9 @@ import (
 )
 
 // TestReviewKidFloodHidesRotatedKey: Keys documents that "a genuine new
-// kid is found within about a second whatever the flood does". Once a
-// flood of unknown kids holds the waiter limit (4096 by default; 2 here),
-// a token signed with a key the OP has just rotated in is answered at
+// kid is found within about a second whatever the flood does". When a
+// flood of unknown kids held the waiter limit (4096, since removed), a
+// token signed with a key the OP had just rotated in was answered at
 // once with the old set: rp reports an unknown key (ErrSignature, 400
 // invalid_request, which no retry queue picks up since the token never
 // verified), and the OP's genuine logout is lost. The fetch that would
@@ -23,7 +23,7 @@ func TestReviewKidFloodHidesRotatedKey(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
 	k2 := publicOf(t, genKey(t, "RSA", "k2", ""))
 	o := newOP(t, setJSON(t, k1))
-	lr := newLoopRemote(t, o, jwks.WithKidMissLimits(2, time.Hour))
+	lr := newLoopRemote(t, o, jwks.WithKidMissWait(time.Hour))
 	mustKeys(t, lr.r, "spend-the-fetch")
 
 	var wg sync.WaitGroup

@@ -107,15 +107,14 @@ func WithMetrics(f func(issuer, outcome string, sessionsEnded int, elapsed time.
 	return func(o *handlerOptions) { o.metrics = f }
 }
 
-// WithLogoutTimeout sets one deadline, d from the start of the store work,
-// for everything a request asks of the stores: reserving the jti in the
-// replay cache, ending the sessions, then committing or releasing the jti.
-// A client that retries internally (go-redis does) is cut off by it too, so
-// a store that is down costs the OP at most d. Ending the sessions stops a
-// fifth of d before the deadline, leaving that fifth to commit or release
-// the jti. Without this option the request's context bounds the
-// reservation and the session ending, and nothing bounds the commit or
-// release.
+// WithLogoutTimeout bounds the store work of a request: the replay check
+// and ending the sessions share one deadline, d from the start of that
+// work, and recording the completed token afterwards gets a deadline of
+// its own, d again, since it must run even when the OP has hung up. A
+// client that retries internally (go-redis does) is cut off by them too,
+// so a store that is down costs the OP at most d before its answer, and
+// the request at most 2d in all. Without this option the request's
+// context bounds the check and the ending, and nothing bounds the record.
 func WithLogoutTimeout(d time.Duration) HandlerOption {
 	return func(o *handlerOptions) { o.logoutTimeout = d }
 }

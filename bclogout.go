@@ -90,6 +90,12 @@ type Config struct {
 	Metrics interface {
 		Observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration)
 	}
+	// OnLogout is called after each back-channel logout that ended its
+	// sessions (also after a retry that did): revoke the refresh tokens
+	// of those sessions (Back-Channel Logout §2.7), or pass the logout on
+	// if the app is itself an OP. A panic in it is logged, never fatal.
+	// Default: none.
+	OnLogout func(ctx context.Context, e *rp.LogoutEvent, sessionsEnded int)
 	// Logger receives the rejections (Warn) and the failures (Error).
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -229,6 +235,9 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.closers = append(b.closers, closeKeys)
 	}
 	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime}), rp.WithReplayCache(rc)}
+	if cfg.OnLogout != nil {
+		hopts = append(hopts, rp.WithOnLogout(cfg.OnLogout))
+	}
 	if cfg.Metrics != nil {
 		hopts = append(hopts, rp.WithMetrics(cfg.Metrics.Observe))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -285,5 +286,19 @@ func TestNewInvalidConfig(t *testing.T) {
 				t.Errorf("New: %v, want ErrInvalidConfig", err)
 			}
 		})
+	}
+}
+
+func TestOnLogout(t *testing.T) {
+	var got []string
+	a := newApp(t, bclogout.Config{OnLogout: func(_ context.Context, e *rp.LogoutEvent, n int) {
+		got = append(got, fmt.Sprintf("%s %s %d", e.Subject, e.SessionID, n))
+	}})
+	a.login(t, "alice", "sid-a")
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	if len(got) != 1 || got[0] != "alice sid-a 1" {
+		t.Errorf("OnLogout saw %q, want [alice sid-a 1]", got)
 	}
 }

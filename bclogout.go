@@ -107,7 +107,6 @@ type Config struct {
 type RP struct {
 	handler  *rp.Handler
 	ender    sessionadapter.Store // revokes, then deletes; its Bind refuses a logged-out login
-	bindings sessionadapter.Store // the sessions bound at Login, for the front channel
 	sessions sessionadapter.Sessions
 	guard    func(http.Handler) http.Handler
 	closers  []func() error
@@ -215,7 +214,6 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			return nil, err
 		}
 	}
-	b.bindings = bindings
 	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
 		return nil, err
 	}

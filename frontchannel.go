@@ -21,10 +21,11 @@ import (
 // page and loads the frame, and browsers that block third-party cookies
 // send none to it. This endpoint therefore needs no cookie: it acts on
 // iss and sid alone, which also means anyone who learns a sid can sign
-// that session out (never in). Since anyone can call it, it revokes only
-// an OP session this app has bound at Login (a made-up sid stores
-// nothing); with bindings in memory, a restart forgets them, so keep
-// Config.Bindings in Redis where sessions outlive a restart.
+// that session out (never in). Since anyone can call it, and each call
+// with a well-formed sid is kept as a revocation for the session lifetime
+// (it must be: the login it ends may be in flight, bound at another
+// replica, or a cookie session that outlives a restart), rate-limit this
+// route in front of the app, as any unauthenticated write.
 //
 // A GET whose iss is not exactly Config.Issuer, or that has no sid (or
 // one over 1 KiB), is answered 400 and revokes nothing: a logout must
@@ -81,19 +82,15 @@ func (b *RP) serveFrontChannel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "front-channel logout from another issuer", http.StatusBadRequest)
 		return
 	}
-	// Anyone can send this request, so only an OP session this app has
-	// bound is revoked: a revocation is kept for the session lifetime,
-	// and one per made-up sid would let an anonymous caller grow every
-	// replica's memory (and Redis) without end. The bound sessions' data
-	// goes first, then the revocation, which also ends what a request in
-	// flight writes back. No iat comes with a front-channel logout: the
-	// revocation is dated now, which ends every login of this OP session
-	// so far.
-	l := sessionadapter.Logout{Issuer: iss, SessionID: sid}
-	n, err := b.bindings.EndSessions(r.Context(), l)
-	if err == nil && n > 0 {
-		_, err = b.ender.EndSessions(r.Context(), l)
-	}
+	// No iat comes with a front-channel logout: the revocation is dated
+	// now, which ends every login of this OP session so far. It goes
+	// through the same ender as a back-channel logout, revocation first:
+	// a deletion that fails still leaves the session revoked, and a login
+	// still in flight, or bound at another replica or before a restart,
+	// is ended too. Anyone can send this request, so each one with a
+	// well-formed sid stores a revocation for the session lifetime (about
+	// 200 bytes plus the sid, at most 1 KiB): rate-limit the route.
+	_, err := b.ender.EndSessions(r.Context(), sessionadapter.Logout{Issuer: iss, SessionID: sid})
 	if err != nil {
 		b.logger.ErrorContext(r.Context(), "bclogout: front-channel logout failed", slog.Any("error", err))
 		http.Error(w, "logout failed", http.StatusInternalServerError)

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -79,15 +78,16 @@ const stateMaxAge = 10 * time.Minute
 func (b *RP) SignOut(w http.ResponseWriter, r *http.Request, hint SignOutHint) error {
 	var revokeErr error
 	if binding, ok := b.sessions.Lookup(r); ok && binding.SessionID != "" && binding.Issuer == b.issuer {
-		// Dated so that this login of the OP session and any earlier one
-		// end, and a later single sign-on in an OP session that lives on
-		// (no end_session_endpoint, or the user declined at the OP) does
-		// not: a sid revocation also ends logins up to the OP clock skew
-		// after its date, so it is dated that much before this login's iat
-		// (both on the OP's clock).
+		// Dated at this login's iat (the OP's clock, as the guard compares
+		// it), whatever the revocation store's clock-skew tolerance: this
+		// login of the OP session and any earlier one end, and the store
+		// deletes this session's binding and data. A sid revocation also
+		// ends logins up to the OP clock skew (one minute) after its date,
+		// so a single sign-on within that minute in an OP session that
+		// lives on (no end_session_endpoint, or the user declined at the
+		// OP) is refused with ErrLoggedOut: fail closed; a later one is not.
 		_, revokeErr = b.ender.EndSessions(r.Context(), sessionadapter.Logout{
-			Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID,
-			IssuedAt: binding.LoginTime.Add(-defaults.SIDClockSkew),
+			Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
 		})
 	}
 	if err := errors.Join(revokeErr, b.sessions.End(w, r)); err != nil {

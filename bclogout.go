@@ -177,7 +177,6 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.issuer = cfg.Issuer
 	b.closers = append(b.closers, v.Close)
 
 	hc := cfg.HTTPClient

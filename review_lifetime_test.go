@@ -11,13 +11,12 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// TestReviewRevocationOutlivedBySession: the front door keeps every
-// revocation for sessionadapter.DefaultSessionLifetime (30 days) and
-// Config has no way to say the app's sessions live longer (a gorilla
-// CookieStore with a 90-day MaxAge, scs with a "remember me" Lifetime):
-// New builds the RevokingEnder itself, without WithSessionLifetime. A
-// logout's revocation is then forgotten while the session it ended is
-// still valid, and a copy of that session (a stolen cookie, the very
+// TestReviewRevocationOutlivedBySession (from the outside review): the
+// front door used to keep every revocation for 30 days, with no way to say
+// the app's sessions live longer (a gorilla CookieStore with a 90-day
+// MaxAge, scs with a "remember me" Lifetime); Config.SessionLifetime says
+// it now. Before, a logout's revocation was forgotten while the session it
+// ended was still valid, and a copy of that session (a stolen cookie, the very
 // thing a logout is for, or a request in flight that writes it back) is
 // served as signed in again from day 31. The README says the lifetime is
 // 30 days "by default". Config.SessionLifetime now says how long.

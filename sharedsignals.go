@@ -69,7 +69,6 @@ const (
 	riscTokensRevoked   = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
 	riscAccountDisabled = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
 	riscAccountPurged   = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
-	riscVerification    = "https://schemas.openid.net/secevent/risc/event-type/verification"
 	maxSETBytes         = 64 << 10
 	setReplayHorizon    = 10 * time.Minute
 	secEventContentType = "application/secevent+jwt"

@@ -119,7 +119,7 @@ func ExampleMount() {
 	// Output: the rp.Handler answers GET
 }
 
-func TestMountWith(t *testing.T) {
+func TestMountWithRouter(t *testing.T) {
 	var routed string
 	tests := []struct {
 		name    string
@@ -139,7 +139,7 @@ func TestMountWith(t *testing.T) {
 			routed = ""
 			err := mount.With(tt.add, tt.path, tt.h)
 			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("MountWith err = %v, want %v", err, tt.wantErr)
+				t.Fatalf("mount.With err = %v, want %v", err, tt.wantErr)
 			}
 			if tt.wantErr == nil && routed != tt.path {
 				t.Fatalf("routed %q, want %q", routed, tt.path)

@@ -128,11 +128,10 @@ func (c *audClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 // eventsClaim is events: an object whose back-channel logout member must
 // be an object; other members are ignored (Keycloak adds a boolean).
 type eventsClaim struct {
-	present, object, logout bool
+	object, logout bool
 }
 
 func (c *eventsClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	c.present = true
 	if d.PeekKind() != '{' {
 		return d.SkipValue()
 	}

@@ -87,7 +87,7 @@ func (w *benchWriter) reset() *benchWriter {
 
 // BenchmarkHandlerRS256 is a whole accepted logout through ServeHTTP: the
 // form, strict parsing, the RS256 signature, the claims, the in-memory
-// replay cache (reserve and commit) and the in-memory session store,
+// replay cache (Seen, then Record) and the in-memory session store,
 // logging at the default Info level. BenchmarkBaselineHandlerRS256 does
 // only what no receiver can skip on the same requests: parse the form and
 // verify the signature with crypto/rsa. Their ratio is the handler's

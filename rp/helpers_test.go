@@ -250,10 +250,6 @@ func both(fs ...func(*tok)) func(*tok) {
 }
 
 // withClaims replaces all claims.
-func withClaims(c map[string]any) func(*tok) {
-	return func(tk *tok) { tk.claims = maps.Clone(c) }
-}
-
 // encrypt wraps a JWS in a JWE for the RP's public key.
 func encrypt(t testing.TB, jws string, alg jwa.KeyEncryptionAlgorithm, pub any, kid string) string {
 	t.Helper()

@@ -301,7 +301,7 @@ func TestRetryGivesUpAfterFor(t *testing.T) {
 
 // A replay cache that is down is a failed logout too: queued, and retried
 // once the cache is back.
-func TestRetryAfterReservationFailure(t *testing.T) {
+func TestRetryAfterReplayCacheFailure(t *testing.T) {
 	cache := &flakyCache{Cache: memoryCache(t), down: true}
 	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
 	env.ender.set(false)

@@ -108,7 +108,6 @@ func parseSET(raw string, t *token) (map[string]any, error) {
 	if err := decodeObject(payload, &claims); err != nil {
 		return nil, fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
-	t.compact = raw
 	t.signingInput = []byte(raw[:len(h)+1+len(p)])
 	t.sig = signature
 	return claims, nil

@@ -119,7 +119,6 @@ func claimsOf(m map[string]any) claims {
 		}
 	}
 	if v, present := m["events"]; present {
-		c.Events.present = true
 		if e, ok := v.(map[string]any); ok {
 			c.Events.object = true
 			_, c.Events.logout = e[spec.BackchannelLogoutEvent].(map[string]any)

@@ -40,7 +40,6 @@ var b64url = base64.RawURLEncoding.Strict()
 
 // token is a compact JWS split and decoded, not yet verified.
 type token struct {
-	compact string
 	// signingInput is header.payload, what the signature covers.
 	signingInput []byte
 	// sig is the decoded signature; empty for an unsigned token.
@@ -129,7 +128,6 @@ func parseJWS(raw string, t *token) error {
 	if err = decodeObject(payload, &t.claims); err != nil {
 		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
-	t.compact = raw
 	t.signingInput = buf[:len(input):len(input)]
 	t.sig = signature
 	return nil

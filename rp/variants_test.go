@@ -75,7 +75,7 @@ var variantWant = map[string]error{
 	"jwe-unknown-key":                  rp.ErrEncryption,
 }
 
-// variantVerifier is an RP configured as fakeop's Minter documents.
+// variantVerifier is an RP configured as opkit's Minter documents.
 func variantVerifier(t testing.TB, m opkit.Minter, withoutAlg bool) *rp.Verifier {
 	t.Helper()
 	pub := m.Key.PublicJWK()

@@ -52,7 +52,7 @@ var (
 // bindings do not name: a token renewed after login (scs RenewToken),
 // bindings lost on a restart while the sessions persist, a session whose
 // expiry slides past its binding's, a session a request in flight wrote
-// back after the deletion. The cost is memory or Redis space: about 100
+// back after the deletion. The cost is memory or Redis space: about 200
 // bytes per revocation in NewMemoryRevocations, times the logouts of one
 // session lifetime.
 //

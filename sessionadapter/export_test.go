@@ -9,9 +9,6 @@ func BindingCount(s Store) int { return s.(*memStore).len() }
 // NewMemoryRevocations) keeps.
 func RevocationsLen(r Revocations) int { return r.(*memoryRevocations).len() }
 
-// SweepRevocations, for tests: forgets every expired revocation of r.
-func SweepRevocations(r Revocations) int { return r.(*memoryRevocations).sweep() }
-
 // WithSIDClockSkew, for tests, sets how much later than a sid
 // revocation's time a session's login may be and still be ended by it
 // (default one minute; 0 compares the times strictly). It applies to sid

@@ -15,10 +15,8 @@ import (
 // for max age, 5 min), or rp.WithRetry retried it after a store outage
 // (for up to 30 days). The revocation spares the new session (its login
 // is after the logout's iat), as RevokingEnder and rp.WithRetry document,
-// but Memory.EndSessions' first pass ends every session of (iss, sub)
-// whatever its login time (memory.go end: the LoginTime filter only
-// applies when !queue, to the second deletion), so the user's fresh
-// session is deleted. The same holds for redisadapter's endScript
+// but the memory store's EndSessions used to end every session of (iss,
+// sub) whatever its login time, so the user's fresh session was deleted. The same holds for redisadapter's endScript
 // (endLogout with notAfter = nil) and for sid logouts under
 // WithEndAllUserSessions (Keycloak's "log out all sessions").
 func TestStoreDefectLateLogoutEndsFreshLogin(t *testing.T) {

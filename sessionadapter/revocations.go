@@ -135,7 +135,7 @@ var (
 
 // NewMemoryRevocations returns empty Revocations kept in process memory
 // until they expire, so their size is bounded by the logouts of one keep
-// period: about 100 bytes per revocation, whatever the lengths of the
+// period: about 200 bytes per revocation, whatever the lengths of the
 // strings, and a check that reads two maps without allocating. They serve
 // one process; redisadapter.Revocations feeds one per replica from Redis.
 // They also implement Watchable, for middleware.NewNotifier. It takes

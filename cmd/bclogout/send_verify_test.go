@@ -13,7 +13,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// TestSendVariants sends every fakeop variant with the command to an
+// TestSendVariants sends every opkit variant with the command to an
 // rp.Handler that trusts the key file: valid ones must be answered 200
 // (exit 0), the rest 400 (exit 1).
 func TestSendVariants(t *testing.T) {

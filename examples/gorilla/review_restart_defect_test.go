@@ -45,9 +45,10 @@ func (s *restartable) restart(t *testing.T, cfg config) {
 // but the bindings (sessionadapter.Memory) and the revocations
 // (MemoryRevocations) in process memory. After a restart the store knows
 // no session, so an OP logout deletes nothing; the revocation is then the
-// only thing keeping the user out, and RevokingEnder WithStore keeps it
-// for the in-flight window only (5 min), in memory: the next restart, or
-// 5 minutes, and the logged-out session is signed in again.
+// only thing keeping the user out. It used to be kept for a 5-minute
+// window only, in memory: the next restart, or 5 minutes, and the
+// logged-out session was signed in again. The example keeps revocations
+// in a file beside the sessions, for the session lifetime.
 func TestExampleDefectLogoutLostAcrossRestarts(t *testing.T) {
 	op := fakeop.New(t)
 	srv := &restartable{}

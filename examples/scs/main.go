@@ -107,7 +107,6 @@ func run(ctx context.Context, addr string, cfg config) error {
 // app is the relying party: an http.Handler.
 type app struct {
 	http.Handler
-	cfg      config
 	sm       *scs.SessionManager
 	oauth    oauth2.Config
 	idTokens *oidc.IDTokenVerifier
@@ -116,7 +115,7 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg config) (*app, error) {
-	a := &app{cfg: cfg, sm: scs.New()}
+	a := &app{sm: scs.New()}
 	provider, err := oidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {
 		return nil, err

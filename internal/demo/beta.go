@@ -136,8 +136,7 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 		return nil, err
 	}
 	*closers = append(*closers, revs)
-	// The one model: record the revocation, then delete the session data
-	// (and again when the in-flight window has passed).
+	// The one model: record the revocation, then delete the session data.
 	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store), sessionadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err

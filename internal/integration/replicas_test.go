@@ -253,7 +253,7 @@ func TestRedisFaultDuringLogoutThenRetry(t *testing.T) {
 }
 
 // slowEnder ends sessions through a store while the Redis clock runs far
-// past any reservation lease, as a logout stuck behind a slow store would.
+// past the store deadline, as a logout stuck behind a slow store would.
 type slowEnder struct {
 	store sessionadapter.Store
 	mr    *miniredis.Miniredis

@@ -288,7 +288,7 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		}
 		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m.observe),
 			// a's first retry comes 150–300 ms after its failure: b's
-			// delivery, right after, is not racing a's reservation.
+			// delivery, right after, is not racing a's logout.
 			rp.WithRetry(rp.RetryPolicy{MaxBackoff: 300 * time.Millisecond}),
 			rp.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {

@@ -45,7 +45,7 @@ func pathByte(c byte) bool {
 }
 
 // With mounts h on any router: add is the router's own way of
-// routing every request for path to h, whatever its method. MountWith
+// routing every request for path to h, whatever its method. With
 // makes the checks first (CheckPath, a nil add or handler) and turns a
 // panic in add, which is how most routers refuse a route that conflicts
 // with one already there, into an invalid-configuration error.

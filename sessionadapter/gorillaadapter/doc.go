@@ -14,7 +14,7 @@
 // Server-side stores also bind each saved session through the revoking
 // ender, whose Bind refuses a login older than its logout
 // (sessionadapter.ErrRevoked) and whose store deletes the data at logout
-// and once more after the in-flight window, through New's DeleteSession
+// through New's DeleteSession
 // (a sessionadapter.Deleter): FilesystemStore files and redistore keys
 // alike. Redis-backed gorilla stores can also be ended by redisadapter
 // with their key format, e.g. redisadapter.WithSessionKey("session_%s")

@@ -164,7 +164,7 @@ type memoryRevocations interface {
 // spares these keys); the feed warns at start under allkeys-*.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.NewMemoryRevocations (about 100 bytes each, see the README);
+// sessionadapter.NewMemoryRevocations (about 200 bytes each, see the README);
 // Redis keeps each in the hash and the expiry index until it expires, and
 // in the stream until trimmed. Every replica sweeps expired entries every
 // 30 s. All keys share the prefix's hash tag, so a cluster keeps them in

@@ -11,12 +11,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -162,12 +162,10 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q has a fragment", postLogout)
 	case u.User != nil:
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q has userinfo", postLogout)
-	case u.Scheme == "https":
-		b.stateSecure = true
-	case u.Scheme == "http" && loopback(u.Hostname()):
-	default:
+	case discovery.CheckURL(u, false) != nil:
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q must use https (http only on a loopback host)", postLogout)
 	}
+	b.stateSecure = strings.EqualFold(u.Scheme, "https")
 	b.postLogout = postLogout
 	if p := u.EscapedPath(); p != "" {
 		// As the browser sends it, escaped: RFC 6265 §5.1.4 matches the
@@ -175,14 +173,6 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 		b.statePath = p
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // logoutMetadata is what New reads of the OP's discovery document for

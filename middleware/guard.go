@@ -18,16 +18,21 @@ type guardOption func(*guardConfig)
 
 func (f guardOption) applyGuard(c *guardConfig) { f(c) }
 
-// LoggerOption is WithLogger's option, which configures both Guard and
-// NewNotifier.
-type LoggerOption struct{ l *slog.Logger }
+// loggerOption is WithLogger's option: both a GuardOption and a
+// NotifierOption.
+type loggerOption struct{ l *slog.Logger }
 
-func (o LoggerOption) applyGuard(c *guardConfig)       { c.logger = o.l }
-func (o LoggerOption) applyNotifier(c *notifierConfig) { c.logger = o.l }
+func (o loggerOption) applyGuard(c *guardConfig)       { c.logger = o.l }
+func (o loggerOption) applyNotifier(c *notifierConfig) { c.logger = o.l }
 
 // WithLogger sets the logger of Guard or NewNotifier; the default is
-// slog.Default().
-func WithLogger(l *slog.Logger) LoggerOption { return LoggerOption{l} }
+// slog.Default(). Its value is both a GuardOption and a NotifierOption.
+func WithLogger(l *slog.Logger) interface {
+	GuardOption
+	NotifierOption
+} {
+	return loggerOption{l}
+}
 
 type guardConfig struct {
 	onRevoked func(w http.ResponseWriter, r *http.Request, next http.Handler)

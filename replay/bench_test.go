@@ -146,7 +146,7 @@ func (s *shardedMap) del(k uint64) {
 // learns), and reports the median of the per-batch time ratios as
 // x-baseline (the goal is at most 3), so both sides see the same load on a
 // shared machine. Every pair is new, as every genuine token's jti is;
-// pairs live 2 ms, so the Memory's sweep is part of its cost and its live
+// pairs live 2 ms, so the memory cache's sweep is part of its cost and its live
 // set stays about as large as the baseline's.
 func BenchmarkInterleavedRecord(b *testing.B) {
 	m := replay.NewMemory(0)

@@ -2,12 +2,13 @@ package replay
 
 import "time"
 
-// SetClock replaces the Memory's clock, so tests expire pairs without
+// SetClock replaces a memory Cache's clock, so tests expire pairs without
 // waiting.
-func (m *Memory) SetClock(now func() time.Time) { m.now = now }
+func SetClock(c Cache, now func() time.Time) { c.(*memory).now = now }
 
-// Len is how many pairs the Memory holds.
-func (m *Memory) Len() int {
+// Len is how many pairs a memory Cache holds.
+func Len(c Cache) int {
+	m := c.(*memory)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.until)

@@ -9,27 +9,14 @@ import (
 	"github.com/bclogout/bclogout/internal/minheap"
 )
 
-// defaultCapacity is how many pairs a Memory remembers at most unless
+// defaultCapacity is how many pairs a memory cache remembers at most unless
 // NewMemory is told otherwise. At the default window (5 minutes of token
 // age plus 1 minute of skew) it holds a sustained ~275 logouts per second,
 // far beyond what one OP sends.
 const defaultCapacity = 100_000
 
-// Memory is a bounded in-process Cache for a single RP replica: a map, a
-// mutex and a heap of expiries, swept as pairs are recorded.
-//
-// A pair is stored as two maphash hashes with seeds chosen per Memory, so
-// an entry costs the same whatever the token's size and nobody can craft
-// collisions. A collision (probability about n²/2¹²⁹) could only make a
-// fresh token look replayed.
-//
-// When the Memory is full of live pairs, Record forgets the pair whose
-// until comes first. That is the strictest choice that loses no logout:
-// refusing to record would not stop the logout (it is already done), and
-// the forgotten pair can at worst be accepted once more, which runs an
-// idempotent logout again and ends nothing new. The pair forgotten is the
-// one closest to leaving the window anyway.
-type Memory struct {
+// memory is the Cache NewMemory returns.
+type memory struct {
 	seedA, seedB maphash.Seed
 	capacity     int
 	now          func() time.Time
@@ -39,17 +26,30 @@ type Memory struct {
 	expires minheap.Heap[expiry]
 }
 
-var _ Cache = (*Memory)(nil)
+var _ Cache = (*memory)(nil)
 
 type pairKey [2]uint64
 
-// NewMemory returns an empty Memory that remembers at most capacity pairs
-// (100,000 if capacity is not positive).
-func NewMemory(capacity int) *Memory {
+// NewMemory returns a bounded in-process Cache for a single RP replica: a
+// map, a mutex and a heap of expiries, swept as pairs are recorded. It
+// remembers at most capacity pairs (100,000 if capacity is not positive).
+//
+// A pair is stored as two maphash hashes with seeds chosen per cache, so
+// an entry costs the same whatever the token's size and nobody can craft
+// collisions. A collision (probability about n²/2¹²⁹) could only make a
+// fresh token look replayed.
+//
+// When the cache is full of live pairs, Record forgets the pair whose
+// until comes first. That is the strictest choice that loses no logout:
+// refusing to record would not stop the logout (it is already done), and
+// the forgotten pair can at worst be accepted once more, which runs an
+// idempotent logout again and ends nothing new. The pair forgotten is the
+// one closest to leaving the window anyway.
+func NewMemory(capacity int) Cache {
 	if capacity <= 0 {
 		capacity = defaultCapacity
 	}
-	return &Memory{
+	return &memory{
 		seedA:    maphash.MakeSeed(),
 		seedB:    maphash.MakeSeed(),
 		capacity: capacity,
@@ -59,7 +59,7 @@ func NewMemory(capacity int) *Memory {
 }
 
 // Seen reports whether the pair was recorded and its until is still ahead.
-func (m *Memory) Seen(_ context.Context, issuer, jti string) (bool, error) {
+func (m *memory) Seen(_ context.Context, issuer, jti string) (bool, error) {
 	k := m.key(issuer, jti)
 	now := m.now().UnixNano()
 	m.mu.Lock()
@@ -69,8 +69,8 @@ func (m *Memory) Seen(_ context.Context, issuer, jti string) (bool, error) {
 }
 
 // Record remembers the pair until the given time. Expired pairs are
-// swept first; a Memory still full forgets the pair expiring soonest.
-func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) error {
+// swept first; a cache still full forgets the pair expiring soonest.
+func (m *memory) Record(_ context.Context, issuer, jti string, until time.Time) error {
 	k := m.key(issuer, jti)
 	now, u := m.now().UnixNano(), until.UnixNano()
 	if u <= now {
@@ -94,7 +94,7 @@ func (m *Memory) Record(_ context.Context, issuer, jti string, until time.Time) 
 // sweep forgets every pair whose until has passed; m.mu is held. A heap
 // entry whose pair was recorded again with a later until is stale and only
 // dropped.
-func (m *Memory) sweep(now int64) {
+func (m *memory) sweep(now int64) {
 	for len(m.expires) > 0 && m.expires[0].at <= now {
 		e := m.expires.Pop()
 		if m.until[e.key] == e.at {
@@ -104,7 +104,7 @@ func (m *Memory) sweep(now int64) {
 }
 
 // evictOne forgets the live pair whose until comes first; m.mu is held.
-func (m *Memory) evictOne() {
+func (m *memory) evictOne() {
 	for len(m.expires) > 0 {
 		e := m.expires.Pop()
 		if m.until[e.key] == e.at {
@@ -114,7 +114,7 @@ func (m *Memory) evictOne() {
 	}
 }
 
-func (m *Memory) key(issuer, jti string) pairKey {
+func (m *memory) key(issuer, jti string) pairKey {
 	var h maphash.Hash
 	h.SetSeed(m.seedA)
 	writePair(&h, issuer, jti)

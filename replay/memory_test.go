@@ -15,7 +15,7 @@ func TestMemoryContract(t *testing.T) {
 	replaytest.Run(t, func(t *testing.T) replaytest.Harness {
 		clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		m := replay.NewMemory(100)
-		m.SetClock(clock.Now)
+		replay.SetClock(m, clock.Now)
 		return replaytest.Harness{Cache: m, Now: clock.Now, Advance: clock.Advance}
 	})
 }
@@ -26,7 +26,7 @@ func TestMemoryBoundedEvictsSoonest(t *testing.T) {
 	ctx := context.Background()
 	clock := testclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	m := replay.NewMemory(3)
-	m.SetClock(clock.Now)
+	replay.SetClock(m, clock.Now)
 	now := clock.Now()
 	record := func(jti string, until time.Time) {
 		t.Helper()
@@ -42,8 +42,8 @@ func TestMemoryBoundedEvictsSoonest(t *testing.T) {
 	record("soon", now.Add(time.Minute))
 	record("mid", now.Add(2*time.Minute))
 	record("new", now.Add(4*time.Minute))
-	if m.Len() != 3 {
-		t.Fatalf("Len %d, want 3", m.Len())
+	if replay.Len(m) != 3 {
+		t.Fatalf("Len %d, want 3", replay.Len(m))
 	}
 	for jti, want := range map[string]bool{"soon": false, "mid": true, "late": true, "new": true} {
 		if seen(jti) != want {
@@ -66,7 +66,7 @@ func TestMemoryDefaultCapacity(t *testing.T) {
 	for i := range replay.DefaultCapacity + 10 {
 		_ = m.Record(ctx, "iss", fmt.Sprint(i), until)
 	}
-	if m.Len() != replay.DefaultCapacity {
-		t.Errorf("Len %d, want %d", m.Len(), replay.DefaultCapacity)
+	if replay.Len(m) != replay.DefaultCapacity {
+		t.Errorf("Len %d, want %d", replay.Len(m), replay.DefaultCapacity)
 	}
 }

@@ -122,7 +122,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func memoryCache(testing.TB) replay.Cache { return clockCache(clock) }
 
 // clockCache is a replay.Cache on a test clock: tokens here are dated at
-// testNow, which a replay.Memory's wall clock has long passed.
+// testNow, which replay.NewMemory's wall clock has long passed.
 func clockCache(now func() time.Time) replay.Cache {
 	return &mapCache{now: now, until: map[[2]string]time.Time{}}
 }

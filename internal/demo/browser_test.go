@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,35 +19,9 @@ import (
 // With BCLOGOUT_SCREENSHOT_DIR set (e.g. "testdata", relative to this
 // package), it saves screenshots of the RP pages after the sign-out.
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium not found; CI must install it (.ci/run does)")
-		}
-		t.Skip("chromium not found on PATH: install Debian's chromium to run the browser test")
-	}
+	bctx := newChromium(t)
 	d := startDemo(t, "")
 
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-
-	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	do := func(step string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(bctx, actions...); err != nil {
@@ -91,7 +64,7 @@ func TestBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if code, err := d.PostLogoutToken(ctx, d.LogoutURL(rpName), forged); err != nil || code != 400 {
+		if code, err := d.PostLogoutToken(bctx, d.LogoutURL(rpName), forged); err != nil || code != 400 {
 			t.Fatalf("forged token at %s: %d, %v; want 400", rpName, code, err)
 		}
 	}

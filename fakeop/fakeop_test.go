@@ -17,6 +17,7 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 )
 
 // app is a bare relying party: the authorization-code flow by hand, a
@@ -38,11 +39,7 @@ func startApp(t *testing.T, op *fakeop.OP) *httptest.Server {
 				http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
 			})
 			mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
-				form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")}, "redirect_uri": {base + "/callback"}}
-				req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("app", "secret")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := opkit.RedeemCode(r.Context(), op.Issuer()+"/token", "app", "secret", r.FormValue("code"), base+"/callback")
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusBadGateway)
 					return

@@ -47,12 +47,7 @@ func newTestRP(t *testing.T, op *opkit.OP) *testRP {
 			http.Error(w, "callback refused", http.StatusBadRequest)
 			return
 		}
-		form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")},
-			"redirect_uri": {a.srv.URL + "/callback"}}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("app", "secret")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := opkit.RedeemCode(r.Context(), op.Issuer()+"/token", "app", "secret", r.FormValue("code"), a.srv.URL+"/callback")
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return

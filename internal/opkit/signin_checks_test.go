@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -35,11 +34,7 @@ func startApp(t *testing.T, op *opkit.OP, backchannel bool, redeem bool, logoutS
 		})
 		mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 			if redeem {
-				form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")}, "redirect_uri": {base + "/callback"}}
-				req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("app", "secret")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := opkit.RedeemCode(r.Context(), op.Issuer()+"/token", "app", "secret", r.FormValue("code"), base+"/callback")
 				if err != nil || resp.StatusCode != http.StatusOK {
 					http.Error(w, "token endpoint", http.StatusBadGateway)
 					return
@@ -119,11 +114,7 @@ func TestSignOutHoldsTheCallbackInFlight(t *testing.T) {
 			})
 			mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 				note("callback loads the session")
-				form := url.Values{"grant_type": {"authorization_code"}, "code": {r.FormValue("code")}, "redirect_uri": {base + "/callback"}}
-				req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, op.Issuer()+"/token", strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("app", "secret")
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := opkit.RedeemCode(r.Context(), op.Issuer()+"/token", "app", "secret", r.FormValue("code"), base+"/callback")
 				if err != nil {
 					http.Error(w, "token endpoint", http.StatusBadGateway)
 					return

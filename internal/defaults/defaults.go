@@ -19,3 +19,18 @@ const SessionLifetime = 30 * 24 * time.Hour
 // of that sid dated a little after its logout is the same session. It is
 // rp's default clock skew.
 const SIDClockSkew = time.Minute
+
+// OPClockSkew is how far the OP's clock may be from this RP's: rp's
+// default clock skew, within which a logout token's iat may lie in the
+// future.
+const OPClockSkew = time.Minute
+
+// OPDate is the one clock rule for a revocation or a loss floor that has
+// no OP date (a front-channel logout, which carries no iat; the instant a
+// replica found that Redis lost its revocations): it dates t, an instant
+// on this RP's clock, as the latest the OP's clock may read at t. Logins
+// are dated by the OP (the ID token's iat), so an OP clock up to
+// OPClockSkew ahead still finds every login before t revoked. The cost,
+// failing closed: a login within OPClockSkew after t is revoked too, and
+// the user signs in again.
+func OPDate(t time.Time) time.Time { return t.Add(OPClockSkew) }

@@ -83,19 +83,30 @@ type Config struct {
 	// rp.WithRequireExp, … Default: none (Back-Channel Logout §2.6 with the
 	// defaults the rp package documents).
 	Verify []rp.Option
-	// Metrics receives what the endpoint observed (prommetrics.New(reg)
-	// for Prometheus); Observe is the function rp.WithMetrics documents.
-	// If it also has a JWKSRefreshed(url string, err error) method, as
-	// prommetrics' does, it hears of each key refresh too. Default: none.
+	// Metrics receives what every door observed, labelled by door
+	// (prommetrics.New(reg) for Prometheus); Observe is the function
+	// rp.WithMetrics documents. If it also has a JWKSRefreshed(url
+	// string, err error) method, as prommetrics' does, it hears of each
+	// key refresh too. Default: none.
 	Metrics interface {
-		Observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration)
+		Observe(door, issuer, outcome string, sessionsEnded int, elapsed time.Duration)
 	}
-	// OnLogout is called after each back-channel logout that ended its
-	// sessions (also after a retry that did): revoke the refresh tokens
-	// of those sessions (Back-Channel Logout §2.7), or pass the logout on
-	// if the app is itself an OP. A panic in it is logged, never fatal.
-	// Default: none.
+	// OnLogout is called after each logout that ended its sessions,
+	// whichever door it came through (e.Door: a logout token, a
+	// front-channel request, the app's Sign out, a Security Event Token),
+	// also after a retry that did: revoke the refresh tokens of those
+	// sessions (Back-Channel Logout §2.7), or pass the logout on if the
+	// app is itself an OP. A panic in it is logged, never fatal. Default:
+	// none.
 	OnLogout func(ctx context.Context, e *rp.LogoutEvent, sessionsEnded int)
+	// OnReject is called for every request a door refused (a forged or
+	// replayed token, a front-channel request from another issuer, a SET
+	// without the bearer token, …) and for every logout whose store work
+	// failed (ErrTemporary, queued for retry), with the door and the
+	// detailed error: errors.Is against rp's sentinels tells its class.
+	// The network only ever gets a generic answer. A panic in it is
+	// logged, never fatal. Default: none (rejections are logged at Warn).
+	OnReject func(ctx context.Context, door string, r *http.Request, err error)
 	// Logger receives the rejections (Warn) and the failures (Error).
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -234,6 +245,9 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime}), rp.WithReplayCache(rc)}
 	if cfg.OnLogout != nil {
 		hopts = append(hopts, rp.WithOnLogout(cfg.OnLogout))
+	}
+	if cfg.OnReject != nil {
+		hopts = append(hopts, rp.WithOnReject(cfg.OnReject))
 	}
 	if cfg.Metrics != nil {
 		hopts = append(hopts, rp.WithMetrics(cfg.Metrics.Observe))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -128,7 +129,7 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bl.Close(context.Background()) })
+	closeRP(t, bl)
 	a := &app{RP: bl, sessions: s, op: op}
 	mux := http.NewServeMux()
 	mux.Handle("/backchannel-logout", bl)
@@ -300,5 +301,74 @@ func TestOnLogout(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "alice sid-a 1" {
 		t.Errorf("OnLogout saw %q, want [alice sid-a 1]", got)
+	}
+}
+
+// closeRP closes bl when the test ends: pending logout retries get a
+// second, so a test that left a store down is not waited for.
+func closeRP(t testing.TB, bl *bclogout.RP) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = bl.Close(ctx)
+	})
+}
+
+// A revocation is kept for Config.SessionLifetime, however long that is:
+// a copy of a session that outlives its revocation (a stolen cookie, a
+// request in flight that writes it back) would be served as signed in
+// again once the revocation is forgotten.
+func TestRevocationKeptForTheSessionLifetime(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	revs, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, bclogout.Config{Revocations: revs, SessionLifetime: 90 * 24 * time.Hour})
+	c := a.login(t, "alice", "sid-a")
+	a.sessions.mu.Lock()
+	stolen := maps.Clone(a.sessions.data[c.Value])
+	a.sessions.mu.Unlock()
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	mu.Lock()
+	now = now.Add(31 * 24 * time.Hour) // the session library keeps sessions 90 days
+	mu.Unlock()
+	a.sessions.writeBack(c.Value, stolen)
+	if got := a.page(t, c); got != "anonymous" {
+		t.Fatalf("31 days after its logout, a copy of the logged-out session is %q: its revocation was kept 30 days and the front door cannot be told the sessions live longer", got)
+	}
+}
+
+// downBindings is a bindings store that is down for Bind.
+type downBindings struct{ sessionadapter.Store }
+
+func (downBindings) Bind(context.Context, sessionadapter.Binding) error {
+	return errors.New("bindings store down")
+}
+
+// When binding fails for any reason (the bindings store or the
+// revocations are down), Login ends the session it stashed the login in
+// before returning the error: the user the app tells "login failed" is
+// not signed in, with a session no logout could find.
+func TestLoginBindFailureEndsTheSession(t *testing.T) {
+	mem, err := sessionadapter.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, bclogout.Config{Bindings: downBindings{mem}})
+	w := a.do(t, http.MethodGet, "/callback?sub=alice&sid=s1", nil)
+	if w.Code != http.StatusForbidden {
+		t.Fatalf("precondition: the callback answers Login's error: %d %s", w.Code, w.Body)
+	}
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "session" && c.MaxAge >= 0 && c.Value != "" {
+			if got := a.page(t, c); got != "anonymous" {
+				t.Fatalf("after Login failed, the session it left is %q", got)
+			}
+		}
 	}
 }

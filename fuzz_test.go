@@ -1,7 +1,6 @@
 package bclogout_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -26,7 +25,7 @@ func FuzzEndpoints(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { bl.Close(context.Background()) })
+	closeRP(f, bl)
 	endpoints := []http.Handler{bl, bl.SharedSignals(), bl.FrontChannel(),
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _ = bl.FinishSignOut(w, r) })}
 	allowed := map[int]bool{200: true, 202: true, 400: true, 401: true, 405: true, 413: true, 415: true, 503: true}

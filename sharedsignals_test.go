@@ -45,7 +45,7 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bl.Close(context.Background()) })
+	closeRP(t, bl)
 	a.bl = bl
 	mux := http.NewServeMux()
 	mux.Handle("/backchannel-logout", bl)

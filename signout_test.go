@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -49,7 +51,7 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { bl.Close(context.Background()) })
+	closeRP(t, bl)
 	a.RP = bl
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
@@ -354,78 +356,135 @@ func TestSignOutWithoutSID(t *testing.T) {
 	}
 }
 
-func TestFrontChannel(t *testing.T) {
-	a := newSignOutApp(t)
-	if logout, session := a.FrontChannelSupported(); !logout || !session {
-		t.Errorf("FrontChannelSupported() = %v, %v; the fake OP advertises both", logout, session)
+// The sign-out state cookie is scoped to the PostLogoutRedirectURI's path
+// as the browser sends it, escaped (RFC 6265 §5.1.4), so FinishSignOut
+// sees it on the way back to a path such as /d%C3%A9connexion.
+func TestSignOutStateCookiePathEscaped(t *testing.T) {
+	op := fakeop.New(t)
+	const path = "/d%C3%A9connexion"
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(),
+		PostLogoutRedirectURI: "http://127.0.0.1:8080" + path,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	iss := a.op.Issuer()
-	tests := []struct {
-		name        string
-		method      string
-		query       func(sid string) url.Values
-		want        int
-		wantRevoked bool
+	closeRP(t, bl)
+	w := httptest.NewRecorder()
+	if err := bl.SignOut(w, httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{}); err != nil {
+		t.Fatalf("SignOut: %v", err)
+	}
+	for _, c := range w.Result().Cookies() {
+		if !strings.HasPrefix(c.Name, "bclogout_signout_") {
+			continue
+		}
+		if c.Path != path {
+			t.Errorf("state cookie %s has Path %q; the browser comes back on %q and will not send it", c.Name, c.Path, path)
+		}
+		return
+	}
+	t.Fatal("SignOut set no state cookie")
+}
+
+// TestSignOutThenSingleSignOn: after SignOut,
+// a single sign-on in an OP session that lives on (no end_session_endpoint,
+// or the user declined at the OP) is refused within the OP clock skew
+// after the signed-out login, since a sid revocation also ends logins up
+// to a minute after its date (fail closed), and accepted after it.
+// SignOut dates the revocation at the login's own iat, so that a store
+// with any tolerance ends this login and deletes its binding.
+func TestSignOutThenSingleSignOn(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	w := httptest.NewRecorder()
+	if err := a.Login(w, r, idToken(a.op.Issuer(), "alice", "sid-a", first)); err != nil {
+		t.Fatal(err)
+	}
+	cookie := w.Result().Cookies()[0]
+	r = httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(cookie)
+	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		want  error
 	}{
-		{name: "iss and sid", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusOK, wantRevoked: true},
-		{name: "missing sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}} }, want: http.StatusBadRequest},
-		{name: "empty sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}, "sid": {""}} }, want: http.StatusBadRequest},
-		{name: "iss of another OP", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {"https://other-op.example"}, "sid": {sid}} }, want: http.StatusBadRequest},
-		{name: "iss with a trailing slash", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss + "/"}, "sid": {sid}} }, want: http.StatusBadRequest},
-		{name: "missing iss", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"sid": {sid}} }, want: http.StatusBadRequest},
-		{name: "POST", method: http.MethodPost, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusMethodNotAllowed},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			sid := rand.Text()
-			alice := a.signIn(t, browser(t, false), "alice", sid)
-			bob := a.signIn(t, browser(t, false), "bob", rand.Text())
-			resp, body := fetch(t, &http.Client{}, tt.method, a.srv.URL+"/frontchannel-logout?"+tt.query(sid).Encode())
-			if resp.StatusCode != tt.want {
-				t.Fatalf("%s: %s %q, want %d", tt.method, resp.Status, body, tt.want)
-			}
-			// Framed by the OP's origin and no one else, never cached.
-			if got, want := resp.Header.Get("Content-Security-Policy"), "frame-ancestors "+iss; got != want {
-				t.Errorf("Content-Security-Policy %q, want %q", got, want)
-			}
-			if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
-				t.Errorf("X-Frame-Options %q forbids the OP's frame", xfo)
-			}
-			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
-				t.Errorf("Cache-Control %q, want no-store", cc)
-			}
-			a.sessions.writeBack(alice.Value, a.loginData("alice", sid))
-			want := "signed in"
-			if tt.wantRevoked {
-				want = "anonymous"
-			}
-			if got := a.page(t, alice); got != want {
-				t.Errorf("alice after the front-channel request: %q, want %q", got, want)
-			}
-			if got := a.page(t, bob); got != "signed in" {
-				t.Errorf("bob: %q", got)
-			}
-		})
+		{20 * time.Second, bclogout.ErrLoggedOut},
+		{90 * time.Second, nil},
+	} {
+		r = httptest.NewRequest(http.MethodGet, "/callback", nil)
+		err := a.Login(httptest.NewRecorder(), r, idToken(a.op.Issuer(), "alice", "sid-a", first.Add(tc.after)))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("single sign-on %v after the signed-out login: %v, want %v", tc.after, err, tc.want)
+		}
 	}
 }
 
-// TestFrontChannelThroughOP: the OP's sign-out page frames the app's
-// front-channel endpoint with iss and sid.
-func TestFrontChannelThroughOP(t *testing.T) {
-	a := newSignOutApp(t)
-	sid, err := a.op.NewSession("alice", "app")
+// exactRevocations is a conforming Revocations (sessionadapter's
+// interface: "recorded at or after b.LoginTime less a clock-skew
+// tolerance (a minute by default …)") whose tolerance is zero: an OP
+// with one clock, or an app's own store.
+type exactRevocations struct {
+	mu sync.Mutex
+	at map[[2]string]time.Time
+}
+
+func (e *exactRevocations) Revoke(_ context.Context, l sessionadapter.Logout, _ time.Duration) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	at := l.IssuedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	k := [2]string{l.Issuer, l.SessionID}
+	if cur, ok := e.at[k]; !ok || at.After(cur) {
+		e.at[k] = at
+	}
+	return nil
+}
+
+func (e *exactRevocations) Revoked(_ context.Context, b sessionadapter.Binding) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	at, ok := e.at[[2]string{b.Issuer, b.SessionID}]
+	return ok && !at.Before(b.LoginTime), nil
+}
+
+// SignOut dates its revocation at the login's own iat, so Revocations
+// with any clock-skew tolerance (none here) end the signed-out login, and
+// a session an other tab's request writes back is not served again.
+func TestSignOutEndsTheLoginWhateverTheRevocationsSkew(t *testing.T) {
+	a := newApp(t, bclogout.Config{Revocations: &exactRevocations{at: map[[2]string]time.Time{}}})
+	alice := a.login(t, "alice", "sid-a")
+	saved := a.sessions.saved(alice.Value) // another tab's request in flight
+	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(alice)
+	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
+		t.Fatal(err)
+	}
+	a.sessions.writeBack(alice.Value, saved)
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Fatalf("after SignOut, the written-back session is %q", got)
+	}
+}
+
+// SignOut's revocation is not older than the login, so the bindings store
+// forgets the signed-out session's binding and deletes its data.
+func TestSignOutDeletesItsBinding(t *testing.T) {
+	mem, err := sessionadapter.NewMemory()
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.PostForm(a.op.Issuer()+"/end_session", url.Values{"sid": {sid}})
-	if err != nil {
+	a := newApp(t, bclogout.Config{Bindings: mem})
+	alice := a.login(t, "alice", "sid-a")
+	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(alice)
+	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	body := string(b)
-	want := a.srv.URL + "/frontchannel-logout?" + url.Values{"iss": {a.op.Issuer()}, "sid": {sid}}.Encode()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<iframe class="frontchannel" src="`+strings.ReplaceAll(want, "&", "&amp;")+`"`) {
-		t.Fatalf("end_session page: %s, want an iframe of %s in:\n%s", resp.Status, want, body)
+	if n, err := mem.EndSessions(t.Context(), sessionadapter.Logout{Issuer: a.op.Issuer(), SessionID: "sid-a"}); err != nil || n != 0 {
+		t.Fatalf("after SignOut the bindings store still held %d binding(s) of the signed-out OP session (err %v)", n, err)
 	}
 }

@@ -18,8 +18,8 @@ func ExampleNew() {
 	}
 	// In a program: rp.WithMetrics(m.Observe) on the handler and
 	// jwks.WithOnRefresh(m.JWKSRefreshed) on the key source.
-	m.Observe("https://op.example", "accepted", 1, 3*time.Millisecond)
-	m.Observe("https://op.example", "replay", 0, time.Millisecond)
+	m.Observe("backchannel", "https://op.example", "accepted", 1, 3*time.Millisecond)
+	m.Observe("backchannel", "https://op.example", "replay", 0, time.Millisecond)
 
 	mfs, _ := reg.Gather()
 	for _, mf := range mfs {
@@ -28,7 +28,7 @@ func ExampleNew() {
 		}
 	}
 	// Output:
+	// bclogout_logouts_accepted_total 1
+	// bclogout_requests_rejected_total 1
 	// bclogout_sessions_ended_total 1
-	// bclogout_tokens_accepted_total 1
-	// bclogout_tokens_rejected_total 1
 }

@@ -58,9 +58,11 @@ func WithBuckets(bounds ...float64) Option {
 // rp.WithMetrics(m.Observe) on the handler, jwks.WithOnRefresh(m.JWKSRefreshed)
 // on the key source. Its methods are safe for concurrent use.
 //
-// Labels stay bounded: issuer is a configured issuer or "", reason is one of
-// the rejection classes rp.WithMetrics lists, and url (of the JWK Set) is
-// configuration too.
+// Labels stay bounded: door is one of the four doors a logout comes
+// through ("backchannel", "frontchannel", "signout", "sharedsignals"),
+// issuer is a configured issuer or "", reason is one of the rejection
+// classes rp.WithMetrics lists, and url (of the JWK Set) is configuration
+// too.
 type Metrics struct {
 	accepted  *prometheus.CounterVec
 	rejected  *prometheus.CounterVec
@@ -77,15 +79,15 @@ type Metrics struct {
 // prometheus.NewRegistry() in tests, prometheus.DefaultRegisterer to serve
 // them on promhttp.Handler()):
 //
-//	bclogout_tokens_accepted_total{issuer}
-//	bclogout_tokens_rejected_total{issuer,reason}
-//	bclogout_sessions_ended_total{issuer}
-//	bclogout_logouts_failed_total{issuer}
-//	bclogout_logouts_pending{issuer}
-//	bclogout_logouts_retried_total{issuer}
-//	bclogout_logouts_abandoned_total{issuer,reason="full"|"expired"|"closed"}
+//	bclogout_logouts_accepted_total{door,issuer}
+//	bclogout_requests_rejected_total{door,issuer,reason}
+//	bclogout_sessions_ended_total{door,issuer}
+//	bclogout_logouts_failed_total{door,issuer}
+//	bclogout_logouts_pending{door,issuer}
+//	bclogout_logouts_retried_total{door,issuer}
+//	bclogout_logouts_abandoned_total{door,issuer,reason="full"|"expired"|"closed"}
 //	bclogout_jwks_refreshes_total{url,result="ok"|"error"}
-//	bclogout_request_duration_seconds{outcome="accepted"|"rejected"|"failed"}
+//	bclogout_request_duration_seconds{door,outcome="accepted"|"rejected"|"failed"}
 //
 // If any collector cannot be registered, those already registered are
 // unregistered again and the error wraps ErrRegister.
@@ -111,28 +113,28 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: o.namespace, Name: name, Help: help}, labels)
 	}
 	m := &Metrics{
-		accepted: counter("tokens_accepted_total",
-			"Logout tokens validated and acted on.", "issuer"),
-		rejected: counter("tokens_rejected_total",
-			"Back-channel logout requests answered with 400, 405 or 413, by reason; replays are reason=\"replay\".", "issuer", "reason"),
+		accepted: counter("logouts_accepted_total",
+			"Validated logouts acted on, by the door they came through.", "door", "issuer"),
+		rejected: counter("requests_rejected_total",
+			"Requests a door refused, by reason; replays are reason=\"replay\".", "door", "issuer", "reason"),
 		ended: counter("sessions_ended_total",
-			"Local sessions ended by accepted logout tokens.", "issuer"),
+			"Local sessions ended by accepted logouts.", "door", "issuer"),
 		failed: counter("logouts_failed_total",
-			"Valid logout tokens whose logout failed (session store unavailable); the OP is told to retry.", "issuer"),
+			"Validated logouts whose store work failed (session store unavailable); the sender is told to retry, and the retry queue retries.", "door", "issuer"),
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: o.namespace, Name: "logouts_pending",
-			Help: "Failed logouts waiting in the retry queue (rp.WithRetry)."}, []string{"issuer"}),
+			Help: "Failed logouts waiting in the retry queue (rp.WithRetry)."}, []string{"door", "issuer"}),
 		retried: counter("logouts_retried_total",
-			"Pending logouts completed, by the queue's retry or by another delivery of the token.", "issuer"),
+			"Pending logouts completed, by the queue's retry or by another delivery of the token.", "door", "issuer"),
 		abandoned: counter("logouts_abandoned_total",
-			"Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.", "issuer", "reason"),
+			"Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.", "door", "issuer", "reason"),
 		refreshes: counter("jwks_refreshes_total",
 			"JWK Set fetch attempts, by URL and result.", "url", "result"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: o.namespace,
 			Name:      "request_duration_seconds",
-			Help:      "Time to answer a back-channel logout request, by outcome.",
+			Help:      "Time to answer a back-channel logout request, or to run another door's logout, by door and outcome.",
 			Buckets:   o.buckets,
-		}, []string{"outcome"}),
+		}, []string{"door", "outcome"}),
 	}
 
 	var done []prometheus.Collector
@@ -168,41 +170,45 @@ func checkBuckets(b []float64) error {
 // Observe counts one observation of an rp.Handler; its signature is the
 // one rp.WithMetrics takes: rp.WithMetrics(m.Observe). The outcomes are
 // those rp.WithMetrics lists: "accepted", "failed", a rejection class,
-// and the retry queue's "queued", "retried" and "abandoned_…".
-func (m *Metrics) Observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
+// and the retry queue's "queued", "retried" and "abandoned_…". A
+// rejection another door reported without timing it (elapsed zero) is
+// counted, not timed.
+func (m *Metrics) Observe(door, issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
 	switch outcome {
 	case "accepted":
-		m.accepted.WithLabelValues(issuer).Inc()
-		m.addEnded(issuer, sessionsEnded)
-		m.duration.WithLabelValues(outcomeAccepted).Observe(elapsed.Seconds())
+		m.accepted.WithLabelValues(door, issuer).Inc()
+		m.addEnded(door, issuer, sessionsEnded)
+		m.duration.WithLabelValues(door, outcomeAccepted).Observe(elapsed.Seconds())
 	case "failed":
-		m.failed.WithLabelValues(issuer).Inc()
-		m.duration.WithLabelValues(outcomeFailed).Observe(elapsed.Seconds())
+		m.failed.WithLabelValues(door, issuer).Inc()
+		m.duration.WithLabelValues(door, outcomeFailed).Observe(elapsed.Seconds())
 	case "queued":
-		m.pending.WithLabelValues(issuer).Inc()
+		m.pending.WithLabelValues(door, issuer).Inc()
 	case "retried":
 		// The sessions a retry ended count in sessions_ended_total.
-		m.pending.WithLabelValues(issuer).Dec()
-		m.retried.WithLabelValues(issuer).Inc()
-		m.addEnded(issuer, sessionsEnded)
+		m.pending.WithLabelValues(door, issuer).Dec()
+		m.retried.WithLabelValues(door, issuer).Inc()
+		m.addEnded(door, issuer, sessionsEnded)
 	case "abandoned_full":
 		// Refused by a full queue: it was never pending.
-		m.abandoned.WithLabelValues(issuer, "full").Inc()
+		m.abandoned.WithLabelValues(door, issuer, "full").Inc()
 	case "abandoned_expired", "abandoned_closed":
-		m.pending.WithLabelValues(issuer).Dec()
-		m.abandoned.WithLabelValues(issuer, strings.TrimPrefix(outcome, "abandoned_")).Inc()
+		m.pending.WithLabelValues(door, issuer).Dec()
+		m.abandoned.WithLabelValues(door, issuer, strings.TrimPrefix(outcome, "abandoned_")).Inc()
 	default: // a rejection, by its class
-		m.rejected.WithLabelValues(issuer, outcome).Inc()
-		m.duration.WithLabelValues(outcomeRejected).Observe(elapsed.Seconds())
+		m.rejected.WithLabelValues(door, issuer, outcome).Inc()
+		if elapsed > 0 {
+			m.duration.WithLabelValues(door, outcomeRejected).Observe(elapsed.Seconds())
+		}
 	}
 }
 
 // addEnded counts ended sessions. Add panics on a negative value, which a
 // buggy caller must not turn into a failed request; zero need not touch
 // the counter.
-func (m *Metrics) addEnded(issuer string, n int) {
+func (m *Metrics) addEnded(door, issuer string, n int) {
 	if n > 0 {
-		m.ended.WithLabelValues(issuer).Add(float64(n))
+		m.ended.WithLabelValues(door, issuer).Add(float64(n))
 	}
 }
 

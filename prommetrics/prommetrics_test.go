@@ -68,14 +68,14 @@ func TestMetricsCounters(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	m.Observe(opA, "accepted", 2, time.Millisecond)
-	m.Observe(opA, "accepted", 0, time.Millisecond)
-	m.Observe(opB, "accepted", 1, time.Millisecond)
-	m.Observe(opB, "accepted", -1, time.Millisecond) // a buggy caller must not panic the request
-	m.Observe(opA, "replay", 0, time.Millisecond)
-	m.Observe(opA, "replay", 0, time.Millisecond)
-	m.Observe("", "malformed", 0, time.Millisecond)
-	m.Observe(opB, "failed", 0, time.Second)
+	m.Observe("backchannel", opA, "accepted", 2, time.Millisecond)
+	m.Observe("backchannel", opA, "accepted", 0, time.Millisecond)
+	m.Observe("backchannel", opB, "accepted", 1, time.Millisecond)
+	m.Observe("backchannel", opB, "accepted", -1, time.Millisecond) // a buggy caller must not panic the request
+	m.Observe("backchannel", opA, "replay", 0, time.Millisecond)
+	m.Observe("backchannel", opA, "replay", 0, time.Millisecond)
+	m.Observe("backchannel", "", "malformed", 0, time.Millisecond)
+	m.Observe("backchannel", opB, "failed", 0, time.Second)
 	m.JWKSRefreshed(opA+"/jwks", nil)
 	m.JWKSRefreshed(opA+"/jwks", errors.New("connection refused"))
 	m.JWKSRefreshed(opA+"/jwks", nil)
@@ -84,25 +84,25 @@ func TestMetricsCounters(t *testing.T) {
 # TYPE bclogout_jwks_refreshes_total counter
 bclogout_jwks_refreshes_total{result="error",url="https://op-a.example/jwks"} 1
 bclogout_jwks_refreshes_total{result="ok",url="https://op-a.example/jwks"} 2
-# HELP bclogout_logouts_failed_total Valid logout tokens whose logout failed (session store unavailable); the OP is told to retry.
+# HELP bclogout_logouts_accepted_total Validated logouts acted on, by the door they came through.
+# TYPE bclogout_logouts_accepted_total counter
+bclogout_logouts_accepted_total{door="backchannel",issuer="https://op-a.example"} 2
+bclogout_logouts_accepted_total{door="backchannel",issuer="https://op-b.example"} 2
+# HELP bclogout_logouts_failed_total Validated logouts whose store work failed (session store unavailable); the sender is told to retry, and the retry queue retries.
 # TYPE bclogout_logouts_failed_total counter
-bclogout_logouts_failed_total{issuer="https://op-b.example"} 1
-# HELP bclogout_sessions_ended_total Local sessions ended by accepted logout tokens.
+bclogout_logouts_failed_total{door="backchannel",issuer="https://op-b.example"} 1
+# HELP bclogout_requests_rejected_total Requests a door refused, by reason; replays are reason="replay".
+# TYPE bclogout_requests_rejected_total counter
+bclogout_requests_rejected_total{door="backchannel",issuer="",reason="malformed"} 1
+bclogout_requests_rejected_total{door="backchannel",issuer="https://op-a.example",reason="replay"} 2
+# HELP bclogout_sessions_ended_total Local sessions ended by accepted logouts.
 # TYPE bclogout_sessions_ended_total counter
-bclogout_sessions_ended_total{issuer="https://op-a.example"} 2
-bclogout_sessions_ended_total{issuer="https://op-b.example"} 1
-# HELP bclogout_tokens_accepted_total Logout tokens validated and acted on.
-# TYPE bclogout_tokens_accepted_total counter
-bclogout_tokens_accepted_total{issuer="https://op-a.example"} 2
-bclogout_tokens_accepted_total{issuer="https://op-b.example"} 2
-# HELP bclogout_tokens_rejected_total Back-channel logout requests answered with 400, 405 or 413, by reason; replays are reason="replay".
-# TYPE bclogout_tokens_rejected_total counter
-bclogout_tokens_rejected_total{issuer="",reason="malformed"} 1
-bclogout_tokens_rejected_total{issuer="https://op-a.example",reason="replay"} 2
+bclogout_sessions_ended_total{door="backchannel",issuer="https://op-a.example"} 2
+bclogout_sessions_ended_total{door="backchannel",issuer="https://op-b.example"} 1
 `
 	got := exposition(t, reg,
 		"bclogout_jwks_refreshes_total", "bclogout_logouts_failed_total", "bclogout_sessions_ended_total",
-		"bclogout_tokens_accepted_total", "bclogout_tokens_rejected_total")
+		"bclogout_logouts_accepted_total", "bclogout_requests_rejected_total")
 	if got != want {
 		t.Errorf("exposition:\n%s\nwant:\n%s", got, want)
 	}
@@ -118,26 +118,26 @@ func TestMetricsRetryQueue(t *testing.T) {
 		t.Fatalf("New: %v", err)
 	}
 	for range 4 {
-		m.Observe(opA, "queued", 0, 0)
+		m.Observe("backchannel", opA, "queued", 0, 0)
 	}
-	m.Observe(opA, "retried", 2, 0)
-	m.Observe(opA, "retried", 0, 0)
-	m.Observe(opA, "abandoned_expired", 0, 0)
-	m.Observe(opA, "abandoned_full", 0, 0)
+	m.Observe("backchannel", opA, "retried", 2, 0)
+	m.Observe("backchannel", opA, "retried", 0, 0)
+	m.Observe("backchannel", opA, "abandoned_expired", 0, 0)
+	m.Observe("backchannel", opA, "abandoned_full", 0, 0)
 
 	want := `# HELP bclogout_logouts_abandoned_total Failed logouts that will not be retried, by reason: full (queue at capacity), expired (retried for the whole retry period), closed (pending at shutdown); their sessions may live on.
 # TYPE bclogout_logouts_abandoned_total counter
-bclogout_logouts_abandoned_total{issuer="https://op-a.example",reason="expired"} 1
-bclogout_logouts_abandoned_total{issuer="https://op-a.example",reason="full"} 1
+bclogout_logouts_abandoned_total{door="backchannel",issuer="https://op-a.example",reason="expired"} 1
+bclogout_logouts_abandoned_total{door="backchannel",issuer="https://op-a.example",reason="full"} 1
 # HELP bclogout_logouts_pending Failed logouts waiting in the retry queue (rp.WithRetry).
 # TYPE bclogout_logouts_pending gauge
-bclogout_logouts_pending{issuer="https://op-a.example"} 1
+bclogout_logouts_pending{door="backchannel",issuer="https://op-a.example"} 1
 # HELP bclogout_logouts_retried_total Pending logouts completed, by the queue's retry or by another delivery of the token.
 # TYPE bclogout_logouts_retried_total counter
-bclogout_logouts_retried_total{issuer="https://op-a.example"} 2
-# HELP bclogout_sessions_ended_total Local sessions ended by accepted logout tokens.
+bclogout_logouts_retried_total{door="backchannel",issuer="https://op-a.example"} 2
+# HELP bclogout_sessions_ended_total Local sessions ended by accepted logouts.
 # TYPE bclogout_sessions_ended_total counter
-bclogout_sessions_ended_total{issuer="https://op-a.example"} 2
+bclogout_sessions_ended_total{door="backchannel",issuer="https://op-a.example"} 2
 `
 	got := exposition(t, reg, "bclogout_logouts_abandoned_total", "bclogout_logouts_pending",
 		"bclogout_logouts_retried_total", "bclogout_sessions_ended_total")
@@ -152,10 +152,10 @@ func TestMetricsDuration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	m.Observe(opA, "accepted", 1, 5*time.Millisecond)
-	m.Observe(opA, "accepted", 1, 2*time.Second)
-	m.Observe(opA, "signature", 0, 500*time.Millisecond)
-	m.Observe(opA, "failed", 0, 3*time.Second)
+	m.Observe("backchannel", opA, "accepted", 1, 5*time.Millisecond)
+	m.Observe("backchannel", opA, "accepted", 1, 2*time.Second)
+	m.Observe("backchannel", opA, "signature", 0, 500*time.Millisecond)
+	m.Observe("backchannel", opA, "failed", 0, 3*time.Second)
 
 	mf := family(t, reg, "bclogout_request_duration_seconds")
 	if mf == nil {
@@ -175,7 +175,11 @@ func TestMetricsDuration(t *testing.T) {
 		t.Fatalf("%d outcomes, want %d", len(mf.GetMetric()), len(want))
 	}
 	for _, metric := range mf.GetMetric() {
-		outcome := metric.GetLabel()[0].GetValue()
+		labels := metric.GetLabel() // door, outcome: sorted by name
+		if labels[0].GetValue() != "backchannel" {
+			t.Errorf("door = %q", labels[0].GetValue())
+		}
+		outcome := labels[1].GetValue()
 		h := metric.GetHistogram()
 		got := hist{count: h.GetSampleCount(), sum: h.GetSampleSum()}
 		for i, b := range h.GetBucket() {
@@ -198,12 +202,12 @@ func TestWithNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New with a second namespace on the same registry: %v", err)
 	}
-	a.Observe(opA, "accepted", 0, 0)
-	b.Observe(opA, "accepted", 0, 0)
-	b.Observe(opA, "accepted", 0, 0)
+	a.Observe("backchannel", opA, "accepted", 0, 0)
+	b.Observe("backchannel", opA, "accepted", 0, 0)
+	b.Observe("backchannel", opA, "accepted", 0, 0)
 	for name, want := range map[string]float64{
-		"bclogout_tokens_accepted_total":         1,
-		"tenant2_bclogout_tokens_accepted_total": 2,
+		"bclogout_logouts_accepted_total":         1,
+		"tenant2_bclogout_logouts_accepted_total": 2,
 	} {
 		mf := family(t, reg, name)
 		if mf == nil {
@@ -307,8 +311,8 @@ func TestMetricsConcurrent(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for range each {
-				m.Observe(opA, "accepted", 1, time.Millisecond)
-				m.Observe(opA, "replay", 0, time.Millisecond)
+				m.Observe("backchannel", opA, "accepted", 1, time.Millisecond)
+				m.Observe("backchannel", opA, "replay", 0, time.Millisecond)
 			}
 		})
 	}
@@ -329,7 +333,7 @@ func BenchmarkObserveAccepted(b *testing.B) {
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.Observe(opA, "accepted", 1, time.Millisecond)
+			m.Observe("backchannel", opA, "accepted", 1, time.Millisecond)
 		}
 	})
 }
@@ -341,16 +345,16 @@ func BenchmarkObserveRejected(b *testing.B) {
 	}
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.Observe(opA, "replay", 0, time.Millisecond)
+			m.Observe("backchannel", opA, "replay", 0, time.Millisecond)
 		}
 	})
 }
 
 func BenchmarkBaselineCounterInc(b *testing.B) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baseline_total", Help: "baseline"}, []string{"issuer"})
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baseline_total", Help: "baseline"}, []string{"door", "issuer"})
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			c.WithLabelValues(opA).Inc()
+			c.WithLabelValues("backchannel", opA).Inc()
 		}
 	})
 }

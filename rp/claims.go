@@ -12,18 +12,37 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// LogoutEvent is a validated logout token: what OnLogout needs to act on
-// it.
+// LogoutEvent is one validated logout, whichever door it came through: a
+// logout token (the Handler's own), or an event another door hands to
+// Handler.End (a front-channel request, the app's Sign out, a Security
+// Event Token). It is what the pipeline revokes, ends and records, and
+// what OnLogout receives.
 type LogoutEvent struct {
-	// Issuer is the token's iss: a configured issuer.
+	// Door is how the logout arrived: "backchannel" (a logout token),
+	// "frontchannel", "signout" or "sharedsignals". It labels the
+	// metrics, the logs and the hooks.
+	Door string
+	// Issuer is the OP whose session ended: a configured issuer. Sessions
+	// are keyed by it.
 	Issuer string
-	// Subject is the token's sub; empty when the OP sent only a sid.
+	// Subject is the OP's sub of the user; empty when the door named only
+	// a sid.
 	Subject string
-	// SessionID is the token's sid; empty when the OP sent only a sub.
+	// SessionID is the OP session's sid; empty when the door named only a
+	// sub.
 	SessionID string
-	// JTI is the token's jti, the replay key together with Issuer.
+	// JTI is the token's jti, the replay key together with the token's
+	// issuer, for an event this package validated from a token (Verify,
+	// SecurityEvent.Logout); an event another door makes (front-channel,
+	// Sign out) has none and skips the replay check.
 	JTI string
-	// IssuedAt is the token's iat.
+	// IssuedAt is when the OP ended the session, on the OP's clock (a
+	// token's iat), which is the clock logins are dated by. A door whose
+	// input carries no OP date (front-channel logout) leaves it zero, and
+	// End dates it by the one clock rule for RP-clock instants: this RP's
+	// clock plus the OP clock skew (a minute), so that an OP clock that far
+	// ahead still finds the login revoked; a login within that minute
+	// after it is refused too (fail closed).
 	IssuedAt time.Time
 	// Expires is the token's exp; zero when the token had none.
 	Expires time.Time
@@ -32,6 +51,34 @@ type LogoutEvent struct {
 	// min(exp, iat+maxAge)+skew: the replay cache remembers its jti until
 	// then.
 	acceptableUntil time.Time
+	// tokenIssuer is the iss of the token whose jti is the replay key,
+	// when it is not Issuer (a SET's transmitter).
+	tokenIssuer string
+}
+
+// replayKey is the (iss, jti) the replay cache knows ev's token by; jti
+// is empty for an event this package did not validate from a token, which
+// has no acceptance window to remember it for.
+func (ev *LogoutEvent) replayKey() (iss, jti string) {
+	if ev.acceptableUntil.IsZero() {
+		return "", ""
+	}
+	if ev.tokenIssuer != "" {
+		return ev.tokenIssuer, ev.JTI
+	}
+	return ev.Issuer, ev.JTI
+}
+
+// Logout is the logout a session-ending SET asks for, for the pipeline
+// (Handler.End): the sessions of sub, or of the OP session sid, at the
+// OP's issuer, where the app's sessions are keyed, dated by the SET's iat.
+// Its replay key is the SET's own (iss, jti), the transmitter's, kept
+// until the SET could no longer be accepted.
+func (e *SecurityEvent) Logout(issuer, sub, sid string) *LogoutEvent {
+	return &LogoutEvent{
+		Door: "sharedsignals", Issuer: issuer, Subject: sub, SessionID: sid,
+		JTI: e.JTI, IssuedAt: e.IssuedAt, acceptableUntil: e.until, tokenIssuer: e.issuer,
+	}
 }
 
 // sessionLogout is what ev asks a session store to end.
@@ -171,7 +218,7 @@ func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
 	if err := t.checkAudience(&c.Aud); err != nil {
 		return nil, err
 	}
-	ev := &LogoutEvent{Issuer: t.issuer}
+	ev := &LogoutEvent{Door: doorBackchannel, Issuer: t.issuer}
 	now := t.opts.now()
 	iat, ok := numericDate(c.Iat)
 	if !ok {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -32,7 +33,7 @@ type handlerOptions struct {
 	replay        replay.Cache
 	logger        *slog.Logger
 	onLogout      func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
-	onReject      func(ctx context.Context, r *http.Request, err error)
+	onReject      func(ctx context.Context, door string, r *http.Request, err error)
 	metrics       metricsFunc
 	logoutTimeout time.Duration
 	now           func() time.Time
@@ -68,25 +69,30 @@ func WithOnLogout(f func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
 	return func(o *handlerOptions) { o.onLogout = f }
 }
 
-// WithOnReject sets a hook called for every request not answered 200, with
-// the detailed error: errors.Is against the sentinels tells its class, and
-// its text names the rule.
-func WithOnReject(f func(ctx context.Context, r *http.Request, err error)) HandlerOption {
+// WithOnReject sets a hook called for every request a door did not act on
+// (for the Handler's own door, every request not answered 200), with the
+// door (LogoutEvent.Door's values) and the detailed error: errors.Is
+// against the sentinels tells its class, and its text names the rule. A
+// logout whose store work failed is reported too (ErrTemporary), with the
+// request that brought it. A panic in it is logged, never fatal.
+func WithOnReject(f func(ctx context.Context, door string, r *http.Request, err error)) HandlerOption {
 	return func(o *handlerOptions) { o.onReject = f }
 }
 
 // metricsFunc is the function WithMetrics takes.
-type metricsFunc = func(issuer, outcome string, sessionsEnded int, elapsed time.Duration)
+type metricsFunc = func(door, issuer, outcome string, sessionsEnded int, elapsed time.Duration)
 
 // WithMetrics sets the function that receives one observation per request
 // and per change of the retry queue (default none), such as
 // prommetrics.Metrics.Observe. It is called on the request path, so it
 // must be fast and safe for concurrent use.
 //
-// issuer is a configured issuer, or "" when the request was rejected
-// before one could be selected: never unverified input, so it is safe as a
-// metric label. elapsed is the time the request took to answer. outcome is
-// one of:
+// door is the door the logout or the request came through (LogoutEvent's
+// Door). issuer is a configured issuer, or "" when the request was
+// rejected before one could be selected: never unverified input, so it is
+// safe as a metric label. elapsed is the time the request took to answer
+// at the Handler's own door; at another door, the time End took (zero for
+// Reject). outcome is one of:
 //   - "accepted": a valid token whose logout is done; it ended
 //     sessionsEnded sessions (0 is a success too: already logged out);
 //   - "failed": a valid token whose logout failed (a store was down); the
@@ -103,7 +109,7 @@ type metricsFunc = func(issuer, outcome string, sessionsEnded int, elapsed time.
 //     gave up, or failed after Close began), "abandoned_full" (the queue
 //     was at capacity: it was never pending). Pending logouts are those
 //     queued and neither retried nor abandoned since.
-func WithMetrics(f func(issuer, outcome string, sessionsEnded int, elapsed time.Duration)) HandlerOption {
+func WithMetrics(f func(door, issuer, outcome string, sessionsEnded int, elapsed time.Duration)) HandlerOption {
 	return func(o *handlerOptions) { o.metrics = f }
 }
 
@@ -187,8 +193,12 @@ func badRequest(status int, format string, args ...any) error {
 	return &requestError{status: status, err: fmt.Errorf("%w: "+format, append([]any{rejection.Request}, args...)...)}
 }
 
-// ServeHTTP answers one logout request: validate the token, refuse it if
-// its (iss, jti) already completed a logout, run the logout, answer 200.
+// doorBackchannel is the Handler's own door: logout tokens (Back-Channel
+// Logout 1.0 §2.5).
+const doorBackchannel = "backchannel"
+
+// ServeHTTP answers one logout request: validate the token, then run it
+// through the pipeline (End's steps), and answer 200.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.o.now()
 	w.Header().Set("Cache-Control", "no-store")
@@ -196,65 +206,139 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	raw, err := h.readToken(w, r)
 	if err != nil {
-		h.reject(w, r, "", err, start)
+		h.reject(r, doorBackchannel, "", err, start)
+		h.answerError(w, err)
 		return
 	}
-	ctx := r.Context()
-	ev, err := h.verifier.Verify(ctx, raw)
+	ev, err := h.verifier.Verify(r.Context(), raw)
 	if err != nil {
-		h.reject(w, r, configuredIssuer(err), err, start)
+		h.reject(r, doorBackchannel, configuredIssuer(err), err, start)
+		h.answerError(w, err)
 		return
 	}
+	if _, err := h.run(r, ev, start); err != nil {
+		h.answerError(w, err)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+// End runs a logout that came through another door than the Handler's
+// own (a front-channel request, the app's Sign out, a Security Event
+// Token) through the same pipeline as a logout token: refuse a token
+// whose (iss, jti) already completed a logout (ErrReplay), date an event
+// that has no OP date (IssuedAt zero) by the one clock rule LogoutEvent
+// describes, revoke and end its sessions (revocation first), record its
+// jti, then report it (metrics and logs by its door, OnLogout). When the
+// store work fails, End returns an error wrapping ErrTemporary, and the
+// logout is queued for retry (WithRetry) as a logout token's would be:
+// the door answers so that its sender retries where it does (503 for a
+// SET), and the queue ends the sessions either way. Every refusal is
+// reported as Reject reports one. r is the request that brought the
+// event; its context bounds the work.
+func (h *Handler) End(r *http.Request, ev *LogoutEvent) (sessionsEnded int, err error) {
+	start := h.o.now()
+	if ev == nil || ev.Door == "" || ev.Issuer == "" || (ev.Subject == "" && ev.SessionID == "") {
+		err := fmt.Errorf("%w: logout event names no door, no issuer, or neither sub nor sid", ErrClaims)
+		h.reject(r, doorOf(ev), "", err, start)
+		return 0, err
+	}
+	if ev.IssuedAt.IsZero() {
+		dated := *ev
+		dated.IssuedAt = defaults.OPDate(start)
+		ev = &dated
+	}
+	return h.run(r, ev, start)
+}
+
+// Reject reports a request that another door refused before it had an
+// event to hand to End: it is logged (at Warn, or Error for
+// ErrTemporary), counted by its class and door, and passed to OnReject, as
+// the Handler's own rejections are. The door writes its own answer.
+func (h *Handler) Reject(r *http.Request, door string, err error) {
+	h.reject(r, door, "", err, time.Time{})
+}
+
+func doorOf(ev *LogoutEvent) string {
+	if ev == nil {
+		return ""
+	}
+	return ev.Door
+}
+
+// run is the pipeline every door's validated logout takes: replay check,
+// revoke and end, record, report; a failure is reported and queued.
+func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, error) {
+	ctx := r.Context()
 	storeCtx, cancel := h.l.storeContext(ctx)
 	defer cancel()
-	seen, err := h.l.replay.Seen(storeCtx, ev.Issuer, ev.JTI)
-	switch {
-	case err != nil:
-		err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
-	case seen:
-		h.reject(w, r, ev.Issuer, fmt.Errorf("%w: jti %q", ErrReplay, clip(ev.JTI)), start)
-		return
-	default:
+	iss, jti := ev.replayKey()
+	var err error
+	if jti != "" {
+		var seen bool
+		switch seen, err = h.l.replay.Seen(storeCtx, iss, jti); {
+		case err != nil:
+			err = fmt.Errorf("%w: replay cache: %w", ErrTemporary, err)
+		case seen:
+			err = fmt.Errorf("%w: jti %q", ErrReplay, clip(jti))
+			h.reject(r, ev.Door, ev.Issuer, err, start)
+			return 0, err
+		}
+	}
+	if err == nil {
 		var n int
 		if n, err = h.l.logout(storeCtx, ev, true); err == nil {
 			if h.retry != nil {
-				h.retry.forget(ev.Issuer, ev.JTI)
+				h.retry.forget(ev)
 			}
-			h.observe(ev.Issuer, outcomeAccepted, n, h.o.now().Sub(start))
+			h.observe(ev.Door, ev.Issuer, outcomeAccepted, n, h.since(start))
 			if h.l.logger.Enabled(ctx, slog.LevelDebug) {
 				// Guarded: the arguments would be boxed even with Debug off.
-				h.l.logger.DebugContext(ctx, "bclogout: logout token accepted", "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
+				h.l.logger.DebugContext(ctx, "bclogout: logout accepted", "door", ev.Door, "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
 			}
 			h.l.completed(ctx, ev, n)
-			w.Header().Set("Content-Length", "0")
-			w.WriteHeader(http.StatusOK)
-			return
+			return n, nil
 		}
 	}
 	// The store failed: nothing was recorded, so nothing needs undoing.
-	// The OP may retry; the retry queue, if any, does in any case.
-	h.observe(ev.Issuer, outcomeFailed, 0, h.o.now().Sub(start))
-	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "issuer", ev.Issuer, "reason", "temporary", "error", err)
+	// The sender may retry; the retry queue, if any, does in any case.
+	h.observe(ev.Door, ev.Issuer, outcomeFailed, 0, h.since(start))
+	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "door", ev.Door, "issuer", ev.Issuer, "reason", "temporary", "error", err)
 	if h.retry != nil {
 		h.retry.add(ev)
 	}
-	h.answerError(w, err)
-	h.l.rejected(ctx, r, err)
+	h.l.rejected(ctx, ev.Door, r, err)
+	return 0, err
+}
+
+// since is the time from start, or zero for no start.
+func (h *Handler) since(start time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
+	}
+	return h.o.now().Sub(start)
 }
 
 // observe passes one observation to WithMetrics' function. A panic of
 // the function is logged, as a hook's is: it must not skip what follows
 // (OnLogout, the answer) once the logout is done.
-func (h *Handler) observe(issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
-	if h.o.metrics == nil {
+func (h *Handler) observe(door, issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
+	observe(h.o.metrics, h.l.logger, door, issuer, outcome, sessionsEnded, elapsed)
+}
+
+// observe is the one call of a metrics function, on the request path and
+// in the retry queue alike: its panic is logged, never fatal.
+func observe(m metricsFunc, logger *slog.Logger, door, issuer, outcome string, sessionsEnded int, elapsed time.Duration) {
+	if m == nil {
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			h.l.logger.Error("bclogout: the metrics function panicked", "issuer", issuer, "outcome", outcome, "panic", fmt.Sprint(p))
+			logger.Error("bclogout: the metrics function panicked", "door", door, "issuer", issuer, "outcome", outcome, "panic", fmt.Sprint(p))
 		}
 	}()
-	h.o.metrics(issuer, outcome, sessionsEnded, elapsed)
+	m(door, issuer, outcome, sessionsEnded, elapsed)
 }
 
 // logouts performs logouts: the one function that ends a validated
@@ -266,7 +350,7 @@ type logouts struct {
 	timeout  time.Duration
 	logger   *slog.Logger
 	onLogout func(ctx context.Context, e *LogoutEvent, sessionsEnded int)
-	onReject func(ctx context.Context, r *http.Request, err error)
+	onReject func(ctx context.Context, door string, r *http.Request, err error)
 }
 
 // storeContext bounds the store work of one logout by the logout timeout,
@@ -299,8 +383,10 @@ func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n i
 		rctx, cancel = l.storeContext(context.WithoutCancel(ctx))
 	}
 	defer cancel()
-	if err := l.replay.Record(rctx, ev.Issuer, ev.JTI, ev.acceptableUntil); err != nil {
-		l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "issuer", ev.Issuer, "error", err)
+	if iss, jti := ev.replayKey(); jti != "" {
+		if err := l.replay.Record(rctx, iss, jti, ev.acceptableUntil); err != nil {
+			l.logger.ErrorContext(ctx, "bclogout: recording a completed logout failed; a replay of its token would run it again", "door", ev.Door, "issuer", ev.Issuer, "error", err)
+		}
 	}
 	return n, nil
 }
@@ -327,23 +413,23 @@ func (l *logouts) completed(ctx context.Context, ev *LogoutEvent, n int) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			l.logger.ErrorContext(ctx, "bclogout: OnLogout panicked", "issuer", ev.Issuer, "panic", fmt.Sprint(p))
+			l.logger.ErrorContext(ctx, "bclogout: OnLogout panicked", "door", ev.Door, "issuer", ev.Issuer, "panic", fmt.Sprint(p))
 		}
 	}()
 	l.onLogout(ctx, ev, n)
 }
 
 // rejected runs OnReject, recovering a panic as completed does.
-func (l *logouts) rejected(ctx context.Context, r *http.Request, err error) {
+func (l *logouts) rejected(ctx context.Context, door string, r *http.Request, err error) {
 	if l.onReject == nil {
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			l.logger.ErrorContext(ctx, "bclogout: OnReject panicked", "panic", fmt.Sprint(p))
+			l.logger.ErrorContext(ctx, "bclogout: OnReject panicked", "door", door, "panic", fmt.Sprint(p))
 		}
 	}()
-	l.onReject(ctx, r, err)
+	l.onReject(ctx, door, r, err)
 }
 
 // Outcomes of a request that are no rejection class, for WithMetrics.
@@ -479,17 +565,17 @@ func readBody(body io.Reader, contentLength int64) ([]byte, error) {
 	}
 }
 
-// reject answers a rejected request and reports it.
-func (h *Handler) reject(w http.ResponseWriter, r *http.Request, issuer string, err error, start time.Time) {
+// reject reports a rejected request: log, metrics, OnReject. The door
+// answers it.
+func (h *Handler) reject(r *http.Request, door, issuer string, err error, start time.Time) {
 	reason := rejection.Reason(err)
-	h.observe(issuer, reason, 0, h.o.now().Sub(start))
+	h.observe(door, issuer, reason, 0, h.since(start))
 	level := slog.LevelWarn
 	if errors.Is(err, ErrTemporary) {
 		level = slog.LevelError
 	}
-	h.l.logger.Log(r.Context(), level, "bclogout: logout request rejected", "issuer", issuer, "reason", reason, "error", err)
-	h.answerError(w, err)
-	h.l.rejected(r.Context(), r, err)
+	h.l.logger.Log(r.Context(), level, "bclogout: logout request rejected", "door", door, "issuer", issuer, "reason", reason, "error", err)
+	h.l.rejected(r.Context(), door, r, err)
 }
 
 // answerError writes the generic JSON error of spec §2.8; the detail stays

@@ -90,6 +90,7 @@ type countingMetrics struct {
 	rejected []string
 	issuers  []string
 	failed   int
+	doors    []string // the door of every observation, in order
 	// The retry queue's reports.
 	queued    int
 	retried   []int
@@ -97,9 +98,10 @@ type countingMetrics struct {
 }
 
 // observe is the function rp.WithMetrics takes.
-func (m *countingMetrics) observe(issuer, outcome string, n int, _ time.Duration) {
+func (m *countingMetrics) observe(door, issuer, outcome string, n int, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.doors = append(m.doors, door+":"+outcome)
 	switch outcome {
 	case "accepted":
 		m.accepted = append(m.accepted, n)
@@ -167,7 +169,7 @@ func newHandlerEnv(t testing.TB, v *rp.Verifier, opts ...rp.HandlerOption) *hand
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
 		rp.WithMetrics(env.metrics.observe),
-		rp.WithOnReject(func(_ context.Context, _ *http.Request, err error) { env.rejected = append(env.rejected, err) }),
+		rp.WithOnReject(func(_ context.Context, _ string, _ *http.Request, err error) { env.rejected = append(env.rejected, err) }),
 		rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, _ int) { env.logouts = append(env.logouts, e) }),
 	}, opts...)
 	h, err := rp.NewHandler(v, env.ender, opts...)
@@ -401,7 +403,7 @@ func TestHandlerHookPanics(t *testing.T) {
 	ender := &recorder{n: 1}
 	h, err := rp.NewHandler(newVerifier(t, nil), ender, rp.WithReplayCache(cache), rp.WithLogger(slog.New(logs)),
 		rp.WithOnLogout(func(context.Context, *rp.LogoutEvent, int) { panic("cascade broke") }),
-		rp.WithOnReject(func(context.Context, *http.Request, error) { panic("hook broke") }))
+		rp.WithOnReject(func(context.Context, string, *http.Request, error) { panic("hook broke") }))
 	if err != nil {
 		t.Fatal(err)
 	}

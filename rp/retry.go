@@ -115,8 +115,21 @@ func (realClock) After(d time.Duration) (<-chan time.Time, func() bool) {
 }
 
 // retryKey identifies a logout in the queue: a token's (iss, jti), so the
-// OP's repeated deliveries of one token are one pending logout.
-type retryKey struct{ issuer, jti string }
+// sender's repeated deliveries of one token are one pending logout; for an
+// event without a token (front-channel, Sign out), what it revokes and as
+// of when, so that the same request sent twice is one pending logout too.
+type retryKey struct {
+	issuer, jti, sid, sub string
+	at                    int64
+}
+
+// keyOf is ev's key in the queue.
+func keyOf(ev *LogoutEvent) retryKey {
+	if iss, jti := ev.replayKey(); jti != "" {
+		return retryKey{issuer: iss, jti: jti}
+	}
+	return retryKey{issuer: ev.Issuer, sid: ev.SessionID, sub: ev.Subject, at: ev.IssuedAt.UnixNano()}
+}
 
 // retryItem is one pending logout: the validated event and its schedule.
 type retryItem struct {
@@ -234,7 +247,7 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 // add queues a validated logout whose store work failed. A logout already
 // pending is the same logout: the pending item runs it.
 func (q *retryQueue) add(ev *LogoutEvent) {
-	key := retryKey{ev.Issuer, ev.JTI}
+	key := keyOf(ev)
 	q.mu.Lock()
 	if _, ok := q.items[key]; ok {
 		q.mu.Unlock()
@@ -246,7 +259,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		if closing {
 			// Queued and abandoned at once, so that pending stays
 			// queued minus retried minus abandoned.
-			q.report(key.issuer, retryQueued, 0)
+			q.report(ev, retryQueued, 0)
 			q.abandon(ev, abandonClosed, 1)
 			return
 		}
@@ -258,27 +271,26 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	it.due = now.Add(q.backoff(1))
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.
-	q.report(key.issuer, retryQueued, 0)
+	q.report(ev, retryQueued, 0)
 	q.items[key] = it
 	heap.Push(&q.heap, it)
 	pending := len(q.items)
 	q.mu.Unlock()
 	q.signal()
-	q.l.logger.Warn("bclogout: logout failed, queued for retry", "issuer", key.issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
+	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
 }
 
-// forget drops a pending logout that the OP's own delivery completed.
-func (q *retryQueue) forget(issuer, jti string) {
-	key := retryKey{issuer, jti}
+// forget drops a pending logout that its sender's own delivery completed.
+func (q *retryQueue) forget(ev *LogoutEvent) {
 	q.mu.Lock()
-	it, ok := q.items[key]
+	it, ok := q.items[keyOf(ev)]
 	if ok {
 		q.remove(it)
 	}
 	q.mu.Unlock()
 	if ok {
-		q.report(issuer, retryRetried, 0)
-		q.l.logger.Debug("bclogout: pending logout completed by the OP's delivery", "issuer", issuer)
+		q.report(it.ev, retryRetried, 0)
+		q.l.logger.Debug("bclogout: pending logout completed by another delivery", "door", ev.Door, "issuer", ev.Issuer)
 	}
 }
 
@@ -362,8 +374,10 @@ func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error)
 	}
 	ctx, cancel := context.WithTimeout(q.ctx, timeout)
 	defer cancel()
-	if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
-		return 0, true, nil
+	if it.key.jti != "" {
+		if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
+			return 0, true, nil
+		}
 	}
 	n, err = q.l.logout(ctx, it.ev, false)
 	return n, false, err
@@ -380,12 +394,12 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if err == nil {
 		q.remove(it)
 		q.mu.Unlock()
-		q.report(it.key.issuer, retryRetried, n)
+		q.report(it.ev, retryRetried, n)
 		if elsewhere {
-			q.l.logger.Info("bclogout: queued logout completed by another delivery of its token", "issuer", it.key.issuer)
+			q.l.logger.Info("bclogout: queued logout completed by another delivery of its token", "door", it.ev.Door, "issuer", it.ev.Issuer)
 			return
 		}
-		q.l.logger.Info("bclogout: queued logout completed", "issuer", it.key.issuer, "sessions_ended", n, "attempts", it.failures+1)
+		q.l.logger.Info("bclogout: queued logout completed", "door", it.ev.Door, "issuer", it.ev.Issuer, "sessions_ended", n, "attempts", it.failures+1)
 		q.l.completed(q.ctx, it.ev, n)
 		return
 	}
@@ -406,29 +420,20 @@ func (q *retryQueue) attempt(it *retryItem) {
 	// Debug: the failure that queued the logout was logged at Error, the
 	// pending gauge shows the queue, and a store that stays down would
 	// otherwise log every pending logout at every backoff.
-	q.l.logger.Debug("bclogout: retry of a queued logout failed", "issuer", it.key.issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
+	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
 }
 
-// report passes a retry queue event to WithMetrics' function. It may run
-// in the queue's goroutine, where nothing else would recover a panic of
-// the function: it is logged, as a hook's is, rather than let take the
-// process down.
-func (q *retryQueue) report(issuer, event string, sessionsEnded int) {
-	if q.metrics == nil {
-		return
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			q.l.logger.Error("bclogout: the metrics function panicked", "issuer", issuer, "outcome", event, "panic", fmt.Sprint(p))
-		}
-	}()
-	q.metrics(issuer, event, sessionsEnded, 0)
+// report passes a retry queue event to WithMetrics' function; it may run
+// in the queue's goroutine, where observe's recover is what keeps a
+// panicking function from taking the process down.
+func (q *retryQueue) report(ev *LogoutEvent, event string, sessionsEnded int) {
+	observe(q.metrics, q.l.logger, ev.Door, ev.Issuer, event, sessionsEnded, 0)
 }
 
 // abandon reports a logout that will not be retried.
 func (q *retryQueue) abandon(ev *LogoutEvent, reason string, failures int) {
-	q.report(ev.Issuer, reason, 0)
-	q.l.logger.Error("bclogout: failed logout abandoned; its sessions may live on", "issuer", ev.Issuer, "reason", reason,
+	q.report(ev, reason, 0)
+	q.l.logger.Error("bclogout: failed logout abandoned; its sessions may live on", "door", ev.Door, "issuer", ev.Issuer, "reason", reason,
 		"has_sub", ev.Subject != "", "has_sid", ev.SessionID != "", "failures", failures)
 }
 

@@ -21,7 +21,7 @@ import (
 func TestReviewRetryMetricsPanicCrashesProcess(t *testing.T) {
 	if os.Getenv("REVIEW_METRICS_PANIC") == "1" {
 		env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryMinBackoff(time.Millisecond),
-			rp.WithMetrics(func(_, outcome string, _ int, _ time.Duration) {
+			rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
 				if outcome == "retried" {
 					panic("metrics: bad label")
 				}
@@ -67,7 +67,7 @@ func TestReviewMetricsPanicSkipsOnLogout(t *testing.T) {
 	h, err := rp.NewHandler(newVerifier(t, nil), ender,
 		rp.WithReplayCache(memoryCache(t)), rp.WithLogger(quietLogger()),
 		rp.WithOnLogout(func(context.Context, *rp.LogoutEvent, int) { hooked++ }),
-		rp.WithMetrics(func(_, outcome string, _ int, _ time.Duration) {
+		rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
 			if outcome == "accepted" {
 				panic("metrics: bad label")
 			}

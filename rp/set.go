@@ -35,6 +35,11 @@ type SecurityEvent struct {
 	// form older CAEP and RISC transmitters, Google's among them, send);
 	// nil when the SET has neither.
 	Subject map[string]any
+
+	// issuer is the SET's iss, the transmitter's; until is the last
+	// moment the SET could pass validation, when its jti may be forgotten.
+	issuer string
+	until  time.Time
 }
 
 // VerifySET validates a Security Event Token pushed by the transmitter
@@ -172,7 +177,7 @@ func (t *tenant) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
 	if len(events) != 1 {
 		return nil, fmt.Errorf("%w: events holds %d events, a SET must hold exactly one", errSETClaims, len(events))
 	}
-	ev := &SecurityEvent{JTI: jti, IssuedAt: iat}
+	ev := &SecurityEvent{JTI: jti, IssuedAt: iat, issuer: t.issuer, until: iat.Add(t.opts.maxAge + t.opts.skew)}
 	for typ, body := range events {
 		ev.Type = typ
 		if ev.Event, ok = body.(map[string]any); !ok {

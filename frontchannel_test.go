@@ -1,0 +1,254 @@
+package bclogout_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/sessionadapter"
+)
+
+func TestFrontChannel(t *testing.T) {
+	a := newSignOutApp(t)
+	if logout, session := a.FrontChannelSupported(); !logout || !session {
+		t.Errorf("FrontChannelSupported() = %v, %v; the fake OP advertises both", logout, session)
+	}
+	iss := a.op.Issuer()
+	tests := []struct {
+		name        string
+		method      string
+		query       func(sid string) url.Values
+		want        int
+		wantRevoked bool
+	}{
+		{name: "iss and sid", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusOK, wantRevoked: true},
+		{name: "missing sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}} }, want: http.StatusBadRequest},
+		{name: "empty sid", method: http.MethodGet, query: func(string) url.Values { return url.Values{"iss": {iss}, "sid": {""}} }, want: http.StatusBadRequest},
+		{name: "iss of another OP", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {"https://other-op.example"}, "sid": {sid}} }, want: http.StatusBadRequest},
+		{name: "iss with a trailing slash", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {iss + "/"}, "sid": {sid}} }, want: http.StatusBadRequest},
+		// Microsoft Entra ID sends sid alone: the one issuer this RP serves.
+		{name: "sid without iss (Entra)", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"sid": {sid}} }, want: http.StatusOK, wantRevoked: true},
+		{name: "empty iss", method: http.MethodGet, query: func(sid string) url.Values { return url.Values{"iss": {""}, "sid": {sid}} }, want: http.StatusBadRequest},
+		{name: "POST", method: http.MethodPost, query: func(sid string) url.Values { return url.Values{"iss": {iss}, "sid": {sid}} }, want: http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sid := rand.Text()
+			alice := a.signIn(t, browser(t, false), "alice", sid)
+			bob := a.signIn(t, browser(t, false), "bob", rand.Text())
+			resp, body := fetch(t, &http.Client{}, tt.method, a.srv.URL+"/frontchannel-logout?"+tt.query(sid).Encode())
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s: %s %q, want %d", tt.method, resp.Status, body, tt.want)
+			}
+			// Framed by the OP's origin and no one else, never cached.
+			if got, want := resp.Header.Get("Content-Security-Policy"), "frame-ancestors "+iss; got != want {
+				t.Errorf("Content-Security-Policy %q, want %q", got, want)
+			}
+			if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+				t.Errorf("X-Frame-Options %q forbids the OP's frame", xfo)
+			}
+			if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			a.sessions.writeBack(alice.Value, a.loginData("alice", sid))
+			want := "signed in"
+			if tt.wantRevoked {
+				want = "anonymous"
+			}
+			if got := a.page(t, alice); got != want {
+				t.Errorf("alice after the front-channel request: %q, want %q", got, want)
+			}
+			if got := a.page(t, bob); got != "signed in" {
+				t.Errorf("bob: %q", got)
+			}
+		})
+	}
+}
+
+// TestFrontChannelThroughOP: the OP's sign-out page frames the app's
+// front-channel endpoint with iss and sid.
+func TestFrontChannelThroughOP(t *testing.T) {
+	a := newSignOutApp(t)
+	sid, err := a.op.NewSession("alice", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(a.op.Issuer()+"/end_session", url.Values{"sid": {sid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body := string(b)
+	want := a.srv.URL + "/frontchannel-logout?" + url.Values{"iss": {a.op.Issuer()}, "sid": {sid}}.Encode()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<iframe class="frontchannel" src="`+strings.ReplaceAll(want, "&", "&amp;")+`"`) {
+		t.Fatalf("end_session page: %s, want an iframe of %s in:\n%s", resp.Status, want, body)
+	}
+}
+
+// countingRevocations records what each Revoke was asked to keep.
+type countingRevocations struct {
+	sessionadapter.Revocations
+	mu      sync.Mutex
+	revoked []sessionadapter.Logout
+	keep    []time.Duration
+}
+
+func (c *countingRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
+	c.mu.Lock()
+	c.revoked = append(c.revoked, l)
+	c.keep = append(c.keep, keepFor)
+	c.mu.Unlock()
+	return c.Revocations.Revoke(ctx, l, keepFor)
+}
+
+func newFrontChannelApp(t *testing.T) (*app, *countingRevocations) {
+	t.Helper()
+	mem, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs := &countingRevocations{Revocations: mem}
+	return newApp(t, bclogout.Config{Revocations: revs}), revs
+}
+
+// Anyone can call the front-channel endpoint, and each sid it accepts is
+// kept as a revocation for the session lifetime at every replica: a sid
+// over 1 KiB is refused and stores nothing (an OP's sid is a UUID or a
+// hash, not a payload).
+func TestFrontChannelRefusesAnOversizedSID(t *testing.T) {
+	a, revs := newFrontChannelApp(t)
+	sid := strings.Repeat("x", 64<<10)
+	w := httptest.NewRecorder()
+	a.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet,
+		"/frontchannel-logout?"+url.Values{"iss": {a.op.Issuer()}, "sid": {sid}}.Encode(), nil))
+	if len(revs.revoked) != 0 {
+		t.Fatalf("an anonymous front-channel request with a %d-byte sid was stored as a revocation kept %v (answer %d)",
+			len(revs.revoked[0].SessionID), revs.keep[0], w.Code)
+	}
+}
+
+// fcReplica is one app process: its own RP (default in-memory bindings)
+// over session data and revocations that may be shared with others.
+func fcReplica(t *testing.T, op *fakeop.OP, s sessionadapter.Sessions, revs sessionadapter.Revocations) *bclogout.RP {
+	t.Helper()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	return bl
+}
+
+func fcLogin(t *testing.T, bl *bclogout.RP, iss, sid string) *http.Cookie {
+	t.Helper()
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(iss, "alice", sid, time.Now().Add(-time.Second))); err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	return w.Result().Cookies()[0]
+}
+
+func fcFrame(bl *bclogout.RP, iss, sid string) int {
+	w := httptest.NewRecorder()
+	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {iss}, "sid": {sid}}.Encode(), nil))
+	return w.Code
+}
+
+func fcPage(bl *bclogout.RP, s *memSessions, c *http.Cookie) string {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(c)
+	w := httptest.NewRecorder()
+	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})).ServeHTTP(w, r)
+	return w.Body.String()
+}
+
+// Two replicas share the session data and the revocations but keep their
+// own in-memory bindings: a front-channel logout reaching the replica
+// that did not bind the login still ends it at the one that did, since
+// the revocation, not the binding, is what the guard enforces.
+func TestFrontChannelEndsSessionsBoundAtAnotherReplica(t *testing.T) {
+	op := fakeop.New(t)
+	s := newMemSessions()
+	revs, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := fcReplica(t, op, s, revs), fcReplica(t, op, s, revs)
+	c := fcLogin(t, a, op.Issuer(), "sid-a")
+	if code := fcFrame(b, op.Issuer(), "sid-a"); code != http.StatusOK {
+		t.Fatalf("front channel at B: %d", code)
+	}
+	if got := fcPage(a, s, c); got != "anonymous" {
+		t.Fatalf("after a genuine front-channel logout answered 200 by replica B, replica A still serves the session: %q", got)
+	}
+}
+
+// flakyDeleteSessions is a server-side session library whose store fails
+// to delete (Redis or the database briefly unavailable).
+type flakyDeleteSessions struct{ *memSessions }
+
+func (flakyDeleteSessions) DeleteSession(context.Context, string) error {
+	return errors.New("session store unavailable")
+}
+
+// A session store that cannot delete does not keep the session alive:
+// the pipeline revokes first, so the guard ends the session, and the
+// failed deletion is queued for retry (no OP retries a front-channel
+// frame).
+func TestFrontChannelDeleteFailureStillRevokes(t *testing.T) {
+	op := fakeop.New(t)
+	s := flakyDeleteSessions{newMemSessions()}
+	bl := fcReplica(t, op, s, nil)
+	c := fcLogin(t, bl, op.Issuer(), "sid-a")
+	code := fcFrame(bl, op.Issuer(), "sid-a")
+	if got := fcPage(bl, s.memSessions, c); got != "anonymous" {
+		t.Fatalf("front-channel logout answered %d (no retry will come), and the session is still served: %q", code, got)
+	}
+}
+
+// frameDuringLogin delivers the OP's front-channel frame while a login
+// callback of the same OP session is between Stash and Bind.
+type frameDuringLogin struct {
+	*memSessions
+	frame func()
+}
+
+func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+	b, err := f.memSessions.Stash(w, r, l)
+	f.frame()
+	return b, err
+}
+
+// A front-channel logout that arrives while a login callback of the same
+// OP session is between Stash and Bind is not lost: the revocation is
+// recorded before any binding is looked for, and Bind checks after it
+// records, so Login fails with ErrLoggedOut.
+func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
+	op := fakeop.New(t)
+	s := &frameDuringLogin{memSessions: newMemSessions()}
+	bl := fcReplica(t, op, s, nil)
+	s.frame = func() { fcFrame(bl, op.Issuer(), "sid-a") }
+	w := httptest.NewRecorder()
+	err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second)))
+	if !errors.Is(err, bclogout.ErrLoggedOut) {
+		c := w.Result().Cookies()[0]
+		t.Fatalf("Login = %v (want ErrLoggedOut); the login raced a front-channel logout of its OP session and is %q", err, fcPage(bl, s.memSessions, c))
+	}
+}

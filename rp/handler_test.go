@@ -169,7 +169,9 @@ func newHandlerEnv(t testing.TB, v *rp.Verifier, opts ...rp.HandlerOption) *hand
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
 		rp.WithMetrics(env.metrics.observe),
-		rp.WithOnReject(func(_ context.Context, _ string, _ *http.Request, err error) { env.rejected = append(env.rejected, err) }),
+		rp.WithOnReject(func(_ context.Context, _ string, _ *http.Request, err error) {
+			env.rejected = append(env.rejected, err)
+		}),
 		rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, _ int) { env.logouts = append(env.logouts, e) }),
 	}, opts...)
 	h, err := rp.NewHandler(v, env.ender, opts...)

@@ -53,8 +53,7 @@ var _ Store = (*memStore)(nil)
 // ends at that session's next request (middleware.Guard); deletion frees
 // storage, the revocation keeps the user signed out.
 //
-// It takes WithDeleter, WithSessionLifetime, WithEndAllUserSessions,
-// WithLogger and WithClock.
+// It takes WithDeleter, WithSessionLifetime, WithLogger and WithClock.
 func NewMemory(opts ...Option) (Store, error) {
 	cfg, err := newConfig(ctorMemory, opts)
 	if err != nil {
@@ -170,52 +169,28 @@ func (m *memStore) end(ctx context.Context, l Logout) (int, error) {
 }
 
 // targetsLocked applies the logout rules of the package doc to the live
-// bindings; expired ones it meets are forgotten, not counted.
+// bindings: a sid names its bindings (a sub with it must match theirs), a
+// sub alone names all of the user's. Expired ones it meets are forgotten,
+// not counted.
 func (m *memStore) targetsLocked(l Logout, now time.Time) []Binding {
-	seen := make(map[string]struct{})
+	ids := m.bySub[scope{l.Issuer, l.Subject}]
+	if l.SessionID != "" {
+		ids = m.bySID[scope{l.Issuer, l.SessionID}]
+	}
 	var out, expired []Binding
-	defer func() {
-		for _, b := range expired {
-			m.removeLocked(b.LocalID)
-		}
-	}()
-	add := func(ids map[string]struct{}) {
-		for id := range ids {
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
-			if b := m.bindings[id]; b.Expires.After(now) {
-				out = append(out, b)
-			} else {
-				expired = append(expired, b)
-			}
-		}
-	}
-	if l.SessionID == "" {
-		add(m.bySub[scope{l.Issuer, l.Subject}])
-		return out
-	}
-	subjects := make(map[string]struct{})
-	if l.Subject != "" {
-		subjects[l.Subject] = struct{}{}
-	}
-	for id := range m.bySID[scope{l.Issuer, l.SessionID}] {
-		b := m.bindings[id]
-		if l.Subject != "" && b.Subject != "" && b.Subject != l.Subject {
+	for id := range ids {
+		switch b := m.bindings[id]; {
+		case !b.Expires.After(now):
+			expired = append(expired, b)
+		case l.SessionID != "" && l.Subject != "" && b.Subject != "" && b.Subject != l.Subject:
 			m.cfg.logger.Warn("sessionadapter: logout sub does not match the session's; session kept",
 				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", id))
-			continue
+		default:
+			out = append(out, b)
 		}
-		if b.Subject != "" {
-			subjects[b.Subject] = struct{}{}
-		}
-		add(map[string]struct{}{id: {}})
 	}
-	if m.cfg.endAll {
-		for sub := range subjects {
-			add(m.bySub[scope{l.Issuer, sub}])
-		}
+	for _, b := range expired {
+		m.removeLocked(b.LocalID)
 	}
 	return out
 }

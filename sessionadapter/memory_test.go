@@ -39,13 +39,9 @@ func (d *dataStore) alive(_ testing.TB, id string) bool {
 	return d.data[id]
 }
 
-func memoryFactory(t *testing.T, endAll bool) storetest.Harness {
+func memoryFactory(t *testing.T) storetest.Harness {
 	d := newDataStore()
-	opts := []sessionadapter.Option{sessionadapter.WithDeleter(d)}
-	if endAll {
-		opts = append(opts, sessionadapter.WithEndAllUserSessions())
-	}
-	m, err := sessionadapter.NewMemory(opts...)
+	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(d))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,6 @@ func TestRevokingEnder(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name    string
-		opts    []sessionadapter.Option
 		logout  sessionadapter.Logout
 		other   sessionadapter.Binding // another session of the same user
 		want    bool                   // other is revoked
@@ -63,16 +62,15 @@ func TestRevokingEnder(t *testing.T) {
 	}{
 		{name: "sid only revokes the sid", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
 			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}},
-		{name: "end all revokes the sub", opts: []sessionadapter.Option{sessionadapter.WithEndAllUserSessions()},
-			logout: sessionadapter.Logout{Issuer: "i", Subject: "u", SessionID: "s1", IssuedAt: t0},
-			other:  sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
+		{name: "sub only revokes all the user's sessions", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", IssuedAt: t0},
+			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
 		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalidLogout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rev, err := sessionadapter.NewMemoryRevocations()
 			must(t, err)
-			e, err := sessionadapter.NewRevokingEnder(rev, tt.opts...)
+			e, err := sessionadapter.NewRevokingEnder(rev)
 			must(t, err)
 			n, err := e.EndSessions(ctx, tt.logout)
 			if !errors.Is(err, tt.wantErr) {

@@ -120,6 +120,23 @@ func TestMemoryExpiry(t *testing.T) {
 	}
 }
 
+// A binding that expires later in the current millisecond is still live:
+// the sweep, which orders expiries by millisecond, must not forget it.
+func TestMemorySweepKeepsBindingLiveWithinMillisecond(t *testing.T) {
+	ctx := context.Background()
+	clock := &storetest.Clock{T: time.Unix(1_700_000_000, 100_000)}
+	m, err := sessionadapter.NewMemory(sessionadapter.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, m.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "l", Expires: clock.T.Add(500 * time.Microsecond)}))
+	clock.T = clock.T.Add(400 * time.Microsecond)
+	must(t, m.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "v", LocalID: "sweeps"}))
+	if n, err := m.EndSessions(ctx, sessionadapter.Logout{Issuer: "i", Subject: "u"}); err != nil || n != 1 {
+		t.Fatalf("EndSessions = %d, %v, want 1 (the binding is live for 100µs more), nil", n, err)
+	}
+}
+
 // TestMemoryExpiryIsBounded binds many short sessions and checks that
 // later calls forget them a bounded number at a time while the store does
 // not grow without limit.

@@ -116,8 +116,12 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 					slog.String("iss", b.Issuer), slog.Any("error", err))
 				c.onError(w, r, err)
 			case revoked:
-				c.logger.DebugContext(r.Context(), "middleware: session revoked by back-channel logout",
-					slog.String("iss", b.Issuer), slog.String("sid", b.SessionID))
+				if c.logger.Enabled(r.Context(), slog.LevelDebug) {
+					// Guarded: the attributes would be boxed even with
+					// Debug off, on every request of a logged-out session.
+					c.logger.DebugContext(r.Context(), "middleware: session revoked by back-channel logout",
+						slog.String("iss", b.Issuer), slog.String("sid", b.SessionID))
+				}
 				c.onRevoked(w, r, next)
 			default:
 				next.ServeHTTP(w, r)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -199,6 +200,45 @@ func TestGuardFailsClosed(t *testing.T) {
 	guard(next).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", w.Code)
+	}
+}
+
+type revokedRevocations struct{ sessionadapter.Revocations }
+
+func (revokedRevocations) Revoked(context.Context, sessionadapter.Binding) (bool, error) {
+	return true, nil
+}
+
+// discardWriter is a ResponseWriter that allocates nothing.
+type discardWriter struct{ h http.Header }
+
+func (w discardWriter) Header() http.Header       { return w.h }
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (discardWriter) WriteHeader(int)             {}
+
+// The guard's own work on a revoked request allocates nothing when the
+// logger has Debug off, the usual production setting: the check runs on
+// every request of every logged-out session. The lookup, the revocation
+// check and the OnRevoked hook are stubs that allocate nothing either.
+func TestGuardRevokedRequestAllocatesNothing(t *testing.T) {
+	lookup := func(*http.Request) (sessionadapter.Binding, bool) {
+		return sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s", LoginTime: time.Unix(1_700_000_000, 0)}, true
+	}
+	var ended int
+	onRevoked := func(http.ResponseWriter, *http.Request, http.Handler) { ended++ }
+	infoOnly := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	guard, err := middleware.Guard(revokedRevocations{}, lookup, middleware.WithOnRevoked(onRevoked), middleware.WithLogger(infoOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called for a revoked session") }))
+	var w http.ResponseWriter = discardWriter{h: http.Header{}}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	if allocs := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); allocs != 0 {
+		t.Errorf("a revoked request allocates %v times in the guard, want 0", allocs)
+	}
+	if ended == 0 {
+		t.Fatal("the OnRevoked hook was never called")
 	}
 }
 

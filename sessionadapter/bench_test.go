@@ -83,6 +83,55 @@ func BenchmarkMapDelete(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoryBind measures a login's Bind in a store at steady
+// state: 64 sessions of one user, each rebound as the clock moves on, so
+// the maps stay the same size and every Bind pushes one expiry and sweeps
+// one. Compare with BenchmarkBaselineMapStore.
+func BenchmarkMemoryBind(b *testing.B) {
+	ctx := context.Background()
+	clock := time.Unix(1_700_000_000, 0)
+	m, err := sessionadapter.NewMemory(sessionadapter.WithClock(func() time.Time { return clock }), sessionadapter.WithSessionLifetime(time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bs := make([]sessionadapter.Binding, 64)
+	for i := range bs {
+		bs[i] = sessionadapter.Binding{Issuer: "https://op.example", Subject: "u", LocalID: fmt.Sprint("l", i)}
+	}
+	i := 0
+	bind := func() {
+		clock = clock.Add(time.Second)
+		if err := m.Bind(ctx, bs[i&63]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	for range 1000 { // reach the steady state before timing
+		bind()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		bind()
+	}
+}
+
+// BenchmarkBaselineMapStore is the raw operation underneath Bind:
+// storing a binding in a Go map under its local ID.
+func BenchmarkBaselineMapStore(b *testing.B) {
+	m := make(map[string]sessionadapter.Binding, 64)
+	bs := make([]sessionadapter.Binding, 64)
+	for i := range bs {
+		bs[i] = sessionadapter.Binding{Issuer: "https://op.example", Subject: "u", LocalID: fmt.Sprint("l", i)}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		bd := bs[i&63]
+		m[bd.LocalID] = bd
+		i++
+	}
+}
+
 // revocationSet returns memory Revocations holding n live sid
 // revocations, and bindings to check against it, none of them revoked.
 func revocationSet(b *testing.B, n int) (sessionadapter.Revocations, []sessionadapter.Binding) {

@@ -12,9 +12,6 @@
 //
 //   - a sid ends the local sessions bound to that OP session;
 //   - a sub alone ends every session of that user at that issuer;
-//   - [WithEndAllUserSessions] ends all of the user's sessions even when a
-//     sid is given (Keycloak's "log out all sessions" sends one token with
-//     one sid for several RP sessions);
 //   - a sid-scoped token that also carries a sub only ends bindings whose
 //     stored sub matches (when both are known); a mismatch is logged at
 //     Warn and ends nothing.

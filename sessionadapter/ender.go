@@ -14,7 +14,6 @@ type revokingEnder struct {
 	rev      Revocations
 	store    Store
 	lifetime time.Duration
-	endAll   bool
 	logger   *slog.Logger
 }
 
@@ -27,8 +26,8 @@ var (
 // its session store: at each logout it records a revocation in rev, which
 // the middleware package's Guard enforces on every request, and, given
 // WithStore, ends the bound server-side sessions (deleting their data
-// where the store can). It takes WithStore, WithSessionLifetime,
-// WithEndAllUserSessions and WithLogger.
+// where the store can). It takes WithStore, WithSessionLifetime and
+// WithLogger.
 //
 // Deletion alone cannot keep a user signed out: a request that loaded the
 // session before the logout and saves it afterwards writes it back, and a
@@ -56,10 +55,9 @@ var (
 // bytes per revocation in NewMemoryRevocations, times the logouts of one
 // session lifetime.
 //
-// WithEndAllUserSessions makes a sid-scoped logout with a sub revoke all
-// of that sub's sessions too; a logout with only a sid can only revoke the
-// sid (the store, given the same option, still ends all the sessions of
-// the sid's user that it knows).
+// A logout with a sid revokes that OP session only, even when it carries
+// a sub (Back-Channel Logout 1.0 §2.7); a logout with only
+// a sub revokes every session of that user at the issuer.
 func NewRevokingEnder(rev Revocations, opts ...Option) (Store, error) {
 	if rev == nil {
 		return nil, errs.Config("sessionadapter", "nil Revocations")
@@ -68,7 +66,7 @@ func NewRevokingEnder(rev Revocations, opts ...Option) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &revokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, endAll: cfg.endAll, logger: cfg.logger}, nil
+	return &revokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, logger: cfg.logger}, nil
 }
 
 // EndSessions records the revocation, then ends the store's sessions. It
@@ -79,25 +77,13 @@ func NewRevokingEnder(rev Revocations, opts ...Option) (Store, error) {
 // deleted, so a session is never left deleted but unrevoked, and it is
 // kept for the lifetime even when the store then fails.
 func (e *revokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) {
-	if err := e.revoke(ctx, l); err != nil {
+	if err := e.rev.Revoke(ctx, l, e.lifetime); err != nil {
 		return 0, err
 	}
 	if e.store == nil {
 		return 1, nil
 	}
 	return e.store.EndSessions(ctx, l)
-}
-
-func (e *revokingEnder) revoke(ctx context.Context, l Logout) error {
-	if err := e.rev.Revoke(ctx, l, e.lifetime); err != nil {
-		return err
-	}
-	if e.endAll && l.SessionID != "" && l.Subject != "" {
-		all := l
-		all.SessionID = ""
-		return e.rev.Revoke(ctx, all, e.lifetime)
-	}
-	return nil
 }
 
 // Bind records b in the store (if any), then refuses it with an error

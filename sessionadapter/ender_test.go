@@ -3,6 +3,7 @@ package sessionadapter_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,5 +204,54 @@ func TestRevokingEnderKeepsLifetime(t *testing.T) {
 		if got, _ := rev.Revoked(ctx, unbound); got != tt.want {
 			t.Errorf("%v after the logout: revoked = %v, want %v", tt.after, got, tt.want)
 		}
+	}
+}
+
+// A logout token that reaches the store after the user signed in again
+// (the OP delivered it late: Hydra delivers in the background and
+// retries, and a token stays acceptable for its max age; or rp.WithRetry
+// retried it after a store outage) ends the sessions it dated, not the
+// fresh one: the revocation spares a login after the logout's iat, and the
+// store must not delete that session's data either.
+func TestRevokingEnderLateLogoutSparesFreshLogin(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var deleted []string
+	del := deleterFunc(func(_ context.Context, id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		deleted = append(deleted, id)
+		return nil
+	})
+	store, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(del))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ender, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logoutAt := time.Now().Add(-2 * time.Minute).Truncate(time.Second)
+	// Alice signed in again a minute after the OP logged her out.
+	fresh := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-new",
+		LocalID: "fresh", LoginTime: logoutAt.Add(time.Minute)}
+	if err := ender.Bind(ctx, fresh); err != nil {
+		t.Fatalf("fresh login refused: %v", err)
+	}
+	// The logout token (sub-scoped, issued before that login) arrives now.
+	if _, err := ender.EndSessions(ctx, sessionadapter.Logout{Issuer: "https://op.example", Subject: "alice", IssuedAt: logoutAt}); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, _ := rev.Revoked(ctx, fresh); revoked {
+		t.Fatal("precondition: the revocation must spare a login after the logout")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(deleted) != 0 {
+		t.Errorf("a logout issued before the login deleted the fresh session's data: %v", deleted)
 	}
 }

@@ -1,7 +1,6 @@
 package sessionadapter
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // Deleter deletes the data of one local session, for stores that keep
@@ -35,7 +36,7 @@ type memStore struct {
 	bindings map[string]Binding // by LocalID; Expires always set
 	bySID    map[scope]map[string]struct{}
 	bySub    map[scope]map[string]struct{}
-	expiries expiryHeap
+	expiries minheap.Heap[expiry] // soonest first; stale entries are skipped
 }
 
 var _ Store = (*memStore)(nil)
@@ -53,8 +54,7 @@ var _ Store = (*memStore)(nil)
 // ends at that session's next request (middleware.Guard); deletion frees
 // storage, the revocation keeps the user signed out.
 //
-// It takes WithDeleter, WithSessionLifetime, WithEndAllUserSessions,
-// WithLogger and WithClock.
+// It takes WithDeleter, WithSessionLifetime, WithLogger and WithClock.
 func NewMemory(opts ...Option) (Store, error) {
 	cfg, err := newConfig(ctorMemory, opts)
 	if err != nil {
@@ -95,7 +95,7 @@ func (m *memStore) Bind(ctx context.Context, b Binding) error {
 	if b.Subject != "" {
 		addIndex(m.bySub, scope{b.Issuer, b.Subject}, b.LocalID)
 	}
-	heap.Push(&m.expiries, expiry{at: b.Expires, localID: b.LocalID})
+	m.expiries.Push(expiry{due: dueMS(b.Expires), localID: b.LocalID})
 	return nil
 }
 
@@ -170,52 +170,28 @@ func (m *memStore) end(ctx context.Context, l Logout) (int, error) {
 }
 
 // targetsLocked applies the logout rules of the package doc to the live
-// bindings; expired ones it meets are forgotten, not counted.
+// bindings: a sid names its bindings (a sub with it must match theirs), a
+// sub alone names all of the user's. Expired ones it meets are forgotten,
+// not counted.
 func (m *memStore) targetsLocked(l Logout, now time.Time) []Binding {
-	seen := make(map[string]struct{})
+	ids := m.bySub[scope{l.Issuer, l.Subject}]
+	if l.SessionID != "" {
+		ids = m.bySID[scope{l.Issuer, l.SessionID}]
+	}
 	var out, expired []Binding
-	defer func() {
-		for _, b := range expired {
-			m.removeLocked(b.LocalID)
-		}
-	}()
-	add := func(ids map[string]struct{}) {
-		for id := range ids {
-			if _, dup := seen[id]; dup {
-				continue
-			}
-			seen[id] = struct{}{}
-			if b := m.bindings[id]; b.Expires.After(now) {
-				out = append(out, b)
-			} else {
-				expired = append(expired, b)
-			}
-		}
-	}
-	if l.SessionID == "" {
-		add(m.bySub[scope{l.Issuer, l.Subject}])
-		return out
-	}
-	subjects := make(map[string]struct{})
-	if l.Subject != "" {
-		subjects[l.Subject] = struct{}{}
-	}
-	for id := range m.bySID[scope{l.Issuer, l.SessionID}] {
-		b := m.bindings[id]
-		if l.Subject != "" && b.Subject != "" && b.Subject != l.Subject {
+	for id := range ids {
+		switch b := m.bindings[id]; {
+		case !b.Expires.After(now):
+			expired = append(expired, b)
+		case l.SessionID != "" && l.Subject != "" && b.Subject != "" && b.Subject != l.Subject:
 			m.cfg.logger.Warn("sessionadapter: logout sub does not match the session's; session kept",
 				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", id))
-			continue
+		default:
+			out = append(out, b)
 		}
-		if b.Subject != "" {
-			subjects[b.Subject] = struct{}{}
-		}
-		add(map[string]struct{}{id: {}})
 	}
-	if m.cfg.endAll {
-		for sub := range subjects {
-			add(m.bySub[scope{l.Issuer, sub}])
-		}
+	for _, b := range expired {
+		m.removeLocked(b.LocalID)
 	}
 	return out
 }
@@ -237,13 +213,10 @@ func (m *memStore) removeLocked(localID string) {
 // sweepLocked pops at most sweepPerOp expired entries, forgetting their
 // bindings unless the entry is stale (the binding was replaced since).
 func (m *memStore) sweepLocked(now time.Time) {
-	for n := 0; n < sweepPerOp && m.expiries.Len() > 0; n++ {
-		e := m.expiries[0]
-		if e.at.After(now) {
-			return
-		}
-		heap.Pop(&m.expiries)
-		if b, ok := m.bindings[e.localID]; ok && b.Expires.Equal(e.at) {
+	nowMS := now.UnixMilli()
+	for n := 0; n < sweepPerOp && len(m.expiries) > 0 && m.expiries[0].due <= nowMS; n++ {
+		e := m.expiries.Pop()
+		if b, ok := m.bindings[e.localID]; ok && dueMS(b.Expires) == e.due {
 			m.removeLocked(e.localID)
 		}
 	}
@@ -266,22 +239,24 @@ func removeIndex(idx map[scope]map[string]struct{}, k scope, id string) {
 	}
 }
 
+// expiry is a binding's entry in the expiry heap.
 type expiry struct {
-	at      time.Time
+	due     int64 // dueMS of the binding's Expires
 	localID string
 }
 
-type expiryHeap []expiry
+func (e expiry) Due() int64 { return e.due }
 
-func (h expiryHeap) Len() int           { return len(h) }
-func (h expiryHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(expiry)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+// dueMS returns t in Unix milliseconds, rounded up: an entry due by the
+// current millisecond (rounded down) is then a binding expired by now,
+// never one a few microseconds short of it. t is after 1970, as every
+// kept binding expires after now.
+func dueMS(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if t.Nanosecond()%int(time.Millisecond) != 0 {
+		ms++
+	}
+	return ms
 }
 
 // len reports how many bindings the store holds, expired ones not yet

@@ -39,13 +39,9 @@ func (d *dataStore) alive(_ testing.TB, id string) bool {
 	return d.data[id]
 }
 
-func memoryFactory(t *testing.T, endAll bool) storetest.Harness {
+func memoryFactory(t *testing.T) storetest.Harness {
 	d := newDataStore()
-	opts := []sessionadapter.Option{sessionadapter.WithDeleter(d)}
-	if endAll {
-		opts = append(opts, sessionadapter.WithEndAllUserSessions())
-	}
-	m, err := sessionadapter.NewMemory(opts...)
+	m, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +117,23 @@ func TestMemoryExpiry(t *testing.T) {
 	clock.T = clock.T.Add(2 * time.Hour)
 	if n, err := m.EndSessions(ctx, sessionadapter.Logout{Issuer: "i", Subject: "u"}); err != nil || n != 1 {
 		t.Fatalf("EndSessions after the default lifetime = %d, %v, want 1 (only the long session), nil", n, err)
+	}
+}
+
+// A binding that expires later in the current millisecond is still live:
+// the sweep, which orders expiries by millisecond, must not forget it.
+func TestMemorySweepKeepsBindingLiveWithinMillisecond(t *testing.T) {
+	ctx := context.Background()
+	clock := &storetest.Clock{T: time.Unix(1_700_000_000, 100_000)}
+	m, err := sessionadapter.NewMemory(sessionadapter.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, m.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "u", LocalID: "l", Expires: clock.T.Add(500 * time.Microsecond)}))
+	clock.T = clock.T.Add(400 * time.Microsecond)
+	must(t, m.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "v", LocalID: "sweeps"}))
+	if n, err := m.EndSessions(ctx, sessionadapter.Logout{Issuer: "i", Subject: "u"}); err != nil || n != 1 {
+		t.Fatalf("EndSessions = %d, %v, want 1 (the binding is live for 100µs more), nil", n, err)
 	}
 }
 

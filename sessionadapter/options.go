@@ -89,7 +89,6 @@ type config struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	lifetime time.Duration
-	endAll   bool
 	deleter  Deleter
 	store    Store
 	sidSkew  time.Duration
@@ -120,17 +119,6 @@ func WithLogger(l *slog.Logger) Option {
 // long as its absolute limit).
 func WithSessionLifetime(d time.Duration) Option {
 	return Option{"WithSessionLifetime", ctorMemory | ctorEnder, func(c *config) { c.lifetime = d }}
-}
-
-// WithEndAllUserSessions makes a sid-scoped logout end every session of
-// the same user at that issuer, not only the sid's. The user is the
-// token's sub or, for a store, when the OP sent only a sid, the sub of the
-// sid's bindings (a revocation without a sub can only name the sid).
-// Keycloak's "log out all sessions" needs it: it sends one token, with one
-// sid, for all of a user's RP sessions. NewMemory and NewRevokingEnder
-// take it.
-func WithEndAllUserSessions() Option {
-	return Option{"WithEndAllUserSessions", ctorMemory | ctorEnder, func(c *config) { c.endAll = true }}
 }
 
 // WithDeleter makes a NewMemory store delete each ended session's data

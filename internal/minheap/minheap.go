@@ -25,13 +25,17 @@ func (h *Heap[T]) Push(x T) {
 	}
 }
 
-// Pop removes and returns the element due first; the heap must not be
-// empty.
+// Pop removes and returns the element due first, keeping no reference
+// to it; the heap must not be empty.
 func (h *Heap[T]) Pop() T {
 	q := *h
 	top := q[0]
 	last := len(q) - 1
 	q[0] = q[last]
+	// Clear the vacated slot: the backing array outlives the element, and
+	// what it points to (a session's ID) must not stay reachable through it.
+	var zero T
+	q[last] = zero
 	q = q[:last]
 	for i := 0; ; {
 		l, r, least := 2*i+1, 2*i+2, i

@@ -32,3 +32,25 @@ func TestHeapOrders(t *testing.T) {
 		}
 	}
 }
+
+type held struct {
+	due int64
+	p   *int
+}
+
+func (h held) Due() int64 { return h.due }
+
+// Pop leaves nothing of a popped element in the backing array, which
+// would keep what it points to reachable until the slot is reused.
+func TestHeapPopReleases(t *testing.T) {
+	var h minheap.Heap[held]
+	for i := range 8 {
+		h.Push(held{due: int64(i), p: new(int)})
+	}
+	for len(h) > 0 {
+		h.Pop()
+		if vacated := h[:len(h)+1][len(h)]; vacated.p != nil {
+			t.Fatalf("after Pop to %d elements, the vacated slot still holds %+v", len(h), vacated)
+		}
+	}
+}

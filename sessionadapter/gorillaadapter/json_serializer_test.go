@@ -22,9 +22,8 @@ import (
 // gorilla stores can serialize values with JSON (securecookie.JSONEncoder,
 // boj/redistore's JSONSerializer). Stash writes the login time as int64;
 // JSON gives it back as float64, and Lookup, which read it as int64
-// only, silently read 0: the login time became 1970. Every revocation of the user (a sub-scoped logout, or
-// any sid logout under WithEndAllUserSessions) is then "at or after the
-// login": a fresh login made after the logout is ended at once, and keeps
+// only, silently read 0: the login time became 1970. Every revocation of the user (a sub-scoped logout)
+// is then "at or after the login": a fresh login made after the logout is ended at once, and keeps
 // being ended for as long as the revocation is kept (30 days by default).
 func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
 	ctx := context.Background()

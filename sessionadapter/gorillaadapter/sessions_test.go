@@ -100,6 +100,44 @@ func TestNewCookieStore(t *testing.T) {
 	}
 }
 
+// deleteFails is a FilesystemStore whose deletions (Save with a negative
+// MaxAge, as DeleteSession does) fail: a disk or Redis error.
+type deleteFails struct{ *sessions.FilesystemStore }
+
+func (s deleteFails) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	if sess.Options != nil && sess.Options.MaxAge < 0 {
+		return errors.New("store down")
+	}
+	return s.FilesystemStore.Save(r, w, sess)
+}
+
+// A Stash that fails leaves no session holding the login: Stash saves the
+// login under a new ID, then deletes the pre-login session; when that
+// deletion fails, Login reports the login failed and records no binding,
+// so the response must not carry the cookie of a saved session that
+// signs the user in anyway.
+func TestStashFailureLeavesNoLoginSaved(t *testing.T) {
+	dir := t.TempDir()
+	fs := sessions.NewFilesystemStore(dir, key)
+	s := gorillaadapter.New(deleteFails{fs}, "app")
+	_, before := newFileSession(t, fs)
+
+	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
+	r.AddCookie(before)
+	w := httptest.NewRecorder()
+	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	if _, err := s.Stash(w, r, login); err == nil {
+		t.Fatal("precondition: Stash reports the failed deletion")
+	}
+	next := httptest.NewRequest(http.MethodGet, "/", nil)
+	for _, c := range w.Result().Cookies() {
+		next.AddCookie(c)
+	}
+	if b, ok := s.Lookup(next); ok {
+		t.Fatalf("Stash failed, yet the session it saved holds the login: %+v", b)
+	}
+}
+
 // fileID returns the ID of the one session file in dir.
 func fileID(t *testing.T, dir string) string {
 	t.Helper()

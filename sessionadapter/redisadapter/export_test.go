@@ -26,15 +26,6 @@ const DefaultKeyPrefix = defaultKeyPrefix
 
 var ErrRedis = errRedis
 
-// WithEndAllUserSessions makes the Store's sid logouts delete the data of
-// all the user's sessions. Apps need not: the revocation of the user's
-// sub, which sessionadapter.NewRevokingEnder records under its own
-// WithEndAllUserSessions, already ends them at their next request; the
-// store's part is hygiene. Kept for the shared store contract tests.
-func WithEndAllUserSessions() Option {
-	return Option{"WithEndAllUserSessions", ctorStore, func(c *config) { c.endAll = true }}
-}
-
 // WithSIDClockSkew sets the sid clock skew of the replica's memory
 // (sessionadapter.WithSIDClockSkew), for tests.
 func WithSIDClockSkew(d time.Duration) Option {

@@ -42,13 +42,10 @@ func clusterClient(t testing.TB) redis.UniversalClient { return redistest.Cluste
 func uniquePrefix(t testing.TB, c redis.UniversalClient) string { return redistest.TaggedPrefix(t, c) }
 
 // harness builds a Store with its data keys under the same tag.
-func harness(t *testing.T, c redis.UniversalClient, endAll bool, opts ...redisadapter.Option) storetest.Harness {
+func harness(t *testing.T, c redis.UniversalClient, opts ...redisadapter.Option) storetest.Harness {
 	t.Helper()
 	prefix := uniquePrefix(t, c)
 	opts = append([]redisadapter.Option{redisadapter.WithKeyPrefix(prefix), redisadapter.WithLogger(quiet)}, opts...)
-	if endAll {
-		opts = append(opts, redisadapter.WithEndAllUserSessions())
-	}
 	return dataHarness(newStore(t, c, opts...), c)
 }
 

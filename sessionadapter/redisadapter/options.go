@@ -45,7 +45,6 @@ type config struct {
 	prefix     string
 	sessionKey string // a format with one %s, or "" for prefix+"session:%s"
 	lifetime   time.Duration
-	endAll     bool
 	logger     *slog.Logger
 	now        func() time.Time
 	maxStale   time.Duration

@@ -46,39 +46,17 @@ end
 -- not after it. Returns the live sessions ended and the local IDs kept
 -- for a sub mismatch. Each binding is read once and every deletion is
 -- batched, so the cost is linear in the sessions.
-local function endLogout(iss, sub, sid, endAll, dpre, dsuf, now, notAfter)
-  local seen, order, bound, origin, mismatched = {}, {}, {}, {}, {}
-  local function read(id)
-    return redis.call('HMGET', P .. 'b:' .. id, 'iss', 'sub', 'sid', 'exp', 'lt')
-  end
-  local function take(id, k, r)
-    if seen[id] then return end
-    seen[id] = true
-    r = r or read(id)
-    if notAfter and r[5] and tonumber(r[5]) > notAfter then return end
-    order[#order + 1] = id; bound[id] = r; origin[id] = k
-  end
-  local function addAll(k)
-    for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do take(id, k) end
-  end
-  if sid == '' then
-    addAll(key('sub:', iss, sub))
-  else
-    local users = {}
-    if sub ~= '' then users[sub] = true end
-    local k = key('sid:', iss, sid)
-    for _, id in ipairs(redis.call('ZRANGE', k, 0, -1)) do
-      local r = read(id)
-      local bsub = r[2]
-      if sub ~= '' and bsub and bsub ~= '' and bsub ~= sub then
-        mismatched[#mismatched + 1] = id
-      else
-        take(id, k, r)
-        if bsub and bsub ~= '' then users[bsub] = true end
-      end
-    end
-    if endAll then
-      for u in pairs(users) do addAll(key('sub:', iss, u)) end
+local function endLogout(iss, sub, sid, dpre, dsuf, now, notAfter)
+  local start = key('sub:', iss, sub)
+  if sid ~= '' then start = key('sid:', iss, sid) end
+  local order, bound, mismatched = {}, {}, {}
+  for _, id in ipairs(redis.call('ZRANGE', start, 0, -1)) do
+    local r = redis.call('HMGET', P .. 'b:' .. id, 'iss', 'sub', 'sid', 'exp', 'lt')
+    local bsub = r[2]
+    if sid ~= '' and sub ~= '' and bsub and bsub ~= '' and bsub ~= sub then
+      mismatched[#mismatched + 1] = id
+    elseif not (notAfter and r[5] and tonumber(r[5]) > notAfter) then
+      order[#order + 1] = id; bound[id] = r
     end
   end
   local ended, data, bkeys, zrem = 0, {}, {}, {}
@@ -96,7 +74,7 @@ local function endLogout(iss, sub, sid, endAll, dpre, dsuf, now, notAfter)
       bkeys[#bkeys + 1] = P .. 'b:' .. id
       if tonumber(r[4]) > now then ended = ended + 1 end
     else
-      unlist(origin[id], id) -- an expired binding's stale index entry
+      unlist(start, id) -- an expired binding's stale index entry
     end
   end
   bulk('DEL', nil, data)
@@ -136,14 +114,14 @@ return redis.call('DEL', KEYS[1])
 `)
 
 // endScript: KEYS the index the logout starts from (sid, else sub).
-// ARGV: prefix, iss, sub, sid, endAll, data key prefix, data key suffix,
+// ARGV: prefix, iss, sub, sid, data key prefix, data key suffix,
 // now ms, and the logout's iat ms, or an empty string when the token had
 // none: a binding whose login is after a known iat is a fresh login the
 // logout must spare. Returns {ended, mismatched local IDs...}.
 var endScript = redis.NewScript(luaPrelude + `
 local notAfter = nil
-if ARGV[9] ~= '' then notAfter = tonumber(ARGV[9]) end
-local ended, mismatched = endLogout(ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6], ARGV[7], tonumber(ARGV[8]), notAfter)
+if ARGV[8] ~= '' then notAfter = tonumber(ARGV[8]) end
+local ended, mismatched = endLogout(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), notAfter)
 local out = {ended}
 for _, id in ipairs(mismatched) do out[#out + 1] = id end
 return out
@@ -249,16 +227,12 @@ func (s *store) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, 
 	if l.SessionID != "" {
 		start = key(s.cfg.prefix, "sid:", l.Issuer, l.SessionID)
 	}
-	endAll := "0"
-	if s.cfg.endAll {
-		endAll = "1"
-	}
 	notAfter := "" // no iat: the login times cannot be compared, end them all
 	if !l.IssuedAt.IsZero() {
 		notAfter = strconv.FormatInt(l.IssuedAt.UnixMilli(), 10)
 	}
 	res, err := endScript.Run(ctx, s.client, []string{start}, s.cfg.prefix, l.Issuer, l.Subject, l.SessionID,
-		endAll, s.dataPre, s.dataPost, s.cfg.now().UnixMilli(), notAfter).Slice()
+		s.dataPre, s.dataPost, s.cfg.now().UnixMilli(), notAfter).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("%w: end sessions: %w", errRedis, err)
 	}

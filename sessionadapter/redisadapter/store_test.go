@@ -18,7 +18,7 @@ func TestStore(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
 			c := be.client(t)
-			storetest.Run(t, func(t *testing.T, endAll bool) storetest.Harness { return harness(t, c, endAll) })
+			storetest.Run(t, func(t *testing.T) storetest.Harness { return harness(t, c) })
 		})
 	}
 }

@@ -21,23 +21,22 @@ type Harness struct {
 	Alive func(t testing.TB, localID string) bool
 }
 
-// Factory builds a fresh, empty harness. endAll selects
-// WithEndAllUserSessions.
-type Factory func(t *testing.T, endAll bool) Harness
+// Factory builds a fresh, empty harness.
+type Factory func(t *testing.T) Harness
 
 const iss1, iss2 = "https://op.example", "https://other.example"
 
-// Run checks the logout rules of the sessionadapter package.
+// Run checks the logout rules of the sessionadapter package, the same
+// for every store (Back-Channel Logout 1.0 §2.7): a logout with a sid ends
+// the sessions bound to that (iss, sid) and no other session of the user,
+// even when it carries a sub, which must then match theirs; a logout with
+// only a sub ends every session of that (iss, sub).
 func Run(t *testing.T, f Factory) {
 	t.Run("Rules", func(t *testing.T) { rules(t, f) })
 	t.Run("LateLogout", func(t *testing.T) { lateLogout(t, f) })
 	t.Run("Property", func(t *testing.T) {
-		for _, endAll := range []bool{false, true} {
-			t.Run(fmt.Sprintf("endAll=%v", endAll), func(t *testing.T) {
-				for seed := uint64(1); seed <= 3; seed++ {
-					Property(t, f(t, endAll), seed, endAll, 150)
-				}
-			})
+		for seed := uint64(1); seed <= 3; seed++ {
+			Property(t, f(t), seed, 150)
 		}
 	})
 }
@@ -55,29 +54,25 @@ func rules(t *testing.T, f Factory) {
 	}
 	tests := []struct {
 		name    string
-		endAll  bool
 		logout  sessionadapter.Logout
 		want    []string // ended local IDs
 		wantErr error
 	}{
 		{name: "sid", logout: sessionadapter.Logout{Issuer: iss1, SessionID: "s2"}, want: []string{"a2", "a3"}},
-		{name: "sid and matching sub", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s1"}, want: []string{"a1"}},
+		{name: "sid and matching sub spares the user's other sessions", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s1"}, want: []string{"a1"}},
 		{name: "sub mismatch ends nothing", logout: sessionadapter.Logout{Issuer: iss1, Subject: "bob", SessionID: "s1"}},
 		{name: "sub only", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, want: []string{"a1", "a2", "a3"}},
 		{name: "sub without sid binding", logout: sessionadapter.Logout{Issuer: iss1, Subject: "carol"}, want: []string{"c1"}},
 		{name: "issuer scopes sub", logout: sessionadapter.Logout{Issuer: iss2, Subject: "alice"}, want: []string{"x1"}},
 		{name: "issuer scopes sid", logout: sessionadapter.Logout{Issuer: iss2, SessionID: "s2"}},
 		{name: "unknown sid", logout: sessionadapter.Logout{Issuer: iss1, SessionID: "nope"}},
-		{name: "end all with sub", endAll: true, logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s1"}, want: []string{"a1", "a2", "a3"}},
-		{name: "end all sid only", endAll: true, logout: sessionadapter.Logout{Issuer: iss1, SessionID: "s2"}, want: []string{"a1", "a2", "a3"}},
-		{name: "end all mismatch", endAll: true, logout: sessionadapter.Logout{Issuer: iss1, Subject: "bob", SessionID: "s1"}, want: []string{"b1"}},
 		{name: "no issuer", logout: sessionadapter.Logout{Subject: "alice"}, wantErr: sessionadapter.ErrInvalidLogout},
 		{name: "no sub nor sid", logout: sessionadapter.Logout{Issuer: iss1}, wantErr: sessionadapter.ErrInvalidLogout},
 	}
 	ctx := context.Background()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := f(t, tt.endAll)
+			h := f(t)
 			for _, b := range bindings {
 				h.Create(t, b.LocalID)
 				if err := h.Store.Bind(ctx, b); err != nil {
@@ -106,7 +101,7 @@ func rules(t *testing.T, f Factory) {
 	}
 
 	t.Run("unbind", func(t *testing.T) {
-		h := f(t, false)
+		h := f(t)
 		b := bindings[0]
 		h.Create(t, b.LocalID)
 		if err := h.Store.Bind(ctx, b); err != nil {
@@ -127,7 +122,7 @@ func rules(t *testing.T, f Factory) {
 	})
 
 	t.Run("rebind moves the session", func(t *testing.T) {
-		h := f(t, false)
+		h := f(t)
 		old := sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "s1", LocalID: "l1"}
 		moved := sessionadapter.Binding{Issuer: iss1, Subject: "bob", SessionID: "s9", LocalID: "l1"}
 		h.Create(t, "l1")
@@ -147,7 +142,7 @@ func rules(t *testing.T, f Factory) {
 	})
 
 	t.Run("invalid binding", func(t *testing.T) {
-		h := f(t, false)
+		h := f(t)
 		for _, b := range []sessionadapter.Binding{
 			{Subject: "a", LocalID: "l"},
 			{Issuer: iss1, Subject: "a"},
@@ -163,7 +158,7 @@ func rules(t *testing.T, f Factory) {
 // Property runs steps random logins, local logouts and back-channel
 // logouts over several users, issuers and sids, checking each logout
 // against a model: every session it names is gone, no other is touched.
-func Property(t *testing.T, h Harness, seed uint64, endAll bool, steps int) {
+func Property(t *testing.T, h Harness, seed uint64, steps int) {
 	t.Helper()
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0xb0c1))
@@ -210,7 +205,7 @@ func Property(t *testing.T, h Harness, seed uint64, endAll bool, steps int) {
 			default:
 				l.Subject, l.SessionID = sub, sid
 			}
-			want := Expect(model, l, endAll)
+			want := Expect(model, l)
 			n, err := h.Store.EndSessions(ctx, l)
 			if err != nil {
 				t.Fatalf("step %d: EndSessions(%+v): %v", step, l, err)
@@ -232,28 +227,16 @@ func Property(t *testing.T, h Harness, seed uint64, endAll bool, steps int) {
 }
 
 // Expect is the oracle: it scans every binding, which the stores must not.
-func Expect(model map[string]sessionadapter.Binding, l sessionadapter.Logout, endAll bool) map[string]struct{} {
+func Expect(model map[string]sessionadapter.Binding, l sessionadapter.Logout) map[string]struct{} {
 	out := make(map[string]struct{})
-	users := make(map[string]struct{})
-	if l.Subject != "" && (l.SessionID == "" || endAll) {
-		users[l.Subject] = struct{}{}
-	}
-	if l.SessionID != "" {
-		for id, b := range model {
-			if b.Issuer != l.Issuer || b.SessionID != l.SessionID {
-				continue
-			}
-			if l.Subject != "" && b.Subject != l.Subject {
-				continue
-			}
-			out[id] = struct{}{}
-			if endAll {
-				users[b.Subject] = struct{}{}
-			}
-		}
-	}
 	for id, b := range model {
-		if _, ok := users[b.Subject]; ok && b.Issuer == l.Issuer {
+		switch {
+		case b.Issuer != l.Issuer:
+		case l.SessionID != "":
+			if b.SessionID == l.SessionID && (l.Subject == "" || b.Subject == "" || b.Subject == l.Subject) {
+				out[id] = struct{}{}
+			}
+		case b.Subject == l.Subject:
 			out[id] = struct{}{}
 		}
 	}
@@ -268,8 +251,7 @@ func (c *Clock) Now() time.Time { return c.T }
 
 // lateLogout: a logout token that reaches the store after the user signed
 // in again (a late delivery, a retry) ends the sessions whose login was
-// not after its iat and spares the fresh ones, for a sub logout and for a
-// sid logout under WithEndAllUserSessions alike. Without an iat, or
+// not after its iat and spares the fresh ones. Without an iat, or
 // without a login time, the times cannot be compared and the session is
 // ended.
 func lateLogout(t *testing.T, f Factory) {
@@ -277,17 +259,17 @@ func lateLogout(t *testing.T, f Factory) {
 	logoutAt := time.Now().Add(-2 * time.Minute).Truncate(time.Millisecond)
 	tests := []struct {
 		name   string
-		endAll bool
 		logout sessionadapter.Logout
 		want   []string
 	}{
 		{name: "sub", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", IssuedAt: logoutAt}, want: []string{"old", "nolt"}},
-		{name: "sid end all", endAll: true, logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s-old", IssuedAt: logoutAt}, want: []string{"old", "nolt"}},
+		{name: "sid", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s-old", IssuedAt: logoutAt}, want: []string{"old"}},
+		{name: "sid spares a fresh login in it", logout: sessionadapter.Logout{Issuer: iss1, SessionID: "s-new", IssuedAt: logoutAt}},
 		{name: "sub without iat", logout: sessionadapter.Logout{Issuer: iss1, Subject: "alice"}, want: []string{"old", "nolt", "fresh"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := f(t, tt.endAll)
+			h := f(t)
 			exp := time.Now().Add(time.Hour)
 			for _, b := range []sessionadapter.Binding{
 				{Issuer: iss1, Subject: "alice", SessionID: "s-old", LocalID: "old", LoginTime: logoutAt.Add(-time.Hour), Expires: exp},

@@ -7,7 +7,6 @@ package discovery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/bclogout/bclogout/internal/strictjson"
 )
 
 // ErrFetch is exported by jwks as jwks.ErrFetch: fetching a document
@@ -27,7 +28,8 @@ var ErrFetch = errors.New("jwks: fetch")
 const MaxBody = 1 << 20
 
 // Metadata is the part of an OP's discovery document (OpenID Connect
-// Discovery 1.0 §3, Back-Channel Logout 1.0 §2.1) this module reads.
+// Discovery 1.0 §3, Back-Channel Logout 1.0 §2.1, RP-Initiated Logout 1.0
+// §2.1, Front-Channel Logout 1.0 §3) this module reads.
 type Metadata struct {
 	Issuer                string `json:"issuer"`
 	JWKSURI               string `json:"jwks_uri"`
@@ -38,6 +40,9 @@ type Metadata struct {
 	SigningAlgs                       []string `json:"id_token_signing_alg_values_supported"`
 	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported bool     `json:"backchannel_logout_session_supported"`
+	// Front-Channel Logout 1.0 §3.
+	FrontchannelLogoutSupported        bool `json:"frontchannel_logout_supported"`
+	FrontchannelLogoutSessionSupported bool `json:"frontchannel_logout_session_supported"`
 }
 
 const wellKnown = "/.well-known/openid-configuration"
@@ -62,10 +67,15 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, allowHTTP bo
 }
 
 // Parse validates a discovery document fetched for issuer; its errors
-// carry no prefix.
+// carry no prefix. It reads the document with strictjson, as the tokens
+// whose keys and issuer it names: a member name in another case is an
+// unknown member ("End_Session_Endpoint" is not end_session_endpoint), a
+// name given twice, invalid UTF-8 or bytes after the document are errors.
+// encoding/json would match names case-insensitively and keep the last of
+// two, so that two readers of one document could disagree on its keys.
 func Parse(issuer string, body []byte, allowHTTP bool) (*Metadata, error) {
 	var md Metadata
-	if err := json.Unmarshal(body, &md); err != nil {
+	if err := strictjson.Unmarshal(body, &md); err != nil {
 		return nil, err
 	}
 	if md.Issuer != issuer {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/bclogout/bclogout/internal/strictjson"
 )
@@ -129,6 +130,32 @@ func Get(ctx context.Context, client *http.Client, url string, requireJSON bool)
 		return nil, nil, fmt.Errorf("%w %s: body exceeds %d bytes", ErrFetch, url, MaxBody)
 	}
 	return body, resp.Header, nil
+}
+
+// clientTimeout bounds every request of NewClient's client.
+const clientTimeout = 10 * time.Second
+
+// NewClient returns the client for a caller that gives none: it times out,
+// and refuses a redirect to a URL CheckURL refuses, so that an https URL
+// (or a loopback http one) cannot become plain http to another host on
+// the way: the documents it fetches name the keys that verify logouts. Its
+// transport is its own, so that CloseIdleConnections leaves no connection
+// goroutines behind.
+func NewClient(allowHTTP bool) *http.Client {
+	var transport http.RoundTripper
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = t.Clone()
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   clientTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			return CheckURL(req.URL, allowHTTP)
+		},
+	}
 }
 
 // withoutURL drops the *url.Error layer, whose text repeats the method and

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -74,4 +75,56 @@ func TestParseIsStrict(t *testing.T) {
 			}
 		})
 	}
+}
+
+// NewClient follows a redirect only to a URL CheckURL accepts: a loopback
+// http server cannot send it to plain http on another host.
+func TestNewClientRedirects(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-http":
+			http.Redirect(w, r, "http://op.example/jwks", http.StatusFound)
+		case "/to-loopback":
+			http.Redirect(w, r, "/jwks", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"keys":[]}`)
+		}
+	}))
+	defer srv.Close()
+	c := NewClient(false)
+	defer c.CloseIdleConnections()
+	tests := []struct {
+		name    string
+		path    string
+		wantErr error
+	}{
+		{name: "to loopback http", path: "/to-loopback"},
+		{name: "to http on another host", path: "/to-http", wantErr: ErrInsecureURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Get(context.Background(), c, srv.URL+tt.path, true)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// Report fills the Found the context carries for its key type, and only
+// that one.
+func TestReport(t *testing.T) {
+	md := &Metadata{Issuer: "https://op.example"}
+	var ints Found[int]
+	var strs Found[string]
+	ctx := WithFound(WithFound(context.Background(), &ints), &strs)
+	Report(ctx, md, 7)
+	if ints.Metadata != md || ints.Keys != 7 {
+		t.Errorf("Found[int] = %+v", ints)
+	}
+	if strs.Metadata != nil || strs.Keys != "" {
+		t.Errorf("Found[string] filled: %+v", strs)
+	}
+	Report(context.Background(), md, 8) // no Found: nothing to fill, no panic
 }

@@ -57,9 +57,7 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, []st
 	return r, md.SigningAlgs, nil
 }
 
-// parseURL and checkURL require https unless the host is loopback.
+// parseURL requires https unless the host is loopback.
 func parseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	return discovery.ParseURL(raw, allowHTTP)
 }
-
-func checkURL(u *url.URL, allowHTTP bool) error { return discovery.CheckURL(u, allowHTTP) }

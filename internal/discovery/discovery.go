@@ -1,8 +1,10 @@
 // Package discovery fetches an OpenID Provider's discovery document (OpenID
 // Connect Discovery 1.0 §4) and the JSON documents it points to, over URLs
 // that must be https unless their host is loopback. It serves jwks, whose
-// Discover and Remote are the API, and the demo, which also needs the
-// login endpoints.
+// Discover and Remote are the API; bclogout.New, which reads the logout
+// metadata of the same fetch (Found) and fetches a Shared Signals
+// transmitter's configuration with the same client (NewClient); and the
+// demo, which also needs the login endpoints.
 package discovery
 
 import (

@@ -359,22 +359,27 @@ func TestSETAtLogoutEndpointRefused(t *testing.T) {
 }
 
 // New refuses a transmitter it cannot trust: one without a configuration,
-// or whose configuration names the SETs of another host.
+// whose configuration names the SETs of another host, or that is not read
+// as strictly as a token (a member name in another case is not the member).
 func TestSharedSignalsTransmitterConfiguration(t *testing.T) {
 	op := opkit.New(t)
 	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/ssf-configuration/elsewhere" {
-			http.NotFound(w, r)
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+		switch r.URL.Path {
+		case "/.well-known/ssf-configuration/elsewhere":
+			io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+		case "/.well-known/ssf-configuration/case":
+			io.WriteString(w, `{"issuer":"http://`+r.Host+`/case","JWKS_URI":"`+op.JWKSURL()+`"}`)
+		default:
+			http.NotFound(w, r)
+		}
 	}))
 	defer tr.Close()
 	for name, transmitter := range map[string]string{
-		"no configuration":   tr.URL,
-		"another host's iss": tr.URL + "/elsewhere",
-		"not a URL":          "accounts",
+		"no configuration":      tr.URL,
+		"another host's iss":    tr.URL + "/elsewhere",
+		"case-changed jwks_uri": tr.URL + "/case",
+		"not a URL":             "accounts",
 	} {
 		t.Run(name, func(t *testing.T) {
 			bl, err := bclogout.New(t.Context(), bclogout.Config{

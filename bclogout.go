@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/defaults"
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
@@ -74,8 +75,10 @@ type Config struct {
 	// through the same revocations as a logout token. Default: none.
 	SharedSignals *SharedSignals
 
-	// HTTPClient fetches the OP's discovery document and keys. Default:
-	// http.DefaultClient with a timeout.
+	// HTTPClient fetches the OP's discovery document and keys, and the
+	// Shared Signals transmitter's configuration and keys; its timeout and
+	// redirect policy are the caller's. Default: a client that times out
+	// after 10 s and refuses a redirect to plain http.
 	HTTPClient *http.Client
 	// Verify tightens or adapts token validation: rp.WithAlgorithms for a
 	// client registered with another algorithm than RS256,
@@ -176,29 +179,31 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 		dopts = append(dopts, o)
 	}
-	jopts := []jwks.Option{jwks.WithLogger(logger)}
-	if cfg.HTTPClient != nil {
-		jopts = append(jopts, jwks.WithHTTPClient(cfg.HTTPClient))
+	// One client for every fetch: the discovery document, the keys and the
+	// transmitter's configuration. Without the caller's, one that refuses
+	// a redirect to plain http, closed last, once every key set is.
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = discovery.NewClient(false)
+		b.closers = append(b.closers, func() error { hc.CloseIdleConnections(); return nil })
 	}
+	jopts := []jwks.Option{jwks.WithLogger(logger), jwks.WithHTTPClient(hc)}
 	if m, ok := cfg.Metrics.(interface{ JWKSRefreshed(string, error) }); ok {
 		jopts = append(jopts, jwks.WithOnRefresh(m.JWKSRefreshed))
 	}
 	dopts = append(dopts, rp.WithJWKSOptions(jopts...))
-	v, err := rp.Discover(ctx, cfg.Issuer, cfg.ClientID, dopts...)
+	// The OP's discovery document is fetched once, by rp.Discover, which
+	// hands New the document and its key set through op.
+	var op discovery.Found[*jwks.Remote]
+	v, err := rp.Discover(discovery.WithFound(ctx, &op), cfg.Issuer, cfg.ClientID, dopts...)
 	if err != nil {
 		return nil, err
 	}
 	b.closers = append(b.closers, v.Close)
-
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-		defer hc.CloseIdleConnections()
+	if op.Metadata == nil || op.Keys == nil {
+		return nil, errors.New("bclogout: discovery: rp.Discover reported no metadata")
 	}
-	md, err := discoverLogout(ctx, hc, cfg.Issuer)
-	if err != nil {
-		return nil, err
-	}
+	md := op.Metadata
 	if err := b.setLogoutMetadata(md); err != nil {
 		return nil, err
 	}
@@ -235,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		rc = replay.NewMemory(0)
 	}
 	if cfg.SharedSignals != nil {
-		s, closeKeys, err := newSignals(ctx, cfg, hc, jopts, rc, logger)
+		s, closeKeys, err := newSignals(ctx, cfg, hc, jopts, &op, rc, logger)
 		if err != nil {
 			return nil, err
 		}

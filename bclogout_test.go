@@ -12,11 +12,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -370,5 +373,89 @@ func TestLoginBindFailureEndsTheSession(t *testing.T) {
 				t.Fatalf("after Login failed, the session it left is %q", got)
 			}
 		}
+	}
+}
+
+// docOP serves, at its issuer, the discovery document doc writes (given
+// the issuer and the jwks_uri of an opkit OP, whose keys it names) and
+// counts the fetches of that document.
+func docOP(t *testing.T, doc func(issuer, jwksURI string) string) (issuer string, fetches *atomic.Int64) {
+	t.Helper()
+	op := opkit.New(t)
+	fetches = new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(nil)
+	issuer = "http://" + srv.Listener.Addr().String()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		fetches.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, doc(issuer, op.JWKSURL()))
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return issuer, fetches
+}
+
+// New reads the OP's discovery document once: back-channel, sign-out and
+// front-channel logout are configured from the one fetch.
+func TestNewFetchesDiscoveryOnce(t *testing.T) {
+	issuer, fetches := docOP(t, func(issuer, jwksURI string) string {
+		return fmt.Sprintf(`{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout",
+			"frontchannel_logout_supported":true,"frontchannel_logout_session_supported":true}`, issuer, jwksURI)
+	})
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: issuer, ClientID: "app", Sessions: newMemSessions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bl.Close(context.Background())
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("New fetched the discovery document %d times, want 1", n)
+	}
+	w := httptest.NewRecorder()
+	if err := bl.SignOut(w, httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{}); err != nil {
+		t.Fatal(err)
+	}
+	if loc := w.Header().Get("Location"); !strings.HasPrefix(loc, issuer+"/logout?") {
+		t.Errorf("SignOut redirected to %q, want the end_session_endpoint", loc)
+	}
+}
+
+// New reads the discovery document as strictly as a token: a member name
+// in another case is not the member, and bytes after the document make it
+// invalid.
+func TestNewReadsDiscoveryStrictly(t *testing.T) {
+	tests := []struct {
+		name        string
+		doc         string // issuer, then jwks_uri
+		wantErr     error
+		wantSignOut error
+	}{
+		{name: "exact names", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout"}`},
+		{name: "case-changed end_session_endpoint", doc: `{"issuer":%q,"jwks_uri":%q,"End_Session_Endpoint":"%[1]s/logout"}`,
+			wantSignOut: bclogout.ErrNoEndSession},
+		{name: "trailing bytes", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout"} trailing`,
+			wantErr: jwks.ErrFetch},
+		{name: "member twice", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"https://evil.example/","end_session_endpoint":"%[1]s/logout"}`,
+			wantErr: jwks.ErrFetch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			issuer, _ := docOP(t, func(issuer, jwksURI string) string { return fmt.Sprintf(tt.doc, issuer, jwksURI) })
+			bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: issuer, ClientID: "app", Sessions: newMemSessions()})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("New: %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			defer bl.Close(context.Background())
+			err = bl.SignOut(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{})
+			if !errors.Is(err, tt.wantSignOut) {
+				t.Errorf("SignOut: %v, want %v", err, tt.wantSignOut)
+			}
+		})
 	}
 }

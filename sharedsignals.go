@@ -16,6 +16,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
@@ -102,8 +103,10 @@ type signals struct {
 var setSignatureAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 // newSignals reads the transmitter's configuration and builds the SET
-// verifier over its keys.
-func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.Option, rc replay.Cache, logger *slog.Logger) (*signals, func() error, error) {
+// verifier over its keys: over op's key set when the transmitter names the
+// OP's jwks_uri, so that one refresher polls it (the OP's Verifier owns
+// and closes it), else over a key set of its own.
+func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.Option, op *discovery.Found[*jwks.Remote], rc replay.Cache, logger *slog.Logger) (*signals, func() error, error) {
 	s := &signals{cfg: *cfg.SharedSignals, replay: rc, opIssuer: cfg.Issuer, logger: logger}
 	if s.cfg.Transmitter == "" {
 		s.cfg.Transmitter = cfg.Issuer
@@ -117,19 +120,23 @@ func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.O
 		return nil, nil, err
 	}
 	s.issuer = md.Issuer
-	keys, err := jwks.NewRemote(md.JWKSURI, jopts...)
-	if err != nil {
-		return nil, nil, err
+	keys, closeKeys := op.Keys, func() error { return nil }
+	if md.JWKSURI != op.Metadata.JWKSURI {
+		r, err := jwks.NewRemote(md.JWKSURI, jopts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys, closeKeys = r, r.Close
 	}
 	v, err := rp.NewVerifier(md.Issuer, s.cfg.Audience, keys, rp.WithAlgorithms(setSignatureAlgs...))
 	if err != nil {
-		keys.Close()
-		return nil, nil, err
+		return nil, nil, errors.Join(err, closeKeys())
 	}
 	s.verifier = v
 	logger.InfoContext(ctx, "bclogout: shared signals transmitter",
-		slog.String("transmitter", s.cfg.Transmitter), slog.String("issuer", md.Issuer), slog.String("jwks_uri", md.JWKSURI))
-	return s, keys.Close, nil
+		slog.String("transmitter", s.cfg.Transmitter), slog.String("issuer", md.Issuer), slog.String("jwks_uri", md.JWKSURI),
+		slog.Bool("keys_of_the_op", md.JWKSURI == op.Metadata.JWKSURI))
+	return s, closeKeys, nil
 }
 
 // transmitterMetadata is what the receiver needs of an SSF or RISC
@@ -159,7 +166,9 @@ func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) 
 			last = err
 			continue
 		}
-		if err := json.Unmarshal(body, &md); err != nil {
+		// Read as strictly as the OP's discovery document: it names the
+		// keys of the SETs.
+		if err := strictjson.Unmarshal(body, &md); err != nil {
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: %w", wk.String(), err)
 		}
 		// SSF 1.0 §7.2 wants the issuer identical to the transmitter's;

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
 
@@ -357,22 +359,27 @@ func TestSETAtLogoutEndpointRefused(t *testing.T) {
 }
 
 // New refuses a transmitter it cannot trust: one without a configuration,
-// or whose configuration names the SETs of another host.
+// whose configuration names the SETs of another host, or that is not read
+// as strictly as a token (a member name in another case is not the member).
 func TestSharedSignalsTransmitterConfiguration(t *testing.T) {
 	op := opkit.New(t)
 	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/ssf-configuration/elsewhere" {
-			http.NotFound(w, r)
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+		switch r.URL.Path {
+		case "/.well-known/ssf-configuration/elsewhere":
+			io.WriteString(w, `{"issuer":"https://evil.example","jwks_uri":"`+op.JWKSURL()+`"}`)
+		case "/.well-known/ssf-configuration/case":
+			io.WriteString(w, `{"issuer":"http://`+r.Host+`/case","JWKS_URI":"`+op.JWKSURL()+`"}`)
+		default:
+			http.NotFound(w, r)
+		}
 	}))
 	defer tr.Close()
 	for name, transmitter := range map[string]string{
-		"no configuration":   tr.URL,
-		"another host's iss": tr.URL + "/elsewhere",
-		"not a URL":          "accounts",
+		"no configuration":      tr.URL,
+		"another host's iss":    tr.URL + "/elsewhere",
+		"case-changed jwks_uri": tr.URL + "/case",
+		"not a URL":             "accounts",
 	} {
 		t.Run(name, func(t *testing.T) {
 			bl, err := bclogout.New(t.Context(), bclogout.Config{
@@ -384,5 +391,58 @@ func TestSharedSignalsTransmitterConfiguration(t *testing.T) {
 				t.Fatal("New accepted the transmitter")
 			}
 		})
+	}
+}
+
+// The transmitter's configuration is fetched by the client that fetches
+// the OP's keys, which refuses a redirect from https, or from a loopback
+// http, to a plain http URL: the configuration names the SETs' keys.
+func TestSharedSignalsTransmitterRedirectToHTTPRefused(t *testing.T) {
+	op := opkit.New(t)
+	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://op.example"+r.URL.Path, http.StatusFound)
+	}))
+	defer tr.Close()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(),
+		SharedSignals: &bclogout.SharedSignals{Transmitter: tr.URL},
+	})
+	if err == nil {
+		bl.Close(context.Background())
+	}
+	if !errors.Is(err, jwks.ErrFetch) || !errors.Is(err, discovery.ErrInsecureURL) {
+		t.Fatalf("New: %v, want the redirect to http refused", err)
+	}
+}
+
+// When the OP is the transmitter, its logout tokens and its SETs are
+// verified with one key set: one refresher polls its jwks_uri, and a key
+// it rotated in is fetched once for both.
+func TestSharedSignalsOneKeySetForTheOP(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{BearerToken: ssfBearer})
+	if _, err := a.op.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	logout, err := a.op.SignLogoutToken("app", "alice", "sid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(a.srv.URL+"/backchannel-logout", url.Values{"logout_token": {logout}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("logout with the rotated key: %s", resp.Status)
+	}
+	set, err := a.op.SessionRevoked("app", "bob", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, code := a.push(t, ssfBearer, set); status != http.StatusAccepted {
+		t.Fatalf("SET with the rotated key: %d %s", status, code)
+	}
+	if n := a.op.JWKSFetches(); n != 2 {
+		t.Errorf("the OP's jwks_uri was fetched %d times, want 2: at New, and once for the rotated key", n)
 	}
 }

@@ -1,16 +1,12 @@
 package bclogout
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -175,46 +171,10 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 	return nil
 }
 
-// logoutMetadata is what New reads of the OP's discovery document for
-// sign-out, beyond what the rp package reads for back-channel logout.
-type logoutMetadata struct {
-	Issuer                             string `json:"issuer"`
-	EndSessionEndpoint                 string `json:"end_session_endpoint"`
-	FrontchannelLogoutSupported        bool   `json:"frontchannel_logout_supported"`
-	FrontchannelLogoutSessionSupported bool   `json:"frontchannel_logout_session_supported"`
-}
-
-// discoverLogout fetches the discovery document (OpenID Connect Discovery
-// 1.0 §4) for its RP-Initiated and Front-Channel Logout metadata.
-func discoverLogout(ctx context.Context, client *http.Client, issuer string) (logoutMetadata, error) {
-	var md logoutMetadata
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
-	if err != nil {
-		return md, fmt.Errorf("bclogout: discovery: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return md, fmt.Errorf("bclogout: discovery: %w", err)
-	}
-	defer resp.Body.Close()
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if resp.StatusCode != http.StatusOK || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return md, fmt.Errorf("bclogout: discovery: status %d, content type %q", resp.StatusCode, mt)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&md); err != nil {
-		return md, fmt.Errorf("bclogout: discovery: %w", err)
-	}
-	if md.Issuer != issuer {
-		return md, fmt.Errorf("bclogout: discovery: issuer %q, want %q", md.Issuer, issuer)
-	}
-	return md, nil
-}
-
 // setLogoutMetadata checks the end_session_endpoint (https, or http where
 // the issuer itself is http, as for a local OP) and derives the origins
 // that may frame the front-channel logout page.
-func (b *RP) setLogoutMetadata(md logoutMetadata) error {
+func (b *RP) setLogoutMetadata(md *discovery.Metadata) error {
 	iss, err := url.Parse(b.issuer)
 	if err != nil {
 		return fmt.Errorf("bclogout: issuer: %w", err)

@@ -16,8 +16,10 @@ import (
 //
 // The document is fetched from issuer + "/.well-known/openid-configuration",
 // one trailing slash of issuer removed first (§4.1). It must come with a
-// 200 answer, a JSON content type and at most 1 MiB, name exactly issuer as
-// its "issuer" (§4.3), and name a "jwks_uri"; issuer and jwks_uri must be
+// 200 answer, a JSON content type and at most 1 MiB, be one JSON object
+// whose member names are exact (a name in another case is another member)
+// and unique, name exactly issuer as its "issuer" (§4.3), and name a
+// "jwks_uri"; issuer and jwks_uri must be
 // https unless their host is loopback. Every option applies: the HTTP
 // client, logger and insecure http to the discovery fetch too. An invalid
 // issuer or option is an invalid configuration; a fetch that fails, or a
@@ -51,12 +53,11 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, []st
 	if err := r.refresh(ctx); err != nil {
 		return nil, nil, errors.Join(err, r.Close())
 	}
+	discovery.Report(ctx, md, r)
 	return r, md.SigningAlgs, nil
 }
 
-// parseURL and checkURL require https unless the host is loopback.
+// parseURL requires https unless the host is loopback.
 func parseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	return discovery.ParseURL(raw, allowHTTP)
 }
-
-func checkURL(u *url.URL, allowHTTP bool) error { return discovery.CheckURL(u, allowHTTP) }

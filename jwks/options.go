@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
@@ -20,8 +21,6 @@ const (
 	defaultRefresh    = time.Hour
 	// A token with an unknown kid triggers a fetch at most this often.
 	defaultKidMissInterval = time.Second
-	// httpTimeout bounds every request of the default client.
-	httpTimeout = 10 * time.Second
 	// maxMissWait bounds a kid miss's wait for the fetch it needs: the
 	// next allowed fetch starts within defaultKidMissInterval, and the OP
 	// whose delivery waits meanwhile times it out after 5 to 10 s.
@@ -106,25 +105,9 @@ func buildOptions(opts []Option) (options, error) {
 }
 
 // defaultClient times out and refuses a redirect that would downgrade to
-// an insecure URL: an https jwks_uri must not become plain http.
-func defaultClient(allowHTTP bool) *http.Client {
-	var transport http.RoundTripper
-	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		// A transport of our own, so that closing it leaves no
-		// connection goroutines behind.
-		transport = t.Clone()
-	}
-	return &http.Client{
-		Transport: transport,
-		Timeout:   httpTimeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
-			}
-			return checkURL(req.URL, allowHTTP)
-		},
-	}
-}
+// an insecure URL: an https jwks_uri must not become plain http. It is the
+// client bclogout.New gives every fetch, the transmitter's too.
+func defaultClient(allowHTTP bool) *http.Client { return discovery.NewClient(allowHTTP) }
 
 // WithHTTPClient sets the client for every request. Its timeout and
 // redirect policy are the caller's: the default client times out after 10 s

@@ -1,13 +1,14 @@
 // Package discovery fetches an OpenID Provider's discovery document (OpenID
 // Connect Discovery 1.0 §4) and the JSON documents it points to, over URLs
 // that must be https unless their host is loopback. It serves jwks, whose
-// Discover and Remote are the API, and the demo, which also needs the
-// login endpoints.
+// Discover and Remote are the API; bclogout.New, which reads the logout
+// metadata of the same fetch (Found) and fetches a Shared Signals
+// transmitter's configuration with the same client (NewClient); and the
+// demo, which also needs the login endpoints.
 package discovery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/bclogout/bclogout/internal/strictjson"
 )
 
 // ErrFetch is exported by jwks as jwks.ErrFetch: fetching a document
@@ -27,7 +31,8 @@ var ErrFetch = errors.New("jwks: fetch")
 const MaxBody = 1 << 20
 
 // Metadata is the part of an OP's discovery document (OpenID Connect
-// Discovery 1.0 §3, Back-Channel Logout 1.0 §2.1) this module reads.
+// Discovery 1.0 §3, Back-Channel Logout 1.0 §2.1, RP-Initiated Logout 1.0
+// §2.1, Front-Channel Logout 1.0 §3) this module reads.
 type Metadata struct {
 	Issuer                string `json:"issuer"`
 	JWKSURI               string `json:"jwks_uri"`
@@ -38,6 +43,9 @@ type Metadata struct {
 	SigningAlgs                       []string `json:"id_token_signing_alg_values_supported"`
 	BackchannelLogoutSupported        bool     `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported bool     `json:"backchannel_logout_session_supported"`
+	// Front-Channel Logout 1.0 §3.
+	FrontchannelLogoutSupported        bool `json:"frontchannel_logout_supported"`
+	FrontchannelLogoutSessionSupported bool `json:"frontchannel_logout_session_supported"`
 }
 
 const wellKnown = "/.well-known/openid-configuration"
@@ -62,10 +70,15 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, allowHTTP bo
 }
 
 // Parse validates a discovery document fetched for issuer; its errors
-// carry no prefix.
+// carry no prefix. It reads the document with strictjson, as the tokens
+// whose keys and issuer it names: a member name in another case is an
+// unknown member ("End_Session_Endpoint" is not end_session_endpoint), a
+// name given twice, invalid UTF-8 or bytes after the document are errors.
+// encoding/json would match names case-insensitively and keep the last of
+// two, so that two readers of one document could disagree on its keys.
 func Parse(issuer string, body []byte, allowHTTP bool) (*Metadata, error) {
 	var md Metadata
-	if err := json.Unmarshal(body, &md); err != nil {
+	if err := strictjson.Unmarshal(body, &md); err != nil {
 		return nil, err
 	}
 	if md.Issuer != issuer {
@@ -119,6 +132,32 @@ func Get(ctx context.Context, client *http.Client, url string, requireJSON bool)
 		return nil, nil, fmt.Errorf("%w %s: body exceeds %d bytes", ErrFetch, url, MaxBody)
 	}
 	return body, resp.Header, nil
+}
+
+// clientTimeout bounds every request of NewClient's client.
+const clientTimeout = 10 * time.Second
+
+// NewClient returns the client for a caller that gives none: it times out,
+// and refuses a redirect to a URL CheckURL refuses, so that an https URL
+// (or a loopback http one) cannot become plain http to another host on
+// the way: the documents it fetches name the keys that verify logouts. Its
+// transport is its own, so that CloseIdleConnections leaves no connection
+// goroutines behind.
+func NewClient(allowHTTP bool) *http.Client {
+	var transport http.RoundTripper
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		transport = t.Clone()
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   clientTimeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			return CheckURL(req.URL, allowHTTP)
+		},
+	}
 }
 
 // withoutURL drops the *url.Error layer, whose text repeats the method and

@@ -1,7 +1,9 @@
 // Package strictjson is the one reading of JSON that a token carries, for
 // rp (logout tokens, SETs: header and claims) and sessionadapter (the ID
 // token claims a login is read from), so that a login time and the logout
-// it is compared with are read by the same rules.
+// it is compared with are read by the same rules; and of the documents
+// that name the keys and issuer of those tokens (the OP's discovery
+// document, a Shared Signals transmitter's configuration).
 //
 // Member names match exactly, so "TYP" is not "typ" (encoding/json would
 // match it case-insensitively and keep the last); a name given twice in

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/spec"
 	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
@@ -40,14 +41,36 @@ type SecurityEvent struct {
 // VerifySET validates a Security Event Token pushed by the transmitter
 // whose issuer and keys v was made with (NewVerifier's issuer, with the
 // receiver's audience as its client ID): the same strict decoding, header
-// rules and key selection as a logout token, then the SET's own rules. The
-// typ header must be secevent+jwt (RFC 8417 §2.3), so a logout token or an
-// ID token is never taken for a SET; iss must be the transmitter's, aud
-// must contain the audience, iat must be within the maximum age and the
-// clock skew, exp (if any) in the future, jti a non-empty string, and
-// events must hold exactly one event, an object. A sub_id, or the event's
-// subject, must be an object. Encrypted SETs are refused. It does not check
-// for replay: the receiver does, by (iss, jti).
+// rules and key selection as a logout token, then the SET's own rules. A
+// header or payload that is not well formed, or a typ naming another kind
+// of token, is ErrMalformed; an algorithm, key or signature that cannot be
+// trusted is ErrSignature.
+//
+// The claims (RFC 8417 §2.2): iss must be the transmitter's (ErrIssuer),
+// aud must contain the audience (ErrAudience), iat must be within the
+// maximum age and the clock skew, exp (if any) in the future (ErrTime);
+// jti must be a non-empty string, events must hold exactly one event, an
+// object, and a sub_id, or the event's subject, must be an object
+// (ErrClaims). Encrypted SETs are refused. VerifySET does not check for
+// replay: the receiver does, by (iss, jti).
+//
+// typ may be absent. RFC 8417 §2.3 asks a transmitter for secevent+jwt
+// only where its SETs could be confused with other JWTs (SSF 1.0 asks for
+// it always, but Google's RISC documentation neither shows nor checks
+// it), and a receiver that demanded it of a transmitter that omits it
+// would lose every event. Absent, secevent+jwt and
+// application/secevent+jwt are accepted in any case, and so is JWT, which
+// says only that the token is a JWT (RFC 7519 §5.1), exactly what an
+// absent typ says. Any other typ (logout+jwt, at+jwt, …) is refused.
+// Without an explicit type, what keeps another token of the same issuer
+// and audience from being taken for a SET are the ways RFC 8417 §4.3
+// lists besides explicit typing. Distinct claims: a SET must carry the
+// events claim, which an ID token or an access token never has; a logout
+// token, which does, is refused by its back-channel logout event; and a
+// nonce, which only an ID token carries, is refused whatever the typ.
+// Distinct issuers and audiences, where the transmitter has them: an SSF
+// stream's audience is the receiver's, not a client ID, and Google's RISC
+// issuer is not its ID tokens' (a trailing slash).
 func (v *Verifier) VerifySET(ctx context.Context, rawSET string) (*SecurityEvent, error) {
 	var t token
 	if segments(rawSET) != 2 {
@@ -113,20 +136,19 @@ func parseSET(raw string, t *token) (map[string]any, error) {
 	return claims, nil
 }
 
-// checkSETType requires the explicit type of a SET (RFC 8417 §2.3; SSF
-// 1.0 requires it), case-insensitively and with or without the
-// application/ prefix (RFC 7515 §4.1.9). A token without it is not taken
-// for a SET: that is what keeps a logout token, which may carry no typ,
-// out of this endpoint.
+// checkSETType accepts a SET's typ header (RFC 8417 §2.3), case-insensitively
+// and with or without the application/ prefix (RFC 7515 §4.1.9): absent,
+// secevent+jwt, or JWT, which names no kind of token. A typ naming another
+// kind (logout+jwt, at+jwt, …) is refused.
 func checkSETType(typ *string) error {
 	if typ == nil {
-		return fmt.Errorf("%w: typ missing, secevent+jwt required", ErrMalformed)
-	}
-	switch strings.ToLower(*typ) {
-	case "secevent+jwt", "application/secevent+jwt":
 		return nil
 	}
-	return fmt.Errorf("%w: typ %q is not secevent+jwt", ErrMalformed, clip(*typ))
+	switch strings.ToLower(*typ) {
+	case "secevent+jwt", "application/secevent+jwt", "jwt", "application/jwt":
+		return nil
+	}
+	return fmt.Errorf("%w: typ %q is not a security event token's", ErrMalformed, clip(*typ))
 }
 
 // checkHeaderAlg returns the algorithm to verify with: one t allows.
@@ -165,9 +187,18 @@ func (t *tenant) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
 	if jti == "" {
 		return nil, fmt.Errorf("%w: jti missing or not a non-empty string", errSETClaims)
 	}
+	// An ID token has no events (RFC 8417 §4.3), a logout token holds
+	// the back-channel logout event, and only an ID token has a nonce:
+	// with typ optional, these are what refuse them.
 	events, ok := c["events"].(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%w: events missing or not an object", errSETClaims)
+	}
+	if _, logout := events[spec.BackchannelLogoutEvent]; logout {
+		return nil, fmt.Errorf("%w: a logout token is not a security event token", errSETClaims)
+	}
+	if _, nonce := c["nonce"]; nonce {
+		return nil, fmt.Errorf("%w: nonce present", errSETClaims)
 	}
 	if len(events) != 1 {
 		return nil, fmt.Errorf("%w: events holds %d events, a SET must hold exactly one", errSETClaims, len(events))

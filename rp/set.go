@@ -36,7 +36,35 @@ type SecurityEvent struct {
 	// form older CAEP and RISC transmitters, Google's among them, send);
 	// nil when the SET has neither.
 	Subject map[string]any
+
+	// acceptableUntil is the last moment VerifySET could accept the SET,
+	// min(exp, iat+setMaxAge)+skew.
+	acceptableUntil time.Time
 }
+
+// AcceptableUntil is the last moment VerifySET could accept this SET
+// again: a receiver that remembers its (iss, jti) until then refuses
+// every replay of it, and may forget it after.
+func (e *SecurityEvent) AcceptableUntil() time.Time { return e.acceptableUntil }
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// setMaxAge is how long after its iat a SET is accepted. Transmitters
+// redeliver a SET that was not acknowledged, on a schedule RFC 8935
+// leaves to them and that backs off to hours, so the window must outlast
+// an outage of the receiver, not just the network's delay: a day covers
+// a night's downtime and the retry schedules we know of. A late event is
+// harmless to apply: a revocation ends only the logins made before its
+// iat, so a day-old session-revoked ends what it would have ended at once
+// and nothing since. The cost is the replay record, kept until
+// AcceptableUntil.
+const setMaxAge = 24 * time.Hour
 
 // VerifySET validates a Security Event Token pushed by the transmitter
 // whose issuer and keys v was made with (NewVerifier's issuer, with the
@@ -47,12 +75,15 @@ type SecurityEvent struct {
 // trusted is ErrSignature.
 //
 // The claims (RFC 8417 §2.2): iss must be the transmitter's (ErrIssuer),
-// aud must contain the audience (ErrAudience), iat must be within the
-// maximum age and the clock skew, exp (if any) in the future (ErrTime);
-// jti must be a non-empty string, events must hold exactly one event, an
-// object, and a sub_id, or the event's subject, must be an object
-// (ErrClaims). Encrypted SETs are refused. VerifySET does not check for
-// replay: the receiver does, by (iss, jti).
+// aud must contain the audience (ErrAudience), iat must be at most a day
+// old and not in the future beyond the clock skew, exp (if any) not past
+// (ErrTime); jti must be a non-empty string, events must hold exactly one
+// event, an object, and a sub_id, or the event's subject, must be an
+// object (ErrClaims). The day (rather than the logout token's maximum
+// age, which WithMaxAge sets) lets a SET redelivered after the receiver's
+// outage still be applied; AcceptableUntil says how long to remember its
+// jti. Encrypted SETs are refused. VerifySET does not check for replay:
+// the receiver does, by (iss, jti).
 //
 // typ may be absent. RFC 8417 §2.3 asks a transmitter for secevent+jwt
 // only where its SETs could be confused with other JWTs (SSF 1.0 asks for
@@ -174,14 +205,16 @@ func (t *tenant) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
 		return nil, fmt.Errorf("%w: iat missing or not a number", errSETTime)
 	case iat.After(now.Add(t.opts.skew)):
 		return nil, fmt.Errorf("%w: iat %v is in the future (now %v)", errSETTime, iat.UTC(), now.UTC())
-	case now.After(iat.Add(t.opts.maxAge + t.opts.skew)):
-		return nil, fmt.Errorf("%w: iat %v is older than %v", errSETTime, iat.UTC(), t.opts.maxAge)
+	case now.After(iat.Add(setMaxAge + t.opts.skew)):
+		return nil, fmt.Errorf("%w: iat %v is older than %v", errSETTime, iat.UTC(), setMaxAge)
 	}
+	until := iat.Add(setMaxAge)
 	if rawExp, present := c["exp"]; present {
 		exp, ok := anyDate(rawExp)
 		if !ok || !now.Before(exp.Add(t.opts.skew)) {
 			return nil, fmt.Errorf("%w: exp invalid or past", errSETTime)
 		}
+		until = minTime(until, exp)
 	}
 	jti, _ := c["jti"].(string)
 	if jti == "" {
@@ -203,7 +236,7 @@ func (t *tenant) checkSETClaims(c map[string]any) (*SecurityEvent, error) {
 	if len(events) != 1 {
 		return nil, fmt.Errorf("%w: events holds %d events, a SET must hold exactly one", errSETClaims, len(events))
 	}
-	ev := &SecurityEvent{JTI: jti, IssuedAt: iat}
+	ev := &SecurityEvent{JTI: jti, IssuedAt: iat, acceptableUntil: until.Add(t.opts.skew)}
 	for typ, body := range events {
 		ev.Type = typ
 		if ev.Event, ok = body.(map[string]any); !ok {

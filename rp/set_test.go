@@ -185,9 +185,9 @@ func TestVerifySETRefuses(t *testing.T) {
 		}, rp.ErrClaims},
 		{"sub_id not an object", func() string { s := good(); s.Claims["sub_id"] = "u1"; return signSET(t, k, s) }, rp.ErrClaims},
 		{"no jti", func() string { s := good(); delete(s.Claims, "jti"); return signSET(t, k, s) }, rp.ErrClaims},
-		{"old iat", func() string {
+		{"iat older than the acceptance window", func() string {
 			s := good()
-			s.Claims["iat"] = time.Now().Add(-time.Hour).Unix()
+			s.Claims["iat"] = time.Now().Add(-25 * time.Hour).Unix()
 			return signSET(t, k, s)
 		}, rp.ErrTime},
 		{"future iat", func() string {
@@ -344,6 +344,55 @@ func TestVerifySETRefusesOtherKinds(t *testing.T) {
 			_, err := v.VerifySET(context.Background(), signSET(t, k, tt.tok()))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// A SET is accepted long after its iat, so that a transmitter's
+// redelivery after the receiver's outage still lands, and AcceptableUntil
+// is the end of that window: the receiver keeps the jti until then.
+func TestVerifySETAcceptanceWindow(t *testing.T) {
+	const iss, aud = "https://accounts.google.com/", "123456789-abcedfgh.apps.googleusercontent.com"
+	_, k := setVerifier(t, iss, aud)
+	set, err := jwks.ParseKeySet(opkit.JWKS(k.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iat := time.Unix(1_800_000_000, 0)
+	tests := []struct {
+		name      string
+		exp       time.Duration // after iat; 0 for none
+		now       time.Duration // after iat
+		wantErr   error
+		wantUntil time.Duration // AcceptableUntil after iat
+	}{
+		{name: "fresh", now: time.Second, wantUntil: 24*time.Hour + time.Minute},
+		{name: "30 minutes old", now: 30 * time.Minute, wantUntil: 24*time.Hour + time.Minute},
+		{name: "23 hours old", now: 23 * time.Hour, wantUntil: 24*time.Hour + time.Minute},
+		{name: "at the end of the window", now: 24*time.Hour + time.Minute, wantUntil: 24*time.Hour + time.Minute},
+		{name: "just past the window", now: 24*time.Hour + time.Minute + time.Second, wantErr: rp.ErrTime},
+		{name: "25 hours old", now: 25 * time.Hour, wantErr: rp.ErrTime},
+		{name: "issued in the future beyond the skew", now: -2 * time.Minute, wantErr: rp.ErrTime},
+		{name: "an exp shortens the window", exp: time.Hour, now: 30 * time.Minute, wantUntil: time.Hour + time.Minute},
+		{name: "past its exp", exp: time.Hour, now: time.Hour + 2*time.Minute, wantErr: rp.ErrTime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := rp.NewVerifier(iss, aud, set, rp.WithClock(func() time.Time { return iat.Add(tt.now) }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := googleSET(iat, "")
+			if tt.exp != 0 {
+				s.Claims["exp"] = iat.Add(tt.exp).Unix()
+			}
+			ev, err := v.VerifySET(context.Background(), signSET(t, k, s))
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && !ev.AcceptableUntil().Equal(iat.Add(tt.wantUntil)) {
+				t.Fatalf("AcceptableUntil %v, want iat+%v", ev.AcceptableUntil(), tt.wantUntil)
 			}
 		})
 	}

@@ -53,6 +53,7 @@ const (
 	AbandonExpired = abandonExpired
 	AbandonClosed  = abandonClosed
 	MaxBodyBytes   = maxBodyBytes
+	MaxTokenBytes  = maxTokenBytes
 )
 
 // AcceptableUntil is how long the replay cache remembers ev's jti.

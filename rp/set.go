@@ -1,6 +1,7 @@
 package rp
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/spec"
 	"github.com/bclogout/bclogout/internal/strictjson"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
 
@@ -68,11 +70,15 @@ const setMaxAge = 24 * time.Hour
 
 // VerifySET validates a Security Event Token pushed by the transmitter
 // whose issuer and keys v was made with (NewVerifier's issuer, with the
-// receiver's audience as its client ID): the same strict decoding, header
-// rules and key selection as a logout token, then the SET's own rules. A
-// header or payload that is not well formed, or a typ naming another kind
-// of token, is ErrMalformed; an algorithm, key or signature that cannot be
-// trusted is ErrSignature.
+// receiver's audience as its client ID), in this order: the header,
+// decoded strictly, with the header rules and key selection of a logout
+// token; the unverified iss, read from the payload without building any
+// of it; the signature over the token as received; and only then the
+// claims, decoded, so that a forged SET costs a scan and a signature
+// check, never the building of whatever JSON it holds. A header or
+// payload that is not well formed, or a typ naming another kind of token,
+// is ErrMalformed; an algorithm, key or signature that cannot be trusted
+// is ErrSignature.
 //
 // The claims (RFC 8417 §2.2): iss must be the transmitter's (ErrIssuer),
 // aud must contain the audience (ErrAudience), iat must be at most a day
@@ -104,56 +110,24 @@ const setMaxAge = 24 * time.Hour
 // issuer is not its ID tokens' (a trailing slash).
 func (v *Verifier) VerifySET(ctx context.Context, rawSET string) (*SecurityEvent, error) {
 	var t token
-	if segments(rawSET) != 2 {
-		return nil, fmt.Errorf("%w: a security event token must be a compact JWS", ErrMalformed)
-	}
-	claims, err := parseSET(rawSET, &t)
+	h, p, err := parseSETHeader(rawSET, &t.header)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSETType(t.header.Typ); err != nil {
+	tn, payload, err := v.setTransmitter(p)
+	if err != nil {
 		return nil, err
-	}
-	iss, _ := claims["iss"].(string)
-	tn, ok := v.tenants[iss]
-	if !ok {
-		return nil, fmt.Errorf("%w: security event token from %q, not a configured transmitter", ErrIssuer, clip(iss))
 	}
 	alg, err := tn.checkHeaderAlg(&t.header)
 	if err != nil {
 		return nil, err
 	}
-	if err := tn.checkSignature(ctx, &t, alg); err != nil {
-		return nil, err
-	}
-	return tn.checkSETClaims(claims)
-}
-
-// parseSET splits a compact JWS and decodes its header, signature and
-// payload as parseJWS does, keeping every claim: a SET's events and
-// sub_id carry objects a logout token never has.
-func parseSET(raw string, t *token) (map[string]any, error) {
-	if len(raw) > maxTokenBytes {
-		return nil, fmt.Errorf("%w: token larger than %d bytes", ErrMalformed, maxTokenBytes)
-	}
-	h, rest, _ := strings.Cut(raw, ".")
-	p, sig, _ := strings.Cut(rest, ".")
-	if p == "" {
-		return nil, fmt.Errorf("%w: empty payload", ErrMalformed)
-	}
-	if err := decodeHeader(h, &t.header); err != nil {
-		return nil, err
-	}
-	if err := checkHeaderShape(&t.header); err != nil {
-		return nil, err
-	}
-	signature, err := b64url.DecodeString(sig)
-	if err != nil {
+	if t.sig, err = b64url.DecodeString(rawSET[len(h)+1+len(p)+1:]); err != nil {
 		return nil, fmt.Errorf("%w: signature is not base64url", ErrMalformed)
 	}
-	payload, err := b64url.DecodeString(p)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+	t.signingInput = []byte(rawSET[:len(h)+1+len(p)])
+	if err := tn.checkSignature(ctx, &t, alg); err != nil {
+		return nil, err
 	}
 	if len(payload) == 0 || payload[0] != '{' {
 		return nil, fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
@@ -162,9 +136,86 @@ func parseSET(raw string, t *token) (map[string]any, error) {
 	if err := decodeObject(payload, &claims); err != nil {
 		return nil, fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
-	t.signingInput = []byte(raw[:len(h)+1+len(p)])
-	t.sig = signature
-	return claims, nil
+	if iss, _ := claims["iss"].(string); iss != tn.issuer {
+		return nil, fmt.Errorf("%w: security event token from %q, not a configured transmitter", ErrIssuer, clip(iss))
+	}
+	return tn.checkSETClaims(claims)
+}
+
+// parseSETHeader splits a compact JWS into its header and payload
+// segments and decodes the header into h, strictly, with the rules of
+// every header (checkHeaderShape) and a SET's typ. Neither the payload nor
+// the signature is decoded: that waits for the tenant.
+func parseSETHeader(raw string, h *joseHeader) (hSeg, pSeg string, err error) {
+	if len(raw) > maxTokenBytes {
+		return "", "", fmt.Errorf("%w: token larger than %d bytes", ErrMalformed, maxTokenBytes)
+	}
+	if segments(raw) != 2 {
+		return "", "", fmt.Errorf("%w: a security event token must be a compact JWS", ErrMalformed)
+	}
+	hSeg, rest, _ := strings.Cut(raw, ".")
+	pSeg, _, _ = strings.Cut(rest, ".")
+	if pSeg == "" {
+		return "", "", fmt.Errorf("%w: empty payload", ErrMalformed)
+	}
+	if err := decodeHeader(hSeg, h); err != nil {
+		return "", "", err
+	}
+	if err := checkHeaderShape(h); err != nil {
+		return "", "", err
+	}
+	if err := checkSETType(h.Typ); err != nil {
+		return "", "", err
+	}
+	return hSeg, pSeg, nil
+}
+
+// setTransmitter picks whose keys check the SET whose payload segment is
+// p, by its unverified iss, as Verify does: an issuer that is not the
+// transmitter's is told as such (RFC 8935 §2.4's invalid_issuer) rather
+// than as a bad signature, and with several transmitters it picks the
+// keys; the verified claims must then name the same issuer. Reading iss
+// costs the payload's base64 decoding, whose result is returned for the
+// claims, and a scan that builds nothing.
+func (v *Verifier) setTransmitter(p string) (*tenant, []byte, error) {
+	payload, err := b64url.DecodeString(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+	}
+	iss := unverifiedIssuer(payload)
+	tn, ok := v.tenants[iss]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: security event token from %q, not a configured transmitter", ErrIssuer, clip(iss))
+	}
+	return tn, payload, nil
+}
+
+// unverifiedIssuer is the string value of the top-level iss member of
+// payload, or "" if it has none. The other members are parsed to be
+// skipped, never built: a payload of nested JSON costs no allocation per
+// value. Duplicate names are left to the strict decoding of the claims.
+func unverifiedIssuer(payload []byte) string {
+	d := jsontext.NewDecoder(bytes.NewBuffer(payload), jsontext.AllowDuplicateNames(true))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+		return ""
+	}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return ""
+		}
+		if name.String() != "iss" {
+			if d.SkipValue() != nil {
+				return ""
+			}
+			continue
+		}
+		if tok, err := d.ReadToken(); err == nil && tok.Kind() == '"' {
+			return tok.String()
+		}
+		return ""
+	}
+	return ""
 }
 
 // checkSETType accepts a SET's typ header (RFC 8417 §2.3), case-insensitively

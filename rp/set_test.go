@@ -2,9 +2,13 @@ package rp_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +26,7 @@ var (
 
 // setVerifier returns a SET verifier for transmitter iss and receiver aud
 // over one RSA key, and that key.
-func setVerifier(t *testing.T, iss, aud string) (*rp.Verifier, *opkit.Key) {
+func setVerifier(t testing.TB, iss, aud string) (*rp.Verifier, *opkit.Key) {
 	t.Helper()
 	setKeyOnce.Do(func() {
 		var err error
@@ -395,6 +399,105 @@ func TestVerifySETAcceptanceWindow(t *testing.T) {
 				t.Fatalf("AcceptableUntil %v, want iat+%v", ev.AcceptableUntil(), tt.wantUntil)
 			}
 		})
+	}
+}
+
+// forgedSET is a SET of nearly 64 KiB, the most a receiver reads, as
+// anyone can post one: header, then a payload that is one array of empty
+// objects (one map per three bytes, were it decoded), then a signature
+// of 256 random-looking bytes.
+func forgedSET(t testing.TB, header string) string {
+	t.Helper()
+	prefix := `{"iss":"https://tr.example.com","aud":"https://rp.example.com/ssf","x":[{}`
+	n := (rp.MaxTokenBytes*3/4 - len(header) - 400 - len(prefix)) / 3
+	payload := prefix + strings.Repeat(",{}", n) + `]}`
+	raw := b64([]byte(header)) + "." + b64([]byte(payload)) + "." + b64([]byte(strings.Repeat("sig!", 64)))
+	if len(raw) > rp.MaxTokenBytes || len(raw) < rp.MaxTokenBytes-1024 {
+		t.Fatalf("forged SET of %d bytes", len(raw))
+	}
+	return raw
+}
+
+// A SET that is not signed by the transmitter is refused before its
+// payload is decoded: whatever JSON an anonymous sender packs into 64 KiB,
+// refusing it allocates about the token's size once, not a map per
+// member.
+func TestVerifySETRefusesForgeryBeforeDecoding(t *testing.T) {
+	const iss, aud = "https://tr.example.com", "https://rp.example.com/ssf"
+	single, _ := setVerifier(t, iss, aud)
+	other, _ := setVerifier(t, "https://other.example.com", aud)
+	joined, err := rp.Join(single, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		v       *rp.Verifier
+		header  string
+		wantErr error
+	}{
+		{"forged signature", single, `{"alg":"RS256","kid":"set-1","typ":"secevent+jwt"}`, rp.ErrSignature},
+		{"forged signature, no typ", single, `{"alg":"RS256","kid":"set-1"}`, rp.ErrSignature},
+		{"forged signature, several transmitters", joined, `{"alg":"RS256","kid":"set-1"}`, rp.ErrSignature},
+		{"unknown kid", single, `{"alg":"RS256","kid":"nobody"}`, rp.ErrSignature},
+		{"alg none", single, `{"alg":"none"}`, rp.ErrSignature},
+		{"alg not allowed", single, `{"alg":"HS256"}`, rp.ErrSignature},
+		{"broken header", single, `{"alg":"RS256",`, rp.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := forgedSET(t, tt.header)
+			ctx := context.Background()
+			if _, err := tt.v.VerifySET(ctx, raw); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			const runs = 20
+			allocs := testing.AllocsPerRun(runs, func() { _, _ = tt.v.VerifySET(ctx, raw) })
+			runtime.ReadMemStats(&after)
+			perRun := (after.TotalAlloc - before.TotalAlloc) / (runs + 1)
+			// The signing input is copied once for the signature check,
+			// and with several transmitters the payload is decoded once
+			// to read its iss; the rest is the header and the key.
+			t.Logf("%.0f allocations, %d bytes", allocs, perRun)
+			if allocs > 60 || perRun > 3*rp.MaxTokenBytes {
+				t.Fatalf("refusing a forged %d-byte SET made %.0f allocations of %d bytes in all", len(raw), allocs, perRun)
+			}
+		})
+	}
+}
+
+// BenchmarkVerifySETForged is the refusal of a forged 64 KiB SET; its
+// baseline, the raw RS256 check of the same signing input, is what no
+// refusal can avoid, so the ratio (time and bytes) is VerifySET's own cost.
+func BenchmarkVerifySETForged(b *testing.B) {
+	v, _ := setVerifier(b, "https://tr.example.com", "https://rp.example.com/ssf")
+	raw := forgedSET(b, `{"alg":"RS256","kid":"set-1","typ":"secevent+jwt"}`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.VerifySET(ctx, raw); !errors.Is(err, rp.ErrSignature) {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBaselineSETForged(b *testing.B) {
+	_, k := setVerifier(b, "https://tr.example.com", "https://rp.example.com/ssf")
+	raw := forgedSET(b, `{"alg":"RS256","kid":"set-1","typ":"secevent+jwt"}`)
+	i := strings.LastIndexByte(raw, '.')
+	sig, err := base64.RawURLEncoding.DecodeString(raw[i+1:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := k.Signer.Public().(*rsa.PublicKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		h := sha256.Sum256([]byte(raw[:i]))
+		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) == nil {
+			b.Fatal("forged signature verified")
+		}
 	}
 }
 

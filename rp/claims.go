@@ -77,7 +77,7 @@ func (ev *LogoutEvent) replayKey() (iss, jti string) {
 func (e *SecurityEvent) Logout(issuer, sub, sid string) *LogoutEvent {
 	return &LogoutEvent{
 		Door: "sharedsignals", Issuer: issuer, Subject: sub, SessionID: sid,
-		JTI: e.JTI, IssuedAt: e.IssuedAt, acceptableUntil: e.until, tokenIssuer: e.issuer,
+		JTI: e.JTI, IssuedAt: e.IssuedAt, acceptableUntil: e.acceptableUntil, tokenIssuer: e.issuer,
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"flag"
 	"os"
 
-	"github.com/bclogout/bclogout/internal/demo"
+	"github.com/bclogout/bclogout/cmd/bclogout/internal/demo"
 )
 
 func demoCommand() command {

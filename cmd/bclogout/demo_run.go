@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/bclogout/bclogout/internal/demo"
+	"github.com/bclogout/bclogout/cmd/bclogout/internal/demo"
 )
 
 func runDemo(ctx context.Context, s streams, cfg demo.Config, check bool, args []string) int {

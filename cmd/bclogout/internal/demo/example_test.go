@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/bclogout/bclogout/internal/demo"
+	"github.com/bclogout/bclogout/cmd/bclogout/internal/demo"
 )
 
 // The demo checks itself at startup: RP alpha accepts a valid logout token

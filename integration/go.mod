@@ -1,4 +1,4 @@
-module github.com/bclogout/bclogout/internal/integration
+module github.com/bclogout/bclogout/integration
 
 go 1.26.0
 
@@ -43,10 +43,10 @@ require (
 
 // In-repo modules: developed together (go.work); see README "Development".
 replace (
-	github.com/bclogout/bclogout => ../..
-	github.com/bclogout/bclogout/internal/redistest => ../../internal/redistest
-	github.com/bclogout/bclogout/replay/redisreplay => ../../replay/redisreplay
-	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../../sessionadapter/gorillaadapter
-	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../../sessionadapter/redisadapter
-	github.com/bclogout/bclogout/sessionadapter/scsadapter => ../../sessionadapter/scsadapter
+	github.com/bclogout/bclogout => ..
+	github.com/bclogout/bclogout/internal/redistest => ../internal/redistest
+	github.com/bclogout/bclogout/replay/redisreplay => ../replay/redisreplay
+	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../sessionadapter/gorillaadapter
+	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../sessionadapter/redisadapter
+	github.com/bclogout/bclogout/sessionadapter/scsadapter => ../sessionadapter/scsadapter
 )

@@ -39,7 +39,7 @@ type retryMetrics struct {
 }
 
 // observe is the function rp.WithMetrics takes.
-func (m *retryMetrics) observe(_, outcome string, n int, _ time.Duration) {
+func (m *retryMetrics) observe(_, _, outcome string, n int, _ time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch outcome {

@@ -73,7 +73,7 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 				rec.SessionsEnded = &n
 			}
 		}),
-		rp.WithOnReject(func(ctx context.Context, _ *http.Request, err error) {
+		rp.WithOnReject(func(ctx context.Context, _ string, _ *http.Request, err error) {
 			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
 				rec.Outcome = "rejected"
 				rec.Reason = rejection.Reason(err)

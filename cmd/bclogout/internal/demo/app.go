@@ -241,7 +241,7 @@ func (a *rpApp) handlerHooks(cookieSessions bool) []rp.HandlerOption {
 				ev.Outcome, ev.SessionsEnded, ev.Recorded = "accepted", n, cookieSessions
 			}
 		}),
-		rp.WithOnReject(func(ctx context.Context, _ *http.Request, err error) {
+		rp.WithOnReject(func(ctx context.Context, _ string, _ *http.Request, err error) {
 			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
 				ev.Outcome, ev.Reason, ev.Detail = "rejected", rejection.Reason(err), err.Error()
 			}

@@ -240,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		rc = replay.NewMemory(0)
 	}
 	if cfg.SharedSignals != nil {
-		s, closeKeys, err := newSignals(ctx, cfg, hc, jopts, &op, rc, logger)
+		s, closeKeys, err := newSignals(ctx, cfg, hc, jopts, &op, logger)
 		if err != nil {
 			return nil, err
 		}

@@ -11,27 +11,38 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
-	"time"
 
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/bclogout/bclogout/jwks"
-	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
-	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // SharedSignals receives the Security Event Tokens (RFC 8417) that
 // identity providers push instead of, or besides, logout tokens, and ends
 // sessions on the ones that mean "end this user's sessions": CAEP
-// session-revoked (OpenID CAEP 1.0), and RISC sessions-revoked,
-// tokens-revoked, account-disabled and account-purged (OpenID RISC 1.0).
-// Google's Cross-Account Protection sends the RISC events to apps that use
-// Sign in with Google; Okta and other providers implementing the OpenID
-// Shared Signals Framework 1.0 send CAEP's. Set Config.SharedSignals to
-// enable RP.SharedSignals.
+// session-revoked (OpenID CAEP 1.0), OAuth Event Types 1.0
+// tokens-revoked (which Google's Cross-Account Protection sends when the
+// user revokes the app's access: for Sign in with Google it asks the app
+// to end the user's sessions), and RISC sessions-revoked, tokens-revoked,
+// account-disabled and account-purged (OpenID RISC 1.0). Google sends the
+// RISC and OAuth events to apps that use Sign in with Google; Okta and
+// other providers implementing the OpenID Shared Signals Framework 1.0
+// send CAEP's. Set Config.SharedSignals to enable RP.SharedSignals.
+//
+// Users are named as the OP names them: by an iss_sub subject whose iss is
+// the OP's issuer, or the transmitter's when the transmitter is the OP or
+// shares its origin (scheme and host). That is how Google names them (its
+// RISC issuer adds a slash to its OpenID issuer), and how Okta does: an
+// Okta org (https://example.okta.com, the Transmitter) and its custom
+// authorization servers (https://example.okta.com/oauth2/default, the
+// Issuer) share one user directory, and a user's sub is the same at both.
+// A transmitter at another origin is another user namespace: name its
+// users with MapSubject.
 type SharedSignals struct {
 	// Transmitter is the issuer of the service that pushes the SETs. Its
 	// configuration is read at New from
@@ -50,36 +61,44 @@ type SharedSignals struct {
 	// answered 401. Default: none, the SET's signature alone.
 	BearerToken string
 	// MapSubject finds the OP's sub of a user that a SET names by email or
-	// opaque subject identifier (RFC 9493 §3.2), for transmitters that do
-	// not name users as the OP does. It returns "" for a user the app does
-	// not know (the SET is then acknowledged and ends nothing), and an
-	// error when it cannot tell for now (the transmitter is then asked to
-	// retry). Without it such SETs are refused.
+	// opaque subject identifier (RFC 9493 §3.2), alone or as the user of a
+	// complex subject, for transmitters that do not name users as the OP
+	// does. It returns "" for a user the app does not know (the SET is then
+	// acknowledged with 202 and ends nothing), and an error when it cannot
+	// tell for now (the transmitter is then asked to retry, 503). Without
+	// it such SETs are refused (400 access_denied).
 	MapSubject func(ctx context.Context, subject map[string]any) (sub string, err error)
 	// OnEvent is called for every SET accepted: after the sessions of a
-	// session-ending event were ended, and for every other event
-	// (RISC verification, CAEP credential-change, …), which is
-	// acknowledged and never guessed at. Default: none.
+	// session-ending event were ended, and for every other event (RISC
+	// verification, CAEP credential-change, Google's OAuth token-revoked
+	// of one refresh token, …), which is acknowledged and never guessed
+	// at. Each SET is accepted once: a redelivery of one already accepted
+	// is refused as a replay. A panic in it is logged, never fatal.
+	// Default: none.
 	OnEvent func(ctx context.Context, ev *rp.SecurityEvent)
 }
 
-// Event types (OpenID CAEP 1.0 §3, OpenID RISC 1.0 §2).
+// Event types that end the subject's sessions (OpenID CAEP 1.0 §3,
+// OpenID RISC 1.0 §2, OAuth Event Types 1.0 §2). OAuth's token-revoked
+// (one token, not the user's grant) is acknowledged only.
 const (
 	caepSessionRevoked  = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
 	riscSessionsRevoked = "https://schemas.openid.net/secevent/risc/event-type/sessions-revoked"
 	riscTokensRevoked   = "https://schemas.openid.net/secevent/risc/event-type/tokens-revoked"
+	oauthTokensRevoked  = "https://schemas.openid.net/secevent/oauth/event-type/tokens-revoked"
 	riscAccountDisabled = "https://schemas.openid.net/secevent/risc/event-type/account-disabled"
 	riscAccountPurged   = "https://schemas.openid.net/secevent/risc/event-type/account-purged"
 	maxSETBytes         = 64 << 10
-	setReplayHorizon    = 10 * time.Minute
 	secEventContentType = "application/secevent+jwt"
+	// doorSharedSignals names SETs in metrics, logs and hooks.
+	doorSharedSignals = "sharedsignals"
 )
 
 // endsSessions reports whether an event of type typ ends the subject's
 // sessions.
 func endsSessions(typ string) bool {
 	switch typ {
-	case caepSessionRevoked, riscSessionsRevoked, riscTokensRevoked, riscAccountDisabled, riscAccountPurged:
+	case caepSessionRevoked, riscSessionsRevoked, riscTokensRevoked, oauthTokensRevoked, riscAccountDisabled, riscAccountPurged:
 		return true
 	}
 	return false
@@ -87,13 +106,15 @@ func endsSessions(typ string) bool {
 
 // signals is the SET receiver's state, made by New.
 type signals struct {
-	cfg      SharedSignals
-	issuer   string // the SETs' iss, from the transmitter's configuration
-	fromOP   bool   // the transmitter is the OP
-	verifier *rp.Verifier
-	replay   replay.Cache
-	opIssuer string
-	logger   *slog.Logger
+	cfg    SharedSignals
+	issuer string // the SETs' iss, from the transmitter's configuration
+	fromOP bool   // the transmitter is the OP
+	// sameUsers: the transmitter's iss_sub subjects name the OP's users
+	// (it is the OP, or shares its origin).
+	sameUsers bool
+	verifier  *rp.Verifier
+	opIssuer  string
+	logger    *slog.Logger
 }
 
 // setSignatureAlgs are the algorithms a SET may be signed with: the
@@ -106,8 +127,8 @@ var setSignatureAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS
 // verifier over its keys: over op's key set when the transmitter names the
 // OP's jwks_uri, so that one refresher polls it (the OP's Verifier owns
 // and closes it), else over a key set of its own.
-func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.Option, op *discovery.Found[*jwks.Remote], rc replay.Cache, logger *slog.Logger) (*signals, func() error, error) {
-	s := &signals{cfg: *cfg.SharedSignals, replay: rc, opIssuer: cfg.Issuer, logger: logger}
+func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.Option, op *discovery.Found[*jwks.Remote], logger *slog.Logger) (*signals, func() error, error) {
+	s := &signals{cfg: *cfg.SharedSignals, opIssuer: cfg.Issuer, logger: logger}
 	if s.cfg.Transmitter == "" {
 		s.cfg.Transmitter = cfg.Issuer
 	}
@@ -120,6 +141,7 @@ func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.O
 		return nil, nil, err
 	}
 	s.issuer = md.Issuer
+	s.sameUsers = s.fromOP || sameOrigin(md.Issuer, cfg.Issuer)
 	keys, closeKeys := op.Keys, func() error { return nil }
 	if md.JWKSURI != op.Metadata.JWKSURI {
 		r, err := jwks.NewRemote(md.JWKSURI, jopts...)
@@ -215,27 +237,27 @@ func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ev, serr := b.receiveSET(w, r)
 	if serr != nil {
-		level := slog.LevelWarn
-		if serr.status >= 500 {
-			level = slog.LevelError
+		b.handler.Reject(r, doorSharedSignals, serr.err)
+		answerSET(w, serr.status, serr.code)
+		return
+	}
+	lo, serr := b.signals.logout(r.Context(), ev, b.issuer)
+	if serr != nil {
+		b.handler.Reject(r, doorSharedSignals, serr.err)
+		answerSET(w, serr.status, serr.code)
+		return
+	}
+	// Every accepted SET goes through the pipeline, so that it is accepted
+	// once: one that ends sessions is revoked and ended, one that is only
+	// acknowledged is replay-checked and recorded.
+	if _, err := b.handler.End(r, lo); err != nil {
+		if errors.Is(err, rp.ErrTemporary) {
+			// The pipeline queued it for retry too; the transmitter
+			// delivers it again on 503 (RFC 8935 §2.4 leaves 5xx to it).
+			answerSET(w, http.StatusServiceUnavailable, "temporarily_unavailable")
+		} else {
+			answerSET(w, http.StatusBadRequest, "invalid_request")
 		}
-		b.logger.Log(r.Context(), level, "bclogout: security event token refused",
-			slog.Int("status", serr.status), slog.String("err", serr.code), slog.Any("error", serr.err))
-		if serr.status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shared-signals"`)
-		}
-		if serr.status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", http.MethodPost)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(serr.status)
-		answer := map[string]string{"err": serr.code, "description": describe(serr.code)}
-		if serr.status >= 500 {
-			// Not an RFC 8935 §2.4 error: the SET may be valid, the
-			// transmitter should deliver it again.
-			delete(answer, "err")
-		}
-		_ = json.NewEncoder(w).Encode(answer)
 		return
 	}
 	if f := b.signals.cfg.OnEvent; f != nil {
@@ -250,6 +272,25 @@ func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// answerSET writes an RFC 8935 §2.4 error answer.
+func answerSET(w http.ResponseWriter, status int, code string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shared-signals"`)
+	}
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	answer := map[string]string{"err": code, "description": describe(code)}
+	if status >= 500 {
+		// Not an RFC 8935 §2.4 error: the SET may be valid, the
+		// transmitter should deliver it again.
+		delete(answer, "err")
+	}
+	_ = json.NewEncoder(w).Encode(answer)
 }
 
 // describe is the generic description of an RFC 8935 §2.4 code: the
@@ -272,60 +313,37 @@ func describe(code string) string {
 	return "the request or the SET is invalid"
 }
 
-// receiveSET checks the request, validates the SET, refuses a replay,
-// ends the sessions it names and records its jti.
+// receiveSET checks the request and validates the SET.
 func (b *RP) receiveSET(w http.ResponseWriter, r *http.Request) (*rp.SecurityEvent, *setError) {
 	s := b.signals
-	ctx := r.Context()
 	if r.Method != http.MethodPost {
-		return nil, &setError{http.StatusMethodNotAllowed, "invalid_request", fmt.Errorf("method %s", r.Method)}
+		return nil, &setError{http.StatusMethodNotAllowed, "invalid_request", fmt.Errorf("%w: method %s", rejection.Request, clipped(r.Method))}
 	}
-	if s.cfg.BearerToken != "" {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.BearerToken)) != 1 {
-			return nil, &setError{http.StatusUnauthorized, "authentication_failed", errors.New("bearer token missing or wrong")}
-		}
+	if s.cfg.BearerToken != "" && !bearer(r.Header.Get("Authorization"), s.cfg.BearerToken) {
+		return nil, &setError{http.StatusUnauthorized, "authentication_failed", fmt.Errorf("%w: bearer token missing or wrong", rejection.Request)}
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != secEventContentType {
-		return nil, &setError{http.StatusBadRequest, "invalid_request", fmt.Errorf("content type %q", clipped(mt))}
+		return nil, &setError{http.StatusBadRequest, "invalid_request", fmt.Errorf("%w: content type %q", rejection.Request, clipped(mt))}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSETBytes))
 	if err != nil {
-		return nil, &setError{http.StatusRequestEntityTooLarge, "invalid_request", fmt.Errorf("body: %w", err)}
+		return nil, &setError{http.StatusRequestEntityTooLarge, "invalid_request", fmt.Errorf("%w: body: %w", rejection.Request, err)}
 	}
-	ev, err := s.verifier.VerifySET(ctx, strings.TrimSpace(string(body)))
+	ev, err := s.verifier.VerifySET(r.Context(), strings.TrimSpace(string(body)))
 	if err != nil {
 		return nil, classifySETError(err)
 	}
-	seen, err := s.replay.Seen(ctx, s.issuer, ev.JTI)
-	switch {
-	case err != nil:
-		return nil, &setError{http.StatusServiceUnavailable, "temporarily_unavailable", fmt.Errorf("replay cache: %w", err)}
-	case seen:
-		return nil, &setError{http.StatusBadRequest, "invalid_request", fmt.Errorf("%w: SET jti %q", rp.ErrReplay, clipped(ev.JTI))}
-	}
-	if endsSessions(ev.Type) {
-		lo, serr := s.logout(ctx, ev)
-		if serr != nil {
-			return nil, serr
-		}
-		if lo.Subject != "" || lo.SessionID != "" {
-			n, err := b.ender.EndSessions(ctx, lo)
-			if err != nil {
-				return nil, &setError{http.StatusServiceUnavailable, "temporarily_unavailable", fmt.Errorf("ending sessions: %w", err)}
-			}
-			b.logger.InfoContext(ctx, "bclogout: security event ended sessions", slog.String("event", ev.Type), slog.Int("sessions", n), slog.Bool("by_sid", lo.SessionID != ""))
-		}
-	} else {
-		b.logger.InfoContext(ctx, "bclogout: security event acknowledged", slog.String("event", clipped(ev.Type)))
-	}
-	// Remembered longer than VerifySET accepts the SET: its maximum age
-	// and clock skew (5 and 1 minutes by default) after iat.
-	until := ev.IssuedAt.Add(setReplayHorizon)
-	if err := s.replay.Record(context.WithoutCancel(ctx), s.issuer, ev.JTI, until); err != nil {
-		b.logger.ErrorContext(ctx, "bclogout: recording a SET failed; a replay of it would be applied again", slog.Any("error", err))
-	}
 	return ev, nil
+}
+
+// bearer reports whether an Authorization header carries want as a bearer
+// token (RFC 6750 §2.1). The scheme is matched case-insensitively, as
+// every authentication scheme is (RFC 9110 §11.1), and the token in
+// constant time.
+func bearer(header, want string) bool {
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimLeft(token, " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1
 }
 
 // classifySETError maps a validation error onto RFC 8935 §2.4's codes.
@@ -344,26 +362,44 @@ func classifySETError(err error) *setError {
 	return &setError{http.StatusBadRequest, code, err}
 }
 
-// logout turns the SET's subject (RFC 9493) into the revocation it asks
-// for, at the OP's issuer, where this app's sessions are keyed.
-func (s *signals) logout(ctx context.Context, ev *rp.SecurityEvent) (sessionadapter.Logout, *setError) {
-	lo := sessionadapter.Logout{Issuer: s.opIssuer, IssuedAt: ev.IssuedAt}
+// logout turns the SET into the logout the pipeline runs: the sessions
+// its subject names (RFC 9493), at the OP's issuer, where this app's
+// sessions are keyed, for a session-ending event; nothing, for an event
+// that is only acknowledged or names a user the app does not know.
+func (s *signals) logout(ctx context.Context, ev *rp.SecurityEvent, opIssuer string) (*rp.LogoutEvent, *setError) {
+	if !endsSessions(ev.Type) {
+		s.logger.InfoContext(ctx, "bclogout: security event acknowledged", slog.String("event", clipped(ev.Type)))
+		return ev.Logout(opIssuer, "", ""), nil
+	}
 	if ev.Subject == nil {
-		return lo, &setError{http.StatusBadRequest, "invalid_request", errors.New("no sub_id and no subject")}
+		return nil, refuseSubject(http.StatusBadRequest, "invalid_request", "no sub_id and no subject")
 	}
-	sub, sid, err := s.subject(ctx, ev.Subject, 0)
-	if err != nil {
-		return lo, err
+	sub, sid, serr := s.subject(ctx, ev.Subject, 0)
+	if serr != nil {
+		return nil, serr
 	}
-	lo.Subject, lo.SessionID = sub, sid
-	return lo, nil
+	return ev.Logout(opIssuer, sub, sid), nil
 }
 
+// refuseSubject is a SET refused for its subject, wrapped in the class
+// the pipeline reports it by.
+func refuseSubject(status int, code, format string, args ...any) *setError {
+	class := rp.ErrClaims
+	if status >= 500 {
+		class = rp.ErrTemporary
+	}
+	return &setError{status, code, fmt.Errorf("%w: "+format, append([]any{class}, args...)...)}
+}
+
+// complexMembers are the members of a complex subject (RFC 9493 §3.3).
+var complexMembers = []string{"user", "device", "session", "application", "tenant", "org_unit", "group"}
+
 // subject resolves one subject identifier to the OP's sub and, for a
-// complex subject with a session from the OP, its sid.
+// complex subject with a session from the OP, its sid. Both empty: a user
+// MapSubject does not know, acknowledged and ended nothing.
 func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (sub, sid string, serr *setError) {
 	refuse := func(status int, code, format string, args ...any) (string, string, *setError) {
-		return "", "", &setError{status, code, fmt.Errorf(format, args...)}
+		return "", "", refuseSubject(status, code, format, args...)
 	}
 	format, _ := id["format"].(string)
 	if format == "" {
@@ -372,6 +408,11 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 		legacy, _ := id["subject_type"].(string)
 		format = strings.ReplaceAll(legacy, "-", "_")
 	}
+	if format == "" && depth == 0 && slices.ContainsFunc(complexMembers, func(m string) bool { _, ok := id[m].(map[string]any); return ok }) {
+		// Okta's session-revoked names {"user": {…}} without
+		// "format": "complex"; its members say what it is.
+		format = "complex"
+	}
 	str := func(k string) string { v, _ := id[k].(string); return v }
 	switch format {
 	case "iss_sub":
@@ -379,10 +420,11 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 		if sub == "" {
 			return refuse(http.StatusBadRequest, "invalid_request", "iss_sub subject without sub")
 		}
-		// The OP's users are named by its issuer; an OP that transmits
-		// itself may name them by the issuer of its SETs instead (Google's
-		// RISC issuer ends with a slash its OpenID issuer does not have).
-		if iss != s.opIssuer && !(s.fromOP && iss == s.issuer) {
+		// The OP's users are named by its issuer; a transmitter that is
+		// the OP or shares its origin names them by its own issuer too
+		// (Google's RISC issuer, an Okta org for its authorization
+		// servers).
+		if iss != s.opIssuer && !(s.sameUsers && iss == s.issuer) {
 			return refuse(http.StatusBadRequest, "access_denied", "iss_sub subject of issuer %q, not the OP's", clipped(iss))
 		}
 		return sub, "", nil
@@ -395,6 +437,9 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 			var serr *setError
 			if sub, _, serr = s.subject(ctx, user, depth+1); serr != nil {
 				return "", "", serr
+			}
+			if sub == "" {
+				return "", "", nil // a user MapSubject does not know
 			}
 		}
 		if session, ok := id["session"].(map[string]any); ok && s.fromOP {
@@ -424,6 +469,14 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 		return sub, "", nil
 	}
 	return refuse(http.StatusBadRequest, "invalid_request", "subject format %q not supported", clipped(format))
+}
+
+// sameOrigin reports whether two issuers share scheme and host: one
+// provider's tenant, one user directory.
+func sameOrigin(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }
 
 func clipped(s string) string {

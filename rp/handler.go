@@ -230,7 +230,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // whose (iss, jti) already completed a logout (ErrReplay), date an event
 // that has no OP date (IssuedAt zero) by the one clock rule LogoutEvent
 // describes, revoke and end its sessions (revocation first), record its
-// jti, then report it (metrics and logs by its door, OnLogout). When the
+// jti, then report it (metrics and logs by its door, OnLogout). A token
+// that names no session (a SET acknowledged only, SecurityEvent.Logout
+// with neither sub nor sid) is replay-checked and recorded, so that it is
+// accepted once, and ends nothing. When the
 // store work fails, End returns an error wrapping ErrTemporary, and the
 // logout is queued for retry (WithRetry) as a logout token's would be:
 // the door answers so that its sender retries where it does (503 for a
@@ -239,7 +242,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // event; its context bounds the work.
 func (h *Handler) End(r *http.Request, ev *LogoutEvent) (sessionsEnded int, err error) {
 	start := h.o.now()
-	if ev == nil || ev.Door == "" || ev.Issuer == "" || (ev.Subject == "" && ev.SessionID == "") {
+	if ev == nil || ev.Door == "" || ev.Issuer == "" || (ev.Subject == "" && ev.SessionID == "" && ev.acceptableUntil.IsZero()) {
 		err := fmt.Errorf("%w: logout event names no door, no issuer, or neither sub nor sid", ErrClaims)
 		h.reject(r, doorOf(ev), "", err, start)
 		return 0, err
@@ -373,9 +376,10 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // The retry queue records under its attempt's own context instead, whose
 // deadline bounds the whole retry and which Close cancels.
 func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n int, err error) {
-	n, err = l.end(ctx, sessionLogout(ev))
-	if err != nil {
-		return 0, err
+	if ev.Subject != "" || ev.SessionID != "" {
+		if n, err = l.end(ctx, sessionLogout(ev)); err != nil {
+			return 0, err
+		}
 	}
 	rctx, cancel := ctx, context.CancelFunc(func() {})
 	if detach {

@@ -60,8 +60,8 @@
 //     rotated in meanwhile, which is found within about a second; every
 //     unknown kid is answered well within the 5 to 10 s an OP gives a
 //     delivery.
-//   - Background refresh follows Cache-Control max-age (minus Age) or
-//     Expires, clamped into 5 min to 24 h; without cache headers it
+//   - Background refresh follows Cache-Control max-age or Expires, minus
+//     Age (RFC 9111 §4.2), clamped into 5 min to 24 h; without cache headers it
 //     refreshes hourly. After a failure it retries with exponential
 //     backoff from 10 s up to 5 min.
 //   - URLs must be https, except for loopback hosts (127.0.0.0/8, ::1,

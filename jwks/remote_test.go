@@ -434,6 +434,13 @@ func TestRefreshDelay(t *testing.T) {
 		{name: "max-age wins over Expires", header: http.Header{"Cache-Control": {"max-age=7200"}, "Expires": {now.Add(10 * time.Hour).Format(http.TimeFormat)}}, want: 2 * time.Hour},
 		{name: "Expires against Date", header: http.Header{"Date": {date}, "Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3*time.Hour + time.Minute},
 		{name: "Expires against now", header: http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3 * time.Hour},
+		// RFC 9111 §4.2.3: a cache in between says how long it held the
+		// answer, and that time is gone from the Expires lifetime too.
+		{name: "Expires against Date minus Age", header: http.Header{"Date": {date}, "Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}, "Age": {"3600"}}, want: 2*time.Hour + time.Minute},
+		{name: "Expires against now minus Age", header: http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}, "Age": {"3600"}}, want: 2 * time.Hour},
+		{name: "Age beyond Expires", header: http.Header{"Date": {date}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}, "Age": {"7200"}}, want: lo},
+		{name: "huge Age with Expires", header: http.Header{"Expires": {now.Add(time.Hour).Format(http.TimeFormat)}, "Age": {"99999999999999"}}, want: lo},
+		{name: "Expires centuries before Date, with Age", header: http.Header{"Date": {date}, "Expires": {"Mon, 01 Jan 0001 00:00:00 GMT"}, "Age": {"60"}}, want: lo},
 		{name: "Expires in the past", header: http.Header{"Expires": {now.Add(-time.Hour).Format(http.TimeFormat)}}, want: lo},
 		{name: "invalid Expires", header: http.Header{"Expires": {"0"}}, want: lo},
 	}

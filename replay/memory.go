@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -124,15 +125,16 @@ func (m *memory) key(issuer, jti string) pairKey {
 	return pairKey{a, h.Sum64()}
 }
 
-// writePair writes issuer and jti with the issuer's length between them,
-// so that ("ab", "c") and ("a", "bc") differ.
+// writePair writes len(issuer) ‖ issuer ‖ jti, as redisreplay's keys do:
+// the fixed-width length comes first, so the encoding is one-to-one.
+// After the issuer, the length could be forged inside a longer issuer:
+// ("a", "\x09\0\0\0\0\0\0\0x") and ("a\x01\0\0\0\0\0\0\0", "x") were the
+// same bytes.
 func writePair(h *maphash.Hash, issuer, jti string) {
-	h.WriteString(issuer)
 	var n [8]byte
-	for i, l := 0, uint64(len(issuer)); i < 8; i, l = i+1, l>>8 {
-		n[i] = byte(l)
-	}
+	binary.BigEndian.PutUint64(n[:], uint64(len(issuer)))
 	_, _ = h.Write(n[:])
+	h.WriteString(issuer)
 	h.WriteString(jti)
 }
 

@@ -394,11 +394,11 @@ func (r *Remote) fetch(c *fetchCall) {
 	if err == nil {
 		r.cur.Store(newSnapshot(set))
 		r.lastErr, r.failures = nil, 0
-		wait = refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh)
+		wait = r.o.jittered(refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh), refreshJitter)
 	} else {
 		r.lastErr = err
 		r.failures++
-		wait = backoff(r.failures, r.o.minRefresh)
+		wait = r.o.jittered(backoff(r.failures, r.o.minRefresh), retryJitter)
 	}
 	r.base = now.Add(wait)
 	r.inflight = nil
@@ -449,6 +449,14 @@ func backoff(failures int, ceiling time.Duration) time.Duration {
 		d *= 2
 	}
 	return min(d, ceiling)
+}
+
+// jittered shortens d by a random part of at most percent of it. Only the
+// background schedule is jittered: the kid-miss schedule is a rate limit,
+// and the 1.5 s a miss waits counts on it.
+func (o *options) jittered(d time.Duration, percent int64) time.Duration {
+	spread := d / 100 * time.Duration(percent)
+	return d - spread + time.Duration(o.jitter(int64(spread)+1))
 }
 
 // refreshDelay reads how long the OP says its JWK Set stays fresh

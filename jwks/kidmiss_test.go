@@ -222,6 +222,41 @@ func TestRemoteFloodDuringRotation(t *testing.T) {
 	t.Logf("%d lookups, OP fetches by interval: %v", started, fetchesAt)
 }
 
+// A flood of unknown kids, however many wait, cannot hide a key the OP
+// rotated in meanwhile: a genuine token signed with it waits with the
+// flood for the next allowed fetch and finds the key there. Answered at
+// once with the old set, rp would report an unknown key (ErrSignature,
+// 400 invalid_request, which no retry queue picks up since the token
+// never verified), and the OP's genuine logout would be lost: that is
+// what a cap of 4,096 waiters did.
+func TestRemoteFloodWaitersCannotHideRotatedKey(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", ""))
+	o := newOP(t, setJSON(t, k1))
+	lr := newLoopRemote(t, o, jwks.WithKidMissWait(time.Hour))
+	mustKeys(t, lr.r, "spend-the-fetch")
+
+	var wg sync.WaitGroup
+	for i := range 2 { // the flood
+		wg.Go(func() { _, _ = lr.r.Keys(context.Background(), fmt.Sprint("flood-", i)) })
+	}
+	waitFor(t, "the flood's waiters", func() bool { return lr.r.MissWaiters() == 2 })
+	o.serve(http.StatusOK, setJSON(t, k1, k2), nil) // the OP rotates k2 in
+
+	got := make(chan *jwks.KeySet, 1)
+	go func() {
+		set, _ := lr.r.Keys(context.Background(), "k2") // the OP's genuine token
+		got <- set
+	}()
+	// Either it answered already, or it waits with the flood.
+	waitFor(t, "the genuine lookup", func() bool { return len(got) == 1 || lr.r.MissWaiters() == 3 })
+	lr.tick(t, time.Second, func() bool { return o.fetches.Load()-lr.base == 2 })
+	wg.Wait()
+	if set := <-got; !hasKid(set, "k2") {
+		t.Fatal("a kid the OP rotated in was not found: a flood of unknown kids answered it with the old set")
+	}
+}
+
 // Close ends every wait, and a miss answered by the fetch in flight
 // leaves no pending fetch behind.
 func TestRemoteMissWaitEnds(t *testing.T) {

@@ -461,8 +461,8 @@ func (o *options) jittered(d time.Duration, percent int64) time.Duration {
 
 // refreshDelay reads how long the OP says its JWK Set stays fresh
 // (Cache-Control max-age, else Expires minus Date, either minus Age) and
-// clamps it into [lo, hi]. no-store and no-cache ask for the lower bound; no usable
-// header means defaultRefresh.
+// clamps it into [lo, hi]. no-store and no-cache ask for the lower bound;
+// no usable header means defaultRefresh.
 func refreshDelay(h http.Header, now time.Time, lo, hi time.Duration) time.Duration {
 	d, ok := freshness(h, now)
 	if !ok {

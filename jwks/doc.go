@@ -60,10 +60,15 @@
 //     rotated in meanwhile, which is found within about a second; every
 //     unknown kid is answered well within the 5 to 10 s an OP gives a
 //     delivery.
-//   - Background refresh follows Cache-Control max-age (minus Age) or
-//     Expires, clamped into 5 min to 24 h; without cache headers it
-//     refreshes hourly. After a failure it retries with exponential
-//     backoff from 10 s up to 5 min.
+//   - Background refresh follows Cache-Control max-age or Expires, minus
+//     Age (RFC 9111 §4.2), clamped into 5 min to 24 h; without cache
+//     headers it refreshes hourly. After a failure it retries with
+//     exponential backoff from 10 s up to 5 min. Each of these waits is
+//     jittered so that replicas that fetched together do not keep doing
+//     so: a refresh comes up to a tenth early (never later than the
+//     headers allow; at the earliest after 4.5 min), a retry after half
+//     to all of its backoff (5 s at the earliest). Kid-miss fetches are
+//     not jittered: the one-a-second limit and the 1.5 s wait stand.
 //   - URLs must be https, except for loopback hosts (127.0.0.0/8, ::1,
 //     "localhost"), unless [WithInsecureAllowHTTP] says otherwise.
 //   - [Remote.Close] stops the refresher and any fetch in flight and waits

@@ -52,6 +52,13 @@ func (r *Remote) Waiters() int {
 
 var RefreshDelay = refreshDelay
 
+// WithJitter replaces the background schedule's random jitter, which must
+// return a value in [0, n): n-1 leaves every wait whole, 0 makes it the
+// shortest allowed.
+func WithJitter(f func(n int64) int64) Option {
+	return Option(func(o *options) { o.jitter = f })
+}
+
 // WithKidMissWait bounds how long a kid miss waits for the fetch it needs.
 func WithKidMissWait(wait time.Duration) Option {
 	return Option(func(o *options) { o.maxMissWait = wait })

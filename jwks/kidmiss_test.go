@@ -222,6 +222,41 @@ func TestRemoteFloodDuringRotation(t *testing.T) {
 	t.Logf("%d lookups, OP fetches by interval: %v", started, fetchesAt)
 }
 
+// A flood of unknown kids, however many wait, cannot hide a key the OP
+// rotated in meanwhile: a genuine token signed with it waits with the
+// flood for the next allowed fetch and finds the key there. Answered at
+// once with the old set, rp would report an unknown key (ErrSignature,
+// 400 invalid_request, which no retry queue picks up since the token
+// never verified), and the OP's genuine logout would be lost: that is
+// what a cap of 4,096 waiters did.
+func TestRemoteFloodWaitersCannotHideRotatedKey(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", ""))
+	o := newOP(t, setJSON(t, k1))
+	lr := newLoopRemote(t, o, jwks.WithKidMissWait(time.Hour))
+	mustKeys(t, lr.r, "spend-the-fetch")
+
+	var wg sync.WaitGroup
+	for i := range 2 { // the flood
+		wg.Go(func() { _, _ = lr.r.Keys(context.Background(), fmt.Sprint("flood-", i)) })
+	}
+	waitFor(t, "the flood's waiters", func() bool { return lr.r.MissWaiters() == 2 })
+	o.serve(http.StatusOK, setJSON(t, k1, k2), nil) // the OP rotates k2 in
+
+	got := make(chan *jwks.KeySet, 1)
+	go func() {
+		set, _ := lr.r.Keys(context.Background(), "k2") // the OP's genuine token
+		got <- set
+	}()
+	// Either it answered already, or it waits with the flood.
+	waitFor(t, "the genuine lookup", func() bool { return len(got) == 1 || lr.r.MissWaiters() == 3 })
+	lr.tick(t, time.Second, func() bool { return o.fetches.Load()-lr.base == 2 })
+	wg.Wait()
+	if set := <-got; !hasKid(set, "k2") {
+		t.Fatal("a kid the OP rotated in was not found: a flood of unknown kids answered it with the old set")
+	}
+}
+
 // Close ends every wait, and a miss answered by the fetch in flight
 // leaves no pending fetch behind.
 func TestRemoteMissWaitEnds(t *testing.T) {
@@ -268,58 +303,72 @@ func TestRemoteMissWaitEnds(t *testing.T) {
 // about one fetch a second: the next kid-miss fetch is at most 1 s away,
 // and a miss waits for it (sharing it with every other miss) at most
 // 1.5 s. Issue 13, defect 6: the interval was 10 s, and a miss waited for
-// it.
+// it. The background schedule's jitter leaves both bounds as they are:
+// the next kid-miss fetch comes no sooner than the interval, nor later.
 func TestRemoteMissAnsweredWithinBound(t *testing.T) {
-	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
-	lr := newLoopRemote(t, o)
-	mustKeys(t, lr.r, "spend-the-fetch")
-	// That miss armed a bound of its own: only the next one is looked at.
-	for drained := false; !drained; {
-		select {
-		case <-lr.asked:
-		default:
-			drained = true
-		}
-	}
-
-	got := make(chan error, 1)
-	go func() {
-		set, err := lr.r.Keys(context.Background(), "unknown")
-		if err == nil && !hasKid(set, "k1") {
-			err = fmt.Errorf("current set not returned: kids %v", kids(set))
-		}
-		got <- err
-	}()
-	// The loop re-arms for the pending kid-miss fetch once the miss
-	// waits; a timer it armed before for its background schedule may
-	// come first.
-	var loop, miss *jwks.FakeTimer
-	deadline := time.Now().Add(5 * time.Second)
-	for miss == nil || loop == nil {
-		select {
-		case ft := <-lr.asked:
-			switch {
-			case ft.Miss:
-				miss = ft
-			case ft.D <= time.Second:
-				loop = ft
+	for _, j := range []struct {
+		name   string
+		jitter func(n int64) int64
+	}{
+		{name: "no jitter", jitter: func(n int64) int64 { return n - 1 }},
+		{name: "most jitter", jitter: func(int64) int64 { return 0 }},
+	} {
+		t.Run(j.name, func(t *testing.T) {
+			o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+			lr := newLoopRemote(t, o, jwks.WithJitter(j.jitter))
+			mustKeys(t, lr.r, "spend-the-fetch")
+			// That miss armed a bound of its own: only the next one is looked at.
+			for drained := false; !drained; {
+				select {
+				case <-lr.asked:
+				default:
+					drained = true
+				}
 			}
-		case <-time.After(time.Until(deadline)):
-			t.Fatalf("want a bounded wait and the next kid-miss fetch within 1s (miss %v, loop %v)", miss, loop)
-		}
-	}
-	if miss.D > 1500*time.Millisecond {
-		t.Errorf("a kid miss waits up to %v, want at most 1.5s", miss.D)
-	}
-	// The wait ends at its bound, whether or not the fetch came.
-	miss.Fire()
-	if err := <-got; err != nil {
-		t.Fatal(err)
-	}
-	if n := o.fetches.Load() - lr.base; n != 1 {
-		t.Fatalf("%d fetches, want 1", n)
-	}
-	if ok, _ := lr.r.Pending(); ok {
-		t.Fatal("a pending fetch was left with nobody waiting")
+
+			got := make(chan error, 1)
+			go func() {
+				set, err := lr.r.Keys(context.Background(), "unknown")
+				if err == nil && !hasKid(set, "k1") {
+					err = fmt.Errorf("current set not returned: kids %v", kids(set))
+				}
+				got <- err
+			}()
+			// The loop re-arms for the pending kid-miss fetch once the miss
+			// waits; a timer it armed before for its background schedule may
+			// come first.
+			var loop, miss *jwks.FakeTimer
+			deadline := time.Now().Add(5 * time.Second)
+			for miss == nil || loop == nil {
+				select {
+				case ft := <-lr.asked:
+					switch {
+					case ft.Miss:
+						miss = ft
+					case ft.D <= time.Second:
+						loop = ft
+					}
+				case <-time.After(time.Until(deadline)):
+					t.Fatalf("want a bounded wait and the next kid-miss fetch within 1s (miss %v, loop %v)", miss, loop)
+				}
+			}
+			if loop.D != time.Second {
+				t.Errorf("the next kid-miss fetch is armed %v ahead, want the interval, 1s", loop.D)
+			}
+			if miss.D > 1500*time.Millisecond {
+				t.Errorf("a kid miss waits up to %v, want at most 1.5s", miss.D)
+			}
+			// The wait ends at its bound, whether or not the fetch came.
+			miss.Fire()
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			if n := o.fetches.Load() - lr.base; n != 1 {
+				t.Fatalf("%d fetches, want 1", n)
+			}
+			if ok, _ := lr.r.Pending(); ok {
+				t.Fatal("a pending fetch was left with nobody waiting")
+			}
+		})
 	}
 }

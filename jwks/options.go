@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -27,6 +28,15 @@ const (
 	maxMissWait = 1500 * time.Millisecond
 	// retryBase is the first retry delay after a failed background fetch.
 	retryBase = 10 * time.Second
+	// A background refresh comes up to refreshJitter of its wait early, a
+	// retry after between 1-retryJitter and all of its backoff, so that
+	// replicas that fetched together (started together, or failed in the
+	// same outage) drift apart. A refresh is only shortened, and by
+	// little: the OP said how long its set stays fresh, and each fetch
+	// earlier than that is load it did not ask for. A retry's wait is our
+	// own, and replicas that failed together need spreading the most.
+	refreshJitter = 10 // percent
+	retryJitter   = 50 // percent
 )
 
 // Option configures Discover and NewRemote. A nil option is an invalid
@@ -50,6 +60,8 @@ type options struct {
 	// background loop and a kid miss's bounded wait without sleeping.
 	newTimer     func(time.Duration) timer
 	newMissTimer func(time.Duration) timer
+	// jitter returns a random value in [0, n); tests pin it.
+	jitter func(n int64) int64
 
 	errs []error
 }
@@ -77,6 +89,7 @@ func defaultOptions() options {
 		logger:          slog.Default(),
 		newTimer:        newRealTimer,
 		newMissTimer:    newRealTimer,
+		jitter:          rand.Int64N,
 	}
 }
 

@@ -394,11 +394,11 @@ func (r *Remote) fetch(c *fetchCall) {
 	if err == nil {
 		r.cur.Store(newSnapshot(set))
 		r.lastErr, r.failures = nil, 0
-		wait = refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh)
+		wait = r.o.jittered(refreshDelay(hdr, now, r.o.minRefresh, r.o.maxRefresh), refreshJitter)
 	} else {
 		r.lastErr = err
 		r.failures++
-		wait = backoff(r.failures, r.o.minRefresh)
+		wait = r.o.jittered(backoff(r.failures, r.o.minRefresh), retryJitter)
 	}
 	r.base = now.Add(wait)
 	r.inflight = nil
@@ -451,10 +451,18 @@ func backoff(failures int, ceiling time.Duration) time.Duration {
 	return min(d, ceiling)
 }
 
+// jittered shortens d by a random part of at most percent of it. Only the
+// background schedule is jittered: the kid-miss schedule is a rate limit,
+// and the 1.5 s a miss waits counts on it.
+func (o *options) jittered(d time.Duration, percent int64) time.Duration {
+	spread := d / 100 * time.Duration(percent)
+	return d - spread + time.Duration(o.jitter(int64(spread)+1))
+}
+
 // refreshDelay reads how long the OP says its JWK Set stays fresh
-// (Cache-Control max-age minus Age, else Expires minus Date) and clamps it
-// into [lo, hi]. no-store and no-cache ask for the lower bound; no usable
-// header means defaultRefresh.
+// (Cache-Control max-age, else Expires minus Date, either minus Age) and
+// clamps it into [lo, hi]. no-store and no-cache ask for the lower bound;
+// no usable header means defaultRefresh.
 func refreshDelay(h http.Header, now time.Time, lo, hi time.Duration) time.Duration {
 	d, ok := freshness(h, now)
 	if !ok {
@@ -481,12 +489,16 @@ func freshness(h http.Header, now time.Time) (time.Duration, bool) {
 			}
 		}
 	}
+	// RFC 9111 §4.2.3: the time the answer already spent in caches on the
+	// way (Age, taken as current_age: the fetch itself is short) is gone
+	// from its freshness lifetime, whichever header gave it (§4.2.1).
+	// Capping before multiplying keeps huge values from overflowing a
+	// Duration.
+	const century = int64(100 * 365 * 24 * time.Hour / time.Second)
+	age, _ := strconv.ParseInt(h.Get("Age"), 10, 64)
+	current := time.Duration(min(max(age, 0), century)) * time.Second
 	if maxAge >= 0 {
-		age, _ := strconv.ParseInt(h.Get("Age"), 10, 64)
-		// Capping before multiplying keeps huge values from overflowing
-		// a Duration.
-		const century = int64(100 * 365 * 24 * time.Hour / time.Second)
-		return time.Duration(min(maxAge, century)-min(max(age, 0), century)) * time.Second, true
+		return time.Duration(min(maxAge, century))*time.Second - current, true
 	}
 	if exp := h.Get("Expires"); exp != "" {
 		expires, err := http.ParseTime(exp)
@@ -494,11 +506,14 @@ func freshness(h http.Header, now time.Time) (time.Duration, bool) {
 			// RFC 9111 §5.3: an invalid Expires means already expired.
 			return 0, true
 		}
+		// Date is the OP's clock, as Expires is: their difference is the
+		// lifetime whatever the skew between the OP's clock and ours.
 		base := now
 		if date, err := http.ParseTime(h.Get("Date")); err == nil {
 			base = date
 		}
-		return expires.Sub(base), true
+		// Sub saturates: subtracting from its minimum would wrap around.
+		return max(expires.Sub(base), current) - current, true
 	}
 	return 0, false
 }

@@ -355,60 +355,110 @@ func TestRemoteKeySelection(t *testing.T) {
 	}
 }
 
+// The background schedule follows the OP's cache headers within the
+// bounds and backs off after failures, and every wait is jittered: a
+// refresh comes up to a tenth early, a retry after half to all of its
+// backoff, so replicas that fetched together drift apart.
 func TestRemoteSchedule(t *testing.T) {
+	steps := []struct {
+		name     string
+		status   int
+		header   http.Header
+		whole    time.Duration // the timer armed after the fetch, without jitter
+		earliest time.Duration // and with the most jitter
+	}{
+		{name: "max-age honoured", whole: 600 * time.Second, earliest: 540 * time.Second}, // the first fetch, at construction
+		{name: "max-age below the lower bound", status: 200, header: http.Header{"Cache-Control": {"max-age=30"}}, whole: jwks.DefaultMinRefresh, earliest: jwks.DefaultMinRefresh * 9 / 10},
+		{name: "failure retries soon", status: 500, whole: 10 * time.Second, earliest: 5 * time.Second},
+		{name: "and backs off", status: 500, whole: 20 * time.Second, earliest: 10 * time.Second},
+		{name: "recovery without cache headers", status: 200, whole: jwks.DefaultRefresh, earliest: 54 * time.Minute},
+		{name: "max-age above the upper bound", status: 200, header: http.Header{"Cache-Control": {"max-age=31536000"}}, whole: jwks.DefaultMaxRefresh, earliest: jwks.DefaultMaxRefresh * 9 / 10},
+	}
+	for _, j := range []struct {
+		name     string
+		jitter   func(n int64) int64
+		earliest bool
+	}{
+		{name: "no jitter", jitter: func(n int64) int64 { return n - 1 }},
+		{name: "most jitter", jitter: func(int64) int64 { return 0 }, earliest: true},
+	} {
+		t.Run(j.name, func(t *testing.T) {
+			k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+			o := newOP(t, setJSON(t, k1))
+			o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"public, max-age=600"}})
+			asked := make(chan *jwks.FakeTimer, 16)
+			r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(newClock().Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked), jwks.WithJitter(j.jitter))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			next := func() *jwks.FakeTimer {
+				t.Helper()
+				select {
+				case ft := <-asked:
+					return ft
+				case <-time.After(10 * time.Second):
+					t.Fatal("the refresher armed no timer")
+					return nil
+				}
+			}
+			for i, s := range steps {
+				want := s.whole
+				if j.earliest {
+					want = s.earliest
+				}
+				if i > 0 {
+					o.serve(s.status, setJSON(t, k1), s.header)
+					before := o.fetches.Load()
+					next().Fire()
+					ft := next()
+					if got := o.fetches.Load() - before; got != 1 {
+						t.Fatalf("%s: timer fired %d fetches, want 1", s.name, got)
+					}
+					if ft.D != want {
+						t.Fatalf("%s: armed %v, want %v", s.name, ft.D, want)
+					}
+					asked <- ft // put it back for the next step to fire
+					continue
+				}
+				ft := next()
+				if ft.D != want {
+					t.Fatalf("%s: armed %v, want %v", s.name, ft.D, want)
+				}
+				asked <- ft
+			}
+		})
+	}
+}
+
+// Replicas that fetch together, with the default random jitter, arm
+// different timers for their next refresh, each within its bounds.
+func TestRemoteReplicasRefreshApart(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
 	o := newOP(t, setJSON(t, k1))
-	o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"public, max-age=600"}})
-	asked := make(chan *jwks.FakeTimer, 16)
-	r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(newClock().Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-
-	next := func() *jwks.FakeTimer {
-		t.Helper()
+	o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"max-age=3600"}})
+	clk := newClock()
+	armed := map[time.Duration]bool{}
+	for range 8 {
+		asked := make(chan *jwks.FakeTimer, 4)
+		r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ft *jwks.FakeTimer
 		select {
-		case ft := <-asked:
-			return ft
+		case ft = <-asked:
 		case <-time.After(10 * time.Second):
 			t.Fatal("the refresher armed no timer")
-			return nil
 		}
+		_ = r.Close()
+		if ft.D < 54*time.Minute || ft.D > time.Hour {
+			t.Errorf("armed %v, want within [54m, 1h]", ft.D)
+		}
+		armed[ft.D] = true
 	}
-	steps := []struct {
-		name   string
-		status int
-		header http.Header
-		want   time.Duration // the timer armed after the fetch
-	}{
-		{name: "max-age honoured", want: 600 * time.Second}, // the first fetch, at construction
-		{name: "max-age below the lower bound", status: 200, header: http.Header{"Cache-Control": {"max-age=30"}}, want: jwks.DefaultMinRefresh},
-		{name: "failure retries soon", status: 500, want: 10 * time.Second},
-		{name: "and backs off", status: 500, want: 20 * time.Second},
-		{name: "recovery without cache headers", status: 200, want: jwks.DefaultRefresh},
-		{name: "max-age above the upper bound", status: 200, header: http.Header{"Cache-Control": {"max-age=31536000"}}, want: jwks.DefaultMaxRefresh},
-	}
-	for i, s := range steps {
-		if i > 0 {
-			o.serve(s.status, setJSON(t, k1), s.header)
-			before := o.fetches.Load()
-			next().Fire()
-			ft := next()
-			if got := o.fetches.Load() - before; got != 1 {
-				t.Fatalf("%s: timer fired %d fetches, want 1", s.name, got)
-			}
-			if ft.D != s.want {
-				t.Fatalf("%s: armed %v, want %v", s.name, ft.D, s.want)
-			}
-			asked <- ft // put it back for the next step to fire
-			continue
-		}
-		if ft := next(); ft.D != s.want {
-			t.Fatalf("%s: armed %v, want %v", s.name, ft.D, s.want)
-		} else {
-			asked <- ft
-		}
+	if len(armed) < 2 {
+		t.Errorf("8 replicas armed %v: they refresh in lockstep", armed)
 	}
 }
 
@@ -434,6 +484,13 @@ func TestRefreshDelay(t *testing.T) {
 		{name: "max-age wins over Expires", header: http.Header{"Cache-Control": {"max-age=7200"}, "Expires": {now.Add(10 * time.Hour).Format(http.TimeFormat)}}, want: 2 * time.Hour},
 		{name: "Expires against Date", header: http.Header{"Date": {date}, "Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3*time.Hour + time.Minute},
 		{name: "Expires against now", header: http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}}, want: 3 * time.Hour},
+		// RFC 9111 §4.2.3: a cache in between says how long it held the
+		// answer, and that time is gone from the Expires lifetime too.
+		{name: "Expires against Date minus Age", header: http.Header{"Date": {date}, "Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}, "Age": {"3600"}}, want: 2*time.Hour + time.Minute},
+		{name: "Expires against now minus Age", header: http.Header{"Expires": {now.Add(3 * time.Hour).Format(http.TimeFormat)}, "Age": {"3600"}}, want: 2 * time.Hour},
+		{name: "Age beyond Expires", header: http.Header{"Date": {date}, "Expires": {now.Add(time.Hour).Format(http.TimeFormat)}, "Age": {"7200"}}, want: lo},
+		{name: "huge Age with Expires", header: http.Header{"Expires": {now.Add(time.Hour).Format(http.TimeFormat)}, "Age": {"99999999999999"}}, want: lo},
+		{name: "Expires centuries before Date, with Age", header: http.Header{"Date": {date}, "Expires": {"Mon, 01 Jan 0001 00:00:00 GMT"}, "Age": {"60"}}, want: lo},
 		{name: "Expires in the past", header: http.Header{"Expires": {now.Add(-time.Hour).Format(http.TimeFormat)}}, want: lo},
 		{name: "invalid Expires", header: http.Header{"Expires": {"0"}}, want: lo},
 	}

@@ -13,7 +13,7 @@
 // sessions as of the token's iat, so the second run ends nothing the first
 // did not.
 //
-// [Memory] is the bounded in-process Cache for a single replica; the
+// [NewMemory] is the bounded in-process Cache for a single replica; the
 // redisreplay subpackage shares one window between replicas.
 //
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation

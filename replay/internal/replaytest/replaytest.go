@@ -112,10 +112,23 @@ func recordTwice(t *testing.T, h Harness) {
 
 func pairsAreDistinct(t *testing.T, h Harness) {
 	until := h.Now().Add(time.Minute)
-	record(t, h.Cache, "ab", "c", until)
-	for _, p := range [][2]string{{"a", "bc"}, {"ab", "C"}, {"https://other.example", "c"}} {
-		if seen(t, h.Cache, p[0], p[1]) {
-			t.Errorf("(%q, %q) seen after recording (\"ab\", \"c\")", p[0], p[1])
+	tests := []struct {
+		name     string
+		recorded [2]string
+		others   [][2]string
+	}{
+		{name: "split elsewhere", recorded: [2]string{"ab", "c"}, others: [][2]string{{"a", "bc"}, {"ab", "C"}, {"https://other.example", "c"}}},
+		// issuer ‖ len(issuer) ‖ jti, the length as 8 little-endian
+		// bytes, is "a" 01 0…0 09 0…0 "x" for both pairs: a length after
+		// the issuer can be forged inside it. Lengths go first.
+		{name: "length forged inside the issuer", recorded: [2]string{"a", "\x09\x00\x00\x00\x00\x00\x00\x00x"}, others: [][2]string{{"a\x01\x00\x00\x00\x00\x00\x00\x00", "x"}}},
+	}
+	for _, tt := range tests {
+		record(t, h.Cache, tt.recorded[0], tt.recorded[1], until)
+		for _, p := range tt.others {
+			if seen(t, h.Cache, p[0], p[1]) {
+				t.Errorf("%s: (%q, %q) seen after recording (%q, %q)", tt.name, p[0], p[1], tt.recorded[0], tt.recorded[1])
+			}
 		}
 	}
 }

@@ -459,3 +459,137 @@ func TestNewReadsDiscoveryStrictly(t *testing.T) {
 		})
 	}
 }
+
+// flakyRevocations fails every Revoke while down: a revocation store
+// (Redis) briefly unavailable.
+type flakyRevocations struct {
+	sessionadapter.Revocations
+	down atomic.Bool
+}
+
+func (f *flakyRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
+	if f.down.Load() {
+		return errors.New("revocations unavailable")
+	}
+	return f.Revocations.Revoke(ctx, l, keepFor)
+}
+
+// doorMetrics records every observation as door:outcome.
+type doorMetrics struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (m *doorMetrics) Observe(door, _, outcome string, _ int, _ time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, door+":"+outcome)
+}
+
+func (m *doorMetrics) count(s string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, g := range m.got {
+		if g == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Every door's logout that a store failed ends once the store is back:
+// the door answers so that its sender may retry, the pipeline retries it
+// in any case, and the metrics count it once, with its door: failed,
+// queued, retried.
+func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
+	for _, door := range []string{"backchannel", "frontchannel", "signout", "sharedsignals"} {
+		t.Run(door, func(t *testing.T) {
+			op := opkit.New(t)
+			mem, err := sessionadapter.NewMemoryRevocations()
+			if err != nil {
+				t.Fatal(err)
+			}
+			revs := &flakyRevocations{Revocations: mem}
+			m := &doorMetrics{}
+			s := newMemSessions()
+			bl, err := bclogout.New(t.Context(), bclogout.Config{
+				Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs, Metrics: m,
+				SharedSignals: &bclogout.SharedSignals{},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRP(t, bl)
+			w := httptest.NewRecorder()
+			if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+				t.Fatal(err)
+			}
+			alice := w.Result().Cookies()[0]
+			saved := s.saved(alice.Value) // a request in flight writes it back
+			revs.down.Store(true)
+
+			w = httptest.NewRecorder()
+			var want int
+			switch door {
+			case "backchannel":
+				tok, err := op.SignLogoutToken("app", "alice", "sid-a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				bl.ServeHTTP(w, r)
+				want = http.StatusBadRequest
+			case "frontchannel":
+				bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?"+url.Values{"iss": {op.Issuer()}, "sid": {"sid-a"}}.Encode(), nil))
+				want = http.StatusServiceUnavailable
+			case "signout":
+				r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+				r.AddCookie(alice)
+				if err := bl.SignOut(w, r, bclogout.SignOutHint{}); err == nil {
+					t.Fatal("SignOut with the revocations down: no error")
+				}
+				want = http.StatusOK // nothing written
+			case "sharedsignals":
+				set, err := op.SessionRevoked("app", "alice", "sid-a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+				r.Header.Set("Content-Type", "application/secevent+jwt")
+				bl.SharedSignals().ServeHTTP(w, r)
+				want = http.StatusServiceUnavailable
+			}
+			if w.Code != want {
+				t.Fatalf("answer with the store down: %d %s, want %d", w.Code, w.Body, want)
+			}
+			revs.down.Store(false)
+			for deadline := time.Now().Add(10 * time.Second); m.count(door+":retried") == 0; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("not retried; metrics %v", m.got)
+				}
+			}
+			s.writeBack(alice.Value, saved)
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.AddCookie(alice)
+			w = httptest.NewRecorder()
+			bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if _, ok := s.get(r, "login"); ok {
+					io.WriteString(w, "signed in")
+				}
+			})).ServeHTTP(w, r)
+			if w.Body.String() != "" {
+				t.Errorf("after the retry, the written-back session is %q", w.Body)
+			}
+			for _, o := range []string{"failed", "queued", "retried"} {
+				if n := m.count(door + ":" + o); n != 1 {
+					t.Errorf("%s:%s counted %d times, want once; metrics %v", door, o, n, m.got)
+				}
+			}
+			if n := m.count(door + ":accepted"); n != 0 {
+				t.Errorf("%s:accepted counted %d times; metrics %v", door, n, m.got)
+			}
+		})
+	}
+}

@@ -252,3 +252,55 @@ func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
 		t.Fatalf("Login = %v (want ErrLoggedOut); the login raced a front-channel logout of its OP session and is %q", err, fcPage(bl, s.memSessions, c))
 	}
 }
+
+// A front-channel request carries no iat: its revocation is dated by this
+// RP's clock plus the OP clock skew, so a login the OP dated by a clock
+// 90 s ahead of the RP's (within the skew plus the sid tolerance) is still
+// ended, also when a request in flight writes its session back.
+func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
+	op := fakeop.New(t)
+	s := newMemSessions()
+	bl := fcReplica(t, op, s, nil)
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(90*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	c := w.Result().Cookies()[0]
+	saved := s.saved(c.Value)
+	if code := fcFrame(bl, op.Issuer(), "sid-a"); code != http.StatusOK {
+		t.Fatalf("front channel: %d", code)
+	}
+	s.writeBack(c.Value, saved)
+	if got := fcPage(bl, s, c); got != "anonymous" {
+		t.Fatalf("a login dated by an OP clock 90 s ahead survives its front-channel logout: %q", got)
+	}
+}
+
+// Microsoft Entra ID's front-channel request names the sid alone: it ends
+// exactly that OP session's sessions; the same sid with another iss ends
+// nothing.
+func TestFrontChannelEntraRequest(t *testing.T) {
+	op := fakeop.New(t)
+	s := newMemSessions()
+	bl := fcReplica(t, op, s, nil)
+	a1, a2 := fcLogin(t, bl, op.Issuer(), "sid-entra"), fcLogin(t, bl, op.Issuer(), "sid-entra")
+	other := fcLogin(t, bl, op.Issuer(), "sid-other")
+	w := httptest.NewRecorder()
+	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?iss=https%3A%2F%2Flogin.microsoftonline.com%2Ftenant%2Fv2.0&sid=sid-other", nil))
+	if w.Code != http.StatusBadRequest {
+		t.Errorf("another iss: %d, want 400", w.Code)
+	}
+	w = httptest.NewRecorder()
+	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?sid=sid-entra", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("Entra's request: %d %s", w.Code, w.Body)
+	}
+	for name, c := range map[string]*http.Cookie{"first": a1, "second": a2} {
+		if got := fcPage(bl, s, c); got != "anonymous" {
+			t.Errorf("%s session of the sid: %q", name, got)
+		}
+	}
+	if got := fcPage(bl, s, other); got != "signed in" {
+		t.Errorf("another OP session: %q", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -444,5 +445,212 @@ func TestSharedSignalsOneKeySetForTheOP(t *testing.T) {
 	}
 	if n := a.op.JWKSFetches(); n != 2 {
 		t.Errorf("the OP's jwks_uri was fetched %d times, want 2: at New, and once for the rotated key", n)
+	}
+}
+
+// googleTokensRevoked is the OAuth Event Types 1.0 event Google's
+// Cross-Account Protection sends when the user revokes the app's access;
+// for Sign in with Google it asks the app to end the user's sessions.
+const googleTokensRevoked = "https://schemas.openid.net/secevent/oauth/event-type/tokens-revoked"
+
+// Google's tokens-revoked, shaped as Google sends it (RISC issuer with
+// its slash, legacy iss-sub subject), ends the user's sessions whether or
+// not the SET carries typ; token-revoked (one refresh token) is
+// acknowledged and handed to OnEvent; an ID token or a logout token posted
+// to the endpoint is still refused.
+func TestSharedSignalsGoogleTokensRevoked(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{}, opkit.WithRISCTransmitter())
+	for _, withTyp := range []bool{true, false} {
+		sub := fmt.Sprintf("google-user-%v", withTyp)
+		c := a.login(t, sub, "sid-"+sub)
+		tok := a.op.NewSET("app", googleTokensRevoked, map[string]any{
+			"subject": map[string]any{"subject_type": "iss-sub", "iss": a.op.SETIssuer(), "sub": sub},
+		})
+		if !withTyp {
+			delete(tok.Header, "typ")
+		}
+		if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+			t.Fatalf("typ %v: push %d %s", withTyp, status, code)
+		}
+		if got := a.page(t, c); got != "anonymous" {
+			t.Errorf("typ %v: after tokens-revoked: %q, want anonymous", withTyp, got)
+		}
+	}
+
+	c := a.login(t, "kept", "sid-kept")
+	one := a.op.NewSET("app", "https://schemas.openid.net/secevent/oauth/event-type/token-revoked", map[string]any{
+		"subject": map[string]any{"subject_type": "oauth_token", "token_type": "refresh_token",
+			"token_identifier_alg": "prefix", "token": "1/a2b3"},
+	})
+	if status, code := a.push(t, "", a.sign(t, one)); status != http.StatusAccepted {
+		t.Fatalf("token-revoked: %d %s", status, code)
+	}
+	if got := a.page(t, c); got != "signed in" {
+		t.Errorf("after token-revoked of one refresh token: %q, want signed in", got)
+	}
+	if n := len(a.events); n != 3 || a.events[2] != "https://schemas.openid.net/secevent/oauth/event-type/token-revoked" {
+		t.Errorf("OnEvent saw %v", a.events)
+	}
+
+	idTok := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+		"iss": a.op.SETIssuer(), "aud": "app", "sub": "kept", "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix(),
+		"nonce": "n", "jti": "id-token-1",
+	}}
+	logoutTok, err := a.op.SignLogoutToken("app", "kept", "sid-kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, raw := range map[string]string{"ID token": a.sign(t, idTok), "logout token": logoutTok} {
+		if status, code := a.push(t, "", raw); status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, status, code)
+		}
+	}
+	if got := a.page(t, c); got != "signed in" {
+		t.Errorf("after refused tokens: %q, want signed in", got)
+	}
+}
+
+// A transmitter sends "bearer" as often as "Bearer": authentication
+// schemes are case-insensitive (RFC 9110 §11.1).
+func TestSharedSignalsBearerSchemeAnyCase(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{BearerToken: ssfBearer})
+	c := a.login(t, "alice", "sid-a")
+	set, err := a.op.SessionRevoked("app", "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := http.NewRequest(http.MethodPost, a.srv.URL+"/ssf", strings.NewReader(set))
+	r.Header.Set("Content-Type", "application/secevent+jwt")
+	r.Header.Set("Authorization", "bearer "+ssfBearer)
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("lower-case bearer: %d", resp.StatusCode)
+	}
+	if got := a.page(t, c); got != "anonymous" {
+		t.Errorf("after session-revoked: %q", got)
+	}
+}
+
+// A transmitter that redelivers after an outage is served: a SET 30
+// minutes old is accepted once, and refused as a replay after that.
+func TestSharedSignalsLateRedeliveryAcceptedOnce(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{})
+	c := a.login(t, "alice", "sid-a")
+	tok := opkit.NewSET(a.op.SETIssuer(), "app", time.Now().Add(-30*time.Minute), opkit.CAEPSessionRevoked, nil)
+	tok.Claims["sub_id"] = map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"}
+	set := a.sign(t, tok)
+	// The login is younger than the event: it is not ended by it.
+	if status, code := a.push(t, "", set); status != http.StatusAccepted {
+		t.Fatalf("30 minutes late: %d %s", status, code)
+	}
+	if got := a.page(t, c); got != "signed in" {
+		t.Errorf("a login after the late event's iat: %q, want signed in", got)
+	}
+	if status, code := a.push(t, "", set); status != http.StatusBadRequest || code != "invalid_request" {
+		t.Errorf("the same SET again: %d %s, want 400 invalid_request", status, code)
+	}
+}
+
+// A complex subject whose user MapSubject does not know is acknowledged
+// (202) and ends nothing, as the MapSubject docs say.
+func TestSharedSignalsUnknownMappedUserAcknowledged(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{MapSubject: func(context.Context, map[string]any) (string, error) { return "", nil }})
+	tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
+	tok.Claims["sub_id"] = map[string]any{"format": "complex", "user": map[string]any{"format": "email", "email": "nobody@example.com"}}
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+		t.Errorf("unknown user: %d %s, want 202", status, code)
+	}
+}
+
+// oktaOrg serves an Okta-shaped tenant on one origin: the org, which
+// transmits SETs (https://example.okta.com: its SSF configuration), and
+// a custom authorization server, the app's OP
+// (https://example.okta.com/oauth2/default), over the keys of op.
+func oktaOrg(t *testing.T, op *opkit.OP) (org, issuer string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	org = "http://" + srv.Listener.Addr().String()
+	issuer = org + "/oauth2/default"
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/oauth2/default/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, issuer, op.JWKSURL())
+		case "/.well-known/ssf-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"delivery_methods_supported":["urn:ietf:rfc:8935"]}`, org, op.JWKSURL())
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return org, issuer
+}
+
+// Okta's documented session-revoked, with the README's Okta setup
+// (Transmitter the org, Issuer a custom authorization server): the
+// subject sits in the event as {"user": {iss_sub of the org}} without
+// "format": "complex", and it ends that user's session, no one else's.
+func TestSharedSignalsOktaSessionRevoked(t *testing.T) {
+	op := opkit.New(t)
+	org, issuer := oktaOrg(t, op)
+	s := newMemSessions()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: issuer, ClientID: "0oa-app", Sessions: s,
+		SharedSignals: &bclogout.SharedSignals{Transmitter: org, Audience: "https://app.example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	login := func(sub string) *http.Cookie {
+		w := httptest.NewRecorder()
+		if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(issuer, sub, "sid-"+sub, time.Now().Add(-time.Second))); err != nil {
+			t.Fatal(err)
+		}
+		return w.Result().Cookies()[0]
+	}
+	alice, bob := login("00u-alice"), login("00u-bob")
+	tok := opkit.NewSET(org, "https://app.example.com", time.Now(), opkit.CAEPSessionRevoked, map[string]any{
+		"event_timestamp":   time.Now().Unix(),
+		"initiating_entity": "policy",
+		"reason_admin":      map[string]any{"en": "Sign-out of all sessions"},
+		"subject": map[string]any{
+			"user": map[string]any{"format": "iss_sub", "iss": org, "sub": "00u-alice"},
+		},
+	})
+	set, err := tok.Sign(op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+	r.Header.Set("Content-Type", "application/secevent+jwt")
+	bl.SharedSignals().ServeHTTP(w, r)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("Okta's session-revoked: %d %s", w.Code, w.Body)
+	}
+	page := func(c *http.Cookie) string {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.AddCookie(c)
+		bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := s.get(r, "login"); ok {
+				io.WriteString(w, "signed in")
+				return
+			}
+			io.WriteString(w, "anonymous")
+		})).ServeHTTP(w, r)
+		return w.Body.String()
+	}
+	if got := page(alice); got != "anonymous" {
+		t.Errorf("alice after Okta's session-revoked: %q", got)
+	}
+	if got := page(bob); got != "signed in" {
+		t.Errorf("bob: %q", got)
 	}
 }

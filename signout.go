@@ -14,7 +14,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
-	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/rp"
 )
 
 // ErrNoEndSession is returned by SignOut when the OP's discovery document
@@ -41,6 +41,9 @@ type SignOutHint struct {
 	// takes the ID token's login_hint claim).
 	LogoutHint string
 }
+
+// doorSignOut names the app's own sign-outs in metrics, logs and hooks.
+const doorSignOut = "signout"
 
 // stateMaxAge is how long a sign-out may take at the OP before the state
 // it carries back is refused.
@@ -82,8 +85,10 @@ func (b *RP) SignOut(w http.ResponseWriter, r *http.Request, hint SignOutHint) e
 		// so a single sign-on within that minute in an OP session that
 		// lives on (no end_session_endpoint, or the user declined at the
 		// OP) is refused with ErrLoggedOut: fail closed; a later one is not.
-		_, revokeErr = b.ender.EndSessions(r.Context(), sessionadapter.Logout{
-			Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
+		// It is the pipeline's, as every door's logout is: a store that
+		// fails has it retried.
+		_, revokeErr = b.handler.End(r, &rp.LogoutEvent{
+			Door: doorSignOut, Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
 		})
 	}
 	if err := errors.Join(revokeErr, b.sessions.End(w, r)); err != nil {

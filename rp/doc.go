@@ -23,13 +23,27 @@
 //     a nested JWE, picks the OP by iss, checks the header policy, the key
 //     (by kid, bound to its alg, RFC 8725 §3.1) and the signature, then
 //     aud, iat, exp, sub/sid, events, nonce and jti;
-//  3. refuses a token whose (iss, jti) already completed a logout (§2.6
+//  3. hands the LogoutEvent to the pipeline, and answers 200, or 400 with
+//     a JSON error (§2.8); a store failure is 400 temporarily_unavailable
+//     with nothing recorded, so the OP's retry (or WithRetry's queue, as
+//     most OPs never retry) can still succeed.
+//
+// The pipeline is the one way any logout ends sessions, whichever door it
+// came through: the Handler's own (a logout token), or Handler.End, which
+// the bclogout package's other doors call with the event they validated
+// (a front-channel request, the app's Sign out, a Security Event Token):
+//  1. refuse a token whose (iss, jti) already completed a logout (§2.6
 //     step 7), asking the replay.Cache;
-//  4. ends the sessions the token names through the Ender (§2.7), then
-//     records the (iss, jti) as completed;
-//  5. answers 200, or 400 with a JSON error (§2.8); a store failure is 400
-//     temporarily_unavailable with nothing recorded, so the OP's retry (or
-//     WithRetry's queue, as most OPs never retry) can still succeed.
+//  2. date an event that carries no OP date (a front-channel request has
+//     no iat) by the one clock rule for RP-clock instants: this RP's
+//     clock plus the OP clock skew (a minute), since logins are dated by
+//     the OP's clock; a login within that minute after it is refused too
+//     (fail closed);
+//  3. revoke and end the sessions it names through the Ender (§2.7:
+//     revocation first), then record its (iss, jti) as completed;
+//  4. report it: metrics and logs labelled by door, OnLogout; or, when a
+//     store failed, queue it for retry (WithRetry) and report the failure
+//     (OnReject with ErrTemporary). One recover guards every hook.
 //
 // A rejection wraps one sentinel per failure class (ErrMalformed,
 // ErrSignature, ErrEncryption, ErrIssuer, ErrAudience, ErrTime, ErrClaims,

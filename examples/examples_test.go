@@ -162,7 +162,7 @@ func checkMetrics(t *testing.T, metricsURL, issuer string) {
 	t.Helper()
 	body := get(t, http.DefaultClient, metricsURL)
 	for _, want := range []string{
-		`bclogout_tokens_accepted_total{issuer="` + issuer + `"} 1`,
+		`bclogout_logouts_accepted_total{door="backchannel",issuer="` + issuer + `"} 1`,
 		`bclogout_request_duration_seconds_count{outcome="accepted"} 1`,
 		`bclogout_jwks_refreshes_total{result="ok",url="` + issuer + `/jwks"}`,
 	} {

@@ -163,7 +163,7 @@ func checkMetrics(t *testing.T, metricsURL, issuer string) {
 	body := get(t, http.DefaultClient, metricsURL)
 	for _, want := range []string{
 		`bclogout_logouts_accepted_total{door="backchannel",issuer="` + issuer + `"} 1`,
-		`bclogout_request_duration_seconds_count{outcome="accepted"} 1`,
+		`bclogout_request_duration_seconds_count{door="backchannel",outcome="accepted"} 1`,
 		`bclogout_jwks_refreshes_total{result="ok",url="` + issuer + `/jwks"}`,
 	} {
 		if !strings.Contains(body, want) {

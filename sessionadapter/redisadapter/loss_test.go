@@ -14,6 +14,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
 
@@ -81,8 +82,9 @@ func TestRevocationsLostOnFlush(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("the running replica did not log the loss at Error:\n%s", logs.String())
 	}
-	// Logins after the loss are unaffected.
-	later := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-new", LoginTime: time.Now().Add(time.Minute)}
+	// Logins dated more than the OP clock skew (a minute) after the loss
+	// are unaffected; those within it are ended too (fail closed).
+	later := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-new", LoginTime: time.Now().Add(2 * time.Minute)}
 	for _, r := range []*redisadapter.Revocations{running, fresh} {
 		if got, err := r.Revoked(ctx, later); err != nil || got {
 			t.Errorf("login after the loss: Revoked = %v, %v; want false", got, err)
@@ -122,5 +124,42 @@ func TestRevocationsWarnOnEvictingPolicy(t *testing.T) {
 	newRevocations(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(logs.logger()))
 	if !strings.Contains(logs.String(), "allkeys-lru") {
 		t.Errorf("no warning about maxmemory-policy allkeys-lru:\n%s", logs.String())
+	}
+}
+
+// TestRevocationsLostWithOPClockAhead: the loss floor is found on a
+// replica's clock, logins are dated by the OP's. With the OP's clock 30 s
+// ahead, a user logged in and out just before Redis lost the revocations
+// has a login dated after the instant the replica found the loss: the
+// floor must still end it, on the running replica and on one started
+// after the loss.
+func TestRevocationsLostWithOPClockAhead(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	clock := storetest.NewSyncClock(time.Now())
+	running := newRevocations(t, client(), redisadapter.WithClock(clock.Now))
+	opAhead := 30 * time.Second
+	login := clock.Now().Add(opAhead - time.Second) // the OP's iat, a second ago on its clock
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "bob", SessionID: "s-bob", IssuedAt: clock.Now().Add(opAhead)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	m.FlushAll()
+	eventually(t, func() bool { // the running replica finds the loss
+		_, floor, _ := strings.Cut(m.HGet(redisadapter.DefaultKeyPrefix+"rev:set", "!mark"), ",")
+		return floor != "" && floor != "0"
+	})
+
+	fresh := newRevocations(t, client(), redisadapter.WithClock(clock.Now))
+	for name, r := range map[string]*redisadapter.Revocations{"running": running, "started after the loss": fresh} {
+		if got, err := r.Revoked(ctx, bob); err != nil || !got {
+			t.Errorf("%s replica: Revoked(bob, logged in and out just before the loss, OP clock %v ahead) = %v, %v; want true", name, opAhead, got, err)
+		}
 	}
 }

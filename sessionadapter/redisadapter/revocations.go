@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
@@ -154,7 +155,11 @@ type memoryRevocations interface {
 // logs the loss at Error and marks the revocations lost as of then, and
 // every replica (one started later too) then ends every session logged in
 // before that time: users sign in again, and no lost revocation can let a
-// logged-out session back. A loss that keeps the mark (a restart from an
+// logged-out session back. That time is read on the replica's clock and
+// logins are dated on the OP's, so it is dated by the one rule for an
+// RP-clock instant (the latest the OP's clock may read then, a minute
+// ahead): the cost, failing closed, is that logins within a minute after
+// the loss are ended too. A loss that keeps the mark (a restart from an
 // older snapshot, a failover to a replica that lagged) is told by the
 // sequence of revocations going back, at the next revocation, and
 // handled the same way. A loss while no replica runs cannot be told
@@ -182,9 +187,9 @@ type Revocations struct {
 	// has none, a step back makes the view stale rather than fresh.
 	epoch    time.Time
 	lastSync atomic.Int64 // since(epoch) when the loop last knew all of Redis; neverSynced: never
-	// floor is the loss floor (Unix ms, 0 for none): every session logged
-	// in at or before it is revoked, because Redis lost the revocations
-	// recorded until then. markID is the loss mark's id the feed knows.
+	// floor is the loss floor (Unix ms on the OP's clock, 0 for none):
+	// every session logged in at or before it is revoked, because Redis
+	// lost the revocations recorded until then. markID is the loss mark's id the feed knows.
 	floor  atomic.Int64
 	markID string // the feed's goroutine only
 	synced chan struct{}
@@ -583,7 +588,16 @@ func (r *Revocations) markLost(ctx context.Context) (lost bool, err error) {
 	return true, nil
 }
 
-func (r *Revocations) raiseFloor(ctx context.Context, floor int64) {
+// raiseFloor adopts a loss mark's floor, the instant (Unix ms, on the
+// clock of the replica that found the loss) after which Redis holds every
+// revocation. Logins are dated on the OP's clock, so the floor is dated
+// by defaults.OPDate: a login the OP dated before the loss, by a clock
+// ahead of that replica's, is ended too.
+func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
+	if found <= 0 {
+		return
+	}
+	floor := defaults.OPDate(time.UnixMilli(found)).UnixMilli()
 	for {
 		old := r.floor.Load()
 		if floor <= old {
@@ -591,7 +605,7 @@ func (r *Revocations) raiseFloor(ctx context.Context, floor int64) {
 		}
 		if r.floor.CompareAndSwap(old, floor) {
 			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
-				slog.Time("loss_found_at", time.UnixMilli(floor)))
+				slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))
 			memrev.Notify(r.local)
 			return
 		}

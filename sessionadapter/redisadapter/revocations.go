@@ -378,27 +378,47 @@ func decodeLogout(s string) (sessionadapter.Logout, error) {
 	return sessionadapter.Logout{Issuer: parts[0], Subject: parts[1], SessionID: parts[2]}, nil
 }
 
-// apply merges one revocation read from Redis into memory.
+// apply merges one revocation read from Redis into memory. A malformed
+// one is logged and skipped (no replica wrote it, and it names nothing
+// to enforce); an error is the feed's context ending, which stops the
+// read: a cancelled read is not a malformed revocation.
 func (r *Revocations) apply(ctx context.Context, fld, val string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l, until, err := decodeEntry(fld, val)
+	if err != nil {
+		r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+		return nil
+	}
+	keep := until.Sub(r.cfg.now())
+	if keep <= 0 {
+		return nil // expired: nothing to enforce
+	}
+	return r.local.Revoke(ctx, l, keep)
+}
+
+// decodeEntry decodes a revocation read from Redis: its field, and its
+// value "at,until" in Unix ms.
+func decodeEntry(fld, val string) (sessionadapter.Logout, time.Time, error) {
 	l, err := decodeLogout(fld)
 	if err != nil {
-		return err
+		return l, time.Time{}, err
 	}
 	at, until, ok := strings.Cut(val, ",")
 	if !ok {
-		return errBadEntry
+		return l, time.Time{}, errBadEntry
 	}
 	atMS, err1 := strconv.ParseInt(at, 10, 64)
 	untilMS, err2 := strconv.ParseInt(until, 10, 64)
 	if err1 != nil || err2 != nil {
-		return errBadEntry
-	}
-	keep := time.UnixMilli(untilMS).Sub(r.cfg.now())
-	if keep <= 0 {
-		return nil // expired: nothing to enforce
+		return l, time.Time{}, errBadEntry
 	}
 	l.IssuedAt = time.UnixMilli(atMS)
-	return r.local.Revoke(ctx, l, keep)
+	if err := l.Validate(); err != nil {
+		return l, time.Time{}, fmt.Errorf("%w: %w", errBadEntry, err)
+	}
+	return l, time.UnixMilli(untilMS), nil
 }
 
 // run is the feed: load, then tail until ctx ends, reloading after a gap
@@ -480,7 +500,7 @@ func (r *Revocations) load(ctx context.Context) (int64, string, error) {
 				continue
 			}
 			if err := r.apply(ctx, kv[i], kv[i+1]); err != nil {
-				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+				return 0, "", err
 			}
 		}
 		if cursor = next; cursor == 0 {
@@ -535,7 +555,7 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 			fld, _ := m.Values["f"].(string)
 			val, _ := m.Values["v"].(string)
 			if err := r.apply(ctx, fld, val); err != nil {
-				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+				return seq, lastID, false, err
 			}
 			seq, lastID = q, m.ID
 		}

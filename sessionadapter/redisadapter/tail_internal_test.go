@@ -2,8 +2,12 @@ package redisadapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,4 +64,129 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 func newLocal() memoryRevocations {
 	m, _ := sessionadapter.NewMemoryRevocations()
 	return m.(memoryRevocations)
+}
+
+// cancelAfter cancels a context once a command of the given name has
+// answered: the feed is closed just as a read came back.
+type cancelAfter struct {
+	name   string
+	cancel context.CancelFunc
+}
+
+func (*cancelAfter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *cancelAfter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if cmd.Name() == c.name {
+			c.cancel()
+		}
+		return err
+	}
+}
+func (*cancelAfter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// Closing a replica while its feed applies what it read cancels the rest:
+// that is not a malformed revocation, and must not be logged as one (at
+// Error, once per entry).
+func TestFeedClosedWhileApplyingLogsNoMalformed(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cmd  string
+		read func(ctx context.Context, r *Revocations) error
+	}{
+		{name: "load", cmd: "hscan", read: func(ctx context.Context, r *Revocations) error {
+			_, _, err := r.load(ctx)
+			return err
+		}},
+		{name: "tail", cmd: "xread", read: func(ctx context.Context, r *Revocations) error {
+			_, _, _, err := r.tail(ctx, 0, "0-0", 10*time.Millisecond)
+			return err
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := miniredis.RunT(t)
+			c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+			t.Cleanup(func() { c.Close() })
+			var logs strings.Builder
+			var mu sync.Mutex
+			cfg, err := newConfig(ctorRevocations, []Option{WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := cfg.prefix
+			r := &Revocations{client: c, cfg: cfg, local: newLocal(), synced: make(chan struct{}),
+				keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
+			if _, _, err := r.load(t.Context()); err != nil { // makes the loss mark
+				t.Fatal(err)
+			}
+			for i := range 50 {
+				if err := r.Revoke(t.Context(), sessionadapter.Logout{Issuer: "i", SessionID: fmt.Sprint("s", i)}, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			c.AddHook(&cancelAfter{name: tt.cmd, cancel: cancel})
+			if err := tt.read(ctx, r); !errors.Is(err, context.Canceled) {
+				t.Errorf("%s closed while applying: %v, want context.Canceled", tt.name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(logs.String(), "malformed") {
+				t.Errorf("a cancelled read was logged as malformed:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// A malformed entry in the set (no replica writes one) is logged at Error
+// and skipped; the load goes on with the rest.
+func TestFeedSkipsMalformedRevocation(t *testing.T) {
+	m := miniredis.RunT(t)
+	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	t.Cleanup(func() { c.Close() })
+	var logs strings.Builder
+	var mu sync.Mutex
+	cfg, err := newConfig(ctorRevocations, []Option{WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)))}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.prefix
+	r := &Revocations{client: c, cfg: cfg, local: newLocal(), synced: make(chan struct{}),
+		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
+	until := fmt.Sprint(time.Now().Add(time.Hour).UnixMilli())
+	good := sessionadapter.Logout{Issuer: "i", SessionID: "s"}
+	for fld, val := range map[string]string{
+		"sbad":                    "1,2",
+		encodeLogout(good):        "1700000000000," + until,
+		encodeLogout(good) + "x":  "1,2",
+		"s1:i0:1:t":               "not a time," + until,
+		"u0:1:u0:":                "1700000000000," + until, // no issuer
+		encodeLogout(good) + "!!": "-5," + until,
+	} {
+		m.HSet(p+"rev:set", fld, val)
+	}
+	if _, _, err := r.load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.local.Revoked(t.Context(), sessionadapter.Binding{Issuer: "i", SessionID: "s", LoginTime: time.UnixMilli(1_600_000_000_000)}); err != nil || !got {
+		t.Errorf("the well-formed revocation beside malformed ones: Revoked = %v, %v; want true", got, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logs.String(), "level=ERROR msg=\"redisadapter: skipping a malformed revocation\""); n != 5 {
+		t.Errorf("%d malformed revocations logged at Error, want 5:\n%s", n, logs.String())
+	}
 }

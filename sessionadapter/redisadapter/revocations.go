@@ -122,13 +122,6 @@ end
 return #due
 `)
 
-// memoryRevocations is what sessionadapter.NewMemoryRevocations returns:
-// the replica's copy of the revocations, which its pages watch.
-type memoryRevocations interface {
-	sessionadapter.Revocations
-	sessionadapter.Watchable
-}
-
 // Revocations is a sessionadapter.Revocations shared by every replica
 // that uses the same Redis and key prefix, checked without leaving the
 // process.
@@ -179,7 +172,7 @@ type memoryRevocations interface {
 type Revocations struct {
 	client redis.UniversalClient
 	cfg    config
-	local  memoryRevocations
+	local  *memrev.Set // the replica's copy of the revocations, which its pages watch
 	keys   revKeys
 	// epoch is the clock's reading at start. Freshness is measured as
 	// time since epoch, so time.Now's monotonic reading makes it immune to
@@ -226,17 +219,11 @@ func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations,
 	if cfg.sidSkew != nil && *cfg.sidSkew < 0 {
 		return nil, errs.Config("redisadapter", "sid clock skew %v is negative", *cfg.sidSkew)
 	}
-	mem, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(cfg.now))
-	if err != nil {
-		return nil, err
-	}
-	local, ok := mem.(memoryRevocations)
-	if !ok {
-		return nil, fmt.Errorf("redisadapter: sessionadapter's memory revocations are not Watchable")
-	}
+	skew := defaults.SIDClockSkew
 	if cfg.sidSkew != nil {
-		memrev.SetSIDSkew(local, *cfg.sidSkew) // before local is shared
+		skew = *cfg.sidSkew
 	}
+	local := memrev.New(cfg.now, skew)
 	p := cfg.prefix
 	r := &Revocations{
 		client: client, cfg: cfg, local: local,
@@ -309,9 +296,10 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	if l.IssuedAt.IsZero() {
 		l.IssuedAt = now
 	}
-	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
+	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keepFor)
 	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
 		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
@@ -333,7 +321,10 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // Redis lost the revocations of its time
 	}
-	return r.local.Revoked(ctx, b)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return r.local.Revoked(b.Issuer, b.Subject, b.SessionID, b.LoginTime), nil
 }
 
 // encodeLogout is the hash field of a revocation: its kind, then each
@@ -395,7 +386,8 @@ func (r *Revocations) apply(ctx context.Context, fld, val string) error {
 	if keep <= 0 {
 		return nil // expired: nothing to enforce
 	}
-	return r.local.Revoke(ctx, l, keep)
+	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keep)
+	return nil
 }
 
 // decodeEntry decodes a revocation read from Redis: its field, and its
@@ -626,7 +618,7 @@ func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
 		if r.floor.CompareAndSwap(old, floor) {
 			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
 				slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))
-			memrev.Notify(r.local)
+			r.local.Notify()
 			return
 		}
 	}
@@ -689,7 +681,7 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
-	memrev.Sweep(r.local)
+	r.local.Sweep()
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

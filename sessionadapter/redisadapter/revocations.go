@@ -140,7 +140,12 @@ return #due
 // within the bound, or that replica fails closed. When Redis comes back
 // the loop resumes from the last entry it read, so nothing recorded
 // meanwhile is lost; a replica that fell further behind than the stream
-// keeps (100,000 revocations) reloads the hash.
+// keeps (100,000 revocations) reloads the hash, failing closed past the
+// bound until it has (it is behind). A load's data counts as current from
+// the read of the stream after it, so however many revocations there are
+// and however long the load takes, the replica is fresh when Wait
+// returns; and a running replica that reloads after a loss (below) keeps
+// serving meanwhile.
 //
 // Redis can lose the revocations: FLUSHALL, a restart without
 // persistence, an allkeys-* eviction policy. The set holds a mark that
@@ -183,12 +188,15 @@ type Revocations struct {
 	// floor is the loss floor (Unix ms on the OP's clock, 0 for none):
 	// every session logged in at or before it is revoked, because Redis
 	// lost the revocations recorded until then. markID is the loss mark's id the feed knows.
-	floor  atomic.Int64
-	markID string // the feed's goroutine only
-	synced chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	floor atomic.Int64
+	// lossFound is the floor's instant on the clock of the replica that
+	// found the loss (Unix ms, 0 for none).
+	markID    string // the feed's goroutine only
+	lossFound int64  // the feed's goroutine only
+	synced    chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 type revKeys struct{ set, exp, log, seq string }
@@ -265,8 +273,8 @@ func (r *Revocations) Close() error {
 	return nil
 }
 
-// Wait blocks until the replica has loaded the revocations once, or ctx
-// ends. Call it at start-up before serving, or let the guard answer 503
+// Wait blocks until the replica has loaded the revocations once and read
+// the stream after them, so that it is fresh, or ctx ends. Call it at start-up before serving, or let the guard answer 503
 // meanwhile.
 func (r *Revocations) Wait(ctx context.Context) error {
 	select {
@@ -413,16 +421,28 @@ func decodeEntry(fld, val string) (sessionadapter.Logout, time.Time, error) {
 	return l, time.UnixMilli(untilMS), nil
 }
 
+// readResult says where a read of the feed left the replica.
+type readResult uint8
+
+const (
+	caughtUp readResult = iota // it read all the stream held when the read began
+	behind                     // a full batch: more to read at once
+	gap                        // entries were trimmed before it read them: reload
+	lost                       // Redis lost revocations (the floor ends what they ended): reload
+)
+
 // run is the feed: load, then tail until ctx ends, reloading after a gap
-// and backing off while Redis fails.
+// or a loss and backing off while Redis fails.
 func (r *Revocations) run(ctx context.Context) {
 	defer close(r.done)
 	var (
-		seq     int64
-		lastID  string
-		loaded  bool
-		backoff time.Duration
-		sweep   = time.Now()
+		seq       int64
+		lastID    string
+		reload    = true
+		afterLoss bool
+		res       readResult
+		backoff   time.Duration
+		sweep     = time.Now()
 	)
 	// A healthy feed hears from Redis at least every block, well within
 	// the bound. go-redis cannot interrupt a blocking read, so block also
@@ -430,13 +450,20 @@ func (r *Revocations) run(ctx context.Context) {
 	block := min(r.cfg.maxStale/4, maxBlock)
 	for ctx.Err() == nil {
 		var err error
-		if !loaded {
-			seq, lastID, err = r.load(ctx)
-			loaded = err == nil
+		if reload {
+			// The stream holds what came after the load's snapshot: the
+			// load returns behind, so that it is read without waiting and
+			// the replica is fresh as of now, not as of the snapshot.
+			seq, lastID, res, err = r.load(ctx, afterLoss)
 		} else {
-			var gap bool
-			seq, lastID, gap, err = r.tail(ctx, seq, lastID, block)
-			loaded = !gap
+			wait := block
+			if res == behind {
+				wait = -1 // no BLOCK: what is there, at once
+			}
+			seq, lastID, res, err = r.tail(ctx, seq, lastID, wait)
+		}
+		if err == nil {
+			reload, afterLoss = res == gap || res == lost, res == lost
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -460,69 +487,109 @@ func (r *Revocations) run(ctx context.Context) {
 	}
 }
 
-// load reads the sequence and stream head, then the whole hash, and marks
-// the replica in sync as of before the reads.
-func (r *Revocations) load(ctx context.Context) (int64, string, error) {
-	start := r.since()
+// load reads the snapshot: the sequence and the stream's last ID, then
+// the whole set. It does not make the replica fresh: the set may be read
+// over seconds (a million revocations), and the replica is only known to
+// be current once the stream after the snapshot is read too, by the
+// tail's next read, which marks it fresh as of when that read began. So a
+// long load delays Wait, never serving after it. It returns behind (the
+// stream is read next, at once), or what a read of the stream during a
+// reload after a loss found.
+//
+// A replica that was serving keeps the staleness mark of its last read
+// meanwhile, so a reload after a gap (the replica fell behind) fails
+// closed once that is older than the bound, as it should. A reload after
+// a loss found within the bound (afterLoss, or found now) need not: the
+// floor then ends every session logged in before OPDate(the snapshot),
+// which is every session a revocation recorded before the snapshot can
+// end (the OP dated it by then), read or not; and between pages of the
+// set the feed reads the stream after the snapshot as the tail does, so
+// the replica is fresh as of each read that comes back short. It costs
+// little more than the loss itself (its floor ends the logins until a
+// minute after it): the logins until a minute after the snapshot, a few
+// seconds later, are ended too, fail closed. A loss found longer ago
+// (another replica's, with this one's feed cut meanwhile) would end too
+// many: that reload fails closed past the bound instead.
+func (r *Revocations) load(ctx context.Context, afterLoss bool) (int64, string, readResult, error) {
 	if r.markID == "" {
 		r.warnEviction(ctx)
 	}
 	head, err := headScript.Run(ctx, r.client, []string{r.keys.set, r.keys.seq, r.keys.log}, newMarkID()).StringSlice()
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation head: %w", errRedis, err)
+		return 0, "", behind, fmt.Errorf("%w: revocation head: %w", errRedis, err)
 	}
 	if len(head) != 3 {
-		return 0, "", fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
+		return 0, "", behind, fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
 	}
-	if _, err := r.checkMark(ctx, head[2], true); err != nil {
-		return 0, "", err
+	lostNow, err := r.checkMark(ctx, head[2], true)
+	if err != nil {
+		return 0, "", behind, err
 	}
 	seq, err := strconv.ParseInt(head[0], 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
+		return 0, "", behind, fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
+	}
+	lastID := head[1]
+	// now is read after the head: the revocations the snapshot holds were
+	// recorded before it.
+	now := r.cfg.now()
+	serve := (afterLoss || lostNow) && r.lossFound > 0 && now.UnixMilli()-r.lossFound <= r.cfg.maxStale.Milliseconds()
+	if serve {
+		// Kept until a load completes: an interrupted one may have made
+		// the replica fresh on its strength.
+		r.floor.Store(max(r.floor.Load(), defaults.OPDate(now).UnixMilli()))
 	}
 	var cursor uint64
 	for {
+		if serve {
+			var res readResult
+			if seq, lastID, res, err = r.tail(ctx, seq, lastID, -1); err != nil || res == gap || res == lost {
+				return seq, lastID, res, err
+			}
+		}
 		kv, next, err := r.client.HScan(ctx, r.keys.set, cursor, "*", 1000).Result()
 		if err != nil {
-			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
+			return 0, "", behind, fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			if kv[i] == markField {
 				continue
 			}
 			if err := r.apply(ctx, kv[i], kv[i+1]); err != nil {
-				return 0, "", err
+				return 0, "", behind, err
 			}
 		}
 		if cursor = next; cursor == 0 {
 			break
 		}
 	}
-	r.markSynced(start)
-	return seq, head[1], nil
+	// Memory holds the snapshot now: back to the loss's own floor.
+	if r.lossFound > 0 {
+		r.floor.Store(defaults.OPDate(time.UnixMilli(r.lossFound)).UnixMilli())
+	}
+	return seq, lastID, behind, nil
 }
 
-// tail reads the stream after lastID, blocking up to block, and applies
-// what it reads. gap reports a sequence number out of order (entries
-// trimmed before this replica read them, or Redis lost its data): the
-// caller reloads.
-func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
+// tail reads the stream after lastID, blocking up to block (not at all
+// if negative), and applies what it reads: a read that came back short
+// makes the replica fresh as of when it began (it checked the loss mark
+// first, and read all the stream then held).
+func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, readResult, error) {
 	start := r.since()
 	mark, err := r.client.HGet(ctx, r.keys.set, markField).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return seq, lastID, false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
+		return seq, lastID, behind, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
-	if lost, err := r.checkMark(ctx, mark, err == nil); err != nil || lost {
+	if isLost, err := r.checkMark(ctx, mark, err == nil); err != nil || isLost {
 		return seq, lastID, lost, err
 	}
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
-		r.markSynced(start) // nothing new for a whole block
-		return seq, lastID, false, nil
+		r.markSynced(start) // nothing new
+		return seq, lastID, caughtUp, nil
 	}
 	if err != nil {
-		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
+		return seq, lastID, behind, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
 	}
 	full := false
 	for _, st := range res {
@@ -537,27 +604,28 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 				r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
 					slog.Int64("read", seq), slog.Int64("got", q))
 				_, err := r.markLost(ctx)
-				return seq, lastID, true, err
+				return seq, lastID, lost, err
 			}
 			if q != seq+1 {
 				r.cfg.logger.WarnContext(ctx, "redisadapter: gap in the revocation feed; reloading",
 					slog.Int64("want", seq+1), slog.Int64("got", q))
-				return seq, lastID, true, nil
+				return seq, lastID, gap, nil
 			}
 			fld, _ := m.Values["f"].(string)
 			val, _ := m.Values["v"].(string)
 			if err := r.apply(ctx, fld, val); err != nil {
-				return seq, lastID, false, err
+				return seq, lastID, behind, err
 			}
 			seq, lastID = q, m.ID
 		}
 	}
-	if !full {
-		// Everything added before start has been read; a full batch may
-		// have left some behind, so the next read must come first.
-		r.markSynced(start)
+	if full {
+		// A full batch may have left some behind: the next read must
+		// come first.
+		return seq, lastID, behind, nil
 	}
-	return seq, lastID, false, nil
+	r.markSynced(start)
+	return seq, lastID, caughtUp, nil
 }
 
 // checkMark compares the set's loss mark (found: present) with the one
@@ -606,22 +674,17 @@ func (r *Revocations) markLost(ctx context.Context) (lost bool, err error) {
 // by defaults.OPDate: a login the OP dated before the loss, by a clock
 // ahead of that replica's, is ended too.
 func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
-	if found <= 0 {
+	if found <= r.lossFound {
 		return
 	}
+	r.lossFound = found
 	floor := defaults.OPDate(time.UnixMilli(found)).UnixMilli()
-	for {
-		old := r.floor.Load()
-		if floor <= old {
-			return
-		}
-		if r.floor.CompareAndSwap(old, floor) {
-			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
-				slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))
-			r.local.Notify()
-			return
-		}
-	}
+	// Only the feed writes the floor; max keeps a higher one that
+	// lossFloorWhileLoading set.
+	r.floor.Store(max(r.floor.Load(), floor))
+	r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
+		slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))
+	r.local.Notify()
 }
 
 func parseMark(mark string) (id string, floor int64, ok bool) {

@@ -34,7 +34,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	p := cfg.prefix
 	r := &Revocations{client: c, cfg: cfg, local: local, synced: make(chan struct{}),
 		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
-	if _, _, err := r.load(ctx); err != nil { // makes the loss mark the feed then checks
+	if _, _, _, err := r.load(ctx, false); err != nil { // makes the loss mark the feed then checks
 		t.Fatal(err)
 	}
 	r.lastSync.Store(0)
@@ -44,9 +44,9 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 		}
 	}
 	r.local = newLocal() // the reader has seen nothing yet
-	seq, last, gap, err := r.tail(ctx, 0, "0-0", 10*time.Millisecond)
-	if err != nil || gap {
-		t.Fatalf("tail = %v, gap %v", err, gap)
+	seq, last, res, err := r.tail(ctx, 0, "0-0", 10*time.Millisecond)
+	if err != nil || res != behind {
+		t.Fatalf("tail = %v, %v; want a full batch", err, res)
 	}
 	if r.lastSync.Load() != 0 {
 		t.Fatal("a full batch marked the replica fresh while entries were left")
@@ -96,7 +96,7 @@ func TestFeedClosedWhileApplyingLogsNoMalformed(t *testing.T) {
 		read func(ctx context.Context, r *Revocations) error
 	}{
 		{name: "load", cmd: "hscan", read: func(ctx context.Context, r *Revocations) error {
-			_, _, err := r.load(ctx)
+			_, _, _, err := r.load(ctx, false)
 			return err
 		}},
 		{name: "tail", cmd: "xread", read: func(ctx context.Context, r *Revocations) error {
@@ -117,7 +117,7 @@ func TestFeedClosedWhileApplyingLogsNoMalformed(t *testing.T) {
 			p := cfg.prefix
 			r := &Revocations{client: c, cfg: cfg, local: newLocal(), synced: make(chan struct{}),
 				keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
-			if _, _, err := r.load(t.Context()); err != nil { // makes the loss mark
+			if _, _, _, err := r.load(t.Context(), false); err != nil { // makes the loss mark
 				t.Fatal(err)
 			}
 			for i := range 50 {
@@ -177,7 +177,7 @@ func TestFeedSkipsMalformedRevocation(t *testing.T) {
 	} {
 		m.HSet(p+"rev:set", fld, val)
 	}
-	if _, _, err := r.load(t.Context()); err != nil {
+	if _, _, _, err := r.load(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
 	if !r.local.Revoked("i", "", "s", time.UnixMilli(1_600_000_000_000)) {

@@ -187,12 +187,13 @@ type Revocations struct {
 	lastSync atomic.Int64 // since(epoch) when the loop last knew all of Redis; neverSynced: never
 	// floor is the loss floor (Unix ms on the OP's clock, 0 for none):
 	// every session logged in at or before it is revoked, because Redis
-	// lost the revocations recorded until then. markID is the loss mark's id the feed knows.
+	// lost the revocations recorded until then. Only the feed writes it.
 	floor atomic.Int64
-	// lossFound is the floor's instant on the clock of the replica that
-	// found the loss (Unix ms, 0 for none).
-	markID    string // the feed's goroutine only
-	lossFound int64  // the feed's goroutine only
+	// markID is the loss mark's id the feed knows; lossFound is the
+	// instant the mark's loss was found, on the clock of the replica that
+	// found it (Unix ms, 0 for none). The feed's goroutine only.
+	markID    string
+	lossFound int64
 	synced    chan struct{}
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -274,8 +275,8 @@ func (r *Revocations) Close() error {
 }
 
 // Wait blocks until the replica has loaded the revocations once and read
-// the stream after them, so that it is fresh, or ctx ends. Call it at start-up before serving, or let the guard answer 503
-// meanwhile.
+// the stream after them, so that it is fresh, or ctx ends. Call it at
+// start-up before serving, or let the guard answer 503 meanwhile.
 func (r *Revocations) Wait(ctx context.Context) error {
 	select {
 	case <-r.synced:
@@ -679,8 +680,7 @@ func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
 	}
 	r.lossFound = found
 	floor := defaults.OPDate(time.UnixMilli(found)).UnixMilli()
-	// Only the feed writes the floor; max keeps a higher one that
-	// lossFloorWhileLoading set.
+	// max keeps the higher floor of a reload after a loss (see load).
 	r.floor.Store(max(r.floor.Load(), floor))
 	r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
 		slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))

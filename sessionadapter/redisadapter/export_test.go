@@ -5,14 +5,13 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
 )
 
 // SweepNow runs the feed's periodic sweep at once.
 func (r *Revocations) SweepNow(ctx context.Context) { r.sweep(ctx) }
 
 // Len reports how many revocations this replica keeps in memory.
-func (r *Revocations) Len() int { return memrev.Len(r.local) }
+func (r *Revocations) Len() int { return r.local.Len() }
 
 // EncodeLogout and DecodeLogout expose the hash field codec to the fuzz
 // test.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
 
@@ -81,8 +82,9 @@ func TestRevocationsLostOnFlush(t *testing.T) {
 	if !strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("the running replica did not log the loss at Error:\n%s", logs.String())
 	}
-	// Logins after the loss are unaffected.
-	later := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-new", LoginTime: time.Now().Add(time.Minute)}
+	// Logins dated more than the OP clock skew (a minute) after the loss
+	// are unaffected; those within it are ended too (fail closed).
+	later := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-new", LoginTime: time.Now().Add(2 * time.Minute)}
 	for _, r := range []*redisadapter.Revocations{running, fresh} {
 		if got, err := r.Revoked(ctx, later); err != nil || got {
 			t.Errorf("login after the loss: Revoked = %v, %v; want false", got, err)
@@ -122,5 +124,118 @@ func TestRevocationsWarnOnEvictingPolicy(t *testing.T) {
 	newRevocations(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(logs.logger()))
 	if !strings.Contains(logs.String(), "allkeys-lru") {
 		t.Errorf("no warning about maxmemory-policy allkeys-lru:\n%s", logs.String())
+	}
+}
+
+// TestRevocationsLostWithOPClockAhead: the loss floor is found on a
+// replica's clock, logins are dated by the OP's. With the OP's clock 30 s
+// ahead, a user logged in and out just before Redis lost the revocations
+// has a login dated after the instant the replica found the loss: the
+// floor must still end it, on the running replica and on one started
+// after the loss.
+func TestRevocationsLostWithOPClockAhead(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	clock := storetest.NewSyncClock(time.Now())
+	running := newRevocations(t, client(), redisadapter.WithClock(clock.Now))
+	opAhead := 30 * time.Second
+	login := clock.Now().Add(opAhead - time.Second) // the OP's iat, a second ago on its clock
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "bob", SessionID: "s-bob", IssuedAt: clock.Now().Add(opAhead)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	m.FlushAll()
+	eventually(t, func() bool { // the running replica finds the loss
+		_, floor, _ := strings.Cut(m.HGet(redisadapter.DefaultKeyPrefix+"rev:set", "!mark"), ",")
+		return floor != "" && floor != "0"
+	})
+
+	fresh := newRevocations(t, client(), redisadapter.WithClock(clock.Now))
+	for name, r := range map[string]*redisadapter.Revocations{"running": running, "started after the loss": fresh} {
+		if got, err := r.Revoked(ctx, bob); err != nil || !got {
+			t.Errorf("%s replica: Revoked(bob, logged in and out just before the loss, OP clock %v ahead) = %v, %v; want true", name, opAhead, got, err)
+		}
+	}
+}
+
+// TestRevocationsLostToSnapshotRollback: Redis restarts from an RDB
+// snapshot (the default persistence: "save 3600 1 300 100 60 10000")
+// taken before the last revocations were written. The loss mark was in
+// the snapshot, so only the sequence tells the loss: the next revocation's
+// number is one the running replica has already read. It marks the loss
+// (it used to take it for a trimmed stream and reload), so that a replica
+// started afterwards (a deploy, an autoscaled pod) ends the logged-out
+// session whose revocation Redis lost.
+func TestRevocationsLostToSnapshotRollback(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	rdb := client()
+	running := newRevocations(t, client())
+	login := time.Now().Add(-time.Hour)
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "alice", SessionID: "s-alice", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot is taken here.
+	before, err := rdb.HKeys(ctx, "{bclogout}:rev:set").Result()
+	if err != nil || len(before) == 0 {
+		t.Fatalf("revocation set keys: %v, %v (is the default prefix {bclogout}:?)", before, err)
+	}
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "bob", SessionID: "s-bob", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Let the running replica's feed read bob's revocation.
+	time.Sleep(200 * time.Millisecond)
+
+	// Redis restarts from the snapshot: bob's revocation is gone from the
+	// set, the expiry index, the stream and the sequence.
+	after, _ := rdb.HKeys(ctx, "{bclogout}:rev:set").Result()
+	known := map[string]bool{}
+	for _, k := range before {
+		known[k] = true
+	}
+	for _, k := range after {
+		if !known[k] {
+			rdb.HDel(ctx, "{bclogout}:rev:set", k)
+			rdb.ZRem(ctx, "{bclogout}:rev:exp", k)
+		}
+	}
+	last, err := rdb.XRevRangeN(ctx, "{bclogout}:rev:log", "+", "-", 1).Result()
+	if err != nil || len(last) != 1 {
+		t.Fatalf("stream: %v, %v", last, err)
+	}
+	rdb.XDel(ctx, "{bclogout}:rev:log", last[0].ID)
+	rdb.Decr(ctx, "{bclogout}:rev:seq")
+
+	// Life goes on: another logout, whose sequence number the running
+	// replica has already read (bob's).
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "carol", SessionID: "s-carol", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+
+	// A replica started now must not serve bob's logged-out session.
+	fresh := newRevocations(t, client())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := fresh.Revoked(ctx, bob)
+		if err == nil && got {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a replica started after Redis rolled back to a snapshot serves bob's logged-out session: Revoked = %v, %v", got, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

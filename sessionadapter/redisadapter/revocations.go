@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
@@ -121,13 +122,6 @@ end
 return #due
 `)
 
-// memoryRevocations is what sessionadapter.NewMemoryRevocations returns:
-// the replica's copy of the revocations, which its pages watch.
-type memoryRevocations interface {
-	sessionadapter.Revocations
-	sessionadapter.Watchable
-}
-
 // Revocations is a sessionadapter.Revocations shared by every replica
 // that uses the same Redis and key prefix, checked without leaving the
 // process.
@@ -146,7 +140,12 @@ type memoryRevocations interface {
 // within the bound, or that replica fails closed. When Redis comes back
 // the loop resumes from the last entry it read, so nothing recorded
 // meanwhile is lost; a replica that fell further behind than the stream
-// keeps (100,000 revocations) reloads the hash.
+// keeps (100,000 revocations) reloads the hash, failing closed past the
+// bound until it has (it is behind). A load's data counts as current from
+// the read of the stream after it, so however many revocations there are
+// and however long the load takes, the replica is fresh when Wait
+// returns; and a running replica that reloads after a loss (below) keeps
+// serving meanwhile.
 //
 // Redis can lose the revocations: FLUSHALL, a restart without
 // persistence, an allkeys-* eviction policy. The set holds a mark that
@@ -154,7 +153,11 @@ type memoryRevocations interface {
 // logs the loss at Error and marks the revocations lost as of then, and
 // every replica (one started later too) then ends every session logged in
 // before that time: users sign in again, and no lost revocation can let a
-// logged-out session back. A loss that keeps the mark (a restart from an
+// logged-out session back. That time is read on the replica's clock and
+// logins are dated on the OP's, so it is dated by the one rule for an
+// RP-clock instant (the latest the OP's clock may read then, a minute
+// ahead): the cost, failing closed, is that logins within a minute after
+// the loss are ended too. A loss that keeps the mark (a restart from an
 // older snapshot, a failover to a replica that lagged) is told by the
 // sequence of revocations going back, at the next revocation, and
 // handled the same way. A loss while no replica runs cannot be told
@@ -174,7 +177,7 @@ type memoryRevocations interface {
 type Revocations struct {
 	client redis.UniversalClient
 	cfg    config
-	local  memoryRevocations
+	local  *memrev.Set // the replica's copy of the revocations, which its pages watch
 	keys   revKeys
 	// epoch is the clock's reading at start. Freshness is measured as
 	// time since epoch, so time.Now's monotonic reading makes it immune to
@@ -182,15 +185,19 @@ type Revocations struct {
 	// has none, a step back makes the view stale rather than fresh.
 	epoch    time.Time
 	lastSync atomic.Int64 // since(epoch) when the loop last knew all of Redis; neverSynced: never
-	// floor is the loss floor (Unix ms, 0 for none): every session logged
-	// in at or before it is revoked, because Redis lost the revocations
-	// recorded until then. markID is the loss mark's id the feed knows.
-	floor  atomic.Int64
-	markID string // the feed's goroutine only
-	synced chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	// floor is the loss floor (Unix ms on the OP's clock, 0 for none):
+	// every session logged in at or before it is revoked, because Redis
+	// lost the revocations recorded until then. Only the feed writes it.
+	floor atomic.Int64
+	// markID is the loss mark's id the feed knows; lossFound is the
+	// instant the mark's loss was found, on the clock of the replica that
+	// found it (Unix ms, 0 for none). The feed's goroutine only.
+	markID    string
+	lossFound int64
+	synced    chan struct{}
+	cancel    context.CancelFunc
+	done      chan struct{}
+	once      sync.Once
 }
 
 type revKeys struct{ set, exp, log, seq string }
@@ -221,17 +228,11 @@ func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations,
 	if cfg.sidSkew != nil && *cfg.sidSkew < 0 {
 		return nil, errs.Config("redisadapter", "sid clock skew %v is negative", *cfg.sidSkew)
 	}
-	mem, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(cfg.now))
-	if err != nil {
-		return nil, err
-	}
-	local, ok := mem.(memoryRevocations)
-	if !ok {
-		return nil, fmt.Errorf("redisadapter: sessionadapter's memory revocations are not Watchable")
-	}
+	skew := defaults.SIDClockSkew
 	if cfg.sidSkew != nil {
-		memrev.SetSIDSkew(local, *cfg.sidSkew) // before local is shared
+		skew = *cfg.sidSkew
 	}
+	local := memrev.New(cfg.now, skew)
 	p := cfg.prefix
 	r := &Revocations{
 		client: client, cfg: cfg, local: local,
@@ -273,9 +274,9 @@ func (r *Revocations) Close() error {
 	return nil
 }
 
-// Wait blocks until the replica has loaded the revocations once, or ctx
-// ends. Call it at start-up before serving, or let the guard answer 503
-// meanwhile.
+// Wait blocks until the replica has loaded the revocations once and read
+// the stream after them, so that it is fresh, or ctx ends. Call it at
+// start-up before serving, or let the guard answer 503 meanwhile.
 func (r *Revocations) Wait(ctx context.Context) error {
 	select {
 	case <-r.synced:
@@ -304,9 +305,10 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	if l.IssuedAt.IsZero() {
 		l.IssuedAt = now
 	}
-	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
+	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keepFor)
 	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
 		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
@@ -328,7 +330,10 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // Redis lost the revocations of its time
 	}
-	return r.local.Revoked(ctx, b)
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	return r.local.Revoked(b.Issuer, b.Subject, b.SessionID, b.LoginTime), nil
 }
 
 // encodeLogout is the hash field of a revocation: its kind, then each
@@ -373,39 +378,72 @@ func decodeLogout(s string) (sessionadapter.Logout, error) {
 	return sessionadapter.Logout{Issuer: parts[0], Subject: parts[1], SessionID: parts[2]}, nil
 }
 
-// apply merges one revocation read from Redis into memory.
+// apply merges one revocation read from Redis into memory. A malformed
+// one is logged and skipped (no replica wrote it, and it names nothing
+// to enforce); an error is the feed's context ending, which stops the
+// read: a cancelled read is not a malformed revocation.
 func (r *Revocations) apply(ctx context.Context, fld, val string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l, until, err := decodeEntry(fld, val)
+	if err != nil {
+		r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+		return nil
+	}
+	keep := until.Sub(r.cfg.now())
+	if keep <= 0 {
+		return nil // expired: nothing to enforce
+	}
+	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keep)
+	return nil
+}
+
+// decodeEntry decodes a revocation read from Redis: its field, and its
+// value "at,until" in Unix ms.
+func decodeEntry(fld, val string) (sessionadapter.Logout, time.Time, error) {
 	l, err := decodeLogout(fld)
 	if err != nil {
-		return err
+		return l, time.Time{}, err
 	}
 	at, until, ok := strings.Cut(val, ",")
 	if !ok {
-		return errBadEntry
+		return l, time.Time{}, errBadEntry
 	}
 	atMS, err1 := strconv.ParseInt(at, 10, 64)
 	untilMS, err2 := strconv.ParseInt(until, 10, 64)
 	if err1 != nil || err2 != nil {
-		return errBadEntry
-	}
-	keep := time.UnixMilli(untilMS).Sub(r.cfg.now())
-	if keep <= 0 {
-		return nil // expired: nothing to enforce
+		return l, time.Time{}, errBadEntry
 	}
 	l.IssuedAt = time.UnixMilli(atMS)
-	return r.local.Revoke(ctx, l, keep)
+	if err := l.Validate(); err != nil {
+		return l, time.Time{}, fmt.Errorf("%w: %w", errBadEntry, err)
+	}
+	return l, time.UnixMilli(untilMS), nil
 }
 
+// readResult says where a read of the feed left the replica.
+type readResult uint8
+
+const (
+	caughtUp readResult = iota // it read all the stream held when the read began
+	behind                     // a full batch: more to read at once
+	gap                        // entries were trimmed before it read them: reload
+	lost                       // Redis lost revocations (the floor ends what they ended): reload
+)
+
 // run is the feed: load, then tail until ctx ends, reloading after a gap
-// and backing off while Redis fails.
+// or a loss and backing off while Redis fails.
 func (r *Revocations) run(ctx context.Context) {
 	defer close(r.done)
 	var (
-		seq     int64
-		lastID  string
-		loaded  bool
-		backoff time.Duration
-		sweep   = time.Now()
+		seq       int64
+		lastID    string
+		reload    = true
+		afterLoss bool
+		res       readResult
+		backoff   time.Duration
+		sweep     = time.Now()
 	)
 	// A healthy feed hears from Redis at least every block, well within
 	// the bound. go-redis cannot interrupt a blocking read, so block also
@@ -413,13 +451,20 @@ func (r *Revocations) run(ctx context.Context) {
 	block := min(r.cfg.maxStale/4, maxBlock)
 	for ctx.Err() == nil {
 		var err error
-		if !loaded {
-			seq, lastID, err = r.load(ctx)
-			loaded = err == nil
+		if reload {
+			// The stream holds what came after the load's snapshot: the
+			// load returns behind, so that it is read without waiting and
+			// the replica is fresh as of now, not as of the snapshot.
+			seq, lastID, res, err = r.load(ctx, afterLoss)
 		} else {
-			var gap bool
-			seq, lastID, gap, err = r.tail(ctx, seq, lastID, block)
-			loaded = !gap
+			wait := block
+			if res == behind {
+				wait = -1 // no BLOCK: what is there, at once
+			}
+			seq, lastID, res, err = r.tail(ctx, seq, lastID, wait)
+		}
+		if err == nil {
+			reload, afterLoss = res == gap || res == lost, res == lost
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -443,69 +488,109 @@ func (r *Revocations) run(ctx context.Context) {
 	}
 }
 
-// load reads the sequence and stream head, then the whole hash, and marks
-// the replica in sync as of before the reads.
-func (r *Revocations) load(ctx context.Context) (int64, string, error) {
-	start := r.since()
+// load reads the snapshot: the sequence and the stream's last ID, then
+// the whole set. It does not make the replica fresh: the set may be read
+// over seconds (a million revocations), and the replica is only known to
+// be current once the stream after the snapshot is read too, by the
+// tail's next read, which marks it fresh as of when that read began. So a
+// long load delays Wait, never serving after it. It returns behind (the
+// stream is read next, at once), or what a read of the stream during a
+// reload after a loss found.
+//
+// A replica that was serving keeps the staleness mark of its last read
+// meanwhile, so a reload after a gap (the replica fell behind) fails
+// closed once that is older than the bound, as it should. A reload after
+// a loss found within the bound (afterLoss, or found now) need not: the
+// floor then ends every session logged in before OPDate(the snapshot),
+// which is every session a revocation recorded before the snapshot can
+// end (the OP dated it by then), read or not; and between pages of the
+// set the feed reads the stream after the snapshot as the tail does, so
+// the replica is fresh as of each read that comes back short. It costs
+// little more than the loss itself (its floor ends the logins until a
+// minute after it): the logins until a minute after the snapshot, a few
+// seconds later, are ended too, fail closed. A loss found longer ago
+// (another replica's, with this one's feed cut meanwhile) would end too
+// many: that reload fails closed past the bound instead.
+func (r *Revocations) load(ctx context.Context, afterLoss bool) (int64, string, readResult, error) {
 	if r.markID == "" {
 		r.warnEviction(ctx)
 	}
 	head, err := headScript.Run(ctx, r.client, []string{r.keys.set, r.keys.seq, r.keys.log}, newMarkID()).StringSlice()
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation head: %w", errRedis, err)
+		return 0, "", behind, fmt.Errorf("%w: revocation head: %w", errRedis, err)
 	}
 	if len(head) != 3 {
-		return 0, "", fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
+		return 0, "", behind, fmt.Errorf("%w: revocation head: %d values", errRedis, len(head))
 	}
-	if _, err := r.checkMark(ctx, head[2], true); err != nil {
-		return 0, "", err
+	lostNow, err := r.checkMark(ctx, head[2], true)
+	if err != nil {
+		return 0, "", behind, err
 	}
 	seq, err := strconv.ParseInt(head[0], 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
+		return 0, "", behind, fmt.Errorf("%w: revocation sequence %q", errRedis, head[0])
+	}
+	lastID := head[1]
+	// now is read after the head: the revocations the snapshot holds were
+	// recorded before it.
+	now := r.cfg.now()
+	serve := (afterLoss || lostNow) && r.lossFound > 0 && now.UnixMilli()-r.lossFound <= r.cfg.maxStale.Milliseconds()
+	if serve {
+		// Kept until a load completes: an interrupted one may have made
+		// the replica fresh on its strength.
+		r.floor.Store(max(r.floor.Load(), defaults.OPDate(now).UnixMilli()))
 	}
 	var cursor uint64
 	for {
+		if serve {
+			var res readResult
+			if seq, lastID, res, err = r.tail(ctx, seq, lastID, -1); err != nil || res == gap || res == lost {
+				return seq, lastID, res, err
+			}
+		}
 		kv, next, err := r.client.HScan(ctx, r.keys.set, cursor, "*", 1000).Result()
 		if err != nil {
-			return 0, "", fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
+			return 0, "", behind, fmt.Errorf("%w: revocation snapshot: %w", errRedis, err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			if kv[i] == markField {
 				continue
 			}
 			if err := r.apply(ctx, kv[i], kv[i+1]); err != nil {
-				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+				return 0, "", behind, err
 			}
 		}
 		if cursor = next; cursor == 0 {
 			break
 		}
 	}
-	r.markSynced(start)
-	return seq, head[1], nil
+	// Memory holds the snapshot now: back to the loss's own floor.
+	if r.lossFound > 0 {
+		r.floor.Store(defaults.OPDate(time.UnixMilli(r.lossFound)).UnixMilli())
+	}
+	return seq, lastID, behind, nil
 }
 
-// tail reads the stream after lastID, blocking up to block, and applies
-// what it reads. gap reports a sequence number out of order (entries
-// trimmed before this replica read them, or Redis lost its data): the
-// caller reloads.
-func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, bool, error) {
+// tail reads the stream after lastID, blocking up to block (not at all
+// if negative), and applies what it reads: a read that came back short
+// makes the replica fresh as of when it began (it checked the loss mark
+// first, and read all the stream then held).
+func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, readResult, error) {
 	start := r.since()
 	mark, err := r.client.HGet(ctx, r.keys.set, markField).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return seq, lastID, false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
+		return seq, lastID, behind, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
-	if lost, err := r.checkMark(ctx, mark, err == nil); err != nil || lost {
+	if isLost, err := r.checkMark(ctx, mark, err == nil); err != nil || isLost {
 		return seq, lastID, lost, err
 	}
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
-		r.markSynced(start) // nothing new for a whole block
-		return seq, lastID, false, nil
+		r.markSynced(start) // nothing new
+		return seq, lastID, caughtUp, nil
 	}
 	if err != nil {
-		return seq, lastID, false, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
+		return seq, lastID, behind, fmt.Errorf("%w: revocation feed: %w", errRedis, err)
 	}
 	full := false
 	for _, st := range res {
@@ -520,27 +605,28 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 				r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
 					slog.Int64("read", seq), slog.Int64("got", q))
 				_, err := r.markLost(ctx)
-				return seq, lastID, true, err
+				return seq, lastID, lost, err
 			}
 			if q != seq+1 {
 				r.cfg.logger.WarnContext(ctx, "redisadapter: gap in the revocation feed; reloading",
 					slog.Int64("want", seq+1), slog.Int64("got", q))
-				return seq, lastID, true, nil
+				return seq, lastID, gap, nil
 			}
 			fld, _ := m.Values["f"].(string)
 			val, _ := m.Values["v"].(string)
 			if err := r.apply(ctx, fld, val); err != nil {
-				r.cfg.logger.ErrorContext(ctx, "redisadapter: skipping a malformed revocation", slog.Any("error", err))
+				return seq, lastID, behind, err
 			}
 			seq, lastID = q, m.ID
 		}
 	}
-	if !full {
-		// Everything added before start has been read; a full batch may
-		// have left some behind, so the next read must come first.
-		r.markSynced(start)
+	if full {
+		// A full batch may have left some behind: the next read must
+		// come first.
+		return seq, lastID, behind, nil
 	}
-	return seq, lastID, false, nil
+	r.markSynced(start)
+	return seq, lastID, caughtUp, nil
 }
 
 // checkMark compares the set's loss mark (found: present) with the one
@@ -583,19 +669,22 @@ func (r *Revocations) markLost(ctx context.Context) (lost bool, err error) {
 	return true, nil
 }
 
-func (r *Revocations) raiseFloor(ctx context.Context, floor int64) {
-	for {
-		old := r.floor.Load()
-		if floor <= old {
-			return
-		}
-		if r.floor.CompareAndSwap(old, floor) {
-			r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
-				slog.Time("loss_found_at", time.UnixMilli(floor)))
-			memrev.Notify(r.local)
-			return
-		}
+// raiseFloor adopts a loss mark's floor, the instant (Unix ms, on the
+// clock of the replica that found the loss) after which Redis holds every
+// revocation. Logins are dated on the OP's clock, so the floor is dated
+// by defaults.OPDate: a login the OP dated before the loss, by a clock
+// ahead of that replica's, is ended too.
+func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
+	if found <= r.lossFound {
+		return
 	}
+	r.lossFound = found
+	floor := defaults.OPDate(time.UnixMilli(found)).UnixMilli()
+	// max keeps the higher floor of a reload after a loss (see load).
+	r.floor.Store(max(r.floor.Load(), floor))
+	r.cfg.logger.ErrorContext(ctx, "redisadapter: revocations were lost in Redis; ending every session logged in before the loss",
+		slog.Time("loss_found_at", time.UnixMilli(found)), slog.Time("ends_logins_dated_until", time.UnixMilli(floor)))
+	r.local.Notify()
 }
 
 func parseMark(mark string) (id string, floor int64, ok bool) {
@@ -655,7 +744,7 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
-	memrev.Sweep(r.local)
+	r.local.Sweep()
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

@@ -40,6 +40,7 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 		{name: "sid does not end other sids", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s2", IssuedAt: after}, check: session},
 		{name: "other issuer", revoke: sessionadapter.Logout{Issuer: iss2, Subject: "alice", IssuedAt: after}, check: session},
 		{name: "no issuer", revoke: sessionadapter.Logout{Subject: "alice"}, check: session, wantErr: sessionadapter.ErrInvalidLogout},
+		{name: "dated before 1970", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: time.Unix(-60, 0)}, check: session, wantErr: sessionadapter.ErrInvalidLogout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +125,20 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 		}
 		if got, err := rev.Revoked(ctx, session); err != nil || !got {
 			t.Fatalf("Revoked = %v, %v, want true: an older revocation must not overwrite a newer one", got, err)
+		}
+	})
+
+	// An ended context is an unknown answer, never "not revoked"; and
+	// nothing is recorded for it.
+	t.Run("ended context", func(t *testing.T) {
+		rev := newRev(t)
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if got, err := rev.Revoked(done, session); !errors.Is(err, context.Canceled) {
+			t.Errorf("Revoked(ended context) = %v, %v; want context.Canceled", got, err)
+		}
+		if err := rev.Revoke(done, sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: after}, time.Hour); !errors.Is(err, context.Canceled) {
+			t.Errorf("Revoke(ended context) = %v; want context.Canceled", err)
 		}
 	})
 

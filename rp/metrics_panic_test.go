@@ -11,15 +11,11 @@ import (
 	"github.com/bclogout/bclogout/rp"
 )
 
-// TestReviewRetryMetricsPanicCrashesProcess: the Handler recovers a panic
-// in the session Ender, in OnLogout and in OnReject, so that no hook can
-// take the process down; on the request path net/http recovers the rest.
-// The retry queue's goroutine calls the WithMetrics function unguarded
-// ("queued", "retried", "abandoned_*"), so a panic in it (a metrics
-// library refusing a label, say) kills the whole app from a background
-// goroutine, with every session and pending logout in it.
-func TestReviewRetryMetricsPanicCrashesProcess(t *testing.T) {
-	if os.Getenv("REVIEW_METRICS_PANIC") == "1" {
+// A panic in the metrics function, called from the retry queue's own
+// goroutine ("queued", "retried", "abandoned_*"), is logged, not allowed
+// to take the process down with every pending logout in it.
+func TestRetryMetricsPanicIsRecovered(t *testing.T) {
+	if os.Getenv("RP_METRICS_PANIC_CHILD") == "1" {
 		env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryMinBackoff(time.Millisecond),
 			rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
 				if outcome == "retried" {
@@ -32,8 +28,8 @@ func TestReviewRetryMetricsPanicCrashesProcess(t *testing.T) {
 		_ = env.h.Close(context.Background()) // drains: the retry succeeds and reports "retried"
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestReviewRetryMetricsPanicCrashesProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "REVIEW_METRICS_PANIC=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRetryMetricsPanicIsRecovered$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "RP_METRICS_PANIC_CHILD=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("a panic in the metrics function, called from the retry queue's goroutine, crashed the process: %v\n%s", err, lastLines(out, 8))
@@ -53,14 +49,11 @@ func lastLines(b []byte, n int) string {
 	return string(b)
 }
 
-// TestReviewMetricsPanicSkipsOnLogout: on the request path the metrics
-// function runs after the sessions were ended and recorded, but before
-// OnLogout and the 200. A panic in it (net/http recovers it and drops the
-// connection) skips OnLogout, the hook that revokes refresh tokens and
-// cascades the logout, and the OP's redelivery is refused as a replay, so
-// the hook never runs for that logout. OnLogout and OnReject panics are
-// recovered; the metrics function's is not.
-func TestReviewMetricsPanicSkipsOnLogout(t *testing.T) {
+// A panic in the metrics function on the request path, after the logout
+// was done, is recovered: OnLogout (which revokes refresh tokens and
+// cascades) still runs, since the OP's redelivery would be refused as a
+// replay and the hook would never run for that logout.
+func TestMetricsPanicStillRunsOnLogout(t *testing.T) {
 	ender := newFlakyEnder()
 	ender.set(false)
 	hooked := 0

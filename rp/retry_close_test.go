@@ -29,15 +29,10 @@ func (c *hangingRecordCache) Record(ctx context.Context, issuer, jti string, unt
 	}
 }
 
-// TestReviewRetryCloseBoundedWhenRecordHangs: Close(ctx) documents that
-// pending logouts are retried "until ctx is done", then abandoned, and
-// that the retry is "under one deadline (WithLogoutTimeout, else 10 s)".
-// Yet a retry's Record runs under context.WithoutCancel of the attempt's
-// context, with no deadline when no WithLogoutTimeout is set (the front
-// door's configuration): Close's cancel cannot cut it off, nor can the
-// 10 s attempt deadline, so Close blocks for as long as the replay cache
-// does, whatever ctx says.
-func TestReviewRetryCloseBoundedWhenRecordHangs(t *testing.T) {
+// Close(ctx) gives up when ctx is done even when a retry's Record hangs
+// (a replay cache over a store that stopped answering): the record runs
+// under the attempt's own deadline, which Close cancels.
+func TestRetryCloseBoundedWhenRecordHangs(t *testing.T) {
 	cache := &hangingRecordCache{Cache: memoryCache(t), entered: make(chan struct{}, 10), release: make(chan struct{})}
 	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
 	// Registered after newRetryEnv's, so it runs first: it lets a hung

@@ -178,8 +178,8 @@ func TestNewNotifierInvalid(t *testing.T) {
 }
 
 // Streams are bounded: any signed-in user could otherwise open as many as
-// they like, a goroutine and a connection each (found by an outside
-// review). A closed stream frees its place.
+// they like, a goroutine and a connection each. A closed stream frees its
+// place.
 func TestNotifierMaxStreams(t *testing.T) {
 	_, rev, srv := notifierApp(t, middleware.WithMaxStreams(1))
 	resp, events := stream(t, srv.URL+"?sid=s1")

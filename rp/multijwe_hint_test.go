@@ -30,7 +30,7 @@ func encryptWithIss(t testing.TB, jws string, pub any, kid, iss string) string {
 
 // Five tenants whose encryption keys share one kid: the per-token bound on
 // private-key operations used to leave the fifth tenant's key untried, so
-// its genuine encrypted logouts were refused (found by an outside review).
+// its genuine encrypted logouts were refused.
 // The JWE header's iss now picks the tenant's keys; it is only a hint: a
 // header naming another tenant opens nothing, and the bound still holds.
 func TestJoinPicksTenantByJWEIssuer(t *testing.T) {

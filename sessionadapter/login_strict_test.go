@@ -8,7 +8,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// TestLoginCaseVariantClaimDoesNotSetIat (found by the outside review):
+// TestLoginCaseVariantClaimDoesNotSetIat:
 // LoginFromIDToken used to decode the ID token's claims with encoding/json
 // (login.go loginClaims, RawClaims.Claims), which matches member names case-insensitively and
 // keeps the last duplicate: an "IAT" member (a custom claim, e.g. one an

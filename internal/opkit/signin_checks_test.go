@@ -50,7 +50,7 @@ func startApp(t *testing.T, op *opkit.OP, backchannel bool, redeem bool, logoutS
 	})
 }
 
-// TestSignInNeedsCodeRedemption (found by the outside review): SignIn used
+// TestSignInNeedsCodeRedemption: SignIn used
 // to check only that the app's final answer was 2xx, so the README's
 // "logout works" test passed for an app whose callback never redeems the
 // code nor starts a session. SignIn now fails for it.

@@ -18,7 +18,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 )
 
-// TestGuardJSONSerializerKeepsLoginTime (found by the outside review):
+// TestGuardJSONSerializerKeepsLoginTime:
 // gorilla stores can serialize values with JSON (securecookie.JSONEncoder,
 // boj/redistore's JSONSerializer). Stash writes the login time as int64;
 // JSON gives it back as float64, and Lookup, which read it as int64

@@ -14,7 +14,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
 
-// TestFeedClockStepBackIsStale (found by an outside review): staleness
+// TestFeedClockStepBackIsStale: staleness
 // was judged on the wall clock, and the last sync only moved forward.
 // After the wall clock stepped back (an NTP correction, a restored VM), the
 // last sync stood in the "future", so Revoked kept answering from memory

@@ -95,8 +95,7 @@ func (a *keepApp) do(t *testing.T, path string, c *http.Cookie) (*httptest.Respo
 }
 
 // A logout must keep a session ended even where deletion cannot find it
-// (found by an outside review, when revocations were kept only for the
-// in-flight window): after a RenewToken moved the session to a token its
+// (revocations were once kept only for the in-flight window): after a RenewToken moved the session to a token its
 // binding does not name, and after a restart forgot the in-memory
 // bindings of sessions that live on in the database. The revocation, kept
 // for the session lifetime, ends them at their next request, long after

@@ -160,7 +160,9 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 		}
 	}
 	t.Logf("slowest answer during the outage: %v (logout timeout %v)", slowest.Round(time.Millisecond), timeout)
-	if slowest > timeout+500*time.Millisecond {
+	// The bound is generous: under a loaded machine and the race detector
+	// scheduling alone adds seconds; unbounded, go-redis would redial for far longer.
+	if slowest > timeout+3*time.Second {
 		t.Errorf("a logout during the outage took %v, beyond the logout timeout %v", slowest, timeout)
 	}
 	m.mu.Lock()

@@ -136,7 +136,7 @@ func TestEndSessionsThroughDroppingProxy(t *testing.T) {
 	if _, err := s.EndSessions(context.Background(), l); err != nil {
 		t.Fatalf("retried EndSessions = %v", err)
 	}
-	if took := time.Since(start); took > time.Second {
+	if took := time.Since(start); took > 5*time.Second { // a second script run would block far longer
 		t.Errorf("retry took %v", took)
 	}
 	var left int64

@@ -175,15 +175,16 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 		r.Method(http.MethodPost, sharedSignalsPath, a.recordSETs(ss))
 	}
 	// The OP's frame carries no cookie to rely on: outside the guard.
-	r.Method(http.MethodGet, frontChannelPath, a.signOut.FrontChannel())
+	r.Handle(frontChannelPath, a.signOut.FrontChannel())
+	// The sign-out route reads the session itself and needs no guard: a
+	// revoked session has nothing left to sign out.
+	r.Handle(signOutPath, a.signOut.SignOut())
 	r.Group(func(r chi.Router) {
 		r.Use(guard)
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
 		r.Post("/logout", a.localLogout)
-		r.Post("/signout", a.signOutButton)
-		r.Get(goodbyePath, a.goodbye)
 	})
 	return r, nil
 }

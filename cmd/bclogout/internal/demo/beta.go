@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -166,9 +165,9 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	}
 	*notifiers = append(*notifiers, notifier)
 	r := chi.NewRouter()
-	if err := chimw.Mount(r, logoutPath, a.recordEvents(h)); err != nil {
-		return nil, err
-	}
+	// The library's routes: plain handlers on every method of their path
+	// (each answers its own 405), as the README mounts them.
+	r.Handle(logoutPath, a.recordEvents(h))
 	r.Get(eventsPath, notifier.ServeHTTP)
 	// Like the back-channel endpoint: no session, no CSRF check.
 	if ss := a.signOut.SharedSignals(); ss != nil {

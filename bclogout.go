@@ -58,16 +58,23 @@ type Config struct {
 	// 30 days.
 	SessionLifetime time.Duration
 	// SignedOut serves a request whose session a logout ended, once the
-	// guard has ended the session. Default: nil, which serves the request
-	// on as anonymous (the app sees no session, as after its own sign-out).
+	// guard has ended the session, and is the signed-out page SignOut()
+	// lands the user on. Default: nil, which serves the guard's request on
+	// as anonymous (the app sees no session, as after its own sign-out)
+	// and has SignOut() redirect to "/".
 	SignedOut http.Handler
 
 	// PostLogoutRedirectURI is where the OP sends the browser back after
-	// SignOut (RP-Initiated Logout 1.0 §3): register it with the OP as a
-	// post_logout_redirect_uri, exactly, and call FinishSignOut in its
-	// handler. It must be absolute, https (http only on a loopback host),
-	// without fragment. Default: none; the OP then shows its own page.
+	// a sign-out (RP-Initiated Logout 1.0 §3): the URL of the path where
+	// SignOut() is mounted, registered with the OP as a
+	// post_logout_redirect_uri, exactly (with Cognito, as a sign-out URL).
+	// It must be absolute, https (http only on a loopback host), without
+	// fragment. Default: none; the OP then shows its own page.
 	PostLogoutRedirectURI string
+	// SignOutFailed answers a sign-out whose local step failed (the
+	// session store is down): the user is still signed in. Default: 500
+	// and a short text page asking to try again.
+	SignOutFailed http.Handler
 
 	// SharedSignals, when set, enables RP.SharedSignals: the endpoint
 	// where the OP, or another transmitter, pushes Security Event Tokens
@@ -120,7 +127,9 @@ type Config struct {
 // route, and the login step. It is safe for concurrent use.
 type RP struct {
 	handler  *rp.Handler
+	verifier *rp.Verifier         // the OP's keys and policy; Login judges ID tokens with it
 	ender    sessionadapter.Store // revokes, then deletes; its Bind refuses a logged-out login
+	hints    idTokenHinter        // Bindings, when they give back the ID token
 	sessions sessionadapter.Sessions
 	guard    func(http.Handler) http.Handler
 	closers  []func() error
@@ -130,7 +139,9 @@ type RP struct {
 
 	// Sign-out (signout.go) and front-channel logout (frontchannel.go).
 	endSession                        *url.URL // nil when the OP has none
+	cognito                           bool     // AWS Cognito's /logout: client_id and logout_uri
 	postLogout                        string
+	signedOut, signOutFailed          http.Handler
 	stateName, statePath              string
 	stateSecure                       bool
 	frameAncestors                    string
@@ -161,7 +172,10 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	b := &RP{sessions: cfg.Sessions, logger: logger, issuer: cfg.Issuer}
+	b := &RP{sessions: cfg.Sessions, logger: logger, issuer: cfg.Issuer, signedOut: cfg.SignedOut, signOutFailed: cfg.SignOutFailed}
+	if b.signOutFailed == nil {
+		b.signOutFailed = http.HandlerFunc(defaultSignOutFailed)
+	}
 	if err := b.setSignOut(cfg.ClientID, cfg.PostLogoutRedirectURI); err != nil {
 		return nil, err
 	}
@@ -200,6 +214,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		return nil, err
 	}
 	b.closers = append(b.closers, v.Close)
+	b.verifier = v
 	if op.Metadata == nil || op.Keys == nil {
 		return nil, errors.New("bclogout: discovery: rp.Discover reported no metadata")
 	}
@@ -229,6 +244,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 			return nil, err
 		}
 	}
+	b.hints, _ = bindings.(idTokenHinter)
 	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
 		return nil, err
 	}
@@ -311,32 +327,35 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 // signed-out page.
 var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during the login")
 
-// Login ties the request's session to the OP session of a verified ID
-// token (coreos/go-oidc's *oidc.IDToken, or sessionadapter.RawClaims for any
-// other library): it stashes the issuer, subject, sid and login time in the
-// session (renewing its ID where the library can) and binds it, so that
-// the OP's logout ends it. Call it in the login callback, after verifying
-// the ID token and before writing the response. When binding fails, Login
-// ends the session it stashed the login in before returning the error:
-// the user is not signed in.
+// Login ties the request's session to the OP session of the raw ID token
+// the app got from the OP's token endpoint (with x/oauth2:
+// tok.Extra("id_token").(string)), in the login callback before the
+// response is written. It verifies the token itself with the OP's keys
+// (rp.Verifier.VerifyIDToken: signature, iss, aud, exp, iat, sub), stashes
+// the issuer, subject, sid and login time in the session (renewing its ID
+// where the library can) and binds it, so that the OP's logout ends it,
+// keeping the raw token with the binding (Config.Bindings, server-side;
+// never in the session, so a cookie session stays small) for SignOut's
+// id_token_hint. The nonce and at_hash are the login flow's: the app's
+// OIDC library must still validate the login (go-oidc's Verify and its
+// nonce check). When binding fails, Login ends the session it stashed
+// the login in before returning the error: the user is not signed in.
 //
 // Whether Login saves the session is the session library's way: with scs,
 // LoadAndSave saves it when the handler returns, so put the app's own
 // values in before or after Login; with gorilla, Login saves it (a
 // server-side store gives it its new ID then), so put them in before Login,
 // or Save again after.
-func (b *RP) Login(w http.ResponseWriter, r *http.Request, idToken sessionadapter.IDToken) error {
-	login, err := sessionadapter.LoginFromIDToken(idToken)
+func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
+	login, err := b.verifier.VerifyIDToken(r.Context(), rawIDToken)
 	if err != nil {
-		return err
-	}
-	if login.Issuer != b.issuer {
-		return fmt.Errorf("bclogout: login: ID token issuer %q is not %q", login.Issuer, b.issuer)
+		return fmt.Errorf("bclogout: login: %w", err)
 	}
 	binding, err := b.sessions.Stash(w, r, login)
 	if err != nil {
 		return err
 	}
+	binding.IDToken = rawIDToken
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
 		// The login is not signed in: end the session Stash wrote it to
 		// (and, for gorilla, saved), so the error Login returns is true of

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
@@ -111,21 +110,39 @@ func (m *memSessions) writeBack(id string, v map[string]any) {
 	m.data[id] = v
 }
 
-func idToken(iss, sub, sid string, iat time.Time) sessionadapter.RawClaims {
-	return sessionadapter.RawClaims(fmt.Sprintf(`{"iss":%q,"sub":%q,"sid":%q,"aud":"app","iat":%d,"exp":%d}`,
-		iss, sub, sid, iat.Unix(), iat.Add(time.Hour).Unix()))
+// idToken returns an ID token signed by op's key, for client "app", as
+// the OP's token endpoint would return it.
+func idToken(t testing.TB, op *opkit.OP, iss, sub, sid string, iat time.Time) string {
+	t.Helper()
+	return idTokenFor(t, op, "app", iss, sub, sid, iat)
+}
+
+// idTokenFor is idToken for client aud.
+func idTokenFor(t testing.TB, op *opkit.OP, aud, iss, sub, sid string, iat time.Time) string {
+	t.Helper()
+	tok := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+		"iss": iss, "sub": sub, "aud": aud, "iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(), "nonce": "n-1",
+	}}
+	if sid != "" {
+		tok.Claims["sid"] = sid
+	}
+	raw, err := tok.Sign(op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
 type app struct {
 	*bclogout.RP
 	sessions *memSessions
 	srv      http.Handler
-	op       *fakeop.OP
+	op       *opkit.OP
 }
 
 func newApp(t *testing.T, cfg bclogout.Config) *app {
 	t.Helper()
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := newMemSessions()
 	cfg.Issuer, cfg.ClientID, cfg.Sessions = op.Issuer(), "app", s
 	bl, err := bclogout.New(t.Context(), cfg)
@@ -137,7 +154,7 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 	mux := http.NewServeMux()
 	mux.Handle("/backchannel-logout", bl)
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
 		}
@@ -253,12 +270,44 @@ func TestLoginLoggedOutInFlight(t *testing.T) {
 	}
 }
 
-func TestLoginOfAnotherIssuer(t *testing.T) {
+// TestLoginVerifiesTheIDToken: Login judges the raw ID token with the
+// OP's keys (rp.Verifier.VerifyIDToken) and stashes nothing for one it
+// refuses.
+func TestLoginVerifiesTheIDToken(t *testing.T) {
 	a := newApp(t, bclogout.Config{})
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
-	err := a.Login(httptest.NewRecorder(), r, idToken("https://elsewhere.example", "alice", "s", time.Now()))
-	if err == nil {
-		t.Fatal("Login accepted an ID token of another issuer")
+	other := opkit.New(t) // another OP's key
+	now := time.Now()
+	expired := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+		"iss": a.op.Issuer(), "sub": "alice", "aud": "app", "iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix(),
+	}}
+	expiredRaw, err := expired.Sign(a.op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		raw     string
+		wantErr error
+	}{
+		{name: "valid", raw: idToken(t, a.op, a.op.Issuer(), "alice", "s", now)},
+		{name: "another issuer", raw: idToken(t, a.op, "https://elsewhere.example", "alice", "s", now), wantErr: rp.ErrIssuer},
+		{name: "another OP's key", raw: idToken(t, other, a.op.Issuer(), "alice", "s", now), wantErr: rp.ErrSignature},
+		{name: "another client", raw: idTokenFor(t, a.op, "other-app", a.op.Issuer(), "alice", "s", now), wantErr: rp.ErrAudience},
+		{name: "expired", raw: expiredRaw, wantErr: rp.ErrTime},
+		{name: "a logout token", raw: a.op.LogoutToken("app", "alice", "s"), wantErr: rp.ErrSignature},
+		{name: "not a token", raw: "", wantErr: rp.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			err := a.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), tt.raw)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Login: %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != nil && len(w.Result().Cookies()) != 0 {
+				t.Errorf("a refused login set %v", w.Result().Cookies())
+			}
+		})
 	}
 }
 
@@ -274,7 +323,7 @@ func TestSignedOutHandler(t *testing.T) {
 }
 
 func TestNewInvalidConfig(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := newMemSessions()
 	for _, tc := range []struct {
 		name string
@@ -415,9 +464,7 @@ func TestNewFetchesDiscoveryOnce(t *testing.T) {
 		t.Errorf("New fetched the discovery document %d times, want 1", n)
 	}
 	w := httptest.NewRecorder()
-	if err := bl.SignOut(w, httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{}); err != nil {
-		t.Fatal(err)
-	}
+	bl.SignOut().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/signout", nil))
 	if loc := w.Header().Get("Location"); !strings.HasPrefix(loc, issuer+"/logout?") {
 		t.Errorf("SignOut redirected to %q, want the end_session_endpoint", loc)
 	}
@@ -431,11 +478,11 @@ func TestNewReadsDiscoveryStrictly(t *testing.T) {
 		name        string
 		doc         string // issuer, then jwks_uri
 		wantErr     error
-		wantSignOut error
+		wantSignOut string // where SignOut redirects, after the issuer
 	}{
-		{name: "exact names", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout"}`},
+		{name: "exact names", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout"}`, wantSignOut: "/logout?"},
 		{name: "case-changed end_session_endpoint", doc: `{"issuer":%q,"jwks_uri":%q,"End_Session_Endpoint":"%[1]s/logout"}`,
-			wantSignOut: bclogout.ErrNoEndSession},
+			wantSignOut: ""}, // no end_session_endpoint: the signed-out page
 		{name: "trailing bytes", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"%[1]s/logout"} trailing`,
 			wantErr: jwks.ErrFetch},
 		{name: "member twice", doc: `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":"https://evil.example/","end_session_endpoint":"%[1]s/logout"}`,
@@ -452,9 +499,11 @@ func TestNewReadsDiscoveryStrictly(t *testing.T) {
 				return
 			}
 			defer bl.Close(context.Background())
-			err = bl.SignOut(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{})
-			if !errors.Is(err, tt.wantSignOut) {
-				t.Errorf("SignOut: %v, want %v", err, tt.wantSignOut)
+			w := httptest.NewRecorder()
+			bl.SignOut().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/signout", nil))
+			loc := w.Header().Get("Location")
+			if tt.wantSignOut == "" && loc != "/" || tt.wantSignOut != "" && !strings.HasPrefix(loc, issuer+tt.wantSignOut) {
+				t.Errorf("SignOut redirected to %q, want %q", loc, issuer+tt.wantSignOut)
 			}
 		})
 	}
@@ -522,7 +571,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 			}
 			closeRP(t, bl)
 			w := httptest.NewRecorder()
-			if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+			if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
 				t.Fatal(err)
 			}
 			alice := w.Result().Cookies()[0]
@@ -547,10 +596,8 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 			case "signout":
 				r := httptest.NewRequest(http.MethodPost, "/signout", nil)
 				r.AddCookie(alice)
-				if err := bl.SignOut(w, r, bclogout.SignOutHint{}); err == nil {
-					t.Fatal("SignOut with the revocations down: no error")
-				}
-				want = http.StatusOK // nothing written
+				bl.SignOut().ServeHTTP(w, r)
+				want = http.StatusInternalServerError // Config.SignOutFailed's default
 			case "sharedsignals":
 				set, err := op.SessionRevoked("app", "alice", "sid-a")
 				if err != nil {

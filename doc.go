@@ -4,21 +4,23 @@
 // relying party, and keeps them signed out.
 //
 // It is the front door: it takes what an app knows (the OP's issuer, its
-// client ID, its session library) and gives back the three things the app
+// client ID, its session library) and gives back the four things the app
 // wires in:
 //
 //	bl, err := bclogout.New(ctx, bclogout.Config{
 //		Issuer:   "https://op.example.com",
 //		ClientID: "my-app",
 //		Sessions: scsadapter.New(sm), // or gorillaadapter.New(store, "session")
+//		PostLogoutRedirectURI: "https://app.example.com/signout",
 //	})
 //	if err != nil {
 //		return err
 //	}
 //	defer bl.Close(shutdownCtx) // pending logout retries get until shutdownCtx ends
 //	mux.Handle("/backchannel-logout", bl)              // 1. the OP's POST (§2.5)
-//	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 2. every app route
-//	err = bl.Login(w, r, idToken)                      // 3. in the login callback
+//	app.Handle("/signout", bl.SignOut())               // 2. the Sign out button
+//	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 3. every app route
+//	err = bl.Login(w, r, rawIDToken)                   // 4. in the login callback
 //
 // What happens to a logout: the OP POSTs a signed logout token to the
 // endpoint; [RP] validates it (§2.6, the rp package), answers 400 to a
@@ -35,12 +37,14 @@
 // any session whose login is not after a revocation that names it; Login
 // refuses a login that was logged out while it was in flight.
 //
-// Signing out from the app: RP.SignOut, in the app's "Sign out" handler,
-// revokes the session's OP session through the same revocations (so it
-// ends at once in every tab and at every replica) and redirects to the
-// OP's end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0),
-// which ends the OP session and tells the other apps; RP.FinishSignOut
-// checks the state on the way back to Config.PostLogoutRedirectURI.
+// Signing out from the app: RP.SignOut is the route of the "Sign out"
+// button. Its POST revokes the session's OP session through the same
+// revocations (so it ends at once in every tab and at every replica) and
+// redirects to the OP's end_session_endpoint (OpenID Connect RP-Initiated
+// Logout 1.0) with the ID token Login kept as id_token_hint; the OP ends
+// its session, tells the other apps and sends the browser back to the
+// route (Config.PostLogoutRedirectURI), which checks the state and lands
+// it on the signed-out page.
 // RP.FrontChannel serves an OP that can only reach apps through the
 // browser (OpenID Connect Front-Channel Logout 1.0); where the OP offers
 // both, back-channel logout stays the one to use, since a front-channel

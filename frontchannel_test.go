@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -140,7 +140,7 @@ func TestFrontChannelRefusesAnOversizedSID(t *testing.T) {
 
 // fcReplica is one app process: its own RP (default in-memory bindings)
 // over session data and revocations that may be shared with others.
-func fcReplica(t *testing.T, op *fakeop.OP, s sessionadapter.Sessions, revs sessionadapter.Revocations) *bclogout.RP {
+func fcReplica(t *testing.T, op *opkit.OP, s sessionadapter.Sessions, revs sessionadapter.Revocations) *bclogout.RP {
 	t.Helper()
 	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs})
 	if err != nil {
@@ -150,10 +150,10 @@ func fcReplica(t *testing.T, op *fakeop.OP, s sessionadapter.Sessions, revs sess
 	return bl
 }
 
-func fcLogin(t *testing.T, bl *bclogout.RP, iss, sid string) *http.Cookie {
+func fcLogin(t *testing.T, bl *bclogout.RP, op *opkit.OP, sid string) *http.Cookie {
 	t.Helper()
 	w := httptest.NewRecorder()
-	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(iss, "alice", sid, time.Now().Add(-time.Second))); err != nil {
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", sid, time.Now().Add(-time.Second))); err != nil {
 		t.Fatalf("Login: %v", err)
 	}
 	return w.Result().Cookies()[0]
@@ -184,14 +184,14 @@ func fcPage(bl *bclogout.RP, s *memSessions, c *http.Cookie) string {
 // that did not bind the login still ends it at the one that did, since
 // the revocation, not the binding, is what the guard enforces.
 func TestFrontChannelEndsSessionsBoundAtAnotherReplica(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := newMemSessions()
 	revs, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	a, b := fcReplica(t, op, s, revs), fcReplica(t, op, s, revs)
-	c := fcLogin(t, a, op.Issuer(), "sid-a")
+	c := fcLogin(t, a, op, "sid-a")
 	if code := fcFrame(b, op.Issuer(), "sid-a"); code != http.StatusOK {
 		t.Fatalf("front channel at B: %d", code)
 	}
@@ -213,10 +213,10 @@ func (flakyDeleteSessions) DeleteSession(context.Context, string) error {
 // failed deletion is queued for retry (no OP retries a front-channel
 // frame).
 func TestFrontChannelDeleteFailureStillRevokes(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := flakyDeleteSessions{newMemSessions()}
 	bl := fcReplica(t, op, s, nil)
-	c := fcLogin(t, bl, op.Issuer(), "sid-a")
+	c := fcLogin(t, bl, op, "sid-a")
 	code := fcFrame(bl, op.Issuer(), "sid-a")
 	if got := fcPage(bl, s.memSessions, c); got != "anonymous" {
 		t.Fatalf("front-channel logout answered %d (no retry will come), and the session is still served: %q", code, got)
@@ -241,12 +241,12 @@ func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessio
 // recorded before any binding is looked for, and Bind checks after it
 // records, so Login fails with ErrLoggedOut.
 func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := &frameDuringLogin{memSessions: newMemSessions()}
 	bl := fcReplica(t, op, s, nil)
 	s.frame = func() { fcFrame(bl, op.Issuer(), "sid-a") }
 	w := httptest.NewRecorder()
-	err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second)))
+	err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second)))
 	if !errors.Is(err, bclogout.ErrLoggedOut) {
 		c := w.Result().Cookies()[0]
 		t.Fatalf("Login = %v (want ErrLoggedOut); the login raced a front-channel logout of its OP session and is %q", err, fcPage(bl, s.memSessions, c))
@@ -258,11 +258,11 @@ func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
 // 90 s ahead of the RP's (within the skew plus the sid tolerance) is still
 // ended, also when a request in flight writes its session back.
 func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := newMemSessions()
 	bl := fcReplica(t, op, s, nil)
 	w := httptest.NewRecorder()
-	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(op.Issuer(), "alice", "sid-a", time.Now().Add(90*time.Second))); err != nil {
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(90*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()[0]
@@ -280,11 +280,11 @@ func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
 // exactly that OP session's sessions; the same sid with another iss ends
 // nothing.
 func TestFrontChannelEntraRequest(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	s := newMemSessions()
 	bl := fcReplica(t, op, s, nil)
-	a1, a2 := fcLogin(t, bl, op.Issuer(), "sid-entra"), fcLogin(t, bl, op.Issuer(), "sid-entra")
-	other := fcLogin(t, bl, op.Issuer(), "sid-other")
+	a1, a2 := fcLogin(t, bl, op, "sid-entra"), fcLogin(t, bl, op, "sid-entra")
+	other := fcLogin(t, bl, op, "sid-other")
 	w := httptest.NewRecorder()
 	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?iss=https%3A%2F%2Flogin.microsoftonline.com%2Ftenant%2Fv2.0&sid=sid-other", nil))
 	if w.Code != http.StatusBadRequest {

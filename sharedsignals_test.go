@@ -54,7 +54,7 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 	mux.Handle("/backchannel-logout", bl)
 	mux.Handle("/ssf", bl.SharedSignals())
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
 		}
@@ -609,7 +609,7 @@ func TestSharedSignalsOktaSessionRevoked(t *testing.T) {
 	closeRP(t, bl)
 	login := func(sub string) *http.Cookie {
 		w := httptest.NewRecorder()
-		if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(issuer, sub, "sid-"+sub, time.Now().Add(-time.Second))); err != nil {
+		if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idTokenFor(t, op, "0oa-app", issuer, sub, "sid-"+sub, time.Now().Add(-time.Second))); err != nil {
 			t.Fatal(err)
 		}
 		return w.Result().Cookies()[0]

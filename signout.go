@@ -1,12 +1,14 @@
 package bclogout
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,31 +19,6 @@ import (
 	"github.com/bclogout/bclogout/rp"
 )
 
-// ErrNoEndSession is returned by SignOut when the OP's discovery document
-// has no end_session_endpoint (it does not implement RP-Initiated Logout
-// 1.0): the session has been ended here, at every replica, but the OP
-// session lives on, and with it single sign-on to this and the other apps.
-// Tell the user to sign out at the OP too.
-var ErrNoEndSession = errors.New("bclogout: the OP has no end_session_endpoint; signed out of this app only")
-
-// ErrSignOutState is returned by FinishSignOut when the request back from
-// the OP carries no state, or one this browser was not given by SignOut,
-// or one already used: the request is forged or replayed.
-var ErrSignOutState = errors.New("bclogout: sign-out state missing, forged or already used")
-
-// SignOutHint tells the OP whose session SignOut ends, as RP-Initiated
-// Logout 1.0 §2 describes. Both may be empty: the OP then goes by its own
-// cookie (and may ask the user to confirm).
-type SignOutHint struct {
-	// IDToken is the raw ID token the OP issued at login, sent as
-	// id_token_hint. Keep it in the session at login to send it.
-	IDToken string
-	// LogoutHint is sent as logout_hint, for an app that keeps no ID
-	// token: a value whose meaning the OP defines (Microsoft Entra ID
-	// takes the ID token's login_hint claim).
-	LogoutHint string
-}
-
 // doorSignOut names the app's own sign-outs in metrics, logs and hooks.
 const doorSignOut = "signout"
 
@@ -49,90 +26,168 @@ const doorSignOut = "signout"
 // it carries back is refused.
 const stateMaxAge = 10 * time.Minute
 
-// SignOut signs the user out of this app and of the OP (RP-Initiated
-// Logout 1.0): call it from the app's "Sign out" handler (a POST, so that
-// no other site can sign the user out with a link).
+// idTokenHinter is what sign-out needs of Config.Bindings to send the
+// OP an id_token_hint: the raw ID token Login bound with a session.
+// NewMemory's store and redisadapter's have it.
+type idTokenHinter interface {
+	IDTokenHint(ctx context.Context, localID string) (string, error)
+}
+
+// SignOut returns the sign-out route (RP-Initiated Logout 1.0): mount it
+// at one path, where the session library's middleware loads the session
+// (with scs, inside sm.LoadAndSave), point the "Sign out" button's form
+// at it (POST) and Config.PostLogoutRedirectURI at the same path (the
+// OP's GET back).
 //
-// First, here: it revokes the session's OP session (its sid) through the
-// revocations the guard enforces, so the session ends at once in every
-// tab and at every replica (even a cookie session, or one a request in
-// flight writes back), deletes the data of the sessions bound to it, and
-// ends the request's session (Config.Sessions' End). A session whose login
-// had no sid (an OP that puts none in its ID tokens) is ended, but nothing
-// is revoked, since a revocation by sub would end the user's sessions on
-// every device; the OP's back-channel logout then ends any copy.
+// A POST signs the user out of this app and of the OP. First, here: it
+// revokes the session's OP session (its sid) through the revocations the
+// guard enforces, so the session ends at once in every tab and at every
+// replica (even a cookie session, or one a request in flight writes
+// back), deletes the data of the sessions bound to it, and ends the
+// request's session (Config.Sessions' End). A session whose login had no
+// sid (an OP that puts none in its ID tokens) is ended, but nothing is
+// revoked, since a revocation by sub would end the user's sessions on
+// every device; the OP's back-channel logout then ends any copy. Then, at
+// the OP: it redirects (303) to the end_session_endpoint from discovery
+// with client_id, the raw ID token Login kept with the binding as
+// id_token_hint (none when the bindings lost it, as in-memory ones do at
+// a restart: the OP then goes by its cookie, and may ask the user to
+// confirm), and, with Config.PostLogoutRedirectURI, that URI and a random
+// state, which a one-use HttpOnly cookie keeps. The redirect URI only
+// ever comes from Config, never from the request. An OP whose discovery
+// has no end_session_endpoint gets no redirect: the user lands on the
+// signed-out page at once, signed out of this app only (the OP session,
+// and single sign-on with it, lives on). When the local step fails, the
+// user is not signed out: Config.SignOutFailed answers (default: 500 and
+// a short text page), and the user may try again.
 //
-// Then, at the OP: it redirects (303) to the end_session_endpoint from
-// discovery with the hint, client_id and, when Config has one, the
-// PostLogoutRedirectURI and a random state, which a short-lived HttpOnly
-// cookie keeps for FinishSignOut. The OP ends its session and sends a
-// logout to the other apps of the session (back-channel, or front-channel
-// in the page it shows). The redirect URI only ever comes from Config,
-// never from the request.
+// AWS Cognito, recognised by its issuer
+// (https://cognito-idp.<region>.amazonaws.com/<pool>), has a /logout that
+// takes client_id and logout_uri and sends no state back: SignOut sends
+// it client_id and logout_uri = Config.PostLogoutRedirectURI (register
+// that as an allowed sign-out URL of the app client) and nothing else.
 //
-// When the local step fails, SignOut returns the error and writes nothing:
-// answer 500 and let the user try again. When the OP has no
-// end_session_endpoint, it returns ErrNoEndSession, having ended the
-// local session, and writes nothing.
-func (b *RP) SignOut(w http.ResponseWriter, r *http.Request, hint SignOutHint) error {
+// A GET is the OP's redirect back: with a state, it must be the one the
+// cookie holds, which is then forgotten; without one (Cognito, or an OP
+// that drops it) the user lands on the signed-out page too, since the
+// session ended before the redirect. The signed-out page is
+// Config.SignedOut, or a redirect (303) to "/" without one. A state that
+// does not match (forged, replayed, or from another browser) is refused
+// with 400: nothing ends on a GET, so a forged link signs no one out, and
+// the user who did sign out was already signed out here before the
+// redirect. Other methods get 405.
+func (b *RP) SignOut() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		switch r.Method {
+		case http.MethodPost:
+			b.signOut(w, r)
+		case http.MethodGet, http.MethodHead:
+			b.signOutReturn(w, r)
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}
+	})
+}
+
+// signOut ends the request's session here, then sends the browser to the
+// OP's end_session_endpoint.
+func (b *RP) signOut(w http.ResponseWriter, r *http.Request) {
 	var revokeErr error
-	if binding, ok := b.sessions.Lookup(r); ok && binding.SessionID != "" && binding.Issuer == b.issuer {
-		// Dated at this login's iat (the OP's clock, as the guard compares
-		// it), whatever the revocation store's clock-skew tolerance: this
-		// login of the OP session and any earlier one end, and the store
-		// deletes this session's binding and data. A sid revocation also
-		// ends logins up to the OP clock skew (one minute) after its date,
-		// so a single sign-on within that minute in an OP session that
-		// lives on (no end_session_endpoint, or the user declined at the
-		// OP) is refused with ErrLoggedOut: fail closed; a later one is not.
-		// It is the pipeline's, as every door's logout is: a store that
-		// fails has it retried.
-		_, revokeErr = b.handler.End(r, &rp.LogoutEvent{
-			Door: doorSignOut, Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
-		})
+	var hint string
+	if binding, ok := b.sessions.Lookup(r); ok && binding.Issuer == b.issuer {
+		// Read before the pipeline ends the binding, and with it the ID
+		// token. Without it the OP still signs the user out, by its
+		// cookie: a store that cannot say is no reason to keep the user
+		// signed in.
+		if b.hints != nil && binding.LocalID != "" {
+			var err error
+			if hint, err = b.hints.IDTokenHint(r.Context(), binding.LocalID); err != nil {
+				b.logger.WarnContext(r.Context(), "bclogout: sign out: reading the id_token_hint failed; sending client_id only", slog.Any("error", err))
+			}
+		}
+		if binding.SessionID != "" {
+			// Dated at this login's iat (the OP's clock, as the guard
+			// compares it), whatever the revocation store's clock-skew
+			// tolerance: this login of the OP session and any earlier one
+			// end, and the store deletes this session's binding and data.
+			// A sid revocation also ends logins up to the OP clock skew
+			// (one minute) after its date, so a single sign-on within that
+			// minute in an OP session that lives on (no
+			// end_session_endpoint, or the user declined at the OP) is
+			// refused with ErrLoggedOut: fail closed; a later one is not.
+			// It is the pipeline's, as every door's logout is: a store
+			// that fails has it retried.
+			_, revokeErr = b.handler.End(r, &rp.LogoutEvent{
+				Door: doorSignOut, Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
+			})
+		}
 	}
 	if err := errors.Join(revokeErr, b.sessions.End(w, r)); err != nil {
-		return fmt.Errorf("bclogout: sign out: %w", err)
+		b.logger.ErrorContext(r.Context(), "bclogout: sign out failed", slog.Any("error", err))
+		b.signOutFailed.ServeHTTP(w, r)
+		return
 	}
 	if b.endSession == nil {
-		return ErrNoEndSession
+		b.signedOutPage(w, r)
+		return
 	}
 	u := *b.endSession
 	q := u.Query()
 	q.Set("client_id", b.clientID)
-	if hint.IDToken != "" {
-		q.Set("id_token_hint", hint.IDToken)
-	}
-	if hint.LogoutHint != "" {
-		q.Set("logout_hint", hint.LogoutHint)
-	}
-	if b.postLogout != "" {
-		state := rand.Text()
-		q.Set("post_logout_redirect_uri", b.postLogout)
-		q.Set("state", state)
-		http.SetCookie(w, b.stateCookie(state, int(stateMaxAge/time.Second)))
+	switch {
+	case b.cognito:
+		// Cognito's /logout refuses post_logout_redirect_uri and sends no
+		// state back; logout_uri must be one of the client's sign-out URLs.
+		if b.postLogout != "" {
+			q.Set("logout_uri", b.postLogout)
+		}
+	default:
+		if hint != "" {
+			q.Set("id_token_hint", hint)
+		}
+		if b.postLogout != "" {
+			state := rand.Text()
+			q.Set("post_logout_redirect_uri", b.postLogout)
+			q.Set("state", state)
+			http.SetCookie(w, b.stateCookie(state, int(stateMaxAge/time.Second)))
+		}
 	}
 	u.RawQuery = q.Encode()
-	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
-	return nil
 }
 
-// FinishSignOut checks the state the OP sent back to the
-// PostLogoutRedirectURI (RP-Initiated Logout 1.0 §3) against the one
-// SignOut gave this browser, and forgets it, so each state serves once.
-// Call it in the handler of that route before showing "signed out". It
-// returns ErrSignOutState for a missing, forged or replayed state: the
-// user did not come back from a sign-out this app started (the local
-// session is ended either way).
-func (b *RP) FinishSignOut(w http.ResponseWriter, r *http.Request) error {
-	ck, err := r.Cookie(b.stateName)
-	http.SetCookie(w, b.stateCookie("", -1))
+// signOutReturn is the OP's redirect back to PostLogoutRedirectURI
+// (RP-Initiated Logout 1.0 §3): it checks the state against the one
+// signOut gave this browser and forgets it, so each state serves once.
+func (b *RP) signOutReturn(w http.ResponseWriter, r *http.Request) {
 	got := r.URL.Query().Get("state")
-	if err != nil || ck.Value == "" || got == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1 {
-		return ErrSignOutState
+	ck, err := r.Cookie(b.stateName)
+	if err == nil {
+		http.SetCookie(w, b.stateCookie("", -1))
 	}
-	return nil
+	if got != "" && (err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(got)) != 1) {
+		b.logger.WarnContext(r.Context(), "bclogout: sign-out return refused: state missing, forged or already used")
+		http.Error(w, "sign-out not started here", http.StatusBadRequest)
+		return
+	}
+	b.signedOutPage(w, r)
+}
+
+// signedOutPage serves Config.SignedOut, or redirects to "/" without one.
+func (b *RP) signedOutPage(w http.ResponseWriter, r *http.Request) {
+	if b.signedOut != nil {
+		b.signedOut.ServeHTTP(w, r)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// defaultSignOutFailed is SignOut's answer when the local step failed and
+// Config.SignOutFailed is nil.
+func defaultSignOutFailed(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "Sign-out failed: you are still signed in. Please try again.", http.StatusInternalServerError)
 }
 
 func (b *RP) stateCookie(value string, maxAge int) *http.Cookie {
@@ -184,6 +239,7 @@ func (b *RP) setLogoutMetadata(md *discovery.Metadata) error {
 	if err != nil {
 		return fmt.Errorf("bclogout: issuer: %w", err)
 	}
+	b.cognito = cognitoIssuer(iss)
 	origins := []string{iss.Scheme + "://" + iss.Host}
 	if md.EndSessionEndpoint != "" {
 		u, err := url.Parse(md.EndSessionEndpoint)
@@ -199,4 +255,15 @@ func (b *RP) setLogoutMetadata(md *discovery.Metadata) error {
 	b.frameAncestors = "frame-ancestors " + strings.Join(origins, " ")
 	b.frontChannel, b.frontChannelSession = md.FrontchannelLogoutSupported, md.FrontchannelLogoutSessionSupported
 	return nil
+}
+
+// cognitoIssuer reports whether iss is an AWS Cognito user pool's
+// (https://cognito-idp.<region>.amazonaws.com/<pool>, or .amazonaws.com.cn
+// in China, cognito-idp-fips in FIPS regions). The issuer, not the
+// end_session_endpoint, says so: the logout URL is on the pool's domain,
+// which may be a custom one.
+func cognitoIssuer(iss *url.URL) bool {
+	host := strings.ToLower(iss.Hostname())
+	return (strings.HasPrefix(host, "cognito-idp.") || strings.HasPrefix(host, "cognito-idp-fips.")) &&
+		(strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn"))
 }

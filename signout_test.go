@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,7 +17,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -27,18 +28,20 @@ type signOutApp struct {
 	op       *opkit.OP
 	sessions *memSessions
 	srv      *httptest.Server
-	back     string // the PostLogoutRedirectURI
+	back     string // the PostLogoutRedirectURI: the sign-out route's URL
+	mu       sync.Mutex
+	tokens   map[string]string // the raw ID token of each login, by sid
 }
 
 func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	t.Helper()
 	op := opkit.New(t, opts...)
 	s := newMemSessions()
-	a := &signOutApp{op: op, sessions: s}
+	a := &signOutApp{op: op, sessions: s, tokens: make(map[string]string)}
 	mux := http.NewServeMux()
 	a.srv = httptest.NewServer(mux)
 	t.Cleanup(a.srv.Close)
-	a.back = a.srv.URL + "/signed-out"
+	a.back = a.srv.URL + "/signout"
 	if err := op.RegisterClient(opkit.Client{
 		ID: "app", RedirectURIs: []string{a.srv.URL + "/callback"}, PostLogoutRedirectURIs: []string{a.back},
 		FrontchannelLogoutURI: a.srv.URL + "/frontchannel-logout",
@@ -54,27 +57,18 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	closeRP(t, bl)
 	a.RP = bl
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		tok := idToken(op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
+		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
 			http.Error(w, err.Error(), http.StatusForbidden)
-		}
-	})
-	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
-		err := bl.SignOut(w, r, bclogout.SignOutHint{})
-		switch {
-		case errors.Is(err, bclogout.ErrNoEndSession):
-			io.WriteString(w, "signed out here only")
-		case err != nil:
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
-	mux.HandleFunc("GET /signed-out", func(w http.ResponseWriter, r *http.Request) {
-		if err := bl.FinishSignOut(w, r); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		io.WriteString(w, "signed out")
+		a.mu.Lock()
+		a.tokens[r.FormValue("sid")] = tok
+		a.mu.Unlock()
 	})
+	// One route: the button's POST and the OP's way back (GET), which
+	// lands on "/" (no Config.SignedOut).
+	mux.Handle("/signout", bl.SignOut())
 	// An app-wide header that would forbid every frame: the front-channel
 	// endpoint must lift it for the OP.
 	fc := bl.FrontChannel()
@@ -180,6 +174,9 @@ func TestSignOutRevokesBeforeRedirect(t *testing.T) {
 	if q.Get("client_id") != "app" || q.Get("post_logout_redirect_uri") != a.back || q.Get("state") == "" {
 		t.Errorf("end_session parameters %v", q)
 	}
+	if q.Get("id_token_hint") != a.tokens["sid-a"] {
+		t.Errorf("id_token_hint %q, want the raw ID token Login was given", q.Get("id_token_hint"))
+	}
 
 	a.sessions.writeBack(alice.Value, saved)
 	if got := a.page(t, alice); got != "anonymous" {
@@ -190,32 +187,43 @@ func TestSignOutRevokesBeforeRedirect(t *testing.T) {
 	}
 }
 
-// TestSignOutThroughOP follows the whole round trip through the fake OP,
-// then replays the way back and forges its state.
+// TestSignOutThroughOP follows the whole round trip through the fake OP
+// (which verifies the id_token_hint) back to the route, which lands on the
+// signed-out page ("/" without Config.SignedOut); then replays the way
+// back and forges its state.
 func TestSignOutThroughOP(t *testing.T) {
 	a := newSignOutApp(t)
 	br := browser(t, true)
 	alice := a.signIn(t, br, "alice", "sid-a")
 	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
-	if resp.StatusCode != http.StatusOK || body != "signed out" {
+	if resp.StatusCode != http.StatusOK || body != "anonymous" || resp.Request.URL.String() != a.srv.URL+"/" {
 		t.Fatalf("sign out round trip: %s %q at %s", resp.Status, body, resp.Request.URL)
 	}
-	back := resp.Request.URL.String()
+	back := resp.Request.Response.Request.URL.String() // the OP's redirect to the route
+	if !strings.HasPrefix(back, a.back+"?") {
+		t.Fatalf("the OP sent the browser to %s, want %s", back, a.back)
+	}
 	if got := a.page(t, alice); got != "anonymous" {
 		t.Errorf("after sign-out: %q", got)
+	}
+	if sids := a.op.Sessions("alice"); len(sids) != 0 {
+		t.Errorf("the OP session lives on: %v", sids)
 	}
 
 	// The state was used once: the same way back again is refused, and so
 	// is a state this browser was never given.
-	forged := a.back + "?state=forged"
-	for _, target := range []string{back, forged, a.back} {
+	for _, target := range []string{back, a.back + "?state=forged"} {
 		if resp, body := fetch(t, br, http.MethodGet, target); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("GET %s: %s %q, want 400", target, resp.Status, body)
 		}
 	}
 }
 
-func TestFinishSignOutState(t *testing.T) {
+// TestSignOutReturnState: the OP's way back lands on the signed-out page
+// with this browser's state, or with none (Cognito; the conformance
+// suite's rp-init-logout-no-state), and is refused with another; either
+// way the state is forgotten, so a replay is refused.
+func TestSignOutReturnState(t *testing.T) {
 	a := newSignOutApp(t)
 	start := func(t *testing.T) (*http.Client, string) {
 		br := browser(t, false)
@@ -228,16 +236,18 @@ func TestFinishSignOutState(t *testing.T) {
 		return br, loc.Query().Get("state")
 	}
 	tests := []struct {
-		name    string
-		state   func(own string) string
-		fresh   bool // another browser, without the state cookie
-		wantErr error
+		name  string
+		state func(own string) string
+		fresh bool // another browser, without the state cookie
+		want  int
 	}{
-		{name: "own state", state: func(s string) string { return s }},
-		{name: "forged state", state: func(string) string { return "forged" }, wantErr: bclogout.ErrSignOutState},
-		{name: "no state", state: func(string) string { return "" }, wantErr: bclogout.ErrSignOutState},
-		{name: "state of another browser", state: func(s string) string { return s }, fresh: true, wantErr: bclogout.ErrSignOutState},
+		{name: "own state", state: func(s string) string { return s }, want: http.StatusSeeOther},
+		{name: "no state", state: func(string) string { return "" }, want: http.StatusSeeOther},
+		{name: "no state, another browser", state: func(string) string { return "" }, fresh: true, want: http.StatusSeeOther},
+		{name: "forged state", state: func(string) string { return "forged" }, want: http.StatusBadRequest},
+		{name: "state of another browser", state: func(s string) string { return s }, fresh: true, want: http.StatusBadRequest},
 	}
+	route := a.SignOut()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			br, own := start(t)
@@ -245,24 +255,53 @@ func TestFinishSignOutState(t *testing.T) {
 				br = browser(t, false)
 			}
 			u, _ := url.Parse(a.back)
-			r := httptest.NewRequest(http.MethodGet, a.back+"?"+url.Values{"state": {tt.state(own)}}.Encode(), nil)
-			for _, ck := range br.Jar.Cookies(u) {
-				r.AddCookie(ck)
+			get := func(state string) *httptest.ResponseRecorder {
+				target := a.back
+				if state != "" {
+					target += "?" + url.Values{"state": {state}}.Encode()
+				}
+				r := httptest.NewRequest(http.MethodGet, target, nil)
+				for _, ck := range br.Jar.Cookies(u) {
+					r.AddCookie(ck)
+				}
+				w := httptest.NewRecorder()
+				route.ServeHTTP(w, r)
+				br.Jar.SetCookies(u, w.Result().Cookies())
+				return w
 			}
-			w := httptest.NewRecorder()
-			if err := a.FinishSignOut(w, r); !errors.Is(err, tt.wantErr) {
-				t.Fatalf("FinishSignOut: %v, want %v", err, tt.wantErr)
+			w := get(tt.state(own))
+			if w.Code != tt.want {
+				t.Fatalf("way back: %d, want %d", w.Code, tt.want)
 			}
-			// Whatever the outcome, the state is forgotten: a replay fails.
-			br.Jar.SetCookies(u, w.Result().Cookies())
-			r = httptest.NewRequest(http.MethodGet, a.back+"?"+url.Values{"state": {own}}.Encode(), nil)
-			for _, ck := range br.Jar.Cookies(u) {
-				r.AddCookie(ck)
+			if w.Code == http.StatusSeeOther && w.Header().Get("Location") != "/" {
+				t.Errorf("signed-out page: Location %q, want /", w.Header().Get("Location"))
 			}
-			if err := a.FinishSignOut(httptest.NewRecorder(), r); !errors.Is(err, bclogout.ErrSignOutState) {
-				t.Errorf("replayed: %v, want ErrSignOutState", err)
+			if w := get(own); w.Code != http.StatusBadRequest {
+				t.Errorf("replayed: %d, want 400", w.Code)
 			}
 		})
+	}
+}
+
+// TestSignOutRouteGETSignsNoOneOut: a link to the route (a GET, from any
+// site) never ends a session; only the button's POST does. Other methods
+// get 405.
+func TestSignOutRouteGETSignsNoOneOut(t *testing.T) {
+	a := newSignOutApp(t)
+	br := browser(t, false)
+	alice := a.signIn(t, br, "alice", "sid-a")
+	for _, target := range []string{a.back, a.back + "?state=x"} {
+		fetch(t, br, http.MethodGet, target)
+	}
+	if got := a.page(t, alice); got != "signed in" {
+		t.Errorf("after GETs of the route: %q, want signed in", got)
+	}
+	resp, _ := fetch(t, br, http.MethodPut, a.back)
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD, POST" {
+		t.Errorf("PUT: %s Allow %q", resp.Status, resp.Header.Get("Allow"))
+	}
+	if got := a.page(t, alice); got != "signed in" {
+		t.Errorf("after a PUT: %q, want signed in", got)
 	}
 }
 
@@ -275,7 +314,7 @@ func TestSignOutStateCookie(t *testing.T) {
 	for _, ck := range resp.Cookies() {
 		if strings.HasPrefix(ck.Name, "bclogout_signout_") {
 			found = true
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600 || ck.Path != "/signed-out" {
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge <= 0 || ck.MaxAge > 600 || ck.Path != "/signout" {
 				t.Errorf("state cookie %+v: want HttpOnly, SameSite=Lax, at most 10 minutes, on the way-back path", ck)
 			}
 		}
@@ -329,8 +368,8 @@ func TestSignOutNoEndSessionEndpoint(t *testing.T) {
 	alice := a.signIn(t, br, "alice", "sid-a")
 	saved := a.sessions.saved(alice.Value)
 	resp, body := fetch(t, br, http.MethodPost, a.srv.URL+"/signout")
-	if resp.StatusCode != http.StatusOK || body != "signed out here only" {
-		t.Fatalf("sign out without end_session_endpoint: %s %q", resp.Status, body)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+		t.Fatalf("sign out without end_session_endpoint: %s %q to %q, want the signed-out page", resp.Status, body, resp.Header.Get("Location"))
 	}
 	a.sessions.writeBack(alice.Value, saved)
 	if got := a.page(t, alice); got != "anonymous" {
@@ -357,10 +396,10 @@ func TestSignOutWithoutSID(t *testing.T) {
 }
 
 // The sign-out state cookie is scoped to the PostLogoutRedirectURI's path
-// as the browser sends it, escaped (RFC 6265 §5.1.4), so FinishSignOut
+// as the browser sends it, escaped (RFC 6265 §5.1.4), so the route
 // sees it on the way back to a path such as /d%C3%A9connexion.
 func TestSignOutStateCookiePathEscaped(t *testing.T) {
-	op := fakeop.New(t)
+	op := opkit.New(t)
 	const path = "/d%C3%A9connexion"
 	bl, err := bclogout.New(t.Context(), bclogout.Config{
 		Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(),
@@ -371,9 +410,7 @@ func TestSignOutStateCookiePathEscaped(t *testing.T) {
 	}
 	closeRP(t, bl)
 	w := httptest.NewRecorder()
-	if err := bl.SignOut(w, httptest.NewRequest(http.MethodPost, "/signout", nil), bclogout.SignOutHint{}); err != nil {
-		t.Fatalf("SignOut: %v", err)
-	}
+	bl.SignOut().ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/signout", nil))
 	for _, c := range w.Result().Cookies() {
 		if !strings.HasPrefix(c.Name, "bclogout_signout_") {
 			continue
@@ -398,15 +435,13 @@ func TestSignOutThenSingleSignOn(t *testing.T) {
 	first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
-	if err := a.Login(w, r, idToken(a.op.Issuer(), "alice", "sid-a", first)); err != nil {
+	if err := a.Login(w, r, idToken(t, a.op, a.op.Issuer(), "alice", "sid-a", first)); err != nil {
 		t.Fatal(err)
 	}
 	cookie := w.Result().Cookies()[0]
 	r = httptest.NewRequest(http.MethodPost, "/signout", nil)
 	r.AddCookie(cookie)
-	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
-		t.Fatal(err)
-	}
+	postSignOut(t, a.RP, r)
 	for _, tc := range []struct {
 		after time.Duration
 		want  error
@@ -415,7 +450,7 @@ func TestSignOutThenSingleSignOn(t *testing.T) {
 		{90 * time.Second, nil},
 	} {
 		r = httptest.NewRequest(http.MethodGet, "/callback", nil)
-		err := a.Login(httptest.NewRecorder(), r, idToken(a.op.Issuer(), "alice", "sid-a", first.Add(tc.after)))
+		err := a.Login(httptest.NewRecorder(), r, idToken(t, a.op, a.op.Issuer(), "alice", "sid-a", first.Add(tc.after)))
 		if !errors.Is(err, tc.want) {
 			t.Errorf("single sign-on %v after the signed-out login: %v, want %v", tc.after, err, tc.want)
 		}
@@ -461,9 +496,7 @@ func TestSignOutEndsTheLoginWhateverTheRevocationsSkew(t *testing.T) {
 	saved := a.sessions.saved(alice.Value) // another tab's request in flight
 	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
 	r.AddCookie(alice)
-	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
-		t.Fatal(err)
-	}
+	postSignOut(t, a.RP, r)
 	a.sessions.writeBack(alice.Value, saved)
 	if got := a.page(t, alice); got != "anonymous" {
 		t.Fatalf("after SignOut, the written-back session is %q", got)
@@ -481,10 +514,173 @@ func TestSignOutDeletesItsBinding(t *testing.T) {
 	alice := a.login(t, "alice", "sid-a")
 	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
 	r.AddCookie(alice)
-	if err := a.SignOut(httptest.NewRecorder(), r, bclogout.SignOutHint{}); err != nil && !errors.Is(err, bclogout.ErrNoEndSession) {
-		t.Fatal(err)
-	}
+	postSignOut(t, a.RP, r)
 	if n, err := mem.EndSessions(t.Context(), sessionadapter.Logout{Issuer: a.op.Issuer(), SessionID: "sid-a"}); err != nil || n != 0 {
 		t.Fatalf("after SignOut the bindings store still held %d binding(s) of the signed-out OP session (err %v)", n, err)
+	}
+}
+
+// postSignOut is the Sign out button's POST of r to bl's route, which
+// must succeed (303 to the OP, or to the signed-out page).
+func postSignOut(t *testing.T, bl *bclogout.RP, r *http.Request) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	bl.SignOut().ServeHTTP(w, r)
+	if w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestSignOutCognito: AWS Cognito, recognised by its issuer, has a
+// discovered end_session_endpoint (/logout on the user pool's domain) that
+// takes client_id and logout_uri, not post_logout_redirect_uri, and comes
+// back without state. Sign out against such an OP ends the session here
+// and lands on the signed-out page. The OP is an httptest TLS server that
+// the RP's and the browser's HTTP client reach for Cognito's host names.
+func TestSignOutCognito(t *testing.T) {
+	const issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"
+	const logoutURL = "https://auth.example.amazoncognito.com/logout"
+	keys := opkit.New(t) // its key signs the ID tokens; Cognito serves it
+	var logoutURI string // the app's sign-out URL, registered at Cognito
+	cognito := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Host + r.URL.Path {
+		case "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example/.well-known/openid-configuration":
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q,"end_session_endpoint":%q,"id_token_signing_alg_values_supported":["RS256"]}`,
+				issuer, issuer+"/.well-known/jwks.json", logoutURL)
+		case "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example/.well-known/jwks.json":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(keys.JWKS())
+		case "auth.example.amazoncognito.com/logout":
+			// Cognito's rules: client_id and a registered logout_uri, or an
+			// error page; it redirects there with no state.
+			q := r.URL.Query()
+			if q.Get("client_id") != "app" || q.Get("logout_uri") != logoutURI {
+				http.Error(w, "Required String parameter 'redirect_uri' is not present", http.StatusBadRequest)
+				return
+			}
+			http.Redirect(w, r, logoutURI, http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	cognito.StartTLS()
+	t.Cleanup(cognito.Close)
+	tr := cognito.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.ServerName = "example.com" // httptest's certificate names it
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if strings.HasSuffix(addr, ".amazonaws.com:443") || strings.HasSuffix(addr, ".amazoncognito.com:443") {
+			addr = cognito.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+
+	s := newMemSessions()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	logoutURI = srv.URL + "/signout"
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: issuer, ClientID: "app", Sessions: s, HTTPClient: &http.Client{Transport: tr},
+		PostLogoutRedirectURI: logoutURI,
+		SignedOut:             http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "signed out page") }),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		if err := bl.Login(w, r, idToken(t, keys, issuer, "alice", "", time.Now().Add(-time.Second))); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+		}
+	})
+	mux.Handle("/signout", bl.SignOut())
+	mux.Handle("/", bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})))
+
+	br := browser(t, true)
+	br.Transport = tr
+	resp, body := fetch(t, br, http.MethodGet, srv.URL+"/callback")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %s %s", resp.Status, body)
+	}
+	u, _ := url.Parse(srv.URL)
+	alice := br.Jar.Cookies(u)[0]
+	if got, _ := fetch(t, &http.Client{}, http.MethodGet, srv.URL+"/", alice); got.StatusCode != http.StatusOK {
+		t.Fatal("precondition: not signed in")
+	}
+
+	resp, body = fetch(t, br, http.MethodPost, srv.URL+"/signout")
+	if resp.StatusCode != http.StatusOK || body != "signed out page" {
+		t.Fatalf("sign out at Cognito: %s %q at %s", resp.Status, body, resp.Request.URL)
+	}
+	at := resp.Request.Response.Request.URL // the redirect to /logout
+	if got := at.Scheme + "://" + at.Host + at.Path; got != logoutURL {
+		t.Fatalf("went to %s, want %s", got, logoutURL)
+	}
+	if q := at.Query(); len(q) != 2 {
+		t.Errorf("/logout parameters %v, want client_id and logout_uri only", q)
+	}
+	if _, body := fetch(t, &http.Client{}, http.MethodGet, srv.URL+"/", alice); body == "signed in" {
+		t.Error("the session lives on after sign-out")
+	}
+}
+
+// TestSignOutWithoutTheIDToken: bindings that cannot give the ID token
+// back (an app's own store, or in-memory bindings a restart lost) still
+// sign the user out, with client_id only.
+func TestSignOutWithoutTheIDToken(t *testing.T) {
+	mem, err := sessionadapter.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, bclogout.Config{Bindings: storeOnly{mem}})
+	alice := a.login(t, "alice", "sid-a")
+	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(alice)
+	w := httptest.NewRecorder()
+	a.SignOut().ServeHTTP(w, r)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if err != nil || w.Code != http.StatusSeeOther {
+		t.Fatalf("sign out: %d to %q", w.Code, w.Header().Get("Location"))
+	}
+	if q := loc.Query(); q.Get("client_id") != "app" || q.Has("id_token_hint") {
+		t.Errorf("end_session parameters %v, want client_id and no id_token_hint", q)
+	}
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("after sign-out: %q", got)
+	}
+}
+
+// storeOnly hides every method of a Store but the interface's.
+type storeOnly struct{ sessionadapter.Store }
+
+// TestSignOutFailed: when the local step fails the user is still signed
+// in, and Config.SignOutFailed answers.
+func TestSignOutFailed(t *testing.T) {
+	revs, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := &flakyRevocations{Revocations: revs}
+	a := newApp(t, bclogout.Config{
+		Revocations: failing,
+		SignOutFailed: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "try again later", http.StatusServiceUnavailable)
+		}),
+	})
+	alice := a.login(t, "alice", "sid-a")
+	failing.down.Store(true)
+	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(alice)
+	w := httptest.NewRecorder()
+	a.SignOut().ServeHTTP(w, r)
+	if w.Code != http.StatusServiceUnavailable || strings.TrimSpace(w.Body.String()) != "try again later" {
+		t.Errorf("failed sign-out: %d %q, want Config.SignOutFailed's answer", w.Code, w.Body)
 	}
 }

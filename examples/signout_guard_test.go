@@ -91,18 +91,19 @@ func (c *oidcClient) authURL(state, nonce, pkce string) string {
 	return c.oauth.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(pkce))
 }
 
-// exchange redeems the callback's code and verifies its ID token.
-func (c *oidcClient) exchange(r *http.Request, pkce, nonce string) (*oidc.IDToken, error) {
+// exchange redeems the callback's code and verifies its ID token, which
+// it returns verified and raw (for Login).
+func (c *oidcClient) exchange(r *http.Request, pkce, nonce string) (*oidc.IDToken, string, error) {
 	tok, err := c.oauth.Exchange(r.Context(), r.FormValue("code"), oauth2.VerifierOption(pkce))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	idt, err := c.idTokens.Verify(r.Context(), raw)
 	if err != nil || idt.Nonce != nonce {
-		return nil, errors.New("bad id token")
+		return nil, "", errors.New("bad id token")
 	}
-	return idt, nil
+	return idt, raw, nil
 }
 
 // newLogout is the README's front door for sessions, closed with t.
@@ -154,9 +155,9 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 			http.Error(w, "bad state", http.StatusBadRequest)
 			return
 		}
-		idt, err := c.exchange(r, sm.PopString(ctx, "pkce"), sm.PopString(ctx, "nonce"))
+		idt, raw, err := c.exchange(r, sm.PopString(ctx, "pkce"), sm.PopString(ctx, "nonce"))
 		if err == nil {
-			err = bl.Login(w, r, idt)
+			err = bl.Login(w, r, raw)
 		}
 		if err != nil {
 			http.Error(w, "login failed", http.StatusBadRequest)
@@ -213,7 +214,7 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 		}
 		pkce, _ := ls.Values["pkce"].(string)
 		nonce, _ := ls.Values["nonce"].(string)
-		idt, err := c.exchange(r, pkce, nonce)
+		idt, raw, err := c.exchange(r, pkce, nonce)
 		if err != nil {
 			http.Error(w, "login failed", http.StatusBadGateway)
 			return
@@ -221,7 +222,7 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 		s, err := cookies.Get(r, "session")
 		if err == nil {
 			s.Values["user"] = idt.Subject
-			err = bl.Login(w, r, idt) // saves the session
+			err = bl.Login(w, r, raw) // saves the session
 		}
 		if err != nil {
 			http.Error(w, "login failed", http.StatusBadRequest)

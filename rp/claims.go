@@ -106,6 +106,9 @@ type claims struct {
 	Exp    strictjson.Number `json:"exp"`
 	Events eventsClaim       `json:"events"`
 	Nonce  presentClaim      `json:"nonce"`
+	// Azp is an ID token's authorized party (VerifyIDToken); a logout
+	// token's is ignored.
+	Azp stringClaim `json:"azp"`
 }
 
 // stringClaim is a claim that must be a JSON string.

@@ -189,7 +189,21 @@ func (v *Verifier) Close() error {
 // replay: the Handler does.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
 	var t token
-	openedBy, err := open(rawToken, v.decKeys, &t)
+	tn, err := v.openFor(rawToken, &t)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := tn.verify(ctx, &t)
+	if err != nil {
+		return nil, &issuerError{issuer: tn.issuer, err: err}
+	}
+	return ev, nil
+}
+
+// openFor opens rawToken into t (decrypting a JWE) and returns the
+// configured OP its iss names, whose keys and policy then judge it.
+func (v *Verifier) openFor(rawToken string, t *token) (*tenant, error) {
+	openedBy, err := open(rawToken, v.decKeys, t)
 	if err != nil {
 		return nil, err
 	}
@@ -205,11 +219,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, e
 		// OP's key happened to open it.
 		return nil, &issuerError{issuer: tn.issuer, err: fmt.Errorf("%w: the issuer's decryption keys do not decrypt the token", ErrEncryption)}
 	}
-	ev, err := tn.verify(ctx, &t)
-	if err != nil {
-		return nil, &issuerError{issuer: tn.issuer, err: err}
-	}
-	return ev, nil
+	return tn, nil
 }
 
 // open parses rawToken into t: a compact JWS directly, a compact JWE

@@ -99,6 +99,22 @@ func (m *memStore) Bind(ctx context.Context, b Binding) error {
 	return nil
 }
 
+// IDTokenHint returns the raw ID token bound with localID, for the
+// id_token_hint of a sign-out; "" when the binding has none or is gone
+// (expired, ended, or forgotten by a restart).
+func (m *memStore) IDTokenHint(ctx context.Context, localID string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.bindings[localID]
+	if !ok || !b.Expires.After(m.cfg.now()) {
+		return "", nil
+	}
+	return b.IDToken, nil
+}
+
 // Unbind forgets the binding of localID without deleting session data.
 func (m *memStore) Unbind(ctx context.Context, localID string) error {
 	if err := ctx.Err(); err != nil {

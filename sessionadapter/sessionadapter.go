@@ -55,6 +55,13 @@ type Binding struct {
 	// Expires is when the local session expires; stores forget the binding
 	// then. Zero means the store's default lifetime.
 	Expires time.Time
+	// IDToken is the raw ID token of the login, kept server-side with the
+	// binding (never in the session, so a cookie session stays small) for
+	// the id_token_hint of RP-Initiated Logout 1.0 §2. Empty when the app
+	// gave none. Stores that keep it give it back through an
+	// IDTokenHint(ctx, localID) (string, error) method, as NewMemory's and
+	// redisadapter's do.
+	IDToken string
 }
 
 // Store records bindings at login and ends the bound sessions at logout.

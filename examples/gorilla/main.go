@@ -167,9 +167,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	logoutCfg := bclogout.Config{
 		Issuer:   cfg.Issuer,
 		ClientID: cfg.ClientID,
-		// Where the OP sends the browser back after SignOut: register it
-		// with the OP as a post_logout_redirect_uri.
-		PostLogoutRedirectURI: cfg.BaseURL + "/goodbye",
+		// Where the OP sends the browser back after a sign-out: the
+		// sign-out route itself; register it with the OP as a
+		// post_logout_redirect_uri.
+		PostLogoutRedirectURI: cfg.BaseURL + "/signout",
 		SignedOut:             http.RedirectHandler("/signed-out", http.StatusSeeOther),
 		Metrics:               metrics,
 	}
@@ -239,12 +240,14 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
-		r.Post("/signout", a.signOut)
 	})
 	r.Get("/signed-out", a.signedOut)
-	r.Get("/goodbye", a.goodbye)
-	// The OP's POST carries no cookie and no CSRF token: outside the group.
+	// The library's routes, with r.Handle (every method: each answers its
+	// own 405). The OP's POST carries no cookie and no CSRF token: outside
+	// the group. The sign-out route (the button's POST and the OP's way
+	// back) reads the gorilla session itself.
 	r.Handle("/backchannel-logout", a.logout)
+	r.Handle("/signout", a.logout.SignOut())
 	a.Handler = r
 	return a, nil
 }
@@ -276,37 +279,6 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	_ = page.Execute(w, "")
-}
-
-// signOut is the "Sign out" button: it ends the session here, at every
-// replica, and sends the browser to the OP, which ends its session and
-// tells the other apps; the OP sends it back to /goodbye.
-func (a *app) signOut(w http.ResponseWriter, r *http.Request) {
-	err := a.logout.SignOut(w, r, a.signOutHint(r))
-	switch {
-	case errors.Is(err, bclogout.ErrNoEndSession): // signed out here; the OP session lives on
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-	case err != nil:
-		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
-	}
-}
-
-func (a *app) signOutHint(r *http.Request) bclogout.SignOutHint {
-	var hint bclogout.SignOutHint
-	if s, err := a.sessions.Get(r, sessionName); err == nil {
-		hint.IDToken, _ = s.Values["id_token"].(string)
-	}
-	return hint
-}
-
-// goodbye is the PostLogoutRedirectURI: the state checks that this browser
-// started the sign-out.
-func (a *app) goodbye(w http.ResponseWriter, r *http.Request) {
-	if err := a.logout.FinishSignOut(w, r); err != nil {
-		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
-		return
-	}
-	a.signedOut(w, r)
 }
 
 // login starts the authorization-code flow, with state, nonce and PKCE
@@ -354,15 +326,15 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Ties a new session (a new ID, against fixation) to the OP session,
-	// so that the OP's logout ends it; Login saves it.
+	// so that the OP's logout ends it, and keeps the raw ID token
+	// server-side for the sign-out's id_token_hint; Login saves it.
 	if s, err := a.sessions.Get(r, sessionName); s != nil {
 		s.Values["user"] = idt.Subject
-		s.Values["id_token"] = raw // the id_token_hint of SignOut
 	} else {
 		http.Error(w, "login failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := a.logout.Login(w, r, idt); errors.Is(err, bclogout.ErrLoggedOut) {
+	if err := a.logout.Login(w, r, raw); errors.Is(err, bclogout.ErrLoggedOut) {
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
 	} else if err != nil {
@@ -381,7 +353,7 @@ func startFakeOP(cfg config) (*fakeop.OP, error) {
 	}
 	err = op.RegisterClient(fakeop.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
-		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/goodbye"},
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/signout"},
 	})
 	if err != nil {
 		op.Close()

@@ -7,18 +7,15 @@ package readme
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/go-chi/chi/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/middleware/echomw"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
@@ -29,24 +26,27 @@ import (
 
 // Quick start.
 
-// quickStart is main's wiring: app's sessions are in sm, mux is the
-// server's handler. It returns the RP for the login callback.
-func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux *http.ServeMux, app http.Handler) (*bclogout.RP, error) {
+// quickStart is main's wiring: app's sessions are in sm, app is the mux
+// of its routes, mux is the server's handler. It returns the RP for the
+// login callback.
+func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux, app *http.ServeMux) (*bclogout.RP, error) {
 	logout, err := bclogout.New(ctx, bclogout.Config{
-		Issuer:   issuer,             // the OP, e.g. "https://accounts.example.com"
-		ClientID: "my-app",           // this app's client_id there
-		Sessions: scsadapter.New(sm), // gorilla: gorillaadapter.New(store, "session")
+		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
+		ClientID:              "my-app",                          // this app's client_id there
+		Sessions:              scsadapter.New(sm),                // gorilla: gorillaadapter.New(store, "session")
+		PostLogoutRedirectURI: "https://app.example.com/signout", // the sign-out route's URL, registered at the OP
 	})
 	if err != nil {
 		return nil, err
 	}
+	app.Handle("/signout", logout.SignOut())           // the Sign out button's POST, and the OP's way back
 	mux.Handle("/", sm.LoadAndSave(logout.Guard(app))) // every app route: the guard inside LoadAndSave
 	mux.Handle("/backchannel-logout", logout)          // the OP's POST: no session, no CSRF check
 	return logout, nil                                 // logout.Close(ctx) at shutdown
 }
 
-func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, idToken *oidc.IDToken) {
-	if err := logout.Login(w, r, idToken); err != nil { // binds the session to the OP session
+func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
+	if err := logout.Login(w, r, rawIDToken); err != nil { // verifies it, binds the session to the OP session
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
 		return
 	}
@@ -54,20 +54,22 @@ func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout
 
 // chi and echo.
 
-func chiMount(logout *bclogout.RP, home http.HandlerFunc) error {
-	// chi (github.com/bclogout/bclogout/middleware/chimw)
+func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
+	// chi, gorilla sessions (with scs: r.Use(sm.LoadAndSave) first)
 	r := chi.NewRouter()
 	r.Group(func(r chi.Router) { r.Use(logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
-	err := chimw.Mount(r, "/backchannel-logout", logout)                  // the OP's POST: outside them
-	return err
+	r.Handle("/signout", logout.SignOut())                                // the library's routes: every method
+	r.Handle("/backchannel-logout", logout)                               // the OP's POST: outside the group
+	return r
 }
 
-func echoMount(logout *bclogout.RP, home echo.HandlerFunc) error {
-	// echo (github.com/bclogout/bclogout/middleware/echomw)
+func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
+	// echo (github.com/bclogout/bclogout/middleware/echomw adapts the guard)
 	e := echo.New()
 	e.Group("", echomw.Guard(logout.Guard)).GET("/", home)
-	err := echomw.Mount(e, "/backchannel-logout", logout)
-	return err
+	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
+	e.Any("/backchannel-logout", echo.WrapHandler(logout))
+	return e
 }
 
 // Several replicas.
@@ -123,34 +125,10 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 
 // Sign out.
 
-// signOut adds the sign-out routes: app is the routes quickStart serves
-// behind sm.LoadAndSave(logout.Guard(app)), mux the server's handler.
-func signOut(ctx context.Context, issuer string, sm *scs.SessionManager, app, mux *http.ServeMux) (*bclogout.RP, error) {
-	logout, err := bclogout.New(ctx, bclogout.Config{
-		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
-		PostLogoutRedirectURI: "https://app.example.com/goodbye", // registered at the OP, exactly
-	})
-	if err != nil {
-		return nil, err
-	}
-	app.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) { // the "Sign out" button
-		hint := bclogout.SignOutHint{IDToken: sm.GetString(r.Context(), "id_token")} // put there at login
-		err := logout.SignOut(w, r, hint)                                            // ends the session here, then 303 to the OP
-		if errors.Is(err, bclogout.ErrNoEndSession) {
-			http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP session lives on
-		} else if err != nil {
-			http.Error(w, "sign-out failed", http.StatusInternalServerError)
-		}
-	})
-	app.HandleFunc("GET /goodbye", func(w http.ResponseWriter, r *http.Request) {
-		if err := logout.FinishSignOut(w, r); err != nil { // forged or replayed state
-			http.Error(w, "sign-out not started here", http.StatusBadRequest)
-			return
-		}
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-	})
+// frontChannel adds the front-channel route, for an OP without
+// back-channel logout.
+func frontChannel(logout *bclogout.RP, mux *http.ServeMux) {
 	mux.Handle("/frontchannel-logout", logout.FrontChannel()) // only for an OP without back-channel logout
-	return logout, nil
 }
 
 // Shared Signals.
@@ -183,4 +161,4 @@ func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeM
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, signOut, sharedSignals}
+var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, frontChannel, sharedSignals}

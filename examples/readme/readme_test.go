@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		quickStartCallback(w, r, logout, idToken)
+		quickStartCallback(w, r, logout, r.FormValue("id_token"))
 		sm.Put(r.Context(), "user", idToken.Subject)
 	}))
 	if !guarded { // the mistake the test must catch: app routes without the guard
@@ -86,12 +87,14 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 		t.Fatal(err)
 	}
 
+	raws := map[string]string{} // the raw ID token of each login, by sid
 	login := func(sid string) *http.Cookie {
 		t.Helper()
 		raw, err := signIDToken(op, "my-app", "alice", sid)
 		if err != nil {
 			t.Fatal(err)
 		}
+		raws[sid] = raw
 		resp, err := http.Get(app.URL + "/callback?id_token=" + raw)
 		if err != nil {
 			t.Fatal(err)
@@ -142,7 +145,25 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	if got := page(other); got != "alice" {
 		t.Errorf("the user's other OP session: %q", got)
 	}
-	return page(cookie) != "alice"
+	signedOut = page(cookie) != "alice"
+
+	// The Sign out button: the session ends here, and the browser goes to
+	// the OP with the ID token Login kept as id_token_hint.
+	req, _ := http.NewRequest(http.MethodPost, app.URL+"/signout", nil)
+	req.AddCookie(other)
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc.Query().Get("id_token_hint") != raws[otherSID] {
+		t.Errorf("Sign out: %s to %s, want 303 to the OP with the id_token_hint", resp.Status, loc)
+	}
+	if got := page(other); got == "alice" {
+		t.Error("after Sign out the session is still signed in")
+	}
+	return signedOut
 }
 
 // signIDToken mints the ID token the OP's token endpoint would give.

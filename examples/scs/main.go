@@ -131,9 +131,10 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	logoutCfg := bclogout.Config{
 		Issuer:   cfg.Issuer,
 		ClientID: cfg.ClientID,
-		// Where the OP sends the browser back after SignOut: register it
-		// with the OP as a post_logout_redirect_uri.
-		PostLogoutRedirectURI: cfg.BaseURL + "/goodbye",
+		// Where the OP sends the browser back after a sign-out: the
+		// sign-out route itself; register it with the OP as a
+		// post_logout_redirect_uri.
+		PostLogoutRedirectURI: cfg.BaseURL + "/signout",
 		Sessions:              scsadapter.New(a.sm),
 		SignedOut:             http.RedirectHandler("/signed-out", http.StatusSeeOther),
 	}
@@ -181,8 +182,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	pages.HandleFunc("GET /login", a.login)
 	pages.HandleFunc("GET /callback", a.callback)
 	pages.HandleFunc("GET /signed-out", a.signedOut)
-	pages.HandleFunc("POST /signout", a.signOut)
-	pages.HandleFunc("GET /goodbye", a.goodbye)
+	pages.Handle("/signout", a.logout.SignOut()) // the button's POST and the OP's way back: inside LoadAndSave
 	root := http.NewServeMux()
 	root.Handle("/", a.sm.LoadAndSave(a.logout.Guard(pages))) // the guard inside LoadAndSave
 	root.Handle("/backchannel-logout", a.logout)              // the OP's POST: no cookie, no CSRF
@@ -215,29 +215,6 @@ func (a *app) signedOut(w http.ResponseWriter, _ *http.Request) {
 	_ = page.Execute(w, "")
 }
 
-// signOut is the "Sign out" button: it ends the session here, at every
-// replica, and sends the browser to the OP, which ends its session and
-// tells the other apps; the OP sends it back to /goodbye.
-func (a *app) signOut(w http.ResponseWriter, r *http.Request) {
-	err := a.logout.SignOut(w, r, bclogout.SignOutHint{IDToken: a.sm.GetString(r.Context(), "id_token")})
-	switch {
-	case errors.Is(err, bclogout.ErrNoEndSession): // signed out here; the OP session lives on
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
-	case err != nil:
-		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
-	}
-}
-
-// goodbye is the PostLogoutRedirectURI: the state checks that this browser
-// started the sign-out.
-func (a *app) goodbye(w http.ResponseWriter, r *http.Request) {
-	if err := a.logout.FinishSignOut(w, r); err != nil {
-		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
-		return
-	}
-	a.signedOut(w, r)
-}
-
 // login starts the authorization-code flow, with state, nonce and PKCE
 // kept in the (pre-login) session.
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
@@ -268,8 +245,9 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Ties the session to the OP session (with a new token, against
-	// fixation), so that the OP's logout ends it.
-	if err := a.logout.Login(w, r, idt); errors.Is(err, bclogout.ErrLoggedOut) {
+	// fixation), so that the OP's logout ends it, and keeps the raw ID
+	// token server-side for the sign-out's id_token_hint.
+	if err := a.logout.Login(w, r, raw); errors.Is(err, bclogout.ErrLoggedOut) {
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
 	} else if err != nil {
@@ -277,7 +255,6 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.sm.Put(ctx, "user", idt.Subject)
-	a.sm.Put(ctx, "id_token", raw) // the id_token_hint of SignOut
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -290,7 +267,7 @@ func startFakeOP(cfg config) (*fakeop.OP, error) {
 	}
 	err = op.RegisterClient(fakeop.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
-		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/goodbye"},
+		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/signout"},
 	})
 	if err != nil {
 		op.Close()

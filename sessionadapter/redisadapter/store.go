@@ -85,7 +85,8 @@ end
 `
 
 // bindScript: KEYS[1] binding, then its indexes (declared for routing).
-// ARGV: prefix, localID, iss, sub, sid, expiry ms, ttl ms, now ms, login ms.
+// ARGV: prefix, localID, iss, sub, sid, expiry ms, ttl ms, now ms, login ms,
+// raw ID token ("" for none).
 var bindScript = redis.NewScript(luaPrelude + `
 local id, iss, sub, sid = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local exp, ttl, now = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -95,6 +96,7 @@ if old[1] then unindex(id, old[1], old[2], old[3]) end
 redis.call('DEL', rk)
 if ttl <= 0 then return 0 end
 redis.call('HSET', rk, 'iss', iss, 'sub', sub, 'sid', sid, 'exp', exp, 'lt', ARGV[9])
+if ARGV[10] ~= '' then redis.call('HSET', rk, 'idt', ARGV[10]) end
 redis.call('PEXPIRE', rk, ttl)
 local function index(k)
   redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
@@ -199,11 +201,25 @@ func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 		keys = append(keys, key(s.cfg.prefix, "sub:", b.Issuer, b.Subject))
 	}
 	err := bindScript.Run(ctx, s.client, keys, s.cfg.prefix, b.LocalID, b.Issuer, b.Subject, b.SessionID,
-		b.Expires.UnixMilli(), b.Expires.Sub(now).Milliseconds(), now.UnixMilli(), b.LoginTime.UnixMilli()).Err()
+		b.Expires.UnixMilli(), b.Expires.Sub(now).Milliseconds(), now.UnixMilli(), b.LoginTime.UnixMilli(), b.IDToken).Err()
 	if err != nil {
 		return fmt.Errorf("%w: bind: %w", errRedis, err)
 	}
 	return nil
+}
+
+// IDTokenHint returns the raw ID token bound with localID, for the
+// id_token_hint of a sign-out, in one round trip; "" when the binding has
+// none or is gone (expired or ended).
+func (s *store) IDTokenHint(ctx context.Context, localID string) (string, error) {
+	v, err := s.client.HGet(ctx, s.cfg.prefix+"b:"+localID, "idt").Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("%w: id token hint: %w", errRedis, err)
+	}
+	return v, nil
 }
 
 // Unbind forgets the binding of localID in one round trip, without

@@ -16,14 +16,14 @@ import (
 )
 
 // SignOutButton: a browser signed in to two apps of one OP session
-// presses "Sign out" in one; the OP sends it back to that app's goodbye
-// page, and the other app's page is signed out too, by the back-channel
+// presses "Sign out" in one; the OP sends it back to that app's sign-out
+// route, which lands it on the signed-out page, and the other app's page is signed out too, by the back-channel
 // logout the OP sent it. newApp builds an example program's app.
 func SignOutButton(t *testing.T, newApp func(issuer, clientID, baseURL string) (http.Handler, error)) {
 	op := fakeop.New(t)
 	start := func(id string) string {
 		return op.StartApp(t, fakeop.Client{ID: id, RedirectURIs: []string{"/callback"}, BackchannelLogoutURI: "/backchannel-logout",
-			PostLogoutRedirectURIs: []string{"/goodbye"}},
+			PostLogoutRedirectURIs: []string{"/signout"}},
 			func(url string) (http.Handler, error) {
 				return newApp(op.Issuer(), id, url)
 			}).URL
@@ -35,7 +35,7 @@ func SignOutButton(t *testing.T, newApp func(issuer, clientID, baseURL string) (
 		t.Fatalf("sign-in to two: %s", page)
 	}
 	page, at := fetchPage(t, br, http.MethodPost, one+"/signout")
-	if !strings.Contains(page, "Signed out") || at.Path != "/goodbye" {
+	if !strings.Contains(page, "Signed out") || at.Path != "/signed-out" {
 		t.Fatalf("Sign out in one: ended at %s with %s", at, page)
 	}
 	for _, app := range []string{one, two} {

@@ -34,6 +34,7 @@ const iss1, iss2 = "https://op.example", "https://other.example"
 func Run(t *testing.T, f Factory) {
 	t.Run("Rules", func(t *testing.T) { rules(t, f) })
 	t.Run("LateLogout", func(t *testing.T) { lateLogout(t, f) })
+	t.Run("IDTokenHint", func(t *testing.T) { idTokenHint(t, f) })
 	t.Run("Property", func(t *testing.T) {
 		for seed := uint64(1); seed <= 3; seed++ {
 			Property(t, f(t), seed, 150)
@@ -290,5 +291,51 @@ func lateLogout(t *testing.T, f Factory) {
 				}
 			}
 		})
+	}
+}
+
+// idTokenHint checks that the store keeps a binding's raw ID token for
+// sign-out's id_token_hint, gives it back by local ID, replaces it on a
+// rebind and forgets it with the binding.
+func idTokenHint(t *testing.T, f Factory) {
+	h := f(t)
+	hs, ok := h.Store.(interface {
+		IDTokenHint(ctx context.Context, localID string) (string, error)
+	})
+	if !ok {
+		t.Fatal("the store has no IDTokenHint method")
+	}
+	ctx := t.Context()
+	hint := func(id string) string {
+		t.Helper()
+		s, err := hs.IDTokenHint(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	b := sessionadapter.Binding{Issuer: iss1, Subject: "alice", SessionID: "s1", LocalID: "a1", IDToken: "h.p.s1"}
+	h.Create(t, "a1")
+	if err := h.Store.Bind(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := hint("a1"); got != "h.p.s1" {
+		t.Fatalf("IDTokenHint = %q, want the bound ID token", got)
+	}
+	if got := hint("unknown"); got != "" {
+		t.Fatalf("IDTokenHint of an unknown session = %q, want \"\"", got)
+	}
+	b.IDToken = "h.p.s2"
+	if err := h.Store.Bind(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := hint("a1"); got != "h.p.s2" {
+		t.Fatalf("IDTokenHint after a rebind = %q, want the new ID token", got)
+	}
+	if _, err := h.Store.EndSessions(ctx, sessionadapter.Logout{Issuer: iss1, SessionID: "s1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := hint("a1"); got != "" {
+		t.Fatalf("IDTokenHint after the logout = %q, want \"\"", got)
 	}
 }

@@ -86,8 +86,9 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 		return nil, err
 	}
 	app := http.NewServeMux()
-	app.HandleFunc("POST /signout", a.signOutButton)
-	app.HandleFunc("GET "+goodbyePath, a.goodbye)
+	// "Sign out": this app's session ends here at once, then the OP ends
+	// its session, tells the other RP, and sends the browser back here.
+	app.Handle(signOutPath, a.signOut.SignOut())
 	app.HandleFunc("GET /{$}", a.home)
 	app.HandleFunc("GET /login", a.login)
 	app.HandleFunc("GET /callback", a.callback)

@@ -3,7 +3,6 @@ package demo
 import (
 	"context"
 	"embed"
-	"errors"
 	"html/template"
 	"io"
 	"log/slog"
@@ -66,10 +65,11 @@ const logoutPath = "/backchannel-logout"
 // Security Event Tokens (RFC 8935).
 const sharedSignalsPath = "/shared-signals"
 
-// goodbyePath is where the OP sends the browser back after "Sign out";
+// signOutPath is the sign-out route: the "Sign out" button's POST and
+// the OP's way back after it (the post-logout redirect URI);
 // frontChannelPath is beta's front-channel logout endpoint.
 const (
-	goodbyePath      = "/goodbye"
+	signOutPath      = "/signout"
 	frontChannelPath = "/frontchannel-logout"
 )
 
@@ -79,7 +79,7 @@ const (
 func (a *rpApp) newSignOut(ctx context.Context, issuer string, sessions sessionadapter.Sessions, revs sessionadapter.Revocations, bindings sessionadapter.Store, closers *[]io.Closer) error {
 	cfg := bclogout.Config{
 		Issuer: issuer, ClientID: a.name, Sessions: sessions, Revocations: revs, Bindings: bindings,
-		PostLogoutRedirectURI: a.base + goodbyePath, Logger: a.logger,
+		PostLogoutRedirectURI: a.base + signOutPath, Logger: a.logger,
 	}
 	if a.setBearer != "" {
 		// The transmitter is the OP (the default), the SETs' aud the
@@ -102,28 +102,6 @@ func (a *rpApp) newSignOut(ctx context.Context, issuer string, sessions sessiona
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
-
-// signOutButton is "Sign out": this app's session ends here at once, then
-// the OP ends its session and tells the other RP.
-func (a *rpApp) signOutButton(w http.ResponseWriter, r *http.Request) {
-	err := a.signOut.SignOut(w, r, bclogout.SignOutHint{})
-	switch {
-	case errors.Is(err, bclogout.ErrNoEndSession):
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	case err != nil:
-		a.logger.Error("demo: sign out", "rp", a.name, "error", err)
-		http.Error(w, "sign-out failed, try again", http.StatusInternalServerError)
-	}
-}
-
-// goodbye is the post-logout redirect URI.
-func (a *rpApp) goodbye(w http.ResponseWriter, r *http.Request) {
-	if err := a.signOut.FinishSignOut(w, r); err != nil {
-		http.Error(w, "this sign-out was not started here", http.StatusBadRequest)
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
 
 // eventsPath is where an RP page listens for its logout (middleware.Notifier).
 const eventsPath = "/logout-events"

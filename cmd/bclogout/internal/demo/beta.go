@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/middleware/chimw"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -166,24 +165,25 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	}
 	*notifiers = append(*notifiers, notifier)
 	r := chi.NewRouter()
-	if err := chimw.Mount(r, logoutPath, a.recordEvents(h)); err != nil {
-		return nil, err
-	}
+	// The library's routes: plain handlers on every method of their path
+	// (each answers its own 405), as the README mounts them.
+	r.Handle(logoutPath, a.recordEvents(h))
 	r.Get(eventsPath, notifier.ServeHTTP)
 	// Like the back-channel endpoint: no session, no CSRF check.
 	if ss := a.signOut.SharedSignals(); ss != nil {
 		r.Method(http.MethodPost, sharedSignalsPath, a.recordSETs(ss))
 	}
 	// The OP's frame carries no cookie to rely on: outside the guard.
-	r.Method(http.MethodGet, frontChannelPath, a.signOut.FrontChannel())
+	r.Handle(frontChannelPath, a.signOut.FrontChannel())
+	// The sign-out route reads the session itself and needs no guard: a
+	// revoked session has nothing left to sign out.
+	r.Handle(signOutPath, a.signOut.SignOut())
 	r.Group(func(r chi.Router) {
 		r.Use(guard)
 		r.Get("/", a.home)
 		r.Get("/login", a.login)
 		r.Get("/callback", a.callback)
 		r.Post("/logout", a.localLogout)
-		r.Post("/signout", a.signOutButton)
-		r.Get(goodbyePath, a.goodbye)
 	})
 	return r, nil
 }

@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		client := opkit.Client{
 			ID: a.name, Secret: secret, RedirectURIs: []string{a.base + "/callback"},
 			BackchannelLogoutURI: a.base + logoutPath, SessionRequired: true,
-			PostLogoutRedirectURIs: []string{a.base + goodbyePath},
+			PostLogoutRedirectURIs: []string{a.base + signOutPath},
 		}
 		if a == d.beta && cfg.FrontChannel {
 			client.BackchannelLogoutURI, client.FrontchannelLogoutURI = "", a.base+frontChannelPath

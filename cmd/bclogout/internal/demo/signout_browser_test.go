@@ -36,7 +36,7 @@ func TestBrowserSignOut(t *testing.T) {
 			)
 			// Back at alpha, through the OP's end_session (and, in
 			// front-channel mode, its page framing beta), with the state
-			// FinishSignOut accepted: /goodbye redirects to alpha's page.
+			// the sign-out route accepted: it redirects to alpha's page.
 			// A Poll does not survive the navigations on the way: check
 			// again until it holds.
 			back := `location.href === ` + jsString(d.AlphaURL()) + ` && !!document.getElementById("login")`

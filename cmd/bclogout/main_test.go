@@ -111,7 +111,7 @@ type testOP struct {
 	key     *opkit.Key
 }
 
-func newTestOP(t *testing.T) *testOP {
+func newTestOP(t testing.TB) *testOP {
 	t.Helper()
 	op := &testOP{keyFile: filepath.Join(t.TempDir(), "op-key.json")}
 	k, _, err := loadOrCreateSigningKey(op.keyFile, "RS256", cliKeyID)

@@ -111,7 +111,7 @@ type testOP struct {
 	key     *opkit.Key
 }
 
-func newTestOP(t *testing.T) *testOP {
+func newTestOP(t testing.TB) *testOP {
 	t.Helper()
 	op := &testOP{keyFile: filepath.Join(t.TempDir(), "op-key.json")}
 	k, _, err := loadOrCreateSigningKey(op.keyFile, "RS256", cliKeyID)
@@ -247,6 +247,67 @@ func TestReceive(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, r.Time); err != nil {
 			t.Errorf("time %q: %v", r.Time, err)
 		}
+	}
+}
+
+// blockedWriter is a stdout whose reader has stopped reading: a Write
+// waits until release is closed.
+type blockedWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// The OP's delivery is answered whatever becomes of receive's output: a
+// reader of stdout that stops reading (a paused terminal, a full pipe)
+// holds up the printed line, not the 200.
+func TestReceiveAnswersBeforePrinting(t *testing.T) {
+	op := newTestOP(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout := &blockedWriter{release: make(chan struct{})}
+	stderr := &syncBuffer{url: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, stderr)
+	}()
+	var endpoint string
+	select {
+	case endpoint = <-stderr.url:
+	case code := <-done:
+		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
+	}
+	sent := make(chan int, 1)
+	go func() {
+		code, _, _ := runCmd(t, "", "send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice")
+		sent <- code
+	}()
+	select {
+	case code := <-sent:
+		close(stdout.release)
+		if code != exitOK {
+			t.Errorf("send exit %d, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no answer within 5 s while stdout was not being read")
+		close(stdout.release)
+		<-sent
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("receive exit %d after cancel, want 0:\n%s", code, stderr.String())
+	}
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	if !strings.Contains(stdout.buf.String(), `"outcome":"accepted"`) {
+		t.Errorf("the line was not printed once stdout was read again:\n%s", stdout.buf.String())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,16 +34,23 @@ type receiveRecord struct {
 }
 
 // lineWriter writes JSON lines from concurrent requests without
-// interleaving them.
+// interleaving them. Each request encodes its own line, so the lock is
+// held only for the one Write: requests wait for each other's output, not
+// for each other's encoding.
 type lineWriter struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	mu sync.Mutex
+	w  io.Writer
 }
 
 func (l *lineWriter) write(v any) {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return // a receiveRecord always encodes
+	}
+	line = append(line, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_ = l.enc.Encode(v)
+	_, _ = l.w.Write(line)
 }
 
 type recordKey struct{}
@@ -94,6 +102,10 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 			if rec.Outcome == "" {
 				rec.Outcome = "rejected"
 			}
+			// The OP has its answer before the line is printed: a slow
+			// reader of stdout (a paused terminal, a full pipe) delays
+			// the output, never the deliveries.
+			_ = http.NewResponseController(w).Flush()
 			out.write(rec)
 		})
 	}
@@ -123,7 +135,7 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	if err != nil {
 		return failure(s, "receive", err)
 	}
-	out := &lineWriter{enc: json.NewEncoder(s.stdout)}
+	out := &lineWriter{w: s.stdout}
 	hooks, wrap := recordingHandler(out, time.Now)
 	h, err := rp.NewHandler(v, store, append(hooks, rp.WithLogger(logger))...)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -110,6 +111,7 @@ func newTracedApp(t *testing.T) *tracedApp {
 		Issuer: a.op.Issuer(), ClientID: "app", Revocations: a.revs,
 		Sessions: &sessions{logins: map[string]sessionadapter.Login{}, fresh: map[*http.Request]string{}},
 		OnLogout: h.OnLogout, OnReject: h.OnReject, Metrics: h,
+		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -85,6 +86,7 @@ func (s *staleRevocations) Revoked(ctx context.Context, b sessionadapter.Binding
 // r.Any and gin.WrapH, the app's routes in a group behind the guard.
 type ginApp struct {
 	engine  *gin.Engine
+	logout  *bclogout.RP
 	op      *opkit.OP
 	revs    *staleRevocations
 	reached atomic.Int64 // requests the app's handler served
@@ -99,7 +101,7 @@ func newGinApp(t *testing.T) *ginApp {
 	}
 	a := &ginApp{op: op, revs: &staleRevocations{Revocations: mem}}
 	s := &sessions{logins: map[string]sessionadapter.Login{}, fresh: map[*http.Request]string{}}
-	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: a.revs})
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: a.revs, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +114,7 @@ func newGinApp(t *testing.T) *ginApp {
 	r := gin.New()
 	r.Any("/backchannel-logout", gin.WrapH(logout))
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
+	r.Any("/frontchannel-logout", gin.WrapH(logout.FrontChannel()))
 	r.GET("/callback", func(c *gin.Context) {
 		if err := logout.Login(c.Writer, c.Request, idToken(t, op, c.Query("sub"), c.Query("sid"))); err != nil {
 			c.String(http.StatusForbidden, err.Error())
@@ -126,7 +129,7 @@ func newGinApp(t *testing.T) *ginApp {
 		}
 		c.String(http.StatusOK, "anonymous")
 	})
-	a.engine = r
+	a.engine, a.logout = r, logout
 	return a
 }
 
@@ -250,5 +253,38 @@ func TestGuardRefusalStopsTheChain(t *testing.T) {
 	}
 	if n := a.reached.Load(); n != 0 {
 		t.Errorf("the app's handler ran %d times, want 0", n)
+	}
+}
+
+// Every library route mounted with r.Any and gin.WrapH answers a method it
+// refuses as it does on net/http: the same status, Allow and Cache-Control,
+// never gin's 404.
+func TestRoutesMountedWithAnyAnswerAsOnNetHTTP(t *testing.T) {
+	a := newGinApp(t)
+	routes := []struct {
+		path string
+		h    http.Handler
+	}{
+		{"/backchannel-logout", a.logout},
+		{"/signout", a.logout.SignOut()},
+		{"/frontchannel-logout", a.logout.FrontChannel()},
+	}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	for _, rt := range routes {
+		for _, m := range methods {
+			t.Run(rt.path+" "+m, func(t *testing.T) {
+				got := a.do(m, rt.path, nil)
+				want := httptest.NewRecorder()
+				rt.h.ServeHTTP(want, httptest.NewRequest(m, rt.path, nil))
+				if got.Code != want.Code {
+					t.Errorf("status = %d, want %d as on net/http", got.Code, want.Code)
+				}
+				for _, k := range []string{"Allow", "Cache-Control"} {
+					if g, w := got.Header().Get(k), want.Header().Get(k); g != w {
+						t.Errorf("%s = %q, want %q as on net/http", k, g, w)
+					}
+				}
+			})
+		}
 	}
 }

@@ -8,15 +8,22 @@ package readme
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/echomw"
+	"github.com/bclogout/bclogout/middleware/ginmw"
+	"github.com/bclogout/bclogout/otelbclogout"
+	"github.com/bclogout/bclogout/prommetrics"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -52,7 +59,7 @@ func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout
 	}
 }
 
-// chi and echo.
+// chi, echo and gin.
 
 func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
 	// chi, gorilla sessions (with scs: r.Use(sm.LoadAndSave) first)
@@ -70,6 +77,15 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
 	e.Any("/backchannel-logout", echo.WrapHandler(logout))
 	return e
+}
+
+func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
+	// gin (github.com/bclogout/bclogout/middleware/ginmw adapts the guard)
+	r := gin.New()
+	r.Group("/", ginmw.Guard(logout.Guard)).GET("/", home)
+	r.Any("/signout", gin.WrapH(logout.SignOut()))
+	r.Any("/backchannel-logout", gin.WrapH(logout))
+	return r
 }
 
 // Several replicas.
@@ -93,6 +109,32 @@ func replicas(ctx context.Context, issuer string, sm *scs.SessionManager) (*bclo
 		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
 		Revocations: revs, Bindings: bindings, ReplayCache: replays,
 	})
+}
+
+// Configuration: OpenTelemetry.
+
+func tracing(ctx context.Context, issuer string, sm *scs.SessionManager, tp trace.TracerProvider, reg prometheus.Registerer) (*bclogout.RP, error) {
+	h := otelbclogout.New(tp) // nil: otel.GetTracerProvider()
+	prom, err := prommetrics.New(reg)
+	if err != nil {
+		return nil, err
+	}
+	return bclogout.New(ctx, bclogout.Config{
+		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
+		OnLogout: h.OnLogout, OnReject: h.OnReject,
+		Metrics: metrics{prom, h}, // without Prometheus: Metrics: h
+	})
+}
+
+// metrics feeds both; the embedded *prommetrics.Metrics keeps its JWKSRefreshed.
+type metrics struct {
+	*prommetrics.Metrics
+	otel *otelbclogout.Hooks
+}
+
+func (m metrics) Observe(door, issuer, outcome string, n int, elapsed time.Duration) {
+	m.Metrics.Observe(door, issuer, outcome, n, elapsed)
+	m.otel.Observe(door, issuer, outcome, n, elapsed)
 }
 
 // Underneath the front door.

@@ -1,0 +1,28 @@
+package ginmw_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/bclogout/bclogout/middleware/ginmw"
+)
+
+func ExampleGuard() {
+	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("the endpoint answers", r.Method)
+	})
+	guard := func(next http.Handler) http.Handler { return next } // bclogout.RP's Guard in a real app
+
+	r := gin.New()
+	// The OP's request carries no session cookie: keep the guard (and any
+	// CSRF check) on the app's routes, not on the logout route, which is
+	// mounted on every method so that it answers a GET itself.
+	r.Group("/", ginmw.Guard(guard)).GET("/", func(c *gin.Context) { c.Status(http.StatusOK) })
+	r.Any("/backchannel-logout", gin.WrapH(logout))
+
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/backchannel-logout", nil))
+	// Output: the endpoint answers GET
+}

@@ -16,8 +16,8 @@
 // only manages with its request-time guard (see OP.SignOut).
 //
 // Lower level: OP.NewSession makes an OP session without a browser,
-// OP.EndSession and OP.EndUserSessions end sessions and report each
-// delivery, and OP.SignLogoutToken mints a token to POST yourself.
+// OP.EndSession ends it and fails unless every RP acknowledged its logout
+// token, and OP.SignLogoutToken mints a token to POST yourself.
 //
 // Nothing in this package is meant for production: keys live in memory and
 // every test gets its own OP.

@@ -65,8 +65,8 @@ func chiMount(logout *bclogout.RP, home http.HandlerFunc) error {
 func echoMount(logout *bclogout.RP, home echo.HandlerFunc) error {
 	// echo (github.com/bclogout/bclogout/middleware/echomw)
 	e := echo.New()
-	e.Group("", echomw.Guard(logout.Guard)).GET("/", home)
-	err := echomw.Mount(e, "/backchannel-logout", logout)
+	e.Group("", echo.WrapMiddleware(logout.Guard)).GET("/", home) // app routes: guard, CSRF, auth
+	err := echomw.Mount(e, "/backchannel-logout", logout)         // the OP's POST: on the Echo itself
 	return err
 }
 

@@ -14,7 +14,10 @@ import (
 // Mount it on the Echo itself, outside the groups that carry session,
 // CSRF or login middleware.
 //
-// A path middleware.Mount would refuse or a nil Echo or handler is an error
+// path must be a plain absolute path: it begins with "/", does not end
+// with "/", has no empty, "." or ".." segment, and holds only A-Z a-z 0-9
+// - . _ ~ and /, so that no router reads a wildcard, a parameter or a
+// method in it. Another path, or a nil Echo or handler, is an error
 // wrapping bclogout.ErrInvalidConfig.
 func Mount(e *echo.Echo, path string, h http.Handler) error {
 	if e == nil {

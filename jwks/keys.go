@@ -50,7 +50,6 @@ func (k Key) permits(ops ...string) bool {
 // ed25519.PublicKey or *ecdh.PublicKey (X25519).
 func (k Key) Public() crypto.PublicKey { return k.public }
 
-
 // KeySet is an OP's public signature keys, what a [Source] returns:
 // immutable, so a Source that changes its keys hands out a new KeySet, and
 // whoever holds the old one keeps a consistent view. The zero KeySet holds

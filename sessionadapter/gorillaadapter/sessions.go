@@ -78,15 +78,15 @@ func (g gorillaSessions) End(w http.ResponseWriter, r *http.Request) error {
 }
 
 // DeleteSession deletes the stored data of the session id. IDs that are
-// not plain names (empty, ".", "..", or with a path separator or NUL) fail
-// with ErrInvalidID, so no ID can reach outside a FilesystemStore's
+// not plain names (empty, ".", "..", or with a path separator or NUL) are
+// refused with an error, so no ID can reach outside a FilesystemStore's
 // directory.
 func (g gorillaSessions) DeleteSession(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`+"\x00") {
-		return fmt.Errorf("%w: %q", ErrInvalidID, id)
+		return fmt.Errorf("%w: %q", errInvalidID, id)
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	if err != nil {

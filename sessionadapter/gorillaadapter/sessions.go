@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // New returns the session called name in store as the bclogout front
@@ -43,7 +44,7 @@ var (
 
 func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
 	// Validate before touching the session: a bad login leaves it as it was.
-	if err := l.Binding("-", time.Time{}).Validate(); err != nil {
+	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
 	}
 	s, err := g.store.Get(r, g.name)

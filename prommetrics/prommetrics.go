@@ -1,7 +1,6 @@
 package prommetrics
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,12 +9,6 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 )
-
-// ErrRegister means the registerer refused a collector, usually because
-// New already ran on it with the same namespace. The registerer's own
-// error is wrapped too (prometheus.AlreadyRegisteredError). An unusable
-// argument or option is bclogout.ErrInvalidConfig.
-var ErrRegister = errors.New("prommetrics: cannot register metrics")
 
 // Outcome label values of the request duration histogram.
 const (
@@ -66,7 +59,9 @@ type Metrics struct {
 //	bclogout_request_duration_seconds{door,outcome="accepted"|"rejected"|"failed"}
 //
 // If any collector cannot be registered, those already registered are
-// unregistered again and the error wraps ErrRegister. Two RPs in one
+// unregistered again and the error wraps the registerer's own
+// (prometheus.AlreadyRegisteredError when New already ran on it); a nil
+// registerer is bclogout.ErrInvalidConfig. Two RPs in one
 // process register on one registry by giving the second a prefix of its
 // own: New(prometheus.WrapRegistererWithPrefix("tenant2_", reg)).
 func New(reg prometheus.Registerer) (*Metrics, error) {
@@ -113,7 +108,7 @@ func newMetrics(reg prometheus.Registerer, buckets []float64) (*Metrics, error) 
 			for _, d := range done {
 				reg.Unregister(d)
 			}
-			return nil, fmt.Errorf("%w: %w", ErrRegister, err)
+			return nil, fmt.Errorf("prommetrics: cannot register metrics: %w", err)
 		}
 		done = append(done, c)
 	}

@@ -1,7 +1,6 @@
 package fakeop
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -112,8 +111,9 @@ func (op *OP) SignIn(t testing.TB, loginURL, sub string) *http.Client {
 }
 
 // SignOut ends, at the OP, the session of a browser that SignIn returned
-// ("sign out everywhere"), with the back-channel fan-out of EndSession,
-// while a request of that browser to the app is in flight: the app has
+// ("sign out everywhere"), sending every RP that took part in it a logout
+// token (aud the client, sid, sub, a fresh jti; up to 3 attempts of 5 s
+// each, only network errors and 5xx retried), while a request of that browser to the app is in flight: the app has
 // loaded the browser's session before the logout and saves it after. When
 // SignOut returns, every RP of the session has answered its logout token
 // with 200 and the app has answered that request.
@@ -142,26 +142,9 @@ func (op *OP) SignOut(t testing.TB, browser *http.Client) {
 	}
 }
 
-// NewSession creates an OP session for sub, as if the user had signed in
-// to each of clientIDs, and returns its sid: a test can then end it with
-// EndSession without driving a browser.
-func (op *OP) NewSession(sub string, clientIDs ...string) (string, error) {
-	return op.op.NewSession(sub, clientIDs...)
-}
-
-// EndSession ends the OP session sid and sends every RP that took part in
-// it a logout token (aud the client, sid, sub, a fresh jti), concurrently.
-// Each RP gets up to 3 attempts of 5s each, with exponential backoff; only
-// network errors and 5xx are retried. It returns once every RP has
-// answered; the error says which sid was unknown, or which RP did not
-// answer its logout token with a 2xx and what it answered.
-func (op *OP) EndSession(ctx context.Context, sid string) error {
-	_, err := op.op.EndSession(ctx, sid)
-	return err
-}
-
 // SignLogoutToken returns a valid logout token for audience, signed by the
-// OP's current key; an empty sub or sid leaves that claim out.
+// OP's current key, to POST to the app's back-channel logout endpoint
+// without a browser; an empty sub or sid leaves that claim out.
 func (op *OP) SignLogoutToken(audience, sub, sid string) (string, error) {
 	return op.op.SignLogoutToken(audience, sub, sid)
 }

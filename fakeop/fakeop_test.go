@@ -153,8 +153,8 @@ func TestSignInSignOut(t *testing.T) {
 	}
 }
 
-// TestLowerLevel: sessions without a browser, ended one by one, an RP's
-// refusal reported, and a token to POST by hand.
+// TestLowerLevel: the fan-out SignOut runs, to sessions made without a
+// browser: an RP's refusal reported, and a token to POST by hand.
 func TestLowerLevel(t *testing.T) {
 	var mu sync.Mutex
 	var got []claims

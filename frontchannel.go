@@ -48,15 +48,6 @@ func (b *RP) FrontChannel() http.Handler {
 	return http.HandlerFunc(b.serveFrontChannel)
 }
 
-// FrontChannelSupported reports the OP's discovery flags
-// frontchannel_logout_supported and frontchannel_logout_session_supported
-// (Front-Channel Logout 1.0 §3): whether the OP renders front-channel
-// logout frames at all, and whether it sends them iss and sid, without
-// which FrontChannel cannot act. New logs both.
-func (b *RP) FrontChannelSupported() (logout, session bool) {
-	return b.frontChannel, b.frontChannelSession
-}
-
 // maxFrontChannelSID bounds the sid a front-channel logout may name: OPs
 // send a UUID, a hash or a short token; the request is anonymous and its
 // sid is stored for the session lifetime.

@@ -20,9 +20,6 @@ import (
 
 func TestFrontChannel(t *testing.T) {
 	a := newSignOutApp(t)
-	if logout, session := a.FrontChannelSupported(); !logout || !session {
-		t.Errorf("FrontChannelSupported() = %v, %v; the fake OP advertises both", logout, session)
-	}
 	iss := a.op.Issuer()
 	tests := []struct {
 		name        string

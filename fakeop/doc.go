@@ -15,9 +15,8 @@
 // next request of the browser must find the user signed out, which an app
 // only manages with its request-time guard (see OP.SignOut).
 //
-// Lower level: OP.NewSession makes an OP session without a browser,
-// OP.EndSession and OP.EndUserSessions end sessions and report each
-// delivery, and OP.SignLogoutToken mints a token to POST yourself.
+// Lower level: OP.SignLogoutToken mints a logout token to POST to the
+// app's endpoint yourself.
 //
 // Nothing in this package is meant for production: keys live in memory and
 // every test gets its own OP.

@@ -1,47 +1,12 @@
 package fakeop
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
 )
-
-var (
-	// ErrUnknownSession means a sid or sub with no OP session.
-	ErrUnknownSession = errors.New("fakeop: unknown session")
-	// ErrDeliveryFailed means at least one RP did not acknowledge its
-	// logout token with a 2xx; the Report has the details.
-	ErrDeliveryFailed = errors.New("fakeop: back-channel delivery failed")
-)
-
-// publicError is an error of the implementation that also matches the
-// public sentinel standing for its own.
-type publicError struct{ err error }
-
-func (e publicError) Error() string { return e.err.Error() }
-func (e publicError) Unwrap() error { return e.err }
-
-func (e publicError) Is(target error) bool {
-	switch target {
-	case ErrUnknownSession:
-		return errors.Is(e.err, opkit.ErrUnknownSession)
-	case ErrDeliveryFailed:
-		return errors.Is(e.err, opkit.ErrDeliveryFailed)
-	}
-	return false
-}
-
-func public(err error) error {
-	if err == nil {
-		return nil
-	}
-	return publicError{err}
-}
 
 // OP is a fake OpenID Provider served over HTTP for one test. All its
 // methods are safe for concurrent use.
@@ -56,22 +21,10 @@ type options struct {
 	kit []opkit.Option
 }
 
-// WithIssuer sets the issuer URL the OP announces, for an OP reached
-// through a proxy or a name other than its listen address. Default: the
-// server URL.
-func WithIssuer(issuer string) Option {
-	return func(o *options) { o.kit = append(o.kit, opkit.WithIssuer(issuer)) }
-}
-
 // WithAlg sets the algorithm of the OP's signing keys (default RS256):
 // RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 or EdDSA.
 func WithAlg(alg string) Option {
 	return func(o *options) { o.kit = append(o.kit, opkit.WithAlg(alg)) }
-}
-
-// WithClock sets the clock for iat, exp and auth_time (default time.Now).
-func WithClock(now func() time.Time) Option {
-	return func(o *options) { o.kit = append(o.kit, opkit.WithClock(now)) }
 }
 
 // New starts an OP on an httptest server for the test t, stopped by
@@ -90,29 +43,6 @@ func New(t testing.TB, opts ...Option) *OP {
 	}
 	return &OP{op: opkit.New(t, o.kit...)}
 }
-
-// NewServer starts an OP outside a test, listening on addr (e.g.
-// "127.0.0.1:0"), for trying an app against it by hand, as the example
-// programs do. Like New, it delivers logout tokens to RPs on loopback
-// addresses and to no other internal address. Close stops it.
-func NewServer(addr string, opts ...Option) (*OP, error) {
-	var o options
-	for _, opt := range opts {
-		if opt == nil {
-			o.kit = append(o.kit, nil) // opkit refuses it: ErrInvalidConfig
-			continue
-		}
-		opt(&o)
-	}
-	op, err := opkit.NewServer(addr, append([]opkit.Option{opkit.WithAllowLoopbackTargets()}, o.kit...)...)
-	if err != nil {
-		return nil, err
-	}
-	return &OP{op: op}, nil
-}
-
-// Close stops an OP made by NewServer; one made by New stops with its test.
-func (op *OP) Close() { op.op.Close() }
 
 // Issuer returns the issuer URL, exactly as in tokens and discovery: the
 // app under test discovers the OP from it.
@@ -144,12 +74,6 @@ func (c Client) kit() opkit.Client {
 		FrontchannelLogoutURI: c.FrontchannelLogoutURI,
 	}
 }
-
-// RegisterClient registers c, an app served outside StartApp, validated as
-// a real OP validates dynamic client registration metadata: redirect URIs
-// absolute without fragment, the back-channel logout URI https or http on
-// a loopback host.
-func (op *OP) RegisterClient(c Client) error { return op.op.RegisterClient(c.kit()) }
 
 // StartApp serves the app under test for t: it calls newApp with the base
 // URL the app will have (http://127.0.0.1:PORT, known before the app is
@@ -187,8 +111,9 @@ func (op *OP) SignIn(t testing.TB, loginURL, sub string) *http.Client {
 }
 
 // SignOut ends, at the OP, the session of a browser that SignIn returned
-// ("sign out everywhere"), with the back-channel fan-out of EndSession,
-// while a request of that browser to the app is in flight: the app has
+// ("sign out everywhere"), sending every RP that took part in it a logout
+// token (aud the client, sid, sub, a fresh jti; up to 3 attempts of 5 s
+// each, only network errors and 5xx retried), while a request of that browser to the app is in flight: the app has
 // loaded the browser's session before the logout and saves it after. When
 // SignOut returns, every RP of the session has answered its logout token
 // with 200 and the app has answered that request.
@@ -205,96 +130,21 @@ func (op *OP) SignIn(t testing.TB, loginURL, sub string) *http.Client {
 // (Back-Channel Logout §2.7). So a test that checks the browser is signed
 // out after SignOut proves the guard is wired, whatever the session store.
 //
-// It is t.Fatal when the browser has no live OP session
-// (ErrUnknownSession), when the app's login route redeemed no code of that
-// session, or when an RP of the session got no logout token (it registered
-// no back-channel logout URI) or did not answer it with 200
-// (ErrDeliveryFailed): a sign-out that told no one is a failure, not a
-// pass. The Report says what each RP answered.
-func (op *OP) SignOut(t testing.TB, browser *http.Client) Report {
+// It is t.Fatal when the browser has no live OP session, when the app's
+// login route redeemed no code of that session, or when an RP of the
+// session got no logout token (it registered no back-channel logout URI)
+// or did not answer it with 200: a sign-out that told no one is a failure,
+// not a pass. The message says what each RP answered.
+func (op *OP) SignOut(t testing.TB, browser *http.Client) {
 	t.Helper()
-	rep, err := op.op.Logout(t.Context(), browser)
-	if err != nil {
-		t.Fatal(public(err))
+	if _, err := op.op.Logout(t.Context(), browser); err != nil {
+		t.Fatal(err)
 	}
-	return report(rep)
 }
-
-// NewSession creates an OP session for sub, as if the user had signed in
-// to each of clientIDs, and returns its sid: a test can then end it with
-// EndSession without driving a browser.
-func (op *OP) NewSession(sub string, clientIDs ...string) (string, error) {
-	return op.op.NewSession(sub, clientIDs...)
-}
-
-// EndSession ends the OP session sid and sends every RP that took part in
-// it a logout token (aud the client, sid, sub, a fresh jti), concurrently.
-// Each RP gets up to 3 attempts of 5s each, with exponential backoff; only
-// network errors and 5xx are retried. The error wraps ErrUnknownSession,
-// or ErrDeliveryFailed joined with each failed delivery's error; the
-// Report is complete either way.
-func (op *OP) EndSession(ctx context.Context, sid string) (Report, error) {
-	rep, err := op.op.EndSession(ctx, sid)
-	return report(rep), public(err)
-}
-
-// EndUserSessions ends every OP session of sub, as an administrator's
-// "sign out everywhere" does, with the fan-out of EndSession for each.
-func (op *OP) EndUserSessions(ctx context.Context, sub string) (Report, error) {
-	rep, err := op.op.EndUserSessions(ctx, sub)
-	return report(rep), public(err)
-}
-
-// Sessions returns the sids of the OP's open sessions of sub, or of every
-// user when sub is empty, oldest first: in the order they were created (by
-// a login or NewSession), so a test's second sign-in is the last sid.
-func (op *OP) Sessions(sub string) []string { return op.op.Sessions(sub) }
 
 // SignLogoutToken returns a valid logout token for audience, signed by the
-// OP's current key; an empty sub or sid leaves that claim out.
+// OP's current key, to POST to the app's back-channel logout endpoint
+// without a browser; an empty sub or sid leaves that claim out.
 func (op *OP) SignLogoutToken(audience, sub, sid string) (string, error) {
 	return op.op.SignLogoutToken(audience, sub, sid)
-}
-
-// Report is what ending OP sessions did.
-type Report struct {
-	// Sessions lists the sids ended.
-	Sessions []string
-	// Deliveries has one entry per logout token sent: per RP that took part
-	// in an ended session and registered a back-channel logout URI.
-	Deliveries []Delivery
-}
-
-// OK reports whether every RP acknowledged its logout token.
-func (r Report) OK() bool {
-	for _, d := range r.Deliveries {
-		if d.Err != nil {
-			return false
-		}
-	}
-	return true
-}
-
-// Delivery is the outcome of sending one logout token to one RP.
-type Delivery struct {
-	ClientID string
-	URI      string
-	SID      string
-	Attempts int
-	Status   int   // final HTTP status; 0 when no answer came
-	Err      error // nil when the RP answered 2xx
-	// Duration is the wall time of the whole delivery: minting the token,
-	// every attempt and the backoff between them.
-	Duration time.Duration
-}
-
-func report(r opkit.Report) Report {
-	out := Report{Sessions: r.Sessions}
-	for _, d := range r.Deliveries {
-		out.Deliveries = append(out.Deliveries, Delivery{
-			ClientID: d.ClientID, URI: d.URI, SID: d.SID, Attempts: d.Attempts,
-			Status: d.Status, Err: d.Err, Duration: d.Duration,
-		})
-	}
-	return out
 }

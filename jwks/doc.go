@@ -19,7 +19,7 @@
 // next major version changes nothing for callers; ParseKeySet also builds
 // the KeySet a Source of one's own returns.
 //
-// [LoadPrivateSet] reads the RP's own private keys, the other direction:
+// [ParsePrivateSet] reads the RP's own private keys, the other direction:
 // the [PrivateSet] that rp.WithDecryptionKeys takes to decrypt encrypted
 // logout tokens. It is the only way to make one, so every decryption key
 // has passed one set of checks.

@@ -42,7 +42,9 @@ func ExampleDiscover() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(algs, set.Key(0).KeyID())
+	for k := range set.All() {
+		fmt.Println(algs, k.KeyID())
+	}
 	// Output: [EdDSA] 2025-01
 }
 
@@ -59,10 +61,11 @@ func ExampleParseKeySet_file() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k := set.Key(0)
-	_, isEC := k.Public().(*ecdsa.PublicKey)
-	fmt.Println(set.Len(), k.KeyID(), isEC, k.Algorithm())
-	// Output: 1 example-es256 true ES256
+	for k := range set.All() {
+		_, isEC := k.Public().(*ecdsa.PublicKey)
+		fmt.Println(k.KeyID(), isEC, k.Algorithm())
+	}
+	// Output: example-es256 true ES256
 }
 
 func ExampleNewRemote() {
@@ -87,9 +90,10 @@ func ExampleNewRemote() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k := current.Key(0)
-	_, isEd25519 := k.Public().(ed25519.PublicKey)
-	fmt.Println(k.KeyID(), isEd25519)
+	for k := range current.All() {
+		_, isEd25519 := k.Public().(ed25519.PublicKey)
+		fmt.Println(k.KeyID(), isEd25519)
+	}
 	// Output: 2025-01 true
 }
 
@@ -132,7 +136,8 @@ func ExampleParseKeySet_source() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	k := set.Key(0)
-	fmt.Println(set.Len(), k.KeyID(), k.Algorithm())
-	// Output: 1 example-es256 ES256
+	for k := range set.All() {
+		fmt.Println(k.KeyID(), k.Algorithm())
+	}
+	// Output: example-es256 ES256
 }

@@ -123,3 +123,7 @@ const (
 	DefaultMaxRefresh      = defaultMaxRefresh
 	DefaultRefresh         = defaultRefresh
 )
+
+// HasPrivate reports whether k carries a private key: a KeySet's never
+// does.
+func HasPrivate(k Key) bool { return k.private != nil }

@@ -78,25 +78,33 @@ func setJSON(t testing.TB, keys ...jwk.Key) []byte {
 	return b
 }
 
-// keyList is a KeySet or a PrivateSet.
-type keyList interface {
-	Len() int
-	Key(int) jwks.Key
+// kids lists a set's kids in order.
+func kids(set *jwks.KeySet) []string {
+	var out []string
+	for k := range set.All() {
+		out = append(out, k.KeyID())
+	}
+	return out
 }
 
-// kids lists a set's kids in order.
-func kids(set keyList) []string {
+// privateKids lists a private set's kids in order, and fails t for a key
+// without its private key.
+func privateKids(t testing.TB, set *jwks.PrivateSet) []string {
+	t.Helper()
 	var out []string
-	for i := range set.Len() {
-		out = append(out, set.Key(i).KeyID())
+	for k, priv := range set.All() {
+		if priv == nil {
+			t.Errorf("key %q is not private", k.KeyID())
+		}
+		out = append(out, k.KeyID())
 	}
 	return out
 }
 
 // lookup returns the key of set with kid, or nil.
 func lookup(set *jwks.KeySet, kid string) *jwks.Key {
-	for i := range set.Len() {
-		if k := set.Key(i); k.KeyID() == kid {
+	for k := range set.All() {
+		if k.KeyID() == kid {
 			return &k
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 
 	"github.com/bclogout/bclogout/internal/keycheck"
@@ -49,10 +50,6 @@ func (k Key) permits(ops ...string) bool {
 // ed25519.PublicKey or *ecdh.PublicKey (X25519).
 func (k Key) Public() crypto.PublicKey { return k.public }
 
-// Private is the private key of a [PrivateSet]'s key (*rsa.PrivateKey,
-// *ecdsa.PrivateKey or *ecdh.PrivateKey), nil for a [KeySet]'s key.
-func (k Key) Private() crypto.PrivateKey { return k.private }
-
 // KeySet is an OP's public signature keys, what a [Source] returns:
 // immutable, so a Source that changes its keys hands out a new KeySet, and
 // whoever holds the old one keeps a consistent view. The zero KeySet holds
@@ -86,7 +83,7 @@ func ParseKeySet(jwksJSON []byte) (*KeySet, error) {
 	if len(skipped) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, errors.Join(skipped...))
 	}
-	if out.Len() == 0 {
+	if out.len() == 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidJWKS, errNoUsableKey(nil))
 	}
 	return out, nil
@@ -98,16 +95,27 @@ func (s *KeySet) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	return s, nil
 }
 
-// Len is the number of keys.
-func (s *KeySet) Len() int {
+// All yields the keys in the document's order; a nil KeySet yields none.
+func (s *KeySet) All() iter.Seq[Key] {
+	return func(yield func(Key) bool) {
+		if s == nil {
+			return
+		}
+		for _, k := range s.keys {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// len is the number of keys.
+func (s *KeySet) len() int {
 	if s == nil {
 		return 0
 	}
 	return len(s.keys)
 }
-
-// Key returns the i-th key, 0 <= i < Len(), in the document's order.
-func (s *KeySet) Key(i int) Key { return s.keys[i] }
 
 // hasKeyID reports whether a key of the set has kid.
 func (s *KeySet) hasKeyID(kid string) bool {

@@ -2,13 +2,14 @@ package jwks
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"iter"
 
 	"github.com/bclogout/bclogout/internal/keycheck"
 
@@ -22,25 +23,29 @@ import (
 var ErrInvalidPrivateKey = errors.New("jwks: invalid private key")
 
 // PrivateSet is the RP's own private keys for decrypting encrypted logout
-// tokens, as taken by rp.WithDecryptionKeys. [ParsePrivateSet] and
-// [LoadPrivateSet] are the only ways to make one, so every key in it has
-// passed their checks once; the zero PrivateSet holds no key. It is
-// immutable and holds private key material: never serve, log or publish it.
+// tokens, as taken by rp.WithDecryptionKeys. [ParsePrivateSet] is the only
+// way to make one, so every key in it has passed its checks once; the zero
+// PrivateSet holds no key. It is immutable and holds private key material:
+// never serve, log or publish it.
 type PrivateSet struct {
 	keys []Key
 }
 
-// Len is the number of keys.
-func (s *PrivateSet) Len() int {
-	if s == nil {
-		return 0
+// All yields each key with its private key (*rsa.PrivateKey,
+// *ecdsa.PrivateKey or *ecdh.PrivateKey), in the document's order; a nil
+// PrivateSet yields none.
+func (s *PrivateSet) All() iter.Seq2[Key, crypto.PrivateKey] {
+	return func(yield func(Key, crypto.PrivateKey) bool) {
+		if s == nil {
+			return
+		}
+		for _, k := range s.keys {
+			if !yield(k, k.private) {
+				return
+			}
+		}
 	}
-	return len(s.keys)
 }
-
-// Key returns the i-th key, 0 <= i < Len(), in the document's order. Its
-// Private method gives the private key.
-func (s *PrivateSet) Key(i int) Key { return s.keys[i] }
 
 // ParsePrivateSet parses the RP's own private keys for decrypting
 // encrypted logout tokens (Back-Channel Logout 1.0 §2.4: a nested JWT
@@ -58,7 +63,8 @@ func (s *PrivateSet) Key(i int) Key { return s.keys[i] }
 // use and key_ops.
 //
 // The set holds private key material: it must never be served, logged or
-// published; an RP publishes only the public halves in its jwks_uri.
+// published; an RP publishes only the public halves in its jwks_uri. Keep
+// a key file readable by the RP alone, and read it with os.ReadFile.
 func ParsePrivateSet(data []byte) (*PrivateSet, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil || top == nil {
@@ -89,21 +95,6 @@ func ParsePrivateSet(data []byte) (*PrivateSet, error) {
 			return nil, fmt.Errorf("%w: key %d (kid %q): %v", ErrInvalidPrivateKey, i, kid, err)
 		}
 		set.keys = append(set.keys, key)
-	}
-	return set, nil
-}
-
-// LoadPrivateSet reads a file holding the RP's private decryption keys and
-// applies ParsePrivateSet to it. Like the keys, the file must never be
-// served: keep it readable by the RP alone.
-func LoadPrivateSet(path string) (*PrivateSet, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPrivateKey, err)
-	}
-	set, err := ParsePrivateSet(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w (file %s)", err, path)
 	}
 	return set, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/bclogout/bclogout/jwks"
 )
 
-func ExampleLoadPrivateSet() {
+func ExampleParsePrivateSet() {
 	// The RP's encryption key, as a private JWK set file; the OP encrypts
 	// logout tokens to its public half.
 	ek, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-enc-1")
@@ -27,17 +27,23 @@ func ExampleLoadPrivateSet() {
 		log.Fatal(err)
 	}
 
-	set, err := jwks.LoadPrivateSet(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	set, err := jwks.ParsePrivateSet(b)
 	if err != nil {
 		log.Fatal(err)
 	}
 	// Hand the set to rp.WithDecryptionKeys(set); never serve it.
-	fmt.Println(set.Len(), set.Key(0).KeyID())
+	for k := range set.All() {
+		fmt.Println(k.KeyID())
+	}
 
 	// A public key is no decryption key.
 	_, err = jwks.ParsePrivateSet(opkit.JWKS(ek.PublicJWK()))
 	fmt.Println(err != nil)
 	// Output:
-	// 1 rp-enc-1
+	// rp-enc-1
 	// true
 }

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,13 +74,8 @@ func TestParsePrivateSet(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := kids(set); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			if got := privateKids(t, set); strings.Join(got, ",") != strings.Join(tt.want, ",") {
 				t.Fatalf("kids %v, want %v", got, tt.want)
-			}
-			for i := range set.Len() {
-				if set.Key(i).Private() == nil {
-					t.Errorf("key %d is not private", i)
-				}
 			}
 		})
 	}
@@ -91,12 +84,13 @@ func TestParsePrivateSet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := set.Key(0)
-		if k.Algorithm() != "RSA-OAEP-256" {
-			t.Errorf("alg %q", k.Algorithm())
-		}
-		if _, ok := k.Private().(*rsa.PrivateKey); !ok {
-			t.Errorf("private key of type %T", k.Private())
+		for k, priv := range set.All() {
+			if k.Algorithm() != "RSA-OAEP-256" {
+				t.Errorf("alg %q", k.Algorithm())
+			}
+			if _, ok := priv.(*rsa.PrivateKey); !ok {
+				t.Errorf("private key of type %T", priv)
+			}
 		}
 	})
 }
@@ -172,48 +166,6 @@ func TestParsePrivateSetErrors(t *testing.T) {
 	}
 }
 
-func TestLoadPrivateSet(t *testing.T) {
-	ek, err := opkit.GenerateEncryptionKeyAlg("ECDH-ES", "A256GCM", "rp-ec")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	good := filepath.Join(dir, "rp-keys.json")
-	if err := os.WriteFile(good, ek.PrivateJWKS(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	public := filepath.Join(dir, "public.json")
-	if err := os.WriteFile(public, opkit.JWKS(ek.PublicJWK()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name    string
-		path    string
-		wantErr error
-	}{
-		{name: "private set", path: good},
-		{name: "public set", path: public, wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "missing file", path: filepath.Join(dir, "nope.json"), wantErr: os.ErrNotExist},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			set, err := jwks.LoadPrivateSet(tt.path)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			}
-			if err != nil {
-				if !strings.Contains(err.Error(), tt.path) && !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("error %q does not name the file", err)
-				}
-				return
-			}
-			if set.Len() != 1 {
-				t.Errorf("%d keys, want 1", set.Len())
-			}
-		})
-	}
-}
-
 // FuzzParsePrivateSet checks that arbitrary input never panics and that
 // whatever is accepted holds private keys only.
 func FuzzParsePrivateSet(f *testing.F) {
@@ -233,13 +185,8 @@ func FuzzParsePrivateSet(f *testing.F) {
 			}
 			return
 		}
-		if set.Len() == 0 {
+		if len(privateKids(t, set)) == 0 {
 			t.Fatal("empty set accepted")
-		}
-		for i := range set.Len() {
-			if set.Key(i).Private() == nil {
-				t.Fatalf("key %d accepted but not private", i)
-			}
 		}
 	})
 }

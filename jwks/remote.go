@@ -409,7 +409,7 @@ func (r *Remote) fetch(c *fetchCall) {
 
 	switch {
 	case err == nil:
-		r.o.logger.Debug("jwks: key set fetched", "url", r.url, "keys", set.Len(), "next", wait)
+		r.o.logger.Debug("jwks: key set fetched", "url", r.url, "keys", set.len(), "next", wait)
 	case r.ctx.Err() != nil:
 		// Closing: not a failure worth a log line.
 	default:
@@ -434,7 +434,7 @@ func (r *Remote) parse(body []byte) (*KeySet, error) {
 	for _, s := range skipped {
 		r.o.logger.Warn("jwks: key skipped", "url", r.url, "reason", s)
 	}
-	if out.Len() == 0 {
+	if out.len() == 0 {
 		return nil, fmt.Errorf("%w at %s: %w", ErrInvalidJWKS, r.url, errNoUsableKey(skipped))
 	}
 	return out, nil

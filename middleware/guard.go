@@ -8,8 +8,7 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// GuardOption configures Guard: WithOnRevoked, WithOnGuardError and
-// WithLogger.
+// GuardOption configures Guard: WithOnRevoked and WithLogger.
 type GuardOption interface {
 	applyGuard(*guardConfig)
 }
@@ -36,7 +35,6 @@ func WithLogger(l *slog.Logger) interface {
 
 type guardConfig struct {
 	onRevoked func(w http.ResponseWriter, r *http.Request, next http.Handler)
-	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	logger    *slog.Logger
 }
 
@@ -47,14 +45,6 @@ type guardConfig struct {
 // the cookie, since only the app knows its session store.
 func WithOnRevoked(f func(w http.ResponseWriter, r *http.Request, next http.Handler)) GuardOption {
 	return guardOption(func(c *guardConfig) { c.onRevoked = f })
-}
-
-// WithOnGuardError sets what the guard does when it cannot tell whether a
-// session was revoked (the Revocations store failed). The default fails
-// closed with 503 Service Unavailable: serving a possibly logged-out
-// session is the one thing the guard exists to prevent.
-func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error)) GuardOption {
-	return guardOption(func(c *guardConfig) { c.onError = f })
 }
 
 // Guard returns middleware that ends revoked sessions, whatever the store:
@@ -68,7 +58,10 @@ func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error))
 // it ends is enforced, while a fresh login after the logout stays valid.
 // A binding with a zero LoginTime (the lookup found a login but could not
 // read its time) goes to the WithOnRevoked hook too: a session that cannot
-// be shown to postdate every logout is ended, never served.
+// be shown to postdate every logout is ended, never served. When rev
+// cannot tell (its store failed), the guard fails closed with 503 Service
+// Unavailable: serving a possibly logged-out session is the one thing it
+// exists to prevent.
 //
 // The check costs what rev.Revoked costs: with sessionadapter's
 // sessionadapter.NewMemoryRevocations or redisadapter's Revocations, a few hashes and map
@@ -76,10 +69,6 @@ func WithOnGuardError(f func(w http.ResponseWriter, r *http.Request, err error))
 // lookup usually costs more (decoding the session cookie).
 func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (sessionadapter.Binding, bool), opts ...GuardOption) (func(http.Handler) http.Handler, error) {
 	c := guardConfig{onRevoked: unauthorized, logger: slog.Default()}
-	c.onError = func(w http.ResponseWriter, _ *http.Request, _ error) {
-		w.Header().Set("Cache-Control", "no-store")
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
-	}
 	for _, o := range opts {
 		if o == nil {
 			return nil, errs.Config("middleware", "nil option")
@@ -91,7 +80,7 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 		return nil, errs.Config("middleware", "nil Revocations")
 	case lookup == nil:
 		return nil, errs.Config("middleware", "nil lookup")
-	case c.onRevoked == nil || c.onError == nil:
+	case c.onRevoked == nil:
 		return nil, errs.Config("middleware", "nil hook")
 	case c.logger == nil:
 		return nil, errs.Config("middleware", "nil logger")
@@ -114,7 +103,7 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 			case err != nil:
 				c.logger.ErrorContext(r.Context(), "middleware: checking session revocation failed",
 					slog.String("iss", b.Issuer), slog.Any("error", err))
-				c.onError(w, r, err)
+				unavailable(w)
 			case revoked:
 				if c.logger.Enabled(r.Context(), slog.LevelDebug) {
 					// Guarded: the attributes would be boxed even with
@@ -128,6 +117,11 @@ func Guard(rev sessionadapter.Revocations, lookup func(r *http.Request) (session
 			}
 		})
 	}, nil
+}
+
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 }
 
 func unauthorized(w http.ResponseWriter, _ *http.Request, _ http.Handler) {

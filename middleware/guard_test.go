@@ -279,7 +279,6 @@ func TestGuardInvalid(t *testing.T) {
 		{name: "no revocations", lookup: lookup, wantErr: errs.ErrInvalidConfig},
 		{name: "no lookup", rev: rev, wantErr: errs.ErrInvalidConfig},
 		{name: "nil hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnRevoked(nil)}, wantErr: errs.ErrInvalidConfig},
-		{name: "nil error hook", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithOnGuardError(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil logger", rev: rev, lookup: lookup, opts: []middleware.GuardOption{middleware.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil option", rev: rev, lookup: lookup, opts: []middleware.GuardOption{nil}, wantErr: errs.ErrInvalidConfig},
 	}

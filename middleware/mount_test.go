@@ -2,25 +2,25 @@ package middleware_test
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/internal/mount"
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
+// The logout path's mounting rules (internal/mount, which chimw and echomw
+// share, and the command's --path) on a ServeMux: a pattern without a
+// method routes every method to the handler, which answers all but POST
+// with its own 405.
 func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	mux := http.NewServeMux()
 	// Method patterns elsewhere on the mux must not take the logout path.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {})
-	if err := middleware.Mount(mux, mwtest.Path, mwtest.LogoutStub); err != nil {
-		t.Fatalf("Mount: %v", err)
+	if err := mount.With(mux.Handle, mwtest.Path, mwtest.LogoutStub); err != nil {
+		t.Fatalf("mount.With: %v", err)
 	}
 
 	mwtest.CheckRoutes(t, mux, []mwtest.Route{
@@ -48,7 +48,6 @@ func TestMountErrors(t *testing.T) {
 	}{
 		{name: "ok", path: mwtest.Path, h: mwtest.LogoutStub},
 		{name: "nested ok", path: "/oidc/bc-logout_v1.0~a", h: mwtest.LogoutStub},
-		{name: "nil mux", mux: func() *http.ServeMux { return nil }, path: mwtest.Path, h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 		{name: "nil handler", path: mwtest.Path, wantErr: errs.ErrInvalidConfig},
 		{name: "empty", path: "", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
 		{name: "relative", path: "backchannel-logout", h: mwtest.LogoutStub, wantErr: errs.ErrInvalidConfig},
@@ -90,33 +89,15 @@ func TestMountErrors(t *testing.T) {
 			if tt.mux != nil {
 				mux = tt.mux()
 			}
-			err := middleware.Mount(mux, tt.path, tt.h)
+			err := mount.With(mux.Handle, tt.path, tt.h)
 			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("Mount(%q) = %v, want %v", tt.path, err, tt.wantErr)
+				t.Fatalf("mount.With(%q) = %v, want %v", tt.path, err, tt.wantErr)
 			}
 			if tt.wantErr == nil && mount.CheckPath(tt.path) != nil {
-				t.Errorf("CheckPath(%q) rejected a path Mount accepted", tt.path)
+				t.Errorf("CheckPath(%q) rejected a path mount.With accepted", tt.path)
 			}
 		})
 	}
-}
-
-func ExampleMount() {
-	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "the rp.Handler answers ", r.Method)
-	})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
-	if err := middleware.Mount(mux, mwtest.Path, logout); err != nil {
-		fmt.Println(err)
-		return
-	}
-
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, mwtest.Path, nil))
-	body, _ := io.ReadAll(rec.Body)
-	fmt.Println(string(body))
-	// Output: the rp.Handler answers GET
 }
 
 func TestMountWithRouter(t *testing.T) {

@@ -17,11 +17,14 @@ import (
 // 60 s) keep it open.
 const defaultHeartbeat = 25 * time.Second
 
-// defaultMaxStreams is how many streams a Notifier keeps open at once by
-// default.
+// defaultMaxStreams is how many streams a Notifier keeps open at once.
+// Each costs a goroutine and a connection, and any signed-in user can open
+// many, so a stream beyond the bound is answered 503: the page then misses
+// the live notice, and the guard still ends the session at its next
+// request.
 const defaultMaxStreams = 10_000
 
-// NotifierOption configures NewNotifier: WithMaxStreams and WithLogger.
+// NotifierOption configures NewNotifier: WithLogger.
 type NotifierOption interface {
 	applyNotifier(*notifierConfig)
 }
@@ -36,11 +39,8 @@ type notifierConfig struct {
 	logger     *slog.Logger
 }
 
-// WithMaxStreams bounds the streams open at once; the default is 10,000. Each costs a goroutine and a connection, and any
-// signed-in user can open many, so a stream beyond the bound is answered
-// 503 (the page then misses the live notice; the guard still ends the
-// session at its next request).
-func WithMaxStreams(n int) NotifierOption {
+// withMaxStreams bounds the streams open at once (tests).
+func withMaxStreams(n int) NotifierOption {
 	return notifierOption(func(c *notifierConfig) { c.maxStreams = n })
 }
 

@@ -1,10 +1,7 @@
 package prommetrics
 
 import (
-	"errors"
 	"fmt"
-	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -12,12 +9,6 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 )
-
-// ErrRegister means the registerer refused a collector, usually because
-// New already ran on it with the same namespace. The registerer's own
-// error is wrapped too (prometheus.AlreadyRegisteredError). An unusable
-// argument or option is bclogout.ErrInvalidConfig.
-var ErrRegister = errors.New("prommetrics: cannot register metrics")
 
 // Outcome label values of the request duration histogram.
 const (
@@ -31,28 +22,6 @@ const (
 // millisecond, and up to the seconds a JWK Set fetch or a slow session store
 // can take.
 var defaultBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
-
-var namespaceRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-
-type options struct {
-	namespace string
-	buckets   []float64
-}
-
-// Option configures New.
-type Option func(*options)
-
-// WithNamespace replaces the "bclogout" prefix of every metric name, e.g. to
-// run two independently configured handlers in one process.
-func WithNamespace(ns string) Option {
-	return func(o *options) { o.namespace = ns }
-}
-
-// WithBuckets sets the upper bounds, in seconds and strictly increasing, of
-// the request duration histogram.
-func WithBuckets(bounds ...float64) Option {
-	return func(o *options) { o.buckets = append([]float64(nil), bounds...) }
-}
 
 // Metrics counts what an rp.Handler observed into Prometheus collectors:
 // rp.WithMetrics(m.Observe) on the handler, jwks.WithOnRefresh(m.JWKSRefreshed)
@@ -90,27 +59,23 @@ type Metrics struct {
 //	bclogout_request_duration_seconds{door,outcome="accepted"|"rejected"|"failed"}
 //
 // If any collector cannot be registered, those already registered are
-// unregistered again and the error wraps ErrRegister.
-func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
+// unregistered again and the error wraps the registerer's own
+// (prometheus.AlreadyRegisteredError when New already ran on it); a nil
+// registerer is bclogout.ErrInvalidConfig. Two RPs in one
+// process register on one registry by giving the second a prefix of its
+// own: New(prometheus.WrapRegistererWithPrefix("tenant2_", reg)).
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	return newMetrics(reg, defaultBuckets)
+}
+
+// newMetrics is New with the histogram's buckets, which tests set.
+func newMetrics(reg prometheus.Registerer, buckets []float64) (*Metrics, error) {
 	if reg == nil {
 		return nil, errs.Config("prommetrics", "nil registerer")
 	}
-	o := options{namespace: "bclogout", buckets: defaultBuckets}
-	for _, opt := range opts {
-		if opt == nil {
-			return nil, errs.Config("prommetrics", "nil option")
-		}
-		opt(&o)
-	}
-	if !namespaceRE.MatchString(o.namespace) {
-		return nil, errs.Config("prommetrics", "namespace %q is not a metric name prefix", o.namespace)
-	}
-	if err := checkBuckets(o.buckets); err != nil {
-		return nil, err
-	}
-
+	const namespace = "bclogout"
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: o.namespace, Name: name, Help: help}, labels)
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
 	}
 	m := &Metrics{
 		accepted: counter("logouts_accepted_total",
@@ -121,7 +86,7 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			"Local sessions ended by accepted logouts.", "door", "issuer"),
 		failed: counter("logouts_failed_total",
 			"Validated logouts whose store work failed (session store unavailable); the sender is told to retry, and the retry queue retries.", "door", "issuer"),
-		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: o.namespace, Name: "logouts_pending",
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "logouts_pending",
 			Help: "Failed logouts waiting in the retry queue (rp.WithRetry)."}, []string{"door", "issuer"}),
 		retried: counter("logouts_retried_total",
 			"Pending logouts completed, by the queue's retry or by another delivery of the token.", "door", "issuer"),
@@ -130,10 +95,10 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		refreshes: counter("jwks_refreshes_total",
 			"JWK Set fetch attempts, by URL and result.", "url", "result"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: o.namespace,
+			Namespace: namespace,
 			Name:      "request_duration_seconds",
 			Help:      "Time to answer a back-channel logout request, or to run another door's logout, by door and outcome.",
-			Buckets:   o.buckets,
+			Buckets:   buckets,
 		}, []string{"door", "outcome"}),
 	}
 
@@ -143,28 +108,11 @@ func New(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			for _, d := range done {
 				reg.Unregister(d)
 			}
-			return nil, fmt.Errorf("%w: %w", ErrRegister, err)
+			return nil, fmt.Errorf("prommetrics: cannot register metrics: %w", err)
 		}
 		done = append(done, c)
 	}
 	return m, nil
-}
-
-// checkBuckets refuses what prometheus.NewHistogramVec would panic on, or
-// silently misread (NaN).
-func checkBuckets(b []float64) error {
-	if len(b) == 0 {
-		return errs.Config("prommetrics", "no histogram buckets")
-	}
-	for i, v := range b {
-		if math.IsNaN(v) {
-			return errs.Config("prommetrics", "histogram bucket %d is NaN", i)
-		}
-		if i > 0 && v <= b[i-1] {
-			return errs.Config("prommetrics", "histogram buckets not strictly increasing at %d (%g after %g)", i, v, b[i-1])
-		}
-	}
-	return nil
 }
 
 // Observe counts one observation of an rp.Handler; its signature is the

@@ -44,8 +44,6 @@ type LogoutEvent struct {
 	// ahead still finds the login revoked; a login within that minute
 	// after it is refused too (fail closed).
 	IssuedAt time.Time
-	// Expires is the token's exp; zero when the token had none.
-	Expires time.Time
 
 	// acceptableUntil is the last moment the token could pass validation,
 	// min(exp, iat+maxAge)+skew: the replay cache remembers its jti until
@@ -244,7 +242,6 @@ func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
 		if !now.Before(exp.Add(t.opts.skew)) {
 			return nil, fmt.Errorf("%w: exp %v has passed (now %v)", ErrTime, exp.UTC(), now.UTC())
 		}
-		ev.Expires = exp
 		if exp.Before(until) {
 			until = exp
 		}

@@ -41,8 +41,9 @@ func keyManagementAllowed(alg string) bool {
 // decryptionKey is one of the RP's decryption keys with the OPs
 // (tenants) that hold it: several may share a key, and it is tried once.
 type decryptionKey struct {
-	key    jwks.Key
-	owners []*tenant
+	key     jwks.Key
+	private crypto.PrivateKey
+	owners  []*tenant
 }
 
 // decryptionKeys lists the distinct keys of sets, in order; keys with equal
@@ -51,18 +52,25 @@ func decryptionKeys(sets []*jwks.PrivateSet, owner []*tenant) []decryptionKey {
 	var out []decryptionKey
 	for i, set := range sets {
 	keys:
-		for j := range set.Len() {
-			k := set.Key(j)
+		for k, priv := range set.All() {
 			for n := range out {
 				if sameKey(out[n].key, k) {
 					out[n].owners = append(out[n].owners, owner[i])
 					continue keys
 				}
 			}
-			out = append(out, decryptionKey{key: k, owners: []*tenant{owner[i]}})
+			out = append(out, decryptionKey{key: k, private: priv, owners: []*tenant{owner[i]}})
 		}
 	}
 	return out
+}
+
+// hasKeys reports whether set holds a key; a nil set holds none.
+func hasKeys(set *jwks.PrivateSet) bool {
+	for range set.All() {
+		return true
+	}
+	return false
 }
 
 func sameKey(a, b jwks.Key) bool {
@@ -125,7 +133,7 @@ func decrypt(raw string, keys []decryptionKey) (string, *decryptionKey, error) {
 		if h := decryptHook.Load(); h != nil {
 			(*h)()
 		}
-		plain, err := jwe.Decrypt([]byte(raw), jwe.WithKey(alg, k.key.Private()))
+		plain, err := jwe.Decrypt([]byte(raw), jwe.WithKey(alg, k.private))
 		if err != nil {
 			continue
 		}

@@ -63,9 +63,9 @@ func WithClientSecret(secret []byte) Option {
 
 // WithDecryptionKeys sets the RP's private keys that decrypt encrypted
 // (nested JWE) logout tokens: the keys registered for ID Token encryption,
-// read by jwks.LoadPrivateSet or jwks.ParsePrivateSet, which checked every
-// key once. Without them an encrypted token is rejected. A nil or empty set
-// is a constructor error.
+// read by jwks.ParsePrivateSet, which checked every key once. Without
+// them an encrypted token is rejected. A nil or empty set is a constructor
+// error.
 func WithDecryptionKeys(keys *jwks.PrivateSet) Option {
 	return func(o *options) { o.decryptionKeys, o.decryptionKeysSet = keys, true }
 }

@@ -108,7 +108,7 @@ func join(ts []*tenant) (*Verifier, error) {
 		}
 		v.tenants[t.issuer] = t
 		v.order = append(v.order, t)
-		if t.opts.decryptionKeys.Len() > 0 {
+		if hasKeys(t.opts.decryptionKeys) {
 			sets, owners = append(sets, t.opts.decryptionKeys), append(owners, t)
 		}
 	}
@@ -161,10 +161,10 @@ func newTenant(issuer, clientID string, keys jwks.Source, o options) (*tenant, e
 	if needKeys && keys == nil {
 		return nil, configError("key source is required")
 	}
-	if o.decryptionKeysSet && o.decryptionKeys.Len() == 0 {
-		return nil, configError("WithDecryptionKeys needs a set from jwks.LoadPrivateSet or jwks.ParsePrivateSet")
+	if o.decryptionKeysSet && !hasKeys(o.decryptionKeys) {
+		return nil, configError("WithDecryptionKeys needs a set from jwks.ParsePrivateSet")
 	}
-	if o.requireEncrypt && o.decryptionKeys.Len() == 0 {
+	if o.requireEncrypt && !hasKeys(o.decryptionKeys) {
 		return nil, configError("WithRequireEncryption needs WithDecryptionKeys")
 	}
 	o.trustedAud = append(o.trustedAud, clientID)
@@ -358,8 +358,7 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 	}
 	var candidates [4]jwks.Key
 	n, sameKid := 0, 0
-	for i := range set.Len() {
-		k := set.Key(i)
+	for k := range set.All() {
 		if kid != "" && k.KeyID() != kid {
 			continue
 		}

@@ -97,7 +97,7 @@ func (e *revokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) 
 // Without a store, Bind only checks: use it at login for cookie sessions
 // to refuse, rather than stash, a login that is already logged out.
 func (e *revokingEnder) Bind(ctx context.Context, b Binding) error {
-	if err := b.Validate(); err != nil {
+	if err := b.validate(); err != nil {
 		return err
 	}
 	if e.store != nil {

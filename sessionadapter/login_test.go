@@ -87,9 +87,6 @@ func TestLoginBinding(t *testing.T) {
 	if got != want {
 		t.Errorf("Binding = %+v, want %+v", got, want)
 	}
-	if err := got.Validate(); err != nil {
-		t.Errorf("Validate: %v", err)
-	}
 }
 
 // FuzzLoginFromIDToken: any payload gives a Login or an ErrInvalidLogin,

@@ -71,7 +71,7 @@ func NewMemory(opts ...Option) (Store, error) {
 // Bind records b, replacing any binding with the same LocalID. A zero
 // b.Expires means now plus the session lifetime.
 func (m *memStore) Bind(ctx context.Context, b Binding) error {
-	if err := b.Validate(); err != nil {
+	if err := b.validate(); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // Errors reported by the stores in this package and its adapters.
@@ -17,7 +18,7 @@ var (
 	ErrInvalidLogout = errors.New("sessionadapter: invalid logout")
 	// ErrInvalidBinding means a Binding lacks its issuer, its local ID, or
 	// both its subject and its session ID.
-	ErrInvalidBinding = errors.New("sessionadapter: invalid binding")
+	ErrInvalidBinding = valid.ErrBinding
 	// ErrRevoked means a Bind was refused because a logout recorded at or
 	// after the binding's login time ends it: the login raced its own
 	// logout (the ID token was issued before the OP ended the session).
@@ -42,18 +43,10 @@ func (l Logout) Validate() error {
 	return nil
 }
 
-// Validate reports whether b can be found by a logout: an issuer, a local
+// validate reports whether b can be found by a logout: an issuer, a local
 // ID, and a sub or sid.
-func (b Binding) Validate() error {
-	switch {
-	case b.Issuer == "":
-		return fmt.Errorf("%w: no issuer", ErrInvalidBinding)
-	case b.LocalID == "":
-		return fmt.Errorf("%w: no local session ID", ErrInvalidBinding)
-	case b.Subject == "" && b.SessionID == "":
-		return fmt.Errorf("%w: neither sub nor sid", ErrInvalidBinding)
-	}
-	return nil
+func (b Binding) validate() error {
+	return valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID)
 }
 
 // Option configures NewMemory, NewMemoryRevocations and NewRevokingEnder.

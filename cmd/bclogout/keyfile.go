@@ -8,12 +8,28 @@ import (
 	"os"
 
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/jwks"
 )
 
 // Key files hold private JWKs (RFC 7517), so that "op --key-file" and
 // "send --key" share one key. fakeop reads and writes them with jwx, and
-// jwks.LoadPrivateSet reads the RP's decryption keys: the command itself
+// jwks.ParsePrivateSet reads the RP's decryption keys: the command itself
 // never calls the JOSE library.
+
+// loadPrivateSet reads the RP's decryption keys from the file at path: an
+// unreadable file or a set jwks refuses is an error wrapping
+// jwks.ErrInvalidPrivateKey that names the file.
+func loadPrivateSet(path string) (*jwks.PrivateSet, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", jwks.ErrInvalidPrivateKey, err)
+	}
+	set, err := jwks.ParsePrivateSet(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return set, nil
+}
 
 // loadOrCreateSigningKey reads the signing key in path, or generates one
 // for alg, writes it there (mode 0600) and reports created.

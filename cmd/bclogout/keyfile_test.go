@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
-	"github.com/bclogout/bclogout/jwks"
 )
 
 // TestNoJOSEImports holds the project rule that only rp and jwks call the
@@ -249,7 +248,7 @@ func TestEncryptionKeyFiles(t *testing.T) {
 		})
 	}
 	// The RP side reads the same private file as its decryption keys.
-	if _, err := jwks.LoadPrivateSet(filepath.Join(dir, "ec.json")); err != nil {
+	if _, err := loadPrivateSet(filepath.Join(dir, "ec.json")); err != nil {
 		t.Errorf("decryption keys: %v", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/internal/rejection"
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -142,7 +141,9 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 		return failure(s, "receive", err)
 	}
 	mux := http.NewServeMux()
-	if err := middleware.Mount(mux, path, wrap(h)); err != nil {
+	// --path is the user's: mount.With checks it, where ServeMux would
+	// panic or route a whole subtree.
+	if err := mount.With(mux.Handle, path, wrap(h)); err != nil {
 		return failure(s, "receive", err)
 	}
 	ln, err := net.Listen("tcp", addr)

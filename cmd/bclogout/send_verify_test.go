@@ -19,7 +19,7 @@ import (
 func TestSendVariants(t *testing.T) {
 	op := newTestOP(t)
 	encFile := encKeyFile(t)
-	decKeys, err := jwks.LoadPrivateSet(encFile)
+	decKeys, err := loadPrivateSet(encFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 		opts = append(opts, rp.WithRequireExp())
 	}
 	if v.decryptionKeys != "" {
-		set, err := jwks.LoadPrivateSet(v.decryptionKeys)
+		set, err := loadPrivateSet(v.decryptionKeys)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -154,9 +154,6 @@ func eventClaims(ev *rp.LogoutEvent) map[string]any {
 	if ev.SessionID != "" {
 		c["sid"] = ev.SessionID
 	}
-	if !ev.Expires.IsZero() {
-		c["exp"] = ev.Expires.Unix()
-	}
 	return c
 }
 

@@ -20,7 +20,6 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/middleware/echomw"
 	"github.com/bclogout/bclogout/middleware/ginmw"
 	"github.com/bclogout/bclogout/otelbclogout"
 	"github.com/bclogout/bclogout/prommetrics"
@@ -71,9 +70,9 @@ func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
 }
 
 func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
-	// echo (github.com/bclogout/bclogout/middleware/echomw adapts the guard)
+	// echo
 	e := echo.New()
-	e.Group("", echomw.Guard(logout.Guard)).GET("/", home)
+	e.Group("", echo.WrapMiddleware(logout.Guard)).GET("/", home)
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
 	e.Any("/backchannel-logout", echo.WrapHandler(logout))
 	return e
@@ -162,7 +161,8 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", guard(app))
-	return mux, middleware.Mount(mux, "/backchannel-logout", endpoint)
+	mux.Handle("/backchannel-logout", endpoint) // every method: the endpoint answers 405 itself
+	return mux, nil
 }
 
 // Sign out.

@@ -38,7 +38,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/fakeop"
+	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -258,14 +258,16 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// startFakeOP runs the fake OP with this app registered, for trying the
-// example without an OP of your own (with one, pass -issuer).
-func startFakeOP(cfg config) (*fakeop.OP, error) {
-	op, err := fakeop.NewServer("127.0.0.1:0")
+// startFakeOP runs the project's fake OP (what `bclogout op` serves) with
+// this app registered, for trying the example without an OP of your own
+// (with one, pass -issuer). It delivers logout tokens to loopback, where
+// the example listens.
+func startFakeOP(cfg config) (*opkit.OP, error) {
+	op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowLoopbackTargets())
 	if err != nil {
 		return nil, err
 	}
-	err = op.RegisterClient(fakeop.Client{
+	err = op.RegisterClient(opkit.Client{
 		ID: cfg.ClientID, Secret: cfg.ClientSecret, RedirectURIs: []string{cfg.BaseURL + "/callback"},
 		BackchannelLogoutURI: cfg.BaseURL + "/backchannel-logout", PostLogoutRedirectURIs: []string{cfg.BaseURL + "/signout"},
 	})

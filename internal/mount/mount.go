@@ -1,5 +1,6 @@
 // Package mount holds the one way the logout handler is mounted on a
-// router, shared by middleware.Mount and the chimw and echomw adapters.
+// router, shared by the chimw and echomw adapters and by the command,
+// whose logout path is configurable.
 package mount
 
 import (
@@ -49,7 +50,7 @@ func pathByte(c byte) bool {
 // makes the checks first (CheckPath, a nil add or handler) and turns a
 // panic in add, which is how most routers refuse a route that conflicts
 // with one already there, into an invalid-configuration error.
-// middleware.Mount, chimw.Mount and echomw.Mount are built on it.
+// chimw.Mount and echomw.Mount are built on it.
 func With(add func(path string, h http.Handler), path string, h http.Handler) (err error) {
 	if add == nil || h == nil {
 		return errs.Config("middleware", "nil router or handler")

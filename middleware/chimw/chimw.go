@@ -15,8 +15,11 @@ import (
 // 9110 nor PATCH): chi answers it with its own 405 before routing, unless
 // the program registered it with chi.RegisterMethod.
 //
-// A path middleware.Mount would refuse, a nil router or handler, or a route
-// chi refuses is an error wrapping bclogout.ErrInvalidConfig.
+// path must be a plain absolute path: it begins with "/", does not end
+// with "/", has no empty, "." or ".." segment, and holds only A-Z a-z 0-9
+// - . _ ~ and /, so that no router reads a wildcard, a parameter or a
+// method in it. Another path, a nil router or handler, or a route chi
+// refuses is an error wrapping bclogout.ErrInvalidConfig.
 func Mount(r chi.Router, path string, h http.Handler) error {
 	if r == nil {
 		return errs.Config("chimw", "nil router")

@@ -20,7 +20,7 @@ func ExampleMount() {
 	e := echo.New()
 	// The OP's request carries no session cookie: keep the guard (and any
 	// CSRF check) on the app's routes, not on the logout route.
-	app := e.Group("", echomw.Guard(guard))
+	app := e.Group("", echo.WrapMiddleware(guard))
 	app.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 	if err := echomw.Mount(e, mwtest.Path, logout); err != nil {
 		fmt.Println(err)

@@ -6,16 +6,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bclogout/bclogout/middleware/echomw"
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
-// TestGuardWithRealGuard runs middleware.Guard through the adapter: a
-// session revoked by a back-channel logout is refused, others pass.
+// TestGuardWithRealGuard runs middleware.Guard through echo's adapter, as
+// the package doc wires it: a session revoked by a back-channel logout is
+// refused, others pass.
 func TestGuardWithRealGuard(t *testing.T) {
 	guard := mwtest.RevokedGuard(t)
 	e := echo.New()
-	e.Use(echomw.Guard(guard))
+	e.Use(echo.WrapMiddleware(guard))
 	e.GET("/app", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
 
 	tests := []struct {

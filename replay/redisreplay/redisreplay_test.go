@@ -35,12 +35,13 @@ func singleBackend(t *testing.T) backend { return backend{client: redistest.Clie
 
 func clusterBackend(t *testing.T) backend { return backend{client: redistest.ClusterClient(t)} }
 
-func newCache(t *testing.T, client redis.UniversalClient, prefix string, now func() time.Time) *Cache {
+func newCache(t *testing.T, client redis.UniversalClient, prefix string, now func() time.Time) *cache {
 	t.Helper()
-	c, err := New(client, prefix)
+	rc, err := New(client, prefix)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	c := rc.(*cache)
 	if now != nil {
 		c.now = now
 	}
@@ -125,8 +126,8 @@ func TestNew(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("New error = %v, want %v", err, tt.wantErr)
 			}
-			if err == nil && c.prefix != tt.wantPrefix {
-				t.Fatalf("prefix %q, want %q", c.prefix, tt.wantPrefix)
+			if err == nil && c.(*cache).prefix != tt.wantPrefix {
+				t.Fatalf("prefix %q, want %q", c.(*cache).prefix, tt.wantPrefix)
 			}
 		})
 	}
@@ -134,7 +135,7 @@ func TestNew(t *testing.T) {
 
 // checkFails runs both operations against a Redis that cannot answer:
 // each returns an error (wrapping wantAlso, when set), never a verdict.
-func checkFails(t *testing.T, ctx context.Context, c *Cache, wantAlso error) {
+func checkFails(t *testing.T, ctx context.Context, c *cache, wantAlso error) {
 	t.Helper()
 	if seen, err := c.Seen(ctx, "iss", "jti"); err == nil || seen {
 		t.Errorf("Seen = %v, %v; want an error", seen, err)
@@ -209,7 +210,7 @@ func FuzzKey(f *testing.F) {
 	f.Add("ab", "c", "a", "bc")
 	f.Add("https://op.example", "jti", "https://op.example", "jti")
 	f.Add("", "", "{tag}", "\r\n*1")
-	c := &Cache{prefix: defaultPrefix}
+	c := &cache{prefix: defaultPrefix}
 	f.Fuzz(func(t *testing.T, iss1, jti1, iss2, jti2 string) {
 		k1, k2 := c.key(iss1, jti1), c.key(iss2, jti2)
 		for _, k := range []string{k1, k2} {

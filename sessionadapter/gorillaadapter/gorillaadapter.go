@@ -12,10 +12,11 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/internal/stash"
 )
 
-// ErrInvalidID means a session ID cannot name a FilesystemStore file
+// errInvalidID means a session ID cannot name a FilesystemStore file
 // (empty, a path, "." or ".."): DeleteSession refuses it rather than
-// resolve it.
-var ErrInvalidID = errors.New("gorillaadapter: invalid session id")
+// resolve it. The pipeline that calls DeleteSession logs it; no caller
+// branches on it.
+var errInvalidID = errors.New("gorillaadapter: invalid session id")
 
 // Session value names for the stashed claims: plain strings and int64,
 // which the gob codec of securecookie encodes without registration.

@@ -15,6 +15,7 @@ import (
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 var key = []byte("0123456789abcdef0123456789abcdef")
@@ -238,7 +239,7 @@ func TestLookup(t *testing.T) {
 	if b.LocalID == "" {
 		t.Fatal("Lookup gave a cookie session no local ID")
 	}
-	if err := b.Validate(); err != nil {
+	if err := valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID); err != nil {
 		t.Fatalf("Lookup gave an invalid binding: %v", err)
 	}
 	want := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LocalID: b.LocalID, LoginTime: iat}

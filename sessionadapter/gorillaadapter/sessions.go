@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // New returns the session called name in store as the bclogout front
@@ -43,7 +44,7 @@ var (
 
 func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
 	// Validate before touching the session: a bad login leaves it as it was.
-	if err := l.Binding("-", time.Time{}).Validate(); err != nil {
+	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
 	}
 	s, err := g.store.Get(r, g.name)
@@ -78,15 +79,15 @@ func (g gorillaSessions) End(w http.ResponseWriter, r *http.Request) error {
 }
 
 // DeleteSession deletes the stored data of the session id. IDs that are
-// not plain names (empty, ".", "..", or with a path separator or NUL) fail
-// with ErrInvalidID, so no ID can reach outside a FilesystemStore's
+// not plain names (empty, ".", "..", or with a path separator or NUL) are
+// refused with an error, so no ID can reach outside a FilesystemStore's
 // directory.
 func (g gorillaSessions) DeleteSession(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`+"\x00") {
-		return fmt.Errorf("%w: %q", ErrInvalidID, id)
+		return fmt.Errorf("%w: %q", errInvalidID, id)
 	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // errRedis prefixes the errors of failed Redis commands (unavailable,
@@ -186,7 +187,7 @@ func (s *store) sessionKey(localID string) string { return s.dataPre + localID +
 // Bind records b in one round trip, replacing any binding with the same
 // LocalID. A zero b.Expires means now plus the session lifetime.
 func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
-	if err := b.Validate(); err != nil {
+	if err := valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID); err != nil {
 		return err
 	}
 	now := s.cfg.now()

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/stash"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // New returns sm as the bclogout front door's Config.Sessions: Stash
@@ -53,7 +53,7 @@ func (s sessions) Stash(_ http.ResponseWriter, r *http.Request, l sessionadapter
 		return sessionadapter.Binding{}, errs.Config("scsadapter", "nil SessionManager")
 	}
 	// Validate before touching the session: a bad login leaves it as it was.
-	if err := l.Binding("-", time.Time{}).Validate(); err != nil {
+	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
 	}
 	ctx := r.Context()

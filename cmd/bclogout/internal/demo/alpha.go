@@ -114,9 +114,7 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 	// The logout endpoint stays outside the guard: the OP's request carries
 	// no cookie.
 	root := http.NewServeMux()
-	if err := middleware.Mount(root, logoutPath, a.recordEvents(h)); err != nil {
-		return nil, err
-	}
+	root.Handle(logoutPath, a.recordEvents(h)) // every method: the handler answers 405 itself
 	root.Handle("GET "+eventsPath, notifier)
 	root.Handle("/", guard(app))
 	return root, nil

@@ -35,6 +35,9 @@ func TestVerifyIDToken(t *testing.T) {
 		{name: "valid without typ", token: mint(t, both(idToken, setHeader("typ", nil)))},
 		{name: "valid, several audiences and azp the client", token: mint(t, both(idToken, setClaim("aud", []any{testClientID, "other"}), setClaim("azp", testClientID)))},
 		{name: "valid, one audience and azp another", token: mint(t, both(idToken, setClaim("azp", "android-app")))},
+		// A custom "IAT" member is not iat: the login time stays the
+		// token's, or a far-future one would outlive every revocation.
+		{name: "valid, IAT is not iat", token: mint(t, both(idToken, setClaim("IAT", float64(253402300000))))},
 		{name: "valid encrypted", opts: []rp.Option{rp.WithDecryptionKeys(decryptionSet(t, k.enc, "enc-1"))},
 			token: encrypt(t, mint(t, idToken), jwa.RSA_OAEP_256(), &k.enc.PublicKey, "enc-1")},
 

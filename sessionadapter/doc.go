@@ -3,10 +3,9 @@
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions).
 //
 // At login an app records a [Binding] (issuer, subject, sid, login time and
-// local session ID) with [Store.Bind]; [LoginFromIDToken] reads the first
-// four from the verified ID token of any OIDC library (anything with
-// Claims(any) error, such as coreos/go-oidc's, or [RawClaims]), and
-// [Login.Binding] adds the local ID.
+// local session ID) with [Store.Bind]; rp's Verifier.VerifyIDToken reads
+// the first four from the raw ID token as a [Login], and [Login.Binding]
+// adds the local ID.
 // At logout the handler calls [Ender.EndSessions] with the token's claims;
 // a local logout calls [Store.Unbind]. Sessions are always scoped by issuer:
 //

@@ -28,7 +28,7 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		// login, err := sessionadapter.LoginFromIDToken(idToken) after verifying it
+		// login, err := verifier.VerifyIDToken(ctx, rawIDToken) (package rp)
 		login := sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now()}
 		b, err := sess.Stash(w, r, login)
 		if err == nil {

@@ -36,13 +36,15 @@ import (
 //
 // Users are named as the OP names them: by an iss_sub subject whose iss is
 // the OP's issuer, or the transmitter's when the transmitter is the OP or
-// shares its origin (scheme and host). That is how Google names them (its
+// its tenant's root: the same origin (scheme and host) and a path that is
+// the OP issuer's or a parent of it. That is how Google names them (its
 // RISC issuer adds a slash to its OpenID issuer), and how Okta does: an
 // Okta org (https://example.okta.com, the Transmitter) and its custom
 // authorization servers (https://example.okta.com/oauth2/default, the
 // Issuer) share one user directory, and a user's sub is the same at both.
-// A transmitter at another origin is another user namespace: name its
-// users with MapSubject.
+// Any other transmitter is another user namespace, even on the same host
+// (Keycloak's realms, Entra's tenants, Cognito's pools share a host): name
+// its users with MapSubject.
 type SharedSignals struct {
 	// Transmitter is the issuer of the service that pushes the SETs. Its
 	// configuration is read at New from
@@ -72,8 +74,12 @@ type SharedSignals struct {
 	// session-ending event were ended, and for every other event (RISC
 	// verification, CAEP credential-change, Google's OAuth token-revoked
 	// of one refresh token, …), which is acknowledged and never guessed
-	// at. Each SET is accepted once: a redelivery of one already accepted
-	// is refused as a replay. A panic in it is logged, never fatal.
+	// at. A redelivery of a SET already accepted is refused as a replay;
+	// two deliveries that overlap may both be accepted, as two of one
+	// logout token may (no claim is taken before the work: ending
+	// sessions is idempotent), so OnEvent must be safe to call twice for
+	// one SET (ev.JTI tells them apart). A panic in it is logged, never
+	// fatal.
 	// Default: none.
 	OnEvent func(ctx context.Context, ev *rp.SecurityEvent)
 }
@@ -141,7 +147,7 @@ func newSignals(ctx context.Context, cfg Config, hc *http.Client, jopts []jwks.O
 		return nil, nil, err
 	}
 	s.issuer = md.Issuer
-	s.sameUsers = s.fromOP || sameOrigin(md.Issuer, cfg.Issuer)
+	s.sameUsers = s.fromOP || tenantRoot(md.Issuer, cfg.Issuer)
 	keys, closeKeys := op.Keys, func() error { return nil }
 	if md.JWKSURI != op.Metadata.JWKSURI {
 		r, err := jwks.NewRemote(md.JWKSURI, jopts...)
@@ -438,12 +444,10 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 			if sub, _, serr = s.subject(ctx, user, depth+1); serr != nil {
 				return "", "", serr
 			}
-			if sub == "" {
-				return "", "", nil // a user MapSubject does not know
-			}
 		}
 		if session, ok := id["session"].(map[string]any); ok && s.fromOP {
-			// A session only the OP can name: its sid.
+			// A session only the OP can name: its sid, which ends it
+			// whether or not its user is known here.
 			sf, _ := session["format"].(string)
 			sid, _ = session["id"].(string)
 			if sf != "opaque" || sid == "" {
@@ -451,10 +455,10 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 			}
 			return sub, sid, nil
 		}
-		if sub == "" {
+		if sub == "" && user == nil {
 			return refuse(http.StatusBadRequest, "access_denied", "complex subject names neither a user nor an OP session")
 		}
-		return sub, "", nil
+		return sub, "", nil // sub "": a user MapSubject does not know
 	case "email", "opaque":
 		if s.cfg.MapSubject == nil {
 			return refuse(http.StatusBadRequest, "access_denied", "%s subject and no SharedSignals.MapSubject", format)
@@ -471,12 +475,19 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 	return refuse(http.StatusBadRequest, "invalid_request", "subject format %q not supported", clipped(format))
 }
 
-// sameOrigin reports whether two issuers share scheme and host: one
-// provider's tenant, one user directory.
-func sameOrigin(a, b string) bool {
-	ua, errA := url.Parse(a)
-	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+// tenantRoot reports whether the transmitter's issuer is the OP issuer's
+// tenant root: the same scheme and host, and a path that is the OP
+// issuer's or a parent of it, segment by segment (an Okta org above its
+// authorization servers), so one user directory. Tenants side by side on
+// one host (Keycloak realms) are not.
+func tenantRoot(transmitter, op string) bool {
+	t, errT := url.Parse(transmitter)
+	o, errO := url.Parse(op)
+	if errT != nil || errO != nil || t.Host == "" || !strings.EqualFold(t.Scheme, o.Scheme) || !strings.EqualFold(t.Host, o.Host) {
+		return false
+	}
+	tp, op2 := strings.TrimSuffix(t.Path, "/"), strings.TrimSuffix(o.Path, "/")
+	return tp == op2 || strings.HasPrefix(op2, tp+"/")
 }
 
 func clipped(s string) string {

@@ -18,8 +18,8 @@ import (
 // need no login flow: iss exactly a configured issuer; aud containing the
 // client ID and, with WithTrustedAudiences, nothing untrusted; azp, when
 // aud names several audiences, the client ID; exp present and in the
-// future (within the clock skew); iat present; sub a non-empty string,
-// and sid one when present. typ must be absent or JWT, and the token must
+// future, and iat present and not in the future (both within the clock
+// skew); sub a non-empty string, and sid one when present. typ must be absent or JWT, and the token must
 // carry no events claim, so a logout token or a Security Event Token is
 // never taken for an ID token (RFC 8725 §3.11).
 //
@@ -72,14 +72,23 @@ func (t *tenant) checkIDClaims(c *claims) error {
 	if len(c.Aud.list) > 1 && c.Azp.present && (!c.Azp.ok || c.Azp.s != t.clientID) {
 		return fmt.Errorf("%w: azp is not %q", ErrAudience, t.clientID)
 	}
-	if _, ok := numericDate(c.Iat); !ok {
+	iat, ok := numericDate(c.Iat)
+	if !ok {
 		return fmt.Errorf("%w: iat missing or not a number", ErrTime)
+	}
+	now := t.opts.now()
+	if iat.After(now.Add(t.opts.skew)) {
+		// Core 1.0 §3.1.3.7 step 10. The login is dated by this iat, and
+		// logouts without an OP date (front-channel, a Redis loss) by
+		// this RP's clock plus the same skew: an OP clock further ahead
+		// would sign users in whom those logouts could never end.
+		return fmt.Errorf("%w: iat %v is in the future (now %v)", ErrTime, iat.UTC(), now.UTC())
 	}
 	exp, ok := numericDate(c.Exp)
 	if !ok {
 		return fmt.Errorf("%w: exp missing or not a number", ErrTime)
 	}
-	if now := t.opts.now(); !now.Before(exp.Add(t.opts.skew)) {
+	if !now.Before(exp.Add(t.opts.skew)) {
 		return fmt.Errorf("%w: exp %v has passed (now %v)", ErrTime, exp.UTC(), now.UTC())
 	}
 	switch {

@@ -52,6 +52,9 @@ func TestVerifyIDToken(t *testing.T) {
 		{name: "not our audience", token: mint(t, both(idToken, setClaim("aud", "other"))), wantErr: rp.ErrAudience},
 		{name: "untrusted audience", opts: []rp.Option{rp.WithTrustedAudiences()}, token: mint(t, both(idToken, setClaim("aud", []any{testClientID, "other"}))), wantErr: rp.ErrAudience},
 		{name: "several audiences and azp another", token: mint(t, both(idToken, setClaim("aud", []any{testClientID, "other"}), setClaim("azp", "other"))), wantErr: rp.ErrAudience},
+		// Core 1.0 §3.1.3.7 step 10: the login would be dated by an OP
+		// clock that logouts without an OP date could never reach.
+		{name: "issued in the future", token: mint(t, both(idToken, setClaim("iat", float64(testNow.Add(5*time.Minute).Unix())))), wantErr: rp.ErrTime},
 		{name: "expired", token: mint(t, both(idToken, setClaim("exp", float64(testNow.Add(-2*time.Minute).Unix())))), wantErr: rp.ErrTime},
 		{name: "no exp", token: mint(t, both(idToken, setClaim("exp", nil))), wantErr: rp.ErrTime},
 		{name: "no iat", token: mint(t, both(idToken, setClaim("iat", nil))), wantErr: rp.ErrTime},

@@ -60,8 +60,10 @@ type RetryPolicy struct {
 // The OP still gets the honest 400, and nothing was recorded, so its own
 // retry can succeed. The Handler also keeps the validated logout in a
 // bounded in-memory queue and retries it with backoff until it succeeds
-// or p.For has passed. At most 10,000 logouts wait; one more is
-// abandoned, never dropped silently. A retry is the same logout the
+// or p.For has passed. At most 10,000 logouts wait, of which at most a
+// quarter without a token (front-channel requests, which anyone can send,
+// and Sign outs: they never crowd out a logout token or a SET); one more
+// is abandoned, never dropped silently. A retry is the same logout the
 // request ran, under one deadline (WithLogoutTimeout, else 10 s): end
 // the sessions through the Ender, then record the token as completed. A
 // retry that finds the token already recorded does nothing: another
@@ -116,11 +118,12 @@ func (realClock) After(d time.Duration) (<-chan time.Time, func() bool) {
 
 // retryKey identifies a logout in the queue: a token's (iss, jti), so the
 // sender's repeated deliveries of one token are one pending logout; for an
-// event without a token (front-channel, Sign out), what it revokes and as
-// of when, so that the same request sent twice is one pending logout too.
+// event without a token (front-channel, Sign out), what it revokes, so
+// that the same request sent again is one pending logout too (the first
+// one's date already ends every login of that OP session: an OP never
+// signs anyone in to a session it ended).
 type retryKey struct {
 	issuer, jti, sid, sub string
-	at                    int64
 }
 
 // keyOf is ev's key in the queue.
@@ -128,8 +131,11 @@ func keyOf(ev *LogoutEvent) retryKey {
 	if iss, jti := ev.replayKey(); jti != "" {
 		return retryKey{issuer: iss, jti: jti}
 	}
-	return retryKey{issuer: ev.Issuer, sid: ev.SessionID, sub: ev.Subject, at: ev.IssuedAt.UnixNano()}
+	return retryKey{issuer: ev.Issuer, sid: ev.SessionID, sub: ev.Subject}
 }
+
+// tokenless reports whether k is the key of an event without a token.
+func (k retryKey) tokenless() bool { return k.jti == "" }
 
 // retryItem is one pending logout: the validated event and its schedule.
 type retryItem struct {
@@ -180,6 +186,11 @@ type retryQueue struct {
 	items   map[retryKey]*retryItem
 	heap    retryHeap
 	closing bool
+	// tokenless counts the pending logouts without a token. Anyone can
+	// send a front-channel request, so they may take at most a quarter
+	// of the queue: a flood of them during a store outage never crowds
+	// out a logout token or a SET, whose senders mostly do not retry.
+	tokenless int
 
 	wake    chan struct{} // a new item, or Close
 	abort   chan struct{} // Close's deadline passed
@@ -253,7 +264,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		q.mu.Unlock()
 		return
 	}
-	if q.closing || len(q.items) >= q.p.capacity {
+	if q.closing || len(q.items) >= q.p.capacity || (key.tokenless() && q.tokenless >= max(1, q.p.capacity/4)) {
 		closing := q.closing
 		q.mu.Unlock()
 		if closing {
@@ -273,6 +284,9 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	// never counted before its queueing.
 	q.report(ev, retryQueued, 0)
 	q.items[key] = it
+	if key.tokenless() {
+		q.tokenless++
+	}
 	heap.Push(&q.heap, it)
 	pending := len(q.items)
 	q.mu.Unlock()
@@ -297,6 +311,9 @@ func (q *retryQueue) forget(ev *LogoutEvent) {
 // remove takes it out of the queue; q.mu is held.
 func (q *retryQueue) remove(it *retryItem) {
 	delete(q.items, it.key)
+	if it.key.tokenless() {
+		q.tokenless--
+	}
 	it.removed = true
 	if it.index >= 0 {
 		heap.Remove(&q.heap, it.index)

@@ -6,7 +6,6 @@ require (
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
-	github.com/bclogout/bclogout/middleware/echomw v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/middleware/ginmw v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/otelbclogout v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/prommetrics v0.0.0-00010101000000-000000000000
@@ -94,8 +93,6 @@ require (
 replace (
 	github.com/bclogout/bclogout => ..
 	github.com/bclogout/bclogout/internal/redistest => ../internal/redistest
-	github.com/bclogout/bclogout/middleware/chimw => ../middleware/chimw
-	github.com/bclogout/bclogout/middleware/echomw => ../middleware/echomw
 	github.com/bclogout/bclogout/middleware/ginmw => ../middleware/ginmw
 	github.com/bclogout/bclogout/otelbclogout => ../otelbclogout
 	github.com/bclogout/bclogout/prommetrics => ../prommetrics

@@ -1,13 +1,15 @@
 // Package middleware puts the session guard and the logout notifier on
-// net/http (chimw and echomw mount the back-channel logout handler on chi
-// and echo).
+// net/http.
 //
-// On net/http the RP's backchannel_logout_uri (OpenID Connect
-// Back-Channel Logout 1.0 §2.5,
+// The RP's backchannel_logout_uri (OpenID Connect Back-Channel Logout 1.0
+// §2.5,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest)
-// needs nothing of this package: mux.Handle(path, handler), a pattern
-// without a method, routes every method to the handler, which answers all
-// but POST with its own 405 and Cache-Control: no-store.
+// needs nothing of this package on any router: mounted as a plain handler
+// on every method of its path (mux.Handle in net/http, r.Handle in chi,
+// e.Any with echo.WrapHandler in echo, r.Any with gin.WrapH in gin), the
+// handler answers all but POST with its own 405 and Cache-Control:
+// no-store. The guard is plain net/http middleware: chi takes it as it is,
+// echo through echo.WrapMiddleware, gin through ginmw.Guard.
 // Guard enforces, at request time, the logouts recorded as revocations,
 // for every session store (§2.7,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions):

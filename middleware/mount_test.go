@@ -10,10 +10,10 @@ import (
 	"github.com/bclogout/bclogout/middleware/internal/mwtest"
 )
 
-// The logout path's mounting rules (internal/mount, which chimw and echomw
-// share, and the command's --path) on a ServeMux: a pattern without a
-// method routes every method to the handler, which answers all but POST
-// with its own 405.
+// The logout path's mounting rules (internal/mount, behind the command's
+// --path) on a ServeMux: a pattern without a method routes every method to
+// the handler, which answers all but POST with its own 405. The README's
+// mountings on chi, echo and gin are tested in examples/readme.
 func TestMountRoutesEveryMethodToHandler(t *testing.T) {
 	mux := http.NewServeMux()
 	// Method patterns elsewhere on the mux must not take the logout path.

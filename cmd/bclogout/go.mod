@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
-	github.com/bclogout/bclogout/middleware/chimw v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/redisadapter v0.0.0-00010101000000-000000000000
 	github.com/chromedp/chromedp v0.23.1
@@ -39,7 +38,6 @@ require (
 replace (
 	github.com/bclogout/bclogout => ../..
 	github.com/bclogout/bclogout/internal/redistest => ../../internal/redistest
-	github.com/bclogout/bclogout/middleware/chimw => ../../middleware/chimw
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../../sessionadapter/gorillaadapter
 	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../../sessionadapter/redisadapter
 )

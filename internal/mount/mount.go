@@ -1,6 +1,6 @@
-// Package mount holds the one way the logout handler is mounted on a
-// router, shared by the chimw and echomw adapters and by the command,
-// whose logout path is configurable.
+// Package mount checks and mounts the logout path the command takes from
+// its --path flag, so that a path the user gives is refused at start-up
+// rather than read by the router as a wildcard, a parameter or a method.
 package mount
 
 import (
@@ -50,7 +50,6 @@ func pathByte(c byte) bool {
 // makes the checks first (CheckPath, a nil add or handler) and turns a
 // panic in add, which is how most routers refuse a route that conflicts
 // with one already there, into an invalid-configuration error.
-// chimw.Mount and echomw.Mount are built on it.
 func With(add func(path string, h http.Handler), path string, h http.Handler) (err error) {
 	if add == nil || h == nil {
 		return errs.Config("middleware", "nil router or handler")

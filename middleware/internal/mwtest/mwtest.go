@@ -5,10 +5,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // LogoutStub stands in for rp.Handler: it answers every method itself, as
@@ -27,13 +23,8 @@ var LogoutStub http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *ht
 
 // Serve sends h a request with a logout_token body and records the answer.
 func Serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
-	return ServeReq(h, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
-}
-
-// ServeReq sends h the request r and records the answer.
-func ServeReq(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader("logout_token=x")))
 	return rec
 }
 
@@ -66,34 +57,5 @@ func CheckRoutes(t *testing.T, h http.Handler, routes []Route) {
 	}
 }
 
-// SIDHeader carries the session's sid in requests to RevokedGuard; an app
-// reads it from its session cookie instead.
-const SIDHeader = "X-Sid"
-
 // Path is the conventional path of an RP's backchannel_logout_uri.
 const Path = "/backchannel-logout"
-
-// RevokedGuard returns a real middleware.Guard over in-memory revocations
-// in which the session with sid "revoked" was logged out after its login;
-// any other sid is live and a request without SIDHeader has no session.
-func RevokedGuard(t *testing.T) func(http.Handler) http.Handler {
-	t.Helper()
-	const iss = "https://op.example"
-	login := time.Now().Add(-time.Hour)
-	rev, err := sessionadapter.NewMemoryRevocations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rev.Revoke(t.Context(), sessionadapter.Logout{Issuer: iss, SessionID: "revoked", IssuedAt: login.Add(time.Minute)}, 2*time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	lookup := func(r *http.Request) (sessionadapter.Binding, bool) {
-		sid := r.Header.Get(SIDHeader)
-		return sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: sid, LocalID: sid, LoginTime: login}, sid != ""
-	}
-	guard, err := middleware.Guard(rev, lookup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return guard
-}

@@ -1,0 +1,196 @@
+package readme
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+)
+
+// routers mounts the README's "chi, echo and gin" snippets, each with a
+// home page that says who the session belongs to.
+var routers = map[string]func(logout *bclogout.RP, cookies sessions.Store) http.Handler{
+	"chi": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
+		return chiMount(logout, func(w http.ResponseWriter, r *http.Request) { showUser(w, r, cookies) })
+	},
+	"echo": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
+		return echoMount(logout, func(c echo.Context) error { showUser(c.Response(), c.Request(), cookies); return nil })
+	},
+	"gin": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
+		return ginMount(logout, func(c *gin.Context) { showUser(c.Writer, c.Request, cookies) })
+	},
+}
+
+func showUser(w http.ResponseWriter, r *http.Request, cookies sessions.Store) {
+	s, _ := cookies.Get(r, "session")
+	user, _ := s.Values["user"].(string)
+	fmt.Fprint(w, user)
+}
+
+// mountedApp serves the router's snippet on an httptest server, with
+// gorilla's CookieStore (which no logout can delete, so only the guard can
+// end a session) and a /callback?id_token= route that stands for the login
+// callback after the code exchange.
+func mountedApp(t *testing.T, op *opkit.OP, mount func(*bclogout.RP, sessions.Store) http.Handler) *httptest.Server {
+	t.Helper()
+	cookies := sessions.NewCookieStore([]byte(rand.Text() + rand.Text()))
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "my-app", Sessions: gorillaadapter.New(cookies, "session")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = logout.Close(context.Background()) })
+	root := http.NewServeMux()
+	root.Handle("/", mount(logout, cookies))
+	root.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		s, err := cookies.Get(r, "session")
+		if err == nil {
+			s.Values["user"] = "alice"
+			err = logout.Login(w, r, r.FormValue("id_token")) // saves the session
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+	app := httptest.NewServer(root)
+	t.Cleanup(app.Close)
+	return app
+}
+
+// TestGuardEndsLoggedOutSessionOnEveryRouter: with each router mounted as
+// the README shows, the OP's cookieless logout token reaches the endpoint,
+// and the guard on the app's routes ends that session, and only that one
+// (OpenID Connect Back-Channel Logout 1.0 §2.7).
+func TestGuardEndsLoggedOutSessionOnEveryRouter(t *testing.T) {
+	for name, mount := range routers {
+		t.Run(name, func(t *testing.T) {
+			op := opkit.New(t)
+			app := mountedApp(t, op, mount)
+			if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
+				t.Fatal(err)
+			}
+			login := func() (sid string, c *http.Cookie) {
+				t.Helper()
+				sid, err := op.NewSession("alice", "my-app")
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := signIDToken(op, "my-app", "alice", sid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := http.Get(app.URL + "/callback?id_token=" + raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || len(resp.Cookies()) != 1 {
+					t.Fatalf("callback: %s, cookies %v", resp.Status, resp.Cookies())
+				}
+				return sid, resp.Cookies()[0]
+			}
+			page := func(c *http.Cookie) string {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+				req.AddCookie(c)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return string(b)
+			}
+
+			sid, cookie := login()
+			_, other := login()
+			if got := page(cookie); got != "alice" {
+				t.Fatalf("signed in: page %q", got)
+			}
+			if _, err := op.EndSession(t.Context(), sid); err != nil {
+				t.Fatalf("the OP's logout token did not get through the router: %v", err)
+			}
+			if got := page(cookie); got == "alice" {
+				t.Error("after the OP's logout the session is still signed in")
+			}
+			if got := page(other); got != "alice" {
+				t.Errorf("the user's other OP session: page %q", got)
+			}
+		})
+	}
+}
+
+// TestLibraryRoutesAnswerOtherMethodsOnEveryRouter: mounted as the README
+// shows, the back-channel endpoint and the sign-out route answer the
+// methods they do not take themselves, with 405, Allow and
+// Cache-Control: no-store (the OP's request and its answer must not be
+// cached, §2.5, §2.8), and no router answers for them; what each router
+// does with a method it does not know is listed as it is.
+func TestLibraryRoutesAnswerOtherMethodsOnEveryRouter(t *testing.T) {
+	type request struct {
+		method, path string
+		want         int
+		wantAllow    string // "" when the router answers, not the library
+	}
+	common := []request{
+		{http.MethodGet, "/backchannel-logout", 405, "POST"},
+		{http.MethodHead, "/backchannel-logout", 405, "POST"},
+		{http.MethodPut, "/backchannel-logout", 405, "POST"},
+		{http.MethodPatch, "/backchannel-logout", 405, "POST"},
+		{http.MethodDelete, "/backchannel-logout", 405, "POST"},
+		{http.MethodOptions, "/backchannel-logout", 405, "POST"},
+		{http.MethodPut, "/signout", 405, "GET, HEAD, POST"},
+		{http.MethodDelete, "/signout", 405, "GET, HEAD, POST"},
+		{http.MethodOptions, "/signout", 405, "GET, HEAD, POST"},
+	}
+	tests := map[string][]request{
+		// chi answers a method it does not know with its own 405 before
+		// routing (chi.RegisterMethod adds one).
+		"chi": append(common, request{"PURGE", "/backchannel-logout", 405, ""}),
+		// echo's Any routes only the methods echo knows: another is not found.
+		"echo": append(common, request{"PURGE", "/backchannel-logout", 404, ""}),
+		// gin's Any routes only the methods gin knows: another is not found.
+		"gin": append(common, request{"PURGE", "/backchannel-logout", 404, ""}),
+	}
+	for name, mount := range routers {
+		t.Run(name, func(t *testing.T) {
+			op := opkit.New(t)
+			app := mountedApp(t, op, mount)
+			for _, tt := range tests[name] {
+				t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+					req, _ := http.NewRequest(tt.method, app.URL+tt.path, nil)
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode != tt.want {
+						t.Errorf("status = %d, want %d", resp.StatusCode, tt.want)
+					}
+					if tt.wantAllow == "" {
+						return
+					}
+					if got := resp.Header.Get("Allow"); got != tt.wantAllow {
+						t.Errorf("Allow = %q, want %q", got, tt.wantAllow)
+					}
+					if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+						t.Errorf("Cache-Control = %q, want no-store", got)
+					}
+				})
+			}
+		})
+	}
+}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/replay"
-	"github.com/bclogout/bclogout/replay/internal/replaytest"
+	"github.com/bclogout/bclogout/internal/replaytest"
 )
 
 func TestMemoryContract(t *testing.T) {

@@ -60,7 +60,7 @@ fi
 mods=$("$go" list -m all)
 n=$(printf '%s\n' "$mods" | wc -l)
 fail=0
-for bad in labstack/echo prometheus chromedp coreos/go-oidc redis/go-redis alicebob/miniredis gorilla/ alexedwards/scs go-chi/chi; do
+for bad in labstack/echo prometheus chromedp coreos/go-oidc redis/go-redis alicebob/miniredis gorilla/ alexedwards/scs go-chi/chi jackc/pgx; do
 	if printf '%s\n' "$mods" | grep -q "$bad"; then
 		echo "consumer-check: importing rp and sessionadapter pulls in $bad" >&2
 		fail=1

@@ -1,0 +1,21 @@
+package pgadapter
+
+import (
+	"time"
+)
+
+// Test-only names: the DDL the adapter runs, the failure class of a
+// PostgreSQL call, and the replica's memory size.
+var (
+	DDL   = ddl
+	ErrDB = errDB
+)
+
+// Len reports how many revocations this replica keeps in memory.
+func (r *Revocations) Len() int { return r.local.Len() }
+
+// WithSIDClockSkew sets the sid clock skew of the replica's memory
+// (sessionadapter.WithSIDClockSkew), for tests.
+func WithSIDClockSkew(d time.Duration) Option {
+	return Option{"WithSIDClockSkew", ctorRevocations, func(c *config) { c.sidSkew = &d }}
+}

@@ -60,7 +60,9 @@ const sweepEvery = 30 * time.Second
 // is older than the staleness bound, Revoked fails with ErrStale instead
 // of answering from a view that may miss a revocation, so a revocation
 // accepted by any replica is enforced by every replica within the bound,
-// or that replica fails closed. When PostgreSQL comes back the loop
+// or that replica fails closed (a watchdog reads the clock every tick,
+// min(bound/8, 100 ms), so that Revoked need not). When PostgreSQL comes
+// back the loop
 // resumes from its cursor, so nothing recorded meanwhile is lost.
 //
 // The revocations can be lost: a TRUNCATE, a dropped table or schema, a
@@ -94,6 +96,16 @@ type Revocations struct {
 	// to wall-clock steps.
 	epoch    time.Time
 	lastSync atomic.Int64 // since(epoch) when the loop last knew all of the table; neverSynced: never
+	// stale is what Revoked reads: whether lastSync may be older than the
+	// bound. Reading the clock costs more than the rest of the check
+	// (50-90 ns on a VM, see BenchmarkInterleavedReplicaGuardCheck), so
+	// the watchdog reads it, every tick, and sets stale once lastSync is
+	// older than the bound less a tick: no later than the bound. staleMu
+	// orders the watchdog's and markSynced's updates, so that a sync is
+	// never overwritten by an older verdict.
+	stale   atomic.Bool
+	staleMu sync.Mutex
+	tick    time.Duration
 	// floor is the loss floor (Unix ms on the OP's clock, 0 for none):
 	// every session logged in at or before it is revoked. Only the feed
 	// writes it.
@@ -105,7 +117,7 @@ type Revocations struct {
 	lossFound int64
 	synced    chan struct{}
 	cancel    context.CancelFunc
-	done      chan struct{}
+	wg        sync.WaitGroup // the feed and the watchdog
 	once      sync.Once
 }
 
@@ -136,12 +148,16 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 		pool: pool, cfg: cfg, schema: sc,
 		table: sc.table("bclogout_revocations"), seq: sc.table("bclogout_revocations_seq"),
 		chann: channel(cfg.schema), local: memrev.New(cfg.now, skew),
-		synced: make(chan struct{}), done: make(chan struct{}), epoch: cfg.now(),
+		synced: make(chan struct{}), epoch: cfg.now(),
 	}
 	r.lastSync.Store(neverSynced)
+	r.stale.Store(true)
+	r.tick = min(cfg.maxStale/8, maxTick)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	r.wg.Add(2)
 	go r.run(ctx)
+	go r.watch(ctx)
 	return r, nil
 }
 
@@ -150,7 +166,7 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
 		r.cancel()
-		<-r.done
+		r.wg.Wait()
 	})
 	return nil
 }
@@ -215,10 +231,7 @@ func (r *Revocations) lockName() string { return "bclogout:revocations:" + r.cfg
 // allocating or calling PostgreSQL. It fails with ErrStale when the
 // replica's view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
-	last := r.lastSync.Load()
-	// A negative age is a clock that went back: the view's age is
-	// unknown, so it is stale until the next sync.
-	if age := r.since() - last; last == neverSynced || age < 0 || age > int64(r.cfg.maxStale) {
+	if r.stale.Load() {
 		return false, ErrStale
 	}
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
@@ -233,7 +246,7 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 // run is the feed: listen and read until ctx ends, backing off while
 // PostgreSQL fails.
 func (r *Revocations) run(ctx context.Context) {
-	defer close(r.done)
+	defer r.wg.Done()
 	var backoff time.Duration
 	block := min(r.cfg.maxStale/4, maxBlock)
 	sweep := time.Now()
@@ -313,6 +326,11 @@ func drainNotifications(conn *pgx.Conn) {
 // fresh as of when it began.
 func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err error) {
 	start := r.since()
+	// A read that hangs (a connection cut without a reset) would keep the
+	// replica stale for good: past the bound it is abandoned, and the
+	// connection with it.
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.maxStale)
+	defer cancel()
 	b := &pgx.Batch{}
 	var (
 		markID    string
@@ -474,20 +492,50 @@ const neverSynced = math.MinInt64
 func (r *Revocations) since() int64 { return int64(r.cfg.now().Sub(r.epoch)) }
 
 func (r *Revocations) markSynced(at int64) {
-	for {
-		old := r.lastSync.Load()
-		// Forward only, so a slow read cannot make the view look older
-		// than it is; except over a mark "in the future", left by a clock
-		// that went back since.
-		if (at <= old && old <= r.since()) || r.lastSync.CompareAndSwap(old, at) {
-			break
-		}
+	r.staleMu.Lock()
+	old := r.lastSync.Load()
+	// Forward only, so a slow read cannot make the view look older than
+	// it is; except over a mark "in the future", left by a clock that went
+	// back since.
+	if !(at <= old && old <= r.since()) {
+		r.lastSync.Store(at)
 	}
+	r.judge()
+	r.staleMu.Unlock()
 	select {
 	case <-r.synced:
 	default:
 		close(r.synced)
 	}
+}
+
+// maxTick caps the watchdog's period.
+const maxTick = 100 * time.Millisecond
+
+// watch is the watchdog: every tick it judges whether the view is stale.
+func (r *Revocations) watch(ctx context.Context) {
+	defer r.wg.Done()
+	t := time.NewTicker(r.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.staleMu.Lock()
+			r.judge()
+			r.staleMu.Unlock()
+		}
+	}
+}
+
+// judge sets stale from lastSync and the clock: stale when the view will
+// be older than the bound before the next tick, never synced, or of
+// unknown age (a negative age is a clock that went back). Under staleMu.
+func (r *Revocations) judge() {
+	last := r.lastSync.Load()
+	age := r.since() - last
+	r.stale.Store(last == neverSynced || age < 0 || age > int64(r.cfg.maxStale-r.tick))
 }
 
 // sweep forgets expired revocations in memory and in the table, a batch

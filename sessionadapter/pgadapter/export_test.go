@@ -1,6 +1,7 @@
 package pgadapter
 
 import (
+	"context"
 	"time"
 )
 
@@ -10,6 +11,9 @@ var (
 	DDL   = ddl
 	ErrDB = errDB
 )
+
+// SweepNow runs the feed's periodic sweep at once.
+func (r *Revocations) SweepNow(ctx context.Context) { r.sweep(ctx) }
 
 // Len reports how many revocations this replica keeps in memory.
 func (r *Revocations) Len() int { return r.local.Len() }

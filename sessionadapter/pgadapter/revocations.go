@@ -293,7 +293,7 @@ func (r *Revocations) listen(ctx context.Context, block time.Duration, sweep *ti
 		}
 		if time.Since(*sweep) > sweepEvery {
 			*sweep = time.Now()
-			r.sweep(ctx, conn)
+			r.sweep(ctx)
 		}
 		wctx, cancel := context.WithTimeout(ctx, block)
 		_, err = conn.WaitForNotification(wctx)
@@ -542,10 +542,10 @@ func (r *Revocations) judge() {
 // at a time so that no statement holds many row locks for long; rows
 // another replica is sweeping are skipped, and a keep extended since is
 // left alone (the outer condition is checked again on the locked row).
-func (r *Revocations) sweep(ctx context.Context, conn *pgx.Conn) {
+func (r *Revocations) sweep(ctx context.Context) {
 	r.local.Sweep()
 	for {
-		tag, err := conn.Exec(ctx, `DELETE FROM `+r.table+` WHERE (iss, sub, sid) IN (
+		tag, err := r.pool.Exec(ctx, `DELETE FROM `+r.table+` WHERE (iss, sub, sid) IN (
   SELECT iss, sub, sid FROM `+r.table+` WHERE until_ms <= $1 AND iss <> '' LIMIT `+fmt.Sprint(readBatch)+` FOR UPDATE SKIP LOCKED
 ) AND until_ms <= $1 AND iss <> ''`, r.cfg.now().UnixMilli())
 		if err != nil {

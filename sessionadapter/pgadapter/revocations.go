@@ -279,7 +279,13 @@ func (r *Revocations) listen(ctx context.Context, block time.Duration, sweep *ti
 		return fmt.Errorf("%w: revocation feed: %w", errDB, err)
 	}
 	conn := pc.Hijack() // a LISTEN belongs to its connection: never back to the pool
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() {
+		// Bounded: a connection to a server that is gone must not hold
+		// the feed (or Close) while it says goodbye.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{r.chann}.Sanitize()); err != nil {
 		return fmt.Errorf("%w: revocation feed: %w", errDB, err)
 	}

@@ -1,6 +1,7 @@
 package pgadapter_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
@@ -176,5 +177,37 @@ func TestStoreRecreatesDroppedTables(t *testing.T) {
 	}
 	if err := h.Store.Bind(ctx, b); err != nil {
 		t.Fatalf("Bind after the table was dropped and its loss noticed: %v", err)
+	}
+}
+
+// EndSessions deletes the bindings and the session rows in one
+// transaction: when deleting the session rows fails (here a trigger
+// refuses), no binding is gone either, and the retry ends it all.
+func TestEndSessionsIsOneTransaction(t *testing.T) {
+	pool := newPool(t)
+	h, schema := harnessIn(t, pool, sessionTables[0])
+	ctx := t.Context()
+	hs := h.Store.(interface {
+		IDTokenHint(ctx context.Context, localID string) (string, error)
+	})
+	h.Create(t, "a1")
+	if err := h.Store.Bind(ctx, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LocalID: "a1", IDToken: "h.p.s"}); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, pool, `CREATE FUNCTION `+schema+`.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`)
+	mustExec(t, pool, `CREATE TRIGGER refuse BEFORE DELETE ON `+schema+`.sessions FOR EACH ROW EXECUTE FUNCTION `+schema+`.refuse()`)
+	l := sessionadapter.Logout{Issuer: iss, SessionID: "s1"}
+	if _, err := h.Store.EndSessions(ctx, l); !errors.Is(err, pgadapter.ErrDB) {
+		t.Fatalf("EndSessions with the session delete refused: %v, want ErrDB", err)
+	}
+	if got, err := hs.IDTokenHint(ctx, "a1"); err != nil || got != "h.p.s" || !h.Alive(t, "a1") {
+		t.Fatalf("after a failed logout: binding hint %q (%v), session alive %v; want both kept", got, err, h.Alive(t, "a1"))
+	}
+	mustExec(t, pool, `DROP TRIGGER refuse ON `+schema+`.sessions`)
+	if n, err := h.Store.EndSessions(ctx, l); err != nil || n != 1 {
+		t.Fatalf("the retry: %d, %v; want 1 session ended", n, err)
+	}
+	if got, _ := hs.IDTokenHint(ctx, "a1"); got != "" || h.Alive(t, "a1") {
+		t.Fatalf("after the retry: hint %q, session alive %v; want both gone", got, h.Alive(t, "a1"))
 	}
 }

@@ -70,10 +70,17 @@ func TestRevocationsLost(t *testing.T) {
 			running := newRevocations(t, pool, pgadapter.WithSchema(schema), pgadapter.WithLogger(logs.logger()))
 			login := time.Now().Add(-time.Hour)
 			bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+			// Another replica records the revocations, so that the running
+			// one has read them from the table before the loss (a restore
+			// of rows no replica read takes nothing any replica knew).
+			writer := newRevocations(t, pool, pgadapter.WithSchema(schema))
 			for i := range 3 { // the sequence moves past the restored one
-				if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-bob", IssuedAt: login.Add(time.Duration(i+1) * time.Minute)}, time.Hour); err != nil {
+				if err := writer.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-bob", IssuedAt: login.Add(time.Duration(i+1) * time.Minute)}, time.Hour); err != nil {
 					t.Fatal(err)
 				}
+			}
+			if !waitRevoked(running, bob, true, 5*time.Second) {
+				t.Fatal("the running replica never read the revocations")
 			}
 			// A session of a user nobody logged out, from before the loss.
 			alice := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-alice", LoginTime: login}

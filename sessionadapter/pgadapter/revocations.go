@@ -76,7 +76,11 @@ const sweepEvery = 30 * time.Second
 // back. The time is on the replica's clock and logins are on the OP's,
 // so it is dated by defaults.OPDate (a minute ahead): logins within a
 // minute after the loss are ended too, failing closed. A loss while no
-// replica runs cannot be told from a new database.
+// replica runs cannot be told from a new database, and a restore is told
+// by the sequence only while it stands below what a running replica read
+// (more revocations after the restore than it took back, before the next
+// read, within d/4, would hide it): restore the revocations with their
+// sequence, or truncate the table after a restore, which the mark tells.
 //
 // Memory: each replica keeps the live revocations in memory (about 200
 // bytes each); the table keeps each until it expires. Every replica

@@ -75,12 +75,10 @@ const sweepEvery = 30 * time.Second
 // sign in again, and no lost revocation can let a logged-out session
 // back. The time is on the replica's clock and logins are on the OP's,
 // so it is dated by defaults.OPDate (a minute ahead): logins within a
-// minute after the loss are ended too, failing closed. A loss while no
-// replica runs cannot be told from a new database, and a restore is told
-// by the sequence only while it stands below what a running replica read
-// (more revocations after the restore than it took back, before the next
-// read, within d/4, would hide it): restore the revocations with their
-// sequence, or truncate the table after a restore, which the mark tells.
+// minute after the loss are ended too, failing closed. A restore is also
+// told by the row the replica read last, gone before it expired, when
+// revocations since have taken the sequence past the cursor again. A
+// loss while no replica runs cannot be told from a new database.
 //
 // Memory: each replica keeps the live revocations in memory (about 200
 // bytes each); the table keeps each until it expires. Every replica
@@ -117,12 +115,22 @@ type Revocations struct {
 	// The feed's goroutine only: the cursor (the highest number read),
 	// the loss mark's id, and when its loss was found (Unix ms, 0: none).
 	cursor    int64
+	last      lastRow // the row read at the cursor
 	markID    string
 	lossFound int64
 	synced    chan struct{}
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup // the feed and the watchdog
 	once      sync.Once
+}
+
+// lastRow is the key of the row the feed read last, and when it expires.
+// Rows are only renumbered upwards and deleted once expired, so finding
+// it gone before then, or numbered below the cursor, means the table went
+// back: a restore, even one the sequence has since passed.
+type lastRow struct {
+	iss, sub, sid string
+	until         int64 // Unix ms; 0: no row read
 }
 
 var (
@@ -350,6 +358,9 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 		isCalled  bool
 		n         int
 		maxSeq    = r.cursor
+		last      = r.last
+		lastSeq   int64
+		lastFound bool
 	)
 	b.Queue(`SELECT sub, at_ms FROM ` + r.table + ` WHERE iss = '' AND sid = ''`).QueryRow(func(row pgx.Row) error {
 		err := row.Scan(&markID, &markFloor)
@@ -362,12 +373,22 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 	b.Queue(`SELECT last_value, is_called FROM ` + r.seq).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&lastValue, &isCalled)
 	})
+	b.Queue(`SELECT seq FROM `+r.table+` WHERE iss = $1 AND sub = $2 AND sid = $3`, last.iss, last.sub, last.sid).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&lastSeq)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		lastFound = err == nil
+		return err
+	})
 	b.Queue(`SELECT iss, sub, sid, at_ms, until_ms, seq FROM `+r.table+` WHERE seq > $1 AND iss <> '' ORDER BY seq LIMIT `+fmt.Sprint(readBatch), r.cursor).Query(func(rows pgx.Rows) error {
 		var iss, sub, sid string
 		var at, until, seq int64
 		_, err := pgx.ForEachRow(rows, []any{&iss, &sub, &sid, &at, &until, &seq}, func() error {
 			n++
-			maxSeq = max(maxSeq, seq)
+			if seq > maxSeq {
+				maxSeq, r.last = seq, lastRow{iss: iss, sub: sub, sid: sid, until: until}
+			}
 			r.apply(iss, sub, sid, at, until)
 			return nil
 		})
@@ -391,6 +412,13 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 		return true, r.makeMark(ctx)
 	case !markFound || markID != r.markID && r.markID != "":
 		return true, r.markLost(ctx, "the revocation table lost its mark (TRUNCATE, DROP, or a restore)")
+	case last.until > r.cfg.now().UnixMilli() && (!lastFound || lastSeq < r.cursor):
+		// The row read last is gone though it had not expired, or
+		// numbered back: the table went back (a restore), though the
+		// sequence may have passed the cursor again since.
+		r.cfg.logger.ErrorContext(ctx, "pgadapter: the revocation read last is gone or renumbered back",
+			slog.Int64("read", r.cursor), slog.Bool("found", lastFound), slog.Int64("seq", lastSeq))
+		return true, r.markLost(ctx, "the revocation table went back (a restore of an older backup)")
 	case lastValue < r.cursor:
 		// A restore of an older backup keeps the mark but takes the
 		// sequence back: rows this replica read are gone.
@@ -465,7 +493,7 @@ VALUES ('', $1, '', $2, $3, 0) ON CONFLICT (iss, sub, sid) DO UPDATE SET sub = E
 	if err != nil {
 		return fmt.Errorf("%w: revocation mark: %w", errDB, r.schema.check(err))
 	}
-	r.markID, r.cursor = id, 0
+	r.markID, r.cursor, r.last = id, 0, lastRow{}
 	r.cfg.logger.ErrorContext(ctx, "pgadapter: PostgreSQL lost the revocations: "+why+
 		"; every session logged in before the loss is ended")
 	r.raiseFloor(ctx, floor)

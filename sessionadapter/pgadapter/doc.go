@@ -76,8 +76,9 @@
 // a token is the one that dates it. The revocations' seq is taken from a
 // sequence of its own rather than a bigserial column, because an upsert
 // that raises a revocation must number it again for the feed to read it.
-// A revocation row with an empty issuer (no logout has one) is the loss
-// mark (see Revocations).
+// The one row with an empty issuer, sub and sid (no logout has an empty
+// issuer) is the loss mark: seq holds its random id, at_ms its floor (see
+// Revocations).
 //
 // # Session data
 //

@@ -124,6 +124,15 @@ END $$`)
 					t.Errorf("login after the loss: Revoked = %v, %v; want false", got, err)
 				}
 			}
+			// One loss, one mark: replicas that agree on it find no
+			// further loss.
+			var marks int
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+schema+".bclogout_revocations WHERE iss = ''").Scan(&marks); err != nil {
+				t.Fatal(err)
+			}
+			if marks != 1 {
+				t.Errorf("%d loss marks in the table, want 1", marks)
+			}
 			if err := fresh.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-new", IssuedAt: later.LoginTime.Add(time.Second)}, time.Hour); err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,7 @@ package pgadapter
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,7 +67,7 @@ const sweepEvery = 30 * time.Second
 //
 // The revocations can be lost: a TRUNCATE, a dropped table or schema, a
 // restore of an older backup. The table holds a mark row (empty issuer,
-// a random id and a floor) that goes with it; a replica whose feed finds
+// sub and sid; a random id and a floor) that goes with it; a replica whose feed finds
 // the mark gone or replaced, or the sequence behind its cursor (a restore
 // keeps the mark but takes the sequence back), logs the loss at Error and
 // marks the revocations lost as of then, and every replica (one started
@@ -116,7 +116,7 @@ type Revocations struct {
 	// the loss mark's id, and when its loss was found (Unix ms, 0: none).
 	cursor    int64
 	last      lastRow // the row read at the cursor
-	markID    string
+	markID    int64
 	lossFound int64
 	synced    chan struct{}
 	cancel    context.CancelFunc
@@ -351,7 +351,7 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 	defer cancel()
 	b := &pgx.Batch{}
 	var (
-		markID    string
+		markID    int64
 		markFloor int64
 		markFound bool
 		lastValue int64
@@ -362,7 +362,7 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 		lastSeq   int64
 		lastFound bool
 	)
-	b.Queue(`SELECT sub, at_ms FROM ` + r.table + ` WHERE iss = '' AND sid = ''`).QueryRow(func(row pgx.Row) error {
+	b.Queue(markQuery(r.table)).QueryRow(func(row pgx.Row) error {
 		err := row.Scan(&markID, &markFloor)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -402,15 +402,15 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 	}
 	// The mark first: the rows were read after it, so a loss it does not
 	// show happened after they were read, and the next read finds it.
-	if markFound && markID == "" {
-		markFound = false // an empty id is no mark
+	if markFound && markID == 0 {
+		markFound = false // a zero id is no mark
 	}
 	switch {
-	case !markFound && r.markID == "":
+	case !markFound && r.markID == 0:
 		// The feed's first read of a new table: make the mark, and read
 		// again.
 		return true, r.makeMark(ctx)
-	case !markFound || markID != r.markID && r.markID != "":
+	case !markFound || markID != r.markID && r.markID != 0:
 		return true, r.markLost(ctx, "the revocation table lost its mark (TRUNCATE, DROP, or a restore)")
 	case last.until > r.cfg.now().UnixMilli() && (!lastFound || lastSeq < r.cursor):
 		// The row read last is gone though it had not expired, or
@@ -453,7 +453,7 @@ func (r *Revocations) apply(iss, sub, sid string, atMS, untilMS int64) {
 // one.
 func (r *Revocations) makeMark(ctx context.Context) error {
 	_, err := r.pool.Exec(ctx, `INSERT INTO `+r.table+` (iss, sub, sid, at_ms, until_ms, seq)
-VALUES ('', $1, '', 0, $2, 0) ON CONFLICT DO NOTHING`, newMarkID(), int64(math.MaxInt64))
+VALUES ('', '', '', 0, $1, $2) ON CONFLICT DO NOTHING`, int64(math.MaxInt64), newMarkID())
 	if err != nil {
 		return fmt.Errorf("%w: revocation mark: %w", errDB, r.schema.check(err))
 	}
@@ -466,28 +466,26 @@ VALUES ('', $1, '', 0, $2, 0) ON CONFLICT DO NOTHING`, newMarkID(), int64(math.M
 // the loss), adopts the mark's floor, and reads every row again.
 func (r *Revocations) markLost(ctx context.Context, why string) error {
 	now := r.cfg.now().UnixMilli()
-	var id string
-	var floor int64
+	var id, floor int64
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, r.lockName()); err != nil {
 			return err
 		}
-		var curID string
-		var curFloor int64
-		err := tx.QueryRow(ctx, `SELECT sub, at_ms FROM `+r.table+` WHERE iss = '' AND sid = ''`).Scan(&curID, &curFloor)
+		var curID, curFloor int64
+		err := tx.QueryRow(ctx, markQuery(r.table)).Scan(&curID, &curFloor)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		id, floor = newMarkID(), now
-		if err == nil && curID != "" && curID != r.markID {
+		if err == nil && curID != 0 && curID != r.markID {
 			id = curID
 			if curFloor > 0 {
 				floor = curFloor
 			}
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO `+r.table+` (iss, sub, sid, at_ms, until_ms, seq)
-VALUES ('', $1, '', $2, $3, 0) ON CONFLICT (iss, sub, sid) DO UPDATE SET sub = EXCLUDED.sub, at_ms = EXCLUDED.at_ms`,
-			id, floor, int64(math.MaxInt64))
+VALUES ('', '', '', $1, $2, $3) ON CONFLICT (iss, sub, sid) DO UPDATE SET at_ms = EXCLUDED.at_ms, seq = EXCLUDED.seq`,
+			floor, int64(math.MaxInt64), id)
 		return err
 	})
 	if err != nil {
@@ -516,10 +514,18 @@ func (r *Revocations) raiseFloor(ctx context.Context, found int64) {
 	r.local.Notify()
 }
 
-func newMarkID() string {
+// markQuery reads the loss mark: the one row with an empty issuer, sub
+// and sid (no logout has an empty issuer), whose seq is its random id and
+// at_ms its floor.
+func markQuery(table string) string {
+	return `SELECT seq, at_ms FROM ` + table + ` WHERE iss = '' AND sub = '' AND sid = ''`
+}
+
+// newMarkID draws a mark id: positive, so never zero (no mark).
+func newMarkID() int64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1
 }
 
 // neverSynced is lastSync before the first sync.

@@ -6,7 +6,8 @@
 #   BCLOGOUT_PG_URL   postgres://bclogout@127.0.0.1:PORT/bclogout?sslmode=disable
 #   BCLOGOUT_PG_CTL   a script that takes stop or start and does that to the
 #                     server, for the tests of an outage
-# A BCLOGOUT_PG_URL already set by the caller is kept and no server is started.
+# A BCLOGOUT_PG_URL already set by the caller is kept and no server is started
+# (give BCLOGOUT_PG_CTL too, or the outage test skips, and fails under CI).
 # Without initdb (on PATH or under /usr/lib/postgresql/*/bin, where Debian
 # puts it) it runs CMD as is: the PostgreSQL tests then skip, except under
 # CI=true, where they fail. initdb refuses to run as root, so as root the

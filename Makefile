@@ -23,9 +23,11 @@ vet:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 # Real redis-server and a 3-node cluster come up around the tests when
-# redis-server is installed (scripts/with-redis.sh).
+# redis-server is installed (scripts/with-redis.sh), and a real PostgreSQL
+# when initdb is (scripts/with-postgres.sh).
+WITH_SERVERS ?= ./scripts/with-redis.sh ./scripts/with-postgres.sh
 test: vet consumer-check api-check test-gos
-	./scripts/with-redis.sh $(GO) test -race -count=1 $(PKGS)
+	$(WITH_SERVERS) $(GO) test -race -count=1 $(PKGS)
 
 # No jwx type in the API of the root module's packages (scripts/api-check.sh).
 api-check:
@@ -43,9 +45,10 @@ test-gos:
 		GOTOOLCHAIN=$$v GOWORK=off $(GO) test -count=1 ./...; \
 	done
 
-# Against a real redis-server when installed, as the Redis benchmarks mean.
+# Against a real redis-server and PostgreSQL when installed, as the Redis
+# and PostgreSQL benchmarks mean.
 bench:
-	./scripts/with-redis.sh $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	$(WITH_SERVERS) $(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one).
 fuzz:

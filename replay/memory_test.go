@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bclogout/bclogout/internal/replaytest"
 	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/replay"
-	"github.com/bclogout/bclogout/replay/internal/replaytest"
 )
 
 func TestMemoryContract(t *testing.T) {

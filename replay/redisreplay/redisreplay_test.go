@@ -15,8 +15,8 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/internal/redistest"
+	"github.com/bclogout/bclogout/internal/replaytest"
 	"github.com/bclogout/bclogout/internal/testclock"
-	"github.com/bclogout/bclogout/replay/internal/replaytest"
 )
 
 // backend is a Redis the shared suite runs against.

@@ -1,6 +1,6 @@
 // Package replaytest is the behaviour every replay.Cache must show, run
-// against each implementation (Memory, miniredis, a real Redis and a Redis
-// Cluster) so that they cannot drift apart: the jti replay check of OpenID
+// against each implementation (Memory, miniredis, a real Redis, a Redis
+// Cluster and PostgreSQL) so that they cannot drift apart: the jti replay check of OpenID
 // Connect Back-Channel Logout 1.0 §2.6 step 7
 // (https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation).
 package replaytest

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
 // sweepBatch is how many expired rows one write deletes on the side: a
@@ -68,7 +69,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (sessionadapter.Store, error) {
 // Bind records b, replacing any binding with the same LocalID. A zero
 // b.Expires means now plus the session lifetime.
 func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
-	if err := b.Validate(); err != nil {
+	if err := valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID); err != nil {
 		return err
 	}
 	if err := s.schema.ensure(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/rejection"
@@ -201,8 +202,13 @@ const doorBackchannel = "backchannel"
 // through the pipeline (End's steps), and answer 200.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.o.now()
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	// One array backs the three answer headers, set by their canonical
+	// names: Header.Set would canonicalize each name and allocate each
+	// value's slice. Capacity 1 each, so an Add by a wrapper copies.
+	hv := &[3]string{"no-store", "no-cache", "0"}
+	header := w.Header()
+	header["Cache-Control"] = hv[0:1:1]
+	header["Pragma"] = hv[1:2:2]
 
 	raw, err := h.readToken(w, r)
 	if err != nil {
@@ -220,7 +226,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, err)
 		return
 	}
-	w.Header().Set("Content-Length", "0")
+	header["Content-Length"] = hv[2:3:3]
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -462,13 +468,16 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	form := string(body)
+	// The form is read in place: body is never written again, and the
+	// token is cloned out of it, so nothing keeps it once this returns.
+	form := unsafe.String(unsafe.SliceData(body), len(body))
 	if hook := formHook.Load(); hook != nil {
 		(*hook)(form)
 	}
 	token, err := logoutToken(form)
 	// A clone, so that the token a verification waits with (for a JWKS
-	// fetch, say) does not hold the whole body alive.
+	// fetch, say) does not hold the whole body alive; and a copy in any
+	// case, since the form's bytes are body's.
 	return strings.Clone(token), err
 }
 

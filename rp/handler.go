@@ -507,11 +507,18 @@ func logoutToken(body string) (string, error) {
 		if count > 1 {
 			continue // counted for the error below, never unescaped
 		}
-		v, err := url.QueryUnescape(value)
-		if err != nil {
-			return "", badRequest(http.StatusBadRequest, "logout_token escape: %v", err)
+		token = value
+		// A JWS or JWE is base64url and dots, which need no escape, so
+		// the value is nearly always plain: two byte searches skip
+		// url.QueryUnescape's byte-by-byte scan, which would return it
+		// unchanged.
+		if strings.IndexByte(value, '%') >= 0 || strings.IndexByte(value, '+') >= 0 {
+			v, err := url.QueryUnescape(value)
+			if err != nil {
+				return "", badRequest(http.StatusBadRequest, "logout_token escape: %v", err)
+			}
+			token = v
 		}
-		token = v
 	}
 	switch count {
 	case 0:

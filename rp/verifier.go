@@ -188,12 +188,13 @@ func (v *Verifier) Close() error {
 // with the OP its iss names and returns its event. It does not check for
 // replay: the Handler does.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
-	var t token
-	tn, err := v.openFor(rawToken, &t)
+	t := getToken()
+	defer putToken(t)
+	tn, err := v.openFor(rawToken, t)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := tn.verify(ctx, &t)
+	ev, err := tn.verify(ctx, t)
 	if err != nil {
 		return nil, &issuerError{issuer: tn.issuer, err: err}
 	}

@@ -53,6 +53,7 @@ func TestDecodeClaims(t *testing.T) {
 		{name: "invalid utf-8 in iss", in: "{\"iss\":\"https://op\xff\"}", wantErr: true},
 		{name: "invalid utf-8 in an aud member", in: "{\"aud\":[\"a\",\"\xc3\"]}", wantErr: true},
 		{name: "escaped iss and aud", in: `{"iss":"https:\/\/op\u002e","aud":["\u0061",""]}`},
+		{name: "escaped iss longer than its array", in: `{"iss":"https:` + strings.Repeat("o", 150) + `\/` + strings.Repeat("p", 150) + `"}`},
 		{name: "iss and aud longer than their arrays", in: `{"iss":"https://` + strings.Repeat("o", 300) + `","aud":["` + strings.Repeat("a", 200) + `","b","c","d","e","f"]}`},
 		{name: "huge number is no date", in: `{"iat":1e400}`},
 	}

@@ -1,6 +1,7 @@
 package rp
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -99,18 +100,71 @@ func sessionLogout(ev *LogoutEvent) sessionadapter.Logout {
 // arrays (comparedStrings) rather than into strings; claims are therefore
 // decoded and used in place, never copied.
 type claims struct {
-	Iss    issClaim          `json:"iss"`
-	Sub    stringClaim       `json:"sub"`
-	Sid    stringClaim       `json:"sid"`
-	Jti    stringClaim       `json:"jti"`
-	Aud    audClaim          `json:"aud"`
-	Iat    strictjson.Number `json:"iat"`
-	Exp    strictjson.Number `json:"exp"`
-	Events eventsClaim       `json:"events"`
-	Nonce  presentClaim      `json:"nonce"`
+	Iss    issClaim
+	Sub    stringClaim
+	Sid    stringClaim
+	Jti    stringClaim
+	Aud    audClaim
+	Iat    strictjson.Number
+	Exp    strictjson.Number
+	Events eventsClaim
+	Nonce  presentClaim
 	// Azp is an ID token's authorized party (VerifyIDToken); a logout
 	// token's is ignored.
-	Azp stringClaim `json:"azp"`
+	Azp stringClaim
+}
+
+// UnmarshalJSONFrom reads the payload object member by member, each claim
+// by its exact name: a switch, where json/v2's struct decoding looks each
+// name up in a map and each field's decoder up by reflection
+// (BenchmarkInterleavedDecodeStrict: 0.376 -> 0.360 of encoding/json).
+// The decoder's strict options still apply to every name and value: a
+// duplicate name or invalid UTF-8 fails the whole object.
+func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	if d.PeekKind() != '{' {
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+		return errors.New("claims are not a JSON object")
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		switch name.String() {
+		case "iss":
+			err = c.Iss.UnmarshalJSONFrom(d)
+		case "sub":
+			err = c.Sub.UnmarshalJSONFrom(d)
+		case "sid":
+			err = c.Sid.UnmarshalJSONFrom(d)
+		case "jti":
+			err = c.Jti.UnmarshalJSONFrom(d)
+		case "aud":
+			err = c.Aud.UnmarshalJSONFrom(d)
+		case "iat":
+			err = c.Iat.UnmarshalJSONFrom(d)
+		case "exp":
+			err = c.Exp.UnmarshalJSONFrom(d)
+		case "events":
+			err = c.Events.UnmarshalJSONFrom(d)
+		case "nonce":
+			err = c.Nonce.UnmarshalJSONFrom(d)
+		case "azp":
+			err = c.Azp.UnmarshalJSONFrom(d)
+		default:
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
 }
 
 // stringClaim is a claim that must be a JSON string.

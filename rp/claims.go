@@ -1,8 +1,8 @@
 package rp
 
 import (
+	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -93,20 +93,76 @@ func sessionLogout(ev *LogoutEvent) sessionadapter.Logout {
 // the strict decoder in one pass with no map. Each keeps whether it was
 // present and whether it had the right JSON kind, so that a claim of the
 // wrong kind is an error of its class (ErrTime for a string iat), not a
-// malformed token. Other members are ignored (RFC 7519 §4).
+// malformed token. Other members are ignored (RFC 7519 §4). iss and aud
+// are only compared, never kept, so they are read into the claims' own
+// arrays (comparedStrings) rather than into strings; claims are therefore
+// decoded and used in place, never copied.
 type claims struct {
-	Iss    stringClaim       `json:"iss"`
-	Sub    stringClaim       `json:"sub"`
-	Sid    stringClaim       `json:"sid"`
-	Jti    stringClaim       `json:"jti"`
-	Aud    audClaim          `json:"aud"`
-	Iat    strictjson.Number `json:"iat"`
-	Exp    strictjson.Number `json:"exp"`
-	Events eventsClaim       `json:"events"`
-	Nonce  presentClaim      `json:"nonce"`
+	Iss    issClaim
+	Sub    stringClaim
+	Sid    stringClaim
+	Jti    stringClaim
+	Aud    audClaim
+	Iat    strictjson.Number
+	Exp    strictjson.Number
+	Events eventsClaim
+	Nonce  presentClaim
 	// Azp is an ID token's authorized party (VerifyIDToken); a logout
 	// token's is ignored.
-	Azp stringClaim `json:"azp"`
+	Azp stringClaim
+}
+
+// UnmarshalJSONFrom reads the payload object member by member, each claim
+// by its exact name: a switch, where json/v2's struct decoding looks each
+// name up in a map and each field's decoder up by reflection
+// (BenchmarkInterleavedDecodeStrict: 0.376 -> 0.360 of encoding/json).
+// The decoder's strict options still apply to every name and value: a
+// duplicate name or invalid UTF-8 fails the whole object.
+func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	if d.PeekKind() != '{' {
+		if err := d.SkipValue(); err != nil {
+			return err
+		}
+		return errors.New("claims are not a JSON object")
+	}
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	for d.PeekKind() != '}' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		switch name.String() {
+		case "iss":
+			err = c.Iss.UnmarshalJSONFrom(d)
+		case "sub":
+			err = c.Sub.UnmarshalJSONFrom(d)
+		case "sid":
+			err = c.Sid.UnmarshalJSONFrom(d)
+		case "jti":
+			err = c.Jti.UnmarshalJSONFrom(d)
+		case "aud":
+			err = c.Aud.UnmarshalJSONFrom(d)
+		case "iat":
+			err = c.Iat.UnmarshalJSONFrom(d)
+		case "exp":
+			err = c.Exp.UnmarshalJSONFrom(d)
+		case "events":
+			err = c.Events.UnmarshalJSONFrom(d)
+		case "nonce":
+			err = c.Nonce.UnmarshalJSONFrom(d)
+		case "azp":
+			err = c.Azp.UnmarshalJSONFrom(d)
+		default:
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := d.ReadToken()
+	return err
 }
 
 // stringClaim is a claim that must be a JSON string.
@@ -128,10 +184,73 @@ func (c *stringClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	return nil
 }
 
+// comparedStrings holds JSON strings that are compared and never kept,
+// unquoted back to back: in the arrays it carries while they fit (an
+// issuer URL, a client ID or two), so that reading them allocates nothing.
+// Its slices point into itself: it is used in place, never copied.
+type comparedStrings struct {
+	b    []byte
+	ends []int
+	bbuf [160]byte
+	ebuf [4]int
+}
+
+// add unquotes the JSON string v, which the strict decoder has read and
+// so validated, after the strings already held.
+func (s *comparedStrings) add(v jsontext.Value) error {
+	if s.b == nil {
+		s.b, s.ends = s.bbuf[:0], s.ebuf[:0]
+	}
+	var err error
+	if s.b, err = jsontext.AppendUnquote(s.b, v); err != nil {
+		return err
+	}
+	s.ends = append(s.ends, len(s.b))
+	return nil
+}
+
+// len is the number of strings held.
+func (s *comparedStrings) len() int { return len(s.ends) }
+
+// at is the i-th string held, valid while s is.
+func (s *comparedStrings) at(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = s.ends[i-1]
+	}
+	return s.b[start:s.ends[i]]
+}
+
+// issClaim is iss: a string, only compared with the configured issuers.
+type issClaim struct {
+	v           comparedStrings
+	present, ok bool
+}
+
+func (c *issClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	c.present = true
+	if d.PeekKind() != '"' {
+		return d.SkipValue()
+	}
+	v, err := d.ReadValue()
+	if err != nil {
+		return err
+	}
+	c.ok = true
+	return c.v.add(v)
+}
+
+// bytes is iss as read, empty when it was missing or no string.
+func (c *issClaim) bytes() []byte {
+	if !c.ok {
+		return nil
+	}
+	return c.v.at(0)
+}
+
 // audClaim is aud: a string or an array of strings (RFC 7519 §4.1.3).
 type audClaim struct {
-	list        []string
-	one         [1]string
+	list        comparedStrings
 	present, ok bool
 }
 
@@ -139,13 +258,12 @@ func (c *audClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	c.present = true
 	switch d.PeekKind() {
 	case '"':
-		tok, err := d.ReadToken()
+		v, err := d.ReadValue()
 		if err != nil {
 			return err
 		}
-		c.one[0], c.ok = tok.String(), true
-		c.list = c.one[:]
-		return nil
+		c.ok = true
+		return c.list.add(v)
 	case '[':
 		if _, err := d.ReadToken(); err != nil {
 			return err
@@ -157,11 +275,13 @@ func (c *audClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 				_, err := d.ReadToken()
 				return err
 			case '"':
-				tok, err := d.ReadToken()
+				v, err := d.ReadValue()
 				if err != nil {
 					return err
 				}
-				c.list = append(c.list, tok.String())
+				if err := c.list.add(v); err != nil {
+					return err
+				}
 			default: // a member that is no string, or a syntax error
 				c.ok = false
 				if err := d.SkipValue(); err != nil {
@@ -171,6 +291,16 @@ func (c *audClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		}
 	}
 	return d.SkipValue()
+}
+
+// contains reports whether aud holds s.
+func (c *audClaim) contains(s string) bool {
+	for i := range c.list.len() {
+		if string(c.list.at(i)) == s {
+			return true
+		}
+	}
+	return false
 }
 
 // eventsClaim is events: an object whose back-channel logout member must
@@ -276,14 +406,19 @@ func (t *tenant) checkAudience(aud *audClaim) error {
 		return fmt.Errorf("%w: aud missing", ErrAudience)
 	case !aud.ok:
 		return fmt.Errorf("%w: aud is not a string or an array of strings", ErrAudience)
-	case !slices.Contains(aud.list, t.clientID):
+	case !aud.contains(t.clientID):
 		return fmt.Errorf("%w: %q not in aud", ErrAudience, t.clientID)
 	}
 	if t.opts.restrictAud {
-		for _, a := range aud.list {
-			if !slices.Contains(t.opts.trustedAud, a) {
-				return fmt.Errorf("%w: untrusted audience %q", ErrAudience, clip(a))
+	members:
+		for i := range aud.list.len() {
+			a := aud.list.at(i)
+			for _, trusted := range t.opts.trustedAud {
+				if string(a) == trusted {
+					continue members
+				}
 			}
+			return fmt.Errorf("%w: untrusted audience %q", ErrAudience, clip(string(a)))
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/rejection"
@@ -200,9 +201,19 @@ const doorBackchannel = "backchannel"
 // ServeHTTP answers one logout request: validate the token, then run it
 // through the pipeline (End's steps), and answer 200.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := h.o.now()
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	// The start only times the request for WithMetrics: without it the
+	// clock is not read (since is zero for a zero start).
+	var start time.Time
+	if h.o.metrics != nil {
+		start = h.o.now()
+	}
+	// One array backs the three answer headers, set by their canonical
+	// names: Header.Set would canonicalize each name and allocate each
+	// value's slice. Capacity 1 each, so an Add by a wrapper copies.
+	hv := &[3]string{"no-store", "no-cache", "0"}
+	header := w.Header()
+	header["Cache-Control"] = hv[0:1:1]
+	header["Pragma"] = hv[1:2:2]
 
 	raw, err := h.readToken(w, r)
 	if err != nil {
@@ -220,7 +231,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, err)
 		return
 	}
-	w.Header().Set("Content-Length", "0")
+	header["Content-Length"] = hv[2:3:3]
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -315,9 +326,10 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 	return 0, err
 }
 
-// since is the time from start, or zero for no start.
+// since is the time from start, or zero for no start or no WithMetrics,
+// the only reader of it.
 func (h *Handler) since(start time.Time) time.Duration {
-	if start.IsZero() {
+	if start.IsZero() || h.o.metrics == nil {
 		return 0
 	}
 	return h.o.now().Sub(start)
@@ -462,13 +474,16 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	form := string(body)
+	// The form is read in place: body is never written again, and the
+	// token is cloned out of it, so nothing keeps it once this returns.
+	form := unsafe.String(unsafe.SliceData(body), len(body))
 	if hook := formHook.Load(); hook != nil {
 		(*hook)(form)
 	}
 	token, err := logoutToken(form)
 	// A clone, so that the token a verification waits with (for a JWKS
-	// fetch, say) does not hold the whole body alive.
+	// fetch, say) does not hold the whole body alive; and a copy in any
+	// case, since the form's bytes are body's.
 	return strings.Clone(token), err
 }
 
@@ -498,11 +513,18 @@ func logoutToken(body string) (string, error) {
 		if count > 1 {
 			continue // counted for the error below, never unescaped
 		}
-		v, err := url.QueryUnescape(value)
-		if err != nil {
-			return "", badRequest(http.StatusBadRequest, "logout_token escape: %v", err)
+		token = value
+		// A JWS or JWE is base64url and dots, which need no escape, so
+		// the value is nearly always plain: two byte searches skip
+		// url.QueryUnescape's byte-by-byte scan, which would return it
+		// unchanged.
+		if strings.IndexByte(value, '%') >= 0 || strings.IndexByte(value, '+') >= 0 {
+			v, err := url.QueryUnescape(value)
+			if err != nil {
+				return "", badRequest(http.StatusBadRequest, "logout_token escape: %v", err)
+			}
+			token = v
 		}
-		token = v
 	}
 	switch count {
 	case 0:

@@ -65,3 +65,31 @@ func TestReadBody(t *testing.T) {
 		})
 	}
 }
+
+// The logout_token value is unescaped as url.ParseQuery would unescape it,
+// whether it is plain (as every OP sends it) or escaped.
+func TestLogoutTokenValue(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		want    string
+		wantErr bool
+	}{
+		{name: "plain", body: "logout_token=aGVhZA.cGF5_bG9hZA.c2ln-&state=x", want: "aGVhZA.cGF5_bG9hZA.c2ln-"},
+		{name: "percent escapes", body: "logout_token=aGVhZA%2EcGF5bG9hZA%2ec2ln", want: "aGVhZA.cGF5bG9hZA.c2ln"},
+		{name: "plus is a space", body: "logout_token=a+b", want: "a b"},
+		{name: "escaped plus", body: "logout_token=a%2Bb", want: "a+b"},
+		{name: "empty", body: "logout_token=", want: ""},
+		{name: "no value", body: "logout_token", want: ""},
+		{name: "malformed escape", body: "logout_token=a%zz", wantErr: true},
+		{name: "truncated escape", body: "logout_token=a%2", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := logoutToken(tt.body)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("logoutToken(%q) = %q, %v, want %q, error %v", tt.body, got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}

@@ -69,7 +69,7 @@ func (t *tenant) checkIDClaims(c *claims) error {
 	if err := t.checkAudience(&c.Aud); err != nil {
 		return err
 	}
-	if len(c.Aud.list) > 1 && c.Azp.present && (!c.Azp.ok || c.Azp.s != t.clientID) {
+	if c.Aud.list.len() > 1 && c.Azp.present && (!c.Azp.ok || c.Azp.s != t.clientID) {
 		return fmt.Errorf("%w: azp is not %q", ErrAudience, t.clientID)
 	}
 	iat, ok := numericDate(c.Iat)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/bclogout/bclogout/internal/spec"
 	"github.com/bclogout/bclogout/internal/strictjson"
+	"github.com/go-json-experiment/json/jsontext"
 	"reflect"
 	"strings"
 	"testing"
@@ -49,6 +50,11 @@ func TestDecodeClaims(t *testing.T) {
 		{name: "duplicate claim names", in: `{"iss":"a","iss":"b"}`, wantErr: true},
 		{name: "duplicate names in events", in: `{"events":{"http://schemas.openid.net/event/backchannel-logout":{},"http://schemas.openid.net/event/backchannel-logout":{}}}`, wantErr: true},
 		{name: "invalid utf-8 in an ignored claim", in: "{\"x\":[\"\xff\"]}", wantErr: true},
+		{name: "invalid utf-8 in iss", in: "{\"iss\":\"https://op\xff\"}", wantErr: true},
+		{name: "invalid utf-8 in an aud member", in: "{\"aud\":[\"a\",\"\xc3\"]}", wantErr: true},
+		{name: "escaped iss and aud", in: `{"iss":"https:\/\/op\u002e","aud":["\u0061",""]}`},
+		{name: "escaped iss longer than its array", in: `{"iss":"https:` + strings.Repeat("o", 150) + `\/` + strings.Repeat("p", 150) + `"}`},
+		{name: "iss and aud longer than their arrays", in: `{"iss":"https://` + strings.Repeat("o", 300) + `","aud":["` + strings.Repeat("a", 200) + `","b","c","d","e","f"]}`},
 		{name: "huge number is no date", in: `{"iat":1e400}`},
 	}
 	for _, tt := range tests {
@@ -99,19 +105,34 @@ func claimsOf(m map[string]any) claims {
 		f, ok := v.(float64)
 		return strictjson.Number{F: f, Present: present, OK: ok}
 	}
-	c.Iss, c.Sub, c.Sid, c.Jti = str("iss"), str("sub"), str("sid"), str("jti")
+	// iss and aud member strings are held as the decoder holds them.
+	add := func(to *comparedStrings, s string) {
+		quoted, err := jsontext.AppendQuote(nil, s)
+		if err == nil {
+			err = to.add(quoted)
+		}
+		if err != nil {
+			panic(err)
+		}
+	}
+	iss := str("iss")
+	c.Iss.present, c.Iss.ok = iss.present, iss.ok
+	if iss.ok {
+		add(&c.Iss.v, iss.s)
+	}
+	c.Sub, c.Sid, c.Jti = str("sub"), str("sid"), str("jti")
 	c.Iat, c.Exp = num("iat"), num("exp")
 	if v, present := m["aud"]; present {
 		c.Aud.present = true
 		switch a := v.(type) {
 		case string:
-			c.Aud.one[0], c.Aud.ok = a, true
-			c.Aud.list = c.Aud.one[:]
+			c.Aud.ok = true
+			add(&c.Aud.list, a)
 		case []any:
 			c.Aud.ok = true
 			for _, x := range a {
 				if s, ok := x.(string); ok {
-					c.Aud.list = append(c.Aud.list, s)
+					add(&c.Aud.list, s)
 				} else {
 					c.Aud.ok = false
 				}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -47,6 +48,33 @@ type token struct {
 	header    joseHeader
 	claims    claims
 	encrypted bool
+	// buf backs signingInput, sig and the decoded payload; a pooled token
+	// (Verify's) keeps it for the next token.
+	buf []byte
+}
+
+// maxPooledBuf bounds the buffer a pooled token keeps: a few times a
+// typical logout token, so that one large token does not pin its buffer.
+const maxPooledBuf = 16 << 10
+
+// tokenPool holds the tokens Verify decodes into. A token and its buffer
+// (some kilobytes, zeroed when allocated) are garbage as soon as Verify
+// returns, since the event it returns holds copies of the claims it
+// keeps, so each request would otherwise allocate both anew.
+var tokenPool = sync.Pool{New: func() any { return new(token) }}
+
+// getToken returns an empty token from the pool.
+func getToken() *token { return tokenPool.Get().(*token) }
+
+// putToken empties t, keeping its buffer if small enough, and returns it
+// to the pool; nothing may use t afterwards.
+func putToken(t *token) {
+	buf := t.buf
+	if cap(buf) > maxPooledBuf {
+		buf = nil
+	}
+	*t = token{buf: buf[:0]}
+	tokenPool.Put(t)
 }
 
 // segments counts the dots of a compact serialization: 2 for JWS, 4 for JWE.
@@ -112,7 +140,12 @@ func parseJWS(raw string, t *token) error {
 	// One buffer holds the signing input as bytes (what the signature
 	// check hashes) and the decoded signature and payload.
 	input := raw[:len(h)+1+len(p)]
-	buf := make([]byte, 0, len(input)+b64url.DecodedLen(len(p))+b64url.DecodedLen(len(sig)))
+	need := len(input) + b64url.DecodedLen(len(p)) + b64url.DecodedLen(len(sig))
+	buf := t.buf[:0]
+	if cap(buf) < need {
+		buf = make([]byte, 0, need)
+	}
+	t.buf = buf
 	buf = append(buf, input...)
 	var payload, signature []byte
 	var err error

@@ -188,12 +188,13 @@ func (v *Verifier) Close() error {
 // with the OP its iss names and returns its event. It does not check for
 // replay: the Handler does.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*LogoutEvent, error) {
-	var t token
-	tn, err := v.openFor(rawToken, &t)
+	t := getToken()
+	defer putToken(t)
+	tn, err := v.openFor(rawToken, t)
 	if err != nil {
 		return nil, err
 	}
-	ev, err := tn.verify(ctx, &t)
+	ev, err := tn.verify(ctx, t)
 	if err != nil {
 		return nil, &issuerError{issuer: tn.issuer, err: err}
 	}
@@ -207,13 +208,13 @@ func (v *Verifier) openFor(rawToken string, t *token) (*tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	iss := t.claims.Iss.s
-	tn, ok := v.tenants[iss]
+	iss := t.claims.Iss.bytes()
+	tn, ok := v.tenants[string(iss)]
 	switch {
 	case !ok && len(v.order) == 1:
-		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(iss), v.order[0].issuer)
+		return nil, fmt.Errorf("%w: got %q, want %q", ErrIssuer, clip(string(iss)), v.order[0].issuer)
 	case !ok:
-		return nil, fmt.Errorf("%w: %q is not a configured issuer", ErrIssuer, clip(iss))
+		return nil, fmt.Errorf("%w: %q is not a configured issuer", ErrIssuer, clip(string(iss)))
 	case openedBy != nil && !slices.Contains(openedBy.owners, tn):
 		// A token for one OP must not be accepted because another
 		// OP's key happened to open it.

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -252,14 +254,15 @@ func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
 
 // A front-channel request carries no iat: its revocation is dated by this
 // RP's clock plus the OP clock skew, so a login the OP dated by a clock
-// 90 s ahead of the RP's (within the skew plus the sid tolerance) is still
-// ended, also when a request in flight writes its session back.
+// ahead of the RP's (30 s here, within the skew Login allows) is still
+// ended, whatever the tolerance of the Revocations (none here), also when a
+// request in flight writes its session back.
 func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
 	op := opkit.New(t)
 	s := newMemSessions()
-	bl := fcReplica(t, op, s, nil)
+	bl := fcReplica(t, op, s, &exactRevocations{at: map[[2]string]time.Time{}})
 	w := httptest.NewRecorder()
-	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(90*time.Second))); err != nil {
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	c := w.Result().Cookies()[0]
@@ -269,7 +272,21 @@ func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
 	}
 	s.writeBack(c.Value, saved)
 	if got := fcPage(bl, s, c); got != "anonymous" {
-		t.Fatalf("a login dated by an OP clock 90 s ahead survives its front-channel logout: %q", got)
+		t.Fatalf("a login dated by an OP clock 30 s ahead survives its front-channel logout: %q", got)
+	}
+}
+
+// Login refuses an ID token the OP dated more than the clock skew ahead
+// (Core 1.0 §3.1.3.7 step 10): logouts without an OP date, dated by this
+// RP's clock plus that skew, could never end such a login.
+func TestLoginRefusesAnIDTokenFromTheFuture(t *testing.T) {
+	op := opkit.New(t)
+	s := newMemSessions()
+	bl := fcReplica(t, op, s, nil)
+	w := httptest.NewRecorder()
+	err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(5*time.Minute)))
+	if !errors.Is(err, rp.ErrTime) {
+		t.Fatalf("Login of an ID token issued 5 minutes ahead = %v, want rp.ErrTime", err)
 	}
 }
 
@@ -299,5 +316,80 @@ func TestFrontChannelEntraRequest(t *testing.T) {
 	}
 	if got := fcPage(bl, s, other); got != "signed in" {
 		t.Errorf("another OP session: %q", got)
+	}
+}
+
+// During a revocation-store outage, anonymous front-channel requests
+// (anyone can send them) take at most a quarter of the retry queue every
+// door shares, so a valid back-channel logout token that fails in the
+// same outage is still retried (its OP, told 400, does not retry:
+// Keycloak, node oidc-provider) and the user is signed out once the store
+// is back.
+func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
+	op := opkit.New(t)
+	mem, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs := &flakyRevocations{Revocations: mem}
+	m := &doorMetrics{}
+	s := newMemSessions()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs, Metrics: m,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	alice := w.Result().Cookies()[0]
+	saved := s.saved(alice.Value)
+
+	revs.down.Store(true)
+	// The attacker: 10,000 anonymous front-channel requests, no token.
+	fc := bl.FrontChannel()
+	for i := 0; i < 10_000; i++ {
+		w := httptest.NewRecorder()
+		fc.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?sid="+rand.Text(), nil))
+		if w.Code != http.StatusServiceUnavailable && w.Code != http.StatusOK {
+			t.Fatalf("front-channel %d: %d", i, w.Code)
+		}
+	}
+	// The OP's valid logout token for alice, during the same outage.
+	tok, err := op.SignLogoutToken("app", "alice", "sid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w = httptest.NewRecorder()
+	bl.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("logout token with the store down: %d", w.Code)
+	}
+	revs.down.Store(false) // the store is back; the OP does not retry a 400
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := bl.Close(ctx); err != nil { // every pending logout gets its last try
+		t.Logf("Close: %v", err)
+	}
+	if n := m.count("backchannel:abandoned_full"); n != 0 {
+		t.Errorf("the OP's valid logout was abandoned (queue full of anonymous front-channel requests): backchannel:abandoned_full = %d", n)
+	}
+	s.writeBack(alice.Value, saved)
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(alice)
+	w = httptest.NewRecorder()
+	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+		}
+	})).ServeHTTP(w, r)
+	if w.Body.String() == "signed in" {
+		t.Errorf("alice is still signed in after the OP's logout: the logout was lost")
 	}
 }

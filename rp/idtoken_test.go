@@ -1,6 +1,7 @@
 package rp_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -77,4 +78,28 @@ func TestVerifyIDToken(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzVerifyIDToken: whatever the token endpoint answers, VerifyIDToken
+// gives a Login with what a binding needs, or an error of one class, and
+// never panics.
+func FuzzVerifyIDToken(f *testing.F) {
+	f.Add(mint(f, idToken))
+	f.Add(mint(f, both(idToken, setHeader("typ", nil))))
+	f.Add(mint(f, nil))
+	f.Add("")
+	f.Add("e30.e30.")
+	v := newVerifier(f, nil)
+	f.Fuzz(func(t *testing.T, token string) {
+		login, err := v.VerifyIDToken(context.Background(), token)
+		if err != nil {
+			if !isSentinel(err) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		if login.Issuer != testIssuer || login.Subject == "" || login.IssuedAt.IsZero() {
+			t.Fatalf("accepted an invalid login: %+v", login)
+		}
+	})
 }

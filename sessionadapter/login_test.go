@@ -17,6 +17,3 @@ func TestLoginBinding(t *testing.T) {
 		t.Errorf("Binding = %+v, want %+v", got, want)
 	}
 }
-
-// FuzzLoginFromIDToken: any payload gives a Login or an ErrInvalidLogin,
-// never a panic, and a Login always has what a binding needs.

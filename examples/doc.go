@@ -7,7 +7,11 @@
 //   - scs: net/http and alexedwards/scs (memstore; scs's redisstore when
 //     BCLOGOUT_REDIS_URL is set);
 //   - gorilla: chi and gorilla/sessions (FilesystemStore; boj/redistore when
-//     BCLOGOUT_REDIS_URL is set), with Prometheus metrics.
+//     BCLOGOUT_REDIS_URL is set), with Prometheus metrics;
+//   - postgres: net/http and alexedwards/scs as several replicas on one
+//     PostgreSQL (BCLOGOUT_PG_URL): scs's pgxstore for the sessions,
+//     sessionadapter/pgadapter for the bindings, revocations and replay
+//     cache.
 //
 // Each runs against an in-process fake OP unless given -issuer. The tests
 // in this directory build each program and drive a sign-in and an OP

@@ -23,25 +23,40 @@ const clientID = "example-client"
 // process, signs a user in through the app's own login route, ends the
 // session at the OP and checks that the next request is signed out. Each
 // runs with its default stores and, when BCLOGOUT_REDIS_URL is set
-// (scripts/with-redis.sh), with its Redis stores.
+// (scripts/with-redis.sh), with its Redis stores; the postgres example
+// runs when BCLOGOUT_PG_URL is set (scripts/with-postgres.sh).
 func TestPrograms(t *testing.T) {
-	programs := []string{"scs", "gorilla"}
+	programs := []string{"scs", "gorilla", "postgres"}
 	bin := build(t, programs...)
-	modes := []struct{ name, redisURL string }{{name: "default stores"}}
-	if u := os.Getenv("BCLOGOUT_REDIS_URL"); u != "" {
-		modes = append(modes, struct{ name, redisURL string }{"redis", u})
-	} else if os.Getenv("CI") != "" {
+	type mode struct{ name, env string }
+	modes := map[string][]mode{}
+	for _, name := range programs[:2] {
+		modes[name] = []mode{{name: "default stores"}}
+		if u := os.Getenv("BCLOGOUT_REDIS_URL"); u != "" {
+			modes[name] = append(modes[name], mode{"redis", "BCLOGOUT_REDIS_URL=" + u})
+		}
+	}
+	if os.Getenv("BCLOGOUT_REDIS_URL") == "" && os.Getenv("CI") != "" {
 		t.Error("BCLOGOUT_REDIS_URL is not set under CI: run the tests through scripts/with-redis.sh")
 	}
+	if u := os.Getenv("BCLOGOUT_PG_URL"); u != "" {
+		modes["postgres"] = []mode{{"postgresql", "BCLOGOUT_PG_URL=" + u}}
+	} else if os.Getenv("CI") != "" {
+		t.Error("BCLOGOUT_PG_URL is not set under CI: run the tests through scripts/with-postgres.sh")
+	}
 	for _, name := range programs {
-		for _, mode := range modes {
+		for _, mode := range modes[name] {
 			t.Run(name+"/"+mode.name, func(t *testing.T) {
 				op, err := opkit.NewServer("127.0.0.1:0", opkit.WithAllowPrivateTargets())
 				if err != nil {
 					t.Fatalf("fakeop: %v", err)
 				}
 				t.Cleanup(op.Close)
-				env := []string{"BCLOGOUT_REDIS_URL=" + mode.redisURL, "BCLOGOUT_CLIENT_SECRET=" + clientSecret}
+				// Only the mode's store: the others' variables are cleared.
+				env := []string{"BCLOGOUT_REDIS_URL=", "BCLOGOUT_PG_URL=", "BCLOGOUT_CLIENT_SECRET=" + clientSecret}
+				if mode.env != "" {
+					env = append(env, mode.env) // the last of a name wins
+				}
 				args := []string{"-addr", "127.0.0.1:0", "-issuer", op.Issuer(), "-client-id", clientID}
 				metricsAddr := ""
 				if name == "gorilla" {
@@ -254,6 +269,9 @@ func start(t *testing.T, env []string, path string, args ...string) string {
 // as the README says, starts an in-process fake OP and serves the app.
 func TestProgramsStartTheirOwnFakeOP(t *testing.T) {
 	programs := []string{"scs", "gorilla"}
+	if os.Getenv("BCLOGOUT_PG_URL") != "" { // the postgres example needs its database
+		programs = append(programs, "postgres")
+	}
 	bin := build(t, programs...)
 	for _, name := range programs {
 		t.Run(name, func(t *testing.T) {

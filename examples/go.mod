@@ -3,6 +3,7 @@ module github.com/bclogout/bclogout/examples
 go 1.26.0
 
 require (
+	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
 	github.com/alexedwards/scs/redisstore v0.0.0-20251002162104-209de6e426de
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/bclogout/bclogout v0.0.0-00010101000000-000000000000
@@ -11,6 +12,7 @@ require (
 	github.com/bclogout/bclogout/prommetrics v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/replay/redisreplay v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter v0.0.0-00010101000000-000000000000
+	github.com/bclogout/bclogout/sessionadapter/pgadapter v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/redisadapter v0.0.0-00010101000000-000000000000
 	github.com/bclogout/bclogout/sessionadapter/scsadapter v0.0.0-00010101000000-000000000000
 	github.com/boj/redistore v1.4.1
@@ -19,6 +21,7 @@ require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gomodule/redigo v1.9.2
 	github.com/gorilla/sessions v1.4.0
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/labstack/echo/v4 v4.16.5
 	github.com/prometheus/client_golang v1.25.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -46,6 +49,9 @@ require (
 	github.com/goccy/go-json v0.11.2 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
@@ -84,6 +90,7 @@ require (
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
@@ -98,6 +105,7 @@ replace (
 	github.com/bclogout/bclogout/prommetrics => ../prommetrics
 	github.com/bclogout/bclogout/replay/redisreplay => ../replay/redisreplay
 	github.com/bclogout/bclogout/sessionadapter/gorillaadapter => ../sessionadapter/gorillaadapter
+	github.com/bclogout/bclogout/sessionadapter/pgadapter => ../sessionadapter/pgadapter
 	github.com/bclogout/bclogout/sessionadapter/redisadapter => ../sessionadapter/redisadapter
 	github.com/bclogout/bclogout/sessionadapter/scsadapter => ../sessionadapter/scsadapter
 )

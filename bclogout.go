@@ -38,17 +38,19 @@ type Config struct {
 
 	// Revocations remember each logout for the session lifetime, for the
 	// guard and for Login. Default: in this process's memory. With several
-	// replicas, redisadapter.NewRevocations(rdb), so that a logout any
-	// replica received ends the session at every replica.
+	// replicas, redisadapter.NewRevocations(rdb) or
+	// pgadapter.NewRevocations(pool), so that a logout any replica
+	// received ends the session at every replica.
 	Revocations sessionadapter.Revocations
 	// Bindings index the app's sessions by OP session at login, so that a
 	// logout can delete their data. Default: in memory, deleting through
 	// Sessions where it can (it implements sessionadapter.Deleter, as both
-	// adapters do). With several replicas, redisadapter.New(rdb, …).
+	// adapters do). With several replicas, redisadapter.New(rdb, …) or
+	// pgadapter.New(pool, …).
 	Bindings sessionadapter.Store
 	// ReplayCache remembers the jti of each completed logout until the
 	// token could no longer be accepted. Default: in memory. With several
-	// replicas, redisreplay.New(rdb, "").
+	// replicas, redisreplay.New(rdb, "") or pgadapter.NewReplayCache(pool).
 	ReplayCache replay.Cache
 	// SessionLifetime is the longest any of the app's sessions can live
 	// (an absolute limit, sliding expiry included: gorilla's MaxAge, scs's

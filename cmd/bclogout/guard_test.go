@@ -89,9 +89,16 @@ type idToken struct {
 
 func (fx *guardFixture) mint(t *testing.T, c idToken) string {
 	t.Helper()
+	return mintIDToken(t, fx.op, c)
+}
+
+// mintIDToken signs c with op's key; iss defaults to op's, aud to the
+// app, iat to now and exp to an hour after iat.
+func mintIDToken(t *testing.T, op *opkit.OP, c idToken) string {
+	t.Helper()
 	now := time.Now()
 	if c.iss == "" {
-		c.iss = fx.op.Issuer()
+		c.iss = op.Issuer()
 	}
 	if c.aud == "" {
 		c.aud = guardClient
@@ -109,7 +116,7 @@ func (fx *guardFixture) mint(t *testing.T, c idToken) string {
 	if !c.authTime.IsZero() {
 		claims["auth_time"] = c.authTime.Unix()
 	}
-	raw, err := (&opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: claims}).Sign(fx.op.Key())
+	raw, err := (&opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: claims}).Sign(op.Key())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,17 +3,21 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +29,7 @@ import (
 // needTool returns the path of an external program an end-to-end test
 // runs; without it the test skips, except under CI, where a missing tool
 // must not pass as a skipped test.
-func needTool(t *testing.T, name string) string {
+func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
@@ -39,7 +43,7 @@ func needTool(t *testing.T, name string) string {
 
 // buildStatic builds this command as the one static binary it ships as
 // (CGO_ENABLED=0).
-func buildStatic(t *testing.T) string {
+func buildStatic(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the command and runs external servers")
@@ -81,7 +85,7 @@ type process struct {
 
 // start runs the command with its output read by scan until scan returns
 // true (the server said where it listens), and the rest kept.
-func start(t *testing.T, cmd *exec.Cmd, scan func(line string) bool) *process {
+func start(t testing.TB, cmd *exec.Cmd, scan func(line string) bool) *process {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -126,7 +130,7 @@ func start(t *testing.T, cmd *exec.Cmd, scan func(line string) bool) *process {
 }
 
 // stop sends sig and returns the exit error, or fails after 10 s.
-func (p *process) stop(t *testing.T, sig os.Signal) error {
+func (p *process) stop(t testing.TB, sig os.Signal) error {
 	t.Helper()
 	_ = p.cmd.Process.Signal(sig)
 	select {
@@ -146,7 +150,7 @@ type guardProcess struct {
 
 // startGuardProcess runs the guard binary and waits until it listens and
 // is ready.
-func startGuardProcess(t *testing.T, bin string, args ...string) *guardProcess {
+func startGuardProcess(t testing.TB, bin string, args ...string) *guardProcess {
 	t.Helper()
 	g := &guardProcess{}
 	cmd := exec.Command(bin, append([]string{"guard", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
@@ -180,7 +184,7 @@ func startGuardProcess(t *testing.T, bin string, args ...string) *guardProcess {
 
 // startStaticServer serves dir with Python's http.server, an app not
 // written in Go, and returns its address.
-func startStaticServer(t *testing.T, dir string) (addr string, p *process) {
+func startStaticServer(t testing.TB, dir string) (addr string, p *process) {
 	t.Helper()
 	re := regexp.MustCompile(`port (\d+)`)
 	cmd := exec.Command(needTool(t, "python3"), "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir)
@@ -199,7 +203,7 @@ func startStaticServer(t *testing.T, dir string) (addr string, p *process) {
 
 // freePort returns a loopback port nothing listens on now, for a server
 // (nginx) that cannot report the port it picked.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -212,7 +216,7 @@ func freePort(t *testing.T) string {
 // startNginx runs nginx in the foreground, one process, with conf (the
 // http block's servers) in a temporary prefix, and waits until every
 // address in listen accepts connections.
-func startNginx(t *testing.T, servers string, listen ...string) *process {
+func startNginx(t testing.TB, servers string, listen ...string) *process {
 	t.Helper()
 	bin := needTool(t, "nginx")
 	prefix := t.TempDir()
@@ -259,7 +263,7 @@ http {
 
 // get requests url with the ID token as the auth proxy passes it (none
 // when empty) and returns the status and body.
-func get(t *testing.T, url, token string) (int, string) {
+func get(t testing.TB, url, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
@@ -388,5 +392,194 @@ func TestGuardBehindNginxAuthRequest(t *testing.T) {
 		if err := g.stop(t, syscall.SIGTERM); err != nil {
 			t.Errorf("guard exit: %v\n%s", err, g.out.String())
 		}
+	}
+}
+
+// needOAuth2Proxy returns the oauth2-proxy binary that
+// scripts/oauth2-proxy.sh built (BCLOGOUT_OAUTH2_PROXY), or one on PATH.
+func needOAuth2Proxy(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("BCLOGOUT_OAUTH2_PROXY"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("oauth2-proxy")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no oauth2-proxy (CI is set: .ci/run builds it with scripts/oauth2-proxy.sh)")
+		}
+		t.Skip("no oauth2-proxy: BCLOGOUT_OAUTH2_PROXY=$(scripts/oauth2-proxy.sh) runs this test")
+	}
+	return p
+}
+
+// oauth2ProxyArgs are the flags of an oauth2-proxy at addr in front of
+// upstream, signing in at op as guardClient and passing the ID token on.
+func oauth2ProxyArgs(op *opkit.OP, addr, upstream string) []string {
+	return []string{
+		"--http-address=" + addr,
+		"--provider=oidc",
+		"--oidc-issuer-url=" + op.Issuer(), // plain http on loopback: go-oidc accepts it
+		"--client-id=" + guardClient,
+		"--client-secret=s3cret",
+		"--redirect-url=http://" + addr + "/oauth2/callback",
+		"--upstream=" + upstream,
+		"--cookie-secret=0123456789abcdef0123456789abcdef",
+		"--cookie-secure=false",
+		"--email-domain=*",
+		"--oidc-email-claim=sub", // the fake OP's users have no email
+		"--insecure-oidc-allow-unverified-email",
+		"--skip-provider-button",
+		"--pass-authorization-header",                  // Authorization: Bearer <ID token> to the upstream
+		"--skip-auth-route=POST=^/backchannel-logout$", // the OP's POST has no cookie
+		"--reverse-proxy=false",
+	}
+}
+
+// startOAuth2Proxy runs oauth2-proxy on addr and waits for it.
+func startOAuth2Proxy(t testing.TB, bin string, op *opkit.OP, addr, upstream string) {
+	t.Helper()
+	cmd := exec.Command(bin, oauth2ProxyArgs(op, addr, upstream)...)
+	start(t, cmd, func(string) bool { return true }) // then /ping says when it serves
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("oauth2-proxy at %s does not answer /ping", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// oauth2ProxySetup is a real oauth2-proxy in front of the guard (upstream
+// mode) in front of an app, signing in at a fake OP; with a baseline, a
+// second oauth2-proxy in front of the app directly.
+type oauth2ProxySetup struct {
+	op      *opkit.OP
+	proxy   string // base URL of oauth2-proxy → guard → app
+	direct  string // base URL of oauth2-proxy → app, with a baseline
+	appHits *atomic.Int32
+}
+
+func newOAuth2ProxySetup(t testing.TB, bin string, baseline bool) *oauth2ProxySetup {
+	t.Helper()
+	s := &oauth2ProxySetup{op: opkit.New(t), appHits: &atomic.Int32{}}
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.appHits.Add(1)
+		_, _ = io.WriteString(w, "app:"+r.URL.RequestURI())
+	}))
+	t.Cleanup(app.Close)
+	f := defaultGuardFlags()
+	f.issuer, f.upstream = s.op.Issuer(), app.URL
+	g, err := newGuard(t.Context(), f, slog.New(slog.DiscardHandler), guardDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close(context.Background()) })
+	gsrv := httptest.NewServer(g)
+	t.Cleanup(gsrv.Close)
+
+	addr := freePort(t)
+	s.proxy = "http://" + addr
+	c := opkit.Client{ID: guardClient, Secret: "s3cret",
+		RedirectURIs:         []string{s.proxy + "/oauth2/callback"},
+		BackchannelLogoutURI: s.proxy + "/backchannel-logout"}
+	var direct string
+	if baseline {
+		direct = freePort(t)
+		s.direct = "http://" + direct
+		c.RedirectURIs = append(c.RedirectURIs, s.direct+"/oauth2/callback")
+	}
+	if err := s.op.RegisterClient(c); err != nil {
+		t.Fatal(err)
+	}
+	startOAuth2Proxy(t, bin, s.op, addr, gsrv.URL)
+	if baseline {
+		startOAuth2Proxy(t, bin, s.op, direct, app.URL)
+	}
+	return s
+}
+
+// signIn signs sub in through the oauth2-proxy at base, as a browser does.
+func (s *oauth2ProxySetup) signIn(t testing.TB, base, sub string) *http.Client {
+	t.Helper()
+	b, err := s.op.Login(t.Context(), base+"/oauth2/start?rd=%2F", sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Through a real oauth2-proxy (--pass-authorization-header, upstream the
+// guard): two users sign in at the fake OP, the OP ends one's session by
+// a back-channel logout it delivers through oauth2-proxy, and that user's
+// next page load is sent to oauth2-proxy's sign-out, which clears the
+// cookie and starts a new sign-in at the OP; an API call gets 401; the
+// other user is still served.
+func TestGuardBehindOAuth2Proxy(t *testing.T) {
+	bin := needOAuth2Proxy(t)
+	if testing.Short() {
+		t.Skip("runs oauth2-proxy")
+	}
+	s := newOAuth2ProxySetup(t, bin, false)
+	alice, bob := s.signIn(t, s.proxy, "alice"), s.signIn(t, s.proxy, "bob")
+	page := func(b *http.Client, accept string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.proxy+"/home", nil)
+		req.Header.Set("Accept", accept)
+		nb := *b
+		nb.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := nb.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for _, b := range []*http.Client{alice, bob} {
+		if resp := page(b, "text/html"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("signed in: %d", resp.StatusCode)
+		}
+	}
+
+	sid, ok := s.op.BrowserSession(alice)
+	if !ok {
+		t.Fatal("no OP session for alice")
+	}
+	rep, err := s.op.EndSession(t.Context(), sid)
+	if err != nil || !rep.OK() || len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK {
+		t.Fatalf("the OP's logout through oauth2-proxy: %v %+v", err, rep)
+	}
+
+	hits := s.appHits.Load()
+	if resp := page(alice, "application/json"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("logged-out API call: %d, want 401", resp.StatusCode)
+	}
+	resp := page(alice, "text/html,application/xhtml+xml")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/oauth2/sign_out?rd=%2Fhome" {
+		t.Fatalf("logged-out page load: %d to %q, want 302 to oauth2-proxy's sign-out", resp.StatusCode, loc)
+	}
+	// The browser follows it: oauth2-proxy clears its cookie and the page
+	// asks for a sign-in, which goes to the OP's login page (its session
+	// is over).
+	r2, err := alice.Get(s.proxy + "/oauth2/sign_out?rd=%2Fhome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if !strings.HasPrefix(r2.Request.URL.String(), s.op.Issuer()+"/authorize?") {
+		t.Errorf("after the sign-out the browser is at %s, want the OP's login page", r2.Request.URL)
+	}
+	if got := s.appHits.Load(); got != hits {
+		t.Errorf("the app saw %d requests of the logged-out user", got-hits)
+	}
+	if resp := page(bob, "text/html"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the other user: %d, want 200", resp.StatusCode)
 	}
 }

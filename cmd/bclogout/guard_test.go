@@ -43,7 +43,7 @@ func defaultGuardFlags() guardFlags {
 
 // newGuardFixture starts the OP, the app and the guard; edit changes the
 // flags (issuer and upstream are set first).
-func newGuardFixture(t *testing.T, edit func(*guardFlags)) *guardFixture {
+func newGuardFixture(t testing.TB, edit func(*guardFlags)) *guardFixture {
 	t.Helper()
 	fx := &guardFixture{op: opkit.New(t), registry: prometheus.NewRegistry()}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -87,14 +87,14 @@ type idToken struct {
 	iat, exp, authTime time.Time
 }
 
-func (fx *guardFixture) mint(t *testing.T, c idToken) string {
+func (fx *guardFixture) mint(t testing.TB, c idToken) string {
 	t.Helper()
 	return mintIDToken(t, fx.op, c)
 }
 
 // mintIDToken signs c with op's key; iss defaults to op's, aud to the
 // app, iat to now and exp to an hour after iat.
-func mintIDToken(t *testing.T, op *opkit.OP, c idToken) string {
+func mintIDToken(t testing.TB, op *opkit.OP, c idToken) string {
 	t.Helper()
 	now := time.Now()
 	if c.iss == "" {
@@ -125,7 +125,7 @@ func mintIDToken(t *testing.T, op *opkit.OP, c idToken) string {
 
 // login opens an OP session of sub that the app takes part in and
 // returns its sid and ID token.
-func (fx *guardFixture) login(t *testing.T, sub string) (sid, token string) {
+func (fx *guardFixture) login(t testing.TB, sub string) (sid, token string) {
 	t.Helper()
 	sid, err := fx.op.NewSession(sub, guardClient)
 	if err != nil {

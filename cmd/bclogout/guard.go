@@ -18,12 +18,13 @@ type guardFlags struct {
 	addr, adminAddr string
 	allowPublic     bool
 
-	upstream   string
-	authPath   string
-	logoutPath string
-	frontPath  string
-	signOutURL string
-	header     string
+	upstream       string
+	authRequestURL string
+	authPath       string
+	logoutPath     string
+	frontPath      string
+	signOutURL     string
+	header         string
 
 	maxSessionAge time.Duration
 	redisURL      string
@@ -60,7 +61,11 @@ logged-out logins:
     otherwise.
   forward auth (--auth-path, served in both modes): for nginx auth_request,
     Traefik ForwardAuth and Envoy ext_authz (HTTP): 200 for a live login,
-    401 for a logged-out, missing or forged one.
+    401 for a logged-out, missing or forged one. nginx makes one
+    auth_request: with --auth-request-url the guard asks oauth2-proxy's
+    /oauth2/auth itself, with the request's cookie, takes the ID token from
+    its answer (--set-authorization-header) and passes its X-Auth-Request-*
+    headers on in its 200.
 
 The ID token is verified with the OP's keys (signature, iss, aud, sub, iat)
 and its login (iss, sid, sub, iat) looked up in the revocations held in
@@ -93,10 +98,11 @@ oauth2-proxy --provider=oidc --oidc-issuer-url=https://op.example.com \
     --skip-auth-route='^/backchannel-logout$' \
     --upstream=http://127.0.0.1:4180
 
-# forward auth for nginx (auth_request /bclogout-auth;), two instances
-# sharing Redis:
+# forward auth for nginx (auth_request to /bclogout/auth) in front of
+# oauth2-proxy's /oauth2/auth, two instances sharing Redis:
 BCLOGOUT_REDIS=redis://10.0.0.5:6379/0 bclogout guard \
-    --issuer https://op.example.com --client-id my-app --addr 127.0.0.1:4181`,
+    --issuer https://op.example.com --client-id my-app --addr 127.0.0.1:4181 \
+    --auth-request-url http://127.0.0.1:4180/oauth2/auth`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, streams) int {
 			var f guardFlags
 			fs.StringVar(&f.issuer, "issuer", "", "the OP's issuer `URL`, exactly as its tokens' iss; required")
@@ -106,6 +112,7 @@ BCLOGOUT_REDIS=redis://10.0.0.5:6379/0 bclogout guard \
 			fs.StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:9181", "listen on `HOST:PORT` for /readyz, /livez and /metrics; empty: none")
 			fs.BoolVar(&f.allowPublic, "allow-public", false, "allow a non-loopback --addr: only when nothing but the auth proxy (and the OP, on the logout paths) can reach it")
 			fs.StringVar(&f.upstream, "upstream", "", "upstream mode: proxy live logins to the app at `URL`")
+			fs.StringVar(&f.authRequestURL, "auth-request-url", "", "forward auth: take the ID token from the answer of `URL` (oauth2-proxy's /oauth2/auth, with --set-authorization-header), asked with the request's headers, never from the request itself: for nginx, whose auth_request makes one check")
 			fs.StringVar(&f.authPath, "auth-path", "/bclogout/auth", "serve the forward-auth check at `PATH`")
 			fs.StringVar(&f.logoutPath, "logout-path", "/backchannel-logout", "serve the back-channel logout endpoint at `PATH`")
 			fs.StringVar(&f.frontPath, "frontchannel-path", "/frontchannel-logout", "serve the front-channel logout endpoint at `PATH`")

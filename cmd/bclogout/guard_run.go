@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,10 +57,13 @@ func (f guardFlags) check() error {
 	case f.header == "":
 		return errors.New("--id-token-header must not be empty")
 	}
-	if f.upstream != "" {
-		u, err := url.Parse(f.upstream)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--upstream %q is not an http(s) URL", f.upstream)
+	for _, u := range []struct{ flag, url string }{{"--upstream", f.upstream}, {"--auth-request-url", f.authRequestURL}} {
+		if u.url == "" {
+			continue
+		}
+		p, err := url.Parse(u.url)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("%s %q is not an http(s) URL", u.flag, u.url)
 		}
 	}
 	if f.signOutURL == "" {
@@ -105,10 +109,14 @@ type guard struct {
 	maxAge  time.Duration
 	header  string
 	signOut string
-	now     func() time.Time
-	logger  *slog.Logger
-	ready   atomic.Bool
-	handler http.Handler
+	// authURL, with --auth-request-url, is asked for the ID token of
+	// each forward-auth request, by authClient.
+	authURL    string
+	authClient *http.Client
+	now        func() time.Time
+	logger     *slog.Logger
+	ready      atomic.Bool
+	handler    http.Handler
 
 	closeOnce sync.Once
 	closers   []func(context.Context) error
@@ -130,7 +138,14 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	if deps.metrics == nil {
 		deps.metrics = prometheus.NewRegistry()
 	}
-	g = &guard{maxAge: f.maxSessionAge, header: http.CanonicalHeaderKey(f.header), signOut: f.signOutURL, now: deps.now, logger: logger}
+	g = &guard{maxAge: f.maxSessionAge, header: http.CanonicalHeaderKey(f.header), signOut: f.signOutURL, now: deps.now, logger: logger, authURL: f.authRequestURL}
+	if g.authURL != "" {
+		g.authClient = &http.Client{
+			Timeout:       5 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+		g.closers = append(g.closers, func(context.Context) error { g.authClient.CloseIdleConnections(); return nil })
+	}
 	defer func() {
 		if err != nil {
 			_ = g.Close(context.WithoutCancel(ctx))
@@ -291,10 +306,11 @@ func (v verdict) String() string { return verdictNames[v] }
 // session age: no auth proxy session can still hold it.
 var errTooOld = errors.New("guard: login older than --max-session-age")
 
-// judge verifies the request's ID token and looks its login up in the
-// revocations. The lookup reads memory only.
-func (g *guard) judge(r *http.Request) (verdict, sessionadapter.Login, error) {
-	raw, v := g.token(r)
+// judge verifies the ID token in h (the request's headers, or the auth
+// proxy's answer) and looks its login up in the revocations. The lookup
+// reads memory only.
+func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.Login, error) {
+	raw, v := g.token(h)
 	if v != live {
 		return v, sessionadapter.Login{}, nil
 	}
@@ -328,10 +344,10 @@ func (g *guard) judge(r *http.Request) (verdict, sessionadapter.Login, error) {
 	return live, login, nil
 }
 
-// token returns the raw ID token of the request's header, or why there
-// is none to verify.
-func (g *guard) token(r *http.Request) (string, verdict) {
-	vals := r.Header.Values(g.header)
+// token returns the raw ID token of the header, or why there is none to
+// verify.
+func (g *guard) token(h http.Header) (string, verdict) {
+	vals := h.Values(g.header)
 	switch len(vals) {
 	case 0:
 		return "", noToken
@@ -403,19 +419,80 @@ func (g *guard) log(r *http.Request, mode string, v verdict, login sessionadapte
 
 // forwardAuth is the check endpoint of nginx auth_request, Traefik
 // ForwardAuth and Envoy ext_authz: 200 for a live login, 401 for any
-// other, 503 when it cannot tell.
+// other, 503 when it cannot tell. With --auth-request-url the ID token is
+// the auth proxy's answer's, never the request's, and a live login's 200
+// carries that answer's headers for auth_request_set.
 func (g *guard) forwardAuth(w http.ResponseWriter, r *http.Request) {
-	v, login, err := g.judge(r)
-	g.log(r, "forward-auth", v, login, err)
 	w.Header().Set("Cache-Control", "no-store")
+	h := r.Header
+	if g.authURL != "" {
+		status, answer, err := g.askAuthProxy(r)
+		switch {
+		case err != nil:
+			g.logger.ErrorContext(r.Context(), "guard: asking the auth proxy failed", slog.String("error", err.Error()))
+			http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+			return
+		case status/100 != 2:
+			// Not signed in at the auth proxy: its answer stands (401,
+			// or 403), and nginx's error_page sends the browser to sign in.
+			if status != http.StatusForbidden {
+				status = http.StatusUnauthorized
+			}
+			http.Error(w, http.StatusText(status), status)
+			return
+		}
+		h = answer
+	}
+	v, login, err := g.judge(r, h)
+	g.log(r, "forward-auth", v, login, err)
 	switch v {
 	case live:
+		if g.authURL != "" {
+			for k, vs := range h {
+				if passedOn(k) {
+					w.Header()[k] = vs
+				}
+			}
+		}
 		w.WriteHeader(http.StatusOK)
 	case unknown:
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 	default:
 		http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 	}
+}
+
+// passedOn reports whether a header of the auth proxy's answer goes on
+// in the guard's: oauth2-proxy's identity headers, the ID token, and the
+// cookie it refreshed.
+func passedOn(name string) bool {
+	return name == "Authorization" || name == "Set-Cookie" || strings.HasPrefix(name, "X-Auth-Request-")
+}
+
+// maxAuthAnswer bounds what the guard reads of the auth proxy's answer
+// body, which it discards.
+const maxAuthAnswer = 64 << 10
+
+// askAuthProxy asks --auth-request-url about the request, with its
+// headers (the cookie of the auth proxy's session among them), and
+// returns the status and headers of the answer.
+func (g *guard) askAuthProxy(r *http.Request) (int, http.Header, error) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, g.authURL, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header = r.Header.Clone()
+	// The headers of one connection (RFC 9110 §7.6.1) stay behind.
+	for _, k := range []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length"} {
+		req.Header.Del(k)
+	}
+	resp, err := g.authClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAuthAnswer))
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header, nil
 }
 
 // proxy forwards live logins to the app. The X-Forwarded-* headers the
@@ -434,7 +511,7 @@ func (g *guard) proxy(upstream *url.URL) http.Handler {
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelError),
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, login, err := g.judge(r)
+		v, login, err := g.judge(r, r.Header)
 		g.log(r, "upstream", v, login, err)
 		switch v {
 		case live:

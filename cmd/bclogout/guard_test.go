@@ -543,3 +543,66 @@ func TestGuardInstancesShareRedisRevocations(t *testing.T) {
 		}
 	}
 }
+
+// With --auth-request-url the forward-auth check takes the ID token from
+// the auth proxy's answer (here a stub of oauth2-proxy's /oauth2/auth that
+// knows one cookie per user), never from the request, and passes the
+// answer's identity headers on with a live login's 200.
+func TestGuardForwardAuthAsksAuthProxy(t *testing.T) {
+	var tokens atomic.Pointer[map[string]string] // cookie value → ID token
+	var down atomic.Bool
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			panic(http.ErrAbortHandler)
+		}
+		c, err := r.Cookie("_oauth2_proxy")
+		tok, ok := "", false
+		if err == nil {
+			tok, ok = (*tokens.Load())[c.Value]
+		}
+		if !ok {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Authorization", "Bearer "+tok)
+		w.Header().Set("X-Auth-Request-User", c.Value)
+		w.Header().Set("X-Internal", "not for nginx")
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer stub.Close()
+	fx := newGuardFixture(t, func(f *guardFlags) { f.upstream, f.authRequestURL = "", stub.URL+"/oauth2/auth" })
+	aliceSID, alice := fx.login(t, "alice")
+	_, bob := fx.login(t, "bob")
+	tokens.Store(&map[string]string{"alice": alice, "bob": bob})
+	fx.endSession(t, aliceSID)
+	cookie := func(v string) http.Header { return http.Header{"Cookie": {"_oauth2_proxy=" + v}} }
+
+	tests := []struct {
+		name     string
+		header   http.Header
+		down     bool
+		want     int
+		wantUser string
+	}{
+		{name: "live login", header: cookie("bob"), want: http.StatusOK, wantUser: "bob"},
+		{name: "logged out", header: cookie("alice"), want: http.StatusUnauthorized},
+		{name: "not signed in at the auth proxy", header: nil, want: http.StatusUnauthorized},
+		{name: "a token of the client's own", header: bearer(bob), want: http.StatusUnauthorized},
+		{name: "auth proxy down", header: cookie("bob"), down: true, want: http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			down.Store(tt.down)
+			resp := fx.do(t, http.MethodGet, "/bclogout/auth", tt.header)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if got := resp.Header.Get("X-Auth-Request-User"); got != tt.wantUser {
+				t.Errorf("X-Auth-Request-User %q, want %q", got, tt.wantUser)
+			}
+			if got := resp.Header.Get("X-Internal"); got != "" {
+				t.Errorf("passed on X-Internal %q", got)
+			}
+		})
+	}
+}

@@ -436,9 +436,10 @@ func oauth2ProxyArgs(op *opkit.OP, addr, upstream string) []string {
 }
 
 // startOAuth2Proxy runs oauth2-proxy on addr and waits for it.
-func startOAuth2Proxy(t testing.TB, bin string, op *opkit.OP, addr, upstream string) {
+func startOAuth2Proxy(t testing.TB, bin string, op *opkit.OP, addr, upstream string, more ...string) {
 	t.Helper()
-	cmd := exec.Command(bin, oauth2ProxyArgs(op, addr, upstream)...)
+	// A flag given twice takes its last value: more can override.
+	cmd := exec.Command(bin, append(oauth2ProxyArgs(op, addr, upstream), more...)...)
 	start(t, cmd, func(string) bool { return true }) // then /ping says when it serves
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -581,5 +582,115 @@ func TestGuardBehindOAuth2Proxy(t *testing.T) {
 	}
 	if resp := page(bob, "text/html"); resp.StatusCode != http.StatusOK {
 		t.Errorf("the other user: %d, want 200", resp.StatusCode)
+	}
+}
+
+// nginx, the way oauth2-proxy documents it (auth_request, error_page 401 to
+// /oauth2/sign_in, oauth2-proxy on /oauth2/), with the auth_request going to
+// the guard's forward-auth endpoint, which asks oauth2-proxy's /oauth2/auth
+// (--auth-request-url): two users sign in through nginx at the fake OP,
+// the OP's back-channel logout reaches the guard through nginx, and the
+// logged-out user's next request is sent to sign in again, never to the
+// app (Python's http.server), while the other user is still served.
+func TestGuardForwardAuthBehindNginxAndOAuth2Proxy(t *testing.T) {
+	o2pBin := needOAuth2Proxy(t)
+	needTool(t, "nginx")
+	if testing.Short() {
+		t.Skip("runs nginx, oauth2-proxy and python3")
+	}
+	site := t.TempDir()
+	if err := os.WriteFile(filepath.Join(site, "index.html"), []byte("<p>the app</p>\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appAddr, app := startStaticServer(t, site)
+	op := opkit.New(t)
+	ngx, o2p := freePort(t), freePort(t)
+
+	f := defaultGuardFlags()
+	f.issuer, f.upstream, f.authRequestURL = op.Issuer(), "", "http://"+o2p+"/oauth2/auth"
+	if err := f.check(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := newGuard(t.Context(), f, slog.New(slog.DiscardHandler), guardDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close(context.Background()) })
+	gsrv := httptest.NewServer(g)
+	t.Cleanup(gsrv.Close)
+	guardAddr := strings.TrimPrefix(gsrv.URL, "http://")
+
+	base := "http://" + ngx
+	if err := op.RegisterClient(opkit.Client{ID: guardClient, Secret: "s3cret",
+		RedirectURIs: []string{base + "/oauth2/callback"}, BackchannelLogoutURI: base + "/backchannel-logout"}); err != nil {
+		t.Fatal(err)
+	}
+	startOAuth2Proxy(t, o2pBin, op, o2p, "static://202",
+		"--redirect-url="+base+"/oauth2/callback", "--set-authorization-header", "--set-xauthrequest")
+	startNginx(t, fmt.Sprintf(`	server {
+		listen %[1]s;
+		location /oauth2/ {
+			proxy_pass http://%[2]s;
+			proxy_set_header X-Real-IP $remote_addr;
+		}
+		location = /backchannel-logout {
+			proxy_pass http://%[3]s;
+		}
+		location = /_bclogout_auth {
+			internal;
+			proxy_pass http://%[3]s/bclogout/auth;
+			proxy_pass_request_body off;
+			proxy_set_header Content-Length "";
+		}
+		location / {
+			auth_request /_bclogout_auth;
+			error_page 401 = /oauth2/sign_in;
+			auth_request_set $user $upstream_http_x_auth_request_user;
+			proxy_set_header X-User $user;
+			proxy_pass http://%[4]s;
+		}
+	}
+`, ngx, o2p, guardAddr, appAddr), ngx)
+
+	signIn := func(sub string) *http.Client {
+		b, err := op.Login(t.Context(), base+"/oauth2/start?rd=%2F", sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	alice, bob := signIn("alice"), signIn("bob")
+	fetch := func(b *http.Client, path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := b.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	for _, b := range []*http.Client{alice, bob} {
+		if resp, body := fetch(b, "/index.html"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "the app") {
+			t.Fatalf("signed in: %d %q", resp.StatusCode, body)
+		}
+	}
+	sid, ok := op.BrowserSession(alice)
+	if !ok {
+		t.Fatal("no OP session for alice")
+	}
+	rep, err := op.EndSession(t.Context(), sid)
+	if err != nil || !rep.OK() || len(rep.Deliveries) != 1 {
+		t.Fatalf("the OP's logout through nginx: %v %+v", err, rep)
+	}
+	resp, body := fetch(alice, "/index.html?who=alice-after")
+	if strings.Contains(body, "the app") || !strings.HasPrefix(resp.Request.URL.String(), op.Issuer()+"/authorize?") {
+		t.Errorf("the logged-out user ended at %s (%d), want the OP's login page", resp.Request.URL, resp.StatusCode)
+	}
+	if resp, body := fetch(bob, "/index.html?who=bob-after"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "the app") {
+		t.Errorf("the other user: %d %q, want the page", resp.StatusCode, body)
+	}
+	if log := app.out.String(); strings.Contains(log, "alice-after") || !strings.Contains(log, "bob-after") {
+		t.Errorf("the app saw the wrong requests:\n%s", log)
 	}
 }

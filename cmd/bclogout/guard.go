@@ -26,6 +26,8 @@ type guardFlags struct {
 	signOutURL     string
 	header         string
 
+	ssfPath, ssfTransmitter, ssfAudience, ssfBearer string
+
 	maxSessionAge time.Duration
 	redisURL      string
 	redisPrefix   string
@@ -47,8 +49,9 @@ func guardCommand() command {
 The front door as a service, for apps that are not written in Go and sit
 behind oauth2-proxy, nginx auth_request, Traefik ForwardAuth or Envoy
 ext_authz. It receives the OP's logouts at --logout-path (back-channel,
-Back-Channel Logout 1.0 §2.5) and --frontchannel-path (Front-Channel Logout
-1.0 §2), records a revocation of each (in memory, or in Redis with --redis so
+Back-Channel Logout 1.0 §2.5), --frontchannel-path (Front-Channel Logout
+1.0 §2) and, with --ssf-path, Security Event Tokens (CAEP, RISC), records a
+revocation of each (in memory, or in Redis with --redis so
 that every instance enforces a logout any of them received), and refuses the
 logged-out logins:
 
@@ -116,6 +119,10 @@ BCLOGOUT_REDIS=redis://10.0.0.5:6379/0 bclogout guard \
 			fs.StringVar(&f.authPath, "auth-path", "/bclogout/auth", "serve the forward-auth check at `PATH`")
 			fs.StringVar(&f.logoutPath, "logout-path", "/backchannel-logout", "serve the back-channel logout endpoint at `PATH`")
 			fs.StringVar(&f.frontPath, "frontchannel-path", "/frontchannel-logout", "serve the front-channel logout endpoint at `PATH`")
+			fs.StringVar(&f.ssfPath, "ssf-path", "", "serve the Security Event Token push endpoint (CAEP session-revoked, RISC sessions-revoked; RFC 8935) at `PATH`; empty: none")
+			fs.StringVar(&f.ssfTransmitter, "ssf-transmitter", "", "the issuer `URL` of the service that pushes the SETs (default: --issuer)")
+			fs.StringVar(&f.ssfAudience, "ssf-audience", "", "the SETs' aud, `AUD` (default: --client-id)")
+			fs.StringVar(&f.ssfBearer, "ssf-bearer-token", "", "the bearer `TOKEN` the transmitter must send (RFC 8935 §2.2); better set by BCLOGOUT_SSF_BEARER_TOKEN than on a command line others can read")
 			fs.StringVar(&f.signOutURL, "sign-out-url", "/oauth2/sign_out", "upstream mode: where a logged-out page load is redirected, with rd= the page (`URL`: oauth2-proxy's sign-out)")
 			fs.StringVar(&f.header, "id-token-header", "Authorization", "the request `HEADER` that carries the ID token (Authorization: with the Bearer scheme)")
 			fs.DurationVar(&f.maxSessionAge, "max-session-age", oauth2ProxyCookieExpire, "the auth proxy's session lifetime (oauth2-proxy's --cookie-expire): an ID token is accepted up to `duration` after its iat, past its exp, and revocations are kept that long")

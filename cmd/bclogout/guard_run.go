@@ -69,7 +69,10 @@ func (f guardFlags) check() error {
 	if f.signOutURL == "" {
 		return errors.New("--sign-out-url must not be empty")
 	}
-	for _, p := range []struct{ flag, path string }{{"--auth-path", f.authPath}, {"--logout-path", f.logoutPath}, {"--frontchannel-path", f.frontPath}} {
+	for _, p := range []struct{ flag, path string }{{"--auth-path", f.authPath}, {"--logout-path", f.logoutPath}, {"--frontchannel-path", f.frontPath}, {"--ssf-path", f.ssfPath}} {
+		if p.path == "" && p.flag == "--ssf-path" {
+			continue
+		}
 		if err := mount.CheckPath(p.path); err != nil {
 			return fmt.Errorf("%s: %v", p.flag, err)
 		}
@@ -170,6 +173,9 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 		Verify:          verify,
 		Logger:          logger,
 	}
+	if f.ssfPath != "" {
+		cfg.SharedSignals = &bclogout.SharedSignals{Transmitter: f.ssfTransmitter, Audience: f.ssfAudience, BearerToken: f.ssfBearer}
+	}
 	if f.redisURL != "" {
 		opt, err := redis.ParseURL(f.redisURL)
 		if err != nil {
@@ -222,7 +228,7 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	// an auth proxy without a refresh token keeps passing it for its whole
 	// session. The clock skew is the one tolerance VerifyIDToken applies
 	// to exp (it checks no other time), so a skew of the maximum session
-	// age accepts such a token; serve bounds it by its iat instead.
+	// age accepts such a token; judge bounds it by its iat instead.
 	idOpts := append(slices.Clone(verify), rp.WithClockSkew(f.maxSessionAge), rp.WithJWKSOptions(jwks.WithLogger(logger)))
 	if g.idToken, err = rp.Discover(ctx, f.issuer, f.clientID, idOpts...); err != nil {
 		return nil, err
@@ -235,6 +241,11 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	}
 	if err := middleware.Mount(mux, f.frontPath, front.FrontChannel()); err != nil {
 		return nil, err
+	}
+	if f.ssfPath != "" {
+		if err := middleware.Mount(mux, f.ssfPath, front.SharedSignals()); err != nil {
+			return nil, err
+		}
 	}
 	mux.Handle(f.authPath, http.HandlerFunc(g.forwardAuth))
 	if f.upstream != "" {

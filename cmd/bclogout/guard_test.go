@@ -385,6 +385,30 @@ func TestGuardFrontChannelLogoutEndsLogin(t *testing.T) {
 	}
 }
 
+// A CAEP session-revoked Security Event Token pushed to --ssf-path ends
+// the login as a logout token does; without the bearer token it is
+// refused.
+func TestGuardSharedSignalsEndLogin(t *testing.T) {
+	fx := newGuardFixture(t, func(f *guardFlags) { f.upstream, f.ssfPath, f.ssfBearer = "", "/ssf/events", "stream-secret" })
+	sid, tok := fx.login(t, "grace")
+	set, err := fx.op.SessionRevoked(guardClient, "grace", sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, err := fx.op.PushSET(t.Context(), fx.srv.URL+"/ssf/events", "wrong", set); err != nil || code != http.StatusUnauthorized {
+		t.Fatalf("push with a wrong bearer token: %d %v, want 401", code, err)
+	}
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusOK {
+		t.Fatalf("before the SET: %d, want 200", got)
+	}
+	if code, body, err := fx.op.PushSET(t.Context(), fx.srv.URL+"/ssf/events", "stream-secret", set); err != nil || code != http.StatusAccepted {
+		t.Fatalf("push: %d %s %v, want 202", code, body, err)
+	}
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("after the SET: %d, want 401", got)
+	}
+}
+
 // /readyz answers 503 until the keys and revocations are loaded and after
 // Close; /metrics shows the doors' counters.
 func TestGuardAdminEndpoints(t *testing.T) {

@@ -51,8 +51,8 @@ behind oauth2-proxy, nginx auth_request, Traefik ForwardAuth or Envoy
 ext_authz. It receives the OP's logouts at --logout-path (back-channel,
 Back-Channel Logout 1.0 §2.5), --frontchannel-path (Front-Channel Logout
 1.0 §2) and, with --ssf-path, Security Event Tokens (CAEP, RISC), records a
-revocation of each (in memory, or in Redis with --redis so
-that every instance enforces a logout any of them received), and refuses the
+revocation of each (in memory, or in Redis with --redis so that every
+instance enforces a logout any of them received), and refuses the
 logged-out logins:
 
   upstream mode (--upstream URL): a reverse proxy in front of the app, set

@@ -309,9 +309,19 @@ const (
 	unknown                  // the keys or the revocations cannot be read now
 )
 
-var verdictNames = [...]string{live: "live", noToken: "missing", refused: "refused", loggedOut: "logged_out", unknown: "unknown"}
-
-func (v verdict) String() string { return verdictNames[v] }
+func (v verdict) String() string {
+	switch v {
+	case live:
+		return "live"
+	case noToken:
+		return "missing"
+	case refused:
+		return "refused"
+	case loggedOut:
+		return "logged_out"
+	}
+	return "unknown"
+}
 
 // errTooOld refuses an ID token whose login is older than the maximum
 // session age: no auth proxy session can still hold it.

@@ -18,7 +18,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,22 +38,6 @@ func needTool(t testing.TB, name string) string {
 		t.Skipf("%s is not installed", name)
 	}
 	return p
-}
-
-// buildStatic builds this command as the one static binary it ships as
-// (CGO_ENABLED=0).
-func buildStatic(t testing.TB) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the command and runs external servers")
-	}
-	bin := filepath.Join(t.TempDir(), "bclogout")
-	cmd := exec.Command(needTool(t, "go"), "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // outputLog collects a process's output for the failure message.
@@ -129,45 +112,76 @@ func start(t testing.TB, cmd *exec.Cmd, scan func(line string) bool) *process {
 	return p
 }
 
-// stop sends sig and returns the exit error, or fails after 10 s.
-func (p *process) stop(t testing.TB, sig os.Signal) error {
+// logUntil returns the process's output once it holds s: it is read
+// from a pipe by another goroutine, after the request that wrote it was
+// answered. The output is in order, so what came before s is in too.
+func (p *process) logUntil(t testing.TB, s string) string {
 	t.Helper()
-	_ = p.cmd.Process.Signal(sig)
-	select {
-	case err := <-p.done:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s did not stop on %v:\n%s", p.cmd.Path, sig, p.out.String())
-		return nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if log := p.out.String(); strings.Contains(log, s) {
+			return log
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q never appeared in the output of %s:\n%s", s, p.cmd.Path, p.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// guardProcess is a running `bclogout guard`.
-type guardProcess struct {
-	*process
+// guardRun is a `bclogout guard` run in-process, as main runs it: its
+// flags, its listeners, its JSON logs; stop is its SIGTERM.
+type guardRun struct {
 	addr, admin string
+	out         *outputLog
+	cancel      context.CancelFunc
+	code        chan int
 }
 
-// startGuardProcess runs the guard binary and waits until it listens and
-// is ready.
-func startGuardProcess(t testing.TB, bin string, args ...string) *guardProcess {
+// startGuardRun runs the guard command and waits until it listens and is
+// ready.
+func startGuardRun(t testing.TB, args ...string) *guardRun {
 	t.Helper()
-	g := &guardProcess{}
-	cmd := exec.Command(bin, append([]string{"guard", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...)...)
-	g.process = start(t, cmd, func(line string) bool {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &rec) != nil {
-			return false
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &guardRun{out: &outputLog{}, cancel: cancel, code: make(chan int, 1)}
+	r, w := io.Pipe()
+	go func() {
+		g.code <- run(ctx, append([]string{"guard", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"}, args...), strings.NewReader(""), io.Discard, w)
+		w.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if t.Failed() {
+			t.Logf("guard output:\n%s", g.out.String())
 		}
-		switch rec.Msg {
-		case "guard: admin listening":
-			g.admin = rec.Addr
-		case "guard: listening":
-			g.addr = rec.Addr
-			return true
-		}
-		return false
 	})
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(r)
+		seen := false
+		for sc.Scan() {
+			fmt.Fprintln(g.out, sc.Text())
+			var rec struct{ Msg, Addr string }
+			if seen || json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			switch rec.Msg {
+			case "guard: admin listening":
+				g.admin = rec.Addr
+			case "guard: listening":
+				g.addr, seen = rec.Addr, true
+				close(listening)
+			}
+		}
+		if !seen {
+			close(listening)
+		}
+	}()
+	select {
+	case <-listening:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("guard did not start:\n%s", g.out.String())
+	}
 	if g.addr == "" || g.admin == "" {
 		t.Fatalf("guard did not listen:\n%s", g.out.String())
 	}
@@ -180,6 +194,19 @@ func startGuardProcess(t testing.TB, bin string, args ...string) *guardProcess {
 		t.Fatalf("/readyz: %d", resp.StatusCode)
 	}
 	return g
+}
+
+// stop stops the guard as SIGTERM does and returns its exit status.
+func (g *guardRun) stop(t testing.TB) int {
+	t.Helper()
+	g.cancel()
+	select {
+	case code := <-g.code:
+		return code
+	case <-time.After(10 * time.Second):
+		t.Fatalf("guard did not stop:\n%s", g.out.String())
+		return -1
+	}
 }
 
 // startStaticServer serves dir with Python's http.server, an app not
@@ -282,7 +309,7 @@ func get(t testing.TB, url, token string) (int, string) {
 }
 
 // Through Debian's nginx with auth_request to the forward-auth endpoint of
-// two guard instances sharing Redis, in front of Python's http.server: the
+// two guard instances (the command, run in-process) sharing Redis, in front of Python's http.server: the
 // OP ends one user's session by back-channel logout to one instance, and
 // at both that user's next request is refused while the other user's is
 // still served, and the app never sees the refused requests.
@@ -291,8 +318,10 @@ func get(t testing.TB, url, token string) (int, string) {
 // what oauth2-proxy puts there (nginx passes the request's headers to the
 // auth subrequest); TestGuardBehindOAuth2Proxy runs the real one.
 func TestGuardBehindNginxAuthRequest(t *testing.T) {
-	bin := buildStatic(t)
 	needTool(t, "nginx")
+	if testing.Short() {
+		t.Skip("runs nginx and python3")
+	}
 	rdb := redistest.Client(t)
 	redisURL, prefix := "redis://"+rdb.Options().Addr, redistest.Prefix(t, rdb)
 
@@ -304,8 +333,8 @@ func TestGuardBehindNginxAuthRequest(t *testing.T) {
 
 	op := opkit.New(t)
 	shared := []string{"--issuer", op.Issuer(), "--client-id", guardClient, "--redis", redisURL, "--redis-prefix", prefix}
-	a := startGuardProcess(t, bin, shared...)
-	b := startGuardProcess(t, bin, shared...)
+	a := startGuardRun(t, shared...)
+	b := startGuardRun(t, shared...)
 	// The OP knows one back-channel URL: one instance gets each logout.
 	if err := op.RegisterClient(opkit.Client{ID: guardClient, Secret: "s3cret", RedirectURIs: []string{"http://127.0.0.1/oauth2/callback"},
 		BackchannelLogoutURI: "http://" + a.addr + "/backchannel-logout"}); err != nil {
@@ -381,16 +410,13 @@ func TestGuardBehindNginxAuthRequest(t *testing.T) {
 			t.Errorf("%s: the other user got %d %q, want the page", front, code, body)
 		}
 	}
-	if log := app.out.String(); strings.Contains(log, "alice-after") || strings.Contains(log, "after-logout-probe") {
+	if log := app.logUntil(t, "bob-after"); strings.Contains(log, "alice-after") || strings.Contains(log, "after-logout-probe") {
 		t.Errorf("the app saw a refused request:\n%s", log)
 	}
-	if !strings.Contains(app.out.String(), "bob-after") {
-		t.Errorf("the app did not see the served request:\n%s", app.out.String())
-	}
-	// SIGTERM: a graceful stop, exit status 0.
-	for _, g := range []*guardProcess{a, b} {
-		if err := g.stop(t, syscall.SIGTERM); err != nil {
-			t.Errorf("guard exit: %v\n%s", err, g.out.String())
+	// SIGTERM: a graceful stop, exit status 0, after its last log line.
+	for _, g := range []*guardRun{a, b} {
+		if code := g.stop(t); code != exitOK {
+			t.Errorf("guard exit status %d\n%s", code, g.out.String())
 		}
 	}
 }
@@ -690,7 +716,7 @@ func TestGuardForwardAuthBehindNginxAndOAuth2Proxy(t *testing.T) {
 	if resp, body := fetch(bob, "/index.html?who=bob-after"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "the app") {
 		t.Errorf("the other user: %d %q, want the page", resp.StatusCode, body)
 	}
-	if log := app.out.String(); strings.Contains(log, "alice-after") || !strings.Contains(log, "bob-after") {
-		t.Errorf("the app saw the wrong requests:\n%s", log)
+	if log := app.logUntil(t, "bob-after"); strings.Contains(log, "alice-after") {
+		t.Errorf("the app saw a refused request:\n%s", log)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/jwks"
-	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/prommetrics"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
@@ -236,14 +235,14 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	g.closers = append(g.closers, func(context.Context) error { return g.idToken.Close() })
 
 	mux := http.NewServeMux()
-	if err := middleware.Mount(mux, f.logoutPath, front); err != nil {
+	if err := mount.With(mux.Handle, f.logoutPath, front); err != nil {
 		return nil, err
 	}
-	if err := middleware.Mount(mux, f.frontPath, front.FrontChannel()); err != nil {
+	if err := mount.With(mux.Handle, f.frontPath, front.FrontChannel()); err != nil {
 		return nil, err
 	}
 	if f.ssfPath != "" {
-		if err := middleware.Mount(mux, f.ssfPath, front.SharedSignals()); err != nil {
+		if err := mount.With(mux.Handle, f.ssfPath, front.SharedSignals()); err != nil {
 			return nil, err
 		}
 	}

@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 # allows and on the newest release, each fetched through the module proxy.
 OTHER_GOS ?= go1.26.0 go1.27.4
 
-.PHONY: all test api-check test-gos vet race bench fuzz demo build cover consumer-check
+.PHONY: all test api-check test-gos vet race bench fuzz demo build cover consumer-check static
 
 all: test
 
@@ -26,8 +26,13 @@ vet:
 # redis-server is installed (scripts/with-redis.sh), and a real PostgreSQL
 # when initdb is (scripts/with-postgres.sh).
 WITH_SERVERS ?= ./scripts/with-redis.sh ./scripts/with-postgres.sh
-test: vet consumer-check api-check test-gos
+test: vet consumer-check api-check static test-gos
 	$(WITH_SERVERS) $(GO) test -race -count=1 $(PKGS)
+
+# The command, bclogout guard among its subcommands, builds as one static
+# binary: no cgo. Built here, before the tests, not beside them.
+static:
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/bclogout
 
 # No jwx type in the API of the root module's packages (scripts/api-check.sh).
 api-check:

@@ -45,7 +45,7 @@ type command struct {
 }
 
 func commands() []command {
-	return []command{receiveCommand(), sendCommand(), verifyCommand(), opCommand(), demoCommand()}
+	return []command{receiveCommand(), guardCommand(), sendCommand(), verifyCommand(), opCommand(), demoCommand()}
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -67,7 +67,7 @@ func BenchmarkGuardUpstream(b *testing.B) {
 // What the guard adds behind a real oauth2-proxy: oauth2-proxy → guard →
 // app beside the baseline oauth2-proxy → app, one signed-in browser each.
 func BenchmarkGuardBehindOAuth2Proxy(b *testing.B) {
-	s := newOAuth2ProxySetup(b, needOAuth2Proxy(b), true)
+	s := newOAuth2ProxySetup(b, needOAuth2Proxy(b), oauth2ProxyOptions{baseline: true})
 	b.Run("baseline=oauth2-proxy", func(b *testing.B) {
 		benchLatency(b, s.signIn(b, s.direct, "alice"), s.direct+"/", nil)
 	})

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -484,16 +485,27 @@ func startOAuth2Proxy(t testing.TB, bin string, op *opkit.OP, addr, upstream str
 }
 
 // oauth2ProxySetup is a real oauth2-proxy in front of the guard (upstream
-// mode) in front of an app, signing in at a fake OP; with a baseline, a
-// second oauth2-proxy in front of the app directly.
+// mode) in front of an app, signing in at a fake OP; with options, a
+// replica of that pair and a baseline.
 type oauth2ProxySetup struct {
 	op      *opkit.OP
-	proxy   string // base URL of oauth2-proxy → guard → app
-	direct  string // base URL of oauth2-proxy → app, with a baseline
+	proxy   string // base URL of oauth2-proxy → guard → app; the OP's back-channel logouts go here
+	replica string // base URL of a second oauth2-proxy → a second guard → app, with replica
+	direct  string // base URL of oauth2-proxy → app, with baseline
 	appHits *atomic.Int32
 }
 
-func newOAuth2ProxySetup(t testing.TB, bin string, baseline bool) *oauth2ProxySetup {
+type oauth2ProxyOptions struct {
+	// replica runs a second guard instance behind a second oauth2-proxy
+	// with the same cookie secret, as replicas behind a load balancer
+	// are: a browser's cookie is good at both (a cookie is not bound to
+	// a port, RFC 6265 §8.5). The two guards share revocations in Redis.
+	replica bool
+	// baseline runs an oauth2-proxy in front of the app directly.
+	baseline bool
+}
+
+func newOAuth2ProxySetup(t testing.TB, bin string, o oauth2ProxyOptions) *oauth2ProxySetup {
 	t.Helper()
 	s := &oauth2ProxySetup{op: opkit.New(t), appHits: &atomic.Int32{}}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -503,31 +515,42 @@ func newOAuth2ProxySetup(t testing.TB, bin string, baseline bool) *oauth2ProxySe
 	t.Cleanup(app.Close)
 	f := defaultGuardFlags()
 	f.issuer, f.upstream = s.op.Issuer(), app.URL
-	g, err := newGuard(t.Context(), f, slog.New(slog.DiscardHandler), guardDeps{})
-	if err != nil {
-		t.Fatal(err)
+	if o.replica {
+		rdb := redistest.Client(t)
+		f.redisURL, f.redisPrefix = "redis://"+rdb.Options().Addr, redistest.Prefix(t, rdb)
 	}
-	t.Cleanup(func() { _ = g.Close(context.Background()) })
-	gsrv := httptest.NewServer(g)
-	t.Cleanup(gsrv.Close)
+	guard := func() string {
+		g, err := newGuard(t.Context(), f, slog.New(slog.DiscardHandler), guardDeps{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = g.Close(context.Background()) })
+		srv := httptest.NewServer(g)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
 
-	addr := freePort(t)
-	s.proxy = "http://" + addr
-	c := opkit.Client{ID: guardClient, Secret: "s3cret",
-		RedirectURIs:         []string{s.proxy + "/oauth2/callback"},
-		BackchannelLogoutURI: s.proxy + "/backchannel-logout"}
-	var direct string
-	if baseline {
-		direct = freePort(t)
-		s.direct = "http://" + direct
-		c.RedirectURIs = append(c.RedirectURIs, s.direct+"/oauth2/callback")
+	// addr → upstream, each oauth2-proxy to start once the OP knows its
+	// redirect URI.
+	proxies := [][2]string{{freePort(t), guard()}}
+	s.proxy = "http://" + proxies[0][0]
+	if o.replica {
+		proxies = append(proxies, [2]string{freePort(t), guard()})
+		s.replica = "http://" + proxies[len(proxies)-1][0]
+	}
+	if o.baseline {
+		proxies = append(proxies, [2]string{freePort(t), app.URL})
+		s.direct = "http://" + proxies[len(proxies)-1][0]
+	}
+	c := opkit.Client{ID: guardClient, Secret: "s3cret", BackchannelLogoutURI: s.proxy + "/backchannel-logout"}
+	for _, p := range proxies {
+		c.RedirectURIs = append(c.RedirectURIs, "http://"+p[0]+"/oauth2/callback")
 	}
 	if err := s.op.RegisterClient(c); err != nil {
 		t.Fatal(err)
 	}
-	startOAuth2Proxy(t, bin, s.op, addr, gsrv.URL)
-	if baseline {
-		startOAuth2Proxy(t, bin, s.op, direct, app.URL)
+	for _, p := range proxies {
+		startOAuth2Proxy(t, bin, s.op, p[0], p[1])
 	}
 	return s
 }
@@ -542,22 +565,26 @@ func (s *oauth2ProxySetup) signIn(t testing.TB, base, sub string) *http.Client {
 	return b
 }
 
-// Through a real oauth2-proxy (--pass-authorization-header, upstream the
-// guard): two users sign in at the fake OP, the OP ends one's session by
-// a back-channel logout it delivers through oauth2-proxy, and that user's
-// next page load is sent to oauth2-proxy's sign-out, which clears the
-// cookie and starts a new sign-in at the OP; an API call gets 401; the
-// other user is still served.
+// Through two replicas of a real oauth2-proxy (--pass-authorization-header,
+// one cookie secret), each in front of its own guard instance (upstream
+// mode), the two sharing revocations in Redis: two users sign in at the
+// fake OP, the OP ends one's session by a back-channel logout it delivers
+// through the first oauth2-proxy to the first instance only, and at both
+// that user's API call gets 401 and next page load is sent to
+// oauth2-proxy's sign-out, which clears the cookie and starts a new
+// sign-in at the OP; the app never sees those requests; the other user
+// is still served by both.
 func TestGuardBehindOAuth2Proxy(t *testing.T) {
 	bin := needOAuth2Proxy(t)
 	if testing.Short() {
 		t.Skip("runs oauth2-proxy")
 	}
-	s := newOAuth2ProxySetup(t, bin, false)
+	s := newOAuth2ProxySetup(t, bin, oauth2ProxyOptions{replica: true})
+	fronts := []string{s.proxy, s.replica}
 	alice, bob := s.signIn(t, s.proxy, "alice"), s.signIn(t, s.proxy, "bob")
-	page := func(b *http.Client, accept string) *http.Response {
+	page := func(b *http.Client, front, accept string) *http.Response {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.proxy+"/home", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, front+"/home", nil)
 		req.Header.Set("Accept", accept)
 		nb := *b
 		nb.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -569,9 +596,11 @@ func TestGuardBehindOAuth2Proxy(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	for _, b := range []*http.Client{alice, bob} {
-		if resp := page(b, "text/html"); resp.StatusCode != http.StatusOK {
-			t.Fatalf("signed in: %d", resp.StatusCode)
+	for _, front := range fronts {
+		for _, b := range []*http.Client{alice, bob} {
+			if resp := page(b, front, "text/html"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s, signed in: %d", front, resp.StatusCode)
+			}
 		}
 	}
 
@@ -583,19 +612,52 @@ func TestGuardBehindOAuth2Proxy(t *testing.T) {
 	if err != nil || !rep.OK() || len(rep.Deliveries) != 1 || rep.Deliveries[0].Status != http.StatusOK {
 		t.Fatalf("the OP's logout through oauth2-proxy: %v %+v", err, rep)
 	}
+	// The first instance recorded it before answering the OP; the replica
+	// learns it from Redis's feed, so it is polled for, with API calls
+	// that leave the cookie alone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp := page(alice, s.replica, "application/json")
+		if resp.StatusCode == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica still answers %d for the logged-out user", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	hits := s.appHits.Load()
-	if resp := page(alice, "application/json"); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("logged-out API call: %d, want 401", resp.StatusCode)
+	for _, front := range fronts {
+		if resp := page(alice, front, "application/json"); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: logged-out API call: %d, want 401", front, resp.StatusCode)
+		}
+		resp := page(alice, front, "text/html,application/xhtml+xml")
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/oauth2/sign_out?rd=%2Fhome" {
+			t.Errorf("%s: logged-out page load: %d to %q, want 302 to oauth2-proxy's sign-out", front, resp.StatusCode, loc)
+		}
 	}
-	resp := page(alice, "text/html,application/xhtml+xml")
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/oauth2/sign_out?rd=%2Fhome" {
-		t.Fatalf("logged-out page load: %d to %q, want 302 to oauth2-proxy's sign-out", resp.StatusCode, loc)
+	if got := s.appHits.Load(); got != hits {
+		t.Errorf("the app saw %d requests of the logged-out user", got-hits)
 	}
-	// The browser follows it: oauth2-proxy clears its cookie and the page
-	// asks for a sign-in, which goes to the OP's login page (its session
-	// is over).
-	r2, err := alice.Get(s.proxy + "/oauth2/sign_out?rd=%2Fhome")
+	// oauth2-proxy's session cookie, which a host's ports share.
+	signedIn := func(b *http.Client) bool {
+		u, _ := url.Parse(s.proxy)
+		for _, c := range b.Jar.Cookies(u) {
+			// Not the CSRF cookie of the sign-in that follows a sign-out.
+			if strings.HasPrefix(c.Name, "_oauth2_proxy") && !strings.HasSuffix(c.Name, "_csrf") {
+				return true
+			}
+		}
+		return false
+	}
+	if !signedIn(alice) {
+		t.Fatal("no oauth2-proxy cookie in the browser before the sign-out")
+	}
+	// The browser follows the replica's redirect: oauth2-proxy clears its
+	// cookie and the page asks for a sign-in, which goes to the OP's login
+	// page (its session is over).
+	r2, err := alice.Get(s.replica + "/oauth2/sign_out?rd=%2Fhome")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,11 +665,13 @@ func TestGuardBehindOAuth2Proxy(t *testing.T) {
 	if !strings.HasPrefix(r2.Request.URL.String(), s.op.Issuer()+"/authorize?") {
 		t.Errorf("after the sign-out the browser is at %s, want the OP's login page", r2.Request.URL)
 	}
-	if got := s.appHits.Load(); got != hits {
-		t.Errorf("the app saw %d requests of the logged-out user", got-hits)
+	if signedIn(alice) {
+		t.Error("oauth2-proxy's cookie is still in the browser")
 	}
-	if resp := page(bob, "text/html"); resp.StatusCode != http.StatusOK {
-		t.Errorf("the other user: %d, want 200", resp.StatusCode)
+	for _, front := range fronts {
+		if resp := page(bob, front, "text/html"); resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: the other user: %d, want 200", front, resp.StatusCode)
+		}
 	}
 }
 

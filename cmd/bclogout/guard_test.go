@@ -630,3 +630,32 @@ func TestGuardForwardAuthAsksAuthProxy(t *testing.T) {
 		})
 	}
 }
+
+// FuzzGuardForwardAuth: whatever a client puts in the header the guard
+// reads, the forward-auth endpoint answers 200 only for a live login's
+// genuine ID token (however the scheme is spelled), 401 for everything
+// else, and never panics.
+func FuzzGuardForwardAuth(f *testing.F) {
+	fx := newGuardFixture(f, func(fl *guardFlags) { fl.upstream = "" })
+	_, live := fx.login(f, "bob")
+	f.Add("Bearer " + live)
+	f.Add("Bearer " + opkit.Tamper(live))
+	f.Add("bearer ")
+	f.Add("Basic YTpi")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest(http.MethodGet, "/bclogout/auth", nil)
+		r.Header.Set("Authorization", header)
+		w := httptest.NewRecorder()
+		fx.g.ServeHTTP(w, r)
+		switch w.Code {
+		case http.StatusOK:
+			if !strings.Contains(header, live) {
+				t.Fatalf("200 for %q, which does not carry the live login's token", header)
+			}
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("status %d for %q", w.Code, header)
+		}
+	})
+}

@@ -44,6 +44,9 @@ func TestVerifyIDToken(t *testing.T) {
 
 		{name: "logout token", token: mint(t, nil), wantErr: rp.ErrSignature},
 		{name: "logout token without typ", token: mint(t, setHeader("typ", nil)), wantErr: rp.ErrClaims},
+		// A Security Event Token is not an ID token either, typed or not.
+		{name: "SET", token: mint(t, both(idToken, setHeader("typ", "secevent+jwt"), setClaim("events", map[string]any{"https://schemas.openid.net/secevent/caep/event-type/session-revoked": map[string]any{}}))), wantErr: rp.ErrSignature},
+		{name: "SET without typ", token: mint(t, both(idToken, setHeader("typ", nil), setClaim("events", map[string]any{"https://schemas.openid.net/secevent/caep/event-type/session-revoked": map[string]any{}}))), wantErr: rp.ErrClaims},
 		{name: "typ at+jwt", token: mint(t, both(idToken, setHeader("typ", "at+jwt"))), wantErr: rp.ErrSignature},
 		{name: "alg none", token: mint(t, both(idToken, setHeader("alg", "none"))), wantErr: rp.ErrSignature},
 		{name: "ES256 on the RS256 default", token: mint(t, both(idToken, setHeader("alg", "ES256"), setHeader("kid", "ec-1"), func(tk *tok) { tk.key = k.ec })), wantErr: rp.ErrSignature},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -32,24 +33,147 @@ type receiveRecord struct {
 	Detail        string `json:"detail,omitempty"`
 }
 
-// lineWriter writes JSON lines from concurrent requests without
-// interleaving them. Each request encodes its own line, so the lock is
-// held only for the one Write: requests wait for each other's output, not
-// for each other's encoding.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// appendRecord appends rec as the JSON line json.Marshal would print for it,
+// fields in the same order and with the same omissions, without
+// reflection: the line is written for every request.
+func appendRecord(b []byte, rec *receiveRecord) []byte {
+	b = append(b, `{"time":`...)
+	b = appendJSONString(b, rec.Time)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, rec.Outcome)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(rec.Status), 10)
+	for _, f := range [...]struct{ key, val string }{
+		{`,"iss":`, rec.Issuer}, {`,"sub":`, rec.Subject}, {`,"sid":`, rec.SessionID}, {`,"jti":`, rec.JTI},
+	} {
+		if f.val != "" {
+			b = append(b, f.key...)
+			b = appendJSONString(b, f.val)
+		}
+	}
+	if rec.SessionsEnded != nil {
+		b = append(b, `,"sessions_ended":`...)
+		b = strconv.AppendInt(b, int64(*rec.SessionsEnded), 10)
+	}
+	if rec.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, rec.Reason)
+	}
+	if rec.Detail != "" {
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, rec.Detail)
+	}
+	return append(b, "}\n"...)
 }
 
-func (l *lineWriter) write(v any) {
-	line, err := json.Marshal(v)
-	if err != nil {
-		return // a receiveRecord always encodes
+// appendJSONString appends s quoted as encoding/json quotes it. Claims
+// come from the token and may hold anything; only printable ASCII that
+// json.Marshal leaves as it is takes the short way, everything else
+// (escapes, HTML characters, invalid UTF-8, U+2028) is left to
+// encoding/json itself, so the two can never disagree.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
 	}
-	line = append(line, '\n')
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// lineWriter prints the lines of concurrent requests, whole and in the
+// order they were queued, from one goroutine: a request copies its line
+// into the queue and goes on, and the goroutine writes whatever has queued
+// up in one write, at once when it was idle. Under load that is one
+// write(2) for many lines, never a line held back for company.
+type lineWriter struct {
+	w    io.Writer
+	wake chan struct{} // holds one token when lines are queued
+	done chan struct{} // closed when the goroutine has returned
+
+	mu      sync.Mutex
+	drained sync.Cond // signalled each time the queue is taken
+	queue   []byte
+	closed  bool
+	direct  sync.Mutex // after close: serialises the callers' own writes
+}
+
+// maxQueued bounds the lines waiting for a slow stdout: past it, a request
+// waits for the write, as it did when each request wrote its own line.
+// The OP has its answer by then; only that connection's next request waits.
+const maxQueued = 1 << 20
+
+func newLineWriter(w io.Writer) *lineWriter {
+	l := &lineWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l.drained.L = &l.mu
+	go l.drain()
+	return l
+}
+
+// write queues line, which ends in a newline. After close it writes the
+// line itself.
+func (l *lineWriter) write(line []byte) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, _ = l.w.Write(line)
+	for len(l.queue) >= maxQueued && !l.closed {
+		l.drained.Wait()
+	}
+	if l.closed {
+		l.mu.Unlock()
+		<-l.done
+		l.direct.Lock()
+		defer l.direct.Unlock()
+		_, _ = l.w.Write(line)
+		return
+	}
+	l.queue = append(l.queue, line...)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default: // the goroutine is already due to take the queue
+	}
+}
+
+func (l *lineWriter) drain() {
+	defer close(l.done)
+	var spare []byte
+	for range l.wake {
+		l.mu.Lock()
+		buf, closed := l.queue, l.closed
+		l.queue = spare[:0]
+		l.drained.Broadcast()
+		l.mu.Unlock()
+		if len(buf) > 0 {
+			_, _ = l.w.Write(buf)
+		}
+		spare = buf
+		if closed {
+			return
+		}
+	}
+}
+
+// close writes what is queued and stops the goroutine. It waits for the
+// write until ctx ends: a stdout that nobody reads keeps the goroutine
+// and its lines, as it kept each request's write before.
+func (l *lineWriter) close(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		l.drained.Broadcast()
+	}
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("writing the last lines: %w", context.Cause(ctx))
+	}
 }
 
 type recordKey struct{}
@@ -88,6 +212,8 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 			}
 		}),
 	}
+	// The buffers requests encode their line in.
+	linePool := sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 	wrap := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &receiveRecord{}
@@ -105,7 +231,10 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 			// reader of stdout (a paused terminal, a full pipe) delays
 			// the output, never the deliveries.
 			_ = http.NewResponseController(w).Flush()
-			out.write(rec)
+			bp := linePool.Get().(*[]byte)
+			*bp = appendRecord((*bp)[:0], rec)
+			out.write(*bp)
+			linePool.Put(bp)
 		})
 	}
 	return hooks, wrap
@@ -134,7 +263,7 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	if err != nil {
 		return failure(s, "receive", err)
 	}
-	out := &lineWriter{w: s.stdout}
+	out := newLineWriter(s.stdout)
 	hooks, wrap := recordingHandler(out, time.Now)
 	h, err := rp.NewHandler(v, store, append(hooks, rp.WithLogger(logger))...)
 	if err != nil {
@@ -151,7 +280,13 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 		return failure(s, "receive", err)
 	}
 	fmt.Fprintf(s.stderr, "bclogout receive: listening on http://%s%s for logout tokens from %s to %s\n", ln.Addr(), path, vf.issuer, vf.clientID)
-	if err := serve(ctx, ln, mux, logger); err != nil {
+	err = serve(ctx, ln, mux, logger)
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if cerr := out.close(closeCtx); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return failure(s, "receive", err)
 	}
 	return exitOK

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Each printed line is exactly what encoding/json prints for the record,
+// whatever the token's claims hold: quotes, control characters, invalid
+// UTF-8, HTML and the line separators must be escaped the same way.
+func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
+	zero, three := 0, 3
+	tests := []struct {
+		name string
+		rec  receiveRecord
+	}{
+		{"accepted", receiveRecord{Time: "2026-12-07T13:31:13.123456789Z", Outcome: "accepted", Status: 200,
+			Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", JTI: "j1", SessionsEnded: &zero}},
+		{"rejected", receiveRecord{Time: "2026-12-07T13:31:13Z", Outcome: "rejected", Status: 400,
+			Reason: "signature", Detail: `rp: token signature does not verify`}},
+		{"nothing but the required fields", receiveRecord{}},
+		{"sessions ended", receiveRecord{Outcome: "accepted", Status: 200, Subject: "bob", SessionsEnded: &three}},
+		{"quotes and backslashes", receiveRecord{Subject: `a"b\c\"`, Detail: `"\\"`}},
+		{"control characters", receiveRecord{Subject: "a\x00b\x01\b\f\n\r\t\x1f\x7f", SessionID: "\x1b[31m"}},
+		{"invalid UTF-8", receiveRecord{Subject: "a\xffb\xc3", JTI: "\xed\xa0\x80"}},
+		{"HTML", receiveRecord{Issuer: `</script><script>alert(1)</script>`, Detail: "a&b<c>d"}},
+		{"line separators", receiveRecord{Subject: "a\u2028b\u2029c"}},
+		{"non-ASCII", receiveRecord{Subject: "zoë 日本", Reason: "émoji 😀"}},
+		{"negative status", receiveRecord{Status: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := json.Marshal(&tt.rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, '\n')
+			if got := appendRecord([]byte("prefix"), &tt.rec); string(got) != "prefix"+string(want) {
+				t.Errorf("appendRecord:\n got %q\nwant %q", got, "prefix"+string(want))
+			}
+		})
+	}
+}
+
+func FuzzReceiveLineMatchesEncodingJSON(f *testing.F) {
+	f.Add("alice", "rp: bad \"sig\"\n", 200, true)
+	f.Add("\xff<&>\u2028", "\x00", -7, false)
+	f.Fuzz(func(t *testing.T, s, detail string, status int, ended bool) {
+		rec := receiveRecord{Time: s, Outcome: detail, Status: status, Issuer: s, Subject: detail, SessionID: s, JTI: detail, Reason: s, Detail: detail}
+		if ended {
+			rec.SessionsEnded = &status
+		}
+		want, err := json.Marshal(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRecord(nil, &rec); string(got) != string(want)+"\n" {
+			t.Errorf("appendRecord:\n got %q\nwant %q", got, want)
+		}
+	})
+}
+
+// lockedBuffer is a stdout that counts the writes it receives.
+type lockedBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *lockedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.buf.Write(p)
+}
+
+func (w *lockedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// Lines from concurrent requests all come out, whole and each request's in
+// its order, by the time close returns; close stops the goroutine.
+func TestReceiveLinesAllPrintedByClose(t *testing.T) {
+	const writers, each = 8, 500
+	stdout := &lockedBuffer{}
+	l := newLineWriter(stdout)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				l.write(fmt.Appendf(nil, "{\"w\":%d,\"i\":%d}\n", w, i))
+			}
+		})
+	}
+	wg.Wait()
+	if err := l.close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.done:
+	default:
+		t.Fatal("close returned with the goroutine still running")
+	}
+	next := make([]int, writers)
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	for _, line := range lines {
+		var v struct{ W, I int }
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if v.I != next[v.W] {
+			t.Fatalf("writer %d: line %d after %d", v.W, v.I, next[v.W]-1)
+		}
+		next[v.W]++
+	}
+	if len(lines) != writers*each {
+		t.Errorf("%d lines, want %d", len(lines), writers*each)
+	}
+	t.Logf("%d lines in %d writes", len(lines), stdout.writes)
+	// A line printed after close, by a request that outlived the server's
+	// shutdown, is still printed.
+	l.write([]byte("late\n"))
+	if got := stdout.String(); !strings.HasSuffix(got, "}\nlate\n") {
+		t.Errorf("late line not printed last: ...%q", got[max(0, len(got)-40):])
+	}
+}
+
+// chanWriter hands each write to a reader of its channel.
+type chanWriter chan string
+
+func (w chanWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+// A line is written as soon as it is queued, not held back for the next:
+// a user tails the output.
+func TestReceiveLinePrintedPromptly(t *testing.T) {
+	stdout := make(chanWriter)
+	l := newLineWriter(stdout)
+	defer l.close(context.Background())
+	for _, line := range []string{"one\n", "two\n"} {
+		l.write([]byte(line))
+		select {
+		case got := <-stdout:
+			if got != line {
+				t.Errorf("wrote %q, want %q", got, line)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%q not written within 5 s", line)
+		}
+	}
+}
+
+// A stdout nobody reads holds close only until its context ends, and the
+// lines queued meanwhile do not block their requests.
+func TestReceiveLinesCloseGivesUpOnBlockedStdout(t *testing.T) {
+	stdout := &blockedWriter{release: make(chan struct{})}
+	l := newLineWriter(stdout)
+	for range 10 {
+		l.write([]byte("{}\n"))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := l.close(ctx); err == nil {
+		t.Error("close returned nil with stdout blocked")
+	}
+	close(stdout.release)
+	<-l.done
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	if got := strings.Count(stdout.buf.String(), "{}\n"); got != 10 {
+		t.Errorf("%d lines once stdout was read again, want 10", got)
+	}
+}

@@ -2,7 +2,6 @@ package otelbclogout_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,54 +21,10 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/internal/testsessions"
 	"github.com/bclogout/bclogout/otelbclogout"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
-
-// sessions is the smallest server-side session library: a cookie holds an
-// ID, a map holds the login. It stands for scs or gorilla, which this
-// module does not depend on.
-type sessions struct {
-	mu     sync.Mutex
-	logins map[string]sessionadapter.Login
-	fresh  map[*http.Request]string // the session a request got at login
-}
-
-func (s *sessions) id(r *http.Request) string {
-	if id, ok := s.fresh[r]; ok {
-		return id
-	}
-	if c, err := r.Cookie("session"); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
-func (s *sessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := rand.Text()
-	s.fresh[r] = id
-	s.logins[id] = l
-	http.SetCookie(w, &http.Cookie{Name: "session", Value: id})
-	return l.Binding(id, time.Time{}), nil
-}
-
-func (s *sessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.id(r)
-	l, ok := s.logins[id]
-	return l.Binding(id, time.Time{}), ok
-}
-
-func (s *sessions) End(w http.ResponseWriter, r *http.Request) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.logins, s.id(r))
-	http.SetCookie(w, &http.Cookie{Name: "session", MaxAge: -1})
-	return nil
-}
 
 // flakyRevocations fail every Revoke while down, as a Redis briefly
 // unavailable does.
@@ -109,7 +63,7 @@ func newTracedApp(t *testing.T) *tracedApp {
 	h := otelbclogout.New(tp)
 	a.logout, err = bclogout.New(t.Context(), bclogout.Config{
 		Issuer: a.op.Issuer(), ClientID: "app", Revocations: a.revs,
-		Sessions: &sessions{logins: map[string]sessionadapter.Login{}, fresh: map[*http.Request]string{}},
+		Sessions: testsessions.New(),
 		OnLogout: h.OnLogout, OnReject: h.OnReject, Metrics: h,
 		Logger: slog.New(slog.DiscardHandler),
 	})

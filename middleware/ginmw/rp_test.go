@@ -2,7 +2,6 @@ package ginmw_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -19,54 +17,10 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/internal/testsessions"
 	"github.com/bclogout/bclogout/middleware/ginmw"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
-
-// sessions is the smallest server-side session library: a cookie holds an
-// ID, a map holds the login. It stands for scs or gorilla, which this
-// module does not depend on.
-type sessions struct {
-	mu     sync.Mutex
-	logins map[string]sessionadapter.Login
-	fresh  map[*http.Request]string // the session a request got at login
-}
-
-func (s *sessions) id(r *http.Request) string {
-	if id, ok := s.fresh[r]; ok {
-		return id
-	}
-	if c, err := r.Cookie("session"); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
-func (s *sessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := rand.Text()
-	s.fresh[r] = id
-	s.logins[id] = l
-	http.SetCookie(w, &http.Cookie{Name: "session", Value: id})
-	return l.Binding(id, time.Time{}), nil
-}
-
-func (s *sessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.id(r)
-	l, ok := s.logins[id]
-	return l.Binding(id, time.Time{}), ok
-}
-
-func (s *sessions) End(w http.ResponseWriter, r *http.Request) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.logins, s.id(r))
-	http.SetCookie(w, &http.Cookie{Name: "session", MaxAge: -1})
-	return nil
-}
 
 // staleRevocations are in-memory revocations that can be made unreadable,
 // as a Redis replica's are when it lost its feed.
@@ -100,7 +54,7 @@ func newGinApp(t *testing.T) *ginApp {
 		t.Fatal(err)
 	}
 	a := &ginApp{op: op, revs: &staleRevocations{Revocations: mem}}
-	s := &sessions{logins: map[string]sessionadapter.Login{}, fresh: map[*http.Request]string{}}
+	s := testsessions.New()
 	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: a.revs, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/internal/rejection"
-	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 )
@@ -196,7 +195,7 @@ func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) 
 		}
 		// Read as strictly as the OP's discovery document: it names the
 		// keys of the SETs.
-		if err := strictjson.Unmarshal(body, &md); err != nil {
+		if err := discovery.Unmarshal(body, &md); err != nil {
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: %w", wk.String(), err)
 		}
 		// SSF 1.0 §7.2 wants the issuer identical to the transmitter's;

@@ -3,12 +3,14 @@ package rp
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/bclogout/bclogout/internal/spec"
-	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -103,8 +105,8 @@ type claims struct {
 	Sid    stringClaim
 	Jti    stringClaim
 	Aud    audClaim
-	Iat    strictjson.Number
-	Exp    strictjson.Number
+	Iat    number
+	Exp    number
 	Events eventsClaim
 	Nonce  presentClaim
 	// Azp is an ID token's authorized party (VerifyIDToken); a logout
@@ -441,9 +443,86 @@ func (t *tenant) checkSubject(c *claims) (sub, sid string, err error) {
 }
 
 // numericDate converts a JSON NumericDate (RFC 7519 §2), fractions allowed.
-func numericDate(n strictjson.Number) (time.Time, bool) {
+func numericDate(n number) (time.Time, bool) {
 	if !n.OK {
 		return time.Time{}, false
 	}
-	return strictjson.NumericDate(n.F)
+	return floatDate(n.F)
+}
+
+// tokenJSON is the one reading of the JSON a token carries (a logout
+// token's or a SET's header and claims, an ID token's claims), so that a
+// login time and the logout it is compared with are read by the same
+// rules. Member names match exactly, so "TYP" is not "typ" (encoding/json
+// would match it case-insensitively and keep the last); a name given twice
+// in one object is an error rather than a choice between two values (RFC
+// 7515 §4 lets a recipient reject it, RFC 8259 §4 says parsers disagree
+// on it); invalid UTF-8 is an error rather than U+FFFD. Unknown members
+// are ignored, as the JOSE and JWT specifications require. The decoder is
+// github.com/go-json-experiment/json, the Go team's mirror of
+// encoding/json/v2, which can be named while the module's go directive is
+// 1.26. The options restate json/v2's defaults so that no default change
+// upstream can loosen them silently; the OP's documents that name the keys
+// are read by the same options.
+var tokenJSON = json.JoinOptions(
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+	json.MatchCaseInsensitiveNames(false),
+	json.RejectUnknownMembers(false),
+)
+
+// decodeObject decodes the JSON object data into v by tokenJSON. The
+// caller has checked that data starts with '{', so a null or another kind
+// of value never decodes into a zero v.
+func decodeObject(data []byte, v any) error {
+	return json.Unmarshal(data, v, tokenJSON)
+}
+
+// jsonDetail is a decoding error as log detail: the decoder's message,
+// bounded like any other attacker-influenced text, and not wrapped, so no
+// type of the JSON package reaches callers through errors.As.
+func jsonDetail(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"jsontext: ", "json: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	return clip(msg)
+}
+
+// maxNumericDate keeps converted times far inside time.Time's range (the
+// year 36812), so any date read survives a round trip through UnixMilli.
+const maxNumericDate = 1 << 40
+
+// floatDate converts a JWT NumericDate (RFC 7519 §2: seconds since the
+// epoch, an integer or a fraction) read as a float64; ok is false for NaN,
+// a date not after the epoch, or one past maxNumericDate.
+func floatDate(f float64) (t time.Time, ok bool) {
+	if math.IsNaN(f) || f <= 0 || f > maxNumericDate {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
+}
+
+// number is a member that must be a JSON number; a present member of
+// another kind is skipped with OK false, so the caller can say which rule
+// it broke. An overflow gives ±Inf, which floatDate refuses.
+type number struct {
+	F           float64
+	Present, OK bool
+}
+
+// UnmarshalJSONFrom implements json/v2's UnmarshalerFrom.
+func (n *number) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+	n.Present = true
+	if d.PeekKind() != '0' {
+		return d.SkipValue()
+	}
+	tok, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	n.F, _ = tok.Float()
+	n.OK = true
+	return nil
 }

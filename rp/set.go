@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/spec"
-	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 )
@@ -330,5 +329,5 @@ func anyDate(raw any) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	return strictjson.NumericDate(f)
+	return floatDate(f)
 }

@@ -19,7 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/strictjson"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ErrFetch is exported by jwks as jwks.ErrFetch: fetching a document
@@ -70,15 +71,15 @@ func Fetch(ctx context.Context, client *http.Client, issuer string, allowHTTP bo
 }
 
 // Parse validates a discovery document fetched for issuer; its errors
-// carry no prefix. It reads the document with strictjson, as the tokens
-// whose keys and issuer it names: a member name in another case is an
+// carry no prefix. It reads the document strictly (Unmarshal), as rp reads
+// the tokens whose keys and issuer it names: a member name in another case is an
 // unknown member ("End_Session_Endpoint" is not end_session_endpoint), a
 // name given twice, invalid UTF-8 or bytes after the document are errors.
 // encoding/json would match names case-insensitively and keep the last of
 // two, so that two readers of one document could disagree on its keys.
 func Parse(issuer string, body []byte, allowHTTP bool) (*Metadata, error) {
 	var md Metadata
-	if err := strictjson.Unmarshal(body, &md); err != nil {
+	if err := Unmarshal(body, &md); err != nil {
 		return nil, err
 	}
 	if md.Issuer != issuer {
@@ -223,4 +224,29 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// documentJSON is the strict reading of the documents that name an
+// issuer's keys (the discovery document, a JWK Set, a Shared Signals
+// transmitter's configuration): member names match exactly, so "ISSUER" is
+// not "issuer" (encoding/json would match it case-insensitively and keep
+// the last); a name given twice in one object is an error rather than a
+// choice between two values (RFC 8259 §4 says parsers disagree on it);
+// invalid UTF-8 is an error rather than U+FFFD. Unknown members are
+// ignored, as the specifications require. The decoder is
+// github.com/go-json-experiment/json, the Go team's mirror of
+// encoding/json/v2, which can be named while the module's go directive is
+// 1.26. The options restate json/v2's defaults so that no default change
+// upstream can loosen them silently; package rp reads tokens by the same
+// options.
+var documentJSON = json.JoinOptions(
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+	json.MatchCaseInsensitiveNames(false),
+	json.RejectUnknownMembers(false),
+)
+
+// Unmarshal decodes the document data into v strictly (documentJSON).
+func Unmarshal(data []byte, v any) error {
+	return json.Unmarshal(data, v, documentJSON)
 }

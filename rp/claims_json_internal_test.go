@@ -4,7 +4,6 @@ import (
 	stdjson "encoding/json"
 	"errors"
 	"github.com/bclogout/bclogout/internal/spec"
-	"github.com/bclogout/bclogout/internal/strictjson"
 	"github.com/go-json-experiment/json/jsontext"
 	"reflect"
 	"strings"
@@ -100,10 +99,10 @@ func claimsOf(m map[string]any) claims {
 		s, ok := v.(string)
 		return stringClaim{s: s, present: present, ok: ok}
 	}
-	num := func(name string) strictjson.Number {
+	num := func(name string) number {
 		v, present := m[name]
 		f, ok := v.(float64)
-		return strictjson.Number{F: f, Present: present, OK: ok}
+		return number{F: f, Present: present, OK: ok}
 	}
 	// iss and aud member strings are held as the decoder holds them.
 	add := func(to *comparedStrings, s string) {

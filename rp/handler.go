@@ -303,7 +303,8 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 	if err == nil {
 		var n int
 		if n, err = h.l.logout(storeCtx, ev, true); err == nil {
-			if h.retry != nil {
+			if h.retry != nil && h.retry.pending.Load() > 0 {
+				// This delivery did what a pending retry of it would.
 				h.retry.forget(ev)
 			}
 			h.observe(ev.Door, ev.Issuer, outcomeAccepted, n, h.since(start))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bclogout/bclogout/internal/defaults"
@@ -191,6 +192,9 @@ type retryQueue struct {
 	// of the queue: a flood of them during a store outage never crowds
 	// out a logout token or a SET, whose senders mostly do not retry.
 	tokenless int
+	// pending is len(items), written under mu and read without it, so that
+	// a logout that succeeded costs no lock when nothing is queued.
+	pending atomic.Int64
 
 	wake    chan struct{} // a new item, or Close
 	abort   chan struct{} // Close's deadline passed
@@ -284,6 +288,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	// never counted before its queueing.
 	q.report(ev, retryQueued, 0)
 	q.items[key] = it
+	q.pending.Store(int64(len(q.items)))
 	if key.tokenless() {
 		q.tokenless++
 	}
@@ -311,6 +316,7 @@ func (q *retryQueue) forget(ev *LogoutEvent) {
 // remove takes it out of the queue; q.mu is held.
 func (q *retryQueue) remove(it *retryItem) {
 	delete(q.items, it.key)
+	q.pending.Store(int64(len(q.items)))
 	if it.key.tokenless() {
 		q.tokenless--
 	}

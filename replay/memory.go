@@ -1,13 +1,12 @@
 package replay
 
 import (
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"hash/maphash"
 	"sync"
 	"time"
-
-	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // defaultCapacity is how many pairs a memory cache remembers at most unless
@@ -47,8 +46,8 @@ type memory struct {
 type shard struct {
 	mu       sync.Mutex
 	capacity int
-	until    map[pairKey]int64  // unix nanoseconds
-	due      minheap.Heap[tick] // one entry per bucket
+	until    map[pairKey]int64 // unix nanoseconds
+	due      bucketHeap        // one entry per bucket
 	buckets  map[tick]*bucket
 	last     *bucket   // the bucket the last Record used
 	spare    []*bucket // emptied buckets, kept for reuse
@@ -67,7 +66,6 @@ func tickOf(unixNano int64) tick {
 }
 
 func (t tick) end() int64 { return int64(t) * int64(time.Millisecond) }
-func (t tick) Due() int64 { return int64(t) }
 
 // bucket holds the pairs recorded with an until in its tick. A pair
 // recorded again with a later until may stay behind in an older bucket,
@@ -76,6 +74,22 @@ func (t tick) Due() int64 { return int64(t) }
 type bucket struct {
 	at   tick
 	keys []pairKey
+}
+
+// bucketHeap orders buckets by tick, soonest first, for container/heap:
+// its elements are pointers, which an any holds without allocating.
+type bucketHeap []*bucket
+
+func (h bucketHeap) Len() int           { return len(h) }
+func (h bucketHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h bucketHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *bucketHeap) Push(x any)        { *h = append(*h, x.(*bucket)) }
+func (h *bucketHeap) Pop() any {
+	old := *h
+	b := old[len(old)-1]
+	old[len(old)-1] = nil // the backing array must not keep it reachable
+	*h = old[:len(old)-1]
+	return b
 }
 
 // maxSpare bounds the emptied buckets a shard keeps for reuse.
@@ -190,7 +204,7 @@ func (sh *shard) bucket(t tick) *bucket {
 		}
 		b.at = t
 		sh.buckets[t] = b
-		sh.due.Push(t)
+		heap.Push(&sh.due, b)
 	}
 	sh.last = b
 	return b
@@ -199,8 +213,8 @@ func (sh *shard) bucket(t tick) *bucket {
 // sweep forgets every pair whose until has passed, a bucket at a time;
 // sh.mu is held.
 func (sh *shard) sweep(now int64) {
-	for len(sh.due) > 0 && sh.due[0].end() <= now {
-		b := sh.buckets[sh.due.Pop()]
+	for len(sh.due) > 0 && sh.due[0].at.end() <= now {
+		b := heap.Pop(&sh.due).(*bucket)
 		for _, k := range b.keys {
 			if u, ok := sh.until[k]; ok && u <= now {
 				delete(sh.until, k)
@@ -214,7 +228,7 @@ func (sh *shard) sweep(now int64) {
 // first to the millisecond; sh.mu is held.
 func (sh *shard) evictOne() {
 	for len(sh.due) > 0 {
-		b := sh.buckets[sh.due[0]]
+		b := sh.due[0]
 		for len(b.keys) > 0 {
 			k := b.keys[len(b.keys)-1]
 			b.keys = b.keys[:len(b.keys)-1]
@@ -224,7 +238,7 @@ func (sh *shard) evictOne() {
 				return
 			}
 		}
-		sh.due.Pop()
+		heap.Pop(&sh.due)
 		sh.drop(b)
 	}
 }

@@ -124,9 +124,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// RP ends and keeps ended the sessions of one app for one OP. It is the
-// back-channel logout endpoint (ServeHTTP), the guard for every other
-// route, and the login step. It is safe for concurrent use.
+// RP ends and keeps ended the sessions of one app for one OP. It gives the
+// doors a logout comes through (BackChannel, FrontChannel, SignOut,
+// SharedSignals), the guard for every other route, and the login step. It is safe for concurrent use.
 type RP struct {
 	handler  *rp.Handler
 	verifier *rp.Verifier         // the OP's keys and policy; Login judges ID tokens with it
@@ -304,14 +304,13 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	return b, nil
 }
 
-// ServeHTTP is the back-channel logout endpoint: register its URL as the
-// client's backchannel_logout_uri and route every method of that path here
-// (a GET gets 405 with Allow: POST). The OP's request carries no cookie and
-// no CSRF token: keep session loading, CSRF checks and "must be signed in"
-// redirects off this route.
-func (b *RP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.handler.ServeHTTP(w, r)
-}
+// BackChannel returns the back-channel logout endpoint (§2.5–§2.8): register
+// its URL as the client's backchannel_logout_uri and route every method of
+// that path to it (a GET gets 405 with Allow: POST). The OP's request
+// carries no cookie and no CSRF token: keep session loading, CSRF checks
+// and "must be signed in" redirects off this route. It is the pipeline
+// itself (an *rp.Handler), which the other doors feed.
+func (b *RP) BackChannel() http.Handler { return b.handler }
 
 // Guard wraps the app's routes: a request whose session a logout ended has
 // its session ended (Config.Sessions' End) and is then served by

@@ -152,7 +152,7 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 	closeRP(t, bl)
 	a := &app{RP: bl, sessions: s, op: op}
 	mux := http.NewServeMux()
-	mux.Handle("/backchannel-logout", bl)
+	mux.Handle("/backchannel-logout", bl.BackChannel())
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
@@ -588,7 +588,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 				}
 				r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
 				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				bl.ServeHTTP(w, r)
+				bl.BackChannel().ServeHTTP(w, r)
 				want = http.StatusBadRequest
 			case "frontchannel":
 				bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?"+url.Values{"iss": {op.Issuer()}, "sid": {"sid-a"}}.Encode(), nil))

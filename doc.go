@@ -17,7 +17,7 @@
 //		return err
 //	}
 //	defer bl.Close(shutdownCtx) // pending logout retries get until shutdownCtx ends
-//	mux.Handle("/backchannel-logout", bl)              // 1. the OP's POST (§2.5)
+//	mux.Handle("/backchannel-logout", bl.BackChannel()) // 1. the OP's POST (§2.5)
 //	app.Handle("/signout", bl.SignOut())               // 2. the Sign out button
 //	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 3. every app route
 //	err = bl.Login(w, r, rawIDToken)                   // 4. in the login callback

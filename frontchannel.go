@@ -23,7 +23,7 @@ import (
 // still ended, and a sign-in to the same OP session within that minute
 // after the logout is refused too (fail closed; the user signs in again).
 //
-// Where the OP offers both, prefer back-channel logout (ServeHTTP): a
+// Where the OP offers both, prefer back-channel logout (BackChannel): a
 // front-channel logout happens only if the user's browser is on the OP's
 // page and loads the frame, and browsers that block third-party cookies
 // send none to it. This endpoint therefore needs no cookie: it acts on

@@ -366,7 +366,7 @@ func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w = httptest.NewRecorder()
-	bl.ServeHTTP(w, r)
+	bl.BackChannel().ServeHTTP(w, r)
 	if w.Code != http.StatusBadRequest {
 		t.Fatalf("logout token with the store down: %d", w.Code)
 	}

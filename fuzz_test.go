@@ -26,7 +26,7 @@ func FuzzEndpoints(f *testing.F) {
 		f.Fatal(err)
 	}
 	closeRP(f, bl)
-	endpoints := []http.Handler{bl, bl.SharedSignals(), bl.FrontChannel(),
+	endpoints := []http.Handler{bl.BackChannel(), bl.SharedSignals(), bl.FrontChannel(),
 		bl.SignOut()}
 	allowed := map[int]bool{200: true, 202: true, 303: true, 400: true, 401: true, 405: true, 413: true, 415: true, 503: true}
 

@@ -51,7 +51,7 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 	closeRP(t, bl)
 	a.bl = bl
 	mux := http.NewServeMux()
-	mux.Handle("/backchannel-logout", bl)
+	mux.Handle("/backchannel-logout", bl.BackChannel())
 	mux.Handle("/ssf", bl.SharedSignals())
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))

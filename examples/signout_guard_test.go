@@ -172,7 +172,7 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 	}
 	root := http.NewServeMux()
 	root.Handle("/", sm.LoadAndSave(h))
-	root.Handle("/backchannel-logout", bl)
+	root.Handle("/backchannel-logout", bl.BackChannel())
 	return root, nil
 }
 
@@ -236,6 +236,6 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 	}
 	root := http.NewServeMux()
 	root.Handle("/", h)
-	root.Handle("/backchannel-logout", bl)
+	root.Handle("/backchannel-logout", bl.BackChannel())
 	return root, nil
 }

@@ -22,5 +22,5 @@ func ExampleNew() {
 		return
 	}
 	defer logout.Close(context.Background())
-	http.Handle("/backchannel-logout", logout)
+	http.Handle("/backchannel-logout", logout.BackChannel())
 }

@@ -95,7 +95,7 @@ func (a *tracedApp) post(ctx context.Context, method, token string) int {
 	r := httptest.NewRequestWithContext(ctx, method, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
-	a.logout.ServeHTTP(w, r)
+	a.logout.BackChannel().ServeHTTP(w, r)
 	return w.Code
 }
 

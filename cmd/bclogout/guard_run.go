@@ -235,7 +235,7 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	g.closers = append(g.closers, func(context.Context) error { return g.idToken.Close() })
 
 	mux := http.NewServeMux()
-	if err := mount.With(mux.Handle, f.logoutPath, front); err != nil {
+	if err := mount.With(mux.Handle, f.logoutPath, front.BackChannel()); err != nil {
 		return nil, err
 	}
 	if err := mount.With(mux.Handle, f.frontPath, front.FrontChannel()); err != nil {

@@ -246,7 +246,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	// own 405). The OP's POST carries no cookie and no CSRF token: outside
 	// the group. The sign-out route (the button's POST and the OP's way
 	// back) reads the gorilla session itself.
-	r.Handle("/backchannel-logout", a.logout)
+	r.Handle("/backchannel-logout", a.logout.BackChannel())
 	r.Handle("/signout", a.logout.SignOut())
 	a.Handler = r
 	return a, nil

@@ -45,10 +45,10 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux,
 	if err != nil {
 		return nil, err
 	}
-	app.Handle("/signout", logout.SignOut())           // the Sign out button's POST, and the OP's way back
-	mux.Handle("/", sm.LoadAndSave(logout.Guard(app))) // every app route: the guard inside LoadAndSave
-	mux.Handle("/backchannel-logout", logout)          // the OP's POST: no session, no CSRF check
-	return logout, nil                                 // logout.Close(ctx) at shutdown
+	app.Handle("/signout", logout.SignOut())                // the Sign out button's POST, and the OP's way back
+	mux.Handle("/", sm.LoadAndSave(logout.Guard(app)))      // every app route: the guard inside LoadAndSave
+	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
+	return logout, nil                                      // logout.Close(ctx) at shutdown
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
@@ -65,7 +65,7 @@ func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
 	r := chi.NewRouter()
 	r.Group(func(r chi.Router) { r.Use(logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
 	r.Handle("/signout", logout.SignOut())                                // the library's routes: every method
-	r.Handle("/backchannel-logout", logout)                               // the OP's POST: outside the group
+	r.Handle("/backchannel-logout", logout.BackChannel())                 // the OP's POST: outside the group
 	return r
 }
 
@@ -74,7 +74,7 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 	e := echo.New()
 	e.Group("", echo.WrapMiddleware(logout.Guard)).GET("/", home)
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
-	e.Any("/backchannel-logout", echo.WrapHandler(logout))
+	e.Any("/backchannel-logout", echo.WrapHandler(logout.BackChannel()))
 	return e
 }
 
@@ -83,7 +83,7 @@ func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
 	r := gin.New()
 	r.Group("/", ginmw.Guard(logout.Guard)).GET("/", home)
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
-	r.Any("/backchannel-logout", gin.WrapH(logout))
+	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
 	return r
 }
 
@@ -197,7 +197,7 @@ func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeM
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/backchannel-logout", logout)
+	mux.Handle("/backchannel-logout", logout.BackChannel())
 	mux.Handle("/shared-signals", logout.SharedSignals()) // register this URL with the transmitter
 	return logout, nil
 }

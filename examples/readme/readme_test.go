@@ -76,7 +76,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	if !guarded { // the mistake the test must catch: app routes without the guard
 		mux = http.NewServeMux()
 		mux.Handle("/", sm.LoadAndSave(pages))
-		mux.Handle("/backchannel-logout", logout)
+		mux.Handle("/backchannel-logout", logout.BackChannel())
 	}
 	root := http.NewServeMux()
 	root.Handle("/", mux)

@@ -66,7 +66,7 @@ func newGinApp(t *testing.T) *ginApp {
 	})
 
 	r := gin.New()
-	r.Any("/backchannel-logout", gin.WrapH(logout))
+	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
 	r.Any("/frontchannel-logout", gin.WrapH(logout.FrontChannel()))
 	r.GET("/callback", func(c *gin.Context) {
@@ -219,7 +219,7 @@ func TestRoutesMountedWithAnyAnswerAsOnNetHTTP(t *testing.T) {
 		path string
 		h    http.Handler
 	}{
-		{"/backchannel-logout", a.logout},
+		{"/backchannel-logout", a.logout.BackChannel()},
 		{"/signout", a.logout.SignOut()},
 		{"/frontchannel-logout", a.logout.FrontChannel()},
 	}

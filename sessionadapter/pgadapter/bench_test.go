@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
 )
 
@@ -146,31 +147,7 @@ func BenchmarkPropagation(b *testing.B) {
 	schema := newSchema(b, pool)
 	a := newRevocations(b, pool, pgadapter.WithSchema(schema))
 	other := newRevocations(b, newPool(b), pgadapter.WithSchema(schema))
-	ctx := context.Background()
-	login := time.Now().Add(-time.Hour)
-	var lat []time.Duration
-	i := 0
-	for b.Loop() {
-		i++
-		sid := fmt.Sprint("bench-", i)
-		bd := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: sid, LocalID: "l", LoginTime: login}
-		start := time.Now()
-		if err := a.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: sid}, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		for {
-			changed := other.Changed()
-			if got, err := other.Revoked(ctx, bd); err == nil && got {
-				break
-			}
-			select {
-			case <-changed:
-			case <-time.After(10 * time.Millisecond): // a stale answer: look again
-			}
-		}
-		lat = append(lat, time.Since(start))
-	}
-	reportPercentiles(b, lat)
+	storetest.Propagation(b, a, other)
 }
 
 // BenchmarkPropagationBaseline is the raw operation underneath
@@ -199,17 +176,5 @@ func BenchmarkPropagationBaseline(b *testing.B) {
 		}
 		lat = append(lat, time.Since(start))
 	}
-	reportPercentiles(b, lat)
-}
-
-func reportPercentiles(b *testing.B, lat []time.Duration) {
-	if len(lat) == 0 {
-		return
-	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	storetest.ReportPercentiles(b, lat)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/redistest"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
 
@@ -115,36 +115,7 @@ func BenchmarkPropagation(b *testing.B) {
 	prefix := uniquePrefix(b, c1)
 	a := newRevocations(b, c1, redisadapter.WithKeyPrefix(prefix))
 	other := newRevocations(b, c2, redisadapter.WithKeyPrefix(prefix))
-	ctx := context.Background()
-	login := time.Now().Add(-time.Hour)
-	var lat []time.Duration
-	i := 0
-	for b.Loop() {
-		i++
-		sid := fmt.Sprint("bench-", i)
-		bd := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: sid, LocalID: "l", LoginTime: login}
-		start := time.Now()
-		if err := a.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: sid}, time.Hour); err != nil {
-			b.Fatal(err)
-		}
-		for {
-			changed := other.Changed()
-			if got, err := other.Revoked(ctx, bd); err == nil && got {
-				break
-			}
-			select {
-			case <-changed:
-			case <-time.After(10 * time.Millisecond): // a stale answer: look again
-			}
-		}
-		lat = append(lat, time.Since(start))
-	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 {
-		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	storetest.Propagation(b, a, other)
 }
 
 // BenchmarkReplicaGuardCheck is redisadapter.Revocations' Revoked (the

@@ -76,7 +76,7 @@ func (c *droppingConn) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-// Issue 13, defect 2: Redis applies the replay cache's write for a token
+// Redis applies the replay cache's write for a token
 // never seen before, its reply is lost and go-redis retries the write.
 // The retry must not turn the token into a replay: the genuine first
 // delivery ends the session and is answered 200.

@@ -267,7 +267,7 @@ func (e *slowEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (i
 
 // A logout that takes minutes still consumes its token: the same token
 // delivered again, before or after the slow logout finished, is a replay
-// (issue 8, defect 1: the reservation used to expire after 30 s).
+// (a reservation that expired after 30 s would not be).
 func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	client, mr := redistest.Miniredis(t)
 	key, err := opkit.GenerateKey("ES256", "k1")

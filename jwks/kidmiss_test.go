@@ -79,8 +79,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // A key rotated in right after a kid-miss fetch is found by the next
-// allowed fetch: the miss waits for it instead of answering an unknown key
-// (issue 8, defect 2).
+// allowed fetch: the miss waits for it instead of answering an unknown key.
 func TestRemoteLimitedMissWaitsForNextFetch(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
 	k2 := publicOf(t, genKey(t, "RSA", "k2", "RS256"))
@@ -302,8 +301,7 @@ func TestRemoteMissWaitEnds(t *testing.T) {
 // unknown kid must be answered within 2 s, and a flood of them cost the OP
 // about one fetch a second: the next kid-miss fetch is at most 1 s away,
 // and a miss waits for it (sharing it with every other miss) at most
-// 1.5 s. Issue 13, defect 6: the interval was 10 s, and a miss waited for
-// it. The background schedule's jitter leaves both bounds as they are:
+// 1.5 s. The background schedule's jitter leaves both bounds as they are:
 // the next kid-miss fetch comes no sooner than the interval, nor later.
 func TestRemoteMissAnsweredWithinBound(t *testing.T) {
 	for _, j := range []struct {

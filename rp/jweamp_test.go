@@ -13,8 +13,8 @@ import (
 
 // TestJoinBoundsDecryption: a kid-less JWE that no tenant's key
 // opens costs at most maxDecryptAttempts (4) private-key operations for the
-// whole request, however many tenants are configured (issue 8, item 5:
-// 16 tenants used to cost up to 64).
+// whole request, however many tenants are configured (not 4 per tenant:
+// 64 for 16).
 func TestJoinBoundsDecryption(t *testing.T) {
 	var vs []*rp.Verifier
 	for i := range 16 {

@@ -7,7 +7,7 @@ import (
 
 // TestVerifierFollowsKeySwap: a Source that replaces one key by another
 // under the same kid, the set keeping its length, must be followed at once:
-// the new key verifies, the removed one no longer does (issue 8, item 3).
+// the new key verifies, the removed one no longer does.
 func TestVerifierFollowsKeySwap(t *testing.T) {
 	k := keys(t)
 	set := keySet(t, pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "alg": "RS256"}))

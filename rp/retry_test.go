@@ -481,10 +481,9 @@ func TestRetryPolicyErrors(t *testing.T) {
 	}
 }
 
-// Issue 13, defect 1: a token already queued whose second delivery fails
-// too must still end its sessions. The queue used to drop the second
-// delivery's claim and then take it for another delivery's completed
-// logout.
+// A token already queued whose second delivery fails too must still end
+// its sessions: the second delivery must not be taken for another
+// delivery's completed logout.
 func TestRetryKeepsASecondFailedDelivery(t *testing.T) {
 	cache := &flakyCache{Cache: memoryCache(t)}
 	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))

@@ -17,7 +17,7 @@ import (
 
 // TestSSRFGuardOwnDialHooks: a transport given through WithHTTPClient
 // keeps none of its dial hooks. The deprecated DialTLS used to win over
-// the guarded dialer for https targets (issue 8, defect 6).
+// the guarded dialer for https targets.
 func TestSSRFGuardOwnDialHooks(t *testing.T) {
 	rp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	t.Cleanup(rp.Close)

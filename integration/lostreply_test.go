@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
-	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -90,18 +88,7 @@ func TestLostReplayReplyIsNotAReplay(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: proxy.Addr(), ContextTimeoutEnabled: true, Dialer: dropper.dial})
 	t.Cleanup(func() { _ = client.Close() })
 
-	key, err := opkit.GenerateKey("ES256", "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := newES256Verifier(t)
 	cache, err := redisreplay.New(client, prefix)
 	if err != nil {
 		t.Fatal(err)

@@ -270,18 +270,7 @@ func (e *slowEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (i
 // (a reservation that expired after 30 s would not be).
 func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	client, mr := redistest.Miniredis(t)
-	key, err := opkit.GenerateKey("ES256", "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := newES256Verifier(t)
 	cache, err := redisreplay.New(client, "jti:")
 	if err != nil {
 		t.Fatal(err)
@@ -308,4 +297,23 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	if code, errCode := post(t, r, token); code != http.StatusBadRequest || errCode != "invalid_request" {
 		t.Fatalf("the same token after a slow logout: %d %q, want 400 invalid_request (replay)", code, errCode)
 	}
+}
+
+// newES256Verifier returns a new ES256 key (kid k1) and a Verifier of
+// issuer's tokens for clientID that trusts that key alone.
+func newES256Verifier(t testing.TB) (*opkit.Key, *rp.Verifier) {
+	t.Helper()
+	key, err := opkit.GenerateKey("ES256", "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, v
 }

@@ -84,18 +84,7 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 
 	jtiPrefix, keyPrefix := redistest.Prefix(t, admin), redistest.TaggedPrefix(t, admin)
-	key, err := opkit.GenerateKey("ES256", "k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, v := newES256Verifier(t)
 	cache, err := redisreplay.New(rdb, jtiPrefix)
 	if err != nil {
 		t.Fatal(err)

@@ -357,7 +357,6 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 	if err != nil {
 		return err
 	}
-	binding.IDToken = rawIDToken
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
 		// The login is not signed in: end the session Stash wrote it to
 		// (and, for gorilla, saved), so the error Login returns is true of

@@ -229,7 +229,7 @@ type frameDuringLogin struct {
 	frame func()
 }
 
-func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Binding) (sessionadapter.Binding, error) {
 	b, err := f.memSessions.Stash(w, r, l)
 	f.frame()
 	return b, err

@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.signals = s
 		b.closers = append(b.closers, closeKeys)
 	}
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime}), rp.WithReplayCache(rc)}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(lifetime), rp.WithReplayCache(rc)}
 	if cfg.OnLogout != nil {
 		hopts = append(hopts, rp.WithOnLogout(cfg.OnLogout))
 	}

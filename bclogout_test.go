@@ -265,7 +265,7 @@ func TestLoginLoggedOutInFlight(t *testing.T) {
 		t.Fatalf("logout: %d", code)
 	}
 	w := a.do(t, http.MethodGet, "/callback?sub=alice&sid=sid-a", nil)
-	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), bclogout.ErrLoggedOut.Error()) {
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), sessionadapter.ErrRevoked.Error()) {
 		t.Fatalf("login after its logout: %d %s", w.Code, w.Body)
 	}
 	if len(a.sessions.data) != 0 {

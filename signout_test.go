@@ -446,7 +446,7 @@ func TestSignOutThenSingleSignOn(t *testing.T) {
 		after time.Duration
 		want  error
 	}{
-		{20 * time.Second, bclogout.ErrLoggedOut},
+		{20 * time.Second, sessionadapter.ErrRevoked},
 		{90 * time.Second, nil},
 	} {
 		r = httptest.NewRequest(http.MethodGet, "/callback", nil)

@@ -23,7 +23,8 @@ var (
 	// after the binding's login time ends it: the login raced its own
 	// logout (the ID token was issued before the OP ended the session).
 	// The app must not treat the user as signed in, and should end the
-	// session it just created.
+	// session it just created: the front door's Login does, and returns
+	// this error wrapped, so that the app shows the signed-out page.
 	ErrRevoked = errors.New("sessionadapter: session revoked by a logout")
 )
 

@@ -233,7 +233,7 @@ func TestDeadPortAndDeadline(t *testing.T) {
 		{name: "invalid logout", ctx: context.Background(), run: func(ctx context.Context) error {
 			_, err := s.EndSessions(ctx, sessionadapter.Logout{Issuer: iss})
 			return err
-		}, wantErr: sessionadapter.ErrInvalidLogout},
+		}, wantErr: sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

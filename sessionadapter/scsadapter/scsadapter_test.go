@@ -337,8 +337,8 @@ func TestStashRefusesIncompleteLogin(t *testing.T) {
 		login   sessionadapter.Binding
 		wantErr error
 	}{
-		{"no issuer", sessionadapter.Binding{Subject: "alice", LoginTime: t0}, sessionadapter.ErrInvalidBinding},
-		{"no sub or sid", sessionadapter.Binding{Issuer: iss, LoginTime: t0}, sessionadapter.ErrInvalidBinding},
+		{"no issuer", sessionadapter.Binding{Subject: "alice", LoginTime: t0}, sessionadapter.ErrInvalid},
+		{"no sub or sid", sessionadapter.Binding{Issuer: iss, LoginTime: t0}, sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

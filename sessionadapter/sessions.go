@@ -3,8 +3,8 @@ package sessionadapter
 import "net/http"
 
 // Sessions is what the bclogout front door needs of an app's session
-// library: stash a login's binding in the request's session, read it back, and end
-// the session. The scsadapter and gorillaadapter packages provide one for
+// library: stash a login's binding in the request's session, read it
+// back, and end the session. The scsadapter and gorillaadapter packages provide one for
 // alexedwards/scs and gorilla/sessions.
 //
 // An implementation that can also delete a session's data by its local ID

@@ -265,7 +265,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.signals = s
 		b.closers = append(b.closers, closeKeys)
 	}
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(rp.RetryPolicy{For: lifetime}), rp.WithReplayCache(rc)}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(lifetime), rp.WithReplayCache(rc)}
 	if cfg.OnLogout != nil {
 		hopts = append(hopts, rp.WithOnLogout(cfg.OnLogout))
 	}
@@ -322,12 +322,6 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 	return b.guard(next)
 }
 
-// ErrLoggedOut is returned by Login when the OP session of the ID token was
-// logged out while the login was in flight (the logout token arrived
-// before the callback). Login has already ended the session; show the
-// signed-out page.
-var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during the login")
-
 // Login ties the request's session to the OP session of the raw ID token
 // the app got from the OP's token endpoint (with x/oauth2:
 // tok.Extra("id_token").(string)), in the login callback before the
@@ -340,7 +334,10 @@ var ErrLoggedOut = errors.New("bclogout: the OP session was logged out during th
 // id_token_hint. The nonce and at_hash are the login flow's: the app's
 // OIDC library must still validate the login (go-oidc's Verify and its
 // nonce check). When binding fails, Login ends the session it stashed
-// the login in before returning the error: the user is not signed in.
+// the login in before returning the error: the user is not signed in. The
+// error wraps sessionadapter.ErrRevoked when the OP session of the ID
+// token was logged out while the login was in flight (the logout token
+// arrived before the callback): show the signed-out page.
 //
 // Whether Login saves the session is the session library's way: with scs,
 // LoadAndSave saves it when the handler returns, so put the app's own
@@ -356,14 +353,11 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 	if err != nil {
 		return err
 	}
-	binding.IDToken = rawIDToken
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
 		// The login is not signed in: end the session Stash wrote it to
 		// (and, for gorilla, saved), so the error Login returns is true of
 		// the session too.
-		if errors.Is(err, sessionadapter.ErrRevoked) {
-			err = ErrLoggedOut
-		}
+		err = fmt.Errorf("bclogout: login: %w", err)
 		if endErr := b.sessions.End(w, r); endErr != nil {
 			return errors.Join(err, endErr)
 		}

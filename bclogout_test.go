@@ -56,15 +56,16 @@ func (m *memSessions) get(r *http.Request, key string) (any, bool) {
 	return v, ok
 }
 
-func (m *memSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+func (m *memSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Binding) (sessionadapter.Binding, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.data, m.id(r)) // a new ID at login
 	id := rand.Text()
 	m.renewed[r] = id
-	m.data[id] = map[string]any{"login": l}
+	m.data[id] = map[string]any{"login": sessionadapter.Binding{Issuer: l.Issuer, Subject: l.Subject, SessionID: l.SessionID, LoginTime: l.LoginTime}}
 	http.SetCookie(w, &http.Cookie{Name: "session", Value: id})
-	return l.Binding(id, time.Time{}), nil
+	l.LocalID = id
+	return l, nil
 }
 
 func (m *memSessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
@@ -72,7 +73,9 @@ func (m *memSessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
 	if !ok {
 		return sessionadapter.Binding{}, false
 	}
-	return v.(sessionadapter.Login).Binding(m.id(r), time.Time{}), true
+	b := v.(sessionadapter.Binding)
+	b.LocalID = m.id(r)
+	return b, true
 }
 
 func (m *memSessions) End(w http.ResponseWriter, r *http.Request) error {
@@ -214,7 +217,7 @@ func TestLogoutEndsAndKeepsEnded(t *testing.T) {
 	if got := a.page(t, alice); got != "signed in" {
 		t.Fatalf("after login: %q", got)
 	}
-	saved := map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", IssuedAt: time.Now().Add(-time.Second)}}
+	saved := map[string]any{"login": sessionadapter.Binding{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", LoginTime: time.Now().Add(-time.Second)}}
 
 	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
 		t.Fatalf("logout: %d", code)
@@ -262,7 +265,7 @@ func TestLoginLoggedOutInFlight(t *testing.T) {
 		t.Fatalf("logout: %d", code)
 	}
 	w := a.do(t, http.MethodGet, "/callback?sub=alice&sid=sid-a", nil)
-	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), bclogout.ErrLoggedOut.Error()) {
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), sessionadapter.ErrRevoked.Error()) {
 		t.Fatalf("login after its logout: %d %s", w.Code, w.Body)
 	}
 	if len(a.sessions.data) != 0 {
@@ -315,7 +318,7 @@ func TestSignedOutHandler(t *testing.T) {
 	a := newApp(t, bclogout.Config{SignedOut: http.RedirectHandler("/signed-out", http.StatusSeeOther)})
 	c := a.login(t, "alice", "sid-a")
 	a.logout(t, "alice", "sid-a")
-	a.sessions.writeBack(c.Value, map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", IssuedAt: time.Now().Add(-time.Minute)}})
+	a.sessions.writeBack(c.Value, map[string]any{"login": sessionadapter.Binding{Issuer: a.op.Issuer(), Subject: "alice", SessionID: "sid-a", LoginTime: time.Now().Add(-time.Minute)}})
 	w := a.do(t, http.MethodGet, "/", nil, c)
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signed-out" {
 		t.Errorf("revoked request: %d %v", w.Code, w.Header())

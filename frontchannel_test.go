@@ -229,7 +229,7 @@ type frameDuringLogin struct {
 	frame func()
 }
 
-func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Binding) (sessionadapter.Binding, error) {
 	b, err := f.memSessions.Stash(w, r, l)
 	f.frame()
 	return b, err
@@ -238,7 +238,7 @@ func (f frameDuringLogin) Stash(w http.ResponseWriter, r *http.Request, l sessio
 // A front-channel logout that arrives while a login callback of the same
 // OP session is between Stash and Bind is not lost: the revocation is
 // recorded before any binding is looked for, and Bind checks after it
-// records, so Login fails with ErrLoggedOut.
+// records, so Login fails with sessionadapter.ErrRevoked.
 func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
 	op := opkit.New(t)
 	s := &frameDuringLogin{memSessions: newMemSessions()}
@@ -246,9 +246,9 @@ func TestFrontChannelDuringLoginRefusesTheLogin(t *testing.T) {
 	s.frame = func() { fcFrame(bl, op.Issuer(), "sid-a") }
 	w := httptest.NewRecorder()
 	err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second)))
-	if !errors.Is(err, bclogout.ErrLoggedOut) {
+	if !errors.Is(err, sessionadapter.ErrRevoked) {
 		c := w.Result().Cookies()[0]
-		t.Fatalf("Login = %v (want ErrLoggedOut); the login raced a front-channel logout of its OP session and is %q", err, fcPage(bl, s.memSessions, c))
+		t.Fatalf("Login = %v (want sessionadapter.ErrRevoked); the login raced a front-channel logout of its OP session and is %q", err, fcPage(bl, s.memSessions, c))
 	}
 }
 

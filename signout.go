@@ -116,7 +116,7 @@ func (b *RP) signOut(w http.ResponseWriter, r *http.Request) {
 			// (one minute) after its date, so a single sign-on within that
 			// minute in an OP session that lives on (no
 			// end_session_endpoint, or the user declined at the OP) is
-			// refused with ErrLoggedOut: fail closed; a later one is not.
+			// refused with sessionadapter.ErrRevoked: fail closed; a later one is not.
 			// It is the pipeline's, as every door's logout is: a store
 			// that fails has it retried.
 			_, revokeErr = b.handler.End(r, &rp.LogoutEvent{

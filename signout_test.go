@@ -145,7 +145,7 @@ func (a *signOutApp) page(t *testing.T, ck *http.Cookie) string {
 }
 
 func (a *signOutApp) loginData(sub, sid string) map[string]any {
-	return map[string]any{"login": sessionadapter.Login{Issuer: a.op.Issuer(), Subject: sub, SessionID: sid, IssuedAt: time.Now().Add(-time.Second)}}
+	return map[string]any{"login": sessionadapter.Binding{Issuer: a.op.Issuer(), Subject: sub, SessionID: sid, LoginTime: time.Now().Add(-time.Second)}}
 }
 
 // TestSignOutRevokesBeforeRedirect: when the browser gets the redirect to
@@ -446,7 +446,7 @@ func TestSignOutThenSingleSignOn(t *testing.T) {
 		after time.Duration
 		want  error
 	}{
-		{20 * time.Second, bclogout.ErrLoggedOut},
+		{20 * time.Second, sessionadapter.ErrRevoked},
 		{90 * time.Second, nil},
 	} {
 		r = httptest.NewRequest(http.MethodGet, "/callback", nil)

@@ -42,7 +42,7 @@ type sessionLib struct {
 	wrap func(http.Handler) http.Handler
 	// login creates the request's session for l, stashes the login in it,
 	// saves it, and returns its binding (LocalID: the stored session's ID).
-	login func(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error)
+	login func(w http.ResponseWriter, r *http.Request, l sessionadapter.Binding) (sessionadapter.Binding, error)
 	// touch loads the request's session and returns a function that
 	// changes and saves it, as most handlers do ("last seen", a flash).
 	touch func(r *http.Request) (save func(w http.ResponseWriter) error, err error)
@@ -210,7 +210,7 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 	t.Cleanup(func() { _ = rdb.Close() })
 	store := redisStore(t, env, rdb, "app:session:%s")
 	type data struct {
-		Login sessionadapter.Login
+		Login sessionadapter.Binding // as Stash got it, without its ID token
 		Seen  int64
 	}
 	load := func(r *http.Request) (string, *data, error) {
@@ -233,13 +233,16 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 		return rdb.Set(ctx, store.SessionKey(id), raw, time.Hour).Err()
 	}
 	return sessionLib{
-		login: func(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+		login: func(w http.ResponseWriter, r *http.Request, l sessionadapter.Binding) (sessionadapter.Binding, error) {
 			id := rand.Text()
-			if err := save(r.Context(), id, &data{Login: l}); err != nil {
+			stashed := l
+			stashed.IDToken = ""
+			if err := save(r.Context(), id, &data{Login: stashed}); err != nil {
 				return sessionadapter.Binding{}, err
 			}
 			http.SetCookie(w, &http.Cookie{Name: sessionName, Value: id, Path: "/"})
-			return l.Binding(id, time.Time{}), nil
+			l.LocalID = id
+			return l, nil
 		},
 		touch: func(r *http.Request) (func(http.ResponseWriter) error, error) {
 			id, d, err := load(r)
@@ -256,7 +259,9 @@ func redisadapterSessions(t *testing.T, env matrixEnv) sessionLib {
 			if err != nil || d == nil {
 				return sessionadapter.Binding{}, false
 			}
-			return d.Login.Binding(id, time.Time{}), true
+			b := d.Login
+			b.LocalID = id
+			return b, true
 		},
 		end: func(w http.ResponseWriter, r *http.Request) error {
 			http.SetCookie(w, &http.Cookie{Name: sessionName, Path: "/", MaxAge: -1})
@@ -302,7 +307,7 @@ func newMatrixApp(t *testing.T, lib sessionLib, logger *slog.Logger) *matrixApp 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.ParseInt(r.FormValue("iat"), 10, 64)
-		l := sessionadapter.Login{Issuer: issuer, Subject: r.FormValue("sub"), SessionID: r.FormValue("sid"), IssuedAt: time.UnixMilli(ms)}
+		l := sessionadapter.Binding{Issuer: issuer, Subject: r.FormValue("sub"), SessionID: r.FormValue("sid"), LoginTime: time.UnixMilli(ms)}
 		b, err := lib.login(w, r, l)
 		if err == nil {
 			err = ender.Bind(r.Context(), b) // the store's Bind, refused for a login older than its logout

@@ -13,7 +13,9 @@ var (
 	// (another issuer, OpenID Connect Discovery 1.0 §4.3; a missing or
 	// insecure jwks_uri). Such errors read "jwks: fetch URL: cause".
 	ErrFetch = discovery.ErrFetch
-	// ErrInvalidJWKS means a document is not a JWK Set with at least one
-	// usable signature key.
+	// ErrInvalidJWKS means a JWK document does not hold the keys it must:
+	// a JWK Set (ParseKeySet, an OP's jwks_uri) with no usable signature
+	// key, or the RP's private decryption keys (ParsePrivateSet) of which
+	// one fails its checks or none is given.
 	ErrInvalidJWKS = errors.New("jwks: invalid jwk set")
 )

@@ -16,12 +16,6 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
-// ErrInvalidPrivateKey means a file or document meant to hold the RP's
-// private decryption keys does not: it is not a JWK or JWK set, it is
-// empty, or one of its keys is public only, symmetric, of a type that
-// cannot decrypt, marked for signing, or internally inconsistent.
-var ErrInvalidPrivateKey = errors.New("jwks: invalid private key")
-
 // PrivateSet is the RP's own private keys for decrypting encrypted logout
 // tokens, as taken by rp.WithDecryptionKeys. [ParsePrivateSet] is the only
 // way to make one, so every key in it has passed its checks once; the zero
@@ -60,7 +54,7 @@ func (s *PrivateSet) All() iter.Seq2[Key, crypto.PrivateKey] {
 // key_ops allow none of decrypt, unwrapKey and deriveKey are refused, and
 // so is an empty set: a decryption configuration that is partly wrong should fail
 // at start, not on the first encrypted token. Each key keeps its kid, alg,
-// use and key_ops.
+// use and key_ops. Every error wraps ErrInvalidJWKS.
 //
 // The set holds private key material: it must never be served, logged or
 // published; an RP publishes only the public halves in its jwks_uri. Keep
@@ -68,31 +62,31 @@ func (s *PrivateSet) All() iter.Seq2[Key, crypto.PrivateKey] {
 func ParsePrivateSet(data []byte) (*PrivateSet, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil || top == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidPrivateKey)
+		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidJWKS)
 	}
 	entries := []json.RawMessage{data}
 	if keys, ok := top["keys"]; ok {
 		if trimmed := bytes.TrimSpace(keys); len(trimmed) == 0 || trimmed[0] != '[' {
-			return nil, fmt.Errorf("%w: \"keys\" is not an array", ErrInvalidPrivateKey)
+			return nil, fmt.Errorf("%w: \"keys\" is not an array", ErrInvalidJWKS)
 		}
 		entries = nil
 		if err := json.Unmarshal(keys, &entries); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrInvalidPrivateKey, err)
+			return nil, fmt.Errorf("%w: %v", ErrInvalidJWKS, err)
 		}
 		if len(entries) == 0 {
-			return nil, fmt.Errorf("%w: empty jwk set", ErrInvalidPrivateKey)
+			return nil, fmt.Errorf("%w: empty jwk set", ErrInvalidJWKS)
 		}
 	}
 	set := &PrivateSet{keys: make([]Key, 0, len(entries))}
 	for i, raw := range entries {
 		k, err := jwk.ParseKey(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidPrivateKey, i, err)
+			return nil, fmt.Errorf("%w: key %d: %v", ErrInvalidJWKS, i, err)
 		}
 		key, err := decryptionKey(k)
 		if err != nil {
 			kid, _ := k.KeyID()
-			return nil, fmt.Errorf("%w: key %d (kid %q): %v", ErrInvalidPrivateKey, i, kid, err)
+			return nil, fmt.Errorf("%w: key %d (kid %q): %v", ErrInvalidJWKS, i, kid, err)
 		}
 		set.keys = append(set.keys, key)
 	}

@@ -135,22 +135,22 @@ func TestParsePrivateSetErrors(t *testing.T) {
 		data    []byte
 		wantErr error
 	}{
-		{name: "not json", data: []byte(`{`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "json array", data: []byte(`[]`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "empty set", data: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "keys not an array", data: []byte(`{"keys":{}}`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "oct", data: []byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "unknown kty", data: []byte(`{"kty":"XYZ"}`), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "rsa public only", data: mustJSON(t, rsaEnc.PublicJWK()), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "ec public only", data: mustJSON(t, ecEnc.PublicJWK()), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "one public key among private ones", data: mustJSON(t, map[string]any{"keys": []any{firstJWK(t, rsaEnc.PrivateJWKS()), ecEnc.PublicJWK()}}), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "signing key", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "sig" }), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "use other than enc", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "tls" }), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "key_ops without decryption", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["key_ops"] = []string{"sign", "encrypt"} }), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "ed25519", data: setJSON(t, genKey(t, "OKP", "ed", "")), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "ec d of another key", data: edit(ecEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = firstJWK(t, otherEC.PrivateJWKS())["d"] }), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "rsa fails validate", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = bump(m["d"].(string)) }), wantErr: jwks.ErrInvalidPrivateKey},
-		{name: "rsa 1024 bits", data: mustJSON(t, smallJWK), wantErr: jwks.ErrInvalidPrivateKey},
+		{name: "not json", data: []byte(`{`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "json array", data: []byte(`[]`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "empty set", data: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "keys not an array", data: []byte(`{"keys":{}}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "oct", data: []byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "unknown kty", data: []byte(`{"kty":"XYZ"}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "rsa public only", data: mustJSON(t, rsaEnc.PublicJWK()), wantErr: jwks.ErrInvalidJWKS},
+		{name: "ec public only", data: mustJSON(t, ecEnc.PublicJWK()), wantErr: jwks.ErrInvalidJWKS},
+		{name: "one public key among private ones", data: mustJSON(t, map[string]any{"keys": []any{firstJWK(t, rsaEnc.PrivateJWKS()), ecEnc.PublicJWK()}}), wantErr: jwks.ErrInvalidJWKS},
+		{name: "signing key", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "sig" }), wantErr: jwks.ErrInvalidJWKS},
+		{name: "use other than enc", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["use"] = "tls" }), wantErr: jwks.ErrInvalidJWKS},
+		{name: "key_ops without decryption", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["key_ops"] = []string{"sign", "encrypt"} }), wantErr: jwks.ErrInvalidJWKS},
+		{name: "ed25519", data: setJSON(t, genKey(t, "OKP", "ed", "")), wantErr: jwks.ErrInvalidJWKS},
+		{name: "ec d of another key", data: edit(ecEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = firstJWK(t, otherEC.PrivateJWKS())["d"] }), wantErr: jwks.ErrInvalidJWKS},
+		{name: "rsa fails validate", data: edit(rsaEnc.PrivateJWKS(), func(m map[string]any) { m["d"] = bump(m["d"].(string)) }), wantErr: jwks.ErrInvalidJWKS},
+		{name: "rsa 1024 bits", data: mustJSON(t, smallJWK), wantErr: jwks.ErrInvalidJWKS},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,8 +180,8 @@ func FuzzParsePrivateSet(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, err := jwks.ParsePrivateSet(data)
 		if err != nil {
-			if !errors.Is(err, jwks.ErrInvalidPrivateKey) {
-				t.Fatalf("error outside ErrInvalidPrivateKey: %v", err)
+			if !errors.Is(err, jwks.ErrInvalidJWKS) {
+				t.Fatalf("error outside ErrInvalidJWKS: %v", err)
 			}
 			return
 		}

@@ -11,7 +11,7 @@
 //	// ender, a sessionadapter.Ender, ends the sessions a token names; the
 //	// replay cache is shared (Redis) behind a load balancer; the retry
 //	// queue retries the logouts a store failed.
-//	h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithRetry(rp.RetryPolicy{}))
+//	h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithRetry(0))
 //	...
 //	defer h.Close(ctx)
 //	mux.Handle("POST /backchannel-logout", h)

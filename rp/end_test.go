@@ -91,7 +91,7 @@ func TestRejectReportsTheDoor(t *testing.T) {
 // A door's logout whose store failed is counted once as failed with its
 // door, queued, and ended by the retry once the store is back.
 func TestEndStoreFailureIsRetriedAndCountedOnceWithItsDoor(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{})
+	env := newRetryEnv(t, 0)
 	ev := &rp.LogoutEvent{Door: "signout", Issuer: testIssuer, Subject: "alice", SessionID: "sid-1", IssuedAt: testNow}
 	if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrTemporary) {
 		t.Fatalf("End = %v, want ErrTemporary", err)

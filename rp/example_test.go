@@ -126,7 +126,7 @@ func ExampleWithRetry() {
 		fmt.Println("ending sessions of", l.Issuer, l.SessionID)
 		return 1, nil
 	})
-	h, err := rp.NewHandler(v, ender, rp.WithRetry(rp.RetryPolicy{}), rp.WithLogger(slog.New(slog.DiscardHandler)))
+	h, err := rp.NewHandler(v, ender, rp.WithRetry(0), rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		panic(err)
 	}
@@ -143,7 +143,7 @@ func ExampleWithRetry() {
 
 	storeDown.Store(false)
 	// At shutdown, Close retries what is pending at once (in a running
-	// program the queue retries by itself within RetryPolicy.MaxBackoff).
+	// program the queue retries by itself within a minute).
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	fmt.Println(h.Close(ctx))

@@ -38,6 +38,11 @@ func WithRetryMinBackoff(d time.Duration) HandlerOption {
 	return func(o *handlerOptions) { o.retryMinBackoff = d }
 }
 
+// WithRetryMaxBackoff caps the wait between two retries (default 1 min).
+func WithRetryMaxBackoff(d time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.retryMaxBackoff = d }
+}
+
 // Interleaved is interleaved for the external benchmarks.
 var Interleaved = interleaved
 

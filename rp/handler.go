@@ -38,10 +38,12 @@ type handlerOptions struct {
 	metrics       metricsFunc
 	logoutTimeout time.Duration
 	now           func() time.Time
-	retry         *RetryPolicy
+	retry         bool          // WithRetry
+	retryFor      time.Duration // WithRetry's keepFor
 	// Set by tests only (export_test.go).
 	retryCapacity   int
 	retryMinBackoff time.Duration
+	retryMaxBackoff time.Duration
 	retryClock      retryClock
 	retryJitter     func(n int64) int64
 }
@@ -106,7 +108,7 @@ type metricsFunc = func(door, issuer, outcome string, sessionsEnded int, elapsed
 //     failed logout now pending), "retried" (a pending logout completed:
 //     by the queue, which ended sessionsEnded sessions, or by another
 //     delivery of its token, 0), "abandoned_expired" (retried for
-//     RetryPolicy.For in vain), "abandoned_closed" (pending when Close
+//     WithRetry's keepFor in vain), "abandoned_closed" (pending when Close
 //     gave up, or failed after Close began), "abandoned_full" (the queue
 //     was at capacity: it was never pending). Pending logouts are those
 //     queued and neither retried nor abandoned since.
@@ -168,8 +170,8 @@ func NewHandler(v *Verifier, sessions sessionadapter.Ender, opts ...HandlerOptio
 		sessions: sessions, replay: o.replay, timeout: o.logoutTimeout, logger: o.logger,
 		onLogout: o.onLogout, onReject: o.onReject,
 	}}
-	if o.retry != nil {
-		p := retryPolicy{RetryPolicy: *o.retry, capacity: o.retryCapacity, minBackoff: o.retryMinBackoff}
+	if o.retry {
+		p := retryPolicy{keepFor: o.retryFor, maxBackoff: o.retryMaxBackoff, minBackoff: o.retryMinBackoff, capacity: o.retryCapacity}
 		if err := checkRetryPolicy(&p); err != nil {
 			return nil, err
 		}

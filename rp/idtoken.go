@@ -9,9 +9,11 @@ import (
 )
 
 // VerifyIDToken validates the raw ID token an app got from the OP's token
-// endpoint and returns the login it ties a session to, so that an app
-// can hand the front door the token itself: its issuer's keys and policy
-// judge it, as they judge a logout token. The decoding (strict JSON),
+// endpoint and returns the binding of the login (Issuer, Subject,
+// SessionID, LoginTime from iat, and IDToken; LocalID and Expires are the
+// session library's to set, in sessionadapter.Sessions.Stash), so that an
+// app can hand the front door the token itself: its issuer's keys and
+// policy judge it, as they judge a logout token. The decoding (strict JSON),
 // the header rules (no key-bearing header, no crit), the algorithms, the
 // key selection and the decryption of an encrypted token are a logout
 // token's; then the claim rules of OpenID Connect Core 1.0 §3.1.3.7 that
@@ -30,18 +32,18 @@ import (
 //
 // Errors wrap this package's sentinels (ErrSignature, ErrAudience,
 // ErrTime, ErrClaims, …); ErrTemporary when the keys cannot be fetched.
-func (v *Verifier) VerifyIDToken(ctx context.Context, rawIDToken string) (sessionadapter.Login, error) {
+func (v *Verifier) VerifyIDToken(ctx context.Context, rawIDToken string) (sessionadapter.Binding, error) {
 	var t token
 	tn, err := v.openFor(rawIDToken, &t)
 	if err == nil {
 		err = tn.verifyIDToken(ctx, &t)
 	}
 	if err != nil {
-		return sessionadapter.Login{}, fmt.Errorf("rp: ID token refused: %w", err)
+		return sessionadapter.Binding{}, fmt.Errorf("rp: ID token refused: %w", err)
 	}
 	iat, _ := numericDate(t.claims.Iat)
 	c := &t.claims
-	return sessionadapter.Login{Issuer: tn.issuer, Subject: c.Sub.s, SessionID: c.Sid.s, IssuedAt: iat}, nil
+	return sessionadapter.Binding{Issuer: tn.issuer, Subject: c.Sub.s, SessionID: c.Sid.s, LoginTime: iat, IDToken: rawIDToken}, nil
 }
 
 // verifyIDToken checks a parsed ID token whose iss is t's issuer: the

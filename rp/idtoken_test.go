@@ -76,15 +76,16 @@ func TestVerifyIDToken(t *testing.T) {
 				return
 			}
 			want := testNow.Add(-10 * time.Second)
-			if login.Issuer != testIssuer || login.Subject != "user-1" || login.SessionID != "session-1" || !login.IssuedAt.Equal(want) {
-				t.Errorf("login = %+v", login)
+			if login.Issuer != testIssuer || login.Subject != "user-1" || login.SessionID != "session-1" || !login.LoginTime.Equal(want) ||
+				login.IDToken != tt.token || login.LocalID != "" || !login.Expires.IsZero() {
+				t.Errorf("binding = %+v", login)
 			}
 		})
 	}
 }
 
 // FuzzVerifyIDToken: whatever the token endpoint answers, VerifyIDToken
-// gives a Login with what a binding needs, or an error of one class, and
+// gives a binding with what a store needs, or an error of one class, and
 // never panics.
 func FuzzVerifyIDToken(f *testing.F) {
 	f.Add(mint(f, idToken))
@@ -101,7 +102,7 @@ func FuzzVerifyIDToken(f *testing.F) {
 			}
 			return
 		}
-		if login.Issuer != testIssuer || login.Subject == "" || login.IssuedAt.IsZero() {
+		if login.Issuer != testIssuer || login.Subject == "" || login.LoginTime.IsZero() {
 			t.Fatalf("accepted an invalid login: %+v", login)
 		}
 	})

@@ -16,7 +16,7 @@ import (
 // to take the process down with every pending logout in it.
 func TestRetryMetricsPanicIsRecovered(t *testing.T) {
 	if os.Getenv("RP_METRICS_PANIC_CHILD") == "1" {
-		env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryMinBackoff(time.Millisecond),
+		env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Millisecond),
 			rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
 				if outcome == "retried" {
 					panic("metrics: bad label")

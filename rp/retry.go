@@ -20,7 +20,9 @@ const (
 	retryCapacity = 10_000
 	// retryMinBackoff is the first wait before a retry.
 	retryMinBackoff = time.Second
-	// retryMaxBackoff caps the wait between two retries of one logout.
+	// retryMaxBackoff caps the wait between two retries of one logout:
+	// once the store is back, every pending logout is retried within it
+	// (plus the time the attempts ahead of it take).
 	retryMaxBackoff = time.Minute
 	// retryAttemptTimeout bounds one retry's store work when the Handler
 	// has no WithLogoutTimeout.
@@ -36,22 +38,6 @@ const (
 	abandonClosed  = "abandoned_closed"
 )
 
-// RetryPolicy configures WithRetry. A zero field takes its default.
-type RetryPolicy struct {
-	// MaxBackoff caps the wait between two retries of one logout (default
-	// 1 min): once the store is back, every pending logout is retried
-	// within it (plus the time the attempts ahead of it take). The first
-	// wait is 1 s (or MaxBackoff if smaller) and each failure doubles it;
-	// every wait is jittered to between half and all of its value, so that
-	// logouts that failed together do not retry together.
-	MaxBackoff time.Duration
-	// For is how long after the failure a logout is retried before it is
-	// abandoned: the lifetime of the sessions it ends, since a session
-	// older than that has expired by itself (default 30 days, the
-	// sessionadapter default).
-	For time.Duration
-}
-
 // WithRetry makes the Handler retry, in the background, the logouts it
 // answered with 400 temporarily_unavailable because a store failed (the
 // replay cache or the session Ender). Most OPs send a logout token once
@@ -60,8 +46,15 @@ type RetryPolicy struct {
 //
 // The OP still gets the honest 400, and nothing was recorded, so its own
 // retry can succeed. The Handler also keeps the validated logout in a
-// bounded in-memory queue and retries it with backoff until it succeeds
-// or p.For has passed. At most 10,000 logouts wait, of which at most a
+// bounded in-memory queue and retries it until it succeeds or keepFor has
+// passed since the failure. keepFor is the lifetime of the sessions the
+// logout ends, since a session older than that has expired by itself;
+// zero means 30 days, the sessionadapter default. The first wait is 1 s
+// and each failure doubles it, up to 1 min: once the store is back, every
+// pending logout is retried within a minute (plus the time the attempts
+// ahead of it take). Every wait is jittered to between half and all of
+// its value, so that logouts that failed together do not retry together.
+// At most 10,000 logouts wait, of which at most a
 // quarter without a token (front-channel requests, which anyone can send,
 // and Sign outs: they never crowd out a logout token or a SET); one more
 // is abandoned, never dropped silently. A retry is the same logout the
@@ -75,16 +68,17 @@ type RetryPolicy struct {
 // The queue lives in this process: logouts still pending when it stops
 // are lost, so call Close at shutdown to give them a last chance. Pending
 // and abandoned logouts are reported to Metrics and logged.
-func WithRetry(p RetryPolicy) HandlerOption {
-	return func(o *handlerOptions) { o.retry = &p }
+func WithRetry(keepFor time.Duration) HandlerOption {
+	return func(o *handlerOptions) { o.retry, o.retryFor = true, keepFor }
 }
 
-// retryPolicy is RetryPolicy with the settings only tests change
-// (export_test.go).
+// retryPolicy is how the retry queue works: keepFor is WithRetry's, the
+// rest are constants that only tests change (export_test.go).
 type retryPolicy struct {
-	RetryPolicy
-	capacity   int
+	keepFor    time.Duration
+	maxBackoff time.Duration
 	minBackoff time.Duration
+	capacity   int
 }
 
 // Close stops the retry queue of WithRetry: failed logouts are no longer
@@ -226,35 +220,38 @@ func newRetryQueue(l *logouts, m metricsFunc, p retryPolicy, clock retryClock, j
 
 // checkRetryPolicy fills in the defaults and refuses what cannot work.
 func checkRetryPolicy(p *retryPolicy) error {
-	if p.capacity < 0 || p.minBackoff < 0 || p.MaxBackoff < 0 || p.For < 0 {
-		return configError("retry policy fields must not be negative: %+v", p.RetryPolicy)
+	if p.keepFor < 0 {
+		return configError("WithRetry: negative keepFor %v", p.keepFor)
+	}
+	if p.capacity < 0 || p.minBackoff < 0 || p.maxBackoff < 0 {
+		return configError("retry queue settings must not be negative: %+v", *p)
 	}
 	if p.capacity == 0 {
 		p.capacity = retryCapacity
 	}
-	if p.MaxBackoff == 0 {
-		p.MaxBackoff = max(retryMaxBackoff, p.minBackoff)
+	if p.maxBackoff == 0 {
+		p.maxBackoff = max(retryMaxBackoff, p.minBackoff)
 	}
 	if p.minBackoff == 0 {
-		p.minBackoff = min(retryMinBackoff, p.MaxBackoff)
+		p.minBackoff = min(retryMinBackoff, p.maxBackoff)
 	}
-	if p.For == 0 {
-		p.For = defaults.SessionLifetime
+	if p.keepFor == 0 {
+		p.keepFor = defaults.SessionLifetime
 	}
-	if p.minBackoff > p.MaxBackoff {
-		return configError("retry minimum backoff %v exceeds MaxBackoff %v", p.minBackoff, p.MaxBackoff)
+	if p.minBackoff > p.maxBackoff {
+		return configError("retry minimum backoff %v exceeds maximum backoff %v", p.minBackoff, p.maxBackoff)
 	}
 	return nil
 }
 
 // backoff is the jittered wait after failures failures: half to all of
-// min(MaxBackoff, minBackoff·2^(failures-1)).
+// min(maxBackoff, minBackoff·2^(failures-1)).
 func (q *retryQueue) backoff(failures int) time.Duration {
 	b := q.p.minBackoff
-	for i := 1; i < failures && b < q.p.MaxBackoff; i++ {
+	for i := 1; i < failures && b < q.p.maxBackoff; i++ {
 		b *= 2
 	}
-	b = min(b, q.p.MaxBackoff)
+	b = min(b, q.p.maxBackoff)
 	half := b / 2
 	return b - half + time.Duration(q.jitter(int64(half)+1))
 }
@@ -282,7 +279,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		return
 	}
 	now := q.clock.Now()
-	it := &retryItem{key: key, ev: ev, giveUp: now.Add(q.p.For), failures: 1}
+	it := &retryItem{key: key, ev: ev, giveUp: now.Add(q.p.keepFor), failures: 1}
 	it.due = now.Add(q.backoff(1))
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.

@@ -34,7 +34,7 @@ func (c *hangingRecordCache) Record(ctx context.Context, issuer, jti string, unt
 // under the attempt's own deadline, which Close cancels.
 func TestRetryCloseBoundedWhenRecordHangs(t *testing.T) {
 	cache := &hangingRecordCache{Cache: memoryCache(t), entered: make(chan struct{}, 10), release: make(chan struct{})}
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
+	env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
 	// Registered after newRetryEnv's, so it runs first: it lets a hung
 	// Record go, and the Close still waiting with it.
 	t.Cleanup(func() { close(cache.release) })

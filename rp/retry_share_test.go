@@ -14,7 +14,7 @@ import (
 // retry a 400), and the same front-channel request sent again is one
 // pending logout.
 func TestRetryTokenlessLogoutsTakeAQuarterOfTheQueue(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryCapacity(8))
+	env := newRetryEnv(t, 0, rp.WithRetryCapacity(8))
 	for i := range 10 {
 		ev := &rp.LogoutEvent{Door: "frontchannel", Issuer: testIssuer, SessionID: fmt.Sprintf("made-up-%d", i%4)}
 		if _, err := env.h.End(doorRequest(), ev); err == nil {

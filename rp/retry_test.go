@@ -156,14 +156,14 @@ type retryEnv struct {
 	metrics *countingMetrics
 }
 
-func newRetryEnv(t *testing.T, p rp.RetryPolicy, opts ...rp.HandlerOption) *retryEnv {
+func newRetryEnv(t *testing.T, keepFor time.Duration, opts ...rp.HandlerOption) *retryEnv {
 	t.Helper()
 	env := &retryEnv{ender: newFlakyEnder(), clock: newFakeClock(), metrics: &countingMetrics{}}
 	opts = append([]rp.HandlerOption{
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
 		rp.WithMetrics(env.metrics.observe),
-		rp.WithRetry(p),
+		rp.WithRetry(keepFor),
 		rp.WithRetryClock(env.clock),
 		rp.WithRetryJitter(func(n int64) int64 { return n - 1 }),
 	}, opts...)
@@ -196,7 +196,7 @@ func tokenFor(t *testing.T, i int) string {
 // until the store is back, without the OP delivering it again; then its
 // jti is consumed.
 func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: 4 * time.Second, For: time.Hour}, rp.WithRetryMinBackoff(time.Second))
+	env := newRetryEnv(t, time.Hour, rp.WithRetryMaxBackoff(4*time.Second), rp.WithRetryMinBackoff(time.Second))
 	token := tokenFor(t, 1)
 	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
 	if env.metrics.queued != 1 {
@@ -225,7 +225,7 @@ func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
 
 // Jitter spreads each wait over the upper half of its backoff.
 func TestRetryJitterBounds(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Minute}, rp.WithRetryMinBackoff(time.Second), rp.WithRetryJitter(func(int64) int64 { return 0 }))
+	env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Second), rp.WithRetryJitter(func(int64) int64 { return 0 }))
 	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
 	if got := env.clock.waitArmed(t); got != 500*time.Millisecond {
 		t.Errorf("shortest first wait = %v, want 500ms", got)
@@ -234,7 +234,7 @@ func TestRetryJitterBounds(t *testing.T) {
 
 // The OP's own retry succeeding first makes the queued logout a no-op.
 func TestRetryOPDeliveryCompletesPending(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{})
+	env := newRetryEnv(t, 0)
 	token := tokenFor(t, 1)
 	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
 	d := env.clock.waitArmed(t)
@@ -254,7 +254,7 @@ func TestRetryOPDeliveryCompletesPending(t *testing.T) {
 // A token delivered again while its logout is pending is one pending
 // logout, not two.
 func TestRetryDeduplicates(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{})
+	env := newRetryEnv(t, 0)
 	token := tokenFor(t, 1)
 	for range 3 {
 		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
@@ -271,7 +271,7 @@ func TestRetryDeduplicates(t *testing.T) {
 
 // A full queue refuses the logout and counts it: never a silent drop.
 func TestRetryQueueFull(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithRetryCapacity(2))
+	env := newRetryEnv(t, 0, rp.WithRetryCapacity(2))
 	for i := range 3 {
 		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
 	}
@@ -280,9 +280,9 @@ func TestRetryQueueFull(t *testing.T) {
 	}
 }
 
-// A logout still failing when RetryPolicy.For has passed is abandoned.
+// A logout still failing when WithRetry's keepFor has passed is abandoned.
 func TestRetryGivesUpAfterFor(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Minute, For: 3 * time.Second}, rp.WithRetryMinBackoff(time.Second))
+	env := newRetryEnv(t, 3*time.Second, rp.WithRetryMinBackoff(time.Second))
 	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
 	env.clock.Advance(env.clock.waitArmed(t)) // 1 s: fails
 	if d := env.clock.waitArmed(t); d != 2*time.Second {
@@ -303,7 +303,7 @@ func TestRetryGivesUpAfterFor(t *testing.T) {
 // once the cache is back.
 func TestRetryAfterReplayCacheFailure(t *testing.T) {
 	cache := &flakyCache{Cache: memoryCache(t), down: true}
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
+	env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
 	env.ender.set(false)
 	token := tokenFor(t, 1)
 	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
@@ -357,7 +357,7 @@ func (c *flakyCache) Record(ctx context.Context, iss, jti string, until time.Tim
 // Close retries every pending logout at once (no waiting out a backoff)
 // and returns when the queue is empty.
 func TestRetryCloseDrains(t *testing.T) {
-	env := newRetryEnv(t, rp.RetryPolicy{MaxBackoff: time.Hour}, rp.WithRetryMinBackoff(time.Hour))
+	env := newRetryEnv(t, 0, rp.WithRetryMaxBackoff(time.Hour), rp.WithRetryMinBackoff(time.Hour))
 	for i := range 3 {
 		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
 	}
@@ -380,7 +380,7 @@ func TestRetryCloseDrains(t *testing.T) {
 // queue's goroutine is gone.
 func TestRetryCloseDeadline(t *testing.T) {
 	before := runtime.NumGoroutine()
-	env := newRetryEnv(t, rp.RetryPolicy{})
+	env := newRetryEnv(t, 0)
 	for i := range 3 {
 		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
 		<-env.ender.entered
@@ -432,7 +432,7 @@ func TestRetryRunsOnLogout(t *testing.T) {
 		n   int
 	}
 	calls := make(chan call, 1)
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, n int) {
+	env := newRetryEnv(t, 0, rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, n int) {
 		calls <- call{e.SessionID, n}
 	}))
 	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
@@ -450,7 +450,7 @@ func TestRetryCloseEmptyQueue(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 20 {
-		env := newRetryEnv(t, rp.RetryPolicy{})
+		env := newRetryEnv(t, 0)
 		if err := env.h.Close(ctx); err != nil {
 			t.Fatalf("Close of an empty queue = %v, want nil", err)
 		}
@@ -462,19 +462,19 @@ func TestRetryCloseEmptyQueue(t *testing.T) {
 
 func TestRetryPolicyErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		p    rp.RetryPolicy
-		opts []rp.HandlerOption
+		name    string
+		keepFor time.Duration
+		opts    []rp.HandlerOption
 	}{
-		{name: "negative capacity", p: rp.RetryPolicy{}, opts: []rp.HandlerOption{rp.WithRetryCapacity(-1)}},
-		{name: "negative min backoff", p: rp.RetryPolicy{}, opts: []rp.HandlerOption{rp.WithRetryMinBackoff(-time.Second)}},
-		{name: "negative max backoff", p: rp.RetryPolicy{MaxBackoff: -time.Second}},
-		{name: "negative for", p: rp.RetryPolicy{For: -time.Second}},
-		{name: "min above max", p: rp.RetryPolicy{MaxBackoff: time.Second}, opts: []rp.HandlerOption{rp.WithRetryMinBackoff(time.Minute)}},
+		{name: "negative capacity", opts: []rp.HandlerOption{rp.WithRetryCapacity(-1)}},
+		{name: "negative min backoff", opts: []rp.HandlerOption{rp.WithRetryMinBackoff(-time.Second)}},
+		{name: "negative max backoff", opts: []rp.HandlerOption{rp.WithRetryMaxBackoff(-time.Second)}},
+		{name: "negative keepFor", keepFor: -time.Second},
+		{name: "min above max", opts: []rp.HandlerOption{rp.WithRetryMaxBackoff(time.Second), rp.WithRetryMinBackoff(time.Minute)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), append(tt.opts, rp.WithRetry(tt.p))...); !isErr(err, errs.ErrInvalidConfig) {
+			if _, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder(), append(tt.opts, rp.WithRetry(tt.keepFor))...); !isErr(err, errs.ErrInvalidConfig) {
 				t.Fatalf("NewHandler() error = %v, want ErrInvalidConfig", err)
 			}
 		})
@@ -486,7 +486,7 @@ func TestRetryPolicyErrors(t *testing.T) {
 // delivery's completed logout.
 func TestRetryKeepsASecondFailedDelivery(t *testing.T) {
 	cache := &flakyCache{Cache: memoryCache(t)}
-	env := newRetryEnv(t, rp.RetryPolicy{}, rp.WithReplayCache(cache))
+	env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
 	token := tokenFor(t, 1)
 	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
 	cache.setDown(true)

@@ -4,8 +4,8 @@
 //
 // At login an app records a [Binding] (issuer, subject, sid, login time and
 // local session ID) with [Store.Bind]; rp's Verifier.VerifyIDToken reads
-// the first four from the raw ID token as a [Login], and [Login.Binding]
-// adds the local ID.
+// the first four from the raw ID token, and [Sessions.Stash] adds the
+// local ID.
 // At logout the handler calls [Ender.EndSessions] with the token's claims;
 // a local logout calls [Store.Unbind]. Sessions are always scoped by issuer:
 //

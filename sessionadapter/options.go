@@ -13,32 +13,29 @@ import (
 
 // Errors reported by the stores in this package and its adapters.
 var (
-	// ErrInvalidLogout means a Logout names no issuer, or neither a
-	// subject nor a session ID.
-	ErrInvalidLogout = errors.New("sessionadapter: invalid logout")
-	// ErrInvalidBinding means a Binding lacks its issuer, its local ID, or
-	// both its subject and its session ID.
-	ErrInvalidBinding = valid.ErrBinding
+	// ErrInvalid means a Logout or a Binding cannot name sessions: it
+	// lacks its issuer, or both its subject and its session ID; a Binding
+	// its local ID; a Logout has a date not after 1970.
+	ErrInvalid = valid.ErrInvalid
 	// ErrRevoked means a Bind was refused because a logout recorded at or
 	// after the binding's login time ends it: the login raced its own
 	// logout (the ID token was issued before the OP ended the session).
 	// The app must not treat the user as signed in, and should end the
-	// session it just created.
+	// session it just created: the front door's Login does, and returns
+	// this error wrapped, so that the app shows the signed-out page.
 	ErrRevoked = errors.New("sessionadapter: session revoked by a logout")
 )
 
 // Validate reports whether l names sessions: an issuer and a sub or sid,
 // and, if it has one, a date after 1970.
 func (l Logout) Validate() error {
-	switch {
-	case l.Issuer == "":
-		return fmt.Errorf("%w: no issuer", ErrInvalidLogout)
-	case l.Subject == "" && l.SessionID == "":
-		return fmt.Errorf("%w: neither sub nor sid", ErrInvalidLogout)
-	case !l.IssuedAt.IsZero() && l.IssuedAt.Unix() <= 0:
+	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
+		return err
+	}
+	if !l.IssuedAt.IsZero() && l.IssuedAt.Unix() <= 0 {
 		// Not a time any OP dates a token at (RFC 7519 NumericDates are
 		// after the epoch), and not one the stores can encode.
-		return fmt.Errorf("%w: issued at %v, not after 1970", ErrInvalidLogout, l.IssuedAt)
+		return fmt.Errorf("%w: issued at %v, not after 1970", ErrInvalid, l.IssuedAt)
 	}
 	return nil
 }

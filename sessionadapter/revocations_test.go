@@ -64,7 +64,7 @@ func TestRevokingEnder(t *testing.T) {
 			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}},
 		{name: "sub only revokes all the user's sessions", logout: sessionadapter.Logout{Issuer: "i", Subject: "u", IssuedAt: t0},
 			other: sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LoginTime: t0}, want: true},
-		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalidLogout},
+		{name: "invalid logout", logout: sessionadapter.Logout{Issuer: "i"}, wantErr: sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,9 @@ type Ender interface {
 }
 
 // Binding ties a local session to the OP session that created it. An app
-// records one at login, from the claims of the ID token it just validated.
+// records one at login, from the claims of the ID token it just validated:
+// rp's Verifier.VerifyIDToken returns it with every field but LocalID and
+// Expires set, and [Sessions.Stash] sets those.
 type Binding struct {
 	// Issuer is the ID token's iss claim.
 	Issuer string

@@ -329,10 +329,10 @@ var errTooOld = errors.New("guard: login older than --max-session-age")
 // judge verifies the ID token in h (the request's headers, or the auth
 // proxy's answer) and looks its login up in the revocations. The lookup
 // reads memory only.
-func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.Login, error) {
+func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.Binding, error) {
 	raw, v := g.token(h)
 	if v != live {
-		return v, sessionadapter.Login{}, nil
+		return v, sessionadapter.Binding{}, nil
 	}
 	login, err := g.idToken.VerifyIDToken(r.Context(), raw)
 	if err != nil {
@@ -341,17 +341,17 @@ func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.L
 		}
 		return refused, login, err
 	}
-	if now := g.now(); !now.Before(login.IssuedAt.Add(g.maxAge)) {
-		return refused, login, fmt.Errorf("%w: iat %v", errTooOld, login.IssuedAt.UTC())
+	if now := g.now(); !now.Before(login.LoginTime.Add(g.maxAge)) {
+		return refused, login, fmt.Errorf("%w: iat %v", errTooOld, login.LoginTime.UTC())
 	}
-	revoked, err := g.revs.Revoked(r.Context(), login.Binding("", time.Time{}))
+	revoked, err := g.revs.Revoked(r.Context(), login)
 	// A token refreshed after its OP session's logout has a later iat
 	// than the logout but the login's auth_time: a logout of that sid
 	// ends it too. Only the sid is asked (no sub), so a logout of all
 	// the user's sessions is still judged by iat and a new login after
 	// it is not refused for an auth_time the OP kept from an older one.
 	if err == nil && !revoked && login.SessionID != "" {
-		if at, ok := authTime(raw); ok && at.Before(login.IssuedAt) {
+		if at, ok := authTime(raw); ok && at.Before(login.LoginTime) {
 			revoked, err = g.revs.Revoked(r.Context(), sessionadapter.Binding{Issuer: login.Issuer, SessionID: login.SessionID, LoginTime: at})
 		}
 	}
@@ -416,7 +416,7 @@ func authTime(raw string) (time.Time, bool) {
 
 // log records a refusal at Warn and an unknown answer at Error; a live
 // request is routine (Debug).
-func (g *guard) log(r *http.Request, mode string, v verdict, login sessionadapter.Login, err error) {
+func (g *guard) log(r *http.Request, mode string, v verdict, login sessionadapter.Binding, err error) {
 	level := slog.LevelWarn
 	switch v {
 	case live:
@@ -579,7 +579,7 @@ var _ sessionadapter.Sessions = noSessions{}
 
 var errNoSessions = errors.New("guard: no sessions of its own")
 
-func (noSessions) Stash(http.ResponseWriter, *http.Request, sessionadapter.Login) (sessionadapter.Binding, error) {
+func (noSessions) Stash(http.ResponseWriter, *http.Request, sessionadapter.Binding) (sessionadapter.Binding, error) {
 	return sessionadapter.Binding{}, errNoSessions
 }
 

@@ -18,11 +18,11 @@ import (
 
 // loadPrivateSet reads the RP's decryption keys from the file at path: an
 // unreadable file or a set jwks refuses is an error wrapping
-// jwks.ErrInvalidPrivateKey that names the file.
+// jwks.ErrInvalidJWKS that names the file.
 func loadPrivateSet(path string) (*jwks.PrivateSet, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", jwks.ErrInvalidPrivateKey, err)
+		return nil, fmt.Errorf("%w: %w", jwks.ErrInvalidJWKS, err)
 	}
 	set, err := jwks.ParsePrivateSet(b)
 	if err != nil {

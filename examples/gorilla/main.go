@@ -42,6 +42,7 @@ import (
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/prommetrics"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 )
@@ -334,7 +335,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "login failed: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	if err := a.logout.Login(w, r, raw); errors.Is(err, bclogout.ErrLoggedOut) {
+	if err := a.logout.Login(w, r, raw); errors.Is(err, sessionadapter.ErrRevoked) {
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
 	} else if err != nil {

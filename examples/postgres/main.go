@@ -41,6 +41,7 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -325,7 +326,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	// fixation) in PostgreSQL, so that the OP's logout received by any
 	// replica ends it, and keeps the raw ID token server-side for the
 	// sign-out's id_token_hint.
-	if err := a.logout.Login(w, r, raw); errors.Is(err, bclogout.ErrLoggedOut) {
+	if err := a.logout.Login(w, r, raw); errors.Is(err, sessionadapter.ErrRevoked) {
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
 	} else if err != nil {

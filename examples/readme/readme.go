@@ -151,7 +151,7 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 	if err != nil {
 		return nil, err
 	}
-	endpoint, err := rp.NewHandler(verifier, ender, rp.WithRetry(rp.RetryPolicy{}))
+	endpoint, err := rp.NewHandler(verifier, ender, rp.WithRetry(0))
 	if err != nil {
 		return nil, err
 	}

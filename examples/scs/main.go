@@ -39,6 +39,7 @@ import (
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -247,7 +248,7 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request) {
 	// Ties the session to the OP session (with a new token, against
 	// fixation), so that the OP's logout ends it, and keeps the raw ID
 	// token server-side for the sign-out's id_token_hint.
-	if err := a.logout.Login(w, r, raw); errors.Is(err, bclogout.ErrLoggedOut) {
+	if err := a.logout.Login(w, r, raw); errors.Is(err, sessionadapter.ErrRevoked) {
 		http.Redirect(w, r, "/signed-out", http.StatusSeeOther) // the OP ended this session while we logged in
 		return
 	} else if err != nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/bclogout/bclogout/sessionadapter"
 )
@@ -15,15 +14,15 @@ import (
 // Sessions implements sessionadapter.Sessions in memory.
 type Sessions struct {
 	mu     sync.Mutex
-	logins map[string]sessionadapter.Login
-	fresh  map[*http.Request]string // the session a request got at login
+	logins map[string]sessionadapter.Binding // as stashed: no ID token, no local ID
+	fresh  map[*http.Request]string          // the session a request got at login
 }
 
 var _ sessionadapter.Sessions = (*Sessions)(nil)
 
 // New returns empty Sessions.
 func New() *Sessions {
-	return &Sessions{logins: map[string]sessionadapter.Login{}, fresh: map[*http.Request]string{}}
+	return &Sessions{logins: map[string]sessionadapter.Binding{}, fresh: map[*http.Request]string{}}
 }
 
 func (s *Sessions) id(r *http.Request) string {
@@ -36,15 +35,16 @@ func (s *Sessions) id(r *http.Request) string {
 	return ""
 }
 
-// Stash starts a new session holding l, with its cookie.
-func (s *Sessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+// Stash starts a new session holding the login b, with its cookie.
+func (s *Sessions) Stash(w http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := rand.Text()
 	s.fresh[r] = id
-	s.logins[id] = l
+	s.logins[id] = sessionadapter.Binding{Issuer: b.Issuer, Subject: b.Subject, SessionID: b.SessionID, LoginTime: b.LoginTime}
 	http.SetCookie(w, &http.Cookie{Name: "session", Value: id})
-	return l.Binding(id, time.Time{}), nil
+	b.LocalID = id
+	return b, nil
 }
 
 // Lookup returns the binding of the request's session.
@@ -52,8 +52,9 @@ func (s *Sessions) Lookup(r *http.Request) (sessionadapter.Binding, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := s.id(r)
-	l, ok := s.logins[id]
-	return l.Binding(id, time.Time{}), ok
+	b, ok := s.logins[id]
+	b.LocalID = id
+	return b, ok
 }
 
 // End forgets the request's session and deletes its cookie.

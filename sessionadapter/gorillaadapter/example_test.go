@@ -27,8 +27,8 @@ func ExampleNew() {
 	// Login callback, after validating the ID token.
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
-	b, _ := app.Stash(w, r, sessionadapter.Login{
-		Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now(),
+	b, _ := app.Stash(w, r, sessionadapter.Binding{
+		Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", LoginTime: time.Now(),
 	})
 	_ = index.Bind(ctx, b)
 

@@ -28,15 +28,15 @@ const (
 	keyLID = "bclogout.lid" // the local ID of a session without one of its own
 )
 
-// stashLogin records the login l in the values of s, for bindingOf to read
-// back on every request. A cookie session has no ID of its own (its data
-// lives only in the browser), so it is given a random one: the binding
-// then names the session in logs and hooks like a server-side one.
-func stashLogin(s *sessions.Session, l sessionadapter.Login) {
-	s.Values[keyIss] = l.Issuer
-	s.Values[keySub] = l.Subject
-	s.Values[keySID] = l.SessionID
-	s.Values[keyIat] = l.IssuedAt.UnixMilli()
+// stashLogin records the login b in the values of s, for bindingOf to
+// read back on every request. A cookie session has no ID of its own (its
+// data lives only in the browser), so it is given a random one: the
+// binding then names the session in logs and hooks like a server-side one.
+func stashLogin(s *sessions.Session, b sessionadapter.Binding) {
+	s.Values[keyIss] = b.Issuer
+	s.Values[keySub] = b.Subject
+	s.Values[keySID] = b.SessionID
+	s.Values[keyIat] = b.LoginTime.UnixMilli()
 	if s.ID == "" {
 		s.Values[keyLID] = rand.Text()
 	}

@@ -49,8 +49,8 @@ func TestFilesystemStoreSessionEnded(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_700_000_000, 0)
-	alice, aliceCookie := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: now})
-	bob, _ := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: now})
+	alice, aliceCookie := stashLogin(t, app, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LoginTime: now})
+	bob, _ := stashLogin(t, app, sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s2", LoginTime: now})
 	for _, b := range []sessionadapter.Binding{alice, bob} {
 		if err := idx.Bind(ctx, b); err != nil {
 			t.Fatal(err)
@@ -145,7 +145,7 @@ func FuzzDeleteSession(f *testing.F) {
 
 // stashLogin logs in on sessions with Stash and returns the binding and
 // the session cookie.
-func stashLogin(t *testing.T, app sessionadapter.Sessions, l sessionadapter.Login) (sessionadapter.Binding, *http.Cookie) {
+func stashLogin(t *testing.T, app sessionadapter.Sessions, l sessionadapter.Binding) (sessionadapter.Binding, *http.Cookie) {
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
@@ -157,7 +157,7 @@ func stashLogin(t *testing.T, app sessionadapter.Sessions, l sessionadapter.Logi
 }
 
 // cookieLogin logs in on a CookieStore with Stash and returns the cookie.
-func cookieLogin(t *testing.T, store sessions.Store, l sessionadapter.Login) *http.Cookie {
+func cookieLogin(t *testing.T, store sessions.Store, l sessionadapter.Binding) *http.Cookie {
 	t.Helper()
 	_, c := stashLogin(t, gorillaadapter.New(store, "app"), l)
 	return c
@@ -189,13 +189,13 @@ func TestCookieStoreWithGuard(t *testing.T) {
 	}
 
 	t0 := time.Unix(1_700_000_000, 0)
-	older := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s0", IssuedAt: t0.Add(-time.Hour)})
-	current := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: t0})
-	bob := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "bob", SessionID: "s2", IssuedAt: t0})
+	older := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s0", LoginTime: t0.Add(-time.Hour)})
+	current := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LoginTime: t0})
+	bob := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s2", LoginTime: t0})
 	if n, err := ender.EndSessions(ctx, sessionadapter.Logout{Issuer: iss, Subject: "alice", IssuedAt: t0.Add(time.Minute)}); err != nil || n != 1 {
 		t.Fatalf("EndSessions = %d, %v, want 1 revocation", n, err)
 	}
-	fresh := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s3", IssuedAt: t0.Add(2 * time.Minute)})
+	fresh := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s3", LoginTime: t0.Add(2 * time.Minute)})
 
 	tests := []struct {
 		name   string
@@ -230,7 +230,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal("a request without a session has a binding")
 	}
 	iat := time.UnixMilli(1_700_000_000_123)
-	stashed, cookie := stashLogin(t, app, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: iat})
+	stashed, cookie := stashLogin(t, app, sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LoginTime: iat})
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(cookie)
 	b, ok := app.Lookup(r)
@@ -253,7 +253,7 @@ func TestLookup(t *testing.T) {
 	// A server-side session's local ID is its store ID.
 	dir := t.TempDir()
 	files := gorillaadapter.New(sessions.NewFilesystemStore(dir, key), "app")
-	fb, _ := stashLogin(t, files, sessionadapter.Login{Issuer: iss, Subject: "u", IssuedAt: iat})
+	fb, _ := stashLogin(t, files, sessionadapter.Binding{Issuer: iss, Subject: "u", LoginTime: iat})
 	if id := fileID(t, dir); fb.LocalID != id {
 		t.Errorf("LocalID = %q, want the session's own ID %q", fb.LocalID, id)
 	}

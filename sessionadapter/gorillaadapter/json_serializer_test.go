@@ -51,7 +51,7 @@ func TestGuardJSONSerializerKeepsLoginTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...and she signs in again afterwards: a new OP session, a new ID token.
-	cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-new", IssuedAt: logoutAt.Add(30 * time.Second)})
+	cookie := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-new", LoginTime: logoutAt.Add(30 * time.Second)})
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(cookie)
 	w := httptest.NewRecorder()
@@ -88,7 +88,7 @@ func TestLookupLoginTimeForms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := sessions.NewCookieStore(key)
-			cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "u", SessionID: "s", IssuedAt: time.UnixMilli(ms)})
+			cookie := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LoginTime: time.UnixMilli(ms)})
 			cookie = tamper(t, store, cookie, func(values map[any]any) {
 				if tt.v == nil {
 					delete(values, "bclogout.iat")
@@ -125,7 +125,7 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("signed in")) }))
-	cookie := cookieLogin(t, store, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()})
+	cookie := cookieLogin(t, store, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LoginTime: time.Now()})
 	cookie = tamper(t, store, cookie, func(values map[any]any) { values["bclogout.iat"] = "yesterday" })
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(cookie)

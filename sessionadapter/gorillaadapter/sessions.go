@@ -42,9 +42,9 @@ var (
 	_ sessionadapter.Deleter  = gorillaSessions{}
 )
 
-func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
 	// Validate before touching the session: a bad login leaves it as it was.
-	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
+	if err := valid.Login(b.Issuer, b.Subject, b.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
 	}
 	s, err := g.store.Get(r, g.name)
@@ -59,11 +59,12 @@ func (g gorillaSessions) Stash(w http.ResponseWriter, r *http.Request, l session
 		}
 	}
 	s.ID = "" // a server-side store gives the saved session a new ID
-	stashLogin(s, l)
+	stashLogin(s, b)
 	if err := s.Save(r, w); err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("gorillaadapter: save session: %w", err)
 	}
-	b, _ := bindingOf(s)
+	saved, _ := bindingOf(s)
+	b.LocalID = saved.LocalID
 	if s.Options != nil && s.Options.MaxAge > 0 {
 		b.Expires = time.Now().Add(time.Duration(s.Options.MaxAge) * time.Second)
 	}

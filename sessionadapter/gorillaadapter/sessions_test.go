@@ -26,7 +26,7 @@ func TestNewFilesystemStore(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	r.AddCookie(before)
 	w := httptest.NewRecorder()
-	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	login := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-1", LoginTime: time.Unix(1_700_000_000, 0)}
 	b, err := s.Stash(w, r, login)
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestNewFilesystemStore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "session_"+oldID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the pre-login session's file is still there: %v", err)
 	}
-	if b.Issuer != iss || b.Subject != "alice" || b.SessionID != "sid-1" || !b.LoginTime.Equal(login.IssuedAt) || b.Expires.IsZero() {
+	if b.Issuer != iss || b.Subject != "alice" || b.SessionID != "sid-1" || !b.LoginTime.Equal(login.LoginTime) || b.Expires.IsZero() {
 		t.Errorf("binding %+v", b)
 	}
 
@@ -46,7 +46,7 @@ func TestNewFilesystemStore(t *testing.T) {
 		next.AddCookie(c)
 	}
 	got, ok := s.Lookup(next)
-	if !ok || got.LocalID != b.LocalID || !got.LoginTime.Equal(login.IssuedAt) {
+	if !ok || got.LocalID != b.LocalID || !got.LoginTime.Equal(login.LoginTime) {
 		t.Fatalf("Lookup: %+v %v, want %+v", got, ok, b)
 	}
 
@@ -72,7 +72,7 @@ func TestNewCookieStore(t *testing.T) {
 	s := gorillaadapter.New(store, "app")
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	w := httptest.NewRecorder()
-	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	login := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-1", LoginTime: time.Unix(1_700_000_000, 0)}
 	b, err := s.Stash(w, r, login)
 	if err != nil || b.LocalID == "" {
 		t.Fatalf("Stash: %+v %v", b, err)
@@ -95,7 +95,7 @@ func TestNewCookieStore(t *testing.T) {
 	if c := end.Result().Cookies(); len(c) != 1 || c[0].MaxAge >= 0 {
 		t.Errorf("End did not expire the cookie: %v", c)
 	}
-	if _, err := s.Stash(httptest.NewRecorder(), r, sessionadapter.Login{Subject: "alice"}); err == nil {
+	if _, err := s.Stash(httptest.NewRecorder(), r, sessionadapter.Binding{Subject: "alice"}); err == nil {
 		t.Error("Stash accepted a login without an issuer")
 	}
 }
@@ -125,7 +125,7 @@ func TestStashFailureLeavesNoLoginSaved(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
 	r.AddCookie(before)
 	w := httptest.NewRecorder()
-	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	login := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-1", LoginTime: time.Unix(1_700_000_000, 0)}
 	if _, err := s.Stash(w, r, login); err == nil {
 		t.Fatal("precondition: Stash reports the failed deletion")
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
@@ -49,7 +48,6 @@ type config struct {
 	schema    string
 	sessTable []string // the session library's table, maybe schema-qualified
 	sessKey   string
-	lifetime  time.Duration
 	logger    *slog.Logger
 	now       func() time.Time
 	maxStale  time.Duration
@@ -90,12 +88,6 @@ func WithSessionTable(table, keyColumn string) Option {
 	}}
 }
 
-// WithSessionLifetime sets how long a binding with a zero Expires is kept;
-// the default is 30 days. New takes it.
-func WithSessionLifetime(d time.Duration) Option {
-	return Option{"WithSessionLifetime", ctorStore, func(c *config) { c.lifetime = d }}
-}
-
 // WithMaxStaleness bounds how old the replica's view of the revocations
 // may be: a revocation recorded by any replica is enforced by this one
 // within d, or this one's Revoked fails (the guard answers 503) until the
@@ -111,7 +103,6 @@ func newConfig(k ctor, opts []Option) (config, error) {
 		schema:    defaultSchema,
 		sessTable: []string{"sessions"},
 		sessKey:   "token",
-		lifetime:  defaults.SessionLifetime,
 		logger:    slog.Default(),
 		now:       time.Now,
 		maxStale:  defaultMaxStaleness,
@@ -134,8 +125,6 @@ func newConfig(k ctor, opts []Option) (config, error) {
 		return c, errs.Config("pgadapter", "nil logger")
 	case c.now == nil:
 		return c, errs.Config("pgadapter", "nil clock")
-	case c.lifetime <= 0:
-		return c, errs.Config("pgadapter", "session lifetime %v is not positive", c.lifetime)
 	case c.maxStale < 4*time.Millisecond:
 		return c, errs.Config("pgadapter", "staleness bound %v is under 4ms", c.maxStale)
 	case c.sidSkew != nil && *c.sidSkew < 0:

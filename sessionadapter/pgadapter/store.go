@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
@@ -40,15 +41,15 @@ var _ sessionadapter.Store = (*store)(nil)
 // and runs nothing in the background.
 //
 // Bind upserts a binding in one statement, replacing any with the same
-// LocalID (a zero Expires means now plus the session lifetime), and
+// LocalID (a zero Expires means 30 days from now, the default session
+// lifetime), and
 // deletes a few expired bindings on the side; Unbind forgets one without
 // deleting the session data. EndSessions deletes the bindings a logout
 // names and their rows of the session table (WithSessionTable) in one
 // statement, so one transaction: a logout that fails changed nothing,
 // and the OP's retry ends what is left.
 //
-// It takes WithSchema, WithSessionTable, WithSessionLifetime, WithLogger
-// and WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
+// It takes WithSchema, WithSessionTable, WithLogger and WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
 // for a nil pool or a bad option.
 func New(pool *pgxpool.Pool, opts ...Option) (sessionadapter.Store, error) {
 	if pool == nil {
@@ -67,7 +68,9 @@ func New(pool *pgxpool.Pool, opts ...Option) (sessionadapter.Store, error) {
 }
 
 // Bind records b, replacing any binding with the same LocalID. A zero
-// b.Expires means now plus the session lifetime.
+// b.Expires means 30 days from now, the default session lifetime (the
+// session library's deadline, which Sessions.Stash sets, is the one way
+// to say another).
 func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 	if err := valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID); err != nil {
 		return err
@@ -77,7 +80,7 @@ func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 	}
 	now := s.cfg.now()
 	if b.Expires.IsZero() {
-		b.Expires = now.Add(s.cfg.lifetime)
+		b.Expires = now.Add(defaults.SessionLifetime)
 	}
 	batch := &pgx.Batch{}
 	if b.Expires.After(now) {

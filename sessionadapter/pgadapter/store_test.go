@@ -98,7 +98,6 @@ func TestNewInvalid(t *testing.T) {
 		{name: "empty table", pool: pool, opts: []pgadapter.Option{pgadapter.WithSessionTable("", "token")}, wantErr: errs.ErrInvalidConfig},
 		{name: "empty column", pool: pool, opts: []pgadapter.Option{pgadapter.WithSessionTable("sessions", "")}, wantErr: errs.ErrInvalidConfig},
 		{name: "three-part table", pool: pool, opts: []pgadapter.Option{pgadapter.WithSessionTable("db.app.sessions", "token")}, wantErr: errs.ErrInvalidConfig},
-		{name: "zero lifetime", pool: pool, opts: []pgadapter.Option{pgadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil logger", pool: pool, opts: []pgadapter.Option{pgadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil clock", pool: pool, opts: []pgadapter.Option{pgadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "zero option", pool: pool, opts: []pgadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},

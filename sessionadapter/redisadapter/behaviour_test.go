@@ -27,14 +27,15 @@ func bind(t testing.TB, h storetest.Harness, b sessionadapter.Binding) {
 }
 
 // TestExpiry checks that bindings and indexes follow the sessions' TTLs,
-// with miniredis' FastForward instead of waiting.
+// the default lifetime (30 days) for a binding without Expires, with
+// miniredis' FastForward instead of waiting.
 func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
 	c := redis.NewClient(&redis.Options{Addr: m.Addr()})
 	defer c.Close()
 	clock := &storetest.Clock{T: time.Unix(1_700_000_000, 0)}
-	s, err := redisadapter.New(c, redisadapter.WithClock(clock.Now), redisadapter.WithSessionLifetime(time.Hour))
+	s, err := redisadapter.New(c, redisadapter.WithClock(clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,12 @@ func TestExpiry(t *testing.T) {
 	if n := len(m.Keys()); n != 3+3+1 {
 		t.Fatalf("%d keys after binding, want 3 bindings, 3 sid and 1 sub index: %v", n, m.Keys())
 	}
-	m.FastForward(time.Hour + time.Second)
+	m.FastForward(30*24*time.Hour - time.Second)
+	if n := len(m.Keys()); n != 3+3+1 {
+		t.Fatalf("%d keys just before the default session lifetime, want 7: %v", n, m.Keys())
+	}
+	m.FastForward(2 * time.Second)
+	clock.T = clock.T.Add(30*24*time.Hour + time.Second)
 	if keys := m.Keys(); len(keys) != 0 {
 		t.Fatalf("keys left after the session lifetime: %v", keys)
 	}
@@ -227,7 +233,7 @@ func TestDeadPortAndDeadline(t *testing.T) {
 		{name: "invalid logout", ctx: context.Background(), run: func(ctx context.Context) error {
 			_, err := s.EndSessions(ctx, sessionadapter.Logout{Issuer: iss})
 			return err
-		}, wantErr: sessionadapter.ErrInvalidLogout},
+		}, wantErr: sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,7 +58,7 @@ func TestRevocationsExpire(t *testing.T) {
 }
 
 // TestRevokeBeforeEpochIsInvalid: a logout dated before 1970 is refused
-// with ErrInvalidLogout, in Redis and in memory alike, as no OP dates a
+// with ErrInvalid, in Redis and in memory alike, as no OP dates a
 // token so. (It used to be recorded in memory, and then revoking it again
 // failed with a script error: Redis's scripts cannot parse a negative
 // time.)
@@ -67,16 +67,16 @@ func TestRevokeBeforeEpochIsInvalid(t *testing.T) {
 	r := newRevocations(t, c)
 	l := sessionadapter.Logout{Issuer: "https://op.example", SessionID: "sid-zero", IssuedAt: time.Time{}.Add(-time.Minute)}
 	for i := range 2 {
-		if err := r.Revoke(t.Context(), l, time.Hour); !errors.Is(err, sessionadapter.ErrInvalidLogout) {
-			t.Fatalf("revoke %d of a logout dated %v: %v, want ErrInvalidLogout", i+1, l.IssuedAt, err)
+		if err := r.Revoke(t.Context(), l, time.Hour); !errors.Is(err, sessionadapter.ErrInvalid) {
+			t.Fatalf("revoke %d of a logout dated %v: %v, want ErrInvalid", i+1, l.IssuedAt, err)
 		}
 	}
 	mem, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := mem.Revoke(t.Context(), l, time.Hour); !errors.Is(err, sessionadapter.ErrInvalidLogout) {
-		t.Fatalf("memory revoke: %v, want ErrInvalidLogout", err)
+	if err := mem.Revoke(t.Context(), l, time.Hour); !errors.Is(err, sessionadapter.ErrInvalid) {
+		t.Fatalf("memory revoke: %v, want ErrInvalid", err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
@@ -44,7 +43,6 @@ func (c ctor) String() string {
 type config struct {
 	prefix     string
 	sessionKey string // a format with one %s, or "" for prefix+"session:%s"
-	lifetime   time.Duration
 	logger     *slog.Logger
 	now        func() time.Time
 	maxStale   time.Duration
@@ -82,12 +80,6 @@ func WithSessionKey(format string) Option {
 	return Option{"WithSessionKey", ctorStore, func(c *config) { c.sessionKey = format }}
 }
 
-// WithSessionLifetime sets how long a binding with a zero Expires is kept;
-// the default is 30 days. New takes it.
-func WithSessionLifetime(d time.Duration) Option {
-	return Option{"WithSessionLifetime", ctorStore, func(c *config) { c.lifetime = d }}
-}
-
 // WithMaxStaleness bounds how old the replica's view of the revocations
 // may be: a revocation recorded by any replica is enforced by this one
 // within d, or this one's Revoked fails (the guard answers 503) until the
@@ -101,7 +93,6 @@ func WithMaxStaleness(d time.Duration) Option {
 func newConfig(k ctor, opts []Option, cluster bool) (config, error) {
 	c := config{
 		prefix:    defaultKeyPrefix,
-		lifetime:  defaults.SessionLifetime,
 		logger:    slog.Default(),
 		now:       time.Now,
 		maxStale:  defaultMaxStaleness,
@@ -124,8 +115,6 @@ func newConfig(k ctor, opts []Option, cluster bool) (config, error) {
 		return c, errs.Config("redisadapter", "nil logger")
 	case c.now == nil:
 		return c, errs.Config("redisadapter", "nil clock")
-	case c.lifetime <= 0:
-		return c, errs.Config("redisadapter", "session lifetime %v is not positive", c.lifetime)
 	case c.maxStale < 4*time.Millisecond:
 		return c, errs.Config("redisadapter", "staleness bound %v is under 4ms", c.maxStale)
 	}

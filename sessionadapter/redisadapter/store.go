@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
@@ -148,11 +149,10 @@ var _ sessionadapter.Store = (*store)(nil)
 // afterwards, the revocation (sessionadapter.NewRevokingEnder) ends at that
 // session's next request: deletion frees storage, the revocation keeps
 // the user signed out. Bind records a binding in one round trip,
-// replacing any with the same LocalID (a zero Expires means now plus the
-// session lifetime); Unbind forgets one without deleting the session data.
+// replacing any with the same LocalID (a zero Expires means 30 days from
+// now, the default session lifetime); Unbind forgets one without deleting the session data.
 //
-// It takes WithSessionKey, WithSessionLifetime, WithKeyPrefix, WithLogger and
-// WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
+// It takes WithSessionKey, WithKeyPrefix, WithLogger and WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
 // for a nil client, a bad option or session key format, or a cluster
 // configuration that cannot keep a logout in one slot (see the package
 // doc).
@@ -185,14 +185,16 @@ func key(prefix, kind, iss, id string) string {
 func (s *store) sessionKey(localID string) string { return s.dataPre + localID + s.dataPost }
 
 // Bind records b in one round trip, replacing any binding with the same
-// LocalID. A zero b.Expires means now plus the session lifetime.
+// LocalID. A zero b.Expires means 30 days from now, the default session
+// lifetime (the session library's deadline, which Sessions.Stash sets, is
+// the one way to say another).
 func (s *store) Bind(ctx context.Context, b sessionadapter.Binding) error {
 	if err := valid.Binding(b.Issuer, b.Subject, b.SessionID, b.LocalID); err != nil {
 		return err
 	}
 	now := s.cfg.now()
 	if b.Expires.IsZero() {
-		b.Expires = now.Add(s.cfg.lifetime)
+		b.Expires = now.Add(defaults.SessionLifetime)
 	}
 	keys := []string{s.cfg.prefix + "b:" + b.LocalID}
 	if b.SessionID != "" {

@@ -58,7 +58,6 @@ func TestNewInvalid(t *testing.T) {
 		{name: "cluster other tag", client: cluster, opts: []redisadapter.Option{redisadapter.WithSessionKey("{app}session_%s")}, wantErr: errs.ErrInvalidConfig},
 		{name: "cluster untagged prefix", client: cluster, opts: []redisadapter.Option{redisadapter.WithKeyPrefix("bclogout:")}, wantErr: errs.ErrInvalidConfig},
 		{name: "cluster empty tag", client: cluster, opts: []redisadapter.Option{redisadapter.WithKeyPrefix("{}:")}, wantErr: errs.ErrInvalidConfig},
-		{name: "zero lifetime", client: plain, opts: []redisadapter.Option{redisadapter.WithSessionLifetime(0)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil logger", client: plain, opts: []redisadapter.Option{redisadapter.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil clock", client: plain, opts: []redisadapter.Option{redisadapter.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "zero option", client: plain, opts: []redisadapter.Option{{}}, wantErr: errs.ErrInvalidConfig},

@@ -29,7 +29,7 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		// login, err := verifier.VerifyIDToken(ctx, rawIDToken) (package rp)
-		login := sessionadapter.Login{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", IssuedAt: time.Now()}
+		login := sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", LoginTime: time.Now()}
 		b, err := sess.Stash(w, r, login)
 		if err == nil {
 			err = ender.Bind(r.Context(), b) // refuses a login whose OP session was logged out

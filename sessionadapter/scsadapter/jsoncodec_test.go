@@ -54,7 +54,7 @@ func TestJSONCodecKeepsLoginTime(t *testing.T) {
 				t.Fatal(err)
 			}
 			login := time.UnixMilli(1_700_000_000_123)
-			if _, err := stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: login}); err != nil {
+			if _, err := stash(ctx, sm, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LoginTime: login}); err != nil {
 				t.Fatal(err)
 			}
 			token, _, err := sm.Commit(ctx)
@@ -82,7 +82,7 @@ func TestGuardEndsUnreadableLoginTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stash(ctx, sm, sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "s1", IssuedAt: time.Now()}); err != nil {
+	if _, err := stash(ctx, sm, sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s1", LoginTime: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	sm.Put(ctx, "bclogout.iat", "yesterday")

@@ -53,7 +53,7 @@ func newKeepApp(t *testing.T, store scs.Store, clock *testclock.Clock, loginAt t
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		l := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: loginAt}
+		l := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-1", LoginTime: loginAt}
 		b, err := sess.Stash(w, r, l)
 		if err == nil {
 			err = ender.Bind(r.Context(), b) // through the RevokingEnder, as documented

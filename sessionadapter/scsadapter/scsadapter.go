@@ -43,28 +43,29 @@ const (
 )
 
 // Stash renews the token of the request's session (scs RenewToken: a
-// login must change the token, against session fixation), records l in
-// the session for Lookup, and returns the Binding to give a
-// sessionadapter.Store: LocalID is the new token, Expires the session's
-// deadline. The session is written to the store when the response is
-// written, as any scs change.
-func (s sessions) Stash(_ http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
+// login must change the token, against session fixation), records the
+// login b in the session for Lookup, and returns b with LocalID set to the
+// new token and Expires to the session's deadline, to give a
+// sessionadapter.Store. The session is written to the store when the
+// response is written, as any scs change.
+func (s sessions) Stash(_ http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
 	if s.sm == nil {
 		return sessionadapter.Binding{}, errs.Config("scsadapter", "nil SessionManager")
 	}
 	// Validate before touching the session: a bad login leaves it as it was.
-	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
+	if err := valid.Login(b.Issuer, b.Subject, b.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
 	}
 	ctx := r.Context()
 	if err := s.sm.RenewToken(ctx); err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("scsadapter: renew session token: %w", err)
 	}
-	s.sm.Put(ctx, keyIss, l.Issuer)
-	s.sm.Put(ctx, keySub, l.Subject)
-	s.sm.Put(ctx, keySID, l.SessionID)
-	s.sm.Put(ctx, keyIat, l.IssuedAt.UnixMilli())
-	return l.Binding(s.sm.Token(ctx), s.sm.Deadline(ctx)), nil
+	s.sm.Put(ctx, keyIss, b.Issuer)
+	s.sm.Put(ctx, keySub, b.Subject)
+	s.sm.Put(ctx, keySID, b.SessionID)
+	s.sm.Put(ctx, keyIat, b.LoginTime.UnixMilli())
+	b.LocalID, b.Expires = s.sm.Token(ctx), s.sm.Deadline(ctx)
+	return b, nil
 }
 
 // Lookup reads back what Stash recorded in the request's session; ok is

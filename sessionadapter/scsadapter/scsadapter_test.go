@@ -117,7 +117,7 @@ func newApp(t *testing.T, store scs.Store) *app {
 	// token is validated.
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		iat, _ := time.Parse(time.RFC3339, r.FormValue("iat"))
-		l := sessionadapter.Login{Issuer: iss, Subject: r.FormValue("sub"), SessionID: r.FormValue("sid"), IssuedAt: iat}
+		l := sessionadapter.Binding{Issuer: iss, Subject: r.FormValue("sub"), SessionID: r.FormValue("sid"), LoginTime: iat}
 		b, err := sess.Stash(w, r, l)
 		if err == nil {
 			err = ender.Bind(r.Context(), b)
@@ -334,11 +334,11 @@ func TestStashRefusesIncompleteLogin(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		login   sessionadapter.Login
+		login   sessionadapter.Binding
 		wantErr error
 	}{
-		{"no issuer", sessionadapter.Login{Subject: "alice", IssuedAt: t0}, sessionadapter.ErrInvalidBinding},
-		{"no sub or sid", sessionadapter.Login{Issuer: iss, IssuedAt: t0}, sessionadapter.ErrInvalidBinding},
+		{"no issuer", sessionadapter.Binding{Subject: "alice", LoginTime: t0}, sessionadapter.ErrInvalid},
+		{"no sub or sid", sessionadapter.Binding{Issuer: iss, LoginTime: t0}, sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,7 +350,7 @@ func TestStashRefusesIncompleteLogin(t *testing.T) {
 			}
 		})
 	}
-	if _, err := stash(ctx, nil, sessionadapter.Login{Issuer: iss, Subject: "a"}); !errors.Is(err, errs.ErrInvalidConfig) {
+	if _, err := stash(ctx, nil, sessionadapter.Binding{Issuer: iss, Subject: "a"}); !errors.Is(err, errs.ErrInvalidConfig) {
 		t.Errorf("nil SessionManager: %v", err)
 	}
 }
@@ -363,7 +363,7 @@ func TestStashBinding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-a", IssuedAt: t0.Add(1500 * time.Millisecond)}
+	l := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-a", LoginTime: t0.Add(1500 * time.Millisecond)}
 	b, err := stash(ctx, sm, l)
 	if err != nil {
 		t.Fatal(err)
@@ -457,7 +457,7 @@ func TestDeleteSession(t *testing.T) {
 }
 
 // stash is New(sm).Stash for the session loaded in ctx.
-func stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Login) (sessionadapter.Binding, error) {
+func stash(ctx context.Context, sm *scs.SessionManager, l sessionadapter.Binding) (sessionadapter.Binding, error) {
 	r := httptest.NewRequest(http.MethodGet, "/callback", nil).WithContext(ctx)
 	return scsadapter.New(sm).Stash(httptest.NewRecorder(), r, l)
 }

@@ -19,7 +19,7 @@ func TestNew(t *testing.T) {
 	store := memstore.NewWithCleanupInterval(0)
 	sm.Store = store
 	s := scsadapter.New(sm)
-	login := sessionadapter.Login{Issuer: iss, Subject: "alice", SessionID: "sid-1", IssuedAt: time.Unix(1_700_000_000, 0)}
+	login := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "sid-1", LoginTime: time.Unix(1_700_000_000, 0)}
 
 	var b sessionadapter.Binding
 	var before string
@@ -35,7 +35,7 @@ func TestNew(t *testing.T) {
 			}
 		case "/":
 			got, ok := s.Lookup(r)
-			if !ok || got.LocalID != b.LocalID || !got.LoginTime.Equal(login.IssuedAt) {
+			if !ok || got.LocalID != b.LocalID || !got.LoginTime.Equal(login.LoginTime) {
 				t.Errorf("Lookup: %+v %v, want %+v", got, ok, b)
 			}
 		case "/end":

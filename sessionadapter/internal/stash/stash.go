@@ -10,7 +10,7 @@ import (
 )
 
 // LoginTime reads back a login time that an adapter stashed in a
-// session's values as Unix milliseconds (Login.IssuedAt.UnixMilli()), in
+// session's values as Unix milliseconds (Binding.LoginTime.UnixMilli()), in
 // every form a session serializer can give back: int64 (gob), int,
 // float64 or json.Number (JSON), a decimal string. ok is false for
 // anything else, for a fraction and for a time not after the epoch; the

@@ -39,8 +39,8 @@ func RunRevocations(t *testing.T, newRev func(t *testing.T) sessionadapter.Revoc
 			check: sessionadapter.Binding{Issuer: iss1, SessionID: "s1", LoginTime: t0}, want: true},
 		{name: "sid does not end other sids", revoke: sessionadapter.Logout{Issuer: iss1, Subject: "alice", SessionID: "s2", IssuedAt: after}, check: session},
 		{name: "other issuer", revoke: sessionadapter.Logout{Issuer: iss2, Subject: "alice", IssuedAt: after}, check: session},
-		{name: "no issuer", revoke: sessionadapter.Logout{Subject: "alice"}, check: session, wantErr: sessionadapter.ErrInvalidLogout},
-		{name: "dated before 1970", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: time.Unix(-60, 0)}, check: session, wantErr: sessionadapter.ErrInvalidLogout},
+		{name: "no issuer", revoke: sessionadapter.Logout{Subject: "alice"}, check: session, wantErr: sessionadapter.ErrInvalid},
+		{name: "dated before 1970", revoke: sessionadapter.Logout{Issuer: iss1, SessionID: "s1", IssuedAt: time.Unix(-60, 0)}, check: session, wantErr: sessionadapter.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,17 +8,17 @@ import (
 	"fmt"
 )
 
-// ErrBinding is sessionadapter.ErrInvalidBinding.
-var ErrBinding = errors.New("sessionadapter: invalid binding")
+// ErrInvalid is sessionadapter.ErrInvalid.
+var ErrInvalid = errors.New("sessionadapter: invalid logout or binding")
 
 // Login reports whether a login can be found by a logout: it names its
 // issuer, and a sub or a sid.
 func Login(issuer, subject, sessionID string) error {
 	switch {
 	case issuer == "":
-		return fmt.Errorf("%w: no issuer", ErrBinding)
+		return fmt.Errorf("%w: no issuer", ErrInvalid)
 	case subject == "" && sessionID == "":
-		return fmt.Errorf("%w: neither sub nor sid", ErrBinding)
+		return fmt.Errorf("%w: neither sub nor sid", ErrInvalid)
 	}
 	return nil
 }
@@ -27,7 +27,7 @@ func Login(issuer, subject, sessionID string) error {
 // a local ID, and a sub or sid.
 func Binding(issuer, subject, sessionID, localID string) error {
 	if issuer != "" && localID == "" {
-		return fmt.Errorf("%w: no local session ID", ErrBinding)
+		return fmt.Errorf("%w: no local session ID", ErrInvalid)
 	}
 	return Login(issuer, subject, sessionID)
 }

@@ -16,9 +16,9 @@ func TestBinding(t *testing.T) {
 		{name: "sub and sid", issuer: "https://op", sub: "alice", sid: "s1", localID: "l1"},
 		{name: "sub only", issuer: "https://op", sub: "alice", localID: "l1"},
 		{name: "sid only", issuer: "https://op", sid: "s1", localID: "l1"},
-		{name: "no issuer", sub: "alice", sid: "s1", localID: "l1", wantErr: valid.ErrBinding},
-		{name: "no local ID", issuer: "https://op", sub: "alice", wantErr: valid.ErrBinding},
-		{name: "neither sub nor sid", issuer: "https://op", localID: "l1", wantErr: valid.ErrBinding},
+		{name: "no issuer", sub: "alice", sid: "s1", localID: "l1", wantErr: valid.ErrInvalid},
+		{name: "no local ID", issuer: "https://op", sub: "alice", wantErr: valid.ErrInvalid},
+		{name: "neither sub nor sid", issuer: "https://op", localID: "l1", wantErr: valid.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

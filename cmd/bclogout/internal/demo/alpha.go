@@ -55,8 +55,8 @@ func (c *cookieSessions) current(r *http.Request) (*sessionInfo, error) {
 func (c *cookieSessions) start(_ context.Context, w http.ResponseWriter, r *http.Request, info sessionInfo) error {
 	// A bad old cookie just gives a new session; Stash gives the cookie
 	// session its local ID and saves it.
-	_, err := c.Stash(w, r, sessionadapter.Login{
-		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, IssuedAt: info.LoginTime,
+	_, err := c.Stash(w, r, sessionadapter.Binding{
+		Issuer: info.Issuer, Subject: info.Subject, SessionID: info.SID, LoginTime: info.LoginTime,
 	})
 	return err
 }

@@ -45,12 +45,13 @@ var (
 
 // Stash, Lookup and End make beta's sessions the front door's
 // sessionadapter.Sessions, for SignOut.
-func (s *redisSessions) Stash(w http.ResponseWriter, r *http.Request, l sessionadapter.Login) (sessionadapter.Binding, error) {
-	info := sessionInfo{Issuer: l.Issuer, Subject: l.Subject, SID: l.SessionID, LocalID: randomID(), LoginTime: l.IssuedAt}
+func (s *redisSessions) Stash(w http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
+	info := sessionInfo{Issuer: b.Issuer, Subject: b.Subject, SID: b.SessionID, LocalID: randomID(), LoginTime: b.LoginTime}
 	if err := s.start(r.Context(), w, r, info); err != nil {
 		return sessionadapter.Binding{}, err
 	}
-	return l.Binding(info.LocalID, time.Now().Add(sessionLifetime)), nil
+	b.LocalID, b.Expires = info.LocalID, time.Now().Add(sessionLifetime)
+	return b, nil
 }
 
 // Lookup implements sessionadapter.Sessions.

@@ -7,7 +7,7 @@ func BindingCount(s Store) int { return s.(*memStore).len() }
 
 // RevocationsLen, for tests: how many revocation entries r (from
 // NewMemoryRevocations) keeps.
-func RevocationsLen(r Revocations) int { return r.(memoryRevocations).set.Len() }
+func RevocationsLen(r Revocations) int { return r.(*memoryRevocations).len() }
 
 // WithSIDClockSkew, for tests, sets how much later than a sid
 // revocation's time a session's login may be and still be ended by it

@@ -21,8 +21,9 @@ type Deleter interface {
 	DeleteSession(ctx context.Context, localID string) error
 }
 
-// sweepPerOp bounds the expiry entries one call looks at, so no call pays
-// for a backlog; each Bind adds one entry, so cleanup outpaces growth.
+// sweepPerOp bounds the expiry entries one call looks at, here and in the
+// revocation set, so no call pays for a backlog; each Bind adds one entry,
+// so cleanup outpaces growth.
 const sweepPerOp = 16
 
 // scope is an index key: an issuer and a sid or sub.

@@ -2,7 +2,6 @@ package sessionadapter
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,20 +24,6 @@ var (
 	// this error wrapped, so that the app shows the signed-out page.
 	ErrRevoked = errors.New("sessionadapter: session revoked by a logout")
 )
-
-// Validate reports whether l names sessions: an issuer and a sub or sid,
-// and, if it has one, a date after 1970.
-func (l Logout) Validate() error {
-	if err := valid.Login(l.Issuer, l.Subject, l.SessionID); err != nil {
-		return err
-	}
-	if !l.IssuedAt.IsZero() && l.IssuedAt.Unix() <= 0 {
-		// Not a time any OP dates a token at (RFC 7519 NumericDates are
-		// after the epoch), and not one the stores can encode.
-		return fmt.Errorf("%w: issued at %v, not after 1970", ErrInvalid, l.IssuedAt)
-	}
-	return nil
-}
 
 // validate reports whether b can be found by a logout: an issuer, a local
 // ID, and a sub or sid.

@@ -87,8 +87,10 @@ func TestRevokeKeepsLatestAndLongest(t *testing.T) {
 	}
 }
 
-// Expired revocations are deleted from the table and forgotten in
-// memory; live ones and the loss mark stay.
+// Expired revocations are deleted from the table and no longer enforced
+// from memory; live ones and the loss mark stay. (Memory forgets expired
+// revocations as new ones come in: sessionadapter's
+// TestMemoryRevocationsExpire.)
 func TestSweepDeletesExpiredRevocations(t *testing.T) {
 	pool := newPool(t)
 	schema := newSchema(t, pool)
@@ -113,8 +115,11 @@ func TestSweepDeletesExpiredRevocations(t *testing.T) {
 	if rows != 3 || marks != 1 {
 		t.Fatalf("after the sweep: %d revocations, %d marks; want the 3 live ones and the mark", rows, marks)
 	}
-	if n := r.Len(); n != 3 {
-		t.Fatalf("memory keeps %d revocations after the sweep, want 3", n)
+	for i := range 2500 {
+		b := sessionadapter.Binding{Issuer: iss, SessionID: string(rune('a' + i)), LoginTime: clock.Now().Add(-time.Hour)}
+		if got, err := r.Revoked(ctx, b); err != nil || got != (i%1000 == 0) {
+			t.Fatalf("revocation %d after the sweep: Revoked = %v, %v; want %v", i, got, err, i%1000 == 0)
+		}
 	}
 }
 
@@ -177,5 +182,57 @@ func TestStaleUntilFirstRead(t *testing.T) {
 	}
 	if got, err := r.Revoked(context.Background(), b); err != nil || got {
 		t.Fatalf("after Wait: Revoked = %v, %v; want false, nil", got, err)
+	}
+}
+
+// Changed fires on every replica for a revocation any of them records, as
+// its feed learns it, and when the table lost the revocations (the loss
+// ends sessions no revocation did); a retried logout wakes no page.
+func TestChangedFiresForRevocationsAndLoss(t *testing.T) {
+	ctx := t.Context()
+	pool := newPool(t)
+	schema := newSchema(t, pool)
+	writer := newRevocations(t, pool, pgadapter.WithSchema(schema))
+	reader := newRevocations(t, pool, pgadapter.WithSchema(schema))
+	l := sessionadapter.Logout{Issuer: iss, SessionID: "s", IssuedAt: time.Now()}
+
+	w, r := writer.Changed(), reader.Changed()
+	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fires(t, w, 0, "the recording replica, at a revocation")
+	fires(t, r, 10*time.Second, "the other replica, at a revocation")
+
+	if !waitRevoked(reader, sessionadapter.Binding{Issuer: iss, SessionID: "s", LoginTime: l.IssuedAt}, true, 10*time.Second) {
+		t.Fatal("the other replica never learnt the revocation")
+	}
+	w = writer.Changed()
+	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w:
+		t.Error("a retried logout fired Changed")
+	default:
+	}
+
+	w, r = writer.Changed(), reader.Changed()
+	mustExec(t, pool, "TRUNCATE "+schema+".bclogout_revocations")
+	fires(t, w, 10*time.Second, "the first replica, at a loss")
+	fires(t, r, 10*time.Second, "the second replica, at a loss")
+}
+
+// fires fails t unless ch is closed within d.
+func fires(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		return
+	default:
+	}
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Errorf("Changed did not fire for %s", what)
 	}
 }

@@ -51,7 +51,6 @@ type config struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	maxStale  time.Duration
-	sidSkew   *time.Duration // nil: defaults.SIDClockSkew
 }
 
 // WithSchema sets the schema of the adapter's tables; the default is
@@ -127,8 +126,6 @@ func newConfig(k ctor, opts []Option) (config, error) {
 		return c, errs.Config("pgadapter", "nil clock")
 	case c.maxStale < 4*time.Millisecond:
 		return c, errs.Config("pgadapter", "staleness bound %v is under 4ms", c.maxStale)
-	case c.sidSkew != nil && *c.sidSkew < 0:
-		return c, errs.Config("pgadapter", "sid clock skew %v is negative", *c.sidSkew)
 	}
 	return c, nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
+	"github.com/bclogout/bclogout/sessionadapter/internal/mirror"
 )
 
 // ErrStale means the replica has not heard from PostgreSQL for longer
@@ -35,8 +35,8 @@ const readBatch = 1000
 // reads.
 const maxBlock = 500 * time.Millisecond
 
-// sweepEvery is how often each replica forgets expired revocations, in
-// PostgreSQL and in memory.
+// sweepEvery is how often each replica deletes expired revocations from
+// PostgreSQL (its memory forgets them as revocations come in).
 const sweepEvery = 30 * time.Second
 
 // Revocations is a sessionadapter.Revocations shared by every replica
@@ -80,9 +80,11 @@ const sweepEvery = 30 * time.Second
 // revocations since have taken the sequence past the cursor again. A
 // loss while no replica runs cannot be told from a new database.
 //
-// Memory: each replica keeps the live revocations in memory (about 200
-// bytes each); the table keeps each until it expires. Every replica
-// deletes expired rows every 30 s, a thousand at a time.
+// Memory: each replica keeps the live revocations in a
+// sessionadapter.NewMemoryRevocations (about 200 bytes each), which
+// forgets expired ones as revocations come in; the table keeps each until
+// it expires. Every replica deletes expired rows every 30 s, a thousand at
+// a time.
 //
 // Close stops the loop.
 type Revocations struct {
@@ -92,7 +94,7 @@ type Revocations struct {
 	table  string
 	seq    string
 	chann  string
-	local  *memrev.Set
+	local  *mirror.Mirror // the replica's copy of the revocations, which its pages watch
 	// epoch is the clock's reading at start; freshness is measured as
 	// time since epoch, so time.Now's monotonic reading makes it immune
 	// to wall-clock steps.
@@ -151,15 +153,15 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 	if err != nil {
 		return nil, err
 	}
-	skew := defaults.SIDClockSkew
-	if cfg.sidSkew != nil {
-		skew = *cfg.sidSkew
+	local, err := mirror.New(cfg.now)
+	if err != nil {
+		return nil, err
 	}
 	sc := newSchema(pool, cfg.schema)
 	r := &Revocations{
 		pool: pool, cfg: cfg, schema: sc,
 		table: sc.table("bclogout_revocations"), seq: sc.table("bclogout_revocations_seq"),
-		chann: channel(cfg.schema), local: memrev.New(cfg.now, skew),
+		chann: channel(cfg.schema), local: local,
 		synced: make(chan struct{}), epoch: cfg.now(),
 	}
 	r.lastSync.Store(neverSynced)
@@ -217,7 +219,9 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keepFor)
+	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
+		return err
+	}
 	if err := r.schema.ensure(ctx); err != nil {
 		return err
 	}
@@ -249,10 +253,7 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // the database lost the revocations of its time
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	return r.local.Revoked(b.Issuer, b.Subject, b.SessionID, b.LoginTime), nil
+	return r.local.Revoked(ctx, b)
 }
 
 // run is the feed: listen and read until ctx ends, backing off while
@@ -389,8 +390,7 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 			if seq > maxSeq {
 				maxSeq, r.last = seq, lastRow{iss: iss, sub: sub, sid: sid, until: until}
 			}
-			r.apply(iss, sub, sid, at, until)
-			return nil
+			return r.apply(ctx, iss, sub, sid, at, until)
 		})
 		return err
 	})
@@ -436,17 +436,18 @@ func (r *Revocations) read(ctx context.Context, conn *pgx.Conn) (full bool, err 
 	return false, nil
 }
 
-// apply merges one revocation read from the table into memory.
-func (r *Revocations) apply(iss, sub, sid string, atMS, untilMS int64) {
+// apply merges one revocation read from the table into memory. An error
+// is the read's context ending.
+func (r *Revocations) apply(ctx context.Context, iss, sub, sid string, atMS, untilMS int64) error {
 	keep := time.UnixMilli(untilMS).Sub(r.cfg.now())
 	if keep <= 0 {
-		return // expired: nothing to enforce
+		return nil // expired: nothing to enforce
 	}
 	l := sessionadapter.Logout{Issuer: iss, Subject: sub, SessionID: sid, IssuedAt: time.UnixMilli(atMS)}
 	if l.Validate() != nil {
-		return // no replica wrote it, and it names nothing to enforce
+		return nil // no replica wrote it, and it names nothing to enforce
 	}
-	r.local.Revoke(iss, sub, sid, l.IssuedAt, keep)
+	return r.local.Revoke(ctx, l, keep)
 }
 
 // makeMark makes the table's loss mark, with no floor, unless there is
@@ -582,12 +583,11 @@ func (r *Revocations) judge() {
 	r.stale.Store(last == neverSynced || age < 0 || age > int64(r.cfg.maxStale-r.tick))
 }
 
-// sweep forgets expired revocations in memory and in the table, a batch
-// at a time so that no statement holds many row locks for long; rows
-// another replica is sweeping are skipped, and a keep extended since is
-// left alone (the outer condition is checked again on the locked row).
+// sweep deletes expired revocations from the table, a batch at a time so
+// that no statement holds many row locks for long; rows another replica
+// is sweeping are skipped, and a keep extended since is left alone (the
+// outer condition is checked again on the locked row).
 func (r *Revocations) sweep(ctx context.Context) {
-	r.local.Sweep()
 	for {
 		tag, err := r.pool.Exec(ctx, `DELETE FROM `+r.table+` WHERE (iss, sub, sid) IN (
   SELECT iss, sub, sid FROM `+r.table+` WHERE until_ms <= $1 AND iss <> '' LIMIT `+fmt.Sprint(readBatch)+` FOR UPDATE SKIP LOCKED

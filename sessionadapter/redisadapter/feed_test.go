@@ -21,7 +21,8 @@ import (
 )
 
 // Revocations expire on the injected clock, in memory and, after the
-// sweep, in Redis.
+// sweep, in Redis. (Memory forgets expired revocations as new ones come
+// in: sessionadapter's TestMemoryRevocationsExpire.)
 func TestRevocationsExpire(t *testing.T) {
 	ctx := context.Background()
 	c, m := redistest.Miniredis(t)
@@ -43,9 +44,6 @@ func TestRevocationsExpire(t *testing.T) {
 		return err == nil && !got
 	})
 	rev.SweepNow(ctx)
-	if rev.Len() != 0 {
-		t.Errorf("%d revocations kept in memory after keepFor", rev.Len())
-	}
 	for _, k := range m.Keys() {
 		if k == redisadapter.DefaultKeyPrefix+"rev:exp" {
 			t.Errorf("key %s left in Redis after keepFor and a sweep", k)
@@ -283,4 +281,61 @@ func FuzzLogoutCodec(f *testing.F) {
 		}
 		_, _ = redisadapter.DecodeLogout(iss + sub + sid) // never panics
 	})
+}
+
+// Changed fires on every replica for a revocation any of them records, as
+// its feed learns it, and when Redis lost the revocations (the loss ends
+// sessions no revocation did); a retried logout wakes no page.
+func TestChangedFiresForRevocationsAndLoss(t *testing.T) {
+	ctx := t.Context()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	writer := newRevocations(t, client())
+	reader := newRevocations(t, client())
+	l := sessionadapter.Logout{Issuer: iss, SessionID: "s", IssuedAt: time.Now()}
+
+	w, r := writer.Changed(), reader.Changed()
+	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	fires(t, w, 0, "the recording replica, at a revocation")
+	fires(t, r, 10*time.Second, "the other replica, at a revocation")
+
+	eventually(t, func() bool { // the reader has learnt it too
+		got, err := reader.Revoked(ctx, sessionadapter.Binding{Issuer: iss, SessionID: "s", LoginTime: l.IssuedAt})
+		return err == nil && got
+	})
+	w = writer.Changed()
+	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w:
+		t.Error("a retried logout fired Changed")
+	default:
+	}
+
+	w, r = writer.Changed(), reader.Changed()
+	m.FlushAll()
+	fires(t, w, 10*time.Second, "the first replica, at a loss")
+	fires(t, r, 10*time.Second, "the second replica, at a loss")
+}
+
+// fires fails t unless ch is closed within d.
+func fires(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		return
+	default:
+	}
+	select {
+	case <-ch:
+	case <-time.After(d):
+		t.Errorf("Changed did not fire for %s", what)
+	}
 }

@@ -47,7 +47,6 @@ type config struct {
 	now        func() time.Time
 	maxStale   time.Duration
 	streamLen  int64
-	sidSkew    *time.Duration // nil: defaults.SIDClockSkew
 }
 
 // WithKeyPrefix sets the prefix of every key the adapter owns; the default

@@ -19,7 +19,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
+	"github.com/bclogout/bclogout/sessionadapter/internal/mirror"
 )
 
 // ErrStale means the replica has not heard from Redis for longer than its
@@ -39,8 +39,8 @@ const tailBatch = 1000
 // maxBlock caps the feed's blocking read.
 const maxBlock = 500 * time.Millisecond
 
-// sweepEvery is how often each replica forgets expired revocations, in
-// Redis and in memory.
+// sweepEvery is how often each replica forgets expired revocations in
+// Redis (its memory forgets them as revocations come in).
 const sweepEvery = 30 * time.Second
 
 // revokeScript: KEYS set, expiries, stream, sequence. ARGV: field (the
@@ -167,17 +167,18 @@ return #due
 // spares these keys); the feed warns at start under allkeys-*.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.NewMemoryRevocations (about 200 bytes each, see the README);
-// Redis keeps each in the hash and the expiry index until it expires, and
-// in the stream until trimmed. Every replica sweeps expired entries every
-// 30 s. All keys share the prefix's hash tag, so a cluster keeps them in
-// one slot; plain and Sentinel clients work as they are.
+// sessionadapter.NewMemoryRevocations (about 200 bytes each, see the README),
+// which forgets expired ones as revocations come in; Redis keeps each in
+// the hash and the expiry index until it expires, and in the stream until
+// trimmed. Every replica sweeps expired entries from Redis every 30 s.
+// All keys share the prefix's hash tag, so a cluster keeps them in one
+// slot; plain and Sentinel clients work as they are.
 //
 // Close stops the loop.
 type Revocations struct {
 	client redis.UniversalClient
 	cfg    config
-	local  *memrev.Set // the replica's copy of the revocations, which its pages watch
+	local  *mirror.Mirror // the replica's copy of the revocations, which its pages watch
 	keys   revKeys
 	// epoch is the clock's reading at start. Freshness is measured as
 	// time since epoch, so time.Now's monotonic reading makes it immune to
@@ -225,14 +226,10 @@ func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations,
 	if err != nil {
 		return nil, err
 	}
-	if cfg.sidSkew != nil && *cfg.sidSkew < 0 {
-		return nil, errs.Config("redisadapter", "sid clock skew %v is negative", *cfg.sidSkew)
+	local, err := mirror.New(cfg.now)
+	if err != nil {
+		return nil, err
 	}
-	skew := defaults.SIDClockSkew
-	if cfg.sidSkew != nil {
-		skew = *cfg.sidSkew
-	}
-	local := memrev.New(cfg.now, skew)
 	p := cfg.prefix
 	r := &Revocations{
 		client: client, cfg: cfg, local: local,
@@ -308,7 +305,9 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keepFor)
+	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
+		return err
+	}
 	err := revokeScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp, r.keys.log, r.keys.seq},
 		encodeLogout(l), l.IssuedAt.UnixMilli(), now.Add(keepFor).UnixMilli(), r.cfg.streamLen).Err()
 	if err != nil {
@@ -330,10 +329,7 @@ func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bo
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // Redis lost the revocations of its time
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	return r.local.Revoked(b.Issuer, b.Subject, b.SessionID, b.LoginTime), nil
+	return r.local.Revoked(ctx, b)
 }
 
 // encodeLogout is the hash field of a revocation: its kind, then each
@@ -395,8 +391,7 @@ func (r *Revocations) apply(ctx context.Context, fld, val string) error {
 	if keep <= 0 {
 		return nil // expired: nothing to enforce
 	}
-	r.local.Revoke(l.Issuer, l.Subject, l.SessionID, l.IssuedAt, keep)
-	return nil
+	return r.local.Revoke(ctx, l, keep)
 }
 
 // decodeEntry decodes a revocation read from Redis: its field, and its
@@ -744,7 +739,6 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
-	r.local.Sweep()
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

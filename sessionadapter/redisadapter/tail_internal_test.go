@@ -14,9 +14,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/sessionadapter"
-	"github.com/bclogout/bclogout/sessionadapter/internal/memrev"
+	"github.com/bclogout/bclogout/sessionadapter/internal/mirror"
 )
 
 // A read that fills its batch may have left entries behind: the replica
@@ -30,7 +29,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := newLocal()
+	local := newLocal(t)
 	p := cfg.prefix
 	r := &Revocations{client: c, cfg: cfg, local: local, synced: make(chan struct{}),
 		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
@@ -43,7 +42,7 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r.local = newLocal() // the reader has seen nothing yet
+	r.local = newLocal(t) // the reader has seen nothing yet
 	seq, last, res, err := r.tail(ctx, 0, "0-0", 10*time.Millisecond)
 	if err != nil || res != behind {
 		t.Fatalf("tail = %v, %v; want a full batch", err, res)
@@ -63,7 +62,13 @@ func TestTailFullBatchIsNotFresh(t *testing.T) {
 }
 
 // newLocal returns an empty replica memory, as NewRevocations makes one.
-func newLocal() *memrev.Set { return memrev.New(time.Now, defaults.SIDClockSkew) }
+func newLocal(t *testing.T) *mirror.Mirror {
+	m, err := mirror.New(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
 
 // cancelAfter cancels a context once a command of the given name has
 // answered: the feed is closed just as a read came back.
@@ -115,7 +120,7 @@ func TestFeedClosedWhileApplyingLogsNoMalformed(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := cfg.prefix
-			r := &Revocations{client: c, cfg: cfg, local: newLocal(), synced: make(chan struct{}),
+			r := &Revocations{client: c, cfg: cfg, local: newLocal(t), synced: make(chan struct{}),
 				keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
 			if _, _, _, err := r.load(t.Context(), false); err != nil { // makes the loss mark
 				t.Fatal(err)
@@ -163,7 +168,7 @@ func TestFeedSkipsMalformedRevocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.prefix
-	r := &Revocations{client: c, cfg: cfg, local: newLocal(), synced: make(chan struct{}),
+	r := &Revocations{client: c, cfg: cfg, local: newLocal(t), synced: make(chan struct{}),
 		keys: revKeys{set: p + "rev:set", exp: p + "rev:exp", log: p + "rev:log", seq: p + "rev:seq"}}
 	until := fmt.Sprint(time.Now().Add(time.Hour).UnixMilli())
 	good := sessionadapter.Logout{Issuer: "i", SessionID: "s"}
@@ -180,7 +185,7 @@ func TestFeedSkipsMalformedRevocation(t *testing.T) {
 	if _, _, _, err := r.load(t.Context(), false); err != nil {
 		t.Fatal(err)
 	}
-	if !r.local.Revoked("i", "", "s", time.UnixMilli(1_600_000_000_000)) {
+	if got, err := r.local.Revoked(t.Context(), sessionadapter.Binding{Issuer: "i", SessionID: "s", LoginTime: time.UnixMilli(1_600_000_000_000)}); err != nil || !got {
 		t.Error("the well-formed revocation beside malformed ones is not enforced")
 	}
 	mu.Lock()

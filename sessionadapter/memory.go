@@ -8,8 +8,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // Deleter deletes the data of one local session, for stores that keep
@@ -37,7 +35,7 @@ type memStore struct {
 	bindings map[string]Binding // by LocalID; Expires always set
 	bySID    map[scope]map[string]struct{}
 	bySub    map[scope]map[string]struct{}
-	expiries minheap.Heap[expiry] // soonest first; stale entries are skipped
+	expiries minHeap[expiry] // soonest first; stale entries are skipped
 }
 
 var _ Store = (*memStore)(nil)
@@ -282,4 +280,59 @@ func (m *memStore) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.bindings)
+}
+
+// dueItem is an element of a minHeap, ordered by Due, soonest first.
+type dueItem interface {
+	Due() int64
+}
+
+// minHeap is the min-heap of expiries that the memory store and the
+// memory revocations both keep, written out rather than driven by
+// container/heap, whose any-typed Push allocates for every element. The
+// zero value is empty.
+type minHeap[T dueItem] []T
+
+// Push adds x.
+func (h *minHeap[T]) Push(x T) {
+	*h = append(*h, x)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if q[parent].Due() <= q[i].Due() {
+			break
+		}
+		q[parent], q[i] = q[i], q[parent]
+		i = parent
+	}
+}
+
+// Pop removes and returns the element due first, keeping no reference
+// to it; the heap must not be empty.
+func (h *minHeap[T]) Pop() T {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	// Clear the vacated slot: the backing array outlives the element, and
+	// what it points to (a session's ID) must not stay reachable through it.
+	var zero T
+	q[last] = zero
+	q = q[:last]
+	for i := 0; ; {
+		l, r, least := 2*i+1, 2*i+2, i
+		if l < len(q) && q[l].Due() < q[least].Due() {
+			least = l
+		}
+		if r < len(q) && q[r].Due() < q[least].Due() {
+			least = r
+		}
+		if least == i {
+			break
+		}
+		q[i], q[least] = q[least], q[i]
+		i = least
+	}
+	*h = q
+	return top
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/errs"
-	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -242,8 +241,8 @@ func (x revExpiry) Due() int64 { return x.until }
 type revShard struct {
 	mu  sync.RWMutex
 	m   map[uint64]revEntry
-	exp minheap.Heap[revExpiry] // soonest until first; stale entries are skipped
-	_   [64]byte                // keeps shards on separate cache lines
+	exp minHeap[revExpiry] // soonest until first; stale entries are skipped
+	_   [64]byte           // keeps shards on separate cache lines
 }
 
 // memoryRevocations is the Revocations NewMemoryRevocations returns: a set

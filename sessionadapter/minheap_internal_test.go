@@ -1,20 +1,18 @@
-package minheap_test
+package sessionadapter
 
 import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/bclogout/bclogout/internal/minheap"
 )
 
 type at int64
 
 func (a at) Due() int64 { return int64(a) }
 
-func TestHeapOrders(t *testing.T) {
+func TestMinHeapOrders(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 10, 1000} {
-		var h minheap.Heap[at]
+		var h minHeap[at]
 		want := make([]int64, n)
 		for i := range n {
 			v := rand.Int64N(100)
@@ -42,8 +40,8 @@ func (h held) Due() int64 { return h.due }
 
 // Pop leaves nothing of a popped element in the backing array, which
 // would keep what it points to reachable until the slot is reused.
-func TestHeapPopReleases(t *testing.T) {
-	var h minheap.Heap[held]
+func TestMinHeapPopReleases(t *testing.T) {
+	var h minHeap[held]
 	for i := range 8 {
 		h.Push(held{due: int64(i), p: new(int)})
 	}

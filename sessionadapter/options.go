@@ -23,6 +23,13 @@ var (
 	// session it just created: the front door's Login does, and returns
 	// this error wrapped, so that the app shows the signed-out page.
 	ErrRevoked = errors.New("sessionadapter: session revoked by a logout")
+	// ErrStale means a replica of shared Revocations (redisadapter,
+	// pgadapter) has not heard from its store for longer than its
+	// staleness bound, or not yet since it started: a revocation another
+	// replica recorded may be missing, so Revoked does not answer and the
+	// guard fails closed (503). It clears by itself when the replica
+	// catches up.
+	ErrStale = errors.New("sessionadapter: revocations are stale")
 )
 
 // validate reports whether b can be found by a logout: an issuer, a local

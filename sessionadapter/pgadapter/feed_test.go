@@ -172,7 +172,7 @@ func TestStaleUntilFirstRead(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	b := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LoginTime: time.Now()}
-	if _, err := r.Revoked(context.Background(), b); !errors.Is(err, pgadapter.ErrStale) {
+	if _, err := r.Revoked(context.Background(), b); !errors.Is(err, sessionadapter.ErrStale) {
 		t.Fatalf("before the first read: Revoked err = %v, want ErrStale", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -171,7 +171,7 @@ func TestRetryEndsLogoutsAfterPostgresOutage(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := rev.Revoked(ctx, bystander)
-		if errors.Is(err, pgadapter.ErrStale) {
+		if errors.Is(err, sessionadapter.ErrStale) {
 			break
 		}
 		if time.Now().After(deadline) {

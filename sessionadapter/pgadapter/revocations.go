@@ -21,13 +21,6 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/internal/mirror"
 )
 
-// ErrStale means the replica has not heard from PostgreSQL for longer
-// than its staleness bound (WithMaxStaleness), or not yet since it
-// started: a revocation recorded by another replica may be missing, so
-// Revoked does not answer and the guard fails closed. It clears by itself
-// when the feed catches up.
-var ErrStale = errors.New("pgadapter: revocation feed is stale")
-
 // readBatch is how many revocations one read of the feed takes.
 const readBatch = 1000
 
@@ -57,7 +50,7 @@ const sweepEvery = 30 * time.Second
 // guarded request makes no database call.
 //
 // The loop marks when it last read everything PostgreSQL held; when that
-// is older than the staleness bound, Revoked fails with ErrStale instead
+// is older than the staleness bound, Revoked fails with sessionadapter.ErrStale instead
 // of answering from a view that may miss a revocation, so a revocation
 // accepted by any replica is enforced by every replica within the bound,
 // or that replica fails closed (a watchdog reads the clock every tick,
@@ -143,7 +136,7 @@ var (
 // NewRevocations returns Revocations over pool and starts the loop that
 // feeds this replica's memory; Close stops it. The loop holds one of the
 // pool's connections for LISTEN. Until its first read, Revoked fails with
-// ErrStale; Wait blocks until it is done. It takes WithSchema,
+// sessionadapter.ErrStale; Wait blocks until it is done. It takes WithSchema,
 // WithMaxStaleness, WithLogger and WithClock.
 func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 	if pool == nil {
@@ -175,7 +168,7 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 	return r, nil
 }
 
-// Close stops the feed and waits for it; Revoked then fails with ErrStale
+// Close stops the feed and waits for it; Revoked then fails with sessionadapter.ErrStale
 // once the bound has passed.
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
@@ -244,11 +237,11 @@ ON CONFLICT (iss, sub, sid) DO UPDATE SET at_ms = GREATEST(t.at_ms, EXCLUDED.at_
 func (r *Revocations) lockName() string { return "bclogout:revocations:" + r.cfg.schema }
 
 // Revoked implements sessionadapter.Revocations from memory, without
-// allocating or calling PostgreSQL. It fails with ErrStale when the
+// allocating or calling PostgreSQL. It fails with sessionadapter.ErrStale when the
 // replica's view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	if r.stale.Load() {
-		return false, ErrStale
+		return false, sessionadapter.ErrStale
 	}
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // the database lost the revocations of its time

@@ -228,7 +228,7 @@ func TestDeadPortAndDeadline(t *testing.T) {
 		{name: "bind, dead port", ctx: context.Background(), run: func(ctx context.Context) error { return s.Bind(ctx, b) }, wantErr: redisadapter.ErrRedis},
 		{name: "unbind, dead port", ctx: context.Background(), run: func(ctx context.Context) error { return s.Unbind(ctx, "l") }, wantErr: redisadapter.ErrRedis},
 		{name: "revoke, dead port", ctx: context.Background(), run: func(ctx context.Context) error { return rev.Revoke(ctx, l, time.Hour) }, wantErr: redisadapter.ErrRedis},
-		{name: "revoked, never loaded", ctx: context.Background(), run: func(ctx context.Context) error { _, err := rev.Revoked(ctx, b); return err }, wantErr: redisadapter.ErrStale},
+		{name: "revoked, never loaded", ctx: context.Background(), run: func(ctx context.Context) error { _, err := rev.Revoked(ctx, b); return err }, wantErr: sessionadapter.ErrStale},
 		{name: "deadline", ctx: expired, run: func(ctx context.Context) error { _, err := s.EndSessions(ctx, l); return err }, wantErr: context.DeadlineExceeded},
 		{name: "invalid logout", ctx: context.Background(), run: func(ctx context.Context) error {
 			_, err := s.EndSessions(ctx, sessionadapter.Logout{Issuer: iss})

@@ -48,7 +48,7 @@ func TestFeedClockStepBackIsStale(t *testing.T) {
 	got, err := b.Revoked(ctx, s)
 	if err == nil && !got {
 		t.Errorf("feed dead for more than the bound, yet Revoked answers \"not revoked\" (want ErrStale)")
-	} else if err != nil && !errors.Is(err, redisadapter.ErrStale) {
+	} else if err != nil && !errors.Is(err, sessionadapter.ErrStale) {
 		t.Fatal(err)
 	}
 }

@@ -103,7 +103,7 @@ func TestFeedBound(t *testing.T) {
 					if err == nil && !got {
 						t.Fatalf("revocation %d: replica b says not revoked after the bound", i)
 					}
-					if err != nil && !errors.Is(err, redisadapter.ErrStale) {
+					if err != nil && !errors.Is(err, sessionadapter.ErrStale) {
 						t.Fatal(err)
 					}
 					if got {
@@ -203,7 +203,7 @@ func TestFeedCut(t *testing.T) {
 
 	px.setCut(true)
 	clock.Advance(bound + time.Millisecond)
-	if _, err := b.Revoked(ctx, before); !errors.Is(err, redisadapter.ErrStale) {
+	if _, err := b.Revoked(ctx, before); !errors.Is(err, sessionadapter.ErrStale) {
 		t.Fatalf("feed cut past the bound: Revoked err = %v, want ErrStale (fail closed)", err)
 	}
 	// More revocations than one read of the stream takes: the replica
@@ -227,7 +227,7 @@ func TestFeedCut(t *testing.T) {
 			}
 			break
 		}
-		if !errors.Is(err, redisadapter.ErrStale) {
+		if !errors.Is(err, sessionadapter.ErrStale) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Millisecond)

@@ -22,13 +22,6 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter/internal/mirror"
 )
 
-// ErrStale means the replica has not heard from Redis for longer than its
-// staleness bound (WithMaxStaleness), or not yet since it started: a
-// revocation recorded by another replica may be missing, so Revoked does
-// not answer and the guard fails closed. It clears by itself when the
-// feed catches up.
-var ErrStale = errors.New("redisadapter: revocation feed is stale")
-
 // defaultStreamLen caps the revocation stream (approximately): a replica
 // further behind than this many revocations reloads the snapshot.
 const defaultStreamLen = 100_000
@@ -135,7 +128,7 @@ return #due
 //
 // The loop marks when it last heard everything Redis held; when that is
 // older than the staleness bound (WithMaxStaleness), Revoked fails with
-// ErrStale instead of answering from a view that may miss a revocation,
+// sessionadapter.ErrStale instead of answering from a view that may miss a revocation,
 // so a revocation accepted by any replica is enforced by every replica
 // within the bound, or that replica fails closed. When Redis comes back
 // the loop resumes from the last entry it read, so nothing recorded
@@ -210,7 +203,7 @@ var (
 
 // NewRevocations returns Revocations over client and starts the loop that
 // feeds this replica's memory; Close stops it. Until the loop's first
-// load, Revoked fails with ErrStale; Wait blocks until it is done. With a
+// load, Revoked fails with sessionadapter.ErrStale; Wait blocks until it is done. With a
 // cluster client the prefix must hold a hash tag, and the client must read
 // masters: one with ReadOnly, RouteRandomly or RouteByLatency (a failover
 // cluster client's ReplicaOnly included) is refused, since the feed must
@@ -261,7 +254,7 @@ func readsMasters(client redis.UniversalClient) error {
 	return nil
 }
 
-// Close stops the feed and waits for it; Revoked then fails with ErrStale
+// Close stops the feed and waits for it; Revoked then fails with sessionadapter.ErrStale
 // once the bound has passed.
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
@@ -317,14 +310,14 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 }
 
 // Revoked implements sessionadapter.Revocations from memory, without
-// allocating or calling Redis. It fails with ErrStale when the replica's
+// allocating or calling Redis. It fails with sessionadapter.ErrStale when the replica's
 // view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	last := r.lastSync.Load()
 	// A negative age is a clock that went back: the view's age is
 	// unknown, so it is stale until the next sync.
 	if age := r.since() - last; last == neverSynced || age < 0 || age > int64(r.cfg.maxStale) {
-		return false, ErrStale
+		return false, sessionadapter.ErrStale
 	}
 	if f := r.floor.Load(); f > 0 && b.LoginTime.UnixMilli() <= f {
 		return true, nil // Redis lost the revocations of its time

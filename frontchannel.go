@@ -6,6 +6,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // FrontChannel returns the front-channel logout endpoint (OpenID Connect
@@ -102,5 +103,5 @@ func (b *RP) frontChannelLogout(r *http.Request) (*rp.LogoutEvent, int, error) {
 	}
 	// No iat: IssuedAt stays zero, and the pipeline dates the revocation
 	// by the one clock rule for RP-clock instants.
-	return &rp.LogoutEvent{Door: doorFrontChannel, Issuer: b.issuer, SessionID: sid}, http.StatusOK, nil
+	return &rp.LogoutEvent{Door: doorFrontChannel, Logout: sessionadapter.Logout{Issuer: b.issuer, SessionID: sid}}, http.StatusOK, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // doorSignOut names the app's own sign-outs in metrics, logs and hooks.
@@ -119,9 +120,9 @@ func (b *RP) signOut(w http.ResponseWriter, r *http.Request) {
 			// refused with sessionadapter.ErrRevoked: fail closed; a later one is not.
 			// It is the pipeline's, as every door's logout is: a store
 			// that fails has it retried.
-			_, revokeErr = b.handler.End(r, &rp.LogoutEvent{
-				Door: doorSignOut, Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
-			})
+			_, revokeErr = b.handler.End(r, &rp.LogoutEvent{Door: doorSignOut, Logout: sessionadapter.Logout{
+				Issuer: binding.Issuer, Subject: binding.Subject, SessionID: binding.SessionID, IssuedAt: binding.LoginTime,
+			}})
 		}
 	}
 	if err := errors.Join(revokeErr, b.sessions.End(w, r)); err != nil {

@@ -20,32 +20,26 @@ import (
 // Event Token). It is what the pipeline revokes, ends and records, and
 // what OnLogout receives.
 type LogoutEvent struct {
+	// Logout is what the stores end: the Issuer's sessions of the user
+	// Subject, or of the OP session SessionID (empty when the door named
+	// only the other), dated IssuedAt on the OP's clock (a token's iat),
+	// which is the clock logins are dated by. Issuer is a configured
+	// issuer: sessions are keyed by it. A door whose input carries no OP
+	// date (front-channel logout) leaves IssuedAt zero, and End dates it
+	// by the one clock rule for RP-clock instants: this RP's clock plus
+	// the OP clock skew (a minute), so that an OP clock that far ahead
+	// still finds the login revoked; a login within that minute after it
+	// is refused too (fail closed).
+	sessionadapter.Logout
 	// Door is how the logout arrived: "backchannel" (a logout token),
 	// "frontchannel", "signout" or "sharedsignals". It labels the
 	// metrics, the logs and the hooks.
 	Door string
-	// Issuer is the OP whose session ended: a configured issuer. Sessions
-	// are keyed by it.
-	Issuer string
-	// Subject is the OP's sub of the user; empty when the door named only
-	// a sid.
-	Subject string
-	// SessionID is the OP session's sid; empty when the door named only a
-	// sub.
-	SessionID string
 	// JTI is the token's jti, the replay key together with the token's
 	// issuer, for an event this package validated from a token (Verify,
 	// SecurityEvent.Logout); an event another door makes (front-channel,
 	// Sign out) has none and skips the replay check.
 	JTI string
-	// IssuedAt is when the OP ended the session, on the OP's clock (a
-	// token's iat), which is the clock logins are dated by. A door whose
-	// input carries no OP date (front-channel logout) leaves it zero, and
-	// End dates it by the one clock rule for RP-clock instants: this RP's
-	// clock plus the OP clock skew (a minute), so that an OP clock that far
-	// ahead still finds the login revoked; a login within that minute
-	// after it is refused too (fail closed).
-	IssuedAt time.Time
 
 	// acceptableUntil is the last moment the token could pass validation,
 	// min(exp, iat+maxAge)+skew: the replay cache remembers its jti until
@@ -76,18 +70,8 @@ func (ev *LogoutEvent) replayKey() (iss, jti string) {
 // until the SET could no longer be accepted.
 func (e *SecurityEvent) Logout(issuer, sub, sid string) *LogoutEvent {
 	return &LogoutEvent{
-		Door: "sharedsignals", Issuer: issuer, Subject: sub, SessionID: sid,
-		JTI: e.JTI, IssuedAt: e.IssuedAt, acceptableUntil: e.acceptableUntil, tokenIssuer: e.issuer,
-	}
-}
-
-// sessionLogout is what ev asks a session store to end.
-func sessionLogout(ev *LogoutEvent) sessionadapter.Logout {
-	return sessionadapter.Logout{
-		Issuer:    ev.Issuer,
-		Subject:   ev.Subject,
-		SessionID: ev.SessionID,
-		IssuedAt:  ev.IssuedAt,
+		Logout: sessionadapter.Logout{Issuer: issuer, Subject: sub, SessionID: sid, IssuedAt: e.IssuedAt},
+		Door:   "sharedsignals", JTI: e.JTI, acceptableUntil: e.acceptableUntil, tokenIssuer: e.issuer,
 	}
 }
 
@@ -351,7 +335,7 @@ func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
 	if err := t.checkAudience(&c.Aud); err != nil {
 		return nil, err
 	}
-	ev := &LogoutEvent{Door: doorBackchannel, Issuer: t.issuer}
+	ev := &LogoutEvent{Door: doorBackchannel, Logout: sessionadapter.Logout{Issuer: t.issuer}}
 	now := t.opts.now()
 	iat, ok := numericDate(c.Iat)
 	if !ok {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 func doorRequest() *http.Request {
@@ -23,7 +24,7 @@ func doorRequest() *http.Request {
 func TestEndDatesAnEventWithoutOPDateAheadByTheSkew(t *testing.T) {
 	env := newHandlerEnv(t, nil)
 	before := time.Now()
-	n, err := env.h.End(doorRequest(), &rp.LogoutEvent{Door: "frontchannel", Issuer: testIssuer, SessionID: "sid-1"})
+	n, err := env.h.End(doorRequest(), &rp.LogoutEvent{Door: "frontchannel", Logout: sessionadapter.Logout{Issuer: testIssuer, SessionID: "sid-1"}})
 	after := time.Now()
 	if err != nil || n != 1 {
 		t.Fatalf("End = %d, %v", n, err)
@@ -46,9 +47,9 @@ func TestEndRefusesAnEventThatNamesNothing(t *testing.T) {
 	env := newHandlerEnv(t, nil)
 	for _, ev := range []*rp.LogoutEvent{
 		nil,
-		{Door: "signout", Issuer: testIssuer},
-		{Issuer: testIssuer, SessionID: "s"},
-		{Door: "signout", SessionID: "s"},
+		{Door: "signout", Logout: sessionadapter.Logout{Issuer: testIssuer}},
+		{Logout: sessionadapter.Logout{Issuer: testIssuer, SessionID: "s"}},
+		{Door: "signout", Logout: sessionadapter.Logout{SessionID: "s"}},
 	} {
 		if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrClaims) {
 			t.Errorf("End(%+v) = %v, want ErrClaims", ev, err)
@@ -64,7 +65,7 @@ func TestEndRefusesAnEventThatNamesNothing(t *testing.T) {
 // the session twice, harmlessly.
 func TestEndWithoutTokenSkipsTheReplayCache(t *testing.T) {
 	env := newHandlerEnv(t, nil)
-	ev := &rp.LogoutEvent{Door: "frontchannel", Issuer: testIssuer, SessionID: "sid-1", JTI: "not-a-token's"}
+	ev := &rp.LogoutEvent{Door: "frontchannel", Logout: sessionadapter.Logout{Issuer: testIssuer, SessionID: "sid-1"}, JTI: "not-a-token's"}
 	for range 2 {
 		if _, err := env.h.End(doorRequest(), ev); err != nil {
 			t.Fatal(err)
@@ -92,7 +93,7 @@ func TestRejectReportsTheDoor(t *testing.T) {
 // door, queued, and ended by the retry once the store is back.
 func TestEndStoreFailureIsRetriedAndCountedOnceWithItsDoor(t *testing.T) {
 	env := newRetryEnv(t, 0)
-	ev := &rp.LogoutEvent{Door: "signout", Issuer: testIssuer, Subject: "alice", SessionID: "sid-1", IssuedAt: testNow}
+	ev := &rp.LogoutEvent{Door: "signout", Logout: sessionadapter.Logout{Issuer: testIssuer, Subject: "alice", SessionID: "sid-1", IssuedAt: testNow}}
 	if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrTemporary) {
 		t.Fatalf("End = %v, want ErrTemporary", err)
 	}

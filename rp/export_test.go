@@ -64,8 +64,5 @@ const (
 // AcceptableUntil is how long the replay cache remembers ev's jti.
 func AcceptableUntil(ev *LogoutEvent) time.Time { return ev.acceptableUntil }
 
-// SessionLogout is what ev asks the session store to end.
-var SessionLogout = sessionLogout
-
 // SETAcceptableUntil is how long the pipeline remembers ev's jti.
 func SETAcceptableUntil(ev *SecurityEvent) time.Time { return ev.acceptableUntil }

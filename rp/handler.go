@@ -392,7 +392,7 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // deadline bounds the whole retry and which Close cancels.
 func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n int, err error) {
 	if ev.Subject != "" || ev.SessionID != "" {
-		if n, err = l.end(ctx, sessionLogout(ev)); err != nil {
+		if n, err = l.end(ctx, ev.Logout); err != nil {
 			return 0, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bclogout/bclogout/rp"
+	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 // Anyone can send a front-channel request: during a store outage, a
@@ -16,7 +17,7 @@ import (
 func TestRetryTokenlessLogoutsTakeAQuarterOfTheQueue(t *testing.T) {
 	env := newRetryEnv(t, 0, rp.WithRetryCapacity(8))
 	for i := range 10 {
-		ev := &rp.LogoutEvent{Door: "frontchannel", Issuer: testIssuer, SessionID: fmt.Sprintf("made-up-%d", i%4)}
+		ev := &rp.LogoutEvent{Door: "frontchannel", Logout: sessionadapter.Logout{Issuer: testIssuer, SessionID: fmt.Sprintf("made-up-%d", i%4)}}
 		if _, err := env.h.End(doorRequest(), ev); err == nil {
 			t.Fatal("End with the store down: no error")
 		}

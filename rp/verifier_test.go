@@ -218,7 +218,7 @@ func TestVerifyEvent(t *testing.T) {
 			if !ev.IssuedAt.Equal(iat) || ev.Subject != "user-1" || ev.SessionID != "session-1" {
 				t.Errorf("event = %+v", ev)
 			}
-			l := rp.SessionLogout(ev)
+			l := ev.Logout
 			if l.Issuer != testIssuer || l.Subject != "user-1" || l.SessionID != "session-1" || !l.IssuedAt.Equal(iat) {
 				t.Errorf("sessionLogout() = %+v", l)
 			}

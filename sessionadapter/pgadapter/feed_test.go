@@ -10,6 +10,7 @@ import (
 
 	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
 )
 
@@ -189,50 +190,9 @@ func TestStaleUntilFirstRead(t *testing.T) {
 // its feed learns it, and when the table lost the revocations (the loss
 // ends sessions no revocation did); a retried logout wakes no page.
 func TestChangedFiresForRevocationsAndLoss(t *testing.T) {
-	ctx := t.Context()
 	pool := newPool(t)
 	schema := newSchema(t, pool)
 	writer := newRevocations(t, pool, pgadapter.WithSchema(schema))
 	reader := newRevocations(t, pool, pgadapter.WithSchema(schema))
-	l := sessionadapter.Logout{Issuer: iss, SessionID: "s", IssuedAt: time.Now()}
-
-	w, r := writer.Changed(), reader.Changed()
-	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	fires(t, w, 0, "the recording replica, at a revocation")
-	fires(t, r, 10*time.Second, "the other replica, at a revocation")
-
-	if !waitRevoked(reader, sessionadapter.Binding{Issuer: iss, SessionID: "s", LoginTime: l.IssuedAt}, true, 10*time.Second) {
-		t.Fatal("the other replica never learnt the revocation")
-	}
-	w = writer.Changed()
-	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-w:
-		t.Error("a retried logout fired Changed")
-	default:
-	}
-
-	w, r = writer.Changed(), reader.Changed()
-	mustExec(t, pool, "TRUNCATE "+schema+".bclogout_revocations")
-	fires(t, w, 10*time.Second, "the first replica, at a loss")
-	fires(t, r, 10*time.Second, "the second replica, at a loss")
-}
-
-// fires fails t unless ch is closed within d.
-func fires(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-		return
-	default:
-	}
-	select {
-	case <-ch:
-	case <-time.After(d):
-		t.Errorf("Changed did not fire for %s", what)
-	}
+	storetest.RunChanged(t, writer, reader, func() { mustExec(t, pool, "TRUNCATE "+schema+".bclogout_revocations") })
 }

@@ -287,7 +287,6 @@ func FuzzLogoutCodec(f *testing.F) {
 // its feed learns it, and when Redis lost the revocations (the loss ends
 // sessions no revocation did); a retried logout wakes no page.
 func TestChangedFiresForRevocationsAndLoss(t *testing.T) {
-	ctx := t.Context()
 	m := miniredis.RunT(t)
 	client := func() redis.UniversalClient {
 		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
@@ -296,46 +295,5 @@ func TestChangedFiresForRevocationsAndLoss(t *testing.T) {
 	}
 	writer := newRevocations(t, client())
 	reader := newRevocations(t, client())
-	l := sessionadapter.Logout{Issuer: iss, SessionID: "s", IssuedAt: time.Now()}
-
-	w, r := writer.Changed(), reader.Changed()
-	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	fires(t, w, 0, "the recording replica, at a revocation")
-	fires(t, r, 10*time.Second, "the other replica, at a revocation")
-
-	eventually(t, func() bool { // the reader has learnt it too
-		got, err := reader.Revoked(ctx, sessionadapter.Binding{Issuer: iss, SessionID: "s", LoginTime: l.IssuedAt})
-		return err == nil && got
-	})
-	w = writer.Changed()
-	if err := writer.Revoke(ctx, l, time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-w:
-		t.Error("a retried logout fired Changed")
-	default:
-	}
-
-	w, r = writer.Changed(), reader.Changed()
-	m.FlushAll()
-	fires(t, w, 10*time.Second, "the first replica, at a loss")
-	fires(t, r, 10*time.Second, "the second replica, at a loss")
-}
-
-// fires fails t unless ch is closed within d.
-func fires(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-		return
-	default:
-	}
-	select {
-	case <-ch:
-	case <-time.After(d):
-		t.Errorf("Changed did not fire for %s", what)
-	}
+	storetest.RunChanged(t, writer, reader, m.FlushAll)
 }

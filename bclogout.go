@@ -366,8 +366,11 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 	return nil
 }
 
-// Close stops the background work New started: it retries pending
-// logouts until ctx is done, then stops the key refresher.
+// Close stops the background work New started, as http.Server.Shutdown
+// stops a server: it retries pending logouts until ctx is done, then stops
+// the key refresher. Its error says which logouts were still pending when
+// ctx ended (they are logged too). Call it at shutdown; in a test, the
+// end of the test (StartApp closes a handler that is an io.Closer).
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

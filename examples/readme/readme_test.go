@@ -56,8 +56,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
 	})
-	mux := http.NewServeMux()
-	logout, err := quickStart(t.Context(), op.Issuer(), sm, mux, pages)
+	handler, logout, err := quickStart(t.Context(), op.Issuer(), sm, pages)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,12 +73,10 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 		sm.Put(r.Context(), "user", idToken.Subject)
 	}))
 	if !guarded { // the mistake the test must catch: app routes without the guard
-		mux = http.NewServeMux()
-		mux.Handle("/", sm.LoadAndSave(pages))
-		mux.Handle("/backchannel-logout", logout.BackChannel())
+		handler = sm.LoadAndSave(pages)
 	}
 	root := http.NewServeMux()
-	root.Handle("/", mux)
+	root.Handle("/", handler)
 	root.Handle("/callback", callback)
 	app := httptest.NewServer(root)
 	t.Cleanup(app.Close)

@@ -12,11 +12,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,15 +26,16 @@ import (
 )
 
 // Load for BenchmarkInterleavedReceive: receiveClients keep-alive
-// connections post receiveRound requests per round. Short rounds make many
-// pairs in the default benchtime, so the median holds on a machine that
-// other work shares.
+// connections post receiveRound requests per round. A round of 256 lasted
+// about 12 ms, short enough for a garbage collection or another process's
+// time slice to move one round's ratio by 20%; a round of 2048 moves by
+// about 4%.
 const (
 	receiveClients = 16
-	receiveRound   = 256
-	// receiveMinPairs is the fewest pairs of rounds the median is read
-	// from, whatever -benchtime: the default second holds about a dozen.
-	receiveMinPairs = 31
+	receiveRound   = 2048
+	// receiveMinQuads is the fewest quads the medians are read from,
+	// whatever -benchtime.
+	receiveMinQuads = 8
 )
 
 // BenchmarkInterleavedReceive reads the throughput of "bclogout receive",
@@ -48,18 +51,26 @@ const (
 // and so that the client, the receiver and the baseline share one runtime
 // and two cores alike: both servers pay the same client.
 //
-// Each iteration is one round of each server, the order alternating, over
-// fresh tokens (each jti used once, as the replay cache demands); the
-// median of the per-round ratios is reported as x-baseline (receive's time
-// over the baseline's for the same requests: the goal is at most 1/0.9)
-// and its inverse as throughput-ratio, beside each side's requests per
-// second. Its goroutines carry the profile label server=receive or
-// server=baseline (the client's, client=URL), so that
-// "go tool pprof -tagfocus=server=receive" of a -cpuprofile shows one
-// side's request path; token minting runs with the timer stopped.
+// Each iteration is a quad of rounds, receive-baseline-baseline-receive or
+// the reverse, alternating: each server runs once first and once last, so
+// what the position costs (the first round after minting ran 15% slower,
+// whichever server it was) cancels out of the quad's ratio. The tokens are
+// fresh (each jti used once, as the replay cache demands), minted with the
+// timer stopped and their garbage collected before the quad; both servers
+// get the same ones. The median of the quads' ratios is reported as
+// x-baseline (receive's time over the baseline's for the same requests:
+// the goal is at most 1/0.9) and its inverse as throughput-ratio, beside
+// each side's requests per second, and cpu-ratio: the same ratio of the
+// process's CPU time (getrusage: client, servers and runtime), which
+// holds where other processes take the cores and the wall clock moves.
+// The goroutines carry the profile label server=receive or server=baseline
+// (the client's, client=URL), so that "go tool pprof
+// -tagfocus=server=receive" of a -cpuprofile shows one side's request
+// path.
 //
-// Run against two bare baseline servers, the harness reads 0.97-1.02: the
-// difference it reports is the receiver's.
+// With RECEIVE_BENCH_AA=1 in the environment a second bare baseline stands
+// in for receive: the harness then reads about 1.0 (1.01 cpu-ratio on a
+// machine at load 8), so the difference it reports is the receiver's.
 func BenchmarkInterleavedReceive(b *testing.B) {
 	op := newTestOP(b)
 	pub := op.key.Signer.Public().(*rsa.PublicKey)
@@ -97,46 +108,59 @@ func BenchmarkInterleavedReceive(b *testing.B) {
 	}}
 	defer client.CloseIdleConnections()
 
+	urls := [2]string{receiveURL, baseURL}
+	if os.Getenv("RECEIVE_BENCH_AA") != "" {
+		urls[0] = startBaselineReceiver(b, pub)
+	}
 	// Warm both servers' connections and code paths.
 	warm := mintBodies(b, op, receiveClients*4)
-	for _, u := range []string{receiveURL, baseURL} {
-		if _, err := postRound(client, u, warm); err != nil {
+	for _, u := range urls {
+		if _, _, err := postRound(client, u, warm); err != nil {
 			b.Fatal(err)
 		}
 	}
 
-	var ratios []float64
+	var ratios, cpuRatios []float64
 	var recvTotal, baseTotal time.Duration
 	n := 0
-	// The first receiveMinPairs pairs run before b.Loop starts its timer:
+	// The first receiveMinQuads quads run before b.Loop starts its timer:
 	// they count in the ratios, not in b.N.
-	for len(ratios) < receiveMinPairs || b.Loop() {
+	for len(ratios) < receiveMinQuads || b.Loop() {
 		b.StopTimer()
-		bodies := mintBodies(b, op, receiveRound)
+		bodies := mintBodies(b, op, 2*receiveRound)
+		// Minting leaves garbage of its own: collected here, it is not
+		// charged to whichever server runs first.
+		runtime.GC()
 		b.StartTimer()
-		var tRecv, tBase time.Duration
-		first, second := &tRecv, &tBase
-		firstURL, secondURL := receiveURL, baseURL
+		// receive, baseline, baseline, receive (or the reverse): each
+		// server runs once first and once last, so what the position in
+		// the quad costs cancels out of the ratio.
+		var t, cpu [2][2]time.Duration // [server][half]
+		order := [4]int{0, 1, 1, 0}
 		if len(ratios)%2 == 1 {
-			first, second, firstURL, secondURL = second, first, secondURL, firstURL
+			order = [4]int{1, 0, 0, 1}
 		}
-		if *first, err = postRound(client, firstURL, bodies); err != nil {
-			b.Fatal(err)
+		for i, srv := range order {
+			half := bodies[i/2*receiveRound : (i/2+1)*receiveRound]
+			if t[srv][i/2], cpu[srv][i/2], err = postRound(client, urls[srv], half); err != nil {
+				b.Fatal(err)
+			}
 		}
-		if *second, err = postRound(client, secondURL, bodies); err != nil {
-			b.Fatal(err)
-		}
+		tRecv, tBase := t[0][0]+t[0][1], t[1][0]+t[1][1]
 		ratios = append(ratios, float64(tRecv)/float64(tBase))
+		cpuRatios = append(cpuRatios, float64(cpu[0][0]+cpu[0][1])/float64(cpu[1][0]+cpu[1][1]))
 		recvTotal += tRecv
 		baseTotal += tBase
-		n += receiveRound
-		b.Logf("round %d: receive %.0f req/s, baseline %.0f req/s, throughput ratio %.3f",
-			len(ratios), receiveRound/tRecv.Seconds(), receiveRound/tBase.Seconds(), float64(tBase)/float64(tRecv))
+		n += 2 * receiveRound
+		b.Logf("quad %d: receive %.0f req/s, baseline %.0f req/s, throughput ratio %.3f, cpu ratio %.3f",
+			len(ratios), 2*receiveRound/tRecv.Seconds(), 2*receiveRound/tBase.Seconds(), float64(tBase)/float64(tRecv), 1/cpuRatios[len(cpuRatios)-1])
 	}
 	sorted := slices.Sorted(slices.Values(ratios))
 	median := sorted[len(sorted)/2]
 	b.ReportMetric(median, "x-baseline")
 	b.ReportMetric(1/median, "throughput-ratio")
+	sorted = slices.Sorted(slices.Values(cpuRatios))
+	b.ReportMetric(1/sorted[len(sorted)/2], "cpu-ratio")
 	b.ReportMetric(float64(n)/recvTotal.Seconds(), "req/s-receive")
 	b.ReportMetric(float64(n)/baseTotal.Seconds(), "req/s-baseline")
 }
@@ -209,11 +233,11 @@ func mintBodies(b *testing.B, op *testOP, n int) []string {
 
 // postRound posts every body to u from receiveClients workers and returns
 // the time until the last answer; any answer but 200 is an error.
-func postRound(c *http.Client, u string, bodies []string) (time.Duration, error) {
+func postRound(c *http.Client, u string, bodies []string) (time.Duration, time.Duration, error) {
 	var next atomic.Int64
 	var failed atomic.Pointer[error]
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, startCPU := time.Now(), processCPU()
 	for range receiveClients {
 		wg.Go(func() {
 			pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("client", u)))
@@ -238,9 +262,17 @@ func postRound(c *http.Client, u string, bodies []string) (time.Duration, error)
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU()-startCPU
 	if err := failed.Load(); err != nil {
-		return 0, *err
+		return 0, 0, *err
 	}
-	return elapsed, nil
+	return elapsed, cpu, nil
+}
+
+// processCPU is the CPU time the process has used, user and system, all
+// threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -90,7 +90,6 @@ type revokingEnder struct {
 	rev      Revocations
 	store    Store
 	lifetime time.Duration
-	now      func() time.Time
 	logger   *slog.Logger
 }
 
@@ -143,7 +142,7 @@ func NewRevokingEnder(rev Revocations, opts ...Option) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &revokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, now: cfg.now, logger: cfg.logger}, nil
+	return &revokingEnder{rev: rev, store: cfg.store, lifetime: cfg.lifetime, logger: cfg.logger}, nil
 }
 
 // EndSessions records the revocation, then ends the store's sessions. It
@@ -171,18 +170,11 @@ func (e *revokingEnder) EndSessions(ctx context.Context, l Logout) (int, error) 
 // unbound again; the app should end the session it created (Sessions.End)
 // and not sign the user in.
 //
-// A binding without Expires (a session library that does not know its
-// session's deadline) is given the session lifetime from now, the time
-// its revocations are kept, so that every store keeps it as long.
-//
 // Without a store, Bind only checks: use it at login for cookie sessions
 // to refuse, rather than stash, a login that is already logged out.
 func (e *revokingEnder) Bind(ctx context.Context, b Binding) error {
 	if err := b.validate(); err != nil {
 		return err
-	}
-	if b.Expires.IsZero() {
-		b.Expires = e.now().Add(e.lifetime)
 	}
 	if e.store != nil {
 		if err := e.store.Bind(ctx, b); err != nil {

@@ -374,39 +374,3 @@ func TestRevokingEnderLateLogoutSparesFreshLogin(t *testing.T) {
 		t.Errorf("a logout issued before the login deleted the fresh session's data: %v", deleted)
 	}
 }
-
-// bindRecorder is a Store that keeps the bindings it is given.
-type bindRecorder struct{ bound []sessionadapter.Binding }
-
-func (s *bindRecorder) EndSessions(context.Context, sessionadapter.Logout) (int, error) {
-	return 0, nil
-}
-func (s *bindRecorder) Bind(_ context.Context, b sessionadapter.Binding) error {
-	s.bound = append(s.bound, b)
-	return nil
-}
-func (s *bindRecorder) Unbind(context.Context, string) error { return nil }
-
-// A binding whose session library does not know its deadline reaches the
-// store with the session lifetime, the time its revocations are kept, so
-// that a shared store (Redis, PostgreSQL) keeps it that long rather than
-// its own default; a deadline the library knows is kept as it is.
-func TestRevokingEnderBindsForTheSessionLifetime(t *testing.T) {
-	ctx := context.Background()
-	rev, err := sessionadapter.NewMemoryRevocations()
-	must(t, err)
-	store := &bindRecorder{}
-	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithSessionLifetime(8*time.Hour))
-	must(t, err)
-	deadline := time.Now().Add(time.Hour).Truncate(time.Second)
-	before := time.Now()
-	must(t, e.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LocalID: "a", LoginTime: before}))
-	after := time.Now()
-	must(t, e.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s2", LocalID: "b", LoginTime: before, Expires: deadline}))
-	if got := store.bound[0].Expires; got.Before(before.Add(8*time.Hour)) || got.After(after.Add(8*time.Hour)) {
-		t.Errorf("no deadline: bound until %v, want the lifetime from now (%v)", got, before.Add(8*time.Hour))
-	}
-	if got := store.bound[1].Expires; !got.Equal(deadline) {
-		t.Errorf("the library's deadline: bound until %v, want %v", got, deadline)
-	}
-}

@@ -353,6 +353,9 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 	if err != nil {
 		return err
 	}
+	// Kept server-side with the binding for sign-out's id_token_hint,
+	// whatever Stash gave back: it never goes into the session.
+	binding.IDToken = login.IDToken
 	if err := b.ender.Bind(r.Context(), binding); err != nil {
 		// The login is not signed in: end the session Stash wrote it to
 		// (and, for gorilla, saved), so the error Login returns is true of

@@ -643,3 +643,51 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 		})
 	}
 }
+
+// freshStash is a Sessions whose Stash builds the Binding it returns
+// afresh, as a port of a custom implementation may, without the raw ID
+// token it was given.
+type freshStash struct{ *memSessions }
+
+func (f freshStash) Stash(w http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
+	got, err := f.memSessions.Stash(w, r, b)
+	return sessionadapter.Binding{Issuer: got.Issuer, Subject: got.Subject, SessionID: got.SessionID, LoginTime: got.LoginTime, LocalID: got.LocalID}, err
+}
+
+// Login keeps the raw ID token with the binding for sign-out's
+// id_token_hint whatever the Sessions' Stash returns.
+func TestLoginKeepsTheIDTokenWhateverStashReturns(t *testing.T) {
+	op := opkit.New(t)
+	if err := op.RegisterClient(opkit.Client{ID: "app", RedirectURIs: []string{"https://rp.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	bindings, err := sessionadapter.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: freshStash{newMemSessions()}, Bindings: bindings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	tok := idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))
+	rec := httptest.NewRecorder()
+	if err := bl.Login(rec, httptest.NewRequest(http.MethodGet, "/cb", nil), tok); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "session" {
+			id = c.Value
+		}
+	}
+	hint, err := bindings.(interface {
+		IDTokenHint(context.Context, string) (string, error)
+	}).IDTokenHint(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hint != tok {
+		t.Errorf("the ID token kept for id_token_hint = %q, want the one Login was given", hint)
+	}
+}

@@ -446,8 +446,8 @@ func numericDate(n number) (time.Time, bool) {
 // github.com/go-json-experiment/json, the Go team's mirror of
 // encoding/json/v2, which can be named while the module's go directive is
 // 1.26. The options restate json/v2's defaults so that no default change
-// upstream can loosen them silently; the OP's documents that name the keys
-// are read by the same options.
+// upstream can loosen them silently. The OP's discovery document, which
+// says where the keys are, is read by the same options.
 var tokenJSON = json.JoinOptions(
 	jsontext.AllowDuplicateNames(false),
 	jsontext.AllowInvalidUTF8(false),

@@ -274,11 +274,12 @@ var (
 )
 
 // NewMemoryRevocations returns empty Revocations kept in process memory
-// until they expire, so their size is bounded by the logouts of one keep
-// period: about 200 bytes per revocation, whatever the lengths of the
-// strings, and a check that reads two maps without allocating. Each
-// Revoke also forgets a few expired revocations, so no periodic sweep is
-// needed. They serve one process; redisadapter.Revocations and
+// until they expire: about 200 bytes per revocation, whatever the lengths
+// of the strings, and a check that reads two maps without allocating.
+// Each Revoke forgets a few expired revocations, so their size is bounded
+// by the most logouts recorded in any one keep period; a burst's memory is
+// given back as later logouts are recorded (a replica of redisadapter or
+// pgadapter also forgets every expired one every 30 s). They serve one process; redisadapter.Revocations and
 // pgadapter.Revocations each feed one per replica. They also implement
 // Watchable, for middleware.NewNotifier. It takes WithClock.
 func NewMemoryRevocations(opts ...Option) (Revocations, error) {
@@ -461,17 +462,42 @@ func (m *memoryRevocations) len() int {
 // sweepLocked forgets at most sweepPerOp expired entries, so no write
 // pays for a backlog; each write adds at most two heap entries and sweeps
 // two shards, so cleanup outpaces growth.
-func (s *revShard) sweepLocked(now int64, subs *atomic.Int64) {
-	for n := sweepPerOp; n > 0 && len(s.exp) > 0 && s.exp[0].until <= now; n-- {
+func (s *revShard) sweepLocked(now int64, subs *atomic.Int64) { s.sweepN(now, sweepPerOp, subs) }
+
+// sweepN forgets at most limit expired entries (all of them for a negative
+// limit) and reports how many; s.mu is held.
+func (s *revShard) sweepN(now int64, limit int, subs *atomic.Int64) int {
+	n := 0
+	for ; limit != 0 && len(s.exp) > 0 && s.exp[0].until <= now; limit-- {
 		x := s.exp.Pop()
 		if e, ok := s.m[x.key]; ok && e.until <= now {
 			delete(s.m, x.key)
 			if x.key&1 == 1 {
 				subs.Add(-1)
 			}
+			n++
 		}
 	}
 	if len(s.exp) == 0 && cap(s.exp) > 1024 {
 		s.exp = nil // give a drained burst's memory back
 	}
+	return n
+}
+
+// Sweep forgets every expired revocation now and reports how many. It is
+// no part of the Revocations contract, and no exported type has it: each
+// Revoke forgets a few, which bounds a process that keeps recording
+// logouts, and a replica of redisadapter or pgadapter, whose feed runs
+// anyway, calls it every 30 s (through internal/mirror), so that the
+// memory of a burst of logouts is given back when no more come.
+func (m *memoryRevocations) Sweep() int {
+	now := m.now().UnixMilli()
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += s.sweepN(now, -1, &m.subs)
+		s.mu.Unlock()
+	}
+	return n
 }

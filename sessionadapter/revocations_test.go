@@ -374,3 +374,27 @@ func TestRevokingEnderLateLogoutSparesFreshLogin(t *testing.T) {
 		t.Errorf("a logout issued before the login deleted the fresh session's data: %v", deleted)
 	}
 }
+
+// A binding without a deadline lives as long as its store keeps bindings,
+// whatever the ender's lifetime: a store kept for 90 days still has the
+// binding, and deletes the session's data, at a logout on day 31, though
+// the ender keeps revocations the default 30 days.
+func TestRevokingEnderLeavesTheStoreItsLifetime(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewSyncClock(time.Now()) // the ender dates nothing: any clock
+	data := newDataStore()
+	data.create(t, "L1")
+	store, err := sessionadapter.NewMemory(sessionadapter.WithSessionLifetime(90*24*time.Hour), sessionadapter.WithClock(clock.Now), sessionadapter.WithDeleter(data))
+	must(t, err)
+	rev, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
+	must(t, err)
+	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store))
+	must(t, err)
+	must(t, e.Bind(ctx, sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LocalID: "L1", LoginTime: clock.Now()}))
+	clock.Set(clock.Now().Add(31 * 24 * time.Hour))
+	n, err := e.EndSessions(ctx, sessionadapter.Logout{Issuer: "i", SessionID: "s1", IssuedAt: clock.Now()})
+	must(t, err)
+	if n != 1 || data.alive(t, "L1") {
+		t.Errorf("a logout on day 31 ended %d sessions (data kept: %v), want the 90-day store's one deleted", n, data.alive(t, "L1"))
+	}
+}

@@ -227,8 +227,8 @@ func isLoopback(host string) bool {
 }
 
 // documentJSON is the strict reading of the documents that name an
-// issuer's keys (the discovery document, a JWK Set, a Shared Signals
-// transmitter's configuration): member names match exactly, so "ISSUER" is
+// issuer and where its keys are (the discovery document, a Shared Signals
+// transmitter's configuration; a JWK Set itself is read by jwx): member names match exactly, so "ISSUER" is
 // not "issuer" (encoding/json would match it case-insensitively and keep
 // the last); a name given twice in one object is an error rather than a
 // choice between two values (RFC 8259 §4 says parsers disagree on it);

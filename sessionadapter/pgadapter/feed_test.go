@@ -89,9 +89,8 @@ func TestRevokeKeepsLatestAndLongest(t *testing.T) {
 }
 
 // Expired revocations are deleted from the table and no longer enforced
-// from memory; live ones and the loss mark stay. (Memory forgets expired
-// revocations as new ones come in: sessionadapter's
-// TestMemoryRevocationsExpire.)
+// from memory; live ones and the loss mark stay. (That memory gives the
+// space back is internal/mirror's TestSweepForgetsExpired.)
 func TestSweepDeletesExpiredRevocations(t *testing.T) {
 	pool := newPool(t)
 	schema := newSchema(t, pool)

@@ -28,8 +28,8 @@ const readBatch = 1000
 // reads.
 const maxBlock = 500 * time.Millisecond
 
-// sweepEvery is how often each replica deletes expired revocations from
-// PostgreSQL (its memory forgets them as revocations come in).
+// sweepEvery is how often each replica forgets expired revocations, in
+// its memory and in PostgreSQL.
 const sweepEvery = 30 * time.Second
 
 // Revocations is a sessionadapter.Revocations shared by every replica
@@ -74,10 +74,9 @@ const sweepEvery = 30 * time.Second
 // loss while no replica runs cannot be told from a new database.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.NewMemoryRevocations (about 200 bytes each), which
-// forgets expired ones as revocations come in; the table keeps each until
-// it expires. Every replica deletes expired rows every 30 s, a thousand at
-// a time.
+// sessionadapter.NewMemoryRevocations (about 200 bytes each); the table
+// keeps each until it expires. Every 30 s each replica forgets the expired
+// ones in its memory and deletes expired rows, a thousand at a time.
 //
 // Close stops the loop.
 type Revocations struct {
@@ -576,11 +575,13 @@ func (r *Revocations) judge() {
 	r.stale.Store(last == neverSynced || age < 0 || age > int64(r.cfg.maxStale-r.tick))
 }
 
-// sweep deletes expired revocations from the table, a batch at a time so
+// sweep forgets expired revocations in memory, then deletes them from the
+// table, a batch at a time so
 // that no statement holds many row locks for long; rows another replica
 // is sweeping are skipped, and a keep extended since is left alone (the
 // outer condition is checked again on the locked row).
 func (r *Revocations) sweep(ctx context.Context) {
+	r.local.Sweep()
 	for {
 		tag, err := r.pool.Exec(ctx, `DELETE FROM `+r.table+` WHERE (iss, sub, sid) IN (
   SELECT iss, sub, sid FROM `+r.table+` WHERE until_ms <= $1 AND iss <> '' LIMIT `+fmt.Sprint(readBatch)+` FOR UPDATE SKIP LOCKED

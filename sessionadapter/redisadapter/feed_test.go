@@ -21,8 +21,8 @@ import (
 )
 
 // Revocations expire on the injected clock, in memory and, after the
-// sweep, in Redis. (Memory forgets expired revocations as new ones come
-// in: sessionadapter's TestMemoryRevocationsExpire.)
+// sweep, in Redis. (That memory gives the space back
+// is internal/mirror's TestSweepForgetsExpired.)
 func TestRevocationsExpire(t *testing.T) {
 	ctx := context.Background()
 	c, m := redistest.Miniredis(t)

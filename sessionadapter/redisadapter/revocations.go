@@ -32,8 +32,8 @@ const tailBatch = 1000
 // maxBlock caps the feed's blocking read.
 const maxBlock = 500 * time.Millisecond
 
-// sweepEvery is how often each replica forgets expired revocations in
-// Redis (its memory forgets them as revocations come in).
+// sweepEvery is how often each replica forgets expired revocations, in
+// its memory and in Redis.
 const sweepEvery = 30 * time.Second
 
 // revokeScript: KEYS set, expiries, stream, sequence. ARGV: field (the
@@ -160,10 +160,10 @@ return #due
 // spares these keys); the feed warns at start under allkeys-*.
 //
 // Memory: each replica keeps the live revocations in a
-// sessionadapter.NewMemoryRevocations (about 200 bytes each, see the README),
-// which forgets expired ones as revocations come in; Redis keeps each in
-// the hash and the expiry index until it expires, and in the stream until
-// trimmed. Every replica sweeps expired entries from Redis every 30 s.
+// sessionadapter.NewMemoryRevocations (about 200 bytes each, see the README);
+// Redis keeps each in the hash and the expiry index until it expires, and
+// in the stream until trimmed. Every 30 s each replica forgets the expired
+// ones in its memory and sweeps them from Redis.
 // All keys share the prefix's hash tag, so a cluster keeps them in one
 // slot; plain and Sentinel clients work as they are.
 //
@@ -732,6 +732,7 @@ func (r *Revocations) markSynced(at int64) {
 }
 
 func (r *Revocations) sweep(ctx context.Context) {
+	r.local.Sweep()
 	for {
 		n, err := sweepScript.Run(ctx, r.client, []string{r.keys.set, r.keys.exp}, r.cfg.now().UnixMilli(), 1000).Int()
 		if err != nil {

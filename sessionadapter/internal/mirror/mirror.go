@@ -22,6 +22,7 @@ import (
 type Mirror struct {
 	rev     sessionadapter.Revocations
 	watch   sessionadapter.Watchable // rev's
+	sweeper interface{ Sweep() int } // rev's
 	changed atomic.Pointer[chan struct{}]
 }
 
@@ -36,7 +37,11 @@ func New(now func() time.Time) (*Mirror, error) {
 	if !ok {
 		return nil, errors.New("sessionadapter: memory revocations are not Watchable")
 	}
-	m := &Mirror{rev: rev, watch: w}
+	sw, ok := rev.(interface{ Sweep() int })
+	if !ok {
+		return nil, errors.New("sessionadapter: memory revocations cannot be swept")
+	}
+	m := &Mirror{rev: rev, watch: w, sweeper: sw}
 	ch := make(chan struct{})
 	m.changed.Store(&ch)
 	return m, nil
@@ -64,6 +69,11 @@ func (m *Mirror) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor ti
 func (m *Mirror) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	return m.rev.Revoked(ctx, b)
 }
+
+// Sweep forgets every expired revocation of the copy and reports how
+// many: the replica's feed calls it every 30 s, so that the memory of a
+// burst of logouts is given back when no more come to sweep it.
+func (m *Mirror) Sweep() int { return m.sweeper.Sweep() }
 
 // Changed returns a channel closed at the next Notify, which Revoke calls
 // for a revocation that can end a session.

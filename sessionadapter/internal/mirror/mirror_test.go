@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -83,5 +84,38 @@ func TestRevokedReadsTheCopy(t *testing.T) {
 	}
 	if got, err := m.Revoked(ctx, b); err != nil || !got {
 		t.Fatalf("after: Revoked = %v, %v; want true", got, err)
+	}
+}
+
+// Sweep forgets every expired revocation at once, however few new ones
+// come to sweep them as they are recorded: a burst of logouts gives its
+// memory back, and the live revocations stay.
+func TestSweepForgetsExpired(t *testing.T) {
+	ctx := t.Context()
+	now := time.Unix(1_700_000_000, 0)
+	m, err := mirror.New(func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const burst = 5000
+	for i := range burst {
+		if err := m.Revoke(ctx, sessionadapter.Logout{Issuer: "i", SessionID: fmt.Sprint("s", i)}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Hour)
+	live := sessionadapter.Logout{Issuer: "i", SessionID: "live", IssuedAt: now}
+	if err := m.Revoke(ctx, live, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Sweep(); n < burst-2*16 { // the Revoke above may have forgotten a few
+		t.Errorf("Sweep forgot %d revocations, want the %d expired ones", n, burst)
+	}
+	if n := m.Sweep(); n != 0 {
+		t.Errorf("a second Sweep forgot %d, want 0", n)
+	}
+	b := sessionadapter.Binding{Issuer: "i", SessionID: "live", LoginTime: now.Add(-time.Minute)}
+	if got, err := m.Revoked(ctx, b); err != nil || !got {
+		t.Errorf("the live revocation after Sweep: Revoked = %v, %v, want true", got, err)
 	}
 }

@@ -32,10 +32,10 @@ import (
 
 // Quick start.
 
-// quickStart is main's wiring: app's sessions are in sm, mux is the mux of
-// its routes. It returns the handler to serve and the RP for the login
-// callback.
-func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux *http.ServeMux) (http.Handler, *bclogout.RP, error) {
+// quickStart is main's wiring: app's sessions are in sm, app is the mux
+// of its routes, mux is the server's handler. It returns the RP for the
+// login callback.
+func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux, app *http.ServeMux) (*bclogout.RP, error) {
 	logout, err := bclogout.New(ctx, bclogout.Config{
 		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
 		ClientID:              "my-app",                          // this app's client_id there
@@ -43,11 +43,12 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux 
 		PostLogoutRedirectURI: "https://app.example.com/signout", // the sign-out route's URL, registered at the OP
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	mux.Handle("/signout", logout.SignOut())                // the Sign out button's POST, and the OP's way back
-	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: keep CSRF checks and login redirects off it
-	return sm.LoadAndSave(logout.Guard(mux)), logout, nil   // serve this; logout.Close(ctx) at shutdown
+	app.Handle("/signout", logout.SignOut())                // the Sign out button's POST, and the OP's way back
+	mux.Handle("/", sm.LoadAndSave(logout.Guard(app)))      // every app route: the guard inside LoadAndSave
+	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
+	return logout, nil                                      // logout.Close(ctx) at shutdown
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
@@ -62,18 +63,16 @@ func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout
 func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
 	// chi, gorilla sessions (with scs: r.Use(sm.LoadAndSave) first)
 	r := chi.NewRouter()
-	r.Use(logout.Guard)                                   // every route, the library's too
-	r.Get("/", home)                                      // CSRF, login redirects: in a group without the OP's POST
-	r.Handle("/signout", logout.SignOut())                // the library's routes: every method
-	r.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST
+	r.Group(func(r chi.Router) { r.Use(logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
+	r.Handle("/signout", logout.SignOut())                                // the library's routes: every method
+	r.Handle("/backchannel-logout", logout.BackChannel())                 // the OP's POST: outside the group
 	return r
 }
 
 func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 	// echo
 	e := echo.New()
-	e.Use(echo.WrapMiddleware(logout.Guard))
-	e.GET("/", home)
+	e.Group("", echo.WrapMiddleware(logout.Guard)).GET("/", home)
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
 	e.Any("/backchannel-logout", echo.WrapHandler(logout.BackChannel()))
 	return e
@@ -82,8 +81,7 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
 	// gin (github.com/bclogout/bclogout/middleware/ginmw adapts the guard)
 	r := gin.New()
-	r.Use(ginmw.Guard(logout.Guard))
-	r.GET("/", home)
+	r.Group("/", ginmw.Guard(logout.Guard)).GET("/", home)
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
 	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
 	return r

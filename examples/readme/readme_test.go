@@ -56,7 +56,8 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
 	})
-	handler, logout, err := quickStart(t.Context(), op.Issuer(), sm, pages)
+	mux := http.NewServeMux()
+	logout, err := quickStart(t.Context(), op.Issuer(), sm, mux, pages)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,10 +74,12 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 		sm.Put(r.Context(), "user", idToken.Subject)
 	}))
 	if !guarded { // the mistake the test must catch: app routes without the guard
-		handler = sm.LoadAndSave(pages)
+		mux = http.NewServeMux()
+		mux.Handle("/", sm.LoadAndSave(pages))
+		mux.Handle("/backchannel-logout", logout.BackChannel())
 	}
 	root := http.NewServeMux()
-	root.Handle("/", handler)
+	root.Handle("/", mux)
 	root.Handle("/callback", callback)
 	app := httptest.NewServer(root)
 	t.Cleanup(app.Close)

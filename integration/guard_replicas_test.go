@@ -16,7 +16,6 @@ import (
 
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
-	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -77,14 +76,7 @@ func newGuardedReplica(t *testing.T, rdb redis.UniversalClient, prefix string, k
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := verifierFor(t, key)
 	h, err := rp.NewHandler(v, ender, rp.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)

@@ -43,14 +43,7 @@ type backend struct {
 func newReplica(t *testing.T, be backend, key *opkit.Key) *replica {
 	t.Helper()
 	rdb := be.newClient()
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := verifierFor(t, key)
 	cache, err := redisreplay.New(rdb, be.jtiPrefix)
 	if err != nil {
 		t.Fatal(err)
@@ -299,14 +292,21 @@ func TestSlowLogoutIsNotReplayed(t *testing.T) {
 	}
 }
 
-// newES256Verifier returns a new ES256 key (kid k1) and a Verifier of
-// issuer's tokens for clientID that trusts that key alone.
+// newES256Verifier returns a new ES256 key (kid k1) and a Verifier that
+// trusts that key alone (verifierFor).
 func newES256Verifier(t testing.TB) (*opkit.Key, *rp.Verifier) {
 	t.Helper()
 	key, err := opkit.GenerateKey("ES256", "k1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return key, verifierFor(t, key)
+}
+
+// verifierFor returns a Verifier of issuer's ES256 tokens for clientID
+// that trusts key alone.
+func verifierFor(t testing.TB, key *opkit.Key) *rp.Verifier {
+	t.Helper()
 	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
 	if err != nil {
 		t.Fatal(err)
@@ -315,5 +315,5 @@ func newES256Verifier(t testing.TB) (*opkit.Key, *rp.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return key, v
+	return v
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
-	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -261,19 +260,12 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwks.ParseKeySet(opkit.JWKS(key.PublicJWK()))
-	if err != nil {
-		t.Fatal(err)
-	}
 	store, err := redisadapter.New(client, redisadapter.WithKeyPrefix("{bcl}:"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	newHandler := func(ender *toggleEnder, m *retryMetrics) *replica {
-		v, err := rp.NewVerifier(issuer, clientID, keys, rp.WithAlgorithms("ES256"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := verifierFor(t, key)
 		cache, err := redisreplay.New(client, "jti:")
 		if err != nil {
 			t.Fatal(err)

@@ -285,19 +285,12 @@ func (r *Revocations) Changed() <-chan struct{} { return r.local.Changed() }
 // (the error then says Redis failed, and the OP's retry records it for
 // the others).
 func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
-	if err := l.Validate(); err != nil {
-		return err
-	}
-	if keepFor <= 0 {
-		return errs.Config("redisadapter", "keep revocations for %v, which is not positive", keepFor)
-	}
 	now := r.cfg.now()
 	if l.IssuedAt.IsZero() {
-		l.IssuedAt = now
+		l.IssuedAt = now // dated once, alike in memory and in the database
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	// The copy in memory checks the arguments and ctx first, as every
+	// Revocations does (sessionadapter.Revocations.Revoke).
 	if err := r.local.Revoke(ctx, l, keepFor); err != nil {
 		return err
 	}

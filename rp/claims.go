@@ -350,7 +350,7 @@ func (t *tenant) checkClaims(c *claims) (*LogoutEvent, error) {
 	}
 	ev.IssuedAt = iat
 
-	if c.Exp.Present {
+	if c.Exp.present {
 		exp, ok := numericDate(c.Exp)
 		if !ok {
 			return nil, fmt.Errorf("%w: exp not a number", ErrTime)
@@ -428,10 +428,10 @@ func (t *tenant) checkSubject(c *claims) (sub, sid string, err error) {
 
 // numericDate converts a JSON NumericDate (RFC 7519 §2), fractions allowed.
 func numericDate(n number) (time.Time, bool) {
-	if !n.OK {
+	if !n.ok {
 		return time.Time{}, false
 	}
-	return floatDate(n.F)
+	return floatDate(n.f)
 }
 
 // tokenJSON is the one reading of the JSON a token carries (a logout
@@ -488,17 +488,17 @@ func floatDate(f float64) (t time.Time, ok bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
-// number is a member that must be a JSON number; a present member of
-// another kind is skipped with OK false, so the caller can say which rule
-// it broke. An overflow gives ±Inf, which floatDate refuses.
+// number is a claim that must be a JSON number, as stringClaim is one
+// that must be a string: a present member of another kind is skipped with
+// ok false, so the caller can say which rule it broke. An overflow gives
+// ±Inf, which floatDate refuses.
 type number struct {
-	F           float64
-	Present, OK bool
+	f           float64
+	present, ok bool
 }
 
-// UnmarshalJSONFrom implements json/v2's UnmarshalerFrom.
 func (n *number) UnmarshalJSONFrom(d *jsontext.Decoder) error {
-	n.Present = true
+	n.present = true
 	if d.PeekKind() != '0' {
 		return d.SkipValue()
 	}
@@ -506,7 +506,7 @@ func (n *number) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	if err != nil {
 		return err
 	}
-	n.F, _ = tok.Float()
-	n.OK = true
+	n.f, _ = tok.Float()
+	n.ok = true
 	return nil
 }

@@ -69,7 +69,7 @@ func TestDecodeClaims(t *testing.T) {
 			var m map[string]any
 			if stdjson.Unmarshal([]byte(tt.in), &m) != nil {
 				if _, ok := numericDate(got.Iat); ok {
-					t.Errorf("iat %v taken as a date", got.Iat.F)
+					t.Errorf("iat %v taken as a date", got.Iat.f)
 				}
 				return
 			}
@@ -102,7 +102,7 @@ func claimsOf(m map[string]any) claims {
 	num := func(name string) number {
 		v, present := m[name]
 		f, ok := v.(float64)
-		return number{F: f, Present: present, OK: ok}
+		return number{f: f, present: present, ok: ok}
 	}
 	// iss and aud member strings are held as the decoder holds them.
 	add := func(to *comparedStrings, s string) {

@@ -16,49 +16,13 @@ import (
 
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/internal/redistest"
+	"github.com/bclogout/bclogout/internal/retrytest"
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/redis/go-redis/v9"
 )
-
-// retryMetrics counts what the handler reported and says when n pending
-// logouts have completed.
-type retryMetrics struct {
-	mu        sync.Mutex
-	accepted  int
-	failed    int
-	rejected  map[string]int
-	queued    int
-	retried   []int
-	abandoned []string
-	n         int
-	allDone   chan struct{}
-}
-
-// observe is the function rp.WithMetrics takes.
-func (m *retryMetrics) observe(_, _, outcome string, n int, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch outcome {
-	case "accepted":
-		m.accepted++
-	case "failed":
-		m.failed++
-	case "queued":
-		m.queued++
-	case "retried":
-		m.retried = append(m.retried, n)
-		if len(m.retried) == m.n {
-			close(m.allDone)
-		}
-	case "abandoned_full", "abandoned_expired", "abandoned_closed":
-		m.abandoned = append(m.abandoned, outcome)
-	default:
-		m.rejected[outcome]++
-	}
-}
 
 // Redis goes down (a real redis-server, cut off behind a proxy) while the
 // OP delivers 100 valid logouts: each is answered 400
@@ -98,10 +62,10 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminStore := redisData{adminBindings, keyPrefix + "session:%s"} // the default key format
-	m := &retryMetrics{rejected: map[string]int{}, n: logouts, allDone: make(chan struct{})}
+	m := retrytest.NewMetrics(logouts)
 	h, err := rp.NewHandler(v, store, rp.WithReplayCache(cache), rp.WithLogoutTimeout(timeout),
 		rp.WithRetry(0),
-		rp.WithMetrics(m.observe), rp.WithLogger(slog.New(slog.DiscardHandler)))
+		rp.WithMetrics(m.Observe), rp.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +118,9 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	if slowest > timeout+3*time.Second {
 		t.Errorf("a logout during the outage took %v, beyond the logout timeout %v", slowest, timeout)
 	}
-	m.mu.Lock()
-	queued := m.queued
-	m.mu.Unlock()
+	m.Lock()
+	queued := m.Queued
+	m.Unlock()
 	if queued != logouts {
 		t.Fatalf("%d logouts queued, want %d", queued, logouts)
 	}
@@ -176,10 +140,10 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	// of a few Redis round trips each, allowed 25 ms apiece under -race.
 	bound := maxBackoff + timeout + time.Second + logouts*25*time.Millisecond
 	select {
-	case <-m.allDone:
+	case <-m.Done():
 	case <-time.After(bound):
-		m.mu.Lock()
-		t.Fatalf("after %v, %d of %d logouts completed", bound, len(m.retried), logouts)
+		m.Lock()
+		t.Fatalf("after %v, %d of %d logouts completed", bound, len(m.Retried), logouts)
 	}
 	t.Logf("all %d logouts ended %v after Redis came back (bound %v)", logouts, time.Since(back).Round(time.Millisecond), bound)
 
@@ -191,15 +155,15 @@ func TestRetryEndsLogoutsAfterRedisOutage(t *testing.T) {
 	checkNoRetryGoroutine(t)
 
 	ended := 0
-	for _, n := range m.retried {
+	for _, n := range m.Retried {
 		if n != 1 {
 			t.Errorf("a retry ended %d sessions, want 1", n)
 		}
 		ended += n
 	}
-	if ended != logouts || m.accepted != 0 || len(m.abandoned) != 0 {
+	if ended != logouts || m.Accepted != 0 || len(m.Abandoned) != 0 {
 		t.Errorf("retries ended %d sessions, %d tokens accepted by a delivery, abandoned %v; want %d, 0, none",
-			ended, m.accepted, m.abandoned, logouts)
+			ended, m.Accepted, m.Abandoned, logouts)
 	}
 	for i := range logouts {
 		if exists(t, admin, adminStore, fmt.Sprintf("s-%d", i)) {
@@ -264,13 +228,13 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newHandler := func(ender *toggleEnder, m *retryMetrics) *replica {
+	newHandler := func(ender *toggleEnder, m *retrytest.Metrics) *replica {
 		v := verifierFor(t, key)
 		cache, err := redisreplay.New(client, "jti:")
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m.observe),
+		h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithMetrics(m.Observe),
 			// a's first retry comes 0.5–1 s after its failure: b's
 			// delivery, right after, is not racing a's logout.
 			rp.WithRetry(0),
@@ -284,8 +248,8 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 		return &replica{store: redisData{store, "{bcl}:session:%s"}, srv: srv} // the default key format
 	}
 	enderA, enderB := &toggleEnder{store: store, down: true}, &toggleEnder{store: store}
-	mA := &retryMetrics{rejected: map[string]int{}, n: 1, allDone: make(chan struct{})}
-	mB := &retryMetrics{rejected: map[string]int{}, n: 1, allDone: make(chan struct{})}
+	mA := retrytest.NewMetrics(1)
+	mB := retrytest.NewMetrics(1)
 	a, b := newHandler(enderA, mA), newHandler(enderB, mB)
 
 	bind(t, store, "s-alice", "alice", "sid-1")
@@ -302,11 +266,11 @@ func TestRetryDoneByOtherReplicaIsNoOp(t *testing.T) {
 	enderA.down = false
 	enderA.mu.Unlock()
 	select {
-	case <-mA.allDone:
+	case <-mA.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("replica a's queued logout never completed")
 	}
-	if mA.retried[0] != 0 || enderA.ended != 0 || enderB.ended != 1 {
-		t.Errorf("a's retry reported %d sessions, a ended %d, b ended %d; want 0, 0, 1", mA.retried[0], enderA.ended, enderB.ended)
+	if mA.Retried[0] != 0 || enderA.ended != 0 || enderB.ended != 1 {
+		t.Errorf("a's retry reported %d sessions, a ended %d, b ended %d; want 0, 0, 1", mA.Retried[0], enderA.ended, enderB.ended)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/internal/retrytest"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -20,40 +21,6 @@ import (
 )
 
 const clientID = "app"
-
-// retryMetrics counts what the handler reported and says when n pending
-// logouts have completed.
-type retryMetrics struct {
-	mu        sync.Mutex
-	accepted  int
-	queued    int
-	retried   []int
-	abandoned []string
-	others    map[string]int
-	n         int
-	allDone   chan struct{}
-}
-
-// observe is the function rp.WithMetrics takes.
-func (m *retryMetrics) observe(_, _, outcome string, n int, _ time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	switch outcome {
-	case "accepted":
-		m.accepted++
-	case "queued":
-		m.queued++
-	case "retried":
-		m.retried = append(m.retried, n)
-		if len(m.retried) == m.n {
-			close(m.allDone)
-		}
-	case "abandoned_full", "abandoned_expired", "abandoned_closed":
-		m.abandoned = append(m.abandoned, outcome)
-	default:
-		m.others[outcome]++
-	}
-}
 
 // postLogout delivers a logout token as an OP does and returns the status
 // and the error member of a JSON error body.
@@ -106,9 +73,9 @@ func TestRetryEndsLogoutsAfterPostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &retryMetrics{others: map[string]int{}, n: logouts, allDone: make(chan struct{})}
+	m := retrytest.NewMetrics(logouts)
 	handler, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithLogoutTimeout(500*time.Millisecond),
-		rp.WithRetry(0), rp.WithMetrics(m.observe), rp.WithLogger(quiet))
+		rp.WithRetry(0), rp.WithMetrics(m.Observe), rp.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,9 +127,9 @@ func TestRetryEndsLogoutsAfterPostgresOutage(t *testing.T) {
 			t.Fatalf("a logout during the outage was answered %s, want 400 temporarily_unavailable", c)
 		}
 	}
-	m.mu.Lock()
-	queued := m.queued
-	m.mu.Unlock()
+	m.Lock()
+	queued := m.Queued
+	m.Unlock()
 	if queued != logouts {
 		t.Fatalf("%d logouts queued, want %d", queued, logouts)
 	}
@@ -184,10 +151,10 @@ func TestRetryEndsLogoutsAfterPostgresOutage(t *testing.T) {
 	stopped = false
 	back := time.Now()
 	select {
-	case <-m.allDone:
+	case <-m.Done():
 	case <-time.After(time.Minute + 30*time.Second): // the retry queue's 1 min maximum backoff, and time to run
-		m.mu.Lock()
-		t.Fatalf("90 s after PostgreSQL came back, %d of %d logouts completed", len(m.retried), logouts)
+		m.Lock()
+		t.Fatalf("90 s after PostgreSQL came back, %d of %d logouts completed", len(m.Retried), logouts)
 	}
 	t.Logf("all %d logouts ended %v after PostgreSQL came back", logouts, time.Since(back).Round(time.Millisecond))
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -195,18 +162,18 @@ func TestRetryEndsLogoutsAfterPostgresOutage(t *testing.T) {
 	if err := handler.Close(cctx); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.Lock()
+	defer m.Unlock()
 	ended := 0
-	for _, n := range m.retried {
+	for _, n := range m.Retried {
 		if n != 1 {
 			t.Errorf("a retry ended %d sessions, want 1", n)
 		}
 		ended += n
 	}
-	if ended != logouts || m.accepted != 0 || len(m.abandoned) != 0 {
+	if ended != logouts || m.Accepted != 0 || len(m.Abandoned) != 0 {
 		t.Errorf("retries ended %d sessions, %d tokens accepted by a delivery, abandoned %v; want %d, 0, none",
-			ended, m.accepted, m.abandoned, logouts)
+			ended, m.Accepted, m.Abandoned, logouts)
 	}
 	for i := range logouts {
 		if h.Alive(t, fmt.Sprint("s-", i)) {

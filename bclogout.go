@@ -126,7 +126,8 @@ type Config struct {
 
 // RP ends and keeps ended the sessions of one app for one OP. It gives the
 // doors a logout comes through (BackChannel, FrontChannel, SignOut,
-// SharedSignals), the guard for every other route, and the login step. It is safe for concurrent use.
+// SharedSignals), the guard for every other route, and the login step. It is
+// safe for concurrent use.
 type RP struct {
 	handler  *rp.Handler
 	verifier *rp.Verifier         // the OP's keys and policy; Login judges ID tokens with it

@@ -9,21 +9,21 @@ import (
 )
 
 // VerifyIDToken validates the raw ID token an app got from the OP's token
-// endpoint and returns the binding of the login (Issuer, Subject,
-// SessionID, LoginTime from iat, and IDToken; LocalID and Expires are the
-// session library's to set, in sessionadapter.Sessions.Stash), so that an
-// app can hand the front door the token itself: its issuer's keys and
-// policy judge it, as they judge a logout token. The decoding (strict JSON),
-// the header rules (no key-bearing header, no crit), the algorithms, the
-// key selection and the decryption of an encrypted token are a logout
-// token's; then the claim rules of OpenID Connect Core 1.0 §3.1.3.7 that
-// need no login flow: iss exactly a configured issuer; aud containing the
-// client ID and, with WithTrustedAudiences, nothing untrusted; azp, when
-// aud names several audiences, the client ID; exp present and in the
-// future, and iat present and not in the future (both within the clock
-// skew); sub a non-empty string, and sid one when present. typ must be absent or JWT, and the token must
-// carry no events claim, so a logout token or a Security Event Token is
-// never taken for an ID token (RFC 8725 §3.11).
+// endpoint and returns the binding of the login (Issuer, Subject, SessionID,
+// LoginTime from iat, and IDToken; LocalID and Expires are the session
+// library's to set, in sessionadapter.Sessions.Stash), so that an app can hand
+// the front door the token itself: its issuer's keys and policy judge it, as
+// they judge a logout token. The decoding (strict JSON), the header rules (no
+// key-bearing header, no crit), the algorithms, the key selection and the
+// decryption of an encrypted token are a logout token's; then the claim rules
+// of OpenID Connect Core 1.0 §3.1.3.7 that need no login flow: iss exactly a
+// configured issuer; aud containing the client ID and, with
+// WithTrustedAudiences, nothing untrusted; azp, when aud names several
+// audiences, the client ID; exp present and in the future, and iat present and
+// not in the future (both within the clock skew); sub a non-empty string, and
+// sid one when present. typ must be absent or JWT, and the token must carry no
+// events claim, so a logout token or a Security Event Token is never taken for
+// an ID token (RFC 8725 §3.11).
 //
 // nonce and at_hash belong to the login flow (the authorization request
 // this browser made): VerifyIDToken does not check them. The app's OIDC

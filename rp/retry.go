@@ -82,11 +82,11 @@ type retryPolicy struct {
 }
 
 // Close stops the retry queue of WithRetry: failed logouts are no longer
-// queued, and every pending one is retried at once and then with backoff
-// until the queue is empty or ctx is done. The logouts still pending then
-// are abandoned (each logged, and reported as "abandoned_closed") and Close returns an error
-// wrapping ctx's. No goroutine of the Handler outlives Close. Close is a
-// no-op without WithRetry; a second call waits like the first.
+// queued, and every pending one is retried at once and then with backoff until
+// the queue is empty or ctx is done. The logouts still pending then are
+// abandoned (each logged, and reported as "abandoned_closed") and Close returns
+// an error wrapping ctx's. No goroutine of the Handler outlives Close. Close is
+// a no-op without WithRetry; a second call waits like the first.
 func (h *Handler) Close(ctx context.Context) error {
 	if h.retry == nil {
 		return nil

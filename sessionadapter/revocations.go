@@ -273,15 +273,16 @@ var (
 	_ Watchable   = (*memoryRevocations)(nil)
 )
 
-// NewMemoryRevocations returns empty Revocations kept in process memory
-// until they expire: about 200 bytes per revocation, whatever the lengths
-// of the strings, and a check that reads two maps without allocating.
-// Each Revoke forgets a few expired revocations, so their size is bounded
-// by the most logouts recorded in any one keep period; a burst's memory is
-// given back as later logouts are recorded (a replica of redisadapter or
-// pgadapter also forgets every expired one every 30 s). They serve one process; redisadapter.Revocations and
-// pgadapter.Revocations each feed one per replica. They also implement
-// Watchable, for middleware.NewNotifier. It takes WithClock.
+// NewMemoryRevocations returns empty Revocations kept in process memory until
+// they expire: about 200 bytes per revocation, whatever the lengths of the
+// strings, and a check that reads two maps without allocating. Each Revoke
+// forgets a few expired revocations, so their size is bounded by the most
+// logouts recorded in any one keep period; a burst's memory is given back as
+// later logouts are recorded (a replica of redisadapter or pgadapter also
+// forgets every expired one every 30 s). They serve one process;
+// redisadapter.Revocations and pgadapter.Revocations each feed one per replica.
+// They also implement Watchable, for middleware.NewNotifier. It takes
+// WithClock.
 func NewMemoryRevocations(opts ...Option) (Revocations, error) {
 	cfg, err := newConfig(ctorRevocations, opts)
 	if err != nil {

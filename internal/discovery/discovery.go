@@ -226,19 +226,18 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// documentJSON is the strict reading of the documents that name an
-// issuer and where its keys are (the discovery document, a Shared Signals
-// transmitter's configuration; a JWK Set itself is read by jwx): member names match exactly, so "ISSUER" is
-// not "issuer" (encoding/json would match it case-insensitively and keep
-// the last); a name given twice in one object is an error rather than a
-// choice between two values (RFC 8259 §4 says parsers disagree on it);
-// invalid UTF-8 is an error rather than U+FFFD. Unknown members are
-// ignored, as the specifications require. The decoder is
-// github.com/go-json-experiment/json, the Go team's mirror of
-// encoding/json/v2, which can be named while the module's go directive is
-// 1.26. The options restate json/v2's defaults so that no default change
-// upstream can loosen them silently; package rp reads tokens by the same
-// options.
+// documentJSON is the strict reading of the documents that name an issuer and
+// where its keys are (the discovery document, a Shared Signals transmitter's
+// configuration; a JWK Set itself is read by jwx): member names match exactly,
+// so "ISSUER" is not "issuer" (encoding/json would match it case-insensitively
+// and keep the last); a name given twice in one object is an error rather than
+// a choice between two values (RFC 8259 §4 says parsers disagree on it);
+// invalid UTF-8 is an error rather than U+FFFD. Unknown members are ignored, as
+// the specifications require. The decoder is
+// github.com/go-json-experiment/json, the Go team's mirror of encoding/json/v2,
+// which can be named while the module's go directive is 1.26. The options
+// restate json/v2's defaults so that no default change upstream can loosen them
+// silently; package rp reads tokens by the same options.
 var documentJSON = json.JoinOptions(
 	jsontext.AllowDuplicateNames(false),
 	jsontext.AllowInvalidUTF8(false),

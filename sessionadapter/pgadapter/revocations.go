@@ -49,29 +49,28 @@ const sweepEvery = 30 * time.Second
 // never skip one that commits late. Revoked reads only the memory: a
 // guarded request makes no database call.
 //
-// The loop marks when it last read everything PostgreSQL held; when that
-// is older than the staleness bound, Revoked fails with sessionadapter.ErrStale instead
-// of answering from a view that may miss a revocation, so a revocation
-// accepted by any replica is enforced by every replica within the bound,
-// or that replica fails closed (a watchdog reads the clock every tick,
-// min(bound/8, 100 ms), so that Revoked need not). When PostgreSQL comes
-// back the loop
-// resumes from its cursor, so nothing recorded meanwhile is lost.
+// The loop marks when it last read everything PostgreSQL held; when that is
+// older than the staleness bound, Revoked fails with sessionadapter.ErrStale
+// instead of answering from a view that may miss a revocation, so a revocation
+// accepted by any replica is enforced by every replica within the bound, or
+// that replica fails closed (a watchdog reads the clock every tick,
+// min(bound/8, 100 ms), so that Revoked need not). When PostgreSQL comes back
+// the loop resumes from its cursor, so nothing recorded meanwhile is lost.
 //
-// The revocations can be lost: a TRUNCATE, a dropped table or schema, a
-// restore of an older backup. The table holds a mark row (empty issuer,
-// sub and sid; a random id and a floor) that goes with it; a replica whose feed finds
-// the mark gone or replaced, or the sequence behind its cursor (a restore
-// keeps the mark but takes the sequence back), logs the loss at Error and
-// marks the revocations lost as of then, and every replica (one started
-// later too) then ends every session logged in before that time: users
-// sign in again, and no lost revocation can let a logged-out session
-// back. The time is on the replica's clock and logins are on the OP's,
-// so it is dated by defaults.OPDate (a minute ahead): logins within a
-// minute after the loss are ended too, failing closed. A restore is also
-// told by the row the replica read last, gone before it expired, when
-// revocations since have taken the sequence past the cursor again. A
-// loss while no replica runs cannot be told from a new database.
+// The revocations can be lost: a TRUNCATE, a dropped table or schema, a restore
+// of an older backup. The table holds a mark row (empty issuer, sub and sid; a
+// random id and a floor) that goes with it; a replica whose feed finds the mark
+// gone or replaced, or the sequence behind its cursor (a restore keeps the mark
+// but takes the sequence back), logs the loss at Error and marks the
+// revocations lost as of then, and every replica (one started later too) then
+// ends every session logged in before that time: users sign in again, and no
+// lost revocation can let a logged-out session back. The time is on the
+// replica's clock and logins are on the OP's, so it is dated by defaults.OPDate
+// (a minute ahead): logins within a minute after the loss are ended too,
+// failing closed. A restore is also told by the row the replica read last, gone
+// before it expired, when revocations since have taken the sequence past the
+// cursor again. A loss while no replica runs cannot be told from a new
+// database.
 //
 // Memory: each replica keeps the live revocations in a
 // sessionadapter.NewMemoryRevocations (about 200 bytes each); the table
@@ -167,8 +166,8 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 	return r, nil
 }
 
-// Close stops the feed and waits for it; Revoked then fails with sessionadapter.ErrStale
-// once the bound has passed.
+// Close stops the feed and waits for it; Revoked then fails with
+// sessionadapter.ErrStale once the bound has passed.
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
 		r.cancel()
@@ -228,8 +227,8 @@ ON CONFLICT (iss, sub, sid) DO UPDATE SET at_ms = GREATEST(t.at_ms, EXCLUDED.at_
 
 func (r *Revocations) lockName() string { return "bclogout:revocations:" + r.cfg.schema }
 
-// Revoked implements sessionadapter.Revocations from memory, without
-// allocating or calling PostgreSQL. It fails with sessionadapter.ErrStale when the
+// Revoked implements sessionadapter.Revocations from memory, without allocating
+// or calling PostgreSQL. It fails with sessionadapter.ErrStale when the
 // replica's view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	if r.stale.Load() {

@@ -49,8 +49,9 @@ var _ sessionadapter.Store = (*store)(nil)
 // statement, so one transaction: a logout that fails changed nothing,
 // and the OP's retry ends what is left.
 //
-// It takes WithSchema, WithSessionTable, WithLogger and WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
-// for a nil pool or a bad option.
+// It takes WithSchema, WithSessionTable, WithLogger and WithClock, and fails
+// with an error wrapping bclogout.ErrInvalidConfig for a nil pool or a bad
+// option.
 func New(pool *pgxpool.Pool, opts ...Option) (sessionadapter.Store, error) {
 	if pool == nil {
 		return nil, errs.Config("pgadapter", "nil pool")

@@ -126,19 +126,18 @@ return #due
 // the hash, then it tails the stream with a blocking read. Revoked reads
 // only the memory: a guarded request makes no Redis call.
 //
-// The loop marks when it last heard everything Redis held; when that is
-// older than the staleness bound (WithMaxStaleness), Revoked fails with
-// sessionadapter.ErrStale instead of answering from a view that may miss a revocation,
-// so a revocation accepted by any replica is enforced by every replica
-// within the bound, or that replica fails closed. When Redis comes back
-// the loop resumes from the last entry it read, so nothing recorded
-// meanwhile is lost; a replica that fell further behind than the stream
-// keeps (100,000 revocations) reloads the hash, failing closed past the
-// bound until it has (it is behind). A load's data counts as current from
-// the read of the stream after it, so however many revocations there are
-// and however long the load takes, the replica is fresh when Wait
-// returns; and a running replica that reloads after a loss (below) keeps
-// serving meanwhile.
+// The loop marks when it last heard everything Redis held; when that is older
+// than the staleness bound (WithMaxStaleness), Revoked fails with
+// sessionadapter.ErrStale instead of answering from a view that may miss a
+// revocation, so a revocation accepted by any replica is enforced by every
+// replica within the bound, or that replica fails closed. When Redis comes back
+// the loop resumes from the last entry it read, so nothing recorded meanwhile
+// is lost; a replica that fell further behind than the stream keeps (100,000
+// revocations) reloads the hash, failing closed past the bound until it has (it
+// is behind). A load's data counts as current from the read of the stream after
+// it, so however many revocations there are and however long the load takes,
+// the replica is fresh when Wait returns; and a running replica that reloads
+// after a loss (below) keeps serving meanwhile.
 //
 // Redis can lose the revocations: FLUSHALL, a restart without
 // persistence, an allkeys-* eviction policy. The set holds a mark that
@@ -201,13 +200,13 @@ var (
 	_ sessionadapter.Watchable   = (*Revocations)(nil)
 )
 
-// NewRevocations returns Revocations over client and starts the loop that
-// feeds this replica's memory; Close stops it. Until the loop's first
-// load, Revoked fails with sessionadapter.ErrStale; Wait blocks until it is done. With a
+// NewRevocations returns Revocations over client and starts the loop that feeds
+// this replica's memory; Close stops it. Until the loop's first load, Revoked
+// fails with sessionadapter.ErrStale; Wait blocks until it is done. With a
 // cluster client the prefix must hold a hash tag, and the client must read
 // masters: one with ReadOnly, RouteRandomly or RouteByLatency (a failover
-// cluster client's ReplicaOnly included) is refused, since the feed must
-// read where Revoke writes.
+// cluster client's ReplicaOnly included) is refused, since the feed must read
+// where Revoke writes.
 func NewRevocations(client redis.UniversalClient, opts ...Option) (*Revocations, error) {
 	if client == nil {
 		return nil, errs.Config("redisadapter", "nil redis client")
@@ -254,8 +253,8 @@ func readsMasters(client redis.UniversalClient) error {
 	return nil
 }
 
-// Close stops the feed and waits for it; Revoked then fails with sessionadapter.ErrStale
-// once the bound has passed.
+// Close stops the feed and waits for it; Revoked then fails with
+// sessionadapter.ErrStale once the bound has passed.
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
 		r.cancel()
@@ -302,8 +301,8 @@ func (r *Revocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepF
 	return nil
 }
 
-// Revoked implements sessionadapter.Revocations from memory, without
-// allocating or calling Redis. It fails with sessionadapter.ErrStale when the replica's
+// Revoked implements sessionadapter.Revocations from memory, without allocating
+// or calling Redis. It fails with sessionadapter.ErrStale when the replica's
 // view may be older than the staleness bound.
 func (r *Revocations) Revoked(ctx context.Context, b sessionadapter.Binding) (bool, error) {
 	last := r.lastSync.Load()

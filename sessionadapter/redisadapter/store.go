@@ -152,10 +152,10 @@ var _ sessionadapter.Store = (*store)(nil)
 // replacing any with the same LocalID (a zero Expires means 30 days from
 // now, the default session lifetime); Unbind forgets one without deleting the session data.
 //
-// It takes WithSessionKey, WithKeyPrefix, WithLogger and WithClock, and fails with an error wrapping bclogout.ErrInvalidConfig
-// for a nil client, a bad option or session key format, or a cluster
-// configuration that cannot keep a logout in one slot (see the package
-// doc).
+// It takes WithSessionKey, WithKeyPrefix, WithLogger and WithClock, and fails
+// with an error wrapping bclogout.ErrInvalidConfig for a nil client, a bad
+// option or session key format, or a cluster configuration that cannot keep a
+// logout in one slot (see the package doc).
 func New(client redis.UniversalClient, opts ...Option) (sessionadapter.Store, error) {
 	if client == nil {
 		return nil, errs.Config("redisadapter", "nil redis client")

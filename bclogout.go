@@ -373,8 +373,10 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 // Close stops the background work New started, as http.Server.Shutdown
 // stops a server: it retries pending logouts until ctx is done, then stops
 // the key refresher. Its error says which logouts were still pending when
-// ctx ended (they are logged too). Call it at shutdown; in a test, the
-// end of the test (StartApp closes a handler that is an io.Closer).
+// ctx ended (they are logged too). Call it after the server's Shutdown; an
+// app without a graceful shutdown, and a test, may leave it out: the
+// goroutines end with the process, and recorded revocations hold without
+// the retries.
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

@@ -48,7 +48,7 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux,
 	app.Handle("/signout", logout.SignOut())                // the Sign out button's POST, and the OP's way back
 	mux.Handle("/", sm.LoadAndSave(logout.Guard(app)))      // every app route: the guard inside LoadAndSave
 	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
-	return logout, nil                                      // logout.Close(ctx) at shutdown
+	return logout, nil                                      // for the login callback
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {

@@ -336,8 +336,8 @@ func checkAnswer(t *testing.T, tt conformanceCase, resp *http.Response, body []b
 	if rec.Status != tt.wantStatus {
 		t.Errorf("printed status %d, want %d", rec.Status, tt.wantStatus)
 	}
-	if _, err := time.Parse(time.RFC3339Nano, rec.Time); err != nil {
-		t.Errorf("printed time %q: %v", rec.Time, err)
+	if rec.Time.IsZero() {
+		t.Error("printed no time")
 	}
 	if tt.wantReason == "" {
 		if rec.Outcome != "accepted" || rec.Reason != "" || rec.JTI == "" || rec.SessionsEnded == nil {

@@ -634,7 +634,7 @@ func runGuard(ctx context.Context, s streams, f guardFlags, args []string) int {
 	}
 	logger.Info("guard: listening", slog.String("addr", ln.Addr().String()), slog.String("mode", mode),
 		slog.String("issuer", f.issuer), slog.String("upstream", f.upstream), slog.Bool("redis", f.redisURL != ""))
-	err = serveWith(ctx, ln, gd, logger, guardLimits)
+	err = serveWith(ctx, ln, gd, logger, guardLimits, nil)
 	cancel()
 	closeCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer stop()

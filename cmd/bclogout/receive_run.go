@@ -21,24 +21,24 @@ import (
 
 // receiveRecord is one line of receive's output.
 type receiveRecord struct {
-	Time          string `json:"time"`
-	Outcome       string `json:"outcome"` // "accepted" or "rejected"
-	Status        int    `json:"status"`
-	Issuer        string `json:"iss,omitempty"`
-	Subject       string `json:"sub,omitempty"`
-	SessionID     string `json:"sid,omitempty"`
-	JTI           string `json:"jti,omitempty"`
-	SessionsEnded *int   `json:"sessions_ended,omitempty"`
-	Reason        string `json:"reason,omitempty"`
-	Detail        string `json:"detail,omitempty"`
+	Time          time.Time `json:"time"`    // UTC
+	Outcome       string    `json:"outcome"` // "accepted" or "rejected"
+	Status        int       `json:"status"`
+	Issuer        string    `json:"iss,omitempty"`
+	Subject       string    `json:"sub,omitempty"`
+	SessionID     string    `json:"sid,omitempty"`
+	JTI           string    `json:"jti,omitempty"`
+	SessionsEnded *int      `json:"sessions_ended,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	Detail        string    `json:"detail,omitempty"`
 }
 
 // appendRecord appends rec as the JSON line json.Marshal would print for it,
 // fields in the same order and with the same omissions, without
 // reflection: the line is written for every request.
 func appendRecord(b []byte, rec *receiveRecord) []byte {
-	b = append(b, `{"time":`...)
-	b = appendJSONString(b, rec.Time)
+	b = append(b, `{"time":"`...) // time.Time's MarshalJSON, in a year of four digits
+	b = append(rec.Time.AppendFormat(b, time.RFC3339Nano), '"')
 	b = append(b, `,"outcome":`...)
 	b = appendJSONString(b, rec.Outcome)
 	b = append(b, `,"status":`...)
@@ -93,6 +93,8 @@ type lineWriter struct {
 	wake chan struct{} // holds one token when lines are queued
 	done chan struct{} // closed when the goroutine has returned
 
+	max int // maxQueued; smaller in tests
+
 	mu      sync.Mutex
 	drained sync.Cond // signalled each time the queue is taken
 	queue   []byte
@@ -102,21 +104,26 @@ type lineWriter struct {
 
 // maxQueued bounds the lines waiting for a slow stdout: past it, a request
 // waits for the write, as it did when each request wrote its own line.
-// The OP has its answer by then; only that connection's next request waits.
 const maxQueued = 1 << 20
 
 func newLineWriter(w io.Writer) *lineWriter {
-	l := &lineWriter{w: w, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	l := &lineWriter{w: w, max: maxQueued, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	l.drained.L = &l.mu
 	go l.drain()
 	return l
 }
 
 // write queues line, which ends in a newline. After close it writes the
-// line itself.
-func (l *lineWriter) write(line []byte) {
+// line itself. When the queue is full, or closed, it calls beforeWait (if
+// not nil) first: the one case where write waits for stdout.
+func (l *lineWriter) write(line []byte, beforeWait func()) {
 	l.mu.Lock()
-	for len(l.queue) >= maxQueued && !l.closed {
+	if (len(l.queue) >= l.max || l.closed) && beforeWait != nil {
+		l.mu.Unlock()
+		beforeWait()
+		l.mu.Lock()
+	}
+	for len(l.queue) >= l.max && !l.closed {
 		l.drained.Wait()
 	}
 	if l.closed {
@@ -176,36 +183,54 @@ func (l *lineWriter) close(ctx context.Context) error {
 	}
 }
 
-type recordKey struct{}
-
-// statusWriter remembers the status the handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
+// receiveConn is what receive knows of the request a connection is
+// serving: its line and its status. Over HTTP/1.x a connection serves its
+// requests one at a time, so each connection gets one receiveConn, placed
+// in its context by the server's ConnContext, and a request reaches it
+// without copying itself into a new context.
+type receiveConn struct {
+	http.ResponseWriter // the request's, while it is served
+	rec                 receiveRecord
+	status              int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// WriteHeader remembers the status the handler answered with.
+func (c *receiveConn) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
 	}
-	w.ResponseWriter.WriteHeader(code)
+	c.ResponseWriter.WriteHeader(code)
+}
+
+type connKey struct{}
+
+// withReceiveConn is the server's ConnContext.
+func withReceiveConn(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, new(receiveConn))
+}
+
+func recordOf(ctx context.Context) *receiveRecord {
+	if c, ok := ctx.Value(connKey{}).(*receiveConn); ok {
+		return &c.rec
+	}
+	return nil
 }
 
 // recordingHandler prints one line per request: the rp.Handler's hooks fill
-// in the record that travels in the request context, and the status comes
-// from the response.
-// The hooks go to rp.NewHandler, the wrapper around the Handler it returns.
+// in the record of the request's connection, and the status comes from the
+// response. The hooks go to rp.NewHandler, the wrapper around the Handler
+// it returns; the server must serve with withReceiveConn as ConnContext.
 func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption, func(http.Handler) http.Handler) {
 	hooks := []rp.HandlerOption{
 		rp.WithOnLogout(func(ctx context.Context, e *rp.LogoutEvent, n int) {
-			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
+			if rec := recordOf(ctx); rec != nil {
 				rec.Outcome = "accepted"
 				rec.Issuer, rec.Subject, rec.SessionID, rec.JTI = e.Issuer, e.Subject, e.SessionID, e.JTI
 				rec.SessionsEnded = &n
 			}
 		}),
 		rp.WithOnReject(func(ctx context.Context, _ string, _ *http.Request, err error) {
-			if rec, ok := ctx.Value(recordKey{}).(*receiveRecord); ok {
+			if rec := recordOf(ctx); rec != nil {
 				rec.Outcome = "rejected"
 				rec.Reason = rejection.Reason(err)
 				rec.Detail = err.Error()
@@ -216,24 +241,32 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 	linePool := sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 	wrap := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rec := &receiveRecord{}
-			sw := &statusWriter{ResponseWriter: w}
-			h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), recordKey{}, rec)))
-			rec.Time = now().UTC().Format(time.RFC3339Nano)
-			rec.Status = sw.status
+			c, _ := r.Context().Value(connKey{}).(*receiveConn)
+			if c == nil || r.ProtoMajor != 1 {
+				// Not one request at a time on this connection: a
+				// receiveConn of its own.
+				c = new(receiveConn)
+				r = r.WithContext(context.WithValue(r.Context(), connKey{}, c))
+			}
+			*c = receiveConn{ResponseWriter: w}
+			h.ServeHTTP(c, r)
+			rec := &c.rec
+			rec.Time = now().UTC()
+			rec.Status = c.status
 			if rec.Status == 0 {
 				rec.Status = http.StatusOK
 			}
 			if rec.Outcome == "" {
 				rec.Outcome = "rejected"
 			}
-			// The OP has its answer before the line is printed: a slow
-			// reader of stdout (a paused terminal, a full pipe) delays
-			// the output, never the deliveries.
-			_ = http.NewResponseController(w).Flush()
 			bp := linePool.Get().(*[]byte)
 			*bp = appendRecord((*bp)[:0], rec)
-			out.write(*bp)
+			c.ResponseWriter = nil // not kept past the request
+			// The OP has its answer before the line can wait: a slow
+			// reader of stdout (a paused terminal, a full pipe) delays
+			// the output, never the deliveries. Flushing costs a write(2)
+			// of its own, so it is done only then.
+			out.write(*bp, func() { _ = http.NewResponseController(w).Flush() })
 			linePool.Put(bp)
 		})
 	}
@@ -280,7 +313,7 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 		return failure(s, "receive", err)
 	}
 	fmt.Fprintf(s.stderr, "bclogout receive: listening on http://%s%s for logout tokens from %s to %s\n", ln.Addr(), path, vf.issuer, vf.clientID)
-	err = serve(ctx, ln, mux, logger)
+	err = serveWith(ctx, ln, mux, logger, receiveLimits, withReceiveConn)
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if cerr := out.close(closeCtx); err == nil {
@@ -308,12 +341,15 @@ var receiveLimits = serverLimits{read: 10 * time.Second, write: 30 * time.Second
 // serve runs an HTTP server on ln until ctx ends, then shuts it down,
 // letting requests in flight finish for a few seconds.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	return serveWith(ctx, ln, h, logger, receiveLimits)
+	return serveWith(ctx, ln, h, logger, receiveLimits, nil)
 }
 
-func serveWith(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, l serverLimits) error {
+// serveWith is serve with the given limits and, if not nil, the server's
+// ConnContext.
+func serveWith(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger, l serverLimits, connContext func(context.Context, net.Conn) context.Context) error {
 	srv := &http.Server{
 		Handler:           h,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: min(10*time.Second, l.read),
 		ReadTimeout:       l.read,
 		WriteTimeout:      l.write,

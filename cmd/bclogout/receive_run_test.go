@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,9 +23,9 @@ func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
 		name string
 		rec  receiveRecord
 	}{
-		{"accepted", receiveRecord{Time: "2026-12-07T13:31:13.123456789Z", Outcome: "accepted", Status: 200,
+		{"accepted", receiveRecord{Time: time.Date(2026, 12, 7, 13, 31, 13, 123456789, time.UTC), Outcome: "accepted", Status: 200,
 			Issuer: "https://op.example", Subject: "alice", SessionID: "sid-1", JTI: "j1", SessionsEnded: &zero}},
-		{"rejected", receiveRecord{Time: "2026-12-07T13:31:13Z", Outcome: "rejected", Status: 400,
+		{"rejected", receiveRecord{Time: time.Date(2026, 12, 7, 13, 31, 13, 0, time.UTC), Outcome: "rejected", Status: 400,
 			Reason: "signature", Detail: `rp: token signature does not verify`}},
 		{"nothing but the required fields", receiveRecord{}},
 		{"sessions ended", receiveRecord{Outcome: "accepted", Status: 200, Subject: "bob", SessionsEnded: &three}},
@@ -52,7 +55,8 @@ func FuzzReceiveLineMatchesEncodingJSON(f *testing.F) {
 	f.Add("alice", "rp: bad \"sig\"\n", 200, true)
 	f.Add("\xff<&>\u2028", "\x00", -7, false)
 	f.Fuzz(func(t *testing.T, s, detail string, status int, ended bool) {
-		rec := receiveRecord{Time: s, Outcome: detail, Status: status, Issuer: s, Subject: detail, SessionID: s, JTI: detail, Reason: s, Detail: detail}
+		at := time.Unix(int64(status), int64(status)%1e9).UTC() // a year of four digits, as the clock gives
+		rec := receiveRecord{Time: at, Outcome: detail, Status: status, Issuer: s, Subject: detail, SessionID: s, JTI: detail, Reason: s, Detail: detail}
 		if ended {
 			rec.SessionsEnded = &status
 		}
@@ -96,7 +100,7 @@ func TestReceiveLinesAllPrintedByClose(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				l.write(fmt.Appendf(nil, "{\"w\":%d,\"i\":%d}\n", w, i))
+				l.write(fmt.Appendf(nil, "{\"w\":%d,\"i\":%d}\n", w, i), nil)
 			}
 		})
 	}
@@ -127,7 +131,7 @@ func TestReceiveLinesAllPrintedByClose(t *testing.T) {
 	t.Logf("%d lines in %d writes", len(lines), stdout.writes)
 	// A line printed after close, by a request that outlived the server's
 	// shutdown, is still printed.
-	l.write([]byte("late\n"))
+	l.write([]byte("late\n"), nil)
 	if got := stdout.String(); !strings.HasSuffix(got, "}\nlate\n") {
 		t.Errorf("late line not printed last: ...%q", got[max(0, len(got)-40):])
 	}
@@ -148,7 +152,7 @@ func TestReceiveLinePrintedPromptly(t *testing.T) {
 	l := newLineWriter(stdout)
 	defer l.close(context.Background())
 	for _, line := range []string{"one\n", "two\n"} {
-		l.write([]byte(line))
+		l.write([]byte(line), nil)
 		select {
 		case got := <-stdout:
 			if got != line {
@@ -166,7 +170,7 @@ func TestReceiveLinesCloseGivesUpOnBlockedStdout(t *testing.T) {
 	stdout := &blockedWriter{release: make(chan struct{})}
 	l := newLineWriter(stdout)
 	for range 10 {
-		l.write([]byte("{}\n"))
+		l.write([]byte("{}\n"), nil)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
@@ -179,5 +183,94 @@ func TestReceiveLinesCloseGivesUpOnBlockedStdout(t *testing.T) {
 	defer stdout.mu.Unlock()
 	if got := strings.Count(stdout.buf.String(), "{}\n"); got != 10 {
 		t.Errorf("%d lines once stdout was read again, want 10", got)
+	}
+}
+
+// A request waits for stdout only once the queue is full, and then only
+// after beforeWait (receive's flush of the OP's answer) has run; below
+// that it never calls beforeWait, which costs a write(2).
+func TestReceiveLinesFullQueueFlushesFirst(t *testing.T) {
+	stdout := &blockedWriter{release: make(chan struct{})}
+	l := newLineWriter(stdout)
+	l.max = 8
+	line := []byte("{}\n")
+	noFlush := func() { t.Error("flushed with room in the queue") }
+	// The goroutine takes the first line and blocks writing it.
+	l.write(line, noFlush)
+	for taken := false; !taken; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		taken = len(l.queue) == 0
+		l.mu.Unlock()
+	}
+	for range 3 { // 9 bytes queued: full
+		l.write(line, noFlush)
+	}
+	flushed, returned := make(chan struct{}), make(chan struct{})
+	go func() {
+		l.write(line, func() { close(flushed) })
+		close(returned)
+	}()
+	select {
+	case <-flushed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no flush for a write into a full queue")
+	}
+	select {
+	case <-returned:
+		t.Fatal("a write into a full queue returned while stdout was blocked")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(stdout.release)
+	<-returned
+	if err := l.close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stdout.mu.Lock()
+	defer stdout.mu.Unlock()
+	if got := strings.Count(stdout.buf.String(), "{}\n"); got != 5 {
+		t.Errorf("%d lines printed, want 5", got)
+	}
+}
+
+// Each request gets its own line and status, whether its connection's
+// record came from the server's ConnContext or, served otherwise (HTTP/2,
+// another server), from the request itself.
+func TestReceiveRecordsEachRequest(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		proto int
+		conn  bool
+	}{
+		{"HTTP/1.1 with the connection's record", 1, true},
+		{"HTTP/2 with the connection's record", 2, true},
+		{"without ConnContext", 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout := &lockedBuffer{}
+			out := newLineWriter(stdout)
+			at := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+			_, wrap := recordingHandler(out, func() time.Time { return at })
+			h := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+				w.WriteHeader(code)
+			}))
+			ctx := t.Context()
+			if tt.conn {
+				ctx = withReceiveConn(ctx, nil)
+			}
+			for _, code := range []int{404, 405} {
+				r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/?code="+strconv.Itoa(code), nil)
+				r.ProtoMajor = tt.proto
+				h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+			if err := out.close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			want := `{"time":"2026-12-07T15:00:00Z","outcome":"rejected","status":404}` + "\n" +
+				`{"time":"2026-12-07T15:00:00Z","outcome":"rejected","status":405}` + "\n"
+			if got := stdout.String(); got != want {
+				t.Errorf("printed\n%s\nwant\n%s", got, want)
+			}
+		})
 	}
 }

@@ -35,7 +35,7 @@ func TestServeCutsOffSlowBody(t *testing.T) {
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.Copy(io.Discard, r.Body)
 			})
-			go func() { done <- serveWith(ctx, ln, h, slog.New(slog.DiscardHandler), limits) }()
+			go func() { done <- serveWith(ctx, ln, h, slog.New(slog.DiscardHandler), limits, nil) }()
 			t.Cleanup(func() {
 				cancel()
 				if err := <-done; err != nil {

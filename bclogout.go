@@ -12,6 +12,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
 	"github.com/bclogout/bclogout/replay"
@@ -345,7 +346,27 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 // values in before or after Login; with gorilla, Login saves it (a
 // server-side store gives it its new ID then), so put them in before Login,
 // or Save again after.
+//
+// Login logs why it failed (Config.Logger): at Info a login whose OP
+// session was logged out in flight, at Warn an ID token it refused, at
+// Error a failure of the keys or the stores. The app's branch need only
+// send the user on.
 func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
+	err := b.login(w, r, rawIDToken)
+	if err != nil {
+		level := slog.LevelError
+		switch reason := rejection.Reason(err); {
+		case errors.Is(err, sessionadapter.ErrRevoked):
+			level = slog.LevelInfo
+		case reason != "internal" && reason != "temporary":
+			level = slog.LevelWarn
+		}
+		b.logger.Log(r.Context(), level, "bclogout: login refused", slog.Any("error", err))
+	}
+	return err
+}
+
+func (b *RP) login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
 	login, err := b.verifier.VerifyIDToken(r.Context(), rawIDToken)
 	if err != nil {
 		return fmt.Errorf("bclogout: login: %w", err)

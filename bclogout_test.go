@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -689,5 +691,63 @@ func TestLoginKeepsTheIDTokenWhateverStashReturns(t *testing.T) {
 	}
 	if hint != tok {
 		t.Errorf("the ID token kept for id_token_hint = %q, want the one Login was given", hint)
+	}
+}
+
+// levelLog counts the records logged at each level whose message is msg.
+type levelLog struct {
+	mu     sync.Mutex
+	msg    string
+	levels []slog.Level
+}
+
+func (l *levelLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l *levelLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *levelLog) WithGroup(string) slog.Handler            { return l }
+func (l *levelLog) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.Message == l.msg {
+		l.levels = append(l.levels, r.Level)
+	}
+	return nil
+}
+
+// Login logs why it failed, at the level of who must act: nobody for a
+// login its OP session's logout overtook, the OP or an attacker for a
+// refused ID token, the operator for a store that failed. The app's error
+// branch need not log.
+func TestLoginLogsWhyItFailed(t *testing.T) {
+	mem, err := sessionadapter.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		cfg   bclogout.Config
+		setup func(t *testing.T, a *app) string // the callback's query
+		want  []slog.Level
+	}{
+		{name: "signed in", setup: func(*testing.T, *app) string { return "sub=alice&sid=s1" }},
+		{name: "logged out in flight", want: []slog.Level{slog.LevelInfo}, setup: func(t *testing.T, a *app) string {
+			a.logout(t, "alice", "s1")
+			return "sub=alice&sid=s1"
+		}},
+		{name: "an ID token without sub", want: []slog.Level{slog.LevelWarn}, setup: func(*testing.T, *app) string { return "sid=s1" }},
+		{name: "the bindings store down", cfg: bclogout.Config{Bindings: downBindings{mem}}, want: []slog.Level{slog.LevelError},
+			setup: func(*testing.T, *app) string { return "sub=alice&sid=s1" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &levelLog{msg: "bclogout: login refused"}
+			tt.cfg.Logger = slog.New(logs)
+			a := newApp(t, tt.cfg)
+			a.do(t, http.MethodGet, "/callback?"+tt.setup(t, a), nil)
+			logs.mu.Lock()
+			defer logs.mu.Unlock()
+			if !slices.Equal(logs.levels, tt.want) {
+				t.Errorf("logged at %v, want %v", logs.levels, tt.want)
+			}
+		})
 	}
 }

@@ -45,15 +45,15 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux,
 	if err != nil {
 		return nil, err
 	}
-	app.Handle("/signout", logout.SignOut())                // the Sign out button's POST, and the OP's way back
+	app.Handle("/signout", logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
 	mux.Handle("/", sm.LoadAndSave(logout.Guard(app)))      // every app route: the guard inside LoadAndSave
 	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
 	return logout, nil                                      // for the login callback
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
-	if err := logout.Login(w, r, rawIDToken); err != nil { // verifies it, binds the session to the OP session
-		http.Redirect(w, r, "/signed-out", http.StatusSeeOther)
+	if err := logout.Login(w, r, rawIDToken); err != nil { // verifies it, binds the session to the OP session; logs why it failed
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 }

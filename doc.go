@@ -16,11 +16,14 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer bl.Close(shutdownCtx) // pending logout retries get until shutdownCtx ends
-//	mux.Handle("/backchannel-logout", bl.BackChannel()) // 1. the OP's POST (§2.5)
-//	app.Handle("/signout", bl.SignOut())               // 2. the Sign out button
-//	mux.Handle("/", sm.LoadAndSave(bl.Guard(app)))     // 3. every app route
-//	err = bl.Login(w, r, rawIDToken)                   // 4. in the login callback
+//	root.Handle("/backchannel-logout", bl.BackChannel()) // 1. the OP's POST (§2.5)
+//	mux.Handle("/signout", bl.SignOut())                 // 2. the Sign out button
+//	root.Handle("/", sm.LoadAndSave(bl.Guard(mux)))      // 3. every app route
+//	err = bl.Login(w, r, rawIDToken)                     // 4. in the login callback
+//
+// (mux holds the app's routes, root is what the server serves.) An app
+// that shuts down gracefully calls bl.Close after its server's Shutdown,
+// which gives logouts still being retried a last try.
 //
 // What happens to a logout: the OP POSTs a signed logout token to the
 // endpoint; [RP] validates it (§2.6, the rp package), answers 400 to a

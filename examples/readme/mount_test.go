@@ -9,59 +9,102 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
+	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
+	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
 
-// routers mounts the README's "chi, echo and gin" snippets, each with a
-// home page that says who the session belongs to.
-var routers = map[string]func(logout *bclogout.RP, cookies sessions.Store) http.Handler{
-	"chi": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
-		return chiMount(logout, func(w http.ResponseWriter, r *http.Request) { showUser(w, r, cookies) })
-	},
-	"echo": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
-		return echoMount(logout, func(c echo.Context) error { showUser(c.Response(), c.Request(), cookies); return nil })
-	},
-	"gin": func(logout *bclogout.RP, cookies sessions.Store) http.Handler {
-		return ginMount(logout, func(c *gin.Context) { showUser(c.Writer, c.Request, cookies) })
-	},
+// appSessions is the session library of an app under test: gorilla's
+// CookieStore, which no logout can delete (so only the guard can end a
+// session), or scs with its memory store.
+type appSessions struct {
+	gorilla sessions.Store      // or
+	scs     *scs.SessionManager // the other
 }
 
-func showUser(w http.ResponseWriter, r *http.Request, cookies sessions.Store) {
-	s, _ := cookies.Get(r, "session")
-	user, _ := s.Values["user"].(string)
+func (s appSessions) adapter() sessionadapter.Sessions {
+	if s.scs != nil {
+		return scsadapter.New(s.scs)
+	}
+	return gorillaadapter.New(s.gorilla, "session")
+}
+
+// showUser writes who the session belongs to.
+func (s appSessions) showUser(w http.ResponseWriter, r *http.Request) {
+	if s.scs != nil {
+		fmt.Fprint(w, s.scs.GetString(r.Context(), "user"))
+		return
+	}
+	gs, _ := s.gorilla.Get(r, "session")
+	user, _ := gs.Values["user"].(string)
 	fmt.Fprint(w, user)
 }
 
-// mountedApp serves the router's snippet on an httptest server, with
-// gorilla's CookieStore (which no logout can delete, so only the guard can
-// end a session) and a /callback?id_token= route that stands for the login
-// callback after the code exchange.
-func mountedApp(t *testing.T, op *opkit.OP, mount func(*bclogout.RP, sessions.Store) http.Handler) *httptest.Server {
+// routers mounts the README's "chi, echo and gin" snippets, each with a
+// home page that says who the session belongs to.
+var routers = map[string]struct {
+	scs   bool // the snippet is scs's; the others are gorilla's
+	mount func(logout *bclogout.RP, s appSessions) http.Handler
+}{
+	"chi": {mount: func(logout *bclogout.RP, s appSessions) http.Handler { return chiMount(logout, s.showUser) }},
+	"chi, scs": {scs: true, mount: func(logout *bclogout.RP, s appSessions) http.Handler {
+		return chiScsMount(logout, s.scs, s.showUser)
+	}},
+	"echo": {mount: func(logout *bclogout.RP, s appSessions) http.Handler {
+		return echoMount(logout, func(c echo.Context) error { s.showUser(c.Response(), c.Request()); return nil })
+	}},
+	"gin": {mount: func(logout *bclogout.RP, s appSessions) http.Handler {
+		return ginMount(logout, func(c *gin.Context) { s.showUser(c.Writer, c.Request) })
+	}},
+}
+
+// mountedApp serves the router's snippet on an httptest server, with a
+// /callback?id_token= route that stands for the login callback after the
+// code exchange.
+func mountedApp(t *testing.T, op *opkit.OP, withSCS bool, mount func(*bclogout.RP, appSessions) http.Handler) *httptest.Server {
 	t.Helper()
-	cookies := sessions.NewCookieStore([]byte(rand.Text() + rand.Text()))
-	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "my-app", Sessions: gorillaadapter.New(cookies, "session")})
+	var s appSessions
+	if withSCS {
+		s.scs = scs.New()
+		s.scs.Store = memstore.NewWithCleanupInterval(0)
+	} else {
+		s.gorilla = sessions.NewCookieStore([]byte(rand.Text() + rand.Text()))
+	}
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "my-app", Sessions: s.adapter()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = logout.Close(context.Background()) })
 	root := http.NewServeMux()
-	root.Handle("/", mount(logout, cookies))
-	root.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		s, err := cookies.Get(r, "session")
+	root.Handle("/", mount(logout, s))
+	var callback http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if s.scs != nil {
+			s.scs.Put(r.Context(), "user", "alice")
+		} else if gs, gerr := s.gorilla.Get(r, "session"); gerr != nil {
+			err = gerr
+		} else {
+			gs.Values["user"] = "alice"
+		}
 		if err == nil {
-			s.Values["user"] = "alice"
-			err = logout.Login(w, r, r.FormValue("id_token")) // saves the session
+			err = logout.Login(w, r, r.FormValue("id_token")) // saves a gorilla session
 		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 	})
+	if s.scs != nil {
+		callback = s.scs.LoadAndSave(callback)
+	}
+	root.Handle("/callback", callback)
 	app := httptest.NewServer(root)
 	t.Cleanup(app.Close)
 	return app
@@ -72,10 +115,10 @@ func mountedApp(t *testing.T, op *opkit.OP, mount func(*bclogout.RP, sessions.St
 // and the guard on the app's routes ends that session, and only that one
 // (OpenID Connect Back-Channel Logout 1.0 §2.7).
 func TestGuardEndsLoggedOutSessionOnEveryRouter(t *testing.T) {
-	for name, mount := range routers {
+	for name, router := range routers {
 		t.Run(name, func(t *testing.T) {
 			op := opkit.New(t)
-			app := mountedApp(t, op, mount)
+			app := mountedApp(t, op, router.scs, router.mount)
 			if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
 				t.Fatal(err)
 			}
@@ -165,10 +208,11 @@ func TestLibraryRoutesAnswerOtherMethodsOnEveryRouter(t *testing.T) {
 		// gin's Any routes only the methods gin knows: another is not found.
 		"gin": append(common, request{"PURGE", "/backchannel-logout", 404, ""}),
 	}
-	for name, mount := range routers {
+	tests["chi, scs"] = tests["chi"]
+	for name, router := range routers {
 		t.Run(name, func(t *testing.T) {
 			op := opkit.New(t)
-			app := mountedApp(t, op, mount)
+			app := mountedApp(t, op, router.scs, router.mount)
 			for _, tt := range tests[name] {
 				t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 					req, _ := http.NewRequest(tt.method, app.URL+tt.path, nil)

@@ -32,10 +32,10 @@ import (
 
 // Quick start.
 
-// quickStart is main's wiring: app's sessions are in sm, app is the mux
-// of its routes, mux is the server's handler. It returns the RP for the
+// quickStart is main's wiring: the app's sessions are in sm, mux is the
+// mux of its routes, root the server's handler. It returns the RP for the
 // login callback.
-func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux, app *http.ServeMux) (*bclogout.RP, error) {
+func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, root, mux *http.ServeMux) (*bclogout.RP, error) {
 	logout, err := bclogout.New(ctx, bclogout.Config{
 		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
 		ClientID:              "my-app",                          // this app's client_id there
@@ -45,10 +45,10 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux,
 	if err != nil {
 		return nil, err
 	}
-	app.Handle("/signout", logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
-	mux.Handle("/", sm.LoadAndSave(logout.Guard(app)))      // every app route: the guard inside LoadAndSave
-	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
-	return logout, nil                                      // for the login callback
+	mux.Handle("/signout", logout.SignOut())                 // every method (not "POST /signout"): the button's POST, the OP's GET back
+	root.Handle("/", sm.LoadAndSave(logout.Guard(mux)))      // the app's routes: the guard inside LoadAndSave
+	root.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
+	return logout, nil                                       // for the login callback
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
@@ -61,11 +61,21 @@ func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout
 // chi, echo and gin.
 
 func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
-	// chi, gorilla sessions (with scs: r.Use(sm.LoadAndSave) first)
+	// chi, gorilla sessions: the guard over the whole router
 	r := chi.NewRouter()
-	r.Group(func(r chi.Router) { r.Use(logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
-	r.Handle("/signout", logout.SignOut())                                // the library's routes: every method
-	r.Handle("/backchannel-logout", logout.BackChannel())                 // the OP's POST: outside the group
+	r.Use(logout.Guard) // a request without a session, as the OP's POST is, passes it untouched
+	r.Get("/", home)
+	r.Handle("/signout", logout.SignOut())                // the library's routes: every method
+	r.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session loading, no CSRF check
+	return r
+}
+
+func chiScsMount(logout *bclogout.RP, sm *scs.SessionManager, home http.HandlerFunc) http.Handler {
+	// chi, scs sessions (or CSRF middleware): the app's routes in a group
+	r := chi.NewRouter()
+	r.Group(func(r chi.Router) { r.Use(sm.LoadAndSave, logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
+	r.Handle("/signout", sm.LoadAndSave(logout.SignOut()))                                // reads the session: inside LoadAndSave
+	r.Handle("/backchannel-logout", logout.BackChannel())                                 // the OP's POST: outside the group
 	return r
 }
 

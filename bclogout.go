@@ -355,7 +355,10 @@ func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 	err := b.login(w, r, rawIDToken)
 	if err != nil {
 		level := slog.LevelError
+		var notEnded *sessionNotEnded
 		switch reason := rejection.Reason(err); {
+		case errors.As(err, &notEnded):
+			// The session holding the refused login is still there.
 		case errors.Is(err, sessionadapter.ErrRevoked):
 			level = slog.LevelInfo
 		case reason != "internal" && reason != "temporary":
@@ -384,12 +387,20 @@ func (b *RP) login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 		// the session too.
 		err = fmt.Errorf("bclogout: login: %w", err)
 		if endErr := b.sessions.End(w, r); endErr != nil {
-			return errors.Join(err, endErr)
+			return errors.Join(err, &sessionNotEnded{endErr})
 		}
 		return err
 	}
 	return nil
 }
+
+// sessionNotEnded is Login's failure to end the session it stashed a
+// refused login in: a store failure, logged at Error whatever the login's
+// own error was. Its message is the session library's.
+type sessionNotEnded struct{ err error }
+
+func (e *sessionNotEnded) Error() string { return e.err.Error() }
+func (e *sessionNotEnded) Unwrap() error { return e.err }
 
 // Close stops the background work New started, as http.Server.Shutdown
 // stops a server: it retries pending logouts until ctx is done, then stops

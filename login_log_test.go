@@ -60,3 +60,24 @@ func TestLoginLogsASessionItCouldNotEndAtError(t *testing.T) {
 		t.Errorf("logged at %v, want %v: the session holding the refused login was not ended", logs.levels, want)
 	}
 }
+
+// Config.Logger is where the RP logs: a login its OP session's logout
+// overtook is logged there, and nothing of it goes to slog.Default (the
+// stores New builds by default log through Config.Logger too).
+func TestLoginLogsOnlyThroughConfigLogger(t *testing.T) {
+	def := &levelLog{}
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(def))
+	def.msg = "sessionadapter: login refused: its OP session was already logged out"
+	logs := &levelLog{msg: "bclogout: login refused"}
+	a := newApp(t, bclogout.Config{Logger: slog.New(logs)})
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	a.do(t, http.MethodGet, "/callback?sub=alice&sid=sid-a", nil)
+	def.mu.Lock()
+	defer def.mu.Unlock()
+	if len(def.levels) != 0 {
+		t.Errorf("the refused login was logged to slog.Default at %v, not to Config.Logger", def.levels)
+	}
+}

@@ -240,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	bindings := cfg.Bindings
 	if bindings == nil {
-		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime)}
+		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime), sessionadapter.WithLogger(logger)}
 		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
 			mopts = append(mopts, sessionadapter.WithDeleter(d))
 		}
@@ -249,7 +249,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 	}
 	b.hints, _ = bindings.(idTokenHinter)
-	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
+	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime), sessionadapter.WithLogger(logger)); err != nil {
 		return nil, err
 	}
 

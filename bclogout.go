@@ -348,9 +348,10 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 // or Save again after.
 //
 // Login logs why it failed (Config.Logger): at Info a login whose OP
-// session was logged out in flight, at Warn an ID token it refused, at
-// Error a failure of the keys or the stores. The app's branch need only
-// send the user on.
+// session was logged out in flight (after the revocation store's own
+// Warn), at Warn an ID token it refused, at Error a failure of the keys or
+// the stores, a session it could not end included. The app's branch need
+// only send the user on.
 func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
 	err := b.login(w, r, rawIDToken)
 	if err != nil {
@@ -405,10 +406,12 @@ func (e *sessionNotEnded) Unwrap() error { return e.err }
 // Close stops the background work New started, as http.Server.Shutdown
 // stops a server: it retries pending logouts until ctx is done, then stops
 // the key refresher. Its error says which logouts were still pending when
-// ctx ended (they are logged too). Call it after the server's Shutdown; an
-// app without a graceful shutdown, and a test, may leave it out: the
-// goroutines end with the process, and recorded revocations hold without
-// the retries.
+// ctx ended (they are logged too). Call it after the server's Shutdown. An
+// app without a graceful shutdown may leave it out, losing the logouts
+// still waiting for a retry when the process ends (a store that failed one
+// may have recorded no revocation). A test should call it when it ends: an
+// RP left open goes on retrying after the test, ending sessions, calling
+// OnLogout and logging through Config.Logger.
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

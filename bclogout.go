@@ -240,7 +240,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	}
 	bindings := cfg.Bindings
 	if bindings == nil {
-		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime)}
+		mopts := []sessionadapter.Option{sessionadapter.WithSessionLifetime(lifetime), sessionadapter.WithLogger(logger)}
 		if d, ok := cfg.Sessions.(sessionadapter.Deleter); ok {
 			mopts = append(mopts, sessionadapter.WithDeleter(d))
 		}
@@ -249,7 +249,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		}
 	}
 	b.hints, _ = bindings.(idTokenHinter)
-	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime)); err != nil {
+	if b.ender, err = sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(bindings), sessionadapter.WithSessionLifetime(lifetime), sessionadapter.WithLogger(logger)); err != nil {
 		return nil, err
 	}
 
@@ -348,14 +348,18 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 // or Save again after.
 //
 // Login logs why it failed (Config.Logger): at Info a login whose OP
-// session was logged out in flight, at Warn an ID token it refused, at
-// Error a failure of the keys or the stores. The app's branch need only
-// send the user on.
+// session was logged out in flight (after the revocation store's own
+// Warn), at Warn an ID token it refused, at Error a failure of the keys or
+// the stores, a session it could not end included. The app's branch need
+// only send the user on.
 func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
 	err := b.login(w, r, rawIDToken)
 	if err != nil {
 		level := slog.LevelError
+		var notEnded *sessionNotEnded
 		switch reason := rejection.Reason(err); {
+		case errors.As(err, &notEnded):
+			// The session holding the refused login is still there.
 		case errors.Is(err, sessionadapter.ErrRevoked):
 			level = slog.LevelInfo
 		case reason != "internal" && reason != "temporary":
@@ -384,20 +388,30 @@ func (b *RP) login(w http.ResponseWriter, r *http.Request, rawIDToken string) er
 		// the session too.
 		err = fmt.Errorf("bclogout: login: %w", err)
 		if endErr := b.sessions.End(w, r); endErr != nil {
-			return errors.Join(err, endErr)
+			return errors.Join(err, &sessionNotEnded{endErr})
 		}
 		return err
 	}
 	return nil
 }
 
+// sessionNotEnded is Login's failure to end the session it stashed a
+// refused login in: a store failure, logged at Error whatever the login's
+// own error was. Its message is the session library's.
+type sessionNotEnded struct{ err error }
+
+func (e *sessionNotEnded) Error() string { return e.err.Error() }
+func (e *sessionNotEnded) Unwrap() error { return e.err }
+
 // Close stops the background work New started, as http.Server.Shutdown
 // stops a server: it retries pending logouts until ctx is done, then stops
 // the key refresher. Its error says which logouts were still pending when
-// ctx ended (they are logged too). Call it after the server's Shutdown; an
-// app without a graceful shutdown, and a test, may leave it out: the
-// goroutines end with the process, and recorded revocations hold without
-// the retries.
+// ctx ended (they are logged too). Call it after the server's Shutdown. An
+// app without a graceful shutdown may leave it out, losing the logouts
+// still waiting for a retry when the process ends (a store that failed one
+// may have recorded no revocation). A test should call it when it ends: an
+// RP left open goes on retrying after the test, ending sessions, calling
+// OnLogout and logging through Config.Logger.
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

@@ -409,9 +409,10 @@ func (e *sessionNotEnded) Unwrap() error { return e.err }
 // ctx ended (they are logged too). Call it after the server's Shutdown. An
 // app without a graceful shutdown may leave it out, losing the logouts
 // still waiting for a retry when the process ends (a store that failed one
-// may have recorded no revocation). A test should call it when it ends: an
-// RP left open goes on retrying after the test, ending sessions, calling
-// OnLogout and logging through Config.Logger.
+// may have recorded no revocation). A test that can leave a logout pending
+// (it makes a store fail) should call it when it ends: an RP left open goes
+// on retrying after the test, ending sessions, calling OnLogout and
+// logging through Config.Logger.
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

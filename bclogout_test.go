@@ -751,3 +751,140 @@ func TestLoginLogsWhyItFailed(t *testing.T) {
 		})
 	}
 }
+
+// endFails is a Sessions whose End fails: the session store is down when
+// Login must end the session it stashed a refused login in.
+type endFails struct{ *memSessions }
+
+func (endFails) End(http.ResponseWriter, *http.Request) error {
+	return errors.New("session store down")
+}
+
+// A login its OP session's logout overtook is logged at Info, nobody's
+// to act on; but when Login could not then end the session it stashed
+// the login in (the session store is down), the operator must act: Error,
+// as for any other store failure.
+func TestLoginLogsASessionItCouldNotEndAtError(t *testing.T) {
+	op := opkit.New(t)
+	logs := &levelLog{msg: "bclogout: login refused"}
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: endFails{newMemSessions()}, Logger: slog.New(logs),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	tok, err := op.SignLogoutToken("app", "alice", "sid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	bl.BackChannel().ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("logout: %d %s", w.Code, w.Body)
+	}
+	err = bl.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/callback", nil),
+		idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second)))
+	if !errors.Is(err, sessionadapter.ErrRevoked) || !strings.Contains(err.Error(), "session store down") {
+		t.Fatalf("precondition: Login = %v, want ErrRevoked and the End failure", err)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if want := []slog.Level{slog.LevelError}; !slices.Equal(logs.levels, want) {
+		t.Errorf("logged at %v, want %v: the session holding the refused login was not ended", logs.levels, want)
+	}
+}
+
+// Config.Logger is where the RP logs: a login its OP session's logout
+// overtook is logged there, and nothing of it goes to slog.Default (the
+// stores New builds by default log through Config.Logger too).
+func TestLoginLogsOnlyThroughConfigLogger(t *testing.T) {
+	def := &levelLog{}
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(def))
+	def.msg = "sessionadapter: login refused: its OP session was already logged out"
+	logs := &levelLog{msg: "bclogout: login refused"}
+	a := newApp(t, bclogout.Config{Logger: slog.New(logs)})
+	if code := a.logout(t, "alice", "sid-a"); code != http.StatusOK {
+		t.Fatalf("logout: %d", code)
+	}
+	a.do(t, http.MethodGet, "/callback?sub=alice&sid=sid-a", nil)
+	def.mu.Lock()
+	defer def.mu.Unlock()
+	if len(def.levels) != 0 {
+		t.Errorf("the refused login was logged to slog.Default at %v, not to Config.Logger", def.levels)
+	}
+}
+
+// An RP nobody closes keeps working after the test that made it has
+// ended: a logout its revocation store failed is retried in the
+// background, ends the session and runs the app's OnLogout (and logs
+// through Config.Logger) once the store is back, whatever test is running
+// then. A test that leaves a store failure behind must close its RP (as
+// closeRP does), or its hooks and logger outlive it: a logger writing to
+// that test's t panics once the test is over.
+func TestRPLeftOpenRetriesAfterItsTestEnded(t *testing.T) {
+	mem, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	revs := &flakyRevocations{Revocations: mem}
+	var ended, afterTest atomic.Bool
+	var hooked atomic.Int64
+	var left *bclogout.RP
+	var issuer string
+	t.Run("app", func(t *testing.T) {
+		op := opkit.New(t) // closed when this test ends: the OP goes away
+		bl, err := bclogout.New(t.Context(), bclogout.Config{
+			Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(), Revocations: revs,
+			OnLogout: func(context.Context, *rp.LogoutEvent, int) {
+				hooked.Add(1)
+				afterTest.Store(ended.Load())
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		left = bl // not closed: "a test need not call it"
+		issuer = op.Issuer()
+		tok, err := op.SignLogoutToken("app", "alice", "sid-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs.down.Store(true)
+		r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		bl.BackChannel().ServeHTTP(w, r)
+		if w.Code != http.StatusBadRequest {
+			t.Fatalf("logout with the revocations down: %d, want 400", w.Code)
+		}
+	})
+	ended.Store(true)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = left.Close(ctx)
+	})
+	// Until the retry runs, the logout has recorded nothing: a process
+	// that exits now (no Close, or a store still down) loses it.
+	alice := sessionadapter.Binding{Issuer: issuer, Subject: "alice", SessionID: "sid-a", LocalID: "l", LoginTime: time.Now().Add(-time.Minute)}
+	if revoked, err := mem.Revoked(t.Context(), alice); err != nil || revoked {
+		t.Fatalf("before the retry: revoked %v, %v; want nothing recorded", revoked, err)
+	}
+	revs.down.Store(false)
+	for deadline := time.Now().Add(10 * time.Second); hooked.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the retry never ran")
+		}
+	}
+	if !afterTest.Load() {
+		t.Fatal("OnLogout ran before the test ended")
+	}
+	if revoked, err := mem.Revoked(t.Context(), alice); err != nil || !revoked {
+		t.Errorf("after the retry: revoked %v, %v; want the revocation recorded", revoked, err)
+	}
+	t.Logf("the unclosed RP ran OnLogout %d time(s) after its test ended", hooked.Load())
+}

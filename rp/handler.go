@@ -209,13 +209,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.o.metrics != nil {
 		start = h.o.now()
 	}
-	// One array backs the three answer headers, set by their canonical
+	// One array backs the two answer headers, set by their canonical
 	// names: Header.Set would canonicalize each name and allocate each
 	// value's slice. Capacity 1 each, so an Add by a wrapper copies.
-	hv := &[3]string{"no-store", "no-cache", "0"}
+	// Cache-Control: no-store is what §2.8 asks; the OP reads no other
+	// header (Pragma, for HTTP/1.0 caches, has no place between servers).
+	hv := &[2]string{"no-store", "0"}
 	header := w.Header()
 	header["Cache-Control"] = hv[0:1:1]
-	header["Pragma"] = hv[1:2:2]
 
 	raw, err := h.readToken(w, r)
 	if err != nil {
@@ -233,7 +234,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answerError(w, err)
 		return
 	}
-	header["Content-Length"] = hv[2:3:3]
+	header["Content-Length"] = hv[1:2:2]
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -156,7 +156,9 @@ type RP struct {
 
 // New fetches the OP's discovery document and keys (so a wrong issuer
 // fails here, not at the first logout) and wires the endpoint, the guard
-// and the login step. Close releases what it started.
+// and the login step. ctx bounds those fetches only: the background work
+// New starts (the key refresher, the retry queue) runs until Close, not
+// until ctx ends.
 func New(ctx context.Context, cfg Config) (*RP, error) {
 	switch {
 	case cfg.Issuer == "":

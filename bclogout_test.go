@@ -200,11 +200,22 @@ func (a *app) login(t *testing.T, sub, sid string) *http.Cookie {
 
 func (a *app) logout(t *testing.T, sub, sid string) int {
 	t.Helper()
-	tok, err := a.op.SignLogoutToken("app", sub, sid)
+	return postLogoutToken(t, a.RP, a.op, sub, sid).Code
+}
+
+// postLogoutToken delivers op's logout token for client "app", sub and sid
+// to bl's back-channel endpoint, as the OP does.
+func postLogoutToken(t *testing.T, bl *bclogout.RP, op *opkit.OP, sub, sid string) *httptest.ResponseRecorder {
+	t.Helper()
+	tok, err := op.SignLogoutToken("app", sub, sid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.do(t, http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode())).Code
+	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	bl.BackChannel().ServeHTTP(w, r)
+	return w
 }
 
 func (a *app) page(t *testing.T, c *http.Cookie) string {
@@ -587,13 +598,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 			var want int
 			switch door {
 			case "backchannel":
-				tok, err := op.SignLogoutToken("app", "alice", "sid-a")
-				if err != nil {
-					t.Fatal(err)
-				}
-				r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
-				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				bl.BackChannel().ServeHTTP(w, r)
+				w = postLogoutToken(t, bl, op, "alice", "sid-a")
 				want = http.StatusBadRequest
 			case "frontchannel":
 				bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?"+url.Values{"iss": {op.Issuer()}, "sid": {"sid-a"}}.Encode(), nil))
@@ -774,15 +779,7 @@ func TestLoginLogsASessionItCouldNotEndAtError(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeRP(t, bl)
-	tok, err := op.SignLogoutToken("app", "alice", "sid-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	bl.BackChannel().ServeHTTP(w, r)
-	if w.Code != http.StatusOK {
+	if w := postLogoutToken(t, bl, op, "alice", "sid-a"); w.Code != http.StatusOK {
 		t.Fatalf("logout: %d %s", w.Code, w.Body)
 	}
 	err = bl.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/callback", nil),
@@ -849,16 +846,8 @@ func TestRPLeftOpenRetriesAfterItsTestEnded(t *testing.T) {
 		}
 		left = bl // not closed: "a test need not call it"
 		issuer = op.Issuer()
-		tok, err := op.SignLogoutToken("app", "alice", "sid-a")
-		if err != nil {
-			t.Fatal(err)
-		}
 		revs.down.Store(true)
-		r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		w := httptest.NewRecorder()
-		bl.BackChannel().ServeHTTP(w, r)
-		if w.Code != http.StatusBadRequest {
+		if w := postLogoutToken(t, bl, op, "alice", "sid-a"); w.Code != http.StatusBadRequest {
 			t.Fatalf("logout with the revocations down: %d, want 400", w.Code)
 		}
 	})

@@ -359,15 +359,7 @@ func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 		}
 	}
 	// The OP's valid logout token for alice, during the same outage.
-	tok, err := op.SignLogoutToken("app", "alice", "sid-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w = httptest.NewRecorder()
-	bl.BackChannel().ServeHTTP(w, r)
-	if w.Code != http.StatusBadRequest {
+	if w := postLogoutToken(t, bl, op, "alice", "sid-a"); w.Code != http.StatusBadRequest {
 		t.Fatalf("logout token with the store down: %d", w.Code)
 	}
 	revs.down.Store(false) // the store is back; the OP does not retry a 400
@@ -381,7 +373,7 @@ func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 		t.Errorf("the OP's valid logout was abandoned (queue full of anonymous front-channel requests): backchannel:abandoned_full = %d", n)
 	}
 	s.writeBack(alice.Value, saved)
-	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.AddCookie(alice)
 	w = httptest.NewRecorder()
 	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -532,6 +532,17 @@ type flakyRevocations struct {
 	down atomic.Bool
 }
 
+// newFlakyRevocations is an in-memory revocation set that is up until
+// down is set.
+func newFlakyRevocations(t *testing.T) *flakyRevocations {
+	t.Helper()
+	mem, err := sessionadapter.NewMemoryRevocations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flakyRevocations{Revocations: mem}
+}
+
 func (f *flakyRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, keepFor time.Duration) error {
 	if f.down.Load() {
 		return errors.New("revocations unavailable")
@@ -571,11 +582,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 	for _, door := range []string{"backchannel", "frontchannel", "signout", "sharedsignals"} {
 		t.Run(door, func(t *testing.T) {
 			op := opkit.New(t)
-			mem, err := sessionadapter.NewMemoryRevocations()
-			if err != nil {
-				t.Fatal(err)
-			}
-			revs := &flakyRevocations{Revocations: mem}
+			revs := newFlakyRevocations(t)
 			m := &doorMetrics{}
 			s := newMemSessions()
 			bl, err := bclogout.New(t.Context(), bclogout.Config{
@@ -823,11 +830,7 @@ func TestLoginLogsOnlyThroughConfigLogger(t *testing.T) {
 // closeRP does), or its hooks and logger outlive it: a logger writing to
 // that test's t panics once the test is over.
 func TestRPLeftOpenRetriesAfterItsTestEnded(t *testing.T) {
-	mem, err := sessionadapter.NewMemoryRevocations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	revs := &flakyRevocations{Revocations: mem}
+	revs := newFlakyRevocations(t)
 	var ended, afterTest atomic.Bool
 	var hooked atomic.Int64
 	var left *bclogout.RP
@@ -860,7 +863,7 @@ func TestRPLeftOpenRetriesAfterItsTestEnded(t *testing.T) {
 	// Until the retry runs, the logout has recorded nothing: a process
 	// that exits now (no Close, or a store still down) loses it.
 	alice := sessionadapter.Binding{Issuer: issuer, Subject: "alice", SessionID: "sid-a", LocalID: "l", LoginTime: time.Now().Add(-time.Minute)}
-	if revoked, err := mem.Revoked(t.Context(), alice); err != nil || revoked {
+	if revoked, err := revs.Revoked(t.Context(), alice); err != nil || revoked {
 		t.Fatalf("before the retry: revoked %v, %v; want nothing recorded", revoked, err)
 	}
 	revs.down.Store(false)
@@ -872,7 +875,7 @@ func TestRPLeftOpenRetriesAfterItsTestEnded(t *testing.T) {
 	if !afterTest.Load() {
 		t.Fatal("OnLogout ran before the test ended")
 	}
-	if revoked, err := mem.Revoked(t.Context(), alice); err != nil || !revoked {
+	if revoked, err := revs.Revoked(t.Context(), alice); err != nil || !revoked {
 		t.Errorf("after the retry: revoked %v, %v; want the revocation recorded", revoked, err)
 	}
 	t.Logf("the unclosed RP ran OnLogout %d time(s) after its test ended", hooked.Load())

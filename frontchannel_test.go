@@ -327,11 +327,7 @@ func TestFrontChannelEntraRequest(t *testing.T) {
 // is back.
 func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 	op := opkit.New(t)
-	mem, err := sessionadapter.NewMemoryRevocations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	revs := &flakyRevocations{Revocations: mem}
+	revs := newFlakyRevocations(t)
 	m := &doorMetrics{}
 	s := newMemSessions()
 	bl, err := bclogout.New(t.Context(), bclogout.Config{

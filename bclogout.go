@@ -345,15 +345,16 @@ func (b *RP) Guard(next http.Handler) http.Handler {
 //
 // Whether Login saves the session is the session library's way: with scs,
 // LoadAndSave saves it when the handler returns, so put the app's own
-// values in before or after Login; with gorilla, Login saves it (a
-// server-side store gives it its new ID then), so put them in before Login,
-// or Save again after.
+// values in after Login succeeds (an ID token Login refuses leaves the
+// session as it was, and values put in before would be saved with no
+// login); with gorilla, Login saves it (a server-side store gives it its
+// new ID then), so put them in before Login, or Save again after.
 //
 // Login logs why it failed (Config.Logger): at Info a login whose OP
-// session was logged out in flight (after the revocation store's own
-// Warn), at Warn an ID token it refused, at Error a failure of the keys or
-// the stores, a session it could not end included. The app's branch need
-// only send the user on.
+// session was logged out in flight (after sessionadapter's own Warn), at
+// Warn an ID token it refused, at Error a failure of the keys or the
+// stores, a session it could not end included. The app's branch need only
+// send the user on.
 func (b *RP) Login(w http.ResponseWriter, r *http.Request, rawIDToken string) error {
 	err := b.login(w, r, rawIDToken)
 	if err != nil {

@@ -57,12 +57,7 @@ bench:
 
 # A short run of every fuzz target, one at a time (go test -fuzz takes one).
 fuzz:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-		for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-			echo "fuzz $$pkg $$f"; \
-			$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
-		done; \
-	done
+	GO=$(GO) ./scripts/fuzz.sh $(FUZZTIME) $(PKGS)
 
 # make demo ARGS=--check exits after the self-check. Built, then exec'd in
 # place of the recipe's shell: the demo is make's own child, so Ctrl-C and

@@ -74,7 +74,7 @@ func chiScsMount(logout *bclogout.RP, sm *scs.SessionManager, home http.HandlerF
 	// chi, scs sessions (or CSRF middleware): the app's routes in a group
 	r := chi.NewRouter()
 	r.Group(func(r chi.Router) { r.Use(sm.LoadAndSave, logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
-	r.Handle("/signout", sm.LoadAndSave(logout.SignOut()))                                // reads the session: inside LoadAndSave (and inside CSRF middleware, if any)
+	r.Handle("/signout", sm.LoadAndSave(logout.SignOut()))                                // reads the session: inside LoadAndSave (and CSRF checks)
 	r.Handle("/backchannel-logout", logout.BackChannel())                                 // the OP's POST: outside the group
 	return r
 }

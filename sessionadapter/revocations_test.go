@@ -158,20 +158,29 @@ func TestNewRevokingEnderInvalid(t *testing.T) {
 	}
 }
 
-// Both races against a server-side store, through one RevokingEnder: the
-// written-back session is revoked (the guard's answer) for the session
-// lifetime; the late login is refused with ErrRevoked, and unbound, while
-// a login newer than the logout binds.
-func TestRevokingEnderRaces(t *testing.T) {
-	ctx := context.Background()
+// newClockedEnder builds, on a test clock of their own, the in-memory
+// store (deleting through d), the in-memory revocations and the
+// RevokingEnder over both, which keeps a revocation for 8 hours.
+func newClockedEnder(t *testing.T, d sessionadapter.Deleter) (*storetest.SyncClock, sessionadapter.Store, sessionadapter.Revocations, sessionadapter.Store) {
+	t.Helper()
 	clock := storetest.NewSyncClock(time.Unix(1_700_000_000, 0))
-	d := newDataStore()
 	store, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(d), sessionadapter.WithClock(clock.Now))
 	must(t, err)
 	rev, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
 	must(t, err)
 	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithSessionLifetime(8*time.Hour))
 	must(t, err)
+	return clock, store, rev, e
+}
+
+// Both races against a server-side store, through one RevokingEnder: the
+// written-back session is revoked (the guard's answer) for the session
+// lifetime; the late login is refused with ErrRevoked, and unbound, while
+// a login newer than the logout binds.
+func TestRevokingEnderRaces(t *testing.T) {
+	ctx := context.Background()
+	d := newDataStore()
+	clock, store, rev, e := newClockedEnder(t, d)
 
 	logoutAt := clock.Now()
 	old := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LocalID: "a", LoginTime: logoutAt.Add(-time.Hour)}
@@ -298,13 +307,7 @@ func TestMemoryRevocationsRevokedAllocs(t *testing.T) {
 // lost on a restart) is still ended by the guard until the lifetime ends.
 func TestRevokingEnderKeepsLifetime(t *testing.T) {
 	ctx := context.Background()
-	clock := storetest.NewSyncClock(time.Unix(1_700_000_000, 0))
-	store, err := sessionadapter.NewMemory(sessionadapter.WithDeleter(newDataStore()), sessionadapter.WithClock(clock.Now))
-	must(t, err)
-	rev, err := sessionadapter.NewMemoryRevocations(sessionadapter.WithClock(clock.Now))
-	must(t, err)
-	e, err := sessionadapter.NewRevokingEnder(rev, sessionadapter.WithStore(store), sessionadapter.WithSessionLifetime(8*time.Hour))
-	must(t, err)
+	clock, _, rev, e := newClockedEnder(t, newDataStore())
 	logoutAt := clock.Now()
 	// A session the store never heard of (its binding names an older token).
 	unbound := sessionadapter.Binding{Issuer: "i", Subject: "u", SessionID: "s1", LocalID: "renewed", LoginTime: logoutAt.Add(-time.Hour)}

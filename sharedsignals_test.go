@@ -655,3 +655,72 @@ func TestSharedSignalsOktaSessionRevoked(t *testing.T) {
 		t.Errorf("bob: %q", got)
 	}
 }
+
+// A transmitter that is not the OP dates its SETs by its own clock, which
+// may lag the OP's by less than the clock skew its SETs are accepted
+// with. A session-revoked it sends ten seconds after a login, from a clock
+// thirty seconds behind the OP's, must still end that login: its iat is
+// no OP date, and compared with the login's iat (the OP's clock) as if it
+// were, it dates the revocation before a login that came first.
+func TestSharedSignalsOtherTransmitterClockBehindEndsEarlierLogin(t *testing.T) {
+	op := opkit.New(t)
+	var trURL string
+	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/ssf-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, trURL, op.JWKSURL())
+	}))
+	defer tr.Close()
+	trURL = tr.URL
+	s := newMemSessions()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: s,
+		SharedSignals: &bclogout.SharedSignals{Transmitter: trURL, MapSubject: func(_ context.Context, id map[string]any) (string, error) {
+			email, _ := id["email"].(string)
+			return strings.TrimSuffix(email, "@example.com"), nil
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+
+	now := time.Now()
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", now.Add(-10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	alice := w.Result().Cookies()[0]
+
+	// The event happens now; the transmitter's clock reads 30 s earlier.
+	tok := opkit.NewSET(trURL, "app", now.Add(-30*time.Second), opkit.CAEPSessionRevoked, map[string]any{
+		"subject": map[string]any{"format": "email", "email": "alice@example.com"},
+	})
+	set, err := tok.Sign(op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+	r.Header.Set("Content-Type", "application/secevent+jwt")
+	bl.SharedSignals().ServeHTTP(w, r)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("session-revoked: %d %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(alice)
+	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})).ServeHTTP(w, r)
+	if got := w.Body.String(); got != "anonymous" {
+		t.Errorf("a login 10 s before the transmitter's session-revoked: %q, want anonymous", got)
+	}
+}

@@ -724,3 +724,73 @@ func TestSharedSignalsOtherTransmitterClockBehindEndsEarlierLogin(t *testing.T) 
 		t.Errorf("a login 10 s before the transmitter's session-revoked: %q, want anonymous", got)
 	}
 }
+
+// A transmitter configured as one tenant of a shared host (Transmitter
+// https://host/tenants/b) whose configuration names the host's root as its
+// issuer is not thereby the tenant root of the OP (https://host/tenants/a):
+// its users are tenant b's, another namespace. Judged by the issuer its
+// own configuration asserts (checked only for the same origin), it is
+// taken for the OP's tenant root, and its iss_sub subjects end the
+// sessions of the OP's users who share a sub with them.
+func TestSharedSignalsSiblingTenantIsAnotherUserNamespace(t *testing.T) {
+	op := opkit.New(t)
+	srv := httptest.NewUnstartedServer(nil)
+	root := "http://" + srv.Listener.Addr().String()
+	issuer := root + "/tenants/a"
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/tenants/a/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, issuer, op.JWKSURL())
+		case "/.well-known/ssf-configuration/tenants/b":
+			fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, root, op.JWKSURL())
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	s := newMemSessions()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: issuer, ClientID: "app", Sessions: s,
+		SharedSignals: &bclogout.SharedSignals{Transmitter: root + "/tenants/b"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idTokenFor(t, op, "app", issuer, "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	alice := w.Result().Cookies()[0]
+
+	tok := opkit.NewSET(root, "app", time.Now(), opkit.CAEPSessionRevoked, map[string]any{
+		"subject": map[string]any{"format": "iss_sub", "iss": root, "sub": "alice"},
+	})
+	set, err := tok.Sign(op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+	r.Header.Set("Content-Type", "application/secevent+jwt")
+	bl.SharedSignals().ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "access_denied") {
+		t.Errorf("tenant b's alice: %d %s, want 400 access_denied", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	r = httptest.NewRequest(http.MethodGet, "/", nil)
+	r.AddCookie(alice)
+	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.get(r, "login"); ok {
+			io.WriteString(w, "signed in")
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})).ServeHTTP(w, r)
+	if got := w.Body.String(); got != "signed in" {
+		t.Errorf("tenant a's alice after tenant b's session-revoked: %q, want signed in", got)
+	}
+}

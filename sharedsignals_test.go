@@ -794,3 +794,24 @@ func TestSharedSignalsSiblingTenantIsAnotherUserNamespace(t *testing.T) {
 		t.Errorf("tenant a's alice after tenant b's session-revoked: %q, want signed in", got)
 	}
 }
+
+// RFC 9493's aliases format (§3.2) names one subject by several
+// identifiers; one that is the OP's own iss_sub names the user as the OP
+// does, with no MapSubject needed. Such a session-revoked is a valid SET
+// that must end the user's session, not be refused as invalid_request (a
+// 400 the transmitter does not retry, so the logout is lost).
+func TestSharedSignalsAliasesSubjectWithTheOPsIssSubEndsSession(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{})
+	c := a.login(t, "alice", "sid-a")
+	tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
+	tok.Claims["sub_id"] = map[string]any{"format": "aliases", "identifiers": []any{
+		map[string]any{"format": "email", "email": "alice@example.com"},
+		map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"},
+	}}
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+		t.Fatalf("aliases subject: %d %s, want 202", status, code)
+	}
+	if got := a.page(t, c); got != "anonymous" {
+		t.Errorf("alice after a session-revoked naming her by aliases: %q, want anonymous", got)
+	}
+}

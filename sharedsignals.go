@@ -1,6 +1,7 @@
 package bclogout
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/internal/rejection"
@@ -48,8 +50,9 @@ type SharedSignals struct {
 	// Transmitter is the issuer of the service that pushes the SETs. Its
 	// configuration is read at New from
 	// /.well-known/ssf-configuration (SSF 1.0 §7.1) or, failing that,
-	// /.well-known/risc-configuration (Google's): the issuer it names is
-	// the SETs' iss, exactly, and its jwks_uri their keys. Default:
+	// /.well-known/risc-configuration (Google's): the issuer it names
+	// must be Transmitter (SSF 1.0 §7.2; Google's adds a slash) and is the
+	// SETs' iss, exactly, and its jwks_uri their keys. Default:
 	// Config.Issuer, the OP itself, as with Google.
 	Transmitter string
 	// Audience is the aud of the SETs: the client ID for Google, the
@@ -61,10 +64,12 @@ type SharedSignals struct {
 	// to it when the stream was set up. A missing or wrong one is
 	// answered 401. Default: none, the SET's signature alone.
 	BearerToken string
-	// MapSubject finds the OP's sub of a user that a SET names by email or
-	// opaque subject identifier (RFC 9493 §3.2), alone or as the user of a
-	// complex subject, for transmitters that do not name users as the OP
-	// does. It returns "" for a user the app does not know (the SET is then
+	// MapSubject finds the OP's sub of a user that a SET names by another
+	// subject identifier than the OP's iss_sub (RFC 9493 §3.2: email,
+	// opaque, phone_number, account, did or uri; subject["format"] says
+	// which), alone, as one of an aliases subject's identifiers, or as the
+	// user of a complex subject, for transmitters that do not name users
+	// as the OP does. It returns "" for a user the app does not know (the SET is then
 	// acknowledged with 202 and ends nothing), and an error when it cannot
 	// tell for now (the transmitter is then asked to retry, 503). Without
 	// it such SETs are refused (400 access_denied).
@@ -115,7 +120,7 @@ type signals struct {
 	issuer string // the SETs' iss, from the transmitter's configuration
 	fromOP bool   // the transmitter is the OP
 	// sameUsers: the transmitter's iss_sub subjects name the OP's users
-	// (it is the OP, or shares its origin).
+	// (it is the OP, or its tenant root).
 	sameUsers bool
 	verifier  *rp.Verifier
 	opIssuer  string
@@ -199,11 +204,11 @@ func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) 
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: %w", wk.String(), err)
 		}
 		// SSF 1.0 §7.2 wants the issuer identical to the transmitter's;
-		// Google's RISC issuer adds a slash to its OpenID issuer. The same
-		// origin is required: a configuration cannot name another host's
-		// SETs.
-		if iu, err := url.Parse(md.Issuer); err != nil || md.Issuer == "" || iu.Scheme != u.Scheme || iu.Host != u.Host {
-			return md, fmt.Errorf("bclogout: shared signals configuration %s: issuer %q is not of %s", wk.String(), clipped(md.Issuer), transmitter)
+		// Google's RISC issuer adds a slash to its OpenID issuer, and no
+		// more may differ: the issuer decides whose users the SETs name
+		// (tenantRoot), so a configuration cannot claim another tenant's.
+		if md.Issuer == "" || strings.TrimSuffix(md.Issuer, "/") != strings.TrimSuffix(transmitter, "/") {
+			return md, fmt.Errorf("bclogout: shared signals configuration %s: issuer %q is not %s", wk.String(), clipped(md.Issuer), transmitter)
 		}
 		if _, err := discovery.ParseURL(md.JWKSURI, false); err != nil {
 			return md, fmt.Errorf("bclogout: shared signals configuration %s: jwks_uri: %w", wk.String(), err)
@@ -383,7 +388,14 @@ func (s *signals) logout(ctx context.Context, ev *rp.SecurityEvent, opIssuer str
 	if serr != nil {
 		return nil, serr
 	}
-	return ev.Logout(opIssuer, sub, sid), nil
+	lev := ev.Logout(opIssuer, sub, sid)
+	if !s.fromOP {
+		// Another transmitter's iat is on its clock, not the OP's that
+		// dates logins: taken as an instant of this RP's clock (which
+		// accepted it within the skew), it is dated by the one clock rule.
+		lev.IssuedAt = defaults.OPDate(lev.IssuedAt)
+	}
+	return lev, nil
 }
 
 // refuseSubject is a SET refused for its subject, wrapped in the class
@@ -426,7 +438,7 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 			return refuse(http.StatusBadRequest, "invalid_request", "iss_sub subject without sub")
 		}
 		// The OP's users are named by its issuer; a transmitter that is
-		// the OP or shares its origin names them by its own issuer too
+		// the OP or its tenant root names them by its own issuer too
 		// (Google's RISC issuer, an Okta org for its authorization
 		// servers).
 		if iss != s.opIssuer && !(s.sameUsers && iss == s.issuer) {
@@ -458,7 +470,9 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 			return refuse(http.StatusBadRequest, "access_denied", "complex subject names neither a user nor an OP session")
 		}
 		return sub, "", nil // sub "": a user MapSubject does not know
-	case "email", "opaque":
+	case "aliases":
+		return s.aliases(ctx, id, depth)
+	case "email", "opaque", "phone_number", "account", "did", "uri":
 		if s.cfg.MapSubject == nil {
 			return refuse(http.StatusBadRequest, "access_denied", "%s subject and no SharedSignals.MapSubject", format)
 		}
@@ -472,6 +486,44 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 		return sub, "", nil
 	}
 	return refuse(http.StatusBadRequest, "invalid_request", "subject format %q not supported", clipped(format))
+}
+
+// aliases resolves an aliases subject (RFC 9493 §3.2.8): several
+// identifiers of one user, none of them aliases. The first that names a
+// user of the OP wins. When none does, the SET is retried (503) if
+// MapSubject could not tell for one of them, acknowledged if MapSubject
+// knows none of them, and refused as the first identifier was otherwise.
+func (s *signals) aliases(ctx context.Context, id map[string]any, depth int) (sub, sid string, serr *setError) {
+	ids, _ := id["identifiers"].([]any)
+	if len(ids) == 0 {
+		return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "aliases subject without identifiers")
+	}
+	var first, temporary *setError
+	unknown := false
+	for _, x := range ids {
+		alias, _ := x.(map[string]any)
+		if f, _ := alias["format"].(string); alias == nil || f == "aliases" {
+			return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "aliases identifier that is not a subject identifier")
+		}
+		sub, _, serr := s.subject(ctx, alias, depth+1)
+		switch {
+		case serr == nil && sub != "":
+			return sub, "", nil
+		case serr == nil:
+			unknown = true
+		case serr.status >= 500:
+			temporary = cmp.Or(temporary, serr)
+		default:
+			first = cmp.Or(first, serr)
+		}
+	}
+	switch {
+	case temporary != nil:
+		return "", "", temporary
+	case unknown:
+		return "", "", nil
+	}
+	return "", "", first
 }
 
 // tenantRoot reports whether the transmitter's issuer is the OP issuer's

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 )
@@ -146,4 +148,29 @@ func fileID(t *testing.T, dir string) string {
 		t.Fatalf("session files %v (%v)", m, err)
 	}
 	return filepath.Base(m[0])[len("session_"):]
+}
+
+// A nil store is a configuration that cannot work: the front door must refuse
+// it when it is built, not panic in the guard at the first request (Lookup
+// loads the session from the store).
+func TestNewRefusesNilStore(t *testing.T) {
+	op := fakeop.New(t)
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: gorillaadapter.New(nil, "session")})
+	if errors.Is(err, bclogout.ErrInvalidConfig) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("New: %v, want an error wrapping ErrInvalidConfig", err)
+	}
+	defer logout.Close(t.Context())
+	guarded := logout.Guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Errorf("New accepted gorillaadapter.New(nil, …), and the guard panicked at the first request: %v", p)
+			}
+		}()
+		guarded.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	t.Error("New accepted gorillaadapter.New(nil, …), want an error wrapping ErrInvalidConfig")
 }

@@ -2,6 +2,7 @@ package scsadapter_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 
+	"github.com/bclogout/bclogout"
+	"github.com/bclogout/bclogout/fakeop"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -74,4 +77,29 @@ func TestNew(t *testing.T) {
 	if _, found, _ := store.Find(c.Value); found {
 		t.Error("End left the session in the store")
 	}
+}
+
+// A nil SessionManager is a configuration that cannot work: the front door
+// must refuse it when it is built, not panic in the guard at the first request
+// (Lookup reads the session through sm).
+func TestNewRefusesNilSessionManager(t *testing.T) {
+	op := fakeop.New(t)
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: scsadapter.New(nil)})
+	if errors.Is(err, bclogout.ErrInvalidConfig) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("New: %v, want an error wrapping ErrInvalidConfig", err)
+	}
+	defer logout.Close(t.Context())
+	guarded := logout.Guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				t.Errorf("New accepted scsadapter.New(nil), and the guard panicked at the first request: %v", p)
+			}
+		}()
+		guarded.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}()
+	t.Error("New accepted scsadapter.New(nil), want an error wrapping ErrInvalidConfig")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -28,7 +29,15 @@ import (
 // expired session: Save with a negative MaxAge, which removes a
 // FilesystemStore file or a redistore key and is harmless for a
 // CookieStore, whose data lives only in the browser.
+//
+// For a nil store (a nil pointer included) or an empty name, New returns
+// nil, which bclogout.New refuses (no Sessions): a store assigned after
+// the Config was built is caught at start-up, not by a panic in the
+// guard's first request.
 func New(store sessions.Store, name string) sessionadapter.Sessions {
+	if v := reflect.ValueOf(store); name == "" || !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
+		return nil
+	}
 	return gorillaSessions{store: store, name: name}
 }
 

@@ -18,9 +18,13 @@ import (
 // End destroys the session, and the data of a session a logout ends is
 // deleted from sm.Store (any scs store). Every call needs the session
 // loaded: mount the guard and the login callback inside sm.LoadAndSave.
-// A nil sm makes Stash and DeleteSession fail with
-// bclogout.ErrInvalidConfig.
+// For a nil sm, New returns nil, which bclogout.New refuses (no Sessions):
+// a manager assigned after the Config was built is caught at start-up,
+// not by a panic in the guard's first request.
 func New(sm *scs.SessionManager) sessionadapter.Sessions {
+	if sm == nil {
+		return nil
+	}
 	return sessions{sm}
 }
 
@@ -49,9 +53,6 @@ const (
 // sessionadapter.Store. The session is written to the store when the
 // response is written, as any scs change.
 func (s sessions) Stash(_ http.ResponseWriter, r *http.Request, b sessionadapter.Binding) (sessionadapter.Binding, error) {
-	if s.sm == nil {
-		return sessionadapter.Binding{}, errs.Config("scsadapter", "nil SessionManager")
-	}
 	// Validate before touching the session: a bad login leaves it as it was.
 	if err := valid.Login(b.Issuer, b.Subject, b.SessionID); err != nil {
 		return sessionadapter.Binding{}, err
@@ -110,8 +111,8 @@ func (s sessions) End(_ http.ResponseWriter, r *http.Request) error {
 // logout's context. Deleting a token that is not there is a no-op, as
 // scs.Store requires.
 func (s sessions) DeleteSession(ctx context.Context, token string) error {
-	if s.sm == nil || s.sm.Store == nil {
-		return errs.Config("scsadapter", "nil SessionManager or scs.Store")
+	if s.sm.Store == nil {
+		return errs.Config("scsadapter", "nil scs.Store")
 	}
 	if err := ctx.Err(); err != nil {
 		return err

@@ -64,6 +64,6 @@
 //
 // With several replicas, set Config.Revocations, Config.Bindings and
 // Config.ReplayCache to their Redis forms (the redisadapter and redisreplay
-// modules). The packages underneath (rp, jwks, replay, sessionadapter,
+// modules) or their PostgreSQL forms (the pgadapter module). The packages underneath (rp, jwks, replay, sessionadapter,
 // middleware) stay for the app that needs more.
 package bclogout

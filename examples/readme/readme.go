@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -26,6 +27,7 @@ import (
 	"github.com/bclogout/bclogout/replay/redisreplay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/bclogout/bclogout/sessionadapter/scsadapter"
 )
@@ -106,11 +108,40 @@ func replicas(ctx context.Context, issuer string, sm *scs.SessionManager) (*bclo
 	if err != nil {
 		return nil, err
 	}
+	if err := revs.Wait(ctx); err != nil { // its first read: until then the guard answers 503
+		return nil, err
+	}
 	bindings, err := redisadapter.New(rdb, redisadapter.WithSessionKey("scs:session:%s")) // scs's redisstore keys
 	if err != nil {
 		return nil, err
 	}
 	replays, err := redisreplay.New(rdb, "") // "" is the default key prefix
+	if err != nil {
+		return nil, err
+	}
+	return bclogout.New(ctx, bclogout.Config{
+		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
+		Revocations: revs, Bindings: bindings, ReplayCache: replays,
+	})
+}
+
+func postgresReplicas(ctx context.Context, dsn, issuer string, sm *scs.SessionManager) (*bclogout.RP, error) {
+	pool, err := pgxpool.New(ctx, dsn) // a *sql.DB user opens this from the same DSN
+	if err != nil {
+		return nil, err
+	}
+	revs, err := pgadapter.NewRevocations(pool) // each replica's in-memory copy, fed by LISTEN/NOTIFY
+	if err != nil {
+		return nil, err
+	}
+	if err := revs.Wait(ctx); err != nil { // its first read: until then the guard answers 503
+		return nil, err
+	}
+	bindings, err := pgadapter.New(pool) // deletes from scs's "sessions" table; WithSessionTable for others
+	if err != nil {
+		return nil, err
+	}
+	replays, err := pgadapter.NewReplayCache(pool)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@
 // Logout 1.0 §2.5 has the OP POST the logout token to the RP's
 // backchannel_logout_uri):
 //
-//	r.Any("/backchannel-logout", gin.WrapH(logout))
+//	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
 //	r.Any("/signout", gin.WrapH(logout.SignOut()))
 //
 // r.Any covers gin's list of methods; a request with another method (an

@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
@@ -49,30 +48,3 @@ func Example() {
 	h, err := rp.NewHandler(verifier, ender, rp.WithReplayCache(cache))
 	_, _ = h, err // mount h at the back-channel logout URI; middleware.Guard takes rev
 }
-
-// severalReplicas is the README's "Several replicas" setup on
-// PostgreSQL (TestREADMESnippets finds it here).
-func severalReplicas(ctx context.Context, dsn, issuer string, sessions sessionadapter.Sessions) (*bclogout.RP, error) {
-	pool, err := pgxpool.New(ctx, dsn) // a *sql.DB user opens this from the same DSN
-	if err != nil {
-		return nil, err
-	}
-	revs, err := pgadapter.NewRevocations(pool) // each replica's in-memory copy, fed by LISTEN/NOTIFY
-	if err != nil {
-		return nil, err
-	}
-	bindings, err := pgadapter.New(pool) // deletes from scs's "sessions" table; WithSessionTable for others
-	if err != nil {
-		return nil, err
-	}
-	replays, err := pgadapter.NewReplayCache(pool)
-	if err != nil {
-		return nil, err
-	}
-	return bclogout.New(ctx, bclogout.Config{
-		Issuer: issuer, ClientID: "my-app", Sessions: sessions,
-		Revocations: revs, Bindings: bindings, ReplayCache: replays,
-	})
-}
-
-var _ = severalReplicas

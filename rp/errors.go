@@ -8,7 +8,7 @@ import (
 // Sentinel errors, one per failure class a caller branches on or an
 // operator graphs. Every rejection wraps exactly one of them, with detail
 // that names the rule it broke (for logs and WithOnReject), e.g.
-// "rp: logout token claims invalid: nonce present". Callers branch with
+// "rp: token claims invalid: nonce present". Callers branch with
 // errors.Is; the detail is for people.
 var (
 	// ErrMalformed means the request or the token is not well formed: not

@@ -9,16 +9,18 @@ package rejection
 import "errors"
 
 // The failure classes (OpenID Connect Back-Channel Logout 1.0 §2.6, §2.8).
-// Errors wrap exactly one of them, with detail that names the rule.
+// Errors wrap exactly one of them, with detail that names the rule. Their
+// text says "token": a logout token's, an ID token's and a Security Event
+// Token's refusals are of the same classes.
 var (
-	Malformed  = errors.New("rp: malformed logout token")
-	Signature  = errors.New("rp: logout token signature not acceptable")
-	Encryption = errors.New("rp: logout token encryption invalid")
-	Issuer     = errors.New("rp: logout token issuer invalid")
-	Audience   = errors.New("rp: logout token audience invalid")
-	Time       = errors.New("rp: logout token outside its validity window")
-	Claims     = errors.New("rp: logout token claims invalid")
-	Replay     = errors.New("rp: logout token already used")
+	Malformed  = errors.New("rp: malformed token")
+	Signature  = errors.New("rp: token signature not acceptable")
+	Encryption = errors.New("rp: token encryption invalid")
+	Issuer     = errors.New("rp: token issuer invalid")
+	Audience   = errors.New("rp: token audience invalid")
+	Time       = errors.New("rp: token outside its validity window")
+	Claims     = errors.New("rp: token claims invalid")
+	Replay     = errors.New("rp: token already used")
 	Temporary  = errors.New("rp: logout temporarily failed")
 	// Request is the HTTP request's own failure (method, content type,
 	// body size, form). It is a Malformed error too, with a label of its

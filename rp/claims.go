@@ -93,10 +93,9 @@ type claims struct {
 	Exp    number
 	Events eventsClaim
 	Nonce  presentClaim
-	// Azp is an ID token's authorized party and AuthTime when its user
-	// authenticated (VerifyIDToken); a logout token's are ignored.
-	Azp      stringClaim
-	AuthTime number
+	// Azp is an ID token's authorized party (VerifyIDToken); a logout
+	// token's is ignored.
+	Azp stringClaim
 }
 
 // UnmarshalJSONFrom reads the payload object member by member, each claim
@@ -141,8 +140,6 @@ func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 			err = c.Nonce.UnmarshalJSONFrom(d)
 		case "azp":
 			err = c.Azp.UnmarshalJSONFrom(d)
-		case "auth_time":
-			err = c.AuthTime.UnmarshalJSONFrom(d)
 		default:
 			err = d.SkipValue()
 		}

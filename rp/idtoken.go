@@ -10,10 +10,9 @@ import (
 
 // VerifyIDToken validates the raw ID token an app got from the OP's token
 // endpoint and returns the binding of the login (Issuer, Subject, SessionID,
-// LoginTime from iat, AuthTime from auth_time, and IDToken; LocalID and
-// Expires are the session library's to set, in
-// sessionadapter.Sessions.Stash), so that an app can hand the front door
-// the token itself: its issuer's keys and policy judge it, as
+// LoginTime from iat, and IDToken; LocalID and Expires are the session
+// library's to set, in sessionadapter.Sessions.Stash), so that an app can hand
+// the front door the token itself: its issuer's keys and policy judge it, as
 // they judge a logout token. The decoding (strict JSON), the header rules (no
 // key-bearing header, no crit), the algorithms, the key selection and the
 // decryption of an encrypted token are a logout token's; then the claim rules
@@ -22,7 +21,7 @@ import (
 // WithTrustedAudiences, nothing untrusted; azp, when aud names several
 // audiences, the client ID; exp present and in the future, and iat present and
 // not in the future (both within the clock skew); sub a non-empty string, and
-// sid one when present, and auth_time a number when present. typ must be absent or JWT, and the token must carry no
+// sid one when present. typ must be absent or JWT, and the token must carry no
 // events claim, so a logout token or a Security Event Token is never taken for
 // an ID token (RFC 8725 §3.11).
 //
@@ -42,10 +41,9 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, rawIDToken string) (sessio
 	if err != nil {
 		return sessionadapter.Binding{}, fmt.Errorf("rp: ID token refused: %w", err)
 	}
+	iat, _ := numericDate(t.claims.Iat)
 	c := &t.claims
-	iat, _ := numericDate(c.Iat)
-	authTime, _ := numericDate(c.AuthTime)
-	return sessionadapter.Binding{Issuer: tn.issuer, Subject: c.Sub.s, SessionID: c.Sid.s, LoginTime: iat, AuthTime: authTime, IDToken: rawIDToken}, nil
+	return sessionadapter.Binding{Issuer: tn.issuer, Subject: c.Sub.s, SessionID: c.Sid.s, LoginTime: iat, IDToken: rawIDToken}, nil
 }
 
 // verifyIDToken checks a parsed ID token whose iss is t's issuer: the
@@ -94,10 +92,6 @@ func (t *tenant) checkIDClaims(c *claims) error {
 	}
 	if !now.Before(exp.Add(t.opts.skew)) {
 		return fmt.Errorf("%w: exp %v has passed (now %v)", ErrTime, exp.UTC(), now.UTC())
-	}
-	if _, ok := numericDate(c.AuthTime); c.AuthTime.present && !ok {
-		// Core 1.0 §2: a JSON number. The binding is judged by it.
-		return fmt.Errorf("%w: auth_time is not a number", ErrTime)
 	}
 	switch {
 	case !c.Sub.ok || c.Sub.s == "":

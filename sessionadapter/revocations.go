@@ -37,9 +37,8 @@ type Revocations interface {
 	Revoke(ctx context.Context, l Logout, keepFor time.Duration) error
 	// Revoked reports whether a kept revocation ends b: one for
 	// (b.Issuer, b.SessionID) whose sub matches b.Subject when both are
-	// known, recorded at or after b.LoginTime, or b.AuthTime when that is
-	// earlier (a refreshed ID token), less a clock-skew tolerance (a
-	// minute by default: the sid names one OP session, whose two iats may
+	// known, recorded at or after b.LoginTime less a clock-skew tolerance
+	// (a minute by default: the sid names one OP session, whose two iats may
 	// come from OP nodes whose clocks differ), or one for (b.Issuer,
 	// b.Subject), recorded at or after b.LoginTime (the login was not
 	// after the logout). An error means the answer is unknown; a guard
@@ -382,10 +381,6 @@ func (m *memoryRevocations) Revoked(ctx context.Context, b Binding) (bool, error
 	hi := m.hash(b.Issuer)
 	var sub uint64
 	if b.SessionID != "" {
-		login := login // the OP session's: since its authentication
-		if at := b.AuthTime; !at.IsZero() && at.Before(b.LoginTime) {
-			login = at.UnixMilli()
-		}
 		hs := m.hash(b.SessionID)
 		if e, ok := m.lookup(sidKey(hi, hs)); ok && e.until > m.now().UnixMilli() {
 			if e.at != noTime && e.at+m.sidSkew >= login {

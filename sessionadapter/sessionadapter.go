@@ -54,15 +54,6 @@ type Binding struct {
 	// middleware.Guard ends such a session, since no logout can be shown
 	// to predate it (fail closed, never open).
 	LoginTime time.Time
-	// AuthTime is the ID token's auth_time, when it has one: when the
-	// user authenticated. An ID token the OP refreshed keeps the login's
-	// auth_time with a later iat, so a logout of its sid at or after
-	// AuthTime (less the sid skew) ends it too, though it came before
-	// LoginTime (Revocations.Revoked). Only the sid is judged by it: after
-	// a logout of all the user's sessions (sub only) a new login may keep
-	// an older auth_time the OP kept for single sign-on. Stores need not
-	// keep it: a binding is judged with it when it is made (Bind).
-	AuthTime time.Time
 	// Expires is when the local session expires; stores forget the binding
 	// then. Zero means the store's default lifetime.
 	Expires time.Time

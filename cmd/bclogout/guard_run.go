@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -342,9 +344,17 @@ func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.B
 	if now := g.now(); !now.Before(login.LoginTime.Add(g.maxAge)) {
 		return refused, login, fmt.Errorf("%w: iat %v", errTooOld, login.LoginTime.UTC())
 	}
-	// A token refreshed after its OP session's logout keeps the login's
-	// auth_time (login.AuthTime), by which Revoked judges its sid.
 	revoked, err := g.revs.Revoked(r.Context(), login)
+	// A token refreshed after its OP session's logout has a later iat
+	// than the logout but the login's auth_time: a logout of that sid
+	// ends it too. Only the sid is asked (no sub), so a logout of all
+	// the user's sessions is still judged by iat and a new login after
+	// it is not refused for an auth_time the OP kept from an older one.
+	if err == nil && !revoked && login.SessionID != "" {
+		if at, ok := authTime(raw); ok && at.Before(login.LoginTime) {
+			revoked, err = g.revs.Revoked(r.Context(), sessionadapter.Binding{Issuer: login.Issuer, SessionID: login.SessionID, LoginTime: at})
+		}
+	}
 	switch {
 	case err != nil:
 		return unknown, login, err
@@ -377,6 +387,31 @@ func (g *guard) token(h http.Header) (string, verdict) {
 		return "", noToken
 	}
 	return v, live
+}
+
+// authTime reads auth_time from a compact JWS that VerifyIDToken has
+// accepted (so its payload is the strict JSON object the signature
+// covers); an encrypted token, or one without auth_time, has none.
+func authTime(raw string) (time.Time, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var c struct {
+		AuthTime *json.Number `json:"auth_time"`
+	}
+	if json.Unmarshal(payload, &c) != nil || c.AuthTime == nil {
+		return time.Time{}, false
+	}
+	sec, err := c.AuthTime.Float64()
+	if err != nil || sec <= 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(sec * 1000)), true
 }
 
 // log records a refusal at Warn and an unknown answer at Error; a live

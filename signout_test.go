@@ -457,6 +457,51 @@ func TestSignOutThenSingleSignOn(t *testing.T) {
 	}
 }
 
+// TestSignOutThenSingleSignOnKeepsAuthTime: the same single sign-on, from
+// an OP that puts auth_time in its ID tokens (Keycloak, Auth0, Okta and
+// most others do): the OP session lives on, so the new ID token has the
+// same sid, a later iat and the auth_time of the user's one
+// authentication, before the signed-out login. It must be accepted after
+// the OP clock skew, as without auth_time: SignOut ended this app's login,
+// not the OP session, yet a sid revocation judged by auth_time refuses
+// every later sign-on of that OP session for as long as the revocation is
+// kept (the session lifetime, 30 days by default).
+func TestSignOutThenSingleSignOnKeepsAuthTime(t *testing.T) {
+	a := newApp(t, bclogout.Config{})
+	first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
+	authTime := first.Add(-10 * time.Minute)
+	withAuthTime := func(iat time.Time) string {
+		tok := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
+			"iss": a.op.Issuer(), "sub": "alice", "aud": "app", "sid": "sid-a",
+			"iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(), "auth_time": authTime.Unix(),
+		}}
+		raw, err := tok.Sign(a.op.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	w := httptest.NewRecorder()
+	if err := a.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), withAuthTime(first)); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+	r.AddCookie(w.Result().Cookies()[0])
+	postSignOut(t, a.RP, r)
+	for _, tc := range []struct {
+		after time.Duration
+		want  error
+	}{
+		{20 * time.Second, sessionadapter.ErrRevoked},
+		{90 * time.Second, nil},
+	} {
+		err := a.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/callback", nil), withAuthTime(first.Add(tc.after)))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("single sign-on %v after the signed-out login, same auth_time: %v, want %v", tc.after, err, tc.want)
+		}
+	}
+}
+
 // exactRevocations is a conforming Revocations (sessionadapter's
 // interface: "recorded at or after b.LoginTime less a clock-skew
 // tolerance (a minute by default …)") whose tolerance is zero: an OP

@@ -286,45 +286,6 @@ func TestLoginLoggedOutInFlight(t *testing.T) {
 	}
 }
 
-// An OP that refreshes the tokens of a session it logged out (it must
-// not, but Back-Channel Logout 1.0 §2.7 leaves revoking them to the RP's
-// OnLogout) issues an ID token of the ended sid whose iat is after the
-// logout and whose auth_time is the original login's. An app that signs
-// in with an ID token from a refresh (Login is also the only way to keep
-// SignOut's id_token_hint current) hands it to Login, which must refuse
-// it as the bclogout guard command does (by auth_time, for a token with
-// a sid): the login it carries was made before the logout.
-func TestLoginRefusesATokenRefreshedAfterItsSessionsLogout(t *testing.T) {
-	a := newApp(t, bclogout.Config{})
-	now := time.Now()
-	lt := opkit.NewLogoutToken(a.op.Issuer(), "app", now.Add(-3*time.Minute))
-	lt.Claims["sub"], lt.Claims["sid"], lt.Claims["exp"] = "alice", "sid-a", now.Add(time.Minute).Unix()
-	raw, err := lt.Sign(a.op.Key())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {raw}}.Encode()))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	w := httptest.NewRecorder()
-	a.BackChannel().ServeHTTP(w, r)
-	if w.Code != http.StatusOK {
-		t.Fatalf("logout: %d %s", w.Code, w.Body)
-	}
-	refreshed := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
-		"iss": a.op.Issuer(), "sub": "alice", "aud": "app", "sid": "sid-a",
-		"iat": now.Add(-time.Second).Unix(), "exp": now.Add(time.Hour).Unix(),
-		"auth_time": now.Add(-10 * time.Minute).Unix(),
-	}}
-	idt, err := refreshed.Sign(a.op.Key())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w = httptest.NewRecorder()
-	if err := a.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idt); !errors.Is(err, sessionadapter.ErrRevoked) {
-		t.Errorf("Login of a token refreshed after its sid's logout: %v, want ErrRevoked", err)
-	}
-}
-
 // TestLoginVerifiesTheIDToken: Login judges the raw ID token with the
 // OP's keys (rp.Verifier.VerifyIDToken) and stashes nothing for one it
 // refuses.

@@ -287,6 +287,13 @@ func TestSharedSignalsRefuses(t *testing.T) {
 				map[string]any{"format": "aliases", "identifiers": []any{issSub(a, "u")}},
 			}}))
 		}, 400, "invalid_request"},
+		// RFC 9493 §3.2.8: an aliases identifier MUST NOT be aliases,
+		// named by format or by RISC's legacy subject_type alike.
+		{"nested aliases by subject_type", a, ssfBearer, func() string {
+			return a.sign(t, event(a, opkit.CAEPSessionRevoked, map[string]any{"format": "aliases", "identifiers": []any{
+				map[string]any{"subject_type": "aliases", "identifiers": []any{issSub(a, "u")}},
+			}}))
+		}, 400, "invalid_request"},
 		{"aliases without identifiers", a, ssfBearer, func() string {
 			return a.sign(t, event(a, opkit.CAEPSessionRevoked, map[string]any{"format": "aliases", "identifiers": []any{}}))
 		}, 400, "invalid_request"},

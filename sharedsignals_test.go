@@ -781,3 +781,64 @@ func TestSharedSignalsAliasesSubjectWithTheOPsIssSubEndsSession(t *testing.T) {
 		t.Errorf("alice after a session-revoked naming her by aliases: %q, want anonymous", got)
 	}
 }
+
+// An aliases subject from the OP names one user twice: by an address
+// MapSubject maps through the app's directory, and by the OP's own
+// iss_sub, which needs no mapping. When the two disagree (the address
+// was reassigned, the directory is stale), the user the OP named must
+// still be signed out: taking the first identifier that maps to anyone
+// ends the other user's sessions and serves the named user's.
+func TestSharedSignalsAliasesSubjectEndsTheUserTheOPsIssSubNames(t *testing.T) {
+	a := newSSFApp(t, bclogout.SharedSignals{MapSubject: func(_ context.Context, id map[string]any) (string, error) {
+		if id["email"] == "alice@example.com" {
+			return "bob", nil // alice's former address, now bob's here
+		}
+		return "", nil
+	}})
+	alice := a.login(t, "alice", "sid-a")
+	tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
+	tok.Claims["sub_id"] = map[string]any{"format": "aliases", "identifiers": []any{
+		map[string]any{"format": "email", "email": "alice@example.com"},
+		map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"},
+	}}
+	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+		t.Fatalf("aliases subject: %d %s, want 202", status, code)
+	}
+	if got := a.page(t, alice); got != "anonymous" {
+		t.Errorf("alice after a session-revoked naming her by the OP's iss_sub among aliases: %q, want anonymous", got)
+	}
+}
+
+// SharedSignals.MapSubject's doc says subject["format"] tells which
+// identifier it is given. RISC's legacy subjects (Google's) name it
+// subject_type, with hyphens, which the receiver reads as the format: a
+// MapSubject written to the doc must see the format there too, or it
+// takes a known user for an unknown one (202, nothing ended) or fails.
+func TestSharedSignalsMapSubjectSeesTheFormatOfALegacySubject(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	a := newSSFApp(t, bclogout.SharedSignals{MapSubject: func(_ context.Context, id map[string]any) (string, error) {
+		f, _ := id["format"].(string)
+		mu.Lock()
+		seen = append(seen, f)
+		mu.Unlock()
+		return "", nil
+	}})
+	for _, tc := range []struct{ subjectType, member, want string }{
+		{"email", "email", "email"},
+		{"phone-number", "phone_number", "phone_number"},
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		tok := a.op.NewSET("app", opkit.RISCSessionsRevoked, map[string]any{"subject": map[string]any{"subject_type": tc.subjectType, tc.member: "x"}})
+		if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+			t.Fatalf("subject_type %q: %d %s, want 202", tc.subjectType, status, code)
+		}
+		mu.Lock()
+		if len(seen) != 1 || seen[0] != tc.want {
+			t.Errorf("subject_type %q: MapSubject saw format %q, want [%q]", tc.subjectType, seen, tc.want)
+		}
+		mu.Unlock()
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -418,18 +419,7 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 	refuse := func(status int, code, format string, args ...any) (string, string, *setError) {
 		return "", "", refuseSubject(status, code, format, args...)
 	}
-	format, _ := id["format"].(string)
-	if format == "" {
-		// Google and RISC before RFC 9493 name it subject_type, with
-		// hyphens: "iss-sub".
-		legacy, _ := id["subject_type"].(string)
-		format = strings.ReplaceAll(legacy, "-", "_")
-	}
-	if format == "" && depth == 0 && slices.ContainsFunc(complexMembers, func(m string) bool { _, ok := id[m].(map[string]any); return ok }) {
-		// Okta's session-revoked names {"user": {…}} without
-		// "format": "complex"; its members say what it is.
-		format = "complex"
-	}
+	format := formatOf(id, depth)
 	str := func(k string) string { v, _ := id[k].(string); return v }
 	switch format {
 	case "iss_sub":
@@ -476,6 +466,11 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 		if s.cfg.MapSubject == nil {
 			return refuse(http.StatusBadRequest, "access_denied", "%s subject and no SharedSignals.MapSubject", format)
 		}
+		if id["format"] != format {
+			// A legacy subject_type: MapSubject reads format, as documented.
+			id = maps.Clone(id)
+			id["format"] = format
+		}
 		sub, err := s.cfg.MapSubject(ctx, id)
 		if err != nil {
 			return refuse(http.StatusServiceUnavailable, "temporarily_unavailable", "MapSubject: %w", err)
@@ -488,23 +483,55 @@ func (s *signals) subject(ctx context.Context, id map[string]any, depth int) (su
 	return refuse(http.StatusBadRequest, "invalid_request", "subject format %q not supported", clipped(format))
 }
 
+// formatOf is the format of subject identifier id: its format member or,
+// from Google and RISC before RFC 9493, its subject_type, with hyphens
+// ("iss-sub"); at the top (depth 0), a complex subject that does not say
+// so.
+func formatOf(id map[string]any, depth int) string {
+	format, _ := id["format"].(string)
+	if format == "" {
+		legacy, _ := id["subject_type"].(string)
+		format = strings.ReplaceAll(legacy, "-", "_")
+	}
+	if format == "" && depth == 0 && slices.ContainsFunc(complexMembers, func(m string) bool { _, ok := id[m].(map[string]any); return ok }) {
+		// Okta's session-revoked names {"user": {…}} without
+		// "format": "complex"; its members say what it is.
+		format = "complex"
+	}
+	return format
+}
+
 // aliases resolves an aliases subject (RFC 9493 §3.2.8): several
-// identifiers of one user, none of them aliases. The first that names a
-// user of the OP wins. When none does, the SET is retried (503) if
-// MapSubject could not tell for one of them, acknowledged if MapSubject
-// knows none of them, and refused as the first identifier was otherwise.
+// identifiers of one user, none of them aliases. An iss_sub, which names
+// the user as the OP does, is tried before the identifiers MapSubject
+// maps (a stale mapping must not end another user's sessions instead);
+// then the first that names a user of the OP wins. When none does, the
+// SET is retried (503) if MapSubject could not tell for one of them,
+// acknowledged if MapSubject knows none of them, and refused as the first
+// identifier was otherwise.
 func (s *signals) aliases(ctx context.Context, id map[string]any, depth int) (sub, sid string, serr *setError) {
-	ids, _ := id["identifiers"].([]any)
-	if len(ids) == 0 {
+	raw, _ := id["identifiers"].([]any)
+	if len(raw) == 0 {
 		return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "aliases subject without identifiers")
+	}
+	var native, mapped []map[string]any
+	for _, x := range raw {
+		alias, _ := x.(map[string]any)
+		switch formatOf(alias, depth+1) {
+		case "aliases":
+			return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "nested aliases subject")
+		case "iss_sub":
+			native = append(native, alias)
+		default:
+			if alias == nil {
+				return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "aliases identifier that is not a subject identifier")
+			}
+			mapped = append(mapped, alias)
+		}
 	}
 	var first, temporary *setError
 	unknown := false
-	for _, x := range ids {
-		alias, _ := x.(map[string]any)
-		if f, _ := alias["format"].(string); alias == nil || f == "aliases" {
-			return "", "", refuseSubject(http.StatusBadRequest, "invalid_request", "aliases identifier that is not a subject identifier")
-		}
+	for _, alias := range slices.Concat(native, mapped) {
 		sub, _, serr := s.subject(ctx, alias, depth+1)
 		switch {
 		case serr == nil && sub != "":

@@ -280,7 +280,10 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	}
 	now := q.clock.Now()
 	it := &retryItem{key: key, ev: ev, giveUp: now.Add(q.p.keepFor), failures: 1}
-	it.due = now.Add(q.backoff(1))
+	// wait, not it.due, goes to the log: once mu is released, the worker
+	// or Close may reschedule it.
+	wait := q.backoff(1)
+	it.due = now.Add(wait)
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.
 	q.report(ev, retryQueued, 0)
@@ -293,7 +296,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	pending := len(q.items)
 	q.mu.Unlock()
 	q.signal()
-	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
+	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", wait)
 }
 
 // forget drops a pending logout that its sender's own delivery completed.
@@ -435,12 +438,14 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if it.due.After(it.giveUp) {
 		it.due = it.giveUp
 	}
+	// Read under mu: once it is back in the heap, Close may reschedule it.
+	wait := it.due.Sub(now)
 	heap.Push(&q.heap, it)
 	q.mu.Unlock()
 	// Debug: the failure that queued the logout was logged at Error, the
 	// pending gauge shows the queue, and a store that stays down would
 	// otherwise log every pending logout at every backoff.
-	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
+	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", wait, "error", err)
 }
 
 // report passes a retry queue event to WithMetrics' function; it may run

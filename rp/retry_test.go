@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bclogout/bclogout/internal/errs"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bclogout/bclogout/replay"
@@ -408,6 +410,52 @@ func TestRetryCloseDeadline(t *testing.T) {
 		t.Errorf("second Close = %v, want the first's error", err)
 	}
 	checkNoGoroutineLeft(t, before)
+}
+
+// Close after a failed retry retries the pending logout at once, not
+// after the backoff the failure set, even while the queue's goroutine is
+// still logging that failure; and that log reads the logout's schedule
+// under the lock Close writes it under (go test -race). In a synctest
+// bubble, the queue's timers fire as soon as every goroutine waits.
+func TestRetryCloseAfterAFailedRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ender := newFlakyEnder()
+		h, err := rp.NewHandler(newVerifier(t, nil), ender, rp.WithReplayCache(memoryCache(t)),
+			rp.WithLogger(slog.New(stallingHandler{})),
+			rp.WithRetry(0), rp.WithRetryJitter(func(n int64) int64 { return n - 1 }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAnswer(t, post(h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+		// The first retry, at 1 s, fails; its log holds the queue's
+		// goroutine until 1 s + 1 ms. Nothing here waits for it.
+		time.Sleep(time.Second + time.Nanosecond)
+		ender.set(false)
+		start := time.Now()
+		if err := h.Close(context.Background()); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if d := time.Since(start); d > time.Millisecond {
+			t.Errorf("Close took %v, want at most the 1 ms the log held the queue: it waited out the failed retry's backoff", d)
+		}
+		if calls, ended := ender.stats(); calls != 3 || ended["sid-1"] != 1 {
+			t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 3 (request, retry, Close's retry) and 1", calls, ended["sid-1"])
+		}
+	})
+}
+
+// stallingHandler is a logger that holds, for 1 ms, the goroutine that
+// logs a failed retry of a queued logout, and discards every record.
+type stallingHandler struct{}
+
+func (stallingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (stallingHandler) WithAttrs([]slog.Attr) slog.Handler       { return stallingHandler{} }
+func (stallingHandler) WithGroup(string) slog.Handler            { return stallingHandler{} }
+func (stallingHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "retry of a queued logout failed") {
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
 
 // checkNoGoroutineLeft fails if more goroutines run than before. A

@@ -7,6 +7,7 @@ import (
 	"github.com/bclogout/bclogout/internal/errs"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -366,7 +367,7 @@ func TestRetryCloseDrains(t *testing.T) {
 // queue's goroutine is gone.
 func TestRetryCloseDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		before := runtime.NumGoroutine()
+		before, _ := bubbleGoroutines(t)
 		env := newRetryEnv(t, 0)
 		for i := range 3 {
 			checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
@@ -435,18 +436,40 @@ func (stallingHandler) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// checkNoGoroutineLeft fails if more goroutines run than before; call it
-// in the bubble that started them. synctest.Wait returns once every other
-// goroutine of the bubble has exited or is blocked, so a goroutine that
+// checkNoGoroutineLeft fails if more goroutines of the caller's synctest
+// bubble exist than before (bubbleGoroutines). synctest.Wait returns once
+// every other goroutine of the bubble has exited or is blocked, so one that
 // closed its done channel but had not yet returned is not counted, and one
-// still waiting (on a channel, a timer) is.
+// still waiting (on a channel, a timer) is. Goroutines outside the bubble
+// (the runtime's cleanups, a finished test's leftovers) are never counted.
 func checkNoGoroutineLeft(t *testing.T, before int) {
 	t.Helper()
 	synctest.Wait()
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	if n, stacks := bubbleGoroutines(t); n > before {
+		t.Fatalf("%d goroutines in the bubble after Close, %d before:\n%s", n, before, stacks)
 	}
+}
+
+// bubbleHeader finds the bubble in a goroutine's traceback header, such
+// as "goroutine 7 [select (durable), synctest bubble 3]:".
+var bubbleHeader = regexp.MustCompile(`^goroutine \d+ \[.*, synctest bubble (\d+)\b`)
+
+// bubbleGoroutines counts the goroutines in the caller's synctest bubble,
+// and returns their stacks.
+func bubbleGoroutines(t *testing.T) (int, string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	self := bubbleHeader.FindStringSubmatch(string(buf[:runtime.Stack(buf, false)]))
+	if self == nil {
+		t.Fatal("no synctest bubble in this goroutine's traceback header")
+	}
+	var mine []string
+	for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if m := bubbleHeader.FindStringSubmatch(g); m != nil && m[1] == self[1] {
+			mine = append(mine, g)
+		}
+	}
+	return len(mine), strings.Join(mine, "\n\n")
 }
 
 // The OnLogout hook (refresh-token revocation, cascading) runs for a

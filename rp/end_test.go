@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bclogout/bclogout/rp"
@@ -92,19 +93,21 @@ func TestRejectReportsTheDoor(t *testing.T) {
 // A door's logout whose store failed is counted once as failed with its
 // door, queued, and ended by the retry once the store is back.
 func TestEndStoreFailureIsRetriedAndCountedOnceWithItsDoor(t *testing.T) {
-	env := newRetryEnv(t, 0)
-	ev := &rp.LogoutEvent{Door: "signout", Logout: sessionadapter.Logout{Issuer: testIssuer, Subject: "alice", SessionID: "sid-1", IssuedAt: testNow}}
-	if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrTemporary) {
-		t.Fatalf("End = %v, want ErrTemporary", err)
-	}
-	d := env.clock.waitArmed(t)
-	env.ender.set(false)
-	env.clock.Advance(d)
-	env.close(t)
-	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
-		t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
-	}
-	if want := []string{"signout:failed", "signout:queued", "signout:retried"}; !slices.Equal(env.metrics.doors, want) {
-		t.Errorf("metrics %v, want %v", env.metrics.doors, want)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0)
+		ev := &rp.LogoutEvent{Door: "signout", Logout: sessionadapter.Logout{Issuer: testIssuer, Subject: "alice", SessionID: "sid-1", IssuedAt: testNow}}
+		if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrTemporary) {
+			t.Fatalf("End = %v, want ErrTemporary", err)
+		}
+		env.ender.set(false)
+		time.Sleep(time.Second) // the retry's due time
+		synctest.Wait()
+		env.close(t)
+		if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+			t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
+		}
+		if want := []string{"signout:failed", "signout:queued", "signout:retried"}; !slices.Equal(env.metrics.doors, want) {
+			t.Errorf("metrics %v, want %v", env.metrics.doors, want)
+		}
+	})
 }

@@ -14,14 +14,6 @@ func CountDecryptAttempts() (n *atomic.Int64, stop func()) {
 	return n, func() { decryptHook.Store(nil) }
 }
 
-// WithRetryClock drives the retry queue's time from a test.
-func WithRetryClock(c interface {
-	Now() time.Time
-	After(d time.Duration) (<-chan time.Time, func() bool)
-}) HandlerOption {
-	return func(o *handlerOptions) { o.retryClock = c }
-}
-
 // WithRetryJitter replaces the queue's random jitter, which must return a
 // value in [0, n).
 func WithRetryJitter(f func(n int64) int64) HandlerOption {

@@ -44,7 +44,6 @@ type handlerOptions struct {
 	retryCapacity   int
 	retryMinBackoff time.Duration
 	retryMaxBackoff time.Duration
-	retryClock      retryClock
 	retryJitter     func(n int64) int64
 }
 
@@ -175,10 +174,7 @@ func NewHandler(v *Verifier, sessions sessionadapter.Ender, opts ...HandlerOptio
 		if err := checkRetryPolicy(&p); err != nil {
 			return nil, err
 		}
-		if o.retryClock == nil {
-			o.retryClock = realClock{}
-		}
-		h.retry = newRetryQueue(h.l, o.metrics, p, o.retryClock, o.retryJitter)
+		h.retry = newRetryQueue(h.l, o.metrics, p, o.retryJitter)
 	}
 	return h, nil
 }

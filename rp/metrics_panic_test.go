@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bclogout/bclogout/rp"
@@ -16,16 +17,18 @@ import (
 // to take the process down with every pending logout in it.
 func TestRetryMetricsPanicIsRecovered(t *testing.T) {
 	if os.Getenv("RP_METRICS_PANIC_CHILD") == "1" {
-		env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Millisecond),
-			rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
-				if outcome == "retried" {
-					panic("metrics: bad label")
-				}
-			}))
-		checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
-		<-env.ender.entered
-		env.ender.set(false)
-		_ = env.h.Close(context.Background()) // drains: the retry succeeds and reports "retried"
+		synctest.Test(t, func(t *testing.T) {
+			env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Millisecond),
+				rp.WithMetrics(func(_, _, outcome string, _ int, _ time.Duration) {
+					if outcome == "retried" {
+						panic("metrics: bad label")
+					}
+				}))
+			checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+			<-env.ender.entered
+			env.ender.set(false)
+			_ = env.h.Close(context.Background()) // drains: the retry succeeds and reports "retried"
+		})
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRetryMetricsPanicIsRecovered$", "-test.count=1")

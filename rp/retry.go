@@ -94,23 +94,6 @@ func (h *Handler) Close(ctx context.Context) error {
 	return h.retry.close(ctx)
 }
 
-// retryClock is the time the retry queue waits on; tests inject a fake.
-type retryClock interface {
-	Now() time.Time
-	// After returns a channel that receives once d has passed, and the
-	// function that stops it.
-	After(d time.Duration) (<-chan time.Time, func() bool)
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) After(d time.Duration) (<-chan time.Time, func() bool) {
-	t := time.NewTimer(d)
-	return t.C, t.Stop
-}
-
 // retryKey identifies a logout in the queue: a token's (iss, jti), so the
 // sender's repeated deliveries of one token are one pending logout; for an
 // event without a token (front-channel, Sign out), what it revokes, so
@@ -174,7 +157,6 @@ type retryQueue struct {
 	l       *logouts
 	metrics metricsFunc
 	p       retryPolicy
-	clock   retryClock
 	jitter  func(n int64) int64 // in [0, n)
 
 	mu      sync.Mutex
@@ -203,13 +185,13 @@ type retryQueue struct {
 	abandonedAtClose int
 }
 
-func newRetryQueue(l *logouts, m metricsFunc, p retryPolicy, clock retryClock, jitter func(int64) int64) *retryQueue {
+func newRetryQueue(l *logouts, m metricsFunc, p retryPolicy, jitter func(int64) int64) *retryQueue {
 	ctx, cancel := context.WithCancel(context.Background())
 	if jitter == nil {
 		jitter = rand.Int64N
 	}
 	q := &retryQueue{
-		l: l, metrics: m, p: p, clock: clock, jitter: jitter,
+		l: l, metrics: m, p: p, jitter: jitter,
 		items: make(map[retryKey]*retryItem),
 		wake:  make(chan struct{}, 1), abort: make(chan struct{}), done: make(chan struct{}),
 		ctx: ctx, cancel: cancel,
@@ -278,9 +260,12 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 		q.abandon(ev, abandonFull, 1)
 		return
 	}
-	now := q.clock.Now()
+	now := time.Now()
 	it := &retryItem{key: key, ev: ev, giveUp: now.Add(q.p.keepFor), failures: 1}
-	it.due = now.Add(q.backoff(1))
+	// wait, not it.due, goes to the log: once mu is released, the worker
+	// or Close may reschedule it.
+	wait := q.backoff(1)
+	it.due = now.Add(wait)
 	// Reported before the worker can see the item, so that its retry is
 	// never counted before its queueing.
 	q.report(ev, retryQueued, 0)
@@ -293,7 +278,7 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	pending := len(q.items)
 	q.mu.Unlock()
 	q.signal()
-	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", it.due.Sub(now))
+	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", wait)
 }
 
 // forget drops a pending logout that its sender's own delivery completed.
@@ -347,9 +332,7 @@ func (q *retryQueue) run() {
 			q.mu.Unlock()
 			return
 		}
-		now := q.clock.Now()
-		var wait <-chan time.Time
-		var stop func() bool
+		now := time.Now()
 		var d time.Duration
 		if len(q.heap) > 0 {
 			next := q.heap[0]
@@ -362,23 +345,22 @@ func (q *retryQueue) run() {
 			d = next.due.Sub(now)
 		}
 		q.mu.Unlock()
+		// An item added from here on signals wake, so the wait below
+		// cannot miss it. With nothing pending, wait is nil: only wake or
+		// abort end it.
+		var timer *time.Timer
+		var wait <-chan time.Time
 		if d > 0 {
-			// An item added from here on signals wake, so the wait
-			// below cannot miss it.
-			wait, stop = q.clock.After(d)
+			timer = time.NewTimer(d)
+			wait = timer.C
 		}
 		select {
 		case <-wait:
 		case <-q.wake:
-		case <-q.abort:
-			if stop != nil {
-				stop()
-			}
-			q.abandonAll()
-			return
+		case <-q.abort: // abandoned at the top of the loop
 		}
-		if stop != nil {
-			stop()
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
@@ -423,7 +405,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 		q.l.completed(q.ctx, it.ev, n)
 		return
 	}
-	now := q.clock.Now()
+	now := time.Now()
 	it.failures++
 	if !now.Before(it.giveUp) {
 		q.remove(it)
@@ -435,12 +417,14 @@ func (q *retryQueue) attempt(it *retryItem) {
 	if it.due.After(it.giveUp) {
 		it.due = it.giveUp
 	}
+	// Read under mu: once it is back in the heap, Close may reschedule it.
+	wait := it.due.Sub(now)
 	heap.Push(&q.heap, it)
 	q.mu.Unlock()
 	// Debug: the failure that queued the logout was logged at Error, the
 	// pending gauge shows the queue, and a store that stays down would
 	// otherwise log every pending logout at every backoff.
-	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", it.due.Sub(now), "error", err)
+	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", wait, "error", err)
 }
 
 // report passes a retry queue event to WithMetrics' function; it may run
@@ -482,7 +466,7 @@ func (q *retryQueue) close(ctx context.Context) error {
 	q.mu.Lock()
 	if !q.closing {
 		q.closing = true
-		now := q.clock.Now()
+		now := time.Now()
 		for _, it := range q.heap {
 			it.due = now
 		}

@@ -5,97 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bclogout/bclogout/internal/errs"
+	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
-
-// fakeClock is the retry queue's time, moved by the test. Every timer the
-// queue arms is reported on armed, so the test knows the queue is waiting
-// and for how long, without sleeping.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-	armed  chan time.Time // when each armed timer fires
-	// lastAt is the latest firing time waitArmed returned: the queue may
-	// arm the same wait twice when woken early, and a duplicate is no
-	// new wait.
-	lastAt time.Time
-}
-
-type fakeTimer struct {
-	at   time.Time
-	c    chan time.Time
-	done bool
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: testNow, armed: make(chan time.Time, 1000)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) (<-chan time.Time, func() bool) {
-	c.mu.Lock()
-	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
-	c.timers = append(c.timers, t)
-	c.mu.Unlock()
-	c.armed <- t.at
-	return t.c, func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		was := !t.done
-		t.done = true
-		return was
-	}
-}
-
-// Advance moves the clock and fires the timers that are due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for _, t := range c.timers {
-		if !t.done && !t.at.After(c.now) {
-			t.done = true
-			t.c <- c.now
-		}
-	}
-}
-
-// waitArmed returns the wait, from now, of the next timer the queue arms.
-func (c *fakeClock) waitArmed(t *testing.T) time.Duration {
-	t.Helper()
-	for {
-		select {
-		case at := <-c.armed:
-			c.mu.Lock()
-			if !at.After(c.lastAt) {
-				c.mu.Unlock()
-				continue
-			}
-			c.lastAt = at
-			d := at.Sub(c.now)
-			c.mu.Unlock()
-			return d
-		case <-time.After(10 * time.Second):
-			t.Fatal("the retry queue armed no timer")
-			return 0
-		}
-	}
-}
 
 // flakyEnder fails while down is set, counting every call and every
 // session it ended; with hang set, a call waits for its context.
@@ -147,24 +70,27 @@ func (e *flakyEnder) stats() (calls int, ended map[string]int) {
 	return e.calls, out
 }
 
-// retryEnv is a Handler with a retry queue on a fake clock whose jitter
-// always picks the longest wait, so each wait is exactly its backoff.
+// retryEnv is a Handler with a retry queue whose jitter always picks the
+// longest wait, so each wait is exactly its backoff. Build it inside
+// synctest.Test: the queue waits on the time package, whose clock the
+// bubble moves only when every goroutine in it is blocked, so a test
+// steps time with time.Sleep and reads the queue's waits off time.Now
+// exactly, without waiting for real time.
 type retryEnv struct {
 	h       *rp.Handler
 	ender   *flakyEnder
-	clock   *fakeClock
 	metrics *countingMetrics
+	last    time.Time // (bubble) time of the Ender's last call
 }
 
 func newRetryEnv(t *testing.T, keepFor time.Duration, opts ...rp.HandlerOption) *retryEnv {
 	t.Helper()
-	env := &retryEnv{ender: newFlakyEnder(), clock: newFakeClock(), metrics: &countingMetrics{}}
+	env := &retryEnv{ender: newFlakyEnder(), metrics: &countingMetrics{}, last: time.Now()}
 	opts = append([]rp.HandlerOption{
 		rp.WithReplayCache(memoryCache(t)),
 		rp.WithLogger(quietLogger()),
 		rp.WithMetrics(env.metrics.observe),
 		rp.WithRetry(keepFor),
-		rp.WithRetryClock(env.clock),
 		rp.WithRetryJitter(func(n int64) int64 { return n - 1 }),
 	}, opts...)
 	h, err := rp.NewHandler(newVerifier(t, nil), env.ender, opts...)
@@ -179,6 +105,18 @@ func newRetryEnv(t *testing.T, keepFor time.Duration, opts ...rp.HandlerOption) 
 		_ = h.Close(ctx)
 	})
 	return env
+}
+
+// sinceLastCall waits for the Ender's next call and returns the time since
+// its previous one (or since newRetryEnv). In the bubble, time moves only
+// while every goroutine waits, so the time from a failed call to the
+// retry is exactly the wait the queue chose.
+func (env *retryEnv) sinceLastCall() time.Duration {
+	<-env.ender.entered
+	now := time.Now()
+	d := now.Sub(env.last)
+	env.last = now
+	return d
 }
 
 func (env *retryEnv) close(t *testing.T) {
@@ -196,128 +134,171 @@ func tokenFor(t *testing.T, i int) string {
 // until the store is back, without the OP delivering it again; then its
 // jti is consumed.
 func TestRetryBacksOffUntilTheStoreIsBack(t *testing.T) {
-	env := newRetryEnv(t, time.Hour, rp.WithRetryMaxBackoff(4*time.Second), rp.WithRetryMinBackoff(time.Second))
-	token := tokenFor(t, 1)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	if env.metrics.queued != 1 {
-		t.Fatalf("queued %d, want 1", env.metrics.queued)
-	}
-	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
-		if got := env.clock.waitArmed(t); got != want {
-			t.Fatalf("wait %d = %v, want %v", i, got, want)
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, time.Hour, rp.WithRetryMaxBackoff(4*time.Second), rp.WithRetryMinBackoff(time.Second))
+		token := tokenFor(t, 1)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		if env.metrics.queued != 1 {
+			t.Fatalf("queued %d, want 1", env.metrics.queued)
 		}
-		if i == 3 {
-			env.ender.set(false) // the store comes back
+		env.sinceLastCall() // the request's own
+		for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+			if i == 3 {
+				env.ender.set(false) // the store comes back
+			}
+			if got := env.sinceLastCall(); got != want {
+				t.Fatalf("wait %d = %v, want %v", i, got, want)
+			}
 		}
-		env.clock.Advance(want)
-	}
-	env.close(t)
-	calls, ended := env.ender.stats()
-	if calls != 5 || ended["sid-1"] != 1 {
-		t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 5 calls (1 request + 4 retries), ended once", calls, ended["sid-1"])
-	}
-	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 1 || len(env.metrics.abandoned) != 0 {
-		t.Errorf("retried %v, abandoned %v; want [1] and none", env.metrics.retried, env.metrics.abandoned)
-	}
-	// The queue consumed the jti as a request would have.
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+		env.close(t)
+		calls, ended := env.ender.stats()
+		if calls != 5 || ended["sid-1"] != 1 {
+			t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 5 calls (1 request + 4 retries), ended once", calls, ended["sid-1"])
+		}
+		if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 1 || len(env.metrics.abandoned) != 0 {
+			t.Errorf("retried %v, abandoned %v; want [1] and none", env.metrics.retried, env.metrics.abandoned)
+		}
+		// The queue consumed the jti as a request would have.
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	})
 }
 
-// Jitter spreads each wait over the upper half of its backoff.
+// Jitter spreads each wait over the upper half of its backoff: a first
+// wait of 1 s lies in [500ms, 1s], both ends reachable, and the default
+// random jitter stays inside.
 func TestRetryJitterBounds(t *testing.T) {
-	env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Second), rp.WithRetryJitter(func(int64) int64 { return 0 }))
-	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
-	if got := env.clock.waitArmed(t); got != 500*time.Millisecond {
-		t.Errorf("shortest first wait = %v, want 500ms", got)
+	tests := []struct {
+		name     string
+		jitter   func(n int64) int64 // nil: the default, random
+		logouts  int
+		min, max time.Duration
+	}{
+		{name: "shortest", jitter: func(int64) int64 { return 0 }, logouts: 1, min: 500 * time.Millisecond, max: 500 * time.Millisecond},
+		{name: "longest", jitter: func(n int64) int64 { return n - 1 }, logouts: 1, min: time.Second, max: time.Second},
+		{name: "random", logouts: 50, min: 500 * time.Millisecond, max: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				env := newRetryEnv(t, 0, rp.WithRetryMinBackoff(time.Second), rp.WithRetryJitter(tt.jitter))
+				start := time.Now()
+				for i := range tt.logouts {
+					checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+					<-env.ender.entered
+				}
+				// A second retry comes at least 1.5 s after the
+				// request, so these are the first retries.
+				for range tt.logouts {
+					<-env.ender.entered
+					if got := time.Since(start); got < tt.min || got > tt.max {
+						t.Errorf("first wait = %v, want in [%v, %v]", got, tt.min, tt.max)
+					}
+				}
+			})
+		})
 	}
 }
 
 // The OP's own retry succeeding first makes the queued logout a no-op.
 func TestRetryOPDeliveryCompletesPending(t *testing.T) {
-	env := newRetryEnv(t, 0)
-	token := tokenFor(t, 1)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	d := env.clock.waitArmed(t)
-	env.ender.set(false)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
-	env.clock.Advance(d)
-	env.close(t)
-	calls, ended := env.ender.stats()
-	if calls != 2 || ended["sid-1"] != 1 {
-		t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 2 and 1", calls, ended["sid-1"])
-	}
-	if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 0 {
-		t.Errorf("retried %v, want [0]: completed by the OP's delivery", env.metrics.retried)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0)
+		token := tokenFor(t, 1)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		env.ender.set(false)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusOK, "")
+		if len(env.metrics.retried) != 1 {
+			t.Errorf("retried %v right after the OP's delivery, want the pending logout done at once", env.metrics.retried)
+		}
+		time.Sleep(time.Second) // the queued retry's due time
+		synctest.Wait()
+		env.close(t)
+		calls, ended := env.ender.stats()
+		if calls != 2 || ended["sid-1"] != 1 {
+			t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 2 and 1", calls, ended["sid-1"])
+		}
+		if len(env.metrics.retried) != 1 || env.metrics.retried[0] != 0 {
+			t.Errorf("retried %v, want [0]: completed by the OP's delivery", env.metrics.retried)
+		}
+	})
 }
 
 // A token delivered again while its logout is pending is one pending
 // logout, not two.
 func TestRetryDeduplicates(t *testing.T) {
-	env := newRetryEnv(t, 0)
-	token := tokenFor(t, 1)
-	for range 3 {
-		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	}
-	if env.metrics.queued != 1 {
-		t.Errorf("queued %d, want 1", env.metrics.queued)
-	}
-	env.ender.set(false)
-	env.close(t) // drains: the pending logout is retried at once
-	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
-		t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0)
+		token := tokenFor(t, 1)
+		for range 3 {
+			checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		}
+		if env.metrics.queued != 1 {
+			t.Errorf("queued %d, want 1", env.metrics.queued)
+		}
+		env.ender.set(false)
+		env.close(t) // drains: the pending logout is retried at once
+		if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+			t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
+		}
+	})
 }
 
 // A full queue refuses the logout and counts it: never a silent drop.
 func TestRetryQueueFull(t *testing.T) {
-	env := newRetryEnv(t, 0, rp.WithRetryCapacity(2))
-	for i := range 3 {
-		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
-	}
-	if env.metrics.queued != 2 || strings.Join(env.metrics.abandoned, ",") != rp.AbandonFull {
-		t.Errorf("queued %d, abandoned %v; want 2 and [full]", env.metrics.queued, env.metrics.abandoned)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0, rp.WithRetryCapacity(2))
+		for i := range 3 {
+			checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+		}
+		if env.metrics.queued != 2 || strings.Join(env.metrics.abandoned, ",") != rp.AbandonFull {
+			t.Errorf("queued %d, abandoned %v; want 2 and [full]", env.metrics.queued, env.metrics.abandoned)
+		}
+	})
 }
 
 // A logout still failing when WithRetry's keepFor has passed is abandoned.
 func TestRetryGivesUpAfterFor(t *testing.T) {
-	env := newRetryEnv(t, 3*time.Second, rp.WithRetryMinBackoff(time.Second))
-	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
-	env.clock.Advance(env.clock.waitArmed(t)) // 1 s: fails
-	if d := env.clock.waitArmed(t); d != 2*time.Second {
-		t.Fatalf("second wait %v, want 2s (cut to the give-up time)", d)
-	} else {
-		env.clock.Advance(d) // 3 s: fails at the give-up time
-	}
-	env.close(t)
-	if strings.Join(env.metrics.abandoned, ",") != rp.AbandonExpired {
-		t.Errorf("abandoned %v, want [expired]", env.metrics.abandoned)
-	}
-	if calls, _ := env.ender.stats(); calls != 3 {
-		t.Errorf("EndSessions calls %d, want 3", calls)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 3*time.Second, rp.WithRetryMinBackoff(time.Second))
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+		env.sinceLastCall() // the request's own
+		if d := env.sinceLastCall(); d != time.Second {
+			t.Fatalf("first wait %v, want 1s", d) // fails at 1 s
+		}
+		if d := env.sinceLastCall(); d != 2*time.Second {
+			t.Fatalf("second wait %v, want 2s (cut to the give-up time)", d) // fails at the give-up time
+		}
+		env.close(t)
+		if strings.Join(env.metrics.abandoned, ",") != rp.AbandonExpired {
+			t.Errorf("abandoned %v, want [expired]", env.metrics.abandoned)
+		}
+		if calls, _ := env.ender.stats(); calls != 3 {
+			t.Errorf("EndSessions calls %d, want 3", calls)
+		}
+	})
 }
 
 // A replay cache that is down is a failed logout too: queued, and retried
 // once the cache is back.
 func TestRetryAfterReplayCacheFailure(t *testing.T) {
-	cache := &flakyCache{Cache: memoryCache(t), down: true}
-	env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
-	env.ender.set(false)
-	token := tokenFor(t, 1)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	if calls, _ := env.ender.stats(); calls != 0 || env.metrics.queued != 1 {
-		t.Fatalf("EndSessions calls %d, queued %d; want 0 and 1", calls, env.metrics.queued)
-	}
-	d := env.clock.waitArmed(t)
-	cache.setDown(false)
-	env.clock.Advance(d)
-	env.close(t)
-	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
-		t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
-	}
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	synctest.Test(t, func(t *testing.T) {
+		cache := &flakyCache{Cache: memoryCache(t), down: true}
+		env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
+		env.ender.set(false)
+		token := tokenFor(t, 1)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		if calls, _ := env.ender.stats(); calls != 0 || env.metrics.queued != 1 {
+			t.Fatalf("EndSessions calls %d, queued %d; want 0 and 1", calls, env.metrics.queued)
+		}
+		cache.setDown(false)
+		time.Sleep(time.Second) // the retry's due time
+		synctest.Wait()
+		env.close(t)
+		if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+			t.Errorf("sid-1 ended %d times, want 1", ended["sid-1"])
+		}
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "invalid_request")
+	})
 }
 
 // flakyCache is a replay cache that fails while down, as a Redis that
@@ -357,107 +338,177 @@ func (c *flakyCache) Record(ctx context.Context, iss, jti string, until time.Tim
 // Close retries every pending logout at once (no waiting out a backoff)
 // and returns when the queue is empty.
 func TestRetryCloseDrains(t *testing.T) {
-	env := newRetryEnv(t, 0, rp.WithRetryMaxBackoff(time.Hour), rp.WithRetryMinBackoff(time.Hour))
-	for i := range 3 {
-		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
-	}
-	env.ender.set(false)
-	env.close(t)
-	_, ended := env.ender.stats()
-	if len(ended) != 3 || len(env.metrics.retried) != 3 {
-		t.Errorf("ended %v, retried %v; want all 3", ended, env.metrics.retried)
-	}
-	// After Close a failure is counted as abandoned, not queued.
-	env.ender.set(true)
-	checkAnswer(t, post(env.h, formBody(tokenFor(t, 9))), http.StatusBadRequest, "temporarily_unavailable")
-	if strings.Join(env.metrics.abandoned, ",") != rp.AbandonClosed {
-		t.Errorf("abandoned %v, want [closed]", env.metrics.abandoned)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0, rp.WithRetryMaxBackoff(time.Hour), rp.WithRetryMinBackoff(time.Hour))
+		for i := range 3 {
+			checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+		}
+		env.ender.set(false)
+		start := time.Now()
+		env.close(t)
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Close took %v, want 0: it waited out a backoff", d)
+		}
+		_, ended := env.ender.stats()
+		if len(ended) != 3 || len(env.metrics.retried) != 3 {
+			t.Errorf("ended %v, retried %v; want all 3", ended, env.metrics.retried)
+		}
+		// After Close a failure is counted as abandoned, not queued.
+		env.ender.set(true)
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, 9))), http.StatusBadRequest, "temporarily_unavailable")
+		if strings.Join(env.metrics.abandoned, ",") != rp.AbandonClosed {
+			t.Errorf("abandoned %v, want [closed]", env.metrics.abandoned)
+		}
+	})
 }
 
 // Close's deadline cuts off a hanging store: every pending logout is
 // abandoned and reported, Close returns the context's error, and the
 // queue's goroutine is gone.
 func TestRetryCloseDeadline(t *testing.T) {
-	before := runtime.NumGoroutine()
-	env := newRetryEnv(t, 0)
-	for i := range 3 {
-		checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
-		<-env.ender.entered
-	}
-	env.ender.mu.Lock()
-	env.ender.hang = true
-	env.ender.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- env.h.Close(ctx) }()
-	<-env.ender.entered // the drain's first retry hangs in the store
-	cancel()
-	if err := <-errc; !isErr(err, context.Canceled) {
-		t.Fatalf("Close = %v, want context.Canceled", err)
-	}
-	if len(env.metrics.abandoned) != 3 {
-		t.Errorf("abandoned %v, want 3 × closed", env.metrics.abandoned)
-	}
-	for _, r := range env.metrics.abandoned {
-		if r != rp.AbandonClosed {
-			t.Errorf("abandoned reason %q, want closed", r)
+	synctest.Test(t, func(t *testing.T) {
+		before, _ := bubbleGoroutines(t)
+		env := newRetryEnv(t, 0)
+		for i := range 3 {
+			checkAnswer(t, post(env.h, formBody(tokenFor(t, i))), http.StatusBadRequest, "temporarily_unavailable")
+			<-env.ender.entered
 		}
-	}
-	if err := env.h.Close(context.Background()); !isErr(err, context.Canceled) {
-		t.Errorf("second Close = %v, want the first's error", err)
-	}
-	checkNoGoroutineLeft(t, before)
+		env.ender.mu.Lock()
+		env.ender.hang = true
+		env.ender.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- env.h.Close(ctx) }()
+		<-env.ender.entered // the drain's first retry hangs in the store
+		cancel()
+		if err := <-errc; !isErr(err, context.Canceled) {
+			t.Fatalf("Close = %v, want context.Canceled", err)
+		}
+		if len(env.metrics.abandoned) != 3 {
+			t.Errorf("abandoned %v, want 3 × closed", env.metrics.abandoned)
+		}
+		for _, r := range env.metrics.abandoned {
+			if r != rp.AbandonClosed {
+				t.Errorf("abandoned reason %q, want closed", r)
+			}
+		}
+		if err := env.h.Close(context.Background()); !isErr(err, context.Canceled) {
+			t.Errorf("second Close = %v, want the first's error", err)
+		}
+		checkNoGoroutineLeft(t, before)
+	})
 }
 
-// checkNoGoroutineLeft fails if more goroutines run than before. A
-// goroutine that has closed its done channel is still counted until it
-// has returned, so it polls a little (this waits for no timer).
-func checkNoGoroutineLeft(t *testing.T, before int) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before && time.Now().Before(deadline); {
+// Close after a failed retry retries the pending logout at once, not
+// after the backoff the failure set, even while the queue's goroutine is
+// still logging that failure; and that log reads the logout's schedule
+// under the lock Close writes it under (go test -race).
+func TestRetryCloseAfterAFailedRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0, rp.WithLogger(slog.New(stallingHandler{})))
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+		// The first retry, at 1 s, fails; its log holds the queue's
+		// goroutine until 1 s + 1 ms. Nothing here waits for it.
+		time.Sleep(time.Second + time.Nanosecond)
+		env.ender.set(false)
+		start := time.Now()
+		env.close(t)
+		if d := time.Since(start); d > time.Millisecond {
+			t.Errorf("Close took %v, want at most the 1 ms the log held the queue: it waited out the failed retry's backoff", d)
+		}
+		if calls, ended := env.ender.stats(); calls != 3 || ended["sid-1"] != 1 {
+			t.Errorf("EndSessions calls %d, sid-1 ended %d times; want 3 (request, retry, Close's retry) and 1", calls, ended["sid-1"])
+		}
+	})
+}
+
+// stallingHandler is a logger that holds, for 1 ms, the goroutine that
+// logs a failed retry of a queued logout, and discards every record.
+type stallingHandler struct{}
+
+func (stallingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (stallingHandler) WithAttrs([]slog.Attr) slog.Handler       { return stallingHandler{} }
+func (stallingHandler) WithGroup(string) slog.Handler            { return stallingHandler{} }
+func (stallingHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "retry of a queued logout failed") {
 		time.Sleep(time.Millisecond)
 	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+	return nil
+}
+
+// checkNoGoroutineLeft fails if more goroutines of the caller's synctest
+// bubble exist than before (bubbleGoroutines). synctest.Wait returns once
+// every other goroutine of the bubble has exited or is blocked, so one that
+// closed its done channel but had not yet returned is not counted, and one
+// still waiting (on a channel, a timer) is. Goroutines outside the bubble
+// (the runtime's cleanups, a finished test's leftovers) are never counted.
+func checkNoGoroutineLeft(t *testing.T, before int) {
+	t.Helper()
+	synctest.Wait()
+	if n, stacks := bubbleGoroutines(t); n > before {
+		t.Fatalf("%d goroutines in the bubble after Close, %d before:\n%s", n, before, stacks)
 	}
+}
+
+// bubbleHeader finds the bubble in a goroutine's traceback header, such
+// as "goroutine 7 [select (durable), synctest bubble 3]:".
+var bubbleHeader = regexp.MustCompile(`^goroutine \d+ \[.*, synctest bubble (\d+)\b`)
+
+// bubbleGoroutines counts the goroutines in the caller's synctest bubble,
+// and returns their stacks.
+func bubbleGoroutines(t *testing.T) (int, string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	self := bubbleHeader.FindStringSubmatch(string(buf[:runtime.Stack(buf, false)]))
+	if self == nil {
+		t.Fatal("no synctest bubble in this goroutine's traceback header")
+	}
+	var mine []string
+	for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if m := bubbleHeader.FindStringSubmatch(g); m != nil && m[1] == self[1] {
+			mine = append(mine, g)
+		}
+	}
+	return len(mine), strings.Join(mine, "\n\n")
 }
 
 // The OnLogout hook (refresh-token revocation, cascading) runs for a
 // logout the queue completed, with the validated event.
 func TestRetryRunsOnLogout(t *testing.T) {
-	type call struct {
-		sid string
-		n   int
-	}
-	calls := make(chan call, 1)
-	env := newRetryEnv(t, 0, rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, n int) {
-		calls <- call{e.SessionID, n}
-	}))
-	checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
-	env.ender.set(false)
-	env.clock.Advance(env.clock.waitArmed(t))
-	if got := <-calls; got != (call{"sid-1", 1}) {
-		t.Errorf("OnLogout got %+v, want sid-1 with 1 session", got)
-	}
-	env.close(t)
+	synctest.Test(t, func(t *testing.T) {
+		type call struct {
+			sid string
+			n   int
+		}
+		calls := make(chan call, 1)
+		env := newRetryEnv(t, 0, rp.WithOnLogout(func(_ context.Context, e *rp.LogoutEvent, n int) {
+			calls <- call{e.SessionID, n}
+		}))
+		checkAnswer(t, post(env.h, formBody(tokenFor(t, 1))), http.StatusBadRequest, "temporarily_unavailable")
+		env.ender.set(false)
+		if got := <-calls; got != (call{"sid-1", 1}) { // at the retry's due time
+			t.Errorf("OnLogout got %+v, want sid-1 with 1 session", got)
+		}
+		env.close(t)
+	})
 }
 
 // Close with a context already done returns nil when nothing was left to
 // abandon.
 func TestRetryCloseEmptyQueue(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	for range 20 {
-		env := newRetryEnv(t, 0)
-		if err := env.h.Close(ctx); err != nil {
-			t.Fatalf("Close of an empty queue = %v, want nil", err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		for range 20 {
+			env := newRetryEnv(t, 0)
+			if err := env.h.Close(ctx); err != nil {
+				t.Fatalf("Close of an empty queue = %v, want nil", err)
+			}
 		}
-	}
-	if h, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder()); err != nil || h.Close(ctx) != nil {
-		t.Errorf("Close without WithRetry: %v", err)
-	}
+		if h, err := rp.NewHandler(newVerifier(t, nil), newFlakyEnder()); err != nil || h.Close(ctx) != nil {
+			t.Errorf("Close without WithRetry: %v", err)
+		}
+	})
 }
 
 func TestRetryPolicyErrors(t *testing.T) {
@@ -485,18 +536,20 @@ func TestRetryPolicyErrors(t *testing.T) {
 // its sessions: the second delivery must not be taken for another
 // delivery's completed logout.
 func TestRetryKeepsASecondFailedDelivery(t *testing.T) {
-	cache := &flakyCache{Cache: memoryCache(t)}
-	env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
-	token := tokenFor(t, 1)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	cache.setDown(true)
-	checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
-	d := env.clock.waitArmed(t)
-	env.ender.set(false)
-	cache.setDown(false)
-	env.clock.Advance(d)
-	env.close(t)
-	if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
-		t.Errorf("sid-1 ended %d times, want 1: the logout was lost", ended["sid-1"])
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cache := &flakyCache{Cache: memoryCache(t)}
+		env := newRetryEnv(t, 0, rp.WithReplayCache(cache))
+		token := tokenFor(t, 1)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		cache.setDown(true)
+		checkAnswer(t, post(env.h, formBody(token)), http.StatusBadRequest, "temporarily_unavailable")
+		env.ender.set(false)
+		cache.setDown(false)
+		time.Sleep(time.Second) // the retry's due time
+		synctest.Wait()
+		env.close(t)
+		if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
+			t.Errorf("sid-1 ended %d times, want 1: the logout was lost", ended["sid-1"])
+		}
+	})
 }

@@ -673,8 +673,12 @@ func TestRemoteCloseLeavesNoGoroutine(t *testing.T) {
 	defer o.release(gate)
 	refreshed := make(chan error, 1)
 	go func() { refreshed <- r.Refresh(context.Background()) }()
-	// The request arrived: Refresh started its fetch and waits for it.
-	<-o.held
+	// Once the request arrived, Refresh started its fetch and waits for it.
+	select {
+	case <-o.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fetch never reached the OP")
+	}
 
 	if err := r.Close(); err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func BenchmarkLookupKeyID(b *testing.B) {
 func benchRemote(b *testing.B) *jwks.Remote {
 	_, body := benchSet(b)
 	o := newOP(b, body)
-	r, err := jwks.NewRemote(o.srv.URL, jwks.WithLogger(quiet))
+	r, err := jwks.NewRemote(o.listen(b).URL, jwks.WithLogger(quiet))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,10 +34,9 @@
 // jwx's refreshing cache (its Cache type up to v3, the separate jwkfetch
 // module since v4, both built on httprc) refreshes on a schedule, but it has no
 // notion of a kid miss, so collapsing a rotation-driven refresh across
-// concurrent requests and rate limiting it has to be built around it anyway;
-// it reads the wall clock and runs its own worker goroutines, which makes a
-// schedule test depend on real sleeping. Remote is therefore a small
-// refresher over net/http; parsing the keys stays jwx's.
+// concurrent requests and rate limiting it has to be built around it anyway.
+// Remote is therefore a small refresher over net/http; parsing the keys
+// stays jwx's.
 //
 // # Remote's rules
 //

@@ -2,43 +2,8 @@ package jwks
 
 import (
 	"context"
-	"errors"
 	"time"
 )
-
-// FakeTimer is a timer the test fires by sending on C.
-type FakeTimer struct {
-	D    time.Duration
-	Miss bool // bounds a kid miss's wait, rather than the loop's
-	c    chan time.Time
-}
-
-// Fire expires the timer.
-func (f *FakeTimer) Fire() { f.c <- time.Time{} }
-
-func (f *FakeTimer) C() <-chan time.Time { return f.c }
-func (f *FakeTimer) Stop() bool          { return true }
-
-// WithFakeTimers makes the background loop ask asked for every timer it
-// arms (dropped when asked is full or nil); a timer fires only when the
-// test calls Fire.
-func WithFakeTimers(asked chan<- *FakeTimer) Option {
-	return Option(func(o *options) {
-		fake := func(miss bool) func(time.Duration) timer {
-			return func(d time.Duration) timer {
-				t := &FakeTimer{D: d, Miss: miss, c: make(chan time.Time, 1)}
-				// Never block the loop (Close must not hang): a test
-				// that reads asks gives the channel room.
-				select {
-				case asked <- t:
-				default:
-				}
-				return t
-			}
-		}
-		o.newTimer, o.newMissTimer = fake(false), fake(true)
-	})
-}
 
 // Waiters is how many callers wait for the fetch in flight.
 func (r *Remote) Waiters() int {
@@ -57,11 +22,6 @@ var RefreshDelay = refreshDelay
 // shortest allowed.
 func WithJitter(f func(n int64) int64) Option {
 	return Option(func(o *options) { o.jitter = f })
-}
-
-// WithKidMissWait bounds how long a kid miss waits for the fetch it needs.
-func WithKidMissWait(wait time.Duration) Option {
-	return Option(func(o *options) { o.maxMissWait = wait })
 }
 
 // MissWaiters is how many Keys calls wait for a kid-miss fetch.
@@ -88,18 +48,6 @@ func (r *Remote) InFlight() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.inflight != nil
-}
-
-// WithClock sets the time source for refresh scheduling and the kid-miss
-// rate limit.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) {
-		if now == nil {
-			o.errs = append(o.errs, errors.New("nil clock"))
-			return
-		}
-		o.now = now
-	}
 }
 
 // WithRefreshBounds clamps the background refresh interval that the OP's

@@ -45,50 +45,26 @@ type Option func(*options)
 
 type options struct {
 	client          *http.Client
-	now             func() time.Time
 	minRefresh      time.Duration
 	maxRefresh      time.Duration
 	kidMissInterval time.Duration
-	// maxMissWait bounds how long a kid miss waits for the fetch it needs.
-	maxMissWait time.Duration
-	logger      *slog.Logger
-	onRefresh   func(url string, err error)
-	allowHTTP   bool
-	ownClient   bool // client was built here, so Close may close its connections
+	logger          *slog.Logger
+	onRefresh       func(url string, err error)
+	allowHTTP       bool
+	ownClient       bool // client was built here, so Close may close its connections
 
-	// newTimer and newMissTimer are replaced by tests to drive the
-	// background loop and a kid miss's bounded wait without sleeping.
-	newTimer     func(time.Duration) timer
-	newMissTimer func(time.Duration) timer
 	// jitter returns a random value in [0, n); tests pin it.
 	jitter func(n int64) int64
 
 	errs []error
 }
 
-// timer is the part of *time.Timer the refresher uses.
-type timer interface {
-	C() <-chan time.Time
-	Stop() bool
-}
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time { return r.t.C }
-func (r realTimer) Stop() bool          { return r.t.Stop() }
-
-func newRealTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
-
 func defaultOptions() options {
 	return options{
-		now:             time.Now,
 		minRefresh:      defaultMinRefresh,
 		maxRefresh:      defaultMaxRefresh,
 		kidMissInterval: defaultKidMissInterval,
-		maxMissWait:     maxMissWait,
 		logger:          slog.Default(),
-		newTimer:        newRealTimer,
-		newMissTimer:    newRealTimer,
 		jitter:          rand.Int64N,
 	}
 }

@@ -151,7 +151,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	case r.inflight == nil && r.kidMissAllowedLocked():
 		// Started now, so its answer is as fresh as this miss.
 		first = r.startLocked()
-		r.lastKidMiss, r.kidMissed = r.o.now(), true
+		r.lastKidMiss, r.kidMissed = time.Now(), true
 	default:
 		// A fetch in flight started before this miss and may predate a
 		// rotation: wait for it and for the next one. Every miss waits,
@@ -178,7 +178,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 
 	// The bound, not the fetches, decides how long the caller is held:
 	// an OP answers its own delivery only when the RP does.
-	limit := r.o.newMissTimer(r.o.maxMissWait)
+	limit := time.NewTimer(maxMissWait)
 	defer limit.Stop()
 	for _, c := range []*fetchCall{first, next} {
 		if c == nil {
@@ -188,7 +188,7 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 		case <-c.done:
 		case <-ctx.Done():
 			return r.keysResult(r.cur.Load().keySet(), ctx.Err())
-		case <-limit.C():
+		case <-limit.C:
 			return r.current()
 		case <-r.ctx.Done():
 			return r.current()
@@ -269,7 +269,7 @@ func (r *Remote) keysResult(set *KeySet, err error) (*KeySet, error) {
 }
 
 func (r *Remote) kidMissAllowedLocked() bool {
-	return !r.kidMissed || r.o.now().Sub(r.lastKidMiss) >= r.o.kidMissInterval
+	return !r.kidMissed || time.Since(r.lastKidMiss) >= r.o.kidMissInterval
 }
 
 // refresh fetches the key set now, or waits for the fetch already in
@@ -319,7 +319,7 @@ func (r *Remote) startLocked() *fetchCall {
 	c := r.pending
 	if c != nil {
 		r.pending = nil
-		r.lastKidMiss, r.kidMissed = r.o.now(), true
+		r.lastKidMiss, r.kidMissed = time.Now(), true
 	} else {
 		c = &fetchCall{done: make(chan struct{})}
 	}
@@ -363,17 +363,17 @@ func (r *Remote) loop(c *fetchCall) {
 func (r *Remote) waitNext() bool {
 	for {
 		r.mu.Lock()
-		d := max(r.next.Sub(r.o.now()), 0)
+		d := max(time.Until(r.next), 0)
 		r.mu.Unlock()
 
-		t := r.o.newTimer(d)
+		t := time.NewTimer(d)
 		select {
 		case <-r.ctx.Done():
 			t.Stop()
 			return false
 		case <-r.resched:
 			t.Stop()
-		case <-t.C():
+		case <-t.C:
 			return true
 		}
 	}
@@ -387,7 +387,7 @@ func (r *Remote) fetch(c *fetchCall) {
 	if err == nil {
 		set, err = r.parse(body)
 	}
-	now := r.o.now()
+	now := time.Now()
 
 	r.mu.Lock()
 	var wait time.Duration

@@ -9,21 +9,23 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/bclogout/bclogout/internal/errs"
-	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/jwks"
 )
 
-// op is a JWKS endpoint whose answer a test changes at will.
+// op is a JWKS endpoint whose answer a test changes at will. Tests that
+// step time reach it in process (client), inside a synctest bubble; tests
+// of the transport itself reach it over a real server (listen).
 type op struct {
-	srv     *httptest.Server
 	fetches atomic.Int64
 
 	mu     sync.Mutex
@@ -31,32 +33,70 @@ type op struct {
 	body   []byte
 	header http.Header
 	gate   chan struct{} // when not nil, answers wait for it to close
+	held   chan struct{} // an answer held at gate sends here first, if there is room
+	at     []time.Time   // when each request arrived
 }
 
 func newOP(t testing.TB, body []byte) *op {
 	t.Helper()
-	o := &op{status: http.StatusOK, body: body}
-	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.fetches.Add(1)
-		o.mu.Lock()
-		status, body, header, gate := o.status, o.body, o.header, o.gate
-		o.mu.Unlock()
-		if gate != nil {
-			select {
-			case <-gate:
-			case <-r.Context().Done():
-				return
-			}
+	return &op{status: http.StatusOK, body: body}
+}
+
+func (o *op) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.fetches.Add(1)
+	o.mu.Lock()
+	o.at = append(o.at, time.Now())
+	status, body, header, gate, held := o.status, o.body, o.header, o.gate, o.held
+	o.mu.Unlock()
+	if gate != nil {
+		select {
+		case held <- struct{}{}:
+		default:
 		}
-		for k, v := range header {
-			w.Header()[k] = v
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = w.Write(body)
-	}))
-	t.Cleanup(o.srv.Close)
-	return o
+	}
+	for k, v := range header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// client reaches the OP without a socket: its transport calls the handler
+// in the fetching goroutine. In a synctest bubble a goroutine blocked on
+// the network is never durably blocked, so bubble time would not move (and
+// idle connections would outlive the bubble); a handler blocked on the
+// gate, a channel of the bubble, is.
+func (o *op) client() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		o.ServeHTTP(rec, req)
+		// As a real transport: a request whose context ended has no answer.
+		if err := req.Context().Err(); err != nil {
+			return nil, err
+		}
+		return rec.Result(), nil
+	})}
+}
+
+// listen serves the OP on a real server, for tests of the transport.
+func (o *op) listen(t testing.TB) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(o)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// arrivals returns when each request so far arrived.
+func (o *op) arrivals() []time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.at)
 }
 
 func (o *op) serve(status int, body []byte, header http.Header) {
@@ -65,10 +105,12 @@ func (o *op) serve(status int, body []byte, header http.Header) {
 	o.status, o.body, o.header = status, body, header
 }
 
+// hold makes answers wait until release. The first answer held sends on
+// o.held, for a test outside a bubble to know a request arrived.
 func (o *op) hold() chan struct{} {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.gate = make(chan struct{})
+	o.gate, o.held = make(chan struct{}), make(chan struct{}, 1)
 	return o.gate
 }
 
@@ -79,25 +121,21 @@ func (o *op) release(gate chan struct{}) {
 	close(gate)
 }
 
-// clock is a frozen clock the test advances.
-type clock = testclock.Clock
-
-func newClock() *clock { return testclock.New(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)) }
-
 var quiet = slog.New(slog.DiscardHandler)
 
-// newRemote returns a Remote on a frozen clock whose background timers
-// never fire, after its first fetch settled; it reports the fetch count
-// at that point. Tests then count fetches from there.
-func newRemote(t *testing.T, o *op, clk *clock, opts ...jwks.Option) (*jwks.Remote, int64) {
+// newRemote returns a Remote that reaches o in process, once its first
+// fetch, the only one, settled, and the fetch count at that point: tests
+// count fetches from there. It runs in a synctest bubble, whose clock the
+// Remote's timers then follow.
+func newRemote(t *testing.T, o *op, opts ...jwks.Option) (*jwks.Remote, int64) {
 	t.Helper()
-	opts = append([]jwks.Option{jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(nil)}, opts...)
-	r, err := jwks.NewRemote(o.srv.URL+"/jwks", opts...)
+	opts = append([]jwks.Option{jwks.WithHTTPClient(o.client()), jwks.WithLogger(quiet)}, opts...)
+	r, err := jwks.NewRemote("https://op.example/jwks", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = r.Close() })
-	_ = r.Refresh(context.Background()) // joins or follows the first fetch
+	synctest.Wait()
 	return r, o.fetches.Load()
 }
 
@@ -110,79 +148,72 @@ func mustKeys(t *testing.T, r *jwks.Remote, kid string) *jwks.KeySet {
 	return set
 }
 
-func waitWaiters(t *testing.T, r *jwks.Remote, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for r.Waiters() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d waiters, want %d", r.Waiters(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestRemoteRotationOnKidMiss(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
 	k2 := publicOf(t, genKey(t, "EC", "k2", "ES256"))
-	o := newOP(t, setJSON(t, k1))
-	r, base := newRemote(t, o, newClock())
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, base := newRemote(t, o)
 
-	if got := kids(mustKeys(t, r, "k1")); !slices.Equal(got, []string{"k1"}) {
-		t.Fatalf("kids = %v", got)
-	}
-	if n := o.fetches.Load() - base; n != 0 {
-		t.Fatalf("known kid cost %d fetches", n)
-	}
-	o.serve(http.StatusOK, setJSON(t, k2), nil)
-	if got := kids(mustKeys(t, r, "k2")); !slices.Equal(got, []string{"k2"}) {
-		t.Fatalf("after rotation kids = %v, want [k2]", got)
-	}
-	if n := o.fetches.Load() - base; n != 1 {
-		t.Fatalf("rotation cost %d fetches, want 1", n)
-	}
-	if got := kids(mustKeys(t, r, "")); !slices.Equal(got, []string{"k2"}) {
-		t.Fatalf("kid-less lookup kids = %v", got)
-	}
+		if got := kids(mustKeys(t, r, "k1")); !slices.Equal(got, []string{"k1"}) {
+			t.Fatalf("kids = %v", got)
+		}
+		if n := o.fetches.Load() - base; n != 0 {
+			t.Fatalf("known kid cost %d fetches", n)
+		}
+		o.serve(http.StatusOK, setJSON(t, k2), nil)
+		if got := kids(mustKeys(t, r, "k2")); !slices.Equal(got, []string{"k2"}) {
+			t.Fatalf("after rotation kids = %v, want [k2]", got)
+		}
+		if n := o.fetches.Load() - base; n != 1 {
+			t.Fatalf("rotation cost %d fetches, want 1", n)
+		}
+		if got := kids(mustKeys(t, r, "")); !slices.Equal(got, []string{"k2"}) {
+			t.Fatalf("kid-less lookup kids = %v", got)
+		}
+	})
 }
 
 func TestRemoteKidMissRateLimit(t *testing.T) {
-	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "OKP", "k1", "EdDSA"))))
-	clk := newClock()
-	r, base := newRemote(t, o, clk, jwks.WithKidMissInterval(10*time.Second))
+	k1 := publicOf(t, genKey(t, "OKP", "k1", "EdDSA"))
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, base := newRemote(t, o, jwks.WithKidMissInterval(10*time.Second))
 
-	// A limited miss waits for the next allowed fetch; a context already
-	// done makes it answer at once, with the current set.
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	steps := []struct {
-		name    string
-		advance time.Duration
-		limited bool
-		want    int64 // fetches since base after the lookup
-	}{
-		{name: "first miss fetches", want: 1},
-		{name: "second miss at once is limited", limited: true, want: 1},
-		{name: "9s later still limited", advance: 9 * time.Second, limited: true, want: 1},
-		{name: "10s after the first miss fetches", advance: time.Second, want: 2},
-		{name: "then limited again", limited: true, want: 2},
-	}
-	for i, s := range steps {
-		clk.Advance(s.advance)
-		ctx := context.Background()
-		if s.limited {
-			ctx = done
+		// A limited miss waits for the next allowed fetch; a context already
+		// done makes it answer at once, with the current set.
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		steps := []struct {
+			name    string
+			advance time.Duration
+			limited bool
+			want    int64 // fetches since base after the lookup
+		}{
+			{name: "first miss fetches", want: 1},
+			{name: "second miss at once is limited", limited: true, want: 1},
+			{name: "9s later still limited", advance: 9 * time.Second, limited: true, want: 1},
+			{name: "10s after the first miss fetches", advance: time.Second, want: 2},
+			{name: "then limited again", limited: true, want: 2},
 		}
-		set, err := r.Keys(ctx, fmt.Sprintf("unknown-%d", i))
-		if err != nil {
-			t.Fatalf("%s: %v", s.name, err)
+		for i, s := range steps {
+			time.Sleep(s.advance)
+			ctx := context.Background()
+			if s.limited {
+				ctx = done
+			}
+			set, err := r.Keys(ctx, fmt.Sprintf("unknown-%d", i))
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			if !hasKid(set, "k1") {
+				t.Fatalf("%s: current set not returned", s.name)
+			}
+			if got := o.fetches.Load() - base; got != s.want {
+				t.Fatalf("%s: %d fetches, want %d", s.name, got, s.want)
+			}
 		}
-		if !hasKid(set, "k1") {
-			t.Fatalf("%s: current set not returned", s.name)
-		}
-		if got := o.fetches.Load() - base; got != s.want {
-			t.Fatalf("%s: %d fetches, want %d", s.name, got, s.want)
-		}
-	}
+	})
 }
 
 func hasKid(set *jwks.KeySet, kid string) bool {
@@ -208,35 +239,42 @@ func TestRemoteCollapsesConcurrentFetches(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := newOP(t, setJSON(t, k1))
-			r, base := newRemote(t, o, newClock())
-			o.serve(http.StatusOK, setJSON(t, k2), nil)
-			gate := o.hold()
+			synctest.Test(t, func(t *testing.T) {
+				o := newOP(t, setJSON(t, k1))
+				r, base := newRemote(t, o)
+				o.serve(http.StatusOK, setJSON(t, k2), nil)
+				gate := o.hold()
 
-			const n = 50
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for i := range n {
-				wg.Go(func() {
-					if err := tt.call(r, i); err != nil {
-						errs <- err
-					}
-				})
-			}
-			waitWaiters(t, r, n)
-			o.release(gate)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				t.Fatal(err)
-			}
-			if got := o.fetches.Load() - base; got != 1 {
-				t.Fatalf("%d concurrent callers cost %d fetches, want 1", n, got)
-			}
+				const n = 50
+				var wg sync.WaitGroup
+				errs := make(chan error, n)
+				for i := range n {
+					wg.Go(func() {
+						if err := tt.call(r, i); err != nil {
+							errs <- err
+						}
+					})
+				}
+				synctest.Wait() // every caller waits
+				if got := r.Waiters(); got != n {
+					t.Fatalf("%d waiters, want %d", got, n)
+				}
+				o.release(gate)
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Fatal(err)
+				}
+				if got := o.fetches.Load() - base; got != 1 {
+					t.Fatalf("%d concurrent callers cost %d fetches, want 1", n, got)
+				}
+			})
 		})
 	}
 }
 
+// The last good set survives every failure, on the real transport: its
+// timeout and the body limit are part of what is tested.
 func TestRemoteKeepsLastGood(t *testing.T) {
 	good := publicOf(t, genKey(t, "RSA", "good", "RS256"))
 	private := genKey(t, "EC", "private", "ES256")
@@ -268,8 +306,14 @@ func TestRemoteKeepsLastGood(t *testing.T) {
 				defer hookMu.Unlock()
 				hooked = append(hooked, err)
 			}
+			// The background schedule's first retry is 5 s away at the
+			// soonest, well after the test.
 			client := &http.Client{Timeout: 200 * time.Millisecond}
-			r, _ := newRemote(t, o, newClock(), jwks.WithHTTPClient(client), jwks.WithOnRefresh(hook))
+			r, err := jwks.NewRemote(o.listen(t).URL+"/jwks", jwks.WithHTTPClient(client), jwks.WithLogger(quiet), jwks.WithOnRefresh(hook))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Close() })
 			if err := r.Refresh(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -280,7 +324,7 @@ func TestRemoteKeepsLastGood(t *testing.T) {
 				o.serve(tt.status, tt.body, nil)
 			}
 
-			err := r.Refresh(context.Background())
+			err = r.Refresh(context.Background())
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Refresh err = %v, want %v", err, tt.wantErr)
 			}
@@ -300,30 +344,34 @@ func TestRemoteKeepsLastGood(t *testing.T) {
 
 func TestRemoteFirstFetchFailsThenRecovers(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
-	o := newOP(t, nil)
-	o.serve(http.StatusServiceUnavailable, nil, nil)
-	clk := newClock()
-	r, base := newRemote(t, o, clk)
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, nil)
+		o.serve(http.StatusServiceUnavailable, nil, nil)
+		r, base := newRemote(t, o)
 
-	_, err := r.Keys(context.Background(), "k1")
-	if !errors.Is(err, jwks.ErrFetch) {
-		t.Fatalf("err = %v, want ErrFetch", err)
-	}
-	o.serve(http.StatusOK, setJSON(t, k1), nil)
-	// Within the kid-miss interval the miss waits for the next allowed
-	// fetch; a context already done ends the wait at once.
-	done, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := r.Keys(done, "k1"); !errors.Is(err, jwks.ErrFetch) {
-		t.Fatalf("within the kid-miss interval: err = %v, want ErrFetch", err)
-	}
-	if got := o.fetches.Load() - base; got != 1 {
-		t.Fatalf("%d fetches, want 1", got)
-	}
-	clk.Advance(jwks.DefaultKidMissInterval)
-	if set := mustKeys(t, r, "k1"); !hasKid(set, "k1") {
-		t.Fatal("not recovered")
-	}
+		_, err := r.Keys(context.Background(), "k1")
+		if !errors.Is(err, jwks.ErrFetch) {
+			t.Fatalf("err = %v, want ErrFetch", err)
+		}
+		o.serve(http.StatusOK, setJSON(t, k1), nil)
+		// Within the kid-miss interval the miss waits for the next allowed
+		// fetch; a context already done ends the wait at once.
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := r.Keys(done, "k1"); !errors.Is(err, jwks.ErrFetch) {
+			t.Fatalf("within the kid-miss interval: err = %v, want ErrFetch", err)
+		}
+		if got := o.fetches.Load() - base; got != 1 {
+			t.Fatalf("%d fetches, want 1", got)
+		}
+		time.Sleep(jwks.DefaultKidMissInterval)
+		if set := mustKeys(t, r, "k1"); !hasKid(set, "k1") {
+			t.Fatal("not recovered")
+		}
+		if got := o.fetches.Load() - base; got != 2 {
+			t.Fatalf("%d fetches, want 2", got)
+		}
+	})
 }
 
 func TestRemoteKeySelection(t *testing.T) {
@@ -343,37 +391,43 @@ func TestRemoteKeySelection(t *testing.T) {
 	// An entry jwx cannot parse, as an OP adopting a new key type would publish.
 	body = append(body[:len(body)-2], []byte(`,{"kty":"ML-DSA","kid":"pq","pub":"AAAA"}]}`)...)
 
-	o := newOP(t, body)
-	r, _ := newRemote(t, o, newClock())
-	set := mustKeys(t, r, "")
-	if got := kids(set); !slices.Equal(got, []string{"entra", "ed"}) {
-		t.Fatalf("kids = %v, want [entra ed]", got)
-	}
-	k := lookup(set, "entra")
-	if k.Algorithm() != "" {
-		t.Error("a key without alg gained one")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, body)
+		r, _ := newRemote(t, o)
+		set := mustKeys(t, r, "")
+		if got := kids(set); !slices.Equal(got, []string{"entra", "ed"}) {
+			t.Fatalf("kids = %v, want [entra ed]", got)
+		}
+		k := lookup(set, "entra")
+		if k.Algorithm() != "" {
+			t.Error("a key without alg gained one")
+		}
+	})
 }
 
 // The background schedule follows the OP's cache headers within the
 // bounds and backs off after failures, and every wait is jittered: a
 // refresh comes up to a tenth early, a retry after half to all of its
-// backoff, so replicas that fetched together drift apart.
+// backoff, so replicas that fetched together drift apart. On the bubble's
+// clock a fetch takes no time, so the OP sees each fetch exactly one wait
+// after the one before.
 func TestRemoteSchedule(t *testing.T) {
 	steps := []struct {
 		name     string
-		status   int
+		status   int // the answer to this step's fetch
 		header   http.Header
-		whole    time.Duration // the timer armed after the fetch, without jitter
+		whole    time.Duration // the wait before the next fetch, without jitter
 		earliest time.Duration // and with the most jitter
 	}{
-		{name: "max-age honoured", whole: 600 * time.Second, earliest: 540 * time.Second}, // the first fetch, at construction
+		{name: "max-age honoured", status: 200, header: http.Header{"Cache-Control": {"public, max-age=600"}}, whole: 600 * time.Second, earliest: 540 * time.Second}, // the first fetch, at construction
 		{name: "max-age below the lower bound", status: 200, header: http.Header{"Cache-Control": {"max-age=30"}}, whole: jwks.DefaultMinRefresh, earliest: jwks.DefaultMinRefresh * 9 / 10},
 		{name: "failure retries soon", status: 500, whole: 10 * time.Second, earliest: 5 * time.Second},
 		{name: "and backs off", status: 500, whole: 20 * time.Second, earliest: 10 * time.Second},
 		{name: "recovery without cache headers", status: 200, whole: jwks.DefaultRefresh, earliest: 54 * time.Minute},
 		{name: "max-age above the upper bound", status: 200, header: http.Header{"Cache-Control": {"max-age=31536000"}}, whole: jwks.DefaultMaxRefresh, earliest: jwks.DefaultMaxRefresh * 9 / 10},
 	}
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	body := setJSON(t, k1)
 	for _, j := range []struct {
 		name     string
 		jitter   func(n int64) int64
@@ -383,83 +437,69 @@ func TestRemoteSchedule(t *testing.T) {
 		{name: "most jitter", jitter: func(int64) int64 { return 0 }, earliest: true},
 	} {
 		t.Run(j.name, func(t *testing.T) {
-			k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
-			o := newOP(t, setJSON(t, k1))
-			o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"public, max-age=600"}})
-			asked := make(chan *jwks.FakeTimer, 16)
-			r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(newClock().Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked), jwks.WithJitter(j.jitter))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
-			next := func() *jwks.FakeTimer {
-				t.Helper()
-				select {
-				case ft := <-asked:
-					return ft
-				case <-time.After(10 * time.Second):
-					t.Fatal("the refresher armed no timer")
-					return nil
-				}
-			}
-			for i, s := range steps {
-				want := s.whole
-				if j.earliest {
-					want = s.earliest
-				}
-				if i > 0 {
-					o.serve(s.status, setJSON(t, k1), s.header)
-					before := o.fetches.Load()
-					next().Fire()
-					ft := next()
-					if got := o.fetches.Load() - before; got != 1 {
-						t.Fatalf("%s: timer fired %d fetches, want 1", s.name, got)
+			synctest.Test(t, func(t *testing.T) {
+				o := newOP(t, body)
+				o.serve(steps[0].status, body, steps[0].header)
+				newRemote(t, o, jwks.WithJitter(j.jitter))
+				for i, s := range steps {
+					want := s.whole
+					if j.earliest {
+						want = s.earliest
 					}
-					if ft.D != want {
-						t.Fatalf("%s: armed %v, want %v", s.name, ft.D, want)
+					next := steps[min(i+1, len(steps)-1)]
+					o.serve(next.status, body, next.header)
+
+					time.Sleep(want - time.Nanosecond)
+					synctest.Wait()
+					if n := len(o.arrivals()) - (i + 1); n != 0 {
+						t.Fatalf("%s: %d fetches before %v passed, want 0", s.name, n, want)
 					}
-					asked <- ft // put it back for the next step to fire
-					continue
+					time.Sleep(time.Nanosecond)
+					synctest.Wait()
+					at := o.arrivals()
+					if n := len(at) - (i + 1); n != 1 {
+						t.Fatalf("%s: %d fetches when %v passed, want 1", s.name, n, want)
+					}
+					if got := at[i+1].Sub(at[i]); got != want {
+						t.Fatalf("%s: next fetch %v later, want %v", s.name, got, want)
+					}
 				}
-				ft := next()
-				if ft.D != want {
-					t.Fatalf("%s: armed %v, want %v", s.name, ft.D, want)
-				}
-				asked <- ft
-			}
+			})
 		})
 	}
 }
 
-// Replicas that fetch together, with the default random jitter, arm
-// different timers for their next refresh, each within its bounds.
+// Replicas that fetch together, with the default random jitter, fetch
+// next at different times, each within its bounds.
 func TestRemoteReplicasRefreshApart(t *testing.T) {
 	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
-	o := newOP(t, setJSON(t, k1))
-	o.serve(http.StatusOK, setJSON(t, k1), http.Header{"Cache-Control": {"max-age=3600"}})
-	clk := newClock()
-	armed := map[time.Duration]bool{}
-	for range 8 {
-		asked := make(chan *jwks.FakeTimer, 4)
-		r, err := jwks.NewRemote(o.srv.URL, jwks.WithClock(clk.Now), jwks.WithLogger(quiet), jwks.WithFakeTimers(asked))
-		if err != nil {
-			t.Fatal(err)
+	body := setJSON(t, k1)
+	synctest.Test(t, func(t *testing.T) {
+		var ops []*op
+		for range 8 {
+			o := newOP(t, body)
+			o.serve(http.StatusOK, body, http.Header{"Cache-Control": {"max-age=3600"}})
+			newRemote(t, o)
+			ops = append(ops, o)
 		}
-		var ft *jwks.FakeTimer
-		select {
-		case ft = <-asked:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the refresher armed no timer")
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		waited := map[time.Duration]bool{}
+		for _, o := range ops {
+			at := o.arrivals()
+			if len(at) != 2 {
+				t.Fatalf("%d fetches within the hour, want 2", len(at))
+			}
+			d := at[1].Sub(at[0])
+			if d < 54*time.Minute || d > time.Hour {
+				t.Errorf("next fetch %v later, want within [54m, 1h]", d)
+			}
+			waited[d] = true
 		}
-		_ = r.Close()
-		if ft.D < 54*time.Minute || ft.D > time.Hour {
-			t.Errorf("armed %v, want within [54m, 1h]", ft.D)
+		if len(waited) < 2 {
+			t.Errorf("8 replicas waited %v: they refresh in lockstep", waited)
 		}
-		armed[ft.D] = true
-	}
-	if len(armed) < 2 {
-		t.Errorf("8 replicas armed %v: they refresh in lockstep", armed)
-	}
+	})
 }
 
 func TestRefreshDelay(t *testing.T) {
@@ -524,7 +564,6 @@ func TestNewRemoteConfig(t *testing.T) {
 		{name: "zero lower bound", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(0, time.Hour)}, wantErr: errs.ErrInvalidConfig},
 		{name: "inverted bounds", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithRefreshBounds(time.Hour, time.Minute)}, wantErr: errs.ErrInvalidConfig},
 		{name: "negative kid-miss interval", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithKidMissInterval(-1)}, wantErr: errs.ErrInvalidConfig},
-		{name: "nil clock", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithClock(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil logger", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithLogger(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil client", url: "https://op.example/jwks", opts: []jwks.Option{jwks.WithHTTPClient(nil)}, wantErr: errs.ErrInvalidConfig},
 		{name: "nil option", url: "https://op.example/jwks", opts: []jwks.Option{nil}, wantErr: errs.ErrInvalidConfig},
@@ -555,24 +594,91 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// Close cancels the fetch in flight and stops the loop, and returns only
+// once both ended; afterwards Keys serves the last set and nothing fetches.
 func TestRemoteCloseStopsEverything(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, base := newRemote(t, o)
+
+		// Leave a fetch in flight, hanging on the OP, for Close to cancel.
+		gate := o.hold()
+		defer o.release(gate)
+		refreshed := make(chan error, 1)
+		go func() { refreshed <- r.Refresh(context.Background()) }()
+		synctest.Wait()
+		if got := r.Waiters(); got != 1 {
+			t.Fatalf("%d waiters, want 1", got)
+		}
+
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// A goroutine Close waited for may still be returning from its
+		// last call: synctest.Wait lets it.
+		synctest.Wait()
+		if left := remoteGoroutines(); len(left) > 0 {
+			t.Fatalf("goroutines of a Remote after Close:\n%s", strings.Join(left, "\n\n"))
+		}
+		if err := <-refreshed; !errors.Is(err, jwks.ErrFetch) {
+			t.Fatalf("fetch cut by Close: err = %v, want ErrFetch", err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		if err := r.Refresh(context.Background()); !errors.Is(err, jwks.ErrFetch) {
+			t.Fatalf("Refresh after Close: err = %v", err)
+		}
+		if set := mustKeys(t, r, "other"); !hasKid(set, "k1") {
+			t.Fatal("Keys after Close lost the last set")
+		}
+		// The background refresh, due within the hour, never comes.
+		time.Sleep(48 * time.Hour)
+		if n := o.fetches.Load() - base; n != 1 {
+			t.Fatalf("%d fetches since the first, want only the one Close cut", n)
+		}
+	})
+}
+
+// remoteGoroutines returns the stacks of the goroutines a Remote starts:
+// its loop and its fetches.
+func remoteGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	var left []string
+	for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "jwks.(*Remote).loop(") || strings.Contains(g, "jwks.(*Remote).fetch(") {
+			left = append(left, g)
+		}
+	}
+	return left
+}
+
+// With the default client, what a user gets, Close cuts a fetch hanging
+// on a real connection and leaves no goroutine behind: not the Remote's,
+// nor its transport's.
+func TestRemoteCloseLeavesNoGoroutine(t *testing.T) {
 	o := newOP(t, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))))
+	srv := o.listen(t)
 	before := runtime.NumGoroutine()
 
-	// Real timers and the default client: what a user gets.
-	r, err := jwks.NewRemote(o.srv.URL, jwks.WithLogger(quiet))
+	r, err := jwks.NewRemote(srv.URL, jwks.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Leave a fetch in flight, hanging on the OP, for Close to cancel.
 	gate := o.hold()
 	defer o.release(gate)
 	refreshed := make(chan error, 1)
 	go func() { refreshed <- r.Refresh(context.Background()) }()
-	waitWaiters(t, r, 1)
+	// Once the request arrived, Refresh started its fetch and waits for it.
+	select {
+	case <-o.held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fetch never reached the OP")
+	}
 
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
@@ -580,17 +686,10 @@ func TestRemoteCloseStopsEverything(t *testing.T) {
 	if err := <-refreshed; !errors.Is(err, jwks.ErrFetch) {
 		t.Fatalf("fetch cut by Close: err = %v, want ErrFetch", err)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
-	if err := r.Refresh(context.Background()); !errors.Is(err, jwks.ErrFetch) {
-		t.Fatalf("Refresh after Close: err = %v", err)
-	}
-	if set := mustKeys(t, r, "other"); !hasKid(set, "k1") {
-		t.Fatal("Keys after Close lost the last set")
-	}
-	o.srv.CloseClientConnections()
+	srv.CloseClientConnections()
 
+	// The transport's connection goroutines end on their own once their
+	// sockets close: a bubble cannot hold them, so this waits in real time.
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {
@@ -602,22 +701,28 @@ func TestRemoteCloseStopsEverything(t *testing.T) {
 }
 
 func TestRemoteKeysContextEnds(t *testing.T) {
-	o := newOP(t, nil)
-	o.serve(http.StatusInternalServerError, nil, nil)
-	r, _ := newRemote(t, o, newClock())
-	o.serve(http.StatusOK, setJSON(t, publicOf(t, genKey(t, "RSA", "k1", ""))), nil)
-	gate := o.hold()
-	defer o.release(gate)
+	k1 := publicOf(t, genKey(t, "RSA", "k1", ""))
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, nil)
+		o.serve(http.StatusInternalServerError, nil, nil)
+		r, _ := newRemote(t, o)
+		o.serve(http.StatusOK, setJSON(t, k1), nil)
+		gate := o.hold()
+		defer o.release(gate)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := r.Keys(ctx, "k1")
-		done <- err
-	}()
-	waitWaiters(t, r, 1)
-	cancel()
-	if err := <-done; !errors.Is(err, jwks.ErrFetch) || !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want ErrNoKeys and context.Canceled", err)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := r.Keys(ctx, "k1")
+			done <- err
+		}()
+		synctest.Wait()
+		if got := r.Waiters(); got != 1 {
+			t.Fatalf("%d waiters, want 1", got)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, jwks.ErrFetch) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want ErrFetch and context.Canceled", err)
+		}
+	})
 }

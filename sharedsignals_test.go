@@ -746,66 +746,46 @@ func TestSharedSignalsOtherTransmitterClockBehindEndsEarlierLogin(t *testing.T) 
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("session-revoked: %d %s", w.Code, w.Body)
 	}
-	w = httptest.NewRecorder()
-	r = httptest.NewRequest(http.MethodGet, "/", nil)
-	r.AddCookie(alice)
-	bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.get(r, "login"); ok {
-			io.WriteString(w, "signed in")
-			return
-		}
-		io.WriteString(w, "anonymous")
-	})).ServeHTTP(w, r)
-	if got := w.Body.String(); got != "anonymous" {
+	if got := fcPage(bl, s, alice); got != "anonymous" {
 		t.Errorf("a login 10 s before the transmitter's session-revoked: %q, want anonymous", got)
 	}
 }
 
-// RFC 9493's aliases format (§3.2) names one subject by several
-// identifiers; one that is the OP's own iss_sub names the user as the OP
-// does, with no MapSubject needed. Such a session-revoked is a valid SET
-// that must end the user's session, not be refused as invalid_request (a
-// 400 the transmitter does not retry, so the logout is lost).
-func TestSharedSignalsAliasesSubjectWithTheOPsIssSubEndsSession(t *testing.T) {
-	a := newSSFApp(t, bclogout.SharedSignals{})
-	c := a.login(t, "alice", "sid-a")
-	tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
-	tok.Claims["sub_id"] = map[string]any{"format": "aliases", "identifiers": []any{
-		map[string]any{"format": "email", "email": "alice@example.com"},
-		map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"},
-	}}
-	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
-		t.Fatalf("aliases subject: %d %s, want 202", status, code)
-	}
-	if got := a.page(t, c); got != "anonymous" {
-		t.Errorf("alice after a session-revoked naming her by aliases: %q, want anonymous", got)
-	}
-}
-
-// An aliases subject from the OP names one user twice: by an address
-// MapSubject maps through the app's directory, and by the OP's own
-// iss_sub, which needs no mapping. When the two disagree (the address
-// was reassigned, the directory is stale), the user the OP named must
-// still be signed out: taking the first identifier that maps to anyone
-// ends the other user's sessions and serves the named user's.
+// RFC 9493's aliases format (§3.2.8) names one subject by several
+// identifiers. One that is the OP's own iss_sub names the user as the OP
+// does: the session-revoked ends that user's sessions, with no MapSubject
+// (not refused as invalid_request, a 400 the transmitter does not retry),
+// and with a MapSubject that maps another of the identifiers to someone
+// else (the address was reassigned, the directory is stale), whose
+// sessions it must not end instead.
 func TestSharedSignalsAliasesSubjectEndsTheUserTheOPsIssSubNames(t *testing.T) {
-	a := newSSFApp(t, bclogout.SharedSignals{MapSubject: func(_ context.Context, id map[string]any) (string, error) {
-		if id["email"] == "alice@example.com" {
-			return "bob", nil // alice's former address, now bob's here
-		}
-		return "", nil
-	}})
-	alice := a.login(t, "alice", "sid-a")
-	tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
-	tok.Claims["sub_id"] = map[string]any{"format": "aliases", "identifiers": []any{
-		map[string]any{"format": "email", "email": "alice@example.com"},
-		map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"},
-	}}
-	if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
-		t.Fatalf("aliases subject: %d %s, want 202", status, code)
-	}
-	if got := a.page(t, alice); got != "anonymous" {
-		t.Errorf("alice after a session-revoked naming her by the OP's iss_sub among aliases: %q, want anonymous", got)
+	for name, mapSubject := range map[string]func(context.Context, map[string]any) (string, error){
+		"no MapSubject": nil,
+		"a stale MapSubject": func(_ context.Context, id map[string]any) (string, error) {
+			if id["email"] == "alice@example.com" {
+				return "bob", nil // alice's former address, now bob's here
+			}
+			return "", nil
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := newSSFApp(t, bclogout.SharedSignals{MapSubject: mapSubject})
+			alice, bob := a.login(t, "alice", "sid-a"), a.login(t, "bob", "sid-b")
+			tok := a.op.NewSET("app", opkit.CAEPSessionRevoked, nil)
+			tok.Claims["sub_id"] = map[string]any{"format": "aliases", "identifiers": []any{
+				map[string]any{"format": "email", "email": "alice@example.com"},
+				map[string]any{"format": "iss_sub", "iss": a.op.Issuer(), "sub": "alice"},
+			}}
+			if status, code := a.push(t, "", a.sign(t, tok)); status != http.StatusAccepted {
+				t.Fatalf("aliases subject: %d %s, want 202", status, code)
+			}
+			if got := a.page(t, alice); got != "anonymous" {
+				t.Errorf("alice after a session-revoked naming her by the OP's iss_sub among aliases: %q, want anonymous", got)
+			}
+			if got := a.page(t, bob); got != "signed in" {
+				t.Errorf("bob: %q, want signed in", got)
+			}
+		})
 	}
 }
 

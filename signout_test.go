@@ -423,82 +423,53 @@ func TestSignOutStateCookiePathEscaped(t *testing.T) {
 	t.Fatal("SignOut set no state cookie")
 }
 
-// TestSignOutThenSingleSignOn: after SignOut,
-// a single sign-on in an OP session that lives on (no end_session_endpoint,
-// or the user declined at the OP) is refused within the OP clock skew
-// after the signed-out login, since a sid revocation also ends logins up
-// to a minute after its date (fail closed), and accepted after it.
-// SignOut dates the revocation at the login's own iat, so that a store
-// with any tolerance ends this login and deletes its binding.
+// TestSignOutThenSingleSignOn: after SignOut, a single sign-on in an OP
+// session that lives on (no end_session_endpoint, or the user declined at
+// the OP) is refused within the OP clock skew after the signed-out login,
+// since a sid revocation also ends logins up to a minute after its date
+// (fail closed), and accepted after it. SignOut dates the revocation at
+// the login's own iat, so that a store with any tolerance ends this login
+// and deletes its binding. The same holds when the OP's ID tokens carry
+// auth_time (Keycloak, Auth0, Okta and most others), which the new token
+// keeps from the user's one authentication, before the signed-out login:
+// SignOut ended this app's login, not the OP session, so a login is
+// judged by its iat (judged by auth_time, every later sign-on of that OP
+// session would be refused for as long as the revocation is kept).
 func TestSignOutThenSingleSignOn(t *testing.T) {
-	a := newApp(t, bclogout.Config{})
-	first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
-	r := httptest.NewRequest(http.MethodGet, "/callback", nil)
-	w := httptest.NewRecorder()
-	if err := a.Login(w, r, idToken(t, a.op, a.op.Issuer(), "alice", "sid-a", first)); err != nil {
-		t.Fatal(err)
-	}
-	cookie := w.Result().Cookies()[0]
-	r = httptest.NewRequest(http.MethodPost, "/signout", nil)
-	r.AddCookie(cookie)
-	postSignOut(t, a.RP, r)
-	for _, tc := range []struct {
-		after time.Duration
-		want  error
-	}{
-		{20 * time.Second, sessionadapter.ErrRevoked},
-		{90 * time.Second, nil},
-	} {
-		r = httptest.NewRequest(http.MethodGet, "/callback", nil)
-		err := a.Login(httptest.NewRecorder(), r, idToken(t, a.op, a.op.Issuer(), "alice", "sid-a", first.Add(tc.after)))
-		if !errors.Is(err, tc.want) {
-			t.Errorf("single sign-on %v after the signed-out login: %v, want %v", tc.after, err, tc.want)
-		}
-	}
-}
-
-// TestSignOutThenSingleSignOnKeepsAuthTime: the same single sign-on, from
-// an OP that puts auth_time in its ID tokens (Keycloak, Auth0, Okta and
-// most others do): the OP session lives on, so the new ID token has the
-// same sid, a later iat and the auth_time of the user's one
-// authentication, before the signed-out login. It must be accepted after
-// the OP clock skew, as without auth_time: SignOut ended this app's login,
-// not the OP session, yet a sid revocation judged by auth_time refuses
-// every later sign-on of that OP session for as long as the revocation is
-// kept (the session lifetime, 30 days by default).
-func TestSignOutThenSingleSignOnKeepsAuthTime(t *testing.T) {
-	a := newApp(t, bclogout.Config{})
-	first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
-	authTime := first.Add(-10 * time.Minute)
-	withAuthTime := func(iat time.Time) string {
-		tok := &opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: map[string]any{
-			"iss": a.op.Issuer(), "sub": "alice", "aud": "app", "sid": "sid-a",
-			"iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(), "auth_time": authTime.Unix(),
-		}}
-		raw, err := tok.Sign(a.op.Key())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return raw
-	}
-	w := httptest.NewRecorder()
-	if err := a.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), withAuthTime(first)); err != nil {
-		t.Fatal(err)
-	}
-	r := httptest.NewRequest(http.MethodPost, "/signout", nil)
-	r.AddCookie(w.Result().Cookies()[0])
-	postSignOut(t, a.RP, r)
-	for _, tc := range []struct {
-		after time.Duration
-		want  error
-	}{
-		{20 * time.Second, sessionadapter.ErrRevoked},
-		{90 * time.Second, nil},
-	} {
-		err := a.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/callback", nil), withAuthTime(first.Add(tc.after)))
-		if !errors.Is(err, tc.want) {
-			t.Errorf("single sign-on %v after the signed-out login, same auth_time: %v, want %v", tc.after, err, tc.want)
-		}
+	for _, withAuthTime := range []bool{false, true} {
+		t.Run(fmt.Sprintf("auth_time=%v", withAuthTime), func(t *testing.T) {
+			a := newApp(t, bclogout.Config{})
+			first := time.Now().Add(-3 * time.Minute).Truncate(time.Second)
+			login := func(w http.ResponseWriter, iat time.Time) error {
+				claims := map[string]any{"iss": a.op.Issuer(), "sub": "alice", "aud": "app", "sid": "sid-a", "iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix()}
+				if withAuthTime {
+					claims["auth_time"] = first.Add(-10 * time.Minute).Unix()
+				}
+				raw, err := (&opkit.Token{Header: map[string]any{"typ": "JWT"}, Claims: claims}).Sign(a.op.Key())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), raw)
+			}
+			w := httptest.NewRecorder()
+			if err := login(w, first); err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodPost, "/signout", nil)
+			r.AddCookie(w.Result().Cookies()[0])
+			postSignOut(t, a.RP, r)
+			for _, tc := range []struct {
+				after time.Duration
+				want  error
+			}{
+				{20 * time.Second, sessionadapter.ErrRevoked},
+				{90 * time.Second, nil},
+			} {
+				if err := login(httptest.NewRecorder(), first.Add(tc.after)); !errors.Is(err, tc.want) {
+					t.Errorf("single sign-on %v after the signed-out login: %v, want %v", tc.after, err, tc.want)
+				}
+			}
+		})
 	}
 }
 

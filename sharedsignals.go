@@ -70,10 +70,10 @@ type SharedSignals struct {
 	// opaque, phone_number, account, did or uri; subject["format"] says
 	// which), alone, as one of an aliases subject's identifiers, or as the
 	// user of a complex subject, for transmitters that do not name users
-	// as the OP does. It returns "" for a user the app does not know (the SET is then
-	// acknowledged with 202 and ends nothing), and an error when it cannot
-	// tell for now (the transmitter is then asked to retry, 503). Without
-	// it such SETs are refused (400 access_denied).
+	// as the OP does. It returns "" for a user the app does not know (the
+	// SET is then acknowledged with 202 and ends nothing), and an error
+	// when it cannot tell for now (the transmitter is then asked to retry,
+	// 503). Without it such SETs are refused (400 access_denied).
 	MapSubject func(ctx context.Context, subject map[string]any) (sub string, err error)
 	// OnEvent is called for every SET accepted: after the sessions of a
 	// session-ending event were ended, and for every other event (RISC

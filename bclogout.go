@@ -166,7 +166,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	case cfg.ClientID == "":
 		return nil, errs.Config("bclogout", "no ClientID")
 	case cfg.Sessions == nil:
-		return nil, errs.Config("bclogout", "no Sessions")
+		return nil, errs.Config("bclogout", "no Sessions (scsadapter.New and gorillaadapter.New give none for a nil manager or store)")
 	case cfg.SessionLifetime < 0:
 		return nil, errs.Config("bclogout", "SessionLifetime %v is negative", cfg.SessionLifetime)
 	}

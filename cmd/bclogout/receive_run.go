@@ -84,22 +84,20 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // lineWriter prints the lines of concurrent requests, whole and in the
-// order they were queued, from one goroutine: a request copies its line
-// into the queue and goes on, and the goroutine writes whatever has queued
-// up in one write, at once when it was idle. Under load that is one
-// write(2) for many lines, never a line held back for company.
+// order they were queued, without a goroutine of its own: the request that
+// finds nobody writing writes its line and every line queued meanwhile,
+// one write(2) per batch, until the queue is empty; the others queue
+// theirs and go on. Under load that is one write for many lines, and no
+// line is held back for company or waits for a goroutine to wake.
 type lineWriter struct {
-	w    io.Writer
-	wake chan struct{} // holds one token when lines are queued
-	done chan struct{} // closed when the goroutine has returned
-
+	w   io.Writer
 	max int // maxQueued; smaller in tests
 
 	mu      sync.Mutex
-	drained sync.Cond // signalled each time the queue is taken
+	taken   sync.Cond // broadcast each time the writer takes the queue
 	queue   []byte
-	closed  bool
-	direct  sync.Mutex // after close: serialises the callers' own writes
+	spare   []byte // the writer's last batch, written: the next queue
+	writing bool   // a request is writing; it drains the queue before it stops
 }
 
 // maxQueued bounds the lines waiting for a slow stdout: past it, a request
@@ -107,80 +105,49 @@ type lineWriter struct {
 const maxQueued = 1 << 20
 
 func newLineWriter(w io.Writer) *lineWriter {
-	l := &lineWriter{w: w, max: maxQueued, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	l.drained.L = &l.mu
-	go l.drain()
+	l := &lineWriter{w: w, max: maxQueued}
+	l.taken.L = &l.mu
 	return l
 }
 
-// write queues line, which ends in a newline. After close it writes the
-// line itself. When the queue is full, or closed, it calls beforeWait (if
-// not nil) first: the one case where write waits for stdout.
-func (l *lineWriter) write(line []byte, beforeWait func()) {
+// write prints line, which ends in a newline, or queues it for the
+// request that is writing. It calls beforePrint (if not nil) before it
+// can wait for stdout: before it writes, or waits for room in a full
+// queue.
+func (l *lineWriter) write(line []byte, beforePrint func()) {
 	l.mu.Lock()
-	if (len(l.queue) >= l.max || l.closed) && beforeWait != nil {
-		l.mu.Unlock()
-		beforeWait()
-		l.mu.Lock()
-	}
-	for len(l.queue) >= l.max && !l.closed {
-		l.drained.Wait()
-	}
-	if l.closed {
-		l.mu.Unlock()
-		<-l.done
-		l.direct.Lock()
-		defer l.direct.Unlock()
-		_, _ = l.w.Write(line)
-		return
+	for len(l.queue) >= l.max {
+		if beforePrint != nil {
+			l.mu.Unlock()
+			beforePrint()
+			beforePrint = nil
+			l.mu.Lock()
+			continue
+		}
+		l.taken.Wait()
 	}
 	l.queue = append(l.queue, line...)
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default: // the goroutine is already due to take the queue
-	}
-}
-
-func (l *lineWriter) drain() {
-	defer close(l.done)
-	var spare []byte
-	for range l.wake {
-		l.mu.Lock()
-		buf, closed := l.queue, l.closed
-		l.queue = spare[:0]
-		l.drained.Broadcast()
+	if l.writing {
 		l.mu.Unlock()
-		if len(buf) > 0 {
-			_, _ = l.w.Write(buf)
-		}
-		spare = buf
-		if closed {
-			return
-		}
+		return
 	}
-}
-
-// close writes what is queued and stops the goroutine. It waits for the
-// write until ctx ends: a stdout that nobody reads keeps the goroutine
-// and its lines, as it kept each request's write before.
-func (l *lineWriter) close(ctx context.Context) error {
-	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		l.drained.Broadcast()
+	l.writing = true
+	if beforePrint != nil {
+		l.mu.Unlock()
+		beforePrint()
+		l.mu.Lock()
 	}
+	for len(l.queue) > 0 {
+		batch := l.queue
+		l.queue = l.spare[:0]
+		l.taken.Broadcast()
+		l.mu.Unlock()
+		_, _ = l.w.Write(batch)
+		l.mu.Lock()
+		l.spare = batch
+	}
+	l.writing = false
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-l.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("writing the last lines: %w", context.Cause(ctx))
-	}
 }
 
 // receiveConn is what receive knows of the request a connection is
@@ -264,8 +231,9 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 			c.ResponseWriter = nil // not kept past the request
 			// The OP has its answer before the line can wait: a slow
 			// reader of stdout (a paused terminal, a full pipe) delays
-			// the output, never the deliveries. Flushing costs a write(2)
-			// of its own, so it is done only then.
+			// the output, never the deliveries. A request whose line
+			// only queues does not flush: the server writes its answer
+			// once it returns.
 			out.write(*bp, func() { _ = http.NewResponseController(w).Flush() })
 			linePool.Put(bp)
 		})
@@ -313,13 +281,10 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 		return failure(s, "receive", err)
 	}
 	fmt.Fprintf(s.stderr, "bclogout receive: listening on http://%s%s for logout tokens from %s to %s\n", ln.Addr(), path, vf.issuer, vf.clientID)
-	err = serveWith(ctx, ln, mux, logger, receiveLimits, withReceiveConn)
-	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if cerr := out.close(closeCtx); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	// The requests print their own lines: once the server has shut down,
+	// every line is printed (a request blocked on stdout holds the
+	// shutdown, for its few seconds at most).
+	if err := serveWith(ctx, ln, mux, logger, receiveLimits, withReceiveConn); err != nil {
 		return failure(s, "receive", err)
 	}
 	return exitOK

@@ -94,8 +94,8 @@ func (w *lockedBuffer) String() string {
 }
 
 // Lines from concurrent requests all come out, whole and each request's in
-// its order, by the time close returns; close stops the goroutine.
-func TestReceiveLinesAllPrintedByClose(t *testing.T) {
+// its order, by the time every request's write has returned.
+func TestReceiveLinesAllPrinted(t *testing.T) {
 	const writers, each = 8, 500
 	stdout := &lockedBuffer{}
 	l := newLineWriter(stdout)
@@ -108,14 +108,6 @@ func TestReceiveLinesAllPrintedByClose(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := l.close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-l.done:
-	default:
-		t.Fatal("close returned with the goroutine still running")
-	}
 	next := make([]int, writers)
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	for _, line := range lines {
@@ -132,12 +124,6 @@ func TestReceiveLinesAllPrintedByClose(t *testing.T) {
 		t.Errorf("%d lines, want %d", len(lines), writers*each)
 	}
 	t.Logf("%d lines in %d writes", len(lines), stdout.writes)
-	// A line printed after close, by a request that outlived the server's
-	// shutdown, is still printed.
-	l.write([]byte("late\n"), nil)
-	if got := stdout.String(); !strings.HasSuffix(got, "}\nlate\n") {
-		t.Errorf("late line not printed last: ...%q", got[max(0, len(got)-40):])
-	}
 }
 
 // chanWriter hands each write to a reader of its channel.
@@ -148,58 +134,56 @@ func (w chanWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// A line is written as soon as it is queued, not held back for the next:
-// a user tails the output.
-func TestReceiveLinePrintedPromptly(t *testing.T) {
+// While one request waits on stdout, another's line queues and the
+// request goes on; the waiting request prints the queued line as soon as
+// its own is out, not when a third request comes: a user tails the
+// output.
+func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	stdout := make(chanWriter)
 	l := newLineWriter(stdout)
-	defer l.close(context.Background())
-	for _, line := range []string{"one\n", "two\n"} {
-		l.write([]byte(line), nil)
+	go l.write([]byte("one\n"), nil)
+	for writing := false; !writing; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		writing = l.writing && len(l.queue) == 0
+		l.mu.Unlock()
+	}
+	returned := make(chan struct{})
+	go func() {
+		l.write([]byte("two\n"), nil)
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a line behind a writer waited for stdout")
+	}
+	for _, want := range []string{"one\n", "two\n"} {
 		select {
 		case got := <-stdout:
-			if got != line {
-				t.Errorf("wrote %q, want %q", got, line)
+			if got != want {
+				t.Errorf("wrote %q, want %q", got, want)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%q not written within 5 s", line)
+			t.Fatalf("%q not written within 5 s", want)
 		}
 	}
 }
 
-// A stdout nobody reads holds close only until its context ends, and the
-// lines queued meanwhile do not block their requests.
-func TestReceiveLinesCloseGivesUpOnBlockedStdout(t *testing.T) {
-	stdout := &blockedWriter{release: make(chan struct{})}
-	l := newLineWriter(stdout)
-	for range 10 {
-		l.write([]byte("{}\n"), nil)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	if err := l.close(ctx); err == nil {
-		t.Error("close returned nil with stdout blocked")
-	}
-	close(stdout.release)
-	<-l.done
-	stdout.mu.Lock()
-	defer stdout.mu.Unlock()
-	if got := strings.Count(stdout.buf.String(), "{}\n"); got != 10 {
-		t.Errorf("%d lines once stdout was read again, want 10", got)
-	}
-}
-
-// A request waits for stdout only once the queue is full, and then only
-// after beforeWait (receive's flush of the OP's answer) has run; below
-// that it never calls beforeWait, which costs a write(2).
-func TestReceiveLinesFullQueueFlushesFirst(t *testing.T) {
+// A request calls beforePrint (receive's flush of the OP's answer) before
+// it can wait for stdout: before it writes, and before it waits for room
+// in a full queue. A request whose line only queues never calls it.
+func TestReceiveLinesFlushBeforeWaiting(t *testing.T) {
 	stdout := &blockedWriter{release: make(chan struct{})}
 	l := newLineWriter(stdout)
 	l.max = 8
 	line := []byte("{}\n")
-	noFlush := func() { t.Error("flushed with room in the queue") }
-	// The goroutine takes the first line and blocks writing it.
-	l.write(line, noFlush)
+	noFlush := func() { t.Error("flushed a line that only queued") }
+	flushed := make(chan string, 2)
+	// The first request writes its line and blocks on stdout.
+	go l.write(line, func() { flushed <- "writer" })
+	if got := <-flushed; got != "writer" {
+		t.Fatal(got)
+	}
 	for taken := false; !taken; time.Sleep(time.Millisecond) {
 		l.mu.Lock()
 		taken = len(l.queue) == 0
@@ -208,13 +192,16 @@ func TestReceiveLinesFullQueueFlushesFirst(t *testing.T) {
 	for range 3 { // 9 bytes queued: full
 		l.write(line, noFlush)
 	}
-	flushed, returned := make(chan struct{}), make(chan struct{})
+	returned := make(chan struct{})
 	go func() {
-		l.write(line, func() { close(flushed) })
+		l.write(line, func() { flushed <- "full" })
 		close(returned)
 	}()
 	select {
-	case <-flushed:
+	case got := <-flushed:
+		if got != "full" {
+			t.Fatal(got)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no flush for a write into a full queue")
 	}
@@ -225,8 +212,10 @@ func TestReceiveLinesFullQueueFlushesFirst(t *testing.T) {
 	}
 	close(stdout.release)
 	<-returned
-	if err := l.close(t.Context()); err != nil {
-		t.Fatal(err)
+	for writing := true; writing; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		writing = l.writing
+		l.mu.Unlock()
 	}
 	stdout.mu.Lock()
 	defer stdout.mu.Unlock()
@@ -265,9 +254,6 @@ func TestReceiveRecordsEachRequest(t *testing.T) {
 				r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/?code="+strconv.Itoa(code), nil)
 				r.ProtoMajor = tt.proto
 				h.ServeHTTP(httptest.NewRecorder(), r)
-			}
-			if err := out.close(t.Context()); err != nil {
-				t.Fatal(err)
 			}
 			want := `{"time":"2026-12-07T15:00:00Z","outcome":"rejected","status":404}` + "\n" +
 				`{"time":"2026-12-07T15:00:00Z","outcome":"rejected","status":405}` + "\n"
@@ -330,9 +316,6 @@ func TestReceivePipelinedRequestsKeepTheirOwnLines(t *testing.T) {
 	}
 	cancel()
 	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := out.close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")

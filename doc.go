@@ -16,14 +16,15 @@
 //	if err != nil {
 //		return err
 //	}
-//	root.Handle("/backchannel-logout", bl.BackChannel()) // 1. the OP's POST (§2.5)
-//	mux.Handle("/signout", bl.SignOut())                 // 2. the Sign out button
-//	root.Handle("/", sm.LoadAndSave(bl.Guard(mux)))      // 3. every app route
-//	err = bl.Login(w, r, rawIDToken)                     // 4. in the login callback
+//	mux.Handle("/backchannel-logout", bl.BackChannel()) // 1. the OP's POST (§2.5)
+//	mux.Handle("/signout", bl.SignOut())                // 2. the Sign out button
+//	handler := sm.LoadAndSave(bl.Guard(mux))            // 3. what the server serves
+//	err = bl.Login(w, r, rawIDToken)                    // 4. in the login callback
 //
-// (mux holds the app's routes, root is what the server serves.) An app
-// that shuts down gracefully calls bl.Close after its server's Shutdown,
-// which gives logouts still being retried a last try.
+// (mux holds the app's routes. The OP's POST carries no cookie: the guard
+// and LoadAndSave pass it untouched.) An app that shuts down gracefully
+// calls bl.Close after its server's Shutdown, which gives logouts still
+// being retried a last try.
 //
 // What happens to a logout: the OP POSTs a signed logout token to the
 // endpoint; [RP] validates it (§2.6, the rp package), answers 400 to a

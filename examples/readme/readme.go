@@ -35,9 +35,9 @@ import (
 // Quick start.
 
 // quickStart is main's wiring: the app's sessions are in sm, mux is the
-// mux of its routes, root the server's handler. It returns the RP for the
+// mux of its routes. It returns the server's handler and the RP for the
 // login callback.
-func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, root, mux *http.ServeMux) (*bclogout.RP, error) {
+func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux *http.ServeMux) (http.Handler, *bclogout.RP, error) {
 	logout, err := bclogout.New(ctx, bclogout.Config{
 		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
 		ClientID:              "my-app",                          // this app's client_id there
@@ -45,12 +45,11 @@ func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, root
 		PostLogoutRedirectURI: "https://app.example.com/signout", // the sign-out route's URL, registered at the OP
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	mux.Handle("/signout", logout.SignOut())                 // every method (not "POST /signout"): the button's POST, the OP's GET back
-	root.Handle("/", sm.LoadAndSave(logout.Guard(mux)))      // the app's routes: the guard inside LoadAndSave
-	root.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session, no CSRF check
-	return logout, nil                                       // for the login callback
+	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it untouched
+	mux.Handle("/signout", logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
+	return sm.LoadAndSave(logout.Guard(mux)), logout, nil   // serve the first; the guard inside LoadAndSave
 }
 
 func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {

@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
 )
 
@@ -52,19 +53,15 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	}
 	verifier := provider.Verifier(&oidc.Config{ClientID: "my-app"})
 
-	pages := http.NewServeMux()
-	pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// The app's routes: its page and its login callback, where
+	// /callback?id_token= stands for the callback after the code
+	// exchange; the README's lines take it from there.
+	var logout *bclogout.RP
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
 	})
-	mux := http.NewServeMux()
-	logout, err := quickStart(t.Context(), op.Issuer(), sm, mux, pages)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { logout.Close(context.Background()) })
-	// /callback?id_token= stands for the login callback after the code
-	// exchange; the README's lines take it from there.
-	callback := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		idToken, err := verifier.Verify(r.Context(), r.FormValue("id_token"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -72,16 +69,18 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 		}
 		quickStartCallback(w, r, logout, r.FormValue("id_token"))
 		sm.Put(r.Context(), "user", idToken.Subject)
-	}))
-	if !guarded { // the mistake the test must catch: app routes without the guard
-		mux = http.NewServeMux()
-		mux.Handle("/", sm.LoadAndSave(pages))
-		mux.Handle("/backchannel-logout", logout.BackChannel())
+	})
+	handler, logout, err := quickStart(t.Context(), op.Issuer(), sm, mux)
+	if err != nil {
+		t.Fatal(err)
 	}
-	root := http.NewServeMux()
-	root.Handle("/", mux)
-	root.Handle("/callback", callback)
-	app := httptest.NewServer(root)
+	t.Cleanup(func() { logout.Close(context.Background()) })
+	if !guarded { // the mistake the test must catch: the routes without the guard
+		handler = sm.LoadAndSave(mux)
+	}
+	// As the README says, Go's CSRF protection lets the OP's POST
+	// through: it has neither Origin nor Sec-Fetch-Site.
+	app := httptest.NewServer(http.NewCrossOriginProtection().Handler(handler))
 	t.Cleanup(app.Close)
 	if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
 		t.Fatal(err)

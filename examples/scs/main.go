@@ -183,11 +183,9 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	pages.HandleFunc("GET /login", a.login)
 	pages.HandleFunc("GET /callback", a.callback)
 	pages.HandleFunc("GET /signed-out", a.signedOut)
-	pages.Handle("/signout", a.logout.SignOut()) // the button's POST and the OP's way back: inside LoadAndSave
-	root := http.NewServeMux()
-	root.Handle("/", a.sm.LoadAndSave(a.logout.Guard(pages)))  // the guard inside LoadAndSave
-	root.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, no CSRF
-	a.Handler = root
+	pages.Handle("/signout", a.logout.SignOut())                // the button's POST and the OP's way back
+	pages.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard passes it
+	a.Handler = a.sm.LoadAndSave(a.logout.Guard(pages))         // the guard inside LoadAndSave
 	return a, nil
 }
 

@@ -34,29 +34,39 @@ import (
 
 // Quick start.
 
-// quickStart is main's wiring: the app's sessions are in sm, mux is the
-// mux of its routes. It returns the server's handler and the RP for the
-// login callback.
-func quickStart(ctx context.Context, issuer string, sm *scs.SessionManager, mux *http.ServeMux) (http.Handler, *bclogout.RP, error) {
-	logout, err := bclogout.New(ctx, bclogout.Config{
+type app struct {
+	sm     *scs.SessionManager // its sessions, any store
+	logout *bclogout.RP
+	// … the app's own fields: its oauth2.Config, its go-oidc verifier
+}
+
+// handler is where the app builds its handler: mux holds its routes.
+func (a *app) handler(ctx context.Context, issuer string, mux *http.ServeMux) (_ http.Handler, err error) {
+	a.logout, err = bclogout.New(ctx, bclogout.Config{
 		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
 		ClientID:              "my-app",                          // this app's client_id there
-		Sessions:              scsadapter.New(sm),                // gorilla: gorillaadapter.New(store, "session")
+		Sessions:              scsadapter.New(a.sm),              // gorilla: gorillaadapter.New(store, "session")
 		PostLogoutRedirectURI: "https://app.example.com/signout", // the sign-out route's URL, registered at the OP
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	mux.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it untouched
-	mux.Handle("/signout", logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
-	return sm.LoadAndSave(logout.Guard(mux)), logout, nil   // serve the first; the guard inside LoadAndSave
+	mux.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it untouched
+	mux.Handle("/signout", a.logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
+	return a.sm.LoadAndSave(a.logout.Guard(mux)), nil         // the guard inside LoadAndSave
 }
 
-func quickStartCallback(w http.ResponseWriter, r *http.Request, logout *bclogout.RP, rawIDToken string) {
-	if err := logout.Login(w, r, rawIDToken); err != nil { // verifies it, binds the session to the OP session; logs why it failed
+// callback is the end of the login callback.
+func (a *app) callback(w http.ResponseWriter, r *http.Request, rawIDToken string) {
+	if err := a.logout.Login(w, r, rawIDToken); err != nil { // verifies it, binds the session to the OP session; logs why it failed
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
+}
+
+// shutdown follows the server's Shutdown.
+func (a *app) shutdown(ctx context.Context) {
+	a.logout.Close(ctx) // retries pending logouts until ctx ends; it logs those it could not finish
 }
 
 // chi, echo and gin.
@@ -72,7 +82,7 @@ func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
 }
 
 func chiScsMount(logout *bclogout.RP, sm *scs.SessionManager, home http.HandlerFunc) http.Handler {
-	// chi, scs sessions (or CSRF middleware): the app's routes in a group
+	// chi with CSRF or sign-in middleware (here with scs): the app's routes in a group
 	r := chi.NewRouter()
 	r.Group(func(r chi.Router) { r.Use(sm.LoadAndSave, logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
 	r.Handle("/signout", sm.LoadAndSave(logout.SignOut()))                                // reads the session: inside LoadAndSave (and CSRF checks)
@@ -243,4 +253,4 @@ func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeM
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{quickStart, quickStartCallback, chiMount, echoMount, replicas, underneath, frontChannel, sharedSignals}
+var _ = []any{(*app).handler, (*app).callback, (*app).shutdown, chiMount, echoMount, replicas, underneath, frontChannel, sharedSignals}

@@ -13,7 +13,6 @@ import (
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/opkit"
 )
 
@@ -56,7 +55,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	// The app's routes: its page and its login callback, where
 	// /callback?id_token= stands for the callback after the code
 	// exchange; the README's lines take it from there.
-	var logout *bclogout.RP
+	a := &app{sm: sm}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, sm.GetString(r.Context(), "user"))
@@ -67,22 +66,22 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		quickStartCallback(w, r, logout, r.FormValue("id_token"))
+		a.callback(w, r, r.FormValue("id_token"))
 		sm.Put(r.Context(), "user", idToken.Subject)
 	})
-	handler, logout, err := quickStart(t.Context(), op.Issuer(), sm, mux)
+	handler, err := a.handler(t.Context(), op.Issuer(), mux)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { logout.Close(context.Background()) })
+	t.Cleanup(func() { a.shutdown(context.Background()) })
 	if !guarded { // the mistake the test must catch: the routes without the guard
 		handler = sm.LoadAndSave(mux)
 	}
 	// As the README says, Go's CSRF protection lets the OP's POST
 	// through: it has neither Origin nor Sec-Fetch-Site.
-	app := httptest.NewServer(http.NewCrossOriginProtection().Handler(handler))
-	t.Cleanup(app.Close)
-	if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: app.URL + "/backchannel-logout"}); err != nil {
+	srv := httptest.NewServer(http.NewCrossOriginProtection().Handler(handler))
+	t.Cleanup(srv.Close)
+	if err := op.RegisterClient(opkit.Client{ID: "my-app", BackchannelLogoutURI: srv.URL + "/backchannel-logout"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,7 +93,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 			t.Fatal(err)
 		}
 		raws[sid] = raw
-		resp, err := http.Get(app.URL + "/callback?id_token=" + raw)
+		resp, err := http.Get(srv.URL + "/callback?id_token=" + raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +105,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	}
 	page := func(c *http.Cookie) string {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, app.URL+"/", nil)
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
 		req.AddCookie(c)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -148,7 +147,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 
 	// The Sign out button: the session ends here, and the browser goes to
 	// the OP with the ID token Login kept as id_token_hint.
-	req, _ := http.NewRequest(http.MethodPost, app.URL+"/signout", nil)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/signout", nil)
 	req.AddCookie(other)
 	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {

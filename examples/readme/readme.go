@@ -64,9 +64,9 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request, rawIDToken string
 	}
 }
 
-// shutdown follows the server's Shutdown.
-func (a *app) shutdown(ctx context.Context) {
-	a.logout.Close(ctx) // retries pending logouts until ctx ends; it logs those it could not finish
+// shutdown follows the server's Shutdown(shutdownCtx).
+func (a *app) shutdown(shutdownCtx context.Context) {
+	a.logout.Close(shutdownCtx) // retries pending logouts until the deadline; it logs those it could not finish
 }
 
 // chi, echo and gin.

@@ -169,6 +169,33 @@ func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	}
 }
 
+// A request whose answer cannot be sent (an OP that pipelines and does not
+// read, its socket full until the server's WriteTimeout) holds its own
+// line at most: another request's line, with stdout being read, is
+// printed at once, and is not lost if receive shuts down meanwhile.
+func TestReceiveLinePrintedWhileAnotherAnswerIsStuck(t *testing.T) {
+	stdout := make(chanWriter, 2)
+	l := newLineWriter(stdout)
+	stuck, release := make(chan struct{}), make(chan struct{})
+	go l.write([]byte("one\n"), func() { close(stuck); <-release })
+	<-stuck
+	defer close(release)
+	returned := make(chan struct{})
+	go func() {
+		l.write([]byte("two\n"), func() {})
+		close(returned)
+	}()
+	select {
+	case got := <-stdout:
+		if !strings.HasSuffix(got, "two\n") {
+			t.Errorf("wrote %q, want it to end in %q", got, "two\n")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a line waited for another request's answer to be sent")
+	}
+	<-returned
+}
+
 // A request calls beforePrint (receive's flush of the OP's answer) before
 // it can wait for stdout: before it writes, and before it waits for room
 // in a full queue. A request whose line only queues never calls it.

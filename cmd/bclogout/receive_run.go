@@ -127,16 +127,21 @@ func (l *lineWriter) write(line []byte, beforePrint func()) {
 		l.taken.Wait()
 	}
 	l.queue = append(l.queue, line...)
-	if l.writing {
-		l.mu.Unlock()
-		return
-	}
-	l.writing = true
-	if beforePrint != nil {
+	if !l.writing && beforePrint != nil {
+		// Flushed before this request takes the writing: an answer
+		// that cannot be sent (an OP that does not read, until the
+		// server's WriteTimeout) holds this line at most, never the
+		// lines other requests queue meanwhile, which the next of them
+		// to find nobody writing prints.
 		l.mu.Unlock()
 		beforePrint()
 		l.mu.Lock()
 	}
+	if l.writing || len(l.queue) == 0 {
+		l.mu.Unlock()
+		return
+	}
+	l.writing = true
 	for len(l.queue) > 0 {
 		batch := l.queue
 		l.queue = l.spare[:0]

@@ -311,6 +311,43 @@ func TestReceiveAnswersBeforePrinting(t *testing.T) {
 	}
 }
 
+// Stopped while stdout is not being read, receive exits within its
+// shutdown's few seconds and says why: lines were left unprinted, not a
+// bare deadline.
+func TestReceiveShutdownWithStdoutBlockedSaysLinesWereNotPrinted(t *testing.T) {
+	op := newTestOP(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout := &blockedWriter{release: make(chan struct{})}
+	defer close(stdout.release)
+	stderr := &syncBuffer{url: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, stderr)
+	}()
+	var endpoint string
+	select {
+	case endpoint = <-stderr.url:
+	case code := <-done:
+		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
+	}
+	if code, _, errOut := runCmd(t, "", "send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice"); code != exitOK {
+		t.Fatalf("send exit %d:\n%s", code, errOut)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitFailure {
+			t.Errorf("receive exit %d, want %d", code, exitFailure)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("receive still running 15 s after cancel with stdout blocked")
+	}
+	if got := stderr.String(); !strings.Contains(got, "not printed") {
+		t.Errorf("stderr does not say lines were not printed:\n%s", got)
+	}
+}
+
 // With --require-encryption, receive rejects a plain signed token (reason
 // encryption) and accepts the same logout encrypted for its key.
 func TestReceiveRequireEncryption(t *testing.T) {

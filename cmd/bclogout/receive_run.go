@@ -155,6 +155,14 @@ func (l *lineWriter) write(line []byte, beforePrint func()) {
 	l.mu.Unlock()
 }
 
+// unprinted reports whether lines are queued or being written: after a
+// shutdown that gave up, the lines stdout did not take.
+func (l *lineWriter) unprinted() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writing || len(l.queue) > 0
+}
+
 // receiveConn is what receive knows of the request a connection is
 // serving: its line and its status. Over HTTP/1.x a connection serves its
 // requests one at a time, so each connection gets one receiveConn, placed
@@ -290,6 +298,9 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	// every line is printed (a request blocked on stdout holds the
 	// shutdown, for its few seconds at most).
 	if err := serveWith(ctx, ln, mux, logger, receiveLimits, withReceiveConn); err != nil {
+		if out.unprinted() {
+			err = fmt.Errorf("lines not printed, stdout not being read: %w", err)
+		}
 		return failure(s, "receive", err)
 	}
 	return exitOK

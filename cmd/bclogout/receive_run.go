@@ -84,11 +84,11 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // lineWriter prints the lines of concurrent requests, whole and in the
-// order they were queued, without a goroutine of its own: the request that
-// finds nobody writing writes its line and every line queued meanwhile,
-// one write(2) per batch, until the queue is empty; the others queue
-// theirs and go on. Under load that is one write for many lines, and no
-// line is held back for company or waits for a goroutine to wake.
+// order they were queued, without a goroutine of its own: a request
+// queues its line, and if nobody is writing it writes every queued line,
+// one write(2) per batch, until the queue is empty; otherwise it goes on.
+// Under load that is one write for many lines, and no line is held back
+// for company or waits for a goroutine to wake.
 type lineWriter struct {
 	w   io.Writer
 	max int // maxQueued; smaller in tests

@@ -165,18 +165,9 @@ func (l *lineChan) Write(p []byte) (int, error) {
 func startReceive(t *testing.T, args ...string) (endpoint string, lines <-chan string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	out := &lineChan{lines: make(chan string, 64)}
-	stderr := &syncBuffer{url: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, append([]string{"receive", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), out, stderr)
-	}()
-	select {
-	case endpoint = <-stderr.url:
-	case code := <-done:
-		cancel()
-		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
-	}
+	endpoint, stderr, done := launchReceive(t, ctx, out, args...)
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != exitOK {

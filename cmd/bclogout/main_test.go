@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,22 +186,30 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// launchReceive runs "bclogout receive" with args (and --addr 127.0.0.1:0)
+// until ctx ends, printing to stdout, and returns its endpoint once it
+// listens, its stderr, and its exit code when it has returned.
+func launchReceive(t *testing.T, ctx context.Context, stdout io.Writer, args ...string) (endpoint string, stderr *syncBuffer, done <-chan int) {
+	t.Helper()
+	stderr = &syncBuffer{url: make(chan string, 1)}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, append([]string{"receive", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), stdout, stderr)
+	}()
+	select {
+	case endpoint = <-stderr.url:
+	case code := <-exit:
+		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
+	}
+	return endpoint, stderr, exit
+}
+
 func TestReceive(t *testing.T) {
 	op := newTestOP(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout bytes.Buffer
-	stderr := &syncBuffer{url: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), &stdout, stderr)
-	}()
-	var endpoint string
-	select {
-	case endpoint = <-stderr.url:
-	case code := <-done:
-		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
-	}
+	endpoint, stderr, done := launchReceive(t, ctx, &stdout, "--issuer", op.issuer, "--client-id", "demo-rp")
 
 	send := func(extra ...string) int {
 		args := append([]string{"send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile}, extra...)
@@ -273,17 +282,7 @@ func TestReceiveAnswersBeforePrinting(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	stdout := &blockedWriter{release: make(chan struct{})}
-	stderr := &syncBuffer{url: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, stderr)
-	}()
-	var endpoint string
-	select {
-	case endpoint = <-stderr.url:
-	case code := <-done:
-		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
-	}
+	endpoint, stderr, done := launchReceive(t, ctx, stdout, "--issuer", op.issuer, "--client-id", "demo-rp")
 	sent := make(chan int, 1)
 	go func() {
 		code, _, _ := runCmd(t, "", "send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice")
@@ -320,17 +319,7 @@ func TestReceiveShutdownWithStdoutBlockedSaysLinesWereNotPrinted(t *testing.T) {
 	defer cancel()
 	stdout := &blockedWriter{release: make(chan struct{})}
 	defer close(stdout.release)
-	stderr := &syncBuffer{url: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0"}, strings.NewReader(""), stdout, stderr)
-	}()
-	var endpoint string
-	select {
-	case endpoint = <-stderr.url:
-	case code := <-done:
-		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
-	}
+	endpoint, stderr, done := launchReceive(t, ctx, stdout, "--issuer", op.issuer, "--client-id", "demo-rp")
 	if code, _, errOut := runCmd(t, "", "send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice"); code != exitOK {
 		t.Fatalf("send exit %d:\n%s", code, errOut)
 	}
@@ -356,18 +345,7 @@ func TestReceiveRequireEncryption(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var stdout bytes.Buffer
-	stderr := &syncBuffer{url: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"receive", "--issuer", op.issuer, "--client-id", "demo-rp", "--addr", "127.0.0.1:0",
-			"--decryption-keys", encFile, "--require-encryption"}, strings.NewReader(""), &stdout, stderr)
-	}()
-	var endpoint string
-	select {
-	case endpoint = <-stderr.url:
-	case code := <-done:
-		t.Fatalf("receive exited %d before listening:\n%s", code, stderr.String())
-	}
+	endpoint, stderr, done := launchReceive(t, ctx, &stdout, "--issuer", op.issuer, "--client-id", "demo-rp", "--decryption-keys", encFile, "--require-encryption")
 	send := func(extra ...string) int {
 		args := append([]string{"send", "--to", endpoint, "--issuer", op.issuer, "--aud", "demo-rp", "--key", op.keyFile, "--sub", "alice"}, extra...)
 		code, _, errOut := runCmd(t, "", args...)

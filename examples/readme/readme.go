@@ -34,10 +34,11 @@ import (
 
 // Quick start.
 
+// app is the quick start's app: its sessions (any store) and its RP,
+// beside its own fields.
 type app struct {
-	sm     *scs.SessionManager // its sessions, any store
+	sm     *scs.SessionManager
 	logout *bclogout.RP
-	// … the app's own fields: its oauth2.Config, its go-oidc verifier
 }
 
 // handler is where the app builds its handler: mux holds its routes.

@@ -24,6 +24,7 @@ func TestLogoutWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	if page, _ := io.ReadAll(resp.Body); !strings.Contains(string(page), "Signed out") {
 		t.Errorf("after the OP's logout the app shows %s", page)
 	}

@@ -311,9 +311,10 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 // BackChannel returns the back-channel logout endpoint (§2.5–§2.8): register
 // its URL as the client's backchannel_logout_uri and route every method of
 // that path to it (a GET gets 405 with Allow: POST). The OP's request
-// carries no cookie and no CSRF token: keep session loading, CSRF checks
-// and "must be signed in" redirects off this route. It is the pipeline
-// itself (an *rp.Handler), which the other doors feed.
+// carries no cookie and no CSRF token: keep CSRF-token checks and "must
+// be signed in" redirects off this route; session loading (scs's
+// LoadAndSave) and the guard pass it through. It is the pipeline itself
+// (an *rp.Handler), which the other doors feed.
 func (b *RP) BackChannel() http.Handler { return b.handler }
 
 // Guard wraps the app's routes: a request whose session a logout ended has
@@ -408,14 +409,15 @@ func (e *sessionNotEnded) Unwrap() error { return e.err }
 
 // Close stops the background work New started, as http.Server.Shutdown
 // stops a server: it retries pending logouts until ctx is done, then stops
-// the key refresher. Its error says which logouts were still pending when
-// ctx ended (they are logged too). Call it after the server's Shutdown. An
-// app without a graceful shutdown may leave it out, losing the logouts
-// still waiting for a retry when the process ends (a store that failed one
-// may have recorded no revocation). A test that can leave a logout pending
-// (it makes a store fail) should call it when it ends: an RP left open goes
-// on retrying after the test, ending sessions, calling OnLogout and
-// logging through Config.Logger.
+// the key refresher. The logouts still pending when ctx ends are logged,
+// one line each at Error, and counted in its error. Call it after the
+// server's Shutdown, with the same context. An app without a graceful
+// shutdown may leave it out, losing the logouts still waiting for a retry
+// when the process ends (a store that failed one may have recorded no
+// revocation). A test that can leave a logout pending (it makes a store
+// fail) should call it when it ends: an RP left open goes on retrying
+// after the test, ending sessions, calling OnLogout and logging through
+// Config.Logger.
 func (b *RP) Close(ctx context.Context) error {
 	var err error
 	if b.handler != nil {

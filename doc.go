@@ -22,9 +22,9 @@
 //	err = bl.Login(w, r, rawIDToken)                    // 4. in the login callback
 //
 // (mux holds the app's routes. The OP's POST carries no cookie: the guard
-// and LoadAndSave pass it untouched.) An app that shuts down gracefully
-// calls bl.Close after its server's Shutdown, which gives logouts still
-// being retried a last try.
+// and LoadAndSave pass it through, scs adding only Vary: Cookie.) An app
+// that shuts down gracefully calls bl.Close after its server's Shutdown,
+// which gives logouts still being retried a last try.
 //
 // What happens to a logout: the OP POSTs a signed logout token to the
 // endpoint; [RP] validates it (§2.6, the rp package), answers 400 to a

@@ -52,7 +52,7 @@ func (a *app) handler(ctx context.Context, issuer string, mux *http.ServeMux) (_
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it untouched
+	mux.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it through
 	mux.Handle("/signout", a.logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
 	return a.sm.LoadAndSave(a.logout.Guard(mux)), nil         // the guard inside LoadAndSave
 }

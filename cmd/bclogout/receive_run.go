@@ -111,33 +111,15 @@ func newLineWriter(w io.Writer) *lineWriter {
 }
 
 // write prints line, which ends in a newline, or queues it for the
-// request that is writing. It calls beforePrint (if not nil) before it
-// can wait for stdout: before it writes, or waits for room in a full
-// queue.
-func (l *lineWriter) write(line []byte, beforePrint func()) {
+// request that is writing. It waits for stdout only when it writes, or
+// when the queue is full: its caller has sent the OP's answer first.
+func (l *lineWriter) write(line []byte) {
 	l.mu.Lock()
 	for len(l.queue) >= l.max {
-		if beforePrint != nil {
-			l.mu.Unlock()
-			beforePrint()
-			beforePrint = nil
-			l.mu.Lock()
-			continue
-		}
 		l.taken.Wait()
 	}
 	l.queue = append(l.queue, line...)
-	if !l.writing && beforePrint != nil {
-		// Flushed before this request takes the writing: an answer
-		// that cannot be sent (an OP that does not read, until the
-		// server's WriteTimeout) holds this line at most, never the
-		// lines other requests queue meanwhile, which the next of them
-		// to find nobody writing prints.
-		l.mu.Unlock()
-		beforePrint()
-		l.mu.Lock()
-	}
-	if l.writing || len(l.queue) == 0 {
+	if l.writing {
 		l.mu.Unlock()
 		return
 	}
@@ -244,10 +226,13 @@ func recordingHandler(out *lineWriter, now func() time.Time) ([]rp.HandlerOption
 			c.ResponseWriter = nil // not kept past the request
 			// The OP has its answer before the line can wait: a slow
 			// reader of stdout (a paused terminal, a full pipe) delays
-			// the output, never the deliveries. A request whose line
-			// only queues does not flush: the server writes its answer
-			// once it returns.
-			out.write(*bp, func() { _ = http.NewResponseController(w).Flush() })
+			// the output, never the deliveries, and an answer that
+			// cannot be sent (an OP that does not read, until the
+			// server's WriteTimeout) holds back no other request's
+			// line. The flush is the write(2) the server would make
+			// once the handler returned, made sooner.
+			_ = http.NewResponseController(w).Flush()
+			out.write(*bp)
 			linePool.Put(bp)
 		})
 	}

@@ -103,7 +103,7 @@ func TestReceiveLinesAllPrinted(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				l.write(fmt.Appendf(nil, "{\"w\":%d,\"i\":%d}\n", w, i), nil)
+				l.write(fmt.Appendf(nil, "{\"w\":%d,\"i\":%d}\n", w, i))
 			}
 		})
 	}
@@ -141,7 +141,7 @@ func (w chanWriter) Write(p []byte) (int, error) {
 func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	stdout := make(chanWriter)
 	l := newLineWriter(stdout)
-	go l.write([]byte("one\n"), nil)
+	go l.write([]byte("one\n"))
 	for writing := false; !writing; time.Sleep(time.Millisecond) {
 		l.mu.Lock()
 		writing = l.writing && len(l.queue) == 0
@@ -149,7 +149,7 @@ func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	}
 	returned := make(chan struct{})
 	go func() {
-		l.write([]byte("two\n"), nil)
+		l.write([]byte("two\n"))
 		close(returned)
 	}()
 	select {
@@ -169,69 +169,60 @@ func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	}
 }
 
+// stuckFlush is a ResponseWriter whose answer cannot be sent: its Flush
+// blocks until release is closed.
+type stuckFlush struct {
+	http.ResponseWriter
+	stuck, release chan struct{}
+}
+
+func (w stuckFlush) Flush() {
+	close(w.stuck)
+	<-w.release
+}
+
 // A request whose answer cannot be sent (an OP that pipelines and does not
 // read, its socket full until the server's WriteTimeout) holds its own
 // line at most: another request's line, with stdout being read, is
-// printed at once, and is not lost if receive shuts down meanwhile.
+// printed at once.
 func TestReceiveLinePrintedWhileAnotherAnswerIsStuck(t *testing.T) {
-	stdout := make(chanWriter, 2)
-	l := newLineWriter(stdout)
-	stuck, release := make(chan struct{}), make(chan struct{})
-	go l.write([]byte("one\n"), func() { close(stuck); <-release })
-	<-stuck
-	defer close(release)
-	returned := make(chan struct{})
-	go func() {
-		l.write([]byte("two\n"), func() {})
-		close(returned)
-	}()
-	select {
-	case got := <-stdout:
-		if !strings.HasSuffix(got, "two\n") {
-			t.Errorf("wrote %q, want it to end in %q", got, "two\n")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a line waited for another request's answer to be sent")
+	stdout := &lockedBuffer{}
+	_, wrap := recordingHandler(newLineWriter(stdout), time.Now)
+	h := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	w := stuckFlush{httptest.NewRecorder(), make(chan struct{}), make(chan struct{})}
+	go h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", nil))
+	<-w.stuck
+	defer close(w.release)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil))
+	if got := stdout.String(); strings.Count(got, `"status":418`) != 1 {
+		t.Errorf("with one answer stuck, printed %q, want the other request's line", got)
 	}
-	<-returned
 }
 
-// A request calls beforePrint (receive's flush of the OP's answer) before
-// it can wait for stdout: before it writes, and before it waits for room
-// in a full queue. A request whose line only queues never calls it.
-func TestReceiveLinesFlushBeforeWaiting(t *testing.T) {
+// Lines queued past the bound wait until stdout takes the queue: a
+// stdout that is not read holds a bounded number of lines.
+func TestReceiveLinesFullQueueWaits(t *testing.T) {
 	stdout := &blockedWriter{release: make(chan struct{})}
 	l := newLineWriter(stdout)
 	l.max = 8
 	line := []byte("{}\n")
-	noFlush := func() { t.Error("flushed a line that only queued") }
-	flushed := make(chan string, 2)
 	// The first request writes its line and blocks on stdout.
-	go l.write(line, func() { flushed <- "writer" })
-	if got := <-flushed; got != "writer" {
-		t.Fatal(got)
-	}
+	go l.write(line)
 	for taken := false; !taken; time.Sleep(time.Millisecond) {
 		l.mu.Lock()
-		taken = len(l.queue) == 0
+		taken = l.writing && len(l.queue) == 0
 		l.mu.Unlock()
 	}
 	for range 3 { // 9 bytes queued: full
-		l.write(line, noFlush)
+		l.write(line)
 	}
 	returned := make(chan struct{})
 	go func() {
-		l.write(line, func() { flushed <- "full" })
+		l.write(line)
 		close(returned)
 	}()
-	select {
-	case got := <-flushed:
-		if got != "full" {
-			t.Fatal(got)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no flush for a write into a full queue")
-	}
 	select {
 	case <-returned:
 		t.Fatal("a write into a full queue returned while stdout was blocked")

@@ -126,6 +126,20 @@ func TestReceiveLinesAllPrinted(t *testing.T) {
 	t.Logf("%d lines in %d writes", len(lines), stdout.writes)
 }
 
+// waitLines polls l until done holds of whether a request is writing and
+// how many bytes are queued.
+func waitLines(l *lineWriter, done func(writing bool, queued int) bool) {
+	for {
+		l.mu.Lock()
+		ok := done(l.writing, len(l.queue))
+		l.mu.Unlock()
+		if ok {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // chanWriter hands each write to a reader of its channel.
 type chanWriter chan string
 
@@ -142,11 +156,7 @@ func TestReceiveLineQueuedBehindAWriterIsPrintedPromptly(t *testing.T) {
 	stdout := make(chanWriter)
 	l := newLineWriter(stdout)
 	go l.write([]byte("one\n"))
-	for writing := false; !writing; time.Sleep(time.Millisecond) {
-		l.mu.Lock()
-		writing = l.writing && len(l.queue) == 0
-		l.mu.Unlock()
-	}
+	waitLines(l, func(writing bool, queued int) bool { return writing && queued == 0 }) // the writer took the line
 	returned := make(chan struct{})
 	go func() {
 		l.write([]byte("two\n"))
@@ -210,11 +220,7 @@ func TestReceiveLinesFullQueueWaits(t *testing.T) {
 	line := []byte("{}\n")
 	// The first request writes its line and blocks on stdout.
 	go l.write(line)
-	for taken := false; !taken; time.Sleep(time.Millisecond) {
-		l.mu.Lock()
-		taken = l.writing && len(l.queue) == 0
-		l.mu.Unlock()
-	}
+	waitLines(l, func(writing bool, queued int) bool { return writing && queued == 0 })
 	for range 3 { // 9 bytes queued: full
 		l.write(line)
 	}
@@ -230,11 +236,7 @@ func TestReceiveLinesFullQueueWaits(t *testing.T) {
 	}
 	close(stdout.release)
 	<-returned
-	for writing := true; writing; time.Sleep(time.Millisecond) {
-		l.mu.Lock()
-		writing = l.writing
-		l.mu.Unlock()
-	}
+	waitLines(l, func(writing bool, _ int) bool { return !writing })
 	stdout.mu.Lock()
 	defer stdout.mu.Unlock()
 	if got := strings.Count(stdout.buf.String(), "{}\n"); got != 5 {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/opkit"
 	"github.com/bclogout/bclogout/jwks"
+	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/rp"
 )
 
@@ -820,5 +822,79 @@ func TestSharedSignalsMapSubjectSeesTheFormatOfALegacySubject(t *testing.T) {
 			t.Errorf("subject_type %q: MapSubject saw format %q, want [%q]", tc.subjectType, seen, tc.want)
 		}
 		mu.Unlock()
+	}
+}
+
+// flakyReplay is an in-memory replay cache whose Seen fails while down is
+// set.
+type flakyReplay struct {
+	replay.Cache
+	down atomic.Bool
+}
+
+func (f *flakyReplay) Seen(ctx context.Context, issuer, jti string) (bool, error) {
+	if f.down.Load() {
+		return false, errors.New("replay cache unavailable")
+	}
+	return f.Cache.Seen(ctx, issuer, jti)
+}
+
+// A SET that is only acknowledged (no sessions to end) and that met a
+// replay cache down is answered 503, so that the transmitter delivers it
+// again (RFC 8935 §2.4 leaves 5xx to it): that delivery is accepted and
+// reaches OnEvent, the only place such an event goes. Queued, it would
+// end nothing, and its record would refuse the delivery as a replay.
+func TestSharedSignalsAcknowledgedEventRedeliveredAfterAStoreFailure(t *testing.T) {
+	op := opkit.New(t)
+	rc := &flakyReplay{Cache: replay.NewMemory(0)}
+	m := &doorMetrics{}
+	var mu sync.Mutex
+	var events []string
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions(), ReplayCache: rc, Metrics: m,
+		SharedSignals: &bclogout.SharedSignals{OnEvent: func(_ context.Context, ev *rp.SecurityEvent) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, ev.Type)
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	const credentialChange = "https://schemas.openid.net/secevent/caep/event-type/credential-change"
+	tok := op.NewSET("app", credentialChange, map[string]any{"credential_type": "password", "change_type": "update"})
+	tok.Claims["sub_id"] = map[string]any{"format": "iss_sub", "iss": op.Issuer(), "sub": "alice"}
+	set, err := tok.Sign(op.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func() int {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+		r.Header.Set("Content-Type", "application/secevent+jwt")
+		bl.SharedSignals().ServeHTTP(w, r)
+		return w.Code
+	}
+	rc.down.Store(true)
+	if got := push(); got != http.StatusServiceUnavailable {
+		t.Fatalf("with the replay cache down: %d, want 503", got)
+	}
+	rc.down.Store(false)
+	// Whatever was queued has had its retry before the transmitter's.
+	if m.count("sharedsignals:queued") > 0 {
+		for deadline := time.Now().Add(10 * time.Second); m.count("sharedsignals:retried") == 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("queued and never retried; metrics %v", m.got)
+			}
+		}
+	}
+	if got := push(); got != http.StatusAccepted {
+		t.Errorf("the transmitter's redelivery: %d, want 202", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 1 || events[0] != credentialChange {
+		t.Errorf("OnEvent saw %v, want the credential-change once", events)
 	}
 }

@@ -245,7 +245,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // with neither sub nor sid) is replay-checked and recorded, so that it is
 // accepted once, and ends nothing. When the
 // store work fails, End returns an error wrapping ErrTemporary, and the
-// logout is queued for retry (WithRetry) as a logout token's would be:
+// logout (unless it names no session) is queued for retry (WithRetry) as
+// a logout token's would be:
 // the door answers so that its sender retries where it does (503 for a
 // SET), and the queue ends the sessions either way. Every refusal is
 // reported as Reject reports one. r is the request that brought the
@@ -319,7 +320,11 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 	// The sender may retry; the retry queue, if any, does in any case.
 	h.observe(ev.Door, ev.Issuer, outcomeFailed, 0, h.since(start))
 	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "door", ev.Door, "issuer", ev.Issuer, "reason", "temporary", "error", err)
-	if h.retry != nil {
+	if h.retry != nil && (ev.Subject != "" || ev.SessionID != "") {
+		// An event that names no session (a SET acknowledged only) has
+		// nothing for a retry to end: the retry would only record its jti,
+		// which refuses as a replay the redelivery its sender was just
+		// asked for, and the event would reach no door's hook.
 		h.retry.add(ev)
 	}
 	h.l.rejected(ctx, ev.Door, r, err)

@@ -95,11 +95,12 @@ BCLOGOUT_MAX_SESSION_AGE); a flag on the command line wins.`,
 		examples: `
 # oauth2-proxy in front, the app behind the guard:
 bclogout guard --issuer https://op.example.com --client-id my-app \
-    --addr 127.0.0.1:4180 --upstream http://127.0.0.1:8080
+    --addr 127.0.0.1:4181 --upstream http://127.0.0.1:8080
 oauth2-proxy --provider=oidc --oidc-issuer-url=https://op.example.com \
-    --client-id=my-app --pass-authorization-header \
-    --skip-auth-route='^/backchannel-logout$' \
-    --upstream=http://127.0.0.1:4180
+    --client-id=my-app --client-secret=... --cookie-secret=... \
+    --email-domain='*' --pass-authorization-header \
+    --skip-auth-route='POST=^/backchannel-logout$' \
+    --upstream=http://127.0.0.1:4181
 
 # forward auth for nginx (auth_request to /bclogout/auth) in front of
 # oauth2-proxy's /oauth2/auth, two instances sharing Redis:

@@ -52,6 +52,56 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// The guard manual's first example is two commands a reader runs as they are:
+// oauth2-proxy must reach the guard at the address the guard listens on, must
+// not listen on it itself (oauth2-proxy's default --http-address is
+// 127.0.0.1:4180), and must have the settings without which it refuses to
+// start.
+func TestGuardManualExampleWiresOAuth2ProxyToTheGuard(t *testing.T) {
+	code, out, _ := runCmd(t, "", "guard", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	_, examples, _ := strings.Cut(out, "\nEXAMPLES\n")
+	first, _, _ := strings.Cut(examples, "\n\n")
+	first = strings.ReplaceAll(first, "\\\n", " ")
+	var guard, proxy []string
+	for _, line := range strings.Split(first, "\n") {
+		switch f := strings.Fields(line); {
+		case len(f) > 1 && f[0] == "bclogout" && f[1] == "guard":
+			guard = f
+		case len(f) > 0 && f[0] == "oauth2-proxy":
+			proxy = f
+		}
+	}
+	if guard == nil || proxy == nil {
+		t.Fatalf("first example has no guard and oauth2-proxy command:\n%s", first)
+	}
+	flag := func(args []string, name, def string) string {
+		for i, a := range args {
+			if v, ok := strings.CutPrefix(a, name+"="); ok {
+				return v
+			}
+			if a == name && i+1 < len(args) {
+				return args[i+1]
+			}
+		}
+		return def
+	}
+	guardAddr := flag(guard, "--addr", "127.0.0.1:4181")
+	if got := flag(proxy, "--upstream", ""); got != "http://"+guardAddr {
+		t.Errorf("oauth2-proxy --upstream=%s, want the guard's http://%s", got, guardAddr)
+	}
+	if proxyAddr := flag(proxy, "--http-address", "127.0.0.1:4180"); proxyAddr == guardAddr {
+		t.Errorf("the guard and oauth2-proxy both listen on %s", guardAddr)
+	}
+	for _, required := range []string{"--client-secret", "--cookie-secret", "--email-domain"} {
+		if flag(proxy, required, "") == "" {
+			t.Errorf("oauth2-proxy example lacks %s, without which it does not start", required)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -94,7 +94,8 @@ func chiScsMount(logout *bclogout.RP, sm *scs.SessionManager, home http.HandlerF
 func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 	// echo
 	e := echo.New()
-	e.Group("", echo.WrapMiddleware(logout.Guard)).GET("/", home)
+	e.Use(echo.WrapMiddleware(logout.Guard)) // every route, added before or after
+	e.GET("/", home)
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
 	e.Any("/backchannel-logout", echo.WrapHandler(logout.BackChannel()))
 	return e
@@ -103,7 +104,8 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
 	// gin (github.com/bclogout/bclogout/middleware/ginmw adapts the guard)
 	r := gin.New()
-	r.Group("/", ginmw.Guard(logout.Guard)).GET("/", home)
+	r.Use(ginmw.Guard(logout.Guard)) // every route added after it
+	r.GET("/", home)
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
 	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
 	return r

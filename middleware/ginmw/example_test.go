@@ -17,10 +17,12 @@ func ExampleGuard() {
 	guard := func(next http.Handler) http.Handler { return next } // bclogout.RP's Guard in a real app
 
 	r := gin.New()
-	// The OP's request carries no session cookie: keep the guard (and any
-	// CSRF check) on the app's routes, not on the logout route, which is
-	// mounted on every method so that it answers a GET itself.
-	r.Group("/", ginmw.Guard(guard)).GET("/", func(c *gin.Context) { c.Status(http.StatusOK) })
+	// Before the routes: gin gives a route the middleware registered
+	// before it. The OP's request carries no session cookie, so the guard
+	// passes it on; the logout route is mounted on every method so that it
+	// answers a GET itself.
+	r.Use(ginmw.Guard(guard))
+	r.GET("/", func(c *gin.Context) { c.Status(http.StatusOK) })
 	r.Any("/backchannel-logout", gin.WrapH(logout))
 
 	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/backchannel-logout", nil))

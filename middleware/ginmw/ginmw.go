@@ -9,11 +9,12 @@ import (
 )
 
 // Guard adapts a net/http middleware, such as bclogout.RP's Guard, to gin:
-// r.Group("/", ginmw.Guard(logout.Guard)). When mw passes the request on,
-// the rest of the gin chain runs with the request mw passed (its changed
-// context, say) as c.Request; when mw answers the request itself (a 503
-// when the revocations cannot be read), the chain is aborted, so no later
-// handler runs.
+// r.Use(ginmw.Guard(logout.Guard)), before the routes it guards (gin gives
+// a route the middleware registered before it). When mw passes the
+// request on, the rest of the gin chain runs with the request mw passed
+// (its changed context, say) as c.Request; when mw answers the request
+// itself (a 503 when the revocations cannot be read), the chain is
+// aborted, so no later handler runs.
 //
 // The rest of the chain writes to c.Writer, not to a writer mw passes on:
 // Guard suits a middleware that wraps the request, not the response, as

@@ -263,8 +263,8 @@ func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 	// acknowledged is replay-checked and recorded.
 	if _, err := b.handler.End(r, lo); err != nil {
 		if errors.Is(err, rp.ErrTemporary) {
-			// The pipeline queued it for retry too; the transmitter
-			// delivers it again on 503 (RFC 8935 §2.4 leaves 5xx to it).
+			// Not queued: the transmitter delivers it again on 503
+			// (RFC 8935 §2.4), and that delivery runs it.
 			answerSET(w, http.StatusServiceUnavailable, "temporarily_unavailable")
 		} else {
 			answerSET(w, http.StatusBadRequest, "invalid_request")

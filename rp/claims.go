@@ -48,6 +48,11 @@ type LogoutEvent struct {
 	// tokenIssuer is the iss of the token whose jti is the replay key,
 	// when it is not Issuer (a SET's transmitter).
 	tokenIssuer string
+	// senderRetries marks an event whose sender delivers it again when
+	// answered 503 (a SET, RFC 8935 §2.4): a failure is left to that
+	// redelivery, never queued, since a queued retry would record the jti
+	// and so refuse, as a replay, the very redelivery the 503 asked for.
+	senderRetries bool
 }
 
 // replayKey is the (iss, jti) the replay cache knows ev's token by; jti
@@ -72,6 +77,7 @@ func (e *SecurityEvent) Logout(issuer, sub, sid string) *LogoutEvent {
 	return &LogoutEvent{
 		Logout: sessionadapter.Logout{Issuer: issuer, Subject: sub, SessionID: sid, IssuedAt: e.IssuedAt},
 		Door:   "sharedsignals", JTI: e.JTI, acceptableUntil: e.acceptableUntil, tokenIssuer: e.issuer,
+		senderRetries: true,
 	}
 }
 

@@ -243,12 +243,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // jti, then report it (metrics and logs by its door, OnLogout). A token
 // that names no session (a SET acknowledged only, SecurityEvent.Logout
 // with neither sub nor sid) is replay-checked and recorded, so that it is
-// accepted once, and ends nothing. When the
-// store work fails, End returns an error wrapping ErrTemporary, and the
-// logout (unless it names no session) is queued for retry (WithRetry) as
-// a logout token's would be:
-// the door answers so that its sender retries where it does (503 for a
-// SET), and the queue ends the sessions either way. Every refusal is
+// accepted once, and ends nothing. When the store work fails, End returns
+// an error wrapping ErrTemporary, and the door answers so that its sender
+// may retry: a front-channel or Sign out logout is also queued for retry
+// (WithRetry) as a logout token's is, while a SET is left to its
+// transmitter, which delivers it again on 503 (RFC 8935 §2.4): a queued
+// retry would record its jti and refuse that redelivery as a replay,
+// and OnEvent would never see it. Every refusal is
 // reported as Reject reports one. r is the request that brought the
 // event; its context bounds the work.
 func (h *Handler) End(r *http.Request, ev *LogoutEvent) (sessionsEnded int, err error) {
@@ -320,11 +321,7 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 	// The sender may retry; the retry queue, if any, does in any case.
 	h.observe(ev.Door, ev.Issuer, outcomeFailed, 0, h.since(start))
 	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "door", ev.Door, "issuer", ev.Issuer, "reason", "temporary", "error", err)
-	if h.retry != nil && (ev.Subject != "" || ev.SessionID != "") {
-		// An event that names no session (a SET acknowledged only) has
-		// nothing for a retry to end: the retry would only record its jti,
-		// which refuses as a replay the redelivery its sender was just
-		// asked for, and the event would reach no door's hook.
+	if h.retry != nil && !ev.senderRetries {
 		h.retry.add(ev)
 	}
 	h.l.rejected(ctx, ev.Door, r, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/pgadapter"
 )
@@ -172,5 +173,45 @@ func TestRestartIsNoLoss(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "level=ERROR") {
 		t.Errorf("a restart was logged as an error:\n%s", logs.String())
+	}
+}
+
+// A replica whose clock is ahead of another's sweeps a revocation that has
+// expired by its clock but not yet by the other's. That is no loss: the
+// other replica, which read that row last, must not take it for a restore
+// and end every session logged in so far.
+func TestSweepByReplicaWithClockAheadIsNoLoss(t *testing.T) {
+	ctx := t.Context()
+	pool := newPool(t)
+	schema := newSchema(t, pool)
+	clock := testclock.New(time.Now())
+	ahead := func() time.Time { return clock.Now().Add(10 * time.Second) }
+	var logs logBuffer
+	behind := newRevocations(t, pool, pgadapter.WithSchema(schema), pgadapter.WithClock(clock.Now),
+		pgadapter.WithMaxStaleness(time.Hour), pgadapter.WithLogger(logs.logger()))
+	sweeper := newRevocations(t, pool, pgadapter.WithSchema(schema), pgadapter.WithClock(ahead), pgadapter.WithMaxStaleness(time.Hour))
+	login := clock.Now().Add(-time.Hour)
+	carol := sessionadapter.Binding{Issuer: iss, Subject: "carol", SessionID: "s-carol", LoginTime: login}
+	if err := sweeper.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-carol", IssuedAt: login.Add(time.Minute)}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !waitRevoked(behind, carol, true, 5*time.Second) {
+		t.Fatal("the replica behind never read the revocation")
+	}
+	// Expired by the sweeper's clock, not yet by the other's.
+	clock.Advance(65 * time.Second)
+	sweeper.SweepNow(ctx)
+	// A revocation read after the sweep shows the replica behind has read
+	// the table since.
+	dave := sessionadapter.Binding{Issuer: iss, Subject: "dave", SessionID: "s-dave", LoginTime: login}
+	if err := sweeper.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-dave", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !waitRevoked(behind, dave, true, 5*time.Second) {
+		t.Fatal("the replica behind never read the revocation after the sweep")
+	}
+	alice := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-alice", LoginTime: login}
+	if got, err := behind.Revoked(ctx, alice); err != nil || got {
+		t.Errorf("a session nobody logged out: Revoked = %v, %v; want false; logs:\n%s", got, err, logs.String())
 	}
 }

@@ -32,6 +32,14 @@ const maxBlock = 500 * time.Millisecond
 // its memory and in PostgreSQL.
 const sweepEvery = 30 * time.Second
 
+// sweepGrace is how long after its expiry a revocation's row stays in the
+// table. A replica tells a restore by the row it read last being gone
+// before it expired by its own clock; a replica whose clock is ahead
+// sweeps by its clock, so without this grace a clock difference of a few
+// milliseconds between replicas would look like a restore to the one
+// behind, and end every session logged in so far.
+const sweepGrace = time.Minute
+
 // Revocations is a sessionadapter.Revocations shared by every replica
 // that uses the same database and schema, checked without leaving the
 // process.
@@ -568,7 +576,7 @@ func (r *Revocations) judge() {
 }
 
 // sweep forgets expired revocations in memory, then deletes them from the
-// table, a batch at a time so
+// table once expired for sweepGrace, a batch at a time so
 // that no statement holds many row locks for long; rows another replica
 // is sweeping are skipped, and a keep extended since is left alone (the
 // outer condition is checked again on the locked row).
@@ -577,7 +585,7 @@ func (r *Revocations) sweep(ctx context.Context) {
 	for {
 		tag, err := r.pool.Exec(ctx, `DELETE FROM `+r.table+` WHERE (iss, sub, sid) IN (
   SELECT iss, sub, sid FROM `+r.table+` WHERE until_ms <= $1 AND iss <> '' LIMIT `+fmt.Sprint(readBatch)+` FOR UPDATE SKIP LOCKED
-) AND until_ms <= $1 AND iss <> ''`, r.cfg.now().UnixMilli())
+) AND until_ms <= $1 AND iss <> ''`, r.cfg.now().Add(-sweepGrace).UnixMilli())
 		if err != nil {
 			r.cfg.logger.WarnContext(ctx, "pgadapter: sweeping expired revocations failed", slog.Any("error", err))
 			return

@@ -191,6 +191,25 @@ func TestStaleUntilFirstRead(t *testing.T) {
 	}
 }
 
+// A closed replica no longer hears of revocations: once the bound has
+// passed it fails closed, as it does while the database is out of reach.
+func TestStaleAfterClose(t *testing.T) {
+	pool := newPool(t)
+	clock := testclock.New(time.Now())
+	r := newRevocations(t, pool, pgadapter.WithSchema(newSchema(t, pool)), pgadapter.WithClock(clock.Now), pgadapter.WithMaxStaleness(time.Second))
+	b := sessionadapter.Binding{Issuer: iss, Subject: "u", SessionID: "s", LoginTime: clock.Now().Add(-time.Hour)}
+	if got, err := r.Revoked(t.Context(), b); err != nil || got {
+		t.Fatalf("before Close: Revoked = %v, %v; want false, nil", got, err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Second)
+	if _, err := r.Revoked(t.Context(), b); !errors.Is(err, sessionadapter.ErrStale) {
+		t.Fatalf("closed, past the bound: Revoked err = %v, want ErrStale", err)
+	}
+}
+
 // Changed fires on every replica for a revocation any of them records, as
 // its feed learns it, and when the table lost the revocations (the loss
 // ends sessions no revocation did); a retried logout wakes no page.

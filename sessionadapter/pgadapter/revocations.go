@@ -180,6 +180,10 @@ func (r *Revocations) Close() error {
 	r.once.Do(func() {
 		r.cancel()
 		r.wg.Wait()
+		// The watchdog is gone, so nothing would judge the view stale
+		// again: a closed replica hears of no revocation, and fails
+		// closed from now on.
+		r.stale.Store(true)
 	})
 	return nil
 }

@@ -2,6 +2,7 @@ package pgadapter_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -213,5 +214,62 @@ func TestSweepByReplicaWithClockAheadIsNoLoss(t *testing.T) {
 	alice := sessionadapter.Binding{Issuer: iss, Subject: "alice", SessionID: "s-alice", LoginTime: login}
 	if got, err := behind.Revoked(ctx, alice); err != nil || got {
 		t.Errorf("a session nobody logged out: Revoked = %v, %v; want false; logs:\n%s", got, err, logs.String())
+	}
+}
+
+// A restore of a backup taken after an earlier loss brings back that
+// loss's mark, with its floor: a replica that finds it must not take it for
+// another replica's mark of this loss, since the revocations the restore
+// took back were recorded after that floor. Every replica, one started
+// after the restore too, ends the sessions logged in before the restore.
+func TestRestoreOfBackupWithOlderLossMark(t *testing.T) {
+	ctx := t.Context()
+	pool := newPool(t)
+	schema := newSchema(t, pool)
+	clock := testclock.New(time.Now())
+	opts := []pgadapter.Option{pgadapter.WithSchema(schema), pgadapter.WithClock(clock.Now), pgadapter.WithMaxStaleness(24 * time.Hour)}
+	var logs logBuffer
+	running := newRevocations(t, pool, append(opts, pgadapter.WithLogger(logs.logger()))...)
+	losses := func() int { return strings.Count(logs.String(), "PostgreSQL lost the revocations") }
+	waitLosses := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); losses() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the running replica found %d losses, want %d; logs:\n%s", losses(), n, logs.String())
+			}
+		}
+	}
+	t0 := clock.Now()
+	// A first loss, and a backup taken after it: the backup holds its mark.
+	mustExec(t, pool, "TRUNCATE "+schema+".bclogout_revocations")
+	waitLosses(1)
+	mustExec(t, pool, "CREATE TABLE "+schema+".backup AS SELECT * FROM "+schema+".bclogout_revocations")
+	var backupSeq int64
+	if err := pool.QueryRow(ctx, "SELECT last_value FROM "+schema+".bclogout_revocations_seq").Scan(&backupSeq); err != nil {
+		t.Fatal(err)
+	}
+	// A second loss, an hour later.
+	clock.Advance(time.Hour)
+	mustExec(t, pool, "TRUNCATE "+schema+".bclogout_revocations")
+	waitLosses(2)
+	// An hour later again, bob logs in and out.
+	clock.Advance(time.Hour)
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: t0.Add(90 * time.Minute)}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-bob", IssuedAt: t0.Add(100 * time.Minute)}, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// The backup is restored: bob's revocation is gone, the first loss's
+	// mark is back.
+	mustExec(t, pool, `DO $$ BEGIN
+DELETE FROM `+schema+`.bclogout_revocations;
+INSERT INTO `+schema+`.bclogout_revocations SELECT * FROM `+schema+`.backup;
+PERFORM setval('`+schema+`.bclogout_revocations_seq', `+fmt.Sprint(backupSeq)+`);
+END $$`)
+	waitLosses(3)
+	fresh := newRevocations(t, pool, opts...)
+	for name, r := range map[string]*pgadapter.Revocations{"running": running, "started after the restore": fresh} {
+		if !waitRevoked(r, bob, true, 5*time.Second) {
+			t.Errorf("%s replica: a session logged out before the restore is not ended; logs:\n%s", name, logs.String())
+		}
 	}
 }

@@ -459,8 +459,9 @@ VALUES ('', '', '', 0, $1, $2) ON CONFLICT DO NOTHING`, int64(math.MaxInt64), ne
 
 // markLost marks the revocations lost as of now, unless another replica
 // already marked this loss (the mark it finds is not the one this
-// replica knew, and has a floor: the floor only has to be no earlier than
-// the loss), adopts the mark's floor, and reads every row again.
+// replica knew, and has a floor later than any this replica knows: the
+// floor only has to be no earlier than the loss), adopts the mark's
+// floor, and reads every row again.
 func (r *Revocations) markLost(ctx context.Context, why string) error {
 	now := r.cfg.now().UnixMilli()
 	var id, floor int64
@@ -476,7 +477,11 @@ func (r *Revocations) markLost(ctx context.Context, why string) error {
 		id, floor = newMarkID(), now
 		if err == nil && curID != 0 && curID != r.markID {
 			id = curID
-			if curFloor > 0 {
+			// Another replica's mark of this loss has a floor later than
+			// any this replica knows; an older floor is a mark a restore
+			// brought back, whose loss predates the revocations this one
+			// took back.
+			if curFloor > r.lossFound {
 				floor = curFloor
 			}
 		}

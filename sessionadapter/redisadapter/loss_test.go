@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bclogout/bclogout/internal/redistest"
+	"github.com/bclogout/bclogout/internal/testclock"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/internal/storetest"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
@@ -237,5 +238,73 @@ func TestRevocationsLostToSnapshotRollback(t *testing.T) {
 			t.Fatalf("a replica started after Redis rolled back to a snapshot serves bob's logged-out session: Revoked = %v, %v", got, err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Redis restarts from a snapshot taken after an earlier loss, which brings
+// back that loss's mark, with its floor: a replica that finds it must not
+// take it for another replica's mark of this loss, since the revocations
+// the restart took back were recorded after that floor. A replica started
+// afterwards ends the sessions logged in before the restart.
+func TestRevocationsLostToSnapshotWithOlderLossMark(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	rdb := client()
+	clock := testclock.New(time.Now())
+	opts := []redisadapter.Option{redisadapter.WithClock(clock.Now), redisadapter.WithMaxStaleness(24 * time.Hour)}
+	var logs logBuffer
+	running := newRevocations(t, client(), append(opts, redisadapter.WithLogger(logs.logger()))...)
+	losses := func() int { return strings.Count(logs.String(), "Redis lost the revocations") }
+	waitLosses := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); losses() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the running replica found %d losses, want %d; logs:\n%s", losses(), n, logs.String())
+			}
+		}
+	}
+	t0 := clock.Now()
+	// A first loss, and a snapshot taken after it: it holds its mark.
+	m.FlushAll()
+	waitLosses(1)
+	mark, err := rdb.HGet(ctx, "{bclogout}:rev:set", "!mark").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second loss, an hour later.
+	clock.Advance(time.Hour)
+	m.FlushAll()
+	waitLosses(2)
+	// An hour later again, bob logs in and out.
+	clock.Advance(time.Hour)
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: t0.Add(90 * time.Minute)}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, SessionID: "s-bob", IssuedAt: t0.Add(100 * time.Minute)}, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Redis restarts from the snapshot: bob's revocation is gone, the
+	// first loss's mark is back.
+	m.FlushAll()
+	if err := rdb.HSet(ctx, "{bclogout}:rev:set", "!mark", mark).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitLosses(3)
+	fresh := newRevocations(t, client(), opts...)
+	for name, r := range map[string]*redisadapter.Revocations{"running": running, "started after the restart": fresh} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, err := r.Revoked(ctx, bob)
+			if err == nil && got {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s replica serves bob's logged-out session: Revoked = %v, %v; logs:\n%s", name, got, err, logs.String())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

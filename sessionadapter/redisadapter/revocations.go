@@ -83,17 +83,20 @@ return {seq, id, mark}
 `)
 
 // lostScript: KEYS set. ARGV: a fresh mark id, now ms, the mark id the
-// caller knew. Marks the set's revocations as lost as of now, unless
-// another replica already did (after the loss, the mark it finds is not
-// the caller's and has a floor): the floor only has to be no earlier than
-// the loss. Returns the mark.
+// caller knew, the latest floor the caller knew (ms, 0 for none). Marks
+// the set's revocations as lost as of now, unless another replica already
+// did (after the loss, the mark it finds is not the caller's and has a
+// floor later than the caller's): the floor only has to be no earlier
+// than the loss. An older floor is a mark a restart from a snapshot
+// brought back, whose loss predates the revocations the restart took
+// back. Returns the mark.
 var lostScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], '` + markField + `')
 local mark = ARGV[1] .. ',' .. ARGV[2]
 if cur then
   local id, floor = string.match(cur, '^([^,]*),(%d+)$')
   if id and id ~= ARGV[3] then
-    if tonumber(floor) > 0 then mark = cur else mark = id .. ',' .. ARGV[2] end
+    if tonumber(floor) > tonumber(ARGV[4]) then mark = cur else mark = id .. ',' .. ARGV[2] end
   end
 end
 redis.call('HSET', KEYS[1], '` + markField + `', mark)
@@ -634,7 +637,7 @@ func (r *Revocations) checkMark(ctx context.Context, mark string, found bool) (l
 // once it is marked: the caller reloads.
 func (r *Revocations) markLost(ctx context.Context) (lost bool, err error) {
 	now := r.cfg.now()
-	mark, err := lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID).Text()
+	mark, err := lostScript.Run(ctx, r.client, []string{r.keys.set}, newMarkID(), now.UnixMilli(), r.markID, r.lossFound).Text()
 	if err != nil {
 		return false, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}

@@ -82,8 +82,9 @@ const sweepGrace = time.Minute
 //
 // Memory: each replica keeps the live revocations in a
 // sessionadapter.NewMemoryRevocations (about 200 bytes each); the table
-// keeps each until it expires. Every 30 s each replica forgets the expired
-// ones in its memory and deletes expired rows, a thousand at a time.
+// keeps each until a minute after it expires. Every 30 s each replica
+// forgets the expired ones in its memory and deletes those rows, a
+// thousand at a time.
 //
 // Close stops the loop.
 type Revocations struct {
@@ -175,7 +176,7 @@ func NewRevocations(pool *pgxpool.Pool, opts ...Option) (*Revocations, error) {
 }
 
 // Close stops the feed and waits for it; Revoked then fails with
-// sessionadapter.ErrStale once the bound has passed.
+// sessionadapter.ErrStale.
 func (r *Revocations) Close() error {
 	r.once.Do(func() {
 		r.cancel()

@@ -43,7 +43,7 @@ func benchRemote(b *testing.B) *jwks.Remote {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = r.Close() })
-	if err := r.Refresh(context.Background()); err != nil {
+	if err := r.RefreshNow(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	return r

@@ -62,8 +62,9 @@ func WithKidMissInterval(d time.Duration) Option {
 	return func(o *options) { o.kidMissInterval = d }
 }
 
-// Refresh fetches the key set now, or waits for the fetch in flight.
-func (r *Remote) Refresh(ctx context.Context) error { return r.refresh(ctx) }
+// RefreshNow fetches the key set now, or waits for the fetch in flight,
+// with no rate limit.
+func (r *Remote) RefreshNow(ctx context.Context) error { return r.refresh(ctx) }
 
 const (
 	DefaultKidMissInterval = defaultKidMissInterval

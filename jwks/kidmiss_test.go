@@ -2,6 +2,7 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"net/http"
 	"sync"
@@ -16,6 +17,44 @@ import (
 // The tests of this file run in synctest bubbles: the kid-miss schedule
 // runs on the bubble's clock, which moves only when every goroutine waits,
 // and synctest.Wait returns once the lookups under test all wait or ended.
+
+// Refresh is the kid miss of a token without kid: an OP that rotates its
+// one kid-less key is found by a fetch that started after the call, and
+// Refresh shares the kid-miss limit, so a flood of them (forged kid-less
+// tokens) costs the OP one fetch an interval.
+func TestRemoteRefreshFindsARotatedKidlessKey(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "", "RS256"))
+	k2 := publicOf(t, genKey(t, "EC", "", "ES256"))
+	isEC := func(set *jwks.KeySet) bool {
+		for k := range set.All() {
+			_, ok := k.Public().(*ecdsa.PublicKey)
+			return ok
+		}
+		return false
+	}
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, base := newRemote(t, o)
+		o.serve(http.StatusOK, setJSON(t, k2), nil)
+		if isEC(mustKeys(t, r, "")) {
+			t.Fatal("Keys fetched for a token without kid")
+		}
+		set, err := r.Refresh(context.Background())
+		if err != nil || !isEC(set) {
+			t.Fatalf("Refresh() = %v, %v, want the rotated key", set, err)
+		}
+		start := time.Now()
+		for range 5 {
+			if _, err := r.Refresh(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Each waited for the next allowed fetch, which it started.
+		if n, d := o.fetches.Load()-base, time.Since(start); n != 6 || d != 5*jwks.DefaultKidMissInterval {
+			t.Errorf("%d fetches for 6 refreshes over %v, want 6 over 5 intervals", n, d)
+		}
+	})
+}
 
 // A key rotated in right after a kid-miss fetch is found by the next
 // allowed fetch: the miss waits for it instead of answering an unknown key.

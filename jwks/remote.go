@@ -138,10 +138,27 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 	if snap := r.cur.Load(); snap.serves(kid) {
 		return snap.set, nil
 	}
+	return r.fetchFor(ctx, kid, false)
+}
+
+// Refresh returns the key set as a fetch that started after it was
+// called answered it, with the limits a kid miss has (at most one such
+// fetch a second, a wait of at most 1.5 s): it is the kid miss of a token
+// without kid. A verifier calls it when no cached key verifies such a
+// token, since an OP with one key and no kid (OpenID Connect Core §10.1)
+// that rotates it names no new kid to miss, and its logouts would
+// otherwise be refused until the next scheduled refresh.
+func (r *Remote) Refresh(ctx context.Context) (*KeySet, error) {
+	return r.fetchFor(ctx, "", true)
+}
+
+// fetchFor is Keys past its cached answer: it waits for a fetch that
+// started after the call, for kid, or for any answer when fresh (Refresh).
+func (r *Remote) fetchFor(ctx context.Context, kid string, fresh bool) (*KeySet, error) {
 	r.mu.Lock()
 	// Re-read under the lock: a fetch may have just landed.
 	snap := r.cur.Load()
-	if snap.serves(kid) {
+	if !fresh && snap.serves(kid) {
 		r.mu.Unlock()
 		return snap.set, nil
 	}
@@ -193,7 +210,9 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 		case <-r.ctx.Done():
 			return r.current()
 		}
-		if snap := r.cur.Load(); snap.serves(kid) {
+		// A fetch in flight (first) may predate a rotation: fresh waits
+		// for the next one too, as a kid it does not find would.
+		if snap := r.cur.Load(); snap.serves(kid) && (!fresh || c == next || next == nil) {
 			return snap.set, nil
 		}
 	}

@@ -228,7 +228,7 @@ func TestRemoteCollapsesConcurrentFetches(t *testing.T) {
 		name string
 		call func(r *jwks.Remote, i int) error
 	}{
-		{name: "Refresh", call: func(r *jwks.Remote, _ int) error { return r.Refresh(context.Background()) }},
+		{name: "RefreshNow", call: func(r *jwks.Remote, _ int) error { return r.RefreshNow(context.Background()) }},
 		{name: "kid miss", call: func(r *jwks.Remote, i int) error {
 			set, err := r.Keys(context.Background(), "k2")
 			if err == nil && !hasKid(set, "k2") {
@@ -314,7 +314,7 @@ func TestRemoteKeepsLastGood(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = r.Close() })
-			if err := r.Refresh(context.Background()); err != nil {
+			if err := r.RefreshNow(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if tt.hang {
@@ -324,7 +324,7 @@ func TestRemoteKeepsLastGood(t *testing.T) {
 				o.serve(tt.status, tt.body, nil)
 			}
 
-			err = r.Refresh(context.Background())
+			err = r.RefreshNow(context.Background())
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Refresh err = %v, want %v", err, tt.wantErr)
 			}
@@ -606,7 +606,7 @@ func TestRemoteCloseStopsEverything(t *testing.T) {
 		gate := o.hold()
 		defer o.release(gate)
 		refreshed := make(chan error, 1)
-		go func() { refreshed <- r.Refresh(context.Background()) }()
+		go func() { refreshed <- r.RefreshNow(context.Background()) }()
 		synctest.Wait()
 		if got := r.Waiters(); got != 1 {
 			t.Fatalf("%d waiters, want 1", got)
@@ -627,7 +627,7 @@ func TestRemoteCloseStopsEverything(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
-		if err := r.Refresh(context.Background()); !errors.Is(err, jwks.ErrFetch) {
+		if err := r.RefreshNow(context.Background()); !errors.Is(err, jwks.ErrFetch) {
 			t.Fatalf("Refresh after Close: err = %v", err)
 		}
 		if set := mustKeys(t, r, "other"); !hasKid(set, "k1") {
@@ -666,13 +666,13 @@ func TestRemoteCloseLeavesNoGoroutine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Refresh(context.Background()); err != nil {
+	if err := r.RefreshNow(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	gate := o.hold()
 	defer o.release(gate)
 	refreshed := make(chan error, 1)
-	go func() { refreshed <- r.Refresh(context.Background()) }()
+	go func() { refreshed <- r.RefreshNow(context.Background()) }()
 	// Once the request arrived, Refresh started its fetch and waits for it.
 	select {
 	case <-o.held:

@@ -357,8 +357,30 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 	if err != nil {
 		return fmt.Errorf("%w: keys unavailable: %w", ErrTemporary, err)
 	}
+	err, missed := verifyWithSet(set, kid, name, tok)
+	if src, ok := t.keys.(refresher); ok && missed {
+		// A token without kid that no cached key verifies: its OP may have
+		// rotated its one kid-less key, which no kid miss would find.
+		// Refresh is rate limited as kid misses are.
+		if fresh, ferr := src.Refresh(ctx); ferr == nil && fresh != set {
+			err, _ = verifyWithSet(fresh, kid, name, tok)
+		}
+	}
+	return err
+}
+
+// refresher is a jwks.Source that can fetch its keys again on demand
+// (jwks.Remote).
+type refresher interface {
+	Refresh(ctx context.Context) (*jwks.KeySet, error)
+}
+
+// verifyWithSet verifies tok's signature with the key of set that kid and
+// alg name select. missed reports a token without kid that no key of set
+// verifies, which a newer set might.
+func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (err error, missed bool) {
 	if set == nil {
-		return fmt.Errorf("%w: unknown key: no key set", ErrSignature)
+		return fmt.Errorf("%w: unknown key: no key set", ErrSignature), false
 	}
 	var candidates [4]jwks.Key
 	n, sameKid := 0, 0
@@ -378,20 +400,20 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 	}
 	switch {
 	case kid != "" && sameKid == 0:
-		return fmt.Errorf("%w: unknown key: kid %q", ErrSignature, clip(kid))
+		return fmt.Errorf("%w: unknown key: kid %q", ErrSignature, clip(kid)), false
 	case kid != "" && n == 0:
-		return fmt.Errorf("%w: algorithm %s not allowed for key %q", ErrSignature, name, clip(kid))
+		return fmt.Errorf("%w: algorithm %s not allowed for key %q", ErrSignature, name, clip(kid)), false
 	case kid == "" && n == 0:
-		return fmt.Errorf("%w: unknown key: none for %s", ErrSignature, name)
+		return fmt.Errorf("%w: unknown key: none for %s", ErrSignature, name), true
 	case kid == "" && n > 1:
-		return fmt.Errorf("%w: unknown key: token has no kid and several keys could verify %s", ErrSignature, name)
+		return fmt.Errorf("%w: unknown key: token has no kid and several keys could verify %s", ErrSignature, name), false
 	}
 	for _, k := range candidates[:n] {
 		if err := verifySignature(k.Public(), name, tok); err == nil {
-			return nil
+			return nil, false
 		}
 	}
-	return fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid))
+	return fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid)), kid == ""
 }
 
 // verifySignature checks the signature of a compact JWS whose header this

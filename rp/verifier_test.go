@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,6 +189,55 @@ func tamper(compact string) string {
 	b, _ := json.Marshal(c)
 	parts[1] = b64(b)
 	return strings.Join(parts, ".")
+}
+
+// rotatedSource serves old from its cache and fresh once asked to fetch
+// again, as a jwks.Remote whose OP rotated its key since the last fetch.
+type rotatedSource struct {
+	old, fresh *jwks.KeySet
+	refreshes  atomic.Int32
+}
+
+func (s *rotatedSource) Keys(context.Context, string) (*jwks.KeySet, error) { return s.old, nil }
+
+func (s *rotatedSource) Refresh(context.Context) (*jwks.KeySet, error) {
+	s.refreshes.Add(1)
+	return s.fresh, nil
+}
+
+// An OP with one key and no kid (Core §10.1) that rotates it names no new
+// kid to miss: a token without kid that no cached key verifies makes the
+// verifier fetch the keys again, once, and the rotated key verifies it.
+// A token with a kid never does (its miss is the source's own), and a
+// forgery is still refused after the one fetch.
+func TestVerifyKidlessTokenAfterKeyRotation(t *testing.T) {
+	k := keys(t)
+	old := staticKeys(t, pubJWK(t, &k.rsa.PublicKey, nil))
+	fresh := staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, nil))
+	kidless := setHeader("kid", nil)
+	tests := []struct {
+		name          string
+		token         string
+		wantErr       error
+		wantRefreshes int32
+	}{
+		{name: "signed with the cached key", token: mint(t, kidless)},
+		{name: "signed with the rotated key", token: mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 })), wantRefreshes: 1},
+		{name: "forged", token: tamper(mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 }))), wantErr: errBadSignature, wantRefreshes: 1},
+		{name: "with a kid", token: mint(t, both(setHeader("kid", "rsa-2"), func(tk *tok) { tk.key = k.rsa2 })), wantErr: errUnknownKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &rotatedSource{old: old, fresh: fresh}
+			_, err := newVerifier(t, src).Verify(t.Context(), tt.token)
+			if !isErr(err, tt.wantErr) {
+				t.Errorf("Verify() = %v, want %v", err, tt.wantErr)
+			}
+			if got := src.refreshes.Load(); got != tt.wantRefreshes {
+				t.Errorf("refreshes = %d, want %d", got, tt.wantRefreshes)
+			}
+		})
+	}
 }
 
 func TestVerifyEvent(t *testing.T) {

@@ -56,7 +56,7 @@ const (
 // its value, so that logouts that failed together do not retry together.
 // At most 10,000 logouts wait, of which at most a
 // quarter without a token (front-channel requests, which anyone can send,
-// and Sign outs: they never crowd out a logout token or a SET); one more
+// and Sign outs: they never crowd out a logout token); one more
 // is abandoned, never dropped silently. A retry is the same logout the
 // request ran, under one deadline (WithLogoutTimeout, else 10 s): end
 // the sessions through the Ender, then record the token as completed. A
@@ -166,7 +166,7 @@ type retryQueue struct {
 	// tokenless counts the pending logouts without a token. Anyone can
 	// send a front-channel request, so they may take at most a quarter
 	// of the queue: a flood of them during a store outage never crowds
-	// out a logout token or a SET, whose senders mostly do not retry.
+	// out a logout token, whose sender mostly does not retry.
 	tokenless int
 	// pending is len(items), written under mu and read without it, so that
 	// a logout that succeeded costs no lock when nothing is queued.

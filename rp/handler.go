@@ -318,7 +318,8 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 		}
 	}
 	// The store failed: nothing was recorded, so nothing needs undoing.
-	// The sender may retry; the retry queue, if any, does in any case.
+	// The sender may retry; the retry queue, if any, does too, unless the
+	// sender's redelivery is the retry (a SET).
 	h.observe(ev.Door, ev.Issuer, outcomeFailed, 0, h.since(start))
 	h.l.logger.ErrorContext(ctx, "bclogout: logout failed", "door", ev.Door, "issuer", ev.Issuer, "reason", "temporary", "error", err)
 	if h.retry != nil && !ev.senderRetries {

@@ -357,13 +357,13 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 	if err != nil {
 		return fmt.Errorf("%w: keys unavailable: %w", ErrTemporary, err)
 	}
-	err, missed := verifyWithSet(set, kid, name, tok)
+	missed, err := verifyWithSet(set, kid, name, tok)
 	if src, ok := t.keys.(refresher); ok && missed {
 		// A token without kid that no cached key verifies: its OP may have
 		// rotated its one kid-less key, which no kid miss would find.
 		// Refresh is rate limited as kid misses are.
 		if fresh, ferr := src.Refresh(ctx); ferr == nil && fresh != set {
-			err, _ = verifyWithSet(fresh, kid, name, tok)
+			_, err = verifyWithSet(fresh, kid, name, tok)
 		}
 	}
 	return err
@@ -378,9 +378,9 @@ type refresher interface {
 // verifyWithSet verifies tok's signature with the key of set that kid and
 // alg name select. missed reports a token without kid that no key of set
 // verifies, which a newer set might.
-func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (err error, missed bool) {
+func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (missed bool, err error) {
 	if set == nil {
-		return fmt.Errorf("%w: unknown key: no key set", ErrSignature), false
+		return false, fmt.Errorf("%w: unknown key: no key set", ErrSignature)
 	}
 	var candidates [4]jwks.Key
 	n, sameKid := 0, 0
@@ -400,20 +400,20 @@ func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (err error, m
 	}
 	switch {
 	case kid != "" && sameKid == 0:
-		return fmt.Errorf("%w: unknown key: kid %q", ErrSignature, clip(kid)), false
+		return false, fmt.Errorf("%w: unknown key: kid %q", ErrSignature, clip(kid))
 	case kid != "" && n == 0:
-		return fmt.Errorf("%w: algorithm %s not allowed for key %q", ErrSignature, name, clip(kid)), false
+		return false, fmt.Errorf("%w: algorithm %s not allowed for key %q", ErrSignature, name, clip(kid))
 	case kid == "" && n == 0:
-		return fmt.Errorf("%w: unknown key: none for %s", ErrSignature, name), true
+		return true, fmt.Errorf("%w: unknown key: none for %s", ErrSignature, name)
 	case kid == "" && n > 1:
-		return fmt.Errorf("%w: unknown key: token has no kid and several keys could verify %s", ErrSignature, name), false
+		return false, fmt.Errorf("%w: unknown key: token has no kid and several keys could verify %s", ErrSignature, name)
 	}
 	for _, k := range candidates[:n] {
 		if err := verifySignature(k.Public(), name, tok); err == nil {
-			return nil, false
+			return false, nil
 		}
 	}
-	return fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid)), kid == ""
+	return kid == "", fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid))
 }
 
 // verifySignature checks the signature of a compact JWS whose header this

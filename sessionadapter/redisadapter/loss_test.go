@@ -308,3 +308,57 @@ func TestRevocationsLostToSnapshotWithOlderLossMark(t *testing.T) {
 		}
 	}
 }
+
+// Redis restarts from a snapshot taken before the last revocation, and no
+// logout follows: the sequence went back all the same, and the running
+// replica reads it with the mark on each read of the feed, so it marks
+// the loss at once rather than at the next revocation, which may be hours
+// away, while a replica started meanwhile (a deploy, an autoscaled pod)
+// serves the session whose revocation Redis lost.
+func TestRevocationsLostToSnapshotRollbackWithoutAnotherRevocation(t *testing.T) {
+	ctx := context.Background()
+	m := miniredis.RunT(t)
+	client := func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	rdb := client()
+	running := newRevocations(t, client())
+	login := time.Now().Add(-time.Hour)
+	bob := sessionadapter.Binding{Issuer: iss, Subject: "bob", SessionID: "s-bob", LoginTime: login}
+	if err := running.Revoke(ctx, sessionadapter.Logout{Issuer: iss, Subject: "bob", SessionID: "s-bob", IssuedAt: login.Add(time.Minute)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// Let the running replica's feed read bob's revocation.
+	time.Sleep(200 * time.Millisecond)
+
+	// Redis restarts from a snapshot taken before bob's revocation (the
+	// mark made at start is in it).
+	fld, err := rdb.HKeys(ctx, "{bclogout}:rev:set").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range fld {
+		if k != "!mark" {
+			rdb.HDel(ctx, "{bclogout}:rev:set", k)
+			rdb.ZRem(ctx, "{bclogout}:rev:exp", k)
+		}
+	}
+	rdb.Del(ctx, "{bclogout}:rev:log")
+	rdb.Decr(ctx, "{bclogout}:rev:seq")
+
+	// A replica started now must not serve bob's logged-out session.
+	fresh := newRevocations(t, client())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := fresh.Revoked(ctx, bob)
+		if err == nil && got {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a replica started after Redis rolled back to a snapshot, with no revocation since, serves bob's logged-out session: Revoked = %v, %v", got, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

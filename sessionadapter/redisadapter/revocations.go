@@ -154,8 +154,8 @@ return #due
 // ahead): the cost, failing closed, is that logins within a minute after
 // the loss are ended too. A loss that keeps the mark (a restart from an
 // older snapshot, a failover to a replica that lagged) is told by the
-// sequence of revocations going back, at the next revocation, and
-// handled the same way. A loss while no replica runs cannot be told
+// sequence of revocations going back, which the feed reads with the mark,
+// and handled the same way. A loss while no replica runs cannot be told
 // from a new Redis, and a replica started after a loss enforces it only
 // once a running one has noticed (within one feed read): give Redis
 // persistence and maxmemory-policy noeviction (or volatile-*, which
@@ -560,11 +560,30 @@ func (r *Revocations) load(ctx context.Context, afterLoss bool) (int64, string, 
 // first, and read all the stream then held).
 func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, readResult, error) {
 	start := r.since()
-	mark, err := r.client.HGet(ctx, r.keys.set, markField).Result()
+	// The sequence with the mark, in one round trip: a restart from an
+	// older snapshot keeps the mark but takes the sequence back, and the
+	// next revocation, which would tell it too, may be hours away.
+	var markCmd, seqCmd *redis.StringCmd
+	_, _ = r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		markCmd = p.HGet(ctx, r.keys.set, markField)
+		seqCmd = p.Get(ctx, r.keys.seq)
+		return nil
+	})
+	mark, err := markCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return seq, lastID, behind, fmt.Errorf("%w: revocation mark: %w", errRedis, err)
 	}
 	if isLost, err := r.checkMark(ctx, mark, err == nil); err != nil || isLost {
+		return seq, lastID, lost, err
+	}
+	stored, err := seqCmd.Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return seq, lastID, behind, fmt.Errorf("%w: revocation sequence: %w", errRedis, err)
+	}
+	if stored < seq {
+		r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
+			slog.Int64("read", seq), slog.Int64("sequence", stored))
+		_, err := r.markLost(ctx)
 		return seq, lastID, lost, err
 	}
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()

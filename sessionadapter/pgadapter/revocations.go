@@ -37,7 +37,9 @@ const sweepEvery = 30 * time.Second
 // before it expired by its own clock; a replica whose clock is ahead
 // sweeps by its clock, so without this grace a clock difference of a few
 // milliseconds between replicas would look like a restore to the one
-// behind, and end every session logged in so far.
+// behind, and end every session logged in so far. Replica clocks up to a
+// minute apart are tolerated; further apart, a sweep still looks like a
+// restore, which fails closed.
 const sweepGrace = time.Minute
 
 // Revocations is a sessionadapter.Revocations shared by every replica

@@ -239,11 +239,18 @@ func (q *retryQueue) backoff(failures int) time.Duration {
 }
 
 // add queues a validated logout whose store work failed. A logout already
-// pending is the same logout: the pending item runs it.
+// pending is the same logout: the pending item runs it. Two logouts
+// without a token of one OP session (two Sign outs, a login between
+// them) are one item too, which keeps the later date: it revokes every
+// login the earlier one would, and the one between them.
 func (q *retryQueue) add(ev *LogoutEvent) {
 	key := keyOf(ev)
 	q.mu.Lock()
-	if _, ok := q.items[key]; ok {
+	if it, ok := q.items[key]; ok {
+		if ev.IssuedAt.After(it.ev.IssuedAt) {
+			it.ev = ev
+			it.giveUp = time.Now().Add(q.p.keepFor)
+		}
 		q.mu.Unlock()
 		return
 	}
@@ -281,10 +288,12 @@ func (q *retryQueue) add(ev *LogoutEvent) {
 	q.l.logger.Warn("bclogout: logout failed, queued for retry", "door", ev.Door, "issuer", ev.Issuer, "has_sid", ev.SessionID != "", "pending", pending, "retry_in", wait)
 }
 
-// forget drops a pending logout that its sender's own delivery completed.
+// forget drops a pending logout that its sender's own delivery completed,
+// unless the pending one is later (add's merge) and so revokes more.
 func (q *retryQueue) forget(ev *LogoutEvent) {
 	q.mu.Lock()
 	it, ok := q.items[keyOf(ev)]
+	ok = ok && !it.ev.IssuedAt.After(ev.IssuedAt)
 	if ok {
 		q.remove(it)
 	}
@@ -369,7 +378,7 @@ func (q *retryQueue) run() {
 // already recorded was completed by another delivery: done, with nothing
 // ended here (doneElsewhere). A replay cache that cannot tell does not stop
 // the logout, which is safe to run again.
-func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error) {
+func (q *retryQueue) retry(it *retryItem, ev *LogoutEvent) (n int, doneElsewhere bool, err error) {
 	timeout := q.l.timeout
 	if timeout <= 0 {
 		timeout = retryAttemptTimeout
@@ -381,15 +390,27 @@ func (q *retryQueue) retry(it *retryItem) (n int, doneElsewhere bool, err error)
 			return 0, true, nil
 		}
 	}
-	n, err = q.l.logout(ctx, it.ev, false)
+	n, err = q.l.logout(ctx, ev, false)
 	return n, false, err
 }
 
 // attempt runs one retry of it and reschedules or finishes it.
 func (q *retryQueue) attempt(it *retryItem) {
-	n, elsewhere, err := q.retry(it)
+	// add may give the item a later logout meanwhile: read under mu.
+	q.mu.Lock()
+	ev := it.ev
+	q.mu.Unlock()
+	n, elsewhere, err := q.retry(it, ev)
 	q.mu.Lock()
 	if it.removed { // the OP's delivery completed it meanwhile
+		q.mu.Unlock()
+		return
+	}
+	if err == nil && it.ev != ev {
+		// A later logout of the same OP session came during this
+		// attempt: it revokes more, so it runs too, at once.
+		it.due = time.Now()
+		heap.Push(&q.heap, it)
 		q.mu.Unlock()
 		return
 	}
@@ -424,7 +445,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 	// Debug: the failure that queued the logout was logged at Error, the
 	// pending gauge shows the queue, and a store that stays down would
 	// otherwise log every pending logout at every backoff.
-	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", it.ev.Door, "issuer", it.ev.Issuer, "failures", it.failures, "retry_in", wait, "error", err)
+	q.l.logger.Debug("bclogout: retry of a queued logout failed", "door", ev.Door, "issuer", ev.Issuer, "failures", it.failures, "retry_in", wait, "error", err)
 }
 
 // report passes a retry queue event to WithMetrics' function; it may run

@@ -27,12 +27,13 @@ type flakyEnder struct {
 	down    bool
 	hang    bool
 	calls   int
-	ended   map[string]int // by sid
+	ended   map[string]int       // by sid
+	endedAt map[string]time.Time // the latest date each sid was ended as of
 	entered chan struct{}
 }
 
 func newFlakyEnder() *flakyEnder {
-	return &flakyEnder{down: true, ended: map[string]int{}, entered: make(chan struct{}, 100)}
+	return &flakyEnder{down: true, ended: map[string]int{}, endedAt: map[string]time.Time{}, entered: make(chan struct{}, 100)}
 }
 
 func (e *flakyEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
@@ -51,6 +52,9 @@ func (e *flakyEnder) EndSessions(ctx context.Context, l sessionadapter.Logout) (
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ended[l.SessionID]++
+	if l.IssuedAt.After(e.endedAt[l.SessionID]) {
+		e.endedAt[l.SessionID] = l.IssuedAt
+	}
 	return 1, nil
 }
 
@@ -550,6 +554,34 @@ func TestRetryKeepsASecondFailedDelivery(t *testing.T) {
 		env.close(t)
 		if _, ended := env.ender.stats(); ended["sid-1"] != 1 {
 			t.Errorf("sid-1 ended %d times, want 1: the logout was lost", ended["sid-1"])
+		}
+	})
+}
+
+// Two logouts without a token of one OP session that a store failed (two
+// Sign outs of one sid, a login between them) are one pending retry,
+// which ends the sessions as of the later: the earlier date would spare
+// the login between them.
+func TestRetryKeepsTheLaterOfTwoTokenlessLogouts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		env := newRetryEnv(t, 0)
+		first := time.Now()
+		later := first.Add(time.Minute)
+		for _, at := range []time.Time{first, later} {
+			ev := &rp.LogoutEvent{Door: "signout", Logout: sessionadapter.Logout{Issuer: testIssuer, SessionID: "sid-1", IssuedAt: at}}
+			if _, err := env.h.End(doorRequest(), ev); !errors.Is(err, rp.ErrTemporary) {
+				t.Fatalf("End with the store down = %v, want ErrTemporary", err)
+			}
+		}
+		if env.metrics.queued != 1 {
+			t.Errorf("queued %d, want 1", env.metrics.queued)
+		}
+		env.ender.set(false)
+		env.close(t) // drains: the pending logout is retried at once
+		env.ender.mu.Lock()
+		defer env.ender.mu.Unlock()
+		if got := env.ender.endedAt["sid-1"]; !got.Equal(later) {
+			t.Errorf("sid-1 ended as of %v, want the later logout's %v", got, later)
 		}
 	})
 }

@@ -45,7 +45,13 @@ func defaultGuardFlags() guardFlags {
 // flags (issuer and upstream are set first).
 func newGuardFixture(t testing.TB, edit func(*guardFlags)) *guardFixture {
 	t.Helper()
-	fx := &guardFixture{op: opkit.New(t), registry: prometheus.NewRegistry()}
+	return newGuardFixtureOf(t, opkit.New(t), edit)
+}
+
+// newGuardFixtureOf is newGuardFixture trusting op.
+func newGuardFixtureOf(t testing.TB, op *opkit.OP, edit func(*guardFlags)) *guardFixture {
+	t.Helper()
+	fx := &guardFixture{op: op, registry: prometheus.NewRegistry()}
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fx.appHits.Add(1)
 		_, _ = io.WriteString(w, "app:"+r.URL.RequestURI())
@@ -273,8 +279,12 @@ func with(h http.Header, k, v string) http.Header {
 // logout and the guard refuses it. Without auth_time such a token is
 // judged by its iat alone and passes: the gap the README names.
 func TestGuardRefreshAfterLogoutDoesNotReviveLogin(t *testing.T) {
-	fx := newGuardFixture(t, func(f *guardFlags) { f.upstream = "" })
-	authTime := time.Now().Add(-10 * time.Minute)
+	// The OP's clock runs 90 s behind (its logout token, which lives two
+	// minutes, still valid), so that a token it dates beyond the sid skew
+	// after its logout is not dated past the clock skew ahead.
+	opNow := func() time.Time { return time.Now().Add(-90 * time.Second) }
+	fx := newGuardFixtureOf(t, opkit.New(t, opkit.WithClock(opNow)), func(f *guardFlags) { f.upstream = "" })
+	authTime := opNow().Add(-10 * time.Minute)
 	sid, err := fx.op.NewSession("alice", guardClient)
 	if err != nil {
 		t.Fatal(err)
@@ -289,7 +299,7 @@ func TestGuardRefreshAfterLogoutDoesNotReviveLogin(t *testing.T) {
 		}
 		return "", errors.New("invalid_grant: the session has ended")
 	}
-	before, err := refresh(time.Now())
+	before, err := refresh(opNow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,11 +307,11 @@ func TestGuardRefreshAfterLogoutDoesNotReviveLogin(t *testing.T) {
 		t.Fatalf("before the logout: %d, want 200", got)
 	}
 	fx.endSession(t, sid)
-	if _, err := refresh(time.Now()); err == nil {
+	if _, err := refresh(opNow()); err == nil {
 		t.Fatal("the OP refreshed an ended session")
 	}
 
-	later := time.Now().Add(5 * time.Minute) // beyond the one-minute sid skew
+	later := opNow().Add(2 * time.Minute) // beyond the one-minute sid skew
 	tests := []struct {
 		name  string
 		token string
@@ -376,6 +386,28 @@ func TestGuardReadsConfiguredHeader(t *testing.T) {
 func TestGuardFrontChannelLogoutEndsLogin(t *testing.T) {
 	fx := newGuardFixture(t, func(f *guardFlags) { f.upstream = "" })
 	sid, tok := fx.login(t, "erin")
+	resp := fx.do(t, http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {fx.op.Issuer()}, "sid": {sid}}.Encode(), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("front-channel logout: %d", resp.StatusCode)
+	}
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("after front-channel logout: %d, want 401", got)
+	}
+}
+
+// A front-channel logout carries no OP date and is dated by this clock
+// plus the OP clock skew, so a login the OP dated further ahead than that
+// skew would outlive it: such an ID token is refused, as VerifyIDToken
+// refuses it for an app, although --max-session-age widens the tolerance
+// of exp.
+func TestGuardFrontChannelLogoutEndsLoginDatedAhead(t *testing.T) {
+	fx := newGuardFixture(t, func(f *guardFlags) { f.upstream = "" })
+	sid, err := fx.op.NewSession("erin", guardClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := time.Now().Add(10 * time.Minute) // the OP's clock, ten minutes fast
+	tok := fx.mint(t, idToken{sub: "erin", sid: sid, iat: ahead, authTime: ahead})
 	resp := fx.do(t, http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {fx.op.Issuer()}, "sid": {sid}}.Encode(), nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("front-channel logout: %d", resp.StatusCode)

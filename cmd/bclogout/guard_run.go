@@ -69,6 +69,9 @@ func (f guardFlags) check() error {
 	if f.signOutURL == "" {
 		return errors.New("--sign-out-url must not be empty")
 	}
+	// One path serves one endpoint: ServeMux panics on a pattern
+	// registered twice.
+	seen := map[string]string{}
 	for _, p := range []struct{ flag, path string }{{"--auth-path", f.authPath}, {"--logout-path", f.logoutPath}, {"--frontchannel-path", f.frontPath}, {"--ssf-path", f.ssfPath}} {
 		if p.path == "" && p.flag == "--ssf-path" {
 			continue
@@ -76,6 +79,10 @@ func (f guardFlags) check() error {
 		if err := mount.CheckPath(p.path); err != nil {
 			return fmt.Errorf("%s: %v", p.flag, err)
 		}
+		if other, ok := seen[p.path]; ok {
+			return fmt.Errorf("%s and %s are both %q", other, p.flag, p.path)
+		}
+		seen[p.path] = p.flag
 	}
 	if !f.allowPublic {
 		if err := loopbackOnly(f.addr); err != nil {

@@ -499,6 +499,8 @@ func TestGuardFlagChecks(t *testing.T) {
 		{name: "upstream not http", edit: func(f *guardFlags) { f.upstream = "unix:/tmp/x" }, wantErr: "--upstream"},
 		{name: "zero session age", edit: func(f *guardFlags) { f.maxSessionAge = 0 }, wantErr: "--max-session-age"},
 		{name: "auth path with a wildcard", edit: func(f *guardFlags) { f.authPath = "/{x}" }, wantErr: "--auth-path"},
+		{name: "auth path is the logout path", edit: func(f *guardFlags) { f.authPath = f.logoutPath }, wantErr: "--auth-path"},
+		{name: "ssf path is the front-channel path", edit: func(f *guardFlags) { f.ssfPath = f.frontPath }, wantErr: "--ssf-path"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

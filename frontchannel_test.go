@@ -276,6 +276,35 @@ func TestFrontChannelEndsALoginDatedByAnOPClockAhead(t *testing.T) {
 	}
 }
 
+// A wider clock skew (rp.WithClockSkew, for an OP whose clock is off)
+// does not let a login be dated beyond what a front-channel logout
+// reaches: that logout has no iat and is dated by this RP's clock plus the
+// one-minute OP clock skew, so a login dated further ahead is refused
+// rather than signed in for good.
+func TestFrontChannelEndsALoginWhateverTheClockSkew(t *testing.T) {
+	op := opkit.New(t)
+	s := newMemSessions()
+	bl, err := bclogout.New(t.Context(), bclogout.Config{
+		Issuer: op.Issuer(), ClientID: "app", Sessions: s,
+		Verify: []rp.Option{rp.WithClockSkew(10 * time.Minute)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	w := httptest.NewRecorder()
+	if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(3*time.Minute))); err != nil {
+		return // refused: nobody is signed in
+	}
+	c := w.Result().Cookies()[0]
+	if code := fcFrame(bl, op.Issuer(), "sid-a"); code != http.StatusOK {
+		t.Fatalf("front channel: %d", code)
+	}
+	if got := fcPage(bl, s, c); got != "anonymous" {
+		t.Fatalf("a login dated by an OP clock 3 minutes ahead (WithClockSkew 10m) survives its front-channel logout: %q", got)
+	}
+}
+
 // Login refuses an ID token the OP dated more than the clock skew ahead
 // (Core 1.0 §3.1.3.7 step 10): logouts without an OP date, dated by this
 // RP's clock plus that skew, could never end such a login.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
@@ -19,8 +20,10 @@ import (
 // of OpenID Connect Core 1.0 §3.1.3.7 that need no login flow: iss exactly a
 // configured issuer; aud containing the client ID and, with
 // WithTrustedAudiences, nothing untrusted; azp, when aud names several
-// audiences, the client ID; exp present and in the future, and iat present and
-// not in the future (both within the clock skew); sub a non-empty string, and
+// audiences, the client ID; exp present and in the future (within the clock
+// skew), and iat present and not in the future (within the clock skew, and
+// never more than the one-minute OP clock skew, whatever WithClockSkew
+// says); sub a non-empty string, and
 // sid one when present. typ must be absent or JWT, and the token must carry no
 // events claim, so a logout token or a Security Event Token is never taken for
 // an ID token (RFC 8725 §3.11).
@@ -79,11 +82,13 @@ func (t *tenant) checkIDClaims(c *claims) error {
 		return fmt.Errorf("%w: iat missing or not a number", ErrTime)
 	}
 	now := t.opts.now()
-	if iat.After(now.Add(t.opts.skew)) {
+	if iat.After(now.Add(min(t.opts.skew, defaults.OPClockSkew))) {
 		// Core 1.0 §3.1.3.7 step 10. The login is dated by this iat, and
 		// logouts without an OP date (front-channel, a Redis loss) by
-		// this RP's clock plus the same skew: an OP clock further ahead
-		// would sign users in whom those logouts could never end.
+		// this RP's clock plus the OP clock skew (defaults.OPDate): an OP
+		// clock further ahead would sign users in whom those logouts
+		// could never end. A wider WithClockSkew therefore widens exp's
+		// tolerance, not this one.
 		return fmt.Errorf("%w: iat %v is in the future (now %v)", ErrTime, iat.UTC(), now.UTC())
 	}
 	exp, ok := numericDate(c.Exp)

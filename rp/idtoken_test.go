@@ -59,6 +59,10 @@ func TestVerifyIDToken(t *testing.T) {
 		// Core 1.0 §3.1.3.7 step 10: the login would be dated by an OP
 		// clock that logouts without an OP date could never reach.
 		{name: "issued in the future", token: mint(t, both(idToken, setClaim("iat", float64(testNow.Add(5*time.Minute).Unix())))), wantErr: rp.ErrTime},
+		// A wider skew tolerates an OP clock for logout tokens and exp,
+		// not for the login's date, which those logouts must still reach.
+		{name: "issued beyond the OP clock skew, under a wider WithClockSkew", opts: []rp.Option{rp.WithClockSkew(10 * time.Minute)},
+			token: mint(t, both(idToken, setClaim("iat", float64(testNow.Add(3*time.Minute).Unix())))), wantErr: rp.ErrTime},
 		{name: "expired", token: mint(t, both(idToken, setClaim("exp", float64(testNow.Add(-2*time.Minute).Unix())))), wantErr: rp.ErrTime},
 		{name: "no exp", token: mint(t, both(idToken, setClaim("exp", nil))), wantErr: rp.ErrTime},
 		{name: "no iat", token: mint(t, both(idToken, setClaim("iat", nil))), wantErr: rp.ErrTime},

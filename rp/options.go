@@ -83,7 +83,9 @@ func WithMaxAge(d time.Duration) Option {
 }
 
 // WithClockSkew sets the tolerance between the OP's clock and ours for
-// iat and exp (default 1m).
+// iat and exp (default 1m). An ID token's iat (VerifyIDToken) may be at
+// most 1m in the future however wide this is: logouts without an OP date
+// are dated by that minute, and must reach every login.
 func WithClockSkew(d time.Duration) Option {
 	return func(o *options) { o.skew = d }
 }

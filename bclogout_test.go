@@ -838,6 +838,61 @@ func TestLoginLogsOnlyThroughConfigLogger(t *testing.T) {
 	}
 }
 
+// A session's local ID is, with scs, its cookie's value: a log line at
+// Info or above, or an error handed to OnReject (which apps log), that
+// held it would hand whoever reads the logs the session, here a session
+// a logout left alive (its sub is not the logout's) or one whose data a
+// store failed to delete.
+func TestLogsHoldNoSessionToken(t *testing.T) {
+	tests := []struct {
+		name     string
+		sessions func(*memSessions) sessionadapter.Sessions
+		sub      string // the logout token's
+	}{
+		{name: "a logout whose sub is not the session's", sessions: func(m *memSessions) sessionadapter.Sessions { return m }, sub: "mallory"},
+		{name: "the session data not deleted", sessions: func(m *memSessions) sessionadapter.Sessions { return flakyDeleteSessions{m} }, sub: "alice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := opkit.New(t)
+			var logs strings.Builder
+			var mu sync.Mutex
+			var rejected []string
+			bl, err := bclogout.New(t.Context(), bclogout.Config{
+				Issuer: op.Issuer(), ClientID: "app", Sessions: tt.sessions(newMemSessions()),
+				Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				OnReject: func(_ context.Context, _ string, _ *http.Request, err error) {
+					mu.Lock()
+					rejected = append(rejected, err.Error())
+					mu.Unlock()
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+				t.Fatal(err)
+			}
+			cookie := w.Result().Cookies()[0].Value
+			postLogoutToken(t, bl, op, tt.sub, "sid-a")
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_ = bl.Close(ctx) // the retries, and what they log, end here
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(logs.String(), cookie) {
+				t.Errorf("the session cookie's value %q is in the log:\n%s", cookie, logs.String())
+			}
+			for _, e := range rejected {
+				if strings.Contains(e, cookie) {
+					t.Errorf("the session cookie's value %q is in the error OnReject got: %s", cookie, e)
+				}
+			}
+		})
+	}
+}
+
 // An RP nobody closes keeps working after the test that made it has
 // ended: a logout its revocation store failed is retried in the
 // background, ends the session and runs the app's OnLogout (and logs

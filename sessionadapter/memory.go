@@ -2,14 +2,14 @@ package sessionadapter
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/bclogout/bclogout/sessionadapter/internal/logid"
 )
 
 // Deleter deletes the data of one local session, for stores that keep
@@ -25,15 +25,6 @@ type Deleter interface {
 // revocation set, so no call pays for a backlog; each Bind adds one entry,
 // so cleanup outpaces growth.
 const sweepPerOp = 16
-
-// logID names the local session localID in logs and errors by a short
-// hash of it: with scs the local ID is the session cookie's value, which
-// must not reach a log, while the hash still matches a log line to a
-// session whose cookie is known.
-func logID(localID string) string {
-	sum := sha256.Sum256([]byte(localID))
-	return "sha256:" + hex.EncodeToString(sum[:6])
-}
 
 // scope is an index key: an issuer and a sid or sub.
 type scope struct{ iss, id string }
@@ -180,7 +171,7 @@ func (m *memStore) end(ctx context.Context, l Logout) (int, error) {
 	ended := make([]Binding, 0, len(targets))
 	for _, b := range targets {
 		if err := m.cfg.deleter.DeleteSession(ctx, b.LocalID); err != nil {
-			errs = append(errs, fmt.Errorf("sessionadapter: deleting the data of session %s: %w", logID(b.LocalID), err))
+			errs = append(errs, fmt.Errorf("sessionadapter: deleting the data of session %s: %w", logid.Of(b.LocalID), err))
 			continue
 		}
 		ended = append(ended, b)
@@ -211,7 +202,7 @@ func (m *memStore) targetsLocked(l Logout, now time.Time) []Binding {
 			expired = append(expired, b)
 		case l.SessionID != "" && l.Subject != "" && b.Subject != "" && b.Subject != l.Subject:
 			m.cfg.logger.Warn("sessionadapter: logout sub does not match the session's; session kept",
-				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", logID(id)))
+				slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", logid.Of(id)))
 		default:
 			out = append(out, b)
 		}

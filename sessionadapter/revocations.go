@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/sessionadapter/internal/logid"
 )
 
 // Revocations remembers logouts so that a request-time guard can end the
@@ -188,7 +189,7 @@ func (e *revokingEnder) Bind(ctx context.Context, b Binding) error {
 	if revoked {
 		if e.store != nil {
 			if err := e.store.Unbind(ctx, b.LocalID); err != nil {
-				e.logger.WarnContext(ctx, "sessionadapter: could not unbind a refused login", slog.String("local_id", logID(b.LocalID)), slog.Any("error", err))
+				e.logger.WarnContext(ctx, "sessionadapter: could not unbind a refused login", slog.String("local_id", logid.Of(b.LocalID)), slog.Any("error", err))
 			}
 		}
 		e.logger.WarnContext(ctx, "sessionadapter: login refused: its OP session was already logged out",

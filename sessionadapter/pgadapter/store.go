@@ -13,6 +13,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/logid"
 	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
@@ -176,7 +177,7 @@ SELECT (SELECT count(*) FROM ended WHERE expires_ms > $5), ` + mismatch
 	}
 	for _, id := range mismatched {
 		s.cfg.logger.WarnContext(ctx, "pgadapter: logout sub does not match the session's; session kept",
-			slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", id))
+			slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", logid.Of(id)))
 	}
 	return int(n), nil
 }

@@ -3,6 +3,7 @@ package pgadapter_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -79,6 +80,29 @@ func TestReplayCacheForgetsExpiredRows(t *testing.T) {
 	}
 	if n != 20 {
 		t.Fatalf("%d rows after 20 records past 100 expired ones, want the 20 live ones", n)
+	}
+}
+
+// A logout whose sub is not its session's keeps that session, and says so
+// at Warn without its local ID: with scs's sessions table, the session
+// cookie.
+func TestSubMismatchLogsNoLocalID(t *testing.T) {
+	pool := newPool(t)
+	var logs strings.Builder
+	h := harness(t, pool, sessionTables[0], pgadapter.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	const token = "alices-scs-session-token"
+	now := time.Now()
+	if err := h.Store.Bind(t.Context(), sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "s1", LocalID: token, LoginTime: now.Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Store.EndSessions(t.Context(), sessionadapter.Logout{Issuer: "https://op.example", Subject: "bob", SessionID: "s1", IssuedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "session kept") {
+		t.Fatalf("precondition: no mismatch logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("the kept session's local ID is in the log:\n%s", logs.String())
 	}
 }
 

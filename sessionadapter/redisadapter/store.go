@@ -12,6 +12,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/logid"
 	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
@@ -264,7 +265,7 @@ func (s *store) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, 
 	}
 	for _, id := range res[1:] {
 		s.cfg.logger.WarnContext(ctx, "redisadapter: logout sub does not match the session's; session kept",
-			slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.Any("local_id", id))
+			slog.String("iss", l.Issuer), slog.String("sid", l.SessionID), slog.String("local_id", logid.Of(fmt.Sprint(id))))
 	}
 	return int(n), nil
 }

@@ -3,6 +3,8 @@ package redisadapter_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +33,32 @@ func TestRevocations(t *testing.T) {
 			storetest.RunRevocations(t, func(t *testing.T) sessionadapter.Revocations {
 				return newRevocations(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)))
 			})
+		})
+	}
+}
+
+// A logout whose sub is not its session's keeps that session, and says so
+// at Warn without its local ID: with scs's keys, the session cookie.
+func TestSubMismatchLogsNoLocalID(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			c := be.client(t)
+			var logs strings.Builder
+			s := newStore(t, c, redisadapter.WithKeyPrefix(uniquePrefix(t, c)), redisadapter.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			const token = "alices-scs-session-token"
+			now := time.Now()
+			if err := s.Bind(t.Context(), sessionadapter.Binding{Issuer: "https://op.example", Subject: "alice", SessionID: "s1", LocalID: token, LoginTime: now.Add(-time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.EndSessions(t.Context(), sessionadapter.Logout{Issuer: "https://op.example", Subject: "bob", SessionID: "s1", IssuedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(logs.String(), "session kept") {
+				t.Fatalf("precondition: no mismatch logged:\n%s", logs.String())
+			}
+			if strings.Contains(logs.String(), token) {
+				t.Errorf("the kept session's local ID is in the log:\n%s", logs.String())
+			}
 		})
 	}
 }

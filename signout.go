@@ -67,6 +67,8 @@ type idTokenHinter interface {
 // takes client_id and logout_uri and sends no state back: SignOut sends
 // it client_id and logout_uri = Config.PostLogoutRedirectURI (register
 // that as an allowed sign-out URL of the app client) and nothing else.
+// Cognito refuses a sign-out without logout_uri, so with a Cognito issuer
+// New requires PostLogoutRedirectURI.
 //
 // A GET is the OP's redirect back: with a state, it must be the one the
 // cookie holds, which is then forgotten; without one (Cognito, or an OP
@@ -247,6 +249,12 @@ func (b *RP) setLogoutMetadata(md *discovery.Metadata) error {
 		if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || u.User != nil ||
 			(u.Scheme != "https" && !(u.Scheme == "http" && iss.Scheme == "http")) {
 			return fmt.Errorf("bclogout: discovery: end_session_endpoint %q is not an https URL", md.EndSessionEndpoint)
+		}
+		if b.cognito && b.postLogout == "" {
+			// Cognito's /logout requires logout_uri (or a new login's
+			// redirect_uri): without it, it shows an error page and the
+			// Cognito session lives on.
+			return errs.Config("bclogout", "AWS Cognito's logout needs a logout_uri: set PostLogoutRedirectURI to the sign-out route's URL, registered as an allowed sign-out URL")
 		}
 		b.endSession = u
 		if o := u.Scheme + "://" + u.Host; o != origins[0] {

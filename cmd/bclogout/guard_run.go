@@ -24,7 +24,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bclogout/bclogout"
-	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/prommetrics"
@@ -235,8 +234,8 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	// an auth proxy without a refresh token keeps passing it for its whole
 	// session. The clock skew is the one tolerance VerifyIDToken applies
 	// to exp, so a skew of the maximum session age accepts such a token;
-	// judge bounds it by its iat instead, both ways, since VerifyIDToken
-	// applies the same skew to an iat in the future.
+	// judge bounds it by its iat instead. An iat in the future stays
+	// within the OP clock skew whatever this one is (VerifyIDToken).
 	idOpts := append(slices.Clone(verify), rp.WithClockSkew(f.maxSessionAge), rp.WithJWKSOptions(jwks.WithLogger(logger)))
 	if g.idToken, err = rp.Discover(ctx, f.issuer, f.clientID, idOpts...); err != nil {
 		return nil, err
@@ -350,16 +349,8 @@ func (g *guard) judge(r *http.Request, h http.Header) (verdict, sessionadapter.B
 		}
 		return refused, login, err
 	}
-	now := g.now()
-	if !now.Before(login.LoginTime.Add(g.maxAge)) {
+	if now := g.now(); !now.Before(login.LoginTime.Add(g.maxAge)) {
 		return refused, login, fmt.Errorf("%w: iat %v", errTooOld, login.LoginTime.UTC())
-	}
-	// The verifier's clock skew, widened to the maximum session age for
-	// exp, bounds iat too: a login dated past the OP clock skew would
-	// outlive a logout that has no OP date (front-channel, a Redis
-	// loss), which is dated by this clock plus that skew.
-	if login.LoginTime.After(defaults.OPDate(now)) {
-		return refused, login, fmt.Errorf("%w: iat %v is in the future (now %v)", rp.ErrTime, login.LoginTime.UTC(), now.UTC())
 	}
 	revoked, err := g.revs.Revoked(r.Context(), login)
 	// A token refreshed after its OP session's logout has a later iat

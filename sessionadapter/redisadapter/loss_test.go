@@ -47,11 +47,7 @@ func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(
 func TestRevocationsLostOnFlush(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
-	client := func() redis.UniversalClient {
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	client := clientsOf(t, m)
 	var logs logBuffer
 	running := newRevocations(t, client(), redisadapter.WithLogger(logs.logger()))
 	login := time.Now().Add(-time.Hour)
@@ -137,11 +133,7 @@ func TestRevocationsWarnOnEvictingPolicy(t *testing.T) {
 func TestRevocationsLostWithOPClockAhead(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
-	client := func() redis.UniversalClient {
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	client := clientsOf(t, m)
 	clock := storetest.NewSyncClock(time.Now())
 	running := newRevocations(t, client(), redisadapter.WithClock(clock.Now))
 	opAhead := 30 * time.Second
@@ -176,11 +168,7 @@ func TestRevocationsLostWithOPClockAhead(t *testing.T) {
 func TestRevocationsLostToSnapshotRollback(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
-	client := func() redis.UniversalClient {
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	client := clientsOf(t, m)
 	rdb := client()
 	running := newRevocations(t, client())
 	login := time.Now().Add(-time.Hour)
@@ -228,17 +216,7 @@ func TestRevocationsLostToSnapshotRollback(t *testing.T) {
 
 	// A replica started now must not serve bob's logged-out session.
 	fresh := newRevocations(t, client())
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := fresh.Revoked(ctx, bob)
-		if err == nil && got {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a replica started after Redis rolled back to a snapshot serves bob's logged-out session: Revoked = %v, %v", got, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitRevoked(t, fresh, bob, "a replica started after Redis rolled back to a snapshot serves bob's logged-out session")
 }
 
 // Redis restarts from a snapshot taken after an earlier loss, which brings
@@ -249,11 +227,7 @@ func TestRevocationsLostToSnapshotRollback(t *testing.T) {
 func TestRevocationsLostToSnapshotWithOlderLossMark(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
-	client := func() redis.UniversalClient {
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	client := clientsOf(t, m)
 	rdb := client()
 	clock := testclock.New(time.Now())
 	opts := []redisadapter.Option{redisadapter.WithClock(clock.Now), redisadapter.WithMaxStaleness(24 * time.Hour)}
@@ -295,17 +269,7 @@ func TestRevocationsLostToSnapshotWithOlderLossMark(t *testing.T) {
 	waitLosses(3)
 	fresh := newRevocations(t, client(), opts...)
 	for name, r := range map[string]*redisadapter.Revocations{"running": running, "started after the restart": fresh} {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			got, err := r.Revoked(ctx, bob)
-			if err == nil && got {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s replica serves bob's logged-out session: Revoked = %v, %v; logs:\n%s", name, got, err, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitRevoked(t, r, bob, "%s replica serves bob's logged-out session; logs:\n%s", name, logs.String())
 	}
 }
 
@@ -318,11 +282,7 @@ func TestRevocationsLostToSnapshotWithOlderLossMark(t *testing.T) {
 func TestRevocationsLostToSnapshotRollbackWithoutAnotherRevocation(t *testing.T) {
 	ctx := context.Background()
 	m := miniredis.RunT(t)
-	client := func() redis.UniversalClient {
-		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	client := clientsOf(t, m)
 	rdb := client()
 	running := newRevocations(t, client())
 	login := time.Now().Add(-time.Hour)
@@ -350,15 +310,29 @@ func TestRevocationsLostToSnapshotRollbackWithoutAnotherRevocation(t *testing.T)
 
 	// A replica started now must not serve bob's logged-out session.
 	fresh := newRevocations(t, client())
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, err := fresh.Revoked(ctx, bob)
+	waitRevoked(t, fresh, bob, "a replica started after Redis rolled back to a snapshot, with no revocation since, serves bob's logged-out session")
+}
+
+// clientsOf returns a function that opens a client of m, closed with t.
+func clientsOf(t *testing.T, m *miniredis.Miniredis) func() redis.UniversalClient {
+	return func() redis.UniversalClient {
+		c := redis.NewClient(&redis.Options{Addr: m.Addr()})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+}
+
+// waitRevoked waits up to 5 s for r to find b revoked, and fails t with
+// format and args, then the last answer, if it does not.
+func waitRevoked(t *testing.T, r *redisadapter.Revocations, b sessionadapter.Binding, format string, args ...any) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		got, err := r.Revoked(context.Background(), b)
 		if err == nil && got {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("a replica started after Redis rolled back to a snapshot, with no revocation since, serves bob's logged-out session: Revoked = %v, %v", got, err)
+			t.Fatalf(format+": Revoked = %v, %v", append(args, got, err)...)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

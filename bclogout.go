@@ -73,7 +73,8 @@ type Config struct {
 	// post_logout_redirect_uri, exactly (with Cognito, as a sign-out URL).
 	// It must be absolute, https (http only on a loopback host), without
 	// fragment. Default: none; the OP then shows its own page (AWS
-	// Cognito has none: New requires it for a Cognito issuer).
+	// Cognito shows an error page instead: New requires it for a Cognito
+	// issuer).
 	PostLogoutRedirectURI string
 	// SignOutFailed answers a sign-out whose local step failed (the
 	// session store is down): the user is still signed in. Default: 500

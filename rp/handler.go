@@ -248,8 +248,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // may retry: a front-channel or Sign out logout is also queued for retry
 // (WithRetry) as a logout token's is, while a SET is left to its
 // transmitter, which delivers it again on 503 (RFC 8935 §2.4): a queued
-// retry would record its jti and refuse that redelivery as a replay,
-// and OnEvent would never see it. Every refusal is
+// retry would record its jti and refuse that redelivery as a replay, so
+// the transmitter would take the event as rejected. Every refusal is
 // reported as Reject reports one. r is the request that brought the
 // event; its context bounds the work.
 func (h *Handler) End(r *http.Request, ev *LogoutEvent) (sessionsEnded int, err error) {

@@ -376,8 +376,10 @@ type refresher interface {
 }
 
 // verifyWithSet verifies tok's signature with the key of set that kid and
-// alg name select. missed reports a token without kid that no key of set
-// verifies, which a newer set might.
+// alg name select. missed reports a token without kid that set has no key
+// for, or whose one candidate key does not verify it, which a newer set
+// might; one without kid that several keys could verify is refused, not
+// missed.
 func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (missed bool, err error) {
 	if set == nil {
 		return false, fmt.Errorf("%w: unknown key: no key set", ErrSignature)

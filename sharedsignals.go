@@ -264,7 +264,7 @@ func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 	if _, err := b.handler.End(r, lo); err != nil {
 		if errors.Is(err, rp.ErrTemporary) {
 			// Not queued: the transmitter delivers it again on 503
-			// (RFC 8935 §2.4), and that delivery runs it.
+			// (RFC 8935 §4), and that delivery runs it.
 			answerSET(w, http.StatusServiceUnavailable, "temporarily_unavailable")
 		} else {
 			answerSET(w, http.StatusBadRequest, "invalid_request")

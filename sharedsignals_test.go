@@ -841,7 +841,7 @@ func (f *flakyReplay) Seen(ctx context.Context, issuer, jti string) (bool, error
 
 // A SET that is only acknowledged (no sessions to end) and that met a
 // replay cache down is answered 503, so that the transmitter delivers it
-// again (RFC 8935 §2.4 leaves 5xx to it): that delivery is accepted and
+// again (RFC 8935 §4 leaves retries to it): that delivery is accepted and
 // reaches OnEvent, the only place such an event goes. Queued, it would
 // end nothing, and its record would refuse the delivery as a replay.
 func TestSharedSignalsAcknowledgedEventRedeliveredAfterAStoreFailure(t *testing.T) {

@@ -49,7 +49,7 @@ type LogoutEvent struct {
 	// when it is not Issuer (a SET's transmitter).
 	tokenIssuer string
 	// senderRetries marks an event whose sender delivers it again when
-	// answered 503 (a SET, RFC 8935 §2.4): a failure is left to that
+	// answered 503 (a SET, RFC 8935 §4): a failure is left to that
 	// redelivery, never queued, since a queued retry would record the jti
 	// and so refuse, as a replay, the very redelivery the 503 asked for.
 	senderRetries bool

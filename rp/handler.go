@@ -247,7 +247,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // an error wrapping ErrTemporary, and the door answers so that its sender
 // may retry: a front-channel or Sign out logout is also queued for retry
 // (WithRetry) as a logout token's is, while a SET is left to its
-// transmitter, which delivers it again on 503 (RFC 8935 §2.4): a queued
+// transmitter, which delivers it again on 503 (RFC 8935 §4): a queued
 // retry would record its jti and refuse that redelivery as a replay, so
 // the transmitter would take the event as rejected. Every refusal is
 // reported as Reject reports one. r is the request that brought the

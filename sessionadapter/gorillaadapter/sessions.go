@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/bclogout/bclogout/sessionadapter"
+	"github.com/bclogout/bclogout/sessionadapter/internal/logid"
 	"github.com/bclogout/bclogout/sessionadapter/internal/valid"
 )
 
@@ -107,7 +108,9 @@ func (g gorillaSessions) DeleteSession(ctx context.Context, id string) error {
 	s.ID = id
 	s.Options = &sessions.Options{Path: "/", MaxAge: -1}
 	if err := g.store.Save(r, discard{}, s); err != nil {
-		return fmt.Errorf("gorillaadapter: delete session %q: %w", id, err)
+		// Named by a hash: logs and OnReject get this error, and the ID
+		// is the stored session's name.
+		return fmt.Errorf("gorillaadapter: delete session %s: %w", logid.Of(id), err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,24 @@ func TestNewFilesystemStore(t *testing.T) {
 		if err := del.DeleteSession(context.Background(), id); !errors.Is(err, gorillaadapter.ErrInvalidID) {
 			t.Errorf("DeleteSession(%q): %v, want ErrInvalidID", id, err)
 		}
+	}
+}
+
+// failingStore is a gorilla store whose Save always fails.
+type failingStore struct{ sessions.Store }
+
+func (failingStore) Save(*http.Request, http.ResponseWriter, *sessions.Session) error {
+	return errors.New("disk full")
+}
+
+// A deletion the store failed names the session by a hash in its error,
+// which reaches the logs and OnReject: never by its ID.
+func TestDeleteSessionErrorNamesNoID(t *testing.T) {
+	const id = "MZXW6YTBOI2DAMBQGAYTAMBQGAYTAMBQ"
+	del := gorillaadapter.New(failingStore{sessions.NewCookieStore(key)}, "app").(sessionadapter.Deleter)
+	err := del.DeleteSession(context.Background(), id)
+	if err == nil || strings.Contains(err.Error(), id) {
+		t.Errorf("DeleteSession with the store failing = %v, want an error without the ID", err)
 	}
 }
 

@@ -32,7 +32,7 @@ func startApp(t *testing.T, op *fakeop.OP) *httptest.Server {
 		func(base string) (http.Handler, error) {
 			mux := http.NewServeMux()
 			mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
-				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "state": {"s"}}
+				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
 				http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
 			})
 			mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {

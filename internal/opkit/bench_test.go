@@ -77,8 +77,8 @@ func BenchmarkFanOut(b *testing.B) {
 // endpoint of the OP: whatever a browser or an RP sends, no panic and no
 // 5xx.
 func FuzzEndpoints(f *testing.F) {
-	f.Add("GET", "/authorize", "client_id=app&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&response_type=code", "")
-	f.Add("POST", "/authorize", "", "client_id=app&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&response_type=code&username=alice")
+	f.Add("GET", "/authorize", "client_id=app&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid", "")
+	f.Add("POST", "/authorize", "", "client_id=app&redirect_uri=http%3A%2F%2Fapp.example%2Fcb&response_type=code&scope=openid&username=alice")
 	f.Add("POST", "/token", "", "grant_type=authorization_code&code=x&client_id=app&client_secret=s")
 	f.Add("POST", "/end_session", "", "sid=x")
 	f.Add("GET", "/end_session", "post_logout_redirect_uri=http%3A%2F%2Fapp.example%2Fbye&state=%00", "")

@@ -69,7 +69,7 @@ func mapURIs(uris []string, f func(string) string) []string {
 // returns that browser: an *http.Client whose cookie jar holds the app's
 // session cookie (and the OP's, for SignOut). It GETs loginURL, the app's
 // own login route, which must redirect to this OP's authorization
-// endpoint; submits the OP's login form as sub; and follows the redirect
+// endpoint with the openid scope; submits the OP's login form as sub; and follows the redirect
 // back to the app's callback, where the app redeems the code and starts
 // its session. The app's final answer (after its redirects) must be a 2xx,
 // the app must have redeemed the code at the OP's token endpoint, and the

@@ -31,6 +31,7 @@ type testRP struct {
 	mu       sync.Mutex
 	sessions map[string]string // cookie (= sid) -> sub
 	failCB   atomic.Bool
+	noOpenID atomic.Bool // the login route asks for no openid scope
 }
 
 func newTestRP(t *testing.T, op *opkit.OP) *testRP {
@@ -40,6 +41,9 @@ func newTestRP(t *testing.T, op *opkit.OP) *testRP {
 	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
 		q := url.Values{"client_id": {"app"}, "redirect_uri": {a.srv.URL + "/callback"},
 			"response_type": {"code"}, "scope": {"openid"}, "state": {"st"}}
+		if a.noOpenID.Load() {
+			q.Set("scope", "profile email")
+		}
 		http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
 	})
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
@@ -188,16 +192,22 @@ func TestSignInErrors(t *testing.T) {
 		loginURL string
 		sub      string
 		failCB   bool
+		noOpenID bool
 	}{
 		{name: "login route does not lead to the OP", loginURL: elsewhere.URL, sub: "alice"},
 		{name: "app unreachable", loginURL: "http://127.0.0.1:1/login", sub: "alice"},
 		{name: "callback fails", loginURL: app.srv.URL + "/login", sub: "alice", failCB: true},
 		{name: "empty sub", loginURL: app.srv.URL + "/login"},
+		// OpenID Connect Core 1.0 §3.1.2.1: without openid in scope a real
+		// OP issues no ID token, so the app could not sign anyone in.
+		{name: "login route asks no openid scope", loginURL: app.srv.URL + "/login", sub: "alice", noOpenID: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app.failCB.Store(tt.failCB)
 			defer app.failCB.Store(false)
+			app.noOpenID.Store(tt.noOpenID)
+			defer app.noOpenID.Store(false)
 			if _, err := opkit.SignInErr(op, t.Context(), tt.loginURL, tt.sub); !errors.Is(err, opkit.ErrSignIn) {
 				t.Errorf("err = %v, want ErrSignIn", err)
 			}

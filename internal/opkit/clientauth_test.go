@@ -35,7 +35,7 @@ func TestClientSecretBasicEncoding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			br := browser(t)
 			resp, _ := do(t, br, form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{
-				"client_id": {id}, "redirect_uri": {cb}, "response_type": {"code"}, "username": {"alice"},
+				"client_id": {id}, "redirect_uri": {cb}, "response_type": {"code"}, "scope": {"openid"}, "username": {"alice"},
 			}))
 			code := codeFrom(t, resp, cb, "")
 			req := form(t, http.MethodPost, op.Issuer()+"/token", url.Values{

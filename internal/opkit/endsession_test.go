@@ -63,7 +63,7 @@ func TestEndSessionIDTokenHint(t *testing.T) {
 		br := browser(t)
 		idToken, _ := signIn(t, op, br, "app", "s", appCB, "alice")
 		resp, _ := do(t, br, form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{
-			"client_id": {"other"}, "redirect_uri": {otherCB}, "response_type": {"code"}, "username": {"alice"},
+			"client_id": {"other"}, "redirect_uri": {otherCB}, "response_type": {"code"}, "scope": {"openid"}, "username": {"alice"},
 		}))
 		code := codeFrom(t, resp, otherCB, "")
 		if resp, body := do(t, br, form(t, http.MethodPost, op.Issuer()+"/token", url.Values{

@@ -53,9 +53,9 @@ func (op *OP) sweepCodesLocked(now time.Time) {
 // authRequest holds the parameters of an authorization request, carried
 // through the login form in hidden fields.
 type authRequest struct {
-	ClientID, RedirectURI, State, Nonce, ResponseType, Challenge, ChallengeMethod string
-	Username                                                                      string
-	Error                                                                         string
+	ClientID, RedirectURI, State, Nonce, ResponseType, Scope, Challenge, ChallengeMethod string
+	Username                                                                             string
+	Error                                                                                string
 }
 
 func parseAuthRequest(r *http.Request) authRequest {
@@ -65,6 +65,7 @@ func parseAuthRequest(r *http.Request) authRequest {
 		State:           r.Form.Get("state"),
 		Nonce:           r.Form.Get("nonce"),
 		ResponseType:    r.Form.Get("response_type"),
+		Scope:           r.Form.Get("scope"),
 		Challenge:       r.Form.Get("code_challenge"),
 		ChallengeMethod: r.Form.Get("code_challenge_method"),
 		Username:        "alice",
@@ -85,6 +86,13 @@ func (op *OP) validateAuth(w http.ResponseWriter, r *http.Request, ar authReques
 	switch {
 	case ar.ResponseType != "code":
 		op.redirectError(w, r, ar, "unsupported_response_type")
+		return false
+	case !slices.Contains(strings.Fields(ar.Scope), "openid"):
+		// OpenID Connect Core 1.0 §3.1.2.1: an OpenID Connect request
+		// MUST contain the openid scope. Without it a real OP refuses the
+		// request or answers it as plain OAuth 2.0, with no ID token: an
+		// app that forgot it must not sign in here either.
+		op.redirectError(w, r, ar, "invalid_scope")
 		return false
 	case ar.Challenge != "" && ar.ChallengeMethod != "S256":
 		op.redirectError(w, r, ar, "invalid_request")
@@ -464,6 +472,7 @@ const pages = `
 <input type="hidden" name="state" value="{{.State}}">
 <input type="hidden" name="nonce" value="{{.Nonce}}">
 <input type="hidden" name="response_type" value="{{.ResponseType}}">
+<input type="hidden" name="scope" value="{{.Scope}}">
 <input type="hidden" name="code_challenge" value="{{.Challenge}}">
 <input type="hidden" name="code_challenge_method" value="{{.ChallengeMethod}}">
 <label>Username <input id="username" name="username" value="{{.Username}}" autofocus></label>

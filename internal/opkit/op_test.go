@@ -709,7 +709,7 @@ func TestLoginSSOAndLogout(t *testing.T) {
 	}
 	resp, _ = do(t, br, form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{
 		"client_id": {"app-a"}, "redirect_uri": {"http://a.example/cb"}, "state": {"st-a"},
-		"nonce": {"n-a"}, "response_type": {"code"}, "username": {"alice"},
+		"nonce": {"n-a"}, "response_type": {"code"}, "scope": {"openid"}, "username": {"alice"},
 	}))
 	code := codeFrom(t, resp, "http://a.example/cb", "st-a")
 
@@ -832,6 +832,18 @@ func TestAuthorizeAndTokenErrors(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodGet, op.Issuer()+"/authorize?client_id=app&redirect_uri=http://app.example/cb&response_type=token", nil)
 			return r
 		}, http.StatusFound, ""},
+		{"no scope", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, op.Issuer()+"/authorize?client_id=app&redirect_uri=http://app.example/cb&response_type=code&state=st", nil)
+			return r
+		}, http.StatusFound, "error=invalid_scope"},
+		{"scope without openid", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, op.Issuer()+"/authorize?client_id=app&redirect_uri=http://app.example/cb&response_type=code&scope=profile+openidx", nil)
+			return r
+		}, http.StatusFound, "error=invalid_scope"},
+		{"login form without openid", func() *http.Request {
+			return form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{"client_id": {"app"},
+				"redirect_uri": {"http://app.example/cb"}, "response_type": {"code"}, "scope": {"profile"}, "username": {"alice"}})
+		}, http.StatusFound, "error=invalid_scope"},
 		{"pkce plain not supported", func() *http.Request {
 			r, _ := http.NewRequest(http.MethodGet, authorizeURL(op, "app", "http://app.example/cb", "", "")+"&code_challenge=abc&code_challenge_method=plain", nil)
 			return r
@@ -855,13 +867,15 @@ func TestAuthorizeAndTokenErrors(t *testing.T) {
 		}, http.StatusBadRequest, "unsupported_grant_type"},
 		{"empty username", func() *http.Request {
 			return form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{"client_id": {"app"},
-				"redirect_uri": {"http://app.example/cb"}, "response_type": {"code"}, "username": {" "}})
+				"redirect_uri": {"http://app.example/cb"}, "response_type": {"code"}, "scope": {"openid"}, "username": {" "}})
 		}, http.StatusBadRequest, "enter a username"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp, body := do(t, browser(t), tt.req())
-			if resp.StatusCode != tt.wantStatus || !strings.Contains(body, tt.want) {
+			// A redirect's error is in its Location (the body of a POST's
+			// redirect is empty).
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(body+resp.Header.Get("Location"), tt.want) {
 				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.wantStatus, tt.want)
 			}
 		})
@@ -878,7 +892,7 @@ func TestPKCE(t *testing.T) {
 	br := browser(t)
 	login := func() string {
 		resp, _ := do(t, br, form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{
-			"client_id": {"spa"}, "redirect_uri": {"http://spa.example/cb"}, "response_type": {"code"},
+			"client_id": {"spa"}, "redirect_uri": {"http://spa.example/cb"}, "response_type": {"code"}, "scope": {"openid"},
 			"username": {"alice"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
 		}))
 		return codeFrom(t, resp, "http://spa.example/cb", "")

@@ -29,7 +29,7 @@ func startApp(t *testing.T, op *opkit.OP, backchannel bool, redeem bool, logoutS
 	return op.StartApp(t, c, func(base string) (http.Handler, error) {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-			q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "state": {"s"}}
+			q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
 			http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
 		})
 		mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +109,7 @@ func TestSignOutHoldsTheCallbackInFlight(t *testing.T) {
 		func(base string) (http.Handler, error) {
 			mux := http.NewServeMux()
 			mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
-				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "state": {"s"}}
+				q := url.Values{"client_id": {"app"}, "redirect_uri": {base + "/callback"}, "response_type": {"code"}, "scope": {"openid"}, "state": {"s"}}
 				http.Redirect(w, r, op.Issuer()+"/authorize?"+q.Encode(), http.StatusFound)
 			})
 			mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {

@@ -24,7 +24,7 @@ func signIn(t *testing.T, op *opkit.OP, br *http.Client, clientID, secret, redir
 	t.Helper()
 	resp, _ := do(t, br, form(t, http.MethodPost, op.Issuer()+"/authorize", url.Values{
 		"client_id": {clientID}, "redirect_uri": {redirect}, "state": {"st"},
-		"response_type": {"code"}, "username": {user},
+		"response_type": {"code"}, "scope": {"openid"}, "username": {user},
 	}))
 	code := codeFrom(t, resp, redirect, "st")
 	resp, body := do(t, br, form(t, http.MethodPost, op.Issuer()+"/token", url.Values{

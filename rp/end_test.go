@@ -61,6 +61,38 @@ func TestEndRefusesAnEventThatNamesNothing(t *testing.T) {
 	}
 }
 
+// A SET that ends no session (RISC's verification, CAEP's
+// credential-change: the door acknowledges it and names nobody) goes
+// through the pipeline to be accepted once, but it is no logout: OnLogout,
+// whose callers revoke the named sessions' refresh tokens or pass the
+// logout on, is not called for it, while a session-ending SET's logout is
+// reported there as every door's is.
+func TestEndOfAnAcknowledgedSETCallsNoOnLogout(t *testing.T) {
+	const iss, aud = "https://accounts.google.com/", "123456789-abcedfgh.apps.googleusercontent.com"
+	v, k := setVerifier(t, iss, aud)
+	env := newHandlerEnv(t, nil)
+	verified := func() *rp.SecurityEvent {
+		t.Helper()
+		ev, err := v.VerifySET(context.Background(), signSET(t, k, googleSET(time.Now(), "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	if _, err := env.h.End(doorRequest(), verified().Logout(testIssuer, "", "")); err != nil {
+		t.Fatalf("End of an acknowledged SET: %v", err)
+	}
+	if len(env.logouts) != 0 {
+		t.Errorf("OnLogout saw %+v for a SET that names no session, want nothing", env.logouts[0])
+	}
+	if _, err := env.h.End(doorRequest(), verified().Logout(testIssuer, "sub-1", "")); err != nil {
+		t.Fatalf("End of a session-ending SET: %v", err)
+	}
+	if len(env.logouts) != 1 || env.logouts[0].Subject != "sub-1" {
+		t.Errorf("OnLogout saw %+v, want the session-ending SET's logout", env.logouts)
+	}
+}
+
 // An event a door made has no token, so nothing is checked against or
 // recorded in the replay cache: the same front-channel request twice ends
 // the session twice, harmlessly.

@@ -243,7 +243,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // jti, then report it (metrics and logs by its door, OnLogout). A token
 // that names no session (a SET acknowledged only, SecurityEvent.Logout
 // with neither sub nor sid) is replay-checked and recorded, so that it is
-// accepted once, and ends nothing. When the store work fails, End returns
+// accepted once, and ends nothing: it is counted, but is no logout for
+// OnLogout. When the store work fails, End returns
 // an error wrapping ErrTemporary, and the door answers so that its sender
 // may retry: a front-channel or Sign out logout is also queued for retry
 // (WithRetry) as a logout token's is, while a SET is left to its
@@ -313,7 +314,11 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 				// Guarded: the arguments would be boxed even with Debug off.
 				h.l.logger.DebugContext(ctx, "bclogout: logout accepted", "door", ev.Door, "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
 			}
-			h.l.completed(ctx, ev, n)
+			if ev.Subject != "" || ev.SessionID != "" {
+				// A SET only acknowledged names no session: it is no
+				// logout, and OnLogout's callers act on the named ones.
+				h.l.completed(ctx, ev, n)
+			}
 			return n, nil
 		}
 	}

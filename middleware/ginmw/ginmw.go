@@ -9,10 +9,12 @@ import (
 )
 
 // Guard adapts a net/http middleware, such as bclogout.RP's Guard, to gin:
-// r.Use(ginmw.Guard(logout.Guard)), before the routes it guards (gin gives
-// a route the middleware registered before it). When mw passes the
-// request on, the rest of the gin chain runs with the request mw passed
-// (its changed context, say) as c.Request; when mw answers the request
+// r.Use(ginmw.Guard(logout.Guard)), before the routes and the groups it
+// guards (gin gives a route the middleware registered before it, and a
+// group copies its parent's middleware when r.Group makes it: a group made
+// before this Use stays unguarded, whatever routes it gets later). When mw
+// passes the request on, the rest of the gin chain runs with the request
+// mw passed (its changed context, say) as c.Request; when mw answers the request
 // itself (a 503 when the revocations cannot be read), the chain is
 // aborted, so no later handler runs.
 //

@@ -104,7 +104,7 @@ func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
 func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
 	// gin (github.com/bclogout/bclogout/middleware/ginmw adapts the guard)
 	r := gin.New()
-	r.Use(ginmw.Guard(logout.Guard)) // every route added after it
+	r.Use(ginmw.Guard(logout.Guard)) // every route added after it (and no group made before it)
 	r.GET("/", home)
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
 	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))

@@ -190,7 +190,7 @@ func publicKey(k jwk.Key, convertPrivate bool) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	if private && !convertPrivate {
+	if (private || leaksRSA(k)) && !convertPrivate {
 		return Key{}, errors.New("private key material refused")
 	}
 	pub, err := k.PublicKey()
@@ -207,6 +207,18 @@ func publicKey(k jwk.Key, convertPrivate bool) (Key, error) {
 	key := members(k)
 	key.public = raw
 	return key, nil
+}
+
+// rsaPrivateMembers are the private members of an RSA JWK besides "d"
+// (RFC 7518 §6.3.2).
+var rsaPrivateMembers = []string{"p", "q", "dp", "dq", "qi", "oth"}
+
+// leaksRSA reports an RSA JWK without "d", which jwx therefore reads as a
+// public key, that still carries a private member: an OP that publishes its
+// key by deleting "d" leaves p and q, either of which factors n, and dp or
+// dq, which do too given e. Whoever reads the JWK Set can then sign.
+func leaksRSA(k jwk.Key) bool {
+	return k.KeyType() == jwa.RSA() && slices.ContainsFunc(rsaPrivateMembers, k.Has)
 }
 
 // members copies the JWK members a Key carries.

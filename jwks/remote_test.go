@@ -2,6 +2,7 @@ package jwks_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -389,7 +390,14 @@ func TestRemoteKeySelection(t *testing.T) {
 	_ = wrapOnly.Set(jwk.KeyOpsKey, jwk.KeyOperationList{jwk.KeyOpWrapKey})
 	body := setJSON(t, noAlg, private, oct, enc, wrapOnly, ed)
 	// An entry jwx cannot parse, as an OP adopting a new key type would publish.
-	body = append(body[:len(body)-2], []byte(`,{"kty":"ML-DSA","kid":"pq","pub":"AAAA"}]}`)...)
+	body = append(body[:len(body)-2], []byte(`,{"kty":"ML-DSA","kid":"pq","pub":"AAAA"}`)...)
+	// An OP that "publishes" its private key by deleting "d" leaves p, q,
+	// dp, dq and qi, any of which reveals the key (RFC 7518 §6.3.2).
+	for _, member := range []string{"p", "q", "dp", "dq", "qi"} {
+		body = append(body, ',')
+		body = append(body, rsaWithout(t, member)...)
+	}
+	body = append(body, "]}"...)
 
 	synctest.Test(t, func(t *testing.T) {
 		o := newOP(t, body)
@@ -403,6 +411,29 @@ func TestRemoteKeySelection(t *testing.T) {
 			t.Error("a key without alg gained one")
 		}
 	})
+}
+
+// rsaWithout returns a private RSA JWK whose kid is "only-"+keep, without
+// "d" and every other private member but keep.
+func rsaWithout(t *testing.T, keep string) []byte {
+	t.Helper()
+	b, err := json.Marshal(genKey(t, "RSA", "only-"+keep, "RS256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, member := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+		if member != keep {
+			delete(m, member)
+		}
+	}
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // The background schedule follows the OP's cache headers within the

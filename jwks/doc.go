@@ -47,8 +47,9 @@
 //     A failed first fetch leaves nothing cached; the next one may succeed.
 //   - Within a fetched set, an entry jwx cannot parse (an unknown kty, say)
 //     is skipped rather than failing the set, and so is an entry holding
-//     private or symmetric key material, which an OP must never publish;
-//     each is logged. Keys without an "alg" member are kept unchanged:
+//     private or symmetric key material, which an OP must never publish,
+//     or an Ed25519 key of small order, for which anyone can sign; each is
+//     logged. Keys without an "alg" member are kept unchanged:
 //     which algorithms such a key may verify is the verifier's decision.
 //   - A token with an unknown kid triggers one fetch, shared by every
 //     concurrent caller, and such kid-miss fetches happen at most once a

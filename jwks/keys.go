@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"math/big"
 	"slices"
 
 	"github.com/bclogout/bclogout/internal/keycheck"
@@ -71,8 +74,9 @@ var _ Source = (*KeySet)(nil)
 // anything but signatures (use other than "sig", key_ops without
 // "verify") are left out. A symmetric key is refused, since it has no
 // public form (HMAC client secrets are configured on the verifier), and so
-// are an entry that cannot be parsed, an RSA key under 2048 bits and a set
-// left with no key: a static configuration that is partly wrong should
+// are an entry that cannot be parsed, an RSA key under 2048 bits, an
+// Ed25519 key of small order (anyone can sign for it) and a set left with
+// no key: a static configuration that is partly wrong should
 // fail loudly at start. Every error wraps ErrInvalidJWKS.
 func ParseKeySet(jwksJSON []byte) (*KeySet, error) {
 	set, err := parseSet(jwksJSON)
@@ -156,7 +160,8 @@ func parseSet(body []byte) (jwk.Set, error) {
 // publicKeys converts the keys of set that may verify signatures, and
 // returns one error per entry it left out: placeholders for entries jwx
 // could not parse, symmetric keys (a published secret is no secret), RSA
-// keys under keycheck.MinRSABits and, unless convertPrivate, private keys;
+// keys under keycheck.MinRSABits, Ed25519 keys of small order and, unless
+// convertPrivate, private keys;
 // with convertPrivate a private key is replaced by its public form. Keys
 // for other uses than signatures (an OP may publish its encryption keys
 // beside them) are left out without an error.
@@ -204,6 +209,9 @@ func publicKey(k jwk.Key, convertPrivate bool) (Key, error) {
 	if err := checkRSASize(raw); err != nil {
 		return Key{}, err
 	}
+	if ed, ok := raw.(ed25519.PublicKey); ok && smallOrder(ed) {
+		return Key{}, errors.New("ed25519 key of small order refused")
+	}
 	key := members(k)
 	key.public = raw
 	return key, nil
@@ -250,6 +258,44 @@ func checkRSASize(raw any) error {
 		return nil
 	}
 	return keycheck.RSASize(n)
+}
+
+// smallOrder reports whether the Ed25519 public key a is a point of small
+// order, or no point at all. crypto/ed25519 verifies as RFC 8032 §5.1.7
+// allows, without refusing such a key, and then accepts a signature that
+// anyone makes (R of small order, S = 0) for about one message in four or
+// eight: whoever can read the JWK Set could sign. a's y is mapped to the
+// Montgomery u = (1+y)/(1-y) (RFC 7748 §4.1), and X25519, whose scalars are
+// multiples of the cofactor 8, gives the all-zero result that crypto/ecdh
+// refuses exactly for the points whose order divides 8.
+func smallOrder(a ed25519.PublicKey) bool {
+	if len(a) != ed25519.PublicKeySize {
+		return true // no point at all (jwx checks the length today)
+	}
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	le := bytes.Clone(a)
+	le[len(le)-1] &= 0x7f // the sign of x
+	slices.Reverse(le)
+	y := new(big.Int).Mod(new(big.Int).SetBytes(le), p)
+	den := new(big.Int).Sub(big.NewInt(1), y)
+	if den.Mod(den, p).Sign() == 0 {
+		return true // y = 1: the identity
+	}
+	u := new(big.Int).Add(big.NewInt(1), y)
+	u.Mul(u, den.ModInverse(den, p)).Mod(u, p)
+	ub := u.FillBytes(make([]byte, 32))
+	slices.Reverse(ub)
+	pub, err := ecdh.X25519().NewPublicKey(ub)
+	if err != nil {
+		return true
+	}
+	// Any scalar: X25519 clamps it to a nonzero multiple of 8.
+	priv, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{0x5a}, 32))
+	if err != nil {
+		return true
+	}
+	_, err = priv.ECDH(pub)
+	return err != nil
 }
 
 // errNoUsableKey reports why a set ended up with no signature key.

@@ -397,6 +397,9 @@ func TestRemoteKeySelection(t *testing.T) {
 		body = append(body, ',')
 		body = append(body, rsaWithout(t, member)...)
 	}
+	// An Ed25519 key of small order (here y = 0, of order 4): Ed25519
+	// verification accepts a signature anyone makes for it.
+	body = append(body, `,{"kty":"OKP","crv":"Ed25519","kid":"order-4","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`...)
 	body = append(body, "]}"...)
 
 	synctest.Test(t, func(t *testing.T) {

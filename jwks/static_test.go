@@ -42,6 +42,10 @@ func TestParseKeySetAsSource(t *testing.T) {
 		{name: "empty set", body: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "lone jwk is not a set", body: []byte(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "keys not an array", body: []byte(`{"keys":{}}`), wantErr: jwks.ErrInvalidJWKS},
+		// Ed25519 verification accepts a signature anyone makes for a key
+		// of small order: the identity here, or y = 0, of order 4.
+		{name: "ed25519 identity refused", body: []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"o1","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}`), wantErr: jwks.ErrInvalidJWKS},
+		{name: "ed25519 of order 4 refused", body: []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"o1","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "unknown kty refused", body: []byte(`{"keys":[{"kty":"PQ","kid":"x"}]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "not json", body: []byte(`<html>`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "empty input", body: nil, wantErr: jwks.ErrInvalidJWKS},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
@@ -261,41 +260,45 @@ func checkRSASize(raw any) error {
 }
 
 // smallOrder reports whether the Ed25519 public key a is a point of small
-// order, or no point at all. crypto/ed25519 verifies as RFC 8032 §5.1.7
-// allows, without refusing such a key, and then accepts a signature that
-// anyone makes (R of small order, S = 0) for about one message in four or
-// eight: whoever can read the JWK Set could sign. a's y is mapped to the
-// Montgomery u = (1+y)/(1-y) (RFC 7748 §4.1), and X25519, whose scalars are
-// multiples of the cofactor 8, gives the all-zero result that crypto/ecdh
-// refuses exactly for the points whose order divides 8.
+// order. crypto/ed25519 verifies as RFC 8032 §5.1.7 allows, without
+// refusing such a key, and then accepts a signature that anyone makes (R of
+// small order, S = 0) for about one message in eight: whoever can read the
+// JWK Set could sign. The eight such points have y = 1 (the identity),
+// y = -1 (order 2), y = 0 (order 4) or y = ±y8 (order 8); y is compared
+// modulo p, as crypto/ed25519 also decodes y ≥ p.
 func smallOrder(a ed25519.PublicKey) bool {
 	if len(a) != ed25519.PublicKeySize {
 		return true // no point at all (jwx checks the length today)
 	}
-	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
-	le := bytes.Clone(a)
-	le[len(le)-1] &= 0x7f // the sign of x
-	slices.Reverse(le)
-	y := new(big.Int).Mod(new(big.Int).SetBytes(le), p)
-	den := new(big.Int).Sub(big.NewInt(1), y)
-	if den.Mod(den, p).Sign() == 0 {
-		return true // y = 1: the identity
+	y := new(big.Int).SetBytes(littleEndian(a, 0x7f)) // without the sign of x
+	y.Mod(y, ed25519P)
+	minus := new(big.Int).Sub(ed25519P, y)
+	for _, small := range []*big.Int{big.NewInt(0), big.NewInt(1), ed25519Y8} {
+		if y.Cmp(small) == 0 || minus.Cmp(small) == 0 {
+			return true
+		}
 	}
-	u := new(big.Int).Add(big.NewInt(1), y)
-	u.Mul(u, den.ModInverse(den, p)).Mod(u, p)
-	ub := u.FillBytes(make([]byte, 32))
-	slices.Reverse(ub)
-	pub, err := ecdh.X25519().NewPublicKey(ub)
-	if err != nil {
-		return true
-	}
-	// Any scalar: X25519 clamps it to a nonzero multiple of 8.
-	priv, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{0x5a}, 32))
-	if err != nil {
-		return true
-	}
-	_, err = priv.ECDH(pub)
-	return err != nil
+	return false
+}
+
+var (
+	// ed25519P is the field prime 2^255 - 19.
+	ed25519P = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	// ed25519Y8 is the y of two of the four points of order 8; -y8 is the
+	// other two's.
+	ed25519Y8 = new(big.Int).SetBytes(littleEndian([]byte{
+		0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+	}, 0xff))
+)
+
+// littleEndian returns the big-endian copy of the little-endian b, its last
+// byte masked with top.
+func littleEndian(b []byte, top byte) []byte {
+	be := bytes.Clone(b)
+	be[len(be)-1] &= top
+	slices.Reverse(be)
+	return be
 }
 
 // errNoUsableKey reports why a set ended up with no signature key.

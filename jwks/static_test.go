@@ -2,10 +2,13 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -42,10 +45,6 @@ func TestParseKeySetAsSource(t *testing.T) {
 		{name: "empty set", body: []byte(`{"keys":[]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "lone jwk is not a set", body: []byte(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "keys not an array", body: []byte(`{"keys":{}}`), wantErr: jwks.ErrInvalidJWKS},
-		// Ed25519 verification accepts a signature anyone makes for a key
-		// of small order: the identity here, or y = 0, of order 4.
-		{name: "ed25519 identity refused", body: []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"o1","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}`), wantErr: jwks.ErrInvalidJWKS},
-		{name: "ed25519 of order 4 refused", body: []byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"o1","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "unknown kty refused", body: []byte(`{"keys":[{"kty":"PQ","kid":"x"}]}`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "not json", body: []byte(`<html>`), wantErr: jwks.ErrInvalidJWKS},
 		{name: "empty input", body: nil, wantErr: jwks.ErrInvalidJWKS},
@@ -72,6 +71,56 @@ func TestParseKeySetAsSource(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An Ed25519 key of small order is one anyone can sign for: crypto/ed25519
+// accepts a signature made of a small-order R and S = 0 for some of the
+// first messages tried. Each of the eight points of small order, with and
+// without the sign of x, and two encodings of y beyond the field prime are
+// refused.
+func TestParseKeySetRefusesEd25519KeysAnyoneCanSignFor(t *testing.T) {
+	small := []string{
+		"0100000000000000000000000000000000000000000000000000000000000000", // identity
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // order 2
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+		"0000000000000000000000000000000000000000000000000000000000000000", // order 4
+		"0000000000000000000000000000000000000000000000000000000000000080",
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p + 1
+	}
+	var keys [][]byte
+	for _, h := range small {
+		b, err := hex.DecodeString(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, b)
+	}
+	forged := func(pub []byte) bool {
+		for i := range 256 {
+			msg := fmt.Appendf(nil, "header.payload-%d", i)
+			for _, r := range keys {
+				if ed25519.Verify(pub, msg, append(slices.Clone(r), make([]byte, 32)...)) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, pub := range keys {
+		if !forged(pub) {
+			t.Fatalf("no signature forged for %x: not a key anyone can sign for", pub)
+		}
+		x := base64.RawURLEncoding.EncodeToString(pub)
+		body := fmt.Appendf(nil, `{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"weak","x":%q}]}`, x)
+		if _, err := jwks.ParseKeySet(body); !errors.Is(err, jwks.ErrInvalidJWKS) {
+			t.Errorf("x = %s: err = %v, want ErrInvalidJWKS", x, err)
+		}
 	}
 }
 

@@ -159,7 +159,8 @@ func parseSet(body []byte) (jwk.Set, error) {
 // publicKeys converts the keys of set that may verify signatures, and
 // returns one error per entry it left out: placeholders for entries jwx
 // could not parse, symmetric keys (a published secret is no secret), RSA
-// keys under keycheck.MinRSABits, Ed25519 keys of small order and, unless
+// keys under keycheck.MinRSABits or over keycheck.MaxRSABits, Ed25519
+// keys of small order and, unless
 // convertPrivate, private keys;
 // with convertPrivate a private key is replaced by its public form. Keys
 // for other uses than signatures (an OP may publish its encryption keys
@@ -245,7 +246,8 @@ func members(k jwk.Key) Key {
 	return key
 }
 
-// checkRSASize refuses an RSA key under keycheck.MinRSABits.
+// checkRSASize refuses an RSA key under keycheck.MinRSABits or over
+// keycheck.MaxRSABits.
 func checkRSASize(raw any) error {
 	var n int
 	switch k := raw.(type) {

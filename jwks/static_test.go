@@ -14,6 +14,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/bclogout/bclogout/internal/keycheck"
 	"github.com/bclogout/bclogout/jwks"
 )
 
@@ -161,9 +162,16 @@ func TestParseKeySet(t *testing.T) {
 	}
 	smallJWK := []byte(`{"keys":[{"kty":"RSA","kid":"small","e":"AQAB","n":"` +
 		base64.RawURLEncoding.EncodeToString(small.N.Bytes()) + `"}]}`)
+	// A modulus past keycheck.MaxRSABits (its primes do not matter: only
+	// its size is judged), whose every verification would be slow.
+	huge := make([]byte, keycheck.MaxRSABits/8+1)
+	huge[0], huge[len(huge)-1] = 0xff, 0x01
+	hugeJWK := []byte(`{"keys":[{"kty":"RSA","kid":"huge","e":"AQAB","n":"` +
+		base64.RawURLEncoding.EncodeToString(huge) + `"}]}`)
 	for name, body := range map[string][]byte{
 		"empty set":      []byte(`{"keys":[]}`),
 		"1024-bit RSA":   smallJWK,
+		"16392-bit RSA":  hugeJWK,
 		"not a jwk set":  []byte(`{"kty":"RSA"}`),
 		"symmetric key":  []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`),
 		"unparsable key": []byte(`{"keys":[{"kty":"RSA","n":"x"}]}`),

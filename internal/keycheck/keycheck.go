@@ -58,10 +58,20 @@ func Private(priv, pub any) error {
 	return nil
 }
 
-// RSASize refuses an RSA modulus of fewer than MinRSABits bits.
+// MaxRSABits is the largest RSA modulus accepted: a verification's cost
+// grows with the square of the size and more (16,384 bits: about 8 ms, a
+// 262,144-bit key: about 2 s), and every anonymous token naming such a key
+// would cost that much. OPs publish 2048 to 4096 bits.
+const MaxRSABits = 16384
+
+// RSASize refuses an RSA modulus of fewer than MinRSABits or more than
+// MaxRSABits bits.
 func RSASize(bits int) error {
 	if bits < MinRSABits {
 		return fmt.Errorf("%d-bit RSA key, want %d or more", bits, MinRSABits)
+	}
+	if bits > MaxRSABits {
+		return fmt.Errorf("%d-bit RSA key, want %d or fewer", bits, MaxRSABits)
 	}
 	return nil
 }

@@ -26,6 +26,10 @@ const (
 	// next allowed fetch starts within defaultKidMissInterval, and the OP
 	// whose delivery waits meanwhile times it out after 5 to 10 s.
 	maxMissWait = 1500 * time.Millisecond
+	// maxFetch bounds one fetch whatever the HTTP client's timeout: the
+	// default client's 10 s, a client without one (http.DefaultClient)
+	// too.
+	maxFetch = 30 * time.Second
 	// retryBase is the first retry delay after a failed background fetch.
 	retryBase = 10 * time.Second
 	// A background refresh comes up to refreshJitter of its wait early, a
@@ -100,7 +104,9 @@ func defaultClient(allowHTTP bool) *http.Client { return discovery.NewClient(all
 
 // WithHTTPClient sets the client for every request. Its timeout and
 // redirect policy are the caller's: the default client times out after 10 s
-// and refuses redirects to insecure URLs.
+// and refuses redirects to insecure URLs. A Remote bounds each fetch to
+// 30 s in any case, so that a client without a timeout cannot let one hung
+// fetch hold back every later one.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) {
 		if c == nil {

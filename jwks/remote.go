@@ -403,7 +403,12 @@ func (r *Remote) waitNext() bool {
 // fetch runs one fetch for c and publishes its outcome.
 func (r *Remote) fetch(c *fetchCall) {
 	defer r.wg.Done()
-	body, hdr, err := discovery.Get(r.ctx, r.o.client, r.url, false)
+	// Bounded whatever the client's own timeout (http.DefaultClient has
+	// none): a fetch that hangs would hold back every later one, kid
+	// misses included, and with them every rotated key.
+	ctx, cancel := context.WithTimeout(r.ctx, maxFetch)
+	defer cancel()
+	body, hdr, err := discovery.Get(ctx, r.o.client, r.url, false)
 	var set *KeySet
 	if err == nil {
 		set, err = r.parse(body)

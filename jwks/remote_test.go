@@ -375,6 +375,38 @@ func TestRemoteFirstFetchFailsThenRecovers(t *testing.T) {
 	})
 }
 
+// A fetch that hangs, through a client without a timeout, is given up
+// after 30 s and retried with the backoff: it never holds back the fetches
+// after it, and a rotated key is found once the OP answers again.
+func TestRemoteHungFetchIsBounded(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", "RS256"))
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, base := newRemote(t, o)
+		gate := o.hold() // the OP accepts the next request and never answers
+		o.serve(http.StatusOK, setJSON(t, k2), nil)
+		start := time.Now()
+		if set := mustKeys(t, r, "k2"); hasKid(set, "k2") {
+			t.Fatal("k2 found while the OP hangs")
+		}
+		time.Sleep(30 * time.Second) // the hung fetch's bound
+		synctest.Wait()
+		o.release(gate)
+		// The next kid miss fetches again, and finds the rotated key.
+		set, err := r.Keys(context.Background(), "k2")
+		if err != nil || !hasKid(set, "k2") {
+			t.Fatalf("after the hung fetch was given up: %v, %v", kids(set), err)
+		}
+		if n := o.fetches.Load() - base; n != 2 {
+			t.Errorf("%d fetches, want 2: the hung one and the next", n)
+		}
+		if d := time.Since(start); d > 32*time.Second {
+			t.Errorf("the rotated key was found after %v", d)
+		}
+	})
+}
+
 func TestRemoteKeySelection(t *testing.T) {
 	noAlg := publicOf(t, genKey(t, "RSA", "entra", ""))
 	_ = noAlg.Set(jwk.KeyUsageKey, "sig")

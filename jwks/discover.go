@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
@@ -31,8 +32,15 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, []st
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := discovery.ParseURL(issuer, o.allowHTTP); err != nil {
+	u, err := discovery.ParseURL(issuer, o.allowHTTP)
+	if err != nil {
 		return nil, nil, errs.Config("jwks", "issuer: %v", err)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#") {
+		// OpenID Connect Discovery 1.0 §2 (and Core §2): an issuer has
+		// no query or fragment, and the well-known path appended to it
+		// would land inside one.
+		return nil, nil, errs.Config("jwks", "issuer %q has a query or fragment", issuer)
 	}
 	if o.ownClient {
 		// The Remote gets a client of its own below.

@@ -117,6 +117,10 @@ func TestDiscoverInsecureIssuer(t *testing.T) {
 		{name: "localhost lookalike", issuer: "http://localhost.evil.com"},
 		{name: "not a url", issuer: "op.example"},
 		{name: "empty", issuer: ""},
+		{name: "query", issuer: "https://op.example/?tenant=a"},
+		{name: "empty query", issuer: "https://op.example/?"},
+		{name: "fragment", issuer: "https://op.example/#a"},
+		{name: "empty fragment", issuer: "https://op.example/#"},
 		{name: "bad option", issuer: "https://op.example", opts: []jwks.Option{jwks.WithHTTPClient(nil)}},
 		{name: "nil option", issuer: "https://op.example", opts: []jwks.Option{nil}},
 	}

@@ -55,6 +55,10 @@ type LogoutEvent struct {
 	senderRetries bool
 }
 
+// namesSession reports whether ev names sessions to end: a SET only
+// acknowledged (SecurityEvent.Logout with neither sub nor sid) does not.
+func (ev *LogoutEvent) namesSession() bool { return ev.Subject != "" || ev.SessionID != "" }
+
 // replayKey is the (iss, jti) the replay cache knows ev's token by; jti
 // is empty for an event this package did not validate from a token, which
 // has no acceptance window to remember it for.

@@ -41,9 +41,11 @@
 //     (fail closed);
 //  3. revoke and end the sessions it names through the Ender (§2.7:
 //     revocation first), then record its (iss, jti) as completed;
-//  4. report it: metrics and logs labelled by door, OnLogout; or, when a
-//     store failed, queue it for retry (WithRetry) and report the failure
-//     (OnReject with ErrTemporary). One recover guards every hook.
+//  4. report it: metrics and logs labelled by door, OnLogout (unless it
+//     names no session: a SET only acknowledged); or, when a store failed,
+//     queue it for retry (WithRetry; a SET is left to its transmitter's
+//     redelivery, RFC 8935 §4) and report the failure (OnReject with
+//     ErrTemporary). One recover guards every hook.
 //
 // A rejection wraps one sentinel per failure class (ErrMalformed,
 // ErrSignature, ErrEncryption, ErrIssuer, ErrAudience, ErrTime, ErrClaims,

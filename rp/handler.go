@@ -62,7 +62,8 @@ func WithLogger(l *slog.Logger) HandlerOption {
 }
 
 // WithOnLogout sets a hook called after a token's sessions were ended
-// (sessionsEnded may be 0: the user was already logged out). Use it to
+// (sessionsEnded may be 0: the user was already logged out); a SET only
+// acknowledged names no session and calls no hook. Use it to
 // revoke refresh tokens or to cascade the logout when the RP is itself an
 // OP. It runs on the request path before the 200 is sent, or, for a
 // logout that the retry queue (WithRetry) completed, in the queue's
@@ -255,7 +256,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // event; its context bounds the work.
 func (h *Handler) End(r *http.Request, ev *LogoutEvent) (sessionsEnded int, err error) {
 	start := h.o.now()
-	if ev == nil || ev.Door == "" || ev.Issuer == "" || (ev.Subject == "" && ev.SessionID == "" && ev.acceptableUntil.IsZero()) {
+	if ev == nil || ev.Door == "" || ev.Issuer == "" || (!ev.namesSession() && ev.acceptableUntil.IsZero()) {
 		err := fmt.Errorf("%w: logout event names no door, no issuer, or neither sub nor sid", ErrClaims)
 		h.reject(r, doorOf(ev), "", err, start)
 		return 0, err
@@ -314,11 +315,7 @@ func (h *Handler) run(r *http.Request, ev *LogoutEvent, start time.Time) (int, e
 				// Guarded: the arguments would be boxed even with Debug off.
 				h.l.logger.DebugContext(ctx, "bclogout: logout accepted", "door", ev.Door, "issuer", ev.Issuer, "sessions_ended", n, "has_sid", ev.SessionID != "")
 			}
-			if ev.Subject != "" || ev.SessionID != "" {
-				// A SET only acknowledged names no session: it is no
-				// logout, and OnLogout's callers act on the named ones.
-				h.l.completed(ctx, ev, n)
-			}
+			h.l.completed(ctx, ev, n)
 			return n, nil
 		}
 	}
@@ -396,7 +393,7 @@ func (l *logouts) storeContext(ctx context.Context) (context.Context, context.Ca
 // The retry queue records under its attempt's own context instead, whose
 // deadline bounds the whole retry and which Close cancels.
 func (l *logouts) logout(ctx context.Context, ev *LogoutEvent, detach bool) (n int, err error) {
-	if ev.Subject != "" || ev.SessionID != "" {
+	if ev.namesSession() {
 		if n, err = l.end(ctx, ev.Logout); err != nil {
 			return 0, err
 		}
@@ -430,9 +427,11 @@ func (l *logouts) end(ctx context.Context, lo sessionadapter.Logout) (n int, err
 }
 
 // completed runs OnLogout; a panic in it is logged, never allowed to take
-// the process down or to undo the logout, which is done.
+// the process down or to undo the logout, which is done. An event that
+// names no session (a SET only acknowledged) is no logout, and OnLogout's
+// callers act on the sessions named: it calls no hook.
 func (l *logouts) completed(ctx context.Context, ev *LogoutEvent, n int) {
-	if l.onLogout == nil {
+	if l.onLogout == nil || !ev.namesSession() {
 		return
 	}
 	defer func() {

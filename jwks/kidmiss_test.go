@@ -56,6 +56,35 @@ func TestRemoteRefreshFindsARotatedKidlessKey(t *testing.T) {
 	})
 }
 
+// A Refresh that finds a fetch in flight, which may have started before
+// the OP rotated its key, waits for the next fetch too, as a kid miss
+// would: it answers with the rotated key.
+func TestRemoteRefreshWaitsPastAFetchInFlight(t *testing.T) {
+	k1 := publicOf(t, genKey(t, "RSA", "k1", "RS256"))
+	k2 := publicOf(t, genKey(t, "RSA", "k2", "RS256"))
+	synctest.Test(t, func(t *testing.T) {
+		o := newOP(t, setJSON(t, k1))
+		r, _ := newRemote(t, o)
+		gate := o.hold()
+		go func() { _, _ = r.Keys(context.Background(), "random") }() // its fetch answers k1, held
+		synctest.Wait()
+		o.serve(http.StatusOK, setJSON(t, k2), nil) // the OP rotates meanwhile
+		got := make(chan *jwks.KeySet, 1)
+		go func() {
+			set, err := r.Refresh(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- set
+		}()
+		synctest.Wait()
+		o.release(gate)
+		if set := <-got; !hasKid(set, "k2") {
+			t.Errorf("Refresh() = kids %v, want k2: it answered with the fetch that predates the rotation", kids(set))
+		}
+	})
+}
+
 // A key rotated in right after a kid-miss fetch is found by the next
 // allowed fetch: the miss waits for it instead of answering an unknown key.
 func TestRemoteLimitedMissWaitsForNextFetch(t *testing.T) {

@@ -213,8 +213,8 @@ func (r *Remote) fetchFor(ctx context.Context, kid string, fresh bool) (*KeySet,
 			return r.current()
 		}
 		// A fetch in flight (first) may predate a rotation: fresh waits
-		// for the next one too, as a kid it does not find would.
-		if snap := r.cur.Load(); snap.serves(kid) && (!fresh || c == next || next == nil) {
+		// for every fetch it joined, as a kid it does not find would.
+		if snap := r.cur.Load(); !fresh && snap.serves(kid) {
 			return snap.set, nil
 		}
 	}

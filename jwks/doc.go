@@ -48,9 +48,10 @@
 //   - Within a fetched set, an entry jwx cannot parse (an unknown kty, say)
 //     is skipped rather than failing the set, and so is an entry holding
 //     private or symmetric key material, which an OP must never publish,
-//     or an Ed25519 key of small order, for which anyone can sign; each is
-//     logged. Keys without an "alg" member are kept unchanged:
-//     which algorithms such a key may verify is the verifier's decision.
+//     an RSA key under 2048 or over 16,384 bits, or an Ed25519 key of
+//     small order, for which anyone can sign; each is logged. Keys
+//     without an "alg" member are kept unchanged: which algorithms such a
+//     key may verify is the verifier's decision.
 //   - A token with an unknown kid triggers one fetch, shared by every
 //     concurrent caller, and such kid-miss fetches happen at most once a
 //     second. A miss within that second waits for the next allowed fetch

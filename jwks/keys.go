@@ -73,9 +73,9 @@ var _ Source = (*KeySet)(nil)
 // anything but signatures (use other than "sig", key_ops without
 // "verify") are left out. A symmetric key is refused, since it has no
 // public form (HMAC client secrets are configured on the verifier), and so
-// are an entry that cannot be parsed, an RSA key under 2048 bits, an
-// Ed25519 key of small order (anyone can sign for it) and a set left with
-// no key: a static configuration that is partly wrong should
+// are an entry that cannot be parsed, an RSA key under 2048 or over 16,384
+// bits, an Ed25519 key of small order (anyone can sign for it) and a set
+// left with no key: a static configuration that is partly wrong should
 // fail loudly at start. Every error wraps ErrInvalidJWKS.
 func ParseKeySet(jwksJSON []byte) (*KeySet, error) {
 	set, err := parseSet(jwksJSON)
@@ -160,11 +160,11 @@ func parseSet(body []byte) (jwk.Set, error) {
 // returns one error per entry it left out: placeholders for entries jwx
 // could not parse, symmetric keys (a published secret is no secret), RSA
 // keys under keycheck.MinRSABits or over keycheck.MaxRSABits, Ed25519
-// keys of small order and, unless
-// convertPrivate, private keys;
-// with convertPrivate a private key is replaced by its public form. Keys
-// for other uses than signatures (an OP may publish its encryption keys
-// beside them) are left out without an error.
+// keys of small order and, unless convertPrivate, private keys (an RSA key
+// without d that kept another private member too); with convertPrivate a
+// private key is replaced by its public form. Keys for other uses than
+// signatures (an OP may publish its encryption keys beside them) are left
+// out without an error.
 func publicKeys(set jwk.Set, convertPrivate bool) (*KeySet, []error) {
 	out := make([]Key, 0, set.Len())
 	var skipped []error

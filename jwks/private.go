@@ -46,8 +46,8 @@ func (s *PrivateSet) All() iter.Seq2[Key, crypto.PrivateKey] {
 // encrypted with the RP's ID Token encryption keys), as taken by
 // rp.WithDecryptionKeys. data is a JWK or a JWK set (RFC 7517 §4, §5).
 //
-// Every key must be a private key that can decrypt: RSA (2048 bits or
-// more, passing rsa.PrivateKey.Validate), EC on P-256, P-384 or P-521 whose
+// Every key must be a private key that can decrypt: RSA (2048 to 16,384
+// bits, passing rsa.PrivateKey.Validate), EC on P-256, P-384 or P-521 whose
 // d gives its x and y, or X25519 whose d gives its x. Public-only keys,
 // symmetric (oct) keys, which rp refuses for decryption anyway, Ed25519
 // keys, which only sign, keys with a use other than "enc" and keys whose

@@ -439,9 +439,9 @@ var (
 // signatureAlgs returns the algorithms k may verify by its type and curve,
 // or nil when k's type does not sign. A KeySet holds signature keys only
 // (jwks leaves out a use other than "sig" and key_ops without "verify"),
-// converted once per fetch with RSA keys under 2048 bits refused, so this
-// costs no JWK work; a key set is immutable, so nothing here is cached that a Source's
-// next set could leave stale.
+// converted once per fetch with RSA keys under 2048 or over 16,384 bits
+// refused, so this costs no JWK work; a key set is immutable, so nothing
+// here is cached that a Source's next set could leave stale.
 func signatureAlgs(k jwks.Key) []string {
 	switch pk := k.Public().(type) {
 	case *rsa.PublicKey:

@@ -358,10 +358,13 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 		return fmt.Errorf("%w: keys unavailable: %w", ErrTemporary, err)
 	}
 	missed, err := verifyWithSet(set, kid, name, tok)
-	if src, ok := t.keys.(refresher); ok && missed {
-		// A token without kid that no cached key verifies: its OP may have
-		// rotated its one kid-less key, which no kid miss would find.
-		// Refresh is rate limited as kid misses are.
+	if !missed {
+		return err
+	}
+	// A token without kid that no cached key verifies: its OP may have
+	// rotated its one kid-less key, which no kid miss would find. Refresh
+	// is rate limited as kid misses are.
+	if src, ok := t.keys.(refresher); ok {
 		if fresh, ferr := src.Refresh(ctx); ferr == nil && fresh != set {
 			_, err = verifyWithSet(fresh, kid, name, tok)
 		}

@@ -32,14 +32,14 @@ func Discover(ctx context.Context, issuer string, opts ...Option) (*Remote, []st
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := discovery.ParseURL(issuer, o.allowHTTP)
-	if err != nil {
+	if _, err := discovery.ParseURL(issuer, o.allowHTTP); err != nil {
 		return nil, nil, errs.Config("jwks", "issuer: %v", err)
 	}
-	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#") {
+	if strings.ContainsAny(issuer, "?#") {
 		// OpenID Connect Discovery 1.0 §2 (and Core §2): an issuer has
 		// no query or fragment, and the well-known path appended to it
-		// would land inside one.
+		// would land inside one. A URL's first "?" or "#" starts one,
+		// empty ones too.
 		return nil, nil, errs.Config("jwks", "issuer %q has a query or fragment", issuer)
 	}
 	if o.ownClient {

@@ -581,10 +581,7 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 		return seq, lastID, behind, fmt.Errorf("%w: revocation sequence: %w", errRedis, err)
 	}
 	if stored < seq {
-		r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
-			slog.Int64("read", seq), slog.Int64("sequence", stored))
-		_, err := r.markLost(ctx)
-		return seq, lastID, lost, err
+		return seq, lastID, lost, r.wentBack(ctx, seq, stored)
 	}
 	res, err := r.client.XRead(ctx, &redis.XReadArgs{Streams: []string{r.keys.log, lastID}, Count: tailBatch, Block: block}).Result()
 	if errors.Is(err, redis.Nil) {
@@ -600,14 +597,7 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 		for _, m := range st.Messages {
 			q, qErr := strconv.ParseInt(fmt.Sprint(m.Values["q"]), 10, 64)
 			if qErr == nil && q > 0 && q <= seq {
-				// The sequence went back: Redis lost writes that this
-				// replica read (a restart from an older snapshot, a
-				// failover to a replica that lagged). The mark survived
-				// with them, so only this tells: mark the loss.
-				r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
-					slog.Int64("read", seq), slog.Int64("got", q))
-				_, err := r.markLost(ctx)
-				return seq, lastID, lost, err
+				return seq, lastID, lost, r.wentBack(ctx, seq, q)
 			}
 			if q != seq+1 {
 				r.cfg.logger.WarnContext(ctx, "redisadapter: gap in the revocation feed; reloading",
@@ -629,6 +619,17 @@ func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block 
 	}
 	r.markSynced(start)
 	return seq, lastID, caughtUp, nil
+}
+
+// wentBack marks the loss that a sequence number got, at most the seq
+// this replica read, tells: Redis lost writes that this replica read (a
+// restart from an older snapshot, a failover to a replica that lagged).
+// The mark survived with them, so only the sequence tells.
+func (r *Revocations) wentBack(ctx context.Context, seq, got int64) error {
+	r.cfg.logger.ErrorContext(ctx, "redisadapter: the revocation sequence went back",
+		slog.Int64("read", seq), slog.Int64("got", got))
+	_, err := r.markLost(ctx)
+	return err
 }
 
 // checkMark compares the set's loss mark (found: present) with the one

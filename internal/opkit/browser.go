@@ -69,12 +69,13 @@ func mapURIs(uris []string, f func(string) string) []string {
 // returns that browser: an *http.Client whose cookie jar holds the app's
 // session cookie (and the OP's, for SignOut). It GETs loginURL, the app's
 // own login route, which must redirect to this OP's authorization
-// endpoint with the openid scope; submits the OP's login form as sub; and follows the redirect
-// back to the app's callback, where the app redeems the code and starts
-// its session. The app's final answer (after its redirects) must be a 2xx,
-// the app must have redeemed the code at the OP's token endpoint, and the
-// browser must hold a cookie of the app: an app whose callback fails and
-// redirects to a public page does not pass as signed in.
+// endpoint with the openid scope; submits the OP's login form as sub; and
+// follows the redirect back to the app's callback, where the app redeems
+// the code and starts its session. The app's final answer (after its
+// redirects) must be a 2xx, the app must have redeemed the code at the
+// OP's token endpoint, and the browser must hold a cookie of the app: an
+// app whose callback fails and redirects to a public page does not pass as
+// signed in.
 // Any failure is t.Fatal, with an error wrapping ErrSignIn.
 //
 // A fresh browser is signed in each time: two calls for the same sub are

@@ -14,8 +14,8 @@ import (
 // group copies its parent's middleware when r.Group makes it: a group made
 // before this Use stays unguarded, whatever routes it gets later). When mw
 // passes the request on, the rest of the gin chain runs with the request
-// mw passed (its changed context, say) as c.Request; when mw answers the request
-// itself (a 503 when the revocations cannot be read), the chain is
+// mw passed (its changed context, say) as c.Request; when mw answers the
+// request itself (a 503 when the revocations cannot be read), the chain is
 // aborted, so no later handler runs.
 //
 // The rest of the chain writes to c.Writer, not to a writer mw passes on:

@@ -557,7 +557,7 @@ func (r *Revocations) load(ctx context.Context, afterLoss bool) (int64, string, 
 // tail reads the stream after lastID, blocking up to block (not at all
 // if negative), and applies what it reads: a read that came back short
 // makes the replica fresh as of when it began (it checked the loss mark
-// first, and read all the stream then held).
+// and the sequence first, and read all the stream then held).
 func (r *Revocations) tail(ctx context.Context, seq int64, lastID string, block time.Duration) (int64, string, readResult, error) {
 	start := r.since()
 	// The sequence with the mark, in one round trip: a restart from an

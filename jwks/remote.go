@@ -154,8 +154,9 @@ func (r *Remote) Refresh(ctx context.Context) (*KeySet, error) {
 	return r.fetchFor(ctx, "", true)
 }
 
-// fetchFor is Keys past its cached answer: it waits for a fetch that
-// started after the call, for kid, or for any answer when fresh (Refresh).
+// fetchFor is Keys past its cached answer: it waits for the fetches it
+// joins, the last of which started after the call, until a set serves
+// kid or, when fresh (Refresh), until the last has answered.
 func (r *Remote) fetchFor(ctx context.Context, kid string, fresh bool) (*KeySet, error) {
 	r.mu.Lock()
 	// Re-read under the lock: a fetch may have just landed.

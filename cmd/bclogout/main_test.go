@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +18,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/bclogout/bclogout/internal/opkit"
 )
@@ -306,6 +310,53 @@ func TestReceive(t *testing.T) {
 		if r.Time.IsZero() || r.Time.Location() != time.UTC {
 			t.Errorf("time %v, want a UTC time", r.Time)
 		}
+	}
+}
+
+// hostileToken is an unsigned token for issuer whose header and sub carry
+// terminal controls a sender chose: C1 CSI, OSC and ST (U+009B, U+009D,
+// U+009C), raw in the JSON as JSON allows, and a carriage return between
+// crit's tokens, which the strict decoder keeps in the raw crit value.
+func hostileToken(issuer string) string {
+	b64 := base64.RawURLEncoding.EncodeToString
+	hdr := "{\"alg\":\"RS256\",\"kid\":\"k\",\"crit\":[\r\"\u009b2J\u009d52;c;aGk=\u009c\"]}"
+	claims := fmt.Sprintf(`{"iss":%q,"aud":"demo-rp","iat":%d,"jti":"j","sub":"\u009b2J\u007f","events":{"http://schemas.openid.net/event/backchannel-logout":{}}}`, issuer, time.Now().Unix())
+	return b64([]byte(hdr)) + "." + b64([]byte(claims)) + ".c2ln"
+}
+
+// hasTerminalControl reports whether s holds a control character other
+// than the newline: what a terminal would act on rather than show.
+func hasTerminalControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && unicode.IsControl(r) })
+}
+
+// A forged token's header reaches the rejection's detail: the line receive
+// prints must still hold no control character a terminal would obey, and
+// read back as the text the sender sent.
+func TestReceivePrintsNoTerminalControls(t *testing.T) {
+	op := newTestOP(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout bytes.Buffer
+	endpoint, stderr, done := launchReceive(t, ctx, &stdout, "--issuer", op.issuer, "--client-id", "demo-rp")
+	resp, err := http.PostForm(endpoint, url.Values{"logout_token": {hostileToken(op.issuer)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("receive exit %d, want 0:\n%s", code, stderr.String())
+	}
+	if hasTerminalControl(stdout.String()) || hasTerminalControl(stderr.String()) {
+		t.Errorf("output holds terminal controls:\nstdout %q\nstderr %q", stdout.String(), stderr.String())
+	}
+	var r receiveRecord
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("line %q is not JSON: %v", stdout.String(), err)
+	}
+	if r.Outcome != "rejected" || !strings.Contains(r.Detail, "\u009b2J\u009d52;c;aGk=\u009c") {
+		t.Errorf("record %+v, want a rejection naming the sender's crit", r)
 	}
 }
 

@@ -10,8 +10,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/internal/rejection"
@@ -75,12 +78,34 @@ func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
+			return append(b, escapeControls(string(q))...)
 		}
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// escapeControls writes each control character of s but the newline as a
+// \u00XX escape, as JSON spells it, and invalid UTF-8 as U+FFFD.
+// encoding/json escapes only the controls below U+0020, and leaves DEL and
+// the C1 controls (U+0080-U+009F) raw, which a terminal obeys: U+009B
+// starts a CSI sequence as ESC [ does. A token's claims, unverified ones in
+// rejection details too, are the sender's, and what receive and verify
+// print goes to a terminal.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r != '\n' && unicode.IsControl(r) || r == utf8.RuneError }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // lineWriter prints the lines of concurrent requests, whole and in the

@@ -17,9 +17,25 @@ import (
 	"time"
 )
 
-// Each printed line is exactly what encoding/json prints for the record,
-// whatever the token's claims hold: quotes, control characters, invalid
-// UTF-8, HTML and the line separators must be escaped the same way.
+// marshalLine is what encoding/json prints for rec, with DEL and the C1
+// controls, which it leaves raw, escaped as JSON spells them.
+func marshalLine(t *testing.T, rec *receiveRecord) string {
+	t.Helper()
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.ReplaceAll(string(b), "\x7f", `\u007f`)
+	for r := rune(0x80); r < 0xa0; r++ {
+		s = strings.ReplaceAll(s, string(r), fmt.Sprintf(`\u%04x`, r))
+	}
+	return s + "\n"
+}
+
+// Each printed line is what encoding/json prints for the record, whatever
+// the token's claims hold: quotes, control characters, invalid UTF-8, HTML
+// and the line separators must be escaped the same way; DEL and the C1
+// controls, which a terminal obeys, are escaped too.
 func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
 	zero, three := 0, 3
 	tests := []struct {
@@ -34,6 +50,7 @@ func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
 		{"sessions ended", receiveRecord{Outcome: "accepted", Status: 200, Subject: "bob", SessionsEnded: &three}},
 		{"quotes and backslashes", receiveRecord{Subject: `a"b\c\"`, Detail: `"\\"`}},
 		{"control characters", receiveRecord{Subject: "a\x00b\x01\b\f\n\r\t\x1f\x7f", SessionID: "\x1b[31m"}},
+		{"C1 controls", receiveRecord{Subject: "\u009b2J\u009d52;c;aGk=\u009c", Detail: "a\u0085b\u0080\u009f"}},
 		{"invalid UTF-8", receiveRecord{Subject: "a\xffb\xc3", JTI: "\xed\xa0\x80"}},
 		{"HTML", receiveRecord{Issuer: `</script><script>alert(1)</script>`, Detail: "a&b<c>d"}},
 		{"line separators", receiveRecord{Subject: "a\u2028b\u2029c"}},
@@ -42,13 +59,9 @@ func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			want, err := json.Marshal(&tt.rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, '\n')
-			if got := appendRecord([]byte("prefix"), &tt.rec); string(got) != "prefix"+string(want) {
-				t.Errorf("appendRecord:\n got %q\nwant %q", got, "prefix"+string(want))
+			want := marshalLine(t, &tt.rec)
+			if got := appendRecord([]byte("prefix"), &tt.rec); string(got) != "prefix"+want {
+				t.Errorf("appendRecord:\n got %q\nwant %q", got, "prefix"+want)
 			}
 		})
 	}
@@ -57,17 +70,15 @@ func TestReceiveLineMatchesEncodingJSON(t *testing.T) {
 func FuzzReceiveLineMatchesEncodingJSON(f *testing.F) {
 	f.Add("alice", "rp: bad \"sig\"\n", 200, true)
 	f.Add("\xff<&>\u2028", "\x00", -7, false)
+	f.Add("\u009b2J\x7f", "\u0085", 1, true)
 	f.Fuzz(func(t *testing.T, s, detail string, status int, ended bool) {
 		at := time.Unix(int64(status), int64(status)%1e9).UTC() // a year of four digits, as the clock gives
 		rec := receiveRecord{Time: at, Outcome: detail, Status: status, Issuer: s, Subject: detail, SessionID: s, JTI: detail, Reason: s, Detail: detail}
 		if ended {
 			rec.SessionsEnded = &status
 		}
-		want, err := json.Marshal(&rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendRecord(nil, &rec); string(got) != string(want)+"\n" {
+		want := marshalLine(t, &rec)
+		if got := appendRecord(nil, &rec); string(got) != want {
 			t.Errorf("appendRecord:\n got %q\nwant %q", got, want)
 		}
 	})

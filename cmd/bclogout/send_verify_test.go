@@ -182,6 +182,24 @@ func TestVerify(t *testing.T) {
 	})
 }
 
+// verify prints a token's unverified header and claims, and an error that
+// quotes its header: none of it may carry a control character a terminal
+// would obey, such as a C1 CSI or a carriage return over the FAIL.
+func TestVerifyPrintsNoTerminalControls(t *testing.T) {
+	op := newTestOP(t)
+	code, out, errOut := runCmd(t, "", "verify", "--issuer", op.issuer, "--client-id", "demo-rp", hostileToken(op.issuer))
+	if code != exitNegative {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	checkReport(t, out, "header/signature")
+	if hasTerminalControl(out) || hasTerminalControl(errOut) {
+		t.Errorf("output holds terminal controls:\nstdout %q\nstderr %q", out, errOut)
+	}
+	if !strings.Contains(out, `\u009b2J\u009d52;c;aGk=\u009c`) || !strings.Contains(out, `\u009b2J\u007f`) {
+		t.Errorf("report does not show the header and claims escaped:\n%s", out)
+	}
+}
+
 // checkReport checks that steps before the failing one pass (or are
 // skipped), the failing one says FAIL and the rest are not reached.
 func checkReport(t *testing.T, out, wantFail string) {

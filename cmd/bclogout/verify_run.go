@@ -83,7 +83,7 @@ func runVerify(ctx context.Context, s streams, vf verifierFlags, args []string) 
 	printDecoded(s.stdout, token)
 	ev, verr := v.Verify(ctx, token)
 	if verr == nil && strings.Count(token, ".") == 4 {
-		fmt.Fprintf(s.stdout, "claims (decrypted and verified):\n%s\n\n", indentJSON(eventClaims(ev)))
+		fmt.Fprintf(s.stdout, "claims (decrypted and verified):\n%s\n\n", escapeControls(indentJSON(eventClaims(ev))))
 	}
 	failed := -1
 	if verr != nil {
@@ -98,7 +98,9 @@ func runVerify(ctx context.Context, s streams, vf verifierFlags, args []string) 
 		result, note := "pass", st.what
 		switch {
 		case failed >= 0 && i == failed:
-			result, note = "FAIL", verr.Error()
+			// The error may quote the token's header raw (crit), line
+			// breaks included: one line, no terminal controls.
+			result, note = "FAIL", strings.ReplaceAll(escapeControls(verr.Error()), "\n", `\n`)
 		case failed >= 0 && i > failed:
 			result, note = "not reached", ""
 		case st.name == "decrypt" && !encrypted && (failed < 0 || failed > i):
@@ -142,7 +144,7 @@ func decodeSegment(seg string) string {
 	if json.Indent(&out, b, "", "  ") != nil {
 		return fmt.Sprintf("(not JSON: %q)", clipText(string(b)))
 	}
-	return out.String()
+	return escapeControls(out.String()) // the sender's text, bound for a terminal
 }
 
 // eventClaims are the claims a validated event carries, as JSON members.

@@ -158,6 +158,27 @@ func TestPlainHTTPIssuerRefused(t *testing.T) {
 	}
 }
 
+// The https advice is for an issuer on another host: a loopback issuer's
+// configuration error (here an algorithm never allowed) is not about http.
+func TestLoopbackIssuerConfigErrorGivesNoHTTPSAdvice(t *testing.T) {
+	op := newTestOP(t)
+	common := []string{"--issuer", op.issuer, "--client-id", "a", "--alg", "none"}
+	for _, args := range [][]string{
+		append([]string{"receive", "--addr", "127.0.0.1:0"}, common...),
+		append(append([]string{"verify"}, common...), "x.y.z"),
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			code, _, errOut := runCmd(t, "", args...)
+			if code != exitFailure {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
+			}
+			if strings.Contains(errOut, "must use https") || !strings.Contains(errOut, `"none"`) {
+				t.Errorf("stderr gives the https advice to a loopback issuer, or does not name the algorithm:\n%s", errOut)
+			}
+		})
+	}
+}
+
 // testOP serves discovery and the JWKS of the key in keyFile (created if
 // missing), like "bclogout op --key-file" does.
 type testOP struct {

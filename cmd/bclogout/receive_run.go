@@ -73,7 +73,8 @@ func appendRecord(b []byte, rec *receiveRecord) []byte {
 // come from the token and may hold anything; only printable ASCII that
 // json.Marshal leaves as it is takes the short way, everything else
 // (escapes, HTML characters, invalid UTF-8, U+2028) is left to
-// encoding/json itself, so the two can never disagree.
+// encoding/json itself, so the two can never disagree, and then to
+// escapeControls for the controls encoding/json leaves raw.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {

@@ -140,42 +140,34 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// An issuer on plain http to another host is refused with the https rule
+// explained; a loopback issuer's configuration error (here an algorithm
+// never allowed) is not about http, and gets no such advice.
 func TestPlainHTTPIssuerRefused(t *testing.T) {
-	common := []string{"--issuer", "http://op.example.com", "--client-id", "a"}
-	for _, args := range [][]string{
-		append([]string{"receive", "--addr", "127.0.0.1:0"}, common...),
-		append(append([]string{"verify"}, common...), "x.y.z"),
-	} {
-		t.Run(args[0], func(t *testing.T) {
-			code, _, errOut := runCmd(t, "", args...)
-			if code != exitFailure {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
-			}
-			if !strings.Contains(errOut, "must use https") || !strings.Contains(errOut, "loopback") {
-				t.Errorf("stderr does not explain the https rule:\n%s", errOut)
-			}
-		})
-	}
-}
-
-// The https advice is for an issuer on another host: a loopback issuer's
-// configuration error (here an algorithm never allowed) is not about http.
-func TestLoopbackIssuerConfigErrorGivesNoHTTPSAdvice(t *testing.T) {
 	op := newTestOP(t)
-	common := []string{"--issuer", op.issuer, "--client-id", "a", "--alg", "none"}
-	for _, args := range [][]string{
-		append([]string{"receive", "--addr", "127.0.0.1:0"}, common...),
-		append(append([]string{"verify"}, common...), "x.y.z"),
+	for _, tt := range []struct {
+		name   string
+		common []string
+		advice bool   // the https rule explained
+		names  string // what stderr must name besides
+	}{
+		{name: "another host", common: []string{"--issuer", "http://op.example.com", "--client-id", "a"}, advice: true, names: "loopback"},
+		{name: "loopback, alg none", common: []string{"--issuer", op.issuer, "--client-id", "a", "--alg", "none"}, names: `"none"`},
 	} {
-		t.Run(args[0], func(t *testing.T) {
-			code, _, errOut := runCmd(t, "", args...)
-			if code != exitFailure {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
-			}
-			if strings.Contains(errOut, "must use https") || !strings.Contains(errOut, `"none"`) {
-				t.Errorf("stderr gives the https advice to a loopback issuer, or does not name the algorithm:\n%s", errOut)
-			}
-		})
+		for _, args := range [][]string{
+			append([]string{"receive", "--addr", "127.0.0.1:0"}, tt.common...),
+			append(append([]string{"verify"}, tt.common...), "x.y.z"),
+		} {
+			t.Run(tt.name+"/"+args[0], func(t *testing.T) {
+				code, _, errOut := runCmd(t, "", args...)
+				if code != exitFailure {
+					t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFailure, errOut)
+				}
+				if advice := strings.Contains(errOut, "must use https"); advice != tt.advice || !strings.Contains(errOut, tt.names) {
+					t.Errorf("https advice %v, want %v, and %s named; stderr:\n%s", advice, tt.advice, tt.names, errOut)
+				}
+			})
+		}
 	}
 }
 

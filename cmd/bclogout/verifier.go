@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 
+	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/rp"
@@ -95,15 +95,8 @@ func (v verifierFlags) build(ctx context.Context, logger *slog.Logger) (*rp.Veri
 // error is another one (an --alg never allowed), which the advice would
 // misname.
 func explainDiscovery(rawURL string, err error) error {
-	if u, perr := url.Parse(rawURL); perr == nil && strings.EqualFold(u.Scheme, "http") && !isLoopbackHost(u.Hostname()) && errors.Is(err, errs.ErrInvalidConfig) {
+	if u, perr := url.Parse(rawURL); perr == nil && strings.EqualFold(u.Scheme, "http") && !discovery.IsLoopback(u.Hostname()) && errors.Is(err, errs.ErrInvalidConfig) {
 		return fmt.Errorf("%w\n%s must use https; plain http is accepted only for loopback hosts (127.0.0.1, ::1, localhost)", err, rawURL)
 	}
 	return err
-}
-
-// isLoopbackHost matches the hosts discovery accepts plain http for: the
-// name localhost and loopback IP literals.
-func isLoopbackHost(host string) bool {
-	ip := net.ParseIP(host)
-	return strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
 }

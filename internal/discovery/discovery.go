@@ -207,7 +207,7 @@ func CheckURL(u *url.URL, allowHTTP bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowHTTP || isLoopback(u.Hostname()) {
+		if allowHTTP || IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%w %q: http to a host that is not loopback", ErrInsecureURL, u.Redacted())
@@ -216,9 +216,9 @@ func CheckURL(u *url.URL, allowHTTP bool) error {
 	}
 }
 
-// isLoopback matches the name "localhost" exactly (so not
+// IsLoopback matches the name "localhost" exactly (so not
 // "localhost.evil.com") and loopback IP literals.
-func isLoopback(host string) bool {
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

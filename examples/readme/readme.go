@@ -46,14 +46,14 @@ func (a *app) handler(ctx context.Context, issuer string, mux *http.ServeMux) (_
 	a.logout, err = bclogout.New(ctx, bclogout.Config{
 		Issuer:                issuer,                            // the OP, e.g. "https://accounts.example.com"
 		ClientID:              "my-app",                          // this app's client_id there
-		Sessions:              scsadapter.New(a.sm),              // gorilla: gorillaadapter.New(store, "session")
+		Sessions:              scsadapter.New(a.sm),              // gorilla: gorillaadapter.New(store, name), name as in store.Get
 		PostLogoutRedirectURI: "https://app.example.com/signout", // the sign-out route's URL, registered at the OP
 	})
 	if err != nil {
 		return nil, err
 	}
 	mux.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it through
-	mux.Handle("/signout", a.logout.SignOut())                // every method (not "POST /signout"): the button's POST, the OP's GET back
+	mux.Handle("/signout", a.logout.SignOut())                // in place of the app's sign-out handler; every method: the button's POST, the OP's GET back
 	return a.sm.LoadAndSave(a.logout.Guard(mux)), nil         // the guard inside LoadAndSave
 }
 

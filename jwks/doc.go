@@ -60,9 +60,10 @@
 //     request a second and cannot starve a genuine token signed with a key
 //     rotated in meanwhile, which is found within about a second; every
 //     unknown kid is answered well within the 5 to 10 s an OP gives a
-//     delivery. A token without kid that no cached key verifies is such a
-//     miss too ([Remote.Refresh], which the rp verifier calls): an OP with
-//     one key and no kid that rotates it names no new kid to miss.
+//     delivery. A token that the cached key it selects does not verify is
+//     such a miss too ([Remote.Refresh], which the rp verifier calls): an
+//     OP with one key and no kid that rotates it, or one that makes a new
+//     key under its old kid, names no new kid to miss.
 //   - Background refresh follows Cache-Control max-age or Expires, minus
 //     Age (RFC 9111 §4.2), clamped into 5 min to 24 h; without cache
 //     headers it refreshes hourly. After a failure it retries with

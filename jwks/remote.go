@@ -145,11 +145,12 @@ func (r *Remote) Keys(ctx context.Context, kid string) (*KeySet, error) {
 // called answered it, with the limits a kid miss has (at most one such
 // fetch a second, a wait of at most 1.5 s, bounded by ctx; after Close,
 // no fetch): when the wait ends first, it returns the current set, as
-// Keys does. It is the kid miss of a token without kid. A verifier calls
-// it when no cached key verifies such a token, since an OP with one key
-// and no kid (OpenID Connect Core §10.1) that rotates it names no new kid
-// to miss, and its logouts would otherwise be refused until the next
-// scheduled refresh.
+// Keys does. It is the kid miss of a rotation that names no new kid. A
+// verifier calls it when the cached key a token selects does not verify
+// it, since an OP with one key and no kid (OpenID Connect Core §10.1)
+// that rotates it, or one that makes a new key under its old kid, names
+// no new kid to miss, and its logouts would otherwise be refused until
+// the next scheduled refresh.
 func (r *Remote) Refresh(ctx context.Context) (*KeySet, error) {
 	return r.fetchFor(ctx, "", true)
 }

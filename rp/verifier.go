@@ -361,9 +361,11 @@ func (t *tenant) checkSignature(ctx context.Context, tok *token, alg jwa.Signatu
 	if !missed {
 		return err
 	}
-	// A token without kid that no cached key verifies: its OP may have
-	// rotated its one kid-less key, which no kid miss would find. Refresh
-	// is rate limited as kid misses are.
+	// A token that the cached key it names (or the one kid-less key) does
+	// not verify: its OP may have replaced that key without a new kid (one
+	// key and no kid, Core §10.1, or a key made afresh under its old kid),
+	// which no kid miss would find. Refresh is rate limited as kid misses
+	// are, so forgeries cost no more fetches than unknown kids do.
 	if src, ok := t.keys.(refresher); ok {
 		if fresh, ferr := src.Refresh(ctx); ferr == nil && fresh != set {
 			_, err = verifyWithSet(fresh, kid, name, tok)
@@ -379,10 +381,10 @@ type refresher interface {
 }
 
 // verifyWithSet verifies tok's signature with the key of set that kid and
-// alg name select. missed reports a token without kid that set has no key
-// for, or whose one candidate key does not verify it, which a newer set
-// might; one without kid that several keys could verify is refused, not
-// missed.
+// alg name select. missed reports a token that a newer set might verify
+// though this one names no new kid: one without kid that set has no key
+// for, or one whose candidate keys do not verify it. One without kid that
+// several keys could verify is refused, not missed.
 func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (missed bool, err error) {
 	if set == nil {
 		return false, fmt.Errorf("%w: unknown key: no key set", ErrSignature)
@@ -418,7 +420,7 @@ func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (missed bool,
 			return false, nil
 		}
 	}
-	return kid == "", fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid))
+	return true, fmt.Errorf("%w: signature does not verify (%s, kid %q)", ErrSignature, name, clip(kid))
 }
 
 // verifySignature checks the signature of a compact JWS whose header this

@@ -205,30 +205,52 @@ func (s *rotatedSource) Refresh(context.Context) (*jwks.KeySet, error) {
 	return s.fresh, nil
 }
 
-// An OP with one key and no kid (Core §10.1) that rotates it names no new
-// kid to miss: a token without kid that no cached key verifies makes the
-// verifier fetch the keys again, once, and the rotated key verifies it.
-// A token with a kid never does (its miss is the source's own), and a
-// forgery is still refused after the one fetch.
-func TestVerifyKidlessTokenAfterKeyRotation(t *testing.T) {
+// An OP that rotates a key without naming a new kid (one key and no kid,
+// Core §10.1; or a new key under its old kid, as an OP that makes its key
+// afresh at each start does) gives no kid to miss: a token that the
+// cached key it names, or the one kid-less key, does not verify makes the
+// verifier fetch the keys again, once, and the rotated key verifies it. A
+// token naming a kid the set lacks never does (that miss is the source's
+// own), and a forgery is still refused after the one fetch.
+func TestVerifyAfterKeyRotationUnderTheSameKid(t *testing.T) {
 	k := keys(t)
-	old := staticKeys(t, pubJWK(t, &k.rsa.PublicKey, nil))
-	fresh := staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, nil))
 	kidless := setHeader("kid", nil)
+	sameKid := setHeader("kid", "op-key")
+	withKid := map[string]any{"kid": "op-key"}
 	tests := []struct {
 		name          string
+		old, fresh    *jwks.KeySet
 		token         string
 		wantErr       error
 		wantRefreshes int32
 	}{
-		{name: "signed with the cached key", token: mint(t, kidless)},
-		{name: "signed with the rotated key", token: mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 })), wantRefreshes: 1},
-		{name: "forged", token: tamper(mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 }))), wantErr: errBadSignature, wantRefreshes: 1},
-		{name: "with a kid", token: mint(t, both(setHeader("kid", "rsa-2"), func(tk *tok) { tk.key = k.rsa2 })), wantErr: errUnknownKey},
+		{name: "no kid, signed with the cached key", token: mint(t, kidless)},
+		{name: "no kid, signed with the rotated key", token: mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 })), wantRefreshes: 1},
+		{name: "no kid, forged", token: tamper(mint(t, both(kidless, func(tk *tok) { tk.key = k.rsa2 }))), wantErr: errBadSignature, wantRefreshes: 1},
+		{name: "a kid the set lacks", token: mint(t, both(setHeader("kid", "rsa-2"), func(tk *tok) { tk.key = k.rsa2 })), wantErr: errUnknownKey},
+		{
+			name: "same kid, signed with the cached key", token: mint(t, sameKid),
+			old:   staticKeys(t, pubJWK(t, &k.rsa.PublicKey, withKid)),
+			fresh: staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, withKid)),
+		},
+		{
+			name: "same kid, signed with the replaced key", token: mint(t, both(sameKid, func(tk *tok) { tk.key = k.rsa2 })),
+			old:   staticKeys(t, pubJWK(t, &k.rsa.PublicKey, withKid)),
+			fresh: staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, withKid)), wantRefreshes: 1,
+		},
+		{
+			name: "same kid, forged", token: tamper(mint(t, both(sameKid, func(tk *tok) { tk.key = k.rsa2 }))),
+			old:   staticKeys(t, pubJWK(t, &k.rsa.PublicKey, withKid)),
+			fresh: staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, withKid)), wantErr: errBadSignature, wantRefreshes: 1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := &rotatedSource{old: old, fresh: fresh}
+			src := &rotatedSource{old: tt.old, fresh: tt.fresh}
+			if src.old == nil {
+				src.old = staticKeys(t, pubJWK(t, &k.rsa.PublicKey, nil))
+				src.fresh = staticKeys(t, pubJWK(t, &k.rsa2.PublicKey, nil))
+			}
 			_, err := newVerifier(t, src).Verify(t.Context(), tt.token)
 			if !isErr(err, tt.wantErr) {
 				t.Errorf("Verify() = %v, want %v", err, tt.wantErr)

@@ -59,7 +59,8 @@ type Client struct {
 	// is not told about logouts (and SignOut fails).
 	BackchannelLogoutURI string
 	// PostLogoutRedirectURIs are where the OP's end_session endpoint may
-	// send the browser back to.
+	// send the browser back to; a sign-out that asks for another is
+	// refused (400), as real OPs refuse it.
 	PostLogoutRedirectURIs []string
 	// FrontchannelLogoutURI is rendered in an iframe, with iss and sid
 	// appended, by the OP's end_session page for each session the client

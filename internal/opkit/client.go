@@ -44,7 +44,7 @@ type Client struct {
 	// always includes sid in logout tokens, so it only documents intent.
 	SessionRequired bool
 	// PostLogoutRedirectURIs are where end_session may send the browser
-	// back to.
+	// back to; a request for another is refused.
 	PostLogoutRedirectURIs []string
 	// FrontchannelLogoutURI is the client's frontchannel_logout_uri
 	// (Front-Channel Logout 1.0 §2): end_session renders it in an iframe,

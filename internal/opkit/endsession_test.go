@@ -126,12 +126,16 @@ func TestEndSessionIDTokenHint(t *testing.T) {
 			return url.Values{"id_token_hint": {forge(t, l, nil, func(tok *opkit.Token) { tok.Claims["aud"] = []string{"app", "other"} })},
 				"client_id": {"other"}, "post_logout_redirect_uri": {otherBye}}
 		}, false, http.StatusFound, otherBye, true},
-		{"post-logout URI of a client the hint is not for: ended, no redirect", func(t *testing.T, l login) url.Values {
+		// As Hydra, Keycloak and node oidc-provider do, a URI the client
+		// did not register is an error, not a sign-out page: an app's
+		// Sign out test that forgot to register it fails there, rather
+		// than passing on the OP's own "Signed out" page.
+		{"post-logout URI of a client the hint is not for", func(t *testing.T, l login) url.Values {
 			return url.Values{"id_token_hint": {l.idToken}, "post_logout_redirect_uri": {otherBye}}
-		}, false, http.StatusOK, "", true},
-		{"unregistered post-logout URI: ended, no redirect", func(t *testing.T, l login) url.Values {
+		}, false, http.StatusBadRequest, "", false},
+		{"unregistered post-logout URI", func(t *testing.T, l login) url.Values {
 			return url.Values{"id_token_hint": {l.idToken}, "post_logout_redirect_uri": {"http://evil.example/"}}
-		}, false, http.StatusOK, "", true},
+		}, true, http.StatusBadRequest, "", false},
 
 		{"client_id not the hint's aud", func(t *testing.T, l login) url.Values {
 			return url.Values{"id_token_hint": {l.idToken}, "client_id": {"other"}, "post_logout_redirect_uri": {otherBye}}

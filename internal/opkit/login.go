@@ -317,9 +317,9 @@ func tokenError(w http.ResponseWriter, status int, code string) {
 // handleEndSession is the end_session endpoint (RP-Initiated Logout 1.0
 // §2, §3). It ends the session of the browser's cookie; without one, the
 // session an id_token_hint was issued in; for the home page's buttons
-// (POST), the session named by sid. It then fans out and redirects to a
-// registered post_logout_redirect_uri with state, or shows the delivery
-// report. The fake OP never asks the user to confirm, not even when the
+// (POST), the session named by sid. It then fans out and redirects to the
+// post_logout_redirect_uri with state, or shows the delivery report. A
+// post_logout_redirect_uri the client did not register ends nothing. The fake OP never asks the user to confirm, not even when the
 // hint names another user than the cookie: the cookie's session ends.
 func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
@@ -371,6 +371,25 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	op.mu.Unlock()
 
+	// §3: the URI must be registered by the client the request names:
+	// client_id, else the hint's audience, else (the fake OP being
+	// lenient) any client that took part in the session. One that is not
+	// is refused before anything ends, as real OPs do.
+	candidates := clients
+	switch {
+	case clientID != "":
+		candidates = []string{clientID}
+	case hint != nil:
+		candidates = hint.aud
+	}
+	target := r.Form.Get("post_logout_redirect_uri")
+	if target != "" && !op.postLogoutAllowed(target, candidates) {
+		op.log.Warn("fakeop: end_session refused: post_logout_redirect_uri not registered (fakeop.Client.PostLogoutRedirectURIs)",
+			"post_logout_redirect_uri", target, "clients", candidates)
+		op.page(w, http.StatusBadRequest, "error", "post_logout_redirect_uri is not registered for this client")
+		return
+	}
+
 	var rep Report
 	if sid != "" {
 		// The fan-out outlives a browser that navigates away; Close still
@@ -385,18 +404,8 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	}
 
-	// §3: the URI must be registered by the client the request names:
-	// client_id, else the hint's audience, else (the fake OP being
-	// lenient) any client that took part in the session.
-	candidates := clients
-	switch {
-	case clientID != "":
-		candidates = []string{clientID}
-	case hint != nil:
-		candidates = hint.aud
-	}
 	var next string
-	if target := r.Form.Get("post_logout_redirect_uri"); target != "" && op.postLogoutAllowed(target, candidates) {
+	if target != "" {
 		if len(frames) == 0 {
 			op.redirect(w, r, target, url.Values{}, r.Form.Get("state"))
 			return

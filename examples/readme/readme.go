@@ -7,6 +7,7 @@ package readme
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -65,9 +66,10 @@ func (a *app) callback(w http.ResponseWriter, r *http.Request, rawIDToken string
 	}
 }
 
-// shutdown follows the server's Shutdown(shutdownCtx).
-func (a *app) shutdown(shutdownCtx context.Context) {
-	a.logout.Close(shutdownCtx) // retries pending logouts until the deadline; it logs those it could not finish
+// shutdown is the app's graceful shutdown.
+func (a *app) shutdown(shutdownCtx context.Context, srv *http.Server) error {
+	err := errors.Join(srv.Shutdown(shutdownCtx), a.logout.Close(shutdownCtx)) // Close retries pending logouts until the deadline, logs each it could not finish
+	return err
 }
 
 // chi, echo and gin.

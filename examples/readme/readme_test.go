@@ -73,7 +73,11 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.shutdown(context.Background()) })
+	t.Cleanup(func() {
+		if err := a.shutdown(context.Background(), &http.Server{}); err != nil {
+			t.Error(err)
+		}
+	})
 	if !guarded { // the mistake the test must catch: the routes without the guard
 		handler = sm.LoadAndSave(mux)
 	}

@@ -25,8 +25,9 @@ Register RPs with --client (repeatable), a comma-separated list of members:
   secret=S               the client secret; without one the client is public
   redirect=URL           a redirect_uri; repeat the member for several
   logout=URL             the backchannel_logout_uri
-  post_logout=URL        a post_logout_redirect_uri; repeat the member for
-                         several
+  post_logout=URL        a post_logout_redirect_uri (end_session refuses one
+                         the client did not register); repeat the member
+                         for several
   session_required=true  backchannel_logout_session_required (the OP always
                          sends sid; this only records the client's intent)
 A value cannot contain a comma. Everything is in memory; this is a test tool,

@@ -2,9 +2,12 @@ package rp
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"slices"
@@ -429,7 +432,26 @@ func verifyWithSet(set *jwks.KeySet, kid, name string, tok *token) (missed bool,
 // not used because it re-reads the header and, since jwx v4, refuses any
 // member beyond alg/typ/kid/cty, which real OPs' headers carry; and the
 // signature was decoded once by parseJWS.
+//
+// RS256, RS384 and RS512 (RFC 7518 §3.3) with an RSA key go to crypto/rsa
+// directly, the call jwx makes for them in the end: jwx's path there
+// converts the key through an interface and hashes with a heap-allocated
+// hash and digest, three allocations and a dispatch on every token, where
+// the digest here stays on the stack. The other algorithms keep jwx's.
 func verifySignature(key any, alg string, t *token) error {
+	if pub, ok := key.(*rsa.PublicKey); ok {
+		switch alg {
+		case "RS256":
+			d := sha256.Sum256(t.signingInput)
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], t.sig)
+		case "RS384":
+			d := sha512.Sum384(t.signingInput)
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA384, d[:], t.sig)
+		case "RS512":
+			d := sha512.Sum512(t.signingInput)
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA512, d[:], t.sig)
+		}
+	}
 	return jwsbb.Verify(key, alg, t.signingInput, t.sig)
 }
 

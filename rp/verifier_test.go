@@ -75,6 +75,15 @@ func TestVerifyCatalogue(t *testing.T) {
 		{name: "no kid, one usable key", token: mint(t, setHeader("kid", nil)), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, nil))}},
 		{name: "no kid, two usable keys", token: mint(t, setHeader("kid", nil)), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, nil), pubJWK(t, &k.rsa2.PublicKey, nil))}, wantErr: errUnknownKey},
 		{name: "key with use enc", token: mint(t, nil), src: &staticSource{set: keySet(t, pubJWK(t, &k.rsa.PublicKey, map[string]any{"kid": "rsa-1", "use": "enc"}), pubJWK(t, &k.rsa2.PublicKey, map[string]any{"kid": "rsa-2"}))}, wantErr: errUnknownKey},
+		// each RSA algorithm, from an RSA key the JWK binds to none
+		{name: "valid RS384", token: mint(t, setHeader("alg", "RS384")), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("RS384")}},
+		{name: "valid RS512", token: mint(t, setHeader("alg", "RS512")), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("RS512")}},
+		{name: "valid PS256", token: mint(t, setHeader("alg", "PS256")), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("PS256")}},
+		{name: "RS256 signed by another key, unbound key", token: mint(t, func(tk *tok) { tk.key = k.rsa2 }), src: rsaUnbound(t), wantErr: errBadSignature},
+		{name: "RS384 signed by another key", token: mint(t, both(setHeader("alg", "RS384"), func(tk *tok) { tk.key = k.rsa2 })), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("RS384")}, wantErr: errBadSignature},
+		{name: "RS512 tampered payload", token: tamper(mint(t, setHeader("alg", "RS512"))), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("RS512")}, wantErr: errBadSignature},
+		{name: "RS384 header, RS512 signature", token: mint(t, both(setHeader("alg", "RS384"), func(tk *tok) { tk.alg = "RS512" })), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("RS384", "RS512")}, wantErr: errBadSignature},
+		{name: "PS256 tampered payload", token: tamper(mint(t, setHeader("alg", "PS256"))), src: rsaUnbound(t), opts: []rp.Option{rp.WithAlgorithms("PS256")}, wantErr: errBadSignature},
 		{name: "key source down", token: mint(t, nil), src: &staticSource{err: jwks.ErrFetch}, wantErr: rp.ErrTemporary},
 
 		// headers
@@ -177,6 +186,12 @@ func TestVerifyCatalogue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rsaUnbound publishes the test RSA key as "rsa-1" with no alg member, so
+// that every RSA algorithm may verify with it.
+func rsaUnbound(t testing.TB) *staticSource {
+	return &staticSource{set: keySet(t, pubJWK(t, &keys(t).rsa.PublicKey, map[string]any{"kid": "rsa-1"}))}
 }
 
 // tamper flips a payload claim without re-signing.

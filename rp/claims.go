@@ -124,6 +124,13 @@ func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 	if _, err := d.ReadToken(); err != nil {
 		return err
 	}
+	// sub, sid, jti and azp are kept, so they become strings; their
+	// bytes are gathered in strs first (span: each one's start and end)
+	// and made into one string once the object is read, one allocation
+	// for them all where a string each cost one per claim.
+	var buf [192]byte
+	strs := buf[:0]
+	var span [4][2]int
 	for d.PeekKind() != '}' {
 		name, err := d.ReadToken()
 		if err != nil {
@@ -133,11 +140,11 @@ func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		case "iss":
 			err = c.Iss.UnmarshalJSONFrom(d)
 		case "sub":
-			err = c.Sub.UnmarshalJSONFrom(d)
+			strs, err = appendString(d, &c.Sub, strs, &span[0])
 		case "sid":
-			err = c.Sid.UnmarshalJSONFrom(d)
+			strs, err = appendString(d, &c.Sid, strs, &span[1])
 		case "jti":
-			err = c.Jti.UnmarshalJSONFrom(d)
+			strs, err = appendString(d, &c.Jti, strs, &span[2])
 		case "aud":
 			err = c.Aud.UnmarshalJSONFrom(d)
 		case "iat":
@@ -149,7 +156,7 @@ func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 		case "nonce":
 			err = c.Nonce.UnmarshalJSONFrom(d)
 		case "azp":
-			err = c.Azp.UnmarshalJSONFrom(d)
+			strs, err = appendString(d, &c.Azp, strs, &span[3])
 		default:
 			err = d.SkipValue()
 		}
@@ -157,8 +164,18 @@ func (c *claims) UnmarshalJSONFrom(d *jsontext.Decoder) error {
 			return err
 		}
 	}
-	_, err := d.ReadToken()
-	return err
+	if _, err := d.ReadToken(); err != nil {
+		return err
+	}
+	if len(strs) > 0 {
+		all := string(strs)
+		for i, sc := range [...]*stringClaim{&c.Sub, &c.Sid, &c.Jti, &c.Azp} {
+			if sc.ok {
+				sc.s = all[span[i][0]:span[i][1]]
+			}
+		}
+	}
+	return nil
 }
 
 // stringClaim is a claim that must be a JSON string.
@@ -167,17 +184,24 @@ type stringClaim struct {
 	present, ok bool
 }
 
-func (c *stringClaim) UnmarshalJSONFrom(d *jsontext.Decoder) error {
+// appendString reads into c a claim that must be a JSON string: a string
+// is unquoted onto strs and its span there noted, for the caller to make
+// s of; a member of another kind is skipped, with ok false.
+func appendString(d *jsontext.Decoder, c *stringClaim, strs []byte, span *[2]int) ([]byte, error) {
 	c.present = true
 	if d.PeekKind() != '"' {
-		return d.SkipValue()
+		return strs, d.SkipValue()
 	}
-	tok, err := d.ReadToken()
+	v, err := d.ReadValue()
 	if err != nil {
-		return err
+		return strs, err
 	}
-	c.s, c.ok = tok.String(), true
-	return nil
+	start := len(strs)
+	if strs, err = jsontext.AppendUnquote(strs, v); err != nil {
+		return strs, err
+	}
+	span[0], span[1], c.ok = start, len(strs), true
+	return strs, nil
 }
 
 // comparedStrings holds JSON strings that are compared and never kept,

@@ -1,8 +1,11 @@
 package rp
 
 import (
+	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +54,10 @@ type token struct {
 	// buf backs signingInput, sig and the decoded payload; a pooled token
 	// (Verify's) keeps it for the next token.
 	buf []byte
+	// dec reads the payload from in (readClaims); a pooled token keeps
+	// it, with the stacks it has grown, for the next token.
+	dec *jsontext.Decoder
+	in  bytes.Buffer
 }
 
 // maxPooledBuf bounds the buffer a pooled token keeps: a few times a
@@ -69,11 +76,12 @@ func getToken() *token { return tokenPool.Get().(*token) }
 // putToken empties t, keeping its buffer if small enough, and returns it
 // to the pool; nothing may use t afterwards.
 func putToken(t *token) {
-	buf := t.buf
+	buf, dec := t.buf, t.dec
 	if cap(buf) > maxPooledBuf {
-		buf = nil
+		// dec still reads from buf's bytes: both go.
+		buf, dec = nil, nil
 	}
-	*t = token{buf: buf[:0]}
+	*t = token{buf: buf[:0], dec: dec}
 	tokenPool.Put(t)
 }
 
@@ -158,12 +166,37 @@ func parseJWS(raw string, t *token) error {
 	if len(payload) == 0 || payload[0] != '{' {
 		return fmt.Errorf("%w: payload is not a JSON object", ErrMalformed)
 	}
-	if err = decodeObject(payload, &t.claims); err != nil {
+	if err = t.readClaims(payload); err != nil {
 		return fmt.Errorf("%w: payload is not a strict JSON object: %s", ErrMalformed, jsonDetail(err))
 	}
 	t.signingInput = buf[:len(input):len(input)]
 	t.sig = signature
 	return nil
+}
+
+// readClaims decodes the payload object into t.claims by tokenJSON, as
+// decodeObject would, with the token's own decoder reading payload in
+// place: json.Unmarshal would take a pooled decoder, find claims'
+// UnmarshalJSONFrom by reflection and call it, on every token.
+func (t *token) readClaims(payload []byte) error {
+	t.in = *bytes.NewBuffer(payload)
+	if t.dec == nil {
+		t.dec = jsontext.NewDecoder(&t.in, tokenJSON)
+	} else {
+		t.dec.Reset(&t.in, tokenJSON)
+	}
+	if err := t.claims.UnmarshalJSONFrom(t.dec); err != nil {
+		return err
+	}
+	// Only whitespace may follow the object, as json.Unmarshal requires.
+	switch _, err := t.dec.ReadToken(); err {
+	case io.EOF:
+		return nil
+	case nil:
+		return errors.New("data after the object")
+	default:
+		return err
+	}
 }
 
 // headerCacheEntry is a protected header segment and its decoding.

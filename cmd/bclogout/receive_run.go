@@ -295,9 +295,10 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 		return failure(s, "receive", err)
 	}
 	mux := http.NewServeMux()
+	endpoint := wrap(h)
 	// --path is the user's: mount.With checks it, where ServeMux would
 	// panic or route a whole subtree.
-	if err := mount.With(mux.Handle, path, wrap(h)); err != nil {
+	if err := mount.With(mux.Handle, path, endpoint); err != nil {
 		return failure(s, "receive", err)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -308,13 +309,30 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	// The requests print their own lines: once the server has shut down,
 	// every line is printed (a request blocked on stdout holds the
 	// shutdown, for its few seconds at most).
-	if err := serveWith(ctx, ln, mux, logger, receiveLimits, withReceiveConn); err != nil {
+	if err := serveWith(ctx, ln, exactPath(path, endpoint, mux), logger, receiveLimits, withReceiveConn); err != nil {
 		if out.unprinted() {
 			err = fmt.Errorf("lines not printed, stdout not being read: %w", err)
 		}
 		return failure(s, "receive", err)
 	}
 	return exitOK
+}
+
+// exactPath serves a request for path, spelled as an OP sends it, with h,
+// and every other request with mux, where h is mounted at path. A path
+// mount.CheckPath accepts is clean and needs no escape, so such a request
+// is one ServeMux would hand to h unchanged: it skips the router's
+// matching, on the one request receive serves under load. Any other
+// spelling (escaped, unclean, CONNECT's) and any other path go through
+// mux, which redirects or refuses them as before.
+func exactPath(path string, h, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path && r.URL.RawPath == "" && r.Method != http.MethodConnect {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // serverLimits bound what one connection may hold of the receiver: the

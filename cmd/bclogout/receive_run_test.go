@@ -364,3 +364,55 @@ func TestReceivePipelinedRequestsKeepTheirOwnLines(t *testing.T) {
 		}
 	}
 }
+
+// Every request is answered as ServeMux alone would answer it: the
+// logout path spelled plainly reaches the endpoint, and the spellings
+// ServeMux redirects or refuses, and other paths, get its answer.
+func TestReceiveRoutesAsServeMux(t *testing.T) {
+	const path = "/rp/backchannel-logout"
+	endpoint := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	mux := http.NewServeMux()
+	mux.Handle(path, endpoint)
+	routed := exactPath(path, endpoint, mux)
+	for _, tt := range []struct {
+		method, target string
+		want           int
+	}{
+		{http.MethodPost, path, http.StatusTeapot},
+		{http.MethodGet, path + "?x=1", http.StatusTeapot},
+		{http.MethodPost, "/rp/backchannel%2Dlogout", http.StatusTeapot},
+		{http.MethodPost, "/rp//backchannel-logout", http.StatusTemporaryRedirect},
+		{http.MethodPost, "/rp/./backchannel-logout", http.StatusTemporaryRedirect},
+		{http.MethodPost, "/x/../rp/backchannel-logout", http.StatusTemporaryRedirect},
+		{http.MethodPost, path + "/", http.StatusNotFound},
+		{http.MethodPost, "/rp/BACKCHANNEL-LOGOUT", http.StatusNotFound},
+		{http.MethodPost, "/", http.StatusNotFound},
+		{http.MethodOptions, "*", http.StatusBadRequest},
+		{http.MethodConnect, path, http.StatusNotFound},
+	} {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			answer := func(h http.Handler) *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(tt.method, "http://rp.example"+tt.target, nil))
+				return w
+			}
+			if tt.target == "*" {
+				answer = func(h http.Handler) *httptest.ResponseRecorder {
+					r := httptest.NewRequest(tt.method, "http://rp.example/", nil)
+					r.RequestURI, r.URL.Path = "*", "*"
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					return w
+				}
+			}
+			got, want := answer(routed), answer(mux)
+			if want.Code != tt.want {
+				t.Fatalf("ServeMux answered %d, the table says %d", want.Code, tt.want)
+			}
+			if got.Code != want.Code || got.Header().Get("Location") != want.Header().Get("Location") {
+				t.Errorf("answered %d (Location %q), ServeMux %d (Location %q)",
+					got.Code, got.Header().Get("Location"), want.Code, want.Header().Get("Location"))
+			}
+		})
+	}
+}

@@ -55,6 +55,9 @@ func TestDecodeClaims(t *testing.T) {
 		{name: "escaped iss longer than its array", in: `{"iss":"https:` + strings.Repeat("o", 150) + `\/` + strings.Repeat("p", 150) + `"}`},
 		{name: "iss and aud longer than their arrays", in: `{"iss":"https://` + strings.Repeat("o", 300) + `","aud":["` + strings.Repeat("a", 200) + `","b","c","d","e","f"]}`},
 		{name: "huge number is no date", in: `{"iat":1e400}`},
+		{name: "kept strings gathered in any order", in: `{"azp":"z","jti":"j","sid":"s","sub":"u"}`},
+		{name: "kept strings after claims of other kinds", in: `{"sub":1,"aud":["a"],"sid":"s\u0000","jti":null,"azp":"\ud83d\ude00"}`},
+		{name: "kept strings longer than the stack buffer", in: `{"sub":"` + strings.Repeat("u", 150) + `","azp":"` + strings.Repeat(`\u00e9`, 100) + `","sid":"s"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +123,7 @@ func claimsOf(m map[string]any) claims {
 	if iss.ok {
 		add(&c.Iss.v, iss.s)
 	}
-	c.Sub, c.Sid, c.Jti = str("sub"), str("sid"), str("jti")
+	c.Sub, c.Sid, c.Jti, c.Azp = str("sub"), str("sid"), str("jti"), str("azp")
 	c.Iat, c.Exp = num("iat"), num("exp")
 	if v, present := m["aud"]; present {
 		c.Aud.present = true

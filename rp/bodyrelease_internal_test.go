@@ -90,3 +90,65 @@ type enderFunc func(ctx context.Context, l sessionadapter.Logout) (int, error)
 func (f enderFunc) EndSessions(ctx context.Context, l sessionadapter.Logout) (int, error) {
 	return f(ctx, l)
 }
+
+// An answered request keeps nothing of its body, even when the token it
+// carried is all of it and shares the body's bytes: what the package
+// remembers of the last header decoded holds a header of its own, so a
+// body (up to the 64 KiB cap) is not kept alive until some other header
+// arrives.
+func TestAnsweredRequestReleasesItsBody(t *testing.T) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	// A header this test alone sends, so that it is decoded and
+	// remembered; the token fails on its keys, after the header was
+	// judged.
+	token := b64([]byte(`{"alg":"RS256","kid":"body-release-key","typ":"logout+jwt"}`)) + "." +
+		b64([]byte(`{"iss":"https://op.example","aud":"client","pad":"`+strings.Repeat("a", 30<<10)+`"}`)) + "." + b64([]byte("sig"))
+	body := "logout_token=" + token
+
+	o, err := buildOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := newTenant("https://op.example", "client", emptyKeys{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := join([]*tenant{tn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHandler(v, enderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
+		WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var form weak.Pointer[byte]
+	watch := func(f string) { form = weak.Make(unsafe.StringData(f)) }
+	formHook.Store(&watch)
+	defer formHook.Store(nil)
+
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400", w.Code)
+	}
+	if e := lastHeader.Load(); e == nil || !strings.HasPrefix(token, e.seg+".") {
+		t.Fatal("the token's header was not the last one decoded")
+	}
+	r, body, token = nil, "", ""
+	runtime.GC()
+	runtime.GC()
+	if form.Value() != nil {
+		t.Error("the request body is still reachable after its request was answered")
+	}
+}
+
+// emptyKeys is a key source with no keys.
+type emptyKeys struct{}
+
+func (emptyKeys) Keys(context.Context, string) (*jwks.KeySet, error) {
+	return nil, errors.New("no keys")
+}

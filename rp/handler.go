@@ -481,8 +481,8 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest(http.StatusBadRequest, "reading body: %v", err)
 	}
-	// The form is read in place: body is never written again, and the
-	// token is cloned out of it, so nothing keeps it once this returns.
+	// The form is read in place: body is never written again, and only
+	// a token that is most of it keeps it (below).
 	form := unsafe.String(unsafe.SliceData(body), len(body))
 	if hook := formHook.Load(); hook != nil {
 		(*hook)(form)

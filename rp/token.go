@@ -143,7 +143,10 @@ func parseJWS(raw string, t *token) error {
 		return err
 	}
 	if cached == nil || cached.seg != h {
-		lastHeader.Store(&headerCacheEntry{seg: h, header: t.header})
+		// A copy: h shares raw's bytes, which may be a whole request
+		// body (the handler's token shares it), kept alive by the
+		// entry until another header comes.
+		lastHeader.Store(&headerCacheEntry{seg: strings.Clone(h), header: t.header})
 	}
 	// One buffer holds the signing input as bytes (what the signature
 	// check hashes) and the decoded signature and payload.

@@ -243,3 +243,27 @@ func TestEndSessionHintForAnotherSession(t *testing.T) {
 		t.Errorf("bob's sessions = %v, want his one session untouched", got)
 	}
 }
+
+// A post_logout_redirect_uri sent with neither id_token_hint nor
+// client_id, from a browser the OP has no session for (its session
+// already ended, say), names no client whose registration could allow it
+// (RP-Initiated Logout 1.0 §3). It is refused for that: "not registered"
+// would send the app's author to check a registration that is there.
+func TestEndSessionPostLogoutURIWithoutClient(t *testing.T) {
+	op := opkit.New(t)
+	const cb, bye = "http://app.example/cb", "http://app.example/bye"
+	if err := op.RegisterClient(opkit.Client{ID: "app", Secret: "s", RedirectURIs: []string{cb}, PostLogoutRedirectURIs: []string{bye}}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodGet, op.Issuer()+"/end_session?"+url.Values{"post_logout_redirect_uri": {bye}}.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := do(t, browser(t), req)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status %d, want 400: %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, "id_token_hint or client_id") {
+		t.Errorf("refusal does not say the request names no client: %s", body)
+	}
+}

@@ -383,6 +383,14 @@ func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 		candidates = hint.aud
 	}
 	target := r.Form.Get("post_logout_redirect_uri")
+	if target != "" && len(candidates) == 0 {
+		// No hint, no client_id, no session: no client's registration
+		// can allow the URI, registered or not.
+		op.log.Warn("fakeop: end_session refused: post_logout_redirect_uri without id_token_hint or client_id, and no session to name a client",
+			"post_logout_redirect_uri", target)
+		op.page(w, http.StatusBadRequest, "error", "post_logout_redirect_uri needs id_token_hint or client_id")
+		return
+	}
 	if target != "" && !op.postLogoutAllowed(target, candidates) {
 		op.log.Warn("fakeop: end_session refused: post_logout_redirect_uri not registered (fakeop.Client.PostLogoutRedirectURIs)",
 			"post_logout_redirect_uri", target, "clients", candidates)

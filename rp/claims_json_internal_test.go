@@ -162,6 +162,7 @@ func FuzzDecodeClaims(f *testing.F) {
 	f.Add("{\"a\":\"\xff\\u0041\"}")
 	f.Add(`{"a":1,"a":2}`)
 	f.Add(`{"typ":"x","TYP":"y"}`)
+	f.Add(`{"sub":1,"azp":"z","sid":"\u0000","jti":"\ud83d\ude00","aud":"a"}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		got, err := decodeClaims([]byte(in))
 		if err != nil {

@@ -152,3 +152,32 @@ type emptyKeys struct{}
 func (emptyKeys) Keys(context.Context, string) (*jwks.KeySet, error) {
 	return nil, errors.New("no keys")
 }
+
+// ownToken shares the body's bytes only where the token is at least half
+// of the body's buffer, its capacity included: a chunked body read by
+// io.ReadAll can have room well past its length.
+func TestOwnTokenSharesOnlyMostOfTheBuffer(t *testing.T) {
+	tests := []struct {
+		name         string
+		tokenLen     int
+		bodyLen, cap int
+		wantShared   bool
+	}{
+		{name: "an OP's body", tokenLen: 1000, bodyLen: 1013, cap: 1014, wantShared: true},
+		{name: "other parameters", tokenLen: 1000, bodyLen: 61000, cap: 61001},
+		{name: "most of the body, little of its buffer", tokenLen: 1000, bodyLen: 1013, cap: 4096},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := make([]byte, tt.bodyLen, tt.cap)
+			token := unsafe.String(&body[13], tt.tokenLen)
+			got := ownToken(token, body)
+			if got != token {
+				t.Fatalf("ownToken changed the token")
+			}
+			if shared := unsafe.StringData(got) == &body[13]; shared != tt.wantShared {
+				t.Errorf("shared = %v, want %v", shared, tt.wantShared)
+			}
+		})
+	}
+}

@@ -488,17 +488,22 @@ func (h *Handler) readToken(w http.ResponseWriter, r *http.Request) (string, err
 		(*hook)(form)
 	}
 	token, err := logoutToken(form)
-	// The token may keep body's bytes: body is this request's own
-	// buffer, never written again. An OP's body is little more than the
-	// token ("logout_token=" and the token), so sharing it spares a copy
-	// of every token. One that is under half of its body is cloned, so
-	// that the token a verification waits with (for a JWKS fetch, say)
-	// does not hold a body of other parameters alive: a waiting request
-	// holds at most twice its token.
-	if 2*len(token) < len(body) {
-		token = strings.Clone(token)
+	return ownToken(token, body), err
+}
+
+// ownToken returns token, which lies in body, as the token a verification
+// keeps. It may keep body's bytes: body is the request's own buffer, never
+// written again, and an OP's body is little more than the token
+// ("logout_token=" and the token), so sharing it spares a copy of every
+// token. One that is under half of body's buffer is cloned, so that the
+// token a verification waits with (for a JWKS fetch, say) does not hold a
+// body of other parameters, or a buffer io.ReadAll grew past the body,
+// alive: a waiting request holds at most twice its token.
+func ownToken(token string, body []byte) string {
+	if 2*len(token) < cap(body) {
+		return strings.Clone(token)
 	}
-	return token, err
+	return token
 }
 
 // formHook, when set, sees every request body as read; a test watches it

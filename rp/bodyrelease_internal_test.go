@@ -39,28 +39,7 @@ func TestWaitingRequestReleasesItsBody(t *testing.T) {
 	body := url.Values{"logout_token": {token}, "pad": {strings.Repeat("a", 60<<10)}}.Encode()
 
 	keys := &blockingKeys{entered: make(chan struct{}), release: make(chan struct{})}
-	o, err := buildOptions(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := newTenant("https://op.example", "client", keys, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := join([]*tenant{tn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := NewHandler(v, enderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
-		WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var form weak.Pointer[byte]
-	watch := func(f string) { form = weak.Make(unsafe.StringData(f)) }
-	formHook.Store(&watch)
-	defer formHook.Store(nil)
+	h, form := watchedHandler(t, keys)
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -84,6 +63,35 @@ func TestWaitingRequestReleasesItsBody(t *testing.T) {
 	}
 }
 
+// watchedHandler is a handler for https://op.example's logouts to
+// "client", verified with keys, that ends nothing; form points weakly at
+// the bytes of the next body it reads, to tell when they are garbage.
+func watchedHandler(t *testing.T, keys jwks.Source) (h *Handler, form *weak.Pointer[byte]) {
+	t.Helper()
+	o, err := buildOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := newTenant("https://op.example", "client", keys, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := join([]*tenant{tn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err = NewHandler(v, enderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
+		WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form = new(weak.Pointer[byte])
+	watch := func(f string) { *form = weak.Make(unsafe.StringData(f)) }
+	formHook.Store(&watch)
+	t.Cleanup(func() { formHook.Store(nil) })
+	return h, form
+}
+
 // enderFunc adapts a function to sessionadapter.Ender.
 type enderFunc func(ctx context.Context, l sessionadapter.Logout) (int, error)
 
@@ -105,28 +113,7 @@ func TestAnsweredRequestReleasesItsBody(t *testing.T) {
 		b64([]byte(`{"iss":"https://op.example","aud":"client","pad":"`+strings.Repeat("a", 30<<10)+`"}`)) + "." + b64([]byte("sig"))
 	body := "logout_token=" + token
 
-	o, err := buildOptions(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn, err := newTenant("https://op.example", "client", emptyKeys{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := join([]*tenant{tn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := NewHandler(v, enderFunc(func(context.Context, sessionadapter.Logout) (int, error) { return 0, nil }),
-		WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var form weak.Pointer[byte]
-	watch := func(f string) { form = weak.Make(unsafe.StringData(f)) }
-	formHook.Store(&watch)
-	defer formHook.Store(nil)
+	h, form := watchedHandler(t, emptyKeys{})
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -258,8 +258,11 @@ func start(t *testing.T, env []string, path string, args ...string) string {
 		}
 		err := cmd.Wait()
 		exited = true
-		if err != nil {
+		switch {
+		case err != nil:
 			t.Errorf("after SIGTERM: %v; stderr:\n%s", err, stderr.String())
+		case t.Failed(): // what the program logged says why
+			t.Logf("%s's stderr:\n%s", filepath.Base(path), stderr.String())
 		}
 	})
 	return base

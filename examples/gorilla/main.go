@@ -201,6 +201,13 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 			return nil, err
 		}
 		a.closers = append(a.closers, revs.Close)
+		// Until the feed's first read the guard answers 503 and Login
+		// fails closed; waiting here serves the first requests instead.
+		wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := revs.Wait(wait); err != nil {
+			return nil, fmt.Errorf("reading the revocations: %w", err)
+		}
 		logoutCfg.Bindings, logoutCfg.Revocations = bindings, revs
 	} else {
 		dir := cfg.SessionDir

@@ -136,6 +136,13 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 		return nil, err
 	}
 	*closers = append(*closers, revs)
+	// Until the feed's first read a login fails closed and the guard
+	// answers 503: serve once it has read.
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := revs.Wait(wait); err != nil {
+		return nil, fmt.Errorf("demo: reading the revocations: %w", err)
+	}
 	// The one model: record the revocation, then delete the session data.
 	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store), sessionadapter.WithLogger(a.logger))
 	if err != nil {

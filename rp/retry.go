@@ -374,19 +374,20 @@ func (q *retryQueue) run() {
 	}
 }
 
-// retry is one retry of a queued logout, under one deadline. A token
+// retry is one retry of ev, queued under key, under one deadline. A token
 // already recorded was completed by another delivery: done, with nothing
 // ended here (doneElsewhere). A replay cache that cannot tell does not stop
-// the logout, which is safe to run again.
-func (q *retryQueue) retry(it *retryItem, ev *LogoutEvent) (n int, doneElsewhere bool, err error) {
+// the logout, which is safe to run again. It takes the item's key and
+// event, not the item, whose event add may replace meanwhile.
+func (q *retryQueue) retry(key retryKey, ev *LogoutEvent) (n int, doneElsewhere bool, err error) {
 	timeout := q.l.timeout
 	if timeout <= 0 {
 		timeout = retryAttemptTimeout
 	}
 	ctx, cancel := context.WithTimeout(q.ctx, timeout)
 	defer cancel()
-	if it.key.jti != "" {
-		if seen, err := q.l.replay.Seen(ctx, it.key.issuer, it.key.jti); err == nil && seen {
+	if key.jti != "" {
+		if seen, err := q.l.replay.Seen(ctx, key.issuer, key.jti); err == nil && seen {
 			return 0, true, nil
 		}
 	}
@@ -400,7 +401,7 @@ func (q *retryQueue) attempt(it *retryItem) {
 	q.mu.Lock()
 	ev := it.ev
 	q.mu.Unlock()
-	n, elsewhere, err := q.retry(it, ev)
+	n, elsewhere, err := q.retry(it.key, ev)
 	q.mu.Lock()
 	if it.removed { // the OP's delivery completed it meanwhile
 		q.mu.Unlock()

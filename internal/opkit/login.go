@@ -319,8 +319,9 @@ func tokenError(w http.ResponseWriter, status int, code string) {
 // session an id_token_hint was issued in; for the home page's buttons
 // (POST), the session named by sid. It then fans out and redirects to the
 // post_logout_redirect_uri with state, or shows the delivery report. A
-// post_logout_redirect_uri the client did not register ends nothing. The fake OP never asks the user to confirm, not even when the
-// hint names another user than the cookie: the cookie's session ends.
+// post_logout_redirect_uri the client did not register ends nothing. The
+// fake OP never asks the user to confirm, not even when the hint names
+// another user than the cookie: the cookie's session ends.
 func (op *OP) handleEndSession(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	if err := r.ParseForm(); err != nil {

@@ -1,6 +1,7 @@
 package bclogout
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/bclogout/bclogout/internal/defaults"
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/errs"
+	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/jwks"
 	"github.com/bclogout/bclogout/middleware"
@@ -81,7 +83,19 @@ type Config struct {
 	// and a short text page asking to try again.
 	SignOutFailed http.Handler
 
-	// SharedSignals, when set, enables RP.SharedSignals: the endpoint
+	// BackChannelPath is where Endpoints serves the back-channel logout
+	// (§2.5–§2.8): the path of the backchannel_logout_uri registered with
+	// the OP. Default: "/backchannel-logout".
+	BackChannelPath string
+	// FrontChannelPath, when set, is where Endpoints serves front-channel
+	// logout (OpenID Connect Front-Channel Logout 1.0), for an OP that
+	// reaches apps only through the browser (Microsoft Entra ID does): the
+	// path of the frontchannel_logout_uri registered with the OP, with
+	// frontchannel_logout_session_required. Anyone can call it (see
+	// "Front-channel logout" in the package documentation). Default: none,
+	// not served.
+	FrontChannelPath string
+	// SharedSignals, when set, has Endpoints serve the push endpoint
 	// where the OP, or another transmitter, pushes Security Event Tokens
 	// (CAEP session-revoked, RISC sessions-revoked, …) that end sessions
 	// through the same revocations as a logout token. Default: none.
@@ -128,9 +142,10 @@ type Config struct {
 }
 
 // RP ends and keeps ended the sessions of one app for one OP. It gives the
-// doors a logout comes through (BackChannel, FrontChannel, SignOut,
-// SharedSignals), the guard for every other route, and the login step. It is
-// safe for concurrent use.
+// doors a logout comes through (Endpoints for the OP's back-channel and
+// front-channel logouts and Security Event Tokens, SignOut for the app's
+// own), the guard for every other route, and the login step. It is safe
+// for concurrent use.
 type RP struct {
 	handler  *rp.Handler
 	verifier *rp.Verifier         // the OP's keys and policy; Login judges ID tokens with it
@@ -152,6 +167,9 @@ type RP struct {
 	stateSecure                       bool
 	frameAncestors                    string
 	frontChannel, frontChannelSession bool
+
+	// Where Endpoints serves the doors the OP calls ("" for none).
+	backChannelPath, frontChannelPath, sharedSignalsPath string
 
 	signals *signals // nil without Config.SharedSignals (sharedsignals.go)
 }
@@ -185,6 +203,9 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.signOutFailed = http.HandlerFunc(defaultSignOutFailed)
 	}
 	if err := b.setSignOut(cfg.ClientID, cfg.PostLogoutRedirectURI); err != nil {
+		return nil, err
+	}
+	if err := b.setPaths(cfg); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -310,14 +331,73 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 	return b, nil
 }
 
-// BackChannel returns the back-channel logout endpoint (§2.5–§2.8): register
-// its URL as the client's backchannel_logout_uri and route every method of
-// that path to it (a GET gets 405 with Allow: POST). The OP's request
-// carries no cookie and no CSRF token: keep CSRF-token checks and "must
-// be signed in" redirects off this route; session loading (scs's
-// LoadAndSave) and the guard pass it through. It is the pipeline itself
-// (an *rp.Handler), which the other doors feed.
-func (b *RP) BackChannel() http.Handler { return b.handler }
+// Endpoints serves the requests the OP, or a Shared Signals transmitter,
+// sends to the app, and hands every other request to next, unchanged: the
+// back-channel logout at Config.BackChannelPath, and, when configured,
+// front-channel logout at Config.FrontChannelPath and the Security Event
+// Token push endpoint at SharedSignals.Path. Wrap it once around what the
+// server serves (with chi, echo or gin, around the router: echo's Start
+// serves e itself, so serve it from an http.Server of the app's), outside
+// the session loading (scs's LoadAndSave), the guard, CSRF checks and
+// "must be signed in" redirects: these requests carry no session cookie
+// and no CSRF token, and must meet none of them. Each endpoint answers
+// every method of its path itself (a GET to the back-channel logout gets
+// 405 with Allow: POST).
+//
+// Endpoints returns a new http.ServeMux of those paths and "/" for next
+// (nil: 404 for every other request): a request whose path ServeMux would
+// clean (//a, /a/../b) is redirected to the clean path, as a net/http
+// app's own ServeMux does. Making it costs more than serving a request
+// through it, so make it once, not in per-request router middleware
+// (echo.WrapMiddleware calls its argument at every request).
+func (b *RP) Endpoints(next http.Handler) http.Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	mux := http.NewServeMux()
+	mux.Handle(b.backChannelPath, b.handler)
+	if b.frontChannelPath != "" {
+		mux.Handle(b.frontChannelPath, http.HandlerFunc(b.serveFrontChannel))
+	}
+	if b.sharedSignalsPath != "" {
+		mux.Handle(b.sharedSignalsPath, http.HandlerFunc(b.serveSharedSignals))
+	}
+	mux.Handle("/", next)
+	return mux
+}
+
+// setPaths checks the doors' paths and where the sign-out route is: one
+// path serves one door, and ServeMux panics on a path registered twice.
+func (b *RP) setPaths(cfg Config) error {
+	b.backChannelPath = cmp.Or(cfg.BackChannelPath, "/backchannel-logout")
+	b.frontChannelPath = cfg.FrontChannelPath
+	if cfg.SharedSignals != nil {
+		b.sharedSignalsPath = cmp.Or(cfg.SharedSignals.Path, "/shared-signals")
+	}
+	seen := map[string]string{}
+	if b.postLogout != "" {
+		// The OP sends the browser back there: the sign-out route's.
+		u, _ := url.Parse(b.postLogout) // checked by setSignOut
+		seen[u.Path] = "PostLogoutRedirectURI's path"
+	}
+	for _, p := range []struct{ name, path string }{
+		{"BackChannelPath", b.backChannelPath},
+		{"FrontChannelPath", b.frontChannelPath},
+		{"SharedSignals.Path", b.sharedSignalsPath},
+	} {
+		if p.path == "" {
+			continue
+		}
+		if err := mount.CheckPath(p.name, p.path); err != nil {
+			return err
+		}
+		if other, ok := seen[p.path]; ok {
+			return errs.Config("bclogout", "%s and %s are both %q", other, p.name, p.path)
+		}
+		seen[p.path] = p.name
+	}
+	return nil
+}
 
 // Guard wraps the app's routes: a request whose session a logout ended has
 // its session ended (Config.Sessions' End) and is then served by

@@ -150,6 +150,7 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 	op := opkit.New(t)
 	s := newMemSessions()
 	cfg.Issuer, cfg.ClientID, cfg.Sessions = op.Issuer(), "app", s
+	cfg.FrontChannelPath = "/frontchannel-logout"
 	bl, err := bclogout.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -157,7 +158,6 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 	closeRP(t, bl)
 	a := &app{RP: bl, sessions: s, op: op}
 	mux := http.NewServeMux()
-	mux.Handle("/backchannel-logout", bl.BackChannel())
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
@@ -171,7 +171,7 @@ func newApp(t *testing.T, cfg bclogout.Config) *app {
 		}
 		io.WriteString(w, "anonymous")
 	})))
-	a.srv = mux
+	a.srv = bl.Endpoints(mux)
 	return a
 }
 
@@ -214,7 +214,7 @@ func postLogoutToken(t *testing.T, bl *bclogout.RP, op *opkit.OP, sub, sid strin
 	r := httptest.NewRequest(http.MethodPost, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
-	bl.BackChannel().ServeHTTP(w, r)
+	bl.Endpoints(nil).ServeHTTP(w, r)
 	return w
 }
 
@@ -254,6 +254,89 @@ func TestLogoutEndsAndKeepsEnded(t *testing.T) {
 	again := a.login(t, "alice", "sid-a2")
 	if got := a.page(t, again); got != "signed in" {
 		t.Errorf("alice's new login: %q", got)
+	}
+}
+
+// Endpoints serves the OP's requests before the app's middleware: a CSRF
+// check or a sign-in redirect around the app never sees the OP's POST or
+// frame, and every other request reaches the app unchanged.
+func TestEndpointsServeTheOPAheadOfTheApp(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cfg       bclogout.Config
+		path      string // the door's, "" for none
+		frontPath string // where a front-channel request goes
+	}{
+		{"defaults", bclogout.Config{}, "/backchannel-logout", "/frontchannel-logout"},
+		{"own paths", bclogout.Config{BackChannelPath: "/oidc/bc", FrontChannelPath: "/oidc/fc"}, "/oidc/bc", "/oidc/fc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			op := opkit.New(t)
+			s := newMemSessions()
+			cfg := tc.cfg
+			cfg.Issuer, cfg.ClientID, cfg.Sessions = op.Issuer(), "app", s
+			bl, err := bclogout.New(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRP(t, bl)
+			var reached []string
+			// The app: every request must carry a CSRF token, as
+			// gorilla/csrf's or nosurf's check would demand.
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				reached = append(reached, r.Method+" "+r.URL.Path)
+				if r.Header.Get("X-CSRF-Token") == "" {
+					http.Error(w, "CSRF token missing", http.StatusForbidden)
+					return
+				}
+				io.WriteString(w, "app")
+			})
+			h := bl.Endpoints(app)
+			serve := func(r *http.Request) *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w
+			}
+
+			w := httptest.NewRecorder()
+			if err := bl.Login(w, httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-a", time.Now().Add(-time.Second))); err != nil {
+				t.Fatal(err)
+			}
+			alice := w.Result().Cookies()[0]
+			tok, err := op.SignLogoutToken("app", "alice", "sid-a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if w := serve(r); w.Code != http.StatusOK {
+				t.Fatalf("the OP's POST to %s: %d %s", tc.path, w.Code, w.Body)
+			}
+			if len(s.deleted) != 1 || s.deleted[0] != alice.Value {
+				t.Errorf("deleted %v, want [%s]", s.deleted, alice.Value)
+			}
+			if w := serve(httptest.NewRequest(http.MethodGet, tc.path, nil)); w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "POST" {
+				t.Errorf("GET %s: %d Allow %q, want 405 Allow POST", tc.path, w.Code, w.Header().Get("Allow"))
+			}
+			// Without FrontChannelPath no door serves a front-channel
+			// request: the app answers it.
+			wantCode, wantReached := http.StatusOK, 0
+			if cfg.FrontChannelPath == "" {
+				wantCode, wantReached = http.StatusForbidden, 1
+			}
+			if fc := serve(httptest.NewRequest(http.MethodGet, tc.frontPath+"?sid=sid-b", nil)); fc.Code != wantCode {
+				t.Errorf("front-channel request to %s: %d %s, want %d", tc.frontPath, fc.Code, fc.Body, wantCode)
+			}
+			if len(reached) != wantReached {
+				t.Errorf("the app saw %q, want %d requests: the OP's must not reach it", reached, wantReached)
+			}
+			reached = nil
+			r = httptest.NewRequest(http.MethodPost, "/comments", nil)
+			r.Header.Set("X-CSRF-Token", "t")
+			if w := serve(r); w.Code != http.StatusOK || w.Body.String() != "app" || len(reached) != 1 {
+				t.Errorf("the app's own POST: %d %q, reached %q", w.Code, w.Body, reached)
+			}
+		})
 	}
 }
 
@@ -349,6 +432,18 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"no client id", bclogout.Config{Issuer: op.Issuer(), Sessions: s}},
 		{"no sessions", bclogout.Config{Issuer: op.Issuer(), ClientID: "app"}},
 		{"nil verify option", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Verify: []rpOption{nil}}},
+		// A path a router would read as a wildcard, a method or a
+		// subtree, or one that two doors share, is refused here rather
+		// than panic in Endpoints or route the OP elsewhere.
+		{"relative back-channel path", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "backchannel-logout"}},
+		{"back-channel subtree", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "/logout/"}},
+		{"back-channel wildcard", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "/logout/{sid}"}},
+		{"back-channel with a method", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "POST /logout"}},
+		{"front-channel dot segment", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/a/../fc"}},
+		{"shared signals path with a query", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, SharedSignals: &bclogout.SharedSignals{Path: "/ssf?x=1"}}},
+		{"front channel on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/backchannel-logout"}},
+		{"shared signals on the front channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/fc", SharedSignals: &bclogout.SharedSignals{Path: "/fc"}}},
+		{"sign-out route on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel-logout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := bclogout.New(t.Context(), tc.cfg); !errors.Is(err, bclogout.ErrInvalidConfig) {
@@ -589,7 +684,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 			s := newMemSessions()
 			bl, err := bclogout.New(t.Context(), bclogout.Config{
 				Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs, Metrics: m,
-				SharedSignals: &bclogout.SharedSignals{},
+				FrontChannelPath: "/frontchannel-logout", SharedSignals: &bclogout.SharedSignals{},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -611,7 +706,7 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 				w = postLogoutToken(t, bl, op, "alice", "sid-a")
 				want = http.StatusBadRequest
 			case "frontchannel":
-				bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?"+url.Values{"iss": {op.Issuer()}, "sid": {"sid-a"}}.Encode(), nil))
+				bl.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {op.Issuer()}, "sid": {"sid-a"}}.Encode(), nil))
 				want = http.StatusServiceUnavailable
 			case "signout":
 				r := httptest.NewRequest(http.MethodPost, "/signout", nil)
@@ -625,9 +720,9 @@ func TestEveryDoorRetriesAStoreFailure(t *testing.T) {
 				}
 				redeliver = func() int {
 					w := httptest.NewRecorder()
-					r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+					r := httptest.NewRequest(http.MethodPost, "/shared-signals", strings.NewReader(set))
 					r.Header.Set("Content-Type", "application/secevent+jwt")
-					bl.SharedSignals().ServeHTTP(w, r)
+					bl.Endpoints(nil).ServeHTTP(w, r)
 					return w.Code
 				}
 				w.Code = redeliver()

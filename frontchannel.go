@@ -9,46 +9,6 @@ import (
 	"github.com/bclogout/bclogout/sessionadapter"
 )
 
-// FrontChannel returns the front-channel logout endpoint (OpenID Connect
-// Front-Channel Logout 1.0): register its URL as the client's
-// frontchannel_logout_uri, with frontchannel_logout_session_required, for
-// an OP that reaches apps only through the browser (Microsoft Entra ID
-// does). The OP's sign-out page loads it in an iframe with iss and sid
-// (§2); it hands that OP session's logout to the same pipeline as a
-// back-channel logout, which revokes it, so the guard ends its sessions at
-// every replica, deletes their data, and retries what a store failed.
-//
-// A front-channel request carries no iat, so its revocation is dated by
-// this RP's clock plus the OP clock skew (a minute), the one rule for
-// dates without an OP date: a login the OP dated up to a minute ahead is
-// still ended, and a sign-in to the same OP session within that minute
-// after the logout is refused too (fail closed; the user signs in again).
-//
-// Where the OP offers both, prefer back-channel logout (BackChannel): a
-// front-channel logout happens only if the user's browser is on the OP's
-// page and loads the frame, and browsers that block third-party cookies
-// send none to it. This endpoint therefore needs no cookie: it acts on
-// iss and sid alone, which also means anyone who learns a sid can sign
-// that session out (never in). Since anyone can call it, and each call
-// with a well-formed sid is kept as a revocation for the session lifetime
-// (it must be: the login it ends may be in flight, bound at another
-// replica, or a cookie session that outlives a restart), rate-limit this
-// route in front of the app, as any unauthenticated write.
-//
-// A GET without sid (or with one over 1 KiB), or whose iss is present and
-// not exactly Config.Issuer, is answered 400 and revokes nothing: a
-// logout must name its session (an OP that cannot send sid,
-// frontchannel_logout_session_supported false, cannot be served without
-// the third-party cookies above). A request with sid and no iss is
-// Config.Issuer's, the one issuer this RP serves: Microsoft Entra ID
-// sends sid alone. The response may be framed by the OP's origin only
-// (Content-Security-Policy: frame-ancestors) and is never cached (§3).
-// Keep session loading, CSRF checks and "must be signed in" redirects off
-// this route.
-func (b *RP) FrontChannel() http.Handler {
-	return http.HandlerFunc(b.serveFrontChannel)
-}
-
 // maxFrontChannelSID bounds the sid a front-channel logout may name: OPs
 // send a UUID, a hash or a short token; the request is anonymous and its
 // sid is stored for the session lifetime.
@@ -58,6 +18,14 @@ const maxFrontChannelSID = 1024
 // hooks.
 const doorFrontChannel = "frontchannel"
 
+// serveFrontChannel is the front-channel logout endpoint (OpenID Connect
+// Front-Channel Logout 1.0), at Config.FrontChannelPath: the OP's sign-out
+// page loads it in an iframe with iss and sid (§2), and it hands that OP
+// session's logout to the same pipeline as a back-channel logout. What it
+// accepts, how it dates the revocation and what it costs are in the
+// package documentation ("Front-channel logout"). The response may be
+// framed by the OP's origin only (Content-Security-Policy:
+// frame-ancestors) and is never cached (§3).
 func (b *RP) serveFrontChannel(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-cache, no-store")

@@ -129,7 +129,7 @@ func TestFrontChannelRefusesAnOversizedSID(t *testing.T) {
 	a, revs := newFrontChannelApp(t)
 	sid := strings.Repeat("x", 64<<10)
 	w := httptest.NewRecorder()
-	a.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet,
+	a.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet,
 		"/frontchannel-logout?"+url.Values{"iss": {a.op.Issuer()}, "sid": {sid}}.Encode(), nil))
 	if len(revs.revoked) != 0 {
 		t.Fatalf("an anonymous front-channel request with a %d-byte sid was stored as a revocation kept %v (answer %d)",
@@ -141,7 +141,7 @@ func TestFrontChannelRefusesAnOversizedSID(t *testing.T) {
 // over session data and revocations that may be shared with others.
 func fcReplica(t *testing.T, op *opkit.OP, s sessionadapter.Sessions, revs sessionadapter.Revocations) *bclogout.RP {
 	t.Helper()
-	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs})
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs, FrontChannelPath: "/frontchannel-logout"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func fcLogin(t *testing.T, bl *bclogout.RP, op *opkit.OP, sid string) *http.Cook
 
 func fcFrame(bl *bclogout.RP, iss, sid string) int {
 	w := httptest.NewRecorder()
-	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {iss}, "sid": {sid}}.Encode(), nil))
+	bl.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {iss}, "sid": {sid}}.Encode(), nil))
 	return w.Code
 }
 
@@ -329,12 +329,12 @@ func TestFrontChannelEntraRequest(t *testing.T) {
 	a1, a2 := fcLogin(t, bl, op, "sid-entra"), fcLogin(t, bl, op, "sid-entra")
 	other := fcLogin(t, bl, op, "sid-other")
 	w := httptest.NewRecorder()
-	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?iss=https%3A%2F%2Flogin.microsoftonline.com%2Ftenant%2Fv2.0&sid=sid-other", nil))
+	bl.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?iss=https%3A%2F%2Flogin.microsoftonline.com%2Ftenant%2Fv2.0&sid=sid-other", nil))
 	if w.Code != http.StatusBadRequest {
 		t.Errorf("another iss: %d, want 400", w.Code)
 	}
 	w = httptest.NewRecorder()
-	bl.FrontChannel().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?sid=sid-entra", nil))
+	bl.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?sid=sid-entra", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("Entra's request: %d %s", w.Code, w.Body)
 	}
@@ -361,7 +361,7 @@ func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 	s := newMemSessions()
 	bl, err := bclogout.New(t.Context(), bclogout.Config{
 		Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: revs, Metrics: m,
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: slog.New(slog.DiscardHandler), FrontChannelPath: "/frontchannel-logout",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -375,10 +375,10 @@ func TestFrontChannelFloodLeavesRoomForLogoutTokens(t *testing.T) {
 
 	revs.down.Store(true)
 	// The attacker: 10,000 anonymous front-channel requests, no token.
-	fc := bl.FrontChannel()
+	fc := bl.Endpoints(nil)
 	for i := 0; i < 10_000; i++ {
 		w := httptest.NewRecorder()
-		fc.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/fc?sid="+rand.Text(), nil))
+		fc.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?sid="+rand.Text(), nil))
 		if w.Code != http.StatusServiceUnavailable && w.Code != http.StatusOK {
 			t.Fatalf("front-channel %d: %d", i, w.Code)
 		}

@@ -34,7 +34,7 @@ import (
 // account-disabled and account-purged (OpenID RISC 1.0). Google sends the
 // RISC and OAuth events to apps that use Sign in with Google; Okta and
 // other providers implementing the OpenID Shared Signals Framework 1.0
-// send CAEP's. Set Config.SharedSignals to enable RP.SharedSignals.
+// send CAEP's. Set Config.SharedSignals to have RP.Endpoints serve them.
 //
 // Users are named as the OP names them: by an iss_sub subject whose iss is
 // the OP's issuer, or the transmitter's when the transmitter is the OP or
@@ -48,6 +48,10 @@ import (
 // (Keycloak's realms, Entra's tenants, Cognito's pools share a host): name
 // its users with MapSubject.
 type SharedSignals struct {
+	// Path is where Endpoints serves the push endpoint: the path of the
+	// URL registered with the transmitter as the stream's endpoint_url.
+	// Default: "/shared-signals".
+	Path string
 	// Transmitter is the issuer of the service that pushes the SETs. Its
 	// configuration is read at New from
 	// /.well-known/ssf-configuration (SSF 1.0 §7.1) or, failing that,
@@ -219,23 +223,6 @@ func fetchTransmitter(ctx context.Context, hc *http.Client, transmitter string) 
 	return md, fmt.Errorf("bclogout: shared signals configuration of %s: %w", transmitter, last)
 }
 
-// SharedSignals returns the Security Event Token push endpoint (RFC 8935):
-// register its URL with the transmitter (Google's RISC API, an SSF
-// stream's delivery endpoint_url). It takes a POST whose body is one SET
-// (Content-Type application/secevent+jwt) and answers 202 once the SET is
-// valid and its event applied, or acknowledged; 400 with an RFC 8935 §2.4
-// error ({"err":"invalid_request", "description":…}) for an invalid SET,
-// 401 for a missing or wrong bearer token, and 503 when the keys or the
-// stores are unavailable, so that the transmitter retries. It is nil
-// without Config.SharedSignals. Keep session loading and CSRF checks off
-// this route.
-func (b *RP) SharedSignals() http.Handler {
-	if b.signals == nil {
-		return nil
-	}
-	return http.HandlerFunc(b.serveSharedSignals)
-}
-
 // setError is a refused SET: its status, its RFC 8935 §2.4 code and the
 // detail for the log.
 type setError struct {
@@ -244,6 +231,14 @@ type setError struct {
 	err    error
 }
 
+// serveSharedSignals is the Security Event Token push endpoint (RFC 8935),
+// at SharedSignals.Path: register its URL with the transmitter (Google's
+// RISC API, an SSF stream's delivery endpoint_url). It takes a POST whose
+// body is one SET (Content-Type application/secevent+jwt) and answers 202
+// once the SET is valid and its event applied, or acknowledged; 400 with
+// an RFC 8935 §2.4 error ({"err":"invalid_request", "description":…}) for
+// an invalid SET, 401 for a missing or wrong bearer token, and 503 when
+// the keys or the stores are unavailable, so that the transmitter retries.
 func (b *RP) serveSharedSignals(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	ev, serr := b.receiveSET(w, r)

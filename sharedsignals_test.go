@@ -44,6 +44,9 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 		defer a.mu.Unlock()
 		a.events = append(a.events, ev.Type)
 	}
+	if ss.Path == "" {
+		ss.Path = "/ssf"
+	}
 	bl, err := bclogout.New(t.Context(), bclogout.Config{
 		Issuer: op.Issuer(), ClientID: "app", Sessions: a.sessions, SharedSignals: &ss,
 	})
@@ -53,8 +56,6 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 	closeRP(t, bl)
 	a.bl = bl
 	mux := http.NewServeMux()
-	mux.Handle("/backchannel-logout", bl.BackChannel())
-	mux.Handle("/ssf", bl.SharedSignals())
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		tok := idToken(t, op, op.Issuer(), r.FormValue("sub"), r.FormValue("sid"), time.Now().Add(-time.Second))
 		if err := bl.Login(w, r, tok); err != nil {
@@ -68,7 +69,7 @@ func newSSFApp(t *testing.T, ss bclogout.SharedSignals, opts ...opkit.Option) *s
 		}
 		io.WriteString(w, "anonymous")
 	})))
-	a.srv = httptest.NewServer(mux)
+	a.srv = httptest.NewServer(bl.Endpoints(mux))
 	t.Cleanup(a.srv.Close)
 	return a
 }
@@ -667,9 +668,9 @@ func TestSharedSignalsOktaSessionRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := httptest.NewRecorder()
-	r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+	r := httptest.NewRequest(http.MethodPost, "/shared-signals", strings.NewReader(set))
 	r.Header.Set("Content-Type", "application/secevent+jwt")
-	bl.SharedSignals().ServeHTTP(w, r)
+	bl.Endpoints(nil).ServeHTTP(w, r)
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("Okta's session-revoked: %d %s", w.Code, w.Body)
 	}
@@ -742,9 +743,9 @@ func TestSharedSignalsOtherTransmitterClockBehindEndsEarlierLogin(t *testing.T) 
 		t.Fatal(err)
 	}
 	w = httptest.NewRecorder()
-	r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+	r := httptest.NewRequest(http.MethodPost, "/shared-signals", strings.NewReader(set))
 	r.Header.Set("Content-Type", "application/secevent+jwt")
-	bl.SharedSignals().ServeHTTP(w, r)
+	bl.Endpoints(nil).ServeHTTP(w, r)
 	if w.Code != http.StatusAccepted {
 		t.Fatalf("session-revoked: %d %s", w.Code, w.Body)
 	}
@@ -871,9 +872,9 @@ func TestSharedSignalsAcknowledgedEventRedeliveredAfterAStoreFailure(t *testing.
 	}
 	push := func() int {
 		w := httptest.NewRecorder()
-		r := httptest.NewRequest(http.MethodPost, "/ssf", strings.NewReader(set))
+		r := httptest.NewRequest(http.MethodPost, "/shared-signals", strings.NewReader(set))
 		r.Header.Set("Content-Type", "application/secevent+jwt")
-		bl.SharedSignals().ServeHTTP(w, r)
+		bl.Endpoints(nil).ServeHTTP(w, r)
 		return w.Code
 	}
 	rc.down.Store(true)

@@ -39,7 +39,13 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	s := newMemSessions()
 	a := &signOutApp{op: op, sessions: s, tokens: make(map[string]string)}
 	mux := http.NewServeMux()
-	a.srv = httptest.NewServer(mux)
+	served := http.NewServeMux() // bl.Endpoints(mux) at "/", once bl is made
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An app-wide header that would forbid every frame: the
+		// front-channel endpoint must lift it for the OP.
+		w.Header().Set("X-Frame-Options", "DENY")
+		served.ServeHTTP(w, r)
+	}))
 	t.Cleanup(a.srv.Close)
 	a.back = a.srv.URL + "/signout"
 	if err := op.RegisterClient(opkit.Client{
@@ -50,6 +56,7 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	}
 	bl, err := bclogout.New(t.Context(), bclogout.Config{
 		Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: a.back,
+		FrontChannelPath: "/frontchannel-logout",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -69,13 +76,6 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 	// One route: the button's POST and the OP's way back (GET), which
 	// lands on "/" (no Config.SignedOut).
 	mux.Handle("/signout", bl.SignOut())
-	// An app-wide header that would forbid every frame: the front-channel
-	// endpoint must lift it for the OP.
-	fc := bl.FrontChannel()
-	mux.Handle("/frontchannel-logout", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Frame-Options", "DENY")
-		fc.ServeHTTP(w, r)
-	}))
 	mux.Handle("/", bl.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.get(r, "login"); ok {
 			io.WriteString(w, "signed in")
@@ -83,6 +83,7 @@ func newSignOutApp(t *testing.T, opts ...opkit.Option) *signOutApp {
 		}
 		io.WriteString(w, "anonymous")
 	})))
+	served.Handle("/", bl.Endpoints(mux))
 	return a
 }
 

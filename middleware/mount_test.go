@@ -93,7 +93,7 @@ func TestMountErrors(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("mount.With(%q) = %v, want %v", tt.path, err, tt.wantErr)
 			}
-			if tt.wantErr == nil && mount.CheckPath(tt.path) != nil {
+			if tt.wantErr == nil && mount.CheckPath("path", tt.path) != nil {
 				t.Errorf("CheckPath(%q) rejected a path mount.With accepted", tt.path)
 			}
 		})

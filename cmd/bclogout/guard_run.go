@@ -75,8 +75,8 @@ func (f guardFlags) check() error {
 		if p.path == "" && p.flag == "--ssf-path" {
 			continue
 		}
-		if err := mount.CheckPath(p.path); err != nil {
-			return fmt.Errorf("%s: %v", p.flag, err)
+		if err := mount.CheckPath(p.flag, p.path); err != nil {
+			return err
 		}
 		if other, ok := seen[p.path]; ok {
 			return fmt.Errorf("%s and %s are both %q", other, p.flag, p.path)
@@ -175,12 +175,14 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 		Issuer: f.issuer, ClientID: f.clientID,
 		Sessions: noSessions{},
 		// Kept for as long as a token of the login is accepted.
-		SessionLifetime: f.maxSessionAge + revocationSkew,
-		Verify:          verify,
-		Logger:          logger,
+		SessionLifetime:  f.maxSessionAge + revocationSkew,
+		Verify:           verify,
+		Logger:           logger,
+		BackChannelPath:  f.logoutPath,
+		FrontChannelPath: f.frontPath,
 	}
 	if f.ssfPath != "" {
-		cfg.SharedSignals = &bclogout.SharedSignals{Transmitter: f.ssfTransmitter, Audience: f.ssfAudience, BearerToken: f.ssfBearer}
+		cfg.SharedSignals = &bclogout.SharedSignals{Path: f.ssfPath, Transmitter: f.ssfTransmitter, Audience: f.ssfAudience, BearerToken: f.ssfBearer}
 	}
 	if f.redisURL != "" {
 		opt, err := redis.ParseURL(f.redisURL)
@@ -243,17 +245,6 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	g.closers = append(g.closers, func(context.Context) error { return g.idToken.Close() })
 
 	mux := http.NewServeMux()
-	if err := mount.With(mux.Handle, f.logoutPath, front.BackChannel()); err != nil {
-		return nil, err
-	}
-	if err := mount.With(mux.Handle, f.frontPath, front.FrontChannel()); err != nil {
-		return nil, err
-	}
-	if f.ssfPath != "" {
-		if err := mount.With(mux.Handle, f.ssfPath, front.SharedSignals()); err != nil {
-			return nil, err
-		}
-	}
 	mux.Handle(f.authPath, http.HandlerFunc(g.forwardAuth))
 	if f.upstream != "" {
 		u, _ := url.Parse(f.upstream) // checked by check
@@ -261,7 +252,7 @@ func newGuard(ctx context.Context, f guardFlags, logger *slog.Logger, deps guard
 	} else {
 		mux.Handle("/", http.NotFoundHandler())
 	}
-	g.handler = mux
+	g.handler = front.Endpoints(mux) // the logout paths, ahead of the rest
 	g.ready.Store(true)
 	return g, nil
 }

@@ -272,8 +272,8 @@ func runReceive(ctx context.Context, s streams, vf verifierFlags, addr, path str
 	if err := vf.check(); err != nil {
 		return usageError(s, "receive", "%v", err)
 	}
-	if err := mount.CheckPath(path); err != nil {
-		return usageError(s, "receive", "--path: %v", err)
+	if err := mount.CheckPath("--path", path); err != nil {
+		return usageError(s, "receive", "%v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(s.stderr, nil))
 	v, closeKeys, err := vf.build(ctx, logger)

@@ -1,6 +1,7 @@
-// Package mount checks and mounts the logout path the command takes from
-// its --path flag, so that a path the user gives is refused at start-up
-// rather than read by the router as a wildcard, a parameter or a method.
+// Package mount checks and mounts the endpoints' paths that the front
+// door's Config and the command's flags give, so that a path the user gives
+// is refused at start-up rather than read by the router as a wildcard, a
+// parameter or a method.
 package mount
 
 import (
@@ -10,28 +11,29 @@ import (
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
-// CheckPath reports whether path can serve as the path of a
+// CheckPath reports whether path (the one name calls it by, for the
+// error) can serve as the path of a
 // backchannel_logout_uri on net/http, chi and echo alike: it must begin with
 // "/", must not end with "/" (ServeMux would route the whole subtree to the
 // handler), must have no empty, "." or ".." segment (ServeMux would answer
 // the OP's POST with a redirect), and may only hold the characters
 // A-Z a-z 0-9 - . _ ~ and /, so that no router reads a wildcard, a parameter
 // or a method in it. Such a path needs no escaping in a URL either.
-func CheckPath(path string) error {
+func CheckPath(name, path string) error {
 	if !strings.HasPrefix(path, "/") {
-		return errs.Config("middleware", "logout path %q does not begin with /", path)
+		return errs.Config("bclogout", "%s %q does not begin with /", name, path)
 	}
 	if strings.HasSuffix(path, "/") {
-		return errs.Config("middleware", "logout path %q ends with /", path)
+		return errs.Config("bclogout", "%s %q ends with /", name, path)
 	}
 	for i := 0; i < len(path); i++ {
 		if !pathByte(path[i]) {
-			return errs.Config("middleware", "logout path %q holds %q", path, path[i])
+			return errs.Config("bclogout", "%s %q holds %q", name, path, path[i])
 		}
 	}
 	for _, seg := range strings.Split(path[1:], "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return errs.Config("middleware", "logout path %q has an empty, . or .. segment", path)
+			return errs.Config("bclogout", "%s %q has an empty, . or .. segment", name, path)
 		}
 	}
 	return nil
@@ -54,7 +56,7 @@ func With(add func(path string, h http.Handler), path string, h http.Handler) (e
 	if add == nil || h == nil {
 		return errs.Config("middleware", "nil router or handler")
 	}
-	if err := CheckPath(path); err != nil {
+	if err := CheckPath("path", path); err != nil {
 		return err
 	}
 	defer func() {

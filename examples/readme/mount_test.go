@@ -12,6 +12,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/gin-gonic/gin"
+	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
@@ -55,8 +56,13 @@ var routers = map[string]struct {
 	mount func(logout *bclogout.RP, s appSessions) http.Handler
 }{
 	"chi": {mount: func(logout *bclogout.RP, s appSessions) http.Handler { return chiMount(logout, s.showUser) }},
+	// The chi snippet's comment, with scs.
 	"chi, scs": {scs: true, mount: func(logout *bclogout.RP, s appSessions) http.Handler {
-		return chiScsMount(logout, s.scs, s.showUser)
+		r := chi.NewRouter()
+		r.Use(s.scs.LoadAndSave, logout.Guard)
+		r.Get("/", s.showUser)
+		r.Handle("/signout", logout.SignOut())
+		return logout.Endpoints(r)
 	}},
 	"echo": {mount: func(logout *bclogout.RP, s appSessions) http.Handler {
 		return echoMount(logout, func(c echo.Context) error { s.showUser(c.Response(), c.Request()); return nil })
@@ -200,14 +206,17 @@ func TestLibraryRoutesAnswerOtherMethodsOnEveryRouter(t *testing.T) {
 		{http.MethodOptions, "/signout", 405, "GET, HEAD, POST"},
 	}
 	tests := map[string][]request{
-		// chi answers a method it does not know with its own 405 before
-		// routing (chi.RegisterMethod adds one).
-		"chi": append(common, request{"PURGE", "/backchannel-logout", 405, ""}),
+		// Endpoints, ahead of every router, answers every method of the
+		// back-channel path itself, one no router knows included.
+		"chi": append(common, request{"PURGE", "/backchannel-logout", 405, "POST"},
+			// chi answers a method it does not know with its own 405
+			// before routing (chi.RegisterMethod adds one).
+			request{"PURGE", "/signout", 405, ""}),
 		// echo's Any routes only the methods echo knows: another gets
 		// echo's own 405 (its router's answer, run through e.Use's guard).
-		"echo": append(common, request{"PURGE", "/backchannel-logout", 405, ""}),
+		"echo": append(common, request{"PURGE", "/backchannel-logout", 405, "POST"}, request{"PURGE", "/signout", 405, ""}),
 		// gin's Any routes only the methods gin knows: another is not found.
-		"gin": append(common, request{"PURGE", "/backchannel-logout", 404, ""}),
+		"gin": append(common, request{"PURGE", "/backchannel-logout", 405, "POST"}, request{"PURGE", "/signout", 404, ""}),
 	}
 	tests["chi, scs"] = tests["chi"]
 	for name, router := range routers {

@@ -53,9 +53,8 @@ func (a *app) handler(ctx context.Context, issuer string, mux *http.ServeMux) (_
 	if err != nil {
 		return nil, err
 	}
-	mux.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard and LoadAndSave pass it through
-	mux.Handle("/signout", a.logout.SignOut())                // in place of the app's sign-out handler; every method: the button's POST, the OP's GET back
-	return a.sm.LoadAndSave(a.logout.Guard(mux)), nil         // the guard inside LoadAndSave
+	mux.Handle("/signout", a.logout.SignOut())                            // in place of the app's sign-out handler; every method: the button's POST, the OP's GET back
+	return a.logout.Endpoints(a.sm.LoadAndSave(a.logout.Guard(mux))), nil // the OP's POST to /backchannel-logout first; the guard inside LoadAndSave
 }
 
 // callback is the end of the login callback.
@@ -75,32 +74,21 @@ func (a *app) shutdown(shutdownCtx context.Context, srv *http.Server) error {
 // chi, echo and gin.
 
 func chiMount(logout *bclogout.RP, home http.HandlerFunc) http.Handler {
-	// chi, gorilla sessions: the guard over the whole router
+	// chi (with scs: r.Use(sm.LoadAndSave, logout.Guard))
 	r := chi.NewRouter()
-	r.Use(logout.Guard) // a request without a session, as the OP's POST is, passes it untouched
+	r.Use(logout.Guard) // CSRF and sign-in middleware too: the OP's requests never reach them
 	r.Get("/", home)
-	r.Handle("/signout", logout.SignOut())                // the library's routes: every method
-	r.Handle("/backchannel-logout", logout.BackChannel()) // the OP's POST: no session loading, no CSRF check
-	return r
-}
-
-func chiScsMount(logout *bclogout.RP, sm *scs.SessionManager, home http.HandlerFunc) http.Handler {
-	// chi with CSRF or sign-in middleware (here with scs): the app's routes in a group
-	r := chi.NewRouter()
-	r.Group(func(r chi.Router) { r.Use(sm.LoadAndSave, logout.Guard); r.Get("/", home) }) // app routes: guard, CSRF, auth
-	r.Handle("/signout", sm.LoadAndSave(logout.SignOut()))                                // reads the session: inside LoadAndSave (and CSRF checks)
-	r.Handle("/backchannel-logout", logout.BackChannel())                                 // the OP's POST: outside the group
-	return r
+	r.Handle("/signout", logout.SignOut()) // every method: the button's POST, the OP's GET back
+	return logout.Endpoints(r)             // what the server serves: the OP's POST ahead of the router
 }
 
 func echoMount(logout *bclogout.RP, home echo.HandlerFunc) http.Handler {
-	// echo
+	// echo: serve what it returns from an http.Server (e.Start serves e itself)
 	e := echo.New()
 	e.Use(echo.WrapMiddleware(logout.Guard)) // every route, added before or after
 	e.GET("/", home)
 	e.Any("/signout", echo.WrapHandler(logout.SignOut()))
-	e.Any("/backchannel-logout", echo.WrapHandler(logout.BackChannel()))
-	return e
+	return logout.Endpoints(e)
 }
 
 func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
@@ -109,8 +97,7 @@ func ginMount(logout *bclogout.RP, home gin.HandlerFunc) http.Handler {
 	r.Use(ginmw.Guard(logout.Guard)) // every route added after it (and no group made before it)
 	r.GET("/", home)
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
-	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
-	return r
+	return logout.Endpoints(r) // serve this from an http.Server (r.Run serves r itself)
 }
 
 // Several replicas.
@@ -222,10 +209,13 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 
 // Sign out.
 
-// frontChannel adds the front-channel route, for an OP without
-// back-channel logout.
-func frontChannel(logout *bclogout.RP, mux *http.ServeMux) {
-	mux.Handle("/frontchannel-logout", logout.FrontChannel()) // only for an OP without back-channel logout
+// frontChannel is the quick start's Config with the front-channel
+// route, for an OP without back-channel logout.
+func frontChannel(issuer string, sm *scs.SessionManager) bclogout.Config {
+	return bclogout.Config{
+		Issuer: issuer, ClientID: "my-app", Sessions: scsadapter.New(sm),
+		FrontChannelPath: "/frontchannel-logout", // Endpoints serves it: only for an OP without back-channel logout
+	}
 }
 
 // Shared Signals.
@@ -233,12 +223,12 @@ func frontChannel(logout *bclogout.RP, mux *http.ServeMux) {
 // sharedSignals adds the endpoint where Google (RISC) or an SSF
 // transmitter (CAEP) pushes Security Event Tokens; users maps an email to
 // the OP's sub.
-func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeMux, users map[string]string) (*bclogout.RP, error) {
-	logout, err := bclogout.New(ctx, bclogout.Config{
+func sharedSignals(ctx context.Context, sm *scs.SessionManager, users map[string]string) (*bclogout.RP, error) {
+	return bclogout.New(ctx, bclogout.Config{
 		Issuer:   "https://accounts.google.com",
 		ClientID: "1234-abcd.apps.googleusercontent.com",
 		Sessions: scsadapter.New(sm),
-		SharedSignals: &bclogout.SharedSignals{
+		SharedSignals: &bclogout.SharedSignals{ // Endpoints serves it at /shared-signals (Path): register that URL
 			// Google's RISC: Transmitter and Audience default to Issuer and ClientID.
 			// Okta and other SSF transmitters: set both, and the stream's token:
 			// Transmitter: "https://example.okta.com", Audience: "https://app.example.com",
@@ -249,13 +239,7 @@ func sharedSignals(ctx context.Context, sm *scs.SessionManager, mux *http.ServeM
 			},
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	mux.Handle("/backchannel-logout", logout.BackChannel())
-	mux.Handle("/shared-signals", logout.SharedSignals()) // register this URL with the transmitter
-	return logout, nil
 }
 
 // The snippets are documentation: nothing calls them.
-var _ = []any{(*app).handler, (*app).callback, (*app).shutdown, chiMount, echoMount, replicas, underneath, frontChannel, sharedSignals}
+var _ = []any{(*app).handler, (*app).callback, (*app).shutdown, chiMount, echoMount, ginMount, replicas, underneath, frontChannel, sharedSignals}

@@ -79,7 +79,7 @@ func runQuickStart(t *testing.T, guarded bool) (signedOut bool) {
 		}
 	})
 	if !guarded { // the mistake the test must catch: the routes without the guard
-		handler = sm.LoadAndSave(mux)
+		handler = a.logout.Endpoints(sm.LoadAndSave(mux))
 	}
 	// As the README says, Go's CSRF protection lets the OP's POST
 	// through: it has neither Origin nor Sec-Fetch-Site.

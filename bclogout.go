@@ -347,9 +347,9 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 // Endpoints returns a new http.ServeMux of those paths and "/" for next
 // (nil: 404 for every other request): a request whose path ServeMux would
 // clean (//a, /a/../b) is redirected to the clean path, as a net/http
-// app's own ServeMux does. Making it costs more than serving a request
-// through it, so make it once, not in per-request router middleware
-// (echo.WrapMiddleware calls its argument at every request).
+// app's own ServeMux does. Each call builds a new ServeMux: call it once,
+// not from per-request router middleware (echo.WrapMiddleware and ginmw
+// call their argument at every request).
 func (b *RP) Endpoints(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()

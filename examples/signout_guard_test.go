@@ -170,10 +170,7 @@ func newSCSApp(t *testing.T, issuer, baseURL string, guarded bool) (http.Handler
 	if guarded {
 		h = bl.Guard(pages)
 	}
-	root := http.NewServeMux()
-	root.Handle("/", sm.LoadAndSave(h))
-	root.Handle("/backchannel-logout", bl.BackChannel())
-	return root, nil
+	return bl.Endpoints(sm.LoadAndSave(h)), nil
 }
 
 // newGorillaCookieApp is examples/gorilla's wiring with a CookieStore,
@@ -234,8 +231,5 @@ func newGorillaCookieApp(t *testing.T, issuer, baseURL string, guarded bool) (ht
 	if guarded {
 		h = bl.Guard(pages)
 	}
-	root := http.NewServeMux()
-	root.Handle("/", h)
-	root.Handle("/backchannel-logout", bl.BackChannel())
-	return root, nil
+	return bl.Endpoints(h), nil
 }

@@ -243,20 +243,21 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	})
 
 	r := chi.NewRouter()
-	// The guard over the whole router: a request without a session, as
-	// the OP's POST is, passes it untouched. (CSRF middleware would go in
-	// a group of the app's routes: the OP's POST carries no CSRF token.)
+	// The guard over the whole router (CSRF middleware would go here
+	// too): the OP's POST never reaches it, Endpoints below serves it
+	// ahead of the router.
 	r.Use(a.logout.Guard)
 	r.Get("/", a.home)
 	r.Get("/login", a.login)
 	r.Get("/callback", a.callback)
 	r.Get("/signed-out", a.signedOut)
-	// The library's routes, with r.Handle (every method: each answers its
-	// own 405). The sign-out route (the button's POST and the OP's way
-	// back) reads the gorilla session itself.
-	r.Handle("/backchannel-logout", a.logout.BackChannel())
+	// The sign-out route (the button's POST and the OP's way back), with
+	// r.Handle (every method: it answers its own 405), reads the gorilla
+	// session itself.
 	r.Handle("/signout", a.logout.SignOut())
-	a.Handler = r
+	// The back-channel logout at /backchannel-logout, ahead of the
+	// router and its middleware.
+	a.Handler = a.logout.Endpoints(r)
 	return a, nil
 }
 

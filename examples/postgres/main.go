@@ -215,9 +215,11 @@ func newApp(ctx context.Context, cfg config) (a *app, err error) {
 	pages.HandleFunc("GET /login", a.login)
 	pages.HandleFunc("GET /callback", a.callback)
 	pages.HandleFunc("GET /signed-out", a.signedOut)
-	pages.Handle("/signout", a.logout.SignOut())                // the button's POST and the OP's way back
-	pages.Handle("/backchannel-logout", a.logout.BackChannel()) // the OP's POST: no cookie, so the guard passes it
-	a.Handler = a.sm.LoadAndSave(a.logout.Guard(pages))         // the guard inside LoadAndSave
+	pages.Handle("/signout", a.logout.SignOut()) // the button's POST and the OP's way back
+	// The guard inside LoadAndSave, which loads the session it reads;
+	// Endpoints outside both: the OP's POST to /backchannel-logout meets
+	// no session loading and no guard.
+	a.Handler = a.logout.Endpoints(a.sm.LoadAndSave(a.logout.Guard(pages)))
 	return a, nil
 }
 

@@ -22,5 +22,6 @@ func ExampleNew() {
 		return
 	}
 	defer logout.Close(context.Background())
-	http.Handle("/backchannel-logout", logout.BackChannel())
+	mux := http.NewServeMux() // the app's routes, inside its session loading and logout.Guard
+	_ = http.ListenAndServe(":8080", logout.Endpoints(mux))
 }

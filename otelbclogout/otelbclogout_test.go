@@ -44,6 +44,7 @@ func (f *flakyRevocations) Revoke(ctx context.Context, l sessionadapter.Logout, 
 // exporter.
 type tracedApp struct {
 	logout *bclogout.RP
+	served http.Handler // logout.Endpoints, as the server serves it
 	op     *opkit.OP
 	revs   *flakyRevocations
 	tp     *sdktrace.TracerProvider
@@ -71,6 +72,7 @@ func newTracedApp(t *testing.T) *tracedApp {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.logout.Close(context.Background()) })
+	a.served = a.logout.Endpoints(nil)
 	return a
 }
 
@@ -95,7 +97,7 @@ func (a *tracedApp) post(ctx context.Context, method, token string) int {
 	r := httptest.NewRequestWithContext(ctx, method, "/backchannel-logout", strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
-	a.logout.BackChannel().ServeHTTP(w, r)
+	a.served.ServeHTTP(w, r)
 	return w.Code
 }
 

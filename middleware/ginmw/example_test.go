@@ -11,20 +11,28 @@ import (
 )
 
 func ExampleGuard() {
-	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Println("the endpoint answers", r.Method)
+	signOut := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Println("the sign-out route answers", r.Method)
 	})
-	guard := func(next http.Handler) http.Handler { return next } // bclogout.RP's Guard in a real app
+	guard := func(next http.Handler) http.Handler { // bclogout.RP's Guard in a real app
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Println("the guard passes", r.URL.Path)
+			next.ServeHTTP(w, r)
+		})
+	}
 
 	r := gin.New()
 	// Before the routes: gin gives a route the middleware registered
-	// before it. The OP's request carries no session cookie, so the guard
-	// passes it on; the logout route is mounted on every method so that it
-	// answers a GET itself.
+	// before it. The library's route is mounted on every method so that
+	// it, not gin, answers a method it refuses. (The server serves
+	// bclogout.RP's Endpoints(r), which answers the OP's requests ahead of
+	// the engine.)
 	r.Use(ginmw.Guard(guard))
 	r.GET("/", func(c *gin.Context) { c.Status(http.StatusOK) })
-	r.Any("/backchannel-logout", gin.WrapH(logout))
+	r.Any("/signout", gin.WrapH(signOut))
 
-	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/backchannel-logout", nil))
-	// Output: the endpoint answers GET
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodDelete, "/signout", nil))
+	// Output:
+	// the guard passes /signout
+	// the sign-out route answers DELETE
 }

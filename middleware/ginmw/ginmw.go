@@ -22,6 +22,10 @@ import (
 // Guard suits a middleware that wraps the request, not the response, as
 // the session guard does.
 //
+// Guard calls mw at every request, so it is no place for bclogout.RP's
+// Endpoints, which makes a new http.ServeMux at each call: Endpoints
+// wraps the engine, once, and the server serves what it returns.
+//
 // A nil mw fails closed: every request it would guard is aborted with 500.
 func Guard(mw func(http.Handler) http.Handler) gin.HandlerFunc {
 	if mw == nil {

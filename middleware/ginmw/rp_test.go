@@ -36,10 +36,11 @@ func (s *staleRevocations) Revoked(ctx context.Context, b sessionadapter.Binding
 	return s.Revocations.Revoked(ctx, b)
 }
 
-// ginApp is an app on a gin engine: the library's routes mounted with
-// r.Any and gin.WrapH, the app's routes in a group behind the guard.
+// ginApp is an app on a gin engine: the guard over the engine, the
+// sign-out route mounted with r.Any and gin.WrapH, and the OP's doors
+// served by Endpoints around the engine.
 type ginApp struct {
-	engine  *gin.Engine
+	handler http.Handler // what the server serves: logout.Endpoints(engine)
 	logout  *bclogout.RP
 	op      *opkit.OP
 	revs    *staleRevocations
@@ -55,7 +56,7 @@ func newGinApp(t *testing.T) *ginApp {
 	}
 	a := &ginApp{op: op, revs: &staleRevocations{Revocations: mem}}
 	s := testsessions.New()
-	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: a.revs, Logger: slog.New(slog.DiscardHandler)})
+	logout, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Revocations: a.revs, FrontChannelPath: "/frontchannel-logout", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,16 +67,14 @@ func newGinApp(t *testing.T) *ginApp {
 	})
 
 	r := gin.New()
-	r.Any("/backchannel-logout", gin.WrapH(logout.BackChannel()))
+	r.Use(ginmw.Guard(logout.Guard))
 	r.Any("/signout", gin.WrapH(logout.SignOut()))
-	r.Any("/frontchannel-logout", gin.WrapH(logout.FrontChannel()))
 	r.GET("/callback", func(c *gin.Context) {
 		if err := logout.Login(c.Writer, c.Request, idToken(t, op, c.Query("sub"), c.Query("sid"))); err != nil {
 			c.String(http.StatusForbidden, err.Error())
 		}
 	})
-	app := r.Group("/", ginmw.Guard(logout.Guard))
-	app.GET("/", func(c *gin.Context) {
+	r.GET("/", func(c *gin.Context) {
 		a.reached.Add(1)
 		if _, ok := s.Lookup(c.Request); ok {
 			c.String(http.StatusOK, "signed in")
@@ -83,7 +82,7 @@ func newGinApp(t *testing.T) *ginApp {
 		}
 		c.String(http.StatusOK, "anonymous")
 	})
-	a.engine, a.logout = r, logout
+	a.handler, a.logout = logout.Endpoints(r), logout
 	return a
 }
 
@@ -110,7 +109,7 @@ func (a *ginApp) do(method, target string, body io.Reader, cookies ...*http.Cook
 		r.AddCookie(c)
 	}
 	w := httptest.NewRecorder()
-	a.engine.ServeHTTP(w, r)
+	a.handler.ServeHTTP(w, r)
 	return w
 }
 
@@ -132,9 +131,9 @@ func (a *ginApp) logoutBody(t *testing.T, sub, sid string) io.Reader {
 	return strings.NewReader(url.Values{"logout_token": {tok}}.Encode())
 }
 
-// Mounted with r.Any and gin.WrapH, the endpoint answers every method gin
-// routes itself: 405 with Allow: POST and no-store, never gin's 404.
-func TestEndpointMountedWithAnyAnswersEveryMethod(t *testing.T) {
+// Served by Endpoints around the engine, the back-channel logout answers
+// every method itself: 405 with Allow: POST and no-store, never gin's 404.
+func TestEndpointsAroundTheEngineAnswerEveryMethod(t *testing.T) {
 	a := newGinApp(t)
 	tests := []struct {
 		method    string
@@ -192,6 +191,21 @@ func TestGuardEndsALoggedOutSession(t *testing.T) {
 	}
 }
 
+// The OP's request meets no gin middleware: a back-channel logout that
+// carries a session cookie is served while the guard would refuse that
+// session's requests (503: the revocations cannot be read).
+func TestEndpointsServeTheOPAheadOfTheGuard(t *testing.T) {
+	a := newGinApp(t)
+	alice := a.login(t, "alice", "sid-a")
+	a.revs.stale.Store(true)
+	if w := a.do(http.MethodGet, "/", nil, alice); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("the app's route: status = %d, want the guard's 503", w.Code)
+	}
+	if w := a.do(http.MethodPost, "/backchannel-logout", a.logoutBody(t, "alice", "sid-a"), alice); w.Code != http.StatusOK {
+		t.Errorf("logout: status = %d, want 200 (%s)", w.Code, w.Body)
+	}
+}
+
 // A request the guard refuses (503: the revocations cannot be read) stops
 // the gin chain: the app's handler never runs.
 func TestGuardRefusalStopsTheChain(t *testing.T) {
@@ -210,18 +224,19 @@ func TestGuardRefusalStopsTheChain(t *testing.T) {
 	}
 }
 
-// Every library route mounted with r.Any and gin.WrapH answers a method it
-// refuses as it does on net/http: the same status, Allow and Cache-Control,
-// never gin's 404.
-func TestRoutesMountedWithAnyAnswerAsOnNetHTTP(t *testing.T) {
+// Every library route, the OP's doors served by Endpoints around the
+// engine and the sign-out route mounted with r.Any and gin.WrapH, answers a
+// method it refuses as it does on net/http: the same status, Allow and
+// Cache-Control, never gin's 404.
+func TestRoutesAnswerAsOnNetHTTP(t *testing.T) {
 	a := newGinApp(t)
 	routes := []struct {
 		path string
 		h    http.Handler
 	}{
-		{"/backchannel-logout", a.logout.BackChannel()},
+		{"/backchannel-logout", a.logout.Endpoints(nil)},
 		{"/signout", a.logout.SignOut()},
-		{"/frontchannel-logout", a.logout.FrontChannel()},
+		{"/frontchannel-logout", a.logout.Endpoints(nil)},
 	}
 	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 	for _, rt := range routes {

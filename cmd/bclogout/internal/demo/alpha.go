@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/gorillaadapter"
 	"github.com/gorilla/sessions"
@@ -67,28 +67,22 @@ func (c *cookieSessions) end(_ context.Context, w http.ResponseWriter, r *http.R
 
 // newAlpha builds RP alpha: net/http, cookie sessions, the guard, and
 // revocations in memory.
-func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers *[]io.Closer) (http.Handler, error) {
+func newAlpha(ctx context.Context, a *rpApp, closers, notifiers *[]io.Closer) (http.Handler, error) {
 	cs := newCookieSessions("alpha_session")
 	a.sessions = cs
 	revs, err := sessionadapter.NewMemoryRevocations()
 	if err != nil {
 		return nil, err
 	}
-	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithSessionLifetime(sessionLifetime))
-	if err != nil {
-		return nil, err
-	}
-	h, err := rp.NewHandler(v, ender, a.handlerHooks(true)...)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, cs.Sessions, revs, nil, closers); err != nil {
+	// Nothing to bind: a cookie session has no server-side data to
+	// delete, so a logout is a revocation the guard enforces.
+	if err := a.newFront(ctx, a.oidc.meta.Issuer, bclogout.Config{Sessions: cs.Sessions, Revocations: revs}, true, closers); err != nil {
 		return nil, err
 	}
 	app := http.NewServeMux()
 	// "Sign out": this app's session ends here at once, then the OP ends
 	// its session, tells the other RP, and sends the browser back here.
-	app.Handle(signOutPath, a.signOut.SignOut())
+	app.Handle(signOutPath, a.front.SignOut())
 	app.HandleFunc("GET /{$}", a.home)
 	app.HandleFunc("GET /login", a.login)
 	app.HandleFunc("GET /callback", a.callback)
@@ -111,11 +105,10 @@ func newAlpha(ctx context.Context, a *rpApp, v *rp.Verifier, closers, notifiers 
 		return nil, err
 	}
 	*notifiers = append(*notifiers, notifier)
-	// The logout endpoint stays outside the guard: the OP's request carries
-	// no cookie.
 	root := http.NewServeMux()
-	root.Handle(logoutPath, a.recordEvents(h)) // every method: the handler answers 405 itself
 	root.Handle("GET "+eventsPath, notifier)
 	root.Handle("/", guard(app))
-	return root, nil
+	// The OP's logout token carries no cookie: Endpoints serves it ahead
+	// of the guard, and every other request on to the app.
+	return a.recordDoors(a.front.Endpoints(root)), nil
 }

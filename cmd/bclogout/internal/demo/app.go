@@ -14,7 +14,6 @@ import (
 	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/rp"
-	"github.com/bclogout/bclogout/sessionadapter"
 )
 
 //go:embed templates/*.html
@@ -51,9 +50,12 @@ type rpApp struct {
 	events              *eventLog
 	tmpl                *template.Template
 	logger              *slog.Logger
-	// signOut is the front door, for the "Sign out" button (RP-initiated
-	// logout) and front-channel logout, over the app's own revocations.
-	signOut *bclogout.RP
+	// front is the app's front door, over the app's own sessions and
+	// revocations: its Endpoints serve the OP's requests (the back-channel
+	// logout, and beta's front-channel logout and Shared Signals
+	// receiver) ahead of the app's routes, its SignOut the "Sign out"
+	// button (RP-initiated logout).
+	front *bclogout.RP
 	// setBearer, when set, makes the app a Shared Signals receiver at
 	// sharedSignalsPath for the OP, which sends it as its bearer token.
 	setBearer string
@@ -73,24 +75,43 @@ const (
 	frontChannelPath = "/frontchannel-logout"
 )
 
-// newSignOut builds the front door of app a over its sessions, revocations
-// and bindings (nil: in memory), so that its SignOut and FrontChannel
-// revoke where the app's guard looks.
-func (a *rpApp) newSignOut(ctx context.Context, issuer string, sessions sessionadapter.Sessions, revs sessionadapter.Revocations, bindings sessionadapter.Store, closers *[]io.Closer) error {
-	cfg := bclogout.Config{
-		Issuer: issuer, ClientID: a.name, Sessions: sessions, Revocations: revs, Bindings: bindings,
-		PostLogoutRedirectURI: a.base + signOutPath, Logger: a.logger,
-	}
+// newFront builds the front door of app a over cfg, which names the app's
+// sessions, revocations and bindings (nil: in memory), so that each door
+// revokes where the app's guard looks, and records each logout token for
+// the "What happened" panel (see recordDoors). cookieSessions says the
+// app's sessions live in browsers, where no count of ended sessions exists.
+func (a *rpApp) newFront(ctx context.Context, issuer string, cfg bclogout.Config, cookieSessions bool, closers *[]io.Closer) error {
+	cfg.Issuer, cfg.ClientID, cfg.Logger = issuer, a.name, a.logger
+	cfg.SessionLifetime = sessionLifetime
+	cfg.PostLogoutRedirectURI = a.base + signOutPath
+	cfg.BackChannelPath = logoutPath
+	// The demo's OP registers every client with
+	// backchannel_logout_session_required.
+	cfg.Verify = []rp.Option{rp.WithSessionRequired()}
 	if a.setBearer != "" {
 		// The transmitter is the OP (the default), the SETs' aud the
 		// client ID (the default).
-		cfg.SharedSignals = &bclogout.SharedSignals{BearerToken: a.setBearer}
+		cfg.SharedSignals = &bclogout.SharedSignals{Path: sharedSignalsPath, BearerToken: a.setBearer}
+	}
+	// The hooks fill in the Event recordDoors put in the context of a
+	// logout token's request; every other door's request carries none.
+	cfg.OnLogout = func(ctx context.Context, e *rp.LogoutEvent, n int) {
+		if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
+			// ev.Claims, decoded from the body, are the claims just
+			// verified: the demo's OP signs and never encrypts.
+			ev.Outcome, ev.SessionsEnded, ev.Recorded = "accepted", n, cookieSessions
+		}
+	}
+	cfg.OnReject = func(ctx context.Context, _ string, _ *http.Request, err error) {
+		if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
+			ev.Outcome, ev.Reason, ev.Detail = "rejected", rejection.Reason(err), err.Error()
+		}
 	}
 	bl, err := bclogout.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	a.signOut = bl
+	a.front = bl
 	*closers = append(*closers, closerFunc(func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -190,7 +211,7 @@ func (a *rpApp) localLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// eventKey carries the Event under construction through the rp.Handler,
+// eventKey carries the Event under construction through the front door,
 // whose hooks fill it in.
 type eventKey struct{}
 
@@ -206,29 +227,27 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// handlerHooks are the rp.Handler options that record each request for the
-// "What happened" panel. cookieSessions says the RP's sessions live in
-// browsers, where no count of ended sessions exists.
-func (a *rpApp) handlerHooks(cookieSessions bool) []rp.HandlerOption {
-	return []rp.HandlerOption{
-		rp.WithLogger(a.logger),
-		rp.WithOnLogout(func(ctx context.Context, e *rp.LogoutEvent, n int) {
-			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
-				// ev.Claims, decoded from the body, are the claims
-				// just verified: the demo's OP signs and never encrypts.
-				ev.Outcome, ev.SessionsEnded, ev.Recorded = "accepted", n, cookieSessions
-			}
-		}),
-		rp.WithOnReject(func(ctx context.Context, _ string, _ *http.Request, err error) {
-			if ev, ok := ctx.Value(eventKey{}).(*Event); ok {
-				ev.Outcome, ev.Reason, ev.Detail = "rejected", rejection.Reason(err), err.Error()
-			}
-		}),
-	}
+// recordDoors wraps what the app serves, its front door's Endpoints
+// included, so that the "What happened" panel shows each request to the
+// back-channel logout and the Shared Signals receiver. A demo's panel, not
+// part of the wiring an app needs.
+func (a *rpApp) recordDoors(h http.Handler) http.Handler {
+	tokens, sets := a.recordEvents(h), a.recordSETs(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == logoutPath:
+			tokens.ServeHTTP(w, r)
+		case p == a.sharedSignalsPath() && r.Method == http.MethodPost:
+			sets.ServeHTTP(w, r)
+		default:
+			h.ServeHTTP(w, r)
+		}
+	})
 }
 
-// recordEvents wraps the logout endpoint: it keeps a copy of the body to
-// show what a rejected token claimed, and logs the outcome.
+// recordEvents records a request to the back-channel logout: it keeps a
+// copy of the body to show what a rejected token claimed, and logs the
+// outcome.
 func (a *rpApp) recordEvents(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ev := &Event{Time: time.Now()}

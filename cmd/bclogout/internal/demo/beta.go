@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bclogout/bclogout"
 	"github.com/bclogout/bclogout/middleware"
-	"github.com/bclogout/bclogout/rp"
 	"github.com/bclogout/bclogout/sessionadapter"
 	"github.com/bclogout/bclogout/sessionadapter/redisadapter"
 	"github.com/go-chi/chi/v5"
@@ -124,7 +124,7 @@ func (s *redisSessions) end(ctx context.Context, w http.ResponseWriter, r *http.
 
 // newBeta builds RP beta: chi, server-side sessions in Redis bound through
 // redisadapter, whose EndSessions deletes the session data.
-func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
+func newBeta(ctx context.Context, a *rpApp, rdb redis.UniversalClient, keyPrefix string, closers, notifiers *[]io.Closer) (http.Handler, error) {
 	data := keyPrefix + "session:" // the session data's keys, which the store deletes
 	store, err := redisadapter.New(rdb, redisadapter.WithKeyPrefix(keyPrefix), redisadapter.WithLogger(a.logger),
 		redisadapter.WithSessionKey(strings.ReplaceAll(data, "%", "%%")+"%s"))
@@ -143,18 +143,18 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	if err := revs.Wait(wait); err != nil {
 		return nil, fmt.Errorf("demo: reading the revocations: %w", err)
 	}
-	// The one model: record the revocation, then delete the session data.
+	// A login binds through the one model, whose Bind refuses a login
+	// older than its logout; the front door ends sessions through its own,
+	// over the same revocations and store: record the revocation, then
+	// delete the session data.
 	ender, err := sessionadapter.NewRevokingEnder(revs, sessionadapter.WithStore(store), sessionadapter.WithLogger(a.logger))
 	if err != nil {
 		return nil, err
 	}
 	rs := &redisSessions{rdb: rdb, store: ender, data: data, cookie: "beta_session"}
 	a.sessions = rs
-	h, err := rp.NewHandler(v, ender, a.handlerHooks(false)...)
-	if err != nil {
-		return nil, err
-	}
-	if err := a.newSignOut(ctx, a.oidc.meta.Issuer, rs, revs, store, closers); err != nil {
+	cfg := bclogout.Config{Sessions: rs, Revocations: revs, Bindings: store, FrontChannelPath: frontChannelPath}
+	if err := a.newFront(ctx, a.oidc.meta.Issuer, cfg, false, closers); err != nil {
 		return nil, err
 	}
 	guard, err := middleware.Guard(revs, rs.lookup, middleware.WithLogger(a.logger),
@@ -173,19 +173,10 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 	}
 	*notifiers = append(*notifiers, notifier)
 	r := chi.NewRouter()
-	// The library's routes: plain handlers on every method of their path
-	// (each answers its own 405), as the README mounts them.
-	r.Handle(logoutPath, a.recordEvents(h))
 	r.Get(eventsPath, notifier.ServeHTTP)
-	// Like the back-channel endpoint: no session, no CSRF check.
-	if ss := a.signOut.SharedSignals(); ss != nil {
-		r.Method(http.MethodPost, sharedSignalsPath, a.recordSETs(ss))
-	}
-	// The OP's frame carries no cookie to rely on: outside the guard.
-	r.Handle(frontChannelPath, a.signOut.FrontChannel())
 	// The sign-out route reads the session itself and needs no guard: a
 	// revoked session has nothing left to sign out.
-	r.Handle(signOutPath, a.signOut.SignOut())
+	r.Handle(signOutPath, a.front.SignOut())
 	r.Group(func(r chi.Router) {
 		r.Use(guard)
 		r.Get("/", a.home)
@@ -193,5 +184,8 @@ func newBeta(ctx context.Context, a *rpApp, v *rp.Verifier, rdb redis.UniversalC
 		r.Get("/callback", a.callback)
 		r.Post("/logout", a.localLogout)
 	})
-	return r, nil
+	// The OP's requests (logout token, front-channel frame, SET) carry no
+	// session cookie and no CSRF token: Endpoints serves them ahead of the
+	// router, which never sees them.
+	return a.recordDoors(a.front.Endpoints(r)), nil
 }

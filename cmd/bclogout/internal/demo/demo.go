@@ -16,8 +16,6 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/bclogout/bclogout/internal/discovery"
 	"github.com/bclogout/bclogout/internal/opkit"
-	"github.com/bclogout/bclogout/jwks"
-	"github.com/bclogout/bclogout/rp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -43,7 +41,6 @@ type Config struct {
 // page, each on its own loopback port.
 type Demo struct {
 	op          *opkit.OP
-	keys        *jwks.Remote
 	alpha, beta *rpApp
 	landing     string
 	rdb         redis.UniversalClient
@@ -113,10 +110,6 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 		closeLns()
 		return nil, err
 	}
-	if d.keys, err = jwks.NewRemote(meta.JWKSURI, jwks.WithLogger(logger)); err != nil {
-		closeLns()
-		return nil, err
-	}
 	if err := d.connectRedis(ctx, cfg.RedisURL); err != nil {
 		closeLns()
 		return nil, err
@@ -148,16 +141,11 @@ func Start(ctx context.Context, cfg Config) (d *Demo, err error) {
 			return nil, err
 		}
 		a.oidc = &oidcClient{meta: meta, clientID: a.name, secret: secret, redirectURI: a.base + "/callback", http: d.httpClient}
-		v, err := rp.NewVerifier(meta.Issuer, a.name, d.keys, rp.WithAlgorithms(meta.SigningAlgs...), rp.WithSessionRequired())
-		if err != nil {
-			closeLns()
-			return nil, err
-		}
 		var h http.Handler
 		if a == d.alpha {
-			h, err = newAlpha(ctx, a, v, &d.closers, &d.notifiers)
+			h, err = newAlpha(ctx, a, &d.closers, &d.notifiers)
 		} else {
-			h, err = newBeta(ctx, a, v, d.rdb, d.keyPrefix, &d.closers, &d.notifiers)
+			h, err = newBeta(ctx, a, d.rdb, d.keyPrefix, &d.closers, &d.notifiers)
 		}
 		if err != nil {
 			closeLns()
@@ -257,9 +245,6 @@ func (d *Demo) Close() error {
 		}
 		if d.op != nil {
 			d.op.Close()
-		}
-		if d.keys != nil {
-			errs = append(errs, d.keys.Close())
 		}
 		if d.rdb != nil {
 			if d.external {

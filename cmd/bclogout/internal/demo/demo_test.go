@@ -161,8 +161,10 @@ func TestSignOutEverywhere(t *testing.T) {
 			if status(alpha) != "signed in" || status(beta) != "signed in" {
 				t.Fatalf("a forged token signed someone out: alpha %s, beta %s", status(alpha), status(beta))
 			}
-			if !strings.Contains(alpha, "signature") || !strings.Contains(alpha, "unknown key") {
-				t.Errorf("alpha's page does not show the rejection")
+			for name, page := range map[string]string{"alpha": alpha, "beta": beta} {
+				if !strings.Contains(page, `class="rejected"`) || !strings.Contains(page, "signature") || !strings.Contains(page, "unknown key") {
+					t.Errorf("%s's page does not show the rejection", name)
+				}
 			}
 
 			opHome, _ := b.get(d.OPURL())

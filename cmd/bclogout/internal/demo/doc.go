@@ -12,8 +12,11 @@
 //     redisadapter.Revocations so that a request in flight cannot bring
 //     them back (embedded miniredis unless a Redis URL is given).
 //
-// Both log in with the authorization-code flow against the fake OP, serve
-// an rp.Handler at /backchannel-logout, and a middleware.Notifier at
-// /logout-events that an open page listens to, turning itself signed-out
-// without a reload when its session is logged out. It is internal: a demo, not an API.
+// Both log in with the authorization-code flow against the fake OP, wrap
+// their router in their bclogout.RP's Endpoints, which serves the
+// back-channel logout at /backchannel-logout (and beta's front-channel
+// logout and Shared Signals receiver) ahead of the app's guard, and serve
+// a middleware.Notifier at /logout-events that an open page listens to,
+// turning itself signed-out without a reload when its session is logged
+// out. It is internal: a demo, not an API.
 package demo

@@ -31,6 +31,15 @@ func TestBrowserPushSessionRevoked(t *testing.T) {
 		t.Fatalf("the OP's push report = %q, want beta answering 202", pushed)
 	}
 	betaTurnsSignedOut(t, d, bctx, betaTab)
+	// Beta's panel shows the SET its receiver accepted.
+	do(t, bctx, "open beta", chromedp.Navigate(d.BetaURL()), chromedp.WaitVisible(css("#events")))
+	events, err := chromedp.Run(bctx, chromedp.Text(css("#events")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(events, "accepted") || !strings.Contains(events, "Security Event Token pushed") {
+		t.Errorf("beta's panel = %q, want the accepted SET", events)
+	}
 	// A SET is a signal to the receivers, not a logout at the OP: alpha,
 	// which registered no receiver, is still signed in.
 	do(t, bctx, "open alpha", chromedp.Navigate(d.AlphaURL()), chromedp.WaitVisible(css("#status")))

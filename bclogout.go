@@ -344,30 +344,37 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 // every method of its path itself (a GET to the back-channel logout gets
 // 405 with Allow: POST).
 //
-// Endpoints returns a new http.ServeMux of those paths and "/" for next
-// (nil: 404 for every other request): a request whose path ServeMux would
-// clean (//a, /a/../b) is redirected to the clean path, as a net/http
-// app's own ServeMux does. Each call builds a new ServeMux: call it once,
-// not from per-request router middleware (echo.WrapMiddleware and ginmw
-// call their argument at every request).
+// A request is a door's when its path, unescaped (r.URL.Path), is that
+// door's path; every other one reaches next as it came, not even cleaned
+// or redirected (an app whose own ServeMux redirects //a or /a/../b to the
+// clean path still does, and the redirected request finds the door).
+// Endpoints is no http.ServeMux: one would set the request's Pattern and
+// path values to its own before next, where the app's router and
+// middleware read them, and would answer a path it cleans, a CONNECT and
+// "OPTIONS *" itself. next nil answers 404 to every other request.
 func (b *RP) Endpoints(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
-	mux := http.NewServeMux()
-	mux.Handle(b.backChannelPath, b.handler)
+	doors := map[string]http.Handler{b.backChannelPath: b.handler}
 	if b.frontChannelPath != "" {
-		mux.Handle(b.frontChannelPath, http.HandlerFunc(b.serveFrontChannel))
+		doors[b.frontChannelPath] = http.HandlerFunc(b.serveFrontChannel)
 	}
 	if b.sharedSignalsPath != "" {
-		mux.Handle(b.sharedSignalsPath, http.HandlerFunc(b.serveSharedSignals))
+		doors[b.sharedSignalsPath] = http.HandlerFunc(b.serveSharedSignals)
 	}
-	mux.Handle("/", next)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if door, ok := doors[r.URL.Path]; ok {
+			door.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // setPaths checks the doors' paths and where the sign-out route is: one
-// path serves one door, and ServeMux panics on a path registered twice.
+// path serves one door. PostLogoutRedirectURI's path is compared unescaped,
+// as Endpoints matches a request's: /backchannel%2Dlogout is the door's.
 func (b *RP) setPaths(cfg Config) error {
 	b.backChannelPath = cmp.Or(cfg.BackChannelPath, "/backchannel-logout")
 	b.frontChannelPath = cfg.FrontChannelPath

@@ -340,6 +340,64 @@ func TestEndpointsServeTheOPAheadOfTheApp(t *testing.T) {
 	}
 }
 
+// Endpoints hands the app every request that is not for a door as it came:
+// no redirect of a path the app's router may read as sent (a chi app's
+// "//files/a%20b"), no 404 for a CONNECT, no 400 for "OPTIONS *", and the
+// request's Pattern and path values as whoever routed it to Endpoints set
+// them, since the app's own middleware (otelhttp's http.route, metrics)
+// reads them.
+func TestEndpointsHandTheAppTheRequestUnchanged(t *testing.T) {
+	op := opkit.New(t)
+	bl, err := bclogout.New(t.Context(), bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: newMemSessions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRP(t, bl)
+	type seen struct{ method, uri, pattern, rest string }
+	var got []seen
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, seen{r.Method, r.RequestURI, r.Pattern, r.PathValue("rest")})
+		io.WriteString(w, "app")
+	})
+	h := bl.Endpoints(app)
+	// Endpoints under a router of the app's, which set Pattern and a
+	// path value before it.
+	outer := http.NewServeMux()
+	outer.Handle("/app/{rest...}", h)
+	for _, tt := range []struct {
+		name           string
+		handler        http.Handler
+		method, target string
+		want           seen
+	}{
+		{"a plain request", h, http.MethodGet, "/", seen{"GET", "/", "", ""}},
+		{"a doubled slash", h, http.MethodGet, "//files/a%20b", seen{"GET", "//files/a%20b", "", ""}},
+		{"a dot segment", h, http.MethodPost, "/a/../comments", seen{"POST", "/a/../comments", "", ""}},
+		{"a doubled slash before a door's path", h, http.MethodPost, "//backchannel-logout", seen{"POST", "//backchannel-logout", "", ""}},
+		{"CONNECT", h, http.MethodConnect, "app.example:443", seen{"CONNECT", "app.example:443", "", ""}},
+		{"OPTIONS *", h, http.MethodOptions, "*", seen{"OPTIONS", "*", "", ""}},
+		{"the pattern of the app's router", outer, http.MethodGet, "/app/x/y", seen{"GET", "/app/x/y", "/app/{rest...}", "x/y"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			w := httptest.NewRecorder()
+			tt.handler.ServeHTTP(w, httptest.NewRequest(tt.method, tt.target, nil))
+			if w.Code != http.StatusOK || w.Body.String() != "app" || len(got) != 1 || got[0] != tt.want {
+				t.Errorf("%s %s: %d %q Location %q, the app saw %+v, want it to see %+v",
+					tt.method, tt.target, w.Code, w.Body, w.Header().Get("Location"), got, tt.want)
+			}
+		})
+	}
+	// A door's path escaped is still the door's, as PostLogoutRedirectURI's
+	// is to New.
+	got = nil
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/backchannel%2Dlogout", nil))
+	if w.Code != http.StatusMethodNotAllowed || len(got) != 0 {
+		t.Errorf("GET /backchannel%%2Dlogout: %d, the app saw %+v; want the door's 405", w.Code, got)
+	}
+}
+
 func TestReplayedLogoutTokenRefused(t *testing.T) {
 	a := newApp(t, bclogout.Config{})
 	tok, err := a.op.SignLogoutToken("app", "alice", "sid-a")
@@ -444,6 +502,7 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"front channel on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/backchannel-logout"}},
 		{"shared signals on the front channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/fc", SharedSignals: &bclogout.SharedSignals{Path: "/fc"}}},
 		{"sign-out route on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel-logout"}},
+		{"sign-out route on the back channel, escaped", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel%2Dlogout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := bclogout.New(t.Context(), tc.cfg); !errors.Is(err, bclogout.ErrInvalidConfig) {

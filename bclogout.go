@@ -74,7 +74,8 @@ type Config struct {
 	// SignOut() is mounted, registered with the OP as a
 	// post_logout_redirect_uri, exactly (with Cognito, as a sign-out URL).
 	// It must be absolute, https (http only on a loopback host), without
-	// fragment. Default: none; the OP then shows its own page (AWS
+	// fragment, userinfo or a . or .. segment, and its path, unescaped,
+	// none of Endpoints' (New refuses them). Default: none; the OP then shows its own page (AWS
 	// Cognito shows an error page instead: New requires it for a Cognito
 	// issuer).
 	PostLogoutRedirectURI string
@@ -85,7 +86,10 @@ type Config struct {
 
 	// BackChannelPath is where Endpoints serves the back-channel logout
 	// (§2.5–§2.8): the path of the backchannel_logout_uri registered with
-	// the OP. Default: "/backchannel-logout".
+	// the OP. Default: "/backchannel-logout". It, FrontChannelPath and
+	// SharedSignals.Path begin with "/", hold only A-Z a-z 0-9 - . _ ~ and
+	// non-empty segments between slashes, none "." or "..", and differ
+	// (New refuses others): no router reads a wildcard or a method in them.
 	BackChannelPath string
 	// FrontChannelPath, when set, is where Endpoints serves front-channel
 	// logout (OpenID Connect Front-Channel Logout 1.0), for an OP that

@@ -503,6 +503,10 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"shared signals on the front channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/fc", SharedSignals: &bclogout.SharedSignals{Path: "/fc"}}},
 		{"sign-out route on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel-logout"}},
 		{"sign-out route on the back channel, escaped", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel%2Dlogout"}},
+		// A browser removes dot segments, escaped or not, before it asks
+		// (RFC 3986 §5.2.4): the OP's redirect would land on the door.
+		{"sign-out route on the back channel after its dot segments", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/x/../backchannel-logout"}},
+		{"sign-out route on the back channel after its escaped dot segments", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/x/%2e%2E/backchannel-logout"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := bclogout.New(t.Context(), tc.cfg); !errors.Is(err, bclogout.ErrInvalidConfig) {

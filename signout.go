@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,11 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q has userinfo", postLogout)
 	case discovery.CheckURL(u, false) != nil:
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q must use https (http only on a loopback host)", postLogout)
+	case slices.ContainsFunc(strings.Split(u.Path, "/"), func(seg string) bool { return seg == "." || seg == ".." }):
+		// The browser removes them, escaped or not, before it asks (RFC
+		// 3986 §5.2.4): it would come back elsewhere, maybe to a door of
+		// Endpoints, without the state cookie scoped to this path.
+		return errs.Config("bclogout", "PostLogoutRedirectURI %q has a . or .. segment", postLogout)
 	}
 	b.stateSecure = strings.EqualFold(u.Scheme, "https")
 	b.postLogout = postLogout

@@ -396,6 +396,16 @@ func TestEndpointsHandTheAppTheRequestUnchanged(t *testing.T) {
 	if w.Code != http.StatusMethodNotAllowed || len(got) != 0 {
 		t.Errorf("GET /backchannel%%2Dlogout: %d, the app saw %+v; want the door's 405", w.Code, got)
 	}
+	// Without FrontChannelPath a front-channel request is the app's, and
+	// ends nothing: a login to the sid it names is not refused.
+	w = httptest.NewRecorder()
+	bl.Endpoints(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/frontchannel-logout?sid=sid-f", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("front-channel request without FrontChannelPath: %d, want the 404 of a nil next", w.Code)
+	}
+	if err := bl.Login(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/callback", nil), idToken(t, op, op.Issuer(), "alice", "sid-f", time.Now().Add(-time.Second))); err != nil {
+		t.Errorf("login to the sid a front-channel request named without FrontChannelPath: %v", err)
+	}
 }
 
 func TestReplayedLogoutTokenRefused(t *testing.T) {

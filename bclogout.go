@@ -355,25 +355,34 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 // Endpoints is no http.ServeMux: one would set the request's Pattern and
 // path values to its own before next, where the app's router and
 // middleware read them, and would answer a path it cleans, a CONNECT and
-// "OPTIONS *" itself. next nil answers 404 to every other request.
+// "OPTIONS *" itself. next nil answers 404 to every other request. Each
+// call builds its table of doors: call it once, not from per-request
+// router middleware (echo.WrapMiddleware and ginmw call their argument at
+// every request).
 func (b *RP) Endpoints(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
-	doors := map[string]http.Handler{b.backChannelPath: b.handler}
+	doors := map[string]http.Handler{}
 	if b.frontChannelPath != "" {
 		doors[b.frontChannelPath] = http.HandlerFunc(b.serveFrontChannel)
 	}
 	if b.sharedSignalsPath != "" {
 		doors[b.sharedSignalsPath] = http.HandlerFunc(b.serveSharedSignals)
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if door, ok := doors[r.URL.Path]; ok {
-			door.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	if len(doors) > 0 {
+		app := next
+		next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if door, ok := doors[r.URL.Path]; ok {
+				door.ServeHTTP(w, r)
+				return
+			}
+			app.ServeHTTP(w, r)
+		})
+	}
+	// The back-channel door first, the pipeline's own: a logout token
+	// meets no code of this package on its way to the sessions.
+	return b.handler.Route(b.backChannelPath, next)
 }
 
 // setPaths checks the doors' paths and where the sign-out route is: one

@@ -197,6 +197,29 @@ func badRequest(status int, format string, args ...any) error {
 // Logout 1.0 §2.5).
 const doorBackchannel = "backchannel"
 
+// Route serves the endpoint at path, the path of the client's registered
+// backchannel_logout_uri, ahead of next, which gets every other request as
+// it came (nil: 404): a request is the endpoint's when its path, unescaped
+// (r.URL.Path), is path, whatever its method (the endpoint answers 405 to
+// all but POST). Wrap it around what the server serves, outside session
+// loading, CSRF checks and sign-in redirects, which the OP's request,
+// carrying no cookie and no CSRF token, must not meet; a logout token then
+// meets no other code than this package's on its way to the sessions.
+// Unlike an http.ServeMux in front, it neither cleans nor redirects the
+// app's paths nor sets the request's Pattern.
+func (h *Handler) Route(path string, next http.Handler) http.Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == path {
+			h.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // ServeHTTP answers one logout request: validate the token, then run it
 // through the pipeline (End's steps), and answer 200.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -297,6 +297,57 @@ func TestHandlerRequest(t *testing.T) {
 	}
 }
 
+// Route hands the endpoint exactly the requests for its path, whatever
+// the method, and every other request to the app as it came: not cleaned,
+// not redirected, its Pattern untouched.
+func TestHandlerRoute(t *testing.T) {
+	valid := mint(t, nil)
+	tests := []struct {
+		name, method, target string
+		body                 string
+		want                 int // the endpoint's answer, or 0 for the app's
+	}{
+		{"the OP's POST", http.MethodPost, "/backchannel-logout", formBody(valid), http.StatusOK},
+		{"a GET of the path", http.MethodGet, "/backchannel-logout", "", http.StatusMethodNotAllowed},
+		{"an extension method", "PURGE", "/backchannel-logout", "", http.StatusMethodNotAllowed},
+		{"the path escaped", http.MethodPost, "/backchannel%2Dlogout", formBody(valid), http.StatusOK},
+		{"absolute-form target", http.MethodPost, "http://app.example/backchannel-logout", formBody(valid), http.StatusOK},
+		{"a subpath", http.MethodPost, "/backchannel-logout/x", formBody(valid), 0},
+		{"a trailing slash", http.MethodPost, "/backchannel-logout/", formBody(valid), 0},
+		{"another case", http.MethodPost, "/Backchannel-Logout", formBody(valid), 0},
+		{"an unclean path", http.MethodGet, "//a/../b", "", 0},
+		{"the app's page", http.MethodGet, "/", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newHandlerEnv(t, nil)
+			var got *http.Request
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r
+				w.WriteHeader(http.StatusTeapot)
+			})
+			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			env.h.Route("/backchannel-logout", app).ServeHTTP(w, r)
+			if tt.want == 0 {
+				if w.Code != http.StatusTeapot || got != r || got.Pattern != "" || got.URL.Path != r.URL.Path {
+					t.Errorf("the app got %v (answer %d), want the request as it came", got, w.Code)
+				}
+				return
+			}
+			if got != nil || w.Code != tt.want {
+				t.Errorf("answer %d, app reached %v; want the endpoint's %d", w.Code, got != nil, tt.want)
+			}
+		})
+	}
+	w := httptest.NewRecorder()
+	newHandlerEnv(t, nil).h.Route("/backchannel-logout", nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("nil next: %d, want 404", w.Code)
+	}
+}
+
 // TestHandlerOversizedNotRead checks that a body announced larger than the
 // cap is refused without reading it.
 func TestHandlerOversizedNotRead(t *testing.T) {

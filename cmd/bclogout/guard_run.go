@@ -68,8 +68,8 @@ func (f guardFlags) check() error {
 	if f.signOutURL == "" {
 		return errors.New("--sign-out-url must not be empty")
 	}
-	// One path serves one endpoint: ServeMux panics on a pattern
-	// registered twice.
+	// One path serves one endpoint (bclogout.New checks the logout
+	// paths again; --auth-path is this command's own).
 	seen := map[string]string{}
 	for _, p := range []struct{ flag, path string }{{"--auth-path", f.authPath}, {"--logout-path", f.logoutPath}, {"--frontchannel-path", f.frontPath}, {"--ssf-path", f.ssfPath}} {
 		if p.path == "" && p.flag == "--ssf-path" {

@@ -201,10 +201,7 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", guard(app))
-	mux.Handle("/backchannel-logout", endpoint) // every method: the endpoint answers 405 itself
-	return mux, nil
+	return endpoint.Route("/backchannel-logout", guard(app)), nil // the OP's POST ahead of the guard; every method: the endpoint answers 405 itself
 }
 
 // Sign out.

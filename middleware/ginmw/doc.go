@@ -16,7 +16,7 @@
 //	srv := &http.Server{Addr: addr, Handler: logout.Endpoints(r)}
 //
 // Wrap the engine once: not through Guard, which calls its argument at
-// every request, while Endpoints makes a new http.ServeMux at each call.
+// every request, while Endpoints builds its table of doors at each call.
 //
 // The sign-out route is a plain handler: gin.WrapH mounts it, on every
 // method of its path with r.Any, so that it, not gin, answers a method it

@@ -23,7 +23,7 @@ import (
 // the session guard does.
 //
 // Guard calls mw at every request, so it is no place for bclogout.RP's
-// Endpoints, which makes a new http.ServeMux at each call: Endpoints
+// Endpoints, which builds its table of doors at each call: Endpoints
 // wraps the engine, once, and the server serves what it returns.
 //
 // A nil mw fails closed: every request it would guard is aborted with 500.

@@ -75,9 +75,9 @@ type Config struct {
 	// post_logout_redirect_uri, exactly (with Cognito, as a sign-out URL).
 	// It must be absolute, https (http only on a loopback host), without
 	// fragment, userinfo or a . or .. segment, and its path, unescaped,
-	// none of Endpoints' (New refuses them). Default: none; the OP then shows its own page (AWS
-	// Cognito shows an error page instead: New requires it for a Cognito
-	// issuer).
+	// none of Endpoints' (New refuses them). Default: none; the OP then
+	// shows its own page (AWS Cognito shows an error page instead: New
+	// requires it for a Cognito issuer).
 	PostLogoutRedirectURI string
 	// SignOutFailed answers a sign-out whose local step failed (the
 	// session store is down): the user is still signed in. Default: 500

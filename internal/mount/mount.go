@@ -11,14 +11,14 @@ import (
 	"github.com/bclogout/bclogout/internal/errs"
 )
 
-// CheckPath reports whether path (the one name calls it by, for the
-// error) can serve as the path of a
-// backchannel_logout_uri on net/http, chi and echo alike: it must begin with
-// "/", must not end with "/" (ServeMux would route the whole subtree to the
-// handler), must have no empty, "." or ".." segment (ServeMux would answer
-// the OP's POST with a redirect), and may only hold the characters
-// A-Z a-z 0-9 - . _ ~ and /, so that no router reads a wildcard, a parameter
-// or a method in it. Such a path needs no escaping in a URL either.
+// CheckPath reports whether path, which its error calls name, can serve as
+// the path of a backchannel_logout_uri on net/http, chi and echo alike: it
+// must begin with "/", must not end with "/" (ServeMux would route the
+// whole subtree to the handler), must have no empty, "." or ".." segment
+// (ServeMux would answer the OP's POST with a redirect), and may only hold
+// the characters A-Z a-z 0-9 - . _ ~ and /, so that no router reads a
+// wildcard, a parameter or a method in it. Such a path needs no escaping
+// in a URL either.
 func CheckPath(name, path string) error {
 	if !strings.HasPrefix(path, "/") {
 		return errs.Config("bclogout", "%s %q does not begin with /", name, path)

@@ -408,6 +408,55 @@ func TestEndpointsHandTheAppTheRequestUnchanged(t *testing.T) {
 	}
 }
 
+// Endpoints serves the doors its Config names and no other: each
+// configured door answers a request for its path itself (a GET to a
+// POST-only door: its 405), an unconfigured one's path is the app's, and a
+// second Endpoints of the same RP serves the same doors beside the first.
+func TestEndpointsServeOnlyTheConfiguredDoors(t *testing.T) {
+	const (
+		bc  = "/backchannel-logout"
+		fc  = "/frontchannel-logout"
+		ssf = "/shared-signals"
+	)
+	tests := []struct {
+		name  string
+		cfg   bclogout.Config
+		doors map[string]int // path: the door's answer to a GET; every other path is the app's
+	}{
+		{"defaults", bclogout.Config{}, map[string]int{bc: http.StatusMethodNotAllowed}},
+		{"front channel", bclogout.Config{FrontChannelPath: fc}, map[string]int{bc: http.StatusMethodNotAllowed, fc: http.StatusBadRequest}},
+		{"shared signals without front channel", bclogout.Config{SharedSignals: &bclogout.SharedSignals{}}, map[string]int{bc: http.StatusMethodNotAllowed, ssf: http.StatusMethodNotAllowed}},
+		{"every door", bclogout.Config{FrontChannelPath: fc, SharedSignals: &bclogout.SharedSignals{}}, map[string]int{bc: http.StatusMethodNotAllowed, fc: http.StatusBadRequest, ssf: http.StatusMethodNotAllowed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op := opkit.New(t)
+			cfg := tt.cfg
+			cfg.Issuer, cfg.ClientID, cfg.Sessions = op.Issuer(), "app", newMemSessions()
+			bl, err := bclogout.New(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeRP(t, bl)
+			app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+			first, second := bl.Endpoints(app), bl.Endpoints(app)
+			for _, h := range []http.Handler{first, second, first} {
+				for _, path := range []string{bc, fc, ssf, "/"} {
+					want, door := tt.doors[path]
+					if !door {
+						want = http.StatusTeapot
+					}
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+					if w.Code != want {
+						t.Errorf("GET %s: %d, want %d (a door's: %v)", path, w.Code, want, door)
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestReplayedLogoutTokenRefused(t *testing.T) {
 	a := newApp(t, bclogout.Config{})
 	tok, err := a.op.SignLogoutToken("app", "alice", "sid-a")
@@ -500,9 +549,9 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"no client id", bclogout.Config{Issuer: op.Issuer(), Sessions: s}},
 		{"no sessions", bclogout.Config{Issuer: op.Issuer(), ClientID: "app"}},
 		{"nil verify option", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, Verify: []rpOption{nil}}},
-		// A path a router would read as a wildcard, a method or a
-		// subtree, or one that two doors share, is refused here rather
-		// than panic in Endpoints or route the OP elsewhere.
+		// A router's pattern (a wildcard, a method, a subtree), which
+		// Endpoints would compare as written and no request would
+		// reach, or a path two doors share, is refused here.
 		{"relative back-channel path", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "backchannel-logout"}},
 		{"back-channel subtree", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "/logout/"}},
 		{"back-channel wildcard", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, BackChannelPath: "/logout/{sid}"}},
@@ -512,6 +561,10 @@ func TestNewInvalidConfig(t *testing.T) {
 		{"front channel on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/backchannel-logout"}},
 		{"shared signals on the front channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/fc", SharedSignals: &bclogout.SharedSignals{Path: "/fc"}}},
 		{"sign-out route on the back channel", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel-logout"}},
+		// Another host's path too: the sign-out route is this app's,
+		// served by what Endpoints wraps, whatever host the OP sends
+		// the browser back to.
+		{"sign-out route on the front channel at another host", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, FrontChannelPath: "/signout", PostLogoutRedirectURI: "https://www.example.com/signout"}},
 		{"sign-out route on the back channel, escaped", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/backchannel%2Dlogout"}},
 		// A browser removes dot segments, escaped or not, before it asks
 		// (RFC 3986 §5.2.4): the OP's redirect would land on the door.

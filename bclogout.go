@@ -89,7 +89,10 @@ type Config struct {
 	// the OP. Default: "/backchannel-logout". It, FrontChannelPath and
 	// SharedSignals.Path begin with "/", hold only A-Z a-z 0-9 - . _ ~ and
 	// non-empty segments between slashes, none "." or "..", and differ
-	// (New refuses others): no router reads a wildcard or a method in them.
+	// (New refuses others): Endpoints compares a request's path with them
+	// as written, so a router's pattern ("POST /x", "/x/{id}", "/x/" for a
+	// subtree) would be a door no request reaches, and a dot segment one
+	// the browser removes before it asks.
 	BackChannelPath string
 	// FrontChannelPath, when set, is where Endpoints serves front-channel
 	// logout (OpenID Connect Front-Channel Logout 1.0), for an OP that

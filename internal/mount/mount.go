@@ -12,13 +12,17 @@ import (
 )
 
 // CheckPath reports whether path, which its error calls name, can serve as
-// the path of a backchannel_logout_uri on net/http, chi and echo alike: it
-// must begin with "/", must not end with "/" (ServeMux would route the
-// whole subtree to the handler), must have no empty, "." or ".." segment
-// (ServeMux would answer the OP's POST with a redirect), and may only hold
-// the characters A-Z a-z 0-9 - . _ ~ and /, so that no router reads a
-// wildcard, a parameter or a method in it. Such a path needs no escaping
-// in a URL either.
+// the path of an endpoint the OP calls, both where bclogout.RP's Endpoints
+// compares it with the request's path as written and where a router
+// mounts it (the receive command's ServeMux; net/http, chi and echo
+// alike): it must begin with "/", must not end with "/" (ServeMux would
+// route the whole subtree to the handler), must have no empty, "." or ".."
+// segment (ServeMux would answer the OP's POST with a redirect, and a
+// browser removes dot segments before it asks), and may only hold the
+// characters A-Z a-z 0-9 - . _ ~ and /, so that no router reads a
+// wildcard, a parameter or a method in it, nor does anyone who writes a
+// router's pattern out of habit get a door no request reaches. Such a path
+// needs no escaping in a URL either.
 func CheckPath(name, path string) error {
 	if !strings.HasPrefix(path, "/") {
 		return errs.Config("bclogout", "%s %q does not begin with /", name, path)

@@ -395,6 +395,39 @@ func TestGuardFrontChannelLogoutEndsLogin(t *testing.T) {
 	}
 }
 
+// The logout doors are served at the paths the flags give, ahead of the
+// upstream, and the default paths are then the app's like any other: the
+// OP's delivery to --logout-path and a frame at --frontchannel-path each
+// end a login, and a logged-out token still gets no request through to the
+// app, whatever its path.
+func TestGuardServesTheLogoutPathsItIsGiven(t *testing.T) {
+	fx := newGuardFixture(t, func(f *guardFlags) { f.logoutPath, f.frontPath = "/oidc/backchannel", "/oidc/frontchannel" })
+	sid, tok := fx.login(t, "heidi")
+	fx.endSession(t, sid) // delivered to the registered URL, at --logout-path
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("after the back-channel logout to --logout-path: %d, want 401", got)
+	}
+	sid, tok = fx.login(t, "ivan")
+	if got := fx.do(t, http.MethodGet, "/oidc/frontchannel?"+url.Values{"iss": {fx.op.Issuer()}, "sid": {sid}}.Encode(), nil).StatusCode; got != http.StatusOK {
+		t.Fatalf("front-channel logout at --frontchannel-path: %d, want 200", got)
+	}
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusUnauthorized {
+		t.Errorf("after the front-channel logout at --frontchannel-path: %d, want 401", got)
+	}
+	// The default paths are no door now: the guard judges them as the
+	// app's, so a live login is proxied and a request without one is not.
+	_, live := fx.login(t, "judy")
+	for _, path := range []string{"/backchannel-logout", "/frontchannel-logout"} {
+		hits := fx.appHits.Load()
+		if got := fx.do(t, http.MethodGet, path, bearer(live)).StatusCode; got != http.StatusOK || fx.appHits.Load() != hits+1 {
+			t.Errorf("GET %s with a live login: %d, app reached %v; want the app's 200", path, got, fx.appHits.Load() != hits)
+		}
+		if got := fx.do(t, http.MethodPost, path, nil).StatusCode; got != http.StatusUnauthorized {
+			t.Errorf("POST %s without a login: %d, want the guard's 401", path, got)
+		}
+	}
+}
+
 // A front-channel logout carries no OP date and is dated by this clock
 // plus the OP clock skew, so a login the OP dated further ahead than that
 // skew would outlive it: such an ID token is refused, as VerifyIDToken

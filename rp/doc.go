@@ -14,7 +14,9 @@
 //	h, err := rp.NewHandler(v, ender, rp.WithReplayCache(cache), rp.WithRetry(0))
 //	...
 //	defer h.Close(ctx)
-//	mux.Handle("POST /backchannel-logout", h)
+//	// What the server serves: the OP's POST, which carries no cookie and
+//	// no CSRF token, ahead of the app's session loading and checks.
+//	handler := h.Route("/backchannel-logout", app)
 //
 // For each request the Handler:
 //  1. reads the request (§2.5): a POST of a form with exactly one

@@ -71,7 +71,8 @@ func ExampleHandler() {
 	if err != nil {
 		panic(err)
 	}
-	// In an application: http.Handle("/backchannel-logout", h)
+	// In an application, the server serves h.Route("/backchannel-logout", app):
+	// the OP's POST ahead of the app's session loading and CSRF checks.
 
 	tok := opkit.NewLogoutToken("https://op.example.com", "my-client", time.Now())
 	tok.Claims["sid"] = "op-session-42"

@@ -4,12 +4,12 @@
 // The RP's backchannel_logout_uri (OpenID Connect Back-Channel Logout 1.0
 // §2.5,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest)
-// needs nothing of this package on any router: mounted as a plain handler
-// on every method of its path (mux.Handle in net/http, r.Handle in chi,
-// e.Any with echo.WrapHandler in echo, r.Any with gin.WrapH in gin), the
-// handler answers all but POST with its own 405 and Cache-Control:
-// no-store. The guard is plain net/http middleware: chi takes it as it is,
-// echo through echo.WrapMiddleware, gin through ginmw.Guard.
+// needs nothing of this package on any router: bclogout.RP's Endpoints
+// (underneath, rp.Handler's Route) serves it ahead of the router and of
+// every middleware, this package's guard included, since the OP's POST
+// carries no cookie and no CSRF token. The guard is plain net/http
+// middleware: chi takes it as it is, echo through echo.WrapMiddleware, gin
+// through ginmw.Guard.
 // Guard enforces, at request time, the logouts recorded as revocations,
 // for every session store (§2.7,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCActions):

@@ -299,7 +299,7 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 		b.signals = s
 		b.closers = append(b.closers, closeKeys)
 	}
-	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(lifetime), rp.WithReplayCache(rc)}
+	hopts := []rp.HandlerOption{rp.WithLogger(logger), rp.WithRetry(lifetime), rp.WithReplayCache(rc), rp.WithPath(b.backChannelPath)}
 	if cfg.OnLogout != nil {
 		hopts = append(hopts, rp.WithOnLogout(cfg.OnLogout))
 	}
@@ -358,34 +358,30 @@ func New(ctx context.Context, cfg Config) (*RP, error) {
 // Endpoints is no http.ServeMux: one would set the request's Pattern and
 // path values to its own before next, where the app's router and
 // middleware read them, and would answer a path it cleans, a CONNECT and
-// "OPTIONS *" itself. next nil answers 404 to every other request. Each
-// call builds its table of doors: call it once, not from per-request
-// router middleware (echo.WrapMiddleware and ginmw call their argument at
-// every request).
+// "OPTIONS *" itself. next nil answers 404 to every other request.
 func (b *RP) Endpoints(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
-	doors := map[string]http.Handler{}
-	if b.frontChannelPath != "" {
-		doors[b.frontChannelPath] = http.HandlerFunc(b.serveFrontChannel)
-	}
-	if b.sharedSignalsPath != "" {
-		doors[b.sharedSignalsPath] = http.HandlerFunc(b.serveSharedSignals)
-	}
-	if len(doors) > 0 {
+	if b.frontChannelPath != "" || b.sharedSignalsPath != "" {
 		app := next
 		next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if door, ok := doors[r.URL.Path]; ok {
-				door.ServeHTTP(w, r)
-				return
+			// A door not configured has the path "", which a CONNECT's
+			// r.URL.Path also is.
+			switch p := r.URL.Path; {
+			case p == b.frontChannelPath && p != "":
+				b.serveFrontChannel(w, r)
+			case p == b.sharedSignalsPath && p != "":
+				b.serveSharedSignals(w, r)
+			default:
+				app.ServeHTTP(w, r)
 			}
-			app.ServeHTTP(w, r)
 		})
 	}
-	// The back-channel door first, the pipeline's own: a logout token
-	// meets no code of this package on its way to the sessions.
-	return b.handler.Route(b.backChannelPath, next)
+	// The back-channel door first, the pipeline's own (rp.Handler.Wrap at
+	// BackChannelPath): a logout token meets no code of this package on
+	// its way to the sessions.
+	return b.handler.Wrap(next)
 }
 
 // setPaths checks the doors' paths and where the sign-out route is: one
@@ -412,7 +408,7 @@ func (b *RP) setPaths(cfg Config) error {
 			continue
 		}
 		if err := mount.CheckPath(p.name, p.path); err != nil {
-			return err
+			return errs.Config("bclogout", "%v", err)
 		}
 		if other, ok := seen[p.path]; ok {
 			return errs.Config("bclogout", "%s and %s are both %q", other, p.name, p.path)

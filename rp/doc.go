@@ -16,7 +16,7 @@
 //	defer h.Close(ctx)
 //	// What the server serves: the OP's POST, which carries no cookie and
 //	// no CSRF token, ahead of the app's session loading and checks.
-//	handler := h.Route("/backchannel-logout", app)
+//	handler := h.Wrap(app) // the endpoint at /backchannel-logout (WithPath)
 //
 // For each request the Handler:
 //  1. reads the request (§2.5): a POST of a form with exactly one

@@ -71,8 +71,9 @@ func ExampleHandler() {
 	if err != nil {
 		panic(err)
 	}
-	// In an application, the server serves h.Route("/backchannel-logout", app):
-	// the OP's POST ahead of the app's session loading and CSRF checks.
+	// In an application, the server serves h.Wrap(app): the OP's POST to
+	// /backchannel-logout (WithPath) ahead of the app's session loading
+	// and CSRF checks.
 
 	tok := opkit.NewLogoutToken("https://op.example.com", "my-client", time.Now())
 	tok.Claims["sid"] = "op-session-42"

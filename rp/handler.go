@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/bclogout/bclogout/internal/defaults"
+	"github.com/bclogout/bclogout/internal/mount"
 	"github.com/bclogout/bclogout/internal/rejection"
 	"github.com/bclogout/bclogout/replay"
 	"github.com/bclogout/bclogout/sessionadapter"
@@ -37,6 +38,7 @@ type handlerOptions struct {
 	onReject      func(ctx context.Context, door string, r *http.Request, err error)
 	metrics       metricsFunc
 	logoutTimeout time.Duration
+	path          string // WithPath
 	now           func() time.Time
 	retry         bool          // WithRetry
 	retryFor      time.Duration // WithRetry's keepFor
@@ -45,6 +47,16 @@ type handlerOptions struct {
 	retryMinBackoff time.Duration
 	retryMaxBackoff time.Duration
 	retryJitter     func(n int64) int64
+}
+
+// WithPath sets the path of the client's registered backchannel_logout_uri,
+// where Wrap serves the endpoint (default "/backchannel-logout"). NewHandler
+// refuses a path that is not a clean absolute path of A-Z a-z 0-9 - . _ ~
+// and single slashes, without a trailing slash: Wrap compares it with the
+// request's path as written, so a router's pattern ("POST /x", "/x/{id}",
+// "/x/") would be an endpoint no request reaches.
+func WithPath(path string) HandlerOption {
+	return func(o *handlerOptions) { o.path = path }
 }
 
 // WithReplayCache sets the cache that refuses a token's second use
@@ -159,6 +171,12 @@ func NewHandler(v *Verifier, sessions sessionadapter.Ender, opts ...HandlerOptio
 	if o.logoutTimeout < 0 {
 		return nil, configError("logout timeout must not be negative, got %v", o.logoutTimeout)
 	}
+	if o.path == "" {
+		o.path = "/backchannel-logout"
+	}
+	if err := mount.CheckPath("path", o.path); err != nil {
+		return nil, configError("%v", err)
+	}
 	if o.logger == nil {
 		o.logger = slog.Default()
 	}
@@ -197,20 +215,20 @@ func badRequest(status int, format string, args ...any) error {
 // Logout 1.0 §2.5).
 const doorBackchannel = "backchannel"
 
-// Route serves the endpoint at path, the path of the client's registered
-// backchannel_logout_uri, ahead of next, which gets every other request as
-// it came (nil: 404): a request is the endpoint's when its path, unescaped
-// (r.URL.Path), is path, whatever its method (the endpoint answers 405 to
-// all but POST). Wrap it around what the server serves, outside session
-// loading, CSRF checks and sign-in redirects, which the OP's request,
-// carrying no cookie and no CSRF token, must not meet; a logout token then
-// meets no other code than this package's on its way to the sessions.
-// Unlike an http.ServeMux in front, it neither cleans nor redirects the
-// app's paths nor sets the request's Pattern.
-func (h *Handler) Route(path string, next http.Handler) http.Handler {
+// Wrap serves the endpoint at its path (WithPath) ahead of next, which
+// gets every other request as it came (nil: 404): a request is the
+// endpoint's when its path, unescaped (r.URL.Path), is that path, whatever
+// its method (the endpoint answers 405 to all but POST). Wrap it around
+// what the server serves, outside session loading, CSRF checks and sign-in
+// redirects, which the OP's request, carrying no cookie and no CSRF token,
+// must not meet. Unlike an http.ServeMux in front, it neither cleans nor
+// redirects the app's paths nor sets the request's Pattern. ServeHTTP
+// serves the endpoint wherever it is mounted instead.
+func (h *Handler) Wrap(next http.Handler) http.Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
+	path := h.o.path
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == path {
 			h.ServeHTTP(w, r)

@@ -297,10 +297,10 @@ func TestHandlerRequest(t *testing.T) {
 	}
 }
 
-// Route hands the endpoint exactly the requests for its path, whatever
-// the method, and every other request to the app as it came: not cleaned,
-// not redirected, its Pattern untouched.
-func TestHandlerRoute(t *testing.T) {
+// Wrap hands the endpoint exactly the requests for its path, whatever the
+// method, and every other request to the app as it came: not cleaned, not
+// redirected, its Pattern untouched.
+func TestHandlerWrap(t *testing.T) {
 	valid := mint(t, nil)
 	tests := []struct {
 		name, method, target string
@@ -329,7 +329,7 @@ func TestHandlerRoute(t *testing.T) {
 			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			w := httptest.NewRecorder()
-			env.h.Route("/backchannel-logout", app).ServeHTTP(w, r)
+			env.h.Wrap(app).ServeHTTP(w, r)
 			if tt.want == 0 {
 				if w.Code != http.StatusTeapot || got != r || got.Pattern != "" || got.URL.Path != r.URL.Path {
 					t.Errorf("the app got %v (answer %d), want the request as it came", got, w.Code)
@@ -342,9 +342,18 @@ func TestHandlerRoute(t *testing.T) {
 		})
 	}
 	w := httptest.NewRecorder()
-	newHandlerEnv(t, nil).h.Route("/backchannel-logout", nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	newHandlerEnv(t, nil).h.Wrap(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	if w.Code != http.StatusNotFound {
 		t.Errorf("nil next: %d, want 404", w.Code)
+	}
+	// WithPath moves the endpoint: the default path is then the app's.
+	own := newHandlerEnv(t, nil, rp.WithPath("/oidc/backchannel")).h.Wrap(nil)
+	for path, want := range map[string]int{"/oidc/backchannel": http.StatusMethodNotAllowed, "/backchannel-logout": http.StatusNotFound} {
+		w := httptest.NewRecorder()
+		own.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want {
+			t.Errorf("WithPath(/oidc/backchannel), GET %s: %d, want %d", path, w.Code, want)
+		}
 	}
 }
 
@@ -515,6 +524,13 @@ func TestNewHandlerConfig(t *testing.T) {
 		{name: "no verifier", ender: &recorder{}, wantErr: true},
 		{name: "no ender", v: v, wantErr: true},
 		{name: "negative timeout", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithLogoutTimeout(-1)}, wantErr: true},
+		{name: "own path", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithPath("/oidc/backchannel")}},
+		// Wrap compares the path as written: a router's pattern would be
+		// an endpoint no request reaches.
+		{name: "path with a method", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithPath("POST /backchannel-logout")}, wantErr: true},
+		{name: "path with a wildcard", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithPath("/logout/{sid}")}, wantErr: true},
+		{name: "relative path", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithPath("backchannel-logout")}, wantErr: true},
+		{name: "subtree path", v: v, ender: &recorder{}, opts: []rp.HandlerOption{rp.WithPath("/logout/")}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

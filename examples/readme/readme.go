@@ -201,7 +201,7 @@ func underneath(ctx context.Context, issuer string, sessions sessionadapter.Sess
 	if err != nil {
 		return nil, err
 	}
-	return endpoint.Route("/backchannel-logout", guard(app)), nil // the OP's POST ahead of the guard; every method: the endpoint answers 405 itself
+	return endpoint.Wrap(guard(app)), nil // the OP's POST to /backchannel-logout (rp.WithPath) ahead of the guard; every method: the endpoint answers 405 itself
 }
 
 // Sign out.

@@ -5,6 +5,7 @@
 package mount
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -25,19 +26,19 @@ import (
 // needs no escaping in a URL either.
 func CheckPath(name, path string) error {
 	if !strings.HasPrefix(path, "/") {
-		return errs.Config("bclogout", "%s %q does not begin with /", name, path)
+		return fmt.Errorf("%s %q does not begin with /", name, path)
 	}
 	if strings.HasSuffix(path, "/") {
-		return errs.Config("bclogout", "%s %q ends with /", name, path)
+		return fmt.Errorf("%s %q ends with /", name, path)
 	}
 	for i := 0; i < len(path); i++ {
 		if !pathByte(path[i]) {
-			return errs.Config("bclogout", "%s %q holds %q", name, path, path[i])
+			return fmt.Errorf("%s %q holds %q", name, path, path[i])
 		}
 	}
 	for _, seg := range strings.Split(path[1:], "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return errs.Config("bclogout", "%s %q has an empty, . or .. segment", name, path)
+			return fmt.Errorf("%s %q has an empty, . or .. segment", name, path)
 		}
 	}
 	return nil
@@ -61,7 +62,7 @@ func With(add func(path string, h http.Handler), path string, h http.Handler) (e
 		return errs.Config("middleware", "nil router or handler")
 	}
 	if err := CheckPath("path", path); err != nil {
-		return err
+		return errs.Config("middleware", "%v", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {

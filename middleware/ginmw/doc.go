@@ -15,8 +15,8 @@
 //	r.Any("/signout", gin.WrapH(logout.SignOut()))
 //	srv := &http.Server{Addr: addr, Handler: logout.Endpoints(r)}
 //
-// Wrap the engine once: not through Guard, which calls its argument at
-// every request, while Endpoints builds its table of doors at each call.
+// Endpoints wraps the engine, so that no gin middleware runs before the
+// OP's requests are answered.
 //
 // The sign-out route is a plain handler: gin.WrapH mounts it, on every
 // method of its path with r.Any, so that it, not gin, answers a method it

@@ -22,9 +22,9 @@ import (
 // Guard suits a middleware that wraps the request, not the response, as
 // the session guard does.
 //
-// Guard calls mw at every request, so it is no place for bclogout.RP's
-// Endpoints, which builds its table of doors at each call: Endpoints
-// wraps the engine, once, and the server serves what it returns.
+// bclogout.RP's Endpoints is no middleware for Guard: it wraps the
+// engine, and the server serves what it returns, so that no gin
+// middleware runs before the OP's requests are answered.
 //
 // A nil mw fails closed: every request it would guard is aborted with 500.
 func Guard(mw func(http.Handler) http.Handler) gin.HandlerFunc {

@@ -49,11 +49,11 @@ func guardCommand() command {
 The front door as a service, for apps that are not written in Go and sit
 behind oauth2-proxy, nginx auth_request, Traefik ForwardAuth or Envoy
 ext_authz. It receives the OP's logouts at --logout-path (back-channel,
-Back-Channel Logout 1.0 §2.5), --frontchannel-path (Front-Channel Logout
-1.0 §2) and, with --ssf-path, Security Event Tokens (CAEP, RISC), records a
-revocation of each (in memory, or in Redis with --redis so that every
-instance enforces a logout any of them received), and refuses the
-logged-out logins:
+Back-Channel Logout 1.0 §2.5), with --frontchannel-path at that path
+(Front-Channel Logout 1.0 §2) and, with --ssf-path, Security Event Tokens
+(CAEP, RISC), records a revocation of each (in memory, or in Redis with
+--redis so that every instance enforces a logout any of them received), and
+refuses the logged-out logins:
 
   upstream mode (--upstream URL): a reverse proxy in front of the app, set
     as oauth2-proxy's --upstream. oauth2-proxy passes the login's ID token
@@ -119,7 +119,7 @@ BCLOGOUT_REDIS=redis://10.0.0.5:6379/0 bclogout guard \
 			fs.StringVar(&f.authRequestURL, "auth-request-url", "", "forward auth: take the ID token from the answer of `URL` (oauth2-proxy's /oauth2/auth, with --set-authorization-header), asked with the request's headers, never from the request itself: for nginx, whose auth_request makes one check")
 			fs.StringVar(&f.authPath, "auth-path", "/bclogout/auth", "serve the forward-auth check at `PATH`")
 			fs.StringVar(&f.logoutPath, "logout-path", "/backchannel-logout", "serve the back-channel logout endpoint at `PATH`")
-			fs.StringVar(&f.frontPath, "frontchannel-path", "/frontchannel-logout", "serve the front-channel logout endpoint at `PATH`")
+			fs.StringVar(&f.frontPath, "frontchannel-path", "", "serve the front-channel logout endpoint at `PATH`, for an OP without back-channel logout (default: not served; anyone can call it)")
 			fs.StringVar(&f.ssfPath, "ssf-path", "", "serve the Security Event Token push endpoint (CAEP session-revoked, RISC sessions-revoked; RFC 8935) at `PATH`; empty: none")
 			fs.StringVar(&f.ssfTransmitter, "ssf-transmitter", "", "the issuer `URL` of the service that pushes the SETs (default: --issuer)")
 			fs.StringVar(&f.ssfAudience, "ssf-audience", "", "the SETs' aud, `AUD` (default: --client-id)")

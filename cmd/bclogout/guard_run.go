@@ -72,7 +72,7 @@ func (f guardFlags) check() error {
 	// paths again; --auth-path is this command's own).
 	seen := map[string]string{}
 	for _, p := range []struct{ flag, path string }{{"--auth-path", f.authPath}, {"--logout-path", f.logoutPath}, {"--frontchannel-path", f.frontPath}, {"--ssf-path", f.ssfPath}} {
-		if p.path == "" && p.flag == "--ssf-path" {
+		if p.path == "" && (p.flag == "--ssf-path" || p.flag == "--frontchannel-path") {
 			continue
 		}
 		if err := mount.CheckPath(p.flag, p.path); err != nil {

@@ -428,6 +428,27 @@ func TestGuardServesTheLogoutPathsItIsGiven(t *testing.T) {
 	}
 }
 
+// Front-channel logout is an unauthenticated write (anyone who learns a sid
+// can sign that session out): as with the library's Config, the guard
+// serves it only when --frontchannel-path names a path. Without one, a
+// front-channel request is the app's and ends nothing.
+func TestGuardServesNoFrontChannelByDefault(t *testing.T) {
+	fs := flag.NewFlagSet("guard", flag.ContinueOnError)
+	guardCommand().flags(fs)
+	if def := fs.Lookup("frontchannel-path").DefValue; def != "" {
+		t.Errorf("--frontchannel-path defaults to %q, want none", def)
+	}
+	fx := newGuardFixture(t, func(f *guardFlags) { f.frontPath = "" })
+	sid, tok := fx.login(t, "kim")
+	hits := fx.appHits.Load()
+	if got := fx.do(t, http.MethodGet, "/frontchannel-logout?"+url.Values{"iss": {fx.op.Issuer()}, "sid": {sid}}.Encode(), bearer(tok)).StatusCode; got != http.StatusOK || fx.appHits.Load() != hits+1 {
+		t.Errorf("front-channel request without --frontchannel-path: %d, app reached %v; want the app's 200", got, fx.appHits.Load() != hits)
+	}
+	if got := fx.do(t, http.MethodGet, "/bclogout/auth", bearer(tok)).StatusCode; got != http.StatusOK {
+		t.Errorf("the login after a front-channel request no door served: %d, want 200", got)
+	}
+}
+
 // A front-channel logout carries no OP date and is dated by this clock
 // plus the OP clock skew, so a login the OP dated further ahead than that
 // skew would outlive it: such an ID token is refused, as VerifyIDToken

@@ -410,8 +410,10 @@ func TestEndpointsHandTheAppTheRequestUnchanged(t *testing.T) {
 
 // Endpoints serves the doors its Config names and no other: each
 // configured door answers a request for its path itself (a GET to a
-// POST-only door: its 405), an unconfigured one's path is the app's, and a
-// second Endpoints of the same RP serves the same doors beside the first.
+// POST-only door: its 405), an unconfigured one's path is the app's, as is
+// a request whose path is empty (a CONNECT, an absolute-form target
+// without a path) though an unconfigured door's is too, and a second
+// Endpoints of the same RP serves the same doors beside the first.
 func TestEndpointsServeOnlyTheConfiguredDoors(t *testing.T) {
 	const (
 		bc  = "/backchannel-logout"
@@ -450,6 +452,13 @@ func TestEndpointsServeOnlyTheConfiguredDoors(t *testing.T) {
 					h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 					if w.Code != want {
 						t.Errorf("GET %s: %d, want %d (a door's: %v)", path, w.Code, want, door)
+					}
+				}
+				for _, r := range []struct{ method, target string }{{http.MethodConnect, "app.example:443"}, {http.MethodGet, "http://app.example"}} {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, httptest.NewRequest(r.method, r.target, nil))
+					if w.Code != http.StatusTeapot {
+						t.Errorf("%s %s, an empty path: %d, want the app's", r.method, r.target, w.Code)
 					}
 				}
 			}

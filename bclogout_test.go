@@ -579,6 +579,9 @@ func TestNewInvalidConfig(t *testing.T) {
 		// (RFC 3986 §5.2.4): the OP's redirect would land on the door.
 		{"sign-out route on the back channel after its dot segments", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/x/../backchannel-logout"}},
 		{"sign-out route on the back channel after its escaped dot segments", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: "http://127.0.0.1/x/%2e%2E/backchannel-logout"}},
+		// In an http(s) URL a browser reads a backslash as a slash (WHATWG
+		// URL, path state): it too would land on the door.
+		{"sign-out route on the back channel after backslashed dot segments", bclogout.Config{Issuer: op.Issuer(), ClientID: "app", Sessions: s, PostLogoutRedirectURI: `http://127.0.0.1/x\..\backchannel-logout`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := bclogout.New(t.Context(), tc.cfg); !errors.Is(err, bclogout.ErrInvalidConfig) {

@@ -229,6 +229,12 @@ func (b *RP) setSignOut(clientID, postLogout string) error {
 		// 3986 §5.2.4): it would come back elsewhere, maybe to a door of
 		// Endpoints, without the state cookie scoped to this path.
 		return errs.Config("bclogout", "PostLogoutRedirectURI %q has a . or .. segment", postLogout)
+	case strings.Contains(strings.SplitN(postLogout, "?", 2)[0], `\`):
+		// The browser reads one as / in an http(s) URL (WHATWG URL, path
+		// state), so it would ask for another path than the state
+		// cookie's, and after a .. maybe a door's. u.Path cannot tell it
+		// from %5C, which the browser sends as it is.
+		return errs.Config("bclogout", "PostLogoutRedirectURI %q has a backslash in its path", postLogout)
 	}
 	b.stateSecure = strings.EqualFold(u.Scheme, "https")
 	b.postLogout = postLogout

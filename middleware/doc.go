@@ -5,7 +5,7 @@
 // §2.5,
 // https://openid.net/specs/openid-connect-backchannel-1_0.html#BCRequest)
 // needs nothing of this package on any router: bclogout.RP's Endpoints
-// (underneath, rp.Handler's Route) serves it ahead of the router and of
+// (underneath, rp.Handler's Wrap) serves it ahead of the router and of
 // every middleware, this package's guard included, since the OP's POST
 // carries no cookie and no CSRF token. The guard is plain net/http
 // middleware: chi takes it as it is, echo through echo.WrapMiddleware, gin

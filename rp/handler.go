@@ -50,11 +50,11 @@ type handlerOptions struct {
 }
 
 // WithPath sets the path of the client's registered backchannel_logout_uri,
-// where Wrap serves the endpoint (default "/backchannel-logout"). NewHandler
-// refuses a path that is not a clean absolute path of A-Z a-z 0-9 - . _ ~
-// and single slashes, without a trailing slash: Wrap compares it with the
-// request's path as written, so a router's pattern ("POST /x", "/x/{id}",
-// "/x/") would be an endpoint no request reaches.
+// where Wrap serves the endpoint (default, and for "": "/backchannel-logout").
+// NewHandler refuses any other path that is not a clean absolute path of
+// A-Z a-z 0-9 - . _ ~ and single slashes, without a trailing slash: Wrap
+// compares it with the request's path as written, so a router's pattern
+// ("POST /x", "/x/{id}", "/x/") would be an endpoint no request reaches.
 func WithPath(path string) HandlerOption {
 	return func(o *handlerOptions) { o.path = path }
 }

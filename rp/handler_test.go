@@ -355,6 +355,12 @@ func TestHandlerWrap(t *testing.T) {
 			t.Errorf("WithPath(/oidc/backchannel), GET %s: %d, want %d", path, w.Code, want)
 		}
 	}
+	// WithPath("") is the default, as bclogout.Config's "" is.
+	w = httptest.NewRecorder()
+	newHandlerEnv(t, nil, rp.WithPath("")).h.Wrap(nil).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/backchannel-logout", nil))
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Errorf(`WithPath(""), GET /backchannel-logout: %d, want the endpoint's 405`, w.Code)
+	}
 }
 
 // TestHandlerOversizedNotRead checks that a body announced larger than the

@@ -74,8 +74,9 @@ type Config struct {
 	// SignOut() is mounted, registered with the OP as a
 	// post_logout_redirect_uri, exactly (with Cognito, as a sign-out URL).
 	// It must be absolute, https (http only on a loopback host), without
-	// fragment, userinfo or a . or .. segment, and its path, unescaped,
-	// none of Endpoints' (New refuses them). Default: none; the OP then
+	// fragment, userinfo, a . or .. segment or a backslash in its path
+	// (which a browser reads as /), and its path, unescaped, none of
+	// Endpoints' (New refuses them). Default: none; the OP then
 	// shows its own page (AWS Cognito shows an error page instead: New
 	// requires it for a Cognito issuer).
 	PostLogoutRedirectURI string

@@ -389,7 +389,7 @@ func (b *RP) Endpoints(next http.Handler) http.Handler {
 // path serves one door. PostLogoutRedirectURI's path is compared unescaped,
 // as Endpoints matches a request's: /backchannel%2Dlogout is the door's.
 func (b *RP) setPaths(cfg Config) error {
-	b.backChannelPath = cmp.Or(cfg.BackChannelPath, "/backchannel-logout")
+	b.backChannelPath = cmp.Or(cfg.BackChannelPath, defaults.BackChannelPath)
 	b.frontChannelPath = cfg.FrontChannelPath
 	if cfg.SharedSignals != nil {
 		b.sharedSignalsPath = cmp.Or(cfg.SharedSignals.Path, "/shared-signals")

@@ -172,7 +172,7 @@ func NewHandler(v *Verifier, sessions sessionadapter.Ender, opts ...HandlerOptio
 		return nil, configError("logout timeout must not be negative, got %v", o.logoutTimeout)
 	}
 	if o.path == "" {
-		o.path = "/backchannel-logout"
+		o.path = defaults.BackChannelPath
 	}
 	if err := mount.CheckPath("path", o.path); err != nil {
 		return nil, configError("%v", err)

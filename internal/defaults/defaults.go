@@ -1,5 +1,6 @@
-// Package defaults holds the session defaults that sessionadapter, its
-// Redis adapter and rp's retry share, so that each states the same value.
+// Package defaults holds the defaults that several packages share
+// (sessionadapter, its Redis adapter, rp and the front door), so that each
+// states the same value.
 package defaults
 
 import "time"
@@ -34,3 +35,8 @@ const OPClockSkew = time.Minute
 // failing closed: a login within OPClockSkew after t is revoked too, and
 // the user signs in again.
 func OPDate(t time.Time) time.Time { return t.Add(OPClockSkew) }
+
+// BackChannelPath is where the back-channel logout endpoint is served when
+// no path is given: rp.WithPath's default and bclogout's
+// Config.BackChannelPath's.
+const BackChannelPath = "/backchannel-logout"

@@ -176,7 +176,9 @@ type RP struct {
 	frameAncestors                    string
 	frontChannel, frontChannelSession bool
 
-	// Where Endpoints serves the doors the OP calls ("" for none).
+	// The doors' paths, checked by setPaths ("" for a door not served):
+	// New hands the back-channel one to the rp.Handler (rp.WithPath),
+	// whose Wrap serves it; Endpoints serves the other two.
 	backChannelPath, frontChannelPath, sharedSignalsPath string
 
 	signals *signals // nil without Config.SharedSignals (sharedsignals.go)
